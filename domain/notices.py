@@ -1,0 +1,43 @@
+"""Who hears about each event: the audiences the outbox writes to."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.lifecycle import Event
+
+
+class Audience(StrEnum):
+    """A group of people an event concerns, resolved to chats by storage."""
+
+    COURIER = "courier"
+    UNIT = "unit"  # staff of the unit the appeal is with after the event
+    PREVIOUS_UNIT = "previous_unit"  # staff of the unit it left, when it changed
+    COORDINATORS = "coordinators"
+
+
+E, A = Event, Audience
+
+AUDIENCES: dict[Event, tuple[Audience, ...]] = {
+    E.SUBMIT: (A.COORDINATORS,),
+    E.WITHDRAW: (A.UNIT,),
+    E.ASSIGN: (A.UNIT, A.COURIER),
+    E.REASSIGN: (A.UNIT, A.PREVIOUS_UNIT, A.COURIER),
+    E.REJECT: (A.COURIER,),
+    E.MERGE: (A.COURIER,),
+    E.ACCEPT: (A.COURIER,),
+    E.SEND_BACK: (A.COORDINATORS,),
+    E.ASK: (A.COURIER,),
+    E.ANSWER: (A.UNIT,),
+    E.NOTE: (A.COURIER,),
+    E.RESOLVE: (A.COURIER,),
+    E.RATE_SATISFIED: (A.UNIT,),
+    E.RATE_FAIRLY_SATISFIED: (A.UNIT,),
+    E.RATE_UNSATISFIED: (A.UNIT,),
+    E.AUTO_CLOSE: (A.COURIER, A.UNIT),
+}
+
+
+def template(event: Event, audience: Audience) -> str:
+    """The message-catalog key of the notice `audience` gets for `event`."""
+    return f"notice.{event}.{audience}"

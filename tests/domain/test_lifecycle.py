@@ -1,0 +1,153 @@
+"""The lifecycle table over every (state, event, role) and every guard."""
+
+from itertools import product
+
+import pytest
+
+from domain.lifecycle import (
+    MAX_SEND_BACKS,
+    Event,
+    Facts,
+    IllegalEvent,
+    NotPermitted,
+    Outcome,
+    Role,
+    State,
+    after,
+    decide,
+    roles_of,
+)
+
+S, E, R = State, Event, Role
+C, ST, CO, SY = R.COURIER, R.STAFF, R.COORDINATOR, R.SYSTEM
+
+# The specification, written out from DESIGN.md independently of domain/lifecycle.py:
+# (state, event) -> (next state, roles that may fire it, outcome when closing).
+SPEC = {
+    (S.COLLECTING, E.SUBMIT): (S.ASSESSING, {C}, None),
+    (S.COLLECTING, E.WITHDRAW): (S.CLOSED, {C}, Outcome.WITHDRAWN),
+    (S.ASSESSING, E.ASSIGN): (S.HANDLING, {CO, SY}, None),
+    (S.ASSESSING, E.REJECT): (S.CLOSED, {CO}, Outcome.REJECTED),
+    (S.ASSESSING, E.MERGE): (S.CLOSED, {CO}, Outcome.MERGED),
+    (S.ASSESSING, E.WITHDRAW): (S.CLOSED, {C}, Outcome.WITHDRAWN),
+    (S.HANDLING, E.REASSIGN): (S.HANDLING, {CO}, None),
+    (S.HANDLING, E.ACCEPT): (S.HANDLING, {ST}, None),
+    (S.HANDLING, E.SEND_BACK): (S.ASSESSING, {ST}, None),
+    (S.HANDLING, E.ASK): (S.HANDLING, {ST}, None),
+    (S.HANDLING, E.ANSWER): (S.HANDLING, {C}, None),
+    (S.HANDLING, E.NOTE): (S.HANDLING, {ST, CO}, None),
+    (S.HANDLING, E.RESOLVE): (S.FEEDBACK, {ST}, None),
+    (S.HANDLING, E.WITHDRAW): (S.CLOSED, {C}, Outcome.WITHDRAWN),
+    (S.FEEDBACK, E.RATE_SATISFIED): (S.CLOSED, {C}, Outcome.RESOLVED),
+    (S.FEEDBACK, E.RATE_FAIRLY_SATISFIED): (S.CLOSED, {C}, Outcome.RESOLVED),
+    (S.FEEDBACK, E.RATE_UNSATISFIED): (S.HANDLING, {C}, None),
+    (S.FEEDBACK, E.AUTO_CLOSE): (S.CLOSED, {SY}, Outcome.AUTO_CLOSED),
+}
+
+
+def _facts_where_guards_hold(state: State, event: Event) -> Facts:
+    """Facts under which the event's own guards are satisfied, so only roles decide."""
+    accepted = event in (E.ASK, E.NOTE, E.RESOLVE, E.ANSWER)
+    awaiting = event is E.ANSWER
+    return Facts(state, accepted=accepted, awaiting_courier=awaiting)
+
+
+@pytest.mark.parametrize("state,event,role", list(product(State, Event, Role)))
+def test_every_state_event_role(state: State, event: Event, role: Role) -> None:
+    """Allowed triples move to the specified state; every other one is refused."""
+    facts = _facts_where_guards_hold(state, event)
+    spec = SPEC.get((state, event))
+    if spec is None:
+        with pytest.raises(IllegalEvent):
+            decide(facts, event, {role})
+        return
+    to, roles, outcome = spec
+    if role in roles:
+        transition = decide(facts, event, {role})
+        assert (transition.to, transition.outcome) == (to, outcome)
+        assert after(facts, transition).state is to
+    else:
+        with pytest.raises(NotPermitted):
+            decide(facts, event, {role})
+
+
+def test_closed_is_terminal() -> None:
+    """Nothing leaves `closed`, whoever tries."""
+    for event in Event:
+        with pytest.raises(IllegalEvent):
+            decide(Facts(S.CLOSED), event, set(Role))
+
+
+def test_no_roles_is_refused_everywhere() -> None:
+    """A stranger (no role towards the appeal) can fire nothing."""
+    for (state, event) in SPEC:
+        with pytest.raises(NotPermitted):
+            decide(_facts_where_guards_hold(state, event), event, set())
+
+
+@pytest.mark.parametrize(
+    "facts,event,allowed",
+    [
+        (Facts(S.HANDLING, accepted=False), E.ACCEPT, True),
+        (Facts(S.HANDLING, accepted=True), E.ACCEPT, False),
+        (Facts(S.HANDLING, accepted=False), E.SEND_BACK, True),
+        (Facts(S.HANDLING, accepted=True), E.SEND_BACK, False),
+        (Facts(S.HANDLING, send_backs=MAX_SEND_BACKS - 1), E.SEND_BACK, True),
+        (Facts(S.HANDLING, send_backs=MAX_SEND_BACKS), E.SEND_BACK, False),
+        (Facts(S.HANDLING, send_back_window_open=False), E.SEND_BACK, False),
+        (Facts(S.HANDLING, accepted=False), E.ASK, False),
+        (Facts(S.HANDLING, accepted=True), E.ASK, True),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.ASK, False),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=False), E.ANSWER, False),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.ANSWER, True),
+        (Facts(S.HANDLING, accepted=False), E.NOTE, False),
+        (Facts(S.HANDLING, accepted=True), E.NOTE, True),
+        (Facts(S.HANDLING, accepted=False), E.RESOLVE, False),
+        (Facts(S.HANDLING, accepted=True), E.RESOLVE, True),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.RESOLVE, True),
+    ],
+)
+def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
+    """Acceptance, questions and send-backs follow the unit's progress."""
+    role = C if event is E.ANSWER else ST
+    if allowed:
+        decide(facts, event, {role})
+    else:
+        with pytest.raises(IllegalEvent):
+            decide(facts, event, {role})
+
+
+def test_after_tracks_the_unit_progress() -> None:
+    """Accept, ask, answer, send back and reopen update the facts the guards read."""
+    facts = Facts(S.ASSESSING)
+    facts = after(facts, decide(facts, E.ASSIGN, {SY}))
+    assert (facts.state, facts.accepted) == (S.HANDLING, False)
+    facts = after(facts, decide(facts, E.SEND_BACK, {ST}))
+    assert (facts.state, facts.send_backs) == (S.ASSESSING, 1)
+    facts = after(facts, decide(facts, E.ASSIGN, {CO}))
+    facts = after(facts, decide(facts, E.ACCEPT, {ST}))
+    assert facts.accepted
+    facts = after(facts, decide(facts, E.ASK, {ST}))
+    assert facts.awaiting_courier
+    facts = after(facts, decide(facts, E.ANSWER, {C}))
+    assert not facts.awaiting_courier
+    facts = after(facts, decide(facts, E.RESOLVE, {ST}))
+    facts = after(facts, decide(facts, E.RATE_UNSATISFIED, {C}))
+    assert (facts.state, facts.accepted, facts.send_backs) == (S.HANDLING, True, 1)
+    facts = after(facts, decide(facts, E.REASSIGN, {CO}))
+    assert not facts.accepted
+
+
+def test_roles_come_from_database_facts() -> None:
+    """Ownership, unit membership and the coordinator role each give their role, nothing else does."""
+    base = dict(person_id=7, courier_id=7, appeal_unit="s1")
+    assert roles_of(person_role="courier", person_unit=None, **base) == {C}
+    assert roles_of(person_role="staff", person_unit="s1", **base) == {C, ST}
+    assert roles_of(person_role="staff", person_unit="s2", **base) == {C}
+    assert roles_of(person_role="coordinator", person_unit=None, **base) == {C, CO}
+    other = dict(person_id=8, courier_id=7, appeal_unit="s1")
+    assert roles_of(person_role="courier", person_unit=None, **other) == set()
+    assert roles_of(person_role="staff", person_unit="s2", **other) == set()
+    assert roles_of(person_role=None, person_unit=None, **other) == set()
+    unassigned = dict(person_id=8, courier_id=7, appeal_unit=None)
+    assert roles_of(person_role="staff", person_unit=None, **unassigned) == set()
