@@ -1,0 +1,109 @@
+"""The composition root: build the Application, open services in post_init, close them in post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from telegram import BotCommand
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.config import Config
+from domain.deadlines import Priority
+from handlers.i18n import Catalog
+from handlers.services import BotContext, CategoryInfo, Services, install
+from handlers.start import fallback_handlers, start_handlers
+from storage.people import UnitSpec
+from storage.store import Storage
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Without a token the bot can still run against a local Bot API (tests, the sandbox).
+OFFLINE_TOKEN = "1000000:offline-sandbox-token"
+
+COMMANDS = ("start", "appeal", "my", "station", "help", "language", "cancel")
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+async def open_storage(config: Config, now: datetime) -> Storage:
+    """Open the database and make its units, staff and coordinators agree with the config."""
+    storage = await Storage.open(
+        config.database.path,
+        config.working_calendar(),
+        lambda category, priority: config.spans(category, Priority(priority)),
+    )
+    await storage.people.sync_config(
+        [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
+        config.coordinators,
+        now,
+    )
+    return storage
+
+
+def _register(application: Application, catalog: Catalog) -> None:
+    """Add every journey's handlers in one ordered block; the fallback comes last."""
+    for handler in (
+        *start_handlers(catalog.all_labels("menu.help"), catalog.all_labels("menu.language")),
+        *fallback_handlers(),
+    ):
+        application.add_handler(handler)
+
+
+async def _set_commands(application: Application, catalog: Catalog) -> None:
+    for lang in catalog.messages:
+        commands = [BotCommand(c, catalog.text(lang, f"commands.{c}")) for c in COMMANDS]
+        code = None if lang == catalog.default else lang
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+def build_application(
+    config: Config,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    clock: Clock = utc_now,
+) -> Application:
+    """The bot's Application for `config`; `request` lets tests and the sandbox answer in-process."""
+    catalog = Catalog.load(config.default_language)
+    token = config.telegram.token.get_secret_value() if config.telegram.token else OFFLINE_TOKEN
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .context_types(ContextTypes(context=BotContext))
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+
+    async def open_services(application: Application) -> None:
+        storage = await open_storage(config, clock())
+        install(
+            application,
+            Services(
+                storage=storage,
+                catalog=catalog,
+                clock=clock,
+                categories=[CategoryInfo(c.id, c.zh, c.en) for c in config.categories],
+                routing=config.routing_rules(),
+            ),
+        )
+        await _set_commands(application, catalog)
+        log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
+
+    async def close_services(application: Application) -> None:
+        services: Services | None = application.bot_data.get("services")
+        if services is not None:
+            await services.storage.close()
+
+    application = builder.post_init(open_services).post_shutdown(close_services).build()
+    _register(application, catalog)
+    return application

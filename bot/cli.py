@@ -1,0 +1,178 @@
+"""The command line: run the bot, check a config, manage people and units."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+from bot.config import ConfigError, Config, config_path, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="The appeals bot for couriers and gig workers.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="start the bot (polling the Bot API)")
+    run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
+    run.add_argument("--debug", action="store_true", help="log at debug level")
+
+    check = sub.add_parser("check-config", help="validate a config file and summarise it")
+    check.add_argument("file", nargs="?", help="config file (default as for run)")
+
+    people = sub.add_parser("people", help="manage staff and coordinators")
+    people.add_argument("--config", help="config file (for the database path)")
+    people_sub = people.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = people_sub.add_parser("add", help="make someone staff of a unit or a coordinator")
+    add.add_argument("--role", required=True, choices=("coordinator", "staff"))
+    add.add_argument("--unit", help="the unit id, for staff")
+    add.add_argument("telegram_id", type=int)
+    people_sub.add_parser("list", help="list staff and coordinators")
+    remove = people_sub.add_parser("remove", help="take someone's role away")
+    remove.add_argument("telegram_id", type=int)
+
+    units = sub.add_parser("units", help="list units")
+    units.add_argument("--config", help="config file")
+    units_sub = units.add_subparsers(dest="action", metavar="ACTION", required=True)
+    units_sub.add_parser("list", help="list units with their staff count")
+    return parser
+
+
+def _load(explicit: str | None) -> Config:
+    return load_config(config_path(explicit))
+
+
+def _summary(config: Config, source: str) -> str:
+    staff = sum(len(u.staff) for u in config.units)
+    token = "set" if config.telegram.token else "not set (the bot needs TELEGRAM_BOT_TOKEN or telegram.token)"
+    lines = [
+        f"{source}: OK",
+        f"  time zone      {config.timezone}, default language {config.default_language}",
+        f"  work hours     {', '.join(config.calendar.work_hours)}; rest days {', '.join(config.calendar.rest_weekdays) or 'none'}",
+        f"  calendar       {len(config.calendar.holidays)} holidays, {len(config.calendar.makeup_days)} make-up working days",
+        f"  categories     {', '.join(c.id for c in config.categories)}",
+        f"  units          {len(config.units)} ({staff} staff), {len(config.routing)} routing rules, {len(config.coordinators)} coordinators",
+        f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
+        f"  database       {config.database.path}",
+        f"  Bot API        {config.telegram.base_url}; token {token}",
+    ]
+    return "\n".join(lines)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path = config_path(args.file)
+    config = load_config(path)
+    print(_summary(config, str(path) if path else "built-in defaults"))
+    return EXIT_OK
+
+
+async def _with_storage(config: Config, work: Callable[..., Awaitable[int]]) -> int:
+    from bot.app import open_storage, utc_now
+
+    storage = await open_storage(config, utc_now())
+    try:
+        return await work(storage)
+    finally:
+        await storage.close()
+
+
+def _people(args: argparse.Namespace) -> int:
+    from bot.app import utc_now
+    from storage.people import PeopleError
+
+    config = _load(args.config)
+
+    async def work(storage) -> int:
+        if args.action == "add":
+            try:
+                person = await storage.people.add(args.telegram_id, args.role, args.unit, utc_now())
+            except PeopleError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            unit = f" of unit {person.unit_id}" if person.unit_id else ""
+            print(f"{person.telegram_id} is now {person.role}{unit}")
+        elif args.action == "remove":
+            if not await storage.people.remove(args.telegram_id):
+                print(f"error: {args.telegram_id} is not staff or a coordinator", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            print(f"{args.telegram_id} is a courier again")
+            if args.telegram_id in config.coordinators or any(args.telegram_id in u.staff for u in config.units):
+                print("note: the config file still lists them; remove them there too, or they return at the next start")
+        else:
+            people = await storage.people.staff_and_coordinators()
+            if not people:
+                print("no staff or coordinators yet")
+            for person in people:
+                unit = person.unit_id or "-"
+                print(f"{person.telegram_id:>14}  {person.role:<12} {unit:<20} ({person.source})")
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, work))
+
+
+def _units(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+
+    async def work(storage) -> int:
+        units = await storage.people.units()
+        if not units:
+            print("no units: add them under [[units]] in the config file")
+        for unit, staff_count in units:
+            state = "" if unit.active else "  (no longer in the config)"
+            print(f"{unit.id:<20} {unit.kind:<11} {unit.name_en} / {unit.name_zh}  staff: {staff_count}{state}")
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, work))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import build_application
+
+    config = _load(args.config)
+    _setup_logging(args.debug)
+    if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
+        print(
+            "error: no bot token. Set TELEGRAM_BOT_TOKEN (or telegram.token in the config file),"
+            " or point TELEGRAM_BASE_URL at a local Bot API server.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    application = build_application(config)
+    # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
+    application.run_polling(drop_pending_updates=False)
+    return EXIT_OK
+
+
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs request URLs at INFO, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+COMMANDS = {"run": _run, "check-config": _check_config, "people": _people, "units": _units}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the subcommand; config problems exit 2 with every reason."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as error:
+        print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+

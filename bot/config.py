@@ -1,0 +1,399 @@
+"""The bot's configuration: TOML validated by pydantic, with a few values from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from domain.calendar import WorkingCalendar
+from domain.deadlines import Priority, Spans
+from domain.durations import WorkSpan, parse_span
+from domain.routing import Area, Rule
+
+CONFIG_ENV = "APPEALS_BOT_CONFIG"
+DATABASE_ENV = "APPEALS_BOT_DATABASE"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+BASE_URL_ENV = "TELEGRAM_BASE_URL"
+BASE_FILE_URL_ENV = "TELEGRAM_BASE_FILE_URL"
+
+Language = Literal["zh", "en"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _span(value: Any) -> WorkSpan:
+    if isinstance(value, WorkSpan):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('a deadline is text such as "30m", "4h", "3wd" or "eod"')
+    return parse_span(value)
+
+
+Span = Annotated[WorkSpan, BeforeValidator(_span), PlainSerializer(str)]
+
+
+def _identifier(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("use 1-32 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+    return value
+
+
+Identifier = Annotated[str, BeforeValidator(lambda v: _identifier(v) if isinstance(v, str) else v)]
+
+
+class Strict(BaseModel):
+    """A config section: unknown keys are errors, values are never coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TelegramSection(Strict):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+
+
+class DatabaseSection(Strict):
+    path: str = "appeals.sqlite3"
+
+
+def _minutes(text: str) -> int:
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"{text!r} is not a time like 09:00")
+    value = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or value > 1440:
+        raise ValueError(f"{text!r} is not a time of day")
+    return value
+
+
+class CalendarSection(Strict):
+    work_hours: list[str] = Field(default_factory=lambda: ["09:00-12:00", "13:30-18:00"])
+    rest_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["sat", "sun"]
+    )
+    holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
+
+    @field_validator("work_hours")
+    @classmethod
+    def _periods_parse(cls, value: list[str]) -> list[str]:
+        for period in value:
+            start, sep, end = period.partition("-")
+            if not sep:
+                raise ValueError(f"{period!r} is not a period like 09:00-12:00")
+            if _minutes(start.strip()) >= _minutes(end.strip()):
+                raise ValueError(f"{period!r} ends before it starts")
+        if not value:
+            raise ValueError("at least one working period is needed")
+        return value
+
+    def periods(self) -> tuple[tuple[int, int], ...]:
+        """Working periods in minutes since midnight."""
+        pairs = (p.partition("-") for p in self.work_hours)
+        return tuple(sorted((_minutes(a.strip()), _minutes(b.strip())) for a, _, b in pairs))
+
+
+class DeadlineOverrides(Strict):
+    triage: Span | None = None
+    accept: Span | None = None
+    handle: Span | None = None
+    feedback: Span | None = None
+    send_back_window: Span | None = None
+
+
+class PriorityDeadlines(Strict):
+    normal: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
+    urgent: DeadlineOverrides = Field(default_factory=DeadlineOverrides)
+
+
+class DeadlinesSection(Strict):
+    triage: Span = parse_span("4h")
+    accept: Span = parse_span("1wd")
+    handle: Span = parse_span("3wd")
+    feedback: Span = parse_span("3wd")
+    send_back_window: Span = parse_span("1wd")
+    urgent: DeadlineOverrides = Field(
+        default_factory=lambda: DeadlineOverrides(
+            triage=parse_span("30m"), accept=parse_span("30m"), handle=parse_span("eod")
+        )
+    )
+
+
+class Category(Strict):
+    id: Identifier
+    zh: str = Field(min_length=1, max_length=40)
+    en: str = Field(min_length=1, max_length=40)
+    deadlines: PriorityDeadlines = Field(default_factory=PriorityDeadlines)
+
+
+def _default_categories() -> list[Category]:
+    rows = [
+        ("work", "工作保障", "Work protection", None),
+        ("life", "生活服务", "Daily-life services", None),
+        ("rights", "权益维护", "Rights protection", "13wd"),
+        ("facilities", "站点设施", "Station facilities", None),
+        ("suggestion", "意见建议", "Suggestions", None),
+    ]
+    return [
+        Category(
+            id=cid,
+            zh=zh,
+            en=en,
+            deadlines=PriorityDeadlines(normal=DeadlineOverrides(handle=parse_span(handle)))
+            if handle
+            else PriorityDeadlines(),
+        )
+        for cid, zh, en, handle in rows
+    ]
+
+
+class Unit(Strict):
+    id: Identifier
+    kind: Literal["station", "department"]
+    zh: str = Field(min_length=1, max_length=60)
+    en: str = Field(min_length=1, max_length=60)
+    staff: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
+
+
+class AreaSection(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_m: float = Field(gt=0, le=100_000)
+
+
+class RoutingRuleSection(Strict):
+    category: str = "*"
+    station: str | None = None
+    area: AreaSection | None = None
+    unit: str
+
+
+class DigestSection(Strict):
+    daily: str = "18:00"
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly: str = "09:00"
+
+    @field_validator("daily", "weekly")
+    @classmethod
+    def _time_parses(cls, value: str) -> str:
+        if _minutes(value) >= 1440:
+            raise ValueError(f"{value!r} is not a time of day")
+        return value
+
+    def daily_time(self) -> time:
+        """The local time of the daily digest."""
+        return time(*divmod(_minutes(self.daily), 60))
+
+
+class Config(Strict):
+    telegram: TelegramSection = Field(default_factory=TelegramSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = "zh"
+    calendar: CalendarSection = Field(default_factory=CalendarSection)
+    deadlines: DeadlinesSection = Field(default_factory=DeadlinesSection)
+    categories: list[Category] = Field(default_factory=_default_categories, min_length=1)
+    units: list[Unit] = Field(default_factory=list)
+    routing: list[RoutingRuleSection] = Field(default_factory=list)
+    coordinators: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
+    digest: DigestSection = Field(default_factory=DigestSection)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The district's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The working calendar deadlines are counted on."""
+        rest = frozenset(WEEKDAYS.index(day) for day in self.calendar.rest_weekdays)
+        return WorkingCalendar(
+            tz=self.zone(),
+            periods=self.calendar.periods(),
+            rest_weekdays=rest,
+            holidays=frozenset(self.calendar.holidays),
+            makeup_days=frozenset(self.calendar.makeup_days),
+        )
+
+    def category(self, category_id: str) -> Category | None:
+        """The category with this id, if configured."""
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def spans(self, category_id: str, priority: Priority) -> Spans:
+        """Deadline lengths for a category and priority: category, then priority, then default."""
+        layers: list[DeadlineOverrides] = []
+        category = self.category(category_id)
+        if category is not None:
+            layers.append(getattr(category.deadlines, priority.value))
+        if priority is Priority.URGENT:
+            layers.append(self.deadlines.urgent)
+
+        def pick(name: str) -> WorkSpan:
+            for layer in layers:
+                value = getattr(layer, name)
+                if value is not None:
+                    return value
+            return getattr(self.deadlines, name)
+
+        return Spans(*(pick(n) for n in ("triage", "accept", "handle", "feedback", "send_back_window")))
+
+    def routing_rules(self) -> list[Rule]:
+        """The routing rules as the domain reads them."""
+        return [
+            Rule(
+                category=r.category,
+                station=r.station,
+                area=Area(r.area.lat, r.area.lon, r.area.radius_m) if r.area else None,
+                unit=r.unit,
+            )
+            for r in self.routing
+        ]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file: where, and why."""
+
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` lists every reason."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        super().__init__(f"{source}: " + "; ".join(map(str, problems)))
+        self.source = source
+        self.problems = problems
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "(top level)"
+
+
+def _reference_problems(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    category_ids = [c.id for c in config.categories]
+    unit_ids = [u.id for u in config.units]
+    for name, ids in (("categories", category_ids), ("units", unit_ids)):
+        for index, item_id in enumerate(ids):
+            if item_id in ids[:index]:
+                problems.append(Problem(f"{name}[{index}].id", f"{item_id!r} is used twice"))
+    staff_seen: dict[int, str] = {}
+    for u_index, unit in enumerate(config.units):
+        for s_index, person in enumerate(unit.staff):
+            if person in staff_seen:
+                problems.append(
+                    Problem(
+                        f"units[{u_index}].staff[{s_index}]",
+                        f"{person} is already staff of unit {staff_seen[person]!r}",
+                    )
+                )
+            staff_seen.setdefault(person, unit.id)
+            if person in config.coordinators:
+                problems.append(
+                    Problem(f"units[{u_index}].staff[{s_index}]", f"{person} is also a coordinator")
+                )
+    for index, rule in enumerate(config.routing):
+        if rule.unit not in unit_ids:
+            problems.append(Problem(f"routing[{index}].unit", f"no unit has the id {rule.unit!r}"))
+        if rule.category != "*" and rule.category not in category_ids:
+            problems.append(
+                Problem(f"routing[{index}].category", f"no category has the id {rule.category!r}")
+            )
+        if rule.station is not None and rule.area is not None:
+            problems.append(Problem(f"routing[{index}]", "give a station or an area, not both"))
+    both = set(config.calendar.holidays) & set(config.calendar.makeup_days)
+    for day in sorted(both):
+        problems.append(Problem("calendar.makeup_days", f"{day} is also listed as a holiday"))
+    return problems
+
+
+def _apply_environment(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:
+    telegram = data.setdefault("telegram", {})
+    if not isinstance(telegram, dict):
+        return
+    for env, key in ((TOKEN_ENV, "token"), (BASE_URL_ENV, "base_url"), (BASE_FILE_URL_ENV, "base_file_url")):
+        if environ.get(env):
+            telegram[key] = environ[env]
+    database = data.setdefault("database", {})
+    if isinstance(database, dict) and environ.get(DATABASE_ENV):
+        database["path"] = environ[DATABASE_ENV]
+
+
+def parse_config(data: dict[str, Any], source: str = "config", environ: Any = None) -> Config:
+    """Validate config data (environment values win); raise ConfigError listing every problem."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    _apply_environment(data, os.environ if environ is None else environ)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            Problem(_key(e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in error.errors(include_url=False)
+        ]
+        raise ConfigError(source, problems) from None
+    problems = _reference_problems(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def config_path(explicit: str | None, environ: Any = None) -> Path | None:
+    """The config file to read: the argument, else $APPEALS_BOT_CONFIG, else ./config.toml if present."""
+    environ = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def load_config(path: Path | None, environ: Any = None) -> Config:
+    """Read and validate a config file; with no file, the built-in defaults."""
+    if path is None:
+        return parse_config({}, "defaults", environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [Problem("(file)", error.strerror or str(error))]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), [Problem("(syntax)", str(error))]) from None
+    return parse_config(data, str(path), environ)

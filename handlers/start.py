@@ -1,0 +1,107 @@
+"""Greeting, help and language: what anyone can do at any time."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.i18n import LANGUAGES
+from handlers.services import BotContext, who
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+LANGUAGE_CALLBACK = "lang:"
+
+
+def main_menu(context: BotContext, lang: str) -> ReplyKeyboardMarkup:
+    """The courier's main menu as a reply keyboard."""
+    t = lambda key: context.services.catalog.text(lang, key)  # noqa: E731
+    return ReplyKeyboardMarkup(
+        [
+            [t("menu.new_appeal"), t("menu.my_appeals")],
+            [t("menu.nearest_station")],
+            [t("menu.help"), t("menu.language")],
+        ],
+        resize_keyboard=True,
+    )
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet the person in their language and show the main menu."""
+    me = await who(update, context)
+    catalog = context.services.catalog
+    name = update.effective_user.first_name
+    text = "\n".join(
+        (
+            catalog.text(me.lang, "start.greeting", name=name),
+            catalog.text(me.lang, "start.about"),
+            catalog.text(me.lang, "start.menu_hint"),
+        )
+    )
+    await update.effective_message.reply_text(text, reply_markup=main_menu(context, me.lang))
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """List what this person can do; staff and coordinators also see their commands."""
+    me = await who(update, context)
+    catalog = context.services.catalog
+    parts = [catalog.text(me.lang, "help.courier")]
+    if me.person.role == "staff":
+        parts.append(catalog.text(me.lang, "help.staff"))
+    if me.person.role == "coordinator":
+        parts.append(catalog.text(me.lang, "help.coordinator"))
+    await update.effective_message.reply_text("\n\n".join(parts), reply_markup=main_menu(context, me.lang))
+
+
+async def ask_language(update: Update, context: BotContext) -> None:
+    """Offer the languages as buttons."""
+    me = await who(update, context)
+    buttons = [
+        InlineKeyboardButton(LANGUAGE_NAMES[lang], callback_data=f"{LANGUAGE_CALLBACK}{lang}")
+        for lang in LANGUAGES
+    ]
+    await update.effective_message.reply_text(
+        context.services.catalog.text(me.lang, "language.prompt"),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """Store the chosen language and answer in it."""
+    query = update.callback_query
+    await query.answer()
+    lang = query.data.removeprefix(LANGUAGE_CALLBACK)
+    if lang not in LANGUAGES:
+        return
+    await who(update, context)
+    await context.services.storage.people.set_language(update.effective_user.id, lang)
+    await query.edit_message_text(context.services.catalog.text(lang, "language.set"))
+    await update.effective_message.reply_text(
+        context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context, lang)
+    )
+
+
+async def not_understood(update: Update, context: BotContext) -> None:
+    """Anything no other handler took: point back to the menu, never silence."""
+    me = await who(update, context)
+    await update.effective_message.reply_text(
+        context.services.catalog.text(me.lang, "fallback.not_understood"),
+        reply_markup=main_menu(context, me.lang),
+    )
+
+
+def start_handlers(help_labels: set[str], language_labels: set[str]) -> list[BaseHandler]:
+    """Handlers for /start, /help, /language and their menu buttons."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("start", start, filters=private),
+        CommandHandler("help", show_help, filters=private),
+        MessageHandler(private & filters.Text(sorted(help_labels)), show_help),
+        CommandHandler("language", ask_language, filters=private),
+        MessageHandler(private & filters.Text(sorted(language_labels)), ask_language),
+        CallbackQueryHandler(set_language, pattern=f"^{LANGUAGE_CALLBACK}"),
+    ]
+
+
+def fallback_handlers() -> list[BaseHandler]:
+    """The last handlers: whatever nobody else took in a private chat."""
+    return [MessageHandler(filters.ChatType.PRIVATE, not_understood)]

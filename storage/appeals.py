@@ -1,0 +1,371 @@
+"""Appeals and their ledger: every change is one event applied in one transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain import lifecycle
+from domain.calendar import WorkingCalendar
+from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
+from domain.lifecycle import NOTE_REQUIRED, Event, Facts, Role, State, Transition
+from domain.notices import AUDIENCES, Audience, template
+from storage.db import Database
+from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, from_ts, to_ts
+
+MAX_NOTE = 4000
+
+SpansFor = Callable[[str, Priority], Spans]
+
+# When a person holds several roles towards an appeal, the ledger records the first that may act.
+_ROLE_ORDER = (Role.SYSTEM, Role.COURIER, Role.STAFF, Role.COORDINATOR)
+
+
+class AppealNotFound(lifecycle.LifecycleError):
+    """No appeal has that number."""
+
+    def __init__(self, appeal_id: int) -> None:
+        Exception.__init__(self, f"appeal {appeal_id} not found")
+        self.reason = "not_found"
+        self.appeal_id = appeal_id
+
+
+class BadEventArguments(lifecycle.LifecycleError):
+    """The event is allowed but what came with it is not (no reason given, unknown unit...)."""
+
+
+@dataclass(frozen=True)
+class EventArgs:
+    """What an event carries besides its name."""
+
+    note: str | None = None
+    unit: str | None = None
+    priority: Priority | None = None
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of an applied event."""
+
+    appeal: Appeal
+    previous: Appeal
+    event_id: int
+    transition: Transition
+
+
+def _person(conn: sqlite3.Connection, telegram_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT role, unit_id FROM people WHERE telegram_id = ?", (telegram_id,)
+    ).fetchone()
+
+
+def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> frozenset[Role]:
+    if actor_id is None:
+        return frozenset({Role.SYSTEM})
+    person = _person(conn, actor_id)
+    return lifecycle.roles_of(
+        person_id=actor_id,
+        person_role=person["role"] if person else None,
+        person_unit=person["unit_id"] if person else None,
+        courier_id=row["courier_id"],
+        appeal_unit=row["unit_id"],
+    )
+
+
+def _check_args(
+    conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs
+) -> None:
+    state = State(row["state"])
+
+    def refuse(reason: str) -> None:
+        raise BadEventArguments(reason, state, event)
+
+    if event in NOTE_REQUIRED and not (args.note and args.note.strip()):
+        refuse("note_required")
+    if args.note is not None and len(args.note) > MAX_NOTE:
+        refuse("note_too_long")
+    if event in (Event.ASSIGN, Event.REASSIGN):
+        if args.unit is None:
+            refuse("unit_required")
+        unit = conn.execute("SELECT active FROM units WHERE id = ?", (args.unit,)).fetchone()
+        if unit is None or not unit["active"]:
+            refuse("unknown_unit")
+        if event is Event.REASSIGN and args.unit == row["unit_id"]:
+            refuse("same_unit")
+    if event is Event.MERGE:
+        target = conn.execute(
+            "SELECT state, outcome FROM appeals WHERE id = ?", (args.merged_into,)
+        ).fetchone()
+        if args.merged_into == row["id"] or target is None:
+            refuse("bad_merge_target")
+        if target["state"] == State.COLLECTING or target["outcome"] in ("merged", "rejected", "withdrawn"):
+            refuse("bad_merge_target")
+
+
+def _on_time(conn: sqlite3.Connection, appeal_id: int, event: Event, now: int) -> bool | None:
+    kind = {Event.ACCEPT: Timer.ACCEPT, Event.RESOLVE: Timer.HANDLE}.get(event)
+    if kind is None:
+        return None
+    timer = conn.execute(
+        "SELECT due_at, remaining_s FROM timers WHERE appeal_id = ? AND kind = ?", (appeal_id, kind)
+    ).fetchone()
+    if timer is None:
+        return None
+    if timer["due_at"] is None:
+        return timer["remaining_s"] > 0
+    return now <= timer["due_at"]
+
+
+def _apply_timer(
+    conn: sqlite3.Connection,
+    appeal_id: int,
+    change: TimerChange,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> None:
+    key = (appeal_id, change.timer.value)
+    match change:
+        case Arm(timer, due):
+            conn.execute(
+                "INSERT OR REPLACE INTO timers (appeal_id, kind, due_at, remaining_s, set_at)"
+                " VALUES (?, ?, ?, NULL, ?)",
+                (appeal_id, timer.value, to_ts(due), to_ts(now)),
+            )
+        case Clear():
+            conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = ?", key)
+        case Pause():
+            row = conn.execute(
+                "SELECT due_at FROM timers WHERE appeal_id = ? AND kind = ? AND due_at IS NOT NULL", key
+            ).fetchone()
+            if row is not None:
+                left = calendar.working_time_between(now, from_ts(row["due_at"]))
+                conn.execute(
+                    "UPDATE timers SET due_at = NULL, remaining_s = ? WHERE appeal_id = ? AND kind = ?",
+                    (int(left.total_seconds()), *key),
+                )
+        case Resume():
+            row = conn.execute(
+                "SELECT remaining_s FROM timers WHERE appeal_id = ? AND kind = ? AND due_at IS NULL", key
+            ).fetchone()
+            if row is not None:
+                due = calendar.add(now, timedelta(seconds=row["remaining_s"]))
+                conn.execute(
+                    "UPDATE timers SET due_at = ?, remaining_s = NULL, set_at = ?"
+                    " WHERE appeal_id = ? AND kind = ?",
+                    (to_ts(due), to_ts(now), *key),
+                )
+
+
+def _audience_ids(
+    conn: sqlite3.Connection, audience: Audience, before: sqlite3.Row, after_unit: str | None
+) -> list[int]:
+    match audience:
+        case Audience.COURIER:
+            return [before["courier_id"]] if before["courier_id"] is not None else []
+        case Audience.UNIT | Audience.PREVIOUS_UNIT:
+            unit = after_unit if audience is Audience.UNIT else before["unit_id"]
+            if unit is None or (audience is Audience.PREVIOUS_UNIT and unit == after_unit):
+                return []
+            sql = "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? ORDER BY telegram_id"
+            return [r[0] for r in conn.execute(sql, (unit,))]
+        case Audience.COORDINATORS:
+            sql = "SELECT telegram_id FROM people WHERE role = 'coordinator' ORDER BY telegram_id"
+            return [r[0] for r in conn.execute(sql)]
+
+
+def _write_notices(
+    conn: sqlite3.Connection,
+    event: Event,
+    event_id: int,
+    before: sqlite3.Row,
+    after_unit: str | None,
+    actor_id: int | None,
+    args: EventArgs,
+    now: int,
+) -> None:
+    params = json.dumps(
+        {k: v for k, v in (("note", args.note), ("merged_into", args.merged_into)) if v is not None},
+        ensure_ascii=False,
+    )
+    seen: set[int] = {actor_id} if actor_id is not None else set()
+    for audience in AUDIENCES.get(event, ()):
+        for chat_id in _audience_ids(conn, audience, before, after_unit):
+            if chat_id in seen:
+                continue
+            seen.add(chat_id)
+            conn.execute(
+                "INSERT INTO outbox (chat_id, appeal_id, event_id, template, params, not_before, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, before["id"], event_id, template(event, audience), params, now, now),
+            )
+
+
+class Appeals:
+    """The appeals repository: reads, submissions and lifecycle events."""
+
+    def __init__(self, db: Database, calendar: WorkingCalendar, spans_for: SpansFor) -> None:
+        self._db = db
+        self._calendar = calendar
+        self._spans_for = spans_for
+
+    def _apply_in(
+        self,
+        conn: sqlite3.Connection,
+        appeal_id: int,
+        event: Event,
+        actor_id: int | None,
+        args: EventArgs,
+        now: datetime,
+        expected_version: int | None,
+        notify: bool = True,
+    ) -> Applied:
+        row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
+        if row is None:
+            raise AppealNotFound(appeal_id)
+        state = State(row["state"])
+        if expected_version is not None and row["version"] != expected_version:
+            raise lifecycle.StaleEvent("stale", state, event)
+        ts = to_ts(now)
+        facts = Facts(
+            state=state,
+            accepted=bool(row["accepted"]),
+            awaiting_courier=bool(row["awaiting_courier"]),
+            send_backs=row["send_backs"],
+            send_back_window_open=row["send_back_until"] is None or ts <= row["send_back_until"],
+        )
+        roles = _roles(conn, actor_id, row)
+        transition = lifecycle.decide(facts, event, roles)
+        _check_args(conn, row, event, args)
+        new = lifecycle.after(facts, transition)
+        role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
+
+        unit = args.unit if event in (Event.ASSIGN, Event.REASSIGN) else row["unit_id"]
+        priority = Priority(args.priority or row["priority"])
+        spans = self._spans_for(row["category"], priority)
+        send_back_until = row["send_back_until"]
+        if event in (Event.ASSIGN, Event.REASSIGN):
+            send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
+        on_time = _on_time(conn, appeal_id, event, ts)
+
+        updated = conn.execute(
+            "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
+            " awaiting_courier = ?, send_backs = ?, reopens = reopens + ?, send_back_until = ?,"
+            " merged_into = ?, version = version + 1, updated_at = ?"
+            " WHERE id = ? AND state = ? AND version = ?",
+            (
+                new.state.value,
+                transition.outcome.value if transition.outcome else None,
+                unit,
+                priority.value,
+                int(new.accepted),
+                int(new.awaiting_courier),
+                new.send_backs,
+                int(event is Event.RATE_UNSATISFIED),
+                send_back_until,
+                args.merged_into if event is Event.MERGE else row["merged_into"],
+                ts,
+                appeal_id,
+                state.value,
+                row["version"],
+            ),
+        ).rowcount
+        if updated != 1:
+            raise lifecycle.StaleEvent("stale", state, event)
+        event_id = conn.execute(
+            "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state,"
+            " unit_id, note, on_time, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                appeal_id,
+                event.value,
+                actor_id,
+                role.value,
+                state.value,
+                new.state.value,
+                unit,
+                args.note,
+                None if on_time is None else int(on_time),
+                ts,
+            ),
+        ).lastrowid
+        for change in timer_changes(transition, spans, self._calendar, now):
+            _apply_timer(conn, appeal_id, change, self._calendar, now)
+        if notify:
+            _write_notices(conn, event, event_id, row, unit, actor_id, args, ts)
+        after_row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
+        return Applied(Appeal.from_row(after_row), Appeal.from_row(row), event_id, transition)
+
+    async def apply(
+        self,
+        appeal_id: int,
+        event: Event,
+        actor_id: int | None,
+        now: datetime,
+        args: EventArgs = EventArgs(),
+        *,
+        expected_version: int | None = None,
+    ) -> Applied:
+        """Apply one event by one person (None: the system) in one transaction, or raise and change nothing."""
+        return await self._db.write(
+            lambda conn: self._apply_in(conn, appeal_id, event, actor_id, args, now, expected_version)
+        )
+
+    async def submit(self, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
+        """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed."""
+
+        def work(conn: sqlite3.Connection) -> Applied:
+            ts = to_ts(now)
+            appeal_id = conn.execute(
+                "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
+                " description, contact_phone, language, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.courier_id,
+                    new.category,
+                    new.priority.value,
+                    new.station_id,
+                    new.lat,
+                    new.lon,
+                    new.description,
+                    new.contact_phone,
+                    new.language,
+                    ts,
+                    ts,
+                ),
+            ).lastrowid
+            submitted = self._apply_in(
+                conn, appeal_id, Event.SUBMIT, new.courier_id, EventArgs(), now, None, notify=unit is None
+            )
+            conn.executemany(
+                "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(appeal_id, submitted.event_id, *a, ts) for a in new.attachments],
+            )
+            conn.execute("DELETE FROM drafts WHERE courier_id = ?", (new.courier_id,))
+            if unit is None:
+                return submitted
+            return self._apply_in(conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None)
+
+        return await self._db.write(work)
+
+    async def get(self, appeal_id: int) -> Appeal | None:
+        """One appeal by number."""
+        row = await self._db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        return None if row is None else Appeal.from_row(row)
+
+    async def ledger(self, appeal_id: int) -> list[LedgerEntry]:
+        """The appeal's events, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM events WHERE appeal_id = ? ORDER BY id", (appeal_id,)
+        )
+        return [LedgerEntry.from_row(r) for r in rows]
+
+    async def timers(self, appeal_id: int) -> list[TimerRow]:
+        """The appeal's armed and paused deadlines."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM timers WHERE appeal_id = ? ORDER BY kind", (appeal_id,)
+        )
+        return [TimerRow.from_row(r) for r in rows]

@@ -1,0 +1,189 @@
+"""The schema, as an append-only list of migrations counted by PRAGMA user_version.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_STATES = "'collecting','assessing','handling','feedback','closed'"
+_EVENTS = (
+    "'submit','withdraw','assign','reassign','reject','merge','accept','send_back','ask',"
+    "'answer','note','resolve','rate_satisfied','rate_fairly_satisfied','rate_unsatisfied',"
+    "'auto_close'"
+)
+_OUTCOMES = "'resolved','rejected','merged','withdrawn','auto_closed'"
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "people, units, stations, appeals, drafts, attachments, ledger, outbox, timers",
+        f"""
+CREATE TABLE units (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('station', 'department')),
+    name_zh TEXT NOT NULL,
+    name_en TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+);
+
+CREATE TABLE people (
+    telegram_id INTEGER PRIMARY KEY,
+    role TEXT NOT NULL DEFAULT 'courier' CHECK (role IN ('courier', 'staff', 'coordinator')),
+    unit_id TEXT REFERENCES units(id),
+    language TEXT CHECK (language IN ('zh', 'en')),
+    source TEXT NOT NULL DEFAULT 'bot' CHECK (source IN ('bot', 'config', 'cli', 'invite')),
+    reachable INTEGER NOT NULL DEFAULT 1 CHECK (reachable IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    CHECK ((role = 'staff') = (unit_id IS NOT NULL))
+);
+CREATE INDEX people_role_unit ON people(role, unit_id);
+
+CREATE TABLE stations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    grade TEXT NOT NULL CHECK (grade IN ('A', 'B', 'C')),
+    amenities TEXT NOT NULL DEFAULT '[]',
+    hours TEXT NOT NULL DEFAULT '{{}}',
+    unit_id TEXT REFERENCES units(id),
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+);
+CREATE INDEX stations_lat_lon ON stations(lat, lon);
+
+CREATE TABLE appeals (
+    id INTEGER PRIMARY KEY,
+    courier_id INTEGER REFERENCES people(telegram_id),
+    category TEXT NOT NULL,
+    priority TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('normal', 'urgent')),
+    state TEXT NOT NULL CHECK (state IN ({_STATES})),
+    outcome TEXT CHECK (outcome IN ({_OUTCOMES})),
+    unit_id TEXT REFERENCES units(id),
+    station_id TEXT REFERENCES stations(id),
+    lat REAL,
+    lon REAL,
+    description TEXT NOT NULL,
+    contact_phone TEXT,
+    language TEXT NOT NULL CHECK (language IN ('zh', 'en')),
+    accepted INTEGER NOT NULL DEFAULT 0 CHECK (accepted IN (0, 1)),
+    awaiting_courier INTEGER NOT NULL DEFAULT 0 CHECK (awaiting_courier IN (0, 1)),
+    send_backs INTEGER NOT NULL DEFAULT 0 CHECK (send_backs >= 0),
+    reopens INTEGER NOT NULL DEFAULT 0 CHECK (reopens >= 0),
+    send_back_until INTEGER,
+    merged_into INTEGER REFERENCES appeals(id),
+    version INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((state = 'closed') = (outcome IS NOT NULL)),
+    CHECK ((outcome = 'merged') = (merged_into IS NOT NULL)),
+    CHECK (state NOT IN ('handling', 'feedback') OR unit_id IS NOT NULL)
+);
+CREATE INDEX appeals_state_unit ON appeals(state, unit_id);
+CREATE INDEX appeals_courier ON appeals(courier_id, id);
+CREATE INDEX appeals_created ON appeals(created_at);
+
+CREATE TABLE drafts (
+    courier_id INTEGER PRIMARY KEY REFERENCES people(telegram_id),
+    step TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{{}}',
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    event TEXT NOT NULL CHECK (event IN ({_EVENTS})),
+    actor_id INTEGER,
+    actor_role TEXT NOT NULL CHECK (actor_role IN ('courier', 'staff', 'coordinator', 'system')),
+    from_state TEXT NOT NULL CHECK (from_state IN ({_STATES})),
+    to_state TEXT NOT NULL CHECK (to_state IN ({_STATES})),
+    unit_id TEXT,
+    note TEXT,
+    on_time INTEGER CHECK (on_time IN (0, 1)),
+    at INTEGER NOT NULL
+);
+CREATE INDEX events_appeal ON events(appeal_id, id);
+CREATE INDEX events_event_at ON events(event, at);
+
+-- The ledger is append-only; only notes and the actor may later be erased for privacy.
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event ledger is append-only');
+END;
+CREATE TRIGGER events_no_rewrite
+BEFORE UPDATE OF id, appeal_id, event, actor_role, from_state, to_state, unit_id, on_time, at
+ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event ledger is append-only');
+END;
+
+CREATE TABLE attachments (
+    id INTEGER PRIMARY KEY,
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    event_id INTEGER REFERENCES events(id),
+    kind TEXT NOT NULL CHECK (kind IN ('photo', 'voice', 'document')),
+    file_id TEXT NOT NULL,
+    file_unique_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX attachments_appeal ON attachments(appeal_id);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    appeal_id INTEGER REFERENCES appeals(id),
+    event_id INTEGER REFERENCES events(id),
+    template TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{{}}',
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    CHECK ((status = 'sent') = (sent_at IS NOT NULL))
+);
+CREATE INDEX outbox_pending ON outbox(not_before, id) WHERE status = 'pending';
+
+CREATE TABLE timers (
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    kind TEXT NOT NULL CHECK (kind IN ('triage', 'accept', 'handle', 'feedback')),
+    due_at INTEGER,
+    remaining_s INTEGER CHECK (remaining_s >= 0),
+    set_at INTEGER NOT NULL,
+    PRIMARY KEY (appeal_id, kind),
+    CHECK ((due_at IS NULL) <> (remaining_s IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX timers_due ON timers(due_at) WHERE due_at IS NOT NULL;
+""",
+    ),
+]
+
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The migration count recorded in the database file."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Apply every migration after the file's version up to `target`, each atomically; return the new version."""
+    current = schema_version(conn)
+    if current > LATEST:
+        raise RuntimeError(
+            f"the database is at schema version {current}, newer than this bot ({LATEST}): upgrade the bot"
+        )
+    for version in range(current + 1, target + 1):
+        _name, sql = MIGRATIONS[version - 1]
+        try:
+            # executescript would COMMIT a pending transaction first, so the whole script,
+            # its BEGIN and its version bump, go in one call.
+            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+    return schema_version(conn)

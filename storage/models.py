@@ -1,0 +1,147 @@
+"""What storage returns: pydantic models of rows, and time conversion at the boundary."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.deadlines import Priority
+from domain.lifecycle import Event, Outcome, Role, State
+
+
+def to_ts(moment: datetime) -> int:
+    """An aware datetime as the integer Unix seconds stored in the database."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one")
+    return int(moment.timestamp())
+
+
+def from_ts(seconds: int | None) -> datetime | None:
+    """Stored Unix seconds as an aware UTC datetime."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+class Row(BaseModel):
+    """A frozen model built from a database row."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Unit(Row):
+    id: str
+    kind: str
+    name_zh: str
+    name_en: str
+    active: bool = True
+
+    def name(self, language: str) -> str:
+        """The unit's name in `language`."""
+        return self.name_zh if language == "zh" else self.name_en
+
+
+class Person(Row):
+    telegram_id: int
+    role: str
+    unit_id: str | None
+    language: str | None
+    source: str
+    reachable: bool
+
+
+class Appeal(Row):
+    id: int
+    courier_id: int | None
+    category: str
+    priority: Priority
+    state: State
+    outcome: Outcome | None
+    unit_id: str | None
+    station_id: str | None
+    lat: float | None
+    lon: float | None
+    description: str
+    contact_phone: str | None
+    language: str
+    accepted: bool
+    awaiting_courier: bool
+    send_backs: int
+    reopens: int
+    send_back_until: datetime | None
+    merged_into: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Appeal:
+        """Build from an `appeals` row."""
+        data = dict(row)
+        for key in ("created_at", "updated_at", "send_back_until"):
+            data[key] = from_ts(data[key])
+        return cls.model_validate(data)
+
+
+class LedgerEntry(Row):
+    id: int
+    appeal_id: int
+    event: Event
+    actor_id: int | None
+    actor_role: Role
+    from_state: State
+    to_state: State
+    unit_id: str | None
+    note: str | None
+    on_time: bool | None
+    at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> LedgerEntry:
+        """Build from an `events` row."""
+        data = dict(row)
+        data["at"] = from_ts(data["at"])
+        return cls.model_validate(data)
+
+
+class TimerRow(Row):
+    appeal_id: int
+    kind: str
+    due_at: datetime | None
+    remaining_s: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> TimerRow:
+        """Build from a `timers` row."""
+        data = dict(row)
+        data["due_at"] = from_ts(data["due_at"])
+        data.pop("set_at", None)
+        return cls.model_validate(data)
+
+
+class OutboxMessage(Row):
+    id: int
+    chat_id: int
+    appeal_id: int | None
+    event_id: int | None
+    template: str
+    params: str
+    status: str
+    attempts: int
+
+
+class NewAppeal(BaseModel):
+    """What a courier's dialog hands over on confirm."""
+
+    model_config = ConfigDict(frozen=True)
+
+    courier_id: int
+    category: str
+    description: str
+    language: str
+    priority: Priority = Priority.NORMAL
+    station_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    contact_phone: str | None = None
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (kind, file_id, file_unique_id)

@@ -1,0 +1,152 @@
+"""People and units: who is a courier, who is staff of which unit, who coordinates."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.models import Person, Unit, to_ts
+
+ROLES = ("courier", "staff", "coordinator")
+
+
+class PeopleError(Exception):
+    """A change to people or units that cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A unit as configured."""
+
+    id: str
+    kind: str
+    name_zh: str
+    name_en: str
+    staff: tuple[int, ...] = ()
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person.model_validate(dict(row))
+
+
+class People:
+    """The people and units repository."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, telegram_id: int) -> Person | None:
+        """One person by Telegram id."""
+        row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+        return None if row is None else _person(row)
+
+    async def seen(self, telegram_id: int, language: str | None, now: datetime) -> Person:
+        """Record a person who wrote to the bot (a courier unless known otherwise); return them."""
+
+        def work(conn: sqlite3.Connection) -> Person:
+            conn.execute(
+                "INSERT INTO people (telegram_id, language, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET reachable = 1",
+                (telegram_id, language, to_ts(now)),
+            )
+            return _person(
+                conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
+            )
+
+        return await self._db.write(work)
+
+    async def set_language(self, telegram_id: int, language: str) -> None:
+        """Remember the language a person chose."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE people SET language = ? WHERE telegram_id = ?", (language, telegram_id)
+            )
+        )
+
+    async def add(
+        self, telegram_id: int, role: str, unit_id: str | None, now: datetime, source: str = "cli"
+    ) -> Person:
+        """Make someone staff of a unit or a coordinator (or back to courier)."""
+        if role not in ROLES:
+            raise PeopleError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        if (role == "staff") != (unit_id is not None):
+            raise PeopleError("staff need --unit; coordinators and couriers have none")
+
+        def work(conn: sqlite3.Connection) -> Person:
+            if unit_id is not None and conn.execute(
+                "SELECT 1 FROM units WHERE id = ?", (unit_id,)
+            ).fetchone() is None:
+                raise PeopleError(f"no unit has the id {unit_id!r} (see `units list`)")
+            conn.execute(
+                "INSERT INTO people (telegram_id, role, unit_id, source, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role,"
+                " unit_id = excluded.unit_id, source = excluded.source",
+                (telegram_id, role, unit_id, source, to_ts(now)),
+            )
+            row = conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
+            return _person(row)
+
+        return await self._db.write(work)
+
+    async def remove(self, telegram_id: int) -> bool:
+        """Take someone's staff or coordinator role away; they stay a courier. False if not found."""
+        def work(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "UPDATE people SET role = 'courier', unit_id = NULL WHERE telegram_id = ?"
+                " AND role != 'courier'",
+                (telegram_id,),
+            ).rowcount == 1
+
+        return await self._db.write(work)
+
+    async def staff_and_coordinators(self) -> list[Person]:
+        """Everyone with a role beyond courier, coordinators first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM people WHERE role != 'courier'"
+            " ORDER BY role = 'staff', unit_id, telegram_id"
+        )
+        return [_person(r) for r in rows]
+
+    async def units(self) -> list[tuple[Unit, int]]:
+        """Every unit with its number of staff."""
+        rows = await self._db.fetchall(
+            "SELECT u.*, (SELECT count(*) FROM people p WHERE p.role = 'staff' AND p.unit_id = u.id)"
+            " AS staff_count FROM units u ORDER BY u.kind, u.id"
+        )
+        return [(Unit.model_validate({k: r[k] for k in r.keys() if k != "staff_count"}), r["staff_count"]) for r in rows]
+
+    async def sync_config(
+        self, units: Iterable[UnitSpec], coordinators: Iterable[int], now: datetime
+    ) -> None:
+        """Make the database agree with the config's units, staff and coordinators.
+
+        People added by config but no longer listed there become couriers again; people added
+        with the command line or by invite are left alone. Units missing from the config are
+        kept (appeals point at them) but marked inactive.
+        """
+        units = list(units)
+        coordinators = list(coordinators)
+        ts = to_ts(now)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE units SET active = 0")
+            conn.executemany(
+                "INSERT INTO units (id, kind, name_zh, name_en, active) VALUES (?, ?, ?, ?, 1)"
+                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name_zh = excluded.name_zh,"
+                " name_en = excluded.name_en, active = 1",
+                [(u.id, u.kind, u.name_zh, u.name_en) for u in units],
+            )
+            conn.execute("UPDATE people SET role = 'courier', unit_id = NULL WHERE source = 'config'")
+            rows = [(person, "staff", u.id) for u in units for person in u.staff]
+            rows += [(person, "coordinator", None) for person in coordinators]
+            conn.executemany(
+                "INSERT INTO people (telegram_id, role, unit_id, source, created_at)"
+                " VALUES (?, ?, ?, 'config', ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+                " role = excluded.role, unit_id = excluded.unit_id, source = 'config'",
+                [(*r, ts) for r in rows],
+            )
+
+        await self._db.write(work)
