@@ -1,0 +1,54 @@
+"""Install what the bot needs into .venv and run it, or its tests: `python3 dev.py run|test [args]`.
+
+Needs only Python 3.11+. The virtual environment is made on first use and refreshed whenever
+pyproject.toml changes; everything after the subcommand is passed on (to `python -m bot` or pytest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".installed"
+
+
+def _ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print("creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("installing the bot and its test tools into .venv ...", flush=True)
+    # One environment serves both commands: the test tools are small.
+    target = f"{ROOT}[test]"
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target],
+        check=True,
+    )
+    STAMP.write_text(wanted)
+
+
+def main() -> int:
+    """Dispatch `run` or `test`."""
+    command, *rest = sys.argv[1:] or ["run"]
+    if command == "run":
+        _ensure_environment()
+        return subprocess.call([str(PYTHON), "-m", "bot", *(rest or ["run"])], cwd=ROOT)
+    if command == "test":
+        _ensure_environment()
+        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    sys.exit(f"usage: python3 dev.py run|test [args]  (unknown: {command})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
