@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,6 +20,9 @@ from storage.people import UnitSpec
 from storage.store import Storage
 
 log = logging.getLogger(__name__)
+
+# Durations from Telegram (retry_after, voice length) as timedelta, without deprecation warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 Clock = Callable[[], datetime]
 

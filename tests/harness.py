@@ -1,0 +1,123 @@
+"""Drive the real Application through the in-process Bot API and read what each person sees."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.config import Config, parse_config
+from handlers.services import Services
+from sandbox.core import BotApiCore
+from sandbox.inprocess import InProcessRequest
+
+TZ = ZoneInfo("Asia/Shanghai")
+# Monday 2026-11-23 10:00 in Shanghai: inside working hours.
+START = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+
+
+@dataclass
+class Clock:
+    """A clock tests move by hand; shared by the bot and the fake Telegram."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Bot:
+    """The running bot, the fake Telegram around it, and the test clock."""
+
+    app: Application
+    core: BotApiCore
+    clock: Clock
+    config: Config
+    users: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def services(self) -> Services:
+        """The bot's services (database, catalog)."""
+        return self.app.bot_data["services"]
+
+    def user(self, user_id: int, first_name: str = "Test", language_code: str | None = "en") -> int:
+        """Make a Telegram user who has opened a chat with the bot."""
+        self.core.add_user(user_id, first_name, language_code=language_code)
+        self.users[user_id] = first_name
+        return user_id
+
+    async def deliver(self) -> None:
+        """Feed every pending update to the Application, one at a time, as polling would."""
+        while updates := self.core.take_updates():
+            for raw in updates:
+                await self.app.process_update(Update.de_json(raw, self.app.bot))
+
+    async def say(self, user_id: int, text: str) -> list[dict[str, Any]]:
+        """Send text as `user_id`; return the bot's new messages in that chat."""
+        seen = len(self.core.messages(user_id))
+        self.core.send_text(user_id, text)
+        await self.deliver()
+        return [m for m in self.core.messages(user_id)[seen:] if m["from"]["is_bot"]]
+
+    async def press(self, user_id: int, label_prefix: str) -> str:
+        """Press the newest inline button whose label starts with `label_prefix`; return the query id."""
+        query_id = self.core.press(user_id, label_prefix)
+        await self.deliver()
+        return query_id
+
+    def texts(self, user_id: int) -> list[str]:
+        """Every bot message text (or caption) in the chat, oldest first, as currently shown."""
+        return [m.get("text") or m.get("caption") or "" for m in self.core.bot_messages(user_id)]
+
+    def last_text(self, user_id: int) -> str:
+        """The newest bot message in the chat."""
+        return self.texts(user_id)[-1]
+
+    def reply_labels(self, user_id: int) -> list[str]:
+        """The labels of the chat's current reply keyboard."""
+        keyboard = self.core.reply_keyboard(user_id) or {"keyboard": []}
+        return [b["text"] if isinstance(b, dict) else b for row in keyboard["keyboard"] for b in row]
+
+
+def district_config(database: Path, **overrides: Any) -> Config:
+    """A config for tests: a district with two units, staff and a coordinator, no environment."""
+    data: dict[str, Any] = {
+        "database": {"path": str(database)},
+        "coordinators": [900],
+        "units": [
+            {"id": "st1", "kind": "station", "zh": "一号驿站", "en": "Station One", "staff": [500, 501]},
+            {"id": "hr", "kind": "department", "zh": "人社局", "en": "HR Bureau", "staff": [600]},
+        ],
+        "routing": [{"category": "work", "unit": "hr"}, {"category": "facilities", "unit": "st1"}],
+    }
+    data.update(overrides)
+    return parse_config(data, "test", environ={})
+
+
+@asynccontextmanager
+async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
+    """Start the bot's real Application on the in-process Bot API; stop it afterwards."""
+    clock = Clock()
+    core = BotApiCore(clock=lambda: clock.now.timestamp())
+    config = district_config(database, **overrides)
+    app = build_application(config, request=InProcessRequest(core), clock=clock)
+    async with app:
+        # run_polling would call these; tests drive process_update themselves.
+        await app.post_init(app)
+        try:
+            yield Bot(app, core, clock, config)
+        finally:
+            await app.post_shutdown(app)
