@@ -8,14 +8,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.config import Config
+from bot.outbox_sender import OutboxSender
 from domain.deadlines import Priority
 from handlers.i18n import Catalog
 from handlers.services import BotContext, CategoryInfo, Services, install
+from handlers.inbox import inbox_handlers
+from handlers.invites import invite_handlers
+from handlers.lists import list_handlers
 from handlers.start import fallback_handlers, start_handlers
+from handlers.stations import station_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
 
@@ -28,6 +34,9 @@ Clock = Callable[[], datetime]
 
 # Without a token the bot can still run against a local Bot API (tests, the sandbox).
 OFFLINE_TOKEN = "1000000:offline-sandbox-token"
+SENDER_KEY = "outbox_sender"
+# Handlers answer in group 0; group 1 then sends the notices their events wrote.
+AFTER_HANDLERS = 1
 
 COMMANDS = ("start", "appeal", "my", "station", "help", "language", "cancel")
 
@@ -54,11 +63,27 @@ async def open_storage(config: Config, now: datetime) -> Storage:
 
 def _register(application: Application, catalog: Catalog) -> None:
     """Add every journey's handlers in one ordered block; the fallback comes last."""
+    labels = catalog.all_labels
     for handler in (
-        *start_handlers(catalog.all_labels("menu.help"), catalog.all_labels("menu.language")),
+        *start_handlers(labels("menu.help"), labels("menu.language")),
+        *list_handlers(labels("menu.my_appeals")),
+        *invite_handlers(),
+        *station_handlers(labels("menu.nearest_station")),
+        *inbox_handlers(labels("menu.new_appeal")),
         *fallback_handlers(),
     ):
         application.add_handler(handler)
+    application.add_handler(TypeHandler(Update, _send_notices), group=AFTER_HANDLERS)
+
+
+async def _flush_job(context: BotContext) -> None:
+    await context.application.bot_data[SENDER_KEY].flush()
+
+
+async def _send_notices(update: Update, context: BotContext) -> None:
+    sender: OutboxSender | None = context.application.bot_data.get(SENDER_KEY)
+    if sender is not None:
+        await sender.flush()
 
 
 async def _set_commands(application: Application, catalog: Catalog) -> None:
@@ -90,16 +115,20 @@ def build_application(
 
     async def open_services(application: Application) -> None:
         storage = await open_storage(config, clock())
-        install(
-            application,
-            Services(
-                storage=storage,
-                catalog=catalog,
-                clock=clock,
-                categories=[CategoryInfo(c.id, c.zh, c.en) for c in config.categories],
-                routing=config.routing_rules(),
-            ),
+        services = Services(
+            storage=storage,
+            catalog=catalog,
+            clock=clock,
+            zone=config.zone(),
+            categories=[CategoryInfo(c.id, c.zh, c.en) for c in config.categories],
+            routing=config.routing_rules(),
         )
+        install(application, services)
+        sender = OutboxSender(application, services)
+        application.bot_data[SENDER_KEY] = sender
+        if application.job_queue is not None:
+            # Retries and anything left from before a restart; new notices go out right after their update.
+            application.job_queue.run_repeating(_flush_job, interval=2.0, first=1.0)
         await _set_commands(application, catalog)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 

@@ -14,6 +14,7 @@ class Audience(StrEnum):
     UNIT = "unit"  # staff of the unit the appeal is with after the event
     PREVIOUS_UNIT = "previous_unit"  # staff of the unit it left, when it changed
     COORDINATORS = "coordinators"
+    FOLLOWERS = "followers"  # couriers whose duplicates were merged into this appeal
 
 
 E, A = Event, Audience
@@ -25,16 +26,16 @@ AUDIENCES: dict[Event, tuple[Audience, ...]] = {
     E.REASSIGN: (A.UNIT, A.PREVIOUS_UNIT, A.COURIER),
     E.REJECT: (A.COURIER,),
     E.MERGE: (A.COURIER,),
-    E.ACCEPT: (A.COURIER,),
+    E.ACCEPT: (A.COURIER, A.FOLLOWERS),
     E.SEND_BACK: (A.COORDINATORS,),
     E.ASK: (A.COURIER,),
     E.ANSWER: (A.UNIT,),
     E.NOTE: (A.COURIER,),
-    E.RESOLVE: (A.COURIER,),
+    E.RESOLVE: (A.COURIER, A.FOLLOWERS),
     E.RATE_SATISFIED: (A.UNIT,),
     E.RATE_FAIRLY_SATISFIED: (A.UNIT,),
     E.RATE_UNSATISFIED: (A.UNIT,),
-    E.AUTO_CLOSE: (A.COURIER, A.UNIT),
+    E.AUTO_CLOSE: (A.COURIER, A.UNIT, A.FOLLOWERS),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -35,8 +36,24 @@ class Services:
     storage: Storage
     catalog: Catalog
     clock: Callable[[], datetime]
+    zone: ZoneInfo
     categories: list[CategoryInfo] = field(default_factory=list)
     routing: list[Rule] = field(default_factory=list)
+
+    def category(self, category_id: str) -> CategoryInfo | None:
+        """A configured category by id."""
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def text(self, lang: str | None, key: str, /, **values: object) -> str:
+        """A message from the catalog."""
+        return self.catalog.text(lang, key, **values)
+
+    def local(self, moment: datetime | None, lang: str) -> str:
+        """A moment as people in the district read it."""
+        if moment is None:
+            return "—"
+        local = moment.astimezone(self.zone)
+        return local.strftime("%m月%d日 %H:%M" if lang == "zh" else "%a %d %b %H:%M")
 
 
 SERVICES_KEY = "services"
@@ -70,6 +87,10 @@ async def who(update: Update, context: BotContext) -> Who:
     user = update.effective_user
     assert user is not None, "handlers are only registered for updates with a user"
     person = await services.storage.people.get(user.id)
+    lang = services.catalog.language_for(person.language if person else None, user.language_code)
     if person is None:
-        person = await services.storage.people.seen(user.id, None, services.clock())
-    return Who(person, services.catalog.language_for(person.language, user.language_code))
+        person = await services.storage.people.seen(user.id, lang, services.clock())
+    elif person.language is None:
+        # Remember it, so notices sent later (with no update to read it from) use it too.
+        await services.storage.people.set_language(user.id, lang)
+    return Who(person, lang)

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.i18n import LANGUAGES
-from handlers.services import BotContext, who
+from handlers.common import main_menu, who
+from handlers.services import BotContext
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 LANGUAGE_CALLBACK = "lang:"
-
-
-def main_menu(context: BotContext, lang: str) -> ReplyKeyboardMarkup:
-    """The courier's main menu as a reply keyboard."""
-    t = lambda key: context.services.catalog.text(lang, key)  # noqa: E731
-    return ReplyKeyboardMarkup(
-        [
-            [t("menu.new_appeal"), t("menu.my_appeals")],
-            [t("menu.nearest_station")],
-            [t("menu.help"), t("menu.language")],
-        ],
-        resize_keyboard=True,
-    )
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -37,7 +25,7 @@ async def start(update: Update, context: BotContext) -> None:
             catalog.text(me.lang, "start.menu_hint"),
         )
     )
-    await update.effective_message.reply_text(text, reply_markup=main_menu(context, me.lang))
+    await update.effective_message.reply_text(text, reply_markup=main_menu(context.services, me.lang))
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -49,7 +37,7 @@ async def show_help(update: Update, context: BotContext) -> None:
         parts.append(catalog.text(me.lang, "help.staff"))
     if me.person.role == "coordinator":
         parts.append(catalog.text(me.lang, "help.coordinator"))
-    await update.effective_message.reply_text("\n\n".join(parts), reply_markup=main_menu(context, me.lang))
+    await update.effective_message.reply_text("\n\n".join(parts), reply_markup=main_menu(context.services, me.lang))
 
 
 async def ask_language(update: Update, context: BotContext) -> None:
@@ -76,7 +64,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     await context.services.storage.people.set_language(update.effective_user.id, lang)
     await query.edit_message_text(context.services.catalog.text(lang, "language.set"))
     await update.effective_message.reply_text(
-        context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context, lang)
+        context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context.services, lang)
     )
 
 
@@ -85,7 +73,7 @@ async def not_understood(update: Update, context: BotContext) -> None:
     me = await who(update, context)
     await update.effective_message.reply_text(
         context.services.catalog.text(me.lang, "fallback.not_understood"),
-        reply_markup=main_menu(context, me.lang),
+        reply_markup=main_menu(context.services, me.lang),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
-from domain.lifecycle import NOTE_REQUIRED, Event, Facts, Role, State, Transition
+from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
 from domain.notices import AUDIENCES, Audience, template
 from storage.db import Database
 from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, from_ts, to_ts
@@ -175,6 +175,12 @@ def _audience_ids(
         case Audience.COORDINATORS:
             sql = "SELECT telegram_id FROM people WHERE role = 'coordinator' ORDER BY telegram_id"
             return [r[0] for r in conn.execute(sql)]
+        case Audience.FOLLOWERS:
+            sql = (
+                "SELECT DISTINCT courier_id FROM appeals WHERE merged_into = ?"
+                " AND courier_id IS NOT NULL ORDER BY courier_id"
+            )
+            return [r[0] for r in conn.execute(sql, (before["id"],))]
 
 
 def _write_notices(
@@ -186,12 +192,13 @@ def _write_notices(
     actor_id: int | None,
     args: EventArgs,
     now: int,
+    quiet: tuple[int, ...] = (),
 ) -> None:
     params = json.dumps(
         {k: v for k, v in (("note", args.note), ("merged_into", args.merged_into)) if v is not None},
         ensure_ascii=False,
     )
-    seen: set[int] = {actor_id} if actor_id is not None else set()
+    seen: set[int] = set(quiet) | ({actor_id} if actor_id is not None else set())
     for audience in AUDIENCES.get(event, ()):
         for chat_id in _audience_ids(conn, audience, before, after_unit):
             if chat_id in seen:
@@ -222,6 +229,7 @@ class Appeals:
         now: datetime,
         expected_version: int | None,
         notify: bool = True,
+        quiet: tuple[int, ...] = (),
     ) -> Applied:
         row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
         if row is None:
@@ -230,13 +238,8 @@ class Appeals:
         if expected_version is not None and row["version"] != expected_version:
             raise lifecycle.StaleEvent("stale", state, event)
         ts = to_ts(now)
-        facts = Facts(
-            state=state,
-            accepted=bool(row["accepted"]),
-            awaiting_courier=bool(row["awaiting_courier"]),
-            send_backs=row["send_backs"],
-            send_back_window_open=row["send_back_until"] is None or ts <= row["send_back_until"],
-        )
+        previous = Appeal.from_row(row)
+        facts = previous.facts(now)
         roles = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles)
         _check_args(conn, row, event, args)
@@ -294,9 +297,9 @@ class Appeals:
         for change in timer_changes(transition, spans, self._calendar, now):
             _apply_timer(conn, appeal_id, change, self._calendar, now)
         if notify:
-            _write_notices(conn, event, event_id, row, unit, actor_id, args, ts)
+            _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
         after_row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
-        return Applied(Appeal.from_row(after_row), Appeal.from_row(row), event_id, transition)
+        return Applied(Appeal.from_row(after_row), previous, event_id, transition)
 
     async def apply(
         self,
@@ -347,7 +350,10 @@ class Appeals:
             conn.execute("DELETE FROM drafts WHERE courier_id = ?", (new.courier_id,))
             if unit is None:
                 return submitted
-            return self._apply_in(conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None)
+            # The courier learns the unit and deadline from the confirmation itself.
+            return self._apply_in(
+                conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None, quiet=(new.courier_id,)
+            )
 
         return await self._db.write(work)
 
@@ -369,3 +375,38 @@ class Appeals:
             "SELECT * FROM timers WHERE appeal_id = ? ORDER BY kind", (appeal_id,)
         )
         return [TimerRow.from_row(r) for r in rows]
+
+    async def _with_due(self, where: str, params: tuple, order: str, limit: int) -> list[tuple[Appeal, datetime | None]]:
+        rows = await self._db.fetchall(
+            "SELECT a.*, (SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = a.id) AS next_due"
+            f" FROM appeals a WHERE {where} ORDER BY {order} LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            (Appeal.from_row({k: r[k] for k in r.keys() if k != "next_due"}), from_ts(r["next_due"]))
+            for r in rows
+        ]
+
+    async def of_courier(self, courier_id: int, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
+        """The courier's appeals, newest first, each with its nearest deadline."""
+        return await self._with_due("a.courier_id = ?", (courier_id,), "a.id DESC", limit)
+
+    async def queue(self, unit_id: str, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
+        """The unit's open appeals, nearest deadline first (waiting-for-courier ones last)."""
+        return await self._with_due(
+            "a.unit_id = ? AND a.state IN ('handling', 'feedback')",
+            (unit_id,),
+            "next_due IS NULL, next_due, a.id",
+            limit,
+        )
+
+    async def awaiting_triage(self, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
+        """Appeals no rule routed (or sent back), oldest deadline first."""
+        return await self._with_due("a.state = 'assessing'", (), "next_due IS NULL, next_due, a.id", limit)
+
+    async def attachments(self, appeal_id: int) -> list[tuple[str, str]]:
+        """(kind, Telegram file id) of the appeal's files, in order."""
+        rows = await self._db.fetchall(
+            "SELECT kind, file_id FROM attachments WHERE appeal_id = ? ORDER BY id", (appeal_id,)
+        )
+        return [(r["kind"], r["file_id"]) for r in rows]

@@ -161,6 +161,32 @@ CREATE INDEX timers_due ON timers(due_at) WHERE due_at IS NOT NULL;
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        "prompts (text a person owes the bot) and staff invites",
+        """
+CREATE TABLE prompts (
+    telegram_id INTEGER PRIMARY KEY REFERENCES people(telegram_id),
+    appeal_id INTEGER REFERENCES appeals(id),
+    verb TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE invites (
+    code TEXT PRIMARY KEY,
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    created_by INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_by INTEGER,
+    used_at INTEGER,
+    CHECK ((used_by IS NULL) = (used_at IS NULL))
+);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import Priority
-from domain.lifecycle import Event, Outcome, Role, State
+from domain.lifecycle import Event, Facts, Outcome, Role, State
 
 
 def to_ts(moment: datetime) -> int:
@@ -74,8 +74,18 @@ class Appeal(Row):
     created_at: datetime
     updated_at: datetime
 
+    def facts(self, now: datetime) -> Facts:
+        """What the lifecycle table needs to know about this appeal at `now`."""
+        return Facts(
+            state=self.state,
+            accepted=self.accepted,
+            awaiting_courier=self.awaiting_courier,
+            send_backs=self.send_backs,
+            send_back_window_open=self.send_back_until is None or now <= self.send_back_until,
+        )
+
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Appeal:
+    def from_row(cls, row: sqlite3.Row | dict) -> Appeal:
         """Build from an `appeals` row."""
         data = dict(row)
         for key in ("created_at", "updated_at", "send_back_until"):

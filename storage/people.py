@@ -58,6 +58,58 @@ class People:
 
         return await self._db.write(work)
 
+    async def unit(self, unit_id: str) -> Unit | None:
+        """One unit by id."""
+        row = await self._db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
+        return None if row is None else Unit.model_validate(dict(row))
+
+    async def active_units(self) -> list[Unit]:
+        """Units that can be assigned appeals, departments first."""
+        rows = await self._db.fetchall("SELECT * FROM units WHERE active = 1 ORDER BY kind, id")
+        return [Unit.model_validate(dict(r)) for r in rows]
+
+    async def set_reachable(self, telegram_id: int, reachable: bool) -> None:
+        """Mark whether messages reach this person (False after they blocked the bot)."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE people SET reachable = ? WHERE telegram_id = ?", (int(reachable), telegram_id)
+            )
+        )
+
+    async def create_invite(
+        self, code: str, unit_id: str, created_by: int, now: datetime, expires: datetime
+    ) -> None:
+        """Store a one-time code that makes whoever redeems it staff of `unit_id`."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO invites (code, unit_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (code, unit_id, created_by, to_ts(now), to_ts(expires)),
+            )
+        )
+
+    async def redeem_invite(self, code: str, telegram_id: int, now: datetime) -> str | None:
+        """Use a valid, unused, unexpired code: the person becomes staff; return the unit, else None."""
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            ts = to_ts(now)
+            row = conn.execute(
+                "SELECT i.unit_id FROM invites i JOIN units u ON u.id = i.unit_id"
+                " WHERE i.code = ? AND i.used_by IS NULL AND i.expires_at >= ? AND u.active = 1",
+                (code, ts),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?", (telegram_id, ts, code))
+            conn.execute(
+                "INSERT INTO people (telegram_id, role, unit_id, source, created_at)"
+                " VALUES (?, 'staff', ?, 'invite', ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+                " role = 'staff', unit_id = excluded.unit_id, source = 'invite'",
+                (telegram_id, row["unit_id"], ts),
+            )
+            return row["unit_id"]
+
+        return await self._db.write(work)
+
     async def set_language(self, telegram_id: int, language: str) -> None:
         """Remember the language a person chose."""
         await self._db.write(

@@ -7,7 +7,10 @@ from pathlib import Path
 from domain.calendar import WorkingCalendar
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
+from storage.dialogs import Dialogs
+from storage.outbox import Outbox
 from storage.people import People
+from storage.stations import Stations
 
 
 class Storage:
@@ -17,6 +20,9 @@ class Storage:
         self.db = db
         self.appeals = Appeals(db, calendar, spans_for)
         self.people = People(db)
+        self.dialogs = Dialogs(db)
+        self.stations = Stations(db)
+        self.outbox = Outbox(db)
 
     @classmethod
     async def open(cls, path: str | Path, calendar: WorkingCalendar, spans_for: SpansFor) -> Storage:

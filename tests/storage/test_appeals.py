@@ -64,11 +64,8 @@ async def test_routed_submission_goes_to_the_unit_with_deadlines(storage) -> Non
         "accept": datetime(2026, 11, 24, 10, 0, tzinfo=TZ),
         "handle": datetime(2026, 11, 26, 10, 0, tzinfo=TZ),
     }
-    assert await outbox(storage) == [
-        (STAFF, "notice.assign.unit"),
-        (STAFF_2, "notice.assign.unit"),
-        (COURIER, "notice.assign.courier"),
-    ]
+    # The courier is told by the confirmation itself, not by a second notice.
+    assert await outbox(storage) == [(STAFF, "notice.assign.unit"), (STAFF_2, "notice.assign.unit")]
     ledger = await storage.appeals.ledger(appeal.id)
     assert [(e.event, e.actor_id, e.actor_role, e.from_state, e.to_state) for e in ledger] == [
         (E.SUBMIT, COURIER, "courier", State.COLLECTING, State.ASSESSING),

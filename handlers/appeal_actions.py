@@ -1,0 +1,221 @@
+"""Buttons and typed answers on one appeal, for couriers, staff and coordinators alike.
+
+Every press reloads the appeal and the presser from the database; the lifecycle table (through
+storage) decides whether the action may happen. Callback data only says what was pressed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from domain import lifecycle
+from domain.deadlines import Priority
+from domain.lifecycle import Event
+from handlers import callbacks
+from handlers.callbacks import Press
+from handlers.cards import BY_VERB, Action, allowed, can_see, card_text, keyboard, roles
+from handlers.common import Who, main_menu, refuse, reply
+from handlers.history import history_text
+from handlers.services import BotContext
+from storage.appeals import MAX_NOTE, AppealNotFound, BadEventArguments, EventArgs
+from storage.dialogs import Prompt
+from storage.models import Appeal
+
+MAX_TYPED = 2000
+
+
+async def show(update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False) -> None:
+    """Show an appeal to `me` as they may see it, with the buttons they may press."""
+    services = context.services
+    held = roles(me.person, appeal)
+    staff_view = bool(held - {lifecycle.Role.COURIER})
+    text = await card_text(services, appeal, me.lang, for_staff=staff_view)
+    if lifecycle.Role.COURIER in held:
+        text += "\n\n" + await history_text(services, appeal, me.lang)
+    markup = keyboard(services, appeal, held, me.lang)
+    if edit and update.callback_query is not None:
+        try:
+            await update.callback_query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                raise
+            return
+    await reply(update, text, reply_markup=markup)
+
+
+async def _refuse_error(update: Update, context: BotContext, me: Who, error: lifecycle.LifecycleError) -> None:
+    if isinstance(error, AppealNotFound):
+        await refuse(update, context, me.lang, "appeal.not_found")
+    elif isinstance(error, BadEventArguments):
+        await refuse(update, context, me.lang, f"appeal.bad_{error.reason}")
+    elif isinstance(error, lifecycle.NotPermitted):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+    else:
+        await refuse(update, context, me.lang, "appeal.moved_on")
+
+
+async def _apply(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs()
+) -> Appeal | None:
+    """Apply one event as `me`; on refusal say why and show where the appeal stands."""
+    services = context.services
+    try:
+        applied = await services.storage.appeals.apply(appeal.id, event, me.person.telegram_id, services.clock(), args)
+    except lifecycle.LifecycleError as error:
+        await _refuse_error(update, context, me, error)
+        fresh = await services.storage.appeals.get(appeal.id)
+        if fresh is not None and can_see(me.person, fresh) and not isinstance(error, AppealNotFound):
+            await show(update, context, me, fresh, edit=update.callback_query is not None)
+        return None
+    return applied.appeal
+
+
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A button on an appeal: check who presses what, then act, ask for text, or refuse."""
+    services = context.services
+    appeal = await services.storage.appeals.get(press.appeal_id)
+    if appeal is None or not can_see(me.person, appeal):
+        await refuse(update, context, me.lang, "appeal.not_found")
+        return
+    query = update.callback_query
+    verb, arg = press.verb, press.arg
+    if verb == "open":
+        await query.answer()
+        await show(update, context, me, appeal)
+        return
+    if verb == "cnl":
+        await query.answer()
+        await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        await query.edit_message_text(services.text(me.lang, "appeal.prompt_cancelled"))
+        return
+    base = {"asgu": "asg", "asgp": "asg", "reau": "rea", "wdy": "wd"}.get(verb, verb)
+    action = BY_VERB.get(base)
+    if action is None:
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
+    if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
+        await _refuse_error(update, context, me, _why_not(action, appeal, me, services.clock()))
+        await show(update, context, me, appeal, edit=True)
+        return
+    await query.answer()
+    if action.needs_text:
+        await _ask_for_text(update, context, me, appeal, action)
+    elif verb in ("asg", "rea"):
+        await _choose_unit(update, context, me, appeal, verb)
+    elif verb == "asgu":
+        await _choose_priority(update, context, me, appeal, arg)
+    elif verb in ("asgp", "reau"):
+        unit, _, priority = arg.partition(".")
+        args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
+        await _act(update, context, me, appeal, action, args)
+    elif verb == "wd":
+        confirm = InlineKeyboardButton(
+            services.text(me.lang, "button.withdraw_confirm"), callback_data=callbacks.appeal(appeal.id, "wdy")
+        )
+        back = InlineKeyboardButton(services.text(me.lang, "button.back"), callback_data=callbacks.appeal(appeal.id, "open"))
+        await reply(
+            update,
+            services.text(me.lang, "appeal.withdraw_confirm", number=appeal.id),
+            reply_markup=InlineKeyboardMarkup([[confirm, back]]),
+        )
+    else:
+        await _act(update, context, me, appeal, action, EventArgs())
+
+
+def _why_not(action: Action, appeal: Appeal, me: Who, now: datetime) -> lifecycle.LifecycleError:
+    try:
+        lifecycle.decide(appeal.facts(now), action.event, roles(me.person, appeal))
+    except lifecycle.LifecycleError as error:
+        return error
+    return lifecycle.StaleEvent("stale", appeal.state, action.event)
+
+
+async def _act(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action, args: EventArgs
+) -> None:
+    updated = await _apply(update, context, me, appeal, action.event, args)
+    if updated is None:
+        return
+    services = context.services
+    if update.callback_query is not None:
+        await show(update, context, me, updated, edit=True)
+    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=main_menu(services, me.lang))
+
+
+async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> None:
+    services = context.services
+    message_id = update.effective_message.message_id if update.effective_message else None
+    await services.storage.dialogs.set_prompt(
+        me.person.telegram_id, Prompt(action.verb, appeal.id, {"message_id": message_id}), services.clock()
+    )
+    cancel = InlineKeyboardButton(services.text(me.lang, "button.cancel"), callback_data=callbacks.appeal(appeal.id, "cnl"))
+    prompt_key = {"sb": "send_back", "res": "resolve", "rej": "reject", "mrg": "merge", "ans": "answer", "ru": "unsatisfied"}
+    await reply(
+        update,
+        services.text(me.lang, f"appeal.prompt_{prompt_key.get(action.verb, action.verb)}", number=appeal.id),
+        reply_markup=InlineKeyboardMarkup([[cancel]]),
+    )
+
+
+async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: Appeal, verb: str) -> None:
+    services = context.services
+    units = [u for u in await services.storage.people.active_units() if u.id != appeal.unit_id]
+    next_verb = "asgu" if verb == "asg" else "reau"
+    rows = [
+        [InlineKeyboardButton(u.name(me.lang), callback_data=callbacks.appeal(appeal.id, next_verb, u.id))]
+        for u in units
+    ]
+    rows.append([InlineKeyboardButton(services.text(me.lang, "button.back"), callback_data=callbacks.appeal(appeal.id, "open"))])
+    await reply(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _choose_priority(update: Update, context: BotContext, me: Who, appeal: Appeal, unit_id: str) -> None:
+    services = context.services
+    unit = await services.storage.people.unit(unit_id)
+    if unit is None or not unit.active:
+        await reply(update, services.text(me.lang, "appeal.bad_unknown_unit"))
+        return
+    buttons = [
+        InlineKeyboardButton(services.text(me.lang, f"button.{p}"), callback_data=callbacks.appeal(appeal.id, "asgp", f"{unit_id}.{p}"))
+        for p in ("normal", "urgent")
+    ]
+    await reply(
+        update,
+        services.text(me.lang, "appeal.choose_priority", number=appeal.id, unit=unit.name(me.lang)),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt) -> None:
+    """Text the bot asked for (a reason, question, answer, result): apply the event it completes."""
+    services = context.services
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await refuse(update, context, me.lang, "appeal.prompt_text_only")
+        return
+    if len(text) > min(MAX_TYPED, MAX_NOTE):
+        await refuse(update, context, me.lang, "appeal.prompt_too_long", length=len(text), limit=MAX_TYPED)
+        return
+    action = BY_VERB.get(prompt.verb)
+    appeal = await services.storage.appeals.get(prompt.appeal_id) if prompt.appeal_id else None
+    if action is None or appeal is None:
+        await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        await refuse(update, context, me.lang, "appeal.not_found")
+        return
+    args = EventArgs(note=text)
+    if action.event is Event.MERGE:
+        number = text.lstrip("#")
+        if not number.isdigit() or len(number) > 12:
+            await refuse(update, context, me.lang, "appeal.merge_bad_number")
+            return
+        args = EventArgs(merged_into=int(number))
+    await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+    updated = await _apply(update, context, me, appeal, action.event, args)
+    if updated is None:
+        return
+    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=main_menu(services, me.lang))
+    await show(update, context, me, updated)

@@ -1,0 +1,139 @@
+"""How an appeal looks in a chat: its text for each kind of reader, and the buttons they may press."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from domain import lifecycle
+from domain.lifecycle import Event, Role
+from handlers import callbacks
+from handlers.services import Services
+from storage.models import Appeal, Person, TimerRow
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on an appeal: its verb in callback data, the event it leads to, its label."""
+
+    verb: str
+    event: Event
+    label: str  # catalog key
+    needs_text: bool = False  # the bot asks for a reason, question, answer or result first
+
+
+ACTIONS = (
+    Action("acc", Event.ACCEPT, "button.accept"),
+    Action("sb", Event.SEND_BACK, "button.send_back", needs_text=True),
+    Action("ask", Event.ASK, "button.ask", needs_text=True),
+    Action("note", Event.NOTE, "button.note", needs_text=True),
+    Action("res", Event.RESOLVE, "button.resolve", needs_text=True),
+    Action("asg", Event.ASSIGN, "button.assign"),
+    Action("rea", Event.REASSIGN, "button.reassign"),
+    Action("rej", Event.REJECT, "button.reject", needs_text=True),
+    Action("mrg", Event.MERGE, "button.merge", needs_text=True),
+    Action("ans", Event.ANSWER, "button.reply", needs_text=True),
+    Action("rs", Event.RATE_SATISFIED, "button.satisfied"),
+    Action("rf", Event.RATE_FAIRLY_SATISFIED, "button.fairly_satisfied"),
+    Action("ru", Event.RATE_UNSATISFIED, "button.not_solved", needs_text=True),
+    Action("wd", Event.WITHDRAW, "button.withdraw"),
+)
+BY_VERB = {a.verb: a for a in ACTIONS}
+
+
+def roles(person: Person, appeal: Appeal) -> frozenset[Role]:
+    """The roles `person` holds towards `appeal`, from database rows only."""
+    return lifecycle.roles_of(
+        person_id=person.telegram_id,
+        person_role=person.role,
+        person_unit=person.unit_id,
+        courier_id=appeal.courier_id,
+        appeal_unit=appeal.unit_id,
+    )
+
+
+def can_see(person: Person, appeal: Appeal) -> bool:
+    """Couriers see their own appeals, staff their unit's, coordinators all."""
+    return bool(roles(person, appeal))
+
+
+def allowed(action: Action, appeal: Appeal, held: frozenset[Role], now: datetime) -> bool:
+    """Whether the lifecycle table lets someone with `held` roles take `action` now."""
+    try:
+        lifecycle.decide(appeal.facts(now), action.event, held)
+    except lifecycle.LifecycleError:
+        return False
+    return True
+
+
+def keyboard(
+    services: Services, appeal: Appeal, held: frozenset[Role], lang: str, only: tuple[str, ...] | None = None
+) -> InlineKeyboardMarkup | None:
+    """The buttons this reader may press on this appeal now (None if there are none)."""
+    now = services.clock()
+    buttons = [
+        InlineKeyboardButton(services.text(lang, a.label), callback_data=callbacks.appeal(appeal.id, a.verb))
+        for a in ACTIONS
+        if (only is None or a.verb in only) and allowed(a, appeal, held, now)
+    ]
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+def state_line(services: Services, appeal: Appeal, lang: str) -> str:
+    """The appeal's state in plain words."""
+    key = f"state.{appeal.state}"
+    if appeal.outcome is not None:
+        key = f"outcome.{appeal.outcome}"
+    elif appeal.awaiting_courier:
+        key = "state.awaiting_courier"
+    elif appeal.state == "handling" and appeal.accepted:
+        key = "state.accepted"
+    return services.text(lang, key)
+
+
+async def card_text(
+    services: Services, appeal: Appeal, lang: str, *, for_staff: bool, header: str = ""
+) -> str:
+    """The appeal as one message: number, category, state, unit, place, deadline, description."""
+    storage = services.storage
+    category = services.category(appeal.category)
+    lines = [header] if header else []
+    title = services.text(
+        lang,
+        "card.title",
+        number=appeal.id,
+        category=category.name(lang) if category else appeal.category,
+    )
+    if appeal.priority == "urgent":
+        title += " · " + services.text(lang, "card.urgent")
+    lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang))]
+    if appeal.unit_id:
+        unit = await storage.people.unit(appeal.unit_id)
+        lines.append(services.text(lang, "card.unit", unit=unit.name(lang) if unit else appeal.unit_id))
+    if appeal.station_id:
+        station = await storage.stations.get(appeal.station_id)
+        lines.append(services.text(lang, "card.station", station=station.name if station else appeal.station_id))
+    elif appeal.lat is not None:
+        lines.append(services.text(lang, "card.location", lat=f"{appeal.lat:.5f}", lon=f"{appeal.lon:.5f}"))
+    if for_staff:
+        if appeal.contact_phone:
+            lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))
+        else:
+            lines.append(services.text(lang, "card.anonymous"))
+    due = _next_due(await storage.appeals.timers(appeal.id))
+    if due is not None:
+        lines.append(services.text(lang, f"card.due_{due.kind}", when=services.local(due.due_at, lang)))
+    lines += ["", appeal.description]
+    files = await storage.appeals.attachments(appeal.id)
+    if files:
+        lines.append(services.text(lang, "card.files", count=len(files)))
+    return "\n".join(lines)
+
+
+def _next_due(timers: list[TimerRow]) -> TimerRow | None:
+    armed = [t for t in timers if t.due_at is not None]
+    return min(armed, key=lambda t: t.due_at) if armed else None

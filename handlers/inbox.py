@@ -1,0 +1,73 @@
+"""Where a private message or a button press goes: owed text first, then the draft, then the rest."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import appeal_actions, filing, stations
+from handlers.callbacks import decode
+from handlers.common import main_menu, refuse, reply, who
+from handlers.services import BotContext
+from handlers.start import not_understood
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """A private message that is not a command or a menu button."""
+    me = await who(update, context)
+    dialogs = context.services.storage.dialogs
+    prompt = await dialogs.prompt(me.person.telegram_id)
+    if prompt is not None:
+        await appeal_actions.on_typed(update, context, me, prompt)
+        return
+    draft = await dialogs.draft(me.person.telegram_id)
+    if draft is not None:
+        await filing.on_message(update, context, me, draft)
+        return
+    if update.effective_message.location is not None:
+        await stations.show_nearest(update, context, me)
+        return
+    await not_understood(update, context)
+
+
+async def on_press(update: Update, context: BotContext) -> None:
+    """Any inline button: decode strictly, then hand to its journey."""
+    me = await who(update, context)
+    press = decode(update.callback_query.data)
+    if press is None:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    match press.kind:
+        case "ap":
+            await appeal_actions.on_press(update, context, me, press)
+        case "dr":
+            await filing.on_press(update, context, me, press)
+        case "st":
+            await stations.on_press(update, context, me, press)
+
+
+async def new_appeal(update: Update, context: BotContext) -> None:
+    """/appeal and the "New appeal" button."""
+    await filing.begin(update, context, await who(update, context))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: drop what the bot was waiting for, and the draft."""
+    me = await who(update, context)
+    storage = context.services.storage
+    dropped = await storage.dialogs.clear_prompt(me.person.telegram_id)
+    dropped = await storage.dialogs.drop_draft(me.person.telegram_id) or dropped
+    key = "cancel.done" if dropped else "cancel.nothing"
+    await reply(update, context.services.text(me.lang, key), reply_markup=main_menu(context.services, me.lang))
+
+
+def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
+    """/appeal, /cancel, every inline button, and plain private messages."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("appeal", new_appeal, filters=private),
+        MessageHandler(private & filters.Text(sorted(new_appeal_labels)), new_appeal),
+        CommandHandler("cancel", cancel, filters=private),
+        CallbackQueryHandler(on_press),
+        MessageHandler(private & ~filters.COMMAND, on_message),
+    ]

@@ -1,0 +1,110 @@
+"""Lists of appeals with a button to open each: /my (couriers), /queue (staff), /triage (coordinators)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from handlers import callbacks
+from handlers.appeal_actions import show
+from handlers.cards import can_see, state_line
+from handlers.common import main_menu, reply, who
+from handlers.services import BotContext
+from storage.models import Appeal
+
+
+async def _send_list(
+    update: Update, context: BotContext, lang: str, title: str, rows: list[tuple[Appeal, datetime | None]]
+) -> None:
+    services = context.services
+    lines, buttons = [title], []
+    for appeal, due in rows:
+        category = services.category(appeal.category)
+        due_text = services.text(lang, "my.due", when=services.local(due, lang)) if due else ""
+        lines.append(
+            services.text(
+                lang,
+                "my.line",
+                number=appeal.id,
+                category=category.name(lang) if category else appeal.category,
+                state=state_line(services, appeal, lang),
+                due=due_text,
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                services.text(lang, "button.open", number=appeal.id), callback_data=callbacks.appeal(appeal.id, "open")
+            )
+        )
+    markup = InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+    await reply(update, "\n".join(lines), reply_markup=markup)
+
+
+async def my_appeals(update: Update, context: BotContext) -> None:
+    """The courier's own appeals with their state and next deadline."""
+    me = await who(update, context)
+    services = context.services
+    rows = await services.storage.appeals.of_courier(me.person.telegram_id)
+    if not rows:
+        await reply(update, services.text(me.lang, "my.none"), reply_markup=main_menu(services, me.lang))
+        return
+    await _send_list(update, context, me.lang, services.text(me.lang, "my.title"), rows)
+
+
+async def unit_queue(update: Update, context: BotContext) -> None:
+    """The staff member's unit's open appeals, nearest deadline first."""
+    me = await who(update, context)
+    services = context.services
+    if me.person.role != "staff" or me.person.unit_id is None:
+        await reply(update, services.text(me.lang, "staff.not_staff"))
+        return
+    rows = await services.storage.appeals.queue(me.person.unit_id)
+    if not rows:
+        await reply(update, services.text(me.lang, "staff.queue_empty"))
+        return
+    unit = await services.storage.people.unit(me.person.unit_id)
+    title = services.text(me.lang, "staff.queue_title", unit=unit.name(me.lang) if unit else me.person.unit_id)
+    await _send_list(update, context, me.lang, title, rows)
+
+
+async def triage(update: Update, context: BotContext) -> None:
+    """Appeals waiting for a coordinator to route them."""
+    me = await who(update, context)
+    services = context.services
+    if me.person.role != "coordinator":
+        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+        return
+    rows = await services.storage.appeals.awaiting_triage()
+    if not rows:
+        await reply(update, services.text(me.lang, "coord.triage_empty"))
+        return
+    await _send_list(update, context, me.lang, services.text(me.lang, "coord.triage_title"), rows)
+
+
+async def open_appeal(update: Update, context: BotContext) -> None:
+    """/open N: show one appeal to whoever may see it."""
+    me = await who(update, context)
+    services = context.services
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 13:
+        await reply(update, services.text(me.lang, "appeal.open_usage"))
+        return
+    appeal = await services.storage.appeals.get(int(args[0].lstrip("#")))
+    if appeal is None or not can_see(me.person, appeal):
+        await reply(update, services.text(me.lang, "appeal.not_found"))
+        return
+    await show(update, context, me, appeal)
+
+
+def list_handlers(my_labels: set[str]) -> list[BaseHandler]:
+    """/my (and its menu button), /queue, /triage, /open."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("my", my_appeals, filters=private),
+        MessageHandler(private & filters.Text(sorted(my_labels)), my_appeals),
+        CommandHandler("queue", unit_queue, filters=private),
+        CommandHandler("triage", triage, filters=private),
+        CommandHandler("open", open_appeal, filters=private),
+    ]
