@@ -209,10 +209,13 @@ def _guard_holds(guard: Guard, facts: Facts) -> bool:
 
 def decide(facts: Facts, event: Event, roles: frozenset[Role] | set[Role]) -> Transition:
     """Return the transition `event` takes from `facts`, or raise why it may not happen."""
+    roles = frozenset(roles)
+    if not any(t.event is event and t.roles & roles for t in TABLE.values()):
+        raise NotPermitted("not_permitted", facts.state, event)
     transition = TABLE.get((facts.state, event))
     if transition is None:
         raise IllegalEvent(f"not_in_{facts.state}", facts.state, event)
-    if not transition.roles & frozenset(roles):
+    if not transition.roles & roles:
         raise NotPermitted("not_permitted", facts.state, event)
     for guard in transition.guards:
         if not _guard_holds(guard, facts):

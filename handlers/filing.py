@@ -238,6 +238,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         back = PREVIOUS[step]
         if back == PLACE and data.get("station") and not data.get("lat"):
             back = DESCRIPTION
+        if back == DESCRIPTION:
+            data.pop("description", None)  # going back means writing it anew, not adding to it
         await _save(context, me, back, data)
         await ask(update, context, me, Draft(back, data))
     elif verb == "cat" and step == CATEGORY and services.category(press.arg):

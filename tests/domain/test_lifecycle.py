@@ -58,7 +58,9 @@ def test_every_state_event_role(state: State, event: Event, role: Role) -> None:
     facts = _facts_where_guards_hold(state, event)
     spec = SPEC.get((state, event))
     if spec is None:
-        with pytest.raises(IllegalEvent):
+        # A role that may never fire the event is told so; otherwise the state is wrong.
+        never = all(role not in roles for (_, e), (_, roles, _) in SPEC.items() if e is event)
+        with pytest.raises(NotPermitted if never else IllegalEvent):
             decide(facts, event, {role})
         return
     to, roles, outcome = spec
@@ -76,6 +78,13 @@ def test_closed_is_terminal() -> None:
     for event in Event:
         with pytest.raises(IllegalEvent):
             decide(Facts(S.CLOSED), event, set(Role))
+
+
+def test_a_role_that_can_never_fire_an_event_is_not_permitted() -> None:
+    """Staff rating an appeal is refused as not theirs to do, in any state."""
+    for state in State:
+        with pytest.raises(NotPermitted):
+            decide(Facts(state), E.RATE_SATISFIED, {ST})
 
 
 def test_no_roles_is_refused_everywhere() -> None:

@@ -1,0 +1,194 @@
+"""Bad input at every step gets a clear reply and changes nothing; dialogs survive restarts."""
+
+import pytest
+
+from handlers import callbacks
+from tests.handlers.test_loop import file_wage_appeal
+from tests.harness import running_bot
+
+COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR = 1001, 1002, 500, 600, 900
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    """The bot with the test district; everyone's app is English."""
+    async with running_bot(tmp_path / "bad.sqlite3") as running:
+        for person in (COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR):
+            running.user(person, f"P{person}")
+            await running.say(person, "/start")
+        yield running
+
+
+async def snapshot(bot) -> tuple:
+    """Everything a refused action must leave untouched."""
+    row = await bot.services.storage.db.fetchone(
+        "SELECT (SELECT count(*) FROM appeals), (SELECT count(*) FROM events), (SELECT count(*) FROM outbox),"
+        " (SELECT group_concat(state || version) FROM appeals), (SELECT group_concat(step || data) FROM drafts),"
+        " (SELECT group_concat(role || ifnull(unit_id, '')) FROM people)"
+    )
+    return tuple(row)
+
+
+def t(bot, key, **values):
+    """An English message."""
+    return bot.services.text("en", key, **values)
+
+
+async def test_wrong_kind_of_message_at_each_step(bot) -> None:
+    """A location when a category is due, a sticker-less document for a description, text for a contact."""
+    await bot.say(COURIER, "/appeal")
+    before = await snapshot(bot)
+    bot.core.share_location(COURIER, 31.2, 121.4)
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.expecting_category")
+    await bot.press(COURIER, "Work protection")
+    bot.core.send_document(COURIER, b"%PDF", "payslip.pdf", "application/pdf")
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.expecting_description")
+    await bot.say(COURIER, "Wages unpaid")
+    await bot.press(COURIER, "Skip")
+    await bot.say(COURIER, "13800138000")
+    assert bot.last_text(COURIER) == t(bot, "filing.expecting_contact")
+    assert before[:3] == (await snapshot(bot))[:3]
+
+
+async def test_overlong_text_and_oversized_photo_are_refused(bot) -> None:
+    """5,000 characters and an 11 MB photo are refused with the limit; the draft stays as it was."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    before = await snapshot(bot)
+    await bot.say(COURIER, "x" * 5000)
+    assert bot.last_text(COURIER) == t(bot, "filing.too_long", length=5000, limit=2000)
+    bot.core.send_photo(COURIER, b"\xff" * (11 * 1024 * 1024))
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.photo_too_large", limit=10)
+    assert await snapshot(bot) == before
+
+
+async def test_a_strangers_contact_is_refused(bot) -> None:
+    """Only the sender's own contact is taken as their phone."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    await bot.say(COURIER, "Wages unpaid")
+    await bot.press(COURIER, "Skip")
+    before = await snapshot(bot)
+    bot.core.share_contact(COURIER, "+8613900000000", "Someone else", contact_user_id=4242)
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.own_contact_only")
+    bot.core.share_contact(COURIER, "+8613900000000", "No user id")
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.own_contact_only")
+    assert await snapshot(bot) == before
+
+
+async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
+    """Other units' and other couriers' appeals, moved-on states and malformed data are all refused."""
+    number = await file_wage_appeal(bot, "en")  # routed to HR
+    before = await snapshot(bot)
+    cases = [
+        (STATION_STAFF, callbacks.appeal(number, "acc"), "appeal.not_found"),  # another unit
+        (OTHER_COURIER, callbacks.appeal(number, "wd"), "appeal.not_found"),  # another courier
+        (OTHER_COURIER, callbacks.appeal(number, "open"), "appeal.not_found"),
+        (COURIER, callbacks.appeal(number, "acc"), "appeal.not_permitted"),  # the courier accepting
+        (HR_STAFF, callbacks.appeal(number, "rs"), "appeal.not_permitted"),  # staff rating
+        (COORDINATOR, callbacks.appeal(number, "asg"), "appeal.moved_on"),  # already assigned
+        (HR_STAFF, callbacks.appeal(number + 100, "acc"), "appeal.not_found"),
+        (HR_STAFF, "ap:1:drop_table", "press.invalid"),
+        (HR_STAFF, "something-else", "press.invalid"),
+        (HR_STAFF, callbacks.appeal(number, "zzz"), "appeal.not_permitted"),
+    ]
+    for person, data, key in cases:
+        query = bot.core.press_button(person, bot.core.last_message(person)["message_id"], data)
+        await bot.deliver()
+        answer = bot.core.answered_callback(query)
+        assert answer is not None and answer["text"] == t(bot, key), (person, data, answer)
+        assert answer["show_alert"] is True
+    assert await snapshot(bot) == before
+
+    # A button pressed twice: the second press is refused politely and the card shows the truth.
+    await bot.press(HR_STAFF, "Accept")
+    after_accept = await snapshot(bot)
+    card = next(m for m in reversed(bot.core.bot_messages(HR_STAFF)) if "#" in (m.get("text") or ""))
+    query = bot.core.press_button(HR_STAFF, card["message_id"], callbacks.appeal(number, "acc"))
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == t(bot, "appeal.moved_on")
+    assert await snapshot(bot) == after_accept
+
+
+async def test_commands_for_other_roles_are_refused(bot) -> None:
+    """Couriers cannot use staff or coordinator commands; staff cannot invite."""
+    before = await snapshot(bot)
+    assert (await bot.say(COURIER, "/queue"))[0]["text"] == t(bot, "staff.not_staff")
+    assert (await bot.say(COURIER, "/triage"))[0]["text"] == t(bot, "coord.not_coordinator")
+    assert (await bot.say(STATION_STAFF, "/invite st1"))[0]["text"] == t(bot, "coord.not_coordinator")
+    assert (await bot.say(COURIER, "/open 1"))[0]["text"] == t(bot, "appeal.not_found")
+    assert await snapshot(bot) == before
+
+
+async def test_cancel_and_back_at_each_step(bot) -> None:
+    """Back returns one step, /cancel throws the draft away, and nothing is filed."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    await bot.press(COURIER, "Back")
+    assert bot.last_text(COURIER) == t(bot, "filing.ask_category")
+    await bot.press(COURIER, "Daily-life services")
+    await bot.say(COURIER, "The charger at the station is broken")
+    assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
+    await bot.press(COURIER, "Back")
+    assert bot.last_text(COURIER) == t(bot, "filing.ask_description", limit=2000)
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, draft.data["category"]) == ("description", "life")
+    assert (await snapshot(bot))[0] == 0
+
+
+async def test_cancel_anywhere(bot) -> None:
+    """/cancel mid-dialog and the Cancel button both leave nothing behind."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Daily-life")
+    await bot.say(COURIER, "No hot water at the station")
+    (reply,) = [m for m in await bot.say(COURIER, "/cancel")]
+    assert reply["text"] == t(bot, "cancel.done")
+    assert await bot.services.storage.dialogs.draft(COURIER) is None
+    (reply,) = await bot.say(COURIER, "/cancel")
+    assert reply["text"] == t(bot, "cancel.nothing")
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Cancel")
+    assert bot.last_text(COURIER) == t(bot, "filing.cancelled")
+    assert (await snapshot(bot))[0] == 0
+
+
+async def test_a_draft_survives_a_restart(tmp_path) -> None:
+    """The dialog's step and data are in SQLite: a new process picks up where the courier was."""
+    path = tmp_path / "restart.sqlite3"
+    async with running_bot(path) as bot:
+        bot.user(COURIER, "Li")
+        await bot.say(COURIER, "/appeal")
+        await bot.press(COURIER, "Work protection")
+        await bot.say(COURIER, "Wages unpaid since October")
+    async with running_bot(path) as bot:
+        bot.user(COURIER, "Li")
+        await bot.say(COURIER, "/appeal")
+        assert bot.texts(COURIER)[0] == t(bot, "filing.resuming")
+        assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
+        await bot.press(COURIER, "Skip")
+        await bot.press(COURIER, "Skip")
+        assert "Wages unpaid since October" in bot.last_text(COURIER)
+        await bot.press(COURIER, "Confirm")
+        assert (await bot.services.storage.appeals.get(1)).description == "Wages unpaid since October"
+
+
+async def test_invite_and_join(bot) -> None:
+    """A coordinator's one-time code makes a courier staff of a unit, once."""
+    await bot.say(COORDINATOR, "/invite")
+    assert "st1" in bot.last_text(COORDINATOR) and "hr" in bot.last_text(COORDINATOR)
+    (created,) = await bot.say(COORDINATOR, "/invite st1")
+    code = created["text"].rsplit("/join ", 1)[1]
+    (joined,) = await bot.say(OTHER_COURIER, f"/join {code}")
+    assert joined["text"] == t(bot, "staff.join_ok", unit="Station One")
+    person = await bot.services.storage.people.get(OTHER_COURIER)
+    assert (person.role, person.unit_id) == ("staff", "st1")
+    (again,) = await bot.say(COURIER, f"/join {code}")
+    assert again["text"] == t(bot, "staff.join_bad")
+    assert (await bot.services.storage.people.get(COURIER)).role == "courier"
+    (queue,) = await bot.say(OTHER_COURIER, "/queue")
+    assert queue["text"] == t(bot, "staff.queue_empty")
