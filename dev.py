@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -38,6 +39,20 @@ def _ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def _ensure_browser() -> None:
+    """The sandbox's browser test drives Debian's chromium; install it where we can."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing chromium and chromium-driver (Debian packages) for the browser test ...", flush=True)
+        quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, **quiet)
+        return
+    print("note: chromium and chromedriver are missing, so the browser test will fail;"
+          " install Debian's chromium and chromium-driver packages (or your system's equivalent).", flush=True)
+
+
 def main() -> int:
     """Dispatch `run` or `test`."""
     command, *rest = sys.argv[1:] or ["run"]
@@ -46,6 +61,7 @@ def main() -> int:
         return subprocess.call([str(PYTHON), "-m", "bot", *(rest or ["run"])], cwd=ROOT)
     if command == "test":
         _ensure_environment()
+        _ensure_browser()
         return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     sys.exit(f"usage: python3 dev.py run|test [args]  (unknown: {command})")
 

@@ -1,0 +1,68 @@
+"""Nearest station: share a location, see the nearest stations, navigate, or file an appeal about one."""
+
+import pytest
+
+from storage.stations import Station
+from tests.harness import running_bot
+
+COURIER = 1001
+STATIONS = [
+    Station(id="s-near", name="Near Station", address="1 Fuzhou Rd", lat=31.2320, lon=121.4760, grade="A",
+            amenities=("water", "charging", "first_aid"), unit_id="st1"),
+    Station(id="s-mid", name="Mid Station", address="9 Hankou Rd", lat=31.2400, lon=121.4800, grade="B",
+            amenities=("water",), unit_id="st1"),
+    Station(id="s-far", name="Far Station", address="Pudong", lat=31.3000, lon=121.6000, grade="C", unit_id="st1"),
+    Station(id="s-closed", name="Closed Station", lat=31.2318, lon=121.4755, grade="B", active=False),
+]
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    """The bot with four stations, one of them closed; station facilities route by station."""
+    routing = [{"category": "facilities", "station": "s-near", "unit": "st1"}]
+    async with running_bot(tmp_path / "st.sqlite3", routing=routing) as running:
+        await running.services.storage.stations.upsert(STATIONS)
+        running.user(COURIER, "Li")
+        yield running
+
+
+async def test_nearest_stations_in_order_with_amenities(bot) -> None:
+    """Open stations only, nearest first, with distance, grade and amenities."""
+    await bot.say(COURIER, "Nearest station")
+    assert bot.reply_labels(COURIER) == ["Share location"]
+    assert bot.core.reply_keyboard(COURIER)["keyboard"][0][0]["request_location"] is True
+    bot.core.share_location(COURIER, 31.2317, 121.4753)
+    await bot.deliver()
+    listing = bot.last_text(COURIER)
+    assert listing.index("Near Station") < listing.index("Mid Station") < listing.index("Far Station")
+    assert "Closed Station" not in listing
+    assert "grade A" in listing and "drinking water, charging, first-aid kit" in listing
+    assert "1. Near Station — 74 m" in listing
+
+
+async def test_navigate_sends_a_venue_and_appeal_starts_with_the_station(bot) -> None:
+    """The venue button sends the station's place; the appeal button files about that station."""
+    bot.core.share_location(COURIER, 31.2317, 121.4753)
+    await bot.deliver()
+    await bot.press(COURIER, "Navigate to 1")
+    venue = bot.core.last_message(COURIER)["venue"]
+    assert (venue["title"], venue["location"]["latitude"]) == ("Near Station", 31.2320)
+    await bot.press(COURIER, "New appeal about 1")
+    await bot.press(COURIER, "Station facilities")
+    await bot.say(COURIER, "The charger is broken")
+    assert bot.last_text(COURIER) == bot.services.text("en", "filing.ask_contact")  # the place is known
+    await bot.press(COURIER, "Skip")
+    assert "Station: Near Station" in bot.last_text(COURIER)
+    await bot.press(COURIER, "Confirm")
+    appeal = await bot.services.storage.appeals.get(1)
+    assert (appeal.station_id, appeal.unit_id) == ("s-near", "st1")
+
+
+async def test_a_stale_station_button_is_refused(bot) -> None:
+    """A station closed after the list was shown is not sent."""
+    bot.core.share_location(COURIER, 31.2317, 121.4753)
+    await bot.deliver()
+    await bot.services.storage.stations.upsert([STATIONS[0].model_copy(update={"active": False})])
+    query = bot.core.press(COURIER, "Navigate to 1")
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == bot.services.text("en", "stations.gone")
