@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import BaseRequest
 
 from bot.config import Config
+from bot.errors import on_error
 from bot.outbox_sender import OutboxSender
 from domain.deadlines import Priority
 from handlers.i18n import Catalog
@@ -74,6 +75,7 @@ def _register(application: Application, catalog: Catalog) -> None:
     ):
         application.add_handler(handler)
     application.add_handler(TypeHandler(Update, _send_notices), group=AFTER_HANDLERS)
+    application.add_error_handler(on_error)
 
 
 async def _flush_job(context: BotContext) -> None:

@@ -117,6 +117,7 @@ class DeadlineOverrides(Strict):
     handle: Span | None = None
     feedback: Span | None = None
     send_back_window: Span | None = None
+    followup: Span | None = None
 
 
 class PriorityDeadlines(Strict):
@@ -130,6 +131,7 @@ class DeadlinesSection(Strict):
     handle: Span = parse_span("3wd")
     feedback: Span = parse_span("3wd")
     send_back_window: Span = parse_span("1wd")
+    followup: Span = parse_span("5wd")
     urgent: DeadlineOverrides = Field(
         default_factory=lambda: DeadlineOverrides(
             triage=parse_span("30m"), accept=parse_span("30m"), handle=parse_span("eod")
@@ -260,7 +262,8 @@ class Config(Strict):
                     return value
             return getattr(self.deadlines, name)
 
-        return Spans(*(pick(n) for n in ("triage", "accept", "handle", "feedback", "send_back_window")))
+        names = ("triage", "accept", "handle", "feedback", "send_back_window", "followup")
+        return Spans(*(pick(n) for n in names))
 
     def routing_rules(self) -> list[Rule]:
         """The routing rules as the domain reads them."""

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan
-from domain.lifecycle import Event, State, Transition
+from domain.lifecycle import Event, Outcome, State, Transition
 
 
 class Timer(StrEnum):
@@ -18,6 +18,7 @@ class Timer(StrEnum):
     ACCEPT = "accept"  # the unit signs for the appeal (签收)
     HANDLE = "handle"  # the unit resolves it
     FEEDBACK = "feedback"  # the courier rates, else the appeal closes by itself
+    FOLLOWUP = "followup"  # some days after a resolved appeal closes: "is it still solved?"
 
 
 class Priority(StrEnum):
@@ -36,6 +37,7 @@ class Spans:
     handle: WorkSpan
     feedback: WorkSpan
     send_back_window: WorkSpan
+    followup: WorkSpan
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,19 @@ class Resume:
 
 TimerChange = Arm | Clear | Pause | Resume
 
-_ALL = tuple(Timer)
+_DEADLINES = (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE, Timer.FEEDBACK)
 
 
 def timer_changes(
     transition: Transition, spans: Spans, calendar: WorkingCalendar, now: datetime
 ) -> list[TimerChange]:
     """The timer changes `transition` causes at `now`."""
-    if transition.to is State.CLOSED:
-        return [Clear(t) for t in _ALL]
     due = lambda span: span.due_from(calendar, now)  # noqa: E731
+    if transition.to is State.CLOSED:
+        changes: list[TimerChange] = [Clear(t) for t in _DEADLINES]
+        if transition.outcome in (Outcome.RESOLVED, Outcome.AUTO_CLOSED):
+            changes.append(Arm(Timer.FOLLOWUP, due(spans.followup)))
+        return changes
     match transition.event:
         case Event.SUBMIT | Event.SEND_BACK:
             return [Arm(Timer.TRIAGE, due(spans.triage)), Clear(Timer.ACCEPT), Clear(Timer.HANDLE)]

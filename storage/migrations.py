@@ -187,6 +187,40 @@ CREATE TABLE invites (
     )
 )
 
+MIGRATIONS.append(
+    (
+        "timers climb a ladder (reminder, deadline, escalation) and follow-ups; appeal links",
+        """
+CREATE TABLE timers_new (
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    kind TEXT NOT NULL CHECK (kind IN ('triage', 'accept', 'handle', 'feedback', 'followup')),
+    due_at INTEGER,
+    remaining_s INTEGER CHECK (remaining_s >= 0),
+    set_at INTEGER NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'remind' CHECK (stage IN ('remind', 'due', 'escalate', 'done')),
+    fire_at INTEGER,
+    PRIMARY KEY (appeal_id, kind),
+    CHECK ((due_at IS NULL) <> (remaining_s IS NULL)),
+    CHECK (fire_at IS NULL OR due_at IS NOT NULL)
+) WITHOUT ROWID;
+INSERT INTO timers_new (appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at)
+    SELECT appeal_id, kind, due_at, remaining_s, set_at, 'due', due_at FROM timers;
+DROP TABLE timers;
+ALTER TABLE timers_new RENAME TO timers;
+CREATE INDEX timers_due ON timers(due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX timers_fire ON timers(fire_at) WHERE fire_at IS NOT NULL;
+
+CREATE TABLE appeal_links (
+    parent_id INTEGER NOT NULL REFERENCES appeals(id),
+    child_id INTEGER NOT NULL REFERENCES appeals(id),
+    kind TEXT NOT NULL CHECK (kind IN ('followup', 'hotspot')),
+    PRIMARY KEY (parent_id, child_id)
+) WITHOUT ROWID;
+CREATE INDEX appeal_links_child ON appeal_links(child_id);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

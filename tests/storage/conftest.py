@@ -27,6 +27,7 @@ def spans_for(category: str, priority: Priority) -> Spans:
         handle=parse_span("eod" if urgent else "3wd"),
         feedback=parse_span("3wd"),
         send_back_window=parse_span("1wd"),
+        followup=parse_span("5wd"),
     )
 
 

@@ -97,7 +97,10 @@ async def test_the_whole_loop_with_a_reopen(storage) -> None:
     assert [e.at for e in ledger][2:] == [MONDAY_10 + timedelta(minutes=20 * i) for i in range(1, 8)]
     accept, resolve = ledger[2], ledger[5]
     assert (accept.on_time, resolve.on_time) == (True, True)
-    assert await storage.appeals.timers(appeal_id) == []
+    # Closed as resolved at 12:20, in the lunch break: the follow-up check (回访) counts 5 working
+    # days from 13:30, which ends at noon the Monday after.
+    (followup,) = await storage.appeals.timers(appeal_id)
+    assert (followup.kind, followup.due_at) == ("followup", datetime(2026, 11, 30, 12, 0, tzinfo=TZ))
 
 
 async def test_asking_the_courier_pauses_the_handling_clock(storage) -> None:
