@@ -23,6 +23,7 @@ from sandbox.html_entities import EntityParseError, parse_html, strip_text, utf1
 
 Json = dict[str, Any]
 Files = dict[str, tuple[str, bytes, str]]
+ChangeListener = Callable[[int], None]
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -220,6 +221,7 @@ class _File:
 @dataclass
 class _Query:
     created: float
+    chat_id: int
     answer: Json | None = None
 
 
@@ -263,6 +265,7 @@ class BotApiCore:
         self._commands: dict[tuple[str, str], list[Json]] = {}
         self._menu_buttons: dict[int | None, Json] = {}
         self._serial = 0
+        self._listeners: list[ChangeListener] = []
 
     def add_user(
         self,
@@ -380,7 +383,7 @@ class BotApiCore:
         message = self._find(chat, message_id)
         assert message is not None, f"no message {message_id} in chat {chat.info['id']}"
         query_id = str(4_000_000_000_000 + self._next_serial())
-        self._queries[query_id] = _Query(created=self._clock())
+        self._queries[query_id] = _Query(created=self._clock(), chat_id=chat.info["id"])
         query = {
             "id": query_id,
             "from": dict(user),
@@ -499,6 +502,21 @@ class BotApiCore:
         """The stored content of a file by its file_path; KeyError if there is none."""
         return self._contents[file_path]
 
+    def file_path(self, file_id: str) -> str | None:
+        """The file_path of a file with stored content, or None; records no Bot API call."""
+        file = self._files.get(file_id)
+        return None if file is None else file.file_path
+
+    def user(self, user_id: int) -> Json | None:
+        """The registered User dict, or None."""
+        user = self._users.get(user_id)
+        return None if user is None else dict(user)
+
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call listener(chat_id) whenever what a chat shows changes; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def _user(self, user_id: int) -> Json:
         assert user_id in self._users, f"unknown user {user_id}; call add_user first"
         return self._users[user_id]
@@ -527,6 +545,7 @@ class BotApiCore:
         message = self._store(chat, user, content, replied)
         self._use_one_time_keyboard(chat, content)
         self._enqueue("message", message)
+        self._changed(chat)
         return copy.deepcopy(message)
 
     def _use_one_time_keyboard(self, chat: _Chat, content: Json) -> None:
@@ -580,6 +599,11 @@ class BotApiCore:
         message["_deleted"] = False
         chat.messages.append(message)
         return message
+
+    def _changed(self, chat: _Chat) -> None:
+        # A copy: a listener may unsubscribe while being called.
+        for listener in list(self._listeners):
+            listener(chat.info["id"])
 
     def _enqueue(self, kind: str, payload: Json) -> None:
         # Telegram does not even create updates of a type the bot did not ask for.
@@ -772,6 +796,7 @@ class BotApiCore:
             chat.reply_keyboard = copy.deepcopy(markup)
         elif markup and markup.get("remove_keyboard"):
             chat.reply_keyboard = None
+        self._changed(chat)
         return _public(message)
 
     def _send_media(self, p: _Params, files: Files, kind: str) -> Json:
@@ -792,6 +817,7 @@ class BotApiCore:
         return message
 
     def _edit(self, message: Json, p: _Params, content: Json, keys: tuple[str, ...]) -> Json:
+        chat = self._chat(p)
         markup = self._markup(p)
         # Telegram drops the inline keyboard when an edit does not repeat it.
         inline = markup if markup and "inline_keyboard" in markup else None
@@ -805,6 +831,7 @@ class BotApiCore:
             else:
                 message[key] = copy.deepcopy(value)
         message["edit_date"] = self._now()
+        self._changed(chat)
         return _public(message)
 
     @staticmethod
@@ -998,10 +1025,12 @@ class BotApiCore:
 
     @_api("deleteMessage")
     def _delete_message(self, p: _Params, files: Files) -> bool:
-        message = self._find(self._chat(p), p.integer("message_id"))
+        chat = self._chat(p)
+        message = self._find(chat, p.integer("message_id"))
         if message is None:
             raise _bad_request("message to delete not found")
         message["_deleted"] = True
+        self._changed(chat)
         return True
 
     @_api("answerCallbackQuery")
@@ -1018,6 +1047,7 @@ class BotApiCore:
         query.answer = {"text": p.text("text"), "show_alert": p.flag("show_alert")}
         if p.get("url") is not None:
             query.answer["url"] = p.text("url")
+        self._changed(self._chats[query.chat_id])
         return True
 
     @_api("getFile")
