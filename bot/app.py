@@ -36,6 +36,7 @@ Clock = Callable[[], datetime]
 # Without a token the bot can still run against a local Bot API (tests, the sandbox).
 OFFLINE_TOKEN = "1000000:offline-sandbox-token"
 SENDER_KEY = "outbox_sender"
+TICK_KEY = "tick"
 # Handlers answer in group 0; group 1 then sends the notices their events wrote.
 AFTER_HANDLERS = 1
 
@@ -53,6 +54,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
         config.database.path,
         config.working_calendar(),
         lambda category, priority: config.spans(category, Priority(priority)),
+        config.ladder(),
     )
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
@@ -78,8 +80,14 @@ def _register(application: Application, catalog: Catalog) -> None:
     application.add_error_handler(on_error)
 
 
-async def _flush_job(context: BotContext) -> None:
-    await context.application.bot_data[SENDER_KEY].flush()
+async def tick(services: Services, sender: OutboxSender) -> None:
+    """Take every ladder step that is due, then send what is in the outbox (also retries)."""
+    await services.storage.timers.fire_due(services.clock())
+    await sender.flush()
+
+
+async def _tick_job(context: BotContext) -> None:
+    await context.application.bot_data[TICK_KEY]()
 
 
 async def _send_notices(update: Update, context: BotContext) -> None:
@@ -128,9 +136,10 @@ def build_application(
         install(application, services)
         sender = OutboxSender(application, services)
         application.bot_data[SENDER_KEY] = sender
+        application.bot_data[TICK_KEY] = lambda: tick(services, sender)
         if application.job_queue is not None:
-            # Retries and anything left from before a restart; new notices go out right after their update.
-            application.job_queue.run_repeating(_flush_job, interval=2.0, first=1.0)
+            # The database holds every timer; one repeating job reads the due ones from an index.
+            application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
         await _set_commands(application, catalog)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 

@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from pydantic import (
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Priority, Spans
 from domain.durations import WorkSpan, parse_span
+from domain.ladder import LadderPolicy
 from domain.routing import Area, Rule
 
 CONFIG_ENV = "APPEALS_BOT_CONFIG"
@@ -139,6 +140,22 @@ class DeadlinesSection(Strict):
     )
 
 
+def _working_span(value: Any) -> WorkSpan:
+    span = _span(value)
+    if span.kind == "end_of_day":
+        raise ValueError('"eod" is not a length of time here; use minutes, hours or working days')
+    return span
+
+
+WorkingSpan = Annotated[WorkSpan, BeforeValidator(_working_span), PlainSerializer(str)]
+
+
+class RemindersSection(Strict):
+    remind_before: WorkingSpan = parse_span("2h")
+    escalate_after: WorkingSpan = parse_span("4h")
+    poll_seconds: float = Field(default=5.0, gt=0, le=300)
+
+
 class Category(Strict):
     id: Identifier
     zh: str = Field(min_length=1, max_length=40)
@@ -217,6 +234,7 @@ class Config(Strict):
     routing: list[RoutingRuleSection] = Field(default_factory=list)
     coordinators: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
     digest: DigestSection = Field(default_factory=DigestSection)
+    reminders: RemindersSection = Field(default_factory=RemindersSection)
 
     @field_validator("timezone")
     @classmethod
@@ -241,6 +259,17 @@ class Config(Strict):
             holidays=frozenset(self.calendar.holidays),
             makeup_days=frozenset(self.calendar.makeup_days),
         )
+
+    def ladder(self) -> LadderPolicy:
+        """How far before a deadline to remind and how long after it to escalate."""
+        calendar = self.working_calendar()
+
+        def length(span: WorkSpan) -> timedelta:
+            if span.kind == "working_days":
+                return span.amount * calendar.day_length()
+            return timedelta(minutes=span.amount)
+
+        return LadderPolicy(length(self.reminders.remind_before), length(self.reminders.escalate_after))
 
     def category(self, category_id: str) -> Category | None:
         """The category with this id, if configured."""

@@ -87,6 +87,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await query.answer()
         await show(update, context, me, appeal)
         return
+    if verb in ("fuy", "fun"):
+        await _answer_followup(update, context, me, appeal, solved=verb == "fuy")
+        return
     if verb == "cnl":
         await query.answer()
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
@@ -124,6 +127,30 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         )
     else:
         await _act(update, context, me, appeal, action, EventArgs())
+
+
+async def _answer_followup(update: Update, context: BotContext, me: Who, appeal: Appeal, solved: bool) -> None:
+    services = context.services
+    description = services.text(me.lang, "followup.description", original=appeal.id)
+    result = await services.storage.appeals.answer_followup(
+        appeal.id, me.person.telegram_id, solved, description, services.clock()
+    )
+    if result is False:
+        await refuse(update, context, me.lang, "followup.already")
+        return
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(None)
+    if result is True:
+        await reply(update, services.text(me.lang, "followup.thanks"))
+        return
+    new = result.appeal
+    unit = await services.storage.people.unit(new.unit_id) if new.unit_id else None
+    await reply(
+        update,
+        services.text(
+            me.lang, "followup.reopened", number=new.id, unit=unit.name(me.lang) if unit else "—", original=appeal.id
+        ),
+    )
 
 
 def _why_not(action: Action, appeal: Appeal, me: Who, now: datetime) -> lifecycle.LifecycleError:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from handlers import callbacks
 from handlers.cards import card_text, keyboard, roles
 from handlers.services import Services
-from storage.models import OutboxMessage, Person
+from storage.models import Appeal, OutboxMessage, Person, from_ts
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
 _WITH_CARD = {
@@ -19,8 +20,13 @@ _WITH_CARD = {
     "notice.submit.coordinators",
     "notice.send_back.coordinators",
 }
+_WITH_CARD |= {f"ladder.{timer}.{stage}" for timer in ("triage", "accept", "handle") for stage in ("remind", "due", "escalate")}
 # Notices to the courier that need an answer: only the buttons for that answer.
-_COURIER_BUTTONS = {"notice.ask.courier": ("ans",), "notice.resolve.courier": ("rs", "rf", "ru")}
+_COURIER_BUTTONS = {
+    "notice.ask.courier": ("ans",),
+    "notice.resolve.courier": ("rs", "rf", "ru"),
+    "ladder.feedback.remind": ("rs", "rf", "ru"),
+}
 
 
 async def render(
@@ -37,10 +43,11 @@ async def render(
     if appeal is not None:
         unit = await storage.people.unit(appeal.unit_id) if appeal.unit_id else None
         due = {t.kind: t.due_at for t in await storage.appeals.timers(appeal.id)}
+        deadline = from_ts(params["due"]) if "due" in params else due.get("handle")
         values.update(
             number=appeal.id,
             unit=unit.name(lang) if unit else "",
-            when=services.local(due.get("handle"), lang),
+            when=services.local(deadline, lang),
             original=params.get("merged_into") or appeal.merged_into or "",
         )
     text = services.text(lang, message.template, **values)
@@ -50,5 +57,19 @@ async def render(
     if message.template in _WITH_CARD:
         text += "\n\n" + await card_text(services, appeal, lang, for_staff=True)
         return text, keyboard(services, appeal, held, lang)
+    if message.template == "ladder.followup.due":
+        return text, followup_keyboard(services, appeal, lang)
     only = _COURIER_BUTTONS.get(message.template)
     return text, keyboard(services, appeal, held, lang, only=only) if only else None
+
+
+def followup_keyboard(services: Services, appeal: Appeal, lang: str) -> InlineKeyboardMarkup:
+    """The two answers to "is it still solved?"."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(services.text(lang, "followup.still_solved"), callback_data=callbacks.appeal(appeal.id, "fuy")),
+                InlineKeyboardButton(services.text(lang, "followup.not_solved"), callback_data=callbacks.appeal(appeal.id, "fun")),
+            ]
+        ]
+    )

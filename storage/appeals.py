@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
+from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
 from domain.notices import AUDIENCES, Audience, template
 from storage.db import Database
@@ -120,21 +121,36 @@ def _on_time(conn: sqlite3.Connection, appeal_id: int, event: Event, now: int) -
     return now <= timer["due_at"]
 
 
+def arm(
+    conn: sqlite3.Connection,
+    appeal_id: int,
+    timer: Timer,
+    due: datetime,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: LadderPolicy,
+) -> None:
+    """(Re)arm a deadline at `due`, starting its ladder at the first step still ahead."""
+    stage, fire_at = first_step(timer, due, now, calendar, policy)
+    conn.execute(
+        "INSERT OR REPLACE INTO timers (appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at)"
+        " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+        (appeal_id, timer.value, to_ts(due), to_ts(now), stage.value, to_ts(fire_at) if fire_at else None),
+    )
+
+
 def _apply_timer(
     conn: sqlite3.Connection,
     appeal_id: int,
     change: TimerChange,
     calendar: WorkingCalendar,
+    policy: LadderPolicy,
     now: datetime,
 ) -> None:
     key = (appeal_id, change.timer.value)
     match change:
         case Arm(timer, due):
-            conn.execute(
-                "INSERT OR REPLACE INTO timers (appeal_id, kind, due_at, remaining_s, set_at)"
-                " VALUES (?, ?, ?, NULL, ?)",
-                (appeal_id, timer.value, to_ts(due), to_ts(now)),
-            )
+            arm(conn, appeal_id, timer, due, now, calendar, policy)
         case Clear():
             conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = ?", key)
         case Pause():
@@ -144,7 +160,8 @@ def _apply_timer(
             if row is not None:
                 left = calendar.working_time_between(now, from_ts(row["due_at"]))
                 conn.execute(
-                    "UPDATE timers SET due_at = NULL, remaining_s = ? WHERE appeal_id = ? AND kind = ?",
+                    "UPDATE timers SET due_at = NULL, remaining_s = ?, fire_at = NULL"
+                    " WHERE appeal_id = ? AND kind = ?",
                     (int(left.total_seconds()), *key),
                 )
         case Resume():
@@ -153,16 +170,13 @@ def _apply_timer(
             ).fetchone()
             if row is not None:
                 due = calendar.add(now, timedelta(seconds=row["remaining_s"]))
-                conn.execute(
-                    "UPDATE timers SET due_at = ?, remaining_s = NULL, set_at = ?"
-                    " WHERE appeal_id = ? AND kind = ?",
-                    (to_ts(due), to_ts(now), *key),
-                )
+                arm(conn, appeal_id, change.timer, due, now, calendar, policy)
 
 
-def _audience_ids(
+def audience_ids(
     conn: sqlite3.Connection, audience: Audience, before: sqlite3.Row, after_unit: str | None
 ) -> list[int]:
+    """The Telegram ids of everyone in `audience` for the appeal in row `before`."""
     match audience:
         case Audience.COURIER:
             return [before["courier_id"]] if before["courier_id"] is not None else []
@@ -200,7 +214,7 @@ def _write_notices(
     )
     seen: set[int] = set(quiet) | ({actor_id} if actor_id is not None else set())
     for audience in AUDIENCES.get(event, ()):
-        for chat_id in _audience_ids(conn, audience, before, after_unit):
+        for chat_id in audience_ids(conn, audience, before, after_unit):
             if chat_id in seen:
                 continue
             seen.add(chat_id)
@@ -214,12 +228,15 @@ def _write_notices(
 class Appeals:
     """The appeals repository: reads, submissions and lifecycle events."""
 
-    def __init__(self, db: Database, calendar: WorkingCalendar, spans_for: SpansFor) -> None:
+    def __init__(
+        self, db: Database, calendar: WorkingCalendar, spans_for: SpansFor, ladder: LadderPolicy = LadderPolicy()
+    ) -> None:
         self._db = db
         self._calendar = calendar
+        self._ladder = ladder
         self._spans_for = spans_for
 
-    def _apply_in(
+    def apply_in(
         self,
         conn: sqlite3.Connection,
         appeal_id: int,
@@ -231,6 +248,7 @@ class Appeals:
         notify: bool = True,
         quiet: tuple[int, ...] = (),
     ) -> Applied:
+        """Apply one event inside the caller's transaction on `conn` (see `apply`)."""
         row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
         if row is None:
             raise AppealNotFound(appeal_id)
@@ -295,7 +313,7 @@ class Appeals:
             ),
         ).lastrowid
         for change in timer_changes(transition, spans, self._calendar, now):
-            _apply_timer(conn, appeal_id, change, self._calendar, now)
+            _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
         after_row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
@@ -313,47 +331,89 @@ class Appeals:
     ) -> Applied:
         """Apply one event by one person (None: the system) in one transaction, or raise and change nothing."""
         return await self._db.write(
-            lambda conn: self._apply_in(conn, appeal_id, event, actor_id, args, now, expected_version)
+            lambda conn: self.apply_in(conn, appeal_id, event, actor_id, args, now, expected_version)
+        )
+
+    def submit_in(self, conn: sqlite3.Connection, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
+        """File an appeal inside the caller's transaction (see `submit`)."""
+        ts = to_ts(now)
+        appeal_id = conn.execute(
+            "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
+            " description, contact_phone, language, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.courier_id,
+                new.category,
+                new.priority.value,
+                new.station_id,
+                new.lat,
+                new.lon,
+                new.description,
+                new.contact_phone,
+                new.language,
+                ts,
+                ts,
+            ),
+        ).lastrowid
+        submitted = self.apply_in(
+            conn, appeal_id, Event.SUBMIT, new.courier_id, EventArgs(), now, None, notify=unit is None
+        )
+        conn.executemany(
+            "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(appeal_id, submitted.event_id, *a, ts) for a in new.attachments],
+        )
+        conn.execute("DELETE FROM drafts WHERE courier_id = ?", (new.courier_id,))
+        if unit is None:
+            return submitted
+        # The courier learns the unit and deadline from the confirmation itself.
+        return self.apply_in(
+            conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None, quiet=(new.courier_id,)
         )
 
     async def submit(self, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
         """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed."""
+        return await self._db.write(lambda conn: self.submit_in(conn, new, unit, now))
 
-        def work(conn: sqlite3.Connection) -> Applied:
-            ts = to_ts(now)
-            appeal_id = conn.execute(
-                "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
-                " description, contact_phone, language, created_at, updated_at)"
-                " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.courier_id,
-                    new.category,
-                    new.priority.value,
-                    new.station_id,
-                    new.lat,
-                    new.lon,
-                    new.description,
-                    new.contact_phone,
-                    new.language,
-                    ts,
-                    ts,
-                ),
-            ).lastrowid
-            submitted = self._apply_in(
-                conn, appeal_id, Event.SUBMIT, new.courier_id, EventArgs(), now, None, notify=unit is None
+    async def answer_followup(
+        self, appeal_id: int, courier_id: int, solved: bool, description: str, now: datetime
+    ) -> Applied | bool:
+        """The courier's answer to "still solved?": True if recorded, a new linked appeal if not solved.
+
+        Returns False when there is no follow-up to answer (already answered, or not theirs).
+        """
+
+        def work(conn: sqlite3.Connection) -> Applied | bool:
+            row = conn.execute(
+                "SELECT a.* FROM appeals a JOIN timers t ON t.appeal_id = a.id AND t.kind = 'followup'"
+                " WHERE a.id = ? AND a.courier_id = ?",
+                (appeal_id, courier_id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = 'followup'", (appeal_id,))
+            if solved:
+                return True
+            original = Appeal.from_row(row)
+            new = NewAppeal(
+                courier_id=courier_id,
+                category=original.category,
+                description=description,
+                language=original.language,
+                station_id=original.station_id,
+                lat=original.lat,
+                lon=original.lon,
+                contact_phone=original.contact_phone,
             )
-            conn.executemany(
-                "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(appeal_id, submitted.event_id, *a, ts) for a in new.attachments],
+            unit = conn.execute(
+                "SELECT id FROM units WHERE id = ? AND active = 1", (original.unit_id,)
+            ).fetchone()
+            applied = self.submit_in(conn, new, unit["id"] if unit else None, now)
+            conn.execute(
+                "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES (?, ?, 'followup')",
+                (appeal_id, applied.appeal.id),
             )
-            conn.execute("DELETE FROM drafts WHERE courier_id = ?", (new.courier_id,))
-            if unit is None:
-                return submitted
-            # The courier learns the unit and deadline from the confirmation itself.
-            return self._apply_in(
-                conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None, quiet=(new.courier_id,)
-            )
+            return applied
 
         return await self._db.write(work)
 

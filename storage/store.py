@@ -5,29 +5,40 @@ from __future__ import annotations
 from pathlib import Path
 
 from domain.calendar import WorkingCalendar
+from domain.ladder import LadderPolicy
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
 from storage.dialogs import Dialogs
 from storage.outbox import Outbox
 from storage.people import People
 from storage.stations import Stations
+from storage.timers import Timers
 
 
 class Storage:
     """The open database and its repositories."""
 
-    def __init__(self, db: Database, calendar: WorkingCalendar, spans_for: SpansFor) -> None:
+    def __init__(
+        self, db: Database, calendar: WorkingCalendar, spans_for: SpansFor, ladder: LadderPolicy = LadderPolicy()
+    ) -> None:
         self.db = db
-        self.appeals = Appeals(db, calendar, spans_for)
+        self.appeals = Appeals(db, calendar, spans_for, ladder)
+        self.timers = Timers(db, self.appeals, calendar, ladder)
         self.people = People(db)
         self.dialogs = Dialogs(db)
         self.stations = Stations(db)
         self.outbox = Outbox(db)
 
     @classmethod
-    async def open(cls, path: str | Path, calendar: WorkingCalendar, spans_for: SpansFor) -> Storage:
+    async def open(
+        cls,
+        path: str | Path,
+        calendar: WorkingCalendar,
+        spans_for: SpansFor,
+        ladder: LadderPolicy = LadderPolicy(),
+    ) -> Storage:
         """Open and migrate the database file at `path`."""
-        return cls(await Database.open(path), calendar, spans_for)
+        return cls(await Database.open(path), calendar, spans_for, ladder)
 
     async def close(self) -> None:
         """Close the database."""

@@ -78,6 +78,16 @@ class Bot:
         await self.deliver()
         return query_id
 
+    async def tick(self) -> None:
+        """What the bot's repeating job does: fire due timers, send the outbox."""
+        await self.app.bot_data["tick"]()
+
+    async def at(self, moment: datetime) -> None:
+        """Move the clock to `moment` and let the bot do what is due."""
+        assert moment >= self.clock.now, "time only moves forward"
+        self.clock.now = moment
+        await self.tick()
+
     def texts(self, user_id: int) -> list[str]:
         """Every bot message text (or caption) in the chat, oldest first, as currently shown."""
         return [m.get("text") or m.get("caption") or "" for m in self.core.bot_messages(user_id)]
