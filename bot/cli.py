@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bot.config import ConfigError, Config, config_path, load_config
 
@@ -23,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the bot (polling the Bot API)")
     run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
     run.add_argument("--debug", action="store_true", help="log at debug level")
+
+    sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
+    sandbox.add_argument("--config", help="config file (default: the sample district)")
+    sandbox.add_argument("--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080)")
+    sandbox.add_argument("--debug", action="store_true", help="log at debug level")
 
     check = sub.add_parser("check-config", help="validate a config file and summarise it")
     check.add_argument("file", nargs="?", help="config file (default as for run)")
@@ -135,15 +141,15 @@ def _units(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.app import build_application
 
-    config = _load(args.config)
+    path = config_path(args.config)
+    config = load_config(path)
     _setup_logging(args.debug)
     if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
         print(
-            "error: no bot token. Set TELEGRAM_BOT_TOKEN (or telegram.token in the config file),"
-            " or point TELEGRAM_BASE_URL at a local Bot API server.",
-            file=sys.stderr,
+            "No bot token (TELEGRAM_BOT_TOKEN or telegram.token): starting the local sandbox instead of Telegram.",
+            flush=True,
         )
-        return EXIT_BAD_INPUT
+        return _sandbox_with(path, args)
     application = build_application(config)
     # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
     application.run_polling(drop_pending_updates=False)
@@ -158,9 +164,29 @@ def _setup_logging(debug: bool) -> None:
     # httpx logs request URLs at INFO, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # A line per job run every few seconds drowns what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-COMMANDS = {"run": _run, "check-config": _check_config, "people": _people, "units": _units}
+def _sandbox(args: argparse.Namespace) -> int:
+    _setup_logging(args.debug)
+    return _sandbox_with(Path(args.config) if args.config else None, args)
+
+
+def _sandbox_with(path: Path | None, args: argparse.Namespace) -> int:
+    from bot.sandbox_run import run_sandbox
+
+    asyncio.run(run_sandbox(path, port=getattr(args, "port", None) or 8080))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": _run,
+    "sandbox": _sandbox,
+    "check-config": _check_config,
+    "people": _people,
+    "units": _units,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

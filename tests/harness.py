@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import OFFLINE_TOKEN, build_application
 from bot.config import Config, parse_config
 from handlers.services import Services
 from sandbox.core import BotApiCore
@@ -117,17 +117,37 @@ def district_config(database: Path, **overrides: Any) -> Config:
     return parse_config(data, "test", environ={})
 
 
+# "inprocess": the bot's requests go to the core directly; "http": through the sandbox's HTTP
+# server on 127.0.0.1, with python-telegram-bot's own HTTPXRequest. Set by `pytest --bot-api`.
+BOT_API = "inprocess"
+
+
+@asynccontextmanager
+async def _bot_api(core: BotApiCore, config: Config) -> AsyncIterator[tuple[Config, dict[str, Any]]]:
+    if BOT_API == "inprocess":
+        yield config, {"request": InProcessRequest(core)}
+        return
+    from sandbox.server import start_server
+
+    runner, url = await start_server(core, token=OFFLINE_TOKEN)
+    telegram = config.telegram.model_copy(update={"base_url": f"{url}/bot", "base_file_url": f"{url}/file/bot"})
+    try:
+        yield config.model_copy(update={"telegram": telegram}), {}
+    finally:
+        await runner.cleanup()
+
+
 @asynccontextmanager
 async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
-    """Start the bot's real Application on the in-process Bot API; stop it afterwards."""
+    """Start the bot's real Application on the fake Telegram; stop it afterwards."""
     clock = Clock()
     core = BotApiCore(clock=lambda: clock.now.timestamp())
-    config = district_config(database, **overrides)
-    app = build_application(config, request=InProcessRequest(core), clock=clock)
-    async with app:
-        # run_polling would call these; tests drive process_update themselves.
-        await app.post_init(app)
-        try:
-            yield Bot(app, core, clock, config)
-        finally:
-            await app.post_shutdown(app)
+    async with _bot_api(core, district_config(database, **overrides)) as (config, request):
+        app = build_application(config, clock=clock, **request)
+        async with app:
+            # run_polling would call these; tests drive process_update themselves.
+            await app.post_init(app)
+            try:
+                yield Bot(app, core, clock, config)
+            finally:
+                await app.post_shutdown(app)

@@ -1,0 +1,94 @@
+"""Run the bot and the sandbox (a local Bot API with a web chat) together in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+
+from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
+from bot.config import Config, load_config
+from sandbox.core import BotApiCore
+from sandbox.server import start_server
+from storage.stations import Station
+
+DISTRICT = Path(__file__).resolve().parent.parent / "sandbox" / "district"
+DEFAULT_PORT = 8080
+
+log = logging.getLogger(__name__)
+
+
+def district_config(path: Path | None) -> Config:
+    """The sample district's config (or the given file); Telegram settings from the environment are ignored."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    return load_config(path or DISTRICT / "config.toml", environ=environ)
+
+
+def _people() -> tuple[list[dict], list[dict]]:
+    data = json.loads((DISTRICT / "people.json").read_text(encoding="utf-8"))
+    return data["personas"], data["places"]
+
+
+def _stations() -> list[Station]:
+    data = json.loads((DISTRICT / "stations.json").read_text(encoding="utf-8"))
+    return [Station(**{**s, "unit_id": s.pop("unit")}) for s in data["stations"]]
+
+
+async def _load_sample_stations(config: Config) -> int:
+    storage = await open_storage(config, utc_now())
+    try:
+        return await storage.stations.upsert(_stations())
+    finally:
+        await storage.close()
+
+
+async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], host: str, port: int):
+    try:
+        return await start_server(core, token=OFFLINE_TOKEN, personas=personas, places=places, host=host, port=port)
+    except OSError:
+        log.warning("port %d is taken; using a free one", port)
+        return await start_server(core, token=OFFLINE_TOKEN, personas=personas, places=places, host=host, port=0)
+
+
+async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+    """Start the web chat and the bot; run until SIGINT or SIGTERM."""
+    config = district_config(config_path)
+    stations = await _load_sample_stations(config)
+    personas, places = _people()
+    core = BotApiCore()
+    runner, url = await _serve(core, personas, places, host, port)
+    config = config.model_copy(
+        update={
+            "telegram": config.telegram.model_copy(
+                update={"base_url": f"{url}/bot", "base_file_url": f"{url}/file/bot"}
+            )
+        }
+    )
+    application = build_application(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await application.initialize()
+        await application.post_init(application)
+        await application.updater.start_polling(poll_interval=0.0, timeout=10)
+        await application.start()
+        print(
+            f"\nSandbox ready: open {url} in a browser.\n"
+            f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
+            "This is not Telegram; press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await application.updater.stop()
+            await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
+        await runner.cleanup()
