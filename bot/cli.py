@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
     sandbox.add_argument("--config", help="config file (default: the sample district)")
-    sandbox.add_argument("--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080)")
+    sandbox.add_argument("--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080; 0: any free one)")
     sandbox.add_argument("--debug", action="store_true", help="log at debug level")
 
     check = sub.add_parser("check-config", help="validate a config file and summarise it")
@@ -176,7 +176,8 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _sandbox_with(path: Path | None, args: argparse.Namespace) -> int:
     from bot.sandbox_run import run_sandbox
 
-    asyncio.run(run_sandbox(path, port=getattr(args, "port", None) or 8080))
+    port = getattr(args, "port", None)
+    asyncio.run(run_sandbox(path, port=8080 if port is None else port))
     return EXIT_OK
 
 

@@ -1,0 +1,108 @@
+"""The README's sandbox, in a real browser: a courier files, a station worker handles, the courier rates."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from tests.sandbox.test_webchat_browser import PHONE, Page, open_browser
+
+ROOT = Path(__file__).resolve().parents[2]
+COURIER, HR_WORKER = 300002, 200001
+READY = re.compile(r"Sandbox ready: open (http://127\.0\.0\.1:\d+)")
+
+
+async def start_sandbox(workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """`python -m bot sandbox` as a real process on a free port; returns it and the page's URL."""
+    env = {**os.environ, "PTB_TIMEDELTA": "true", "APPEALS_BOT_DATABASE": str(workdir / "sandbox.sqlite3")}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sandbox", "--port", "0",
+        cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    seen = []
+    async with asyncio.timeout(30):
+        while line := (await process.stdout.readline()).decode():
+            seen.append(line)
+            if match := READY.search(line):
+                return process, match[1]
+    raise AssertionError("the sandbox never said it was ready:\n" + "".join(seen))
+
+
+def bot_says(page: Page, fragment: str) -> None:
+    """Wait until one of the bot's bubbles contains `fragment`."""
+    page.until(
+        lambda d: any(m["sender"] == "bot" and fragment in m["text"] for m in page.messages()),
+        f"the bot to say {fragment!r}",
+    )
+
+
+def press(page: Page, kind: str, label: str) -> None:
+    """Press an inline (kind='inline') or reply-keyboard (kind='reply') button by its label."""
+    page.button(f"{kind}-button", label).click()
+
+
+def courier_files(page: Page) -> None:
+    """The English courier files a wage appeal, anonymously, with no place."""
+    page.pick(COURIER)
+    page.send("/start")
+    bot_says(page, "Hello, Rider Sam!")
+    press(page, "reply", "New appeal")
+    bot_says(page, "New appeal. What is it about?")
+    press(page, "inline", "Work protection")
+    bot_says(page, "Describe the problem in your own words")
+    page.send("My wages for October were not paid")
+    bot_says(page, "or skip if the place does not matter")
+    press(page, "inline", "Skip")
+    bot_says(page, "staff will not see your name or number")
+    press(page, "inline", "Skip (stay anonymous to staff)")
+    bot_says(page, "Please check your appeal:")
+    press(page, "inline", "Confirm and send")
+    bot_says(page, "Appeal #1 is filed and sent to Human Resources and Social Security Bureau")
+
+
+def worker_handles(page: Page) -> None:
+    """The HR bureau's worker (a Chinese app) accepts and resolves it."""
+    page.pick(HR_WORKER)
+    bot_says(page, "人力资源和社会保障局有新诉求")
+    bot_says(page, "My wages for October were not paid")
+    press(page, "inline", "签收")
+    bot_says(page, "已签收，已通知诉求人。")
+    press(page, "inline", "办结")
+    bot_says(page, "诉求 #1：请写下办理结果")
+    page.send("Wages were paid on Friday")
+    bot_says(page, "已办结，将请诉求人评价。")
+
+
+def courier_rates(page: Page, screenshot: Path) -> None:
+    """Back as the courier: the result has arrived with rating buttons; rate it."""
+    page.pick(COURIER)
+    bot_says(page, "Is it solved? Your rating helps.")
+    bot_says(page, "Wages were paid on Friday")
+    page.screenshot(screenshot, PHONE)
+    press(page, "inline", "Satisfied")
+    bot_says(page, "Thank you for your rating. The appeal is closed.")
+    page.send("/my")
+    bot_says(page, "closed: resolved")
+
+
+async def test_the_whole_loop_in_the_web_chat(tmp_path: Path) -> None:
+    """Everything a newcomer would try first, on screen, against the real sandbox process."""
+    process, url = await start_sandbox(tmp_path)
+    driver = await asyncio.to_thread(open_browser, tmp_path / "profile")
+    page = Page(driver)
+    try:
+        await asyncio.to_thread(page.open, url)
+        await asyncio.to_thread(courier_files, page)
+        await asyncio.to_thread(worker_handles, page)
+        await asyncio.to_thread(courier_rates, page, tmp_path / "sandbox.png")
+        assert (tmp_path / "sandbox.png").stat().st_size > 10_000
+        assert page.severe_console_entries() == []
+    finally:
+        await asyncio.to_thread(driver.quit)
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 15) == 0
