@@ -25,10 +25,10 @@ timezone = "Asia/Shanghai"
 Output = asyncio.Future[tuple[bytes, bytes]]
 
 
-async def launch(url: str, workdir: Path) -> asyncio.subprocess.Process:
+async def launch(url: str, workdir: Path, config_text: str = CONFIG) -> asyncio.subprocess.Process:
     """Start the bot's own command line against the sandbox at `url`."""
     config = workdir / "config.toml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -101,3 +101,81 @@ async def test_the_bot_greets_over_http_and_exits_cleanly_on_a_signal(
     assert process.returncode == 0, described((stdout, stderr))
     assert TOKEN.encode() not in stdout + stderr
     assert (tmp_path / "bot.sqlite3").exists()
+
+
+DISTRICT = """\
+default_language = "en"
+coordinators = [900]
+
+[[units]]
+id = "hr"
+kind = "department"
+zh = "人社局"
+en = "HR Bureau"
+staff = [600]
+
+[[routing]]
+category = "work"
+unit = "hr"
+"""
+HR = 600
+
+
+async def bot_said(core: BotApiCore, chat: int, fragment: str, output: Output) -> None:
+    """Wait until the bot has sent `chat` a message containing `fragment`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_SECONDS
+    while not any(fragment in (m.get("text") or "") for m in core.bot_messages(chat)):
+        if output.done():
+            pytest.fail(f"the bot exited while waiting for {fragment!r}\n{described(output.result())}")
+        if loop.time() > deadline:
+            pytest.fail(f"the bot never said {fragment!r} to {chat}")
+        await asyncio.sleep(0.05)
+
+
+async def test_the_loop_end_to_end_over_http_with_people_from_the_config(tmp_path: Path) -> None:
+    """A courier files, the unit from the config file accepts and resolves, the courier rates."""
+    core = BotApiCore()
+    core.add_user(LI, "Li", language_code="en")
+    core.add_user(HR, "HR worker", language_code="en")
+    runner, url = await start_server(core, token=TOKEN)
+    process = await launch(url, tmp_path, DISTRICT)
+    output: Output = asyncio.ensure_future(process.communicate())
+    try:
+        core.send_text(HR, "/start")
+        await bot_said(core, HR, "Hello, HR worker!", output)
+        core.send_text(LI, "/appeal")
+        await bot_said(core, LI, "What is it about?", output)
+        core.press(LI, "Work protection")
+        await bot_said(core, LI, "Describe the problem", output)
+        core.send_text(LI, "Two months of wages unpaid")
+        await bot_said(core, LI, "or skip if the place does not matter", output)
+        core.press(LI, "Skip")
+        await bot_said(core, LI, "staff will not see your name", output)
+        core.share_contact(LI, "+8613800138000", "Li", contact_user_id=LI)
+        await bot_said(core, LI, "Please check your appeal", output)
+        core.press(LI, "Confirm")
+        await bot_said(core, LI, "Appeal #1 is filed and sent to HR Bureau", output)
+
+        await bot_said(core, HR, "New appeal for HR Bureau", output)
+        assert "+8613800138000" in core.bot_messages(HR)[-1]["text"]
+        core.press(HR, "Accept")
+        await bot_said(core, HR, "Accepted. The courier has been told.", output)
+        await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output)
+        core.press(HR, "Resolve")
+        await bot_said(core, HR, "write the result", output)
+        core.send_text(HR, "Paid in full on Friday")
+        await bot_said(core, LI, "HR Bureau resolved appeal #1: Paid in full on Friday", output)
+        core.press(LI, "Satisfied")
+        await bot_said(core, LI, "Thank you for your rating", output)
+        await bot_said(core, HR, "Appeal #1 is closed: the courier is satisfied.", output)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await output
+        await runner.cleanup()
+    assert process.returncode == 0, described((stdout, stderr))
+    for secret in (TOKEN, "+8613800138000", "Two months of wages unpaid"):
+        assert secret.encode() not in stdout + stderr, secret
