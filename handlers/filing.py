@@ -8,19 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from domain.routing import route
 from handlers import callbacks
 from handlers.callbacks import Press
-from handlers.common import Who, main_menu, refuse, reply
+from handlers.common import Who, main_menu, refuse, reply, share_keyboard
 from handlers.services import BotContext
 from storage.dialogs import Draft
 from storage.models import NewAppeal
@@ -67,24 +60,17 @@ async def ask(update: Update, context: BotContext, me: Who, draft: Draft) -> Non
             await reply(update, t("filing.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
         case "description":
             await reply(update, t("filing.ask_description", limit=MAX_DESCRIPTION), reply_markup=_nav(services, lang))
-        case "place":
-            keyboard = ReplyKeyboardMarkup(
-                [[KeyboardButton(t("button.share_location"), request_location=True)]],
-                resize_keyboard=True,
-                one_time_keyboard=True,
+        case "place" | "contact":
+            # Telegram sends a reply keyboard and inline buttons in separate messages.
+            location = draft.step == "place"
+            keyboard = share_keyboard(
+                t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
             )
-            await reply(update, t("filing.ask_place_keyboard"), reply_markup=keyboard)
-            skip = InlineKeyboardButton(t("button.skip"), callback_data=callbacks.draft("skip"))
-            await reply(update, t("filing.ask_place"), reply_markup=_nav(services, lang, skip))
-        case "contact":
-            keyboard = ReplyKeyboardMarkup(
-                [[KeyboardButton(t("button.share_phone"), request_contact=True)]],
-                resize_keyboard=True,
-                one_time_keyboard=True,
+            await reply(update, t(f"filing.ask_{draft.step}_keyboard"), reply_markup=keyboard)
+            skip = InlineKeyboardButton(
+                t("button.skip" if location else "button.anonymous"), callback_data=callbacks.draft("skip")
             )
-            await reply(update, t("filing.ask_contact_keyboard"), reply_markup=keyboard)
-            anonymous = InlineKeyboardButton(t("button.anonymous"), callback_data=callbacks.draft("skip"))
-            await reply(update, t("filing.ask_contact"), reply_markup=_nav(services, lang, anonymous))
+            await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
         case "review":
             await reply(update, t("filing.ready"), reply_markup=main_menu(services, lang))
             confirm = InlineKeyboardButton(t("button.confirm"), callback_data=callbacks.draft("confirm"))

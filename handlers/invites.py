@@ -8,7 +8,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from handlers.common import reply, who
+from handlers.common import reply, require_role, who
 from handlers.services import BotContext
 
 INVITE_DAYS = 7
@@ -19,8 +19,7 @@ async def invite(update: Update, context: BotContext) -> None:
     """/invite UNIT: a coordinator gets a one-time code for that unit."""
     me = await who(update, context)
     services = context.services
-    if me.person.role != "coordinator":
-        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+    if not await require_role(update, context, me, "coordinator"):
         return
     units = await services.storage.people.active_units()
     wanted = (context.args or [""])[0].lower() if len(context.args or []) == 1 else ""

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.cards import can_see, state_line
-from handlers.common import main_menu, reply, who
+from handlers.common import main_menu, reply, require_role, who
 from handlers.services import BotContext
 from storage.models import Appeal
 
@@ -57,8 +57,7 @@ async def unit_queue(update: Update, context: BotContext) -> None:
     """The staff member's unit's open appeals, nearest deadline first."""
     me = await who(update, context)
     services = context.services
-    if me.person.role != "staff" or me.person.unit_id is None:
-        await reply(update, services.text(me.lang, "staff.not_staff"))
+    if not await require_role(update, context, me, "staff"):
         return
     rows = await services.storage.appeals.queue(me.person.unit_id)
     if not rows:
@@ -73,8 +72,7 @@ async def triage(update: Update, context: BotContext) -> None:
     """Appeals waiting for a coordinator to route them."""
     me = await who(update, context)
     services = context.services
-    if me.person.role != "coordinator":
-        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+    if not await require_role(update, context, me, "coordinator"):
         return
     rows = await services.storage.appeals.awaiting_triage()
     if not rows:
