@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -14,14 +16,18 @@ from telegram.request import BaseRequest
 
 from bot.config import Config
 from bot.errors import on_error
-from bot.outbox_sender import OutboxSender
+from bot.outbox_sender import OutboxSender, Pacer
+from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from handlers.i18n import Catalog
-from handlers.services import BotContext, CategoryInfo, Services, install
+from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
 from handlers.inbox import inbox_handlers
 from handlers.invites import invite_handlers
+from handlers.export import export_handlers
 from handlers.lists import list_handlers
+from handlers.privacy import privacy_handlers
 from handlers.start import fallback_handlers, start_handlers
+from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
@@ -37,7 +43,8 @@ Clock = Callable[[], datetime]
 OFFLINE_TOKEN = "1000000:offline-sandbox-token"
 SENDER_KEY = "outbox_sender"
 TICK_KEY = "tick"
-# Handlers answer in group 0; group 1 then sends the notices their events wrote.
+LOOP_KEY = "outbox_loop"
+# Handlers answer in group 0; group 1 then wakes the sender for the notices their events wrote.
 AFTER_HANDLERS = 1
 
 COMMANDS = ("start", "appeal", "my", "station", "help", "language", "cancel")
@@ -72,11 +79,15 @@ def _register(application: Application, catalog: Catalog) -> None:
         *list_handlers(labels("menu.my_appeals")),
         *invite_handlers(),
         *station_handlers(labels("menu.nearest_station")),
+        # Before the inbox: it takes every other button and message.
+        *station_admin_handlers(),
+        *export_handlers(),
+        *privacy_handlers(),
         *inbox_handlers(labels("menu.new_appeal")),
         *fallback_handlers(),
     ):
         application.add_handler(handler)
-    application.add_handler(TypeHandler(Update, _send_notices), group=AFTER_HANDLERS)
+    application.add_handler(TypeHandler(Update, _after_update), group=AFTER_HANDLERS)
     application.add_error_handler(on_error)
 
 
@@ -86,14 +97,16 @@ async def tick(services: Services, sender: OutboxSender) -> None:
     await sender.flush()
 
 
-async def _tick_job(context: BotContext) -> None:
-    await context.application.bot_data[TICK_KEY]()
-
-
-async def _send_notices(update: Update, context: BotContext) -> None:
+async def _after_update(update: Update, context: BotContext) -> None:
     sender: OutboxSender | None = context.application.bot_data.get(SENDER_KEY)
     if sender is not None:
-        await sender.flush()
+        sender.kick()
+
+
+async def _tick_job(context: BotContext) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await services.storage.timers.fire_due(services.clock())
+    context.application.bot_data[SENDER_KEY].kick()
 
 
 async def _set_commands(application: Application, catalog: Catalog) -> None:
@@ -109,8 +122,14 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     clock: Clock = utc_now,
+    pacer: Pacer | None = None,
+    background: bool = True,
 ) -> Application:
-    """The bot's Application for `config`; `request` lets tests and the sandbox answer in-process."""
+    """The bot's Application for `config`.
+
+    `request` lets tests answer in-process; with `background=False` nothing runs on its own
+    (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves.
+    """
     catalog = Catalog.load(config.default_language)
     token = config.telegram.token.get_secret_value() if config.telegram.token else OFFLINE_TOKEN
     builder = (
@@ -134,16 +153,23 @@ def build_application(
             routing=config.routing_rules(),
         )
         install(application, services)
-        sender = OutboxSender(application, services)
+        sender = OutboxSender(application, services, pacer)
         application.bot_data[SENDER_KEY] = sender
         application.bot_data[TICK_KEY] = lambda: tick(services, sender)
-        if application.job_queue is not None:
+        if background:
             # The database holds every timer; one repeating job reads the due ones from an index.
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
+            application.bot_data[LOOP_KEY] = asyncio.create_task(sender.run_forever(), name="outbox")
+        schedule_retention(application, services, config.privacy.retention_days, config.privacy.run_time().replace(tzinfo=config.zone()))
         await _set_commands(application, catalog)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 
     async def close_services(application: Application) -> None:
+        loop_task: asyncio.Task | None = application.bot_data.pop(LOOP_KEY, None)
+        if loop_task is not None:
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
         services: Services | None = application.bot_data.get("services")
         if services is not None:
             await services.storage.close()

@@ -1,9 +1,19 @@
-"""Send what the outbox holds, in order, and record the outcome of every attempt."""
+"""Send what the outbox holds, in order, paced to Telegram's limits, and record every outcome.
+
+Delivery is at least once: a row is marked sent only after Telegram has accepted the message,
+so a process that dies between the two sends that message again after a restart. The other
+choice (mark, then send) would lose the notice instead, and a courier's appeal notice lost is
+worse than one seen twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
@@ -11,61 +21,145 @@ from telegram.ext import Application
 
 from handlers.notices import render
 from handlers.services import Services
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY = timedelta(seconds=5)
-MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(seconds=5)
+LAST_RETRY = timedelta(minutes=10)
+MAX_ATTEMPTS = 12  # about an hour of backoff before a message is given up as dead
+
+
+@dataclass
+class Pacer:
+    """Telegram's limits: 30 messages a second overall, 1 a second per chat, 20 a minute per group."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    per_second: int = 30
+    chat_gap: float = 1.0
+    group_per_minute: int = 20
+    _recent: deque[float] = field(default_factory=deque)
+    _last_in_chat: dict[int, float] = field(default_factory=dict)
+    _group_recent: dict[int, deque[float]] = field(default_factory=dict)
+    _paused_until: float = 0.0
+
+    def wait_for(self, chat_id: int) -> float:
+        """Seconds until a message to `chat_id` may go (0 when it may go now)."""
+        now = self.monotonic()
+        waits = [self._paused_until - now]
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.per_second:
+            waits.append(self._recent[0] + 1.0 - now)
+        if chat_id in self._last_in_chat:
+            waits.append(self._last_in_chat[chat_id] + self.chat_gap - now)
+        if chat_id < 0:
+            group = self._group_recent.setdefault(chat_id, deque())
+            while group and group[0] <= now - 60.0:
+                group.popleft()
+            if len(group) >= self.group_per_minute:
+                waits.append(group[0] + 60.0 - now)
+        return max(0.0, *waits)
+
+    def sent(self, chat_id: int) -> None:
+        """Count a message that went out now."""
+        now = self.monotonic()
+        self._recent.append(now)
+        self._last_in_chat[chat_id] = now
+        if chat_id < 0:
+            self._group_recent.setdefault(chat_id, deque()).append(now)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said to wait (flood control applies to the whole bot)."""
+        self._paused_until = max(self._paused_until, self.monotonic() + seconds)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(LAST_RETRY, FIRST_RETRY * 2 ** max(0, attempts))
 
 
 class OutboxSender:
-    """Drains due outbox rows; one flush at a time."""
+    """Drains due outbox rows in order; one flush at a time."""
 
-    def __init__(self, application: Application, services: Services) -> None:
+    def __init__(self, application: Application, services: Services, pacer: Pacer | None = None) -> None:
         self._application = application
         self._services = services
+        self._pacer = pacer or Pacer()
         self._lock = asyncio.Lock()
+        self._kick = asyncio.Event()
+
+    def kick(self) -> None:
+        """Wake the background loop: something new may be in the outbox."""
+        self._kick.set()
+
+    async def run_forever(self, idle_seconds: float = 2.0) -> None:
+        """The background loop: flush, then wait for a kick (or a little while, for retries)."""
+        while True:
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("outbox flush failed; retrying")
+            try:
+                await asyncio.wait_for(self._kick.wait(), idle_seconds)
+            except TimeoutError:
+                pass
+            self._kick.clear()
 
     async def flush(self) -> int:
-        """Send every due message; return how many were sent."""
+        """Send every due message, pacing as needed; return how many were sent."""
         async with self._lock:
             sent = 0
             while batch := await self._services.storage.outbox.due(self._services.clock()):
                 progressed = False
+                deferred: set[int] = set()
                 for message in batch:
-                    if await self._send_one(message):
-                        sent += 1
-                        progressed = True
+                    if message.chat_id in deferred:
+                        continue  # keep each chat's messages in order behind one that must wait
+                    wait = self._pacer.wait_for(message.chat_id)
+                    if wait > 0:
+                        await self._pacer.sleep(wait)
+                    outcome = await self._send_one(message)
+                    if outcome == "later":
+                        deferred.add(message.chat_id)
+                        continue
+                    progressed = True
+                    sent += outcome == "sent"
                 if not progressed:
                     break
             return sent
 
-    async def _send_one(self, message) -> bool:
+    async def _send_one(self, message: OutboxMessage) -> str:
+        """Try one message: "sent", "dead" (given up, with the reason kept) or "later"."""
         services, outbox = self._services, self._services.storage.outbox
         person = await services.storage.people.get(message.chat_id)
         rendered = await render(services, message, person)
         if rendered is None:
             await outbox.mark_dead(message.id, "the appeal no longer exists")
-            return False
+            return "dead"
         text, markup = rendered
+        now = services.clock()
         try:
             await self._application.bot.send_message(message.chat_id, text, reply_markup=markup)
         except RetryAfter as error:
             delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
-            await outbox.retry_later(message.id, services.clock() + delay, "flood control")
-            return False
+            self._pacer.pause(delay.total_seconds())
+            await outbox.retry_later(message.id, now + delay, "flood control (429)", count=False)
+            return "later"
         except Forbidden as error:
             await outbox.mark_dead(message.id, f"forbidden: {error.message}")
-            await services.storage.people.set_reachable(message.chat_id, False)
-            return False
+            if await services.storage.people.set_reachable(message.chat_id, False):
+                await outbox.tell_coordinators_unreachable(message.chat_id, message.appeal_id, now)
+            return "dead"
         except BadRequest as error:
             await outbox.mark_dead(message.id, f"rejected: {error.message}")
-            return False
+            return "dead"
         except NetworkError as error:
             if message.attempts + 1 >= MAX_ATTEMPTS:
                 await outbox.mark_dead(message.id, f"network, gave up: {error.message}")
-            else:
-                await outbox.retry_later(message.id, services.clock() + RETRY_DELAY, f"network: {error.message}")
-            return False
-        await outbox.mark_sent(message.id, services.clock())
-        return True
+                return "dead"
+            await outbox.retry_later(message.id, now + _backoff(message.attempts), f"network: {error.message}")
+            return "later"
+        self._pacer.sent(message.chat_id)
+        await outbox.mark_sent(message.id, now)
+        return "sent"

@@ -39,7 +39,7 @@ async def render(
     appeal = await storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:
         return None
-    values: dict[str, object] = {"note": params.get("note", ""), **params}
+    values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", **params}
     if appeal is not None:
         unit = await storage.people.unit(appeal.unit_id) if appeal.unit_id else None
         due = {t.kind: t.due_at for t in await storage.appeals.timers(appeal.id)}

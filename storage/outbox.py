@@ -48,14 +48,39 @@ class Outbox:
             )
         )
 
-    async def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
-        """Keep the message pending, to try again at `not_before`."""
+    async def retry_later(self, message_id: int, not_before: datetime, error: str, count: bool = True) -> None:
+        """Keep the message pending, to try again at `not_before` (flood control does not count as a try)."""
         await self._db.write(
             lambda conn: conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?",
-                (to_ts(not_before), error[:500], message_id),
+                "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ? WHERE id = ?",
+                (int(count), to_ts(not_before), error[:500], message_id),
             )
         )
+
+    async def tell_coordinators_unreachable(self, chat_id: int, appeal_id: int | None, now: datetime) -> None:
+        """Queue a notice to every coordinator that messages no longer reach `chat_id`."""
+        ts = to_ts(now)
+        params = json.dumps({"person": chat_id})
+        await self._db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO outbox (chat_id, appeal_id, template, params, not_before, created_at)"
+                " SELECT telegram_id, ?, 'notice.unreachable.coordinators', ?, ?, ? FROM people"
+                " WHERE role = 'coordinator' AND telegram_id != ? AND reachable = 1",
+                (appeal_id, params, ts, ts, chat_id),
+            )
+        )
+
+    async def dead_letters(self, limit: int = 20) -> list[tuple[OutboxMessage, str]]:
+        """The newest messages given up on, with the reason."""
+        rows = await self._db.fetchall(
+            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, last_error"
+            " FROM outbox WHERE status = 'dead' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            (OutboxMessage.model_validate({k: r[k] for k in r.keys() if k != "last_error"}), r["last_error"] or "")
+            for r in rows
+        ]
 
     async def mark_dead(self, message_id: int, error: str) -> None:
         """Give up on a message Telegram refuses for good, keeping the reason."""

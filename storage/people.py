@@ -68,12 +68,14 @@ class People:
         rows = await self._db.fetchall("SELECT * FROM units WHERE active = 1 ORDER BY kind, id")
         return [Unit.model_validate(dict(r)) for r in rows]
 
-    async def set_reachable(self, telegram_id: int, reachable: bool) -> None:
-        """Mark whether messages reach this person (False after they blocked the bot)."""
-        await self._db.write(
+    async def set_reachable(self, telegram_id: int, reachable: bool) -> bool:
+        """Mark whether messages reach this person (False after they blocked the bot); True if it changed."""
+        return await self._db.write(
             lambda conn: conn.execute(
-                "UPDATE people SET reachable = ? WHERE telegram_id = ?", (int(reachable), telegram_id)
-            )
+                "UPDATE people SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
+                (int(reachable), telegram_id, int(reachable)),
+            ).rowcount
+            == 1
         )
 
     async def create_invite(

@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application
+from bot.outbox_sender import Pacer
 from bot.config import Config, parse_config
 from handlers.services import Services
 from sandbox.core import BotApiCore
@@ -39,6 +40,21 @@ class Clock:
 
 
 @dataclass
+class PacerTime:
+    """The sender's pacing clock in tests: sleeping moves it on instead of waiting."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@dataclass
 class Bot:
     """The running bot, the fake Telegram around it, and the test clock."""
 
@@ -46,6 +62,7 @@ class Bot:
     core: BotApiCore
     clock: Clock
     config: Config
+    pacer_time: PacerTime
     users: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -60,10 +77,11 @@ class Bot:
         return user_id
 
     async def deliver(self) -> None:
-        """Feed every pending update to the Application, one at a time, as polling would."""
+        """Feed every pending update to the Application, one at a time, as polling would, then send notices."""
         while updates := self.core.take_updates():
             for raw in updates:
                 await self.app.process_update(Update.de_json(raw, self.app.bot))
+                await self.app.bot_data["outbox_sender"].flush()
 
     async def say(self, user_id: int, text: str) -> list[dict[str, Any]]:
         """Send text as `user_id`; return the bot's new messages in that chat."""
@@ -142,12 +160,14 @@ async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
     """Start the bot's real Application on the fake Telegram; stop it afterwards."""
     clock = Clock()
     core = BotApiCore(clock=lambda: clock.now.timestamp())
+    pacer_time = PacerTime()
+    pacer = Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep)
     async with _bot_api(core, district_config(database, **overrides)) as (config, request):
-        app = build_application(config, clock=clock, **request)
+        app = build_application(config, clock=clock, pacer=pacer, background=False, **request)
         async with app:
             # run_polling would call these; tests drive process_update themselves.
             await app.post_init(app)
             try:
-                yield Bot(app, core, clock, config)
+                yield Bot(app, core, clock, config, pacer_time)
             finally:
                 await app.post_shutdown(app)
