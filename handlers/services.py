@@ -90,7 +90,10 @@ async def who(update: Update, context: BotContext) -> Who:
     lang = services.catalog.language_for(person.language if person else None, user.language_code)
     if person is None:
         person = await services.storage.people.seen(user.id, lang, services.clock())
-    elif person.language is None:
-        # Remember it, so notices sent later (with no update to read it from) use it too.
-        await services.storage.people.set_language(user.id, lang)
+    else:
+        if person.language is None:
+            # Remember it, so notices sent later (with no update to read it from) use it too.
+            await services.storage.people.set_language(user.id, lang)
+        if not person.reachable:
+            await services.storage.people.set_reachable(user.id, True)  # they wrote: they unblocked us
     return Who(person, lang)

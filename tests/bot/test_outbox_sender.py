@@ -1,0 +1,160 @@
+"""The outbox sender under Telegram's faults and limits: nothing lost, nothing sent twice but by design."""
+
+from collections import Counter
+
+import pytest
+
+from sandbox.core import ApiError
+from storage.models import NewAppeal
+from tests.harness import running_bot
+
+COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    """A bot whose HR worker and coordinator have opened the chat in English."""
+    async with running_bot(tmp_path / "outbox.sqlite3") as running:
+        for person in (COURIER, HR_STAFF, COORDINATOR):
+            running.user(person, f"P{person}")
+            await running.say(person, "/start")
+        yield running
+
+
+async def file_wage_appeal(bot) -> int:
+    """A courier's wage appeal, routed to HR; its notice waits in the outbox until the next tick."""
+    new = NewAppeal(courier_id=COURIER, category="work", description="Wages unpaid", language="en")
+    return (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
+
+
+async def outbox_rows(bot) -> list[tuple[int, str, str, int, str | None]]:
+    """(chat, template, status, attempts, last error) of every row."""
+    rows = await bot.services.storage.db.fetchall(
+        "SELECT chat_id, template, status, attempts, last_error FROM outbox ORDER BY id"
+    )
+    return [tuple(r) for r in rows]
+
+
+def copies(bot, chat: int, fragment: str) -> int:
+    """How many of the bot's messages in `chat` contain `fragment`."""
+    return sum(fragment in (m.get("text") or "") for m in bot.core.bot_messages(chat))
+
+
+async def test_flood_control_waits_and_then_delivers_once(bot) -> None:
+    """A 429 pauses all sending for retry_after; the message goes later, exactly once."""
+    bot.core.fail_next("sendMessage", ApiError.too_many_requests(3))
+    number = await file_wage_appeal(bot)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, f"#{number}") == 0
+    (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
+    assert row[2:] == ("pending", 0, "flood control (429)")
+    bot.clock.advance(seconds=2)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 0  # not before retry_after
+    bot.clock.advance(seconds=1)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert bot.pacer_time.slept and max(bot.pacer_time.slept) >= 3 - 1e-9
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+
+
+async def test_network_errors_back_off_then_deliver(bot) -> None:
+    """5xx and timeouts are retried after 5 s, 10 s, ...; the message arrives once."""
+    bot.core.fail_next("sendMessage", ApiError(502, "Bad Gateway"), times=2)
+    await file_wage_appeal(bot)
+    await bot.tick()
+    bot.clock.advance(seconds=5)
+    await bot.tick()  # second failure: next try in 10 s
+    (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
+    assert row[2:4] == ("pending", 2)
+    bot.clock.advance(seconds=9)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 0
+    bot.clock.advance(seconds=1)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert [r[2] for r in await outbox_rows(bot)] == ["sent"]
+
+
+async def test_a_blocked_person_is_dead_lettered_and_coordinators_are_told(bot) -> None:
+    """A 403 gives the message up with the reason, marks the person unreachable, and alerts coordinators once."""
+    bot.core.block(HR_STAFF)
+    await file_wage_appeal(bot)
+    await bot.tick()
+    (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
+    assert row[2] == "dead" and row[4].startswith("forbidden:")
+    assert (await bot.services.storage.people.get(HR_STAFF)).reachable is False
+    assert copies(bot, COORDINATOR, f"Messages no longer reach person {HR_STAFF}") == 1
+    bot.core.unblock(HR_STAFF)
+    await bot.say(HR_STAFF, "/start")  # writing again makes them reachable
+    assert (await bot.services.storage.people.get(HR_STAFF)).reachable is True
+
+
+async def test_a_rejected_message_is_dead_lettered_with_the_reason(bot) -> None:
+    """A 400 will not get better by retrying: it is kept, dead, with Telegram's words."""
+    bot.core.fail_next("sendMessage", ApiError(400, "Bad Request: chat not found"))
+    await file_wage_appeal(bot)
+    await bot.tick()
+    (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
+    assert row[2] == "dead" and "Chat not found" in row[4]
+    dead = await bot.services.storage.outbox.dead_letters()
+    assert [(m.chat_id, reason) for m, reason in dead] == [(HR_STAFF, row[4])]
+
+
+async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch) -> None:
+    """At least once: if the process dies after Telegram took the message, it is sent again, never lost."""
+    outbox = bot.services.storage.outbox
+    real_mark_sent = outbox.mark_sent
+
+    async def die(message_id, now):
+        raise SystemExit("killed between send and mark")
+
+    monkeypatch.setattr(outbox, "mark_sent", die)
+    await file_wage_appeal(bot)
+    with pytest.raises(SystemExit):
+        await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert [r[2] for r in await outbox_rows(bot)] == ["pending"]
+    monkeypatch.setattr(outbox, "mark_sent", real_mark_sent)
+    await bot.tick()  # the restarted sender
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 2
+    assert [r[2] for r in await outbox_rows(bot)] == ["sent"]
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 2
+
+
+async def test_pacing_holds_overall_per_chat_and_per_group(bot) -> None:
+    """30 a second overall, 1 a second per chat, 20 a minute per group, with nothing dropped."""
+    sender = bot.app.bot_data["outbox_sender"]
+    pacer = sender._pacer
+    log: list[tuple[int, float]] = []
+    real_sent = pacer.sent
+
+    def recording(chat_id: int) -> None:
+        log.append((chat_id, bot.pacer_time.now))
+        real_sent(chat_id)
+
+    pacer.sent = recording
+    group = -1001
+    bot.core.add_group(group, "HR Bureau staff")
+    people = list(range(5000, 5080))
+    for person in people:
+        bot.user(person, f"Courier {person}")
+    now = bot.clock()
+    for person in people:
+        await bot.services.storage.outbox.add(person, "notice.unreachable.coordinators", now, {"person": 1})
+    for _ in range(3):
+        await bot.services.storage.outbox.add(COURIER, "notice.unreachable.coordinators", now, {"person": 2})
+    for _ in range(25):
+        await bot.services.storage.outbox.add(group, "notice.unreachable.coordinators", now, {"person": 3})
+    await sender.flush()
+    assert len(log) == 80 + 3 + 25
+    times = [t for _, t in log]
+    assert all(times[i + 30] - times[i] >= 1.0 - 1e-9 for i in range(len(times) - 30))
+    courier = [t for chat, t in log if chat == COURIER]
+    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(courier, courier[1:]))
+    in_group = [t for chat, t in log if chat == group]
+    assert all(in_group[i + 20] - in_group[i] >= 60.0 - 1e-9 for i in range(len(in_group) - 20))
+    assert Counter(chat for chat, _ in log)[group] == 25
+    assert len(bot.core.bot_messages(group)) == 25
