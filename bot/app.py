@@ -19,6 +19,8 @@ from bot.errors import on_error
 from bot.outbox_sender import OutboxSender, Pacer
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
+from domain.schedule import latest_daily, latest_weekly
+from handlers.digest import digest_handlers, period_of
 from handlers.i18n import Catalog
 from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
 from handlers.inbox import inbox_handlers
@@ -44,6 +46,7 @@ OFFLINE_TOKEN = "1000000:offline-sandbox-token"
 SENDER_KEY = "outbox_sender"
 TICK_KEY = "tick"
 LOOP_KEY = "outbox_loop"
+CONFIG_KEY = "config"
 # Handlers answer in group 0; group 1 then wakes the sender for the notices their events wrote.
 AFTER_HANDLERS = 1
 
@@ -63,6 +66,8 @@ async def open_storage(config: Config, now: datetime) -> Storage:
         lambda category, priority: config.spans(category, Priority(priority)),
         config.ladder(),
     )
+    storage.reports.min_appeals = config.hotspots.min_appeals
+    storage.reports.radius_m = config.hotspots.radius_m
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
         config.coordinators,
@@ -78,6 +83,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *start_handlers(labels("menu.help"), labels("menu.language")),
         *list_handlers(labels("menu.my_appeals")),
         *invite_handlers(),
+        *digest_handlers(),
         *station_handlers(labels("menu.nearest_station")),
         # Before the inbox: it takes every other button and message.
         *station_admin_handlers(),
@@ -91,9 +97,21 @@ def _register(application: Application, catalog: Catalog) -> None:
     application.add_error_handler(on_error)
 
 
-async def tick(services: Services, sender: OutboxSender) -> None:
-    """Take every ladder step that is due, then send what is in the outbox (also retries)."""
-    await services.storage.timers.fire_due(services.clock())
+async def queue_due_work(services: Services, config: Config) -> None:
+    """Fire due ladder steps and queue any digest whose time has come; the database says what is due."""
+    now = services.clock()
+    await services.storage.timers.fire_due(now)
+    digest = config.digest
+    for kind, slot in (
+        ("daily", latest_daily(now, digest.daily_time(), services.zone)),
+        ("weekly", latest_weekly(now, digest.weekly_weekday(), digest.weekly_time(), services.zone)),
+    ):
+        await services.storage.outbox.queue_digest(kind, slot, period_of(kind, slot), now)
+
+
+async def tick(services: Services, sender: OutboxSender, config: Config) -> None:
+    """What the repeating job does, then send what is in the outbox (also retries)."""
+    await queue_due_work(services, config)
     await sender.flush()
 
 
@@ -104,8 +122,7 @@ async def _after_update(update: Update, context: BotContext) -> None:
 
 
 async def _tick_job(context: BotContext) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.storage.timers.fire_due(services.clock())
+    await queue_due_work(context.application.bot_data[SERVICES_KEY], context.application.bot_data[CONFIG_KEY])
     context.application.bot_data[SENDER_KEY].kick()
 
 
@@ -155,7 +172,8 @@ def build_application(
         install(application, services)
         sender = OutboxSender(application, services, pacer)
         application.bot_data[SENDER_KEY] = sender
-        application.bot_data[TICK_KEY] = lambda: tick(services, sender)
+        application.bot_data[CONFIG_KEY] = config
+        application.bot_data[TICK_KEY] = lambda: tick(services, sender, config)
         if background:
             # The database holds every timer; one repeating job reads the due ones from an index.
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)

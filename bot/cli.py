@@ -1,4 +1,4 @@
-"""The command line: run the bot, check a config, manage people and units."""
+"""The command line: run the bot, check a config, manage people and units, import and export data."""
 
 from __future__ import annotations
 
@@ -48,6 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     units.add_argument("--config", help="config file")
     units_sub = units.add_subparsers(dest="action", metavar="ACTION", required=True)
     units_sub.add_parser("list", help="list units with their staff count")
+
+    stations = sub.add_parser("stations", help="import or export the rest stations (CSV or JSON)")
+    stations.add_argument("--config", help="config file (units and the database)")
+    stations_sub = stations.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load = stations_sub.add_parser("import", help="check a whole station file, then add or update its stations by id")
+    load.add_argument("file", help="a .csv or .json file")
+    load.add_argument("--format", choices=("csv", "json"), help="the file's format (default: from its name)")
+    dump = stations_sub.add_parser("export", help="write every station in the format import reads")
+    dump.add_argument("--format", choices=("csv", "json"), help="default: from -o's name, else json")
+    dump.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
+    ledger.add_argument("--config", help="config file")
+    ledger.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (district time)")
+    ledger.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD, included")
+    ledger.add_argument("--format", choices=("csv", "xlsx"), help="default: from -o's name, else csv")
+    ledger.add_argument("--lang", choices=("zh", "en"), help="language of the headers (default: the config's)")
+    ledger.add_argument("-o", "--output", help="file to write (default: standard output)")
     return parser
 
 
@@ -181,12 +199,98 @@ def _sandbox_with(path: Path | None, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write(output: str | None, data: bytes) -> bool:
+    """Write to the file, or to standard output; False (with the reason printed) if it cannot be written."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return True
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        print(f"error: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
+
+
+def _stations(args: argparse.Namespace) -> int:
+    from domain.stations_file import StationFileError, format_of, read_stations, write_stations
+
+    config = _load(args.config)
+    if args.action == "export":
+        fmt = args.format or (format_of(args.output) if args.output else None) or "json"
+
+        async def dump(storage) -> int:
+            text = write_stations((s.record() for s in await storage.stations.all()), fmt)
+            # A byte-order mark lets Excel open the Chinese in a CSV file correctly.
+            return EXIT_OK if _write(args.output, text.encode("utf-8-sig" if fmt == "csv" else "utf-8")) else EXIT_FAILED
+
+        return asyncio.run(_with_storage(config, dump))
+
+    path = Path(args.file)
+    fmt = args.format or format_of(path.name)
+    if fmt is None:
+        print(f"error: cannot tell the format of {path}: name it .csv or .json, or give --format", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def load(storage) -> int:
+        units = {u.id for u in await storage.people.active_units()}
+        try:
+            records = read_stations(data, fmt, units)
+        except StationFileError as error:
+            print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        imported = await storage.stations.import_records(records)
+        print(f"{path}: {len(records)} stations imported ({imported.added} new, {imported.updated} updated)")
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, load))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from domain.periods import PeriodError, bounds, typed
+    from handlers.i18n import Catalog
+    from handlers.ledger_files import table, to_csv, to_xlsx
+
+    config = _load(args.config)
+    try:
+        first, last = typed(args.first, args.last)
+    except PeriodError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    fmt = args.format or ("xlsx" if args.output and args.output.lower().endswith(".xlsx") else "csv")
+    lang = args.lang or config.default_language
+    catalog = Catalog.load(config.default_language)
+    names = {c.id: (c.zh if lang == "zh" else c.en) for c in config.categories}
+
+    async def work(storage) -> int:
+        lines = await storage.ledger.lines(*bounds(first, last, config.zone()))
+        headers, rows = table(lines, catalog, lang, config.zone(), lambda c: names.get(c, c))
+        data = to_xlsx(headers, rows, catalog.text(lang, "export.sheet")) if fmt == "xlsx" else to_csv(headers, rows)
+        if not _write(args.output, data):
+            return EXIT_FAILED
+        where = args.output or "standard output"
+        print(f"ledger {first} to {last}: {len(lines)} appeals written to {where} ({fmt})", file=sys.stderr)
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, work))
+
+
 COMMANDS = {
     "run": _run,
     "sandbox": _sandbox,
     "check-config": _check_config,
     "people": _people,
     "units": _units,
+    "stations": _stations,
+    "export": _export,
 }
 
 

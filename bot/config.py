@@ -205,6 +205,11 @@ class RoutingRuleSection(Strict):
     unit: str
 
 
+class HotspotsSection(Strict):
+    min_appeals: int = Field(default=3, ge=2, le=1000)
+    radius_m: float = Field(default=500.0, gt=0, le=50_000)
+
+
 class DigestSection(Strict):
     daily: str = "18:00"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
@@ -221,6 +226,32 @@ class DigestSection(Strict):
         """The local time of the daily digest."""
         return time(*divmod(_minutes(self.daily), 60))
 
+    def weekly_time(self) -> time:
+        """The local time of the weekly digest."""
+        return time(*divmod(_minutes(self.weekly), 60))
+
+    def weekly_weekday(self) -> int:
+        """The weekday of the weekly digest, 0 = Monday."""
+        return WEEKDAYS.index(self.weekly_day)
+
+
+class PrivacySection(Strict):
+    # Closed appeals, shared locations, drafts and sent notices older than this are anonymised daily.
+    retention_days: int = Field(default=730, ge=30, le=36500)
+    # Local time of the daily anonymisation run.
+    retention_time: str = "03:30"
+
+    @field_validator("retention_time")
+    @classmethod
+    def _time_parses(cls, value: str) -> str:
+        if _minutes(value) >= 1440:
+            raise ValueError(f"{value!r} is not a time of day")
+        return value
+
+    def run_time(self) -> time:
+        """The local time of the daily retention run."""
+        return time(*divmod(_minutes(self.retention_time), 60))
+
 
 class Config(Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
@@ -235,6 +266,8 @@ class Config(Strict):
     coordinators: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
     digest: DigestSection = Field(default_factory=DigestSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
+    hotspots: HotspotsSection = Field(default_factory=HotspotsSection)
+    privacy: PrivacySection = Field(default_factory=PrivacySection)
 
     @field_validator("timezone")
     @classmethod

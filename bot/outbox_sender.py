@@ -9,6 +9,7 @@ worse than one seen twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -19,9 +20,10 @@ from datetime import timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from handlers.digest import digest_parts
 from handlers.notices import render
 from handlers.services import Services
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Person, from_ts
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +131,39 @@ class OutboxSender:
                     break
             return sent
 
+    async def _deliver(self, message: OutboxMessage, person: Person | None) -> bool:
+        """Send the message's part(s) to Telegram; False if there is nothing left to send."""
+        bot, services = self._application.bot, self._services
+        if message.template.startswith("digest."):
+            lang = services.catalog.language_for(person.language if person else None, None)
+            params = json.loads(message.params)
+            start, end = from_ts(params["start"]), from_ts(params["end"])
+            data = await services.storage.reports.digest(start, end, services.clock())
+            for index, part in enumerate(await digest_parts(services, lang, data, f"digest.title_{params['kind']}")):
+                if index:
+                    await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
+                    self._pacer.sent(message.chat_id)
+                if part.photo is not None:
+                    await bot.send_photo(message.chat_id, part.photo, caption=part.text)
+                else:
+                    await bot.send_message(message.chat_id, part.text, reply_markup=part.markup)
+            return True
+        rendered = await render(services, message, person)
+        if rendered is None:
+            return False
+        text, markup = rendered
+        await bot.send_message(message.chat_id, text, reply_markup=markup)
+        return True
+
     async def _send_one(self, message: OutboxMessage) -> str:
         """Try one message: "sent", "dead" (given up, with the reason kept) or "later"."""
         services, outbox = self._services, self._services.storage.outbox
         person = await services.storage.people.get(message.chat_id)
-        rendered = await render(services, message, person)
-        if rendered is None:
-            await outbox.mark_dead(message.id, "the appeal no longer exists")
-            return "dead"
-        text, markup = rendered
         now = services.clock()
         try:
-            await self._application.bot.send_message(message.chat_id, text, reply_markup=markup)
+            if not await self._deliver(message, person):
+                await outbox.mark_dead(message.id, "the appeal no longer exists")
+                return "dead"
         except RetryAfter as error:
             delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
             self._pacer.pause(delay.total_seconds())

@@ -105,7 +105,8 @@ _COORD = {R.COORDINATOR}
 TABLE: dict[tuple[State, Event], Transition] = {
     (t.state, t.event): t
     for t in (
-        _row(S.COLLECTING, E.SUBMIT, S.ASSESSING, _COURIER),
+        # A coordinator files a proactive appeal (from a hot spot) with no courier behind it.
+        _row(S.COLLECTING, E.SUBMIT, S.ASSESSING, {R.COURIER, R.COORDINATOR}),
         _row(S.COLLECTING, E.WITHDRAW, S.CLOSED, _COURIER, outcome=Outcome.WITHDRAWN),
         _row(S.ASSESSING, E.ASSIGN, S.HANDLING, {R.COORDINATOR, R.SYSTEM}),
         _row(S.ASSESSING, E.REJECT, S.CLOSED, _COORD, outcome=Outcome.REJECTED),

@@ -27,13 +27,6 @@ class Rates:
     satisfaction: float | None
 
 
-DEFINITIONS = {
-    "response": "accepted in time / assigned",
-    "resolution": "solved / asked",
-    "satisfaction": "(satisfied + fairly satisfied) / rated",
-}
-
-
 def _ratio(part: int, whole: int) -> float | None:
     if part < 0 or whole < 0 or part > whole:
         raise ValueError(f"impossible counts: {part} of {whole}")

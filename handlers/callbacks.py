@@ -10,13 +10,17 @@ MAX_BYTES = 64  # Telegram's limit on callback_data
 _APPEAL = re.compile(r"^ap:(\d{1,12}):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
 _DRAFT = re.compile(r"^dr:([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
 _STATION = re.compile(r"^st:([a-z]{1,8}):([a-z0-9_.-]{1,40})$")
+_HOTSPOT = re.compile(r"^hs:([a-z]{1,8}):([a-z0-9_.-]{1,56})$")
+# Coordinators' station tools (sa), the ledger export (ex) and a person's own data (pv).
+_TOOL = re.compile(r"^(sa|ex|pv):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
+TOOLS = ("sa", "ex", "pv")
 
 
 @dataclass(frozen=True)
 class Press:
     """A decoded button press: which family, which verb, about what."""
 
-    kind: str  # "ap" (an appeal), "dr" (the draft), "st" (a station)
+    kind: str  # "ap" (an appeal), "dr" (the draft), "st" (a station), "hs" (a hot spot), or one of TOOLS
     verb: str
     appeal_id: int | None = None
     arg: str = ""
@@ -43,6 +47,21 @@ def station(verb: str, station_id: str) -> str:
     return _checked(f"st:{verb}:{station_id}")
 
 
+def tool(kind: str, verb: str, arg: str = "") -> str:
+    """Callback data for a button of a tool: station management, the export, privacy."""
+    if kind not in TOOLS:
+        raise ValueError(f"unknown tool {kind!r}")
+    return _checked(f"{kind}:{verb}" + (f":{arg}" if arg else ""))
+
+
+def hotspot(key: str) -> str:
+    """Callback data for turning a hot spot into one appeal."""
+    data = _checked(f"hs:mk:{key}")
+    if not _HOTSPOT.fullmatch(data):
+        raise ValueError(f"not a hot spot key: {key!r}")
+    return data
+
+
 def decode(data: str | None) -> Press | None:
     """The press that `data` encodes, or None for anything malformed or forged out of shape."""
     if not data or len(data.encode()) > MAX_BYTES:
@@ -53,4 +72,8 @@ def decode(data: str | None) -> Press | None:
         return Press("dr", m[1], None, m[2] or "")
     if m := _STATION.fullmatch(data):
         return Press("st", m[1], None, m[2])
+    if m := _HOTSPOT.fullmatch(data):
+        return Press("hs", m[1], None, m[2])
+    if m := _TOOL.fullmatch(data):
+        return Press(m[1], m[2], None, m[3] or "")
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, filing, stations
+from handlers import appeal_actions, digest, filing, stations
 from handlers.callbacks import decode
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
@@ -44,6 +44,8 @@ async def on_press(update: Update, context: BotContext) -> None:
             await filing.on_press(update, context, me, press)
         case "st":
             await stations.on_press(update, context, me, press)
+        case "hs":
+            await digest.on_hotspot_press(update, context, me, press)
 
 
 async def new_appeal(update: Update, context: BotContext) -> None:

@@ -1,16 +1,26 @@
-"""Nearest rest station: share a location, get the nearest stations with what they offer."""
+"""Nearest rest station: share a location, get the five nearest with what they offer and whether they are open.
+
+The shared location is kept in the database (one row per person), so the amenity buttons can
+search around it again: callback data cannot hold it, and must not be trusted if it did.
+"""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from domain.hours import DAY_MINUTES, clock_text, open_at
+from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
 from handlers.common import Who, main_menu, refuse, reply, who
-from handlers.services import BotContext
+from handlers.services import BotContext, Services
+from storage.stations import LastLocation, Station
 
 NEAREST = 5
+POOR_ACCURACY_M = 1000
+ALL = "all"
 
 
 def _distance(metres: float) -> str:
@@ -29,57 +39,116 @@ async def ask_location(update: Update, context: BotContext) -> None:
     await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=keyboard)
 
 
-async def show_nearest(update: Update, context: BotContext, me: Who) -> None:
-    """The nearest stations to the shared location, each with buttons to navigate or to file an appeal."""
-    services = context.services
-    location = update.effective_message.location
-    found = await services.storage.stations.nearest(location.latitude, location.longitude, NEAREST)
-    if not found:
-        await reply(update, services.text(me.lang, "stations.none"), reply_markup=main_menu(services, me.lang))
-        return
-    lines, rows = [services.text(me.lang, "stations.title")], []
+def hours_line(services: Services, station: Station, lang: str) -> str:
+    """Today's hours and whether the station is open now, in district time."""
+    now = open_at(station.hours, services.clock().astimezone(services.zone))
+    if now is None:
+        return services.text(lang, "nearest.hours_unknown")
+    if now.today is not None and (now.today.start, now.today.end) == (0, DAY_MINUTES):
+        return services.text(lang, "nearest.open_all_day")
+    today = str(now.today) if now.today is not None else services.text(lang, "nearest.closed_today")
+    if now.open:
+        return services.text(lang, "nearest.open_now", today=today, until=clock_text(now.until or 0))
+    return services.text(lang, "nearest.closed_now", today=today)
+
+
+def _listing(
+    services: Services, lang: str, found: list[tuple[Station, float]], where: LastLocation, amenity: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    filtered = services.text(lang, f"amenity.{amenity}") if amenity else ""
+    if found:
+        title = services.text(lang, "nearest.title_with", amenity=filtered) if amenity else services.text(lang, "stations.title")
+    else:
+        title = services.text(lang, "nearest.none_with", amenity=filtered) if amenity else services.text(lang, "stations.none")
+    lines = [title]
+    if where.accuracy_m is not None and where.accuracy_m > POOR_ACCURACY_M:
+        lines.append(services.text(lang, "nearest.poor_accuracy", accuracy=_distance(where.accuracy_m)))
+    rows: list[list[InlineKeyboardButton]] = []
     for index, (station, metres) in enumerate(found, 1):
-        amenities = ", ".join(services.text(me.lang, f"amenity.{a}") for a in station.amenities) or "—"
-        lines.append(
-            services.text(
-                me.lang,
-                "stations.line",
-                index=index,
-                name=station.name,
-                distance=_distance(metres),
-                grade=station.grade,
-                amenities=amenities,
-                address=station.address,
-            )
+        amenities = ", ".join(services.text(lang, f"amenity.{a}") for a in station.amenities) or "—"
+        line = services.text(
+            lang,
+            "stations.line",
+            index=index,
+            name=station.name,
+            distance=_distance(metres),
+            grade=station.grade,
+            amenities=amenities,
+            address=station.address,
         )
+        lines.append(line + "\n   " + hours_line(services, station, lang))
         rows.append(
             [
                 InlineKeyboardButton(
-                    services.text(me.lang, "button.venue", name=f"{index}"), callback_data=callbacks.station("venue", station.id)
+                    services.text(lang, "button.venue", name=f"{index}"), callback_data=callbacks.station("venue", station.id)
                 ),
                 InlineKeyboardButton(
-                    services.text(me.lang, "button.appeal_here", name=f"{index}"),
+                    services.text(lang, "button.appeal_here", name=f"{index}"),
                     callback_data=callbacks.station("appeal", station.id),
                 ),
             ]
         )
+    filters_row = [
+        InlineKeyboardButton(
+            ("✓ " if name == amenity else "") + services.text(lang, f"amenity.{name}"),
+            callback_data=callbacks.station("near", name),
+        )
+        for name in AMENITIES
+    ]
+    rows += [filters_row[:3], filters_row[3:]]
+    if amenity:
+        rows.append([InlineKeyboardButton(services.text(lang, "nearest.all"), callback_data=callbacks.station("near", ALL))])
+    return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def show_nearest(update: Update, context: BotContext, me: Who) -> None:
+    """The nearest stations to a shared location; the location is kept for the amenity buttons."""
+    services = context.services
+    location = update.effective_message.location
+    where = LastLocation(location.latitude, location.longitude, location.horizontal_accuracy, services.clock())
+    await services.storage.stations.remember_location(me.person.telegram_id, where.lat, where.lon, where.accuracy_m, where.at)
+    found = await services.storage.stations.nearest(where.lat, where.lon, NEAREST)
+    text, markup = _listing(services, me.lang, found, where, None)
     await reply(update, services.text(me.lang, "stations.done"), reply_markup=main_menu(services, me.lang))
-    await reply(update, "\n\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, text, reply_markup=markup)
+
+
+async def _filter(update: Update, context: BotContext, me: Who, amenity: str) -> None:
+    services = context.services
+    if amenity != ALL and amenity not in AMENITIES:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    where = await services.storage.stations.last_location(me.person.telegram_id)
+    if where is None:
+        await refuse(update, context, me.lang, "nearest.no_location")
+        return
+    await update.callback_query.answer()
+    chosen = None if amenity == ALL else amenity
+    found = await services.storage.stations.nearest(where.lat, where.lon, NEAREST, chosen)
+    text, markup = _listing(services, me.lang, found, where, chosen)
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """Send a station as a venue, or start an appeal about it."""
+    """Filter by an amenity, send a station as a venue, or start an appeal about it."""
+    if press.verb == "near":
+        await _filter(update, context, me, press.arg)
+        return
     services = context.services
     station = await services.storage.stations.get(press.arg)
-    if station is None or not station.active:
-        await refuse(update, context, me.lang, "stations.gone")
+    if station is None or not station.active or press.verb not in ("venue", "appeal"):
+        await refuse(update, context, me.lang, "stations.gone" if press.verb in ("venue", "appeal") else "press.invalid")
         return
     await update.callback_query.answer()
     if press.verb == "venue":
         await update.effective_chat.send_venue(
             latitude=station.lat, longitude=station.lon, title=station.name, address=station.address or station.name
         )
-    elif press.verb == "appeal":
+    else:
         await filing.begin(update, context, me, station_id=station.id)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
+from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
 from domain.notices import AUDIENCES, Audience, template
@@ -191,10 +192,11 @@ def audience_ids(
             return [r[0] for r in conn.execute(sql)]
         case Audience.FOLLOWERS:
             sql = (
-                "SELECT DISTINCT courier_id FROM appeals WHERE merged_into = ?"
-                " AND courier_id IS NOT NULL ORDER BY courier_id"
+                "SELECT DISTINCT courier_id FROM appeals WHERE courier_id IS NOT NULL AND (merged_into = ?"
+                " OR id IN (SELECT child_id FROM appeal_links WHERE parent_id = ? AND kind = 'hotspot'))"
+                " ORDER BY courier_id"
             )
-            return [r[0] for r in conn.execute(sql, (before["id"],))]
+            return [r[0] for r in conn.execute(sql, (before["id"], before["id"]))]
 
 
 def _write_notices(
@@ -374,6 +376,26 @@ class Appeals:
     async def submit(self, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
         """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed."""
         return await self._db.write(lambda conn: self.submit_in(conn, new, unit, now))
+
+    async def open_hotspot(
+        self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime
+    ) -> Applied:
+        """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing)."""
+
+        def work(conn: sqlite3.Connection) -> Applied:
+            ts = to_ts(now)
+            appeal_id = conn.execute(
+                "INSERT INTO appeals (courier_id, category, state, station_id, lat, lon, description, language,"
+                " created_at, updated_at) VALUES (NULL, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?)",
+                (spot.category, spot.station_id, spot.lat, spot.lon, description, language, ts, ts),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES (?, ?, 'hotspot')",
+                [(appeal_id, child) for child in spot.appeal_ids],
+            )
+            return self.apply_in(conn, appeal_id, Event.SUBMIT, coordinator_id, EventArgs(), now, None)
+
+        return await self._db.write(work)
 
     async def answer_followup(
         self, appeal_id: int, courier_id: int, solved: bool, description: str, now: datetime

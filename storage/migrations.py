@@ -221,6 +221,90 @@ CREATE INDEX appeal_links_child ON appeal_links(child_id);
     )
 )
 
+# The amenity bits of station_index, in domain.stations_file.AMENITIES order (a test checks).
+_AMENITY_BITS = (
+    "(instr(NEW.amenities, '\"water\"') > 0)"
+    " | ((instr(NEW.amenities, '\"charging\"') > 0) << 1)"
+    " | ((instr(NEW.amenities, '\"rest\"') > 0) << 2)"
+    " | ((instr(NEW.amenities, '\"microwave\"') > 0) << 3)"
+    " | ((instr(NEW.amenities, '\"toilet\"') > 0) << 4)"
+    " | ((instr(NEW.amenities, '\"first_aid\"') > 0) << 5)"
+)
+_STATION_BITS = _AMENITY_BITS.replace("NEW.", "s.")
+_INDEX_ROW = f"SELECT NEW.index_key, NEW.lat, NEW.lat, NEW.lon, NEW.lon, NEW.lat, NEW.lon, {_AMENITY_BITS}"
+
+MIGRATIONS.append(
+    (
+        "station R*Tree index; last shared locations; appeals remember when they were anonymised",
+        f"""
+-- A stable integer key per station for the R*Tree (a rowid may change on VACUUM).
+ALTER TABLE stations ADD COLUMN index_key INTEGER;
+UPDATE stations SET index_key = rowid;
+CREATE UNIQUE INDEX stations_index_key ON stations(index_key);
+DROP INDEX stations_lat_lon;
+
+-- Open stations only: a box per station, with its exact coordinates and amenity bits beside it.
+CREATE VIRTUAL TABLE station_index USING rtree(
+    index_key, min_lat, max_lat, min_lon, max_lon, +lat, +lon, +amenity_bits
+);
+
+CREATE TRIGGER stations_index_insert AFTER INSERT ON stations
+BEGIN
+    UPDATE stations SET index_key = (SELECT coalesce(max(index_key), 0) + 1 FROM stations)
+        WHERE rowid = NEW.rowid AND NEW.index_key IS NULL;
+    INSERT INTO station_index
+        SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, {_STATION_BITS}
+        FROM stations s WHERE s.rowid = NEW.rowid AND s.active = 1;
+END;
+
+CREATE TRIGGER stations_index_update AFTER UPDATE OF lat, lon, amenities, active ON stations
+WHEN OLD.lat IS NOT NEW.lat OR OLD.lon IS NOT NEW.lon OR OLD.amenities IS NOT NEW.amenities
+    OR OLD.active IS NOT NEW.active
+BEGIN
+    DELETE FROM station_index WHERE index_key = OLD.index_key;
+    INSERT INTO station_index {_INDEX_ROW} WHERE NEW.active = 1;
+END;
+
+CREATE TRIGGER stations_index_delete AFTER DELETE ON stations
+BEGIN
+    DELETE FROM station_index WHERE index_key = OLD.index_key;
+END;
+
+INSERT INTO station_index
+    SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, {_STATION_BITS}
+    FROM stations s WHERE s.active = 1;
+
+-- Where a courier last shared their location, for the amenity buttons (callback data cannot hold it).
+CREATE TABLE last_locations (
+    telegram_id INTEGER PRIMARY KEY REFERENCES people(telegram_id),
+    lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    accuracy_m REAL CHECK (accuracy_m IS NULL OR accuracy_m >= 0),
+    at INTEGER NOT NULL
+);
+CREATE INDEX last_locations_at ON last_locations(at);
+
+-- Privacy: an appeal whose courier's texts, files and identity were removed.
+ALTER TABLE appeals ADD COLUMN anonymised_at INTEGER;
+CREATE INDEX appeals_retention ON appeals(updated_at) WHERE anonymised_at IS NULL;
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        "scheduled digests, each slot queued once",
+        """
+CREATE TABLE digest_slots (
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly')),
+    slot INTEGER NOT NULL,
+    queued INTEGER NOT NULL CHECK (queued IN (0, 1)),
+    PRIMARY KEY (kind, slot)
+) WITHOUT ROWID;
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

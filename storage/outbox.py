@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,34 @@ class Outbox:
                 (chat_id, appeal_id, template, json.dumps(params or {}, ensure_ascii=False), ts, ts),
             )
         )
+
+    async def queue_digest(self, kind: str, slot: datetime, start: datetime, now: datetime) -> int:
+        """Queue the digest of scheduled `slot` for every reachable coordinator, once per slot.
+
+        The first slot a database sees is only recorded, so a new install does not send a digest
+        for a time before it started. Returns how many digests were queued.
+        """
+        ts = to_ts(now)
+        params = json.dumps({"kind": kind, "start": to_ts(start), "end": to_ts(slot)})
+
+        def work(conn: sqlite3.Connection) -> int:
+            last = conn.execute("SELECT max(slot) FROM digest_slots WHERE kind = ?", (kind,)).fetchone()[0]
+            if last is not None and last >= to_ts(slot):
+                return 0
+            conn.execute(
+                "INSERT INTO digest_slots (kind, slot, queued) VALUES (?, ?, ?)",
+                (kind, to_ts(slot), int(last is not None)),
+            )
+            if last is None:
+                return 0
+            return conn.execute(
+                "INSERT INTO outbox (chat_id, template, params, not_before, created_at)"
+                " SELECT telegram_id, ?, ?, ?, ? FROM people WHERE role = 'coordinator' AND reachable = 1"
+                " ORDER BY telegram_id",
+                (f"digest.{kind}", params, ts, ts),
+            ).rowcount
+
+        return await self._db.write(work)
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         """Record that Telegram accepted the message."""

@@ -1,4 +1,10 @@
-"""Rest stations and the nearest-station lookup on indexed coordinates."""
+"""Rest stations: import by id, close and reopen, and the nearest-station lookup on an R*Tree.
+
+The lookup searches `station_index`, an R*Tree of the open stations kept by triggers (migration
+3), with each station's exact coordinates and amenity bits beside its box. bench/stations.py
+measured it against a bounding box on a (lat, lon) B-tree: the B-tree scans the whole latitude
+band, the R*Tree only the box, which matters most for sparse areas and amenity filters.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,21 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distance_m
+from domain.stations_file import AMENITIES, StationRecord
 from storage.db import Database
+from storage.models import from_ts, to_ts
 
-AMENITIES = ("water", "charging", "rest", "microwave", "toilet", "first_aid")
+__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits"]
+
+FIRST_RADIUS_M = 2_000.0
+GROWTH = 4.0
+_HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
 
 
 class Station(BaseModel):
@@ -34,10 +48,41 @@ class Station(BaseModel):
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Station:
         """Build from a `stations` row."""
-        data = dict(row)
+        data = {k: row[k] for k in row.keys() if k != "index_key"}
         data["amenities"] = tuple(json.loads(data["amenities"]))
         data["hours"] = json.loads(data["hours"])
         return cls.model_validate(data)
+
+    def record(self) -> StationRecord:
+        """The station as a station file writes it."""
+        return StationRecord(
+            self.id, self.name, self.lat, self.lon, self.grade, self.address,
+            self.amenities, dict(self.hours), self.unit_id, self.active,
+        )
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did."""
+
+    added: int
+    updated: int
+
+
+@dataclass(frozen=True)
+class LastLocation:
+    """The last location a person shared for the station lookup."""
+
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    at: datetime
+
+
+def amenity_bits(amenities: Iterable[str]) -> int:
+    """The index's bit mask for amenities (bit i is AMENITIES[i])."""
+    wanted = set(amenities)
+    return sum(1 << i for i, name in enumerate(AMENITIES) if name in wanted)
 
 
 def _lon_ranges(lon: float, delta: float) -> list[tuple[float, float]]:
@@ -52,14 +97,49 @@ def _lon_ranges(lon: float, delta: float) -> list[tuple[float, float]]:
     return [(low, high)]
 
 
-def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, list[tuple[float, float]]]:
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, list[tuple[float, float]]]:
+    """A latitude range and longitude ranges that contain every point within `radius_m` of (lat, lon)."""
+    angle = radius_m / EARTH_RADIUS_M
+    dlat = math.degrees(angle)
     low, high = lat - dlat, lat + dlat
-    if low <= -90 or high >= 90:
+    if low <= -90 or high >= 90 or angle >= math.pi / 2:
+        # The circle holds a pole: every longitude.
         return max(low, -90.0), min(high, 90.0), [(-180.0, 180.0)]
-    # The widest longitude span of the circle is at the latitude nearest a pole.
-    dlon = math.degrees(radius_m / (EARTH_RADIUS_M * math.cos(math.radians(max(abs(low), abs(high))))))
-    return low, high, _lon_ranges(lon, dlon)
+    # The circle's widest longitude span (Matuschek's bounding coordinates on a sphere).
+    ratio = math.sin(angle) / math.cos(math.radians(lat))
+    if ratio >= 1:
+        return low, high, [(-180.0, 180.0)]
+    return low, high, _lon_ranges(lon, math.degrees(math.asin(ratio)))
+
+
+_UPSERT = (
+    "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active)"
+    " VALUES (:id, :name, :address, :lat, :lon, :grade, :amenities, :hours, :unit_id, coalesce(:active, 1))"
+    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, lat = excluded.lat,"
+    " lon = excluded.lon, grade = excluded.grade, amenities = excluded.amenities, hours = excluded.hours,"
+    " unit_id = excluded.unit_id, active = coalesce(:active, stations.active)"
+)
+
+# Overlap, not containment: the tree stores 32-bit floats, rounded outwards.
+_IN_BOX = (
+    "SELECT index_key, lat, lon FROM station_index WHERE max_lat >= ? AND min_lat <= ?"
+    " AND max_lon >= ? AND min_lon <= ? AND (amenity_bits & ?) = ?"
+)
+
+
+def _row(record: StationRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "address": record.address,
+        "lat": record.lat,
+        "lon": record.lon,
+        "grade": record.grade,
+        "amenities": json.dumps(list(record.amenities)),
+        "hours": json.dumps(record.hours, ensure_ascii=False),
+        "unit_id": record.unit,
+        "active": None if record.active is None else int(record.active),
+    }
 
 
 class Stations:
@@ -69,57 +149,104 @@ class Stations:
         self._db = db
 
     async def upsert(self, stations: Iterable[Station]) -> int:
-        """Insert or update stations by id; return how many."""
-        rows = [
-            (
-                s.id, s.name, s.address, s.lat, s.lon, s.grade, json.dumps(list(s.amenities)),
-                json.dumps(s.hours, ensure_ascii=False), s.unit_id, int(s.active),
-            )
-            for s in stations
-        ]
-        await self._db.write(
-            lambda conn: conn.executemany(
-                "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                " address = excluded.address, lat = excluded.lat, lon = excluded.lon, grade = excluded.grade,"
-                " amenities = excluded.amenities, hours = excluded.hours, unit_id = excluded.unit_id,"
-                " active = excluded.active",
-                rows,
-            )
-        )
-        return len(rows)
+        """Insert or update stations by id (open or closed as given); return how many."""
+        imported = await self.import_records([s.record() for s in stations])
+        return imported.added + imported.updated
+
+    async def import_records(self, records: Iterable[StationRecord]) -> Imported:
+        """Insert or update checked stations by id in one transaction; nothing is ever deleted."""
+        rows = [_row(r) for r in records]
+
+        def work(conn: sqlite3.Connection) -> Imported:
+            before = conn.execute("SELECT count(*) FROM stations").fetchone()[0]
+            conn.executemany(_UPSERT, rows)
+            added = conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
+            return Imported(added, len(rows) - added)
+
+        return await self._db.write(work)
 
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
         row = await self._db.fetchone("SELECT * FROM stations WHERE id = ?", (station_id,))
         return None if row is None else Station.from_row(row)
 
+    async def all(self) -> list[Station]:
+        """Every station, open and closed, by id."""
+        return [Station.from_row(r) for r in await self._db.fetchall("SELECT * FROM stations ORDER BY id")]
+
+    async def set_active(self, station_id: str, active: bool) -> Station | None:
+        """Close or reopen a station; the station as it now is, or None if there is none with that id."""
+
+        def work(conn: sqlite3.Connection) -> Station | None:
+            conn.execute("UPDATE stations SET active = ? WHERE id = ?", (int(active), station_id))
+            row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
+            return None if row is None else Station.from_row(row)
+
+        return await self._db.write(work)
+
+    async def counts(self) -> tuple[int, int]:
+        """How many stations are open and how many closed."""
+        row = await self._db.fetchone(
+            "SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM stations"
+        )
+        return row[0], row[1]
+
+    async def closed(self, limit: int = 20) -> list[Station]:
+        """Closed stations, by id."""
+        rows = await self._db.fetchall("SELECT * FROM stations WHERE active = 0 ORDER BY id LIMIT ?", (limit,))
+        return [Station.from_row(r) for r in rows]
+
     async def nearest(
         self, lat: float, lon: float, limit: int = 5, amenity: str | None = None
     ) -> list[tuple[Station, float]]:
-        """The `limit` nearest open stations (with `amenity`) and their distance in metres."""
+        """The `limit` nearest open stations (offering `amenity`) and their distance in metres."""
+        mask = amenity_bits([amenity]) if amenity else 0
+        if amenity and not mask:
+            raise ValueError(f"unknown amenity {amenity!r}")
 
         def work(conn: sqlite3.Connection) -> list[tuple[Station, float]]:
-            radius = 2_000.0
+            radius = FIRST_RADIUS_M
             while True:
-                low, high, ranges = _box(lat, lon, radius)
-                found: list[tuple[Station, float]] = []
+                low, high, ranges = search_box(lat, lon, radius)
+                found: dict[int, float] = {}
                 for west, east in ranges:
-                    rows = conn.execute(
-                        "SELECT * FROM stations WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
-                        " AND active = 1",
-                        (low, high, west, east),
-                    )
-                    for row in rows:
-                        station = Station.from_row(row)
-                        if amenity and amenity not in station.amenities:
-                            continue
-                        found.append((station, distance_m(lat, lon, station.lat, station.lon)))
+                    for key, s_lat, s_lon in conn.execute(_IN_BOX, (low, high, west, east, mask, mask)):
+                        found[key] = distance_m(lat, lon, s_lat, s_lon)
                 # Only stations inside the circle are certainly nearer than any outside the box.
-                inside = sorted((f for f in found if f[1] <= radius), key=lambda f: (f[1], f[0].id))
-                whole_earth = radius >= math.pi * EARTH_RADIUS_M
-                if len(inside) >= limit or whole_earth:
-                    return inside[:limit]
-                radius *= 4
+                inside = sorted((d, key) for key, d in found.items() if d <= radius)
+                if len(inside) >= limit or radius >= _HALF_CIRCUMFERENCE_M:
+                    chosen = inside[:limit]
+                    break
+                radius *= GROWTH
+            if not chosen:
+                return []
+            keys = [key for _, key in chosen]
+            rows = conn.execute(
+                f"SELECT * FROM stations WHERE index_key IN ({','.join('?' * len(keys))})", keys
+            ).fetchall()
+            by_key = {row["index_key"]: Station.from_row(row) for row in rows}
+            ordered = [(by_key[key], d) for d, key in chosen]
+            # Equal distances (two stations at one address) come out in id order, every time.
+            return sorted(ordered, key=lambda pair: (pair[1], pair[0].id))
 
         return await self._db.run(work)
+
+    async def remember_location(
+        self, telegram_id: int, lat: float, lon: float, accuracy_m: float | None, now: datetime
+    ) -> None:
+        """Keep the location a person just shared, so amenity buttons can search around it again."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO last_locations (telegram_id, lat, lon, accuracy_m, at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon,"
+                " accuracy_m = excluded.accuracy_m, at = excluded.at",
+                (telegram_id, lat, lon, accuracy_m, to_ts(now)),
+            )
+        )
+
+    async def last_location(self, telegram_id: int) -> LastLocation | None:
+        """The last location this person shared, if it is still kept."""
+        row = await self._db.fetchone(
+            "SELECT lat, lon, accuracy_m, at FROM last_locations WHERE telegram_id = ?", (telegram_id,)
+        )
+        return None if row is None else LastLocation(row["lat"], row["lon"], row["accuracy_m"], from_ts(row["at"]))

@@ -9,8 +9,11 @@ from domain.ladder import LadderPolicy
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
 from storage.dialogs import Dialogs
+from storage.ledger import Ledger
 from storage.outbox import Outbox
 from storage.people import People
+from storage.reports import Reports
+from storage.privacy import Privacy
 from storage.stations import Stations
 from storage.timers import Timers
 
@@ -24,10 +27,13 @@ class Storage:
         self.db = db
         self.appeals = Appeals(db, calendar, spans_for, ladder)
         self.timers = Timers(db, self.appeals, calendar, ladder)
+        self.reports = Reports(db, calendar.tz)
         self.people = People(db)
         self.dialogs = Dialogs(db)
         self.stations = Stations(db)
         self.outbox = Outbox(db)
+        self.ledger = Ledger(db)
+        self.privacy = Privacy(db, self.appeals)
 
     @classmethod
     async def open(

@@ -24,7 +24,7 @@ C, ST, CO, SY = R.COURIER, R.STAFF, R.COORDINATOR, R.SYSTEM
 # The specification, written out from DESIGN.md independently of domain/lifecycle.py:
 # (state, event) -> (next state, roles that may fire it, outcome when closing).
 SPEC = {
-    (S.COLLECTING, E.SUBMIT): (S.ASSESSING, {C}, None),
+    (S.COLLECTING, E.SUBMIT): (S.ASSESSING, {C, CO}, None),  # coordinators: proactive appeals
     (S.COLLECTING, E.WITHDRAW): (S.CLOSED, {C}, Outcome.WITHDRAWN),
     (S.ASSESSING, E.ASSIGN): (S.HANDLING, {CO, SY}, None),
     (S.ASSESSING, E.REJECT): (S.CLOSED, {CO}, Outcome.REJECTED),

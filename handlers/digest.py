@@ -1,0 +1,180 @@
+"""Digests for coordinators: /digest now, and the daily and weekly ones the outbox delivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from domain.rates import percent, rates
+from handlers import callbacks
+from handlers.chart import daily_chart
+from handlers.appeal_actions import show
+from handlers.callbacks import Press
+from handlers.common import Who, refuse, require_role, who
+from handlers.services import BotContext, Services
+from storage.reports import DigestData
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of a digest: text (with buttons) or a photo (with a caption)."""
+
+    text: str = ""
+    markup: InlineKeyboardMarkup | None = None
+    photo: bytes | None = None
+
+
+def split_lines(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split at line boundaries into chunks under `limit` characters (a longer line is cut)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _duration(services: Services, lang: str, value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    hours, rest = divmod(int(value.total_seconds()), 3600)
+    days, hours = divmod(hours, 24)
+    return services.text(lang, "digest.duration", days=days, hours=hours, minutes=rest // 60)
+
+
+async def _names(services: Services, lang: str) -> dict[str, str]:
+    units = {u.id: u.name(lang) for u in await services.storage.people.active_units()}
+    categories = {c.id: c.name(lang) for c in services.categories}
+    return {**units, **categories}
+
+
+async def _station_name(services: Services, station_id: str | None) -> str:
+    station = await services.storage.stations.get(station_id) if station_id else None
+    return station.name if station else (station_id or "")
+
+
+async def digest_parts(services: Services, lang: str, data: DigestData, title_key: str) -> list[Part]:
+    """The digest of `data` as messages: the figures, hot spots with buttons, and the chart."""
+    t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
+    names = await _names(services, lang)
+    r = rates(data.counts)
+    c = data.counts
+    grouped = lambda counts: ", ".join(f"{names.get(k, k)} {v}" for k, v in counts.items()) or "—"  # noqa: E731
+    lines = [
+        t(title_key, start=services.local(data.start, lang), end=services.local(data.end, lang)),
+        t("digest.flow", new=data.new, accepted=data.accepted, resolved=data.resolved, closed=data.closed,
+          reopened=len(data.reopened)),
+        t("digest.response", rate=percent(r.response), part=c.accepted_in_time, whole=c.assigned,
+          definition=t("digest.def_response")),
+        t("digest.resolution", rate=percent(r.resolution), part=c.solved, whole=c.asked,
+          definition=t("digest.def_resolution")),
+        t("digest.satisfaction", rate=percent(r.satisfaction), part=c.satisfied + c.fairly_satisfied,
+          whole=c.rated, definition=t("digest.def_satisfaction")),
+        t("digest.averages", accept=_duration(services, lang, data.avg_accept),
+          resolve=_duration(services, lang, data.avg_resolve)),
+        t("digest.by_state", counts=", ".join(f"{t('state.' + k)} {v}" for k, v in data.by_state.items()) or "—"),
+        t("digest.by_category", counts=grouped(data.by_category)),
+        t("digest.by_unit", counts=grouped(data.by_unit)),
+    ]
+    if data.by_station:
+        stations = [f"{await _station_name(services, k)} {v}" for k, v in data.by_station.items()]
+        lines.append(t("digest.by_station", counts=", ".join(stations)))
+    lines.append(t("digest.overdue_title", count=len(data.overdue)))
+    for item in data.overdue:
+        lines.append(
+            t("digest.overdue_line", number=item.appeal_id, kind=t(f"digest.kind_{item.kind}"),
+              unit=names.get(item.unit_id or "", "—"), when=services.local(item.due_at, lang))
+        )
+    reopened = ", ".join(f"#{n}" for n in data.reopened) or "—"
+    lines.append(t("digest.reopened", numbers=reopened))
+    parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]
+    if data.hotspots:
+        parts.append(await _hotspot_part(services, lang, data, names))
+    chart = daily_chart(data.per_day, t("digest.chart_title")) if data.per_day else None
+    if chart:
+        parts.append(Part(text=t("digest.chart_caption"), photo=chart))
+    return parts
+
+
+async def _hotspot_part(services: Services, lang: str, data: DigestData, names: dict[str, str]) -> Part:
+    t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
+    lines, buttons = [t("digest.hotspots_title", count=len(data.hotspots))], []
+    for index, spot in enumerate(data.hotspots, 1):
+        place = await _station_name(services, spot.station_id) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+        lines.append(
+            t("digest.hotspot_line", index=index, count=len(spot.appeal_ids), category=names.get(spot.category, spot.category),
+              place=place, numbers=", ".join(f"#{n}" for n in spot.appeal_ids))
+        )
+        try:
+            data_ = callbacks.hotspot(spot.key)
+        except ValueError:
+            continue  # an id too long for Telegram's 64 bytes: the spot is listed, without a button
+        buttons.append([InlineKeyboardButton(t("digest.hotspot_button", index=index), callback_data=data_)])
+    text = split_lines("\n".join(lines))[0]
+    return Part(text=text, markup=InlineKeyboardMarkup(buttons) if buttons else None)
+
+
+async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A coordinator turns a hot spot (recomputed now, never taken from the button) into one appeal."""
+    services = context.services
+    if me.person.role != "coordinator":
+        await refuse(update, context, me.lang, "coord.not_coordinator")
+        return
+    spots = await services.storage.reports.hotspots(services.clock())
+    spot = next((s for s in spots if s.key == press.arg), None)
+    if press.verb != "mk" or spot is None:
+        await refuse(update, context, me.lang, "digest.hotspot_gone")
+        return
+    await update.callback_query.answer()
+    names = await _names(services, me.lang)
+    place = await _station_name(services, spot.station_id) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+    description = services.text(
+        me.lang, "digest.hotspot_description", count=len(spot.appeal_ids),
+        category=names.get(spot.category, spot.category), place=place,
+        numbers=", ".join(f"#{n}" for n in spot.appeal_ids),
+    )
+    applied = await services.storage.appeals.open_hotspot(
+        me.person.telegram_id, spot, description, me.lang, services.clock()
+    )
+    await show(update, context, me, applied.appeal)
+
+
+async def show_digest(update: Update, context: BotContext) -> None:
+    """/digest: the last seven days, now."""
+    me = await who(update, context)
+    if not await require_role(update, context, me, "coordinator"):
+        return
+    services = context.services
+    now = services.clock()
+    data = await services.storage.reports.digest(now - timedelta(days=7), now, now)
+    for part in await digest_parts(services, me.lang, data, "digest.title_now"):
+        if part.photo is not None:
+            await update.effective_chat.send_photo(part.photo, caption=part.text)
+        else:
+            await update.effective_chat.send_message(part.text, reply_markup=part.markup)
+
+
+def period_of(kind: str, end: datetime) -> datetime:
+    """The start of a daily or weekly digest's period ending at `end`."""
+    return end - (timedelta(days=7) if kind == "weekly" else timedelta(days=1))
+
+
+def digest_handlers() -> list[BaseHandler]:
+    """/digest."""
+    return [CommandHandler("digest", show_digest, filters=filters.ChatType.PRIVATE)]

@@ -1,0 +1,136 @@
+"""The ledger as files: one row per appeal, headers in the reader's language, times in district time.
+
+Both /export and `python -m bot export` build their CSV and Excel files here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from handlers.i18n import Catalog
+from storage.ledger import LedgerLine
+
+COLUMNS = (
+    "number", "category", "unit", "station", "priority", "state", "outcome", "submitted", "accepted",
+    "sent_back", "resolved", "rated", "closed", "accept_on_time", "resolve_on_time", "rating", "reopens",
+)
+_TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+MIN_WIDTH, MAX_WIDTH = 6, 40
+
+Value = int | str | datetime | None
+
+
+def _state(catalog: Catalog, lang: str, line: LedgerLine) -> str:
+    key = f"state.{line.state}"
+    if line.state == "handling" and line.awaiting_courier:
+        key = "state.awaiting_courier"
+    elif line.state == "handling" and line.accepted:
+        key = "state.accepted"
+    return catalog.text(lang, key)
+
+
+def table(
+    lines: Sequence[LedgerLine], catalog: Catalog, lang: str, zone: ZoneInfo, category_name: Callable[[str], str]
+) -> tuple[list[str], list[list[Value]]]:
+    """Headers and rows; times are naive local datetimes, empty cells None."""
+    t = lambda key: catalog.text(lang, key)  # noqa: E731
+    yes_no = lambda flag: None if flag is None else t("export.yes" if flag else "export.no")  # noqa: E731
+    local = lambda moment: None if moment is None else moment.astimezone(zone).replace(tzinfo=None)  # noqa: E731
+    headers = [t(f"export.col_{c}") for c in COLUMNS]
+    rows: list[list[Value]] = []
+    for line in lines:
+        unit = (line.unit_zh if lang == "zh" else line.unit_en) or line.unit_id
+        rows.append(
+            [
+                line.number,
+                category_name(line.category),
+                unit,
+                line.station_name or line.station_id,
+                t(f"button.{line.priority}"),
+                _state(catalog, lang, line),
+                t(f"export.outcome_{line.outcome}") if line.outcome else None,
+                local(line.submitted),
+                local(line.accepted_at),
+                "; ".join(local(m).strftime(TIME_FORMAT) for m in line.send_backs) or None,
+                local(line.resolved),
+                local(line.rated),
+                local(line.closed),
+                yes_no(line.accept_on_time),
+                yes_no(line.resolve_on_time),
+                t(f"export.rating_{line.rating}") if line.rating else None,
+                line.reopens,
+            ]
+        )
+    return headers, rows
+
+
+def _text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    return str(value)
+
+
+def to_csv(headers: list[str], rows: list[list[Value]]) -> bytes:
+    """The table as CSV in UTF-8 with a byte-order mark, so that Excel reads the Chinese right."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([_text(v) for v in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _width(text: str) -> int:
+    # East Asian wide characters take two columns in Excel's default font.
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> bytes:
+    """The table as an Excel workbook: bold frozen header row, real date cells, columns sized to fit."""
+    widths = [_width(h) for h in headers]
+    for row in rows:
+        for index, value in enumerate(row):
+            widths[index] = max(widths[index], _width(_text(value)))
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title[:31])
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
+    bold, wrap = Font(bold=True), Alignment(vertical="top", wrap_text=True)
+
+    def header_cell(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font, cell.alignment = bold, wrap
+        return cell
+
+    def cell(value: Value) -> WriteOnlyCell | Value:
+        if isinstance(value, datetime):
+            dated = WriteOnlyCell(sheet, value=value)
+            dated.number_format = EXCEL_TIME_FORMAT
+            return dated
+        return value
+
+    sheet.append([header_cell(h) for h in headers])
+    for row in rows:
+        sheet.append([cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def file_name(first: object, last: object, suffix: str) -> str:
+    """ledger-2026-11-01-2026-11-30.csv"""
+    return f"ledger-{first}-{last}.{suffix}"

@@ -1,0 +1,77 @@
+"""/privacy: what the bot holds about a person, and erasing it for a courier who asks."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from handlers import callbacks
+from handlers.common import refuse, reply, who
+from handlers.services import BotContext
+from handlers.start import LANGUAGE_NAMES
+from storage.privacy import PrivacyRefused
+
+
+async def show(update: Update, context: BotContext) -> None:
+    """/privacy: counts of what is kept; couriers get a button to delete it."""
+    me = await who(update, context)
+    services = context.services
+    held = await services.storage.privacy.holdings(me.person.telegram_id)
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    lines = [
+        t("privacy.title"),
+        t("privacy.appeals", count=held.appeals, open=held.open_appeals),
+        t("privacy.texts", count=held.texts),
+        t("privacy.files", count=held.files),
+        t("privacy.phone_yes" if held.phone else "privacy.phone_no"),
+        t("privacy.location_yes" if held.location else "privacy.location_no"),
+        t("privacy.language", language=LANGUAGE_NAMES.get(held.language or "", "—")),
+        "",
+        t("privacy.kept_anonymously"),
+    ]
+    if me.person.role != "courier":
+        lines.append(t("privacy.role_first"))
+        await reply(update, "\n".join(lines))
+        return
+    button = InlineKeyboardButton(t("privacy.delete"), callback_data=callbacks.tool("pv", "erase"))
+    await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def on_press(update: Update, context: BotContext) -> None:
+    """Delete (ask to confirm), confirm, or keep; the presser's role is read from the database each time."""
+    me = await who(update, context)
+    services = context.services
+    query = update.callback_query
+    press = callbacks.decode(query.data)
+    if press is None or press.kind != "pv" or press.verb not in ("erase", "yes", "no"):
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    if me.person.role != "courier":
+        await refuse(update, context, me.lang, "privacy.role_first")
+        return
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    await query.answer()
+    if press.verb == "no":
+        await query.edit_message_text(t("privacy.kept"))
+    elif press.verb == "erase":
+        confirm = [
+            InlineKeyboardButton(t("privacy.confirm"), callback_data=callbacks.tool("pv", "yes")),
+            InlineKeyboardButton(t("button.cancel"), callback_data=callbacks.tool("pv", "no")),
+        ]
+        await reply(update, t("privacy.are_you_sure"), reply_markup=InlineKeyboardMarkup([confirm]))
+    else:
+        try:
+            erased = await services.storage.privacy.erase(me.person.telegram_id, services.clock())
+        except PrivacyRefused:
+            await reply(update, t("privacy.role_first"))
+            return
+        await query.edit_message_text(t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn)))
+
+
+def privacy_handlers() -> list[BaseHandler]:
+    """/privacy and its buttons."""
+    return [
+        CommandHandler("privacy", show, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(on_press, pattern=r"^pv:"),
+    ]
+

@@ -1,0 +1,206 @@
+"""Coordinators manage stations from the bot: close and reopen, add or edit with a one-line form or a file.
+
+/stations                  counts, closed stations with Reopen buttons, and how to do the rest
+/stations ID               one station with a Close or Reopen button
+/stations set id=… name=…  add a station or change some of its fields (the file importer's checks)
+/stations file             the stations as a CSV file, to edit and send back
+a .csv or .json document   imported like `python -m bot stations import`
+
+Every command and button checks the person's role in the database; everyone else is refused.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from domain.stations_file import (
+    FileProblem,
+    StationFileError,
+    StationRecord,
+    check_row,
+    edited,
+    format_of,
+    parse_form,
+    read_stations,
+    to_csv,
+)
+from handlers import callbacks, inbox
+from handlers.common import Who, refuse, reply, who
+from handlers.services import BotContext, Services
+from handlers.stations import hours_line
+from storage.stations import Station
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot may download from Telegram
+SHOWN_PROBLEMS = 15
+SHOWN_CLOSED = 20
+
+
+def _is_coordinator(me: Who) -> bool:
+    return me.person.role == "coordinator"
+
+
+def card(services: Services, station: Station, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A station as a coordinator sees it, with the button that closes or reopens it."""
+    amenities = ", ".join(services.text(lang, f"amenity.{a}") for a in station.amenities) or "—"
+    state = services.text(lang, "station_admin.state_open" if station.active else "station_admin.state_closed")
+    text = services.text(
+        lang,
+        "station_admin.card",
+        id=station.id,
+        name=station.name,
+        state=state,
+        grade=station.grade,
+        address=station.address or "—",
+        lat=f"{station.lat:.6f}",
+        lon=f"{station.lon:.6f}",
+        amenities=amenities,
+        # A closed station is closed whatever its hours say.
+        hours=hours_line(services, station, lang) if station.active else state,
+        unit=station.unit_id or "—",
+    )
+    verb, label = ("shut", "station_admin.close") if station.active else ("reopen", "station_admin.reopen")
+    button = InlineKeyboardButton(services.text(lang, label, id=station.id), callback_data=callbacks.tool("sa", verb, station.id))
+    return text, InlineKeyboardMarkup([[button]])
+
+
+def problems_text(services: Services, lang: str, problems: list[FileProblem]) -> str:
+    """Problems of a file or form, the first few in full, then how many more."""
+    lines = [services.text(lang, "station_admin.problems", count=len(problems))]
+    for problem in problems[:SHOWN_PROBLEMS]:
+        lines.append(f"• {problem}")
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(services.text(lang, "station_admin.more_problems", count=len(problems) - SHOWN_PROBLEMS))
+    lines.append(services.text(lang, "station_admin.nothing_imported"))
+    return "\n".join(lines)
+
+
+async def _known_units(services: Services) -> set[str]:
+    return {u.id for u in await services.storage.people.active_units()}
+
+
+async def _overview(update: Update, context: BotContext, me: Who) -> None:
+    services = context.services
+    opened, closed = await services.storage.stations.counts()
+    text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
+    buttons = [
+        [InlineKeyboardButton(services.text(me.lang, "station_admin.reopen", id=s.id), callback_data=callbacks.tool("sa", "reopen", s.id))]
+        for s in await services.storage.stations.closed(SHOWN_CLOSED)
+    ]
+    await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
+
+
+async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:
+    services = context.services
+    fields, problems = parse_form(form)
+    station_id = fields.get("id")
+    if not problems and not station_id:
+        problems = [FileProblem(None, "id", "is missing: every form names the station, like id=hp-040")]
+    if problems:
+        await reply(update, problems_text(services, me.lang, problems))
+        return
+    existing = await services.storage.stations.get(str(station_id).strip())
+    merged = edited(existing.record(), fields) if existing else fields
+    record, row_problems = check_row(merged, await _known_units(services))
+    if record is None:
+        await reply(update, problems_text(services, me.lang, [FileProblem(None, c, r) for c, r in row_problems]))
+        return
+    await services.storage.stations.import_records([record])
+    station = await services.storage.stations.get(record.id)
+    key = "station_admin.updated" if existing else "station_admin.added"
+    await reply(update, services.text(me.lang, key, id=record.id))
+    text, markup = card(services, station, me.lang)
+    await reply(update, text, reply_markup=markup)
+
+
+async def _send_file(update: Update, context: BotContext, me: Who) -> None:
+    services = context.services
+    stations = await services.storage.stations.all()
+    data = to_csv(s.record() for s in stations).encode("utf-8-sig")
+    await update.effective_chat.send_document(
+        InputFile(data, filename="stations.csv"), caption=services.text(me.lang, "station_admin.file", count=len(stations))
+    )
+
+
+async def stations(update: Update, context: BotContext) -> None:
+    """/stations for coordinators: overview, one station, the one-line form, or the file."""
+    me = await who(update, context)
+    services = context.services
+    if not _is_coordinator(me):
+        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+        return
+    args = context.args or []
+    if not args:
+        await _overview(update, context, me)
+    elif args[0] == "set" and len(args) > 1:
+        await _set(update, context, me, update.effective_message.text.split(maxsplit=2)[2])
+    elif args[0] == "file" and len(args) == 1:
+        await _send_file(update, context, me)
+    elif len(args) == 1:
+        station = await services.storage.stations.get(args[0][:64])
+        if station is None:
+            await reply(update, services.text(me.lang, "station_admin.unknown", id=args[0][:64]))
+            return
+        text, markup = card(services, station, me.lang)
+        await reply(update, text, reply_markup=markup)
+    else:
+        await reply(update, services.text(me.lang, "station_admin.usage"))
+
+
+async def on_document(update: Update, context: BotContext) -> None:
+    """A CSV or JSON file: a coordinator's station import; anyone else's goes where other messages go."""
+    me = await who(update, context)
+    if not _is_coordinator(me):
+        await inbox.on_message(update, context)
+        return
+    services = context.services
+    document = update.effective_message.document
+    if (document.file_size or 0) > MAX_FILE_BYTES:
+        await reply(update, services.text(me.lang, "station_admin.too_large", limit=MAX_FILE_BYTES // 2**20))
+        return
+    fmt = format_of(document.file_name or "")
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    try:
+        records: list[StationRecord] = read_stations(data, fmt or "csv", await _known_units(services))
+    except StationFileError as error:
+        await reply(update, problems_text(services, me.lang, error.problems))
+        return
+    imported = await services.storage.stations.import_records(records)
+    await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
+
+
+async def on_press(update: Update, context: BotContext) -> None:
+    """Close or reopen a station; only a coordinator, checked in the database on every press."""
+    me = await who(update, context)
+    services = context.services
+    press = callbacks.decode(update.callback_query.data)
+    if press is None or press.kind != "sa" or press.verb not in ("shut", "reopen"):
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    if not _is_coordinator(me):
+        await refuse(update, context, me.lang, "coord.not_coordinator")
+        return
+    station = await services.storage.stations.set_active(press.arg, press.verb == "reopen")
+    if station is None:
+        await refuse(update, context, me.lang, "station_admin.unknown", id=press.arg)
+        return
+    key = "station_admin.reopened" if station.active else "station_admin.closed"
+    await update.callback_query.answer(services.text(me.lang, key, id=station.id))
+    text, markup = card(services, station, me.lang)
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def station_admin_handlers() -> list[BaseHandler]:
+    """/stations, station files sent as documents, and the Close / Reopen buttons."""
+    private = filters.ChatType.PRIVATE
+    station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
+    return [
+        CommandHandler("stations", stations, filters=private),
+        MessageHandler(private & station_files, on_document),
+        CallbackQueryHandler(on_press, pattern=r"^sa:"),
+    ]

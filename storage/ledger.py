@@ -1,0 +1,114 @@
+"""The ledger (台账) export: one row per appeal filed in a period, with its timestamps, in one query."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.models import from_ts, to_ts
+
+_RATINGS = "('rate_satisfied', 'rate_fairly_satisfied', 'rate_unsatisfied')"
+
+# Events are folded per appeal in one pass; the last rating comes from the events_appeal index.
+_QUERY = f"""
+WITH chosen AS (SELECT * FROM appeals WHERE created_at >= :start AND created_at < :end),
+folded AS (
+    SELECT appeal_id,
+        min(CASE WHEN event = 'submit' THEN at END) AS submitted,
+        min(CASE WHEN event = 'accept' THEN at END) AS accepted_at,
+        group_concat(CASE WHEN event = 'send_back' THEN at END) AS send_backs,
+        max(CASE WHEN event = 'resolve' THEN at END) AS resolved,
+        max(CASE WHEN event IN {_RATINGS} THEN at END) AS rated,
+        max(CASE WHEN to_state = 'closed' THEN at END) AS closed,
+        min(CASE WHEN event = 'accept' THEN on_time END) AS accept_on_time,
+        min(CASE WHEN event = 'resolve' THEN on_time END) AS resolve_on_time
+    FROM events WHERE appeal_id IN (SELECT id FROM chosen)
+    GROUP BY appeal_id
+)
+SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, c.station_id,
+    s.name AS station_name, c.priority, c.state, c.outcome, c.accepted, c.awaiting_courier, c.reopens,
+    c.created_at, f.submitted, f.accepted_at, f.send_backs, f.resolved, f.rated, f.closed,
+    f.accept_on_time, f.resolve_on_time,
+    (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
+        ORDER BY r.id DESC LIMIT 1) AS rating
+FROM chosen c
+LEFT JOIN folded f ON f.appeal_id = c.id
+LEFT JOIN units u ON u.id = c.unit_id
+LEFT JOIN stations s ON s.id = c.station_id
+ORDER BY c.id
+"""
+
+
+# A plain dataclass, not a pydantic row: an export may hold a million of them.
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One appeal in the ledger export."""
+
+    number: int
+    category: str
+    unit_id: str | None
+    unit_zh: str | None
+    unit_en: str | None
+    station_id: str | None
+    station_name: str | None
+    priority: str
+    state: str
+    outcome: str | None
+    accepted: bool
+    awaiting_courier: bool
+    reopens: int
+    submitted: datetime
+    accepted_at: datetime | None
+    send_backs: tuple[datetime, ...]
+    resolved: datetime | None
+    rated: datetime | None
+    closed: datetime | None
+    accept_on_time: bool | None
+    resolve_on_time: bool | None
+    rating: str | None
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _line(row: sqlite3.Row) -> LedgerLine:
+    send_backs = sorted(int(t) for t in row["send_backs"].split(",")) if row["send_backs"] else []
+    return LedgerLine(
+        number=row["id"],
+        category=row["category"],
+        unit_id=row["unit_id"],
+        unit_zh=row["unit_zh"],
+        unit_en=row["unit_en"],
+        station_id=row["station_id"],
+        station_name=row["station_name"],
+        priority=row["priority"],
+        state=row["state"],
+        outcome=row["outcome"],
+        accepted=bool(row["accepted"]),
+        awaiting_courier=bool(row["awaiting_courier"]),
+        reopens=row["reopens"],
+        submitted=from_ts(row["submitted"] or row["created_at"]),
+        accepted_at=from_ts(row["accepted_at"]),
+        send_backs=tuple(from_ts(t) for t in send_backs),
+        resolved=from_ts(row["resolved"]),
+        rated=from_ts(row["rated"]),
+        closed=from_ts(row["closed"]),
+        accept_on_time=_flag(row["accept_on_time"]),
+        resolve_on_time=_flag(row["resolve_on_time"]),
+        rating=row["rating"],
+    )
+
+
+class Ledger:
+    """Read-only queries over appeals and their events for exports."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def lines(self, start: datetime, end: datetime) -> list[LedgerLine]:
+        """Every appeal filed in [start, end), oldest number first."""
+        params = {"start": to_ts(start), "end": to_ts(end)}
+        return await self._db.run(lambda conn: [_line(r) for r in conn.execute(_QUERY, params)])

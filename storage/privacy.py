@@ -1,0 +1,210 @@
+"""What the bot holds about a courier, erasing it on request, and anonymising old data.
+
+Anonymising an appeal removes its texts (the description and every ledger note), its photos and
+voice notes, the courier's phone and location, and the link to the courier; it keeps the
+category, unit, station, states, outcome and timestamps, so the rates stay true. The ledger
+itself stays append-only: its triggers let only `note` and `actor_id` be blanked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain import lifecycle
+from domain.lifecycle import Event
+from storage.appeals import Appeals
+from storage.db import Database
+from storage.models import to_ts
+
+# States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
+_WITHDRAWABLE = ("collecting", "assessing", "handling")
+
+
+class PrivacyRefused(Exception):
+    """Erasure that must not happen here (staff and coordinators keep a work record)."""
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What the bot holds about one person."""
+
+    known: bool
+    role: str | None
+    language: str | None
+    appeals: int = 0
+    open_appeals: int = 0
+    texts: int = 0  # descriptions, and ledger notes they wrote or that were written to them
+    files: int = 0  # photos and voice notes
+    phone: bool = False
+    location: bool = False
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure did."""
+
+    withdrawn: tuple[int, ...]
+    appeals: int
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What one retention run anonymised or deleted."""
+
+    appeals: int
+    people: int
+    locations: int
+    drafts: int
+    notices: int
+
+
+def _placeholders(ids: Sequence[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetime) -> None:
+    """Remove the personal content of these appeals inside the caller's transaction."""
+    if not ids:
+        return
+    marks = _placeholders(ids)
+    conn.execute(
+        "UPDATE appeals SET description = '', contact_phone = NULL, lat = NULL, lon = NULL,"
+        f" courier_id = NULL, anonymised_at = ? WHERE id IN ({marks})",
+        (to_ts(now), *ids),
+    )
+    conn.execute(
+        "UPDATE events SET note = NULL, actor_id = CASE WHEN actor_role = 'courier' THEN NULL ELSE actor_id END"
+        f" WHERE appeal_id IN ({marks}) AND (note IS NOT NULL OR actor_role = 'courier')",
+        tuple(ids),
+    )
+    conn.execute(f"DELETE FROM attachments WHERE appeal_id IN ({marks})", tuple(ids))
+    # Notices quote notes and answers in their parameters.
+    conn.execute(f"UPDATE outbox SET params = '{{}}' WHERE appeal_id IN ({marks})", tuple(ids))
+
+
+class Privacy:
+    """The privacy repository."""
+
+    def __init__(self, db: Database, appeals: Appeals) -> None:
+        self._db = db
+        self._appeals = appeals
+
+    async def holdings(self, telegram_id: int) -> Holdings:
+        """Counts of what is kept about this person, in one trip to the database."""
+
+        def work(conn: sqlite3.Connection) -> Holdings:
+            person = conn.execute(
+                "SELECT role, language FROM people WHERE telegram_id = ?", (telegram_id,)
+            ).fetchone()
+            if person is None:
+                return Holdings(False, None, None)
+            appeals = conn.execute(
+                "SELECT count(*) AS n, coalesce(sum(state IN ('assessing', 'handling', 'feedback')), 0) AS open,"
+                " coalesce(sum(description != ''), 0) AS texts, coalesce(max(contact_phone IS NOT NULL), 0) AS phone"
+                " FROM appeals WHERE courier_id = ?",
+                (telegram_id,),
+            ).fetchone()
+            notes = conn.execute(
+                "SELECT count(*) FROM events WHERE note IS NOT NULL AND appeal_id IN"
+                " (SELECT id FROM appeals WHERE courier_id = ?)",
+                (telegram_id,),
+            ).fetchone()[0]
+            files = conn.execute(
+                "SELECT count(*) FROM attachments WHERE appeal_id IN (SELECT id FROM appeals WHERE courier_id = ?)",
+                (telegram_id,),
+            ).fetchone()[0]
+            location = conn.execute("SELECT 1 FROM last_locations WHERE telegram_id = ?", (telegram_id,)).fetchone()
+            draft = conn.execute("SELECT 1 FROM drafts WHERE courier_id = ?", (telegram_id,)).fetchone()
+            return Holdings(
+                known=True,
+                role=person["role"],
+                language=person["language"],
+                appeals=appeals["n"],
+                open_appeals=appeals["open"],
+                texts=appeals["texts"] + notes,
+                files=files,
+                phone=bool(appeals["phone"]),
+                location=location is not None,
+                draft=draft is not None,
+            )
+
+        return await self._db.run(work)
+
+    async def erase(self, telegram_id: int, now: datetime) -> Erased:
+        """Withdraw the courier's open appeals, then remove their texts, files, phone, location and identity."""
+        person = await self._db.fetchone("SELECT role FROM people WHERE telegram_id = ?", (telegram_id,))
+        if person is not None and person["role"] != "courier":
+            raise PrivacyRefused(f"{telegram_id} is {person['role']}: remove the role first")
+        rows = await self._db.fetchall(
+            f"SELECT id FROM appeals WHERE courier_id = ? AND state IN {_WITHDRAWABLE} ORDER BY id", (telegram_id,)
+        )
+        withdrawn = []
+        for row in rows:
+            try:
+                await self._appeals.apply(row["id"], Event.WITHDRAW, telegram_id, now)
+            except lifecycle.LifecycleError:
+                continue  # it moved on meanwhile (to feedback, or closed): anonymised all the same
+            withdrawn.append(row["id"])
+
+        def work(conn: sqlite3.Connection) -> int:
+            ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
+            anonymise_appeals(conn, ids, now)
+            conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,))
+            for table, column in (
+                ("outbox", "chat_id"),
+                ("drafts", "courier_id"),
+                ("prompts", "telegram_id"),
+                ("last_locations", "telegram_id"),
+                ("people", "telegram_id"),
+            ):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
+            return len(ids)
+
+        count = await self._db.write(work)
+        return Erased(tuple(withdrawn), count)
+
+    async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
+        """Anonymise what is older than the retention: closed appeals, locations, drafts, sent notices, idle couriers."""
+        cutoff = to_ts(now - timedelta(days=retention_days))
+        appeals = 0
+        while True:
+
+            def one_batch(conn: sqlite3.Connection) -> int:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM appeals WHERE anonymised_at IS NULL AND updated_at < ? AND state = 'closed'"
+                        " ORDER BY updated_at LIMIT ?",
+                        (cutoff, batch),
+                    )
+                ]
+                anonymise_appeals(conn, ids, now)
+                return len(ids)
+
+            # Short transactions: the bot keeps answering between batches.
+            done = await self._db.write(one_batch)
+            appeals += done
+            if done < batch:
+                break
+
+        def rest(conn: sqlite3.Connection) -> Expired:
+            locations = conn.execute("DELETE FROM last_locations WHERE at < ?", (cutoff,)).rowcount
+            drafts = conn.execute("DELETE FROM drafts WHERE updated_at < ?", (cutoff,)).rowcount
+            notices = conn.execute(
+                "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
+            ).rowcount
+            people = conn.execute(
+                "DELETE FROM people WHERE role = 'courier' AND created_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
+                " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
+                " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
+                " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
+                (cutoff,),
+            ).rowcount
+            return Expired(appeals, people, locations, drafts, notices)
+
+        return await self._db.write(rest)

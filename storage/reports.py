@@ -1,0 +1,181 @@
+"""What coordinators read: counts, averages, the three rates, overdue and reopened lists, hot spots."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain.hotspots import HotSpot, Located, find_hotspots
+from domain.rates import Counts
+from storage.db import Database
+from storage.models import from_ts, to_ts
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An appeal past a deadline."""
+
+    appeal_id: int
+    kind: str  # triage, accept or handle
+    unit_id: str | None
+    due_at: datetime
+
+
+@dataclass
+class DigestData:
+    """Everything a digest shows, for the period [start, end)."""
+
+    start: datetime
+    end: datetime
+    new: int = 0
+    accepted: int = 0
+    resolved: int = 0
+    closed: int = 0
+    reopened: list[int] = field(default_factory=list)
+    by_state: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_unit: dict[str, int] = field(default_factory=dict)
+    by_station: dict[str, int] = field(default_factory=dict)
+    avg_accept: timedelta | None = None
+    avg_resolve: timedelta | None = None
+    counts: Counts = field(default_factory=Counts)
+    overdue: list[Overdue] = field(default_factory=list)
+    hotspots: list[HotSpot] = field(default_factory=list)
+    per_day: list[tuple[datetime, int, int]] = field(default_factory=list)  # (day, new, resolved)
+
+
+def _grouped(conn: sqlite3.Connection, column: str, start: int, end: int) -> dict[str, int]:
+    rows = conn.execute(
+        f"SELECT coalesce({column}, '-') AS k, count(*) FROM appeals"
+        " WHERE created_at >= ? AND created_at < ? GROUP BY k ORDER BY count(*) DESC, k",
+        (start, end),
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def _event_count(conn: sqlite3.Connection, events: tuple[str, ...], start: int, end: int) -> int:
+    marks = ", ".join("?" * len(events))
+    sql = f"SELECT count(DISTINCT appeal_id) FROM events WHERE event IN ({marks}) AND at >= ? AND at < ?"
+    return conn.execute(sql, (*events, start, end)).fetchone()[0]
+
+
+def _average(conn: sqlite3.Connection, sql: str, params: tuple) -> timedelta | None:
+    value = conn.execute(sql, params).fetchone()[0]
+    return None if value is None else timedelta(seconds=round(value))
+
+
+def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
+    assigned, in_time = conn.execute(
+        "SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id"
+        " AND x.event = 'accept' AND x.on_time = 1)), 0)"
+        " FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ('assign', 'reassign')"
+        " AND at >= ? AND at < ?) a",
+        (start, end),
+    ).fetchone()
+    asked, solved = conn.execute(
+        "SELECT count(*), coalesce(sum(a.outcome IN ('resolved', 'auto_closed')), 0) FROM events e"
+        " JOIN appeals a ON a.id = e.appeal_id WHERE e.to_state = 'closed' AND e.at >= ? AND e.at < ?"
+        " AND a.outcome NOT IN ('withdrawn', 'merged', 'rejected')",
+        (start, end),
+    ).fetchone()
+    rated, satisfied, fair = conn.execute(
+        "SELECT count(*), coalesce(sum(event = 'rate_satisfied'), 0), coalesce(sum(event = 'rate_fairly_satisfied'), 0)"
+        " FROM events WHERE event IN ('rate_satisfied', 'rate_fairly_satisfied', 'rate_unsatisfied')"
+        " AND at >= ? AND at < ?",
+        (start, end),
+    ).fetchone()
+    return Counts(assigned, in_time, asked, solved, rated, satisfied, fair)
+
+
+class Reports:
+    """Read-only reporting queries, each on indexed columns."""
+
+    def __init__(self, db: Database, zone, min_appeals: int = 3, radius_m: float = 500.0) -> None:
+        self._db = db
+        self._zone = zone
+        self.min_appeals = min_appeals
+        self.radius_m = radius_m
+
+    async def digest(self, start: datetime, end: datetime, now: datetime, with_days: bool = True) -> DigestData:
+        """The digest of [start, end), with overdue deadlines as of `now` and hot spots of the week to `end`."""
+        s, e = to_ts(start), to_ts(end)
+
+        def work(conn: sqlite3.Connection) -> DigestData:
+            data = DigestData(start, end)
+            data.new = conn.execute(
+                "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
+            ).fetchone()[0]
+            data.accepted = _event_count(conn, ("accept",), s, e)
+            data.resolved = _event_count(conn, ("resolve",), s, e)
+            data.closed = conn.execute(
+                "SELECT count(*) FROM events WHERE to_state = 'closed' AND at >= ? AND at < ?", (s, e)
+            ).fetchone()[0]
+            data.reopened = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT appeal_id FROM events WHERE event = 'rate_unsatisfied' AND at >= ? AND at < ?"
+                    " ORDER BY appeal_id",
+                    (s, e),
+                )
+            ]
+            data.by_state = _grouped(conn, "state", s, e)
+            data.by_category = _grouped(conn, "category", s, e)
+            data.by_unit = _grouped(conn, "unit_id", s, e)
+            data.by_station = {k: v for k, v in _grouped(conn, "station_id", s, e).items() if k != "-"}
+            data.avg_accept = _average(
+                conn,
+                "SELECT avg(x.at - (SELECT max(y.at) FROM events y WHERE y.appeal_id = x.appeal_id"
+                " AND y.event IN ('assign', 'reassign') AND y.id < x.id)) FROM events x"
+                " WHERE x.event = 'accept' AND x.at >= ? AND x.at < ?",
+                (s, e),
+            )
+            data.avg_resolve = _average(
+                conn,
+                "SELECT avg(x.at - a.created_at) FROM events x JOIN appeals a ON a.id = x.appeal_id"
+                " WHERE x.event = 'resolve' AND x.at >= ? AND x.at < ?",
+                (s, e),
+            )
+            data.counts = _counts(conn, s, e)
+            data.overdue = [
+                Overdue(r["appeal_id"], r["kind"], r["unit_id"], from_ts(r["due_at"]))
+                for r in conn.execute(
+                    "SELECT t.appeal_id, t.kind, t.due_at, a.unit_id FROM timers t JOIN appeals a ON a.id = t.appeal_id"
+                    " WHERE t.due_at < ? AND t.kind IN ('triage', 'accept', 'handle') ORDER BY t.due_at LIMIT 50",
+                    (to_ts(now),),
+                )
+            ]
+            data.hotspots = self._hotspots(conn, e)
+            if with_days:
+                data.per_day = self._per_day(conn, start, end)
+            return data
+
+        return await self._db.run(work)
+
+    def _hotspots(self, conn: sqlite3.Connection, end: int) -> list[HotSpot]:
+        week = end - 7 * 86400
+        rows = conn.execute(
+            "SELECT id, category, station_id, lat, lon FROM appeals WHERE created_at >= ? AND created_at < ?"
+            " AND (station_id IS NOT NULL OR lat IS NOT NULL) AND courier_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM appeal_links l WHERE l.child_id = appeals.id AND l.kind = 'hotspot')",
+            (week, end),
+        )
+        located = [Located(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return find_hotspots(located, self.min_appeals, self.radius_m)
+
+    async def hotspots(self, end: datetime) -> list[HotSpot]:
+        """The hot spots of the week to `end`."""
+        return await self._db.run(lambda conn: self._hotspots(conn, to_ts(end)))
+
+    def _per_day(self, conn: sqlite3.Connection, start: datetime, end: datetime) -> list[tuple[datetime, int, int]]:
+        days = []
+        day = start.astimezone(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < end:
+            following = day + timedelta(days=1)
+            s, e = to_ts(max(day, start)), to_ts(min(following, end))
+            new = conn.execute(
+                "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
+            ).fetchone()[0]
+            days.append((day, new, _event_count(conn, ("resolve",), s, e)))
+            day = following
+        return days
