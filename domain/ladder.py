@@ -63,23 +63,22 @@ def template(timer: Timer, stage: Stage) -> str:
 
 
 def working_before(calendar: WorkingCalendar, due: datetime, work: timedelta) -> datetime:
-    """The latest moment with `work` of working time left before `due`."""
-    if calendar.working_time_between(due - work, due) >= work:
-        low = due - work  # already enough working time in plain elapsed time
-        high = due
-    else:
-        span = work
-        while calendar.working_time_between(due - span, due) < work:
-            span *= 2
-        low, high = due - span, due - work
-    # working_time_between(t, due) falls as t rises; find the latest t still holding `work`.
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if calendar.working_time_between(middle, due) >= work:
-            low = middle
+    """The latest whole second with `work` of working time left before `due`."""
+    enough = lambda t: calendar.working_time_between(t, due) >= work  # noqa: E731
+    high = due.replace(microsecond=0)
+    span = max(work, timedelta(seconds=1))
+    while not enough(high - span):
+        span *= 2
+    low = high - span
+    # working_time_between(t, due) falls as t rises: find the latest second still holding `work`.
+    lo, hi = 0, int(span.total_seconds())
+    while lo < hi:
+        middle = (lo + hi + 1) // 2
+        if enough(low + timedelta(seconds=middle)):
+            lo = middle
         else:
-            high = middle
-    return low.replace(microsecond=0)
+            hi = middle - 1
+    return low + timedelta(seconds=lo)
 
 
 def fire_time(
