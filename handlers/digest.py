@@ -18,6 +18,8 @@ from handlers.services import BotContext, Services
 from storage.reports import DigestData
 
 TELEGRAM_TEXT_LIMIT = 4096
+# Periods are [start, end) in whole seconds: "until now" must include this second.
+UP_TO_NOW = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
     if me.person.role != "coordinator":
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
-    spots = await services.storage.reports.hotspots(services.clock())
+    spots = await services.storage.reports.hotspots(services.clock() + UP_TO_NOW)
     spot = next((s for s in spots if s.key == press.arg), None)
     if press.verb != "mk" or spot is None:
         await refuse(update, context, me.lang, "digest.hotspot_gone")
@@ -162,7 +164,7 @@ async def show_digest(update: Update, context: BotContext) -> None:
         return
     services = context.services
     now = services.clock()
-    data = await services.storage.reports.digest(now - timedelta(days=7), now, now)
+    data = await services.storage.reports.digest(now - timedelta(days=7), now + UP_TO_NOW, now)
     for part in await digest_parts(services, me.lang, data, "digest.title_now"):
         if part.photo is not None:
             await update.effective_chat.send_photo(part.photo, caption=part.text)
