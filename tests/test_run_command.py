@@ -121,10 +121,12 @@ unit = "hr"
 HR = 600
 
 
-async def bot_said(core: BotApiCore, chat: int, fragment: str, output: Output) -> None:
+async def bot_said(
+    core: BotApiCore, chat: int, fragment: str, output: Output, seconds: float = REPLY_SECONDS
+) -> None:
     """Wait until the bot has sent `chat` a message containing `fragment`."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + REPLY_SECONDS
+    deadline = loop.time() + seconds
     while not any(fragment in (m.get("text") or "") for m in core.bot_messages(chat)):
         if output.done():
             pytest.fail(f"the bot exited while waiting for {fragment!r}\n{described(output.result())}")
@@ -179,3 +181,75 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(tmp_pat
     assert process.returncode == 0, described((stdout, stderr))
     for secret in (TOKEN, "+8613800138000", "Two months of wages unpaid"):
         assert secret.encode() not in stdout + stderr, secret
+
+
+REAL_TIME = """\
+default_language = "en"
+coordinators = [900]
+
+[calendar]
+work_hours = ["00:00-24:00"]
+rest_weekdays = []
+
+[deadlines]
+accept = "2m"
+
+[reminders]
+remind_before = "1m"
+escalate_after = "1m"
+poll_seconds = 1
+
+[[units]]
+id = "hr"
+kind = "department"
+zh = "人社局"
+en = "HR Bureau"
+staff = [600]
+
+[[routing]]
+category = "work"
+unit = "hr"
+"""
+
+
+async def test_reminds_then_chases_up_in_real_time(tmp_path: Path) -> None:
+    """All-working calendar, acceptance due in 2 minutes: a reminder after 1 minute, the chase-up after 2."""
+    core = BotApiCore()
+    for person, name in ((LI, "Li"), (HR, "HR worker"), (900, "Coordinator")):
+        core.add_user(person, name, language_code="en")
+    runner, url = await start_server(core, token=TOKEN)
+    process = await launch(url, tmp_path, REAL_TIME)
+    output: Output = asyncio.ensure_future(process.communicate())
+    loop = asyncio.get_running_loop()
+    try:
+        for person in (HR, 900):
+            core.send_text(person, "/start")
+            await bot_said(core, person, "Hello", output)
+        core.send_text(LI, "/appeal")
+        await bot_said(core, LI, "What is it about?", output)
+        core.press(LI, "Work protection")
+        await bot_said(core, LI, "Describe the problem", output)
+        core.send_text(LI, "Unpaid wages")
+        await bot_said(core, LI, "or skip if the place", output)
+        core.press(LI, "Skip")
+        await bot_said(core, LI, "staff will not see", output)
+        core.press(LI, "Skip")
+        await bot_said(core, LI, "Please check your appeal", output)
+        core.press(LI, "Confirm")
+        await bot_said(core, HR, "New appeal for HR Bureau", output)
+        filed = loop.time()
+        for chat, fragment, after in (
+            (HR, "Reminder: appeal #1 must be accepted by", 60),
+            (HR, "Chase-up (催办): appeal #1 was due to be accepted", 120),
+        ):
+            await bot_said(core, chat, fragment, output, seconds=after + 30)
+            elapsed = loop.time() - filed
+            assert after - 2 <= elapsed <= after + 10, (fragment, elapsed)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await output
+        await runner.cleanup()
+    assert process.returncode == 0, described((stdout, stderr))
