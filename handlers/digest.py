@@ -177,6 +177,28 @@ def period_of(kind: str, end: datetime) -> datetime:
     return end - (timedelta(days=7) if kind == "weekly" else timedelta(days=1))
 
 
+async def undelivered(update: Update, context: BotContext) -> None:
+    """/undelivered: the messages Telegram refused for good, with the reason, for coordinators."""
+    me = await who(update, context)
+    if not await require_role(update, context, me, "coordinator"):
+        return
+    services = context.services
+    dead = await services.storage.outbox.dead_letters()
+    if not dead:
+        await update.effective_chat.send_message(services.text(me.lang, "digest.undelivered_none"))
+        return
+    lines = [services.text(me.lang, "digest.undelivered_title", count=len(dead))]
+    for message, reason in dead:
+        number = f"#{message.appeal_id}" if message.appeal_id else "—"
+        lines.append(services.text(me.lang, "digest.undelivered_line", person=message.chat_id, number=number, reason=reason))
+    for chunk in split_lines("\n".join(lines)):
+        await update.effective_chat.send_message(chunk)
+
+
 def digest_handlers() -> list[BaseHandler]:
-    """/digest."""
-    return [CommandHandler("digest", show_digest, filters=filters.ChatType.PRIVATE)]
+    """/digest and /undelivered."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("digest", show_digest, filters=private),
+        CommandHandler("undelivered", undelivered, filters=private),
+    ]

@@ -100,6 +100,10 @@ async def test_a_rejected_message_is_dead_lettered_with_the_reason(bot) -> None:
     assert row[2] == "dead" and "Chat not found" in row[4]
     dead = await bot.services.storage.outbox.dead_letters()
     assert [(m.chat_id, reason) for m, reason in dead] == [(HR_STAFF, row[4])]
+    (listing,) = await bot.say(COORDINATOR, "/undelivered")
+    assert f"to {HR_STAFF}, appeal #1: rejected: Chat not found" in listing["text"]
+    (refused,) = await bot.say(HR_STAFF, "/undelivered")
+    assert refused["text"] == bot.services.text("en", "coord.not_coordinator")
 
 
 async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch) -> None:
