@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from datetime import UTC, datetime
 
 from telegram import BotCommand
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.config import Config
@@ -47,8 +49,9 @@ SENDER_KEY = "outbox_sender"
 TICK_KEY = "tick"
 LOOP_KEY = "outbox_loop"
 CONFIG_KEY = "config"
-# Handlers answer in group 0; group 1 then wakes the sender for the notices their events wrote.
-AFTER_HANDLERS = 1
+# Group -1 drops a redelivered update; handlers answer in group 0; group 1 records the update
+# as handled (only then: a crash mid-way lets the redelivery through) and wakes the sender.
+BEFORE_HANDLERS, AFTER_HANDLERS = -1, 1
 
 COMMANDS = ("start", "appeal", "my", "station", "help", "language", "cancel")
 
@@ -93,6 +96,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *fallback_handlers(),
     ):
         application.add_handler(handler)
+    application.add_handler(TypeHandler(Update, _skip_if_handled), group=BEFORE_HANDLERS)
     application.add_handler(TypeHandler(Update, _after_update), group=AFTER_HANDLERS)
     application.add_error_handler(on_error)
 
@@ -115,7 +119,24 @@ async def tick(services: Services, sender: OutboxSender, config: Config) -> None
     await sender.flush()
 
 
+def _digest(update: Update) -> str:
+    return hashlib.sha256(json.dumps(update.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
+
+
+async def _skip_if_handled(update: Update, context: BotContext) -> None:
+    """A redelivered update (same id, same content) was handled already: stop here."""
+    services: Services | None = context.application.bot_data.get(SERVICES_KEY)
+    update_id = update.update_id
+    if services is not None and await services.storage.updates.seen(update_id, _digest(update)):
+        log.info("update %s was handled before; ignoring the redelivery", update_id)
+        raise ApplicationHandlerStop
+
+
 async def _after_update(update: Update, context: BotContext) -> None:
+    """Record the update as handled, then wake the sender for the notices it wrote."""
+    services: Services | None = context.application.bot_data.get(SERVICES_KEY)
+    if services is not None:
+        await services.storage.updates.record(update.update_id, _digest(update), services.clock())
     sender: OutboxSender | None = context.application.bot_data.get(SENDER_KEY)
     if sender is not None:
         sender.kick()

@@ -305,6 +305,21 @@ CREATE TABLE digest_slots (
     )
 )
 
+MIGRATIONS.append(
+    (
+        "updates already handled, so a redelivered update changes nothing",
+        """
+CREATE TABLE handled_updates (
+    update_id INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    handled_at INTEGER NOT NULL,
+    PRIMARY KEY (update_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX handled_updates_at ON handled_updates(handled_at);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

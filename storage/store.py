@@ -16,6 +16,7 @@ from storage.reports import Reports
 from storage.privacy import Privacy
 from storage.stations import Stations
 from storage.timers import Timers
+from storage.updates import HandledUpdates
 
 
 class Storage:
@@ -28,6 +29,7 @@ class Storage:
         self.appeals = Appeals(db, calendar, spans_for, ladder)
         self.timers = Timers(db, self.appeals, calendar, ladder)
         self.reports = Reports(db, calendar.tz)
+        self.updates = HandledUpdates(db)
         self.people = People(db)
         self.dialogs = Dialogs(db)
         self.stations = Stations(db)

@@ -166,6 +166,7 @@ async def test_a_draft_survives_a_restart(tmp_path) -> None:
         await bot.press(COURIER, "Work protection")
         await bot.say(COURIER, "Wages unpaid since October")
     async with running_bot(path) as bot:
+        bot.clock.advance(minutes=5)  # a new fake Telegram: its message ids start again, its dates do not
         bot.user(COURIER, "Li")
         await bot.say(COURIER, "/appeal")
         assert bot.texts(COURIER)[0] == t(bot, "filing.resuming")
