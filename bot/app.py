@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop
 from telegram.request import BaseRequest
 
 from bot.config import Config
-from bot.errors import on_error
+from bot.errors import FAILED_UPDATES, on_error
 from bot.outbox_sender import OutboxSender, Pacer
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
@@ -135,7 +135,8 @@ async def _skip_if_handled(update: Update, context: BotContext) -> None:
 async def _after_update(update: Update, context: BotContext) -> None:
     """Record the update as handled, then wake the sender for the notices it wrote."""
     services: Services | None = context.application.bot_data.get(SERVICES_KEY)
-    if services is not None:
+    failed = update.update_id in context.application.bot_data.get(FAILED_UPDATES, ())
+    if services is not None and not failed:
         await services.storage.updates.record(update.update_id, _digest(update), services.clock())
     sender: OutboxSender | None = context.application.bot_data.get(SENDER_KEY)
     if sender is not None:

@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the bot (polling the Bot API)")
     run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
     run.add_argument("--debug", action="store_true", help="log at debug level")
+    run.add_argument(
+        "--webhook", action="store_true", help="receive updates on a webhook ([webhook] in the config) instead of polling"
+    )
 
     sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
     sandbox.add_argument("--config", help="config file (default: the sample district)")
@@ -169,6 +172,18 @@ def _run(args: argparse.Namespace) -> int:
         )
         return _sandbox_with(path, args)
     application = build_application(config)
+    if args.webhook:
+        from bot.webhook import run_webhook
+
+        if config.webhook.url is None or config.webhook.secret_token is None:
+            print(
+                "error: --webhook needs webhook.url in the config and a secret token"
+                " (webhook.secret_token or TELEGRAM_WEBHOOK_SECRET)",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+        asyncio.run(run_webhook(application, config))
+        return EXIT_OK
     # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
     application.run_polling(drop_pending_updates=False)
     return EXIT_OK

@@ -33,6 +33,7 @@ DATABASE_ENV = "APPEALS_BOT_DATABASE"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_BASE_URL"
 BASE_FILE_URL_ENV = "TELEGRAM_BASE_FILE_URL"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 
 Language = Literal["zh", "en"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -210,6 +211,28 @@ class HotspotsSection(Strict):
     radius_m: float = Field(default=500.0, gt=0, le=50_000)
 
 
+class WebhookSection(Strict):
+    url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    path: str = Field(default="telegram", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
+    secret_token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("the webhook URL must start with https:// (Telegram's requirement)")
+        return value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+
 class DigestSection(Strict):
     daily: str = "18:00"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
@@ -267,6 +290,7 @@ class Config(Strict):
     digest: DigestSection = Field(default_factory=DigestSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     hotspots: HotspotsSection = Field(default_factory=HotspotsSection)
+    webhook: WebhookSection = Field(default_factory=WebhookSection)
     privacy: PrivacySection = Field(default_factory=PrivacySection)
 
     @field_validator("timezone")
@@ -418,6 +442,9 @@ def _apply_environment(data: dict[str, Any], environ: os._Environ[str] | dict[st
     database = data.setdefault("database", {})
     if isinstance(database, dict) and environ.get(DATABASE_ENV):
         database["path"] = environ[DATABASE_ENV]
+    webhook = data.setdefault("webhook", {})
+    if isinstance(webhook, dict) and environ.get(WEBHOOK_SECRET_ENV):
+        webhook["secret_token"] = environ[WEBHOOK_SECRET_ENV]
 
 
 def parse_config(data: dict[str, Any], source: str = "config", environ: Any = None) -> Config:

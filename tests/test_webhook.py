@@ -1,0 +1,121 @@
+"""`python -m bot run --webhook`: the secret is checked, and an update is acknowledged only once handled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from sandbox.core import BotApiCore
+from sandbox.server import start_server
+
+TOKEN = "123456:TEST"
+SECRET = "s3cret-Token_1"
+LI = 7
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_for(condition, seconds: float = 20) -> None:
+    """Poll until `condition()` holds."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_path: Path) -> None:
+    core = BotApiCore()
+    core.add_user(LI, "Li", language_code="en")
+    runner, url = await start_server(core, token=TOKEN)
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'default_language = "en"\n[webhook]\nurl = "http://127.0.0.1:{port}"\nport = {port}\n')
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": f"{url}/bot",
+        "TELEGRAM_BASE_FILE_URL": f"{url}/file/bot",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "APPEALS_BOT_DATABASE": str(tmp_path / "bot.sqlite3"),
+        "APPEALS_BOT_CONFIG": str(config),
+        "PTB_TIMEDELTA": "true",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--webhook", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    output = asyncio.ensure_future(process.communicate())
+    hook = f"http://127.0.0.1:{port}/telegram"
+    try:
+        await wait_for(lambda: any(m.lower() == "setwebhook" for m, _ in core.calls) or output.done())
+        assert not output.done(), output.result()
+        (params,) = [p for m, p in core.calls if m.lower() == "setwebhook"]
+        assert params["url"] == hook and params["secret_token"] == SECRET
+        core.send_text(LI, "/start")
+        (update,) = core.take_updates()
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(hook, json=update, headers=headers) as response:
+                    assert response.status == 403
+            assert core.bot_messages(LI) == []
+            async with http.post(hook, data=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                assert response.status == 400
+            async with http.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                assert response.status == 200
+                # Acknowledged only after handling: the reply is already there.
+                assert [m["text"].split("\n")[0] for m in core.bot_messages(LI)] == ["Hello, Li!"]
+            async with http.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                assert response.status == 200  # a retry of a handled update changes nothing
+            assert len(core.bot_messages(LI)) == 1
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), 15)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await output
+        await runner.cleanup()
+    assert process.returncode == 0, stderr.decode()
+    assert TOKEN.encode() not in stdout + stderr and SECRET.encode() not in stdout + stderr
+
+
+async def test_a_failed_update_answers_500_so_telegram_delivers_it_again(tmp_path: Path, monkeypatch) -> None:
+    """If handling fails (the database is away), the webhook says so; the redelivery is handled then."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.webhook import webhook_app
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        bot.core.send_text(LI, "/start")
+        (update,) = bot.core.take_updates()
+        people = bot.services.storage.people
+        real_get = people.get
+        calls = {"n": 0}
+
+        async def flaky_get(telegram_id):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise OSError("database unavailable")
+            return await real_get(telegram_id)
+
+        monkeypatch.setattr(people, "get", flaky_get)
+        async with TestClient(TestServer(webhook_app(bot.app, SECRET, "telegram"), host="127.0.0.1")) as client:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            first = await client.post("/telegram", json=update, headers=headers)
+            assert first.status == 500
+            assert bot.texts(LI) == [bot.services.text("en", "error.internal")]
+            again = await client.post("/telegram", json=update, headers=headers)
+            assert again.status == 200
+            assert bot.last_text(LI).startswith("Hello, Li!")
