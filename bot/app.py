@@ -104,7 +104,8 @@ def _register(application: Application, catalog: Catalog) -> None:
 async def queue_due_work(services: Services, config: Config) -> None:
     """Fire due ladder steps and queue any digest whose time has come; the database says what is due."""
     now = services.clock()
-    await services.storage.timers.fire_due(now)
+    for step in await services.storage.timers.fire_due(now):
+        log.debug("timer step %s.%s fired for appeal %d", step.timer, step.stage, step.appeal_id)
     digest = config.digest
     for kind, slot in (
         ("daily", latest_daily(now, digest.daily_time(), services.zone)),

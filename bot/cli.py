@@ -189,16 +189,18 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+OWN_LOGGERS = ("bot", "handlers", "storage", "domain", "sandbox")
+
+
 def _setup_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs request URLs at INFO, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    # A line per job run every few seconds drowns what matters.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # --debug opens up the project's own loggers only: python-telegram-bot logs every request's
+    # parameters (message texts, phone numbers) at DEBUG, and httpx logs URLs, which carry the
+    # token, at INFO. The project's own log lines never carry either.
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.INFO)
+    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

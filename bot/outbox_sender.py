@@ -185,4 +185,6 @@ class OutboxSender:
             return "later"
         self._pacer.sent(message.chat_id)
         await outbox.mark_sent(message.id, now)
+        row, template, appeal = message.id, message.template, message.appeal_id
+        log.debug("outbox %d sent (%s, appeal %s)", row, template, appeal)
         return "sent"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -10,6 +12,8 @@ from handlers.callbacks import decode
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
 from handlers.start import not_understood
+
+log = logging.getLogger(__name__)
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -34,6 +38,7 @@ async def on_press(update: Update, context: BotContext) -> None:
     """Any inline button: decode strictly, then hand to its journey."""
     me = await who(update, context)
     press = decode(update.callback_query.data)
+    log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
     if press is None:
         await refuse(update, context, me.lang, "press.invalid")
         return

@@ -25,7 +25,9 @@ timezone = "Asia/Shanghai"
 Output = asyncio.Future[tuple[bytes, bytes]]
 
 
-async def launch(url: str, workdir: Path, config_text: str = CONFIG) -> asyncio.subprocess.Process:
+async def launch(
+    url: str, workdir: Path, config_text: str = CONFIG, *extra: str
+) -> asyncio.subprocess.Process:
     """Start the bot's own command line against the sandbox at `url`."""
     config = workdir / "config.toml"
     config.write_text(config_text)
@@ -43,6 +45,7 @@ async def launch(url: str, workdir: Path, config_text: str = CONFIG) -> asyncio.
         "-m",
         "bot",
         "run",
+        *extra,
         cwd=workdir,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -135,13 +138,19 @@ async def bot_said(
         await asyncio.sleep(0.05)
 
 
-async def test_the_loop_end_to_end_over_http_with_people_from_the_config(tmp_path: Path) -> None:
-    """A courier files, the unit from the config file accepts and resolves, the courier rates."""
+@pytest.mark.parametrize("logging_flags", [(), ("--debug",)], ids=["info", "debug"])
+async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
+    tmp_path: Path, logging_flags: tuple[str, ...]
+) -> None:
+    """A courier files, the unit from the config file accepts and resolves, the courier rates.
+
+    With debug logging on too, the logs hold neither the token, nor a phone number, nor an appeal's text.
+    """
     core = BotApiCore()
     core.add_user(LI, "Li", language_code="en")
     core.add_user(HR, "HR worker", language_code="en")
     runner, url = await start_server(core, token=TOKEN)
-    process = await launch(url, tmp_path, DISTRICT)
+    process = await launch(url, tmp_path, DISTRICT, *logging_flags)
     output: Output = asyncio.ensure_future(process.communicate())
     try:
         core.send_text(HR, "/start")
@@ -179,8 +188,11 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(tmp_pat
         await output
         await runner.cleanup()
     assert process.returncode == 0, described((stdout, stderr))
-    for secret in (TOKEN, "+8613800138000", "Two months of wages unpaid"):
-        assert secret.encode() not in stdout + stderr, secret
+    logs = stdout + stderr
+    if logging_flags:
+        assert b"DEBUG" in logs  # debug logging really was on
+    for secret in (TOKEN, "+8613800138000", "Two months of wages unpaid", "Paid in full on Friday"):
+        assert secret.encode() not in logs, secret
 
 
 REAL_TIME = """\
