@@ -39,18 +39,27 @@ def _ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
-def _ensure_browser() -> None:
-    """The sandbox's browser test drives Debian's chromium; install it where we can."""
-    if shutil.which("chromium") and shutil.which("chromedriver"):
+# Debian packages the tests drive, and the program that shows each is there.
+DEBIAN_PACKAGES = {
+    "chromium": "chromium",  # the sandbox's browser test
+    "chromium-driver": "chromedriver",  # ... through its own driver
+    "libreoffice-calc": "soffice",  # the ledger export's test converts the .xlsx file headless
+}
+
+
+def _ensure_debian_packages() -> None:
+    """Install whichever of the Debian packages the tests need is missing, where we can."""
+    missing = [package for package, program in DEBIAN_PACKAGES.items() if not shutil.which(program)]
+    if not missing:
         return
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing chromium and chromium-driver (Debian packages) for the browser test ...", flush=True)
+        print(f"installing {', '.join(missing)} (Debian packages) for the tests ...", flush=True)
         quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, **quiet)
         return
-    print("note: chromium and chromedriver are missing, so the browser test will fail;"
-          " install Debian's chromium and chromium-driver packages (or your system's equivalent).", flush=True)
+    print(f"note: {', '.join(missing)} missing, so the browser and ledger export tests will fail;"
+          " install those Debian packages (or your system's equivalent).", flush=True)
 
 
 def main() -> int:
@@ -61,7 +70,7 @@ def main() -> int:
         return subprocess.call([str(PYTHON), "-m", "bot", *(rest or ["run"])], cwd=ROOT)
     if command == "test":
         _ensure_environment()
-        _ensure_browser()
+        _ensure_debian_packages()
         return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     sys.exit(f"usage: python3 dev.py run|test [args]  (unknown: {command})")
 

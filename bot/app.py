@@ -13,12 +13,20 @@ from datetime import UTC, datetime
 
 from telegram import BotCommand
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 
 from bot.config import Config
 from bot.errors import FAILED_UPDATES, on_error
 from bot.outbox_sender import OutboxSender, Pacer
+from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.schedule import latest_daily, latest_weekly
@@ -181,6 +189,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    else:
+        builder = builder.request(RetryingRequest(connection_pool_size=64))
+    if background:
+        # Replies sent straight from handlers wait out a 429 and try again; the outbox paces itself.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
 
     async def open_services(application: Application) -> None:
         storage = await open_storage(config, clock())

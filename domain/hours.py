@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = "closed"
@@ -61,6 +62,8 @@ def parse_day(text: str) -> Period | None:
     return Period(start, end)
 
 
+# A national file repeats a handful of schedules hundreds of thousands of times.
+@lru_cache(maxsize=4096)
 def normalise_day(text: str) -> str:
     """A day's hours written the one canonical way ("09:00-18:00" or "closed")."""
     period = parse_day(text)

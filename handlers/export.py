@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from domain.periods import PERIODS, PeriodError, bounds, named, typed
 from handlers import callbacks
-from handlers.common import Who, refuse, reply, who
+from handlers.common import Who, refuse, reply, require_role, who
 from handlers.ledger_files import file_name, table, to_csv, to_xlsx
 from handlers.services import BotContext
 
@@ -52,8 +52,7 @@ async def export(update: Update, context: BotContext) -> None:
     """/export offers periods as buttons; /export FIRST LAST (YYYY-MM-DD) sends those days."""
     me = await who(update, context)
     services = context.services
-    if me.person.role != "coordinator":
-        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+    if not await require_role(update, context, me, "coordinator"):
         return
     args = context.args or []
     if len(args) == 2:

@@ -27,7 +27,7 @@ from domain.stations_file import (
     to_csv,
 )
 from handlers import callbacks, inbox
-from handlers.common import Who, refuse, reply, who
+from handlers.common import Who, refuse, reply, require_role, who
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
 from storage.stations import Station
@@ -127,8 +127,7 @@ async def stations(update: Update, context: BotContext) -> None:
     """/stations for coordinators: overview, one station, the one-line form, or the file."""
     me = await who(update, context)
     services = context.services
-    if not _is_coordinator(me):
-        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+    if not await require_role(update, context, me, "coordinator"):
         return
     args = context.args or []
     if not args:
@@ -137,7 +136,7 @@ async def stations(update: Update, context: BotContext) -> None:
         await _set(update, context, me, update.effective_message.text.split(maxsplit=2)[2])
     elif args[0] == "file" and len(args) == 1:
         await _send_file(update, context, me)
-    elif len(args) == 1:
+    elif len(args) == 1 and args[0] != "set":
         station = await services.storage.stations.get(args[0][:64])
         if station is None:
             await reply(update, services.text(me.lang, "station_admin.unknown", id=args[0][:64]))

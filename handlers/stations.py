@@ -6,7 +6,7 @@ search around it again: callback data cannot hold it, and must not be trusted if
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
@@ -14,7 +14,7 @@ from domain.hours import DAY_MINUTES, clock_text, open_at
 from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
-from handlers.common import Who, main_menu, refuse, reply, who
+from handlers.common import Who, main_menu, refuse, reply, share_keyboard, who
 from handlers.services import BotContext, Services
 from storage.stations import LastLocation, Station
 
@@ -31,11 +31,7 @@ async def ask_location(update: Update, context: BotContext) -> None:
     """Ask for the courier's location with the reply-keyboard button."""
     me = await who(update, context)
     services = context.services
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(services.text(me.lang, "button.share_location"), request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_keyboard(services.text(me.lang, "button.share_location"), location=True)
     await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=keyboard)
 
 

@@ -113,8 +113,10 @@ def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, l
 
 
 _UPSERT = (
-    "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active)"
-    " VALUES (:id, :name, :address, :lat, :lon, :grade, :amenities, :hours, :unit_id, coalesce(:active, 1))"
+    "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active, index_key)"
+    " VALUES (:id, :name, :address, :lat, :lon, :grade, :amenities, :hours, :unit_id, coalesce(:active, 1),"
+    # The insert trigger would number it too, with a second write per row.
+    " (SELECT coalesce(max(index_key), 0) + 1 FROM stations))"
     " ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, lat = excluded.lat,"
     " lon = excluded.lon, grade = excluded.grade, amenities = excluded.amenities, hours = excluded.hours,"
     " unit_id = excluded.unit_id, active = coalesce(:active, stations.active)"

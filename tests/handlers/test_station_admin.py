@@ -53,8 +53,9 @@ async def test_close_and_reopen_with_buttons(bot) -> None:
 
     await bot.say(COORDINATOR, "/stations nowhere")
     assert bot.last_text(COORDINATOR) == "There is no station with the id nowhere."
-    await bot.say(COORDINATOR, "/stations a b c")
-    assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_admin.usage")
+    for text in ("/stations a b c", "/stations set"):
+        await bot.say(COORDINATOR, text)
+        assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_admin.usage")
 
 
 async def test_add_and_edit_with_the_one_line_form(bot) -> None:

@@ -1,0 +1,76 @@
+"""The bot as a real process when its Bot API server goes away and comes back, and when it answers 429/5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from pathlib import Path
+
+from sandbox.core import ApiError, BotApiCore
+from sandbox.server import start_server
+from tests.test_run_command import DISTRICT, EXIT_SECONDS, HR, LI, TOKEN, Output, bot_said, described, launch
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count(core: BotApiCore, chat: int, fragment: str) -> int:
+    """How many of the bot's messages in `chat` contain `fragment`."""
+    return sum(fragment in (m.get("text") or "") for m in core.bot_messages(chat))
+
+
+async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: Path) -> None:
+    """Nothing is lost, nothing is duplicated, and the bot recovers by itself."""
+    core = BotApiCore()
+    core.add_user(LI, "Li", language_code="en")
+    core.add_user(HR, "HR worker", language_code="en")
+    port = free_port()
+    runner, url = await start_server(core, token=TOKEN, port=port)
+    process = await launch(url, tmp_path, DISTRICT)
+    output: Output = asyncio.ensure_future(process.communicate())
+    try:
+        core.send_text(HR, "/start")
+        await bot_said(core, HR, "Hello, HR worker!", output)
+        # 429 and 5xx on the way: the courier's replies and the unit's notice still arrive, once each.
+        core.fail_next("sendMessage", ApiError.too_many_requests(1))
+        core.send_text(LI, "/appeal")
+        core.fail_next("sendMessage", ApiError(502, "Bad Gateway"), times=2)
+        await bot_said(core, LI, "What is it about?", output)
+        core.press(LI, "Work protection")
+        await bot_said(core, LI, "Describe the problem", output)
+        core.send_text(LI, "Unpaid wages for November")
+        await bot_said(core, LI, "or skip if the place", output)
+        core.press(LI, "Skip")
+        await bot_said(core, LI, "staff will not see", output)
+        core.press(LI, "Skip")
+        await bot_said(core, LI, "Please check your appeal", output)
+        core.fail_next("sendMessage", ApiError(500, "Internal Server Error"))
+        core.press(LI, "Confirm")
+        await bot_said(core, HR, "New appeal for HR Bureau", output, seconds=30)
+
+        # The Bot API server goes away; meanwhile the worker accepts (Telegram keeps the update).
+        await runner.cleanup()
+        core.press(HR, "Accept")
+        await asyncio.sleep(3)
+        assert process.returncode is None, "the bot must survive its server going away"
+        runner, _ = await start_server(core, token=TOKEN, port=port)
+        await bot_said(core, HR, "Accepted. The courier has been told.", output, seconds=60)
+        await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output, seconds=60)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await output
+        await runner.cleanup()
+    assert process.returncode == 0, described((stdout, stderr))
+    assert count(core, LI, "What is it about?") == 1
+    assert count(core, LI, "Appeal #1 is filed") == 1
+    assert count(core, HR, "#1 · Work protection") == 1  # the card, edited in place once accepted
+    assert count(core, HR, "Accepted. The courier has been told.") == 1
+    assert count(core, LI, "Appeal #1 was accepted by HR Bureau") == 1
