@@ -61,7 +61,7 @@ CONFIG_KEY = "config"
 # as handled (only then: a crash mid-way lets the redelivery through) and wakes the sender.
 BEFORE_HANDLERS, AFTER_HANDLERS = -1, 1
 
-COMMANDS = ("start", "appeal", "my", "station", "help", "language", "cancel")
+COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
 
 
 def utc_now() -> datetime:

@@ -14,7 +14,7 @@ from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import Config, load_config
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
-from storage.stations import Station
+from domain.stations_file import read_stations
 
 DISTRICT = Path(__file__).resolve().parent.parent / "sandbox" / "district"
 DEFAULT_PORT = 8080
@@ -33,15 +33,13 @@ def _people() -> tuple[list[dict], list[dict]]:
     return data["personas"], data["places"]
 
 
-def _stations() -> list[Station]:
-    data = json.loads((DISTRICT / "stations.json").read_text(encoding="utf-8"))
-    return [Station(**{**s, "unit_id": s.pop("unit")}) for s in data["stations"]]
-
-
 async def _load_sample_stations(config: Config) -> int:
+    """Import the sample stations through the same checks as `python -m bot stations import`."""
+    records = read_stations((DISTRICT / "stations.json").read_bytes(), "json", {u.id for u in config.units})
     storage = await open_storage(config, utc_now())
     try:
-        return await storage.stations.upsert(_stations())
+        await storage.stations.import_records(records)
+        return len(records)
     finally:
         await storage.close()
 

@@ -127,7 +127,7 @@ async def card_text(
     due = _next_due(await storage.appeals.timers(appeal.id))
     if due is not None:
         lines.append(services.text(lang, f"card.due_{due.kind}", when=services.local(due.due_at, lang)))
-    lines += ["", appeal.description]
+    lines += ["", appeal.description or services.text(lang, "card.description_removed")]
     files = await storage.appeals.attachments(appeal.id)
     if files:
         lines.append(services.text(lang, "card.files", count=len(files)))
