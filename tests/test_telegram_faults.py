@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 from sandbox.core import ApiError, BotApiCore
 from sandbox.server import start_server
-from tests.test_run_command import DISTRICT, EXIT_SECONDS, HR, LI, TOKEN, Output, bot_said, described, launch
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.test_run_command import (
+    DISTRICT,
+    EXIT_SECONDS,
+    HR,
+    LI,
+    TOKEN,
+    Output,
+    bot_said,
+    described,
+    free_port,
+    launch,
+)
 
 
 def count(core: BotApiCore, chat: int, fragment: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -13,17 +12,11 @@ import aiohttp
 
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
+from tests.test_run_command import free_port
 
 TOKEN = "123456:TEST"
 SECRET = "s3cret-Token_1"
 LI = 7
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def wait_for(condition, seconds: float = 20) -> None:
