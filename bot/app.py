@@ -19,7 +19,9 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 from telegram.request import BaseRequest
 
@@ -57,9 +59,10 @@ SENDER_KEY = "outbox_sender"
 TICK_KEY = "tick"
 LOOP_KEY = "outbox_loop"
 CONFIG_KEY = "config"
-# Group -1 drops a redelivered update; handlers answer in group 0; group 1 records the update
-# as handled (only then: a crash mid-way lets the redelivery through) and wakes the sender.
-BEFORE_HANDLERS, AFTER_HANDLERS = -1, 1
+# Group -2 drops edits; group -1 drops a redelivered update; handlers answer in group 0; group 1
+# records the update as handled (only then: a crash mid-way lets the redelivery through) and
+# wakes the sender.
+EDITS, BEFORE_HANDLERS, AFTER_HANDLERS = -2, -1, 1
 
 COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
 
@@ -104,6 +107,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *fallback_handlers(),
     ):
         application.add_handler(handler)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=EDITS)
     application.add_handler(TypeHandler(Update, _skip_if_handled), group=BEFORE_HANDLERS)
     application.add_handler(TypeHandler(Update, _after_update), group=AFTER_HANDLERS)
     application.add_error_handler(on_error)
@@ -130,6 +134,12 @@ async def tick(services: Services, sender: OutboxSender, config: Config) -> None
 
 def _digest(update: Update) -> str:
     return hashlib.sha256(json.dumps(update.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
+
+
+async def _ignore_edit(update: Update, context: BotContext) -> None:
+    """An edited message is not new input: taken as one, an edit of an old message would answer a
+    question asked since (a reason, a note) or be added to a draft's description."""
+    raise ApplicationHandlerStop
 
 
 async def _skip_if_handled(update: Update, context: BotContext) -> None:

@@ -118,6 +118,27 @@ class WorkingCalendar:
         assert done is not None, "the located day holds the remaining work"
         return self._out(done)
 
+    def subtract(self, end: datetime, work: timedelta) -> datetime:
+        """The latest instant from which `work` of working time has elapsed by `end` (add, run backwards)."""
+        local = self._local(end)
+        if not isinstance(work, timedelta):
+            raise TypeError(f"work must be a timedelta, got {work!r}")
+        if work < _ZERO:
+            raise ValueError(f"work must not be negative, got {work}")
+        if not work:
+            return local
+        day = local.date()
+        moment = _utc(local)
+        while True:
+            if self._is_working_day(day):
+                done, work = _walk_back(self._bounds(day), moment, work)
+                if done is not None:
+                    return self._out(done)
+            if not self._workdays_per_week and not (self._gained_days and self._gained_days[0] < day):
+                raise ValueError(f"the calendar has no working time before {day.isoformat()}")
+            # A day's periods may reach past its midnight, so each day is clipped to `moment`.
+            day = self._previous_working_day(day)
+
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """add(start, days * day_length()): Friday 15:00 plus one working day is Monday 15:00."""
         if isinstance(days, bool) or not isinstance(days, int):
@@ -289,6 +310,19 @@ def _walk(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[datetime 
         # `<=` so that a result exactly at a period end stays there.
         if work <= end - start:
             return start + work, _ZERO
+        work -= end - start
+    return None, work
+
+
+def _walk_back(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[datetime | None, timedelta]:
+    """Spend work in the periods before moment, latest first: (the instant it runs out, zero) or (None, work left)."""
+    for start, end in reversed(bounds):
+        end = min(end, moment)
+        if start >= end:
+            continue
+        # `<=` so that a result exactly at a period start stays there: the latest such instant.
+        if work <= end - start:
+            return end - work, _ZERO
         work -= end - start
     return None, work
 

@@ -14,3 +14,10 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dlmb = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def on_earth(lat: float, lon: float, accuracy_m: float | None = None) -> bool:
+    """Whether a shared location is a point on the globe (finite, in range), with a sane accuracy if any."""
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return False
+    return accuracy_m is None or (math.isfinite(accuracy_m) and accuracy_m >= 0)

@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from domain.geo import distance_m
+from domain.geo import EARTH_RADIUS_M, distance_m
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list
     """Greedy: the appeal with the most similar neighbours anchors a cluster; repeat on the rest."""
     # A grid of cells about radius_m wide keeps the neighbour search near-linear.
     cell = max(radius_m / 111_000, 1e-6)
+    lat_span = math.degrees(radius_m / EARTH_RADIUS_M)
     grid: dict[tuple[str, int, int], list[Located]] = defaultdict(list)
     for a in appeals:
         grid[(a.category, math.floor(a.lat / cell), math.floor(a.lon / cell))].append(a)
@@ -63,17 +64,21 @@ def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 for b in grid.get((a.category, row + dr, col + dc), ()):
-                    if distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m:
+                    # No point is nearer than its difference in latitude: most misses skip the haversine.
+                    if abs(b.lat - a.lat) <= lat_span and distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m:
                         near.append(b)
         return near
 
+    # Each appeal's neighbours once: ranking and gathering both need them (a week of a big district
+    # has thousands of located appeals; bench/digest.py).
+    near = {a.appeal_id: neighbours(a) for a in appeals}
     spots: list[HotSpot] = []
     left = {a.appeal_id: a for a in appeals}
-    ranked = sorted(appeals, key=lambda a: (-len(neighbours(a)), a.appeal_id))
+    ranked = sorted(appeals, key=lambda a: (-len(near[a.appeal_id]), a.appeal_id))
     for anchor in ranked:
         if anchor.appeal_id not in left:
             continue
-        members = [b for b in neighbours(anchor) if b.appeal_id in left]
+        members = [b for b in near[anchor.appeal_id] if b.appeal_id in left]
         if len(members) < min_appeals:
             continue
         for b in members:

@@ -64,21 +64,9 @@ def template(timer: Timer, stage: Stage) -> str:
 
 def working_before(calendar: WorkingCalendar, due: datetime, work: timedelta) -> datetime:
     """The latest whole second with `work` of working time left before `due`."""
-    enough = lambda t: calendar.working_time_between(t, due) >= work  # noqa: E731
-    high = due.replace(microsecond=0)
-    span = max(work, timedelta(seconds=1))
-    while not enough(high - span):
-        span *= 2
-    low = high - span
-    # working_time_between(t, due) falls as t rises: find the latest second still holding `work`.
-    lo, hi = 0, int(span.total_seconds())
-    while lo < hi:
-        middle = (lo + hi + 1) // 2
-        if enough(low + timedelta(seconds=middle)):
-            lo = middle
-        else:
-            hi = middle - 1
-    return low + timedelta(seconds=lo)
+    # Walking the periods backwards: a search over seconds cost about twenty calendar
+    # sums per reminder, the most expensive part of resolving an appeal (bench/transitions.py).
+    return calendar.subtract(due, work).replace(microsecond=0)
 
 
 def fire_time(

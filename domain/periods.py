@@ -39,6 +39,8 @@ def typed(first: str, last: str) -> tuple[date, date]:
         raise PeriodError(f"{first!r} and {last!r} must be dates like 2026-11-01") from None
     if end < start:
         raise PeriodError(f"{last} is before {first}")
+    if end == date.max:  # the period ends at the midnight after `end`, which must be a date too
+        raise PeriodError(f"{last} is past the last date there is")
     if (end - start).days > MAX_DAYS:
         raise PeriodError(f"a period is at most {MAX_DAYS} days")
     return start, end

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from domain import lifecycle
 from domain.deadlines import Priority
@@ -17,7 +16,7 @@ from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.callbacks import Press
 from handlers.cards import BY_VERB, Action, allowed, can_see, card_text, keyboard, roles
-from handlers.common import Who, main_menu, refuse, reply
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.history import history_text
 from handlers.services import BotContext
 from storage.appeals import MAX_NOTE, AppealNotFound, BadEventArguments, EventArgs
@@ -37,13 +36,8 @@ async def show(update: Update, context: BotContext, me: Who, appeal: Appeal, *, 
         text += "\n\n" + await history_text(services, appeal, me.lang)
     markup = keyboard(services, appeal, held, me.lang)
     if edit and update.callback_query is not None:
-        try:
-            await update.callback_query.edit_message_text(text, reply_markup=markup)
-            return
-        except BadRequest as error:
-            if "not modified" not in str(error).lower():
-                raise
-            return
+        await edit_or_reply(update, text, markup)
+        return
     await reply(update, text, reply_markup=markup)
 
 
@@ -93,7 +87,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if verb == "cnl":
         await query.answer()
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-        await query.edit_message_text(services.text(me.lang, "appeal.prompt_cancelled"))
+        await edit_or_reply(update, services.text(me.lang, "appeal.prompt_cancelled"))
         return
     base = {"asgu": "asg", "asgp": "asg", "reau": "rea", "wdy": "wd"}.get(verb, verb)
     action = BY_VERB.get(base)
@@ -104,7 +98,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await _refuse_error(update, context, me, _why_not(action, appeal, me, services.clock()))
         await show(update, context, me, appeal, edit=True)
         return
-    await query.answer()
+    if action.needs_text or verb in ("asg", "rea", "asgu", "wd"):
+        await query.answer()  # the rest are answered by _act: with an alert if storage refuses after all
     if action.needs_text:
         await _ask_for_text(update, context, me, appeal, action)
     elif verb in ("asg", "rea"):
@@ -131,6 +126,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 
 async def _answer_followup(update: Update, context: BotContext, me: Who, appeal: Appeal, solved: bool) -> None:
     services = context.services
+    if lifecycle.Role.COURIER not in roles(me.person, appeal):
+        # Only the courier is asked; staff and coordinators may see the appeal but not answer for them.
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
     description = services.text(me.lang, "followup.description", original=appeal.id)
     result = await services.storage.appeals.answer_followup(
         appeal.id, me.person.telegram_id, solved, description, services.clock()
@@ -139,7 +138,7 @@ async def _answer_followup(update: Update, context: BotContext, me: Who, appeal:
         await refuse(update, context, me.lang, "followup.already")
         return
     await update.callback_query.answer()
-    await update.callback_query.edit_message_reply_markup(None)
+    await drop_keyboard(update)
     if result is True:
         await reply(update, services.text(me.lang, "followup.thanks"))
         return
@@ -169,13 +168,15 @@ async def _act(
         return
     services = context.services
     if update.callback_query is not None:
+        await update.callback_query.answer()
         await show(update, context, me, updated, edit=True)
     await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=main_menu(services, me.lang))
 
 
 async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> None:
     services = context.services
-    message_id = update.effective_message.message_id if update.effective_message else None
+    # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
+    message_id = update.callback_query.message.message_id if update.callback_query and update.callback_query.message else None
     await services.storage.dialogs.set_prompt(
         me.person.telegram_id, Prompt(action.verb, appeal.id, {"message_id": message_id}), services.clock()
     )
@@ -236,7 +237,7 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     args = EventArgs(note=text)
     if action.event is Event.MERGE:
         number = text.lstrip("#")
-        if not number.isdigit() or len(number) > 12:
+        if not number.isdecimal() or len(number) > 12:  # "²" is a digit that int() cannot read
             await refuse(update, context, me.lang, "appeal.merge_bad_number")
             return
         args = EventArgs(merged_into=int(number))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from handlers.services import BotContext, Services, Who, who
 
-__all__ = ["main_menu", "refuse", "reply", "require_role", "share_keyboard", "who", "Who"]
+__all__ = [
+    "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "share_keyboard", "who", "Who"
+]
 
 
 def main_menu(services: Services, lang: str) -> ReplyKeyboardMarkup:
@@ -25,6 +28,38 @@ def main_menu(services: Services, lang: str) -> ReplyKeyboardMarkup:
 async def reply(update: Update, text: str, **kwargs) -> None:
     """Send `text` to the chat the update came from (user text is sent without a parse mode)."""
     await update.effective_chat.send_message(text, **kwargs)
+
+
+def _not_modified(error: BadRequest) -> bool:
+    return "not modified" in str(error).lower()
+
+
+async def drop_keyboard(update: Update) -> None:
+    """Remove the buttons of the pressed message, if it still has any and the bot can still reach it."""
+    query = update.callback_query
+    # A message too old or deleted arrives without content (an InaccessibleMessage): nothing to edit.
+    if not isinstance(query.message, Message) or query.message.reply_markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if not _not_modified(error):  # a second tap that came in before the first one's edit
+            raise
+
+
+async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Show `text` in place of the pressed message, or as a new message when that one cannot be edited."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and query.message.text is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=reply_markup)
+            return
+        except BadRequest as error:
+            if _not_modified(error):
+                return
+            # Deleted or no longer editable since it was pressed: say it anew below.
+    # Too old, deleted, or a photo or venue: only a message with text can take new text.
+    await reply(update, text, reply_markup=reply_markup)
 
 
 async def refuse(update: Update, context: BotContext, lang: str, key: str, **values: object) -> None:

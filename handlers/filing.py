@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from domain.routing import route
 from handlers import callbacks
 from handlers.callbacks import Press
-from handlers.common import Who, main_menu, refuse, reply, share_keyboard
+from handlers.common import Who, drop_keyboard, main_menu, refuse, reply, share_keyboard
 from handlers.services import BotContext
 from storage.dialogs import Draft
 from storage.models import NewAppeal
@@ -216,11 +216,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if verb == "cancel":
         await query.answer()
         await storage.dialogs.drop_draft(me.person.telegram_id)
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await reply(update, services.text(me.lang, "filing.cancelled"), reply_markup=main_menu(services, me.lang))
     elif verb == "back" and step in PREVIOUS:
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         back = PREVIOUS[step]
         if back == PLACE and data.get("station") and not data.get("lat"):
             back = DESCRIPTION
@@ -230,27 +230,27 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await ask(update, context, me, Draft(back, data))
     elif verb == "cat" and step == CATEGORY and services.category(press.arg):
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         data["category"] = press.arg
         await _advance(update, context, me, DESCRIPTION, data)
     elif verb == "next" and step == DESCRIPTION and (data.get("description") or data.get("files")):
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await _advance(update, context, me, PLACE, data)
     elif verb == "skip" and step in (PLACE, CONTACT):
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         if step == CONTACT:
             data.pop("phone", None)
         await _advance(update, context, me, CONTACT if step == PLACE else REVIEW, data)
     elif verb == "st" and step == PLACE and await storage.stations.get(press.arg):
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         data["station"] = press.arg
         await _advance(update, context, me, CONTACT, data)
     elif verb == "confirm" and step == REVIEW:
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await _submit(update, context, me, data)
     else:
         await refuse(update, context, me.lang, "filing.stale_button")

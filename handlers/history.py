@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.lifecycle import Event
 from handlers.services import Services
-from storage.models import Appeal
+from storage.models import Appeal, Unit
 
 # What the courier is not shown: the reason a unit gave for sending an appeal back is internal.
 _PRIVATE_NOTES = {Event.SEND_BACK}
@@ -14,8 +14,12 @@ async def history_text(services: Services, appeal: Appeal, lang: str) -> str:
     """One line per ledger event, oldest first."""
     storage = services.storage
     lines = [services.text(lang, "history.title")]
+    # Each unit read once, not once per ledger line (a database trip each; bench/throughput.py).
+    units: dict[str, Unit | None] = {}
     for entry in await storage.appeals.ledger(appeal.id):
-        unit = await storage.people.unit(entry.unit_id) if entry.unit_id else None
+        if entry.unit_id and entry.unit_id not in units:
+            units[entry.unit_id] = await storage.people.unit(entry.unit_id)
+        unit = units[entry.unit_id] if entry.unit_id else None
         what = services.text(
             lang,
             f"history.{entry.event}",

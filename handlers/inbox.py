@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from domain.geo import on_earth
 from handlers import appeal_actions, digest, filing, stations
 from handlers.callbacks import decode
 from handlers.common import main_menu, refuse, reply, who
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 async def on_message(update: Update, context: BotContext) -> None:
     """A private message that is not a command or a menu button."""
     me = await who(update, context)
+    location = update.effective_message.location
+    if location is not None and not on_earth(location.latitude, location.longitude, location.horizontal_accuracy):
+        # Telegram's clients cannot send one, but whatever reaches the bot is checked before it is kept.
+        await refuse(update, context, me.lang, "stations.bad_location")
+        return
     dialogs = context.services.storage.dialogs
     prompt = await dialogs.prompt(me.person.telegram_id)
     if prompt is not None:

@@ -86,7 +86,8 @@ async def open_appeal(update: Update, context: BotContext) -> None:
     me = await who(update, context)
     services = context.services
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 13:
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+    if len(args) != 1 or not args[0].lstrip("#").isdecimal() or len(args[0]) > 13:
         await reply(update, services.text(me.lang, "appeal.open_usage"))
         return
     appeal = await services.storage.appeals.get(int(args[0].lstrip("#")))

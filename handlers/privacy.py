@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from handlers import callbacks
-from handlers.common import refuse, reply, who
+from handlers.common import edit_or_reply, refuse, reply, who
 from handlers.services import BotContext
 from handlers.start import LANGUAGE_NAMES
 from storage.privacy import PrivacyRefused
@@ -52,7 +52,7 @@ async def on_press(update: Update, context: BotContext) -> None:
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     await query.answer()
     if press.verb == "no":
-        await query.edit_message_text(t("privacy.kept"))
+        await edit_or_reply(update, t("privacy.kept"))
     elif press.verb == "erase":
         confirm = [
             InlineKeyboardButton(t("privacy.confirm"), callback_data=callbacks.tool("pv", "yes")),
@@ -65,7 +65,7 @@ async def on_press(update: Update, context: BotContext) -> None:
         except PrivacyRefused:
             await reply(update, t("privacy.role_first"))
             return
-        await query.edit_message_text(t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn)))
+        await edit_or_reply(update, t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn)))
 
 
 def privacy_handlers() -> list[BaseHandler]:

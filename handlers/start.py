@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.i18n import LANGUAGES
-from handlers.common import main_menu, who
+from handlers.common import edit_or_reply, main_menu, refuse, reply, who
 from handlers.services import BotContext
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -56,16 +56,15 @@ async def ask_language(update: Update, context: BotContext) -> None:
 async def set_language(update: Update, context: BotContext) -> None:
     """Store the chosen language and answer in it."""
     query = update.callback_query
-    await query.answer()
+    me = await who(update, context)
     lang = query.data.removeprefix(LANGUAGE_CALLBACK)
     if lang not in LANGUAGES:
+        await refuse(update, context, me.lang, "press.invalid")
         return
-    await who(update, context)
+    await query.answer()
     await context.services.storage.people.set_language(update.effective_user.id, lang)
-    await query.edit_message_text(context.services.catalog.text(lang, "language.set"))
-    await update.effective_message.reply_text(
-        context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context.services, lang)
-    )
+    await edit_or_reply(update, context.services.catalog.text(lang, "language.set"))
+    await reply(update, context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context.services, lang))
 
 
 async def not_understood(update: Update, context: BotContext) -> None:

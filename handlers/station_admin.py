@@ -12,7 +12,6 @@ Every command and button checks the person's role in the database; everyone else
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.stations_file import (
@@ -27,7 +26,7 @@ from domain.stations_file import (
     to_csv,
 )
 from handlers import callbacks, inbox
-from handlers.common import Who, refuse, reply, require_role, who
+from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
 from storage.stations import Station
@@ -187,11 +186,7 @@ async def on_press(update: Update, context: BotContext) -> None:
     key = "station_admin.reopened" if station.active else "station_admin.closed"
     await update.callback_query.answer(services.text(me.lang, key, id=station.id))
     text, markup = card(services, station, me.lang)
-    try:
-        await update.callback_query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    await edit_or_reply(update, text, markup)
 
 
 def station_admin_handlers() -> list[BaseHandler]:

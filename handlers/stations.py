@@ -7,14 +7,13 @@ search around it again: callback data cannot hold it, and must not be trusted if
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.hours import DAY_MINUTES, clock_text, open_at
 from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
-from handlers.common import Who, main_menu, refuse, reply, share_keyboard, who
+from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, share_keyboard, who
 from handlers.services import BotContext, Services
 from storage.stations import LastLocation, Station
 
@@ -122,11 +121,7 @@ async def _filter(update: Update, context: BotContext, me: Who, amenity: str) ->
     chosen = None if amenity == ALL else amenity
     found = await services.storage.stations.nearest(where.lat, where.lon, NEAREST, chosen)
     text, markup = _listing(services, me.lang, found, where, chosen)
-    try:
-        await update.callback_query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    await edit_or_reply(update, text, markup)
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -298,6 +298,9 @@ class Appeals:
         ).rowcount
         if updated != 1:
             raise lifecycle.StaleEvent("stale", state, event)
+        if event is Event.MERGE:
+            # Couriers whose duplicates were merged into this appeal now follow the one it joins.
+            conn.execute("UPDATE appeals SET merged_into = ? WHERE merged_into = ?", (args.merged_into, appeal_id))
         event_id = conn.execute(
             "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state,"
             " unit_id, note, on_time, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -320,6 +320,16 @@ CREATE INDEX handled_updates_at ON handled_updates(handled_at);
     )
 )
 
+MIGRATIONS.append(
+    (
+        "merged appeals found by an index (the followers of an appeal hear of its accept and result)",
+        """
+-- Without it, every accept, resolve and auto-close scanned all appeals for merged_into (bench/transitions.py).
+CREATE INDEX appeals_merged_into ON appeals(merged_into) WHERE merged_into IS NOT NULL;
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -16,7 +16,9 @@ from tests.harness import Bot
 COURIER, OTHER_COURIER = 1001, 1002
 STATION_STAFF, STATION_STAFF_2, HR_STAFF = 500, 501, 600  # units st1 and hr of the test district
 COORDINATOR = 900
-STATION = Station(id="s1", name="Fuzhou Rd Station", lat=31.2320, lon=121.4760, grade="B", unit_id="st1")
+STATION = Station(
+    id="s1", name="Fuzhou Rd Station", lat=31.2320, lon=121.4760, grade="B", amenities=("water", "charging"), unit_id="st1"
+)
 KNOWN = (COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR)
 
 

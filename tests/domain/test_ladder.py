@@ -50,3 +50,42 @@ def test_feedback_and_follow_up_ladders() -> None:
     assert first_step(Timer.FEEDBACK, due, at(9, 25, 11), CAL, POLICY)[0] is Stage.REMIND
     assert step_after(Timer.FEEDBACK, Stage.DUE, due, CAL, POLICY) == (Stage.DONE, None)
     assert first_step(Timer.FOLLOWUP, due, at(9, 25, 11), CAL, POLICY) == (Stage.DUE, due)
+
+
+def _working_before_by_search(calendar: WorkingCalendar, due: datetime, work: timedelta) -> datetime:
+    """The definition, searched second by second (the implementation before calendar.subtract)."""
+    enough = lambda t: calendar.working_time_between(t, due) >= work  # noqa: E731
+    high = due.replace(microsecond=0)
+    span = max(work, timedelta(seconds=1))
+    while not enough(high - span):
+        span *= 2
+    low = high - span
+    lo, hi = 0, int(span.total_seconds())
+    while lo < hi:
+        middle = (lo + hi + 1) // 2
+        if enough(low + timedelta(seconds=middle)):
+            lo = middle
+        else:
+            hi = middle - 1
+    return low + timedelta(seconds=lo)
+
+
+def test_working_before_matches_the_search_it_replaced() -> None:
+    """Walking the calendar backwards lands on the same second as searching every second would."""
+    import random
+
+    calendars = [
+        CAL,
+        WorkingCalendar(tz=TZ, holidays=frozenset({date(2026, 10, d) for d in range(1, 8)})),
+        # Clocks change here (29 March and 25 October 2026), and a period runs to midnight.
+        WorkingCalendar(tz=ZoneInfo("Europe/Berlin"), periods=((0, 90), (600, 1440)), rest_weekdays=frozenset({6})),
+    ]
+    works = [timedelta(minutes=30), timedelta(hours=2), timedelta(hours=4), timedelta(hours=7, minutes=30),
+             timedelta(hours=23), timedelta(0)]
+    rnd = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=TZ)
+    for _ in range(600):
+        calendar = rnd.choice(calendars)
+        due = start + timedelta(seconds=rnd.randrange(365 * 86400), microseconds=rnd.choice((0, 250_000)))
+        work = rnd.choice(works)
+        assert working_before(calendar, due, work) == _working_before_by_search(calendar, due, work), (due, work)

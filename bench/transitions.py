@@ -1,0 +1,208 @@
+"""Lifecycle events applied per second through storage, beside plain sqlite3 doing the same statements.
+
+    python bench/transitions.py            # 5,000 appeals x (accept, resolve, rate) on the 1,000,000-appeal fixture
+    python bench/transitions.py --quick    # 250 appeals on the 20,000-appeal fixture
+
+Three copies of the fixture start alike. On the first, each event is applied once through
+`Appeals.apply_in` on a connection that records every statement and its parameters (not timed).
+On the second the bot applies it for real: `await Appeals.apply(...)`, one thread hop, BEGIN
+IMMEDIATE, the lifecycle table, the compare-and-set, the ledger row, the timers and the outbox. On
+the third, plain sqlite3 on this thread runs the recorded statements with the recorded parameters
+inside BEGIN IMMEDIATE ... COMMIT, with the bot's pragmas, and nothing else: no Python rules, no
+models, no hop. The two timed runs alternate in blocks, so a noisy neighbour slows both alike,
+and they must leave identical rows behind (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import NOW, bench_config, copy_database, header, percentile, result, staff_of  # noqa: E402
+from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
+
+from bot.app import open_storage  # noqa: E402
+from domain.lifecycle import Event  # noqa: E402
+from storage.appeals import EventArgs  # noqa: E402
+from storage.db import _configure  # noqa: E402
+from storage.store import Storage  # noqa: E402
+
+TARGET = 0.80
+BLOCK = 50  # appeals per alternation (three events each)
+RESULT_NOTE = "已处理完毕，请查收"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event to apply."""
+
+    appeal_id: int
+    event: Event
+    actor: int
+    args: EventArgs
+
+
+class Recorder:
+    """A connection that remembers every statement and its parameters, for the plain replay."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.log: list[tuple[str, Any]] = []
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        self.log.append((sql, params))
+        return self.conn.execute(sql, params)
+
+
+def _steps(path: Path, count: int) -> list[Step]:
+    """Accept, resolve and rate for `count` appeals that wait to be accepted."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT id, unit_id, courier_id FROM appeals WHERE state = 'handling' AND accepted = 0"
+            " AND awaiting_courier = 0 ORDER BY id LIMIT ?",
+            (count,),
+        ).fetchall()
+    finally:
+        conn.close()
+    if len(rows) < count:
+        raise SystemExit(f"the fixture has only {len(rows)} appeals waiting to be accepted; {count} wanted")
+    steps = []
+    for appeal_id, unit, courier in rows:
+        staff = staff_of(unit)[appeal_id % 3]
+        steps += [
+            Step(appeal_id, Event.ACCEPT, staff, EventArgs()),
+            Step(appeal_id, Event.RESOLVE, staff, EventArgs(note=RESULT_NOTE)),
+            Step(appeal_id, Event.RATE_SATISFIED, courier, EventArgs()),
+        ]
+    return steps
+
+
+def _plain(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the bot's pragmas (and the default tuple rows)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _fingerprint(path: Path, appeal_ids: list[int]) -> str:
+    """A digest of the rows the events wrote: the appeals, their ledger, timers and notices."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    digest = hashlib.sha256()
+    marks = ",".join("?" * len(appeal_ids))
+    try:
+        for sql in (
+            f"SELECT * FROM appeals WHERE id IN ({marks}) ORDER BY id",
+            f"SELECT * FROM events WHERE appeal_id IN ({marks}) ORDER BY id",
+            f"SELECT * FROM timers WHERE appeal_id IN ({marks}) ORDER BY appeal_id, kind",
+            f"SELECT * FROM outbox WHERE appeal_id IN ({marks}) ORDER BY id",
+        ):
+            for row in conn.execute(sql, appeal_ids):
+                digest.update(repr(row).encode())
+    finally:
+        conn.close()
+    return digest.hexdigest()
+
+
+async def run(quick: bool) -> None:
+    appeals = QUICK_APPEALS if quick else FULL_APPEALS
+    cycles = 250 if quick else 5_000
+    header(f"transitions: {cycles:,} appeals x accept, resolve, rate on {appeals:,} appeals", quick)
+    fixture = ensure(sizes(appeals))
+    steps = _steps(fixture, cycles)
+    with tempfile.TemporaryDirectory(prefix="bench-transitions-") as folder:
+        record_path = copy_database(fixture, Path(folder) / "record.sqlite3")
+        bot_path = copy_database(fixture, Path(folder) / "bot.sqlite3")
+        plain_path = copy_database(fixture, Path(folder) / "plain.sqlite3")
+
+        config = bench_config(bot_path)
+        storage: Storage = await open_storage(config, NOW)
+        record_conn = sqlite3.connect(record_path, isolation_level=None)
+        _configure(record_conn)
+        plain = _plain(plain_path)
+
+        bot_times: list[float] = []
+        plain_times: list[float] = []
+        statements = 0
+        try:
+            for first in range(0, len(steps), BLOCK * 3):
+                block = steps[first : first + BLOCK * 3]
+                clocks = [NOW + timedelta(seconds=first + i) for i in range(len(block))]
+                logs = []
+                for step, now in zip(block, clocks):
+                    recorder = Recorder(record_conn)
+                    record_conn.execute("BEGIN IMMEDIATE")
+                    # The same repository code, synchronously, on the recording copy.
+                    storage.appeals.apply_in(recorder, step.appeal_id, step.event, step.actor, step.args, now, None)
+                    record_conn.execute("COMMIT")
+                    logs.append(recorder.log)
+                    statements += len(recorder.log)
+
+                for step, now in zip(block, clocks):
+                    started = time.perf_counter()
+                    await storage.appeals.apply(step.appeal_id, step.event, step.actor, now, step.args)
+                    bot_times.append(time.perf_counter() - started)
+
+                for log in logs:
+                    started = time.perf_counter()
+                    plain.execute("BEGIN IMMEDIATE")
+                    for sql, params in log:
+                        plain.execute(sql, params).fetchall()
+                    plain.execute("COMMIT")
+                    plain_times.append(time.perf_counter() - started)
+        finally:
+            await storage.close()
+            record_conn.close()
+            plain.close()
+
+        ids = sorted({s.appeal_id for s in steps})
+        same = _fingerprint(bot_path, ids) == _fingerprint(plain_path, ids)
+        if not same:
+            raise SystemExit("the bot and the plain replay left different rows behind")
+
+    bot_rate = len(bot_times) / sum(bot_times)
+    plain_rate = len(plain_times) / sum(plain_times)
+    ms = lambda seconds: f"{seconds * 1000:.3f} ms"  # noqa: E731
+    print(f"# {len(steps):,} events, {statements / len(steps):.1f} statements each; identical rows afterwards: {same}")
+    print(f"# Appeals.apply   p50 {ms(percentile(bot_times, 50))}  p99 {ms(percentile(bot_times, 99))}")
+    print(f"# plain sqlite3   p50 {ms(percentile(plain_times, 50))}  p99 {ms(percentile(plain_times, 99))}")
+    for event in (Event.ACCEPT, Event.RESOLVE, Event.RATE_SATISFIED):
+        mine = [i for i, s in enumerate(steps) if s.event is event]
+        bot_p50 = percentile([bot_times[i] for i in mine], 50)
+        plain_p50 = percentile([plain_times[i] for i in mine], 50)
+        print(f"#   {event:<15} p50 {ms(bot_p50)} beside {ms(plain_p50)}")
+    ratio = bot_rate / plain_rate
+    result(
+        "transitions",
+        f"{bot_rate:,.0f} events/s (Appeals.apply)",
+        f"{plain_rate:,.0f} events/s (plain sqlite3, same statements)",
+        ratio,
+        f">= {TARGET:.2f}",
+        ratio >= TARGET,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small run for CI")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""What must hold in any bot database, whatever happened to it: a checker usable from every test.
+
+`check_invariants(path_or_connection)` reads the database (it never writes) and returns one line
+per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `orphan:`,
+`outbox:`, `merge:`, `links:`, `schema:`); an empty list means everything holds:
+
+- every appeal agrees with a replay of its ledger through `domain.lifecycle` from `collecting`:
+  each row is a legal transition for its actor's role, in order, with matching from/to states;
+  the replay's state, outcome, accepted / awaiting / send-backs / reopens and unit are the
+  appeal's, and its `version` is the number of its events;
+- nothing points at a missing appeal, event, person, unit or station;
+- the timers match the state (see `_expected_timers`);
+- outbox rows have a known status, and sent_at exactly when sent; dead ones keep a reason;
+- a merged appeal points at another existing appeal that is not itself merged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+from domain import lifecycle
+from domain.lifecycle import Event, Facts, Outcome, Role, State
+
+# (child table, column, parent table, parent column): every non-NULL child value must exist.
+_REFERENCES = (
+    ("events", "appeal_id", "appeals", "id"),
+    ("timers", "appeal_id", "appeals", "id"),
+    ("outbox", "appeal_id", "appeals", "id"),
+    ("outbox", "event_id", "events", "id"),
+    ("attachments", "appeal_id", "appeals", "id"),
+    ("attachments", "event_id", "events", "id"),
+    ("appeal_links", "parent_id", "appeals", "id"),
+    ("appeal_links", "child_id", "appeals", "id"),
+    ("prompts", "appeal_id", "appeals", "id"),
+    ("prompts", "telegram_id", "people", "telegram_id"),
+    ("drafts", "courier_id", "people", "telegram_id"),
+    ("last_locations", "telegram_id", "people", "telegram_id"),
+    ("appeals", "courier_id", "people", "telegram_id"),
+    ("appeals", "unit_id", "units", "id"),
+    ("appeals", "station_id", "stations", "id"),
+    ("appeals", "merged_into", "appeals", "id"),
+    ("people", "unit_id", "units", "id"),
+    ("stations", "unit_id", "units", "id"),
+    ("invites", "unit_id", "units", "id"),
+)
+_DEADLINES = ("triage", "accept", "handle", "feedback")
+_OUTBOX_STATUSES = ("pending", "sent", "dead")
+_FOLLOWUP_OUTCOMES = (Outcome.RESOLVED, Outcome.AUTO_CLOSED)
+
+
+def check_invariants(database: str | Path | sqlite3.Connection) -> list[str]:
+    """Every invariant violation in the database (a file path or an open connection); [] if all hold."""
+    if isinstance(database, sqlite3.Connection):
+        return _check(database)
+    conn = sqlite3.connect(f"file:{Path(database)}?mode=ro", uri=True)
+    try:
+        return _check(conn)
+    finally:
+        conn.close()
+
+
+async def check_database(db) -> list[str]:
+    """`check_invariants` on an open `storage.db.Database`, on its own connection and thread."""
+    return await db.run(check_invariants)
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    # A cursor of our own: the caller's connection keeps its row factory.
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r["name"] for r in _rows(conn, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _check(conn: sqlite3.Connection) -> list[str]:
+    tables = _tables(conn)
+    missing = {"appeals", "events", "timers", "outbox", "people", "units"} - tables
+    if missing:
+        return [f"schema: tables missing: {', '.join(sorted(missing))}"]
+    problems: list[str] = []
+    problems += _orphans(conn, tables)
+    appeals = {r["id"]: r for r in _rows(conn, "SELECT * FROM appeals ORDER BY id")}
+    events: dict[int, list[sqlite3.Row]] = defaultdict(list)
+    for row in _rows(conn, "SELECT * FROM events ORDER BY appeal_id, id"):
+        events[row["appeal_id"]].append(row)
+    timers: dict[int, dict[str, sqlite3.Row]] = defaultdict(dict)
+    for row in _rows(conn, "SELECT * FROM timers"):
+        timers[row["appeal_id"]][row["kind"]] = row
+    for appeal_id, appeal in appeals.items():
+        problems += _replay(appeal, events.get(appeal_id, []))
+        problems += _timers(appeal, timers.get(appeal_id, {}))
+        problems += _merge(appeal, appeals)
+    problems += _outbox(conn)
+    if "appeal_links" in tables:
+        problems += _links(conn, appeals)
+    return problems
+
+
+def _orphans(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
+    problems = []
+    for child, column, parent, key in _REFERENCES:
+        if child not in tables or parent not in tables:
+            continue
+        # WITHOUT ROWID tables have no rowid: name the row by the column instead.
+        name = column if child in ("timers", "appeal_links") else "rowid"
+        for row in _rows(
+            conn,
+            f"SELECT {name} AS r, {column} AS v FROM {child} c WHERE {column} IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})",
+        ):
+            problems.append(f"orphan: {child}.{column} = {row['v']!r} has no {parent} row (row {row['r']})")
+    # Whatever the explicit list above does not name, SQLite's own foreign keys still say.
+    named = {(child, parent) for child, _, parent, _ in _REFERENCES}
+    for row in _rows(conn, "PRAGMA foreign_key_check"):
+        if (row[0], row[2]) not in named:
+            problems.append(f"orphan: {row[0]} row {row[1]} points at a missing {row[2]} row")
+    for row in _rows(
+        conn,
+        "SELECT o.id, o.appeal_id, e.appeal_id AS event_appeal FROM outbox o JOIN events e ON e.id = o.event_id"
+        " WHERE o.appeal_id IS NOT e.appeal_id",
+    ):
+        problems.append(
+            f"orphan: outbox row {row['id']} is about appeal {row['appeal_id']} but its event is of appeal {row['event_appeal']}"
+        )
+    if "attachments" in tables:
+        for row in _rows(
+            conn,
+            "SELECT a.id, a.appeal_id, e.appeal_id AS event_appeal FROM attachments a JOIN events e ON e.id = a.event_id"
+            " WHERE a.appeal_id != e.appeal_id",
+        ):
+            problems.append(
+                f"orphan: attachment {row['id']} is of appeal {row['appeal_id']} but its event is of appeal {row['event_appeal']}"
+            )
+    return problems
+
+
+def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
+    """Replay the ledger from `collecting`; the appeal row must be where the replay ends."""
+    number = appeal["id"]
+    problems: list[str] = []
+    if appeal["version"] != len(ledger):
+        problems.append(f"ledger: appeal #{number} has version {appeal['version']} but {len(ledger)} events")
+    facts = Facts(State.COLLECTING)
+    outcome: Outcome | None = None
+    reopens = 0
+    unit = None
+    for row in ledger:
+        where = f"ledger: appeal #{number} event {row['id']} ({row['event']} by {row['actor_role']})"
+        try:
+            event, role = Event(row["event"]), Role(row["actor_role"])
+        except ValueError:
+            return [*problems, f"{where}: unknown event or role"]
+        if row["from_state"] != facts.state:
+            problems.append(f"{where}: recorded from {row['from_state']} but the appeal was {facts.state}")
+        try:
+            # The send-back window is a deadline, not a fact of the ledger: only the count is replayed.
+            transition = lifecycle.decide(replace(facts, send_back_window_open=True), event, {role})
+        except lifecycle.LifecycleError as error:
+            return [*problems, f"{where}: the lifecycle refuses it in {facts.state}: {error.reason}"]
+        if row["to_state"] != transition.to:
+            problems.append(f"{where}: recorded to {row['to_state']} but the table goes to {transition.to}")
+        problems += _actor(appeal, row, role, where)
+        facts = lifecycle.after(facts, transition)
+        outcome = transition.outcome if transition.to is State.CLOSED else None
+        reopens += event is Event.RATE_UNSATISFIED
+        unit = row["unit_id"]
+    if facts.state is State.COLLECTING:
+        problems.append(f"appeal: #{number} is still collecting (an appeal exists only once submitted)")
+    expected = {
+        "state": facts.state.value,
+        "outcome": outcome.value if outcome else None,
+        "accepted": int(facts.accepted),
+        "awaiting_courier": int(facts.awaiting_courier),
+        "send_backs": facts.send_backs,
+        "reopens": reopens,
+    }
+    if ledger:
+        expected["unit_id"] = unit
+    for column, value in expected.items():
+        if appeal[column] != value:
+            problems.append(f"ledger: appeal #{number} has {column} = {appeal[column]!r} but its ledger says {value!r}")
+    return problems
+
+
+def _actor(appeal: sqlite3.Row, row: sqlite3.Row, role: Role, where: str) -> list[str]:
+    actor = row["actor_id"]
+    if role is Role.SYSTEM and actor is not None:
+        return [f"{where}: the system acted, yet actor {actor} is recorded"]
+    if role in (Role.STAFF, Role.COORDINATOR) and actor is None:
+        return [f"{where}: no actor recorded"]
+    # A courier's id is blanked when their data is erased or anonymised.
+    if role is Role.COURIER and actor is not None and actor != appeal["courier_id"]:
+        return [f"{where}: actor {actor} is not the appeal's courier {appeal['courier_id']}"]
+    return []
+
+
+def _expected_timers(appeal: sqlite3.Row) -> tuple[set[str], set[str]]:
+    """(timers that must exist, timers that may exist) for the appeal's state and flags."""
+    match appeal["state"]:
+        case "assessing":
+            return {"triage"}, {"triage"}
+        case "handling":
+            needed = {"handle"} | (set() if appeal["accepted"] else {"accept"})
+            return needed, needed
+        case "feedback":
+            return {"feedback"}, {"feedback"}
+        case "closed" if appeal["outcome"] in _FOLLOWUP_OUTCOMES:
+            return set(), {"followup"}
+    return set(), set()
+
+
+def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
+    number, state = appeal["id"], appeal["state"]
+    needed, allowed = _expected_timers(appeal)
+    flags = ", accepted" if state == "handling" and appeal["accepted"] else ""
+    problems = [
+        f"timers: appeal #{number} ({state}{flags}) has no {kind} timer" for kind in sorted(needed - timers.keys())
+    ]
+    problems += [
+        f"timers: appeal #{number} ({state}, {appeal['outcome'] or 'open'}) has a {kind} timer it should not have"
+        for kind in sorted(timers.keys() - allowed)
+    ]
+    for kind, timer in timers.items():
+        paused = timer["due_at"] is None
+        if kind == "handle" and state == "handling" and paused != bool(appeal["awaiting_courier"]):
+            said = "paused" if paused else "running"
+            problems.append(
+                f"timers: appeal #{number}'s handle timer is {said} while the unit is"
+                f"{'' if appeal['awaiting_courier'] else ' not'} waiting for the courier"
+            )
+        elif paused and kind != "handle":
+            problems.append(f"timers: appeal #{number}'s {kind} timer is paused; only the handle timer pauses")
+    return problems
+
+
+def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
+    number, target_id = appeal["id"], appeal["merged_into"]
+    if (appeal["outcome"] == "merged") != (target_id is not None):
+        return [f"merge: appeal #{number} has outcome {appeal['outcome']} and merged_into {target_id}"]
+    if target_id is None:
+        return []
+    target = appeals.get(target_id)
+    if target is None:
+        return [f"merge: appeal #{number} is merged into #{target_id}, which does not exist"]
+    if target_id == number:
+        return [f"merge: appeal #{number} is merged into itself"]
+    if target["outcome"] == "merged":
+        return [f"merge: appeal #{number} is merged into #{target_id}, which is itself merged into #{target['merged_into']}"]
+    return []
+
+
+def _outbox(conn: sqlite3.Connection) -> list[str]:
+    problems = []
+    for row in _rows(conn, "SELECT id, status, sent_at, last_error FROM outbox ORDER BY id"):
+        status = row["status"]
+        if status not in _OUTBOX_STATUSES:
+            problems.append(f"outbox: row {row['id']} has status {status!r}")
+        elif (status == "sent") != (row["sent_at"] is not None):
+            problems.append(f"outbox: row {row['id']} is {status} with sent_at {row['sent_at']}")
+        elif status == "dead" and not row["last_error"]:
+            problems.append(f"outbox: row {row['id']} is dead with no reason")
+    return problems
+
+
+def _links(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+    problems = []
+    for row in _rows(conn, "SELECT parent_id, child_id, kind FROM appeal_links"):
+        parent, child = appeals.get(row["parent_id"]), appeals.get(row["child_id"])
+        if row["parent_id"] == row["child_id"]:
+            problems.append(f"links: appeal #{row['parent_id']} is linked to itself")
+        elif row["kind"] == "followup" and parent is not None and child is not None:
+            # "Not solved again" files a new appeal after a closed one.
+            # (Either may have lost its courier to anonymisation.)
+            couriers = (parent["courier_id"], child["courier_id"])
+            if parent["state"] != "closed" or (None not in couriers and couriers[0] != couriers[1]):
+                problems.append(
+                    f"links: follow-up #{row['child_id']} of #{row['parent_id']} is not a closed appeal of the same courier"
+                )
+    return problems

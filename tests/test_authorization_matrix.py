@@ -1,0 +1,587 @@
+"""Who may do what: every command and every button x every kind of person, allowed or refused.
+
+The tables below are the expected outcome, written out by hand from DESIGN.md, the README and
+the lifecycle table (`domain/lifecycle.py`); each button is pressed with the appeal in the state
+where its action could apply, so a refusal is about the person, not the state. A case that is
+allowed must work (the state changes, or the expected reply comes); a refused one must get a
+clear message (an alert on a press, a reply to a command) and leave every table as it was —
+except that a stranger is recorded as a person on first contact, as everyone is.
+
+The people, relative to the appeal (filed by COURIER, with the HR unit):
+
+    stranger     never wrote to the bot before
+    courier      filed the appeal (or owns the dialog the button belongs to)
+    other        another courier
+    unit         staff of the appeal's unit (HR)
+    other_unit   staff of another unit (Station One)
+    coordinator
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from telegram.ext import CommandHandler
+
+from domain.lifecycle import Event
+from handlers import callbacks
+from handlers.cards import BY_VERB
+from storage.appeals import EventArgs
+from storage.dialogs import Draft, Prompt
+from storage.models import NewAppeal
+from tests.every_state import COORDINATOR, COURIER, HR_STAFF, OTHER_COURIER, STATION, STATION_STAFF, greet_everyone
+from tests.harness import Bot, running_bot
+from tests.invariants import check_database
+
+STRANGER = 7001
+KINDS = ("stranger", "courier", "other", "unit", "other_unit", "coordinator")
+PERSON = {
+    "stranger": STRANGER,
+    "courier": COURIER,
+    "other": OTHER_COURIER,
+    "unit": HR_STAFF,
+    "other_unit": STATION_STAFF,
+    "coordinator": COORDINATOR,
+}
+HOTSPOT_KEY = f"st.{STATION.id}.facilities"
+
+# Buttons: callback data ({n} is the appeal, {target} another appeal), the state it is pressed in,
+# then who may press it:  stranger, courier, other, unit, other_unit, coordinator.
+BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
+    # Anyone who may see the appeal may open it and drop a typed answer they owe.
+    ("ap:{n}:open", "handling", ("no", "ok", "no", "ok", "no", "ok")),
+    ("ap:{n}:cnl", "handling", ("no", "ok", "no", "ok", "no", "ok")),
+    # The unit: accept or send back, then ask, note, resolve.
+    ("ap:{n}:acc", "handling", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:sb", "handling", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:ask", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:note", "accepted", ("no", "no", "no", "ok", "no", "ok")),  # coordinators may note too
+    ("ap:{n}:res", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    # Coordinators route: assign (unit, then priority), reassign, reject, merge. The appeal in
+    # `assessing` was sent back by HR, so HR staff can see it but no longer route it.
+    ("ap:{n}:asg", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:asgu:st1", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:asgp:st1.urgent", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:rea", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:reau:st1", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:rej", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:mrg", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    # The courier: answer, rate, reopen, withdraw, and answer the follow-up.
+    ("ap:{n}:ans", "awaiting", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:rs", "feedback", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:rf", "feedback", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:ru", "feedback", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:wd", "handling", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:wdy", "handling", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:fuy", "followup", ("no", "ok", "no", "no", "no", "no")),
+    ("ap:{n}:fun", "followup", ("no", "ok", "no", "no", "no", "no")),
+    # The filing dialog's buttons act on the presser's own draft: only its owner has one.
+    ("dr:cat:work", "draft_category", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:back", "draft_description", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:next", "draft_described", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:skip", "draft_place", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:st:s1", "draft_place", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:confirm", "draft_review", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:cancel", "draft_description", ("no", "ok", "no", "no", "no", "no")),
+    # Stations are public; the amenity filter searches around one's own last shared location,
+    # which a stranger does not have yet.
+    ("st:near:water", "located", ("no", "ok", "ok", "ok", "ok", "ok")),
+    ("st:venue:s1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("st:appeal:s1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("lang:zh", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    # Coordinators' tools.
+    (f"hs:mk:{HOTSPOT_KEY}", "hotspot", ("no", "no", "no", "no", "no", "ok")),
+    ("sa:shut:s1", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("sa:reopen:s1", "closed_station", ("no", "no", "no", "no", "no", "ok")),
+    ("ex:period:this_week", "handling", ("no", "no", "no", "no", "no", "ok")),
+    # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
+    # coordinators must lose their role first.
+    ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
+    ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
+    ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
+]
+
+# Commands, with the state they are sent in and who may use them (same columns).
+COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("/start", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/help", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/language", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/appeal", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),  # anyone may file; they are its courier
+    ("/cancel", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/my", "handling", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/station", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/privacy", "handling", ("ok", "ok", "ok", "ok", "ok", "ok")),  # staff see it, without the erase button
+    ("/queue", "handling", ("no", "no", "no", "ok", "ok", "no")),
+    ("/triage", "assessing", ("no", "no", "no", "no", "no", "ok")),
+    ("/open {n}", "handling", ("no", "ok", "no", "ok", "no", "ok")),
+    ("/invite hr", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/join {code}", "invite", ("ok", "ok", "ok", "ok", "ok", "no")),  # the code is the authority
+    ("/digest", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("/undelivered", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/export", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/stations", "none", ("no", "no", "no", "no", "no", "ok")),
+]
+
+# The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
+EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "fuy", "fun"}
+DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
+
+
+def _family_verb(data: str) -> tuple[str, str]:
+    parts = data.split(":")
+    if parts[0] == "ap":
+        return "ap", parts[2]
+    return parts[0], parts[1]
+
+
+def refusal(data: str, kind: str) -> str:
+    """The catalog key a refused press must show."""
+    family, verb = _family_verb(data)
+    if family == "ap":
+        # Couriers see their own appeals, staff their unit's, coordinators all; to anyone else
+        # an appeal does not exist. Who can see it but may not act is told so.
+        return "appeal.not_found" if kind in ("stranger", "other", "other_unit") else "appeal.not_permitted"
+    return {
+        "dr": "filing.no_draft",
+        "st": "nearest.no_location",
+        "hs": "coord.not_coordinator",
+        "sa": "coord.not_coordinator",
+        "ex": "coord.not_coordinator",
+        "pv": "privacy.role_first",
+    }[family]
+
+
+def command_refusal(command: str, kind: str) -> str:
+    """The catalog key a refused command must answer with."""
+    name = command.split()[0]
+    if name == "/queue":
+        return "staff.not_staff"
+    if name == "/open":
+        return "appeal.not_found"
+    if name == "/join":
+        return "staff.join_coordinator"
+    return "coord.not_coordinator"
+
+
+# ---------------------------------------------------------------------------- setting the scene
+
+
+async def _file(bot: Bot, courier: int = COURIER, category: str = "work", unit: str | None = "hr", **more: Any) -> int:
+    new = NewAppeal(courier_id=courier, category=category, description="Wages unpaid", language="en", **more)
+    return (await bot.services.storage.appeals.submit(new, unit, bot.clock())).appeal.id
+
+
+async def _apply(bot: Bot, number: int, event: Event, actor: int | None, note: str | None = None) -> None:
+    await bot.services.storage.appeals.apply(number, event, actor, bot.clock(), EventArgs(note=note))
+
+
+async def scene(bot: Bot, state: str) -> dict[str, Any]:
+    """Greet everyone, then make what the case needs; returns the names its data and checks use."""
+    await greet_everyone(bot)
+    storage, now = bot.services.storage, bot.clock()
+    for person in (COURIER, OTHER_COURIER, HR_STAFF, STATION_STAFF, COORDINATOR):
+        await storage.stations.remember_location(person, 31.23, 121.47, None, now)
+    names: dict[str, Any] = {"n": 0}
+    if state in ("handling", "accepted", "awaiting", "feedback", "followup", "assessing"):
+        names["n"] = n = await _file(bot)
+        if state == "assessing":
+            await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours")
+            names["target"] = await _file(bot, OTHER_COURIER, "suggestion", None)
+        if state in ("accepted", "awaiting", "feedback", "followup"):
+            await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        if state == "awaiting":
+            await _apply(bot, n, Event.ASK, HR_STAFF, "Which platform?")
+        if state in ("feedback", "followup"):
+            await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid")
+        if state == "followup":
+            await _apply(bot, n, Event.RATE_SATISFIED, COURIER)
+    elif state.startswith("draft_"):
+        step, data = {
+            "draft_category": ("category", {}),
+            "draft_description": ("description", {"category": "work"}),
+            "draft_described": ("description", {"category": "work", "description": "Wages unpaid", "files": []}),
+            "draft_place": ("place", {"category": "work", "description": "Wages unpaid", "files": []}),
+            "draft_review": ("review", {"category": "work", "description": "Wages unpaid", "files": []}),
+        }[state]
+        await storage.dialogs.save_draft(COURIER, Draft(step, data), now)
+    elif state == "hotspot":
+        for courier in (COURIER, OTHER_COURIER, 1003):
+            await storage.people.seen(courier, "en", now)
+            await _file(bot, courier, "facilities", None, station_id=STATION.id)
+    elif state == "closed_station":
+        await storage.stations.set_active(STATION.id, False)
+    elif state == "invite":
+        names["code"] = "ABCDEFGH"
+        await storage.people.create_invite("ABCDEFGH", "st1", COORDINATOR, now, now.replace(year=now.year + 1))
+    await bot.tick()  # send the notices all that wrote, so a snapshot sees nothing pending
+    return names
+
+
+def snapshot(path: str, ignore_person: int | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table (but the redelivery ledger), optionally without one new person."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT LIKE 'station_index%' AND name != 'handled_updates'"
+            )
+        ]
+        rows = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    finally:
+        conn.close()
+    if ignore_person is not None:
+        rows["people"] = [r for r in rows["people"] if r[0] != ignore_person]
+    return rows
+
+
+# ---------------------------------------------------------------------------- what "allowed" does
+
+
+@dataclass
+class Case:
+    """One person doing one thing."""
+
+    bot: Bot
+    person: int
+    names: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        return self.names["n"]
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.bot.services.text("en", key, **values)
+
+    def bot_texts(self) -> list[str]:
+        return self.bot.texts(self.person)
+
+    async def appeal(self, number: int | None = None):
+        return await self.bot.services.storage.appeals.get(number or self.n)
+
+    async def prompt_then(self, verb: str, text: str) -> None:
+        """The press asked for text: the prompt is there; then the person writes it."""
+        prompt = await self.bot.services.storage.dialogs.prompt(self.person)
+        assert prompt is not None and (prompt.verb, prompt.appeal_id) == (verb, self.n)
+        await self.bot.say(self.person, text)
+
+    async def count(self, sql: str) -> int:
+        return (await self.bot.services.storage.db.fetchone(sql))[0]
+
+
+Check = Callable[[Case], Awaitable[None]]
+
+
+async def _open(c: Case) -> None:
+    assert any(f"#{c.n}" in text and "Wages unpaid" in text for text in c.bot_texts()[-2:])
+
+
+async def _cancel(c: Case) -> None:
+    assert await c.bot.services.storage.dialogs.prompt(c.person) is None
+    assert c.t("appeal.prompt_cancelled") in c.bot_texts()
+
+
+async def _accept(c: Case) -> None:
+    assert (await c.appeal()).accepted
+
+
+async def _send_back(c: Case) -> None:
+    await c.prompt_then("sb", "Not ours")
+    assert (await c.appeal()).state == "assessing"
+
+
+async def _ask(c: Case) -> None:
+    await c.prompt_then("ask", "Which platform?")
+    assert (await c.appeal()).awaiting_courier
+
+
+async def _note(c: Case) -> None:
+    await c.prompt_then("note", "We called the platform")
+    assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "We called the platform"
+
+
+async def _resolve(c: Case) -> None:
+    await c.prompt_then("res", "Paid")
+    assert (await c.appeal()).state == "feedback"
+
+
+async def _choose_unit(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("appeal.choose_unit", number=c.n)
+
+
+async def _choose_priority(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("appeal.choose_priority", number=c.n, unit="Station One")
+
+
+async def _assigned(c: Case) -> None:
+    appeal = await c.appeal()
+    assert (appeal.state, appeal.unit_id, appeal.priority) == ("handling", "st1", "urgent")
+
+
+async def _reassigned(c: Case) -> None:
+    appeal = await c.appeal()
+    assert (appeal.state, appeal.unit_id) == ("handling", "st1")
+
+
+async def _reject(c: Case) -> None:
+    await c.prompt_then("rej", "Outside the district")
+    assert (await c.appeal()).outcome == "rejected"
+
+
+async def _merge(c: Case) -> None:
+    await c.prompt_then("mrg", f"#{c.names['target']}")
+    appeal = await c.appeal()
+    assert (appeal.outcome, appeal.merged_into) == ("merged", c.names["target"])
+
+
+async def _answer(c: Case) -> None:
+    await c.prompt_then("ans", "Meituan")
+    assert not (await c.appeal()).awaiting_courier
+
+
+def _rated(outcome: str, state: str = "closed") -> Check:
+    async def check(c: Case) -> None:
+        appeal = await c.appeal()
+        assert (appeal.state, appeal.outcome) == (state, outcome)
+
+    return check
+
+
+async def _reopen(c: Case) -> None:
+    await c.prompt_then("ru", "Only half was paid")
+    appeal = await c.appeal()
+    assert (appeal.state, appeal.reopens) == ("handling", 1)
+
+
+async def _withdraw_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("appeal.withdraw_confirm", number=c.n)
+
+
+async def _followup_solved(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("followup.thanks")
+    assert await c.count(f"SELECT count(*) FROM timers WHERE appeal_id = {c.n}") == 0
+
+
+async def _followup_reopened(c: Case) -> None:
+    assert await c.count(f"SELECT count(*) FROM appeal_links WHERE parent_id = {c.n} AND kind = 'followup'") == 1
+
+
+def _draft_step(step: str | None) -> Check:
+    async def check(c: Case) -> None:
+        draft = await c.bot.services.storage.dialogs.draft(COURIER)
+        assert (draft.step if draft else None) == step
+
+    return check
+
+
+async def _draft_station(c: Case) -> None:
+    draft = await c.bot.services.storage.dialogs.draft(c.person)
+    assert (draft.step, draft.data.get("station")) == ("contact", STATION.id)
+
+
+async def _filed(c: Case) -> None:
+    assert await c.count(f"SELECT count(*) FROM appeals WHERE courier_id = {COURIER}") == 1
+    assert await c.bot.services.storage.dialogs.draft(COURIER) is None
+
+
+async def _nearest(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
+
+
+async def _venue(c: Case) -> None:
+    assert c.bot.core.last_message(c.person)["venue"]["title"] == STATION.name
+
+
+async def _new_appeal_here(c: Case) -> None:
+    draft = await c.bot.services.storage.dialogs.draft(c.person)
+    assert (draft.step, draft.data) == ("category", {"station": STATION.id})
+
+
+async def _language(c: Case) -> None:
+    assert (await c.bot.services.storage.people.get(c.person)).language == "zh"
+
+
+async def _hotspot(c: Case) -> None:
+    assert await c.count("SELECT count(*) FROM appeals WHERE courier_id IS NULL AND state = 'assessing'") == 1
+
+
+def _station_active(active: bool) -> Check:
+    async def check(c: Case) -> None:
+        assert (await c.bot.services.storage.stations.get(STATION.id)).active is active
+
+    return check
+
+
+async def _exported(c: Case) -> None:
+    names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
+    assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
+
+
+async def _erase_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("privacy.are_you_sure")
+
+
+async def _erased(c: Case) -> None:
+    assert await c.bot.services.storage.people.get(c.person) is None
+
+
+async def _kept(c: Case) -> None:
+    assert c.t("privacy.kept") in c.bot_texts()
+
+
+ALLOWED: dict[str, Check] = {
+    "open": _open, "cnl": _cancel, "acc": _accept, "sb": _send_back, "ask": _ask, "note": _note, "res": _resolve,
+    "asg": _choose_unit, "asgu": _choose_priority, "asgp": _assigned, "rea": _choose_unit, "reau": _reassigned,
+    "rej": _reject, "mrg": _merge, "ans": _answer, "rs": _rated("resolved"), "rf": _rated("resolved"),
+    "ru": _reopen, "wd": _withdraw_asked, "wdy": _rated("withdrawn"), "fuy": _followup_solved,
+    "fun": _followup_reopened,
+    "dr:cat": _draft_step("description"), "dr:back": _draft_step("category"), "dr:next": _draft_step("place"),
+    "dr:skip": _draft_step("contact"), "dr:st": _draft_station, "dr:confirm": _filed, "dr:cancel": _draft_step(None),
+    "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lang:zh": _language,
+    "hs:mk": _hotspot, "sa:shut": _station_active(False), "sa:reopen": _station_active(True),
+    "ex:period": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
+}
+
+
+def _allowed_check(data: str) -> Check:
+    family, verb = _family_verb(data)
+    return ALLOWED[verb] if family == "ap" else ALLOWED.get(f"{family}:{verb}") or ALLOWED[data]
+
+
+def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
+    """What an allowed command answers (the bot's new messages' texts)."""
+    name = command.split()[0]
+
+    def check(c: Case, replies: list[str]) -> None:
+        first = replies[0]
+        expected = {
+            "/start": c.t("start.greeting", name=f"P{c.person}"),
+            "/help": c.t("help.courier"),
+            "/language": c.t("language.prompt"),
+            "/appeal": c.t("filing.ask_category"),
+            "/cancel": c.t("cancel.nothing"),
+            "/station": c.t("stations.ask_location"),
+            "/privacy": c.t("privacy.title"),
+            "/triage": c.t("coord.triage_title"),
+            "/open": f"#{c.n}",
+            "/invite": "Invite for HR Bureau",
+            "/join": "Welcome! You are now staff of Station One.",
+            "/digest": "Digest, last 7 days",
+            "/undelivered": c.t("digest.undelivered_none"),
+            "/export": c.t("export.choose"),
+            "/stations": "Stations: 1 open, 0 closed.",
+        }
+        if name == "/my":
+            if c.person == COURIER:
+                assert first.startswith(c.t("my.title")) and f"#{c.n}" in first
+            else:
+                assert first == c.t("my.none")
+        elif name == "/queue":
+            if c.person == HR_STAFF:
+                assert first.startswith(c.t("staff.queue_title", unit="HR Bureau")) and f"#{c.n}" in first
+            else:
+                assert first == c.t("staff.queue_empty")
+        else:
+            assert expected[name] in first, (name, first)
+
+    return check
+
+
+# ---------------------------------------------------------------------------- the tests
+
+
+def _cases(table: list[tuple[str, str, tuple[str, ...]]]) -> list[Any]:
+    cases = []
+    for what, state, verdicts in table:
+        assert len(verdicts) == len(KINDS) and set(verdicts) <= {"ok", "no"}, what
+        for kind, verdict in zip(KINDS, verdicts, strict=True):
+            cases.append(pytest.param(what, state, kind, verdict == "ok", id=f"{what.replace('{n}', 'N')}-{kind}-{verdict}"))
+    return cases
+
+
+async def _arrive(bot: Bot, kind: str) -> tuple[int, list[BaseException]]:
+    """The person, with a bot message in their chat to press a button on, and a record of errors.
+
+    A stranger is unknown to the database but may still have old bot messages (someone whose
+    data was erased, or a database started afresh): one is sent straight through the Bot API.
+    """
+    person = PERSON[kind]
+    if kind == "stranger":
+        bot.user(STRANGER, f"P{STRANGER}")
+        await bot.app.bot.send_message(STRANGER, "An old message")
+    errors: list[BaseException] = []
+
+    async def record(update: object, context) -> None:
+        errors.append(context.error)
+
+    bot.app.add_error_handler(record)
+    return person, errors
+
+
+@pytest.mark.parametrize(("data", "state", "kind", "allowed"), _cases(BUTTONS))
+async def test_button(tmp_path, data, state, kind, allowed) -> None:
+    """A press is allowed and works, or is refused with an alert and changes nothing."""
+    async with running_bot(tmp_path / "matrix.sqlite3") as bot:
+        names = await scene(bot, state)
+        person, errors = await _arrive(bot, kind)
+        case = Case(bot, person, names)
+        if data.startswith("ap:") and data.endswith(":cnl") and kind != "stranger":
+            await bot.services.storage.dialogs.set_prompt(person, Prompt("note", names["n"], {}), bot.clock())
+        path = bot.services.storage.db.path
+        before = snapshot(path)
+        message = bot.core.bot_messages(person)[-1]
+        query = bot.core.press_button(person, message["message_id"], data.format(**names))
+        await bot.deliver()
+        answer = bot.core.answered_callback(query)
+        assert answer is not None, "every press is answered"
+        if allowed:
+            assert not answer["show_alert"], answer
+            await _allowed_check(data)(case)
+        else:
+            assert answer == {"text": case.t(refusal(data, kind)), "show_alert": True}
+            assert snapshot(path, ignore_person=STRANGER if kind == "stranger" else None) == before
+        assert errors == []
+        assert await check_database(bot.services.storage.db) == []
+
+
+@pytest.mark.parametrize(("command", "state", "kind", "allowed"), _cases(COMMANDS))
+async def test_command(tmp_path, command, state, kind, allowed) -> None:
+    """A command is answered as its user expects, or refused with a reply that changes nothing."""
+    async with running_bot(tmp_path / "matrix.sqlite3") as bot:
+        names = await scene(bot, state)
+        person, errors = await _arrive(bot, kind)
+        case = Case(bot, person, names)
+        path = bot.services.storage.db.path
+        before = snapshot(path)
+        replies = [m.get("text") or m.get("caption") or "" for m in await bot.say(person, command.format(**names))]
+        assert replies, "every command is answered"
+        if allowed:
+            _commands_allowed(command)(case, replies)
+        else:
+            assert replies == [case.t(command_refusal(command, kind))]
+            assert snapshot(path, ignore_person=STRANGER if kind == "stranger" else None) == before
+        assert errors == []
+        assert await check_database(bot.services.storage.db) == []
+
+
+async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
+    """A new command or button verb must get a row here before it ships."""
+    async with running_bot(tmp_path / "commands.sqlite3") as bot:
+        registered = {
+            command
+            for handlers in bot.app.handlers.values()
+            for handler in handlers
+            if isinstance(handler, CommandHandler)
+            for command in handler.commands
+        }
+    assert registered == {c.split()[0].lstrip("/") for c, _, _ in COMMANDS}
+    appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
+    assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
+    assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
+    families = {d.split(":")[0] for d, _, _ in BUTTONS}
+    assert families == {"ap", "dr", "st", "lang", *callbacks.TOOLS, "hs"}

@@ -1,0 +1,53 @@
+"""The benchmarks' quick runs: each script under bench/ runs with --quick and prints its figures.
+
+This is how CI runs the benchmarks. Speed is never asserted here (a shared CI machine would make
+such a test flaky); only that each script works end to end and states its figure, its same-run
+baseline, the ratio and the target.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+# The line every benchmark ends with (bench/common.py `result`).
+RESULT = r"^== {name}: .+ \| baseline .+ \| ratio [0-9.]+ \| target .+: (met|missed)$"
+
+SCRIPTS = {
+    "fixtures.py": [r"^== fixture: [\d,]+ appeals, [\d,]+ events, [\d,]+ pending deadlines, [\d,]+ MiB \| .+$"],
+    "transitions.py": [RESULT.format(name="transitions")],
+    "digest.py": [RESULT.format(name="digest")],
+    "timers.py": [RESULT.format(name="timers-ready"), RESULT.format(name="timers-memory")],
+    "memory.py": [RESULT.format(name="memory")],
+    "throughput.py": [RESULT.format(name="throughput")],
+}
+if (BENCH / "stations.py").exists():
+    # The station lookup's script (its own format): the lookup's p50 and p99 beside its baselines.
+    SCRIPTS["stations.py"] = [r"p50\s+[\d.]+ ms\s+p99\s+[\d.]+ ms"]
+
+
+def _run(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{script} --quick exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_quick_benchmark_runs_and_prints_its_figures(script: str) -> None:
+    """`python bench/<script> --quick` exits 0 and prints each of its figure lines."""
+    out = _run(script)
+    for pattern in SCRIPTS[script]:
+        assert re.search(pattern, out, re.MULTILINE), f"{script} printed no line matching {pattern!r}:\n{out}"
+    assert "# machine:" in out or script in ("fixtures.py", "stations.py"), f"{script} did not say which machine:\n{out}"

@@ -1,0 +1,177 @@
+"""SIGKILL the bot at random moments while couriers and staff work; restart it each time; lose nothing.
+
+The bot runs as a real process (`python -m bot run`) against the sandbox's HTTP Bot API. Couriers
+and station staff are small agents that behave as people do: they read the last thing the bot
+said and answer it, and when the bot falls silent (it was killed) they try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sandbox.core import BotApiCore
+from sandbox.server import start_server
+from tests.test_run_command import DISTRICT as CONFIG
+from tests.test_run_command import TOKEN, launch
+
+COURIERS = list(range(7001, 7009))
+HR = 600
+KILLS = 22
+APPEALS_PER_COURIER = 4
+FILED = re.compile(r"Appeal #(\d+) is filed")
+
+
+def last_bot_text(core: BotApiCore, chat: int) -> tuple[int, str]:
+    """The number of bot messages so far and the newest one's text."""
+    messages = core.bot_messages(chat)
+    return len(messages), (messages[-1].get("text") or "") if messages else ""
+
+
+async def answer(core: BotApiCore, chat: int, seen: int, seconds: float = 3.0) -> bool:
+    """Wait for a new bot message in `chat`; False if the bot stayed silent (it may be dead)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if len(core.bot_messages(chat)) > seen:
+            await asyncio.sleep(0.05)  # let a burst of replies land
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def press_if(core: BotApiCore, chat: int, label: str) -> bool:
+    """Press the newest inline button starting with `label`, if there is one."""
+    try:
+        core.press(chat, label)
+    except AssertionError:
+        return False
+    return True
+
+
+async def courier(core: BotApiCore, chat: int, told: dict[int, int], stop: asyncio.Event) -> None:
+    """File appeals one after another, answering whatever step the bot is at."""
+    filed = 0
+    while not stop.is_set() and filed < APPEALS_PER_COURIER:
+        seen, text = last_bot_text(core, chat)
+        if (match := FILED.search(text)) and int(match[1]) not in told:
+            told[int(match[1])] = chat
+            filed += 1
+            core.send_text(chat, "/appeal")
+        elif "What is it about?" in text and press_if(core, chat, "Work protection"):
+            pass
+        elif "Describe the problem" in text:
+            core.send_text(chat, f"Courier {chat}: wages unpaid, case {filed + 1}")
+        elif "or skip if the place does not matter" in text and press_if(core, chat, "Skip"):
+            pass
+        elif "staff will not see your name" in text and press_if(core, chat, "Skip"):
+            pass
+        elif "Please check your appeal" in text and press_if(core, chat, "Confirm"):
+            pass
+        else:
+            core.send_text(chat, "/appeal")  # lost, or the bot restarted: ask again, as a person would
+        await answer(core, chat, seen)
+
+
+async def staff(core: BotApiCore, stop: asyncio.Event) -> None:
+    """Accept what arrives; resolve what was accepted."""
+    while not stop.is_set():
+        seen, text = last_bot_text(core, HR)
+        if "write the result" in text:
+            core.send_text(HR, "Paid in full")
+        elif not (press_if(core, HR, "Accept") or press_if(core, HR, "Resolve")):
+            await asyncio.sleep(0.2)
+            continue
+        await answer(core, HR, seen)
+
+
+async def start_bot(url: str, workdir: Path, drains: list) -> asyncio.subprocess.Process:
+    """Launch the bot and keep reading its output, so a full pipe never blocks it."""
+    process = await launch(url, workdir, CONFIG)
+    drains.append(asyncio.ensure_future(process.communicate()))
+    return process
+
+
+def rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the bot's database from outside (WAL lets a reader in while the bot writes)."""
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+async def test_kill_nine_twenty_times_and_lose_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20261127)
+    core = BotApiCore()
+    for person in (*COURIERS, HR, 900):
+        core.add_user(person, f"P{person}", language_code="en")
+    runner, url = await start_server(core, token=TOKEN)
+    database = tmp_path / "bot.sqlite3"
+    told: dict[int, int] = {}
+    stop = asyncio.Event()
+    drains: list = []
+    process = await start_bot(url, tmp_path, drains)
+    core.send_text(HR, "/start")
+    agents = [asyncio.ensure_future(courier(core, c, told, stop)) for c in COURIERS]
+    agents.append(asyncio.ensure_future(staff(core, stop)))
+    try:
+        for _ in range(KILLS):
+            await asyncio.sleep(rng.uniform(0.4, 1.6))
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+            process = await start_bot(url, tmp_path, drains)
+        # Let everyone finish with the bot left alone.
+        deadline = asyncio.get_running_loop().time() + 90
+        while not all(agent.done() for agent in agents[:-1]):
+            assert asyncio.get_running_loop().time() < deadline, "couriers did not finish"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3)
+        stop.set()
+        await asyncio.gather(*agents)
+        # The outbox drains: every notice is sent or dead with a reason.
+        deadline = asyncio.get_running_loop().time() + 60
+        while rows(database, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]:
+            assert asyncio.get_running_loop().time() < deadline, "the outbox did not drain"
+            await asyncio.sleep(0.2)
+        # An open dialog resumes: start one, kill the bot mid-dialog, restart, carry on.
+        core.send_text(COURIERS[0], "/appeal")
+        await answer(core, COURIERS[0], last_bot_text(core, COURIERS[0])[0] - 1, 10)
+        press_if(core, COURIERS[0], "Work protection")
+        await asyncio.sleep(1.0)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        process = await start_bot(url, tmp_path, drains)
+        seen, _ = last_bot_text(core, COURIERS[0])
+        core.send_text(COURIERS[0], "/appeal")
+        assert await answer(core, COURIERS[0], seen, 20)
+        texts = [m.get("text") or "" for m in core.bot_messages(COURIERS[0])[seen:]]
+        assert any("You have an unfinished appeal" in t for t in texts), texts
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+    finally:
+        stop.set()
+        for agent in agents:
+            agent.cancel()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await asyncio.gather(*drains, return_exceptions=True)
+        await runner.cleanup()
+
+    assert len(told) >= len(COURIERS) * APPEALS_PER_COURIER
+    stored = dict(rows(database, "SELECT id, courier_id FROM appeals"))
+    for number, chat in told.items():
+        assert stored.get(number) == chat, f"appeal #{number} was confirmed to {chat} but is not stored"
+    # No event applied twice: every appeal's ledger is a legal walk through the lifecycle.
+    from tests.invariants import check_invariants
+
+    assert check_invariants(database) == []
+    outbox = rows(database, "SELECT status, last_error FROM outbox")
+    assert outbox and all(status == "sent" or (status == "dead" and error) for status, error in outbox)
