@@ -219,7 +219,12 @@ class Stations:
                 if len(inside) >= limit or radius >= _HALF_CIRCUMFERENCE_M:
                     chosen = inside[:limit]
                     break
-                radius *= GROWTH
+                if len(found) >= limit:
+                    # The box's corners already hold enough: a circle through the limit-th of them
+                    # takes them all, in one more query instead of several growing ones.
+                    radius = max(radius * 1.01, sorted(found.values())[limit - 1])
+                else:
+                    radius *= GROWTH
             if not chosen:
                 return []
             keys = [key for _, key in chosen]

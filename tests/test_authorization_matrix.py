@@ -585,3 +585,38 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
     families = {d.split(":")[0] for d, _, _ in BUTTONS}
     assert families == {"ap", "dr", "st", "lang", *callbacks.TOOLS, "hs"}
+
+
+# Callback data no button of the bot carries, and the alert each must get whoever presses it.
+FORGED = [
+    ("lang:fr", "press.invalid"),
+    ("sa:zap:s1", "press.invalid"),
+    ("ex:period:never", "press.invalid"),
+    ("pv:zap", "press.invalid"),
+    ("st:zap:s1", "press.invalid"),
+    ("st:near:lava", "press.invalid"),
+    ("ap:{n}:zzz", "appeal.not_permitted"),
+    ("ap:{n}:asgp:nowhere.urgent", "appeal.bad_unknown_unit"),
+    ("ap:{n}:reau:hr", "appeal.bad_same_unit"),
+    ("ap:99999:open", "appeal.not_found"),
+    ("dr:zap", "filing.no_draft"),
+    ("hs:mk:st.nowhere.work", "digest.hotspot_gone"),
+    ("not-a-button", "press.invalid"),
+    ("ap:1:" + "x" * 70, "press.invalid"),
+]
+
+
+@pytest.mark.parametrize(("data", "key"), FORGED, ids=[d.replace("{n}", "N")[:30] for d, _ in FORGED])
+async def test_forged_data_is_refused_with_an_alert(tmp_path, data, key) -> None:
+    """Made-up callback data, even from the coordinator who may do most things, is refused and changes nothing."""
+    async with running_bot(tmp_path / "forged.sqlite3") as bot:
+        names = await scene(bot, "assessing" if "asgp" in data else "handling")
+        person, errors = await _arrive(bot, "coordinator")
+        path = bot.services.storage.db.path
+        before = snapshot(path)
+        message = bot.core.bot_messages(person)[-1]
+        query = bot.core.press_button(person, message["message_id"], data.format(**names))
+        await bot.deliver()
+        assert bot.core.answered_callback(query) == {"text": bot.services.text("en", key), "show_alert": True}
+        assert snapshot(path) == before
+        assert errors == []
