@@ -162,3 +162,27 @@ async def test_pacing_holds_overall_per_chat_and_per_group(bot) -> None:
     assert all(in_group[i + 20] - in_group[i] >= 60.0 - 1e-9 for i in range(len(in_group) - 20))
     assert Counter(chat for chat, _ in log)[group] == 25
     assert len(bot.core.bot_messages(group)) == 25
+
+
+async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
+    """A request that timed out is tried again after the backoff, and then arrives once."""
+    from telegram.error import TimedOut
+
+    sender = bot.app.bot_data["outbox_sender"]
+    real_send = bot.app.bot.send_message
+    calls = {"n": 0}
+
+    async def slow_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TimedOut("timed out")
+        return await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(type(bot.app.bot), "send_message", lambda self, *a, **k: slow_once(*a, **k))
+    await file_wage_appeal(bot)
+    await sender.flush()
+    (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
+    assert row[2:] == ("pending", 1, "network: timed out")
+    bot.clock.advance(seconds=5)
+    await bot.tick()
+    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
