@@ -1,7 +1,8 @@
-"""Install what the bot needs into .venv and run it, or its tests: `python3 dev.py run|test [args]`.
+"""Install what the bot needs into .venv and run it, its tests or its benchmarks: `python3 dev.py run|test|bench [args]`.
 
 Needs only Python 3.11+. The virtual environment is made on first use and refreshed whenever
-pyproject.toml changes; everything after the subcommand is passed on (to `python -m bot` or pytest).
+pyproject.toml changes; everything after the subcommand is passed on (to `python -m bot` or pytest;
+`bench` takes `--quick` and benchmark names).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _ensure_debian_packages() -> None:
 
 
 def main() -> int:
-    """Dispatch `run` or `test`."""
+    """Dispatch `run`, `test` or `bench`."""
     command, *rest = sys.argv[1:] or ["run"]
     if command == "run":
         _ensure_environment()
@@ -72,7 +73,25 @@ def main() -> int:
         _ensure_environment()
         _ensure_debian_packages()
         return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
-    sys.exit(f"usage: python3 dev.py run|test [args]  (unknown: {command})")
+    if command == "bench":
+        _ensure_environment()
+        return _bench(rest)
+    sys.exit(f"usage: python3 dev.py run|test|bench [args]  (unknown: {command})")
+
+
+# The benchmarks, in the order `bench` runs them (each prints its figures; see README, Benchmarks).
+BENCHMARKS = ("fixtures", "transitions", "digest", "timers", "memory", "throughput", "stations")
+
+
+def _bench(args: list[str]) -> int:
+    """`bench [--quick] [NAME ...]`: run bench/NAME.py (default: every benchmark), full size unless --quick."""
+    quick = [a for a in args if a == "--quick"]
+    names = [a for a in args if a != "--quick"] or [b for b in BENCHMARKS if (ROOT / "bench" / f"{b}.py").exists()]
+    for name in names:
+        code = subprocess.call([str(PYTHON), str(ROOT / "bench" / f"{name.removesuffix('.py')}.py"), *quick], cwd=ROOT)
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ Every script prints its result as one line that a test (tests/test_bench_quick.p
     == NAME: FIGURE | baseline FIGURE | ratio R | target T: met|missed
 
 The figure and its baseline are measured in the same run, on the same machine, one after the
-other, so the ratio says something even where the absolute numbers depend on the machine.
+other, so the ratio says something even where the absolute numbers depend on the machine. The
+ratio is always the figure divided by its baseline, as printed: a rate below 1 is slower than its
+baseline, a time or a size above 1 is longer or larger.
 """
 
 from __future__ import annotations
