@@ -133,6 +133,15 @@ async def tick(services: Services, sender: OutboxSender, config: Config) -> None
 
 
 def _digest(update: Update) -> str:
+    """What tells a redelivery from a new update that reuses the id: who, where, which message, when."""
+    query = update.callback_query
+    if query is not None:
+        where = f"{query.message.chat.id}:{query.message.message_id}" if query.message else ""
+        return f"cq:{query.id}:{where}:{query.data}"
+    message = update.effective_message
+    if message is not None and message.date is not None:
+        return f"m:{message.chat_id}:{message.message_id}:{int(message.date.timestamp())}"
+    # Rare kinds of update: the whole content.
     return hashlib.sha256(json.dumps(update.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
 
 
