@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from domain.geo import EARTH_RADIUS_M, distance_m
 
 
-@dataclass(frozen=True)
-class Located:
-    """An appeal's facts that matter for hot spots."""
+class Located(NamedTuple):
+    """An appeal's facts that matter for hot spots (a tuple: thousands are made per digest)."""
 
     appeal_id: int
     category: str
@@ -51,21 +51,30 @@ def find_hotspots(appeals: list[Located], min_appeals: int, radius_m: float) -> 
 
 def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list[HotSpot]:
     """Greedy: the appeal with the most similar neighbours anchors a cluster; repeat on the rest."""
-    # A grid of cells about radius_m wide keeps the neighbour search near-linear.
-    cell = max(radius_m / 111_000, 1e-6)
-    lat_span = math.degrees(radius_m / EARTH_RADIUS_M)
+    # A grid of cells radius_m wide (in metres, so a degree of longitude shrinks towards the poles)
+    # keeps the neighbour search near-linear: a neighbour is at most one cell away.
+    metres_per_degree = math.radians(1) * EARTH_RADIUS_M
+    lat_span = radius_m / metres_per_degree
+
+    def cell_of(a: Located) -> tuple[int, int]:
+        y = a.lat * metres_per_degree
+        x = a.lon * metres_per_degree * math.cos(math.radians(a.lat))
+        return math.floor(y / radius_m), math.floor(x / radius_m)
+
+    cells = {a.appeal_id: cell_of(a) for a in appeals}
     grid: dict[tuple[str, int, int], list[Located]] = defaultdict(list)
     for a in appeals:
-        grid[(a.category, math.floor(a.lat / cell), math.floor(a.lon / cell))].append(a)
+        grid[(a.category, *cells[a.appeal_id])].append(a)
 
     def neighbours(a: Located) -> list[Located]:
-        row, col = math.floor(a.lat / cell), math.floor(a.lon / cell)
+        row, col = cells[a.appeal_id]
+        lat, lon, category = a.lat, a.lon, a.category
         near = []
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
-                for b in grid.get((a.category, row + dr, col + dc), ()):
+                for b in grid.get((category, row + dr, col + dc), ()):
                     # No point is nearer than its difference in latitude: most misses skip the haversine.
-                    if abs(b.lat - a.lat) <= lat_span and distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m:
+                    if abs(b.lat - lat) <= lat_span and distance_m(lat, lon, b.lat, b.lon) <= radius_m:
                         near.append(b)
         return near
 

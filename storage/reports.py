@@ -169,7 +169,7 @@ class Reports:
             " AND NOT EXISTS (SELECT 1 FROM appeal_links l WHERE l.child_id = appeals.id AND l.kind = 'hotspot')",
             (week, end),
         )
-        located = [Located(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        located = [Located._make(row) for row in rows]
         return find_hotspots(located, self.min_appeals, self.radius_m)
 
     async def hotspots(self, end: datetime) -> list[HotSpot]:

@@ -52,3 +52,14 @@ def test_first_matching_rule_wins_and_unrouted_is_none() -> None:
     assert route(rules, "rights") is None
     assert route(rules, "work") == "hr"
     assert route(rules + [Rule(category="*", unit="hub")], "suggestion") == "hub"
+
+
+def test_hot_spots_are_found_near_the_poles_too() -> None:
+    """Three appeals 300 m apart east-west at 80°N are one spot (a degree of longitude is short there)."""
+    from domain.hotspots import Located, find_hotspots
+
+    step = 300 / (111_195 * 0.1736)  # 300 m in degrees of longitude at 80°N
+    appeals = [Located(i, "life", None, 80.0, 20.0 + i * step) for i in range(3)]
+    (spot,) = find_hotspots(appeals, min_appeals=3, radius_m=700)
+    assert spot.appeal_ids == (0, 1, 2)
+    assert find_hotspots(appeals, min_appeals=3, radius_m=250) == []
