@@ -12,12 +12,15 @@ baseline, a time or a size above 1 is longer or larger.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import platform
 import re
 import shutil
 import statistics
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -150,3 +153,12 @@ def result(name: str, figure: str, baseline: str, ratio: float, target: str, met
     """The one line that states a benchmark's figure, its same-run baseline, the ratio and the target."""
     print(f"== {name}: {figure} | baseline {baseline} | ratio {ratio:.2f} | target {target}: {'met' if met else 'missed'}")
     sys.stdout.flush()
+
+
+def quick_cli(run: Callable[[bool], Awaitable[None]], doc: str, argv: list[str] | None = None) -> int:
+    """The command line of a benchmark that takes only --quick: parse it and run."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small run for CI")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.quick))
+    return 0

@@ -12,8 +12,6 @@ else. Both run on a copy of the fixture with a warm cache, alternately; the p50 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sqlite3
 import sys
 import tempfile
@@ -24,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import NOW, bench_config, copy_database, header, percentile, result  # noqa: E402
+from common import NOW, bench_config, copy_database, header, percentile, quick_cli, result  # noqa: E402
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
 from transitions import Recorder  # noqa: E402
 
@@ -110,11 +108,8 @@ async def run(quick: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small run for CI")
-    args = parser.parse_args(argv)
-    asyncio.run(run(args.quick))
-    return 0
+    """Run the benchmark (--quick for a small run)."""
+    return quick_cli(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ Any error logged during the burst fails the run: a benchmark of error paths woul
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import random
 import sys
@@ -47,6 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    quick_cli,
     CITY,
     COURIERS,
     NOW,
@@ -388,11 +387,8 @@ async def run(quick: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small run for CI")
-    args = parser.parse_args(argv)
-    asyncio.run(run(args.quick))
-    return 0
+    """Run the benchmark (--quick for a small run)."""
+    return quick_cli(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ and they must leave identical rows behind (checked).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import hashlib
 import sqlite3
 import sys
@@ -29,7 +27,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import NOW, bench_config, copy_database, header, percentile, result, staff_of  # noqa: E402
+from common import (  # noqa: E402
+    NOW,
+    bench_config,
+    copy_database,
+    header,
+    percentile,
+    quick_cli,
+    result,
+    staff_of,
+)
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
 
 from bot.app import open_storage  # noqa: E402
@@ -197,11 +204,8 @@ async def run(quick: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small run for CI")
-    args = parser.parse_args(argv)
-    asyncio.run(run(args.quick))
-    return 0
+    """Run the benchmark (--quick for a small run)."""
+    return quick_cli(run, __doc__, argv)
 
 
 if __name__ == "__main__":
