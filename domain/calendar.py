@@ -101,10 +101,7 @@ class WorkingCalendar:
     def add(self, start: datetime, work: timedelta) -> datetime:
         """The instant at which `work` of working time has elapsed, counting from start."""
         local = self._local(start)
-        if not isinstance(work, timedelta):
-            raise TypeError(f"work must be a timedelta, got {work!r}")
-        if work < _ZERO:
-            raise ValueError(f"work must not be negative, got {work}")
+        _check_work(work)
         if not work:
             return local
         day = local.date()
@@ -121,10 +118,7 @@ class WorkingCalendar:
     def subtract(self, end: datetime, work: timedelta) -> datetime:
         """The latest instant from which `work` of working time has elapsed by `end` (add, run backwards)."""
         local = self._local(end)
-        if not isinstance(work, timedelta):
-            raise TypeError(f"work must be a timedelta, got {work!r}")
-        if work < _ZERO:
-            raise ValueError(f"work must not be negative, got {work}")
+        _check_work(work)
         if not work:
             return local
         day = local.date()
@@ -312,6 +306,13 @@ def _walk(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[datetime 
             return start + work, _ZERO
         work -= end - start
     return None, work
+
+
+def _check_work(work: timedelta) -> None:
+    if not isinstance(work, timedelta):
+        raise TypeError(f"work must be a timedelta, got {work!r}")
+    if work < _ZERO:
+        raise ValueError(f"work must not be negative, got {work}")
 
 
 def _walk_back(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[datetime | None, timedelta]:

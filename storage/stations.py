@@ -18,7 +18,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distance_m
-from domain.stations_file import AMENITIES, StationRecord
+from domain.stations_file import AMENITIES, StationRecord, record_fields
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
@@ -130,18 +130,13 @@ _IN_BOX = (
 
 
 def _row(record: StationRecord) -> dict[str, object]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "address": record.address,
-        "lat": record.lat,
-        "lon": record.lon,
-        "grade": record.grade,
-        "amenities": json.dumps(list(record.amenities)),
-        "hours": json.dumps(record.hours, ensure_ascii=False),
-        "unit_id": record.unit,
-        "active": None if record.active is None else int(record.active),
-    }
+    """A record as the stations table's columns (the file's fields, stored as JSON and integers)."""
+    fields = record_fields(record)
+    fields["unit_id"] = fields.pop("unit")
+    fields["amenities"] = json.dumps(fields["amenities"])
+    fields["hours"] = json.dumps(fields["hours"], ensure_ascii=False)
+    fields["active"] = None if record.active is None else int(record.active)
+    return fields
 
 
 class Stations:
