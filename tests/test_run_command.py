@@ -146,6 +146,25 @@ async def bot_said(
         await asyncio.sleep(0.05)
 
 
+async def file_wage_appeal(core: BotApiCore, output: Output, text: str, phone: str | None = None) -> None:
+    """Li files a work appeal through every dialog step, sharing `phone` or staying anonymous."""
+    core.send_text(LI, "/appeal")
+    await bot_said(core, LI, "What is it about?", output)
+    core.press(LI, "Work protection")
+    await bot_said(core, LI, "Describe the problem", output)
+    core.send_text(LI, text)
+    await bot_said(core, LI, "or skip if the place does not matter", output)
+    core.press(LI, "Skip")
+    await bot_said(core, LI, "staff will not see your name", output)
+    if phone:
+        core.share_contact(LI, phone, "Li", contact_user_id=LI)
+    else:
+        core.press(LI, "Skip")
+    await bot_said(core, LI, "Please check your appeal", output)
+    core.press(LI, "Confirm")
+    await bot_said(core, LI, "Appeal #1 is filed and sent to HR Bureau", output)
+
+
 @pytest.mark.parametrize("logging_flags", [(), ("--debug",)], ids=["info", "debug"])
 async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
     tmp_path: Path, logging_flags: tuple[str, ...]
@@ -163,18 +182,7 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
     try:
         core.send_text(HR, "/start")
         await bot_said(core, HR, "Hello, HR worker!", output)
-        core.send_text(LI, "/appeal")
-        await bot_said(core, LI, "What is it about?", output)
-        core.press(LI, "Work protection")
-        await bot_said(core, LI, "Describe the problem", output)
-        core.send_text(LI, "Two months of wages unpaid")
-        await bot_said(core, LI, "or skip if the place does not matter", output)
-        core.press(LI, "Skip")
-        await bot_said(core, LI, "staff will not see your name", output)
-        core.share_contact(LI, "+8613800138000", "Li", contact_user_id=LI)
-        await bot_said(core, LI, "Please check your appeal", output)
-        core.press(LI, "Confirm")
-        await bot_said(core, LI, "Appeal #1 is filed and sent to HR Bureau", output)
+        await file_wage_appeal(core, output, "Two months of wages unpaid", phone="+8613800138000")
 
         await bot_said(core, HR, "New appeal for HR Bureau", output)
         assert "+8613800138000" in core.bot_messages(HR)[-1]["text"]
@@ -203,10 +211,7 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         assert secret.encode() not in logs, secret
 
 
-REAL_TIME = """\
-default_language = "en"
-coordinators = [900]
-
+REAL_TIME = DISTRICT + """
 [calendar]
 work_hours = ["00:00-24:00"]
 rest_weekdays = []
@@ -218,17 +223,6 @@ accept = "2m"
 remind_before = "1m"
 escalate_after = "1m"
 poll_seconds = 1
-
-[[units]]
-id = "hr"
-kind = "department"
-zh = "人社局"
-en = "HR Bureau"
-staff = [600]
-
-[[routing]]
-category = "work"
-unit = "hr"
 """
 
 
@@ -245,17 +239,7 @@ async def test_reminds_then_chases_up_in_real_time(tmp_path: Path) -> None:
         for person in (HR, 900):
             core.send_text(person, "/start")
             await bot_said(core, person, "Hello", output)
-        core.send_text(LI, "/appeal")
-        await bot_said(core, LI, "What is it about?", output)
-        core.press(LI, "Work protection")
-        await bot_said(core, LI, "Describe the problem", output)
-        core.send_text(LI, "Unpaid wages")
-        await bot_said(core, LI, "or skip if the place", output)
-        core.press(LI, "Skip")
-        await bot_said(core, LI, "staff will not see", output)
-        core.press(LI, "Skip")
-        await bot_said(core, LI, "Please check your appeal", output)
-        core.press(LI, "Confirm")
+        await file_wage_appeal(core, output, "Unpaid wages")
         await bot_said(core, HR, "New appeal for HR Bureau", output)
         filed = loop.time()
         for chat, fragment, after in (
