@@ -38,7 +38,7 @@ class RecordingDatabase:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
 
-    async def run(self, work: Any) -> Any:
+    async def run(self, work: Any, **options: Any) -> Any:
         return work(self.recorder)
 
 

@@ -250,14 +250,14 @@ class _TimedRequest(InProcessRequest):
 
 
 def _time_database(storage: Any) -> list[float]:
-    """Add up the time the bot waits for its database (each trip to its thread), on this instance only."""
+    """Add up the time the bot spends on its database (inline or waiting for its thread), on this instance only."""
     spent = [0.0, 0]
     run = storage.db.run
 
-    async def timed(work: Any) -> Any:
+    async def timed(work: Any, **options: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await run(work)
+            return await run(work, **options)
         finally:
             spent[0] += time.perf_counter() - started
             spent[1] += 1
@@ -371,8 +371,8 @@ async def run(quick: bool) -> None:
         f" {bot_rate / traffic_rate:.2f} of it)"
     )
     print(
-        f"# the bot's time an update: {per(spent)}; waiting for the database {per(database[0])}"
-        f" ({database[1] / len(bot_times):.1f} trips), inside the in-process Bot API {per(api_seconds)},"
+        f"# the bot's time an update: {per(spent)}; in the database {per(database[0])}"
+        f" ({database[1] / len(bot_times):.1f} calls), inside the in-process Bot API {per(api_seconds)},"
         f" python-telegram-bot and the handlers {per(spent - database[0] - api_seconds)}"
     )
     ratio = bot_rate / ceiling_rate

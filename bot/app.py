@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +24,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.errors import FAILED_UPDATES, on_error
@@ -34,6 +35,7 @@ from domain.deadlines import Priority
 from domain.schedule import latest_daily, latest_weekly
 from handlers.digest import digest_handlers, period_of
 from handlers.i18n import Catalog
+from handlers.quiet_bot import QuietBot
 from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
 from handlers.inbox import inbox_handlers
 from handlers.invites import invite_handlers
@@ -77,7 +79,8 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     storage = await Storage.open(
         config.database.path,
         config.working_calendar(),
-        lambda category, priority: config.spans(category, Priority(priority)),
+        # The config never changes while the bot runs: each (category, priority) is worked out once.
+        functools.cache(lambda category, priority: config.spans(category, Priority(priority))),
         config.ladder(),
     )
     storage.reports.min_appeals = config.hotspots.min_appeals
@@ -199,20 +202,18 @@ def build_application(
     """
     catalog = Catalog.load(config.default_language)
     token = config.telegram.token.get_secret_value() if config.telegram.token else OFFLINE_TOKEN
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(config.telegram.base_url)
-        .base_file_url(config.telegram.base_file_url)
-        .context_types(ContextTypes(context=BotContext))
-    )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    else:
-        builder = builder.request(RetryingRequest(connection_pool_size=64))
-    if background:
+    if request is None:
+        request, updates_request = RetryingRequest(connection_pool_size=64), HTTPXRequest(connection_pool_size=1)
+    telegram_bot = QuietBot(
+        token,
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+        request=request,
+        get_updates_request=updates_request or request,
         # Replies sent straight from handlers wait out a 429 and try again; the outbox paces itself.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        rate_limiter=AIORateLimiter(max_retries=2) if background else None,
+    )
+    builder = ApplicationBuilder().bot(telegram_bot).context_types(ContextTypes(context=BotContext))
 
     async def open_services(application: Application) -> None:
         storage = await open_storage(config, clock())

@@ -152,7 +152,7 @@ class OutboxSender:
         if rendered is None:
             return False
         text, markup = rendered
-        await bot.send_message(message.chat_id, text, reply_markup=markup)
+        await bot.send_text(message.chat_id, text, markup)
         return True
 
     async def _send_one(self, message: OutboxMessage) -> str:

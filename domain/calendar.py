@@ -20,7 +20,9 @@ _ONE_DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 
 # (start, end) of each period of one day, as UTC instants.
-_Bounds = list[tuple[datetime, datetime]]
+_Bounds = tuple[tuple[datetime, datetime], ...]
+_WALK_DAYS = 5  # up to this many working days ahead, _nth_working_day steps through days
+_CACHE_LIMIT = 4096  # days remembered: years of deadlines
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class WorkingCalendar:
         object.__setattr__(self, "_lost_days", lost_days)
         object.__setattr__(self, "_gained_days", gained_days)
         object.__setattr__(self, "_irregular_by_year", {})
+        # Every deadline armed asks for the same few days' periods:
+        # remembered, they cost a dict lookup instead of ~10 µs of time zone arithmetic each.
+        object.__setattr__(self, "_bounds_by_day", {})
 
     # ----------------------------------------------------------------- public
 
@@ -180,6 +185,12 @@ class WorkingCalendar:
         return moment.astimezone(self.tz)
 
     def _bounds(self, day: date) -> _Bounds:
+        found = self._bounds_by_day.get(day)
+        if found is None:
+            found = _remember(self._bounds_by_day, day, self._compute_bounds(day))
+        return found
+
+    def _compute_bounds(self, day: date) -> _Bounds:
         instants: list[datetime] = []
         for day_offset, wall in self._edges:
             instant = _utc(datetime.combine(day + timedelta(days=day_offset), wall, tzinfo=self.tz))
@@ -188,7 +199,7 @@ class WorkingCalendar:
             if instants and instant < instants[-1]:
                 instant = instants[-1]
             instants.append(instant)
-        return list(zip(instants[::2], instants[1::2]))
+        return tuple(zip(instants[::2], instants[1::2]))
 
     def _work_within(self, day: date, lo: datetime | None, hi: datetime | None) -> timedelta:
         if not self._is_working_day(day):
@@ -229,6 +240,15 @@ class WorkingCalendar:
             span = 0
         if span == 0 or self._count_working_days(first, first + timedelta(days=span)) < n:
             raise ValueError(f"the calendar has fewer than {n} working days on or after {first.isoformat()}")
+        if n <= _WALK_DAYS:
+            # The usual ask (the next working day, a deadline days away): stepping is cheaper than bisecting.
+            day = first
+            while True:
+                if self._is_working_day(day):
+                    n -= 1
+                    if not n:
+                        return day
+                day += _ONE_DAY
         lo, hi = 0, span - 1
         while lo < hi:
             mid = (lo + hi) // 2
@@ -293,6 +313,13 @@ class WorkingCalendar:
                 day, offset = following, next_offset
             cache[year] = found
         return found
+
+
+def _remember(cache: dict[date, _Bounds], key: date, value: _Bounds) -> _Bounds:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _walk(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[datetime | None, timedelta]:

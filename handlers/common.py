@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from handlers.quiet_bot import Markup, QuietBot
 from handlers.services import BotContext, Services, Who, who
 
 __all__ = [
@@ -25,9 +26,13 @@ def main_menu(services: Services, lang: str) -> ReplyKeyboardMarkup:
     )
 
 
-async def reply(update: Update, text: str, **kwargs) -> None:
+def _bot(update: Update) -> QuietBot:
+    return update.get_bot()  # type: ignore[return-value]  # build_application makes it a QuietBot
+
+
+async def reply(update: Update, text: str, reply_markup: Markup | None = None) -> None:
     """Send `text` to the chat the update came from (user text is sent without a parse mode)."""
-    await update.effective_chat.send_message(text, **kwargs)
+    await _bot(update).send_text(update.effective_chat.id, text, reply_markup)
 
 
 def _not_modified(error: BadRequest) -> bool:
@@ -41,7 +46,7 @@ async def drop_keyboard(update: Update) -> None:
     if not isinstance(query.message, Message) or query.message.reply_markup is None:
         return
     try:
-        await query.edit_message_reply_markup(None)
+        await _bot(update).edit_markup(query.message.chat.id, query.message.message_id)
     except BadRequest as error:
         if not _not_modified(error):  # a second tap that came in before the first one's edit
             raise
@@ -52,7 +57,7 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
         try:
-            await query.edit_message_text(text, reply_markup=reply_markup)
+            await _bot(update).edit_text(query.message.chat.id, query.message.message_id, text, reply_markup)
             return
         except BadRequest as error:
             if _not_modified(error):

@@ -8,10 +8,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext
 
 from domain.routing import Rule
 from handlers.i18n import Catalog
+from handlers.quiet_bot import QuietBot
 from storage.models import Person
 from storage.store import Storage
 
@@ -59,7 +60,7 @@ class Services:
 SERVICES_KEY = "services"
 
 
-class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+class BotContext(CallbackContext[QuietBot, dict, dict, dict]):
     """The callback context, with the services typed."""
 
     @property

@@ -25,7 +25,7 @@ async def start(update: Update, context: BotContext) -> None:
             catalog.text(me.lang, "start.menu_hint"),
         )
     )
-    await update.effective_message.reply_text(text, reply_markup=main_menu(context.services, me.lang))
+    await reply(update, text, reply_markup=main_menu(context.services, me.lang))
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -37,7 +37,7 @@ async def show_help(update: Update, context: BotContext) -> None:
         parts.append(catalog.text(me.lang, "help.staff"))
     if me.person.role == "coordinator":
         parts.append(catalog.text(me.lang, "help.coordinator"))
-    await update.effective_message.reply_text("\n\n".join(parts), reply_markup=main_menu(context.services, me.lang))
+    await reply(update, "\n\n".join(parts), reply_markup=main_menu(context.services, me.lang))
 
 
 async def ask_language(update: Update, context: BotContext) -> None:
@@ -47,7 +47,8 @@ async def ask_language(update: Update, context: BotContext) -> None:
         InlineKeyboardButton(LANGUAGE_NAMES[lang], callback_data=f"{LANGUAGE_CALLBACK}{lang}")
         for lang in LANGUAGES
     ]
-    await update.effective_message.reply_text(
+    await reply(
+        update,
         context.services.catalog.text(me.lang, "language.prompt"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
@@ -70,7 +71,8 @@ async def set_language(update: Update, context: BotContext) -> None:
 async def not_understood(update: Update, context: BotContext) -> None:
     """Anything no other handler took: point back to the menu, never silence."""
     me = await who(update, context)
-    await update.effective_message.reply_text(
+    await reply(
+        update,
         context.services.catalog.text(me.lang, "fallback.not_understood"),
         reply_markup=main_menu(context.services, me.lang),
     )

@@ -274,10 +274,24 @@ class Appeals:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
 
+        changes = {
+            "state": new.state,
+            "outcome": transition.outcome,
+            "unit_id": unit,
+            "priority": priority,
+            "accepted": new.accepted,
+            "awaiting_courier": new.awaiting_courier,
+            "send_backs": new.send_backs,
+            "reopens": row["reopens"] + int(event is Event.RATE_UNSATISFIED),
+            "send_back_until": send_back_until,
+            "merged_into": args.merged_into if event is Event.MERGE else row["merged_into"],
+            "version": row["version"] + 1,
+            "updated_at": ts,
+        }
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
-            " awaiting_courier = ?, send_backs = ?, reopens = reopens + ?, send_back_until = ?,"
-            " merged_into = ?, version = version + 1, updated_at = ?"
+            " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
+            " merged_into = ?, version = ?, updated_at = ?"
             " WHERE id = ? AND state = ? AND version = ?",
             (
                 new.state.value,
@@ -287,9 +301,10 @@ class Appeals:
                 int(new.accepted),
                 int(new.awaiting_courier),
                 new.send_backs,
-                int(event is Event.RATE_UNSATISFIED),
+                changes["reopens"],
                 send_back_until,
-                args.merged_into if event is Event.MERGE else row["merged_into"],
+                changes["merged_into"],
+                changes["version"],
                 ts,
                 appeal_id,
                 state.value,
@@ -321,8 +336,10 @@ class Appeals:
             _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
-        after_row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
-        return Applied(Appeal.from_row(after_row), previous, event_id, transition)
+        # The row as just written, without reading it back: the UPDATE above set exactly these columns.
+        changes["send_back_until"] = from_ts(send_back_until)
+        changes["updated_at"] = from_ts(ts)
+        return Applied(previous.model_copy(update=changes), previous, event_id, transition)
 
     async def apply(
         self,

@@ -1,4 +1,12 @@
-"""The SQLite connection: one long-lived writer, WAL, foreign keys, one thread hop per transaction."""
+"""The SQLite connection: one long-lived writer, WAL, foreign keys; short work inline, long work on its thread.
+
+A trip to aiosqlite's thread costs about 100 µs of waking threads: more than the point reads and
+small transactions a button press needs (bench/throughput.py). So short work runs on the event loop,
+on the same connection, whenever the database thread is idle; while the thread has work queued,
+short work queues behind it, so everything still happens in the order it was asked for. Work that
+reads a large part of the database (a digest, an export, an import) says `long=True` and always goes
+to the thread, so the bot keeps answering meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -36,11 +44,14 @@ def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], 
 
 
 class Database:
-    """An open database file; every method makes exactly one trip to the database thread."""
+    """An open database file; every call is one unit of work, inline or on the database thread."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self._conn = conn
         self.path = path
+        # Written by one thread each (the loop, the database thread): the thread is idle when they match.
+        self._queued = 0
+        self._finished = 0
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -49,25 +60,43 @@ class Database:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        # check_same_thread=False: short work uses the connection from the loop's thread, never
+        # while the database thread is using it (see run).
+        conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         db = cls(conn, path)
         try:
             await db.run(_configure)
-            await db.run(migrate)
+            await db.run(migrate, long=True)
         except BaseException:
             await conn.close()
             raise
         return db
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` with the raw connection on the database thread, in one hop."""
-        # aiosqlite's public calls make one hop per statement; _execute queues a whole
-        # function on its thread, which turns a four-statement transition into one hop.
-        return await self._conn._execute(lambda: work(self._conn._conn))
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
+        """Run `work` with the raw connection: inline if it is short and the thread is idle, else on the thread."""
+        if not long and self._queued == self._finished:
+            return work(self._sqlite())
+        self._queued += 1
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def on_thread() -> T:
+            try:
+                return work(self._conn._conn)
+            finally:
+                self._finished += 1
+
+        # aiosqlite's public calls make one hop per statement; _execute queues a whole
+        # function on its thread, which turns a many-statement transaction into one hop.
+        return await self._conn._execute(on_thread)
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn = self._conn._connection
+        if conn is None:
+            raise ValueError("the database is closed")
+        return conn
+
+    async def write(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
         """Run `work` inside BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back."""
-        return await self.run(lambda conn: _transaction(conn, work))
+        return await self.run(lambda conn: _transaction(conn, work), long=long)
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """All rows of a read-only query."""

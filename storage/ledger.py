@@ -111,4 +111,4 @@ class Ledger:
     async def lines(self, start: datetime, end: datetime) -> list[LedgerLine]:
         """Every appeal filed in [start, end), oldest number first."""
         params = {"start": to_ts(start), "end": to_ts(end)}
-        return await self._db.run(lambda conn: [_line(r) for r in conn.execute(_QUERY, params)])
+        return await self._db.run(lambda conn: [_line(r) for r in conn.execute(_QUERY, params)], long=True)

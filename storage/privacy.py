@@ -186,7 +186,7 @@ class Privacy:
                 return len(ids)
 
             # Short transactions: the bot keeps answering between batches.
-            done = await self._db.write(one_batch)
+            done = await self._db.write(one_batch, long=True)
             appeals += done
             if done < batch:
                 break
@@ -207,4 +207,4 @@ class Privacy:
             ).rowcount
             return Expired(appeals, people, locations, drafts, notices)
 
-        return await self._db.write(rest)
+        return await self._db.write(rest, long=True)

@@ -159,7 +159,7 @@ class Reports:
                 data.per_day = self._per_day(conn, start, end)
             return data
 
-        return await self._db.run(work)
+        return await self._db.run(work, long=True)
 
     def _hotspots(self, conn: sqlite3.Connection, end: int) -> list[HotSpot]:
         week = end - 7 * 86400
@@ -174,7 +174,7 @@ class Reports:
 
     async def hotspots(self, end: datetime) -> list[HotSpot]:
         """The hot spots of the week to `end`."""
-        return await self._db.run(lambda conn: self._hotspots(conn, to_ts(end)))
+        return await self._db.run(lambda conn: self._hotspots(conn, to_ts(end)), long=True)
 
     def _per_day(self, conn: sqlite3.Connection, start: datetime, end: datetime) -> list[tuple[datetime, int, int]]:
         days = []

@@ -160,7 +160,7 @@ class Stations:
             added = conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
             return Imported(added, len(rows) - added)
 
-        return await self._db.write(work)
+        return await self._db.write(work, long=True)
 
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
@@ -169,7 +169,7 @@ class Stations:
 
     async def all(self) -> list[Station]:
         """Every station, open and closed, by id."""
-        return [Station.from_row(r) for r in await self._db.fetchall("SELECT * FROM stations ORDER BY id")]
+        return [Station.from_row(r) for r in await self._db.run(lambda conn: conn.execute("SELECT * FROM stations ORDER BY id").fetchall(), long=True)]
 
     async def set_active(self, station_id: str, active: bool) -> Station | None:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""

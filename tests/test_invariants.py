@@ -42,6 +42,28 @@ def test_every_state_made_through_the_bot_passes(base) -> None:
     }
 
 
+async def test_each_applied_appeal_is_the_row_as_stored(tmp_path, monkeypatch) -> None:
+    """apply_in builds the appeal it returns without reading it back: it must equal the row it wrote."""
+    from storage.appeals import Appeals as Repository
+    from storage.models import Appeal
+
+    real = Repository.apply_in
+    checked: list[str] = []
+
+    def apply_and_compare(self, conn, appeal_id, *args, **kwargs):
+        applied = real(self, conn, appeal_id, *args, **kwargs)
+        stored = Appeal.from_row(conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone())
+        assert applied.appeal == stored
+        checked.append(applied.transition.event.value)
+        return applied
+
+    monkeypatch.setattr(Repository, "apply_in", apply_and_compare)
+    async with running_bot(tmp_path / "applied.sqlite3") as bot:
+        await greet_everyone(bot)
+        await every_state(bot)
+    assert {"submit", "assign", "accept", "resolve", "merge", "reject", "withdraw", "rate_unsatisfied"} <= set(checked)
+
+
 async def test_time_follow_ups_and_erasure_keep_the_invariants(tmp_path) -> None:
     """Reminders, auto-close, a follow-up answered "not solved" and a courier's erasure: still consistent."""
     async with running_bot(tmp_path / "later.sqlite3") as bot:

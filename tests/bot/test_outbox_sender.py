@@ -169,7 +169,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
     from telegram.error import TimedOut
 
     sender = bot.app.bot_data["outbox_sender"]
-    real_send = bot.app.bot.send_message
+    real_send = bot.app.bot.send_text
     calls = {"n": 0}
 
     async def slow_once(*args, **kwargs):
@@ -178,7 +178,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
             raise TimedOut("timed out")
         return await real_send(*args, **kwargs)
 
-    monkeypatch.setattr(type(bot.app.bot), "send_message", lambda self, *a, **k: slow_once(*a, **k))
+    monkeypatch.setattr(type(bot.app.bot), "send_text", lambda self, *a, **k: slow_once(*a, **k))
     await file_wage_appeal(bot)
     await sender.flush()
     (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
