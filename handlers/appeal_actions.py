@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from domain import lifecycle
 from domain.deadlines import Priority
@@ -18,6 +18,7 @@ from handlers.callbacks import Press
 from handlers.cards import BY_VERB, Action, allowed, can_see, card_text, keyboard, roles
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.history import history_text
+from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage.appeals import MAX_NOTE, AppealNotFound, BadEventArguments, EventArgs
 from storage.dialogs import Prompt
@@ -111,14 +112,12 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
         await _act(update, context, me, appeal, action, args)
     elif verb == "wd":
-        confirm = InlineKeyboardButton(
-            services.text(me.lang, "button.withdraw_confirm"), callback_data=callbacks.appeal(appeal.id, "wdy")
-        )
-        back = InlineKeyboardButton(services.text(me.lang, "button.back"), callback_data=callbacks.appeal(appeal.id, "open"))
+        confirm = button(services.text(me.lang, "button.withdraw_confirm"), callbacks.appeal(appeal.id, "wdy"))
+        back = button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, "open"))
         await reply(
             update,
             services.text(me.lang, "appeal.withdraw_confirm", number=appeal.id),
-            reply_markup=InlineKeyboardMarkup([[confirm, back]]),
+            reply_markup=inline([[confirm, back]]),
         )
     else:
         await _act(update, context, me, appeal, action, EventArgs())
@@ -180,12 +179,12 @@ async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Ap
     await services.storage.dialogs.set_prompt(
         me.person.telegram_id, Prompt(action.verb, appeal.id, {"message_id": message_id}), services.clock()
     )
-    cancel = InlineKeyboardButton(services.text(me.lang, "button.cancel"), callback_data=callbacks.appeal(appeal.id, "cnl"))
+    cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, "cnl"))
     prompt_key = {"sb": "send_back", "res": "resolve", "rej": "reject", "mrg": "merge", "ans": "answer", "ru": "unsatisfied"}
     await reply(
         update,
         services.text(me.lang, f"appeal.prompt_{prompt_key.get(action.verb, action.verb)}", number=appeal.id),
-        reply_markup=InlineKeyboardMarkup([[cancel]]),
+        reply_markup=inline([[cancel]]),
     )
 
 
@@ -193,12 +192,9 @@ async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: App
     services = context.services
     units = [u for u in await services.storage.people.active_units() if u.id != appeal.unit_id]
     next_verb = "asgu" if verb == "asg" else "reau"
-    rows = [
-        [InlineKeyboardButton(u.name(me.lang), callback_data=callbacks.appeal(appeal.id, next_verb, u.id))]
-        for u in units
-    ]
-    rows.append([InlineKeyboardButton(services.text(me.lang, "button.back"), callback_data=callbacks.appeal(appeal.id, "open"))])
-    await reply(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=InlineKeyboardMarkup(rows))
+    rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, next_verb, u.id))] for u in units]
+    rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, "open"))])
+    await reply(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=inline(rows))
 
 
 async def _choose_priority(update: Update, context: BotContext, me: Who, appeal: Appeal, unit_id: str) -> None:
@@ -208,13 +204,13 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
         await reply(update, services.text(me.lang, "appeal.bad_unknown_unit"))
         return
     buttons = [
-        InlineKeyboardButton(services.text(me.lang, f"button.{p}"), callback_data=callbacks.appeal(appeal.id, "asgp", f"{unit_id}.{p}"))
+        button(services.text(me.lang, f"button.{p}"), callbacks.appeal(appeal.id, "asgp", f"{unit_id}.{p}"))
         for p in ("normal", "urgent")
     ]
     await reply(
         update,
         services.text(me.lang, "appeal.choose_priority", number=appeal.id, unit=unit.name(me.lang)),
-        reply_markup=InlineKeyboardMarkup([buttons]),
+        reply_markup=inline([buttons]),
     )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from domain import lifecycle
 from domain.lifecycle import Event, Role
 from handlers import callbacks
+from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, Person, TimerRow
 
@@ -70,17 +69,17 @@ def allowed(action: Action, appeal: Appeal, held: frozenset[Role], now: datetime
 
 def keyboard(
     services: Services, appeal: Appeal, held: frozenset[Role], lang: str, only: tuple[str, ...] | None = None
-) -> InlineKeyboardMarkup | None:
+) -> Keyboard | None:
     """The buttons this reader may press on this appeal now (None if there are none)."""
     now = services.clock()
     buttons = [
-        InlineKeyboardButton(services.text(lang, a.label), callback_data=callbacks.appeal(appeal.id, a.verb))
+        button(services.text(lang, a.label), callbacks.appeal(appeal.id, a.verb))
         for a in ACTIONS
         if (only is None or a.verb in only) and allowed(a, appeal, held, now)
     ]
     if not buttons:
         return None
-    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+    return inline([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
 
 
 def state_line(services: Services, appeal: Appeal, lang: str) -> str:

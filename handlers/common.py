@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
 
-from handlers.quiet_bot import Markup, QuietBot
+from handlers.keyboards import Keyboard, reply_keyboard, request_button, text_button
+from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who, who
 
 __all__ = [
@@ -13,16 +14,15 @@ __all__ = [
 ]
 
 
-def main_menu(services: Services, lang: str) -> ReplyKeyboardMarkup:
+def main_menu(services: Services, lang: str) -> Keyboard:
     """The main menu as a reply keyboard."""
-    t = lambda key: services.text(lang, key)  # noqa: E731
-    return ReplyKeyboardMarkup(
+    t = lambda key: text_button(services.text(lang, key))  # noqa: E731
+    return reply_keyboard(
         [
             [t("menu.new_appeal"), t("menu.my_appeals")],
             [t("menu.nearest_station")],
             [t("menu.help"), t("menu.language")],
-        ],
-        resize_keyboard=True,
+        ]
     )
 
 
@@ -30,7 +30,7 @@ def _bot(update: Update) -> QuietBot:
     return update.get_bot()  # type: ignore[return-value]  # build_application makes it a QuietBot
 
 
-async def reply(update: Update, text: str, reply_markup: Markup | None = None) -> None:
+async def reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> None:
     """Send `text` to the chat the update came from (user text is sent without a parse mode)."""
     await _bot(update).send_text(update.effective_chat.id, text, reply_markup)
 
@@ -52,7 +52,7 @@ async def drop_keyboard(update: Update) -> None:
             raise
 
 
-async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+async def edit_or_reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> None:
     """Show `text` in place of the pressed message, or as a new message when that one cannot be edited."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
@@ -76,10 +76,9 @@ async def refuse(update: Update, context: BotContext, lang: str, key: str, **val
         await reply(update, text)
 
 
-def share_keyboard(label: str, *, location: bool = False, contact: bool = False) -> ReplyKeyboardMarkup:
+def share_keyboard(label: str, *, location: bool = False, contact: bool = False) -> Keyboard:
     """A one-button reply keyboard that asks Telegram for the person's location or own contact."""
-    button = KeyboardButton(label, request_location=location, request_contact=contact)
-    return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    return reply_keyboard([[request_button(label, location=location, contact=contact)]], one_time=True)
 
 
 async def require_role(update: Update, context: BotContext, me: Who, role: str) -> bool:

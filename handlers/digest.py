@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from domain.rates import percent, rates
@@ -14,6 +14,7 @@ from handlers.chart import daily_chart
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.common import Who, refuse, require_role, who
+from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.reports import DigestData
 
@@ -27,7 +28,7 @@ class Part:
     """One message of a digest: text (with buttons) or a photo (with a caption)."""
 
     text: str = ""
-    markup: InlineKeyboardMarkup | None = None
+    markup: Keyboard | None = None
     photo: bytes | None = None
 
 
@@ -127,9 +128,9 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
             data_ = callbacks.hotspot(spot.key)
         except ValueError:
             continue  # an id too long for Telegram's 64 bytes: the spot is listed, without a button
-        buttons.append([InlineKeyboardButton(t("digest.hotspot_button", index=index), callback_data=data_)])
+        buttons.append([button(t("digest.hotspot_button", index=index), data_)])
     text = split_lines("\n".join(lines))[0]
-    return Part(text=text, markup=InlineKeyboardMarkup(buttons) if buttons else None)
+    return Part(text=text, markup=inline(buttons) if buttons else None)
 
 
 async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from domain.periods import PERIODS, PeriodError, bounds, named, typed
 from handlers import callbacks
 from handlers.common import Who, refuse, reply, require_role, who
+from handlers.keyboards import button, inline
 from handlers.ledger_files import file_name, table, to_csv, to_xlsx
 from handlers.services import BotContext
 
@@ -67,10 +68,10 @@ async def export(update: Update, context: BotContext) -> None:
         await reply(update, services.text(me.lang, "export.usage"))
         return
     buttons = [
-        InlineKeyboardButton(services.text(me.lang, f"export.{p}"), callback_data=callbacks.tool("ex", "period", p))
+        button(services.text(me.lang, f"export.{p}"), callbacks.tool("ex", "period", p))
         for p in PERIODS
     ]
-    await reply(update, services.text(me.lang, "export.choose"), reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:]]))
+    await reply(update, services.text(me.lang, "export.choose"), reply_markup=inline([buttons[:2], buttons[2:]]))
 
 
 async def on_press(update: Update, context: BotContext) -> None:

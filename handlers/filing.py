@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 
 from domain.routing import route
 from handlers import callbacks
 from handlers.callbacks import Press
 from handlers.common import Who, drop_keyboard, main_menu, refuse, reply, share_keyboard
+from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
 from storage.dialogs import Draft
 from storage.models import NewAppeal
@@ -27,15 +28,15 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NEAR_STATION_M = 1000
 
 
-def _nav(services, lang: str, *extra: InlineKeyboardButton) -> InlineKeyboardMarkup:
+def _nav(services, lang: str, *extra: Button) -> Keyboard:
     rows = [list(extra)] if extra else []
     rows.append(
         [
-            InlineKeyboardButton(services.text(lang, "button.back"), callback_data=callbacks.draft("back")),
-            InlineKeyboardButton(services.text(lang, "button.cancel"), callback_data=callbacks.draft("cancel")),
+            button(services.text(lang, "button.back"), callbacks.draft("back")),
+            button(services.text(lang, "button.cancel"), callbacks.draft("cancel")),
         ]
     )
-    return InlineKeyboardMarkup(rows)
+    return inline(rows)
 
 
 async def _save(context: BotContext, me: Who, step: str, data: dict[str, Any]) -> None:
@@ -50,14 +51,9 @@ async def ask(update: Update, context: BotContext, me: Who, draft: Draft) -> Non
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
     match draft.step:
         case "category":
-            rows = [
-                [InlineKeyboardButton(c.name(lang), callback_data=callbacks.draft("cat", c.id))]
-                for c in services.categories
-            ]
-            rows.append(
-                [InlineKeyboardButton(t("button.cancel"), callback_data=callbacks.draft("cancel"))]
-            )
-            await reply(update, t("filing.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
+            rows = [[button(c.name(lang), callbacks.draft("cat", c.id))] for c in services.categories]
+            rows.append([button(t("button.cancel"), callbacks.draft("cancel"))])
+            await reply(update, t("filing.ask_category"), reply_markup=inline(rows))
         case "description":
             await reply(update, t("filing.ask_description", limit=MAX_DESCRIPTION), reply_markup=_nav(services, lang))
         case "place" | "contact":
@@ -67,13 +63,11 @@ async def ask(update: Update, context: BotContext, me: Who, draft: Draft) -> Non
                 t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
             )
             await reply(update, t(f"filing.ask_{draft.step}_keyboard"), reply_markup=keyboard)
-            skip = InlineKeyboardButton(
-                t("button.skip" if location else "button.anonymous"), callback_data=callbacks.draft("skip")
-            )
+            skip = button(t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
             await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
         case "review":
             await reply(update, t("filing.ready"), reply_markup=main_menu(services, lang))
-            confirm = InlineKeyboardButton(t("button.confirm"), callback_data=callbacks.draft("confirm"))
+            confirm = button(t("button.confirm"), callbacks.draft("confirm"))
             await reply(update, await _summary(context, me, draft.data), reply_markup=_nav(services, lang, confirm))
 
 
@@ -172,7 +166,7 @@ async def _take_description(
         return
     await _save(context, me, DESCRIPTION, data)
     services = context.services
-    more = InlineKeyboardButton(services.text(me.lang, "button.next"), callback_data=callbacks.draft("next"))
+    more = button(services.text(me.lang, "button.next"), callbacks.draft("next"))
     await reply(
         update,
         services.text(me.lang, "filing.file_added", count=len(files)),
@@ -195,12 +189,9 @@ async def _take_location(
     if not near:
         await _advance(update, context, me, CONTACT, data)
         return
-    rows = [
-        [InlineKeyboardButton(f"{s.name} · {d:.0f} m", callback_data=callbacks.draft("st", s.id))]
-        for s, d in near
-    ]
-    rows.append([InlineKeyboardButton(services.text(me.lang, "button.no_station"), callback_data=callbacks.draft("skip"))])
-    await reply(update, services.text(me.lang, "filing.which_station"), reply_markup=InlineKeyboardMarkup(rows))
+    rows = [[button(f"{s.name} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
+    rows.append([button(services.text(me.lang, "button.no_station"), callbacks.draft("skip"))])
+    await reply(update, services.text(me.lang, "filing.which_station"), reply_markup=inline(rows))
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.cards import can_see, state_line
 from handlers.common import main_menu, reply, require_role, who
+from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage.models import Appeal
 
@@ -33,12 +34,8 @@ async def _send_list(
                 due=due_text,
             )
         )
-        buttons.append(
-            InlineKeyboardButton(
-                services.text(lang, "button.open", number=appeal.id), callback_data=callbacks.appeal(appeal.id, "open")
-            )
-        )
-    markup = InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+        buttons.append(button(services.text(lang, "button.open", number=appeal.id), callbacks.appeal(appeal.id, "open")))
+    markup = inline([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
     await reply(update, "\n".join(lines), reply_markup=markup)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from handlers import callbacks
 from handlers.cards import card_text, keyboard, roles
+from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
@@ -31,7 +30,7 @@ _COURIER_BUTTONS = {
 
 async def render(
     services: Services, message: OutboxMessage, person: Person | None
-) -> tuple[str, InlineKeyboardMarkup | None] | None:
+) -> tuple[str, Keyboard | None] | None:
     """The text and buttons of one notice, or None if the appeal it is about no longer exists."""
     lang = services.catalog.language_for(person.language if person else None, None)
     params = json.loads(message.params)
@@ -63,13 +62,13 @@ async def render(
     return text, keyboard(services, appeal, held, lang, only=only) if only else None
 
 
-def followup_keyboard(services: Services, appeal: Appeal, lang: str) -> InlineKeyboardMarkup:
+def followup_keyboard(services: Services, appeal: Appeal, lang: str) -> Keyboard:
     """The two answers to "is it still solved?"."""
-    return InlineKeyboardMarkup(
+    return inline(
         [
             [
-                InlineKeyboardButton(services.text(lang, "followup.still_solved"), callback_data=callbacks.appeal(appeal.id, "fuy")),
-                InlineKeyboardButton(services.text(lang, "followup.not_solved"), callback_data=callbacks.appeal(appeal.id, "fun")),
+                button(services.text(lang, "followup.still_solved"), callbacks.appeal(appeal.id, "fuy")),
+                button(services.text(lang, "followup.not_solved"), callbacks.appeal(appeal.id, "fun")),
             ]
         ]
     )

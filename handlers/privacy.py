@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from handlers import callbacks
 from handlers.common import edit_or_reply, refuse, reply, who
+from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.start import LANGUAGE_NAMES
 from storage.privacy import PrivacyRefused
@@ -33,8 +34,8 @@ async def show(update: Update, context: BotContext) -> None:
         lines.append(t("privacy.role_first"))
         await reply(update, "\n".join(lines))
         return
-    button = InlineKeyboardButton(t("privacy.delete"), callback_data=callbacks.tool("pv", "erase"))
-    await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup([[button]]))
+    delete = button(t("privacy.delete"), callbacks.tool("pv", "erase"))
+    await reply(update, "\n".join(lines), reply_markup=inline([[delete]]))
 
 
 async def on_press(update: Update, context: BotContext) -> None:
@@ -55,10 +56,10 @@ async def on_press(update: Update, context: BotContext) -> None:
         await edit_or_reply(update, t("privacy.kept"))
     elif press.verb == "erase":
         confirm = [
-            InlineKeyboardButton(t("privacy.confirm"), callback_data=callbacks.tool("pv", "yes")),
-            InlineKeyboardButton(t("button.cancel"), callback_data=callbacks.tool("pv", "no")),
+            button(t("privacy.confirm"), callbacks.tool("pv", "yes")),
+            button(t("button.cancel"), callbacks.tool("pv", "no")),
         ]
-        await reply(update, t("privacy.are_you_sure"), reply_markup=InlineKeyboardMarkup([confirm]))
+        await reply(update, t("privacy.are_you_sure"), reply_markup=inline([confirm]))
     else:
         try:
             erased = await services.storage.privacy.erase(me.person.telegram_id, services.clock())

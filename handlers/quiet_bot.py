@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.ext import ExtBot
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+from handlers.keyboards import Keyboard
 
 
 class QuietBot(ExtBot):
@@ -16,17 +15,17 @@ class QuietBot(ExtBot):
     request path (rate limiter, retries, errors raised as TelegramError) and return nothing.
     """
 
-    async def send_text(self, chat_id: int, text: str, reply_markup: Markup | None = None) -> None:
+    async def send_text(self, chat_id: int, text: str, reply_markup: Keyboard | None = None) -> None:
         """sendMessage, without building a Message from the answer."""
         await self._post("sendMessage", {"chat_id": chat_id, "text": text, "reply_markup": reply_markup})
 
     async def edit_text(
-        self, chat_id: int, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+        self, chat_id: int, message_id: int, text: str, reply_markup: Keyboard | None = None
     ) -> None:
         """editMessageText, without building a Message from the answer."""
         data = {"chat_id": chat_id, "message_id": message_id, "text": text, "reply_markup": reply_markup}
         await self._post("editMessageText", data)
 
-    async def edit_markup(self, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    async def edit_markup(self, chat_id: int, message_id: int, reply_markup: Keyboard | None = None) -> None:
         """editMessageReplyMarkup (None takes the buttons away), without building a Message from the answer."""
         await self._post("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup})

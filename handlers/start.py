@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.i18n import LANGUAGES
 from handlers.common import edit_or_reply, main_menu, refuse, reply, who
+from handlers.keyboards import button, inline
 from handlers.services import BotContext
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -43,14 +44,11 @@ async def show_help(update: Update, context: BotContext) -> None:
 async def ask_language(update: Update, context: BotContext) -> None:
     """Offer the languages as buttons."""
     me = await who(update, context)
-    buttons = [
-        InlineKeyboardButton(LANGUAGE_NAMES[lang], callback_data=f"{LANGUAGE_CALLBACK}{lang}")
-        for lang in LANGUAGES
-    ]
+    buttons = [button(LANGUAGE_NAMES[lang], f"{LANGUAGE_CALLBACK}{lang}") for lang in LANGUAGES]
     await reply(
         update,
         context.services.catalog.text(me.lang, "language.prompt"),
-        reply_markup=InlineKeyboardMarkup([buttons]),
+        reply_markup=inline([buttons]),
     )
 
 

@@ -11,7 +11,7 @@ Every command and button checks the person's role in the database; everyone else
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.stations_file import (
@@ -27,6 +27,7 @@ from domain.stations_file import (
 )
 from handlers import callbacks, inbox
 from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
+from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
 from storage.stations import Station
@@ -40,7 +41,7 @@ def _is_coordinator(me: Who) -> bool:
     return me.person.role == "coordinator"
 
 
-def card(services: Services, station: Station, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def card(services: Services, station: Station, lang: str) -> tuple[str, Keyboard]:
     """A station as a coordinator sees it, with the button that closes or reopens it."""
     amenities = ", ".join(services.text(lang, f"amenity.{a}") for a in station.amenities) or "—"
     state = services.text(lang, "station_admin.state_open" if station.active else "station_admin.state_closed")
@@ -60,8 +61,7 @@ def card(services: Services, station: Station, lang: str) -> tuple[str, InlineKe
         unit=station.unit_id or "—",
     )
     verb, label = ("shut", "station_admin.close") if station.active else ("reopen", "station_admin.reopen")
-    button = InlineKeyboardButton(services.text(lang, label, id=station.id), callback_data=callbacks.tool("sa", verb, station.id))
-    return text, InlineKeyboardMarkup([[button]])
+    return text, inline([[button(services.text(lang, label, id=station.id), callbacks.tool("sa", verb, station.id))]])
 
 
 def problems_text(services: Services, lang: str, problems: list[FileProblem]) -> str:
@@ -84,10 +84,10 @@ async def _overview(update: Update, context: BotContext, me: Who) -> None:
     opened, closed = await services.storage.stations.counts()
     text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
     buttons = [
-        [InlineKeyboardButton(services.text(me.lang, "station_admin.reopen", id=s.id), callback_data=callbacks.tool("sa", "reopen", s.id))]
+        [button(services.text(me.lang, "station_admin.reopen", id=s.id), callbacks.tool("sa", "reopen", s.id))]
         for s in await services.storage.stations.closed(SHOWN_CLOSED)
     ]
-    await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
+    await reply(update, text, reply_markup=inline(buttons) if buttons else None)
 
 
 async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:

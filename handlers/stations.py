@@ -6,7 +6,7 @@ search around it again: callback data cannot hold it, and must not be trusted if
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.hours import DAY_MINUTES, clock_text, open_at
@@ -14,6 +14,7 @@ from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, share_keyboard, who
+from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.stations import LastLocation, Station
 
@@ -49,7 +50,7 @@ def hours_line(services: Services, station: Station, lang: str) -> str:
 
 def _listing(
     services: Services, lang: str, found: list[tuple[Station, float]], where: LastLocation, amenity: str | None
-) -> tuple[str, InlineKeyboardMarkup]:
+) -> tuple[str, Keyboard]:
     filtered = services.text(lang, f"amenity.{amenity}") if amenity else ""
     if found:
         title = services.text(lang, "nearest.title_with", amenity=filtered) if amenity else services.text(lang, "stations.title")
@@ -58,7 +59,7 @@ def _listing(
     lines = [title]
     if where.accuracy_m is not None and where.accuracy_m > POOR_ACCURACY_M:
         lines.append(services.text(lang, "nearest.poor_accuracy", accuracy=_distance(where.accuracy_m)))
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     for index, (station, metres) in enumerate(found, 1):
         amenities = ", ".join(services.text(lang, f"amenity.{a}") for a in station.amenities) or "—"
         line = services.text(
@@ -74,26 +75,21 @@ def _listing(
         lines.append(line + "\n   " + hours_line(services, station, lang))
         rows.append(
             [
-                InlineKeyboardButton(
-                    services.text(lang, "button.venue", name=f"{index}"), callback_data=callbacks.station("venue", station.id)
-                ),
-                InlineKeyboardButton(
-                    services.text(lang, "button.appeal_here", name=f"{index}"),
-                    callback_data=callbacks.station("appeal", station.id),
-                ),
+                button(services.text(lang, "button.venue", name=f"{index}"), callbacks.station("venue", station.id)),
+                button(services.text(lang, "button.appeal_here", name=f"{index}"), callbacks.station("appeal", station.id)),
             ]
         )
     filters_row = [
-        InlineKeyboardButton(
+        button(
             ("✓ " if name == amenity else "") + services.text(lang, f"amenity.{name}"),
-            callback_data=callbacks.station("near", name),
+            callbacks.station("near", name),
         )
         for name in AMENITIES
     ]
     rows += [filters_row[:3], filters_row[3:]]
     if amenity:
-        rows.append([InlineKeyboardButton(services.text(lang, "nearest.all"), callback_data=callbacks.station("near", ALL))])
-    return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+        rows.append([button(services.text(lang, "nearest.all"), callbacks.station("near", ALL))])
+    return "\n\n".join(lines), inline(rows)
 
 
 async def show_nearest(update: Update, context: BotContext, me: Who) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
@@ -49,14 +51,37 @@ class EventArgs:
     merged_into: int | None = None
 
 
-@dataclass(frozen=True)
 class Applied:
-    """The result of an applied event."""
+    """The result of an applied event: the appeal as now stored, its ledger row, the transition taken."""
 
-    appeal: Appeal
-    previous: Appeal
-    event_id: int
-    transition: Transition
+    def __init__(self, row: dict[str, Any], event_id: int, transition: Transition) -> None:
+        self._row = row
+        self.event_id = event_id
+        self.transition = transition
+
+    @functools.cached_property
+    def appeal(self) -> Appeal:
+        """The appeal as stored after the event (built on first use: the timers never look)."""
+        return Appeal.from_row(self._row)
+
+
+# The columns an event's UPDATE sets, in the order of its placeholders.
+_UPDATED = (
+    "state", "outcome", "unit_id", "priority", "accepted", "awaiting_courier", "send_backs", "reopens",
+    "send_back_until", "merged_into", "version", "updated_at",
+)
+
+
+def _facts(row: sqlite3.Row, state: State, now: datetime) -> lifecycle.Facts:
+    """What the lifecycle table needs from an appeal row (Appeal.facts, without building an Appeal)."""
+    until = row["send_back_until"]
+    return lifecycle.Facts(
+        state=state,
+        accepted=bool(row["accepted"]),
+        awaiting_courier=bool(row["awaiting_courier"]),
+        send_backs=row["send_backs"],
+        send_back_window_open=until is None or now.timestamp() <= until,
+    )
 
 
 def _person(conn: sqlite3.Connection, telegram_id: int) -> sqlite3.Row | None:
@@ -258,8 +283,7 @@ class Appeals:
         if expected_version is not None and row["version"] != expected_version:
             raise lifecycle.StaleEvent("stale", state, event)
         ts = to_ts(now)
-        previous = Appeal.from_row(row)
-        facts = previous.facts(now)
+        facts = _facts(row, state, now)
         roles = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles)
         _check_args(conn, row, event, args)
@@ -274,42 +298,28 @@ class Appeals:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
 
-        changes = {
-            "state": new.state,
-            "outcome": transition.outcome,
-            "unit_id": unit,
-            "priority": priority,
-            "accepted": new.accepted,
-            "awaiting_courier": new.awaiting_courier,
-            "send_backs": new.send_backs,
-            "reopens": row["reopens"] + int(event is Event.RATE_UNSATISFIED),
-            "send_back_until": send_back_until,
-            "merged_into": args.merged_into if event is Event.MERGE else row["merged_into"],
-            "version": row["version"] + 1,
-            "updated_at": ts,
-        }
+        # The row as it will be stored: written by the UPDATE, and what Applied.appeal is built from.
+        written = dict(row)
+        written.update(
+            state=new.state.value,
+            outcome=transition.outcome.value if transition.outcome else None,
+            unit_id=unit,
+            priority=priority.value,
+            accepted=int(new.accepted),
+            awaiting_courier=int(new.awaiting_courier),
+            send_backs=new.send_backs,
+            reopens=row["reopens"] + int(event is Event.RATE_UNSATISFIED),
+            send_back_until=send_back_until,
+            merged_into=args.merged_into if event is Event.MERGE else row["merged_into"],
+            version=row["version"] + 1,
+            updated_at=ts,
+        )
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
             " merged_into = ?, version = ?, updated_at = ?"
             " WHERE id = ? AND state = ? AND version = ?",
-            (
-                new.state.value,
-                transition.outcome.value if transition.outcome else None,
-                unit,
-                priority.value,
-                int(new.accepted),
-                int(new.awaiting_courier),
-                new.send_backs,
-                changes["reopens"],
-                send_back_until,
-                changes["merged_into"],
-                changes["version"],
-                ts,
-                appeal_id,
-                state.value,
-                row["version"],
-            ),
+            (*(written[column] for column in _UPDATED), appeal_id, state.value, row["version"]),
         ).rowcount
         if updated != 1:
             raise lifecycle.StaleEvent("stale", state, event)
@@ -336,10 +346,7 @@ class Appeals:
             _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
-        # The row as just written, without reading it back: the UPDATE above set exactly these columns.
-        changes["send_back_until"] = from_ts(send_back_until)
-        changes["updated_at"] = from_ts(ts)
-        return Applied(previous.model_copy(update=changes), previous, event_id, transition)
+        return Applied(written, event_id, transition)
 
     async def apply(
         self,

@@ -1,0 +1,55 @@
+"""handlers.keyboards sends the same bytes as the python-telegram-bot objects it replaced."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, TelegramObject
+
+from handlers.common import main_menu, share_keyboard
+from handlers.keyboards import button, inline, reply_keyboard, request_button, text_button
+
+
+def wire(markup: object) -> str:
+    """The JSON python-telegram-bot puts in the request: to_dict() of its objects, a dict as it is."""
+    return json.dumps(markup.to_dict() if isinstance(markup, TelegramObject) else markup)
+
+
+def test_inline_keyboard() -> None:
+    """Rows of callback buttons, non-ASCII labels included."""
+    ours = inline([[button("接单", "ap:7:acc"), button("Note", "ap:7:note")], [button("Back", "ap:7:open")]])
+    theirs = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("接单", callback_data="ap:7:acc"), InlineKeyboardButton("Note", callback_data="ap:7:note")],
+            [InlineKeyboardButton("Back", callback_data="ap:7:open")],
+        ]
+    )
+    assert wire(ours) == wire(theirs)
+
+
+def test_reply_keyboard_of_text_buttons() -> None:
+    """A menu: labels only, resized, kept after a press."""
+    ours = reply_keyboard([[text_button("New appeal"), text_button("我的诉求")], [text_button("Help")]])
+    theirs = ReplyKeyboardMarkup([["New appeal", "我的诉求"], ["Help"]], resize_keyboard=True)
+    assert wire(ours) == wire(theirs)
+
+
+@pytest.mark.parametrize("location,contact", [(True, False), (False, True)])
+def test_one_time_request_keyboard(location: bool, contact: bool) -> None:
+    """A location or contact request: both flags sent, the false one too, as before."""
+    ours = reply_keyboard([[request_button("Share", location=location, contact=contact)]], one_time=True)
+    theirs = ReplyKeyboardMarkup(
+        [[KeyboardButton("Share", request_location=location, request_contact=contact)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    assert wire(ours) == wire(theirs)
+    assert wire(share_keyboard("Share", location=location, contact=contact)) == wire(theirs)
+
+
+def test_main_menu() -> None:
+    """The main menu is the reply keyboard python-telegram-bot built from the same labels."""
+    services = SimpleNamespace(text=lambda lang, key: f"{lang}:{key}")
+    labels = [["menu.new_appeal", "menu.my_appeals"], ["menu.nearest_station"], ["menu.help", "menu.language"]]
+    theirs = ReplyKeyboardMarkup([[f"en:{key}" for key in row] for row in labels], resize_keyboard=True)
+    assert wire(main_menu(services, "en")) == wire(theirs)
