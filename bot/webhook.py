@@ -21,6 +21,7 @@ from telegram.ext import Application
 
 from bot.config import Config
 from bot.errors import FAILED_UPDATES
+from handlers.services import SERVICES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ async def _receive(request: web.Request) -> web.Response:
     if update.update_id in failed:
         failed.discard(update.update_id)
         return web.Response(status=500, text="not handled; deliver it again")
+    # After a 200 Telegram never sends the update again: its record must be on disk by then.
+    await application.bot_data[SERVICES_KEY].storage.updates.persist()
     return web.Response(status=200)
 
 

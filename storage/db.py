@@ -10,6 +10,7 @@ to the thread, so the bot keeps answering meanwhile.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,9 @@ import aiosqlite
 from storage.migrations import migrate
 
 T = TypeVar("T")
+Deferred = tuple[str, tuple[Any, ...]]
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -32,10 +36,18 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+def _transaction(
+    conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], deferred: list[Deferred] | None = None
+) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
+        for sql, params in deferred or ():
+            try:
+                conn.execute(sql, params)
+            except sqlite3.Error:
+                # A bookkeeping row must never cost the transaction it rides along with.
+                log.warning("a deferred statement failed and was dropped", exc_info=True)
     except BaseException:
         conn.rollback()
         raise
@@ -52,6 +64,7 @@ class Database:
         # Written by one thread each (the loop, the database thread): the thread is idle when they match.
         self._queued = 0
         self._finished = 0
+        self._deferred: list[Deferred] = []
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -95,8 +108,25 @@ class Database:
         return conn
 
     async def write(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
-        """Run `work` inside BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back."""
-        return await self.run(lambda conn: _transaction(conn, work), long=long)
+        """Run `work` inside BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back.
+
+        Statements handed to `defer` since the last write are written in the same transaction.
+        """
+        deferred, self._deferred = self._deferred, []
+        try:
+            return await self.run(lambda conn: _transaction(conn, work, deferred), long=long)
+        except BaseException:
+            self._deferred[:0] = deferred
+            raise
+
+    def defer(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Write this statement with the next transaction instead of in one of its own (a commit saved)."""
+        self._deferred.append((sql, params))
+
+    async def write_deferred(self) -> None:
+        """Write what `defer` holds now, in a transaction of its own if no other came along."""
+        if self._deferred:
+            await self.write(lambda conn: None)
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """All rows of a read-only query."""
@@ -107,5 +137,8 @@ class Database:
         return await self.run(lambda conn: conn.execute(sql, params).fetchone())
 
     async def close(self) -> None:
-        """Close the connection, finishing queued work first."""
-        await self._conn.close()
+        """Close the connection, finishing queued and deferred work first."""
+        try:
+            await self.write_deferred()
+        finally:
+            await self._conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -112,3 +113,10 @@ async def test_a_failed_update_answers_500_so_telegram_delivers_it_again(tmp_pat
             again = await client.post("/telegram", json=update, headers=headers)
             assert again.status == 200
             assert bot.last_text(LI).startswith("Hello, Li!")
+            # Once Telegram has its 200 it never sends the update again: the record is on disk by then.
+            on_disk = sqlite3.connect(tmp_path / "hook.sqlite3")
+            try:
+                sql = "SELECT count(*) FROM handled_updates WHERE update_id = ?"
+                assert on_disk.execute(sql, (update["update_id"],)).fetchone() == (1,)
+            finally:
+                on_disk.close()
