@@ -17,7 +17,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.geo import EARTH_RADIUS_M, distance_m
+from domain.geo import EARTH_RADIUS_M, distances_from
 from domain.stations_file import AMENITIES, StationRecord, record_fields
 from storage.db import Database
 from storage.models import from_ts, to_ts
@@ -201,6 +201,8 @@ class Stations:
         if amenity and not mask:
             raise ValueError(f"unknown amenity {amenity!r}")
 
+        distance_to = distances_from(lat, lon)
+
         def work(conn: sqlite3.Connection) -> list[tuple[Station, float]]:
             radius = FIRST_RADIUS_M
             while True:
@@ -208,7 +210,7 @@ class Stations:
                 found: dict[int, float] = {}
                 for west, east in ranges:
                     for key, s_lat, s_lon in conn.execute(_IN_BOX, (low, high, west, east, mask, mask)):
-                        found[key] = distance_m(lat, lon, s_lat, s_lon)
+                        found[key] = distance_to(s_lat, s_lon)
                 # Only stations inside the circle are certainly nearer than any outside the box.
                 inside = sorted((d, key) for key, d in found.items() if d <= radius)
                 if len(inside) >= limit or radius >= _HALF_CIRCUMFERENCE_M:
