@@ -67,7 +67,7 @@ SEED = 20261123
 FULL_APPEALS = 1_000_000
 QUICK_APPEALS = 20_000
 # Bump when the generator changes what it writes, so cached files are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SPAN_DAYS = 700
 # Tables whose indexes are dropped for the load and re-created after it. The ledger keeps its own:
 # both grow at their ends as events are appended in time order, which costs less than a rebuild.
@@ -476,6 +476,10 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
                 _flush(conn, *rows)
                 counts = {k: counts[k] + len(r) for k, r in zip(counts, rows)}
         _due_now(conn, now)
+        conn.execute(
+            "UPDATE appeals SET next_due = (SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = appeals.id)"
+            " WHERE id IN (SELECT appeal_id FROM timers WHERE due_at IS NOT NULL)"
+        )
         _notices(conn)
         conn.execute("PRAGMA ignore_check_constraints = OFF")
         _verify(conn, thorough=size.appeals <= 200_000)

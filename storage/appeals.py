@@ -65,6 +65,9 @@ class Applied:
         return Appeal.from_row(self._row)
 
 
+# An appeal's nearest deadline, kept on its row for the queues' index (run after its timers change).
+_NEXT_DUE = "(SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = ?)"
+
 # The columns an event's UPDATE sets, in the order of its placeholders.
 _UPDATED = (
     "state", "outcome", "unit_id", "priority", "accepted", "awaiting_courier", "send_backs", "reopens",
@@ -314,12 +317,14 @@ class Appeals:
             version=row["version"] + 1,
             updated_at=ts,
         )
+        for change in timer_changes(transition, spans, self._calendar, now):
+            _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
-            " merged_into = ?, version = ?, updated_at = ?"
+            " merged_into = ?, version = ?, updated_at = ?, next_due = " + _NEXT_DUE +
             " WHERE id = ? AND state = ? AND version = ?",
-            (*(written[column] for column in _UPDATED), appeal_id, state.value, row["version"]),
+            (*(written[column] for column in _UPDATED), appeal_id, appeal_id, state.value, row["version"]),
         ).rowcount
         if updated != 1:
             raise lifecycle.StaleEvent("stale", state, event)
@@ -342,8 +347,6 @@ class Appeals:
                 ts,
             ),
         ).lastrowid
-        for change in timer_changes(transition, spans, self._calendar, now):
-            _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
         return Applied(written, event_id, transition)
@@ -441,6 +444,7 @@ class Appeals:
             if row is None:
                 return False
             conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = 'followup'", (appeal_id,))
+            conn.execute(f"UPDATE appeals SET next_due = {_NEXT_DUE} WHERE id = ?", (appeal_id, appeal_id))
             if solved:
                 return True
             original = Appeal.from_row(row)
@@ -485,33 +489,36 @@ class Appeals:
         )
         return [TimerRow.from_row(r) for r in rows]
 
-    async def _with_due(self, where: str, params: tuple, order: str, limit: int) -> list[tuple[Appeal, datetime | None]]:
-        rows = await self._db.fetchall(
-            "SELECT a.*, (SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = a.id) AS next_due"
-            f" FROM appeals a WHERE {where} ORDER BY {order} LIMIT ?",
-            (*params, limit),
-        )
-        return [
-            (Appeal.from_row({k: r[k] for k in r.keys() if k != "next_due"}), from_ts(r["next_due"]))
-            for r in rows
-        ]
+    async def _with_due(
+        self, where: str, params: tuple, order: str, limit: int, source: str = "appeals"
+    ) -> list[tuple[Appeal, datetime | None]]:
+        rows = await self._db.fetchall(f"SELECT * FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit))
+        return [(Appeal.from_row(r), from_ts(r["next_due"])) for r in rows]
+
+    async def _by_deadline(self, index: str, where: str, params: tuple, limit: int) -> list[tuple[Appeal, datetime | None]]:
+        """Appeals matching `where` (the condition of `index`), nearest deadline first, then those without one.
+
+        Each half is the start of a range of `index`, so a page costs the same whatever the backlog.
+        """
+        source = f"appeals INDEXED BY {index}"
+        first = await self._with_due(f"{where} AND next_due IS NOT NULL", params, "next_due, id", limit, source)
+        if len(first) == limit:
+            return first
+        rest = await self._with_due(f"{where} AND next_due IS NULL", params, "id", limit - len(first), source)
+        return first + rest
 
     async def of_courier(self, courier_id: int, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
         """The courier's appeals, newest first, each with its nearest deadline."""
-        return await self._with_due("a.courier_id = ?", (courier_id,), "a.id DESC", limit)
+        return await self._with_due("courier_id = ?", (courier_id,), "id DESC", limit)
 
     async def queue(self, unit_id: str, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
         """The unit's open appeals, nearest deadline first (waiting-for-courier ones last)."""
-        return await self._with_due(
-            "a.unit_id = ? AND a.state IN ('handling', 'feedback')",
-            (unit_id,),
-            "next_due IS NULL, next_due, a.id",
-            limit,
-        )
+        where = "unit_id = ? AND state IN ('handling', 'feedback')"
+        return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit)
 
     async def awaiting_triage(self, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
         """Appeals no rule routed (or sent back), oldest deadline first."""
-        return await self._with_due("a.state = 'assessing'", (), "next_due IS NULL, next_due, a.id", limit)
+        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit)
 
     async def attachments(self, appeal_id: int) -> list[tuple[str, str]]:
         """(kind, Telegram file id) of the appeal's files, in order."""

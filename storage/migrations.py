@@ -330,6 +330,21 @@ CREATE INDEX appeals_merged_into ON appeals(merged_into) WHERE merged_into IS NO
     )
 )
 
+MIGRATIONS.append(
+    (
+        "each appeal's nearest deadline on its row, so a queue reads its first page from an index",
+        """
+-- /queue and /triage ordered every open appeal of a unit by a subquery over its timers, which grew
+-- with the backlog (bench/throughput.py: 1.7 ms a list on the million-appeal fixture).
+ALTER TABLE appeals ADD COLUMN next_due INTEGER;
+UPDATE appeals SET next_due = (SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = appeals.id)
+    WHERE id IN (SELECT appeal_id FROM timers WHERE due_at IS NOT NULL);
+CREATE INDEX appeals_unit_queue ON appeals(unit_id, next_due, id) WHERE state IN ('handling', 'feedback');
+CREATE INDEX appeals_triage_queue ON appeals(next_due, id) WHERE state = 'assessing';
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

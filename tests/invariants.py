@@ -9,7 +9,7 @@ per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `or
   the replay's state, outcome, accepted / awaiting / send-backs / reopens and unit are the
   appeal's, and its `version` is the number of its events;
 - nothing points at a missing appeal, event, person, unit or station;
-- the timers match the state (see `_expected_timers`);
+- the timers match the state (see `_expected_timers`), and next_due is the nearest of their deadlines;
 - outbox rows have a known status, and sent_at exactly when sent; dead ones keep a reason;
 - a merged appeal points at another existing appeal that is not itself merged.
 """
@@ -236,6 +236,11 @@ def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
             )
         elif paused and kind != "handle":
             problems.append(f"timers: appeal #{number}'s {kind} timer is paused; only the handle timer pauses")
+    dues = [timer["due_at"] for timer in timers.values() if timer["due_at"] is not None]
+    nearest = min(dues) if dues else None
+    if "next_due" in appeal.keys() and appeal["next_due"] != nearest:
+        # The queues read next_due from an index instead of the timers: a stale one misorders them.
+        problems.append(f"timers: appeal #{number}'s next_due is {appeal['next_due']}, its nearest deadline {nearest}")
     return problems
 
 

@@ -162,6 +162,8 @@ PLANTED = [
     ("a paused clock nobody waits on",
      "UPDATE timers SET due_at = NULL, remaining_s = 60, fire_at = NULL WHERE appeal_id = {accepted} AND kind = 'handle'",
      "timers: appeal #{accepted}'s handle timer is paused while the unit is not waiting for the courier"),
+    ("a stale nearest deadline", "UPDATE appeals SET next_due = 5 WHERE id = {handling}",
+     "timers: appeal #{handling}'s next_due is 5, its nearest deadline"),
     ("a deadline on a closed appeal",
      "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({resolved}, 'handle', 1, 0)",
      "timers: appeal #{resolved} (closed, resolved) has a handle timer it should not have"),
