@@ -5,7 +5,8 @@ small transactions a button press needs (bench/throughput.py). So short work run
 on the same connection, whenever the database thread is idle; while the thread has work queued,
 short work queues behind it, so everything still happens in the order it was asked for. Work that
 reads a large part of the database (a digest, an export, an import) says `long=True` and always goes
-to the thread, so the bot keeps answering meanwhile.
+to the thread, so the bot keeps answering meanwhile. WAL checkpoints run on a thread and a
+connection of their own (storage.checkpoints).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.checkpoints import FALLBACK_PAGES, Checkpointer
 from storage.migrations import migrate
 
 T = TypeVar("T")
@@ -51,7 +53,7 @@ def _transaction(
     except BaseException:
         conn.rollback()
         raise
-    conn.commit()
+    conn.execute("COMMIT")  # a cached statement: commit() prepares COMMIT afresh every time
     return result
 
 
@@ -65,6 +67,7 @@ class Database:
         self._queued = 0
         self._finished = 0
         self._deferred: list[Deferred] = []
+        self._checkpointer: Checkpointer | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -80,6 +83,9 @@ class Database:
         try:
             await db.run(_configure)
             await db.run(migrate, long=True)
+            if path != ":memory:":
+                await db.run(lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}"))
+                db._checkpointer = Checkpointer(path)
         except BaseException:
             await conn.close()
             raise
@@ -114,10 +120,13 @@ class Database:
         """
         deferred, self._deferred = self._deferred, []
         try:
-            return await self.run(lambda conn: _transaction(conn, work, deferred), long=long)
+            result = await self.run(lambda conn: _transaction(conn, work, deferred), long=long)
         except BaseException:
             self._deferred[:0] = deferred
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+        return result
 
     def defer(self, sql: str, params: tuple[Any, ...]) -> None:
         """Write this statement with the next transaction instead of in one of its own (a commit saved)."""
@@ -127,6 +136,11 @@ class Database:
         """Write what `defer` holds now, in a transaction of its own if no other came along."""
         if self._deferred:
             await self.write(lambda conn: None)
+
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints made in the background so far."""
+        return self._checkpointer.checkpoints if self._checkpointer is not None else 0
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """All rows of a read-only query."""
@@ -140,5 +154,7 @@ class Database:
         """Close the connection, finishing queued and deferred work first."""
         try:
             await self.write_deferred()
+            if self._checkpointer is not None:
+                await self._checkpointer.close()
         finally:
             await self._conn.close()

@@ -1,0 +1,60 @@
+"""WAL checkpoints run on their own connection and thread; the writer's commits do not pay for them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+
+from storage import checkpoints
+from storage.db import Database
+
+
+async def _fill(db: Database, rows: int) -> None:
+    await db.write(lambda conn: conn.execute("CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, blob BLOB)"))
+    for index in range(rows):
+        await db.write(lambda conn, i=index: conn.execute("INSERT INTO filler (id, blob) VALUES (?, ?)", (i, os.urandom(3000))))
+        await asyncio.sleep(0)  # as the bot does between updates: a finished checkpoint is noticed then
+
+
+async def test_the_writer_leaves_checkpoints_to_the_background(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_EVERY", 20)
+    path = tmp_path / "wal.sqlite3"
+    db = await Database.open(path)
+    try:
+        assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == checkpoints.FALLBACK_PAGES
+        await _fill(db, 600)  # about 600 pages: far past 20, far below the writer's own 16,000
+        await db._checkpointer.close()  # waits for a running checkpoint  # noqa: SLF001
+        assert db._checkpointer.checkpoints >= 1  # noqa: SLF001
+        # The checkpoints copied the new pages from the WAL into the database file itself.
+        assert os.stat(path).st_size // 4096 >= 500
+    finally:
+        await db.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT count(*) FROM filler").fetchone() == (600,)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()
+
+
+async def test_without_checkpointing_the_wal_would_have_grown(tmp_path, monkeypatch) -> None:
+    """The control for the test above: with the background threshold out of reach, nothing checkpoints."""
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_EVERY", 10**9)
+    path = tmp_path / "control.sqlite3"
+    db = await Database.open(path)
+    try:
+        await _fill(db, 600)
+        assert db._checkpointer.checkpoints == 0  # noqa: SLF001
+        assert os.stat(path).st_size // 4096 < 100  # every new page is still only in the WAL
+    finally:
+        await db.close()
+
+
+async def test_an_in_memory_database_has_no_checkpointer() -> None:
+    db = await Database.open(":memory:")
+    try:
+        assert db._checkpointer is None  # noqa: SLF001
+        await _fill(db, 3)
+    finally:
+        await db.close()
