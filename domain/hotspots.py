@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from domain.geo import EARTH_RADIUS_M, distance_m
+from domain.geo import EARTH_RADIUS_M, distances_from
 
 
 class Located(NamedTuple):
@@ -68,13 +68,14 @@ def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list
 
     def neighbours(a: Located) -> list[Located]:
         row, col = cells[a.appeal_id]
-        lat, lon, category = a.lat, a.lon, a.category
+        lat, category = a.lat, a.category
+        distance_to = distances_from(lat, a.lon)
         near = []
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 for b in grid.get((category, row + dr, col + dc), ()):
                     # No point is nearer than its difference in latitude: most misses skip the haversine.
-                    if abs(b.lat - lat) <= lat_span and distance_m(lat, lon, b.lat, b.lon) <= radius_m:
+                    if abs(b.lat - lat) <= lat_span and distance_to(b.lat, b.lon) <= radius_m:
                         near.append(b)
         return near
 
