@@ -21,6 +21,7 @@ import aiosqlite
 
 from storage.checkpoints import FALLBACK_PAGES, Checkpointer
 from storage.migrations import migrate
+from storage.readers import Readers
 
 T = TypeVar("T")
 Deferred = tuple[str, tuple[Any, ...]]
@@ -68,6 +69,7 @@ class Database:
         self._finished = 0
         self._deferred: list[Deferred] = []
         self._checkpointer: Checkpointer | None = None
+        self._readers: Readers | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -86,6 +88,7 @@ class Database:
             if path != ":memory:":
                 await db.run(lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}"))
                 db._checkpointer = Checkpointer(path)
+                db._readers = Readers(path, BUSY_TIMEOUT_MS)
         except BaseException:
             await conn.close()
             raise
@@ -137,6 +140,12 @@ class Database:
         if self._deferred:
             await self.write(lambda conn: None)
 
+    async def read_side_by_side(self, parts: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
+        """Run read-only parts of a report side by side, each on a connection of its own; their results in order."""
+        if self._readers is None:  # an in-memory database has no other connections
+            return [await self.run(part, long=True) for part in parts]
+        return await self._readers.run_all(parts)
+
     @property
     def checkpoints(self) -> int:
         """WAL checkpoints made in the background so far."""
@@ -156,5 +165,7 @@ class Database:
             await self.write_deferred()
             if self._checkpointer is not None:
                 await self._checkpointer.close()
+            if self._readers is not None:
+                await self._readers.close()
         finally:
             await self._conn.close()

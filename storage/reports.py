@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.hotspots import HotSpot, Located, find_hotspots
 from domain.lifecycle import TABLE, State
@@ -105,61 +106,69 @@ class Reports:
         self.radius_m = radius_m
 
     async def digest(self, start: datetime, end: datetime, now: datetime, with_days: bool = True) -> DigestData:
-        """The digest of [start, end), with overdue deadlines as of `now` and hot spots of the week to `end`."""
+        """The digest of [start, end), with overdue deadlines as of `now` and hot spots of the week to `end`.
+
+        Its two halves (what the ledger says, what the appeals say) run side by side, each on a
+        read-only connection of its own.
+        """
         s, e = to_ts(start), to_ts(end)
 
-        def work(conn: sqlite3.Connection) -> DigestData:
-            data = DigestData(start, end)
-            data.new = conn.execute(
-                "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
-            ).fetchone()[0]
-            data.accepted = _event_count(conn, ("accept",), s, e)
-            data.resolved = _event_count(conn, ("resolve",), s, e)
-            data.closed = conn.execute(
-                f"SELECT count(*) FROM events WHERE event IN ({_CLOSING}) AND to_state = 'closed'"
-                " AND at >= ? AND at < ?",
-                (s, e),
-            ).fetchone()[0]
-            data.reopened = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT appeal_id FROM events WHERE event = 'rate_unsatisfied' AND at >= ? AND at < ?"
-                    " ORDER BY appeal_id",
+        def from_the_ledger(conn: sqlite3.Connection) -> dict[str, Any]:
+            return {
+                "accepted": _event_count(conn, ("accept",), s, e),
+                "resolved": _event_count(conn, ("resolve",), s, e),
+                "closed": conn.execute(
+                    f"SELECT count(*) FROM events WHERE event IN ({_CLOSING}) AND to_state = 'closed'"
+                    " AND at >= ? AND at < ?",
                     (s, e),
-                )
-            ]
-            data.by_state = _grouped(conn, "state", s, e)
-            data.by_category = _grouped(conn, "category", s, e)
-            data.by_unit = _grouped(conn, "unit_id", s, e)
-            data.by_station = {k: v for k, v in _grouped(conn, "station_id", s, e).items() if k != "-"}
-            data.avg_accept = _average(
-                conn,
-                "SELECT avg(x.at - (SELECT max(y.at) FROM events y WHERE y.appeal_id = x.appeal_id"
-                " AND y.event IN ('assign', 'reassign') AND y.id < x.id)) FROM events x"
-                " WHERE x.event = 'accept' AND x.at >= ? AND x.at < ?",
-                (s, e),
-            )
-            data.avg_resolve = _average(
-                conn,
-                "SELECT avg(x.at - a.created_at) FROM events x JOIN appeals a ON a.id = x.appeal_id"
-                " WHERE x.event = 'resolve' AND x.at >= ? AND x.at < ?",
-                (s, e),
-            )
-            data.counts = _counts(conn, s, e)
-            data.overdue = [
-                Overdue(r["appeal_id"], r["kind"], r["unit_id"], from_ts(r["due_at"]))
-                for r in conn.execute(
-                    "SELECT t.appeal_id, t.kind, t.due_at, a.unit_id FROM timers t JOIN appeals a ON a.id = t.appeal_id"
-                    " WHERE t.due_at < ? AND t.kind IN ('triage', 'accept', 'handle') ORDER BY t.due_at LIMIT 50",
-                    (to_ts(now),),
-                )
-            ]
-            data.hotspots = self._hotspots(conn, e)
-            if with_days:
-                data.per_day = self._per_day(conn, start, end)
-            return data
+                ).fetchone()[0],
+                "reopened": [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT DISTINCT appeal_id FROM events WHERE event = 'rate_unsatisfied' AND at >= ? AND at < ?"
+                        " ORDER BY appeal_id",
+                        (s, e),
+                    )
+                ],
+                "avg_accept": _average(
+                    conn,
+                    "SELECT avg(x.at - (SELECT max(y.at) FROM events y WHERE y.appeal_id = x.appeal_id"
+                    " AND y.event IN ('assign', 'reassign') AND y.id < x.id)) FROM events x"
+                    " WHERE x.event = 'accept' AND x.at >= ? AND x.at < ?",
+                    (s, e),
+                ),
+                "avg_resolve": _average(
+                    conn,
+                    "SELECT avg(x.at - a.created_at) FROM events x JOIN appeals a ON a.id = x.appeal_id"
+                    " WHERE x.event = 'resolve' AND x.at >= ? AND x.at < ?",
+                    (s, e),
+                ),
+                "counts": _counts(conn, s, e),
+            }
 
-        return await self._db.run(work, long=True)
+        def from_the_appeals(conn: sqlite3.Connection) -> dict[str, Any]:
+            return {
+                "new": conn.execute(
+                    "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
+                ).fetchone()[0],
+                "by_state": _grouped(conn, "state", s, e),
+                "by_category": _grouped(conn, "category", s, e),
+                "by_unit": _grouped(conn, "unit_id", s, e),
+                "by_station": {k: v for k, v in _grouped(conn, "station_id", s, e).items() if k != "-"},
+                "overdue": [
+                    Overdue(r["appeal_id"], r["kind"], r["unit_id"], from_ts(r["due_at"]))
+                    for r in conn.execute(
+                        "SELECT t.appeal_id, t.kind, t.due_at, a.unit_id FROM timers t JOIN appeals a ON a.id = t.appeal_id"
+                        " WHERE t.due_at < ? AND t.kind IN ('triage', 'accept', 'handle') ORDER BY t.due_at LIMIT 50",
+                        (to_ts(now),),
+                    )
+                ],
+                "hotspots": self._hotspots(conn, e),
+                "per_day": self._per_day(conn, start, end) if with_days else [],
+            }
+
+        ledger, appeals = await self._db.read_side_by_side([from_the_ledger, from_the_appeals])
+        return DigestData(start, end, **ledger, **appeals)
 
     def _hotspots(self, conn: sqlite3.Connection, end: int) -> list[HotSpot]:
         week = end - 7 * 86400
