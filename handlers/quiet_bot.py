@@ -28,4 +28,5 @@ class QuietBot(ExtBot):
 
     async def edit_markup(self, chat_id: int, message_id: int, reply_markup: Keyboard | None = None) -> None:
         """editMessageReplyMarkup (None takes the buttons away), without building a Message from the answer."""
-        await self._post("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup})
+        data = {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup}
+        await self._post("editMessageReplyMarkup", data)

@@ -76,13 +76,7 @@ class Appeal(Row):
 
     def facts(self, now: datetime) -> Facts:
         """What the lifecycle table needs to know about this appeal at `now`."""
-        return Facts(
-            state=self.state,
-            accepted=self.accepted,
-            awaiting_courier=self.awaiting_courier,
-            send_backs=self.send_backs,
-            send_back_window_open=self.send_back_until is None or now <= self.send_back_until,
-        )
+        return appeal_facts(self.state, self.accepted, self.awaiting_courier, self.send_backs, self.send_back_until, now)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict) -> Appeal:
@@ -91,6 +85,20 @@ class Appeal(Row):
         for key in ("created_at", "updated_at", "send_back_until"):
             data[key] = from_ts(data[key])
         return cls.model_validate(data)
+
+
+def appeal_facts(
+    state: State, accepted: bool, awaiting_courier: bool, send_backs: int, send_back_until: datetime | None,
+    now: datetime,
+) -> Facts:
+    """What the lifecycle table needs to know about an appeal at `now` (from a model or straight from a row)."""
+    return Facts(
+        state=state,
+        accepted=accepted,
+        awaiting_courier=awaiting_courier,
+        send_backs=send_backs,
+        send_back_window_open=send_back_until is None or now <= send_back_until,
+    )
 
 
 class LedgerEntry(Row):

@@ -169,7 +169,8 @@ class Stations:
 
     async def all(self) -> list[Station]:
         """Every station, open and closed, by id."""
-        return [Station.from_row(r) for r in await self._db.run(lambda conn: conn.execute("SELECT * FROM stations ORDER BY id").fetchall(), long=True)]
+        rows = await self._db.run(lambda conn: conn.execute("SELECT * FROM stations ORDER BY id").fetchall(), long=True)
+        return [Station.from_row(r) for r in rows]
 
     async def set_active(self, station_id: str, active: bool) -> Station | None:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""
