@@ -126,6 +126,11 @@ def _public(message: Json) -> Json:
     return {key: _copy(value) for key, value in message.items() if not key.startswith("_")}
 
 
+def _shown(message: Json) -> Json:
+    """The message as a Bot API result, sharing the stored values: for encoding at once, never to keep."""
+    return {key: value for key, value in message.items() if not key.startswith("_")}
+
+
 def _compact(**fields: Any) -> Json:
     return {key: value for key, value in fields.items() if value is not None}
 
@@ -168,10 +173,10 @@ class _Params:
         return bool(value)
 
     def decoded(self, name: str) -> Any:
-        """A JSON-serialized parameter, decoded if it is still a string."""
+        """A JSON-serialized parameter, decoded if it is still a string; never shared with the caller."""
         value = self.raw.get(name)
         if not isinstance(value, str):
-            return value
+            return _copy(value)
         try:
             return json.loads(value)
         except ValueError:
@@ -454,7 +459,19 @@ class BotApiCore:
     async def call(
         self, method: str, params: Json | None = None, files: Files | None = None
     ) -> Any:
-        """Run one Bot API method; returns its result or raises ApiError."""
+        """Run one Bot API method; returns its result (a copy of its own) or raises ApiError."""
+        return _copy(await self._call(method, params, files))
+
+    async def call_encoded(
+        self, method: str, params: Json | None = None, files: Files | None = None
+    ) -> bytes:
+        """Run one Bot API method; returns Telegram's JSON body for its result or raises ApiError.
+
+        The result is encoded before anything else runs, so it needs no copy of its own.
+        """
+        return json.dumps(ok_response(await self._call(method, params, files))).encode()
+
+    async def _call(self, method: str, params: Json | None, files: Files | None) -> Any:
         name, handler = _API.get(method.lower(), (method, None))
         self.calls.append((name, dict(params or {})))
         self._raise_injected_fault(name)
@@ -603,7 +620,7 @@ class BotApiCore:
             snapshot.pop("reply_to_message", None)
             message["reply_to_message"] = snapshot
         if reply_markup is not None:
-            message["reply_markup"] = _copy(reply_markup)
+            message["reply_markup"] = reply_markup  # decoded afresh for this call (_Params.decoded)
         message["_deleted"] = False
         chat.messages.append(message)
         return message
@@ -801,11 +818,11 @@ class BotApiCore:
         inline = markup if markup and "inline_keyboard" in markup else None
         message = self._store(chat, self.bot_user, built, replied, inline)
         if markup and "keyboard" in markup:
-            chat.reply_keyboard = _copy(markup)
+            chat.reply_keyboard = markup  # decoded afresh for this call
         elif markup and markup.get("remove_keyboard"):
             chat.reply_keyboard = None
         self._changed(chat)
-        return _public(message)
+        return _shown(message)
 
     def _send_media(self, p: _Params, files: Files, kind: str) -> Json:
         def content() -> Json:
@@ -837,10 +854,10 @@ class BotApiCore:
             if value is None:
                 message.pop(key, None)
             else:
-                message[key] = _copy(value)
+                message[key] = value  # built or decoded afresh for this call
         message["edit_date"] = self._now()
         self._changed(chat)
-        return _public(message)
+        return _shown(message)
 
     @staticmethod
     def _location(p: _Params) -> Json:

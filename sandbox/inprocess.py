@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from telegram.request import BaseRequest, RequestData
 
-from sandbox.core import ApiError, BotApiCore, Files, ok_response
+from sandbox.core import ApiError, BotApiCore, Files
 
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput
@@ -80,9 +80,9 @@ class InProcessRequest(BaseRequest):
         if method_match is None:
             return 404, _encode(_NOT_FOUND)
         try:
-            result = await self.core.call(
+            body = await self.core.call_encoded(
                 method_match["method"], _parameters(request_data), _files(request_data)
             )
         except ApiError as error:
             return error.error_code, _encode(error.to_response())
-        return 200, _encode(ok_response(result))
+        return 200, body

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from sandbox.core import CALLBACK_ANSWER_SECONDS, ApiError, BotApiCore, Files, Json, ok_response
+from sandbox.core import CALLBACK_ANSWER_SECONDS, ApiError, BotApiCore, Files, Json
 
 WEB_DIR = Path(__file__).parent / "web"
 DISTRICT_PEOPLE = Path(__file__).parent / "district" / "people.json"
@@ -119,10 +119,10 @@ async def bot_api(request: web.Request) -> web.Response:
         return web.json_response(_UNAUTHORIZED, status=401)
     try:
         params, files = await _bot_parameters(request)
-        result = await request.app[CORE].call(request.match_info["method"], params, files)
+        body = await request.app[CORE].call_encoded(request.match_info["method"], params, files)
     except ApiError as error:
         return web.json_response(error.to_response(), status=error.error_code)
-    return web.json_response(ok_response(result))
+    return web.Response(body=body, content_type="application/json")
 
 
 async def bot_file(request: web.Request) -> web.Response:

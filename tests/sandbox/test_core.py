@@ -399,6 +399,28 @@ async def test_edit_text_drops_the_keyboard_unless_it_is_repeated(
     assert core.last_message(ANN)["text"] == "done"
 
 
+async def test_results_and_stored_messages_share_nothing_with_the_caller(core: BotApiCore) -> None:
+    """Mutating what went in, or what came back, leaves the chat as it was."""
+    markup = json.loads(json.dumps(YES_NO))
+    sent = await send(core, "pick", reply_markup=markup)
+    markup["inline_keyboard"][0][0]["text"] = "changed by the caller"
+    sent["reply_markup"]["inline_keyboard"][0][1]["text"] = "changed in the result"
+    again = {"chat_id": ANN, "message_id": sent["message_id"], "text": "pick again", "reply_markup": markup}
+    edited = await core.call("editMessageText", again)
+    markup["inline_keyboard"][0][1]["text"] = "changed after the edit"
+    edited["reply_markup"]["inline_keyboard"][0].clear()
+    stored = core.last_message(ANN)["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in stored] == ["changed by the caller", "No"]
+
+
+async def test_an_encoded_call_answers_with_the_json_of_a_call(core: BotApiCore) -> None:
+    params = {"chat_id": ANN, "text": "<b>hi</b>", "parse_mode": "HTML", "reply_markup": YES_NO}
+    body = json.loads(await core.call_encoded("sendMessage", params))
+    assert body["ok"] is True
+    assert body["result"] == {**(await core.call("sendMessage", params)), "message_id": 1}
+    assert body["result"]["entities"] == [{"type": "bold", "offset": 0, "length": 2}]
+
+
 async def test_an_edit_that_changes_nothing_is_refused(core: BotApiCore) -> None:
     await send(core, "pick", reply_markup=YES_NO)
     same = {"chat_id": ANN, "message_id": 1, "text": "pick", "reply_markup": YES_NO}
