@@ -15,7 +15,7 @@ from domain.deadlines import Priority
 from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.callbacks import Press
-from handlers.cards import BY_VERB, Action, allowed, can_see, card_text, keyboard, roles
+from handlers.cards import BY_VERB, Action, allowed, can_see, card_facts, card_text, keyboard, roles
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.history import history_text
 from handlers.keyboards import button, inline
@@ -32,7 +32,7 @@ async def show(update: Update, context: BotContext, me: Who, appeal: Appeal, *, 
     services = context.services
     held = roles(me.person, appeal)
     staff_view = bool(held - {lifecycle.Role.COURIER})
-    text = await card_text(services, appeal, me.lang, for_staff=staff_view)
+    text = card_text(services, appeal, await card_facts(services, appeal), me.lang, for_staff=staff_view)
     if lifecycle.Role.COURIER in held:
         text += "\n\n" + await history_text(services, appeal, me.lang)
     markup = keyboard(services, appeal, held, me.lang)

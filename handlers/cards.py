@@ -10,7 +10,8 @@ from domain.lifecycle import Event, Role
 from handlers import callbacks
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
-from storage.models import Appeal, Person, TimerRow
+from storage.models import Appeal, Person, TimerRow, Unit
+from storage.stations import Station
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,36 @@ def state_line(services: Services, appeal: Appeal, lang: str) -> str:
     return services.text(lang, key)
 
 
-async def card_text(
-    services: Services, appeal: Appeal, lang: str, *, for_staff: bool, header: str = ""
+@dataclass(frozen=True)
+class CardFacts:
+    """What an appeal's card shows besides the appeal's own row."""
+
+    unit: Unit | None
+    station: Station | None
+    timers: tuple[TimerRow, ...]
+    files: int
+
+    def next_due(self) -> TimerRow | None:
+        """The armed deadline that comes first, if any."""
+        armed = [t for t in self.timers if t.due_at is not None]
+        return min(armed, key=lambda t: t.due_at) if armed else None
+
+
+async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
+    """Read what the card of `appeal` shows besides its row: its unit, station, deadlines and files."""
+    storage = services.storage
+    return CardFacts(
+        unit=await storage.people.unit(appeal.unit_id) if appeal.unit_id else None,
+        station=await storage.stations.get(appeal.station_id) if appeal.station_id else None,
+        timers=tuple(await storage.appeals.timers(appeal.id)),
+        files=len(await storage.appeals.attachments(appeal.id)),
+    )
+
+
+def card_text(
+    services: Services, appeal: Appeal, facts: CardFacts, lang: str, *, for_staff: bool, header: str = ""
 ) -> str:
     """The appeal as one message: number, category, state, unit, place, deadline, description."""
-    storage = services.storage
     category = services.category(appeal.category)
     lines = [header] if header else []
     title = services.text(
@@ -111,11 +137,11 @@ async def card_text(
         title += " · " + services.text(lang, "card.urgent")
     lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang))]
     if appeal.unit_id:
-        unit = await storage.people.unit(appeal.unit_id)
-        lines.append(services.text(lang, "card.unit", unit=unit.name(lang) if unit else appeal.unit_id))
+        unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
+        lines.append(services.text(lang, "card.unit", unit=unit))
     if appeal.station_id:
-        station = await storage.stations.get(appeal.station_id)
-        lines.append(services.text(lang, "card.station", station=station.name if station else appeal.station_id))
+        station = facts.station.name if facts.station else appeal.station_id
+        lines.append(services.text(lang, "card.station", station=station))
     elif appeal.lat is not None:
         lines.append(services.text(lang, "card.location", lat=f"{appeal.lat:.5f}", lon=f"{appeal.lon:.5f}"))
     if for_staff:
@@ -123,16 +149,10 @@ async def card_text(
             lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))
         else:
             lines.append(services.text(lang, "card.anonymous"))
-    due = _next_due(await storage.appeals.timers(appeal.id))
+    due = facts.next_due()
     if due is not None:
         lines.append(services.text(lang, f"card.due_{due.kind}", when=services.local(due.due_at, lang)))
     lines += ["", appeal.description or services.text(lang, "card.description_removed")]
-    files = await storage.appeals.attachments(appeal.id)
-    if files:
-        lines.append(services.text(lang, "card.files", count=len(files)))
+    if facts.files:
+        lines.append(services.text(lang, "card.files", count=facts.files))
     return "\n".join(lines)
-
-
-def _next_due(timers: list[TimerRow]) -> TimerRow | None:
-    armed = [t for t in timers if t.due_at is not None]
-    return min(armed, key=lambda t: t.due_at) if armed else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from handlers import callbacks
-from handlers.cards import card_text, keyboard, roles
+from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, OutboxMessage, Person, from_ts
@@ -28,33 +28,43 @@ _COURIER_BUTTONS = {
 }
 
 
+CardMemo = dict[tuple[int, int], CardFacts]
+
+
 async def render(
-    services: Services, message: OutboxMessage, person: Person | None
+    services: Services, message: OutboxMessage, person: Person | None, cards: CardMemo | None = None
 ) -> tuple[str, Keyboard | None] | None:
-    """The text and buttons of one notice, or None if the appeal it is about no longer exists."""
+    """The text and buttons of one notice, or None if the appeal it is about no longer exists.
+
+    `cards` keeps what each appeal's card showed, by the appeal's version, for the notices after the
+    first: a new appeal's notice goes to every worker of its unit.
+    """
     lang = services.catalog.language_for(person.language if person else None, None)
     params = json.loads(message.params)
-    storage = services.storage
-    appeal = await storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
+    appeal = await services.storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:
         return None
     values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", **params}
+    facts = None
     if appeal is not None:
-        unit = await storage.people.unit(appeal.unit_id) if appeal.unit_id else None
-        due = {t.kind: t.due_at for t in await storage.appeals.timers(appeal.id)}
-        deadline = from_ts(params["due"]) if "due" in params else due.get("handle")
+        memo = cards if cards is not None else {}
+        facts = memo.get((appeal.id, appeal.version)) or await card_facts(services, appeal)
+        memo[appeal.id, appeal.version] = facts
+        deadline = from_ts(params["due"]) if "due" in params else next(
+            (t.due_at for t in facts.timers if t.kind == "handle"), None
+        )
         values.update(
             number=appeal.id,
-            unit=unit.name(lang) if unit else "",
+            unit=facts.unit.name(lang) if facts.unit else "",
             when=services.local(deadline, lang),
             original=params.get("merged_into") or appeal.merged_into or "",
         )
     text = services.text(lang, message.template, **values)
-    if appeal is None or person is None:
+    if appeal is None or facts is None or person is None:
         return text, None
     held = roles(person, appeal)
     if message.template in _WITH_CARD:
-        text += "\n\n" + await card_text(services, appeal, lang, for_staff=True)
+        text += "\n\n" + card_text(services, appeal, facts, lang, for_staff=True)
         return text, keyboard(services, appeal, held, lang)
     if message.template == "ladder.followup.due":
         return text, followup_keyboard(services, appeal, lang)

@@ -345,6 +345,21 @@ CREATE INDEX appeals_triage_queue ON appeals(next_due, id) WHERE state = 'assess
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the digest's questions to the ledger answered from its indexes alone",
+        """
+-- The digest's counts take appeal ids by event and time, and look into each appeal's history for
+-- its assignment and an on-time accept: with those columns in the indexes, SQLite no longer reads
+-- the ledger's rows one by one (bench/digest.py: its SQL 73 -> 43 ms on a million appeals).
+DROP INDEX events_event_at;
+CREATE INDEX events_event_at ON events(event, at, appeal_id, to_state);
+DROP INDEX events_appeal;
+CREATE INDEX events_appeal ON events(appeal_id, id, event, at, on_time);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

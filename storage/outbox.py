@@ -70,12 +70,12 @@ class Outbox:
 
         return await self._db.write(work)
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Record that Telegram accepted the message."""
+    async def mark_sent(self, accepted: list[tuple[int, datetime]]) -> None:
+        """Record that Telegram accepted these messages, each (id, when), in one transaction."""
+        rows = [(to_ts(at), message_id) for message_id, at in accepted]
         await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (to_ts(now), message_id),
+            lambda conn: conn.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", rows
             )
         )
 

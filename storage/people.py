@@ -43,6 +43,14 @@ class People:
         row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
         return None if row is None else _person(row)
 
+    async def get_many(self, telegram_ids: set[int]) -> dict[int, Person]:
+        """The people among `telegram_ids` who are known, by Telegram id."""
+        ids = sorted(telegram_ids)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM people WHERE telegram_id IN ({','.join('?' * len(ids))})", tuple(ids)
+        )
+        return {row["telegram_id"]: _person(row) for row in rows}
+
     async def seen(self, telegram_id: int, language: str | None, now: datetime) -> Person:
         """Record a person who wrote to the bot (a courier unless known otherwise); return them."""
 

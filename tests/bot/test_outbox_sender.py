@@ -5,6 +5,8 @@ from collections import Counter
 import pytest
 
 from sandbox.core import ApiError
+from sandbox.html_entities import parse_html
+from handlers.notices import render
 from storage.models import NewAppeal
 from tests.harness import running_bot
 
@@ -111,7 +113,7 @@ async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch)
     outbox = bot.services.storage.outbox
     real_mark_sent = outbox.mark_sent
 
-    async def die(message_id, now):
+    async def die(accepted):
         raise SystemExit("killed between send and mark")
 
     monkeypatch.setattr(outbox, "mark_sent", die)
@@ -186,3 +188,30 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
     bot.clock.advance(seconds=5)
     await bot.tick()
     assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+
+
+async def test_a_units_notices_share_one_card_read_and_one_write_marking_them_sent(bot, monkeypatch) -> None:
+    """A new appeal's notice to each worker of its unit: the same card as a fresh render, marked sent together."""
+    workers = (500, 501)  # the staff of st1
+    for person in workers:
+        bot.user(person, f"P{person}")
+        await bot.say(person, "/start")
+    storage = bot.services.storage
+    writes: list[list[int]] = []
+    real_mark_sent = storage.outbox.mark_sent
+
+    async def recording(accepted):
+        writes.append([message_id for message_id, _ in accepted])
+        await real_mark_sent(accepted)
+
+    monkeypatch.setattr(storage.outbox, "mark_sent", recording)
+    new = NewAppeal(courier_id=COURIER, category="facilities", description="The charger is broken", language="en")
+    await storage.appeals.submit(new, "st1", bot.clock())
+    pending = await storage.outbox.due(bot.clock())
+    assert sorted(m.chat_id for m in pending) == sorted(workers)
+    await bot.tick()
+    assert writes == [[m.id for m in pending]]
+    for message in pending:
+        person = await storage.people.get(message.chat_id)
+        text, _ = await render(bot.services, message, person)  # no memo: everything read afresh
+        assert bot.core.last_message(message.chat_id)["text"] == parse_html(text)[0]
