@@ -163,14 +163,18 @@ class Reports:
                         (to_ts(now),),
                     )
                 ],
-                "hotspots": self._hotspots(conn, e),
+                "located": self._located(conn, e),
                 "per_day": self._per_day(conn, start, end) if with_days else [],
             }
 
         ledger, appeals = await self._db.read_side_by_side([from_the_ledger, from_the_appeals])
-        return DigestData(start, end, **ledger, **appeals)
+        # Clustered here, once both halves are done: Python holding the GIL on a reader thread made
+        # each of the other half's statements wait for it on finishing (bench/digest.py).
+        hotspots = find_hotspots(appeals.pop("located"), self.min_appeals, self.radius_m)
+        return DigestData(start, end, **ledger, **appeals, hotspots=hotspots)
 
-    def _hotspots(self, conn: sqlite3.Connection, end: int) -> list[HotSpot]:
+    def _located(self, conn: sqlite3.Connection, end: int) -> list[Located]:
+        """The week's located appeals to `end` that no hot spot has taken yet."""
         week = end - 7 * 86400
         rows = conn.execute(
             "SELECT id, category, station_id, lat, lon FROM appeals WHERE created_at >= ? AND created_at < ?"
@@ -178,12 +182,12 @@ class Reports:
             " AND NOT EXISTS (SELECT 1 FROM appeal_links l WHERE l.child_id = appeals.id AND l.kind = 'hotspot')",
             (week, end),
         )
-        located = [Located._make(row) for row in rows]
-        return find_hotspots(located, self.min_appeals, self.radius_m)
+        return [Located._make(row) for row in rows]
 
     async def hotspots(self, end: datetime) -> list[HotSpot]:
         """The hot spots of the week to `end`."""
-        return await self._db.run(lambda conn: self._hotspots(conn, to_ts(end)), long=True)
+        located = await self._db.run(lambda conn: self._located(conn, to_ts(end)), long=True)
+        return find_hotspots(located, self.min_appeals, self.radius_m)
 
     def _per_day(self, conn: sqlite3.Connection, start: datetime, end: datetime) -> list[tuple[datetime, int, int]]:
         days = []
