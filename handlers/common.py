@@ -15,12 +15,12 @@ __all__ = [
 
 
 def main_menu(services: Services, lang: str) -> Keyboard:
-    """The main menu as a reply keyboard."""
+    """The main menu as a reply keyboard; Nearest station shares the location in one tap."""
     t = lambda key: text_button(services.text(lang, key))  # noqa: E731
     return reply_keyboard(
         [
             [t("menu.new_appeal"), t("menu.my_appeals")],
-            [t("menu.nearest_station")],
+            [request_button(services.text(lang, "menu.nearest_station"), location=True)],
             [t("menu.help"), t("menu.language")],
         ]
     )

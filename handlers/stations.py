@@ -13,7 +13,7 @@ from domain.hours import DAY_MINUTES, clock_text, open_at
 from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
-from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, share_keyboard, who
+from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.stations import LastLocation, Station
@@ -28,11 +28,10 @@ def _distance(metres: float) -> str:
 
 
 async def ask_location(update: Update, context: BotContext) -> None:
-    """Ask for the courier's location with the reply-keyboard button."""
+    """Point to the menu's Nearest station button, which shares the location in one tap."""
     me = await who(update, context)
     services = context.services
-    keyboard = share_keyboard(services.text(me.lang, "button.share_location"), location=True)
-    await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=keyboard)
+    await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=main_menu(services, me.lang))
 
 
 def hours_line(services: Services, station: Station, lang: str) -> str:
@@ -100,7 +99,7 @@ async def show_nearest(update: Update, context: BotContext, me: Who) -> None:
     await services.storage.stations.remember_location(me.person.telegram_id, where.lat, where.lon, where.accuracy_m, where.at)
     found = await services.storage.stations.nearest(where.lat, where.lon, NEAREST)
     text, markup = _listing(services, me.lang, found, where, None)
-    await reply(update, services.text(me.lang, "stations.done"), reply_markup=main_menu(services, me.lang))
+    # The main menu stays up: its own button shared the location (or one came from the attachment menu).
     await reply(update, text, reply_markup=markup)
 
 
@@ -140,7 +139,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 
 
 def station_handlers(labels: set[str]) -> list[BaseHandler]:
-    """/station and the "Nearest station" menu button."""
+    """/station, and "Nearest station" as text (typed, or tapped on a menu from before its button shared the location)."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("station", ask_location, filters=private),

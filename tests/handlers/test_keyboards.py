@@ -48,8 +48,9 @@ def test_one_time_request_keyboard(location: bool, contact: bool) -> None:
 
 
 def test_main_menu() -> None:
-    """The main menu is the reply keyboard python-telegram-bot built from the same labels."""
+    """The main menu is the reply keyboard python-telegram-bot built from the same labels (Nearest station shares the location)."""
     services = SimpleNamespace(text=lambda lang, key: f"{lang}:{key}")
-    labels = [["menu.new_appeal", "menu.my_appeals"], ["menu.nearest_station"], ["menu.help", "menu.language"]]
-    theirs = ReplyKeyboardMarkup([[f"en:{key}" for key in row] for row in labels], resize_keyboard=True)
+    nearest = KeyboardButton("en:menu.nearest_station", request_location=True, request_contact=False)
+    rows = [["en:menu.new_appeal", "en:menu.my_appeals"], [nearest], ["en:menu.help", "en:menu.language"]]
+    theirs = ReplyKeyboardMarkup(rows, resize_keyboard=True)
     assert wire(main_menu(services, "en")) == wire(theirs)
