@@ -24,8 +24,9 @@ whose one step replies once and touches no database, fed the very same updates (
 bot's run) in alternation with the bot, round by round. A second ceiling replies as many times as
 the bot made Bot API calls for each update, which separates what the bot's richer answers cost
 from what its own work costs; and the bot's time is split into waiting for the database, time
-inside the in-process Bot API, and the rest (python-telegram-bot and the handlers' Python).
-Any error logged during the burst fails the run: a benchmark of error paths would flatter the bot.
+inside the in-process Bot API, and the rest (python-telegram-bot and the handlers' Python), and by
+the kind of update (a command, a press, text, a location), each beside the ceiling's time for the
+same updates. Any error logged during the burst fails the run: a benchmark of error paths would flatter the bot.
 Between rounds, untimed, `gc.freeze()` takes every object alive so far out of the garbage collector's
 care: the fake Telegrams' archives of every message grow by thousands a round, and full collections
 of them would otherwise land inside timed updates (a bot process holds no such archive).
@@ -206,6 +207,19 @@ class People:
                 yield
 
 
+def kind_of(raw: dict[str, Any]) -> str:
+    """What a person did, for the breakdown: a command, a press (its prefix and verb), text, location, contact."""
+    if "callback_query" in raw:
+        parts = raw["callback_query"]["data"].split(":")
+        return "press " + (f"{parts[0]}:…:{parts[2]}" if parts[0] == "ap" and len(parts) > 2 else ":".join(parts[:2]))
+    message = raw["message"]
+    for key in ("location", "contact"):
+        if key in message:
+            return key
+    text = message.get("text", "")
+    return text.split()[0] if text.startswith("/") else "text"
+
+
 class _ErrorCount(logging.Handler):
     """Counts errors logged while the burst runs: a benchmark of error paths would flatter the bot."""
 
@@ -251,6 +265,23 @@ class _TimedRequest(InProcessRequest):
             return await super().do_request(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - started
+
+
+def _by_kind(kinds: list[str], bot: list[float], ceiling: list[float], calls: list[int]) -> None:
+    """The kinds of update that took most of the bot's time, each beside the one-reply ceiling on the same updates."""
+    totals: dict[str, list[float]] = {}
+    for kind, spent, step, made in zip(kinds, bot, ceiling, calls, strict=True):
+        row = totals.setdefault(kind, [0, 0.0, 0.0, 0])
+        row[0] += 1
+        row[1] += spent
+        row[2] += step
+        row[3] += made
+    print("# the kinds of update that took most of the bot's time (mean bot vs ceiling on the same updates):")
+    for kind, (count, spent, step, made) in sorted(totals.items(), key=lambda item: -item[1][1])[:8]:
+        print(
+            f"#   {kind:18} {count:6,.0f} updates, {spent / sum(bot):4.0%} of the time:"
+            f" {spent / count * 1000:5.2f} vs {step / count * 1000:4.2f} ms, {made / count:.1f} Bot API calls"
+        )
 
 
 def _time_database(storage: Any) -> list[float]:
@@ -326,6 +357,8 @@ async def run(quick: bool) -> None:
         staff_scripts = [people.staff(s) for s in staff]
         bot_times: list[float] = []
         ceiling_times: list[list[float]] = [[], []]
+        kinds: list[str] = []
+        made: list[int] = []  # Bot API calls the bot made for each update
         async with bot, ceilings[0], ceilings[1]:
             await bot.post_init(bot)
             sender = bot.bot_data["outbox_sender"]
@@ -347,7 +380,9 @@ async def run(quick: bool) -> None:
                         await bot.process_update(Update.de_json(raw, bot.bot))
                         await sender.flush()
                         bot_times.append(time.perf_counter() - started)
-                        replies[raw["update_id"]] = max(1, len(core.calls) - calls)
+                        made.append(max(1, len(core.calls) - calls))
+                        replies[raw["update_id"]] = made[-1]
+                        kinds.append(kind_of(raw))
                     for app, times in zip(ceilings, ceiling_times):
                         for raw in batch:
                             started = time.perf_counter()
@@ -384,6 +419,7 @@ async def run(quick: bool) -> None:
         f" ({database[1] / len(bot_times):.1f} calls), inside the in-process Bot API {per(api_seconds)},"
         f" python-telegram-bot and the handlers {per(spent - database[0] - api_seconds)}"
     )
+    _by_kind(kinds, bot_times, ceiling_times[0], made)
     ratio = bot_rate / ceiling_rate
     result(
         "throughput",
