@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from handlers.digest import digest_parts
-from handlers.notices import CardMemo, render
+from handlers.notices import NoticeMemo, render
 from handlers.services import Services
 from storage.models import OutboxMessage, Person, from_ts
 
@@ -117,7 +117,7 @@ class OutboxSender:
             storage = self._services.storage
             while batch := await storage.outbox.due(self._services.clock()):
                 people = await storage.people.get_many({message.chat_id for message in batch})
-                cards: CardMemo = {}
+                memo = NoticeMemo()
                 accepted: list[tuple[int, datetime]] = []
                 progressed = False
                 deferred: set[int] = set()
@@ -129,7 +129,7 @@ class OutboxSender:
                         if wait > 0:
                             await self._record(accepted)  # what went out is on file before any pause
                             await self._pacer.sleep(wait)
-                        outcome = await self._send_one(message, people.get(message.chat_id), cards, accepted)
+                        outcome = await self._send_one(message, people.get(message.chat_id), memo, accepted)
                         if outcome == "later":
                             deferred.add(message.chat_id)
                             continue
@@ -147,7 +147,7 @@ class OutboxSender:
             await self._services.storage.outbox.mark_sent(accepted)
             accepted.clear()
 
-    async def _deliver(self, message: OutboxMessage, person: Person | None, cards: CardMemo) -> bool:
+    async def _deliver(self, message: OutboxMessage, person: Person | None, memo: NoticeMemo) -> bool:
         """Send the message's part(s) to Telegram; False if there is nothing left to send."""
         bot, services = self._application.bot, self._services
         if message.template.startswith("digest."):
@@ -164,7 +164,7 @@ class OutboxSender:
                 else:
                     await bot.send_message(message.chat_id, part.text, reply_markup=part.markup)
             return True
-        rendered = await render(services, message, person, cards)
+        rendered = await render(services, message, person, memo)
         if rendered is None:
             return False
         text, markup = rendered
@@ -172,13 +172,13 @@ class OutboxSender:
         return True
 
     async def _send_one(
-        self, message: OutboxMessage, person: Person | None, cards: CardMemo, accepted: list[tuple[int, datetime]]
+        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, accepted: list[tuple[int, datetime]]
     ) -> str:
         """Try one message: "sent" (added to `accepted`), "dead" (given up, with the reason kept) or "later"."""
         services, outbox = self._services, self._services.storage.outbox
         now = services.clock()
         try:
-            if not await self._deliver(message, person, cards):
+            if not await self._deliver(message, person, memo):
                 await outbox.mark_dead(message.id, "the appeal no longer exists")
                 return "dead"
         except RetryAfter as error:

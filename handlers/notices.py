@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
+from domain.lifecycle import Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
 from handlers.keyboards import Keyboard, button, inline
@@ -28,47 +30,63 @@ _COURIER_BUTTONS = {
 }
 
 
-CardMemo = dict[tuple[int, int], CardFacts]
+Rendered = tuple[str, Keyboard | None]
+
+
+@dataclass
+class NoticeMemo:
+    """What the notices of one batch share, by the appeal's version: a new appeal's notice goes to
+    every worker of its unit, and each of them would otherwise read and draw the same card."""
+
+    facts: dict[tuple[int, int], CardFacts] = field(default_factory=dict)
+    rendered: dict[tuple[object, ...], Rendered] = field(default_factory=dict)
 
 
 async def render(
-    services: Services, message: OutboxMessage, person: Person | None, cards: CardMemo | None = None
-) -> tuple[str, Keyboard | None] | None:
-    """The text and buttons of one notice, or None if the appeal it is about no longer exists.
-
-    `cards` keeps what each appeal's card showed, by the appeal's version, for the notices after the
-    first: a new appeal's notice goes to every worker of its unit.
-    """
+    services: Services, message: OutboxMessage, person: Person | None, memo: NoticeMemo | None = None
+) -> Rendered | None:
+    """The text and buttons of one notice, or None if the appeal it is about no longer exists."""
     lang = services.catalog.language_for(person.language if person else None, None)
-    params = json.loads(message.params)
     appeal = await services.storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:
         return None
+    memo = memo if memo is not None else NoticeMemo()
+    held = roles(person, appeal) if person is not None and appeal is not None else None
+    version = (appeal.id, appeal.version) if appeal is not None else None
+    key = (message.template, message.params, version, lang, held)
+    if key not in memo.rendered:
+        memo.rendered[key] = await _render(services, message.template, json.loads(message.params), appeal, lang, held, memo)
+    return memo.rendered[key]
+
+
+async def _render(
+    services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
+    held: frozenset[Role] | None, memo: NoticeMemo,
+) -> Rendered:
     values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", **params}
-    facts = None
-    if appeal is not None:
-        memo = cards if cards is not None else {}
-        facts = memo.get((appeal.id, appeal.version)) or await card_facts(services, appeal)
-        memo[appeal.id, appeal.version] = facts
-        deadline = from_ts(params["due"]) if "due" in params else next(
-            (t.due_at for t in facts.timers if t.kind == "handle"), None
-        )
-        values.update(
-            number=appeal.id,
-            unit=facts.unit.name(lang) if facts.unit else "",
-            when=services.local(deadline, lang),
-            original=params.get("merged_into") or appeal.merged_into or "",
-        )
-    text = services.text(lang, message.template, **values)
-    if appeal is None or facts is None or person is None:
+    if appeal is None:
+        return services.text(lang, template, **values), None
+    version = (appeal.id, appeal.version)
+    facts = memo.facts.get(version) or await card_facts(services, appeal)
+    memo.facts[version] = facts
+    deadline = from_ts(params["due"]) if "due" in params else next(
+        (t.due_at for t in facts.timers if t.kind == "handle"), None
+    )
+    values.update(
+        number=appeal.id,
+        unit=facts.unit.name(lang) if facts.unit else "",
+        when=services.local(deadline, lang),
+        original=params.get("merged_into") or appeal.merged_into or "",
+    )
+    text = services.text(lang, template, **values)
+    if held is None:  # someone the bot does not know: the words, without buttons
         return text, None
-    held = roles(person, appeal)
-    if message.template in _WITH_CARD:
+    if template in _WITH_CARD:
         text += "\n\n" + card_text(services, appeal, facts, lang, for_staff=True)
         return text, keyboard(services, appeal, held, lang)
-    if message.template == "ladder.followup.due":
+    if template == "ladder.followup.due":
         return text, followup_keyboard(services, appeal, lang)
-    only = _COURIER_BUTTONS.get(message.template)
+    only = _COURIER_BUTTONS.get(template)
     return text, keyboard(services, appeal, held, lang, only=only) if only else None
 
 
