@@ -24,7 +24,9 @@ from storage.models import from_ts, to_ts
 
 __all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits"]
 
-FIRST_RADIUS_M = 2_000.0
+FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
+MIN_FIRST_RADIUS_M = 250.0
+REACH_HEADROOM = 1.5  # a circle 1.5 times as wide as the last ones' reach holds about twice their stations
 GROWTH = 4.0
 _HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
 
@@ -144,6 +146,17 @@ class Stations:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # How far recent searches had to reach for their last station, per amenity filter: in a
+        # dense city a 2 km circle holds scores of stations, each read and measured for nothing.
+        self._reach: dict[int, float] = {}
+
+    def _first_radius(self, mask: int) -> float:
+        reach = self._reach.get(mask, FIRST_RADIUS_M)
+        return min(FIRST_RADIUS_M, max(MIN_FIRST_RADIUS_M, REACH_HEADROOM * reach))
+
+    def _reached(self, mask: int, metres: float) -> None:
+        before = self._reach.get(mask, FIRST_RADIUS_M)
+        self._reach[mask] = before + 0.25 * (metres - before)
 
     async def upsert(self, stations: Iterable[Station]) -> int:
         """Insert or update stations by id (open or closed as given); return how many."""
@@ -205,7 +218,7 @@ class Stations:
         distance_to = distances_from(lat, lon)
 
         def work(conn: sqlite3.Connection) -> list[tuple[Station, float]]:
-            radius = FIRST_RADIUS_M
+            radius = self._first_radius(mask)
             while True:
                 low, high, ranges = search_box(lat, lon, radius)
                 found: dict[int, float] = {}
@@ -225,6 +238,8 @@ class Stations:
                     radius *= GROWTH
             if not chosen:
                 return []
+            if len(chosen) == limit:
+                self._reached(mask, chosen[-1][0])
             keys = [key for _, key in chosen]
             rows = conn.execute(
                 f"SELECT * FROM stations WHERE index_key IN ({','.join('?' * len(keys))})", keys
