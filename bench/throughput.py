@@ -268,7 +268,7 @@ class _TimedRequest(InProcessRequest):
 
 
 def _by_kind(kinds: list[str], bot: list[float], ceiling: list[float], calls: list[int]) -> None:
-    """The kinds of update that took most of the bot's time, each beside the one-reply ceiling on the same updates."""
+    """Each kind of update that took 1% of the bot's time or more, beside the one-reply ceiling on the same updates."""
     totals: dict[str, list[float]] = {}
     for kind, spent, step, made in zip(kinds, bot, ceiling, calls, strict=True):
         row = totals.setdefault(kind, [0, 0.0, 0.0, 0])
@@ -276,8 +276,10 @@ def _by_kind(kinds: list[str], bot: list[float], ceiling: list[float], calls: li
         row[1] += spent
         row[2] += step
         row[3] += made
-    print("# the kinds of update that took most of the bot's time (mean bot vs ceiling on the same updates):")
-    for kind, (count, spent, step, made) in sorted(totals.items(), key=lambda item: -item[1][1])[:8]:
+    print("# each kind of update with 1% of the bot's time or more (mean bot vs ceiling on the same updates):")
+    for kind, (count, spent, step, made) in sorted(totals.items(), key=lambda item: -item[1][1]):
+        if spent < sum(bot) / 100:
+            break
         print(
             f"#   {kind:18} {count:6,.0f} updates, {spent / sum(bot):4.0%} of the time:"
             f" {spent / count * 1000:5.2f} vs {step / count * 1000:4.2f} ms, {made / count:.1f} Bot API calls"
