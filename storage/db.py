@@ -3,7 +3,8 @@
 A trip to aiosqlite's thread costs about 100 µs of waking threads: more than the point reads and
 small transactions a button press needs (bench/throughput.py). So short work runs on the event loop,
 on the same connection, whenever the database thread is idle; while the thread has work queued,
-short work queues behind it, so everything still happens in the order it was asked for. Work that
+short work queues behind it, so everything still happens in the order it was asked for; and a long
+run of inline work lets the loop turn every few milliseconds, so other updates are not held up. Work that
 reads a large part of the database (a digest, an export, an import) says `long=True` and always goes
 to the thread, so the bot keeps answering meanwhile. WAL checkpoints run on a thread and a
 connection of their own (storage.checkpoints).
@@ -11,8 +12,10 @@ connection of their own (storage.checkpoints).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +32,9 @@ Deferred = tuple[str, tuple[Any, ...]]
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# Inline work never gives the loop a turn by itself: a loop of it (500 due deadlines in a tick,
+# say) would hold every update back until it ended. Past this long without one, `run` yields first.
+TURN_EVERY_S = 0.005
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -70,6 +76,7 @@ class Database:
         self._deferred: list[Deferred] = []
         self._checkpointer: Checkpointer | None = None
         self._readers: Readers | None = None
+        self._turned = 0.0  # time.monotonic() when run last let the loop turn
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -96,8 +103,12 @@ class Database:
 
     async def run(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
         """Run `work` with the raw connection: inline if it is short and the thread is idle, else on the thread."""
-        if not long and self._queued == self._finished:
-            return work(self._sqlite())
+        if not long:
+            if time.monotonic() - self._turned > TURN_EVERY_S:
+                await asyncio.sleep(0)
+                self._turned = time.monotonic()
+            if self._queued == self._finished:
+                return work(self._sqlite())
         self._queued += 1
 
         def on_thread() -> T:

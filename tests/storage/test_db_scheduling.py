@@ -50,3 +50,27 @@ async def test_while_long_work_runs_short_work_waits_behind_it_in_order(tmp_path
         assert rows == ["long", "short 1", "short 2"]
     finally:
         await db.close()
+
+
+async def test_a_long_run_of_inline_work_lets_the_loop_turn(tmp_path) -> None:
+    """Many short reads in a row (a tick's due deadlines, say) do not keep other tasks waiting until they end."""
+    db = await Database.open(tmp_path / "turns.sqlite3")
+    turns = 0
+
+    async def other_update() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    task = asyncio.create_task(other_update())
+    try:
+        await asyncio.sleep(0)
+        before = turns
+        started = time.monotonic()
+        while time.monotonic() - started < 0.05:  # ten times the longest stretch allowed without a turn
+            await db.fetchone("SELECT 1")
+        assert turns - before >= 5
+    finally:
+        task.cancel()
+        await db.close()
