@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from storage.appeals import ListPosition
+
 MAX_BYTES = 64  # Telegram's limit on callback_data
 
 _APPEAL = re.compile(r"^ap:(\d{1,12}):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
 _DRAFT = re.compile(r"^dr:([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
 _STATION = re.compile(r"^st:([a-z]{1,8}):([a-z0-9_.-]{1,40})$")
+# The next page of a list: which list, and the last appeal shown (its id, and its deadline if it has one).
+_PAGE = re.compile(r"^ls:(my|queue|triage):(\d{1,12})(?::(\d{1,12}))?$")
 _HOTSPOT = re.compile(r"^hs:([a-z]{1,8}):([a-z0-9_.-]{1,56})$")
 # Coordinators' station tools (sa), the ledger export (ex) and a person's own data (pv).
 _TOOL = re.compile(r"^(sa|ex|pv):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
@@ -20,7 +24,7 @@ TOOLS = ("sa", "ex", "pv")
 class Press:
     """A decoded button press: which family, which verb, about what."""
 
-    kind: str  # "ap" (an appeal), "dr" (the draft), "st" (a station), "hs" (a hot spot), or one of TOOLS
+    kind: str  # "ap" (an appeal), "dr" (the draft), "st" (a station), "hs" (a hot spot), "ls" (a list's next page), or one of TOOLS
     verb: str
     appeal_id: int | None = None
     arg: str = ""
@@ -54,6 +58,14 @@ def tool(kind: str, verb: str, arg: str = "") -> str:
     return _checked(f"{kind}:{verb}" + (f":{arg}" if arg else ""))
 
 
+def page(list_name: str, after: ListPosition) -> str:
+    """Callback data for the next page of a list, after the appeal a page ended with."""
+    data = _checked(f"ls:{list_name}:{after.id}" + (f":{after.due}" if after.due is not None else ""))
+    if not _PAGE.fullmatch(data):
+        raise ValueError(f"not a list page: {data!r}")
+    return data
+
+
 def hotspot(key: str) -> str:
     """Callback data for turning a hot spot into one appeal."""
     data = _checked(f"hs:mk:{key}")
@@ -72,6 +84,8 @@ def decode(data: str | None) -> Press | None:
         return Press("dr", m[1], None, m[2] or "")
     if m := _STATION.fullmatch(data):
         return Press("st", m[1], None, m[2])
+    if m := _PAGE.fullmatch(data):
+        return Press("ls", m[1], int(m[2]), m[3] or "")
     if m := _HOTSPOT.fullmatch(data):
         return Press("hs", m[1], None, m[2])
     if m := _TOOL.fullmatch(data):

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.geo import on_earth
-from handlers import appeal_actions, digest, filing, stations
+from handlers import appeal_actions, digest, filing, lists, stations
 from handlers.callbacks import decode
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
@@ -57,6 +57,8 @@ async def on_press(update: Update, context: BotContext) -> None:
             await stations.on_press(update, context, me, press)
         case "hs":
             await digest.on_hotspot_press(update, context, me, press)
+        case "ls":
+            await lists.on_press(update, context, me, press)
 
 
 async def new_appeal(update: Update, context: BotContext) -> None:

@@ -10,18 +10,25 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.cards import can_see, state_line
-from handlers.common import main_menu, reply, require_role, who
+from handlers.callbacks import Press
+from handlers.common import Who, main_menu, reply, require_role, who
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
+from storage.appeals import ListPosition
 from storage.models import Appeal
 
 
+PAGE = 10
+
+
 async def _send_list(
-    update: Update, context: BotContext, lang: str, title: str, rows: list[tuple[Appeal, datetime | None]]
+    update: Update, context: BotContext, lang: str, title: str, rows: list[tuple[Appeal, datetime | None]], verb: str
 ) -> None:
+    """One page of a list (rows holds one more than a page when another page follows), with More for the next."""
     services = context.services
+    page, following = rows[:PAGE], len(rows) > PAGE
     lines, buttons = [title], []
-    for appeal, due in rows:
+    for appeal, due in page:
         category = services.category(appeal.category)
         due_text = services.text(lang, "my.due", when=services.local(due, lang)) if due else ""
         lines.append(
@@ -35,47 +42,70 @@ async def _send_list(
             )
         )
         buttons.append(button(services.text(lang, "button.open", number=appeal.id), callbacks.appeal(appeal.id, "open")))
-    markup = inline([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
-    await reply(update, "\n".join(lines), reply_markup=markup)
+    rows_of_buttons = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    if following:
+        rows_of_buttons.append([button(services.text(lang, "button.more"), callbacks.page(verb, ListPosition.of(*page[-1])))])
+    await reply(update, "\n".join(lines), reply_markup=inline(rows_of_buttons))
 
 
-async def my_appeals(update: Update, context: BotContext) -> None:
-    """The courier's own appeals with their state and next deadline."""
-    me = await who(update, context)
+async def _my_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:
     services = context.services
-    rows = await services.storage.appeals.of_courier(me.person.telegram_id)
+    rows = await services.storage.appeals.of_courier(me.person.telegram_id, PAGE + 1, after)
     if not rows:
         await reply(update, services.text(me.lang, "my.none"), reply_markup=main_menu(services, me.lang))
         return
-    await _send_list(update, context, me.lang, services.text(me.lang, "my.title"), rows)
+    await _send_list(update, context, me.lang, services.text(me.lang, "my.title"), rows, "my")
 
 
-async def unit_queue(update: Update, context: BotContext) -> None:
-    """The staff member's unit's open appeals, nearest deadline first."""
-    me = await who(update, context)
+async def _queue_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:
     services = context.services
     if not await require_role(update, context, me, "staff"):
         return
-    rows = await services.storage.appeals.queue(me.person.unit_id)
+    rows = await services.storage.appeals.queue(me.person.unit_id, PAGE + 1, after)
     if not rows:
         await reply(update, services.text(me.lang, "staff.queue_empty"))
         return
     unit = await services.storage.people.unit(me.person.unit_id)
     title = services.text(me.lang, "staff.queue_title", unit=unit.name(me.lang) if unit else me.person.unit_id)
-    await _send_list(update, context, me.lang, title, rows)
+    await _send_list(update, context, me.lang, title, rows, "queue")
+
+
+async def _triage_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:
+    services = context.services
+    if not await require_role(update, context, me, "coordinator"):
+        return
+    rows = await services.storage.appeals.awaiting_triage(PAGE + 1, after)
+    if not rows:
+        await reply(update, services.text(me.lang, "coord.triage_empty"))
+        return
+    await _send_list(update, context, me.lang, services.text(me.lang, "coord.triage_title"), rows, "triage")
+
+
+_PAGES = {"my": _my_page, "queue": _queue_page, "triage": _triage_page}
+
+
+async def my_appeals(update: Update, context: BotContext) -> None:
+    """The courier's own appeals with their state and next deadline."""
+    await _my_page(update, context, await who(update, context), None)
+
+
+async def unit_queue(update: Update, context: BotContext) -> None:
+    """The staff member's unit's open appeals, nearest deadline first."""
+    await _queue_page(update, context, await who(update, context), None)
 
 
 async def triage(update: Update, context: BotContext) -> None:
     """Appeals waiting for a coordinator to route them."""
-    me = await who(update, context)
-    services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
-    rows = await services.storage.appeals.awaiting_triage()
-    if not rows:
-        await reply(update, services.text(me.lang, "coord.triage_empty"))
-        return
-    await _send_list(update, context, me.lang, services.text(me.lang, "coord.triage_title"), rows)
+    await _triage_page(update, context, await who(update, context), None)
+
+
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """More: the next page of a list, for whoever the database says may see that list.
+
+    The position in the button is only where to start; whose list it is comes from the presser's row.
+    """
+    await update.callback_query.answer()
+    await _PAGES[press.verb](update, context, me, ListPosition(press.appeal_id, int(press.arg) if press.arg else None))
 
 
 async def open_appeal(update: Update, context: BotContext) -> None:

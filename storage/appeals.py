@@ -28,6 +28,19 @@ SpansFor = Callable[[str, Priority], Spans]
 _ROLE_ORDER = (Role.SYSTEM, Role.COURIER, Role.STAFF, Role.COORDINATOR)
 
 
+
+@dataclass(frozen=True)
+class ListPosition:
+    """Where a page of a list ended: its last appeal, and that appeal's nearest deadline (as stored)."""
+
+    id: int
+    due: int | None = None
+
+    @classmethod
+    def of(cls, appeal: Appeal, due: datetime | None) -> ListPosition:
+        """The position just after this row of a list."""
+        return cls(appeal.id, to_ts(due) if due is not None else None)
+
 class AppealNotFound(lifecycle.LifecycleError):
     """No appeal has that number."""
 
@@ -487,30 +500,45 @@ class Appeals:
         rows = await self._db.fetchall(f"SELECT * FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit))
         return [(Appeal.from_row(r), from_ts(r["next_due"])) for r in rows]
 
-    async def _by_deadline(self, index: str, where: str, params: tuple, limit: int) -> list[tuple[Appeal, datetime | None]]:
+    async def _by_deadline(
+        self, index: str, where: str, params: tuple, limit: int, after: ListPosition | None
+    ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals matching `where` (the condition of `index`), nearest deadline first, then those without one.
 
-        Each half is the start of a range of `index`, so a page costs the same whatever the backlog.
+        Each half is the start of a range of `index`, so a page costs the same whatever the backlog;
+        `after` is the last appeal of the page before, where the next one starts.
         """
         source = f"appeals INDEXED BY {index}"
-        first = await self._with_due(f"{where} AND next_due IS NOT NULL", params, "next_due, id", limit, source)
-        if len(first) == limit:
-            return first
-        rest = await self._with_due(f"{where} AND next_due IS NULL", params, "id", limit - len(first), source)
+        first: list[tuple[Appeal, datetime | None]] = []
+        if after is None or after.due is not None:
+            since, values = ("", ()) if after is None else (" AND (next_due, id) > (?, ?)", (after.due, after.id))
+            first = await self._with_due(f"{where} AND next_due IS NOT NULL{since}", (*params, *values), "next_due, id", limit, source)
+            if len(first) == limit:
+                return first
+        since, values = (" AND id > ?", (after.id,)) if after is not None and after.due is None else ("", ())
+        rest = await self._with_due(f"{where} AND next_due IS NULL{since}", (*params, *values), "id", limit - len(first), source)
         return first + rest
 
-    async def of_courier(self, courier_id: int, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
-        """The courier's appeals, newest first, each with its nearest deadline."""
-        return await self._with_due("courier_id = ?", (courier_id,), "id DESC", limit)
+    async def of_courier(
+        self, courier_id: int, limit: int = 10, after: ListPosition | None = None
+    ) -> list[tuple[Appeal, datetime | None]]:
+        """The courier's appeals, newest first, each with its nearest deadline (those older than `after`)."""
+        if after is None:
+            return await self._with_due("courier_id = ?", (courier_id,), "id DESC", limit)
+        return await self._with_due("courier_id = ? AND id < ?", (courier_id, after.id), "id DESC", limit)
 
-    async def queue(self, unit_id: str, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
+    async def queue(
+        self, unit_id: str, limit: int = 10, after: ListPosition | None = None
+    ) -> list[tuple[Appeal, datetime | None]]:
         """The unit's open appeals, nearest deadline first (waiting-for-courier ones last)."""
         where = "unit_id = ? AND state IN ('handling', 'feedback')"
-        return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit)
+        return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit, after)
 
-    async def awaiting_triage(self, limit: int = 20) -> list[tuple[Appeal, datetime | None]]:
+    async def awaiting_triage(
+        self, limit: int = 10, after: ListPosition | None = None
+    ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals no rule routed (or sent back), oldest deadline first."""
-        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit)
+        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
 
     async def attachments(self, appeal_id: int) -> list[tuple[str, str]]:
         """(kind, Telegram file id) of the appeal's files, in order."""

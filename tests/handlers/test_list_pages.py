@@ -1,0 +1,74 @@
+"""Long lists come ten at a time with More; a page is whoever presses it's own list, never the button's say-so."""
+
+import re
+
+import pytest
+
+from storage.models import NewAppeal
+from tests.harness import running_bot
+
+COURIER, STATION_STAFF, HR_STAFF = 1001, 500, 600
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    async with running_bot(tmp_path / "pages.sqlite3") as running:
+        for person in (COURIER, STATION_STAFF, HR_STAFF):
+            running.user(person, f"P{person}")
+            await running.say(person, "/start")
+        yield running
+
+
+async def file_many(bot, count: int) -> None:
+    """`count` appeals from the courier, each routed to station st1; their notices sent."""
+    for _ in range(count):
+        new = NewAppeal(courier_id=COURIER, category="facilities", description="The charger is broken", language="en")
+        await bot.services.storage.appeals.submit(new, "st1", bot.clock())
+    await bot.tick()
+
+
+def numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"#(\d+)", text)]
+
+
+def labels(message: dict) -> list[str]:
+    return [label for label, _ in bot_buttons(message)]
+
+
+def bot_buttons(message: dict) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"]) for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+async def test_a_long_queue_comes_ten_at_a_time_and_more_shows_the_rest(bot) -> None:
+    await file_many(bot, 12)
+    (first,) = await bot.say(STATION_STAFF, "/queue")
+    assert numbers(first["text"]) == list(range(1, 11))  # the nearest deadlines first: the oldest appeals
+    assert labels(first)[-1] == "More ›"
+    await bot.press(STATION_STAFF, "More")
+    second = bot.core.last_message(STATION_STAFF)
+    assert numbers(second["text"]) == [11, 12]
+    assert "More ›" not in labels(second)
+    assert first["text"].splitlines()[0] == second["text"].splitlines()[0]  # the same list's title
+
+
+async def test_a_couriers_own_appeals_page_from_the_newest(bot) -> None:
+    await file_many(bot, 11)
+    (first,) = await bot.say(COURIER, "/my")
+    assert numbers(first["text"]) == list(range(11, 1, -1))
+    await bot.press(COURIER, "More")
+    assert numbers(bot.core.last_message(COURIER)["text"]) == [1]
+
+
+async def test_more_shows_the_pressers_own_list_whatever_the_button_says(bot) -> None:
+    """The button carries only where the page starts: who may see which list comes from the database."""
+    await file_many(bot, 12)
+    await bot.say(STATION_STAFF, "/queue")
+    more = next(data for label, data in bot_buttons(bot.core.last_message(STATION_STAFF)) if label == "More ›")
+    (listing,) = await bot.say(COURIER, "/my")
+    bot.core.press_button(COURIER, listing["message_id"], more)  # a courier forges staff's More
+    await bot.deliver()
+    assert bot.last_text(COURIER) == bot.services.text("en", "staff.not_staff")
+    (queue,) = await bot.say(HR_STAFF, "/queue")  # HR has nothing open
+    bot.core.press_button(HR_STAFF, queue["message_id"], more)
+    await bot.deliver()
+    assert bot.last_text(HR_STAFF) == bot.services.text("en", "staff.queue_empty")  # HR's own list, not st1's
