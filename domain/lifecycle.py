@@ -231,6 +231,19 @@ def decide(facts: Facts, event: Event, roles: frozenset[Role] | set[Role]) -> Tr
     return transition
 
 
+def permits(facts: Facts, event: Event, roles: frozenset[Role]) -> bool:
+    """Whether `decide` would let `event` happen, without building the reason it would not.
+
+    For drawing buttons: a card asks this of every action, and most are refused.
+    """
+    transition = TABLE.get((facts.state, event))
+    return (
+        transition is not None
+        and bool(transition.roles & roles)
+        and all(_guard_holds(guard, facts) for guard in transition.guards)
+    )
+
+
 def after(facts: Facts, transition: Transition) -> Facts:
     """The facts once `transition` has been applied."""
     accepted = facts.accepted

@@ -61,22 +61,18 @@ def can_see(person: Person, appeal: Appeal) -> bool:
 
 def allowed(action: Action, appeal: Appeal, held: frozenset[Role], now: datetime) -> bool:
     """Whether the lifecycle table lets someone with `held` roles take `action` now."""
-    try:
-        lifecycle.decide(appeal.facts(now), action.event, held)
-    except lifecycle.LifecycleError:
-        return False
-    return True
+    return lifecycle.permits(appeal.facts(now), action.event, held)
 
 
 def keyboard(
     services: Services, appeal: Appeal, held: frozenset[Role], lang: str, only: tuple[str, ...] | None = None
 ) -> Keyboard | None:
     """The buttons this reader may press on this appeal now (None if there are none)."""
-    now = services.clock()
+    facts = appeal.facts(services.clock())
     buttons = [
         button(services.text(lang, a.label), callbacks.appeal(appeal.id, a.verb))
         for a in ACTIONS
-        if (only is None or a.verb in only) and allowed(a, appeal, held, now)
+        if (only is None or a.verb in only) and lifecycle.permits(facts, a.event, held)
     ]
     if not buttons:
         return None

@@ -14,7 +14,9 @@ from domain.lifecycle import (
     Role,
     State,
     after,
+    LifecycleError,
     decide,
+    permits,
     roles_of,
 )
 
@@ -160,3 +162,20 @@ def test_roles_come_from_database_facts() -> None:
     assert roles_of(person_role=None, person_unit=None, **other) == set()
     unassigned = dict(person_id=8, courier_id=7, appeal_unit=None)
     assert roles_of(person_role="staff", person_unit=None, **unassigned) == set()
+
+
+def test_permits_answers_as_decide_does_for_every_state_event_roles_and_facts() -> None:
+    """Buttons are drawn with `permits`; pressing one goes through `decide`: they must never disagree."""
+    role_sets = [frozenset(c for c, keep in zip(Role, mask) if keep) for mask in product((0, 1), repeat=len(Role))]
+    checked = 0
+    for state, event, roles in product(State, Event, role_sets):
+        for accepted, awaiting, send_backs, window in product((False, True), (False, True), (0, MAX_SEND_BACKS), (False, True)):
+            facts = Facts(state, accepted, awaiting, send_backs, window)
+            try:
+                decide(facts, event, roles)
+                decided = True
+            except LifecycleError:
+                decided = False
+            assert permits(facts, event, roles) is decided, (facts, event, roles)
+            checked += decided
+    assert checked > 100  # the table lets many through, not none
