@@ -49,39 +49,49 @@ def find_hotspots(appeals: list[Located], min_appeals: int, radius_m: float) -> 
     return sorted(spots, key=lambda s: (-len(s.appeal_ids), s.key))
 
 
-def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list[HotSpot]:
-    """Greedy: the appeal with the most similar neighbours anchors a cluster; repeat on the rest."""
-    # A grid of cells radius_m wide (in metres, so a degree of longitude shrinks towards the poles)
-    # keeps the neighbour search near-linear: a neighbour is at most one cell away.
-    metres_per_degree = math.radians(1) * EARTH_RADIUS_M
-    lat_span = radius_m / metres_per_degree
-
-    def cell_of(a: Located) -> tuple[int, int]:
-        y = a.lat * metres_per_degree
-        x = a.lon * metres_per_degree * math.cos(math.radians(a.lat))
-        return math.floor(y / radius_m), math.floor(x / radius_m)
-
-    cells = {a.appeal_id: cell_of(a) for a in appeals}
+def _neighbours(appeals: list[Located], radius_m: float) -> dict[int, list[Located]]:
+    """Each appeal's appeals of the same category within `radius_m`, itself included (by appeal id)."""
+    # A grid keeps the search near-linear: rows radius_m of latitude tall, and columns wide enough in
+    # longitude that two appeals within radius_m are never more than one apart, even at the most
+    # poleward of them (a degree of longitude shrinks towards the poles); columns wrap at the
+    # antimeridian. Distance is symmetric (the haversine is, bit for bit), so each pair is measured
+    # once: from a cell, the cell itself, the next one along its row and the three in the next row.
+    if not appeals:
+        return {}
+    lat_span = math.degrees(radius_m / EARTH_RADIUS_M)
+    poleward_cos = min(math.cos(math.radians(min(90.0, abs(a.lat)))) for a in appeals)
+    reach = math.sin(radius_m / (2 * EARTH_RADIUS_M)) / max(poleward_cos, 1e-12)
+    lon_span = math.degrees(2 * math.asin(reach)) if reach < 1 else 360.0
+    columns = int(360.0 // lon_span)
+    if columns < 3:  # a column's neighbours on both sides would be one and the same: one column
+        columns, offsets = 1, ((1, 0),)
+    else:
+        offsets = ((0, 1), (1, -1), (1, 0), (1, 1))
+    width = 360.0 / columns  # at least lon_span
     grid: dict[tuple[str, int, int], list[Located]] = defaultdict(list)
     for a in appeals:
-        grid[(a.category, *cells[a.appeal_id])].append(a)
-
-    def neighbours(a: Located) -> list[Located]:
-        row, col = cells[a.appeal_id]
-        lat, category = a.lat, a.category
-        distance_to = distances_from(lat, a.lon)
-        near = []
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                for b in grid.get((category, row + dr, col + dc), ()):
+        grid[(a.category, math.floor(a.lat / lat_span), int((a.lon % 360.0) // width) % columns)].append(a)
+    near: dict[int, list[Located]] = {a.appeal_id: [] for a in appeals}
+    for (category, row, col), here in grid.items():
+        beside = [cell for dr, dc in offsets if (cell := grid.get((category, row + dr, (col + dc) % columns)))]
+        for index, a in enumerate(here):
+            lat, mine = a.lat, near[a.appeal_id]
+            distance_to = distances_from(lat, a.lon)
+            for others in (here[index:], *beside):
+                for b in others:
                     # No point is nearer than its difference in latitude: most misses skip the haversine.
                     if abs(b.lat - lat) <= lat_span and distance_to(b.lat, b.lon) <= radius_m:
-                        near.append(b)
-        return near
+                        mine.append(b)
+                        if b is not a:
+                            near[b.appeal_id].append(a)
+    return near
 
+
+def _clusters(appeals: list[Located], min_appeals: int, radius_m: float) -> list[HotSpot]:
+    """Greedy: the appeal with the most similar neighbours anchors a cluster; repeat on the rest."""
     # Each appeal's neighbours once: ranking and gathering both need them (a week of a big district
     # has thousands of located appeals; bench/digest.py).
-    near = {a.appeal_id: neighbours(a) for a in appeals}
+    near = _neighbours(appeals, radius_m)
     spots: list[HotSpot] = []
     left = {a.appeal_id: a for a in appeals}
     ranked = sorted(appeals, key=lambda a: (-len(near[a.appeal_id]), a.appeal_id))
