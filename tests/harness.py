@@ -76,6 +76,12 @@ class Bot:
         self.users[user_id] = first_name
         return user_id
 
+    async def start(self, *people: int) -> None:
+        """Make each a Telegram user (named P<id>) who has opened the chat and sent /start."""
+        for person in people:
+            self.user(person, f"P{person}")
+            await self.say(person, "/start")
+
     async def deliver(self) -> None:
         """Feed every pending update to the Application, one at a time, as polling would, then send notices."""
         while updates := self.core.take_updates():

@@ -24,9 +24,7 @@ async def bot(tmp_path):
         await running.services.storage.stations.upsert(
             [Station(id="s1", name="Fuzhou Rd Station", lat=31.2320, lon=121.4760, grade="B", unit_id="st1")]
         )
-        for person in (COORDINATOR, HR, STATION_STAFF, *range(1001, 1008)):
-            running.user(person, f"P{person}")
-            await running.say(person, "/start")
+        await running.start(COORDINATOR, HR, STATION_STAFF, *range(1001, 1008))
         yield running
 
 

@@ -17,9 +17,7 @@ COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 async def bot(tmp_path):
     """A bot whose HR worker and coordinator have opened the chat in English."""
     async with running_bot(tmp_path / "outbox.sqlite3") as running:
-        for person in (COURIER, HR_STAFF, COORDINATOR):
-            running.user(person, f"P{person}")
-            await running.say(person, "/start")
+        await running.start(COURIER, HR_STAFF, COORDINATOR)
         yield running
 
 
@@ -193,9 +191,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
 async def test_a_units_notices_share_one_card_read_and_one_write_marking_them_sent(bot, monkeypatch) -> None:
     """A new appeal's notice to each worker of its unit: the same card as a fresh render, marked sent together."""
     workers = (500, 501)  # the staff of st1
-    for person in workers:
-        bot.user(person, f"P{person}")
-        await bot.say(person, "/start")
+    await bot.start(*workers)
     storage = bot.services.storage
     writes: list[list[int]] = []
     real_mark_sent = storage.outbox.mark_sent

@@ -13,9 +13,7 @@ COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR = 1001, 1002, 500, 
 async def bot(tmp_path):
     """The bot with the test district; everyone's app is English."""
     async with running_bot(tmp_path / "bad.sqlite3") as running:
-        for person in (COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR):
-            running.user(person, f"P{person}")
-            await running.say(person, "/start")
+        await running.start(COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR)
         yield running
 
 

@@ -13,9 +13,7 @@ COURIER, STATION_STAFF, HR_STAFF = 1001, 500, 600
 @pytest.fixture
 async def bot(tmp_path):
     async with running_bot(tmp_path / "pages.sqlite3") as running:
-        for person in (COURIER, STATION_STAFF, HR_STAFF):
-            running.user(person, f"P{person}")
-            await running.say(person, "/start")
+        await running.start(COURIER, STATION_STAFF, HR_STAFF)
         yield running
 
 

@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def bot(tmp_path):
     """A courier with one open wage appeal (phone and a photo) and a shared location."""
     async with running_bot(tmp_path / "privacy.sqlite3") as running:
-        for person in (COURIER, STAFF, HR_STAFF, COORDINATOR):
-            running.user(person, f"P{person}")
-            await running.say(person, "/start")
+        await running.start(COURIER, STAFF, HR_STAFF, COORDINATOR)
         new = NewAppeal(
             courier_id=COURIER, category="work", description="My wages were not paid", language="en",
             contact_phone=PHONE, attachments=(("photo", "AgAD-p", "AQAD-p"),),
