@@ -8,7 +8,7 @@ from datetime import datetime
 from domain import lifecycle
 from domain.lifecycle import Event, Role
 from handlers import callbacks
-from handlers.keyboards import Keyboard, button, inline
+from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from storage.models import Appeal, Person, TimerRow, Unit
 from storage.stations import Station
@@ -76,7 +76,7 @@ def keyboard(
     ]
     if not buttons:
         return None
-    return inline([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+    return inline(rows_of(buttons))
 
 
 def state_line(services: Services, appeal: Appeal, lang: str) -> str:

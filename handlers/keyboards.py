@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Button", "Keyboard", "button", "inline", "reply_keyboard", "request_button", "text_button"]
+__all__ = ["Button", "Keyboard", "button", "inline", "reply_keyboard", "request_button", "rows_of", "text_button"]
 
 Keyboard = dict[str, Any]  # a reply_markup, as the Bot API's JSON
 Button = dict[str, Any]  # one button of a Keyboard
@@ -24,6 +24,11 @@ def button(text: str, data: str) -> Button:
 def inline(rows: list[list[Button]]) -> Keyboard:
     """An inline keyboard: buttons under the message, row by row."""
     return {"inline_keyboard": rows}
+
+
+def rows_of(buttons: list[Button], width: int = 3) -> list[list[Button]]:
+    """Buttons laid out `width` to a row, in order."""
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
 def text_button(text: str) -> Button:

@@ -12,7 +12,7 @@ from handlers.appeal_actions import show
 from handlers.cards import can_see, state_line
 from handlers.callbacks import Press
 from handlers.common import Who, main_menu, reply, require_role, who
-from handlers.keyboards import button, inline
+from handlers.keyboards import button, inline, rows_of
 from handlers.services import BotContext
 from storage.appeals import ListPosition
 from storage.models import Appeal
@@ -42,10 +42,10 @@ async def _send_list(
             )
         )
         buttons.append(button(services.text(lang, "button.open", number=appeal.id), callbacks.appeal(appeal.id, "open")))
-    rows_of_buttons = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    button_rows = rows_of(buttons)
     if following:
-        rows_of_buttons.append([button(services.text(lang, "button.more"), callbacks.page(verb, ListPosition.of(*page[-1])))])
-    await reply(update, "\n".join(lines), reply_markup=inline(rows_of_buttons))
+        button_rows.append([button(services.text(lang, "button.more"), callbacks.page(verb, ListPosition.of(*page[-1])))])
+    await reply(update, "\n".join(lines), reply_markup=inline(button_rows))
 
 
 async def _my_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:

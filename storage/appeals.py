@@ -28,7 +28,6 @@ SpansFor = Callable[[str, Priority], Spans]
 _ROLE_ORDER = (Role.SYSTEM, Role.COURIER, Role.STAFF, Role.COORDINATOR)
 
 
-
 @dataclass(frozen=True)
 class ListPosition:
     """Where a page of a list ended: its last appeal, and that appeal's nearest deadline (as stored)."""
@@ -40,6 +39,7 @@ class ListPosition:
     def of(cls, appeal: Appeal, due: datetime | None) -> ListPosition:
         """The position just after this row of a list."""
         return cls(appeal.id, to_ts(due) if due is not None else None)
+
 
 class AppealNotFound(lifecycle.LifecycleError):
     """No appeal has that number."""
@@ -512,20 +512,23 @@ class Appeals:
         first: list[tuple[Appeal, datetime | None]] = []
         if after is None or after.due is not None:
             since, values = ("", ()) if after is None else (" AND (next_due, id) > (?, ?)", (after.due, after.id))
-            first = await self._with_due(f"{where} AND next_due IS NOT NULL{since}", (*params, *values), "next_due, id", limit, source)
+            first = await self._with_due(
+                f"{where} AND next_due IS NOT NULL{since}", (*params, *values), "next_due, id", limit, source
+            )
             if len(first) == limit:
                 return first
         since, values = (" AND id > ?", (after.id,)) if after is not None and after.due is None else ("", ())
-        rest = await self._with_due(f"{where} AND next_due IS NULL{since}", (*params, *values), "id", limit - len(first), source)
+        rest = await self._with_due(
+            f"{where} AND next_due IS NULL{since}", (*params, *values), "id", limit - len(first), source
+        )
         return first + rest
 
     async def of_courier(
         self, courier_id: int, limit: int = 10, after: ListPosition | None = None
     ) -> list[tuple[Appeal, datetime | None]]:
         """The courier's appeals, newest first, each with its nearest deadline (those older than `after`)."""
-        if after is None:
-            return await self._with_due("courier_id = ?", (courier_id,), "id DESC", limit)
-        return await self._with_due("courier_id = ? AND id < ?", (courier_id, after.id), "id DESC", limit)
+        since, values = ("", ()) if after is None else (" AND id < ?", (after.id,))
+        return await self._with_due(f"courier_id = ?{since}", (courier_id, *values), "id DESC", limit)
 
     async def queue(
         self, unit_id: str, limit: int = 10, after: ListPosition | None = None
