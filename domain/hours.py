@@ -70,6 +70,11 @@ def normalise_day(text: str) -> str:
     return CLOSED if period is None else str(period)
 
 
+# Every listing of nearby stations reads their hours again: parsing each day afresh was a tenth of a
+# location update (bench/throughput.py). Periods are frozen, so sharing them is safe.
+_known_day = lru_cache(maxsize=4096)(parse_day)
+
+
 @dataclass(frozen=True)
 class OpenNow:
     """Whether a station is open at a moment, until when, and its hours for that day."""
@@ -85,8 +90,8 @@ def open_at(hours: Mapping[str, str], local: datetime) -> OpenNow | None:
         return None
     weekday = local.weekday()
     minute = local.hour * 60 + local.minute
-    today = parse_day(hours[WEEKDAYS[weekday]])
-    yesterday = parse_day(hours[WEEKDAYS[weekday - 1]])
+    today = _known_day(hours[WEEKDAYS[weekday]])
+    yesterday = _known_day(hours[WEEKDAYS[weekday - 1]])
     # Last night's period still running comes first: "22:00-06:00" yesterday at 02:00 today.
     if yesterday is not None and yesterday.overnight and minute < yesterday.end:
         return OpenNow(True, today, yesterday.end)

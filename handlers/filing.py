@@ -13,7 +13,7 @@ from telegram import Message, Update
 from domain.routing import route
 from handlers import callbacks
 from handlers.callbacks import Press
-from handlers.common import Who, drop_keyboard, main_menu, refuse, reply, share_keyboard
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
 from storage.dialogs import Draft
@@ -45,17 +45,30 @@ async def _save(context: BotContext, me: Who, step: str, data: dict[str, Any]) -
     )
 
 
-async def ask(update: Update, context: BotContext, me: Who, draft: Draft) -> None:
-    """Ask for what the draft's current step needs."""
+async def ask(
+    update: Update, context: BotContext, me: Who, draft: Draft, in_place: bool = False, lead: str | None = None
+) -> None:
+    """Ask for what the draft's current step needs.
+
+    `in_place`: in the pressed message, where the question is one message; `lead`: the text that
+    brings the main menu back before the review, in place of "almost done".
+    """
     services, lang = context.services, me.lang
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
+    # The category and description questions are one message with buttons each: moving between them
+    # by a button turns the pressed message into the next question, rather than leaving a dead list.
+    say = edit_or_reply if in_place else reply
     match draft.step:
         case "category":
             rows = [[button(c.name(lang), callbacks.draft("cat", c.id))] for c in services.categories]
             rows.append([button(t("button.cancel"), callbacks.draft("cancel"))])
-            await reply(update, t("filing.ask_category"), reply_markup=inline(rows))
+            await say(update, t("filing.ask_category"), reply_markup=inline(rows))
         case "description":
-            await reply(update, t("filing.ask_description", limit=MAX_DESCRIPTION), reply_markup=_nav(services, lang))
+            category = services.category(draft.data.get("category", ""))
+            text = t("filing.ask_description", limit=MAX_DESCRIPTION)
+            if category is not None:
+                text = t("filing.review_category", category=category.name(lang)) + "\n" + text
+            await say(update, text, reply_markup=_nav(services, lang))
         case "place" | "contact":
             # Telegram sends a reply keyboard and inline buttons in separate messages.
             location = draft.step == "place"
@@ -66,16 +79,17 @@ async def ask(update: Update, context: BotContext, me: Who, draft: Draft) -> Non
             skip = button(t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
             await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
         case "review":
-            await reply(update, t("filing.ready"), reply_markup=main_menu(services, lang))
+            # This message brings the main menu back in place of the share keyboard.
+            await reply(update, t(lead or "filing.ready"), reply_markup=main_menu(services, lang))
             confirm = button(t("button.confirm"), callbacks.draft("confirm"))
             await reply(update, await _summary(context, me, draft.data), reply_markup=_nav(services, lang, confirm))
 
 
-async def _summary(context: BotContext, me: Who, data: dict[str, Any]) -> str:
+async def _summary(context: BotContext, me: Who, data: dict[str, Any], title: bool = True) -> str:
     services, lang = context.services, me.lang
     category = services.category(data["category"])
     lines = [
-        services.text(lang, "filing.review_title"),
+        *([services.text(lang, "filing.review_title")] if title else []),
         services.text(lang, "filing.review_category", category=category.name(lang) if category else "?"),
         services.text(lang, "filing.review_description", description=data.get("description") or "—"),
     ]
@@ -106,11 +120,14 @@ async def begin(update: Update, context: BotContext, me: Who, station_id: str | 
     await ask(update, context, me, draft)
 
 
-async def _advance(update: Update, context: BotContext, me: Who, step: str, data: dict[str, Any]) -> None:
+async def _advance(
+    update: Update, context: BotContext, me: Who, step: str, data: dict[str, Any], in_place: bool = False,
+    lead: str | None = None,
+) -> None:
     if step == PLACE and data.get("station"):
         step = CONTACT  # the courier started from a station: the place is known
     await _save(context, me, step, data)
-    await ask(update, context, me, Draft(step, data))
+    await ask(update, context, me, Draft(step, data), in_place, lead)
 
 
 async def on_message(update: Update, context: BotContext, me: Who, draft: Draft) -> None:
@@ -128,8 +145,7 @@ async def on_message(update: Update, context: BotContext, me: Who, draft: Draft)
                 await refuse(update, context, me.lang, "filing.own_contact_only")
                 return
             data["phone"] = contact.phone_number
-            await reply(update, context.services.text(me.lang, "filing.phone_received"))
-            await _advance(update, context, me, REVIEW, data)
+            await _advance(update, context, me, REVIEW, data, lead="filing.phone_received")
         case _:
             await refuse(update, context, me.lang, f"filing.expecting_{draft.step}")
 
@@ -211,19 +227,20 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await reply(update, services.text(me.lang, "filing.cancelled"), reply_markup=main_menu(services, me.lang))
     elif verb == "back" and step in PREVIOUS:
         await query.answer()
-        await drop_keyboard(update)
         back = PREVIOUS[step]
         if back == PLACE and data.get("station") and not data.get("lat"):
             back = DESCRIPTION
         if back == DESCRIPTION:
             data.pop("description", None)  # going back means writing it anew, not adding to it
+        in_place = step == DESCRIPTION  # the category list, back where the description question was
+        if not in_place:
+            await drop_keyboard(update)
         await _save(context, me, back, data)
-        await ask(update, context, me, Draft(back, data))
+        await ask(update, context, me, Draft(back, data), in_place)
     elif verb == "cat" and step == CATEGORY and services.category(press.arg):
         await query.answer()
-        await drop_keyboard(update)
         data["category"] = press.arg
-        await _advance(update, context, me, DESCRIPTION, data)
+        await _advance(update, context, me, DESCRIPTION, data, in_place=True)
     elif verb == "next" and step == DESCRIPTION and (data.get("description") or data.get("files")):
         await query.answer()
         await drop_keyboard(update)
@@ -241,7 +258,6 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await _advance(update, context, me, CONTACT, data)
     elif verb == "confirm" and step == REVIEW:
         await query.answer()
-        await drop_keyboard(update)
         await _submit(update, context, me, data)
     else:
         await refuse(update, context, me.lang, "filing.stale_button")
@@ -279,4 +295,6 @@ async def _submit(update: Update, context: BotContext, me: Who, data: dict[str, 
         text = services.text(
             me.lang, "filing.submitted_triage", number=appeal.id, when=services.local(timers.get("triage"), me.lang)
         )
-    await reply(update, text, reply_markup=main_menu(services, me.lang))
+    # The receipt takes the confirm button's place under the summary: what was filed and its number
+    # stay together (the main menu came back with the review).
+    await edit_or_reply(update, await _summary(context, me, data, title=False) + "\n\n" + text)

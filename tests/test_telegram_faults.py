@@ -72,7 +72,7 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
         await output
         await runner.cleanup()
     assert process.returncode == 0, described((stdout, stderr))
-    assert count(core, LI, "What is it about?") == 1
+    assert count(core, LI, "Describe the problem") == 1  # the category question, turned into it
     assert count(core, LI, "Appeal #1 is filed") == 1
     assert count(core, HR, "#1 · Work protection") == 1  # the card, edited in place once accepted
     assert count(core, HR, "Accepted. The courier has been told.") == 1

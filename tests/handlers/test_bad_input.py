@@ -133,7 +133,8 @@ async def test_cancel_and_back_at_each_step(bot) -> None:
     await bot.say(COURIER, "The charger at the station is broken")
     assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
     await bot.press(COURIER, "Back")
-    assert bot.last_text(COURIER) == t(bot, "filing.ask_description", limit=2000)
+    describe = t(bot, "filing.ask_description", limit=2000)
+    assert bot.last_text(COURIER) == t(bot, "filing.review_category", category="Daily-life services") + "\n" + describe
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.data["category"]) == ("description", "life")
     assert (await snapshot(bot))[0] == 0

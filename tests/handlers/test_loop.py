@@ -39,8 +39,12 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
     await bot.say(courier, "/appeal")
     assert bot.last_text(courier) == t("filing.ask_category")
+    shown = len(bot.texts(courier))
     await bot.press(courier, bot.services.category("work").name(lang))
-    assert bot.last_text(courier) == t("filing.ask_description", limit=2000)
+    # The category question turns into the description question: no new message.
+    assert len(bot.texts(courier)) == shown
+    category = t("filing.review_category", category=bot.services.category("work").name(lang))
+    assert bot.last_text(courier) == category + "\n" + t("filing.ask_description", limit=2000)
     await bot.say(courier, "My October wages were not paid")
     assert bot.last_text(courier) == t("filing.ask_place")
     await bot.press(courier, t("button.skip"))
@@ -51,8 +55,13 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     review = bot.last_text(courier)
     assert "My October wages were not paid" in review and PHONE in review
     bot.clock.advance(minutes=1)
+    shown = len(bot.texts(courier))
     await bot.press(courier, t("button.confirm"))
+    # The receipt takes the confirm button's place under the summary.
+    assert len(bot.texts(courier)) == shown
     confirmation = bot.last_text(courier)
+    assert confirmation.startswith(category) and PHONE in confirmation
+    assert bot.core.inline_buttons(bot.core.bot_messages(courier)[-1]) == []
     number = int(confirmation.split("#")[1].split()[0])
     assert bot.services.text(lang, "filing.submitted_routed", number=number, unit="X", when="Y").split("#")[0] in confirmation
     return number
