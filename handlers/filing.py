@@ -50,8 +50,8 @@ async def ask(
 ) -> None:
     """Ask for what the draft's current step needs.
 
-    `in_place`: in the pressed message, where the question is one message; `lead`: the text that
-    brings the main menu back before the review, in place of "almost done".
+    `in_place`: in the pressed message, where the question is one message; `lead`: what was just
+    received, said in the step's first message (before the review, in place of "almost done").
     """
     services, lang = context.services, me.lang
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
@@ -75,7 +75,8 @@ async def ask(
             keyboard = share_keyboard(
                 t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
             )
-            await reply(update, t(f"filing.ask_{draft.step}_keyboard"), reply_markup=keyboard)
+            first = t(f"filing.ask_{draft.step}_keyboard")
+            await reply(update, t(lead) + "\n" + first if lead else first, reply_markup=keyboard)
             skip = button(t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
             await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
         case "review":
@@ -201,13 +202,15 @@ async def _take_location(
         for s, d in await services.storage.stations.nearest(data["lat"], data["lon"], limit=3)
         if d <= NEAR_STATION_M
     ]
-    await reply(update, services.text(me.lang, "filing.location_received"), reply_markup=main_menu(services, me.lang))
     if not near:
-        await _advance(update, context, me, CONTACT, data)
+        await _advance(update, context, me, CONTACT, data, lead="filing.location_received")
         return
+    # The share keyboard hid itself once used; the contact step's keyboard comes next, and the main
+    # menu with the review.
     rows = [[button(f"{s.name} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
     rows.append([button(services.text(me.lang, "button.no_station"), callbacks.draft("skip"))])
-    await reply(update, services.text(me.lang, "filing.which_station"), reply_markup=inline(rows))
+    text = services.text(me.lang, "filing.location_received") + "\n" + services.text(me.lang, "filing.which_station")
+    await reply(update, text, reply_markup=inline(rows))
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

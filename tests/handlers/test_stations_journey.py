@@ -71,3 +71,35 @@ async def test_a_stale_station_button_is_refused(bot) -> None:
     query = bot.core.press(COURIER, "Navigate to 1")
     await bot.deliver()
     assert bot.core.answered_callback(query)["text"] == bot.services.text("en", "stations.gone")
+
+
+async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_message(bot) -> None:
+    """Near stations: one message says the location came and offers them; none near: straight on to the phone."""
+    t = lambda key, **kw: bot.services.text("en", key, **kw)  # noqa: E731
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Daily-life")
+    await bot.say(COURIER, "No hot water")
+    sent = len(bot.texts(COURIER))
+    bot.core.share_location(COURIER, 31.2317, 121.4753)
+    await bot.deliver()
+    assert bot.texts(COURIER)[sent:] == [t("filing.location_received") + "\n" + t("filing.which_station")]
+    offered = [label for label, _ in bot.core.inline_buttons(bot.core.bot_messages(COURIER)[-1])]
+    assert offered == ["Near Station · 74 m", t("button.no_station")]  # Mid Station is 1.0 km away, Far 14 km
+    await bot.press(COURIER, "Near Station")
+    assert bot.last_text(COURIER) == t("filing.ask_contact")
+    assert bot.reply_labels(COURIER) == [t("button.share_phone")]
+    assert (await bot.services.storage.dialogs.draft(COURIER)).data["station"] == "s-near"
+
+    await bot.press(COURIER, "Cancel")
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Daily-life")
+    await bot.say(COURIER, "No hot water")
+    sent = len(bot.texts(COURIER))
+    bot.core.share_location(COURIER, 31.1, 121.2)  # kilometres from any station
+    await bot.deliver()
+    assert bot.texts(COURIER)[sent:] == [
+        t("filing.location_received") + "\n" + t("filing.ask_contact_keyboard"), t("filing.ask_contact")
+    ]
+    assert bot.reply_labels(COURIER) == [t("button.share_phone")]
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, draft.data["lat"], draft.data.get("station")) == ("contact", 31.1, None)
