@@ -13,6 +13,7 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,11 +50,8 @@ class Station(BaseModel):
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Station:
-        """Build from a `stations` row."""
-        data = {k: row[k] for k in row.keys() if k != "index_key"}
-        data["amenities"] = tuple(json.loads(data["amenities"]))
-        data["hours"] = json.loads(data["hours"])
-        return cls.model_validate(data)
+        """Build from a `stations` row (a row read before, column for column, gives the same object)."""
+        return _parsed(tuple(row.keys()), tuple(row))
 
     def record(self) -> StationRecord:
         """The station as a station file writes it."""
@@ -61,6 +59,17 @@ class Station(BaseModel):
             self.id, self.name, self.lat, self.lon, self.grade, self.address,
             self.amenities, dict(self.hours), self.unit_id, self.active,
         )
+
+
+# Every listing reads the same few stations near the couriers again, and parsing a row (two JSON
+# columns, validation) was a third of a search (bench/throughput.py). The key is the whole row as
+# read, so a station changed since is a new key and never a stale one; nothing mutates a Station.
+@lru_cache(maxsize=8192)
+def _parsed(columns: tuple[str, ...], values: tuple[object, ...]) -> Station:
+    data = {k: v for k, v in zip(columns, values) if k != "index_key"}
+    data["amenities"] = tuple(json.loads(data["amenities"]))
+    data["hours"] = json.loads(data["hours"])
+    return Station.model_validate(data)
 
 
 @dataclass(frozen=True)
