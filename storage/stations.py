@@ -62,9 +62,10 @@ class Station(BaseModel):
 
 
 # Every listing reads the same few stations near the couriers again, and parsing a row (two JSON
-# columns, validation) was a fifth of a search (kept, a search went from 150 to 123 µs). The key is the whole row as
-# read, so a station changed since is a new key and never a stale one; nothing mutates a Station.
-# A city's couriers see a few thousand stations at most; 2,048 of them, keys included, hold 5.4 MiB.
+# columns, validation) was a fifth of a search: kept, a search went from 150 to 123 µs. The key is
+# the whole row as read, so a station changed since is a new key and never a stale one; nothing
+# mutates a Station. A city's couriers see a few thousand stations at most; 2,048 of them, keys
+# included, hold 5.4 MiB.
 @lru_cache(maxsize=2048)
 def _parsed(columns: tuple[str, ...], values: tuple[object, ...]) -> Station:
     data = {k: v for k, v in zip(columns, values) if k != "index_key"}
