@@ -41,7 +41,7 @@ HEARTBEAT_SECONDS = 15.0
 SHUTDOWN_SECONDS = 2.0
 # The page may load only its own files: no CDN, no fonts, no scripts from elsewhere.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
     "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
 )
 _UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}

@@ -68,6 +68,7 @@ const state = {
   stuckToBottom: true,
   toastTimer: null,
   recording: null,
+  pressing: 0, // presses still waiting for the bot's answer
 };
 
 function byTestId(testId, root = document) {
@@ -645,9 +646,13 @@ function inlineButton(message, button) {
 async function press(messageId, callbackData, node) {
   const presser = state.userId;
   node.classList.add("pending");
+  state.pressing += 1;
+  document.body.setAttribute("aria-busy", "true");
   const result = await act(() =>
     api(chatPath("press"), { json: { message_id: messageId, callback_data: callbackData } }),
   );
+  state.pressing -= 1;
+  document.body.setAttribute("aria-busy", String(state.pressing > 0));
   node.classList.remove("pending");
   const answer = result && result.answer;
   // The answer belongs to whoever pressed: if the page has become someone else, it is dropped.
