@@ -44,12 +44,13 @@ async def _load_sample_stations(config: Config) -> int:
         await storage.close()
 
 
-async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], host: str, port: int):
+async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
+    people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone}
     try:
-        return await start_server(core, token=OFFLINE_TOKEN, personas=personas, places=places, host=host, port=port)
+        return await start_server(core, **people, host=host, port=port)
     except OSError:
         log.warning("port %d is taken; using a free one", port)
-        return await start_server(core, token=OFFLINE_TOKEN, personas=personas, places=places, host=host, port=0)
+        return await start_server(core, **people, host=host, port=0)
 
 
 async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
@@ -58,7 +59,7 @@ async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", 
     stations = await _load_sample_stations(config)
     personas, places = _people()
     core = BotApiCore()
-    runner, url = await _serve(core, personas, places, host, port)
+    runner, url = await _serve(core, personas, places, config.timezone, host, port)
     config = config.model_copy(
         update={
             "telegram": config.telegram.model_copy(

@@ -12,9 +12,11 @@ import asyncio
 import hmac
 import json
 import mimetypes
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from yarl import URL
@@ -23,9 +25,12 @@ from sandbox.core import CALLBACK_ANSWER_SECONDS, ApiError, BotApiCore, Files, J
 
 WEB_DIR = Path(__file__).parent / "web"
 DISTRICT_PEOPLE = Path(__file__).parent / "district" / "people.json"
+DISTRICT_CONFIG = Path(__file__).parent / "district" / "config.toml"
 # Telegram's limit for a file a bot uploads.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_NAME_LENGTH = 64
+# Telegram's limit for a caption.
+MAX_CAPTION_LENGTH = 1024
 LANGUAGES = ("zh", "en")
 # People made in the page get ids from here up, clear of the sample personas.
 FIRST_NEW_PERSON_ID = 900_001
@@ -36,7 +41,7 @@ HEARTBEAT_SECONDS = 15.0
 SHUTDOWN_SECONDS = 2.0
 # The page may load only its own files: no CDN, no fonts, no scripts from elsewhere.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
     "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
 )
 _UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -46,6 +51,7 @@ CORE = web.AppKey("core", BotApiCore)
 TOKEN = web.AppKey("token", str)
 PERSONAS = web.AppKey("personas", list)
 PLACES = web.AppKey("places", list)
+TIMEZONE = web.AppKey("timezone", str)
 CLOSING = web.AppKey("closing", asyncio.Event)
 
 
@@ -55,10 +61,19 @@ def create_app(
     token: str,
     personas: list[dict[str, Any]] | None = None,
     places: list[dict[str, Any]] | None = None,
+    timezone: str = "UTC",
 ) -> web.Application:
-    """The Bot API and the web chat in front of `core`; personas are registered as users."""
+    """The Bot API and the web chat in front of `core`; personas are registered as users.
+
+    The page shows message times in `timezone`, the district's IANA time zone.
+    """
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai") from None
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     app[CORE] = core
+    app[TIMEZONE] = timezone
     app[TOKEN] = token
     app[PERSONAS] = [_persona(raw) for raw in personas or []]
     app[PLACES] = [_place(raw) for raw in places or []]
@@ -83,6 +98,8 @@ def create_app(
             web.post(r"/api/chats/{user_id:\d+}/location", share_location),
             web.post(r"/api/chats/{user_id:\d+}/contact", share_contact),
             web.post(r"/api/chats/{user_id:\d+}/photo", send_photo),
+            web.post(r"/api/chats/{user_id:\d+}/document", send_document),
+            web.post(r"/api/chats/{user_id:\d+}/voice", send_voice),
         ]
     )
     return app
@@ -94,11 +111,12 @@ async def start_server(
     token: str,
     personas: list[dict[str, Any]] | None = None,
     places: list[dict[str, Any]] | None = None,
+    timezone: str = "UTC",
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> tuple[web.AppRunner, str]:
     """Serve `create_app` on host:port (0 picks a free port); returns the runner and base URL."""
-    app = create_app(core, token=token, personas=personas, places=places)
+    app = create_app(core, token=token, personas=personas, places=places, timezone=timezone)
     # No access log: every Bot API URL carries the bot token. Handler cancellation ends a long
     # poll or an event stream as soon as its client hangs up, as Telegram's servers do.
     runner = web.AppRunner(
@@ -179,10 +197,15 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 async def web_config(request: web.Request) -> web.Response:
-    """The bot, the personas to be and the places to share."""
+    """The bot, the personas to be, the places to share and the district's time zone."""
     app = request.app
     return web.json_response(
-        {"bot": app[CORE].bot_user, "personas": app[PERSONAS], "places": app[PLACES]}
+        {
+            "bot": app[CORE].bot_user,
+            "personas": app[PERSONAS],
+            "places": app[PLACES],
+            "timezone": app[TIMEZONE],
+        }
     )
 
 
@@ -305,14 +328,51 @@ async def send_photo(request: web.Request) -> web.Response:
     """The person sends a multipart "photo" file with an optional "caption"."""
     user_id = _user_id(request)
     form = await request.post()
-    photo, caption = form.get("photo"), form.get("caption")
-    if not isinstance(photo, web.FileField):
-        raise _refuse(web.HTTPBadRequest, "a multipart file part named photo is required")
-    data = await asyncio.to_thread(photo.file.read)
-    if not data:
-        raise _refuse(web.HTTPBadRequest, "the photo is empty")
-    caption = caption.strip() if isinstance(caption, str) and caption.strip() else None
+    data, _ = await _upload(form, "photo")
+    caption = _caption(form)
     return web.json_response(request.app[CORE].send_photo(user_id, data, caption))
+
+
+async def send_document(request: web.Request) -> web.Response:
+    """The person sends a multipart "document" file, any kind, with an optional "caption"."""
+    user_id = _user_id(request)
+    form = await request.post()
+    data, upload = await _upload(form, "document")
+    file_name = Path(upload.filename or "").name or "file"
+    mime_type = upload.content_type or _mime_type(file_name)
+    sent = request.app[CORE].send_document(user_id, data, file_name, mime_type, _caption(form))
+    return web.json_response(sent)
+
+
+async def send_voice(request: web.Request) -> web.Response:
+    """The person sends a multipart "voice" audio file and its "duration" in whole seconds."""
+    user_id = _user_id(request)
+    form = await request.post()
+    data, _ = await _upload(form, "voice")
+    duration = form.get("duration")
+    if not isinstance(duration, str) or not duration.isdigit():
+        raise _refuse(web.HTTPBadRequest, "duration must be a whole number of seconds")
+    return web.json_response(request.app[CORE].send_voice(user_id, data, int(duration)))
+
+
+async def _upload(form: Any, name: str) -> tuple[bytes, web.FileField]:
+    """The bytes of a required, non-empty multipart file part."""
+    upload = form.get(name)
+    if not isinstance(upload, web.FileField):
+        raise _refuse(web.HTTPBadRequest, f"a multipart file part named {name} is required")
+    data = await asyncio.to_thread(upload.file.read)
+    if not data:
+        raise _refuse(web.HTTPBadRequest, f"the {name} is empty")
+    return data, upload
+
+
+def _caption(form: Any) -> str | None:
+    caption = form.get("caption")
+    if not isinstance(caption, str) or not caption.strip():
+        return None
+    if len(caption.strip()) > MAX_CAPTION_LENGTH:
+        raise _refuse(web.HTTPBadRequest, f"a caption is at most {MAX_CAPTION_LENGTH} characters")
+    return caption.strip()
 
 
 def _chat_view(core: BotApiCore, user_id: int) -> Json:
@@ -435,6 +495,7 @@ async def _serve(args: argparse.Namespace) -> None:
         token=args.token,
         personas=district["personas"],
         places=district["places"],
+        timezone=args.timezone,
         host=args.host,
         port=args.port,
     )
@@ -455,6 +516,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default="1000000:offline-sandbox-token")
     parser.add_argument(
         "--people", default=str(DISTRICT_PEOPLE), help="JSON with personas and places"
+    )
+    parser.add_argument(
+        "--timezone",
+        default=tomllib.loads(DISTRICT_CONFIG.read_text(encoding="utf-8"))["timezone"],
+        help="the district's time zone for message times (default: the sample district's)",
     )
     try:
         asyncio.run(_serve(parser.parse_args(argv)))

@@ -20,21 +20,55 @@ const ICONS = {
   ],
   send: [["path", { d: "M22 2L11 13" }], ["path", { d: "M22 2l-7 20-4-9-9-4z" }]],
   file: [["path", { d: "M14 3H6v18h12V7z" }], ["path", { d: "M14 3v4h4" }]],
+  clip: [["path", { d: "M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7" }]],
+  mic: [
+    ["rect", { x: 9, y: 3, width: 6, height: 11, rx: 3 }],
+    ["path", { d: "M5 11a7 7 0 0 0 14 0" }],
+    ["path", { d: "M12 18v3" }],
+  ],
+  audio: [["path", { d: "M9 18V5l12-2v13" }], ["circle", { cx: 6, cy: 18, r: 3 }], ["circle", { cx: 18, cy: 16, r: 3 }]],
 };
 const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:", "tel:", "tg:"]);
 // Reply-keyboard buttons that ask for things the sandbox has no picker for.
 const UNSUPPORTED_REQUESTS = ["request_users", "request_chat", "request_poll", "web_app"];
 const TOAST_MS = 3000;
 const BOTTOM_SLACK_PX = 48;
+// A /command in the bot's words, as Telegram's apps find it: a slash that starts a word, then
+// Latin letters, digits and underscores, optionally @the_bot.
+const COMMAND = /(?<![\p{L}\p{N}_/\\.:@-])\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_/])/gu;
+// Entities whose text is not scanned for /commands.
+const NO_COMMANDS = new Set(["code", "pre", "text_link", "url", "email", "phone_number", "bot_command"]);
+// What Telegram's own app says around the chat, in the reader's language.
+const WORDS = {
+  en: {
+    locale: "en-GB",
+    start: "START",
+    empty: "No messages here yet. Tap START to talk to the bot.",
+    message: "Message",
+    edited: "edited",
+  },
+  zh: {
+    locale: "zh-CN",
+    start: "开始",
+    empty: "还没有消息。点“开始”与机器人对话。",
+    message: "消息",
+    edited: "已编辑",
+  },
+};
 
 const state = {
   config: null,
   userId: null,
+  words: WORDS.en,
+  clock: null, // formatters for the district's time in the reader's language
   events: null,
-  bubbles: new Map(), // message_id -> {json, element}
+  units: new Map(), // key -> {json, element}: day lines, single messages and albums
   keyboardJson: "null",
+  empty: null,
   stuckToBottom: true,
   toastTimer: null,
+  recording: null,
+  pressing: 0, // presses still waiting for the bot's answer
 };
 
 function byTestId(testId, root = document) {
@@ -123,7 +157,13 @@ function renderPersonas() {
 
 function choose(userId) {
   const persona = findPersona(userId);
+  cancelRecording();
+  // A toast or an alert answered one persona's press; the next persona never saw it.
+  hideToast();
   state.userId = userId;
+  state.words = WORDS[persona.language] || WORDS.en;
+  state.clock = districtClock(state.words.locale, state.config.timezone);
+  document.documentElement.lang = state.words.locale;
   history.replaceState(null, "", `#${userId}`);
   for (const button of document.querySelectorAll("[data-persona-id]")) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.personaId) === userId));
@@ -131,8 +171,10 @@ function choose(userId) {
   byTestId(`persona-${userId}`).scrollIntoView({ block: "nearest", inline: "center" });
   byTestId("current-persona").textContent = `You are ${persona.name} · ${persona.role}`;
   byTestId("messages").replaceChildren();
-  state.bubbles.clear();
+  byTestId("start-button").textContent = state.words.start;
+  state.units.clear();
   state.keyboardJson = "null";
+  state.empty = null;
   state.stuckToBottom = true;
   renderKeyboard(null);
   setComposerEnabled(true);
@@ -162,27 +204,28 @@ function renderChat(view) {
   const seen = new Set();
   let previous = null;
   let grew = false;
-  for (const message of view.messages) {
-    seen.add(message.message_id);
-    const json = JSON.stringify(message);
-    let entry = state.bubbles.get(message.message_id);
+  for (const unit of chatUnits(view.messages)) {
+    seen.add(unit.key);
+    const json = JSON.stringify(unit.content);
+    let entry = state.units.get(unit.key);
     if (!entry || entry.json !== json) {
-      const element = renderMessage(message);
+      const element = unit.render(unit.content);
       if (entry) entry.element.replaceWith(element);
       else grew = true;
       entry = { json, element };
-      state.bubbles.set(message.message_id, entry);
+      state.units.set(unit.key, entry);
     }
     const expected = previous ? previous.nextSibling : list.firstChild;
     if (entry.element !== expected) list.insertBefore(entry.element, expected);
     previous = entry.element;
   }
-  for (const [messageId, entry] of state.bubbles) {
-    if (!seen.has(messageId)) {
+  for (const [key, entry] of state.units) {
+    if (!seen.has(key)) {
       entry.element.remove();
-      state.bubbles.delete(messageId);
+      state.units.delete(key);
     }
   }
+  showStart(view.messages.length === 0);
   const keyboardJson = JSON.stringify(view.reply_keyboard);
   if (keyboardJson !== state.keyboardJson) {
     state.keyboardJson = keyboardJson;
@@ -191,24 +234,111 @@ function renderChat(view) {
   if (grew || state.stuckToBottom) scrollToBottom();
 }
 
+// The chat as it is drawn: a line for each day in the district's time, albums (consecutive
+// messages from one sender sharing a media_group_id) as one bubble, and every other message alone.
+function chatUnits(messages) {
+  const units = [];
+  let day = null;
+  for (let index = 0; index < messages.length; index += 1) {
+    const message = messages[index];
+    const label = state.clock.day(message.date);
+    if (label !== day) {
+      day = label;
+      units.push({ key: `day:${label}`, content: label, render: renderDay });
+    }
+    const group = [message];
+    while (
+      message.media_group_id !== undefined &&
+      index + 1 < messages.length &&
+      messages[index + 1].media_group_id === message.media_group_id &&
+      messages[index + 1].from.id === message.from.id
+    ) {
+      index += 1;
+      group.push(messages[index]);
+    }
+    if (group.length > 1) {
+      units.push({ key: `album:${message.message_id}`, content: group, render: renderAlbum });
+    } else {
+      units.push({ key: `message:${message.message_id}`, content: message, render: renderMessage });
+    }
+  }
+  return units;
+}
+
+// A person who has never written to the bot sees START where the composer will be, as in Telegram.
+function showStart(empty) {
+  if (empty === state.empty) return;
+  state.empty = empty;
+  byTestId("start-bar").hidden = !empty;
+  byTestId("composer").hidden = empty;
+  if (empty) {
+    const hint = el("p", "empty-chat", state.words.empty);
+    hint.dataset.testid = "empty-chat";
+    byTestId("messages").append(hint);
+  } else {
+    const hint = byTestId("empty-chat");
+    if (hint) hint.remove();
+  }
+}
+
+function renderDay(label) {
+  const line = el("div", "day", label);
+  line.dataset.testid = "day";
+  return line;
+}
+
 function scrollToBottom() {
   const list = byTestId("messages");
   list.scrollTop = list.scrollHeight;
   state.stuckToBottom = true;
 }
 
-function renderMessage(message) {
+function messageFrame(message) {
   const mine = message.from.id === state.userId;
   const wrapper = el("article", `message ${mine ? "mine" : "theirs"}`);
   wrapper.dataset.testid = "message";
   wrapper.dataset.messageId = String(message.message_id);
   wrapper.dataset.sender = mine ? "me" : "bot";
+  return wrapper;
+}
+
+function renderMessage(message) {
+  const wrapper = messageFrame(message);
   const bubble = el("div", "bubble");
   if (message.reply_to_message) bubble.append(renderQuote(message.reply_to_message));
   bubble.append(...renderContent(message), renderMeta(message));
   wrapper.append(bubble);
   const rows = message.reply_markup && message.reply_markup.inline_keyboard;
   if (rows) wrapper.append(renderInlineKeyboard(message, rows));
+  return wrapper;
+}
+
+// One bubble for an album: its photos in a grid, then its files and voice notes, then the captions.
+function renderAlbum(messages) {
+  const first = messages[0];
+  const wrapper = messageFrame(first);
+  wrapper.classList.add("album");
+  wrapper.dataset.albumSize = String(messages.length);
+  const bubble = el("div", "bubble");
+  if (first.reply_to_message) bubble.append(renderQuote(first.reply_to_message));
+  const photos = messages.filter((message) => message.photo);
+  if (photos.length) {
+    const grid = el("div", `album-grid${photos.length === 1 ? " single" : ""}`);
+    grid.dataset.testid = "album-grid";
+    for (const message of photos) grid.append(renderPhoto(message.photo));
+    bubble.append(grid);
+  }
+  for (const message of messages) {
+    if (message.document) bubble.append(renderDocument(message.document));
+    if (message.voice) bubble.append(renderVoice(message.voice));
+  }
+  for (const message of messages) {
+    if (message.caption !== undefined) {
+      bubble.append(renderText(message.caption, message.caption_entities));
+    }
+  }
+  bubble.append(renderMeta(messages[messages.length - 1]));
+  wrapper.append(bubble);
   return wrapper;
 }
 
@@ -237,12 +367,32 @@ function renderQuote(replied) {
 }
 
 function renderMeta(message) {
-  const time = new Date(message.date * 1000).toLocaleTimeString([], {
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  });
-  return el("span", "meta", message.edit_date ? `edited ${time}` : time);
+  const time = state.clock.time(message.date);
+  const meta = el("span", "meta", message.edit_date ? `${state.words.edited} ${time}` : time);
+  meta.dataset.testid = "message-time";
+  meta.title = state.clock.full(message.edit_date || message.date);
+  return meta;
+}
+
+// Times in the district's time zone (the bot's deadlines are in it too), in the reader's words:
+// 18:00; a day line 12月7日 周一 or Mon 7 Dec.
+function districtClock(locale, timeZone) {
+  const zone = timeZone ? { timeZone } : {};
+  const time = new Intl.DateTimeFormat(locale, { ...zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const dayParts = new Intl.DateTimeFormat(locale, { ...zone, month: "numeric", day: "numeric", weekday: "short" });
+  const english = new Intl.DateTimeFormat(locale, { ...zone, weekday: "short", day: "numeric", month: "short" });
+  const zh = locale.startsWith("zh");
+  const day = (seconds) => {
+    const date = new Date(seconds * 1000);
+    if (!zh) return english.format(date);
+    const part = Object.fromEntries(dayParts.formatToParts(date).map((p) => [p.type, p.value]));
+    return `${part.month}月${part.day}日 ${part.weekday}`;
+  };
+  return {
+    time: (seconds) => time.format(new Date(seconds * 1000)),
+    day,
+    full: (seconds) => `${day(seconds)} ${time.format(new Date(seconds * 1000))} (${timeZone || "local"})`,
+  };
 }
 
 function renderPhoto(sizes) {
@@ -284,11 +434,19 @@ function formatSize(doc) {
 }
 
 function renderVoice(voice) {
+  const note = el("div", "voice-note");
+  note.dataset.testid = "message-voice";
   const audio = el("audio", "voice");
   audio.controls = true;
   audio.preload = "none";
   audio.src = fileUrl(voice.file_id);
-  return audio;
+  note.append(audio, el("span", "muted voice-length", formatDuration(voice.duration || 0)));
+  return note;
+}
+
+function formatDuration(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
 function renderVenue(venue) {
@@ -339,14 +497,31 @@ function renderText(text, entities) {
 function formatEntities(text, entities) {
   const sorted = [...entities].sort((a, b) => a.offset - b.offset || b.length - a.length);
   const fragment = document.createDocumentFragment();
-  appendRange(fragment, text, 0, text.length, sorted);
+  appendRange(fragment, text, 0, text.length, sorted, true);
   return fragment;
+}
+
+// Plain text, with each /command in it made tappable when `commands` is on.
+function appendPlain(parent, text, commands) {
+  if (!commands) {
+    parent.append(text);
+    return;
+  }
+  let position = 0;
+  for (const match of text.matchAll(COMMAND)) {
+    parent.append(text.slice(position, match.index));
+    const node = commandLink(match[0]);
+    node.textContent = match[0];
+    parent.append(node);
+    position = match.index + match[0].length;
+  }
+  parent.append(text.slice(position));
 }
 
 // Entity offsets count UTF-16 code units, which is how JavaScript indexes strings. Each entity
 // takes the entities that start inside it as children; one that overlaps its parent's end
 // (Telegram never sends that) is cut at the parent's end.
-function appendRange(parent, text, start, end, entities) {
+function appendRange(parent, text, start, end, entities, commands) {
   let position = start;
   let index = 0;
   while (index < entities.length) {
@@ -357,15 +532,16 @@ function appendRange(parent, text, start, end, entities) {
     const from = Math.max(entity.offset, position);
     const to = Math.min(entityEnd, end);
     if (to > from) {
-      parent.append(text.slice(position, from));
+      appendPlain(parent, text.slice(position, from), commands);
       const node = entityElement(entity, text.slice(entity.offset, entityEnd));
-      appendRange(node, text, from, to, entities.slice(index + 1, next));
+      const inner = commands && !NO_COMMANDS.has(entity.type);
+      appendRange(node, text, from, to, entities.slice(index + 1, next), inner);
       parent.append(node);
       position = to;
     }
     index = next;
   }
-  parent.append(text.slice(position, end));
+  appendPlain(parent, text.slice(position, end), commands);
 }
 
 function entityElement(entity, text) {
@@ -428,6 +604,8 @@ function safeLink(url) {
 function commandLink(command) {
   const node = el("button", "command");
   node.type = "button";
+  node.dataset.testid = "command";
+  node.title = `Send ${command}`;
   node.addEventListener("click", () => sendText(command));
   return node;
 }
@@ -466,20 +644,29 @@ function inlineButton(message, button) {
 }
 
 async function press(messageId, callbackData, node) {
+  const presser = state.userId;
   node.classList.add("pending");
+  state.pressing += 1;
+  document.body.setAttribute("aria-busy", "true");
   const result = await act(() =>
     api(chatPath("press"), { json: { message_id: messageId, callback_data: callbackData } }),
   );
+  state.pressing -= 1;
+  document.body.setAttribute("aria-busy", String(state.pressing > 0));
   node.classList.remove("pending");
   const answer = result && result.answer;
-  if (answer && answer.text) toast(answer.text, answer.show_alert ? "alert" : "");
+  // The answer belongs to whoever pressed: if the page has become someone else, it is dropped.
+  if (answer && answer.text && state.userId === presser) {
+    toast(answer.text, answer.show_alert ? "alert" : "");
+  }
 }
 
 function renderKeyboard(markup) {
   const box = byTestId("reply-keyboard");
   box.replaceChildren();
   box.hidden = !markup;
-  byTestId("text-input").placeholder = (markup && markup.input_field_placeholder) || "Message";
+  byTestId("text-input").placeholder =
+    (markup && markup.input_field_placeholder) || state.words.message;
   if (!markup) return;
   for (const row of markup.keyboard) {
     const line = el("div", "keyboard-row");
@@ -531,24 +718,116 @@ async function shareContact() {
   return act(() => api(chatPath("contact"), { json: {} }));
 }
 
-async function sendPhoto() {
-  const input = byTestId("photo-input");
+// A photo or a document from its picker; the composer's text goes with it as the caption.
+async function sendFile(kind) {
+  const input = byTestId(`${kind}-input`);
   const file = input.files[0];
   if (!file) return;
   const textInput = byTestId("text-input");
   const caption = textInput.value.trim();
   const form = new FormData();
-  form.append("photo", file, file.name);
+  form.append(kind, file, file.name);
   if (caption) form.append("caption", caption);
-  const sent = await act(() => api(chatPath("photo"), { body: form }));
+  const sent = await act(() => api(chatPath(kind), { body: form }));
   input.value = "";
-  if (sent && caption) textInput.value = "";
+  if (sent && caption) {
+    textInput.value = "";
+    fitTextInput();
+  }
+}
+
+async function sendVoice(blob, name, seconds) {
+  const form = new FormData();
+  form.append("voice", blob, name);
+  form.append("duration", String(Math.max(1, Math.round(seconds || 0))));
+  return act(() => api(chatPath("voice"), { body: form }));
+}
+
+// A chosen audio file goes as a voice note; its length is read from the file where it can be.
+async function sendVoiceFile() {
+  const input = byTestId("voice-input");
+  const file = input.files[0];
+  if (!file) return;
+  input.value = "";
+  await sendVoice(file, file.name, await audioSeconds(file));
+}
+
+function audioSeconds(file) {
+  return new Promise((resolve) => {
+    const audio = new Audio();
+    const url = URL.createObjectURL(file);
+    const done = (seconds) => {
+      URL.revokeObjectURL(url);
+      resolve(Number.isFinite(seconds) ? seconds : 0);
+    };
+    audio.preload = "metadata";
+    audio.addEventListener("loadedmetadata", () => done(audio.duration));
+    audio.addEventListener("error", () => done(0));
+    audio.src = url;
+  });
+}
+
+// --- a recorded voice note (MediaRecorder where the browser has it) ---
+
+function canRecord() {
+  return Boolean(window.MediaRecorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+}
+
+async function startRecording() {
+  let stream = null;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    toast(`No microphone here (${error.name}): choose an audio file under the clip instead.`, "error");
+    return;
+  }
+  const recorder = new MediaRecorder(stream);
+  const chunks = [];
+  const recording = { recorder, stream, chunks, started: performance.now(), send: false, owner: state.userId };
+  recorder.addEventListener("dataavailable", (event) => chunks.push(event.data));
+  recorder.addEventListener("stop", async () => {
+    for (const track of stream.getTracks()) track.stop();
+    clearInterval(recording.timer);
+    showRecording(false);
+    if (!recording.send || recording.owner !== state.userId) return;
+    const type = recorder.mimeType || "audio/webm";
+    const seconds = (performance.now() - recording.started) / 1000;
+    await sendVoice(new Blob(chunks, { type }), "voice.ogg", seconds);
+  });
+  recording.timer = setInterval(() => {
+    byTestId("recording-time").textContent = formatDuration((performance.now() - recording.started) / 1000);
+  }, 250);
+  state.recording = recording;
+  recorder.start();
+  byTestId("recording-time").textContent = "0:00";
+  showRecording(true);
+}
+
+function stopRecording(send) {
+  const recording = state.recording;
+  if (!recording) return;
+  state.recording = null;
+  recording.send = send;
+  if (recording.recorder.state !== "inactive") recording.recorder.stop();
+}
+
+function cancelRecording() {
+  stopRecording(false);
+}
+
+function showRecording(on) {
+  byTestId("recording-bar").hidden = !on;
+  byTestId("composer").hidden = on || state.empty === true;
 }
 
 function fitTextInput() {
   const input = byTestId("text-input");
   input.style.height = "auto";
   input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+  // As in Telegram: the microphone while there is nothing typed, the send arrow once there is.
+  const typed = input.value.trim() !== "";
+  byTestId("record-button").hidden = typed || !canRecord();
+  byTestId("send-button").hidden = !typed && canRecord();
 }
 
 function setComposerEnabled(enabled) {
@@ -573,6 +852,18 @@ function renderPlaces() {
     });
     list.append(button);
   }
+}
+
+function openAttach() {
+  byTestId("attach-sheet").showModal();
+}
+
+// Each choice in the clip's sheet closes it, then does what it says.
+function attachChoice(testId, work) {
+  byTestId(testId).addEventListener("click", () => {
+    byTestId("attach-sheet").close();
+    work();
+  });
 }
 
 function openLocationPicker() {
@@ -634,7 +925,12 @@ function toast(text, kind = "") {
   node.hidden = false;
   clearTimeout(state.toastTimer);
   // Telegram keeps a show_alert answer up until it is dismissed.
-  if (kind !== "alert") state.toastTimer = setTimeout(() => (node.hidden = true), TOAST_MS);
+  if (kind !== "alert") state.toastTimer = setTimeout(hideToast, TOAST_MS);
+}
+
+function hideToast() {
+  clearTimeout(state.toastTimer);
+  byTestId("toast").hidden = true;
 }
 
 // --- start ---
@@ -652,9 +948,21 @@ function bindControls() {
       byTestId("composer").requestSubmit();
     }
   });
-  byTestId("photo-input").addEventListener("change", sendPhoto);
-  byTestId("location-button").addEventListener("click", openLocationPicker);
-  byTestId("contact-button").addEventListener("click", shareContact);
+  byTestId("photo-input").addEventListener("change", () => sendFile("photo"));
+  byTestId("document-input").addEventListener("change", () => sendFile("document"));
+  byTestId("voice-input").addEventListener("change", sendVoiceFile);
+  byTestId("attach-button").addEventListener("click", openAttach);
+  attachChoice("photo-button", () => byTestId("photo-input").click());
+  attachChoice("document-button", () => byTestId("document-input").click());
+  attachChoice("voice-file-button", () => byTestId("voice-input").click());
+  attachChoice("location-button", openLocationPicker);
+  attachChoice("contact-button", shareContact);
+  byTestId("attach-cancel").addEventListener("click", () => byTestId("attach-sheet").close());
+  byTestId("record-button").addEventListener("click", startRecording);
+  byTestId("recording-cancel").addEventListener("click", cancelRecording);
+  byTestId("recording-send").addEventListener("click", () => stopRecording(true));
+  byTestId("start-button").addEventListener("click", () => sendText("/start"));
+  fitTextInput();
   byTestId("location-form").addEventListener("submit", submitTypedLocation);
   byTestId("location-cancel").addEventListener("click", () => byTestId("location-picker").close());
   byTestId("new-person").addEventListener("click", openNewPerson);
@@ -662,7 +970,7 @@ function bindControls() {
   byTestId("new-person-cancel").addEventListener("click", () => {
     byTestId("new-person-dialog").close();
   });
-  byTestId("toast").addEventListener("click", () => (byTestId("toast").hidden = true));
+  byTestId("toast").addEventListener("click", hideToast);
   // A narrower window rewraps the bubbles; whoever was reading the newest keeps reading it.
   window.addEventListener("resize", () => {
     if (state.stuckToBottom) scrollToBottom();

@@ -114,6 +114,25 @@ async def photographed(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(f"Got {len(data)} bytes")
 
 
+async def documented(update: Update, context: Context) -> None:
+    """A document from the person: download it and report its name, type, size and caption."""
+    message = update.effective_message
+    document = message.document
+    data = await (await document.get_file()).download_as_bytearray()
+    caption = f", caption {message.caption!r}" if message.caption else ""
+    await message.reply_text(
+        f"Got {document.file_name} ({document.mime_type}, {len(data)} bytes{caption})"
+    )
+
+
+async def voiced(update: Update, context: Context) -> None:
+    """A voice note from the person: download it and report its length and size."""
+    voice = update.effective_message.voice
+    data = await (await voice.get_file()).download_as_bytearray()
+    seconds = int(voice.duration.total_seconds()) if hasattr(voice.duration, "total_seconds") else voice.duration
+    await update.effective_message.reply_text(f"Got a voice note of {seconds} s, {len(data)} bytes")
+
+
 async def send_photo(update: Update, context: Context) -> None:
     """/photo: upload a photo."""
     await update.effective_message.reply_photo(PNG, caption="Your receipt")
@@ -141,6 +160,8 @@ def build_bot(url: str, errors: list[BaseException]) -> Application:
     app.add_handler(MessageHandler(filters.LOCATION, located))
     app.add_handler(MessageHandler(filters.CONTACT, contacted))
     app.add_handler(MessageHandler(filters.PHOTO, photographed))
+    app.add_handler(MessageHandler(filters.Document.ALL, documented))
+    app.add_handler(MessageHandler(filters.VOICE, voiced))
 
     async def record(update: object, context: Context) -> None:
         assert context.error is not None
@@ -150,9 +171,11 @@ def build_bot(url: str, errors: list[BaseException]) -> Application:
     return app
 
 
-async def running_server(core: BotApiCore) -> tuple[Any, str]:
+async def running_server(core: BotApiCore, timezone: str = "UTC") -> tuple[Any, str]:
     """The sandbox on a free local port, with the test personas and places."""
-    return await start_server(core, token=TOKEN, personas=PERSONAS, places=PLACES)
+    return await start_server(
+        core, token=TOKEN, personas=PERSONAS, places=PLACES, timezone=timezone
+    )
 
 
 async def eventually(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -363,7 +386,23 @@ async def test_config_lists_the_bot_personas_and_places(
     assert config["bot"]["username"] == "appeals_bot"
     assert config["personas"] == PERSONAS
     assert config["places"] == PLACES
+    assert config["timezone"] == "UTC"
     assert core.user(BO) == {"id": BO, "is_bot": False, "first_name": "波", "language_code": "zh"}
+
+
+async def test_the_page_is_told_the_districts_time_zone(
+    core: BotApiCore, http: aiohttp.ClientSession
+) -> None:
+    runner, url = await running_server(core, timezone="Asia/Shanghai")
+    try:
+        async with http.get(f"{url}/api/config") as response:
+            assert (await response.json())["timezone"] == "Asia/Shanghai"
+    finally:
+        await runner.cleanup()
+    with pytest.raises(ValueError):
+        create_app(core, token=TOKEN, timezone="Mars/Olympus")
+    with pytest.raises(ValueError):
+        create_app(core, token=TOKEN, timezone="../etc")
 
 
 def test_personas_already_known_to_the_core_are_kept(core: BotApiCore) -> None:
@@ -420,6 +459,62 @@ async def test_a_person_shares_a_location_a_contact_and_a_photo(
     photo = core.messages(ANN)[-2]["photo"][-1]
     async with http.get(f"{url}/api/files/{photo['file_id']}") as response:
         assert await response.read() == PNG
+
+
+async def test_a_person_sends_a_document_and_a_voice_note(
+    core: BotApiCore, bot: Application, url: str, http: aiohttp.ClientSession
+) -> None:
+    api = f"{url}/api/chats/{ANN}"
+    upload = aiohttp.FormData()
+    upload.add_field("document", b"%PDF-1.4 receipt", filename="receipt.pdf", content_type="application/pdf")
+    upload.add_field("caption", " the receipt ")
+    async with http.post(f"{api}/document", data=upload) as response:
+        assert response.status == 200
+        sent = await response.json()
+    assert sent["document"]["file_name"] == "receipt.pdf"
+    assert sent["caption"] == "the receipt"
+    await eventually(
+        lambda: texts(core, ANN)[-1]
+        == "Got receipt.pdf (application/pdf, 16 bytes, caption 'the receipt')"
+    )
+
+    upload = aiohttp.FormData()
+    upload.add_field("voice", b"OggS voice", filename="voice.ogg", content_type="audio/ogg")
+    upload.add_field("duration", "3")
+    async with http.post(f"{api}/voice", data=upload) as response:
+        assert response.status == 200
+        assert (await response.json())["voice"]["duration"] == 3
+    await eventually(lambda: texts(core, ANN)[-1] == "Got a voice note of 3 s, 10 bytes")
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "reason"),
+    [
+        ("document", {"caption": "no file"}, "a multipart file part named document"),
+        ("document", {"document": b""}, "the document is empty"),
+        ("voice", {"voice": b"OggS"}, "duration must be a whole number"),
+        ("voice", {"voice": b"OggS", "duration": "-1"}, "duration must be a whole number"),
+        ("photo", {"photo": b"x", "caption": "c" * 1025}, "a caption is at most 1024"),
+    ],
+)
+async def test_uploads_are_refused_clearly(
+    core: BotApiCore,
+    url: str,
+    http: aiohttp.ClientSession,
+    kind: str,
+    fields: dict[str, Any],
+    reason: str,
+) -> None:
+    upload = aiohttp.FormData()
+    for name, value in fields.items():
+        if isinstance(value, bytes):
+            upload.add_field(name, value, filename="f.bin", content_type="application/octet-stream")
+        else:
+            upload.add_field(name, value)
+    async with http.post(f"{url}/api/chats/{ANN}/{kind}", data=upload) as response:
+        assert response.status == 400
+        assert (await response.json())["error"].startswith(reason)
+    assert core.messages(ANN) == []
 
 
 async def test_the_page_downloads_what_the_bot_sent(
