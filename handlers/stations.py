@@ -33,9 +33,10 @@ ICONS = {"water": "🚰", "charging": "🔌", "rest": "🪑", "microwave": "🍱
 
 
 def _distance(metres: float) -> str:
+    # A no-break space: a narrow screen never puts the number and its unit on two lines.
     if metres < 1000:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km" if metres < 100_000 else f"{metres / 1000:,.0f} km"
+        return f"{metres:.0f}\u00a0m"
+    return f"{metres / 1000:.1f}\u00a0km" if metres < 100_000 else f"{metres / 1000:,.0f}\u00a0km"
 
 
 async def ask_location(update: Update, context: BotContext) -> None:
@@ -105,9 +106,12 @@ def _listing(
         title = services.text(lang, "nearest.title_with", amenity=filtered) if amenity else services.text(lang, "stations.title")
     else:
         title = services.text(lang, "nearest.none_with", amenity=filtered) if amenity else services.text(lang, "stations.none")
-    lines = [title]
+    paragraphs = [title]
     if where.accuracy_m is not None and where.accuracy_m > POOR_ACCURACY_M:
-        lines.append(services.text(lang, "nearest.poor_accuracy", accuracy=_distance(where.accuracy_m)))
+        paragraphs.append(services.text(lang, "nearest.poor_accuracy", accuracy=_distance(where.accuracy_m)))
+    # No blank line between stations: each starts with its mark and the list, its buttons and the
+    # menu fit one phone screen (412 x 915).
+    lines = []
     rows: list[list[Button]] = []
     for mark, item in zip(MARKS, listed):
         station = item.station
@@ -127,7 +131,7 @@ def _listing(
         )
     filters_row = [
         button(
-            ("✓ " if name == amenity else f"{ICONS[name]} ") + services.text(lang, f"amenity.{name}"),
+            ("✓ " if name == amenity else f"{ICONS[name]} ") + services.text(lang, f"stations2.filter_{name}"),
             callbacks.station("near", name),
         )
         for name in AMENITIES
@@ -135,7 +139,9 @@ def _listing(
     rows += [filters_row[:3], filters_row[3:]]
     if amenity:
         rows.append([button(services.text(lang, "nearest.all"), callbacks.station("near", ALL))])
-    return "\n\n".join(lines), inline(rows)
+    if lines:
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs), inline(rows)
 
 
 async def show_nearest(update: Update, context: BotContext, me: Who) -> None:
