@@ -79,13 +79,23 @@ def recent_days(now: datetime, days: int, zone: ZoneInfo) -> datetime:
     return midnight(now.astimezone(zone).date() - timedelta(days=days - 1), zone)
 
 
+def weekday_text(day: date, lang: str) -> str:
+    """The day's weekday, short: "周一" or "Mon"."""
+    return f"周{_ZH_WEEKDAYS[day.weekday()]}" if lang == "zh" else _EN_WEEKDAYS[day.weekday()]
+
+
+def month_day_text(day: date, lang: str) -> str:
+    """The day of the month, short: "11/30" or "30 Nov"."""
+    return f"{day.month}/{day.day}" if lang == "zh" else f"{day.day} {_EN_MONTHS[day.month - 1]}"
+
+
 def day_text(day: date, lang: str, with_year: bool = False) -> str:
     """A date as people write it: "12月7日 周一" or "Mon 7 Dec" (with the year when asked)."""
     if lang == "zh":
         year = f"{day.year}年" if with_year else ""
-        return f"{year}{day.month}月{day.day}日 周{_ZH_WEEKDAYS[day.weekday()]}"
+        return f"{year}{day.month}月{day.day}日 {weekday_text(day, lang)}"
     year = f" {day.year}" if with_year else ""
-    return f"{_EN_WEEKDAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]}{year}"
+    return f"{weekday_text(day, lang)} {month_day_text(day, lang)}{year}"
 
 
 def period_text(start: datetime, end: datetime, zone: ZoneInfo, lang: str) -> str:

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from domain.periods import month_day_text, weekday_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib and numpy are imported where a chart is drawn, not with the bot: they add about
+# 30 MiB to a process that draws a chart a few times a day.
 
 CJK_FONT_FILE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FAMILY = "Noto Sans CJK SC"  # the Simplified Chinese face of the collection
@@ -28,9 +32,6 @@ NEW, RESOLVED, INK, GRID = "#3b82f6", "#22c55e", "#1e293b", "#e2e8f0"
 SIZE_IN, DPI = (6.0, 4.0), 150
 TITLE_PT, LABEL_PT, VALUE_PT = 15, 12, 11
 MAX_DAY_LABELS = 10
-_ZH_WEEKDAYS = "一二三四五六日"
-_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class ChartLabels:
 @lru_cache(maxsize=4)
 def cjk_available(font_file: Path = CJK_FONT_FILE) -> bool:
     """Whether the CJK font is installed (and known to matplotlib, added if it came after its font cache)."""
+    from matplotlib import font_manager
+
     if not font_file.exists():
         return False
     if not any(entry.name == CJK_FAMILY for entry in font_manager.fontManager.ttflist):
@@ -64,15 +67,19 @@ def font_family(lang: str) -> str:
 
 def day_label(day: datetime, lang: str) -> str:
     """A day under its bars: weekday over date, "周一\n11/30" or "Mon\n30 Nov"."""
-    if lang == "zh":
-        return f"周{_ZH_WEEKDAYS[day.weekday()]}\n{day.month}/{day.day}"
-    return f"{_EN_WEEKDAYS[day.weekday()]}\n{day.day} {_EN_MONTHS[day.month - 1]}"
+    return f"{weekday_text(day, lang)}\n{month_day_text(day, lang)}"
 
 
 def daily_figure(days: list[tuple[datetime, int, int]], labels: ChartLabels, lang: str) -> Figure:
-    """Grouped bars per day (blue: new, green: resolved), counted on whole-number ticks."""
+    """Grouped bars per day (blue: new, green: resolved), counted on whole-number ticks, on an Agg canvas."""
+    from matplotlib import font_manager
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     font = font_manager.FontProperties(family=font_family(lang))
     figure = Figure(figsize=SIZE_IN, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)  # Agg, whatever backend pyplot would pick
     axes = figure.add_subplot()
     positions = range(len(days))
     width = 0.4
@@ -107,7 +114,6 @@ def daily_figure(days: list[tuple[datetime, int, int]], labels: ChartLabels, lan
 def daily_chart(days: list[tuple[datetime, int, int]], labels: ChartLabels, lang: str) -> bytes:
     """The chart as PNG bytes (slow enough to run off the event loop: asyncio.to_thread)."""
     figure = daily_figure(days, labels, lang)
-    FigureCanvasAgg(figure)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()

@@ -84,13 +84,18 @@ async def _station_name(services: Services, station_id: str | None, lang: str) -
 
 async def _chart(services: Services, lang: str, data: DigestData) -> bytes:
     """The per-day chart, in the reader's language where a font can draw it, drawn off the event loop."""
-    drawn_in = chart_language(lang)
-    labels = ChartLabels(
-        services.text(drawn_in, "digest.chart_title"),
-        services.text(drawn_in, "digest2.chart_new"),
-        services.text(drawn_in, "digest2.chart_resolved"),
-    )
-    return await asyncio.to_thread(daily_chart, data.per_day, labels, drawn_in)
+
+    def draw() -> bytes:
+        # All on the worker thread: the first chart also loads matplotlib and its font list.
+        drawn_in = chart_language(lang)
+        labels = ChartLabels(
+            services.text(drawn_in, "digest.chart_title"),
+            services.text(drawn_in, "digest2.chart_new"),
+            services.text(drawn_in, "digest2.chart_resolved"),
+        )
+        return daily_chart(data.per_day, labels, drawn_in)
+
+    return await asyncio.to_thread(draw)
 
 
 async def digest_parts(services: Services, lang: str, data: DigestData, title_key: str) -> list[Part]:

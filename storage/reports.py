@@ -79,9 +79,12 @@ def _average(conn: sqlite3.Connection, sql: str, params: tuple) -> timedelta | N
 
 def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     # An accept after the period's end is not counted: a digest says the same whenever it is read.
+    # The unary + keeps SQLite on the appeal's own index (events_appeal); offered `at < ?`, it
+    # chose the (event, at) index and read every accept before the end for each appeal (270 ms
+    # instead of 0.4 on bench/digest.py's quick fixture).
     assigned, in_time = conn.execute(
         "SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id"
-        " AND x.event = 'accept' AND x.on_time = 1 AND x.at < ?)), 0)"
+        " AND x.event = 'accept' AND x.on_time = 1 AND +x.at < ?)), 0)"
         " FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ('assign', 'reassign')"
         " AND at >= ? AND at < ?) a",
         (end, start, end),
@@ -98,7 +101,7 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     rated, satisfied, fair = conn.execute(
         "SELECT count(*), coalesce(sum(last = 'rate_satisfied'), 0), coalesce(sum(last = 'rate_fairly_satisfied'), 0)"
         " FROM (SELECT (SELECT y.event FROM events y WHERE y.appeal_id = r.appeal_id"
-        f" AND y.event IN ({_RATINGS}) AND y.at < ? ORDER BY y.id DESC LIMIT 1) AS last"
+        f" AND y.event IN ({_RATINGS}) AND +y.at < ? ORDER BY y.id DESC LIMIT 1) AS last"
         f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_RATINGS}) AND at >= ? AND at < ?) r)",
         (end, start, end),
     ).fetchone()
