@@ -47,6 +47,8 @@ DEBIAN_PACKAGES = {
     "libreoffice-calc": "soffice",  # the ledger export's test converts the .xlsx file headless
     # The digest chart's Chinese labels (handlers/chart.py); the bot draws in English without it.
     "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    # Headless chromium draws emoji (the station list's icons) as phones do, not as boxes.
+    "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
 }
 
 
