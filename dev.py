@@ -40,17 +40,26 @@ def _ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
-# Debian packages the tests drive, and the program that shows each is there.
+# Debian packages the tests drive, and the program (a name) or file (a path) that shows each is there.
 DEBIAN_PACKAGES = {
     "chromium": "chromium",  # the sandbox's browser test
     "chromium-driver": "chromedriver",  # ... through its own driver
     "libreoffice-calc": "soffice",  # the ledger export's test converts the .xlsx file headless
+    # The digest chart's Chinese labels (handlers/chart.py); the bot draws in English without it.
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    # Headless chromium draws emoji (the station list's icons) as phones do, not as boxes.
+    "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
 }
+
+
+def _installed(sign: str) -> bool:
+    """Whether a package's sign is there: a file path exists, or a program is on PATH."""
+    return Path(sign).exists() if os.path.isabs(sign) else shutil.which(sign) is not None
 
 
 def _ensure_debian_packages() -> None:
     """Install whichever of the Debian packages the tests need is missing, where we can."""
-    missing = [package for package, program in DEBIAN_PACKAGES.items() if not shutil.which(program)]
+    missing = [package for package, sign in DEBIAN_PACKAGES.items() if not _installed(sign)]
     if not missing:
         return
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
@@ -59,7 +68,7 @@ def _ensure_debian_packages() -> None:
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, **quiet)
         return
-    print(f"note: {', '.join(missing)} missing, so the browser and ledger export tests will fail;"
+    print(f"note: {', '.join(missing)} missing, so the browser, ledger export or chart font tests will fail;"
           " install those Debian packages (or your system's equivalent).", flush=True)
 
 

@@ -32,8 +32,9 @@ from bot.outbox_sender import OutboxSender, Pacer
 from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
+from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly
-from handlers.digest import digest_handlers, period_of
+from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
 from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
@@ -126,7 +127,8 @@ async def queue_due_work(services: Services, config: Config) -> None:
         ("daily", latest_daily(now, digest.daily_time(), services.zone)),
         ("weekly", latest_weekly(now, digest.weekly_weekday(), digest.weekly_time(), services.zone)),
     ):
-        await services.storage.outbox.queue_digest(kind, slot, period_of(kind, slot), now)
+        start, end = digest_period(kind, slot, services.zone)
+        await services.storage.outbox.queue_digest(kind, slot, start, now, end=end)
 
 
 async def tick(services: Services, sender: OutboxSender, config: Config) -> None:

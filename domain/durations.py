@@ -1,4 +1,4 @@
-"""Deadline lengths as written in the config file: "30m", "4h", "3wd", "eod"."""
+"""Deadline lengths as written in the config file ("30m", "4h", "3wd", "eod"), and spans as people read them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 
 from domain.calendar import WorkingCalendar
 
-__all__ = ["MAX_MINUTES", "MAX_WORKING_DAYS", "WorkSpan", "parse_span"]
+__all__ = ["MAX_MINUTES", "MAX_WORKING_DAYS", "HumanSpan", "WorkSpan", "human_span", "parse_span"]
 
 MAX_MINUTES = 100_000
 MAX_WORKING_DAYS = 365
@@ -93,3 +93,21 @@ def parse_span(text: str) -> WorkSpan:
 def _shown(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+@dataclass(frozen=True)
+class HumanSpan:
+    """A span rounded the way people say it: days and hours when a day or longer, else hours and minutes."""
+
+    days: int
+    hours: int
+    minutes: int
+
+
+def human_span(span: timedelta) -> HumanSpan:
+    """`span` to the nearest minute, or to the nearest hour once it is a day or more ("2 d 4 h", "3 h 20 min")."""
+    minutes = max(0, round(span.total_seconds() / 60))
+    if minutes >= 24 * 60:
+        hours = round(minutes / 60)
+        return HumanSpan(hours // 24, hours % 24, 0)
+    return HumanSpan(0, minutes // 60, minutes % 60)

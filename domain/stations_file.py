@@ -2,10 +2,12 @@
 
 Pure code: text in, records or problems out. The JSON shape is
     {"stations": [{"id", "name", "address", "lat", "lon", "grade", "amenities": [...],
-                   "hours": {"mon": "07:00-22:00", ..., "sun": "closed"}, "unit", "active"}]}
+                   "hours": {"mon": "07:00-22:00", ..., "sun": "closed"}, "unit", "active",
+                   "name_en", "address_en"}]}
 (other top-level keys are comments and are ignored). A CSV file has the same columns, amenities
-separated by ";" and the hours as seven columns mon..sun. The same row check serves a coordinator's
-one-line form in the bot.
+separated by ";" and the hours as seven columns mon..sun. `name_en` and `address_en`, the English
+forms English readers see, are optional. The same row check serves a coordinator's one-line form
+in the bot.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ MAX_ID = 40  # station ids travel in callback data (64 bytes at most)
 _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-COLUMNS = ("id", "name", "address", "lat", "lon", "grade", "amenities", *WEEKDAYS, "unit", "active")
+# The English forms come last: files written before them keep their columns' places.
+COLUMNS = ("id", "name", "address", "lat", "lon", "grade", "amenities", *WEEKDAYS, "unit", "active", "name_en", "address_en")
 REQUIRED = ("id", "name", "lat", "lon", "grade")
-_FIELDS = ("id", "name", "address", "lat", "lon", "grade", "amenities", "hours", "unit", "active")
+_FIELDS = ("id", "name", "address", "lat", "lon", "grade", "amenities", "hours", "unit", "active", "name_en", "address_en")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 Format = Literal["csv", "json"]
@@ -55,6 +58,9 @@ class StationRecord:
     hours: dict[str, str] = field(default_factory=dict)  # all seven days, or empty when not known
     unit: str | None = None
     active: bool | None = None  # None: a new station opens, an existing one stays as it is
+    # None: not given (a new station has none, an existing one keeps its own); "" clears it.
+    name_en: str | None = None
+    address_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,10 +203,21 @@ def check_row(raw: Mapping[str, Any], known_units: Collection[str]) -> tuple[Sta
     if unit is not None and unit not in known_units:
         problems.append(("unit", f"no unit has the id {unit!r} (units come from the config; see `units list`)"))
     active = _active(raw.get("active"), problems)
+    name_en = _optional_text(raw, "name_en", problems, MAX_NAME)
+    address_en = _optional_text(raw, "address_en", problems, MAX_ADDRESS)
     if problems:
         return None, problems
-    record = StationRecord(station_id, name, lat, lon, str(grade), address, amenities, hours, unit, active)
+    record = StationRecord(
+        station_id, name, lat, lon, str(grade), address, amenities, hours, unit, active, name_en, address_en
+    )
     return record, []
+
+
+def _optional_text(raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]], limit: int) -> str | None:
+    """A text field that may be left out (None: keep what is stored) or given empty (clear it)."""
+    if column not in raw or raw[column] is None:
+        return None
+    return _text(raw[column], column, problems, limit=limit, required=False)
 
 
 def record_fields(record: StationRecord) -> dict[str, Any]:
@@ -216,6 +233,8 @@ def record_fields(record: StationRecord) -> dict[str, Any]:
         "hours": dict(record.hours),
         "unit": record.unit,
         "active": record.active,
+        "name_en": record.name_en,
+        "address_en": record.address_en,
     }
 
 
@@ -465,6 +484,8 @@ def to_json(records: Iterable[StationRecord]) -> str:
             "hours": {day: r.hours[day] for day in WEEKDAYS} if r.hours else {},
             "unit": r.unit,
             "active": True if r.active is None else r.active,
+            "name_en": r.name_en or "",
+            "address_en": r.address_en or "",
         }
         for r in records
     ]
@@ -479,7 +500,10 @@ def to_csv(records: Iterable[StationRecord]) -> str:
     for r in records:
         hours = [r.hours.get(day, "") for day in WEEKDAYS]
         active = "true" if r.active is None or r.active else "false"
-        writer.writerow([r.id, r.name, r.address, repr(r.lat), repr(r.lon), r.grade, ";".join(r.amenities), *hours, r.unit or "", active])
+        writer.writerow([
+            r.id, r.name, r.address, repr(r.lat), repr(r.lon), r.grade, ";".join(r.amenities), *hours,
+            r.unit or "", active, r.name_en or "", r.address_en or "",
+        ])
     return out.getvalue()
 
 

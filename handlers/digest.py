@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+from domain.durations import human_span
+from domain.periods import period_text, recent_days
 from domain.rates import percent, rates
 from handlers import callbacks
-from handlers.chart import daily_chart
+from handlers.chart import ChartLabels, chart_language, daily_chart
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.common import Who, refuse, require_role, who
@@ -21,6 +24,7 @@ from storage.reports import DigestData
 TELEGRAM_TEXT_LIMIT = 4096
 # Periods are [start, end) in whole seconds: "until now" must include this second.
 UP_TO_NOW = timedelta(seconds=1)
+RECENT_DAYS = 7  # /digest: today and the six days before it
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,18 @@ def split_lines(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     return chunks
 
 
-def _duration(services: Services, lang: str, value: timedelta | None) -> str:
+def duration_text(services: Services, lang: str, value: timedelta | None) -> str:
+    """A span as people say it: "3 小时 20 分", "2 天 4 小时", "45 min"; "—" for none."""
     if value is None:
         return "—"
-    hours, rest = divmod(int(value.total_seconds()), 3600)
-    days, hours = divmod(hours, 24)
-    return services.text(lang, "digest.duration", days=days, hours=hours, minutes=rest // 60)
+    span = human_span(value)
+    if span.days:
+        key = "digest2.span_days" if span.hours else "digest2.span_whole_days"
+    elif span.hours:
+        key = "digest2.span_hours" if span.minutes else "digest2.span_whole_hours"
+    else:
+        key = "digest2.span_minutes" if span.minutes else "digest2.span_under_a_minute"
+    return services.text(lang, key, days=span.days, hours=span.hours, minutes=span.minutes)
 
 
 async def _names(services: Services, lang: str) -> dict[str, str]:
@@ -67,20 +77,37 @@ async def _names(services: Services, lang: str) -> dict[str, str]:
     return {**units, **categories}
 
 
-async def _station_name(services: Services, station_id: str | None) -> str:
+async def _station_name(services: Services, station_id: str | None, lang: str) -> str:
     station = await services.storage.stations.get(station_id) if station_id else None
-    return station.name if station else (station_id or "")
+    return station.name_for(lang) if station else (station_id or "")
+
+
+async def _chart(services: Services, lang: str, data: DigestData) -> bytes:
+    """The per-day chart, in the reader's language where a font can draw it, drawn off the event loop."""
+
+    def draw() -> bytes:
+        # All on the worker thread: the first chart also loads matplotlib and its font list.
+        drawn_in = chart_language(lang)
+        labels = ChartLabels(
+            services.text(drawn_in, "digest.chart_title"),
+            services.text(drawn_in, "digest2.chart_new"),
+            services.text(drawn_in, "digest2.chart_resolved"),
+        )
+        return daily_chart(data.per_day, labels, drawn_in)
+
+    return await asyncio.to_thread(draw)
 
 
 async def digest_parts(services: Services, lang: str, data: DigestData, title_key: str) -> list[Part]:
     """The digest of `data` as messages: the figures, hot spots with buttons, and the chart."""
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
-    names = await _names(services, lang)
+    names = {**await _names(services, lang), "-": t("digest2.no_unit")}
     r = rates(data.counts)
     c = data.counts
     grouped = lambda counts: ", ".join(f"{names.get(k, k)} {v}" for k, v in counts.items()) or "—"  # noqa: E731
+    period = period_text(data.start, data.end, services.zone, lang)
     lines = [
-        t(title_key, start=services.local(data.start, lang), end=services.local(data.end, lang)),
+        t(title_key, period=period),
         t("digest.flow", new=data.new, accepted=data.accepted, resolved=data.resolved, closed=data.closed,
           reopened=len(data.reopened)),
         t("digest.response", rate=percent(r.response), part=c.accepted_in_time, whole=c.assigned,
@@ -89,29 +116,30 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
           definition=t("digest.def_resolution")),
         t("digest.satisfaction", rate=percent(r.satisfaction), part=c.satisfied + c.fairly_satisfied,
           whole=c.rated, definition=t("digest.def_satisfaction")),
-        t("digest.averages", accept=_duration(services, lang, data.avg_accept),
-          resolve=_duration(services, lang, data.avg_resolve)),
+        t("digest.averages", accept=duration_text(services, lang, data.avg_accept),
+          resolve=duration_text(services, lang, data.avg_resolve)),
         t("digest.by_state", counts=", ".join(f"{t('state.' + k)} {v}" for k, v in data.by_state.items()) or "—"),
         t("digest.by_category", counts=grouped(data.by_category)),
         t("digest.by_unit", counts=grouped(data.by_unit)),
     ]
     if data.by_station:
-        stations = [f"{await _station_name(services, k)} {v}" for k, v in data.by_station.items()]
+        stations = [f"{await _station_name(services, k, lang)} {v}" for k, v in data.by_station.items()]
         lines.append(t("digest.by_station", counts=", ".join(stations)))
-    lines.append(t("digest.overdue_title", count=len(data.overdue)))
+    lines.append(t("digest.overdue_title", count=data.overdue_total))
     for item in data.overdue:
         lines.append(
             t("digest.overdue_line", number=item.appeal_id, kind=t(f"digest.kind_{item.kind}"),
-              unit=names.get(item.unit_id or "", "—"), when=services.local(item.due_at, lang))
+              unit=names.get(item.unit_id or "-", "—"), when=services.local(item.due_at, lang))
         )
+    if data.overdue_total > len(data.overdue):
+        lines.append(t("digest2.overdue_more", count=data.overdue_total - len(data.overdue)))
     reopened = ", ".join(f"#{n}" for n in data.reopened) or "—"
     lines.append(t("digest.reopened", numbers=reopened))
     parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]
     if data.hotspots:
         parts.append(await _hotspot_part(services, lang, data, names))
-    chart = daily_chart(data.per_day, t("digest.chart_title")) if data.per_day else None
-    if chart:
-        parts.append(Part(text=t("digest.chart_caption"), photo=chart))
+    if data.per_day:
+        parts.append(Part(text=t("digest.chart_caption", period=period), photo=await _chart(services, lang, data)))
     return parts
 
 
@@ -119,7 +147,7 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
     lines, buttons = [t("digest.hotspots_title", count=len(data.hotspots))], []
     for index, spot in enumerate(data.hotspots, 1):
-        place = await _station_name(services, spot.station_id) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+        place = await _station_name(services, spot.station_id, lang) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
         lines.append(
             t("digest.hotspot_line", index=index, count=len(spot.appeal_ids), category=names.get(spot.category, spot.category),
               place=place, numbers=", ".join(f"#{n}" for n in spot.appeal_ids))
@@ -146,7 +174,9 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
         return
     await update.callback_query.answer()
     names = await _names(services, me.lang)
-    place = await _station_name(services, spot.station_id) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+    place = (
+        await _station_name(services, spot.station_id, me.lang) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+    )
     description = services.text(
         me.lang, "digest.hotspot_description", count=len(spot.appeal_ids),
         category=names.get(spot.category, spot.category), place=place,
@@ -159,23 +189,18 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
 
 
 async def show_digest(update: Update, context: BotContext) -> None:
-    """/digest: the last seven days, now."""
+    """/digest: today so far and the six days before it."""
     me = await who(update, context)
     if not await require_role(update, context, me, "coordinator"):
         return
     services = context.services
     now = services.clock()
-    data = await services.storage.reports.digest(now - timedelta(days=7), now + UP_TO_NOW, now)
+    data = await services.storage.reports.digest(recent_days(now, RECENT_DAYS, services.zone), now + UP_TO_NOW, now)
     for part in await digest_parts(services, me.lang, data, "digest.title_now"):
         if part.photo is not None:
             await update.effective_chat.send_photo(part.photo, caption=part.text)
         else:
             await update.effective_chat.send_message(part.text, reply_markup=part.markup)
-
-
-def period_of(kind: str, end: datetime) -> datetime:
-    """The start of a daily or weekly digest's period ending at `end`."""
-    return end - (timedelta(days=7) if kind == "weekly" else timedelta(days=1))
 
 
 async def undelivered(update: Update, context: BotContext) -> None:

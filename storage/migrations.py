@@ -360,6 +360,18 @@ CREATE INDEX events_appeal ON events(appeal_id, id, event, at, on_time);
     )
 )
 
+MIGRATIONS.append(
+    (
+        "stations' names and addresses in English, for English readers",
+        """
+-- Empty where the station file gives none: readers then see the Chinese. The R*Tree triggers
+-- watch lat, lon, amenities and active only, so these columns leave the index alone.
+ALTER TABLE stations ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE stations ADD COLUMN address_en TEXT NOT NULL DEFAULT '';
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -42,14 +42,16 @@ class Outbox:
             )
         )
 
-    async def queue_digest(self, kind: str, slot: datetime, start: datetime, now: datetime) -> int:
-        """Queue the digest of scheduled `slot` for every reachable coordinator, once per slot.
+    async def queue_digest(
+        self, kind: str, slot: datetime, start: datetime, now: datetime, end: datetime | None = None
+    ) -> int:
+        """Queue the digest of [start, end) (end: the slot, unless given) for every reachable coordinator, once per slot.
 
         The first slot a database sees is only recorded, so a new install does not send a digest
         for a time before it started. Returns how many digests were queued.
         """
         ts = to_ts(now)
-        params = json.dumps({"kind": kind, "start": to_ts(start), "end": to_ts(slot)})
+        params = json.dumps({"kind": kind, "start": to_ts(start), "end": to_ts(end or slot)})
 
         def work(conn: sqlite3.Connection) -> int:
             last = conn.execute("SELECT max(slot) FROM digest_slots WHERE kind = ?", (kind,)).fetchone()[0]

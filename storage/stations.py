@@ -23,7 +23,7 @@ from domain.stations_file import AMENITIES, StationRecord, record_fields
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
-__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits"]
+__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name"]
 
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
 MIN_FIRST_RADIUS_M = 250.0
@@ -47,6 +47,16 @@ class Station(BaseModel):
     hours: dict[str, str] = Field(default_factory=dict)
     unit_id: str | None = None
     active: bool = True
+    name_en: str = ""  # the English forms, where the station file gives them
+    address_en: str = ""
+
+    def name_for(self, lang: str) -> str:
+        """The name a reader of `lang` sees: the English one for English readers where there is one."""
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+    def address_for(self, lang: str) -> str:
+        """The address a reader of `lang` sees (English where there is one; may be empty)."""
+        return self.address_en if lang == "en" and self.address_en else self.address
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Station:
@@ -57,8 +67,13 @@ class Station(BaseModel):
         """The station as a station file writes it."""
         return StationRecord(
             self.id, self.name, self.lat, self.lon, self.grade, self.address,
-            self.amenities, dict(self.hours), self.unit_id, self.active,
+            self.amenities, dict(self.hours), self.unit_id, self.active, self.name_en, self.address_en,
         )
+
+
+def station_name(station: Station, lang: str) -> str:
+    """A station's name in the reader's language (English where the data has it, else the Chinese)."""
+    return station.name_for(lang)
 
 
 # Every listing reads the same few stations near the couriers again, and parsing a row (two JSON
@@ -126,13 +141,17 @@ def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, l
 
 
 _UPSERT = (
-    "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active, index_key)"
+    "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active, name_en,"
+    " address_en, index_key)"
     " VALUES (:id, :name, :address, :lat, :lon, :grade, :amenities, :hours, :unit_id, coalesce(:active, 1),"
+    " coalesce(:name_en, ''), coalesce(:address_en, ''),"
     # The insert trigger would number it too, with a second write per row.
     " (SELECT coalesce(max(index_key), 0) + 1 FROM stations))"
     " ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, lat = excluded.lat,"
     " lon = excluded.lon, grade = excluded.grade, amenities = excluded.amenities, hours = excluded.hours,"
-    " unit_id = excluded.unit_id, active = coalesce(:active, stations.active)"
+    " unit_id = excluded.unit_id, active = coalesce(:active, stations.active),"
+    # A file without the English columns leaves the English forms as they were.
+    " name_en = coalesce(:name_en, stations.name_en), address_en = coalesce(:address_en, stations.address_en)"
 )
 
 # Overlap, not containment: the tree stores 32-bit floats, rounded outwards.

@@ -1,12 +1,14 @@
-"""Digests: the figures, the three rates, overdue and reopened lists, hot spots to action, the chart."""
+"""Digests: calendar-day periods, the figures and rates, human durations, hot spots to action, the chart."""
 
+import struct
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.lifecycle import Event, State
-from handlers.digest import split_lines
+from handlers.chart import CJK_FAMILY, ChartLabels, chart_language, daily_chart, daily_figure, font_family
+from handlers.digest import digest_parts, split_lines
 from storage.appeals import EventArgs
 from storage.models import NewAppeal
 from storage.stations import Station
@@ -54,15 +56,16 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     bot.clock.advance(days=3)  # d was never accepted: overdue now
     await bot.say(COORDINATOR, "/digest")
     text = "\n".join(bot.texts(COORDINATOR)[-2:])
+    assert text.startswith("Digest, last 7 days: Fri 20 Nov – Thu 26 Nov 11:30\n")
     assert "New 4 · accepted 3 · resolved 3 · closed 2 · reopened 1" in text
-    assert "Response rate 75.0% — accepted in time / assigned: 3/4" in text
-    assert "Resolution rate 100.0% — solved / asked: 2/2" in text
-    assert "Satisfaction rate 66.7% — (satisfied + fairly satisfied) / rated: 2/3" in text
-    assert "Average time to accept 0 d 0 h 30 min; to resolve 0 d 1 h 30 min" in text
+    assert "Response rate 75.0% (accepted in time / assigned: 3/4)" in text
+    assert "Resolution rate 100.0% (solved / valid appeals closed: 2/2)" in text
+    assert "Satisfaction rate 66.7% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/3)" in text
+    assert "Average time to accept 30 min; to resolve 1 h 30 min" in text
     assert f"Reopened: #{b}" in text
     assert f"#{d} — acceptance, HR Bureau" in text
     chart = bot.core.last_message(COORDINATOR)
-    assert chart["caption"] == "Blue: new appeals. Green: resolved."
+    assert chart["caption"] == "Appeals per day, Fri 20 Nov – Thu 26 Nov 11:30"
     file_path = (await bot.core.call("getFile", {"file_id": chart["photo"][-1]["file_id"]}))["file_path"]
     assert bot.core.file_bytes(file_path).startswith(PNG)
 
@@ -131,6 +134,107 @@ async def test_the_scheduled_digest_is_delivered_in_parts(bot) -> None:
     await bot.at(evening + timedelta(minutes=1))
     texts = bot.texts(COORDINATOR)
     assert any(t.startswith("Daily digest:") for t in texts)
-    assert bot.core.last_message(COORDINATOR)["caption"] == "Blue: new appeals. Green: resolved."
+    assert bot.core.last_message(COORDINATOR)["caption"] == "Appeals per day, Sun 22 Nov"  # the day before
     rows = await bot.services.storage.db.fetchall("SELECT template, status FROM outbox WHERE template LIKE 'digest.%'")
     assert [tuple(r) for r in rows] == [("digest.daily", "sent")]
+
+
+async def digest_text(bot, lang: str, start: datetime, end: datetime, title: str = "digest.title_weekly") -> str:
+    """A digest's text as a coordinator reading `lang` gets it."""
+    data = await bot.services.storage.reports.digest(start, end, bot.clock())
+    parts = await digest_parts(bot.services, lang, data, title)
+    return "\n".join(part.text for part in parts if part.photo is None)
+
+
+async def test_the_scheduled_digests_cover_whole_calendar_days(bot) -> None:
+    """Monday 7 Dec: the weekly digest (09:00) is Mon 30 Nov – Sun 6 Dec, the daily one (18:00) Sun 6 Dec."""
+    await bot.services.storage.people.set_language(COORDINATOR, "zh")
+    await bot.tick()  # the first slots a database sees are only recorded
+    bot.clock.now = datetime(2026, 11, 29, 23, 30, tzinfo=TZ)
+    await file(bot, 1001)  # Sunday before: in neither
+    bot.clock.now = datetime(2026, 12, 6, 23, 30, tzinfo=TZ)
+    await file(bot, 1002)  # Sunday night: in both
+    bot.clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=TZ)
+    await file(bot, 1003)  # Monday morning, before the digests: in neither
+    await bot.at(datetime(2026, 12, 7, 9, 1, tzinfo=TZ))
+    await bot.at(datetime(2026, 12, 7, 18, 1, tzinfo=TZ))
+    texts = bot.texts(COORDINATOR)
+    weekly = next(t for t in texts if t.startswith("每周简报"))
+    daily = [t for t in texts if t.startswith("每日简报")][-1]
+    assert weekly.startswith("每周简报：11月30日 周一 至 12月6日 周日\n新增 1 ·")
+    assert daily.startswith("每日简报：12月6日 周日\n新增 1 ·")
+    captions = [m["caption"] for m in bot.core.bot_messages(COORDINATOR) if "caption" in m]
+    assert "每日诉求数，11月30日 周一 至 12月6日 周日" in captions
+    assert weekly.count("周") >= 2 and "–" not in weekly.splitlines()[0]
+    english = await digest_text(bot, "en", datetime(2026, 11, 30, tzinfo=TZ), datetime(2026, 12, 7, tzinfo=TZ))
+    assert english.startswith("Weekly digest: Mon 30 Nov – Sun 6 Dec\n")
+
+
+async def test_durations_read_as_people_say_them(bot) -> None:
+    """An accept after 3 h 20 min and a resolution after 2 days 4 hours, in both languages."""
+    number = await file(bot, 1001)
+    bot.clock.advance(hours=3, minutes=20)
+    await apply(bot, number, Event.ACCEPT, HR)
+    bot.clock.advance(hours=48, minutes=40)
+    await apply(bot, number, Event.RESOLVE, HR, "paid")
+    start, end = datetime(2026, 11, 23, tzinfo=TZ), bot.clock() + timedelta(seconds=1)
+    assert "平均签收用时 3 小时 20 分；平均办结用时 2 天 4 小时" in await digest_text(bot, "zh", start, end)
+    assert "Average time to accept 3 h 20 min; to resolve 2 d 4 h" in await digest_text(bot, "en", start, end)
+
+
+async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
+    """Rated "not solved", resolved again and rated "satisfied": one appeal, satisfied; reopened still listed."""
+    a, b = await file(bot, 1001), await file(bot, 1002)
+    for number in (a, b):
+        await apply(bot, number, Event.ACCEPT, HR)
+        await apply(bot, number, Event.RESOLVE, HR, "done")
+    await apply(bot, a, Event.RATE_UNSATISFIED, 1001, "still not paid")
+    await apply(bot, b, Event.RATE_FAIRLY_SATISFIED, 1002)
+    bot.clock.advance(hours=2)
+    await apply(bot, a, Event.RESOLVE, HR, "paid in full")
+    await apply(bot, a, Event.RATE_SATISFIED, 1001)
+    await bot.say(COORDINATOR, "/digest")
+    text = "\n".join(bot.texts(COORDINATOR)[-2:])
+    assert "Satisfaction rate 100.0% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/2)" in text
+    assert "New 2 · accepted 2 · resolved 2 · closed 2 · reopened 1" in text
+    assert f"Reopened: #{a}" in text
+    # Before the second rating, the same appeal counted as not satisfied: the digest of a period
+    # that ended then says so, whenever it is read.
+    data = await bot.services.storage.reports.digest(datetime(2026, 11, 23, tzinfo=TZ), bot.clock() - timedelta(hours=1), bot.clock())
+    assert (data.counts.rated, data.counts.satisfied, data.counts.fairly_satisfied) == (2, 0, 1)
+
+
+async def test_the_chart_speaks_the_readers_language_on_whole_number_ticks(bot, tmp_path) -> None:
+    """A zh coordinator's chart is a phone-sized PNG in Noto Sans CJK with Chinese labels; en is in English."""
+    for i in range(3):
+        number = await file(bot, 1001 + i)
+        await apply(bot, number, Event.ACCEPT, HR)
+        if i:
+            await apply(bot, number, Event.RESOLVE, HR, "done")
+        bot.clock.advance(days=1)
+    await bot.services.storage.people.set_language(COORDINATOR, "zh")
+    await bot.say(COORDINATOR, "/digest")
+    photo = bot.core.last_message(COORDINATOR)
+    assert photo["caption"].startswith("每日诉求数，11月20日 周五 至 11月26日 周四")
+    png = bot.core.file_bytes(bot.core.file_path(photo["photo"][-1]["file_id"]))
+    assert png.startswith(PNG) and struct.unpack(">II", png[16:24]) == (900, 600)  # the IHDR's width and height
+
+    data = await bot.services.storage.reports.digest(datetime(2026, 11, 20, tzinfo=TZ), bot.clock(), bot.clock())
+    assert chart_language("zh") == "zh", "fonts-noto-cjk is not installed (dev.py test installs it)"
+    zh = daily_figure(data.per_day, ChartLabels("每日新增与办结诉求", "新增", "办结"), "zh")
+    zh.canvas.draw()  # tick labels are only set when drawn
+    (axes,) = zh.axes
+    assert zh.get_suptitle() == "每日新增与办结诉求"
+    assert [label.get_text() for label in axes.get_xticklabels()][:2] == ["周五\n11/20", "周六\n11/21"]
+    assert {label.get_fontname() for label in axes.get_xticklabels()} == {CJK_FAMILY}
+    ticks = [label.get_text() for label in axes.get_yticklabels()]
+    assert ticks and all(text.isdigit() for text in ticks)  # whole numbers only
+    assert [t.get_text() for t in zh.legends[0].get_texts()] == ["新增", "办结"]
+
+    en = daily_figure(data.per_day, ChartLabels("New and resolved appeals per day", "New", "Resolved"), "en")
+    en.canvas.draw()
+    assert [label.get_text() for label in en.axes[0].get_xticklabels()][0] == "Fri\n20 Nov"
+    assert daily_chart(data.per_day, ChartLabels("New and resolved appeals per day", "New", "Resolved"), "en").startswith(PNG)
+    # Without the CJK font a Chinese reader gets the chart in English, not in boxes.
+    assert chart_language("zh", tmp_path / "no-such-font.ttc") == "en"
+    assert font_family("en") == "DejaVu Sans"

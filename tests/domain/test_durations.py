@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.calendar import WorkingCalendar
-from domain.durations import WorkSpan, parse_span
+from domain.durations import HumanSpan, WorkSpan, human_span, parse_span
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -158,3 +158,24 @@ def test_str_round_trips_through_parse():
 )
 def test_due_from(text, start, expected):
     assert parse_span(text).due_from(CAL, start) == expected
+
+
+# ------------------------------------------------------------------ spans as people read them
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        (timedelta(seconds=20), HumanSpan(0, 0, 0)),
+        (timedelta(seconds=31), HumanSpan(0, 0, 1)),
+        (timedelta(minutes=45), HumanSpan(0, 0, 45)),
+        (timedelta(hours=3, minutes=20, seconds=10), HumanSpan(0, 3, 20)),
+        (timedelta(hours=23, minutes=59, seconds=40), HumanSpan(1, 0, 0)),  # rounds up into a day
+        (timedelta(days=2, hours=4, minutes=29), HumanSpan(2, 4, 0)),  # a day or more: to the hour
+        (timedelta(days=2, hours=4, minutes=31), HumanSpan(2, 5, 0)),
+        (timedelta(seconds=-5), HumanSpan(0, 0, 0)),
+    ],
+)
+def test_human_span_rounds_as_people_say_it(span: timedelta, expected: HumanSpan) -> None:
+    """Minutes under a day, hours from a day on; never negative."""
+    assert human_span(span) == expected

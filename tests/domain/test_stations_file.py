@@ -23,6 +23,8 @@ UNITS = {
     "hrss", "civil", "insurance", "union", "legal", "station-renmin", "station-nanjing",
     "station-laoximen", "station-xintiandi", "station-dapuqiao", "station-waitan",
 }
+# The columns of a file written before the English forms: it still imports.
+OLD_COLUMNS = COLUMNS[: COLUMNS.index("name_en")]
 HOURS = {"mon": "07:00-22:00", "tue": "07:00-22:00", "wed": "07:00-22:00", "thu": "07:00-22:00",
          "fri": "07:00-22:00", "sat": "22:00-06:00", "sun": "closed"}
 
@@ -48,7 +50,7 @@ def test_the_sample_district_reads_whole() -> None:
 def test_round_trip(fmt: str) -> None:
     """What an export writes reads back as the same stations, and writes out byte for byte the same."""
     records = [dataclasses.replace(r, active=r.id != "hp-002") for r in read_stations(SAMPLE.read_bytes(), "json", UNITS)]
-    records.append(StationRecord("x-1", 'Quote "and", comma', -33.9, 151.2, "C", "", (), {}, None, True))
+    records.append(StationRecord("x-1", 'Quote "and", comma', -33.9, 151.2, "C", "", (), {}, None, True, "", ""))
     write = to_csv if fmt == "csv" else to_json
     text = write(records)
     again = read_stations(text.encode("utf-8-sig"), fmt, UNITS)
@@ -90,7 +92,7 @@ def test_several_bad_json_rows_are_all_reported_with_their_lines() -> None:
 
 def test_several_bad_csv_rows_are_all_reported() -> None:
     """CSV lines count from the header; a quoted cell over two lines keeps the count right."""
-    header = ",".join(COLUMNS)
+    header = ",".join(OLD_COLUMNS)
     good = 'ok-1,"Two\nlines? no",,31.2,121.4,A,water;charging,' + ",".join(HOURS.values()) + ",union,"
     rows = [
         header,
@@ -143,9 +145,27 @@ def test_unreadable_files_say_where(data: bytes, fmt: str, expected: tuple) -> N
 
 def test_a_byte_order_mark_and_blank_hours_are_fine() -> None:
     """Excel's UTF-8 CSV starts with a BOM; seven empty day cells mean the hours are not known."""
-    text = ",".join(COLUMNS) + "\nok-1,Name,,31.2,121.4,B,,,,,,,,,,\n"
+    text = ",".join(OLD_COLUMNS) + "\nok-1,Name,,31.2,121.4,B,,,,,,,,,,\n"
     (record,) = read_stations(text.encode("utf-8-sig"), "csv", UNITS)
     assert (record.hours, record.amenities, record.unit, record.active) == ({}, (), None, None)
+    assert (record.name_en, record.address_en) == (None, None)  # not given: a stored English name stays
+
+
+def test_english_names_and_addresses_in_every_format() -> None:
+    """name_en and address_en are optional columns and keys; an empty cell clears, a missing column keeps."""
+    csv_text = "id,name,name_en,address,address_en,lat,lon,grade\n" \
+        "a-1,人民广场驿站,People's Square Station,人民广场61号,\"61 People's Square, Huangpu\",31.2,121.4,A\n" \
+        "a-2,老西门驿站,,老西门1号,,31.2,121.5,B\n"
+    first, second = read_stations(csv_text.encode(), "csv", UNITS)
+    assert (first.name_en, first.address_en) == ("People's Square Station", "61 People's Square, Huangpu")
+    assert (second.name_en, second.address_en) == ("", "")
+    json_text = json.dumps({"stations": [{"id": "a-1", "name": "驿站", "name_en": "Station", "lat": 1, "lon": 1, "grade": "C"}]})
+    (record,) = read_stations(json_text.encode(), "json", UNITS)
+    assert (record.name_en, record.address_en) == ("Station", None)
+    fields, problems = parse_form('id=a-1 name_en="Bund Station" address_en="1 The Bund"')
+    assert problems == [] and (fields["name_en"], fields["address_en"]) == ("Bund Station", "1 The Bund")
+    too_long = json.dumps({"stations": [{"id": "a-1", "name": "驿站", "name_en": "x" * 101, "lat": 1, "lon": 1, "grade": "C"}]})
+    assert problems_of(too_long.encode(), "json") == [(1, "name_en", "is 101 characters long; at most 100")]
 
 
 def test_the_one_line_form() -> None:

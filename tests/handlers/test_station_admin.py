@@ -100,7 +100,8 @@ async def test_a_station_file_sent_as_a_document(bot) -> None:
     assert bot.last_text(COORDINATOR) == "Stations imported: 1 new, 1 updated."
     assert (await bot.services.storage.stations.get("s-1")).name == "First, renamed"
 
-    bad = ",".join(COLUMNS) + "\ns-1,,,91,121,A,,,,,,,,,,\ns-7,Seven,,31,121,A,wifi,,,,,,,,nowhere,\n"
+    before_english = COLUMNS[: COLUMNS.index("name_en")]  # a file from before the English columns
+    bad = ",".join(before_english) + "\ns-1,,,91,121,A,,,,,,,,,,\ns-7,Seven,,31,121,A,wifi,,,,,,,,nowhere,\n"
     bot.core.send_document(COORDINATOR, bad.encode(), "Stations.CSV", "text/csv")
     await bot.deliver()
     reply = bot.last_text(COORDINATOR)
@@ -125,6 +126,29 @@ async def test_the_stations_file_round_trips_through_the_bot(bot) -> None:
     await bot.deliver()
     assert bot.last_text(COORDINATOR) == "Stations imported: 0 new, 2 updated."
     assert [s.model_dump() for s in await bot.services.storage.stations.all()] == [s.model_dump() for s in STATIONS]
+
+
+async def test_english_names_by_form_file_and_import(bot) -> None:
+    """`/stations set name_en=… address_en=…` stores them, the CSV carries them, and a file without them keeps them."""
+    await bot.say(COORDINATOR, '/stations set id=s-1 name_en="Fuzhou Road Station" address_en="1 Fuzhou Road"')
+    assert bot.texts(COORDINATOR)[-2] == "Station s-1 updated."
+    station = await bot.services.storage.stations.get("s-1")
+    assert (station.name, station.name_en, station.address_en) == ("First Station", "Fuzhou Road Station", "1 Fuzhou Road")
+
+    await bot.say(COORDINATOR, "/stations file")
+    _, data = sent_file(bot, COORDINATOR)
+    header, first = data.decode("utf-8-sig").splitlines()[:2]
+    assert header.endswith(",name_en,address_en") and first.endswith(",Fuzhou Road Station,1 Fuzhou Road")
+
+    renamed = {"stations": [{"id": "s-1", "name": "第一驿站", "lat": 31.232, "lon": 121.476, "grade": "A"}]}
+    bot.core.send_document(COORDINATOR, json.dumps(renamed).encode(), "stations.json", "application/json")
+    await bot.deliver()
+    station = await bot.services.storage.stations.get("s-1")
+    assert (station.name, station.name_en) == ("第一驿站", "Fuzhou Road Station")
+    cleared = "id,name,lat,lon,grade,name_en\ns-1,第一驿站,31.232,121.476,A,\n"
+    bot.core.send_document(COORDINATOR, cleared.encode(), "stations.csv", "text/csv")
+    await bot.deliver()
+    assert (await bot.services.storage.stations.get("s-1")).name_en == ""
 
 
 @pytest.mark.parametrize("person", [STRANGER, COURIER, STAFF])
