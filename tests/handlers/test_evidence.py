@@ -209,14 +209,14 @@ async def test_a_failed_album_is_sent_again_without_the_card(bot) -> None:
     from sandbox.core import ApiError
 
     seen = len(bot.core.bot_messages(COORDINATOR))
-    bot.core.fail_next("sendMediaGroup", ApiError(502, "Bad Gateway"))
+    bot.core.fail_next("sendMediaGroup", ApiError.too_many_requests(3))
     number = await file_with_evidence(bot)
     (card,) = since(bot, COORDINATOR, seen)  # the card went; the album did not, so nothing after it either
     rows = await bot.services.storage.db.fetchall(
         "SELECT status, parts_sent, last_error FROM outbox WHERE chat_id = ? AND appeal_id = ?", (COORDINATOR, number)
     )
-    assert [tuple(r) for r in rows] == [("pending", 1, "network: Bad Gateway")]
-    bot.clock.advance(seconds=5)
+    assert [tuple(r) for r in rows] == [("pending", 1, "flood control (429)")]
+    bot.clock.advance(seconds=3)
     await bot.tick()
     again, *files = since(bot, COORDINATOR, seen)
     assert again == card
