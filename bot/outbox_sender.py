@@ -6,6 +6,12 @@ choice (mark, then send) would lose the notice instead, and a courier's appeal n
 worse than one seen twice. The rows Telegram accepted are marked in one write at the end of each
 batch, and before any pause for pacing: a death in between repeats at most the messages sent since
 (a new appeal's notices to its unit's workers), where a write per message cost more than the sends.
+
+A notice may go in parts: its card (or the chat's card edited in place and a line under it), then
+the files it brings, as albums and voice notes. When a part fails and the notice must wait, the
+row keeps how many parts Telegram took, and the retry starts after them; each chat's rows still go
+in order. After each batch, the other messages that show the appeals it touched (other workers'
+cards, a courier's answer buttons) are edited to match, or lose buttons that no longer apply.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._progress = 0  # the parts of the message being sent that Telegram has taken
+        self._shown: list[tuple[AppealMessage, datetime]] = []  # messages sent that show an appeal, to record
 
     def kick(self) -> None:
         """Wake the background loop: something new may be in the outbox."""
@@ -151,10 +158,12 @@ class OutboxSender:
             return sent
 
     async def _record(self, accepted: list[tuple[int, datetime]]) -> None:
-        """Mark the messages Telegram accepted as sent, in one write (a commit per message cost more than its send)."""
-        if accepted:
-            await self._services.storage.outbox.mark_sent(accepted)
+        """Mark the messages Telegram accepted as sent, with the cards they left in chats, in one write
+        (a commit per message cost more than its send)."""
+        if accepted or self._shown:
+            await self._services.storage.outbox.mark_sent(accepted, self._shown)
             accepted.clear()
+            self._shown.clear()
 
     async def _deliver(
         self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, cards: dict[tuple[int, int], AppealMessage]
@@ -178,7 +187,7 @@ class OutboxSender:
         notice = await render_notice(services, message, person, memo)
         if notice is None:
             return False
-        parts = await self._parts(message, person, notice, cards)
+        parts = await self._parts(message, person, notice, cards, memo)
         for index, part in enumerate(parts):
             if index < message.parts_sent or part is None:
                 continue
@@ -190,7 +199,8 @@ class OutboxSender:
         return True
 
     async def _parts(
-        self, message: OutboxMessage, person: Person | None, notice: Notice, cards: dict[tuple[int, int], AppealMessage]
+        self, message: OutboxMessage, person: Person | None, notice: Notice,
+        cards: dict[tuple[int, int], AppealMessage], memo: NoticeMemo,
     ) -> list[Part | None]:
         """A notice's Telegram calls, always in the same shape (so a retry resumes where it stopped):
         the message (or the chat's card edited in place), the notice's words under it when the card
@@ -206,7 +216,7 @@ class OutboxSender:
                 chat_id=chat, message_id=message_id, appeal_id=message.appeal_id, kind=kind,
                 template=message.template if kind == "buttons" else None, version=notice.version,
             )
-            outbox.remember_later(record, services.clock())
+            self._shown.append((record, services.clock()))
             if kind == "card":
                 cards[key] = record
 
@@ -217,8 +227,8 @@ class OutboxSender:
 
         async def edit_card() -> None:
             try:
-                # The card leads with the latest news, as a new card would.
-                await bot.edit_text(chat, held.message_id, notice.text, notice.markup)
+                # The news itself comes as a line under the card (it notifies; an edit does not).
+                await bot.edit_text(chat, held.message_id, notice.card, notice.markup)
             except BadRequest as error:
                 if not not_modified(error):  # the card is gone (deleted by its reader): a new one
                     await send_new()
@@ -232,7 +242,7 @@ class OutboxSender:
 
         first: Part = edit_card if held is not None else send_new
         parts: list[Part | None] = [first, words_under_card if held is not None else None]
-        files = await notice_files(services, message, person)
+        files = await notice_files(services, message, person, memo)
         if files:
             appeal = await services.storage.appeals.get(message.appeal_id)
             lang = services.catalog.language_for(person.language if person else None, None)

@@ -61,6 +61,7 @@ class NoticeMemo:
 
     facts: dict[tuple[int, int], CardFacts] = field(default_factory=dict)
     stories: dict[tuple[int, int, str], Story] = field(default_factory=dict)
+    files: dict[tuple[int, int | None], Files] = field(default_factory=dict)
     rendered: dict[tuple[object, ...], Notice] = field(default_factory=dict)
 
 
@@ -89,15 +90,23 @@ async def render_notice(
     return memo.rendered[key]
 
 
-async def notice_files(services: Services, message: OutboxMessage, person: Person | None) -> Files:
+async def notice_files(
+    services: Services, message: OutboxMessage, person: Person | None, memo: NoticeMemo | None = None
+) -> Files:
     """The files that follow a notice: for staff and coordinators, the appeal's (or its event's), else none."""
     if message.appeal_id is None or person is None or person.role not in ("staff", "coordinator"):
         return []
     if message.template in _INTRODUCING:
-        return await services.storage.appeals.attachments(message.appeal_id)
-    if message.event_id is None:
+        event = None
+    elif message.event_id is not None:
+        event = message.event_id
+    else:
         return []
-    return await services.storage.appeals.attachments(message.appeal_id, message.event_id)
+    memo = memo if memo is not None else NoticeMemo()
+    key = (message.appeal_id, event)
+    if key not in memo.files:
+        memo.files[key] = await services.storage.appeals.attachments(message.appeal_id, event)
+    return memo.files[key]
 
 
 async def _render(

@@ -72,14 +72,22 @@ class Outbox:
 
         return await self._db.write(work)
 
-    async def mark_sent(self, accepted: list[tuple[int, datetime]]) -> None:
-        """Record that Telegram accepted these messages, each (id, when), in one transaction."""
+    async def mark_sent(
+        self, accepted: list[tuple[int, datetime]], shown: list[tuple[AppealMessage, datetime]] = ()
+    ) -> None:
+        """Record that Telegram accepted these messages, each (id, when), and the messages that now
+        show an appeal (see `remember`), in one transaction."""
         rows = [(to_ts(at), message_id) for message_id, at in accepted]
-        await self._db.write(
-            lambda conn: conn.executemany(
+        statements = [statement for message, at in shown for statement in _remember(message, at)]
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", rows
             )
-        )
+            for sql, params in statements:
+                conn.execute(sql, params)
+
+        await self._db.write(work)
 
     async def retry_later(
         self, message_id: int, not_before: datetime, error: str, count: bool = True, parts_sent: int = 0
@@ -173,11 +181,6 @@ class Outbox:
             (AppealMessage.model_validate({k: r[k] for k in r.keys() if k != "replaced"}), bool(r["replaced"]))
             for r in rows
         ]
-
-    def remember_later(self, message: AppealMessage, now: datetime) -> None:
-        """Record a message that shows an appeal with the next write (a card replaces the chat's last card)."""
-        for sql, params in _remember(message, now):
-            self._db.defer(sql, params)
 
     async def remember(self, message: AppealMessage, now: datetime) -> None:
         """Record a message that shows an appeal now (a card replaces the chat's last card)."""

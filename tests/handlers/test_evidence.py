@@ -127,7 +127,7 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     assert "edit_date" in edited and t(bot, "state.accepted") in edited["text"]
     assert labels(bot, edited) == ["Ask the courier", "Note", "Resolve", "Files (3)"]
 
-    # Worker 500 asks; the courier answers with a photo: 501's card is edited with the answer on top,
+    # Worker 500 asks; the courier answers with a photo: 501's card is edited (its story has the answer),
     # a short line (a reply to the card, without buttons) says what happened, and the photo follows.
     await bot.press(WORKER, "Ask")
     await bot.say(WORKER, "Which gate?")
@@ -148,7 +148,7 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     assert line["reply_to_message"]["message_id"] == card["message_id"]
     assert "photo" in photo and photo["caption"] == t(bot, "evidence.caption", number=number)
     edited = bot.core.messages(OTHER_WORKER)[card["message_id"] - 1]
-    assert edited["text"].startswith(news) and "Files (4)" in labels(bot, edited)
+    assert edited["text"].startswith(f"#{number} · ") and "Files (4)" in labels(bot, edited)
     assert t(bot, "history.answer", note="The north gate") in edited["text"]
 
 
