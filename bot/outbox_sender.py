@@ -29,7 +29,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from handlers.digest import digest_parts
+from handlers.cards import roles
 from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
+from handlers.keyboards import Keyboard
 from handlers.notices import Notice, NoticeMemo, answer_buttons, notice_files, render_notice
 from handlers.services import Services
 from storage.models import Appeal, AppealMessage, OutboxMessage, Person, from_ts
@@ -257,6 +259,7 @@ class OutboxSender:
         if not stale:
             return
         appeals: dict[int, Appeal | None] = {}
+        views: dict[tuple[object, ...], tuple[str, Keyboard | None]] = {}  # a card drawn once per kind of reader
         people = await storage.people.get_many({m.chat_id for m, _ in stale})
         for message, replaced in stale:
             if message.appeal_id not in appeals:
@@ -267,16 +270,12 @@ class OutboxSender:
                 continue
             await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
             try:
-                if replaced:  # a newer notice asks the same: only its buttons stay
-                    await bot.edit_markup(message.chat_id, message.message_id, None)
-                    markup = None
-                else:
-                    markup = await self._bring_up_to_date(bot, message, appeal, person)
+                kept = await self._bring_up_to_date(message, replaced, appeal, person, views)
             except BadRequest as error:
                 if not not_modified(error):  # gone, or no longer editable: nothing left to keep current
                     storage.outbox.forget_later(message.chat_id, message.message_id)
                     continue
-                markup = True
+                kept = not replaced
             except Forbidden:
                 storage.outbox.forget_later(message.chat_id, message.message_id)
                 continue
@@ -287,22 +286,33 @@ class OutboxSender:
             except NetworkError:
                 break
             self._pacer.sent(message.chat_id)
-            if replaced or (message.kind == "buttons" and markup is None):
-                storage.outbox.forget_later(message.chat_id, message.message_id)
-            else:
+            if kept:
                 storage.outbox.shows_later(message.chat_id, message.message_id, appeal.version)
+            else:
+                storage.outbox.forget_later(message.chat_id, message.message_id)
         await storage.outbox.write_later()
 
-    async def _bring_up_to_date(self, bot, message: AppealMessage, appeal: Appeal, person: Person) -> object:
-        """Edit one message to show `appeal` as it is now; returns its new buttons (None: none left)."""
-        lang = self._services.catalog.language_for(person.language, None)
+    async def _bring_up_to_date(
+        self, message: AppealMessage, replaced: bool, appeal: Appeal, person: Person,
+        views: dict[tuple[object, ...], tuple[str, Keyboard | None]],
+    ) -> bool:
+        """Edit one message to show `appeal` as it is now; whether it is still worth keeping current.
+
+        A card is kept; a notice keeps its buttons while they still answer something, and loses them
+        once a newer notice asks the same (`replaced`).
+        """
+        bot, services = self._application.bot, self._services
+        lang = services.catalog.language_for(person.language, None)
         if message.kind == "card":
-            text, markup = await card_view(self._services, appeal, person, lang)
+            key = (appeal.id, appeal.version, lang, roles(person, appeal))
+            if key not in views:
+                views[key] = await card_view(services, appeal, person, lang)
+            text, markup = views[key]
             await bot.edit_text(message.chat_id, message.message_id, text, markup)
-            return markup
-        markup = answer_buttons(self._services, appeal, person, message.template, lang)
+            return True
+        markup = None if replaced else answer_buttons(services, appeal, person, message.template, lang)
         await bot.edit_markup(message.chat_id, message.message_id, markup)
-        return markup
+        return markup is not None
 
     async def _send_one(
         self, message: OutboxMessage, person: Person | None, memo: NoticeMemo,

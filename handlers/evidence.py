@@ -17,7 +17,7 @@ from domain.lifecycle import Event, Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
 from handlers.history import history_text
-from handlers.keyboards import Keyboard, button, inline
+from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who
 from storage.models import Appeal, AppealMessage, LedgerEntry, Person
@@ -69,8 +69,8 @@ async def story(services: Services, appeal: Appeal, lang: str, *, for_staff: boo
     return Story(history, result, rating)
 
 
-def files_button(services: Services, appeal: Appeal, count: int, lang: str) -> Keyboard:
-    """The row that sends the appeal's files again: 附件（3）/ Files (3)."""
+def files_row(services: Services, appeal: Appeal, count: int, lang: str) -> list[Button]:
+    """The row with the button that sends the appeal's files again: 附件（3）/ Files (3)."""
     return [button(services.text(lang, "evidence.files_button", count=count), callbacks.appeal(appeal.id, FILES_VERB))]
 
 
@@ -80,7 +80,7 @@ def card_markup(services: Services, appeal: Appeal, held: frozenset[Role], facts
     if not facts.files:
         return markup
     rows = list(markup["inline_keyboard"]) if markup else []
-    return inline([*rows, files_button(services, appeal, facts.files, lang)])
+    return inline([*rows, files_row(services, appeal, facts.files, lang)])
 
 
 def card_body(
