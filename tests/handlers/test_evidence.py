@@ -243,3 +243,14 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
     assert "Resolve" in labels(bot, latest)
     dead = await storage.db.fetchall("SELECT count(*) FROM outbox WHERE status = 'dead'")
     assert dead[0][0] == 0
+
+
+def test_a_card_is_cut_to_what_one_message_holds() -> None:
+    """Telegram counts UTF-16 units: emoji count twice; a cut text ends with an ellipsis and fits."""
+    from handlers.evidence import MAX_MESSAGE, fit
+
+    assert fit("短文本") == "短文本"
+    for text in ("字" * 5000, "🚲" * 3000, "a" * 4096 + "b"):
+        cut = fit(text)
+        assert len(cut.encode("utf-16-le")) // 2 <= MAX_MESSAGE and cut.endswith("…")
+    assert fit("a" * 4096) == "a" * 4096
