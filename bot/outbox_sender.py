@@ -6,6 +6,12 @@ choice (mark, then send) would lose the notice instead, and a courier's appeal n
 worse than one seen twice. The rows Telegram accepted are marked in one write at the end of each
 batch, and before any pause for pacing: a death in between repeats at most the messages sent since
 (a new appeal's notices to its unit's workers), where a write per message cost more than the sends.
+
+A notice may go in parts: its card (or the chat's card edited in place and a line under it), then
+the files it brings, as albums and voice notes. When a part fails and the notice must wait, the
+row keeps how many parts Telegram took, and the retry starts after them; each chat's rows still go
+in order. After each batch, the other messages that show the appeals it touched (other workers'
+cards, a courier's answer buttons) are edited to match, or lose buttons that no longer apply.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from handlers.digest import digest_parts
-from handlers.notices import NoticeMemo, render
+from handlers.cards import roles
+from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
+from handlers.keyboards import Keyboard
+from handlers.notices import Notice, NoticeMemo, answer_buttons, notice_files, render_notice
 from handlers.services import Services
-from storage.models import OutboxMessage, Person, from_ts
+from storage.models import Appeal, AppealMessage, OutboxMessage, Person, from_ts
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +101,8 @@ class OutboxSender:
         self._pacer = pacer or Pacer()
         self._lock = asyncio.Lock()
         self._kick = asyncio.Event()
+        self._progress = 0  # the parts of the message being sent that Telegram has taken
+        self._shown: list[tuple[AppealMessage, datetime]] = []  # messages sent that show an appeal, to record
 
     def kick(self) -> None:
         """Wake the background loop: something new may be in the outbox."""
@@ -118,7 +129,11 @@ class OutboxSender:
             while batch := await storage.outbox.due(self._services.clock()):
                 people = await storage.people.get_many({message.chat_id for message in batch})
                 memo = NoticeMemo()
+                cards = await storage.outbox.cards(
+                    {(m.appeal_id, m.chat_id) for m in batch if m.appeal_id is not None}
+                )
                 accepted: list[tuple[int, datetime]] = []
+                touched: set[int] = set()
                 progressed = False
                 deferred: set[int] = set()
                 try:
@@ -129,25 +144,32 @@ class OutboxSender:
                         if wait > 0:
                             await self._record(accepted)  # what went out is on file before any pause
                             await self._pacer.sleep(wait)
-                        outcome = await self._send_one(message, people.get(message.chat_id), memo, accepted)
+                        outcome = await self._send_one(message, people.get(message.chat_id), memo, cards, accepted)
                         if outcome == "later":
                             deferred.add(message.chat_id)
                             continue
                         progressed = True
                         sent += outcome == "sent"
+                        if outcome == "sent" and message.appeal_id is not None:
+                            touched.add(message.appeal_id)
                 finally:
                     await self._record(accepted)
+                await self._refresh(touched)
                 if not progressed:
                     break
             return sent
 
     async def _record(self, accepted: list[tuple[int, datetime]]) -> None:
-        """Mark the messages Telegram accepted as sent, in one write (a commit per message cost more than its send)."""
-        if accepted:
-            await self._services.storage.outbox.mark_sent(accepted)
+        """Mark the messages Telegram accepted as sent, with the cards they left in chats, in one write
+        (a commit per message cost more than its send)."""
+        if accepted or self._shown:
+            await self._services.storage.outbox.mark_sent(accepted, self._shown)
             accepted.clear()
+            self._shown.clear()
 
-    async def _deliver(self, message: OutboxMessage, person: Person | None, memo: NoticeMemo) -> bool:
+    async def _deliver(
+        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, cards: dict[tuple[int, int], AppealMessage]
+    ) -> bool:
         """Send the message's part(s) to Telegram; False if there is nothing left to send."""
         bot, services = self._application.bot, self._services
         if message.template.startswith("digest."):
@@ -164,27 +186,150 @@ class OutboxSender:
                 else:
                     await bot.send_message(message.chat_id, part.text, reply_markup=part.markup)
             return True
-        rendered = await render(services, message, person, memo)
-        if rendered is None:
+        notice = await render_notice(services, message, person, memo)
+        if notice is None:
             return False
-        text, markup = rendered
-        await bot.send_text(message.chat_id, text, markup)
+        parts = await self._parts(message, person, notice, cards, memo)
+        for index, part in enumerate(parts):
+            if index < message.parts_sent or part is None:
+                continue
+            if self._progress > message.parts_sent:  # a part went out just now: pace the next one
+                self._pacer.sent(message.chat_id)
+                await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
+            await part()
+            self._progress = index + 1
         return True
 
+    async def _parts(
+        self, message: OutboxMessage, person: Person | None, notice: Notice,
+        cards: dict[tuple[int, int], AppealMessage], memo: NoticeMemo,
+    ) -> list[Part | None]:
+        """A notice's Telegram calls, always in the same shape (so a retry resumes where it stopped):
+        the message (or the chat's card edited in place), the notice's words under it when the card
+        was edited, then the files it brings."""
+        bot, services, chat = self._application.bot, self._services, message.chat_id
+        outbox = services.storage.outbox
+        key = (message.appeal_id, chat)
+        held = cards.get(key) if notice.keep == "card" else None
+        edited: list[int] = []
+
+        def remember(message_id: int, kind: str) -> None:
+            record = AppealMessage(
+                chat_id=chat, message_id=message_id, appeal_id=message.appeal_id, kind=kind,
+                template=message.template if kind == "buttons" else None, version=notice.version,
+            )
+            self._shown.append((record, services.clock()))
+            if kind == "card":
+                cards[key] = record
+
+        async def send_new() -> None:
+            message_id = await bot.send_text(chat, notice.text, notice.markup)
+            if notice.keep is not None:
+                remember(message_id, notice.keep)
+
+        async def edit_card() -> None:
+            try:
+                # The news itself comes as a line under the card (it notifies; an edit does not).
+                await bot.edit_text(chat, held.message_id, notice.card, notice.markup)
+            except BadRequest as error:
+                if not not_modified(error):  # the card is gone (deleted by its reader): a new one
+                    await send_new()
+                    return
+            outbox.shows_later(chat, held.message_id, notice.version)
+            edited.append(held.message_id)
+
+        async def words_under_card() -> None:
+            if edited:
+                await bot.send_text(chat, notice.line, reply_to=edited[0])
+
+        first: Part = edit_card if held is not None else send_new
+        parts: list[Part | None] = [first, words_under_card if held is not None else None]
+        files = await notice_files(services, message, person, memo)
+        if files:
+            appeal = await services.storage.appeals.get(message.appeal_id)
+            lang = services.catalog.language_for(person.language if person else None, None)
+            parts += file_parts(bot, chat, files_caption(services, appeal, lang), files)
+        return parts
+
+    async def _refresh(self, appeal_ids: set[int]) -> None:
+        """Bring every other message that shows these appeals up to date: cards edited, void buttons taken away."""
+        storage, bot = self._services.storage, self._application.bot
+        await storage.outbox.write_later()  # the cards just sent are on file before they are looked for
+        stale = await storage.outbox.behind(appeal_ids)
+        if not stale:
+            return
+        appeals: dict[int, Appeal | None] = {}
+        views: dict[tuple[object, ...], tuple[str, Keyboard | None]] = {}  # a card drawn once per kind of reader
+        people = await storage.people.get_many({m.chat_id for m, _ in stale})
+        for message, replaced in stale:
+            if message.appeal_id not in appeals:
+                appeals[message.appeal_id] = await storage.appeals.get(message.appeal_id)
+            appeal, person = appeals[message.appeal_id], people.get(message.chat_id)
+            if appeal is None or person is None:
+                storage.outbox.forget_later(message.chat_id, message.message_id)
+                continue
+            await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
+            try:
+                kept = await self._bring_up_to_date(message, replaced, appeal, person, views)
+            except BadRequest as error:
+                if not not_modified(error):  # gone, or no longer editable: nothing left to keep current
+                    storage.outbox.forget_later(message.chat_id, message.message_id)
+                    continue
+                kept = not replaced
+            except Forbidden:
+                storage.outbox.forget_later(message.chat_id, message.message_id)
+                continue
+            except RetryAfter as error:
+                delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
+                self._pacer.pause(delay.total_seconds())
+                break  # the rest stay behind, and are brought up to date with the appeal's next notice
+            except NetworkError:
+                break
+            self._pacer.sent(message.chat_id)
+            if kept:
+                storage.outbox.shows_later(message.chat_id, message.message_id, appeal.version)
+            else:
+                storage.outbox.forget_later(message.chat_id, message.message_id)
+        await storage.outbox.write_later()
+
+    async def _bring_up_to_date(
+        self, message: AppealMessage, replaced: bool, appeal: Appeal, person: Person,
+        views: dict[tuple[object, ...], tuple[str, Keyboard | None]],
+    ) -> bool:
+        """Edit one message to show `appeal` as it is now; whether it is still worth keeping current.
+
+        A card is kept; a notice keeps its buttons while they still answer something, and loses them
+        once a newer notice asks the same (`replaced`).
+        """
+        bot, services = self._application.bot, self._services
+        lang = services.catalog.language_for(person.language, None)
+        if message.kind == "card":
+            key = (appeal.id, appeal.version, lang, roles(person, appeal))
+            if key not in views:
+                views[key] = await card_view(services, appeal, person, lang)
+            text, markup = views[key]
+            await bot.edit_text(message.chat_id, message.message_id, text, markup)
+            return True
+        markup = None if replaced else answer_buttons(services, appeal, person, message.template, lang)
+        await bot.edit_markup(message.chat_id, message.message_id, markup)
+        return markup is not None
+
     async def _send_one(
-        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, accepted: list[tuple[int, datetime]]
+        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo,
+        cards: dict[tuple[int, int], AppealMessage], accepted: list[tuple[int, datetime]],
     ) -> str:
         """Try one message: "sent" (added to `accepted`), "dead" (given up, with the reason kept) or "later"."""
         services, outbox = self._services, self._services.storage.outbox
         now = services.clock()
+        self._progress = message.parts_sent
         try:
-            if not await self._deliver(message, person, memo):
+            if not await self._deliver(message, person, memo, cards):
                 await outbox.mark_dead(message.id, "the appeal no longer exists")
                 return "dead"
         except RetryAfter as error:
             delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
             self._pacer.pause(delay.total_seconds())
-            await outbox.retry_later(message.id, now + delay, "flood control (429)", count=False)
+            await outbox.retry_later(message.id, now + delay, "flood control (429)", count=False, parts_sent=self._progress)
             return "later"
         except Forbidden as error:
             await outbox.mark_dead(message.id, f"forbidden: {error.message}")
@@ -198,7 +343,9 @@ class OutboxSender:
             if message.attempts + 1 >= MAX_ATTEMPTS:
                 await outbox.mark_dead(message.id, f"network, gave up: {error.message}")
                 return "dead"
-            await outbox.retry_later(message.id, now + _backoff(message.attempts), f"network: {error.message}")
+            await outbox.retry_later(
+                message.id, now + _backoff(message.attempts), f"network: {error.message}", parts_sent=self._progress
+            )
             return "later"
         self._pacer.sent(message.chat_id)
         accepted.append((message.id, now))

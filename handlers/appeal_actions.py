@@ -15,9 +15,9 @@ from domain.deadlines import Priority
 from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.callbacks import Press
-from handlers.cards import BY_VERB, Action, allowed, can_see, card_facts, card_text, keyboard, roles
+from handlers import evidence
+from handlers.cards import BY_VERB, Action, allowed, can_see, roles
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
-from handlers.history import history_text
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage.appeals import MAX_NOTE, AppealNotFound, BadEventArguments, EventArgs
@@ -27,19 +27,11 @@ from storage.models import Appeal
 MAX_TYPED = 2000
 
 
-async def show(update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False) -> None:
-    """Show an appeal to `me` as they may see it, with the buttons they may press."""
-    services = context.services
-    held = roles(me.person, appeal)
-    staff_view = bool(held - {lifecycle.Role.COURIER})
-    text = card_text(services, appeal, await card_facts(services, appeal), me.lang, for_staff=staff_view)
-    if lifecycle.Role.COURIER in held:
-        text += "\n\n" + await history_text(services, appeal, me.lang)
-    markup = keyboard(services, appeal, held, me.lang)
-    if edit and update.callback_query is not None:
-        await edit_or_reply(update, text, markup)
-        return
-    await reply(update, text, reply_markup=markup)
+async def show(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False, files: bool = False
+) -> None:
+    """Show an appeal to `me` as they may see it, with the buttons they may press (handlers.evidence)."""
+    await evidence.show(update, context, me, appeal, edit=edit, files=files)
 
 
 async def _refuse_error(update: Update, context: BotContext, me: Who, error: lifecycle.LifecycleError) -> None:
@@ -81,6 +73,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if verb == "open":
         await query.answer()
         await show(update, context, me, appeal)
+        return
+    if verb == evidence.FILES_VERB:
+        await evidence.on_files(update, context, me, appeal)
         return
     if verb in ("fuy", "fun"):
         await _answer_followup(update, context, me, appeal, solved=verb == "fuy")

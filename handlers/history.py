@@ -1,30 +1,44 @@
-"""An appeal's ledger told in plain words, for the courier who filed it."""
+"""An appeal's ledger told in plain words, for the courier who filed it and the staff who handle it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain.lifecycle import Event
 from handlers.services import Services
-from storage.models import Appeal, Unit
+from storage.models import Appeal, LedgerEntry, Unit
 
 # What the courier is not shown: the reason a unit gave for sending an appeal back is internal.
 _PRIVATE_NOTES = {Event.SEND_BACK}
 
 
-async def history_text(services: Services, appeal: Appeal, lang: str) -> str:
-    """One line per ledger event, oldest first."""
+async def history_text(
+    services: Services, appeal: Appeal, lang: str, *, entries: Sequence[LedgerEntry] | None = None,
+    for_staff: bool = False, newest: int | None = None,
+) -> str:
+    """One line per ledger event, oldest first (only the `newest` lines if given); staff also read internal notes."""
     storage = services.storage
+    if entries is None:
+        entries = await storage.appeals.ledger(appeal.id)
     lines = [services.text(lang, "history.title")]
+    if newest is not None and len(entries) > newest:
+        entries = entries[-newest:]
+        lines.append("…")
     # Each unit read once, not once per ledger line (a database trip each; bench/throughput.py).
     units: dict[str, Unit | None] = {}
-    for entry in await storage.appeals.ledger(appeal.id):
+    for entry in entries:
         if entry.unit_id and entry.unit_id not in units:
             units[entry.unit_id] = await storage.people.unit(entry.unit_id)
         unit = units[entry.unit_id] if entry.unit_id else None
+        private = entry.event in _PRIVATE_NOTES and not for_staff
+        key = f"history.{entry.event}"
+        if for_staff and entry.event in _PRIVATE_NOTES:
+            key = f"evidence.history_{entry.event}"  # the same line, with the reason staff gave
         what = services.text(
             lang,
-            f"history.{entry.event}",
+            key,
             unit=unit.name(lang) if unit else "",
-            note="" if entry.event in _PRIVATE_NOTES else (entry.note or ""),
+            note="" if private else (entry.note or ""),
             original=appeal.merged_into or "",
         )
         lines.append(services.text(lang, "history.line", when=services.local(entry.at, lang), what=what))

@@ -23,7 +23,13 @@ from storage.ledger import LedgerLine
 COLUMNS = (
     "number", "category", "unit", "station", "priority", "state", "outcome", "submitted", "accepted",
     "sent_back", "resolved", "rated", "closed", "accept_on_time", "resolve_on_time", "rating", "reopens",
+    "description", "results",
 )
+# Columns whose headers live in the catalog's [evidence] table.
+_EVIDENCE_COLUMNS = frozenset({"description", "results"})
+# A spreadsheet takes a cell starting with one of these as a formula (or a DDE call): people's
+# words are written with a leading apostrophe instead, so a file never runs what someone typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -48,7 +54,7 @@ def table(
     t = lambda key: catalog.text(lang, key)  # noqa: E731
     yes_no = lambda flag: None if flag is None else t("export.yes" if flag else "export.no")  # noqa: E731
     local = lambda moment: None if moment is None else moment.astimezone(zone).replace(tzinfo=None)  # noqa: E731
-    headers = [t(f"export.col_{c}") for c in COLUMNS]
+    headers = [t(f"evidence.col_{c}" if c in _EVIDENCE_COLUMNS else f"export.col_{c}") for c in COLUMNS]
     rows: list[list[Value]] = []
     for line in lines:
         unit = (line.unit_zh if lang == "zh" else line.unit_en) or line.unit_id
@@ -71,9 +77,16 @@ def table(
                 yes_no(line.resolve_on_time),
                 t(f"export.rating_{line.rating}") if line.rating else None,
                 line.reopens,
+                line.description or None,
+                "\n".join(f"{local(at).strftime(TIME_FORMAT)} {note}" for at, note in line.results) or None,
             ]
         )
     return headers, rows
+
+
+def inert(text: str) -> str:
+    """`text` as a spreadsheet shows it and never evaluates it: a would-be formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _text(value: Value) -> str:
@@ -81,14 +94,14 @@ def _text(value: Value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime(TIME_FORMAT)
-    return str(value)
+    return inert(str(value))
 
 
 def to_csv(headers: list[str], rows: list[list[Value]]) -> bytes:
     """The table as CSV in UTF-8 with a byte-order mark, so that Excel reads the Chinese right."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
+    writer.writerow([inert(h) for h in headers])
     writer.writerows([_text(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
@@ -121,6 +134,12 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
             dated = WriteOnlyCell(sheet, value=value)
             dated.number_format = EXCEL_TIME_FORMAT
             return dated
+        if isinstance(value, str):
+            text = WriteOnlyCell(sheet, value=inert(value))
+            text.data_type = "s"  # never "f", whatever it starts with
+            if "\n" in value:
+                text.alignment = wrap
+            return text
         return value
 
     sheet.append([header_cell(h) for h in headers])

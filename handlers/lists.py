@@ -121,7 +121,7 @@ async def open_appeal(update: Update, context: BotContext) -> None:
     if appeal is None or not can_see(me.person, appeal):
         await reply(update, services.text(me.lang, "appeal.not_found"))
         return
-    await show(update, context, me, appeal)
+    await show(update, context, me, appeal, files=True)
 
 
 def list_handlers(my_labels: set[str]) -> list[BaseHandler]:

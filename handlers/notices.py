@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from domain.lifecycle import Role
 from handlers import callbacks
-from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
+from handlers.cards import CardFacts, card_facts, keyboard, roles
+from handlers.evidence import Files, Story, card_body, card_markup, fit, story
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, OutboxMessage, Person, from_ts
@@ -32,6 +33,26 @@ _COURIER_BUTTONS = {
 
 Rendered = tuple[str, Keyboard | None]
 
+# Notices that bring an appeal to someone who has not had it: every file of the appeal follows.
+# Other notices to staff and coordinators bring only the files of their event (a courier's answer).
+_INTRODUCING = {"notice.assign.unit", "notice.reassign.unit", "notice.submit.coordinators", "notice.send_back.coordinators"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notice as its recipient sees it: its own words, the card it carries, the buttons, and how it is kept."""
+
+    line: str
+    card: str | None = None
+    markup: Keyboard | None = None
+    keep: str | None = None  # "card" (edited as the appeal moves on) or "buttons" (taken away once void)
+    version: int | None = None  # the appeal's version it shows
+
+    @property
+    def text(self) -> str:
+        """The whole message: the notice's words, then the card."""
+        return self.line if self.card is None else fit(self.line + "\n\n" + self.card)
+
 
 @dataclass
 class NoticeMemo:
@@ -39,13 +60,23 @@ class NoticeMemo:
     every worker of its unit, and each of them would otherwise read and draw the same card."""
 
     facts: dict[tuple[int, int], CardFacts] = field(default_factory=dict)
-    rendered: dict[tuple[object, ...], Rendered] = field(default_factory=dict)
+    stories: dict[tuple[int, int, str], Story] = field(default_factory=dict)
+    files: dict[tuple[int, int | None], Files] = field(default_factory=dict)
+    rendered: dict[tuple[object, ...], Notice] = field(default_factory=dict)
 
 
 async def render(
     services: Services, message: OutboxMessage, person: Person | None, memo: NoticeMemo | None = None
 ) -> Rendered | None:
     """The text and buttons of one notice, or None if the appeal it is about no longer exists."""
+    notice = await render_notice(services, message, person, memo)
+    return None if notice is None else (notice.text, notice.markup)
+
+
+async def render_notice(
+    services: Services, message: OutboxMessage, person: Person | None, memo: NoticeMemo | None = None
+) -> Notice | None:
+    """One notice in its parts, or None if the appeal it is about no longer exists."""
     lang = services.catalog.language_for(person.language if person else None, None)
     appeal = await services.storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:
@@ -59,13 +90,32 @@ async def render(
     return memo.rendered[key]
 
 
+async def notice_files(
+    services: Services, message: OutboxMessage, person: Person | None, memo: NoticeMemo | None = None
+) -> Files:
+    """The files that follow a notice: for staff and coordinators, the appeal's (or its event's), else none."""
+    if message.appeal_id is None or person is None or person.role not in ("staff", "coordinator"):
+        return []
+    if message.template in _INTRODUCING:
+        event = None
+    elif message.event_id is not None:
+        event = message.event_id
+    else:
+        return []
+    memo = memo if memo is not None else NoticeMemo()
+    key = (message.appeal_id, event)
+    if key not in memo.files:
+        memo.files[key] = await services.storage.appeals.attachments(message.appeal_id, event)
+    return memo.files[key]
+
+
 async def _render(
     services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
     held: frozenset[Role] | None, memo: NoticeMemo,
-) -> Rendered:
+) -> Notice:
     values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", **params}
     if appeal is None:
-        return services.text(lang, template, **values), None
+        return Notice(services.text(lang, template, **values))
     version = (appeal.id, appeal.version)
     facts = memo.facts.get(version) or await card_facts(services, appeal)
     memo.facts[version] = facts
@@ -80,14 +130,24 @@ async def _render(
     )
     text = services.text(lang, template, **values)
     if held is None:  # someone the bot does not know: the words, without buttons
-        return text, None
+        return Notice(text)
     if template in _WITH_CARD:
-        text += "\n\n" + card_text(services, appeal, facts, lang, for_staff=True)
-        return text, keyboard(services, appeal, held, lang)
+        told_key = (appeal.id, appeal.version, lang)
+        if told_key not in memo.stories:
+            memo.stories[told_key] = await story(services, appeal, lang, for_staff=True)
+        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True)
+        return Notice(text, card, card_markup(services, appeal, held, facts, lang), "card", appeal.version)
     if template == "ladder.followup.due":
-        return text, followup_keyboard(services, appeal, lang)
+        return Notice(text, markup=followup_keyboard(services, appeal, lang))
     only = _COURIER_BUTTONS.get(template)
-    return text, keyboard(services, appeal, held, lang, only=only) if only else None
+    markup = keyboard(services, appeal, held, lang, only=only) if only else None
+    return Notice(text, markup=markup, keep="buttons" if markup else None, version=appeal.version)
+
+
+def answer_buttons(services: Services, appeal: Appeal, person: Person, template: str | None, lang: str) -> Keyboard | None:
+    """The buttons a notice that asks for an answer shows now (None once they no longer apply)."""
+    only = _COURIER_BUTTONS.get(template or "")
+    return keyboard(services, appeal, roles(person, appeal), lang, only=only) if only else None
 
 
 def followup_keyboard(services: Services, appeal: Appeal, lang: str) -> Keyboard:

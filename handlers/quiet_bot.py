@@ -15,9 +15,15 @@ class QuietBot(ExtBot):
     request path (rate limiter, retries, errors raised as TelegramError) and return nothing.
     """
 
-    async def send_text(self, chat_id: int, text: str, reply_markup: Keyboard | None = None) -> None:
-        """sendMessage, without building a Message from the answer."""
-        await self._post("sendMessage", {"chat_id": chat_id, "text": text, "reply_markup": reply_markup})
+    async def send_text(
+        self, chat_id: int, text: str, reply_markup: Keyboard | None = None, reply_to: int | None = None
+    ) -> int:
+        """sendMessage (as a reply to message `reply_to`, if it is still there), without building a
+        Message from the answer; returns the new message's id."""
+        data = {"chat_id": chat_id, "text": text, "reply_markup": reply_markup}
+        if reply_to is not None:
+            data["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+        return (await self._post("sendMessage", data))["message_id"]
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, reply_markup: Keyboard | None = None

@@ -26,6 +26,7 @@ ChangeListener = Callable[[int], None]
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+MIN_ALBUM, MAX_ALBUM = 2, 10
 MAX_CALLBACK_DATA_BYTES = 64
 CALLBACK_ANSWER_SECONDS = 15
 # What Telegram delivers while allowed_updates is unset or empty.
@@ -78,6 +79,7 @@ _MARKUP_KINDS = frozenset({"inline_keyboard", "keyboard", "remove_keyboard", "fo
 # Telegram stores a thumbnail and a full-size copy of every photo; the sandbox does not decode
 # images, so both sizes are nominal.
 _PHOTO_SIZES = ((90, 90), (800, 800))
+_CAPTION_KEYS = ("caption", "caption_entities", "parse_mode")
 _FOLDERS = {"photo": ("photos", ".jpg"), "document": ("documents", ""), "voice": ("voice", ".oga")}
 
 
@@ -995,6 +997,39 @@ class BotApiCore:
     @_api("sendVoice")
     def _send_voice(self, p: _Params, files: Files) -> Json:
         return self._send_media(p, files, "voice")
+
+    @_api("sendMediaGroup")
+    def _send_media_group(self, p: _Params, files: Files) -> list[Json]:
+        """An album: 2-10 photos, or 2-10 documents (a document is never grouped with a photo)."""
+        chat = self._chat(p, sending=True)
+        if p.get("media") in (None, ""):
+            raise _bad_request("media to send are not specified")
+        items = p.decoded("media")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise _bad_request("can't parse media JSON object")
+        if not MIN_ALBUM <= len(items) <= MAX_ALBUM:
+            raise _bad_request("wrong number of media items: an album holds 2-10")
+        kinds = {item.get("type") for item in items}
+        if kinds & {"video", "audio"}:
+            raise _bad_request("videos and audio files in albums are not supported by the sandbox")
+        if not kinds <= {"photo", "document"}:
+            raise _bad_request("can't parse InputMedia: unsupported media type")
+        if len(kinds) > 1:
+            raise _bad_request("document can't be mixed with other media types")
+        for item in items:
+            if item.get("media") in (None, ""):
+                raise _bad_request("can't parse InputMedia: media not found")
+        replied = self._reply_target(chat, p)
+        # Captions are checked before any upload is registered or any message stored.
+        captions = [self._caption(_Params({k: item.get(k) for k in _CAPTION_KEYS})) for item in items]
+        contents = [
+            {item["type"]: self._bot_file(_Params({item["type"]: item["media"]}), files, item["type"]), **caption}
+            for item, caption in zip(items, captions, strict=True)
+        ]
+        group = str(10_000_000_000 + self._next_serial())
+        sent = [self._store(chat, self.bot_user, {**content, "media_group_id": group}, replied) for content in contents]
+        self._changed(chat)
+        return [_shown(message) for message in sent]
 
     @_api("sendLocation")
     def _send_location(self, p: _Params, files: Files) -> Json:

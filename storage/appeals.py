@@ -543,9 +543,10 @@ class Appeals:
         """Appeals no rule routed (or sent back), oldest deadline first."""
         return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
 
-    async def attachments(self, appeal_id: int) -> list[tuple[str, str]]:
-        """(kind, Telegram file id) of the appeal's files, in order."""
-        rows = await self._db.fetchall(
-            "SELECT kind, file_id FROM attachments WHERE appeal_id = ? ORDER BY id", (appeal_id,)
+    async def attachments(self, appeal_id: int, event_id: int | None = None) -> list[tuple[str, str]]:
+        """(kind, Telegram file id) of the appeal's files in order (only those one event brought, if given)."""
+        where, params = ("appeal_id = ?", (appeal_id,)) if event_id is None else (
+            "appeal_id = ? AND event_id = ?", (appeal_id, event_id)
         )
+        rows = await self._db.fetchall(f"SELECT kind, file_id FROM attachments WHERE {where} ORDER BY id", params)
         return [(r["kind"], r["file_id"]) for r in rows]

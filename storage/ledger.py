@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,11 @@ SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, 
     c.created_at, f.submitted, f.accepted_at, f.send_backs, f.resolved, f.rated, f.closed,
     f.accept_on_time, f.resolve_on_time,
     (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
-        ORDER BY r.id DESC LIMIT 1) AS rating
+        ORDER BY r.id DESC LIMIT 1) AS rating,
+    c.description,
+    (SELECT json_group_array(json_array(r.at, r.note)) FROM (
+        SELECT at, note FROM events WHERE appeal_id = c.id AND event = 'resolve' AND note IS NOT NULL ORDER BY id
+    ) r) AS results
 FROM chosen c
 LEFT JOIN folded f ON f.appeal_id = c.id
 LEFT JOIN units u ON u.id = c.unit_id
@@ -68,6 +73,8 @@ class LedgerLine:
     accept_on_time: bool | None
     resolve_on_time: bool | None
     rating: str | None
+    description: str = ""
+    results: tuple[tuple[datetime, str], ...] = ()  # every result text a unit gave, with when, oldest first
 
 
 def _flag(value: int | None) -> bool | None:
@@ -99,6 +106,8 @@ def _line(row: sqlite3.Row) -> LedgerLine:
         accept_on_time=_flag(row["accept_on_time"]),
         resolve_on_time=_flag(row["resolve_on_time"]),
         rating=row["rating"],
+        description=row["description"],
+        results=tuple((from_ts(at), note) for at, note in json.loads(row["results"] or "[]")),
     )
 
 

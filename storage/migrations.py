@@ -372,6 +372,33 @@ ALTER TABLE stations ADD COLUMN address_en TEXT NOT NULL DEFAULT '';
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the messages that show an appeal in each chat, kept current; a notice's parts sent so far",
+        """
+-- One card per appeal per chat is edited in place as the appeal moves on, and buttons that no
+-- longer apply are taken away: the bot remembers which of its messages show which appeal.
+-- kind 'card': the appeal's card; 'buttons': a notice whose buttons answer it (a rating, a reply).
+CREATE TABLE appeal_messages (
+    chat_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    kind TEXT NOT NULL CHECK (kind IN ('card', 'buttons')),
+    template TEXT,
+    version INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX appeal_messages_card ON appeal_messages(appeal_id, chat_id) WHERE kind = 'card';
+CREATE INDEX appeal_messages_appeal ON appeal_messages(appeal_id, version);
+
+-- A notice sent in several parts (its card, then albums and voice notes) resumes after a failure
+-- at the part it stopped on.
+ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

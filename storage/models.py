@@ -146,6 +146,18 @@ class OutboxMessage(Row):
     params: str
     status: str
     attempts: int
+    parts_sent: int = 0
+
+
+class AppealMessage(Row):
+    """A bot message that shows an appeal in a chat: its card, or a notice with answer buttons."""
+
+    chat_id: int
+    message_id: int
+    appeal_id: int
+    kind: str  # "card" or "buttons"
+    template: str | None  # the notice's catalog key, for "buttons"
+    version: int  # the appeal's version the message shows
 
 
 class NewAppeal(BaseModel):

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.models import OutboxMessage, to_ts
+from storage.models import AppealMessage, OutboxMessage, to_ts
+
+_MESSAGE_COLUMNS = "chat_id, message_id, appeal_id, kind, template, version"
 
 
 class Outbox:
@@ -22,7 +24,7 @@ class Outbox:
         # The ids come from the partial index of pending rows: asked directly, with ORDER BY id,
         # SQLite walked the whole table, sent notices included, on every flush (bench/throughput.py).
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts FROM outbox"
+            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent FROM outbox"
             " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?) ORDER BY id LIMIT ?",
             (to_ts(now), limit),
         )
@@ -72,21 +74,35 @@ class Outbox:
 
         return await self._db.write(work)
 
-    async def mark_sent(self, accepted: list[tuple[int, datetime]]) -> None:
-        """Record that Telegram accepted these messages, each (id, when), in one transaction."""
+    async def mark_sent(
+        self, accepted: list[tuple[int, datetime]], shown: list[tuple[AppealMessage, datetime]] = ()
+    ) -> None:
+        """Record that Telegram accepted these messages, each (id, when), and the messages that now
+        show an appeal (see `remember`), in one transaction."""
         rows = [(to_ts(at), message_id) for message_id, at in accepted]
-        await self._db.write(
-            lambda conn: conn.executemany(
+        statements = [statement for message, at in shown for statement in _remember(message, at)]
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", rows
             )
-        )
+            for sql, params in statements:
+                conn.execute(sql, params)
 
-    async def retry_later(self, message_id: int, not_before: datetime, error: str, count: bool = True) -> None:
-        """Keep the message pending, to try again at `not_before` (flood control does not count as a try)."""
+        await self._db.write(work)
+
+    async def retry_later(
+        self, message_id: int, not_before: datetime, error: str, count: bool = True, parts_sent: int = 0
+    ) -> None:
+        """Keep the message pending, to try again at `not_before` (flood control does not count as a try).
+
+        `parts_sent`: how many of its parts Telegram already took; the retry starts after them.
+        """
         await self._db.write(
             lambda conn: conn.execute(
-                "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ? WHERE id = ?",
-                (int(count), to_ts(not_before), error[:500], message_id),
+                "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ?,"
+                " parts_sent = max(parts_sent, ?) WHERE id = ?",
+                (int(count), to_ts(not_before), error[:500], parts_sent, message_id),
             )
         )
 
@@ -106,7 +122,7 @@ class Outbox:
     async def dead_letters(self, limit: int = 20) -> list[tuple[OutboxMessage, str]]:
         """The newest messages given up on, with the reason."""
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, last_error"
+            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent, last_error"
             " FROM outbox WHERE status = 'dead' ORDER BY id DESC LIMIT ?",
             (limit,),
         )
@@ -123,3 +139,87 @@ class Outbox:
                 (error[:500], message_id),
             )
         )
+
+    # The messages that show an appeal in a chat (see migration "the messages that show an appeal").
+
+    async def cards(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], AppealMessage]:
+        """The card each (appeal, chat) of `pairs` holds, if any."""
+        if not pairs:
+            return {}
+        appeals = sorted({appeal for appeal, _ in pairs})
+        marks = ",".join("?" * len(appeals))
+        rows = await self._db.fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} FROM appeal_messages WHERE kind = 'card' AND appeal_id IN ({marks})",
+            tuple(appeals),
+        )
+        found = (AppealMessage.model_validate(dict(r)) for r in rows)
+        return {(m.appeal_id, m.chat_id): m for m in found if (m.appeal_id, m.chat_id) in pairs}
+
+    async def messages_about(self, appeal_id: int, chat_id: int | None = None) -> list[AppealMessage]:
+        """The messages that show `appeal_id` (in one chat, or in all), oldest first."""
+        where, params = ("appeal_id = ?", (appeal_id,)) if chat_id is None else (
+            "appeal_id = ? AND chat_id = ?", (appeal_id, chat_id)
+        )
+        rows = await self._db.fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} FROM appeal_messages WHERE {where} ORDER BY sent_at, message_id", params
+        )
+        return [AppealMessage.model_validate(dict(r)) for r in rows]
+
+    async def behind(self, appeal_ids: set[int]) -> list[tuple[AppealMessage, bool]]:
+        """The messages about these appeals that show an older version than the appeal's own, each
+        with whether a newer message of its kind replaced it in its chat."""
+        if not appeal_ids:
+            return []
+        marks = ",".join("?" * len(appeal_ids))
+        rows = await self._db.fetchall(
+            f"SELECT m.chat_id, m.message_id, m.appeal_id, m.kind, m.template, m.version,"
+            " EXISTS (SELECT 1 FROM appeal_messages n WHERE n.appeal_id = m.appeal_id AND n.chat_id = m.chat_id"
+            " AND n.kind = m.kind AND n.message_id > m.message_id) AS replaced"
+            f" FROM appeal_messages m JOIN appeals a ON a.id = m.appeal_id WHERE m.appeal_id IN ({marks})"
+            " AND m.version < a.version ORDER BY m.chat_id, m.sent_at, m.message_id",
+            tuple(sorted(appeal_ids)),
+        )
+        return [
+            (AppealMessage.model_validate({k: r[k] for k in r.keys() if k != "replaced"}), bool(r["replaced"]))
+            for r in rows
+        ]
+
+    async def remember(self, message: AppealMessage, now: datetime) -> None:
+        """Record a message that shows an appeal now (a card replaces the chat's last card)."""
+        statements = _remember(message, now)
+        await self._db.write(lambda conn: [conn.execute(sql, params) for sql, params in statements])
+
+    def forget_later(self, chat_id: int, message_id: int) -> None:
+        """Stop keeping a message current (it has no buttons left, or Telegram no longer has it)."""
+        self._db.defer("DELETE FROM appeal_messages WHERE chat_id = ? AND message_id = ?", (chat_id, message_id))
+
+    async def write_later(self) -> None:
+        """Write the records kept for the next write now, if nothing else wrote them."""
+        await self._db.write_deferred()
+
+    def shows_later(self, chat_id: int, message_id: int, version: int) -> None:
+        """Record that a message now shows this version of its appeal, with the next write."""
+        self._db.defer(
+            "UPDATE appeal_messages SET version = max(version, ?) WHERE chat_id = ? AND message_id = ?",
+            (version, chat_id, message_id),
+        )
+
+
+def _remember(message: AppealMessage, now: datetime) -> list[tuple[str, tuple[Any, ...]]]:
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    if message.kind == "card":
+        statements.append(
+            (
+                "DELETE FROM appeal_messages WHERE kind = 'card' AND appeal_id = ? AND chat_id = ? AND message_id != ?",
+                (message.appeal_id, message.chat_id, message.message_id),
+            )
+        )
+    statements.append(
+        (
+            "INSERT OR REPLACE INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (message.chat_id, message.message_id, message.appeal_id, message.kind, message.template,
+             message.version, to_ts(now)),
+        )
+    )
+    return statements

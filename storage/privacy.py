@@ -156,6 +156,7 @@ class Privacy:
             conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,))
             for table, column in (
                 ("outbox", "chat_id"),
+                ("appeal_messages", "chat_id"),
                 ("drafts", "courier_id"),
                 ("prompts", "telegram_id"),
                 ("last_locations", "telegram_id"),

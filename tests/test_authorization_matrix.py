@@ -222,14 +222,15 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
 
 
 def snapshot(path: str, ignore_person: int | None = None) -> dict[str, list[tuple]]:
-    """Every row of every table (but the redelivery ledger), optionally without one new person."""
+    """Every row of every table (but the redelivery ledger, and which messages show which appeal: a
+    refusal shows the appeal's card anew), optionally without one new person."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = [
             r[0]
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                " AND name NOT LIKE 'station_index%' AND name != 'handled_updates'"
+                " AND name NOT LIKE 'station_index%' AND name NOT IN ('handled_updates', 'appeal_messages')"
             )
         ]
         rows = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}

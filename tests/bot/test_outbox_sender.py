@@ -111,7 +111,7 @@ async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch)
     outbox = bot.services.storage.outbox
     real_mark_sent = outbox.mark_sent
 
-    async def die(accepted):
+    async def die(accepted, shown=()):
         raise SystemExit("killed between send and mark")
 
     monkeypatch.setattr(outbox, "mark_sent", die)
@@ -196,9 +196,9 @@ async def test_a_units_notices_share_one_card_read_and_one_write_marking_them_se
     writes: list[list[int]] = []
     real_mark_sent = storage.outbox.mark_sent
 
-    async def recording(accepted):
+    async def recording(accepted, shown=()):
         writes.append([message_id for message_id, _ in accepted])
-        await real_mark_sent(accepted)
+        await real_mark_sent(accepted, shown)
 
     monkeypatch.setattr(storage.outbox, "mark_sent", recording)
     new = NewAppeal(courier_id=COURIER, category="facilities", description="The charger is broken", language="en")

@@ -22,7 +22,7 @@ H = timedelta(hours=1)
 
 EN_HEADERS = [
     "Number", "Category", "Unit", "Station", "Priority", "State", "Outcome", "Submitted", "Accepted", "Sent back",
-    "Resolved", "Rated", "Closed", "Accepted in time", "Resolved in time", "Rating", "Reopened",
+    "Resolved", "Rated", "Closed", "Accepted in time", "Resolved in time", "Rating", "Reopened", "Description", "Results",
 ]
 
 
@@ -99,9 +99,10 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "2", "Station facilities", "Station One", "People's Square", "Normal", "closed", "resolved",
         "2026-11-23 10:00", "2026-11-23 13:00", "2026-11-23 11:00", "2026-11-23 16:00", "2026-11-23 17:00",
         "2026-11-23 17:00", "yes", "yes", "fairly satisfied", "1",
+        "Charger", "2026-11-23 14:00 Fixed\n2026-11-23 16:00 Fixed again",
     ]
     assert waiting[:8] == ["3", "Suggestions", "", "", "Normal", "waiting to be routed to a unit", "", "2026-11-23 18:00"]
-    assert waiting[8:] == ["", "", "", "", "", "", "", "", "0"]
+    assert waiting[8:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
 
     book = load_workbook(io.BytesIO(xlsx_data))
     sheet = book["Ledger"]
@@ -142,7 +143,7 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     await bot.press(COORDINATOR, "本周")
     (_, csv_data, caption), (_, xlsx_data, _) = documents(bot, COORDINATOR, 2)
     header, loop, _ = rows_of(csv_data)
-    assert header[:4] == ["编号", "类别", "承办单位", "驿站"] and header[-1] == "重办次数"
+    assert header[:4] == ["编号", "类别", "承办单位", "驿站"] and header[-3:] == ["重办次数", "诉求内容", "办理结果"]
     assert loop[1:3] == ["站点设施", "一号驿站"] and loop[6] == "已解决" and loop[15] == "基本满意"
     assert load_workbook(io.BytesIO(xlsx_data)).sheetnames == ["台账"]
     assert caption == "台账 2026-11-23 至 2026-11-29，诉求 2 件"

@@ -1,0 +1,210 @@
+"""What the people handling an appeal receive: one card kept current, its story, and the courier's files.
+
+A card is the appeal as one message with the reader's buttons. The bot remembers which of its
+messages show which appeal (storage.outbox: appeal_messages), so that a new event edits a chat's
+card in place instead of piling up cards, and buttons that no longer apply are taken away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import InputMediaDocument, InputMediaPhoto, Message, Update
+from telegram.error import BadRequest, Forbidden
+
+from domain.lifecycle import Event, Role
+from handlers import callbacks
+from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
+from handlers.history import history_text
+from handlers.keyboards import Button, Keyboard, button, inline
+from handlers.quiet_bot import QuietBot
+from handlers.services import BotContext, Services, Who
+from storage.models import Appeal, AppealMessage, LedgerEntry, Person
+
+FILES_VERB = "files"
+ALBUM = 10  # Telegram puts 2-10 photos, or 2-10 documents, in one album
+MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
+HISTORY_LINES = 8  # the newest lines of the story a card shows; the ledger export has them all
+_RATINGS = {Event.RATE_SATISFIED, Event.RATE_FAIRLY_SATISFIED, Event.RATE_UNSATISFIED}
+
+Files = list[tuple[str, str]]  # (kind, Telegram file id), in the order the courier sent them
+Part = Callable[[], Awaitable[None]]
+
+
+def _units16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` cut to what one Telegram message holds, marked with an ellipsis where it was cut."""
+    if _units16(text) <= limit:
+        return text
+    cut = text
+    while _units16(cut) > limit - 1:
+        cut = cut[: max(0, len(cut) - (_units16(cut) - limit + 1))]
+    return cut + "…"
+
+
+def is_staff_view(held: frozenset[Role]) -> bool:
+    """Whether someone with `held` roles reads the appeal as staff (a unit's worker or a coordinator)."""
+    return bool(held - {Role.COURIER})
+
+
+@dataclass(frozen=True)
+class Story:
+    """What an appeal's ledger tells a card: its history, its latest result and its rating."""
+
+    history: str
+    result: str | None
+    rating: Event | None
+
+
+async def story(services: Services, appeal: Appeal, lang: str, *, for_staff: bool) -> Story:
+    """Read the ledger once for the card's history, result and rating."""
+    entries: list[LedgerEntry] = await services.storage.appeals.ledger(appeal.id)
+    result = next((e.note for e in reversed(entries) if e.event is Event.RESOLVE and e.note), None)
+    rating = next((e.event for e in reversed(entries) if e.event in _RATINGS), None)
+    history = await history_text(services, appeal, lang, entries=entries, for_staff=for_staff, newest=HISTORY_LINES)
+    return Story(history, result, rating)
+
+
+def files_row(services: Services, appeal: Appeal, count: int, lang: str) -> list[Button]:
+    """The row with the button that sends the appeal's files again: 附件（3）/ Files (3)."""
+    return [button(services.text(lang, "evidence.files_button", count=count), callbacks.appeal(appeal.id, FILES_VERB))]
+
+
+def card_markup(services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str) -> Keyboard | None:
+    """The reader's buttons on the card, and a Files button when the appeal has files."""
+    markup = keyboard(services, appeal, held, lang)
+    if not facts.files:
+        return markup
+    rows = list(markup["inline_keyboard"]) if markup else []
+    return inline([*rows, files_row(services, appeal, facts.files, lang)])
+
+
+def card_body(
+    services: Services, appeal: Appeal, facts: CardFacts, told: Story, lang: str, *, for_staff: bool, header: str = ""
+) -> str:
+    """The card's text: the appeal, its result and rating, then its story; cut to one message."""
+    lines = [card_text(services, appeal, facts, lang, for_staff=for_staff, header=header)]
+    if told.result:
+        lines.append(services.text(lang, "evidence.result", note=told.result))
+    if told.rating is not None:
+        lines.append(services.text(lang, "evidence.rating", rating=services.text(lang, f"export.rating_{told.rating}")))
+    return fit("\n".join(lines) + "\n\n" + told.history)
+
+
+async def card_view(services: Services, appeal: Appeal, person: Person, lang: str) -> tuple[str, Keyboard | None]:
+    """The card `person` sees for `appeal` now: its text and their buttons."""
+    held = roles(person, appeal)
+    staff = is_staff_view(held)
+    facts = await card_facts(services, appeal)
+    told = await story(services, appeal, lang, for_staff=staff)
+    return card_body(services, appeal, facts, told, lang, for_staff=staff), card_markup(services, appeal, held, facts, lang)
+
+
+# Sending files
+
+def file_batches(files: Files) -> list[tuple[str, tuple[str, ...]]]:
+    """The Telegram calls that send `files`: albums of photos and of documents, voice notes one by one."""
+    batches: list[tuple[str, tuple[str, ...]]] = []
+    for kind in ("photo", "document"):
+        ids = [file_id for k, file_id in files if k == kind]
+        batches += [(kind, tuple(ids[i : i + ALBUM])) for i in range(0, len(ids), ALBUM)]
+    batches += [("voice", (file_id,)) for kind, file_id in files if kind == "voice"]
+    return batches
+
+
+def file_parts(bot: QuietBot, chat_id: int, caption: str, files: Files) -> list[Part]:
+    """One part per Telegram call that sends `files` to `chat_id`, each captioned with `caption`."""
+    return [_file_part(bot, chat_id, kind, ids, caption) for kind, ids in file_batches(files)]
+
+
+def _file_part(bot: QuietBot, chat_id: int, kind: str, ids: tuple[str, ...], caption: str) -> Part:
+    async def send() -> None:
+        if kind == "voice":
+            await bot.send_voice(chat_id, ids[0], caption=caption)
+        elif len(ids) == 1:
+            send_one = bot.send_photo if kind == "photo" else bot.send_document
+            await send_one(chat_id, ids[0], caption=caption)
+        else:
+            media_type = InputMediaPhoto if kind == "photo" else InputMediaDocument
+            # The first item's caption is the album's.
+            await bot.send_media_group(chat_id, [media_type(ids[0], caption=caption), *map(media_type, ids[1:])])
+
+    return send
+
+
+def files_caption(services: Services, appeal: Appeal, lang: str) -> str:
+    """What each album or voice note says it belongs to."""
+    return services.text(lang, "evidence.caption", number=appeal.id)
+
+
+async def send_files(services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, lang: str, files: Files) -> None:
+    """Send `files` of `appeal` to a chat now (a reply to someone who asked for them)."""
+    for part in file_parts(bot, chat_id, files_caption(services, appeal, lang), files):
+        await part()
+
+
+# Cards in chats
+
+async def take_buttons_away(bot: QuietBot, chat_id: int, message_id: int) -> None:
+    """Remove a message's buttons; a message that is gone or already bare is fine."""
+    try:
+        await bot.edit_markup(chat_id, message_id, None)
+    except (BadRequest, Forbidden):
+        pass
+
+
+def not_modified(error: BadRequest) -> bool:
+    """Whether Telegram refused an edit only because nothing would change."""
+    return "not modified" in str(error).lower()
+
+
+async def show(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False, files: bool = False
+) -> None:
+    """Show `me` the card of `appeal` (in the pressed message if `edit`), as this chat's one card; then its files if asked."""
+    services, bot = context.services, update.get_bot()
+    text, markup = await card_view(services, appeal, me.person, me.lang)
+    chat_id = update.effective_chat.id
+    message_id = None
+    query = update.callback_query
+    if edit and query is not None and isinstance(query.message, Message) and query.message.text is not None:
+        try:
+            await bot.edit_text(chat_id, query.message.message_id, text, markup)
+            message_id = query.message.message_id
+        except BadRequest as error:
+            if not_modified(error):
+                message_id = query.message.message_id
+            # Deleted or no longer editable since it was pressed: sent anew below.
+    if message_id is None:
+        message_id = await bot.send_text(chat_id, text, markup)
+    await _keep_as_card(services, bot, chat_id, appeal, message_id)
+    if files:
+        await send_files(services, bot, chat_id, appeal, me.lang, await services.storage.appeals.attachments(appeal.id))
+
+
+async def _keep_as_card(services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, message_id: int | None) -> None:
+    """Make `message_id` the chat's card of `appeal`: the card it replaces loses its buttons."""
+    outbox = services.storage.outbox
+    for old in await outbox.messages_about(appeal.id, chat_id):
+        if old.kind == "card" and old.message_id != message_id:
+            await take_buttons_away(bot, chat_id, old.message_id)
+    if message_id is not None:
+        record = AppealMessage(
+            chat_id=chat_id, message_id=message_id, appeal_id=appeal.id, kind="card", template=None, version=appeal.version
+        )
+        await outbox.remember(record, services.clock())
+
+
+async def on_files(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
+    """The card's Files button: send the appeal's files again to whoever may see the appeal."""
+    services = context.services
+    files = await services.storage.appeals.attachments(appeal.id)
+    if not files:
+        await update.callback_query.answer(services.text(me.lang, "evidence.no_files"), show_alert=True)
+        return
+    await update.callback_query.answer()
+    await send_files(services, update.get_bot(), update.effective_chat.id, appeal, me.lang, files)
