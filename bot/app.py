@@ -41,6 +41,7 @@ from handlers.inbox import inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
+from handlers.people import people_handlers
 from handlers.privacy import privacy_handlers
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
@@ -98,13 +99,14 @@ def _register(application: Application, catalog: Catalog) -> None:
     labels = catalog.all_labels
     for handler in (
         *start_handlers(labels("menu.help"), labels("menu.language")),
-        *list_handlers(labels("menu.my_appeals")),
+        *list_handlers(catalog),
         *invite_handlers(),
-        *digest_handlers(),
+        *people_handlers(labels("menu2.people")),
+        *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
         # Before the inbox: it takes every other button and message.
-        *station_admin_handlers(),
-        *export_handlers(),
+        *station_admin_handlers(labels("menu2.stations")),
+        *export_handlers(labels("menu2.export")),
         *privacy_handlers(),
         *inbox_handlers(labels("menu.new_appeal")),
         *fallback_handlers(),

@@ -189,12 +189,13 @@ async def on_press(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, text, markup)
 
 
-def station_admin_handlers() -> list[BaseHandler]:
-    """/stations, station files sent as documents, and the Close / Reopen buttons."""
+def station_admin_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/stations (and the coordinator's menu button), station files sent as documents, and the station buttons."""
     private = filters.ChatType.PRIVATE
     station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
     return [
         CommandHandler("stations", stations, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), stations),
         MessageHandler(private & station_files, on_document),
         CallbackQueryHandler(on_press, pattern=r"^sa:"),
     ]
