@@ -37,7 +37,7 @@ async def test_unknown_app_language_gets_the_default(bot) -> None:
     assert reply["text"].startswith("Ana，您好！")
 
 
-@pytest.mark.parametrize("lang,expected", [("en", "/appeal — file a new appeal"), ("zh", "/appeal — 提交新诉求")])
+@pytest.mark.parametrize("lang,expected", [("en", "(/appeal) — file a new appeal"), ("zh", "（/appeal）— 提交新诉求")])
 async def test_help_in_each_language(bot, lang, expected) -> None:
     """/help lists the courier's commands, and so does the Help button."""
     courier = bot.user(1004, "Zhou", language_code=lang)
