@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from handlers import callbacks
-from handlers.common import Who, refuse, reply, require_role, who
+from handlers.common import Who, main_menu, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.models import Unit
@@ -95,7 +95,13 @@ async def join(update: Update, context: BotContext) -> None:
         await reply(update, services.text(me.lang, "staff.join_bad"))
         return
     unit = await services.storage.people.unit(unit_id)
-    await reply(update, services.text(me.lang, "staff.join_ok", unit=unit.name(me.lang) if unit else unit_id))
+    staff = await services.storage.people.get(me.person.telegram_id)
+    await reply(
+        update,
+        services.text(me.lang, "staff.join_ok", unit=unit.name(me.lang) if unit else unit_id),
+        # The staff menu, with their unit's queue, from now on.
+        reply_markup=await main_menu(services, Who(staff, me.lang)),
+    )
 
 
 def invite_handlers() -> list[BaseHandler]:

@@ -320,8 +320,37 @@ async def test_people_lists_units_with_their_staff(bot) -> None:
     code = bot.last_text(coordinator).rsplit("/join ", 1)[1]
     joiner = bot.user(OTHER, "New", language_code="zh")
     await bot.say(joiner, f"/join {code}")
+    assert bot.reply_labels(joiner)[0] == "待办（0）"
     await bot.say(coordinator, "/people")
     assert t("people.line", unit="人社局", count=2) in bot.last_text(coordinator)
     courier = bot.user(COURIER, "Li")
     await bot.say(courier, "/people")
     assert bot.last_text(courier) == bot.services.text("en", "coord.not_coordinator")
+
+
+async def test_merged_couriers_hear_a_reopening_and_its_deadline(bot) -> None:
+    """The appeal others joined is not solved after all: they hear it is reopened, and by when it is answered."""
+    t = tr(bot, "en")
+    for person in (COURIER, OTHER, COORDINATOR, STATION_STAFF):
+        bot.user(person, f"P{person}")
+        await bot.say(person, "/start")
+    first = await file_suggestion(bot, COURIER)
+    second = await file_suggestion(bot, OTHER)
+    await bot.say(COORDINATOR, f"/open {second}")
+    await bot.press(COORDINATOR, "Merge")
+    await bot.say(COORDINATOR, str(first))
+    await bot.say(COORDINATOR, f"/open {first}")
+    await bot.press(COORDINATOR, "Assign")
+    await bot.press(COORDINATOR, "Station One")
+    await bot.press(COORDINATOR, "Normal")
+    await bot.press(STATION_STAFF, "Accept")
+    await bot.press(STATION_STAFF, "Resolve")
+    await bot.say(STATION_STAFF, "A microwave is installed")
+    bot.clock.advance(hours=1)
+    await bot.press(COURIER, "Not solved")
+    await bot.say(COURIER, "It does not work")
+    handle = await timer(bot, first, "handle")
+    assert bot.last_text(OTHER) == t(
+        "notice.rate_unsatisfied.followers", number=first,
+        deadline=t("deadline.handle", when=bot.services.local(handle.due_at, "en")),
+    )
