@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from handlers import callbacks
+from handlers.commands import set_person_commands
 from handlers.common import Who, main_menu, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
@@ -96,6 +97,7 @@ async def join(update: Update, context: BotContext) -> None:
         return
     unit = await services.storage.people.unit(unit_id)
     staff = await services.storage.people.get(me.person.telegram_id)
+    await set_person_commands(update.get_bot(), services.catalog, staff)
     await reply(
         update,
         services.text(me.lang, "staff.join_ok", unit=unit.name(me.lang) if unit else unit_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.commands import set_person_commands
 from handlers.i18n import LANGUAGES
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import button, inline
@@ -66,6 +67,7 @@ async def set_language(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await context.services.storage.people.set_language(update.effective_user.id, lang)
+    await set_person_commands(update.get_bot(), context.services.catalog, me.person.model_copy(update={"language": lang}))
     await edit_or_reply(update, context.services.catalog.text(lang, "language.set"))
     await reply(
         update,

@@ -7,6 +7,7 @@ import pytest
 
 from domain.lifecycle import Outcome
 from handlers.deadlines_view import appeal_deadline_line
+from handlers.services import Services
 from tests.handlers.test_loop import COORDINATOR, COURIER, HR_STAFF, file_wage_appeal
 from tests.harness import TZ, running_bot
 
@@ -31,10 +32,8 @@ async def timer(bot, number: int, kind: str):
     return next(t for t in await bot.services.storage.appeals.timers(number) if t.kind == kind)
 
 
-def test_dates_read_as_people_write_them(tmp_path) -> None:
+def test_dates_read_as_people_write_them() -> None:
     """12月7日 周一 18:00 and Mon 7 Dec 18:00, in the district's time; the year only when it is not this one."""
-    from handlers.services import Services
-
     now = datetime(2026, 12, 7, 9, 0, tzinfo=TZ)
     services = Services(storage=None, catalog=None, clock=lambda: now, zone=TZ)  # type: ignore[arg-type]
     evening = datetime(2026, 12, 7, 18, 0, tzinfo=TZ)
@@ -354,3 +353,25 @@ async def test_merged_couriers_hear_a_reopening_and_its_deadline(bot) -> None:
         "notice.rate_unsatisfied.followers", number=first,
         deadline=t("deadline.handle", when=bot.services.local(handle.due_at, "en")),
     )
+
+
+async def test_each_role_sees_its_own_command_list(bot) -> None:
+    """Under "/", couriers see theirs; staff also their queue; a coordinator their tools; a new worker at once."""
+    from telegram import BotCommandScopeChat
+
+    async def listed(chat_id: int | None, language: str | None = None) -> list[str]:
+        scope = BotCommandScopeChat(chat_id) if chat_id is not None else None
+        return [c.command for c in await bot.app.bot.get_my_commands(scope=scope, language_code=language)]
+
+    assert await listed(None, "en") == ["start", "appeal", "my", "station", "privacy", "help", "language", "cancel"]
+    assert (await listed(HR_STAFF))[:2] == ["queue", "open"] and "appeal" in await listed(HR_STAFF)
+    coordinator = await listed(COORDINATOR)
+    assert "triage" in coordinator and "people" in coordinator and "appeal" not in coordinator
+    assert await listed(OTHER) == []  # a courier: the default list
+
+    bot.user(COORDINATOR, "C")
+    await bot.say(COORDINATOR, "/invite hr")
+    code = bot.last_text(COORDINATOR).rsplit("/join ", 1)[1]
+    bot.user(OTHER, "New")
+    await bot.say(OTHER, f"/join {code}")
+    assert (await listed(OTHER))[:2] == ["queue", "open"]

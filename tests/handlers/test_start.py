@@ -90,7 +90,9 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot) -> None:
 
 
 async def test_commands_are_registered_in_both_languages(bot) -> None:
-    """setMyCommands ran for the default language and for English."""
+    """setMyCommands ran for the default language and for English, and for each worker's and coordinator's chat."""
     calls = [params for method, params in bot.core.calls if method.lower() == "setmycommands"]
-    assert len(calls) == 2
-    assert {c.get("language_code") for c in calls} == {None, "en"}
+    everyone = [c for c in calls if "scope" not in c]
+    assert len(everyone) == 2
+    assert {c.get("language_code") for c in everyone} == {None, "en"}
+    assert sorted(c["scope"]["chat_id"] for c in calls if "scope" in c) == [500, 501, 600, 900]
