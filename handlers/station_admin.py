@@ -220,7 +220,7 @@ async def on_press(update: Update, context: BotContext) -> None:
         ]]
         await edit_or_reply(update, services.text(me.lang, "station_pick.close_confirm", name=station.name), inline(rows))
         return
-    if press.verb in ("shuty", "reopen"):
+    if press.verb in ("shut", "shuty", "reopen"):
         wanted = press.verb == "reopen"
         # A second tap, or a stale button: the station is already as asked, so say so quietly.
         if station.active != wanted:
