@@ -34,7 +34,8 @@ def deadline_line(services: Services, appeal: Appeal, timers: Iterable[TimerRow]
     due = next_deadline(appeal, timers)
     if due is None:
         return None
-    return services.text(lang, f"deadline.{due.kind}", when=services.local(due.due_at, lang))
+    line = services.text(lang, f"deadline.{due.kind}", when=services.local(due.due_at, lang))
+    return line + services.text(lang, "deadline.overdue") if due.due_at < services.clock() else line
 
 
 async def appeal_deadline_line(services: Services, appeal: Appeal, lang: str) -> str | None:

@@ -78,6 +78,13 @@ async def test_the_same_next_deadline_everywhere(bot, lang) -> None:
     reminder = bot.last_text(HR_STAFF)
     assert reminder.startswith(t("ladder.accept.remind", number=number, when=bot.services.local(accept.due_at, lang)))
     assert line in reminder
+    # Past it, the same line says it is overdue, in the chase-up and on the page alike.
+    await bot.at(accept.due_at + timedelta(minutes=1))
+    chase = bot.last_text(HR_STAFF)
+    assert chase.startswith(t("ladder.accept.due", number=number, when=bot.services.local(accept.due_at, lang)))
+    assert line + t("deadline.overdue") in chase
+    await bot.say(COURIER, "/my")
+    assert line + t("deadline.overdue") in bot.last_text(COURIER)
 
     # Accepted: the answer's deadline is next, and the courier is told it in the same words.
     await bot.press(HR_STAFF, t("button.accept"))
