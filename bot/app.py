@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from telegram import BotCommand
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -34,6 +33,7 @@ from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly
+from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
@@ -42,6 +42,7 @@ from handlers.inbox import inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
+from handlers.people import people_handlers
 from handlers.privacy import privacy_handlers
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
@@ -66,8 +67,6 @@ CONFIG_KEY = "config"
 # records the update as handled (only then: a crash mid-way lets the redelivery through) and
 # wakes the sender.
 EDITS, BEFORE_HANDLERS, AFTER_HANDLERS = -2, -1, 1
-
-COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
 
 
 def utc_now() -> datetime:
@@ -99,13 +98,14 @@ def _register(application: Application, catalog: Catalog) -> None:
     labels = catalog.all_labels
     for handler in (
         *start_handlers(labels("menu.help"), labels("menu.language")),
-        *list_handlers(labels("menu.my_appeals")),
+        *list_handlers(catalog),
         *invite_handlers(),
-        *digest_handlers(),
+        *people_handlers(labels("menu2.people")),
+        *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
         # Before the inbox: it takes every other button and message.
-        *station_admin_handlers(),
-        *export_handlers(),
+        *station_admin_handlers(labels("menu2.stations")),
+        *export_handlers(labels("menu2.export")),
         *privacy_handlers(),
         *inbox_handlers(labels("menu.new_appeal")),
         *fallback_handlers(),
@@ -181,11 +181,10 @@ async def _tick_job(context: BotContext) -> None:
     context.application.bot_data[SENDER_KEY].kick()
 
 
-async def _set_commands(application: Application, catalog: Catalog) -> None:
-    for lang in catalog.messages:
-        commands = [BotCommand(c, catalog.text(lang, f"commands.{c}")) for c in COMMANDS]
-        code = None if lang == catalog.default else lang
-        await application.bot.set_my_commands(commands, language_code=code)
+async def _set_commands(application: Application, services: Services) -> None:
+    await set_default_commands(application.bot, services.catalog)
+    for person in await services.storage.people.staff_and_coordinators():
+        await set_person_commands(application.bot, services.catalog, person)
 
 
 def build_application(
@@ -237,7 +236,7 @@ def build_application(
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
             application.bot_data[LOOP_KEY] = asyncio.create_task(sender.run_forever(), name="outbox")
         schedule_retention(application, services, config.privacy.retention_days, config.privacy.run_time().replace(tzinfo=config.zone()))
-        await _set_commands(application, catalog)
+        await _set_commands(application, services)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 
     async def close_services(application: Application) -> None:

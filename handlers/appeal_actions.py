@@ -164,7 +164,7 @@ async def _act(
     if update.callback_query is not None:
         await update.callback_query.answer()
         await show(update, context, me, updated, edit=True)
-    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=main_menu(services, me.lang))
+    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=await main_menu(services, me))
 
 
 async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> None:
@@ -236,5 +236,5 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     updated = await _apply(update, context, me, appeal, action.event, args)
     if updated is None:
         return
-    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=main_menu(services, me.lang))
+    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=await main_menu(services, me))
     await show(update, context, me, updated)

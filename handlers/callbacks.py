@@ -15,9 +15,9 @@ _STATION = re.compile(r"^st:([a-z]{1,8}):([a-z0-9_.-]{1,40})$")
 # The next page of a list: which list, and the last appeal shown (its id, and its deadline if it has one).
 _PAGE = re.compile(r"^ls:(my|queue|triage):(\d{1,12})(?::(\d{1,12}))?$")
 _HOTSPOT = re.compile(r"^hs:([a-z]{1,8}):([a-z0-9_.-]{1,56})$")
-# Coordinators' station tools (sa), the ledger export (ex) and a person's own data (pv).
-_TOOL = re.compile(r"^(sa|ex|pv):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
-TOOLS = ("sa", "ex", "pv")
+# Coordinators' station tools (sa), the ledger export (ex), a person's own data (pv), invitations (iv).
+_TOOL = re.compile(r"^(sa|ex|pv|iv):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
+TOOLS = ("sa", "ex", "pv", "iv")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from domain import lifecycle
 from domain.lifecycle import Event, Role
 from handlers import callbacks
+from handlers.deadlines_view import deadline_line
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from storage.models import Appeal, Person, TimerRow, Unit
@@ -100,11 +101,6 @@ class CardFacts:
     timers: tuple[TimerRow, ...]
     files: int
 
-    def next_due(self) -> TimerRow | None:
-        """The armed deadline that comes first, if any."""
-        armed = [t for t in self.timers if t.due_at is not None]
-        return min(armed, key=lambda t: t.due_at) if armed else None
-
 
 async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
     """Read what the card of `appeal` shows besides its row: its unit, station, deadlines and files."""
@@ -145,9 +141,9 @@ def card_text(
             lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))
         else:
             lines.append(services.text(lang, "card.anonymous"))
-    due = facts.next_due()
-    if due is not None:
-        lines.append(services.text(lang, f"card.due_{due.kind}", when=services.local(due.due_at, lang)))
+    deadline = deadline_line(services, appeal, facts.timers, lang)
+    if deadline is not None:
+        lines.append(deadline)
     lines += ["", appeal.description or services.text(lang, "card.description_removed")]
     if facts.files:
         lines.append(services.text(lang, "card.files", count=facts.files))

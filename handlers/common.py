@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Message, Update
 from telegram.error import BadRequest
 
+from handlers.i18n import Catalog
 from handlers.keyboards import Keyboard, reply_keyboard, request_button, text_button
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who, who
 
 __all__ = [
-    "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "share_keyboard", "who", "Who"
+    "counted_label", "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "share_keyboard", "who", "Who"
 ]
 
 
-def main_menu(services: Services, lang: str) -> Keyboard:
-    """The main menu as a reply keyboard; Nearest station shares the location in one tap."""
-    t = lambda key: text_button(services.text(lang, key))  # noqa: E731
-    return reply_keyboard(
-        [
-            [t("menu.new_appeal"), t("menu.my_appeals")],
-            [request_button(services.text(lang, "menu.nearest_station"), location=True)],
-            [t("menu.help"), t("menu.language")],
-        ]
-    )
+async def main_menu(services: Services, me: Who) -> Keyboard:
+    """The main menu for this person's role, as a reply keyboard.
+
+    Couriers: file, their appeals, Nearest station (shares the location in one tap). Staff: their
+    unit's queue with its count, then the courier's menu. Coordinators: their tools, triage counted.
+    """
+    lang, person = me.lang, me.person
+    t = lambda key, **values: text_button(services.text(lang, key, **values))  # noqa: E731
+    tail = [t("menu.help"), t("menu.language")]
+    if person.role == "coordinator":
+        waiting = await services.storage.appeals.triage_count()
+        return reply_keyboard(
+            [
+                [t("menu2.triage", count=waiting), t("menu2.digest")],
+                [t("menu2.export"), t("menu2.stations"), t("menu2.people")],
+                tail,
+            ]
+        )
+    rows = [
+        [t("menu.new_appeal"), t("menu.my_appeals")],
+        [request_button(services.text(lang, "menu.nearest_station"), location=True)],
+        tail,
+    ]
+    if person.role == "staff" and person.unit_id is not None:
+        rows.insert(0, [t("menu2.queue", count=await services.storage.appeals.queue_count(person.unit_id))])
+    return reply_keyboard(rows)
+
+
+def counted_label(catalog: Catalog, key: str) -> str:
+    """A regex matching the menu label `key` in any language, whatever number its {count} shows."""
+    labels = (re.escape(label).replace(re.escape("{count}"), r"\d{1,6}") for label in sorted(catalog.all_labels(key)))
+    return "^(?:" + "|".join(labels) + ")$"
 
 
 def _bot(update: Update) -> QuietBot:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.durations import human_span
 from domain.periods import period_text, recent_days
@@ -221,10 +221,11 @@ async def undelivered(update: Update, context: BotContext) -> None:
         await update.effective_chat.send_message(chunk)
 
 
-def digest_handlers() -> list[BaseHandler]:
-    """/digest and /undelivered."""
+def digest_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/digest (and the coordinator's menu button) and /undelivered."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("digest", show_digest, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), show_digest),
         CommandHandler("undelivered", undelivered, filters=private),
     ]

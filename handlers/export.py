@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.periods import PERIODS, PeriodError, bounds, named, typed
 from handlers import callbacks
@@ -91,9 +91,11 @@ async def on_press(update: Update, context: BotContext) -> None:
     await _send(update, context, me, first, last)
 
 
-def export_handlers() -> list[BaseHandler]:
-    """/export and its period buttons."""
+def export_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/export (and the coordinator's menu button) and its period buttons."""
+    private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("export", export, filters=filters.ChatType.PRIVATE),
+        CommandHandler("export", export, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), export),
         CallbackQueryHandler(on_press, pattern=r"^ex:"),
     ]

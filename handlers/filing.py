@@ -81,7 +81,7 @@ async def ask(
             await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
         case "review":
             # This message brings the main menu back in place of the share keyboard.
-            await reply(update, t(lead or "filing.ready"), reply_markup=main_menu(services, lang))
+            await reply(update, t(lead or "filing.ready"), reply_markup=await main_menu(services, me))
             confirm = button(t("button.confirm"), callbacks.draft("confirm"))
             await reply(update, await _summary(context, me, draft.data), reply_markup=_nav(services, lang, confirm))
 
@@ -227,7 +227,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await query.answer()
         await storage.dialogs.drop_draft(me.person.telegram_id)
         await drop_keyboard(update)
-        await reply(update, services.text(me.lang, "filing.cancelled"), reply_markup=main_menu(services, me.lang))
+        await reply(update, services.text(me.lang, "filing.cancelled"), reply_markup=await main_menu(services, me))
     elif verb == "back" and step in PREVIOUS:
         await query.answer()
         back = PREVIOUS[step]

@@ -73,7 +73,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     dropped = await storage.dialogs.clear_prompt(me.person.telegram_id)
     dropped = await storage.dialogs.drop_draft(me.person.telegram_id) or dropped
     key = "cancel.done" if dropped else "cancel.nothing"
-    await reply(update, context.services.text(me.lang, key), reply_markup=main_menu(context.services, me.lang))
+    await reply(update, context.services.text(me.lang, key), reply_markup=await main_menu(context.services, me))
 
 
 def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:

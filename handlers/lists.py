@@ -11,7 +11,9 @@ from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.cards import can_see, state_line
 from handlers.callbacks import Press
-from handlers.common import Who, main_menu, reply, require_role, who
+from handlers.common import Who, counted_label, main_menu, reply, require_role, who
+from handlers.deadlines_view import appeal_deadline_line
+from handlers.i18n import Catalog
 from handlers.keyboards import button, inline, rows_of
 from handlers.services import BotContext
 from storage.appeals import ListPosition
@@ -28,9 +30,10 @@ async def _send_list(
     services = context.services
     page, following = rows[:PAGE], len(rows) > PAGE
     lines, buttons = [title], []
-    for appeal, due in page:
+    for appeal, _ in page:
         category = services.category(appeal.category)
-        due_text = services.text(lang, "my.due", when=services.local(due, lang)) if due else ""
+        deadline = await appeal_deadline_line(services, appeal, lang)
+        due_text = services.text(lang, "my.due", deadline=deadline) if deadline else ""
         lines.append(
             services.text(
                 lang,
@@ -52,7 +55,7 @@ async def _my_page(update: Update, context: BotContext, me: Who, after: ListPosi
     services = context.services
     rows = await services.storage.appeals.of_courier(me.person.telegram_id, PAGE + 1, after)
     if not rows:
-        await reply(update, services.text(me.lang, "my.none"), reply_markup=main_menu(services, me.lang))
+        await reply(update, services.text(me.lang, "my.none"), reply_markup=await main_menu(services, me))
         return
     await _send_list(update, context, me.lang, services.text(me.lang, "my.title"), rows, "my")
 
@@ -124,13 +127,15 @@ async def open_appeal(update: Update, context: BotContext) -> None:
     await show(update, context, me, appeal, files=True)
 
 
-def list_handlers(my_labels: set[str]) -> list[BaseHandler]:
-    """/my (and its menu button), /queue, /triage, /open."""
+def list_handlers(catalog: Catalog) -> list[BaseHandler]:
+    """/my, /queue, /triage (each with its menu button; the counted ones whatever count they show), /open."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("my", my_appeals, filters=private),
-        MessageHandler(private & filters.Text(sorted(my_labels)), my_appeals),
+        MessageHandler(private & filters.Text(sorted(catalog.all_labels("menu.my_appeals"))), my_appeals),
         CommandHandler("queue", unit_queue, filters=private),
+        MessageHandler(private & filters.Regex(counted_label(catalog, "menu2.queue")), unit_queue),
         CommandHandler("triage", triage, filters=private),
+        MessageHandler(private & filters.Regex(counted_label(catalog, "menu2.triage")), triage),
         CommandHandler("open", open_appeal, filters=private),
     ]

@@ -9,6 +9,7 @@ from domain.lifecycle import Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, keyboard, roles
 from handlers.evidence import Files, Story, card_body, card_markup, fit, story
+from handlers.deadlines_view import deadline_line, next_deadline
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, OutboxMessage, Person, from_ts
@@ -113,19 +114,20 @@ async def _render(
     services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
     held: frozenset[Role] | None, memo: NoticeMemo,
 ) -> Notice:
-    values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", **params}
+    values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", "deadline": "", **params}
     if appeal is None:
         return Notice(services.text(lang, template, **values))
     version = (appeal.id, appeal.version)
     facts = memo.facts.get(version) or await card_facts(services, appeal)
     memo.facts[version] = facts
-    deadline = from_ts(params["due"]) if "due" in params else next(
-        (t.due_at for t in facts.timers if t.kind == "handle"), None
-    )
+    # A ladder step names its own timer's deadline; every other notice, the one the appeal shows.
+    shown = next_deadline(appeal, facts.timers)
+    due = from_ts(params["due"]) if "due" in params else (shown.due_at if shown else None)
     values.update(
         number=appeal.id,
         unit=facts.unit.name(lang) if facts.unit else "",
-        when=services.local(deadline, lang),
+        when=services.local(due, lang),
+        deadline=deadline_line(services, appeal, facts.timers, lang) or "",
         original=params.get("merged_into") or appeal.merged_into or "",
     )
     text = services.text(lang, template, **values)

@@ -50,12 +50,24 @@ class Services:
         return self.catalog.text(lang, key, **values)
 
     def local(self, moment: datetime | None, lang: str) -> str:
-        """A moment as people in the district read it."""
+        """A moment as people in the district read it: 12月7日 周一 18:00, Mon 7 Dec 18:00 (the year only
+        when it is not this year's)."""
         if moment is None:
             return "—"
         local = moment.astimezone(self.zone)
-        return local.strftime("%m月%d日 %H:%M" if lang == "zh" else "%a %d %b %H:%M")
+        other_year = local.year != self.clock().astimezone(self.zone).year
+        clock = f"{local.hour:02d}:{local.minute:02d}"
+        if lang == "zh":
+            year = f"{local.year}年" if other_year else ""
+            return f"{year}{local.month}月{local.day}日 {_ZH_WEEKDAYS[local.weekday()]} {clock}"
+        year = f" {local.year}" if other_year else ""
+        return f"{_EN_WEEKDAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]}{year} {clock}"
 
+
+# Spelled out rather than strftime's %a/%b, which follow the process's locale.
+_ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SERVICES_KEY = "services"
 

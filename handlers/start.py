@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.commands import set_person_commands
 from handlers.i18n import LANGUAGES
-from handlers.common import edit_or_reply, main_menu, refuse, reply, who
+from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 
@@ -26,19 +27,23 @@ async def start(update: Update, context: BotContext) -> None:
             catalog.text(me.lang, "start.menu_hint"),
         )
     )
-    await reply(update, text, reply_markup=main_menu(context.services, me.lang))
+    await reply(update, text, reply_markup=await main_menu(context.services, me))
+
+
+def help_keys(role: str) -> tuple[str, ...]:
+    """The help sections for a role: a courier's, staff's own plus the courier's, a coordinator's own."""
+    return {
+        "staff": ("help.courier", "help.staff"),
+        "coordinator": ("help.coordinator",),
+    }.get(role, ("help.courier",))
 
 
 async def show_help(update: Update, context: BotContext) -> None:
-    """List what this person can do; staff and coordinators also see their commands."""
+    """List exactly what this person can do, by the role the database gives them."""
     me = await who(update, context)
-    catalog = context.services.catalog
-    parts = [catalog.text(me.lang, "help.courier")]
-    if me.person.role == "staff":
-        parts.append(catalog.text(me.lang, "help.staff"))
-    if me.person.role == "coordinator":
-        parts.append(catalog.text(me.lang, "help.coordinator"))
-    await reply(update, "\n\n".join(parts), reply_markup=main_menu(context.services, me.lang))
+    role = me.person.role if me.person.role != "staff" or me.person.unit_id is not None else "courier"
+    text = "\n\n".join(context.services.text(me.lang, key) for key in help_keys(role))
+    await reply(update, text, reply_markup=await main_menu(context.services, me))
 
 
 async def ask_language(update: Update, context: BotContext) -> None:
@@ -62,8 +67,13 @@ async def set_language(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await context.services.storage.people.set_language(update.effective_user.id, lang)
+    await set_person_commands(update.get_bot(), context.services.catalog, me.person.model_copy(update={"language": lang}))
     await edit_or_reply(update, context.services.catalog.text(lang, "language.set"))
-    await reply(update, context.services.catalog.text(lang, "start.menu_hint"), reply_markup=main_menu(context.services, lang))
+    await reply(
+        update,
+        context.services.catalog.text(lang, "start.menu_hint"),
+        reply_markup=await main_menu(context.services, Who(me.person, lang)),
+    )
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
@@ -72,7 +82,7 @@ async def not_understood(update: Update, context: BotContext) -> None:
     await reply(
         update,
         context.services.catalog.text(me.lang, "fallback.not_understood"),
-        reply_markup=main_menu(context.services, me.lang),
+        reply_markup=await main_menu(context.services, me),
     )
 
 

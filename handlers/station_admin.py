@@ -1,7 +1,7 @@
 """Coordinators manage stations from the bot: close and reopen, add or edit with a one-line form or a file.
 
 /stations                  counts, closed stations with Reopen buttons, and how to do the rest
-/stations ID               one station with a Close or Reopen button
+/stations NAME             one station by id, or those whose name contains NAME, as buttons; Close asks first
 /stations set id=… name=…  add a station or change some of its fields (the file importer's checks)
 /stations file             the stations as a CSV file, to edit and send back
 a .csv or .json document   imported like `python -m bot stations import`
@@ -35,14 +35,16 @@ from storage.stations import Station
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot may download from Telegram
 SHOWN_PROBLEMS = 15
 SHOWN_CLOSED = 20
+SHOWN_FOUND = 10
 
 
 def _is_coordinator(me: Who) -> bool:
     return me.person.role == "coordinator"
 
 
-def card(services: Services, station: Station, lang: str) -> tuple[str, Keyboard]:
-    """A station as a coordinator sees it, with the button that closes or reopens it."""
+async def card(services: Services, station: Station, lang: str) -> tuple[str, Keyboard]:
+    """A station as a coordinator sees it (its unit by name), with the button that closes or reopens it."""
+    unit = await services.storage.people.unit(station.unit_id) if station.unit_id else None
     amenities = ", ".join(services.text(lang, f"amenity.{a}") for a in station.amenities) or "—"
     state = services.text(lang, "station_admin.state_open" if station.active else "station_admin.state_closed")
     text = services.text(
@@ -58,10 +60,40 @@ def card(services: Services, station: Station, lang: str) -> tuple[str, Keyboard
         amenities=amenities,
         # A closed station is closed whatever its hours say.
         hours=hours_line(services, station, lang) if station.active else state,
-        unit=station.unit_id or "—",
+        unit=unit.name(lang) if unit else station.unit_id or "—",
     )
     verb, label = ("shut", "station_admin.close") if station.active else ("reopen", "station_admin.reopen")
-    return text, inline([[button(services.text(lang, label, id=station.id), callbacks.tool("sa", verb, station.id))]])
+    return text, inline([[button(services.text(lang, label, name=station.name), callbacks.tool("sa", verb, station.id))]])
+
+
+def _matches(stations: list[Station], query: str) -> list[Station]:
+    """Stations whose name or id contains `query`, ignoring case and spaces; open ones first."""
+    key = "".join(query.split()).casefold()
+    found = [s for s in stations if key in "".join(s.name.split()).casefold() or key in s.id.casefold()]
+    return sorted(found, key=lambda s: (not s.active, s.name))
+
+
+async def _find(update: Update, context: BotContext, me: Who, query: str) -> None:
+    """/stations NAME: the one station with that id, else those whose name contains it, as buttons."""
+    services = context.services
+    station = await services.storage.stations.get(query)
+    found = [station] if station is not None else _matches(await services.storage.stations.all(), query)
+    if not found:
+        await reply(update, services.text(me.lang, "station_pick.none", query=query))
+        return
+    if len(found) == 1:
+        text, markup = await card(services, found[0], me.lang)
+        await reply(update, text, reply_markup=markup)
+        return
+    lines = [services.text(me.lang, "station_pick.found", query=query)]
+    if len(found) > SHOWN_FOUND:
+        lines.append(services.text(me.lang, "station_pick.more", count=len(found) - SHOWN_FOUND))
+    rows = [
+        [button(s.name if s.active else f"{s.name} · {services.text(me.lang, 'station_admin.state_closed')}",
+                callbacks.tool("sa", "show", s.id))]
+        for s in found[:SHOWN_FOUND]
+    ]
+    await reply(update, "\n".join(lines), reply_markup=inline(rows))
 
 
 def problems_text(services: Services, lang: str, problems: list[FileProblem]) -> str:
@@ -84,7 +116,7 @@ async def _overview(update: Update, context: BotContext, me: Who) -> None:
     opened, closed = await services.storage.stations.counts()
     text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
     buttons = [
-        [button(services.text(me.lang, "station_admin.reopen", id=s.id), callbacks.tool("sa", "reopen", s.id))]
+        [button(services.text(me.lang, "station_admin.reopen", name=s.name), callbacks.tool("sa", "reopen", s.id))]
         for s in await services.storage.stations.closed(SHOWN_CLOSED)
     ]
     await reply(update, text, reply_markup=inline(buttons) if buttons else None)
@@ -109,7 +141,7 @@ async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:
     station = await services.storage.stations.get(record.id)
     key = "station_admin.updated" if existing else "station_admin.added"
     await reply(update, services.text(me.lang, key, id=record.id))
-    text, markup = card(services, station, me.lang)
+    text, markup = await card(services, station, me.lang)
     await reply(update, text, reply_markup=markup)
 
 
@@ -135,13 +167,8 @@ async def stations(update: Update, context: BotContext) -> None:
         await _set(update, context, me, update.effective_message.text.split(maxsplit=2)[2])
     elif args[0] == "file" and len(args) == 1:
         await _send_file(update, context, me)
-    elif len(args) == 1 and args[0] != "set":
-        station = await services.storage.stations.get(args[0][:64])
-        if station is None:
-            await reply(update, services.text(me.lang, "station_admin.unknown", id=args[0][:64]))
-            return
-        text, markup = card(services, station, me.lang)
-        await reply(update, text, reply_markup=markup)
+    elif args[0] != "set":
+        await _find(update, context, me, " ".join(args)[:64])
     else:
         await reply(update, services.text(me.lang, "station_admin.usage"))
 
@@ -169,32 +196,50 @@ async def on_document(update: Update, context: BotContext) -> None:
 
 
 async def on_press(update: Update, context: BotContext) -> None:
-    """Close or reopen a station; only a coordinator, checked in the database on every press."""
+    """A station's buttons: show it, close it (asked first), reopen it; only a coordinator, checked in the
+    database on every press."""
     me = await who(update, context)
     services = context.services
-    press = callbacks.decode(update.callback_query.data)
-    if press is None or press.kind != "sa" or press.verb not in ("shut", "reopen"):
+    query = update.callback_query
+    press = callbacks.decode(query.data)
+    if press is None or press.kind != "sa" or press.verb not in ("show", "shut", "shuty", "reopen"):
         await refuse(update, context, me.lang, "press.invalid")
         return
     if not _is_coordinator(me):
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
-    station = await services.storage.stations.set_active(press.arg, press.verb == "reopen")
+    station = await services.storage.stations.get(press.arg)
     if station is None:
         await refuse(update, context, me.lang, "station_admin.unknown", id=press.arg)
         return
-    key = "station_admin.reopened" if station.active else "station_admin.closed"
-    await update.callback_query.answer(services.text(me.lang, key, id=station.id))
-    text, markup = card(services, station, me.lang)
+    if press.verb == "shut" and station.active:
+        await query.answer()
+        rows = [[
+            button(services.text(me.lang, "station_pick.close_yes"), callbacks.tool("sa", "shuty", station.id)),
+            button(services.text(me.lang, "station_pick.back"), callbacks.tool("sa", "show", station.id)),
+        ]]
+        await edit_or_reply(update, services.text(me.lang, "station_pick.close_confirm", name=station.name), inline(rows))
+        return
+    if press.verb in ("shut", "shuty", "reopen"):
+        wanted = press.verb == "reopen"
+        # A second tap, or a stale button: the station is already as asked, so say so quietly.
+        if station.active != wanted:
+            station = await services.storage.stations.set_active(station.id, wanted) or station
+        key = "station_admin.reopened" if station.active else "station_admin.closed"
+        await query.answer(services.text(me.lang, key, name=station.name))
+    else:
+        await query.answer()
+    text, markup = await card(services, station, me.lang)
     await edit_or_reply(update, text, markup)
 
 
-def station_admin_handlers() -> list[BaseHandler]:
-    """/stations, station files sent as documents, and the Close / Reopen buttons."""
+def station_admin_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/stations (and the coordinator's menu button), station files sent as documents, and the station buttons."""
     private = filters.ChatType.PRIVATE
     station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
     return [
         CommandHandler("stations", stations, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), stations),
         MessageHandler(private & station_files, on_document),
         CallbackQueryHandler(on_press, pattern=r"^sa:"),
     ]

@@ -43,7 +43,7 @@ async def ask_location(update: Update, context: BotContext) -> None:
     """Point to the menu's Nearest station button, which shares the location in one tap."""
     me = await who(update, context)
     services = context.services
-    await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=main_menu(services, me.lang))
+    await reply(update, services.text(me.lang, "stations.ask_location"), reply_markup=await main_menu(services, me))
 
 
 def hours_line(services: Services, station: Station, lang: str) -> str:

@@ -333,9 +333,6 @@ class Appeals:
         ).rowcount
         if updated != 1:
             raise lifecycle.StaleEvent("stale", state, event)
-        if event is Event.MERGE:
-            # Couriers whose duplicates were merged into this appeal now follow the one it joins.
-            conn.execute("UPDATE appeals SET merged_into = ? WHERE merged_into = ?", (args.merged_into, appeal_id))
         event_id = conn.execute(
             "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state,"
             " unit_id, note, on_time, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -354,6 +351,10 @@ class Appeals:
         ).lastrowid
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
+        if event is Event.MERGE:
+            # Couriers whose duplicates were merged into this appeal now follow the one it joins
+            # (after the notices: they hear of this merge as followers of this appeal).
+            conn.execute("UPDATE appeals SET merged_into = ? WHERE merged_into = ?", (args.merged_into, appeal_id))
         return Applied(written, event_id, transition)
 
     async def apply(
@@ -536,6 +537,22 @@ class Appeals:
         """The unit's open appeals, nearest deadline first (waiting-for-courier ones last)."""
         where = "unit_id = ? AND state IN ('handling', 'feedback')"
         return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit, after)
+
+    async def queue_count(self, unit_id: str) -> int:
+        """How many appeals `queue` holds for the unit."""
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM appeals INDEXED BY appeals_unit_queue"
+            " WHERE unit_id = ? AND state IN ('handling', 'feedback')",
+            (unit_id,),
+        )
+        return row[0]
+
+    async def triage_count(self) -> int:
+        """How many appeals wait for a coordinator to route them."""
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM appeals INDEXED BY appeals_triage_queue WHERE state = 'assessing'"
+        )
+        return row[0]
 
     async def awaiting_triage(
         self, limit: int = 10, after: ListPosition | None = None

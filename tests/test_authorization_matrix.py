@@ -95,7 +95,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lang:zh", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     # Coordinators' tools.
     (f"hs:mk:{HOTSPOT_KEY}", "hotspot", ("no", "no", "no", "no", "no", "ok")),
-    ("sa:shut:s1", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("sa:shut:s1", "none", ("no", "no", "no", "no", "no", "ok")),  # asks first
+    ("sa:shuty:s1", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("sa:show:s1", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("iv:mk:hr", "none", ("no", "no", "no", "no", "no", "ok")),
     ("sa:reopen:s1", "closed_station", ("no", "no", "no", "no", "no", "ok")),
     ("ex:period:this_week", "handling", ("no", "no", "no", "no", "no", "ok")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
@@ -124,6 +127,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/undelivered", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/export", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/stations", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/people", "none", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -150,6 +154,7 @@ def refusal(data: str, kind: str) -> str:
         "st": "nearest.no_location",
         "hs": "coord.not_coordinator",
         "sa": "coord.not_coordinator",
+        "iv": "coord.not_coordinator",
         "ex": "coord.not_coordinator",
         "pv": "privacy.role_first",
     }[family]
@@ -418,6 +423,19 @@ def _station_active(active: bool) -> Check:
     return check
 
 
+async def _close_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("station_pick.close_confirm", name=STATION.name)
+    assert (await c.bot.services.storage.stations.get(STATION.id)).active is True
+
+
+async def _station_card(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(f"{STATION.name} ({STATION.id})")
+
+
+async def _invited(c: Case) -> None:
+    assert await c.count("SELECT count(*) FROM invites WHERE unit_id = 'hr'") == 1
+
+
 async def _exported(c: Case) -> None:
     names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
     assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
@@ -444,7 +462,8 @@ ALLOWED: dict[str, Check] = {
     "dr:cat": _draft_step("description"), "dr:back": _draft_step("category"), "dr:next": _draft_step("place"),
     "dr:skip": _draft_step("contact"), "dr:st": _draft_station, "dr:confirm": _filed, "dr:cancel": _draft_step(None),
     "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lang:zh": _language,
-    "hs:mk": _hotspot, "sa:shut": _station_active(False), "sa:reopen": _station_active(True),
+    "hs:mk": _hotspot, "sa:shut": _close_asked, "sa:shuty": _station_active(False), "sa:show": _station_card,
+    "sa:reopen": _station_active(True), "iv:mk": _invited,
     "ex:period": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
 }
 
@@ -462,7 +481,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
         first = replies[0]
         expected = {
             "/start": c.t("start.greeting", name=f"P{c.person}"),
-            "/help": c.t("help.courier"),
+            "/help": c.t("help.coordinator" if c.person == COORDINATOR else "help.courier"),
             "/language": c.t("language.prompt"),
             "/appeal": c.t("filing.ask_category"),
             "/cancel": c.t("cancel.nothing"),
@@ -476,6 +495,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/undelivered": c.t("digest.undelivered_none"),
             "/export": c.t("export.choose"),
             "/stations": "Stations: 1 open, 0 closed.",
+            "/people": c.t("people.title"),
         }
         if name == "/my":
             if c.person == COURIER:

@@ -180,7 +180,8 @@ async def test_a_draft_survives_a_restart(tmp_path) -> None:
 async def test_invite_and_join(bot) -> None:
     """A coordinator's one-time code makes a courier staff of a unit, once."""
     await bot.say(COORDINATOR, "/invite")
-    assert "st1" in bot.last_text(COORDINATOR) and "hr" in bot.last_text(COORDINATOR)
+    labels = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(COORDINATOR))]
+    assert sorted(labels) == ["Invite to HR Bureau", "Invite to Station One"]
     (created,) = await bot.say(COORDINATOR, "/invite st1")
     code = created["text"].rsplit("/join ", 1)[1]
     (joined,) = await bot.say(OTHER_COURIER, f"/join {code}")

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, TelegramObject
 
-from handlers.common import main_menu, share_keyboard
+from handlers.common import Who, main_menu, share_keyboard
 from handlers.keyboards import button, inline, reply_keyboard, request_button, text_button
+from storage.models import Person
 
 
 def wire(markup: object) -> str:
@@ -47,10 +48,11 @@ def test_one_time_request_keyboard(location: bool, contact: bool) -> None:
     assert wire(share_keyboard("Share", location=location, contact=contact)) == wire(theirs)
 
 
-def test_main_menu() -> None:
-    """The main menu is the reply keyboard python-telegram-bot built from the same labels (Nearest station shares the location)."""
-    services = SimpleNamespace(text=lambda lang, key: f"{lang}:{key}")
+async def test_main_menu() -> None:
+    """A courier's main menu is the reply keyboard python-telegram-bot built from the same labels (Nearest station shares the location)."""
+    services = SimpleNamespace(text=lambda lang, key, **values: f"{lang}:{key}")
+    courier = Who(Person(telegram_id=1, role="courier", unit_id=None, language="en", source="seen", reachable=True), "en")
     nearest = KeyboardButton("en:menu.nearest_station", request_location=True, request_contact=False)
     rows = [["en:menu.new_appeal", "en:menu.my_appeals"], [nearest], ["en:menu.help", "en:menu.language"]]
     theirs = ReplyKeyboardMarkup(rows, resize_keyboard=True)
-    assert wire(main_menu(services, "en")) == wire(theirs)
+    assert wire(await main_menu(services, courier)) == wire(theirs)

@@ -89,7 +89,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.press(HR_STAFF, t("button.accept"))
     assert t("state.accepted") in bot.texts(HR_STAFF)[-2]  # the card, edited in place
     assert bot.last_text(HR_STAFF) == t("appeal.done_accept")
-    assert bot.last_text(COURIER).startswith(t("notice.accept.courier", number=number, unit=unit, when="").split("{")[0][:12])
+    assert bot.last_text(COURIER).startswith(t("notice.accept.courier", number=number, unit=unit, deadline="").split("{")[0][:12])
 
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.ask"))

@@ -37,7 +37,7 @@ async def test_unknown_app_language_gets_the_default(bot) -> None:
     assert reply["text"].startswith("Ana，您好！")
 
 
-@pytest.mark.parametrize("lang,expected", [("en", "/appeal — file a new appeal"), ("zh", "/appeal — 提交新诉求")])
+@pytest.mark.parametrize("lang,expected", [("en", "(/appeal) — file a new appeal"), ("zh", "（/appeal）— 提交新诉求")])
 async def test_help_in_each_language(bot, lang, expected) -> None:
     """/help lists the courier's commands, and so does the Help button."""
     courier = bot.user(1004, "Zhou", language_code=lang)
@@ -90,7 +90,9 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot) -> None:
 
 
 async def test_commands_are_registered_in_both_languages(bot) -> None:
-    """setMyCommands ran for the default language and for English."""
+    """setMyCommands ran for the default language and for English, and for each worker's and coordinator's chat."""
     calls = [params for method, params in bot.core.calls if method.lower() == "setmycommands"]
-    assert len(calls) == 2
-    assert {c.get("language_code") for c in calls} == {None, "en"}
+    everyone = [c for c in calls if "scope" not in c]
+    assert len(everyone) == 2
+    assert {c.get("language_code") for c in everyone} == {None, "en"}
+    assert sorted(c["scope"]["chat_id"] for c in calls if "scope" in c) == [500, 501, 600, 900]

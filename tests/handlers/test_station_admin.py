@@ -35,27 +35,58 @@ def sent_file(bot, user: int) -> tuple[str, bytes]:
 
 
 async def test_close_and_reopen_with_buttons(bot) -> None:
-    """/stations lists closed stations with Reopen; a station's card closes it, and couriers stop seeing it."""
+    """/stations lists closed stations with Reopen; a station's card closes it after asking, and couriers stop seeing it."""
     await bot.say(COORDINATOR, "/stations")
     assert bot.last_text(COORDINATOR).startswith("Stations: 1 open, 1 closed.")
-    await bot.press(COORDINATOR, "Reopen s-2")
+    await bot.press(COORDINATOR, "Reopen Second Station")
     assert (await bot.services.storage.stations.get("s-2")).active is True
     assert "Second Station (s-2) · open" in bot.last_text(COORDINATOR)
 
     await bot.say(COORDINATOR, "/stations s-1")
+    card = bot.last_text(COORDINATOR)
+    assert card.startswith("First Station (s-1) · open") and card.endswith("unit: Station One")
+    shown = len(bot.texts(COORDINATOR))
+    await bot.press(COORDINATOR, "Close First Station")
+    # Asked first, in place of the card: what closing does, and nothing closed yet.
+    assert len(bot.texts(COORDINATOR)) == shown
+    assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_pick.close_confirm", name="First Station")
+    assert (await bot.services.storage.stations.get("s-1")).active is True
+    await bot.press(COORDINATOR, "Back")
     assert bot.last_text(COORDINATOR).startswith("First Station (s-1) · open")
-    query = await bot.press(COORDINATOR, "Close s-1")
-    assert bot.core.answered_callback(query)["text"] == "s-1 is closed: couriers no longer see it."
+    await bot.press(COORDINATOR, "Close First Station")
+    confirm = bot.core.last_message(COORDINATOR)
+    query = await bot.press(COORDINATOR, "Yes, close it")
+    assert bot.core.answered_callback(query)["text"] == "First Station is closed: couriers no longer see it."
     assert bot.last_text(COORDINATOR).startswith("First Station (s-1) · closed")
+    # A second tap of the same confirm button: already done, said quietly, nothing else changes.
+    again = bot.core.press_button(COORDINATOR, confirm["message_id"], "sa:shuty:s-1")
+    await bot.deliver()
+    assert bot.core.answered_callback(again)["text"] == "First Station is closed: couriers no longer see it."
+    assert (await bot.services.storage.stations.get("s-1")).active is False
     bot.core.share_location(COURIER, 31.232, 121.476)
     await bot.deliver()
     assert "First Station" not in bot.last_text(COURIER)
 
     await bot.say(COORDINATOR, "/stations nowhere")
-    assert bot.last_text(COORDINATOR) == "There is no station with the id nowhere."
-    for text in ("/stations a b c", "/stations set"):
-        await bot.say(COORDINATOR, text)
-        assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_admin.usage")
+    assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_pick.none", query="nowhere")
+    await bot.say(COORDINATOR, "/stations set")
+    assert bot.last_text(COORDINATOR) == bot.services.text("en", "station_admin.usage")
+
+
+async def test_find_stations_by_name(bot) -> None:
+    """/stations with part of a name: one match shows its card, several are buttons by name (open first)."""
+    await bot.say(COORDINATOR, "/stations second")
+    assert bot.last_text(COORDINATOR).startswith("Second Station (s-2) · closed")
+    await bot.say(COORDINATOR, "/stations station")
+    message = bot.core.last_message(COORDINATOR)
+    assert message["text"] == bot.services.text("en", "station_pick.found", query="station")
+    assert [label for label, _ in bot.core.inline_buttons(message)] == ["First Station", "Second Station · closed"]
+    await bot.press(COORDINATOR, "Second Station")
+    assert bot.last_text(COORDINATOR).startswith("Second Station (s-2) · closed")
+    await bot.services.storage.people.set_language(COORDINATOR, "zh")
+    await bot.say(COORDINATOR, "/stations first  STATION")
+    assert bot.last_text(COORDINATOR).startswith("First Station（s-1）· 开放")
+    assert bot.last_text(COORDINATOR).endswith("所属单位：一号驿站")
 
 
 async def test_add_and_edit_with_the_one_line_form(bot) -> None:

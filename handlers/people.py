@@ -1,0 +1,35 @@
+"""A coordinator's /people: every unit with how many staff it has, and an Invite button for each."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from handlers.common import reply, require_role, who
+from handlers.invites import unit_buttons
+from handlers.services import BotContext
+
+
+async def people(update: Update, context: BotContext) -> None:
+    """/people and the People button: units and their staff counts, with Invite buttons for the active ones."""
+    me = await who(update, context)
+    services = context.services
+    if not await require_role(update, context, me, "coordinator"):
+        return
+    units = await services.storage.people.units()
+    lines = [services.text(me.lang, "people.title")]
+    for unit, count in units:
+        key = "people.line" if unit.active else "people.line_inactive"
+        lines.append(services.text(me.lang, key, unit=unit.name(me.lang), count=count))
+    lines += ["", services.text(me.lang, "people.hint")]
+    active = [unit for unit, _ in units if unit.active]
+    await reply(update, "\n".join(lines), reply_markup=unit_buttons(services, active, me.lang))
+
+
+def people_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/people and the coordinator's People menu button."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("people", people, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), people),
+    ]
