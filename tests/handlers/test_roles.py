@@ -75,14 +75,16 @@ async def test_the_same_next_deadline_everywhere(bot, lang) -> None:
     assert line in bot.last_text(HR_STAFF)
 
     await bot.at(accept.due_at - timedelta(minutes=1))
-    reminder = bot.last_text(HR_STAFF)
-    assert reminder.startswith(t("ladder.accept.remind", number=number, when=bot.services.local(accept.due_at, lang)))
-    assert line in reminder
-    # Past it, the same line says it is overdue, in the chase-up and on the page alike.
+    # The worker holds a card for it (from /open): the reminder is a line under that card, edited in place.
+    reminder = bot.core.last_message(HR_STAFF)
+    assert reminder["text"].startswith(t("ladder.accept.remind", number=number, when=bot.services.local(accept.due_at, lang)))
+    assert line in reminder["reply_to_message"]["text"]
+    # Past it, the same line says it is overdue, on the card the chase-up points to and on the page alike.
     await bot.at(accept.due_at + timedelta(minutes=1))
-    chase = bot.last_text(HR_STAFF)
-    assert chase.startswith(t("ladder.accept.due", number=number, when=bot.services.local(accept.due_at, lang)))
-    assert line + t("deadline.overdue") in chase
+    chase = bot.core.last_message(HR_STAFF)
+    assert chase["text"].startswith(t("ladder.accept.due", number=number, when=bot.services.local(accept.due_at, lang)))
+    card = bot.core.messages(HR_STAFF)[chase["reply_to_message"]["message_id"] - 1]
+    assert line + t("deadline.overdue") in card["text"]
     await bot.say(COURIER, "/my")
     assert line + t("deadline.overdue") in bot.last_text(COURIER)
 
@@ -135,9 +137,11 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     line = t("deadline.handle", when=bot.services.local(new_handle, "en"))
     assert bot.texts(COURIER)[-2] == t("appeal.done_rate_unsatisfied")
     assert line in bot.last_text(COURIER)  # the appeal's page, shown again
-    staff_notice = bot.last_text(HR_STAFF)
-    assert staff_notice.startswith(t("notice.rate_unsatisfied.unit", number=number, note="Only half was paid"))
-    assert line in staff_notice
+    staff_notice = bot.core.last_message(HR_STAFF)
+    assert staff_notice["text"].startswith(t("notice.rate_unsatisfied.unit", number=number, note="Only half was paid"))
+    # The worker's card for it is kept current in place; the news is a line under it.
+    card = bot.core.messages(HR_STAFF)[staff_notice["reply_to_message"]["message_id"] - 1]
+    assert line in card["text"]
 
 
 async def file_suggestion(bot, person: int, lang: str = "en") -> int:
