@@ -1,26 +1,28 @@
 """Filing an appeal: category -> description -> place -> contact -> review -> confirm.
 
-The dialog's step and data live in the drafts table, so a draft survives a restart. Steps are
-dialog steps, not appeal states: the appeal only exists once the courier confirms.
+STEPS below is the whole dialog: each step's question, the kinds of message it takes and what
+takes them, and its back and next steps. The draft (storage.dialogs.Draft) lives in the drafts
+table, so it survives a restart; the appeal only exists once the courier confirms.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from telegram import Message, Update
 
+from domain.phones import looks_like_phone, parse_phone
 from domain.routing import route
+from domain.texts import has_real_words
 from handlers import callbacks
 from handlers.callbacks import Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
-from storage.dialogs import Draft
+from storage.dialogs import Draft, LastText, Step
 from storage.models import NewAppeal
-
-CATEGORY, DESCRIPTION, PLACE, CONTACT, REVIEW = "category", "description", "place", "contact", "review"
-PREVIOUS = {DESCRIPTION: CATEGORY, PLACE: DESCRIPTION, CONTACT: PLACE, REVIEW: CONTACT}
 
 MAX_DESCRIPTION = 2000
 MAX_FILES = 5
@@ -28,189 +30,423 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NEAR_STATION_M = 1000
 
 
-def _nav(services, lang: str, *extra: Button) -> Keyboard:
+class Kind(StrEnum):
+    """What kind of message a step may take."""
+
+    TEXT = "text"
+    MEDIA = "media"  # a photo, voice note or document (its caption is text)
+    LOCATION = "location"
+    CONTACT = "contact"
+
+
+def kind_of(message: Message) -> Kind | None:
+    """The kind of `message`, or None for what no step takes (a sticker, say)."""
+    if message.location is not None:
+        return Kind.LOCATION
+    if message.contact is not None:
+        return Kind.CONTACT
+    if message.photo or message.voice or message.document:
+        return Kind.MEDIA
+    return Kind.TEXT if message.text else None
+
+
+@dataclass
+class Turn:
+    """One message or press in the dialog: who, their draft, and how to answer them."""
+
+    update: Update
+    context: BotContext
+    me: Who
+    draft: Draft
+
+    def t(self, key: str, **values: object) -> str:
+        """A message in the person's language."""
+        return self.context.services.text(self.me.lang, key, **values)
+
+    async def save(self, **changes: object) -> Draft:
+        """Store the draft with `changes` and keep it as this turn's draft."""
+        self.draft = self.draft.model_copy(update=changes)
+        services = self.context.services
+        await services.storage.dialogs.save_draft(self.me.person.telegram_id, self.draft, services.clock())
+        return self.draft
+
+
+Handler = Callable[[Turn, Message], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step of the dialog: how it asks, which message kinds it takes and with what, where Back and Next go."""
+
+    ask: Callable[[Turn, bool, str | None], Awaitable[None]]
+    takes: dict[Kind, Handler] = field(default_factory=dict)
+    back: Step | None = None
+    next: Step | None = None
+
+
+# ---- asking ----------------------------------------------------------------------------------
+
+
+def _nav(turn: Turn, *extra: Button) -> Keyboard:
     rows = [list(extra)] if extra else []
     rows.append(
         [
-            button(services.text(lang, "button.back"), callbacks.draft("back")),
-            button(services.text(lang, "button.cancel"), callbacks.draft("cancel")),
+            button(turn.t("button.back"), callbacks.draft("back")),
+            button(turn.t("button.cancel"), callbacks.draft("cancel")),
         ]
     )
     return inline(rows)
 
 
-async def _save(context: BotContext, me: Who, step: str, data: dict[str, Any]) -> None:
-    await context.services.storage.dialogs.save_draft(
-        me.person.telegram_id, Draft(step, data), context.services.clock()
-    )
+async def _about(turn: Turn) -> str:
+    """The line naming the station the appeal is about, or nothing: every step names it."""
+    if not turn.draft.station:
+        return ""
+    station = await turn.context.services.storage.stations.get(turn.draft.station)
+    return turn.t("filing2.about_station", station=station.name if station else turn.draft.station) + "\n"
 
 
-async def ask(
-    update: Update, context: BotContext, me: Who, draft: Draft, in_place: bool = False, lead: str | None = None
-) -> None:
-    """Ask for what the draft's current step needs.
-
-    `in_place`: in the pressed message, where the question is one message; `lead`: what was just
-    received, said in the step's first message (before the review, in place of "almost done").
-    """
-    services, lang = context.services, me.lang
-    t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
-    # The category and description questions are one message with buttons each: moving between them
-    # by a button turns the pressed message into the next question, rather than leaving a dead list.
-    say = edit_or_reply if in_place else reply
-    match draft.step:
-        case "category":
-            rows = [[button(c.name(lang), callbacks.draft("cat", c.id))] for c in services.categories]
-            rows.append([button(t("button.cancel"), callbacks.draft("cancel"))])
-            await say(update, t("filing.ask_category"), reply_markup=inline(rows))
-        case "description":
-            category = services.category(draft.data.get("category", ""))
-            text = t("filing.ask_description", limit=MAX_DESCRIPTION)
-            if category is not None:
-                text = t("filing.review_category", category=category.name(lang)) + "\n" + text
-            await say(update, text, reply_markup=_nav(services, lang))
-        case "place" | "contact":
-            # Telegram sends a reply keyboard and inline buttons in separate messages.
-            location = draft.step == "place"
-            keyboard = share_keyboard(
-                t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
-            )
-            first = t(f"filing.ask_{draft.step}_keyboard")
-            await reply(update, t(lead) + "\n" + first if lead else first, reply_markup=keyboard)
-            skip = button(t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
-            await reply(update, t(f"filing.ask_{draft.step}"), reply_markup=_nav(services, lang, skip))
-        case "review":
-            # This message brings the main menu back in place of the share keyboard.
-            await reply(update, t(lead or "filing.ready"), reply_markup=main_menu(services, lang))
-            confirm = button(t("button.confirm"), callbacks.draft("confirm"))
-            await reply(update, await _summary(context, me, draft.data), reply_markup=_nav(services, lang, confirm))
+async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> None:
+    rows = [[button(c.name(turn.me.lang), callbacks.draft("cat", c.id))] for c in turn.context.services.categories]
+    rows.append([button(turn.t("button.cancel"), callbacks.draft("cancel"))])
+    text = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t("filing.ask_category")
+    await (edit_or_reply if in_place else reply)(turn.update, text, inline(rows))
 
 
-async def _summary(context: BotContext, me: Who, data: dict[str, Any], title: bool = True) -> str:
-    services, lang = context.services, me.lang
-    category = services.category(data["category"])
+async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> None:
+    draft = turn.draft
+    category = turn.context.services.category(draft.category or "")
+    lines = [await _about(turn) + turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?")]
+    if lead:
+        lines.append(turn.t(lead))
+    extra: list[Button] = []
+    if draft.description or draft.files:
+        # Kept from before (typed first, or Back from the place step): shown, and Next goes on with it.
+        if draft.description:
+            lines.append(turn.t("filing.review_description", description=draft.description))
+        if draft.files:
+            lines.append(turn.t("card.files", count=len(draft.files)))
+        lines.append(turn.t("filing2.add_or_next"))
+        extra.append(button(turn.t("button.next"), callbacks.draft("next")))
+    else:
+        lines.append(turn.t("filing.ask_description", limit=MAX_DESCRIPTION))
+    await (edit_or_reply if in_place else reply)(turn.update, "\n".join(lines), _nav(turn, *extra))
+
+
+def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[None]]:
+    location = step is Step.PLACE
+
+    async def ask(turn: Turn, in_place: bool, lead: str | None) -> None:
+        # Telegram sends a reply keyboard and inline buttons in separate messages.
+        await turn.save(keyboard=step.value)
+        keyboard = share_keyboard(
+            turn.t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
+        )
+        first = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t(f"filing.ask_{step}_keyboard")
+        await reply(turn.update, first, reply_markup=keyboard)
+        skip = button(turn.t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
+        await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
+
+    return ask
+
+
+async def _ask_review(turn: Turn, in_place: bool, lead: str | None) -> None:
+    # This message brings the main menu back in place of the share keyboard.
+    await turn.save(keyboard=None)
+    await reply(turn.update, turn.t(lead or "filing.ready"), reply_markup=main_menu(turn.context.services, turn.me.lang))
+    confirm = button(turn.t("button.confirm"), callbacks.draft("confirm"))
+    await reply(turn.update, await summary(turn), reply_markup=_nav(turn, confirm))
+
+
+async def summary(turn: Turn, title: bool = True) -> str:
+    """The draft as the courier checks it before sending."""
+    services, draft = turn.context.services, turn.draft
+    category = services.category(draft.category or "")
     lines = [
-        *([services.text(lang, "filing.review_title")] if title else []),
-        services.text(lang, "filing.review_category", category=category.name(lang) if category else "?"),
-        services.text(lang, "filing.review_description", description=data.get("description") or "—"),
+        *([turn.t("filing.review_title")] if title else []),
+        turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?"),
+        turn.t("filing.review_description", description=draft.description or "—"),
     ]
-    if data.get("files"):
-        lines.append(services.text(lang, "card.files", count=len(data["files"])))
-    if data.get("station"):
-        station = await services.storage.stations.get(data["station"])
-        lines.append(services.text(lang, "card.station", station=station.name if station else data["station"]))
-    elif data.get("lat") is not None:
-        lines.append(services.text(lang, "card.location", lat=f"{data['lat']:.5f}", lon=f"{data['lon']:.5f}"))
-    phone = data.get("phone")
-    lines.append(
-        services.text(lang, "filing.review_phone", phone=phone) if phone else services.text(lang, "filing.review_anonymous")
-    )
+    if draft.files:
+        lines.append(turn.t("card.files", count=len(draft.files)))
+    if draft.station:
+        station = await services.storage.stations.get(draft.station)
+        lines.append(turn.t("card.station", station=station.name if station else draft.station))
+    elif draft.lat is not None and draft.lon is not None:
+        lines.append(turn.t("card.location", lat=f"{draft.lat:.5f}", lon=f"{draft.lon:.5f}"))
+    lines.append(turn.t("filing.review_phone", phone=draft.phone) if draft.phone else turn.t("filing.review_anonymous"))
     return "\n".join(lines)
 
 
-async def begin(update: Update, context: BotContext, me: Who, station_id: str | None = None) -> None:
-    """Start a new appeal, or pick up the unfinished one."""
-    draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
-    if draft is not None and station_id is None:
-        await reply(update, context.services.text(me.lang, "filing.resuming"))
-        await ask(update, context, me, draft)
-        return
-    data: dict[str, Any] = {"station": station_id} if station_id else {}
-    draft = Draft(CATEGORY, data)
-    await _save(context, me, draft.step, draft.data)
-    await ask(update, context, me, draft)
+async def ask(turn: Turn, in_place: bool = False, lead: str | None = None) -> None:
+    """Ask for what the draft's current step needs.
+
+    `in_place`: in the pressed message (the category and description questions are one message
+    each, so moving between them by a button turns it into the next question rather than leaving
+    a dead list); `lead`: a catalog key said first (what was just received or kept).
+    """
+    assert turn.draft.step is not None
+    await STEPS[turn.draft.step].ask(turn, in_place, lead)
 
 
-async def _advance(
-    update: Update, context: BotContext, me: Who, step: str, data: dict[str, Any], in_place: bool = False,
-    lead: str | None = None,
-) -> None:
-    if step == PLACE and data.get("station"):
-        step = CONTACT  # the courier started from a station: the place is known
-    await _save(context, me, step, data)
-    await ask(update, context, me, Draft(step, data), in_place, lead)
+# ---- taking messages -------------------------------------------------------------------------
 
 
-async def on_message(update: Update, context: BotContext, me: Who, draft: Draft) -> None:
-    """A message while a draft is open: take what the step needs, or say what it needs."""
-    message: Message = update.effective_message
-    data = dict(draft.data)
-    match draft.step:
-        case "description":
-            await _take_description(update, context, me, message, data)
-        case "place" if message.location is not None:
-            await _take_location(update, context, me, message, data)
-        case "contact" if message.contact is not None:
-            contact = message.contact
-            if contact.user_id != me.person.telegram_id:
-                await refuse(update, context, me.lang, "filing.own_contact_only")
-                return
-            data["phone"] = contact.phone_number
-            await _advance(update, context, me, REVIEW, data, lead="filing.phone_received")
-        case _:
-            await refuse(update, context, me.lang, f"filing.expecting_{draft.step}")
+def file_of(message: Message) -> tuple[str, str, str] | None:
+    """(kind, file_id, file_unique_id) of the photo, voice note or document in `message`."""
+    if message.photo:
+        photo = message.photo[-1]
+        return ("photo", photo.file_id, photo.file_unique_id)
+    if message.voice:
+        return ("voice", message.voice.file_id, message.voice.file_unique_id)
+    if message.document:
+        return ("document", message.document.file_id, message.document.file_unique_id)
+    return None
 
 
-async def _take_description(
-    update: Update, context: BotContext, me: Who, message: Message, data: dict[str, Any]
-) -> None:
-    text = message.text or message.caption
-    files = list(data.get("files", []))
-    if message.photo or message.voice:
-        if len(files) >= MAX_FILES:
-            await refuse(update, context, me.lang, "filing.too_many_files", limit=MAX_FILES)
+async def _file_refused(turn: Turn, message: Message, files: list) -> bool:
+    """Whether the file in `message` cannot be added (said why)."""
+    if len(files) >= MAX_FILES:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing.too_many_files", limit=MAX_FILES)
+        return True
+    if message.photo and (message.photo[-1].file_size or 0) > MAX_PHOTO_BYTES:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing.photo_too_large", limit=MAX_PHOTO_BYTES // 2**20)
+        return True
+    return False
+
+
+def joined(before: str | None, text: str) -> str:
+    """`text` added to a description on a line of its own."""
+    return "\n".join(p for p in (before, text) if p)
+
+
+def _last(message: Message, went: str, length: int = 0) -> LastText:
+    return LastText(message_id=message.message_id, at=int(message.date.timestamp()), went=went, length=length)
+
+
+async def _take_description(turn: Turn, message: Message) -> None:
+    draft = turn.draft
+    text = (message.text or message.caption or "").strip()
+    files = list(draft.files)
+    new_file = file_of(message)
+    if new_file is not None:
+        if await _file_refused(turn, message, files):
             return
-        if message.photo:
-            photo = message.photo[-1]
-            if (photo.file_size or 0) > MAX_PHOTO_BYTES:
-                await refuse(update, context, me.lang, "filing.photo_too_large", limit=MAX_PHOTO_BYTES // 2**20)
-                return
-            files.append(["photo", photo.file_id, photo.file_unique_id])
-        else:
-            files.append(["voice", message.voice.file_id, message.voice.file_unique_id])
-    elif not text:
-        await refuse(update, context, me.lang, "filing.expecting_description")
+        files.append(new_file)
+    description = joined(draft.description, text) if text else draft.description
+    if text and len(description or "") > MAX_DESCRIPTION:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing.too_long", length=len(text), limit=MAX_DESCRIPTION)
+        await turn.save(last=_last(message, "refused"))
         return
-    if text is not None:
-        text = text.strip()
-        if len(text) > MAX_DESCRIPTION:
-            await refuse(update, context, me.lang, "filing.too_long", length=len(text), limit=MAX_DESCRIPTION)
-            return
-        data["description"] = "\n".join(p for p in (data.get("description"), text) if p)
-    data["files"] = files
+    if text and not files and not has_real_words(description or ""):
+        await refuse(turn.update, turn.context, turn.me.lang, "filing2.need_words")
+        return
+    last = _last(message, "description", len(text)) if text else draft.last
     if text:
-        await _advance(update, context, me, PLACE, data)
+        await _advance(turn, Step.PLACE, description=description, files=files, last=last)
         return
-    await _save(context, me, DESCRIPTION, data)
-    services = context.services
-    more = button(services.text(me.lang, "button.next"), callbacks.draft("next"))
-    await reply(
-        update,
-        services.text(me.lang, "filing.file_added", count=len(files)),
-        reply_markup=_nav(services, me.lang, more),
-    )
+    await turn.save(files=files, last=last)
+    more = button(turn.t("button.next"), callbacks.draft("next"))
+    await reply(turn.update, turn.t("filing.file_added", count=len(files)), reply_markup=_nav(turn, more))
 
 
-async def _take_location(
-    update: Update, context: BotContext, me: Who, message: Message, data: dict[str, Any]
-) -> None:
-    services = context.services
-    data["lat"], data["lon"] = message.location.latitude, message.location.longitude
-    await _save(context, me, PLACE, data)
-    near = [
-        (s, d)
-        for s, d in await services.storage.stations.nearest(data["lat"], data["lon"], limit=3)
-        if d <= NEAR_STATION_M
-    ]
+async def _keep_at_category(turn: Turn, message: Message) -> None:
+    """Words typed before a category is chosen are the description: kept, and the category asked again."""
+    if not await _keep(turn, message, needs="filing.expecting_category"):
+        return
+    await ask(turn, lead="filing2.kept_at_category")
+
+
+async def _keep_later(turn: Turn, message: Message) -> None:
+    """Words or a file sent at a step that wants a button: added to the appeal, and the step says what it needs."""
+    step = turn.draft.step
+    assert step is not None
+    if not await _keep(turn, message, needs=f"filing.expecting_{step}"):
+        return
+    if step is Step.REVIEW:
+        await ask(turn, lead="filing2.added")
+        return
+    await reply(turn.update, turn.t("filing2.added") + "\n" + turn.t(f"filing.expecting_{step}"))
+
+
+async def _keep(turn: Turn, message: Message, needs: str) -> bool:
+    """Add the message's words and file to the draft; False (and what the step needs said) if there is nothing to keep."""
+    draft = turn.draft
+    text = (message.text or message.caption or "").strip()
+    new_file = file_of(message)
+    words = bool(text) and has_real_words(text)
+    if not words and new_file is None:
+        await refuse(turn.update, turn.context, turn.me.lang, needs)
+        return False
+    files = list(draft.files)
+    if new_file is not None:
+        if await _file_refused(turn, message, files):
+            return False
+        files.append(new_file)
+    description = joined(draft.description, text) if words else draft.description
+    if len(description or "") > MAX_DESCRIPTION:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
+        await turn.save(last=_last(message, "refused"))
+        return False
+    last = _last(message, "description", len(text)) if words else draft.last
+    await turn.save(description=description, files=files, last=last)
+    return True
+
+
+async def _take_location(turn: Turn, message: Message) -> None:
+    services = turn.context.services
+    lat, lon = message.location.latitude, message.location.longitude
+    await turn.save(lat=lat, lon=lon, keyboard=None)
+    near = [(s, d) for s, d in await services.storage.stations.nearest(lat, lon, limit=3) if d <= NEAR_STATION_M]
     if not near:
-        await _advance(update, context, me, CONTACT, data, lead="filing.location_received")
+        await _advance(turn, Step.CONTACT, lead="filing.location_received")
         return
     # The share keyboard hid itself once used; the contact step's keyboard comes next, and the main
     # menu with the review.
     rows = [[button(f"{s.name} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
-    rows.append([button(services.text(me.lang, "button.no_station"), callbacks.draft("skip"))])
-    text = services.text(me.lang, "filing.location_received") + "\n" + services.text(me.lang, "filing.which_station")
-    await reply(update, text, reply_markup=inline(rows))
+    rows.append([button(turn.t("button.no_station"), callbacks.draft("skip"))])
+    await reply(turn.update, turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"), reply_markup=inline(rows))
+
+
+async def _take_contact(turn: Turn, message: Message) -> None:
+    if message.contact.user_id != turn.me.person.telegram_id:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing.own_contact_only")
+        return
+    await _advance(turn, Step.REVIEW, phone=message.contact.phone_number, lead="filing.phone_received")
+
+
+async def _take_typed_phone(turn: Turn, message: Message) -> None:
+    """A number typed at the contact step is taken if valid; words are kept in the description."""
+    text = message.text or ""
+    if not looks_like_phone(text):
+        await _keep_later(turn, message)
+        return
+    phone = parse_phone(text)
+    if phone.number is None:
+        await refuse(turn.update, turn.context, turn.me.lang, f"filing2.phone_bad_{phone.reason}")
+        return
+    await _advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
+
+
+async def _advance(turn: Turn, step: Step, in_place: bool = False, lead: str | None = None, **changes: object) -> None:
+    if step is Step.PLACE and (changes.get("station") or turn.draft.station):
+        step = Step.CONTACT  # the courier started from a station: the place is known
+    await turn.save(step=step, **changes)
+    await ask(turn, in_place, lead)
+
+
+STEPS: dict[Step, StepSpec] = {
+    Step.CATEGORY: StepSpec(
+        ask=_ask_category,
+        takes={Kind.TEXT: _keep_at_category, Kind.MEDIA: _keep_at_category},
+        next=Step.DESCRIPTION,
+    ),
+    Step.DESCRIPTION: StepSpec(
+        ask=_ask_description,
+        takes={Kind.TEXT: _take_description, Kind.MEDIA: _take_description},
+        back=Step.CATEGORY,
+        next=Step.PLACE,
+    ),
+    Step.PLACE: StepSpec(
+        ask=_ask_sharing(Step.PLACE),
+        takes={Kind.LOCATION: _take_location, Kind.TEXT: _keep_later, Kind.MEDIA: _keep_later},
+        back=Step.DESCRIPTION,
+        next=Step.CONTACT,
+    ),
+    Step.CONTACT: StepSpec(
+        ask=_ask_sharing(Step.CONTACT),
+        takes={Kind.CONTACT: _take_contact, Kind.TEXT: _take_typed_phone, Kind.MEDIA: _keep_later},
+        back=Step.PLACE,
+        next=Step.REVIEW,
+    ),
+    Step.REVIEW: StepSpec(
+        ask=_ask_review,
+        takes={Kind.TEXT: _keep_later, Kind.MEDIA: _keep_later},
+        back=Step.CONTACT,
+    ),
+}
+
+
+# ---- entry points ----------------------------------------------------------------------------
+
+
+async def begin(update: Update, context: BotContext, me: Who, station_id: str | None = None) -> None:
+    """Start a new appeal (about a station, if given); with one unfinished, offer to continue or discard it."""
+    draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.open:
+        await remind(update, context, me, draft, new=station_id or "")
+        return
+    turn = Turn(update, context, me, Draft(step=Step.CATEGORY, station=station_id))
+    lead = None
+    if draft is not None and draft.kept and recent(context, draft):
+        # Typed just before pressing New appeal: that was the story.
+        turn.draft = turn.draft.model_copy(update={"description": draft.kept, "files": draft.kept_files})
+        lead = "filing2.kept_at_category"
+    await turn.save()
+    await ask(turn, lead=lead)
+
+
+KEPT_FOR_S = 30 * 60
+
+
+def recent(context: BotContext, draft: Draft) -> bool:
+    """Whether the draft's row was written lately enough for its kept text to still be what the person means."""
+    return draft.updated_at is not None and (context.services.clock() - draft.updated_at).total_seconds() <= KEPT_FOR_S
+
+
+async def remind(update: Update, context: BotContext, me: Who, draft: Draft, new: str | None = None) -> None:
+    """Say there is an unfinished appeal, with Continue and Discard (`new`: discarding starts another, about that station if not empty)."""
+    services = context.services
+    turn = Turn(update, context, me, draft)
+    if draft.keyboard is not None:
+        await turn.save(keyboard=None)  # whatever brought us here showed the menu, or will
+    category = services.category(draft.category or "")
+    what = category.name(me.lang) if category else turn.t("filing2.no_category")
+    if draft.description:
+        what += " · " + (draft.description[:40] + "…" if len(draft.description) > 40 else draft.description)
+    discard = (
+        button(turn.t("filing2.button_discard_new"), callbacks.draft("drop", "new" + (f".{new}" if new else "")))
+        if new is not None
+        else button(turn.t("filing2.button_discard"), callbacks.draft("drop"))
+    )
+    await reply(
+        update,
+        turn.t("filing2.draft_waiting", what=what),
+        reply_markup=inline([[button(turn.t("filing2.button_continue"), callbacks.draft("go")), discard]]),
+    )
+
+
+async def on_message(update: Update, context: BotContext, me: Who, draft: Draft) -> None:
+    """A message while a draft is open: the step takes it if it takes its kind, or says what it needs."""
+    assert draft.step is not None
+    turn = Turn(update, context, me, draft)
+    message: Message = update.effective_message
+    kind = kind_of(message)
+    handler = STEPS[draft.step].takes.get(kind) if kind is not None else None
+    if handler is None:
+        await refuse(update, context, me.lang, f"filing.expecting_{draft.step}")
+        return
+    await handler(turn, message)
+
+
+async def on_continuation(update: Update, context: BotContext, me: Who, draft: Draft) -> None:
+    """The rest of a message Telegram split, whose first part went into the description: one description, or none of it."""
+    assert draft.last is not None
+    turn = Turn(update, context, me, draft)
+    message: Message = update.effective_message
+    text = (message.text or message.caption or "").strip()
+    description = joined(draft.description, text)
+    if len(description) <= MAX_DESCRIPTION:
+        last = _last(message, "description", draft.last.length + 1 + len(text))
+        await turn.save(description=description, last=last)
+        await reply(update, turn.t("filing2.rest_added"))
+        return
+    # Over the limit together: the first part comes out again, and the courier writes it anew.
+    before = (draft.description or "")[: max(0, len(draft.description or "") - draft.last.length)].rstrip("\n")
+    await turn.save(step=Step.DESCRIPTION, description=before or None, last=_last(message, "refused"))
+    total = draft.last.length + len(text)
+    await reply(update, turn.t("filing2.split_too_long", length=total, limit=MAX_DESCRIPTION))
+    await ask(turn)
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -218,86 +454,88 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     query = update.callback_query
     storage, services = context.services.storage, context.services
     draft = await storage.dialogs.draft(me.person.telegram_id)
-    if draft is None:
+    if press.verb == "drop" and press.arg.startswith("new"):
+        await query.answer()
+        await drop_keyboard(update)
+        await storage.dialogs.drop_draft(me.person.telegram_id)
+        await begin(update, context, me, press.arg.partition(".")[2] or None)
+        return
+    if draft is None or not draft.open:
         await refuse(update, context, me.lang, "filing.no_draft")
         return
-    data = dict(draft.data)
+    turn = Turn(update, context, me, draft)
     verb, step = press.verb, draft.step
-    if verb == "cancel":
+    spec = STEPS[step]
+    if verb in ("cancel", "drop"):
         await query.answer()
         await storage.dialogs.drop_draft(me.person.telegram_id)
         await drop_keyboard(update)
-        await reply(update, services.text(me.lang, "filing.cancelled"), reply_markup=main_menu(services, me.lang))
-    elif verb == "back" and step in PREVIOUS:
+        await reply(update, turn.t("filing.cancelled"), reply_markup=main_menu(services, me.lang))
+    elif verb == "go":
         await query.answer()
-        back = PREVIOUS[step]
-        if back == PLACE and data.get("station") and not data.get("lat"):
-            back = DESCRIPTION
-        if back == DESCRIPTION:
-            data.pop("description", None)  # going back means writing it anew, not adding to it
-        in_place = step == DESCRIPTION  # the category list, back where the description question was
+        await drop_keyboard(update)
+        await ask(turn)
+    elif verb == "back" and spec.back is not None:
+        await query.answer()
+        back = spec.back
+        if back is Step.PLACE and draft.station and draft.lat is None:
+            back = Step.DESCRIPTION  # started from a station: there was no place step
+        in_place = step is Step.DESCRIPTION  # the category list, back where the description question was
         if not in_place:
             await drop_keyboard(update)
-        await _save(context, me, back, data)
-        await ask(update, context, me, Draft(back, data), in_place)
-    elif verb == "cat" and step == CATEGORY and services.category(press.arg):
+        await turn.save(step=back)
+        await ask(turn, in_place)
+    elif verb == "cat" and step is Step.CATEGORY and services.category(press.arg):
         await query.answer()
-        data["category"] = press.arg
-        await _advance(update, context, me, DESCRIPTION, data, in_place=True)
-    elif verb == "next" and step == DESCRIPTION and (data.get("description") or data.get("files")):
-        await query.answer()
-        await drop_keyboard(update)
-        await _advance(update, context, me, PLACE, data)
-    elif verb == "skip" and step in (PLACE, CONTACT):
+        await _advance(turn, Step.DESCRIPTION, in_place=True, category=press.arg)
+    elif verb == "next" and step is Step.DESCRIPTION and (draft.description or draft.files):
         await query.answer()
         await drop_keyboard(update)
-        if step == CONTACT:
-            data.pop("phone", None)
-        await _advance(update, context, me, CONTACT if step == PLACE else REVIEW, data)
-    elif verb == "st" and step == PLACE and await storage.stations.get(press.arg):
+        await _advance(turn, Step.PLACE)
+    elif verb == "skip" and step in (Step.PLACE, Step.CONTACT):
         await query.answer()
         await drop_keyboard(update)
-        data["station"] = press.arg
-        await _advance(update, context, me, CONTACT, data)
-    elif verb == "confirm" and step == REVIEW:
+        await _advance(turn, spec.next, **({"phone": None} if step is Step.CONTACT else {}))
+    elif verb == "st" and step is Step.PLACE and await storage.stations.get(press.arg):
         await query.answer()
-        await _submit(update, context, me, data)
+        await drop_keyboard(update)
+        await _advance(turn, Step.CONTACT, station=press.arg)
+    elif verb == "confirm" and step is Step.REVIEW:
+        await query.answer()
+        await _submit(turn)
     else:
         await refuse(update, context, me.lang, "filing.stale_button")
 
 
-async def _submit(update: Update, context: BotContext, me: Who, data: dict[str, Any]) -> None:
-    services = context.services
+async def _submit(turn: Turn) -> None:
+    services, draft, me = turn.context.services, turn.draft, turn.me
     now = services.clock()
-    point = (data["lat"], data["lon"]) if data.get("lat") is not None else None
-    unit = route(services.routing, data["category"], data.get("station"), point)
+    point = (draft.lat, draft.lon) if draft.lat is not None and draft.lon is not None else None
+    unit = route(services.routing, draft.category or "", draft.station, point)
     new = NewAppeal(
         courier_id=me.person.telegram_id,
-        category=data["category"],
-        description=data.get("description") or services.text(me.lang, "filing.files_only"),
+        category=draft.category or "",
+        description=draft.description or turn.t("filing.files_only"),
         language=me.lang,
-        station_id=data.get("station"),
-        lat=data.get("lat"),
-        lon=data.get("lon"),
-        contact_phone=data.get("phone"),
-        attachments=tuple(tuple(f) for f in data.get("files", [])),
+        station_id=draft.station,
+        lat=draft.lat,
+        lon=draft.lon,
+        contact_phone=draft.phone,
+        attachments=tuple(tuple(f) for f in draft.files),
     )
     applied = await services.storage.appeals.submit(new, unit, now)
     appeal = applied.appeal
     timers = {t.kind: t.due_at for t in await services.storage.appeals.timers(appeal.id)}
     if appeal.unit_id:
         unit_row = await services.storage.people.unit(appeal.unit_id)
-        text = services.text(
-            me.lang,
+        text = turn.t(
             "filing.submitted_routed",
             number=appeal.id,
             unit=unit_row.name(me.lang) if unit_row else appeal.unit_id,
             when=services.local(timers.get("handle"), me.lang),
         )
     else:
-        text = services.text(
-            me.lang, "filing.submitted_triage", number=appeal.id, when=services.local(timers.get("triage"), me.lang)
-        )
+        text = turn.t("filing.submitted_triage", number=appeal.id, when=services.local(timers.get("triage"), me.lang))
     # The receipt takes the confirm button's place under the summary: what was filed and its number
     # stay together (the main menu came back with the review).
-    await edit_or_reply(update, await _summary(context, me, data, title=False) + "\n\n" + text)
+    await edit_or_reply(turn.update, await summary(turn, title=False) + "\n\n" + text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers import filing
 from handlers.i18n import LANGUAGES
 from handlers.common import edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import button, inline
@@ -27,6 +28,9 @@ async def start(update: Update, context: BotContext) -> None:
         )
     )
     await reply(update, text, reply_markup=main_menu(context.services, me.lang))
+    draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.open:
+        await filing.remind(update, context, me, draft)
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -67,7 +71,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
-    """Anything no other handler took: point back to the menu, never silence."""
+    """Anything no journey can take (a sticker, say): what the bot does, and the menu; never silence."""
     me = await who(update, context)
     await reply(
         update,

@@ -88,7 +88,7 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     await bot.press(COURIER, "Near Station")
     assert bot.last_text(COURIER) == t("filing.ask_contact")
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
-    assert (await bot.services.storage.dialogs.draft(COURIER)).data["station"] == "s-near"
+    assert (await bot.services.storage.dialogs.draft(COURIER)).station == "s-near"
 
     await bot.press(COURIER, "Cancel")
     await bot.say(COURIER, "/appeal")
@@ -102,4 +102,4 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     ]
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
     draft = await bot.services.storage.dialogs.draft(COURIER)
-    assert (draft.step, draft.data["lat"], draft.data.get("station")) == ("contact", 31.1, None)
+    assert (draft.step, draft.lat, draft.station) == ("contact", 31.1, None)
