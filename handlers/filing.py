@@ -376,7 +376,7 @@ async def begin(update: Update, context: BotContext, me: Who, station_id: str | 
     if draft is not None and draft.open:
         await remind(update, context, me, draft, new=station_id or "")
         return
-    turn = Turn(update, context, me, Draft(step=Step.CATEGORY, station=station_id))
+    turn = Turn(update, context, me, new_draft(context, station=station_id))
     lead = None
     if draft is not None and draft.kept and recent(context, draft):
         # Typed just before pressing New appeal: that was the story.
@@ -387,6 +387,11 @@ async def begin(update: Update, context: BotContext, me: Who, station_id: str | 
 
 
 KEPT_FOR_S = 30 * 60
+
+
+def new_draft(context: BotContext, **values: object) -> Draft:
+    """A draft at the first step, stamped with when it was begun."""
+    return Draft(step=Step.CATEGORY, started=int(context.services.clock().timestamp()), **values)
 
 
 def recent(context: BotContext, draft: Draft) -> bool:
@@ -404,15 +409,16 @@ async def remind(update: Update, context: BotContext, me: Who, draft: Draft, new
     what = category.name(me.lang) if category else turn.t("filing2.no_category")
     if draft.description:
         what += " · " + (draft.description[:40] + "…" if len(draft.description) > 40 else draft.description)
+    stamp = str(draft.started)
     discard = (
-        button(turn.t("filing2.button_discard_new"), callbacks.draft("drop", "new" + (f".{new}" if new else "")))
+        button(turn.t("filing2.button_discard_new"), callbacks.draft("drop", f"{stamp}.new" + (f".{new}" if new else "")))
         if new is not None
-        else button(turn.t("filing2.button_discard"), callbacks.draft("drop"))
+        else button(turn.t("filing2.button_discard"), callbacks.draft("drop", stamp))
     )
     await reply(
         update,
         turn.t("filing2.draft_waiting", what=what),
-        reply_markup=inline([[button(turn.t("filing2.button_continue"), callbacks.draft("go")), discard]]),
+        reply_markup=inline([[button(turn.t("filing2.button_continue"), callbacks.draft("go", stamp)), discard]]),
     )
 
 
@@ -454,17 +460,23 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     query = update.callback_query
     storage, services = context.services.storage, context.services
     draft = await storage.dialogs.draft(me.person.telegram_id)
-    if press.verb == "drop" and press.arg.startswith("new"):
+    open_draft = draft if draft is not None and draft.open else None
+    stamp, _, then = press.arg.partition(".")
+    if press.verb in ("go", "drop") and open_draft is not None and stamp != str(open_draft.started):
+        # A reminder about a draft discarded since: this one is not what it offered to continue or discard.
+        await refuse(update, context, me.lang, "filing.stale_button")
+        return
+    if press.verb == "drop" and then.startswith("new"):
         await query.answer()
         await drop_keyboard(update)
         await storage.dialogs.drop_draft(me.person.telegram_id)
-        await begin(update, context, me, press.arg.partition(".")[2] or None)
+        await begin(update, context, me, then.partition(".")[2] or None)
         return
-    if draft is None or not draft.open:
+    if open_draft is None:
         await refuse(update, context, me.lang, "filing.no_draft")
         return
-    turn = Turn(update, context, me, draft)
-    verb, step = press.verb, draft.step
+    turn = Turn(update, context, me, open_draft)
+    verb, step = press.verb, open_draft.step
     spec = STEPS[step]
     if verb in ("cancel", "drop"):
         await query.answer()
@@ -478,7 +490,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "back" and spec.back is not None:
         await query.answer()
         back = spec.back
-        if back is Step.PLACE and draft.station and draft.lat is None:
+        if back is Step.PLACE and open_draft.station and open_draft.lat is None:
             back = Step.DESCRIPTION  # started from a station: there was no place step
         in_place = step is Step.DESCRIPTION  # the category list, back where the description question was
         if not in_place:
@@ -488,7 +500,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "cat" and step is Step.CATEGORY and services.category(press.arg):
         await query.answer()
         await _advance(turn, Step.DESCRIPTION, in_place=True, category=press.arg)
-    elif verb == "next" and step is Step.DESCRIPTION and (draft.description or draft.files):
+    elif verb == "next" and step is Step.DESCRIPTION and (open_draft.description or open_draft.files):
         await query.answer()
         await drop_keyboard(update)
         await _advance(turn, Step.PLACE)

@@ -197,7 +197,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if press.verb == "file":
         await update.callback_query.answer()
         await drop_keyboard(update)
-        new = Draft(step=Step.CATEGORY, description=draft.kept, files=draft.kept_files)
+        new = filing.new_draft(context, description=draft.kept, files=draft.kept_files)
         turn = filing.Turn(update, context, me, new)
         await turn.save()
         await filing.ask(turn, lead="filing2.kept_at_category")

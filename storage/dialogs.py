@@ -43,6 +43,7 @@ class Draft(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     step: Step | None = None
+    started: int = 0  # when it was begun (Unix seconds): its reminder's buttons name it, so they never act on a later one
     category: str | None = None
     description: str | None = None
     files: list[tuple[str, str, str]] = Field(default_factory=list)  # (kind, file_id, file_unique_id)

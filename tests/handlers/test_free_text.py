@@ -281,3 +281,17 @@ async def test_an_old_format_draft_still_loads(bot) -> None:
     await bot.press(COURIER, t(bot, "filing2.button_continue"))
     await bot.press(COURIER, "Skip")
     assert "Wages unpaid" in bot.last_text(COURIER) and t(bot, "card.files", count=1) in bot.last_text(COURIER)
+
+
+async def test_an_old_reminder_never_discards_a_later_draft(bot) -> None:
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    (reminder,) = [m for m in await bot.say(COURIER, "/appeal") if m["text"].startswith("You have")]
+    bot.clock.advance(minutes=1)
+    await bot.press(COURIER, t(bot, "filing2.button_discard_new"))
+    await bot.press(COURIER, "Suggestions")  # the new draft
+    old_discard = dict(bot.core.inline_buttons(reminder))[t(bot, "filing2.button_discard_new")]
+    query = bot.core.press_button(COURIER, reminder["message_id"], old_discard)
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == t(bot, "filing.stale_button")
+    assert (await bot.services.storage.dialogs.draft(COURIER)).category == "suggestion"

@@ -53,8 +53,12 @@ async def test_navigate_sends_a_venue_and_appeal_starts_with_the_station(bot) ->
     venue = bot.core.last_message(COURIER)["venue"]
     assert (venue["title"], venue["location"]["latitude"]) == ("Near Station", 31.2320)
     await bot.press(COURIER, "New appeal about 1")
+    about = bot.services.text("en", "filing2.about_station", station="Near Station")
+    assert bot.last_text(COURIER).startswith(about + "\n")  # every step names the station
     await bot.press(COURIER, "Station facilities")
+    assert bot.last_text(COURIER).startswith(about + "\n")
     await bot.say(COURIER, "The charger is broken")
+    assert bot.texts(COURIER)[-2].startswith(about + "\n")
     assert bot.last_text(COURIER) == bot.services.text("en", "filing.ask_contact")  # the place is known
     await bot.press(COURIER, "Skip")
     assert "Station: Near Station" in bot.last_text(COURIER)
