@@ -138,7 +138,8 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[Non
 
     async def ask(turn: Turn, in_place: bool, lead: str | None) -> None:
         # Telegram sends a reply keyboard and inline buttons in separate messages.
-        await turn.save(keyboard=step.value)
+        if turn.draft.keyboard != step.value:
+            await turn.save(keyboard=step.value)
         keyboard = share_keyboard(
             turn.t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
         )
@@ -152,7 +153,8 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[Non
 
 async def _ask_review(turn: Turn, in_place: bool, lead: str | None) -> None:
     # This message brings the main menu back in place of the share keyboard.
-    await turn.save(keyboard=None)
+    if turn.draft.keyboard is not None:
+        await turn.save(keyboard=None)
     await reply(turn.update, turn.t(lead or "filing.ready"), reply_markup=main_menu(turn.context.services, turn.me.lang))
     confirm = button(turn.t("button.confirm"), callbacks.draft("confirm"))
     await reply(turn.update, await summary(turn), reply_markup=_nav(turn, confirm))
@@ -331,7 +333,9 @@ async def _take_typed_phone(turn: Turn, message: Message) -> None:
 async def _advance(turn: Turn, step: Step, in_place: bool = False, lead: str | None = None, **changes: object) -> None:
     if step is Step.PLACE and (changes.get("station") or turn.draft.station):
         step = Step.CONTACT  # the courier started from a station: the place is known
-    await turn.save(step=step, **changes)
+    # The step's question shows its share keyboard, or the review the menu: stored with the step, in one write.
+    keyboard = step.value if step in (Step.PLACE, Step.CONTACT) else None if step is Step.REVIEW else turn.draft.keyboard
+    await turn.save(step=step, keyboard=keyboard, **changes)
     await ask(turn, in_place, lead)
 
 
