@@ -125,12 +125,15 @@ async def pending_questions(context: BotContext, me: Who) -> list[Appeal]:
     return sorted((a for a, _ in mine if a.state is State.HANDLING and a.awaiting_courier), key=lambda a: a.id)
 
 
-async def _send_answer(update: Update, context: BotContext, me: Who, appeal: Appeal, text: str) -> bool:
-    """Apply the courier's answer to `appeal`; False if it cannot be (said why, as a toast on a press)."""
+async def _send_answer(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, text: str, files: list[tuple[str, str, str]]
+) -> bool:
+    """Apply the courier's answer (words, and any files with them) to `appeal`; False if it cannot be (said why)."""
     services = context.services
     try:
         await services.storage.appeals.apply(
-            appeal.id, Event.ANSWER, me.person.telegram_id, services.clock(), EventArgs(note=text)
+            appeal.id, Event.ANSWER, me.person.telegram_id, services.clock(),
+            EventArgs(note=text, attachments=tuple(files)),
         )
     except lifecycle.LifecycleError:
         await refuse(update, context, me.lang, "freetext.no_longer_asked", number=appeal.id)
@@ -144,7 +147,8 @@ async def _answer_now(update: Update, context: BotContext, me: Who, appeal: Appe
         # A photo or a voice note alone: the unit asked a question, and a file without words answers none.
         await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
         return
-    if await _send_answer(update, context, me, appeal, text):
+    new_file = filing.file_of(message)
+    if await _send_answer(update, context, me, appeal, text, [new_file] if new_file else []):
         services = context.services
         await reply(update, services.text(me.lang, "freetext.answered", number=appeal.id), reply_markup=main_menu(services, me.lang))
 
@@ -209,7 +213,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if not draft.kept:
         await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
         return
-    if not await _send_answer(update, context, me, appeal, draft.kept):
+    if not await _send_answer(update, context, me, appeal, draft.kept, draft.kept_files):
         return
     await update.callback_query.answer()
     await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": []}))

@@ -57,6 +57,9 @@ async def test_a_caption_answers_and_a_bare_photo_is_asked_for_words(bot) -> Non
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "freetext.answered", number=number)
     assert (await events(bot, number))[-1] == (Event.ANSWER, "Here is my October payslip")
+    answer = (await bot.services.storage.appeals.ledger(number))[-1]
+    row = await bot.services.storage.db.fetchone("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
+    assert (row["kind"], row["event_id"]) == ("photo", answer.id)  # the photo goes with the answer
 
 
 async def test_with_two_questions_the_courier_picks_the_appeal(bot) -> None:
