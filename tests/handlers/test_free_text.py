@@ -298,3 +298,10 @@ async def test_an_old_reminder_never_discards_a_later_draft(bot) -> None:
     await bot.deliver()
     assert bot.core.answered_callback(query)["text"] == t(bot, "filing.stale_button")
     assert (await bot.services.storage.dialogs.draft(COURIER)).category == "suggestion"
+
+
+async def test_in_chinese_the_answer_says_which_appeal(bot) -> None:
+    number = await asked(bot, "Which platform?")
+    await bot.services.storage.people.set_language(COURIER, "zh")
+    (reply,) = await bot.say(COURIER, "美团")
+    assert reply["text"] == f"已作为对诉求 #{number} 的回复发给承办单位。"
