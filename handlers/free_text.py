@@ -17,7 +17,7 @@ from domain.texts import has_real_words
 from handlers import appeal_actions, callbacks, filing, stations
 from handlers.callbacks import Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
-from handlers.filing import Kind
+from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.start import not_understood
@@ -47,10 +47,6 @@ def continues(last: LastText | None, message: Message) -> bool:
     )
 
 
-def _last(message: Message, went: str, length: int = 0) -> LastText:
-    return LastText(message_id=message.message_id, at=int(message.date.timestamp()), went=went, length=length)
-
-
 async def _save(context: BotContext, me: Who, draft: Draft) -> None:
     await context.services.storage.dialogs.save_draft(me.person.telegram_id, draft, context.services.clock())
 
@@ -66,7 +62,7 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
             return
     if len(text) > MAX_TEXT:
         await refuse(update, context, me.lang, "filing.too_long", length=len(text), limit=MAX_TEXT)
-        await _save(context, me, (draft or Draft()).model_copy(update={"last": _last(message, "refused")}))
+        await _save(context, me, (draft or Draft()).model_copy(update={"last": last_text(message, "refused")}))
         return
     open_draft = draft if draft is not None and draft.open else None
     if message.location is not None and (open_draft is None or open_draft.keyboard != Step.PLACE):
@@ -82,7 +78,7 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     if open_draft is not None:
         await filing.on_message(update, context, me, open_draft)
         return
-    if filing.kind_of(message) not in (Kind.TEXT, Kind.MEDIA):
+    if kind_of(message) not in (Kind.TEXT, Kind.MEDIA):
         await not_understood(update, context)
         return
     questions = await pending_questions(context, me)
@@ -99,19 +95,19 @@ async def _continuation(update: Update, context: BotContext, me: Who, draft: Dra
     assert last is not None
     if last.went == "refused":
         # One refusal covered the whole message: its later parts are dropped without another word.
-        await _save(context, me, draft.model_copy(update={"last": _last(message, "refused")}))
+        await _save(context, me, draft.model_copy(update={"last": last_text(message, "refused")}))
         return True
     if last.went == "description" and draft.open:
         await filing.on_continuation(update, context, me, draft)
         return True
     if last.went == "kept" and not draft.open and draft.kept:
         text = _text(message)
-        kept = filing.joined(draft.kept, text)
-        if len(kept) > filing.MAX_DESCRIPTION:
-            await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": [], "last": _last(message, "refused")}))
-            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=len(kept), limit=filing.MAX_DESCRIPTION))
+        kept = joined(draft.kept, text)
+        if len(kept) > MAX_DESCRIPTION:
+            await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": [], "last": last_text(message, "refused")}))
+            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=len(kept), limit=MAX_DESCRIPTION))
             return True
-        await _save(context, me, draft.model_copy(update={"kept": kept, "last": _last(message, "kept", last.length + 1 + len(text))}))
+        await _save(context, me, draft.model_copy(update={"kept": kept, "last": last_text(message, "kept", last.length + 1 + len(text))}))
         await reply(update, context.services.text(me.lang, "freetext.rest_kept"))
         return True
     return False
@@ -147,7 +143,7 @@ async def _answer_now(update: Update, context: BotContext, me: Who, appeal: Appe
         # A photo or a voice note alone: the unit asked a question, and a file without words answers none.
         await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
         return
-    new_file = filing.file_of(message)
+    new_file = file_of(message)
     if await _send_answer(update, context, me, appeal, text, [new_file] if new_file else []):
         services = context.services
         await reply(update, services.text(me.lang, "freetext.answered", number=appeal.id), reply_markup=main_menu(services, me.lang))
@@ -160,7 +156,7 @@ async def _keep(
     services = context.services
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     text = _text(message)
-    new_file = filing.file_of(message)
+    new_file = file_of(message)
     if not questions and new_file is None and not has_real_words(text):
         # "Hi", "ok", an emoji: nothing to file; say what the bot does.
         await not_understood(update, context)
@@ -168,11 +164,11 @@ async def _keep(
     draft = draft or Draft()
     # Several messages in a row are one story; one typed long after the last is a new one.
     earlier = draft.kept if draft.kept and filing.recent(context, draft) else None
-    kept = filing.joined(earlier, text) if text else earlier
-    files = [*(draft.kept_files if earlier is not None else []), *([new_file] if new_file else [])][: filing.MAX_FILES]
-    if kept is not None and len(kept) > filing.MAX_DESCRIPTION:
+    kept = joined(earlier, text) if text else earlier
+    files = [*(draft.kept_files if earlier is not None else []), *([new_file] if new_file else [])][: MAX_FILES]
+    if kept is not None and len(kept) > MAX_DESCRIPTION:
         kept, files = text or None, [new_file] if new_file else []
-    await _save(context, me, draft.model_copy(update={"kept": kept, "kept_files": files, "last": _last(message, "kept", len(text))}))
+    await _save(context, me, draft.model_copy(update={"kept": kept, "kept_files": files, "last": last_text(message, "kept", len(text))}))
     file_it = button(t("freetext.button_file"), callbacks.draft("file"))
     if questions:
         category = lambda a: services.category(a.category).name(me.lang) if services.category(a.category) else a.category  # noqa: E731
@@ -202,9 +198,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await update.callback_query.answer()
         await drop_keyboard(update)
         new = filing.new_draft(context, description=draft.kept, files=draft.kept_files)
-        turn = filing.Turn(update, context, me, new)
+        turn = Turn(update, context, me, new)
         await turn.save()
-        await filing.ask(turn, lead="filing2.kept_at_category")
+        await ask(turn, lead="filing2.kept_at_category")
         return
     appeal = await services.storage.appeals.get(int(press.arg)) if press.arg.isdecimal() and len(press.arg) <= 12 else None
     if appeal is None or appeal.courier_id != me.person.telegram_id:

@@ -15,7 +15,7 @@ from storage.models import from_ts, to_ts
 
 
 class Step(StrEnum):
-    """The filing dialog's steps, in order (handlers/filing.py says what each one asks and takes)."""
+    """The filing dialog's steps, in order (handlers/filing_steps.py says what each one asks and takes)."""
 
     CATEGORY = "category"
     DESCRIPTION = "description"
