@@ -232,7 +232,8 @@ async def _take_description(turn: Turn, message: Message) -> None:
         files.append(new_file)
     description = joined(draft.description, text) if text else draft.description
     if text and len(description or "") > MAX_DESCRIPTION:
-        await refuse(turn.update, turn.context, turn.me.lang, "filing.too_long", length=len(text), limit=MAX_DESCRIPTION)
+        # Too long with what was written before (the text alone was checked on arrival).
+        await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
         await turn.save(last=last_text(message, "refused"))
         return
     if text and not files and not has_real_words(description or ""):

@@ -104,8 +104,11 @@ async def _continuation(update: Update, context: BotContext, me: Who, draft: Dra
         text = _text(message)
         kept = joined(draft.kept, text)
         if len(kept) > MAX_DESCRIPTION:
-            await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": [], "last": last_text(message, "refused")}))
-            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=len(kept), limit=MAX_DESCRIPTION))
+            # Over the limit together: the first part comes out again; what was kept before it stays.
+            before = draft.kept[: max(0, len(draft.kept) - last.length)].rstrip("\n") or None
+            await _save(context, me, draft.model_copy(update={"kept": before, "last": last_text(message, "refused")}))
+            total = last.length + len(text)
+            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=total, limit=MAX_DESCRIPTION))
             return True
         await _save(context, me, draft.model_copy(update={"kept": kept, "last": last_text(message, "kept", last.length + 1 + len(text))}))
         await reply(update, context.services.text(me.lang, "freetext.rest_kept"))

@@ -305,3 +305,21 @@ async def test_in_chinese_the_answer_says_which_appeal(bot) -> None:
     await bot.services.storage.people.set_language(COURIER, "zh")
     (reply,) = await bot.say(COURIER, "美团")
     assert reply["text"] == f"已作为对诉求 #{number} 的回复发给承办单位。"
+
+
+async def test_a_split_kept_text_that_is_too_long_together_is_dropped_whole(bot) -> None:
+    bot.core.send_text(COURIER, "My scooter was stolen at the depot. " + "a" * 1400)
+    bot.core.send_text(COURIER, "b" * 900)
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing2.split_too_long", length=1436 + 900, limit=2000)
+    assert (await bot.services.storage.dialogs.draft(COURIER)).kept is None
+
+
+async def test_a_split_kept_text_that_fits_is_filed_whole(bot) -> None:
+    bot.core.send_text(COURIER, "My scooter was stolen at the depot")
+    bot.core.send_text(COURIER, "on Monday night")
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "freetext.rest_kept")
+    await bot.press(COURIER, t(bot, "freetext.button_file"))
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert draft.description == "My scooter was stolen at the depot\non Monday night"
