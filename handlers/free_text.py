@@ -181,7 +181,7 @@ async def _keep(
         ]
         await reply(update, t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
         return
-    await reply(update, t("freetext.offer"), reply_markup=inline([[file_it]]))
+    await reply(update, t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
     await reply(update, t("freetext.or_menu"), reply_markup=main_menu(services, me.lang))
 
 

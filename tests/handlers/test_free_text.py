@@ -323,3 +323,15 @@ async def test_a_split_kept_text_that_fits_is_filed_whole(bot) -> None:
     await bot.press(COURIER, t(bot, "freetext.button_file"))
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert draft.description == "My scooter was stolen at the depot\non Monday night"
+
+
+async def test_a_photo_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
+    bot.core.send_photo(COURIER, b"\x89PNG broken charger")
+    await bot.deliver()
+    assert bot.texts(COURIER)[-2] == t(bot, "freetext.offer_file")
+    await bot.press(COURIER, t(bot, "freetext.button_file"))
+    await bot.press(COURIER, "Daily-life")
+    assert t(bot, "card.files", count=1) in bot.last_text(COURIER)
+    await bot.say(COURIER, "The charger at the station is broken")
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, len(draft.files), draft.description) == (Step.PLACE, 1, "The charger at the station is broken")
