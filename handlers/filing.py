@@ -58,7 +58,8 @@ async def remind(update: Update, context: BotContext, me: Who, draft: Draft, new
     category = services.category(draft.category or "")
     what = category.name(me.lang) if category else turn.t("filing2.no_category")
     if draft.description:
-        what += " · " + (draft.description[:40] + "…" if len(draft.description) > 40 else draft.description)
+        start = " ".join(draft.description.split())
+        what += " · " + (start[:40] + "…" if len(start) > 40 else start)
     stamp = str(draft.started)
     discard = (
         button(turn.t("filing2.button_discard_new"), callbacks.draft("drop", f"{stamp}.new" + (f".{new}" if new else "")))

@@ -272,7 +272,8 @@ async def _keep(turn: Turn, message: Message, needs: str) -> bool:
     draft = turn.draft
     text = (message.text or message.caption or "").strip()
     new_file = file_of(message)
-    words = bool(text) and has_real_words(text)
+    # A number typed where a button is wanted is not part of the story (a phone number before its step, say).
+    words = bool(text) and has_real_words(text) and not looks_like_phone(text)
     if not words and new_file is None:
         await refuse(turn.update, turn.context, turn.me.lang, needs)
         return False

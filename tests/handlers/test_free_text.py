@@ -335,3 +335,12 @@ async def test_a_photo_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     await bot.say(COURIER, "The charger at the station is broken")
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, len(draft.files), draft.description) == (Step.PLACE, 1, "The charger at the station is broken")
+
+
+async def test_a_number_typed_at_the_place_step_is_not_added_to_the_story(bot) -> None:
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    await bot.say(COURIER, "Wages unpaid")
+    (reply,) = await bot.say(COURIER, "138 0013 8000")
+    assert reply["text"] == t(bot, "filing.expecting_place")
+    assert (await bot.services.storage.dialogs.draft(COURIER)).description == "Wages unpaid"
