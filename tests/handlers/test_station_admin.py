@@ -143,7 +143,7 @@ async def test_only_coordinators_manage_stations(bot, person) -> None:
     bot.core.send_document(person, b'{"stations": []}', "stations.json", "application/json")
     await bot.deliver()
     # Not a station file for them: a file like any other, which they may file as an appeal.
-    assert bot.texts(person)[-2] == bot.services.text("en", "freetext.offer")
+    assert bot.texts(person)[-2] == bot.services.text("en", "freetext.offer_file")
     assert [(s.id, s.name, s.active) for s in await bot.services.storage.stations.all()] == [
         ("s-1", "First Station", True), ("s-2", "Second Station", False)
     ]
