@@ -133,7 +133,7 @@ async def test_start_and_menu_buttons_during_a_draft_offer_continue_or_discard(b
     await bot.say(COURIER, "/appeal")
     await bot.press(COURIER, "Work protection")
     waiting = t(bot, "filing2.draft_waiting", what="Work protection")
-    for text in ("/start", "Help", "My appeals", "/appeal"):
+    for text in ("/start", "Help", "My appeals", "Language", "Nearest station", "/appeal"):
         replies = await bot.say(COURIER, text)
         assert replies[-1]["text"] == waiting, text
         if text == "/start":
