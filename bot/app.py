@@ -38,7 +38,7 @@ from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
 from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
-from handlers.inbox import inbox_handlers
+from handlers.inbox import draft_reminder_handlers, inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
@@ -67,6 +67,8 @@ CONFIG_KEY = "config"
 # records the update as handled (only then: a crash mid-way lets the redelivery through) and
 # wakes the sender.
 EDITS, BEFORE_HANDLERS, AFTER_HANDLERS = -2, -1, 1
+# After the handlers: a menu button during an unfinished draft also mentions the draft.
+DRAFT_REMINDERS = 2
 
 
 def utc_now() -> datetime:
@@ -111,6 +113,9 @@ def _register(application: Application, catalog: Catalog) -> None:
         *fallback_handlers(),
     ):
         application.add_handler(handler)
+    menu = set().union(*(labels(f"menu.{key}") for key in ("my_appeals", "nearest_station", "help", "language")))
+    for handler in draft_reminder_handlers(menu):
+        application.add_handler(handler, group=DRAFT_REMINDERS)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=EDITS)
     application.add_handler(TypeHandler(Update, _skip_if_handled), group=BEFORE_HANDLERS)
     application.add_handler(TypeHandler(Update, _after_update), group=AFTER_HANDLERS)

@@ -132,7 +132,7 @@ def card_text(
         unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
         lines.append(services.text(lang, "card.unit", unit=unit))
     if appeal.station_id:
-        station = facts.station.name if facts.station else appeal.station_id
+        station = facts.station.name_for(lang) if facts.station else appeal.station_id
         lines.append(services.text(lang, "card.station", station=station))
     elif appeal.lat is not None:
         lines.append(services.text(lang, "card.location", lat=f"{appeal.lat:.5f}", lon=f"{appeal.lon:.5f}"))

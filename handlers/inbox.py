@@ -1,4 +1,4 @@
-"""Where a private message or a button press goes: owed text first, then the draft, then the rest."""
+"""Where a private message or a button press goes (free text: handlers/free_text.py), and the draft's reminders."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.geo import on_earth
-from handlers import appeal_actions, digest, filing, lists, stations
+from handlers import appeal_actions, digest, filing, free_text, lists, stations
 from handlers.callbacks import decode
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
-from handlers.start import not_understood
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +24,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         # Telegram's clients cannot send one, but whatever reaches the bot is checked before it is kept.
         await refuse(update, context, me.lang, "stations.bad_location")
         return
-    dialogs = context.services.storage.dialogs
-    prompt = await dialogs.prompt(me.person.telegram_id)
-    if prompt is not None:
-        await appeal_actions.on_typed(update, context, me, prompt)
-        return
-    draft = await dialogs.draft(me.person.telegram_id)
-    if draft is not None:
-        await filing.on_message(update, context, me, draft)
-        return
-    if update.effective_message.location is not None:
-        await stations.show_nearest(update, context, me)
-        return
-    await not_understood(update, context)
+    await free_text.on_message(update, context, me)
 
 
 async def on_press(update: Update, context: BotContext) -> None:
@@ -52,7 +39,7 @@ async def on_press(update: Update, context: BotContext) -> None:
         case "ap":
             await appeal_actions.on_press(update, context, me, press)
         case "dr":
-            await filing.on_press(update, context, me, press)
+            await (free_text.on_press if press.verb in free_text.VERBS else filing.on_press)(update, context, me, press)
         case "st":
             await stations.on_press(update, context, me, press)
         case "hs":
@@ -67,7 +54,7 @@ async def new_appeal(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
-    """/cancel: drop what the bot was waiting for, and the draft."""
+    """/cancel: drop what the bot was waiting for, and the draft (with any kept text)."""
     me = await who(update, context)
     storage = context.services.storage
     dropped = await storage.dialogs.clear_prompt(me.person.telegram_id)
@@ -85,4 +72,36 @@ def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
         CommandHandler("cancel", cancel, filters=private),
         CallbackQueryHandler(on_press),
         MessageHandler(private & ~filters.COMMAND, on_message),
+    ]
+
+
+async def remind_draft(update: Update, context: BotContext) -> None:
+    """After a menu button or command has done its work: an unfinished appeal is mentioned, with Continue and Discard."""
+    me = await who(update, context)
+    draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.open:
+        await filing.remind(update, context, me, draft)
+
+
+async def forget_share_keyboard(update: Update, context: BotContext) -> None:
+    """Another journey answered (and may have shown the menu): a location is no longer the place step's."""
+    user = update.effective_user
+    dialogs = context.services.storage.dialogs
+    draft = await dialogs.draft(user.id)
+    if draft is not None and draft.keyboard is not None:
+        await dialogs.save_draft(user.id, draft.model_copy(update={"keyboard": None}), context.services.clock())
+
+
+# The menu's own buttons and commands (New appeal, /appeal and /start say it themselves).
+_MENU_COMMANDS = filters.Regex(r"^/(my|help|language|station)(@\w+)?(\s|$)")
+
+
+def draft_reminder_handlers(menu_labels: set[str]) -> list[BaseHandler]:
+    """For a group after the handlers: menu buttons and commands mention an unfinished draft; other presses
+    and commands forget the dialog's share keyboard, so the menu's Nearest station is never taken as the place."""
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & (filters.Text(sorted(menu_labels)) | _MENU_COMMANDS), remind_draft),
+        MessageHandler(private & filters.COMMAND, forget_share_keyboard),
+        CallbackQueryHandler(forget_share_keyboard, pattern=r"^(?!dr:)"),
     ]

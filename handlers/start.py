@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.commands import set_person_commands
+from handlers import filing
 from handlers.i18n import LANGUAGES
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import button, inline
@@ -28,6 +29,9 @@ async def start(update: Update, context: BotContext) -> None:
         )
     )
     await reply(update, text, reply_markup=await main_menu(context.services, me))
+    draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.open:
+        await filing.remind(update, context, me, draft)
 
 
 def help_keys(role: str) -> tuple[str, ...]:
@@ -77,7 +81,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
-    """Anything no other handler took: point back to the menu, never silence."""
+    """Anything no journey can take (a sticker, say): what the bot does, and the menu; never silence."""
     me = await who(update, context)
     await reply(
         update,

@@ -62,6 +62,7 @@ class EventArgs:
     unit: str | None = None
     priority: Priority | None = None
     merged_into: int | None = None
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (kind, file_id, file_unique_id) the event brings
 
 
 class Applied:
@@ -349,6 +350,12 @@ class Appeals:
                 ts,
             ),
         ).lastrowid
+        if args.attachments:
+            conn.executemany(
+                "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(appeal_id, event_id, *a, ts) for a in args.attachments],
+            )
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
         if event is Event.MERGE:

@@ -5,18 +5,73 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from storage.db import Database
-from storage.models import to_ts
+from storage.models import from_ts, to_ts
 
 
-@dataclass(frozen=True)
-class Draft:
-    """An appeal being filled in: the dialog step and what has been collected."""
+class Step(StrEnum):
+    """The filing dialog's steps, in order (handlers/filing_steps.py says what each one asks and takes)."""
 
-    step: str
-    data: dict[str, Any]
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    PLACE = "place"
+    CONTACT = "contact"
+    REVIEW = "review"
+
+
+# The drafts row of someone with no appeal being written who has typed something kept for a tap.
+IDLE = "idle"
+
+
+class LastText(BaseModel):
+    """The last text taken or refused, so the rest of a message Telegram split in parts goes where it went."""
+
+    message_id: int
+    at: int  # the message's date, Unix seconds
+    went: str  # "refused", "description" or "kept"
+    length: int = 0  # characters it added there
+
+
+class Draft(BaseModel):
+    """An appeal being filled in (or, with no step, only text kept for a tap), stored as JSON."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    step: Step | None = None
+    started: int = 0  # when it was begun (Unix seconds): its reminder's buttons name it, so they never act on a later one
+    category: str | None = None
+    description: str | None = None
+    files: list[tuple[str, str, str]] = Field(default_factory=list)  # (kind, file_id, file_unique_id)
+    station: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    phone: str | None = None
+    # Typed with no appeal being written: kept until the person taps "file it" or picks the appeal it answers.
+    kept: str | None = None
+    kept_files: list[tuple[str, str, str]] = Field(default_factory=list)
+    # Which of the dialog's share keyboards is up ("place" or "contact"); None once the menu is back.
+    keyboard: str | None = None
+    last: LastText | None = None
+    updated_at: datetime | None = Field(default=None, exclude=True)
+
+    @property
+    def open(self) -> bool:
+        """Whether an appeal is being written (not only text kept)."""
+        return self.step is not None
+
+    @classmethod
+    def stored(cls, step: str, data: dict[str, Any], updated_at: datetime | None = None) -> Draft:
+        """A draft from its row; rows written before the model (a step and a plain dict) load too."""
+        return cls.model_validate({**data, "step": None if step == IDLE else step, "updated_at": updated_at})
+
+    def data(self) -> str:
+        """The JSON stored in the row's data column."""
+        return self.model_dump_json(exclude={"step", "updated_at"}, exclude_defaults=True)
 
 
 @dataclass(frozen=True)
@@ -36,22 +91,22 @@ class Dialogs:
 
     async def draft(self, courier_id: int) -> Draft | None:
         """The courier's unfinished appeal, if any."""
-        row = await self._db.fetchone("SELECT step, data FROM drafts WHERE courier_id = ?", (courier_id,))
-        return None if row is None else Draft(row["step"], json.loads(row["data"]))
+        row = await self._db.fetchone("SELECT step, data, updated_at FROM drafts WHERE courier_id = ?", (courier_id,))
+        return None if row is None else Draft.stored(row["step"], json.loads(row["data"]), from_ts(row["updated_at"]))
 
     async def save_draft(self, courier_id: int, draft: Draft, now: datetime) -> None:
-        """Store the draft's step and data, replacing the previous ones."""
+        """Store the draft, replacing the previous one."""
         await self._db.write(
             lambda conn: conn.execute(
                 "INSERT INTO drafts (courier_id, step, data, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (courier_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
                 " updated_at = excluded.updated_at",
-                (courier_id, draft.step, json.dumps(draft.data, ensure_ascii=False), to_ts(now)),
+                (courier_id, draft.step or IDLE, draft.data(), to_ts(now)),
             )
         )
 
     async def drop_draft(self, courier_id: int) -> bool:
-        """Throw the draft away; False if there was none."""
+        """Throw the draft (and any kept text) away; False if there was none."""
         return await self._db.write(
             lambda conn: conn.execute("DELETE FROM drafts WHERE courier_id = ?", (courier_id,)).rowcount == 1
         )

@@ -212,7 +212,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
             "draft_place": ("place", {"category": "work", "description": "Wages unpaid", "files": []}),
             "draft_review": ("review", {"category": "work", "description": "Wages unpaid", "files": []}),
         }[state]
-        await storage.dialogs.save_draft(COURIER, Draft(step, data), now)
+        await storage.dialogs.save_draft(COURIER, Draft.stored(step, data), now)
     elif state == "hotspot":
         for courier in (COURIER, OTHER_COURIER, 1003):
             await storage.people.seen(courier, "en", now)
@@ -387,7 +387,7 @@ def _draft_step(step: str | None) -> Check:
 
 async def _draft_station(c: Case) -> None:
     draft = await c.bot.services.storage.dialogs.draft(c.person)
-    assert (draft.step, draft.data.get("station")) == ("contact", STATION.id)
+    assert (draft.step, draft.station) == ("contact", STATION.id)
 
 
 async def _filed(c: Case) -> None:
@@ -405,7 +405,7 @@ async def _venue(c: Case) -> None:
 
 async def _new_appeal_here(c: Case) -> None:
     draft = await c.bot.services.storage.dialogs.draft(c.person)
-    assert (draft.step, draft.data) == ("category", {"station": STATION.id})
+    assert (draft.step, draft.station, draft.category) == ("category", STATION.id, None)
 
 
 async def _language(c: Case) -> None:

@@ -33,20 +33,20 @@ def t(bot, key, **values):
 
 
 async def test_wrong_kind_of_message_at_each_step(bot) -> None:
-    """A location when a category is due, a sticker-less document for a description, text for a contact."""
+    """A contact when a category or a place is due, a sticker-less location: each step says what it needs."""
     await bot.say(COURIER, "/appeal")
     before = await snapshot(bot)
-    bot.core.share_location(COURIER, 31.2, 121.4)
+    bot.core.share_contact(COURIER, "+8613800138000", "Li", contact_user_id=COURIER)
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "filing.expecting_category")
     await bot.press(COURIER, "Work protection")
-    bot.core.send_document(COURIER, b"%PDF", "payslip.pdf", "application/pdf")
+    bot.core.share_contact(COURIER, "+8613800138000", "Li", contact_user_id=COURIER)
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "filing.expecting_description")
     await bot.say(COURIER, "Wages unpaid")
-    await bot.press(COURIER, "Skip")
-    await bot.say(COURIER, "13800138000")
-    assert bot.last_text(COURIER) == t(bot, "filing.expecting_contact")
+    bot.core.share_contact(COURIER, "+8613800138000", "Li", contact_user_id=COURIER)
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "filing.expecting_place")
     assert before[:3] == (await snapshot(bot))[:3]
 
 
@@ -54,13 +54,14 @@ async def test_overlong_text_and_oversized_photo_are_refused(bot) -> None:
     """5,000 characters and an 11 MB photo are refused with the limit; the draft stays as it was."""
     await bot.say(COURIER, "/appeal")
     await bot.press(COURIER, "Work protection")
-    before = await snapshot(bot)
+    before = await bot.services.storage.dialogs.draft(COURIER)
     await bot.say(COURIER, "x" * 5000)
     assert bot.last_text(COURIER) == t(bot, "filing.too_long", length=5000, limit=2000)
     bot.core.send_photo(COURIER, b"\xff" * (11 * 1024 * 1024))
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "filing.photo_too_large", limit=10)
-    assert await snapshot(bot) == before
+    after = await bot.services.storage.dialogs.draft(COURIER)
+    assert after.model_copy(update={"last": None}) == before.model_copy(update={"last": None, "updated_at": after.updated_at})
 
 
 async def test_a_strangers_contact_is_refused(bot) -> None:
@@ -133,10 +134,14 @@ async def test_cancel_and_back_at_each_step(bot) -> None:
     await bot.say(COURIER, "The charger at the station is broken")
     assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
     await bot.press(COURIER, "Back")
-    describe = t(bot, "filing.ask_description", limit=2000)
-    assert bot.last_text(COURIER) == t(bot, "filing.review_category", category="Daily-life services") + "\n" + describe
+    # Back keeps what was written: it is shown, and Next goes on with it.
+    assert bot.last_text(COURIER) == "\n".join((
+        t(bot, "filing.review_category", category="Daily-life services"),
+        t(bot, "filing.review_description", description="The charger at the station is broken"),
+        t(bot, "filing2.add_or_next"),
+    ))
     draft = await bot.services.storage.dialogs.draft(COURIER)
-    assert (draft.step, draft.data["category"]) == ("description", "life")
+    assert (draft.step, draft.category) == ("description", "life")
     assert (await snapshot(bot))[0] == 0
 
 
@@ -168,7 +173,8 @@ async def test_a_draft_survives_a_restart(tmp_path) -> None:
         bot.clock.advance(minutes=5)  # a new fake Telegram: its message ids start again, its dates do not
         bot.user(COURIER, "Li")
         await bot.say(COURIER, "/appeal")
-        assert bot.texts(COURIER)[0] == t(bot, "filing.resuming")
+        assert bot.texts(COURIER)[0].startswith(t(bot, "filing2.draft_waiting", what="Work protection").split(":")[0])
+        await bot.press(COURIER, t(bot, "filing2.button_continue"))
         assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
         await bot.press(COURIER, "Skip")
         await bot.press(COURIER, "Skip")

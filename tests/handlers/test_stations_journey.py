@@ -52,8 +52,12 @@ async def test_navigate_sends_a_venue_and_appeal_starts_with_the_station(bot) ->
     venue = bot.core.last_message(COURIER)["venue"]
     assert (venue["title"], venue["location"]["latitude"]) == ("Near Station", 31.2320)
     await bot.press(COURIER, "① New appeal")
+    about = bot.services.text("en", "filing2.about_station", station="Near Station")
+    assert bot.last_text(COURIER).startswith(about + "\n")  # every step names the station
     await bot.press(COURIER, "Station facilities")
+    assert bot.last_text(COURIER).startswith(about + "\n")
     await bot.say(COURIER, "The charger is broken")
+    assert bot.texts(COURIER)[-2].startswith(about + "\n")
     assert bot.last_text(COURIER) == bot.services.text("en", "filing.ask_contact")  # the place is known
     await bot.press(COURIER, "Skip")
     assert "Station: Near Station" in bot.last_text(COURIER)
@@ -87,7 +91,7 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     await bot.press(COURIER, "Near Station")
     assert bot.last_text(COURIER) == t("filing.ask_contact")
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
-    assert (await bot.services.storage.dialogs.draft(COURIER)).data["station"] == "s-near"
+    assert (await bot.services.storage.dialogs.draft(COURIER)).station == "s-near"
 
     await bot.press(COURIER, "Cancel")
     await bot.say(COURIER, "/appeal")
@@ -101,4 +105,4 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     ]
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
     draft = await bot.services.storage.dialogs.draft(COURIER)
-    assert (draft.step, draft.data["lat"], draft.data.get("station")) == ("contact", 31.1, None)
+    assert (draft.step, draft.lat, draft.station) == ("contact", 31.1, None)

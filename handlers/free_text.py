@@ -1,0 +1,221 @@
+"""Where a message that is not a command or a menu button goes; never "I did not understand".
+
+In order: the rest of a message Telegram split in parts goes where its first part went; a
+location goes to the place step only when the place step's own button sent it (else it finds
+stations); then the text the bot asked for (a reason, an answer, a result), the open filing
+dialog's step, a courier's pending question from staff, and for anything else an offer to file it
+as a new appeal.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from domain import lifecycle
+from domain.lifecycle import Event, State
+from domain.texts import has_real_words
+from handlers import appeal_actions, callbacks, filing, stations
+from handlers.callbacks import Press
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
+from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
+from handlers.keyboards import button, inline
+from handlers.services import BotContext
+from handlers.start import not_understood
+from storage.appeals import EventArgs
+from storage.dialogs import Draft, LastText, Step
+from storage.models import Appeal
+
+# The most any dialog takes in one message (a description, an answer, a reason): longer is refused whole.
+MAX_TEXT = 2000
+# Telegram sends a long paste as several messages, consecutive ids, within a second or two.
+SPLIT_WINDOW_S = 5
+# Button verbs of the kept text (the "dr" family: the kept text lives in the drafts row).
+VERBS = ("file", "ans")
+MAX_CHOICES = 8
+
+
+def _text(message: Message) -> str:
+    return (message.text or message.caption or "").strip()
+
+
+def continues(last: LastText | None, message: Message) -> bool:
+    """Whether `message` is the next part of the message `last` recorded (Telegram split it)."""
+    return (
+        last is not None
+        and message.message_id == last.message_id + 1
+        and 0 <= message.date.timestamp() - last.at <= SPLIT_WINDOW_S
+    )
+
+
+async def _save(context: BotContext, me: Who, draft: Draft) -> None:
+    await context.services.storage.dialogs.save_draft(me.person.telegram_id, draft, context.services.clock())
+
+
+async def on_message(update: Update, context: BotContext, me: Who) -> None:
+    """Decide where a private message goes, and send it there."""
+    message: Message = update.effective_message
+    dialogs = context.services.storage.dialogs
+    draft = await dialogs.draft(me.person.telegram_id)
+    text = _text(message)
+    if text and draft is not None and continues(draft.last, message):
+        if await _continuation(update, context, me, draft):
+            return
+    if len(text) > MAX_TEXT:
+        await refuse(update, context, me.lang, "filing.too_long", length=len(text), limit=MAX_TEXT)
+        await _save(context, me, (draft or Draft()).model_copy(update={"last": last_text(message, "refused")}))
+        return
+    open_draft = draft if draft is not None and draft.open else None
+    if message.location is not None and (open_draft is None or open_draft.keyboard != Step.PLACE):
+        # The menu's Nearest station (or the attachment menu), not the place step's own button.
+        await stations.show_nearest(update, context, me)
+        if open_draft is not None:
+            await filing.remind(update, context, me, open_draft)
+        return
+    prompt = await dialogs.prompt(me.person.telegram_id)
+    if prompt is not None:
+        await appeal_actions.on_typed(update, context, me, prompt)
+        return
+    if open_draft is not None:
+        await filing.on_message(update, context, me, open_draft)
+        return
+    if kind_of(message) not in (Kind.TEXT, Kind.MEDIA):
+        await not_understood(update, context)
+        return
+    questions = await pending_questions(context, me)
+    if len(questions) == 1:
+        await _answer_now(update, context, me, questions[0], message)
+        return
+    await _keep(update, context, me, draft, message, questions)
+
+
+async def _continuation(update: Update, context: BotContext, me: Who, draft: Draft) -> bool:
+    """The next part of a split message: refused with its first part, or joined to it. False: not ours."""
+    message: Message = update.effective_message
+    last = draft.last
+    assert last is not None
+    if last.went == "refused":
+        # One refusal covered the whole message: its later parts are dropped without another word.
+        await _save(context, me, draft.model_copy(update={"last": last_text(message, "refused")}))
+        return True
+    if last.went == "description" and draft.open:
+        await filing.on_continuation(update, context, me, draft)
+        return True
+    if last.went == "kept" and not draft.open and draft.kept:
+        text = _text(message)
+        kept = joined(draft.kept, text)
+        if len(kept) > MAX_DESCRIPTION:
+            # Over the limit together: the first part comes out again; what was kept before it stays.
+            before = draft.kept[: max(0, len(draft.kept) - last.length)].rstrip("\n") or None
+            await _save(context, me, draft.model_copy(update={"kept": before, "last": last_text(message, "refused")}))
+            total = last.length + len(text)
+            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=total, limit=MAX_DESCRIPTION))
+            return True
+        await _save(context, me, draft.model_copy(update={"kept": kept, "last": last_text(message, "kept", last.length + 1 + len(text))}))
+        await reply(update, context.services.text(me.lang, "freetext.rest_kept"))
+        return True
+    return False
+
+
+async def pending_questions(context: BotContext, me: Who) -> list[Appeal]:
+    """The courier's appeals whose unit asked a question the courier has not answered, oldest first."""
+    if me.person.role != "courier":
+        return []
+    mine = await context.services.storage.appeals.of_courier(me.person.telegram_id, limit=50)
+    return sorted((a for a, _ in mine if a.state is State.HANDLING and a.awaiting_courier), key=lambda a: a.id)
+
+
+async def _send_answer(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, text: str, files: list[tuple[str, str, str]]
+) -> bool:
+    """Apply the courier's answer (words, and any files with them) to `appeal`; False if it cannot be (said why)."""
+    services = context.services
+    try:
+        await services.storage.appeals.apply(
+            appeal.id, Event.ANSWER, me.person.telegram_id, services.clock(),
+            EventArgs(note=text, attachments=tuple(files)),
+        )
+    except lifecycle.LifecycleError:
+        await refuse(update, context, me.lang, "freetext.no_longer_asked", number=appeal.id)
+        return False
+    return True
+
+
+async def _answer_now(update: Update, context: BotContext, me: Who, appeal: Appeal, message: Message) -> None:
+    text = _text(message)
+    if not text:
+        # A photo or a voice note alone: the unit asked a question, and a file without words answers none.
+        await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
+        return
+    new_file = file_of(message)
+    if await _send_answer(update, context, me, appeal, text, [new_file] if new_file else []):
+        services = context.services
+        await reply(update, services.text(me.lang, "freetext.answered", number=appeal.id), reply_markup=await main_menu(services, me))
+
+
+async def _keep(
+    update: Update, context: BotContext, me: Who, draft: Draft | None, message: Message, questions: list[Appeal]
+) -> None:
+    """Keep what was typed for a tap: the appeal it answers (several asked), or filing it as a new one."""
+    services = context.services
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    text = _text(message)
+    new_file = file_of(message)
+    if not questions and new_file is None and not has_real_words(text):
+        # "Hi", "ok", an emoji: nothing to file; say what the bot does.
+        await not_understood(update, context)
+        return
+    draft = draft or Draft()
+    # Several messages in a row are one story; one typed long after the last is a new one.
+    earlier = draft.kept if draft.kept and filing.recent(context, draft) else None
+    kept = joined(earlier, text) if text else earlier
+    files = [*(draft.kept_files if earlier is not None else []), *([new_file] if new_file else [])][: MAX_FILES]
+    if kept is not None and len(kept) > MAX_DESCRIPTION:
+        kept, files = text or None, [new_file] if new_file else []
+    await _save(context, me, draft.model_copy(update={"kept": kept, "kept_files": files, "last": last_text(message, "kept", len(text))}))
+    file_it = button(t("freetext.button_file"), callbacks.draft("file"))
+    if questions:
+        category = lambda a: services.category(a.category).name(me.lang) if services.category(a.category) else a.category  # noqa: E731
+        rows = [
+            [button(t("freetext.appeal_button", number=a.id, category=category(a)), callbacks.draft("ans", str(a.id)))]
+            for a in questions[:MAX_CHOICES]
+        ]
+        await reply(update, t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
+        return
+    await reply(update, t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
+    await reply(update, t("freetext.or_menu"), reply_markup=await main_menu(services, me))
+
+
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """"File as a new appeal" or an appeal's button under a kept text: use the text, once."""
+    services = context.services
+    dialogs = services.storage.dialogs
+    draft = await dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.open:
+        await update.callback_query.answer()
+        await filing.remind(update, context, me, draft)
+        return
+    if draft is None or not (draft.kept or draft.kept_files):
+        await refuse(update, context, me.lang, "freetext.nothing_kept")
+        return
+    if press.verb == "file":
+        await update.callback_query.answer()
+        await drop_keyboard(update)
+        new = filing.new_draft(context, description=draft.kept, files=draft.kept_files)
+        turn = Turn(update, context, me, new)
+        await turn.save()
+        await ask(turn, lead="filing2.kept_at_category")
+        return
+    appeal = await services.storage.appeals.get(int(press.arg)) if press.arg.isdecimal() and len(press.arg) <= 12 else None
+    if appeal is None or appeal.courier_id != me.person.telegram_id:
+        await refuse(update, context, me.lang, "appeal.not_found")
+        return
+    if not draft.kept:
+        await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
+        return
+    if not await _send_answer(update, context, me, appeal, draft.kept, draft.kept_files):
+        return
+    await update.callback_query.answer()
+    await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": []}))
+    await edit_or_reply(update, services.text(me.lang, "freetext.answered", number=appeal.id))
+
+
