@@ -12,6 +12,7 @@ from telegram import Message, Update
 from domain.routing import route
 from handlers import callbacks
 from handlers.callbacks import Press
+from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, kind_of, last_text, summary
 from handlers.keyboards import button, inline
@@ -188,17 +189,14 @@ async def _submit(turn: Turn) -> None:
     )
     applied = await services.storage.appeals.submit(new, unit, now)
     appeal = applied.appeal
-    timers = {t.kind: t.due_at for t in await services.storage.appeals.timers(appeal.id)}
+    # The receipt names the same next deadline as /my, the card and the reminders.
+    deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang) or ""
     if appeal.unit_id:
         unit_row = await services.storage.people.unit(appeal.unit_id)
-        text = turn.t(
-            "filing.submitted_routed",
-            number=appeal.id,
-            unit=unit_row.name(me.lang) if unit_row else appeal.unit_id,
-            when=services.local(timers.get("handle"), me.lang),
-        )
+        unit_name = unit_row.name(me.lang) if unit_row else appeal.unit_id
+        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline)
     else:
-        text = turn.t("filing.submitted_triage", number=appeal.id, when=services.local(timers.get("triage"), me.lang))
+        text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline)
     # The receipt takes the confirm button's place under the summary: what was filed and its number
     # stay together (the main menu came back with the review).
     await edit_or_reply(turn.update, await summary(turn, title=False) + "\n\n" + text)

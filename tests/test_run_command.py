@@ -153,9 +153,9 @@ async def file_wage_appeal(core: BotApiCore, output: Output, text: str, phone: s
     core.press(LI, "Work protection")
     await bot_said(core, LI, "Describe the problem", output)
     core.send_text(LI, text)
-    await bot_said(core, LI, "or skip if the place does not matter", output)
+    await bot_said(core, LI, "If the place does not matter", output)
     core.press(LI, "Skip")
-    await bot_said(core, LI, "staff will not see your name", output)
+    await bot_said(core, LI, "staff will then see only what you wrote", output)
     if phone:
         core.share_contact(LI, phone, "Li", contact_user_id=LI)
     else:

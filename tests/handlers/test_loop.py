@@ -63,7 +63,7 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     assert confirmation.startswith(category) and PHONE in confirmation
     assert bot.core.inline_buttons(bot.core.bot_messages(courier)[-1]) == []
     number = int(confirmation.split("#")[1].split()[0])
-    assert bot.services.text(lang, "filing.submitted_routed", number=number, unit="X", when="Y").split("#")[0] in confirmation
+    assert bot.services.text(lang, "filing.submitted_routed", number=number, unit="X", deadline="Y").split("#")[0] in confirmation
     return number
 
 
@@ -162,7 +162,7 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
         await bot.press(person, "Skip")
         await bot.press(person, "Skip")
         await bot.press(person, "Confirm")
-        assert "A coordinator will send it" in bot.last_text(person)
+        assert "A coordinator assigns it by" in bot.last_text(person)
         numbers.append(int(bot.last_text(person).split("#")[1].split()[0]))
     first, second = numbers
     assert bot.texts(coordinator)[-1].startswith(t("notice.submit.coordinators", number=second))

@@ -66,6 +66,7 @@ async def test_the_same_next_deadline_everywhere(bot, lang) -> None:
     )
     assert re.fullmatch(pattern, line), line
 
+    assert line in bot.last_text(COURIER)  # the receipt under what was filed
     assert line in bot.last_text(HR_STAFF)  # the card that came with the new appeal
     await bot.say(COURIER, "/my")
     assert line in bot.last_text(COURIER)
