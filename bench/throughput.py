@@ -363,8 +363,8 @@ async def run(quick: bool) -> None:
         made: list[int] = []  # Bot API calls the bot made for each update
         async with bot, ceilings[0], ceilings[1]:
             await bot.post_init(bot)
-            sender = bot.bot_data["outbox_sender"]
-            database = _time_database(bot.bot_data["services"].storage)
+            sender = bot.bot_data.sender
+            database = _time_database(bot.bot_data.services.storage)
             api_before = request.seconds
             try:
                 while len(bot_times) < total:

@@ -1,15 +1,14 @@
-"""Where a private message or a button press goes: owed text first, then the draft, then the rest."""
+"""Where a private message goes: owed text first, then the draft, then the rest (buttons: handlers/presses.py)."""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.geo import on_earth
-from handlers import appeal_actions, digest, filing, lists, stations
-from handlers.callbacks import decode
+from handlers import appeal_actions, filing, stations
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
 from handlers.start import not_understood
@@ -40,27 +39,6 @@ async def on_message(update: Update, context: BotContext) -> None:
     await not_understood(update, context)
 
 
-async def on_press(update: Update, context: BotContext) -> None:
-    """Any inline button: decode strictly, then hand to its journey."""
-    me = await who(update, context)
-    press = decode(update.callback_query.data)
-    log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
-    if press is None:
-        await refuse(update, context, me.lang, "press.invalid")
-        return
-    match press.kind:
-        case "ap":
-            await appeal_actions.on_press(update, context, me, press)
-        case "dr":
-            await filing.on_press(update, context, me, press)
-        case "st":
-            await stations.on_press(update, context, me, press)
-        case "hs":
-            await digest.on_hotspot_press(update, context, me, press)
-        case "ls":
-            await lists.on_press(update, context, me, press)
-
-
 async def new_appeal(update: Update, context: BotContext) -> None:
     """/appeal and the "New appeal" button."""
     await filing.begin(update, context, await who(update, context))
@@ -77,12 +55,11 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
-    """/appeal, /cancel, every inline button, and plain private messages."""
+    """/appeal, /cancel, and plain private messages."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("appeal", new_appeal, filters=private),
         MessageHandler(private & filters.Text(sorted(new_appeal_labels)), new_appeal),
         CommandHandler("cancel", cancel, filters=private),
-        CallbackQueryHandler(on_press),
         MessageHandler(private & ~filters.COMMAND, on_message),
     ]

@@ -12,7 +12,7 @@ Every command and button checks the person's role in the database; everyone else
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.stations_file import (
     FileProblem,
@@ -26,6 +26,7 @@ from domain.stations_file import (
     to_csv,
 )
 from handlers import callbacks, inbox
+from handlers.callbacks import Family, Press, StationAdminVerb
 from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
@@ -60,8 +61,11 @@ def card(services: Services, station: Station, lang: str) -> tuple[str, Keyboard
         hours=hours_line(services, station, lang) if station.active else state,
         unit=station.unit_id or "—",
     )
-    verb, label = ("shut", "station_admin.close") if station.active else ("reopen", "station_admin.reopen")
-    return text, inline([[button(services.text(lang, label, id=station.id), callbacks.tool("sa", verb, station.id))]])
+    verb, label = (
+        (StationAdminVerb.SHUT, "station_admin.close") if station.active else (StationAdminVerb.REOPEN, "station_admin.reopen")
+    )
+    data = callbacks.encode(Family.STATION_ADMIN, verb, station.id)
+    return text, inline([[button(services.text(lang, label, id=station.id), data)]])
 
 
 def problems_text(services: Services, lang: str, problems: list[FileProblem]) -> str:
@@ -84,7 +88,7 @@ async def _overview(update: Update, context: BotContext, me: Who) -> None:
     opened, closed = await services.storage.stations.counts()
     text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
     buttons = [
-        [button(services.text(me.lang, "station_admin.reopen", id=s.id), callbacks.tool("sa", "reopen", s.id))]
+        [button(services.text(me.lang, "station_admin.reopen", id=s.id), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.REOPEN, s.id))]
         for s in await services.storage.stations.closed(SHOWN_CLOSED)
     ]
     await reply(update, text, reply_markup=inline(buttons) if buttons else None)
@@ -168,18 +172,13 @@ async def on_document(update: Update, context: BotContext) -> None:
     await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
 
 
-async def on_press(update: Update, context: BotContext) -> None:
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Close or reopen a station; only a coordinator, checked in the database on every press."""
-    me = await who(update, context)
     services = context.services
-    press = callbacks.decode(update.callback_query.data)
-    if press is None or press.kind != "sa" or press.verb not in ("shut", "reopen"):
-        await refuse(update, context, me.lang, "press.invalid")
-        return
     if not _is_coordinator(me):
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
-    station = await services.storage.stations.set_active(press.arg, press.verb == "reopen")
+    station = await services.storage.stations.set_active(press.arg, press.verb is StationAdminVerb.REOPEN)
     if station is None:
         await refuse(update, context, me.lang, "station_admin.unknown", id=press.arg)
         return
@@ -190,11 +189,10 @@ async def on_press(update: Update, context: BotContext) -> None:
 
 
 def station_admin_handlers() -> list[BaseHandler]:
-    """/stations, station files sent as documents, and the Close / Reopen buttons."""
+    """/stations and station files sent as documents (the Close / Reopen buttons: handlers/presses.py)."""
     private = filters.ChatType.PRIVATE
     station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
     return [
         CommandHandler("stations", stations, filters=private),
         MessageHandler(private & station_files, on_document),
-        CallbackQueryHandler(on_press, pattern=r"^sa:"),
     ]

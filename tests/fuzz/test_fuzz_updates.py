@@ -320,7 +320,7 @@ class World:
         """One raw update through the Application, as polling hands it over; then send notices."""
         raw = {**raw, "update_id": next(_ids)}
         await self.bot.app.process_update(Update.de_json(raw, self.bot.app.bot))
-        await self.bot.app.bot_data["outbox_sender"].flush()
+        await self.bot.app.bot_data.sender.flush()
 
     async def do(self, step: Any) -> None:
         """Carry out one step."""
