@@ -25,7 +25,7 @@ from handlers.callbacks import AppealVerb, Press
 from handlers.cards import BY_VERB, Action, allowed, can_see, card_facts, card_text, keyboard, roles, state_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.history import history_text
-from handlers.keyboards import Keyboard, button, inline
+from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
 from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, AppealNotFound, BadEventArguments, EventArgs
@@ -76,38 +76,37 @@ def _pressed_card(update: Update, services: Services, appeal: Appeal) -> bool:
     )
 
 
-def _appeal_verbs(message: Message, appeal_id: int) -> tuple[str, ...]:
-    """The lifecycle verbs of this appeal's buttons on a message."""
-    markup = message.reply_markup
-    if markup is None:
-        return ()
-    verbs = []
-    for row in markup.inline_keyboard:
-        for key in row:
-            press = callbacks.decode(key.callback_data if isinstance(key.callback_data, str) else None)
-            if press is not None and press.kind is callbacks.Family.APPEAL and press.appeal_id == appeal_id:
-                verbs.append(str(press.verb))
-    return tuple(verbs)
+# Buttons that never go stale: opening the appeal, its files.
+_DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES})
+
+
+def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> bool:
+    """Whether a button (by its callback data) may stay under a message about `appeal`."""
+    press = callbacks.decode(data)
+    if press is None or press.kind is not callbacks.Family.APPEAL or press.appeal_id != appeal.id:
+        return True  # not about this appeal: not ours to judge
+    if press.verb in _DURABLE:
+        return True
+    action = BY_VERB.get(press.verb)
+    return action is not None and can_see(me.person, appeal) and allowed(action, appeal, roles(me.person, appeal), now)
 
 
 async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
-    """Keep only the pressed message's buttons that still apply to `appeal`; its text stays as it is."""
+    """Take away the pressed message's buttons about `appeal` that no longer apply; its text stays as it is."""
     query = update.callback_query
     if query is None or not isinstance(query.message, Message) or query.message.reply_markup is None:
         return
-    services = context.services
-    verbs = tuple(v for v in _appeal_verbs(query.message, appeal.id) if v in BY_VERB)
-    markup: Keyboard | None = None
-    if verbs and can_see(me.person, appeal):
-        markup = keyboard(services, appeal, roles(me.person, appeal), me.lang, only=verbs)
-    current = query.message.reply_markup.to_dict()
-    if markup is not None and markup == current:
+    now = context.services.clock()
+    rows = query.message.reply_markup.to_dict()["inline_keyboard"]
+    kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now)] for row in rows]
+    kept = [row for row in kept if row]
+    if kept == rows:
         return
-    if markup is None:
+    if not kept:
         await drop_keyboard(update)
         return
     bot: QuietBot = update.get_bot()  # type: ignore[assignment]
-    await bot.edit_markup(query.message.chat.id, query.message.message_id, markup)
+    await bot.edit_markup(query.message.chat.id, query.message.message_id, inline(kept))
 
 
 # ---------------------------------------------------------------------------- stale presses
@@ -322,6 +321,9 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         return
     services = context.services
     version = int(version_text)
+    if _may_never(action, appeal, me, services.clock()):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
     prompt = await services.storage.dialogs.prompt(me.person.telegram_id)
     pending = (
         prompt is not None
@@ -401,6 +403,13 @@ async def on_followup(update: Update, context: BotContext, me: Who, press: Press
             me.lang, "followup.reopened", number=new.id, unit=await _unit_name(services, new.unit_id, me.lang),
             original=appeal.id,
         ),
+    )
+
+
+def _may_never(action: Action, appeal: Appeal, me: Who, now: datetime) -> bool:
+    """Whether `me` holds no role that may take `action` (as opposed to the appeal having moved on)."""
+    return isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted) and not allowed(
+        action, appeal, roles(me.person, appeal), now
     )
 
 
