@@ -377,11 +377,12 @@ class Appeals:
                 ts,
             ),
         ).lastrowid
-        conn.executemany(
-            "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(appeal_id, event_id, *a, ts) for a in args.attachments],
-        )
+        for attachment in args.attachments:
+            conn.execute(
+                "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (appeal_id, event_id, *attachment, ts),
+            )
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
         return Applied(written, event_id, transition)
