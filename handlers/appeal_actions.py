@@ -11,6 +11,7 @@ the appeal's version it was shown at: storage's compare-and-set makes a double t
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from telegram import Message, Update
@@ -303,6 +304,9 @@ async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, pr
         return
     version = int(press.arg) if press.arg.isdecimal() else None  # buttons sent before versions: none
     action = BY_VERB[AppealVerb.WITHDRAW]
+    if _may_never(action, appeal, me, context.services.clock()):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
     if version is not None and appeal.version != version:
         await _stale(update, context, me, appeal, action.event, since=version)
         return
@@ -311,7 +315,8 @@ async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, pr
 
 async def on_confirm(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Confirm the typed text the bot showed back (result, reason, merge): acts once."""
-    verb, _, version_text = press.arg.partition(".")
+    verb, _, rest = press.arg.partition(".")
+    version_text, _, digest = rest.partition(".")
     action = BY_VERB.get(verb)
     if action is None or not version_text.isdecimal() or PromptKind(action.event.value) not in CONFIRMED:
         await refuse(update, context, me.lang, "press.invalid")
@@ -332,6 +337,11 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         and prompt.data.get("version") == version
         and "text" in prompt.data
     )
+    if pending and digest and digest != text_digest(prompt.data["text"]):
+        # An older show-back: what was written after it is what waits for confirmation.
+        await update.callback_query.answer(services.text(me.lang, "stale.replaced"))
+        await drop_keyboard(update)
+        return
     if not pending or appeal.version != version:
         if pending:
             await services.storage.dialogs.clear_prompt(me.person.telegram_id)
@@ -340,6 +350,11 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
     args = _typed_args(prompt)
     await _act(update, context, me, appeal, action, args, expected_version=version, drop=True, card=True)
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a text shown back, carried by its confirm button."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 async def on_edit(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -561,7 +576,7 @@ async def _show_back(update: Update, context: BotContext, me: Who, appeal: Appea
             text += "\n" + t("confirm.files", count=len(prompt.data["files"]))
     verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)
     rows = [
-        [button(t(f"confirm.button_{kind}"), callbacks.confirm(appeal.id, verb, appeal.version))],
+        [button(t(f"confirm.button_{kind}"), callbacks.confirm(appeal.id, verb, appeal.version, text_digest(prompt.data["text"])))],
         [
             button(t("confirm.button_edit"), callbacks.appeal(appeal.id, AppealVerb.EDIT)),
             button(t("button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL)),

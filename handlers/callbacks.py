@@ -55,7 +55,7 @@ class AppealVerb(StrEnum):
     ASSIGN_PRIORITY = "asgp"  # arg: "<unit>.<priority>"
     REASSIGN_UNIT = "reau"  # arg: the unit chosen
     WITHDRAW_CONFIRM = "wdy"  # arg: the appeal's version the courier saw
-    CONFIRM = "ok"  # arg: "<event verb>.<version>": the typed text the bot showed back, as it stood then
+    CONFIRM = "ok"  # arg: "<event verb>.<version>[.<text digest>]": the typed text the bot showed back
     EDIT = "edit"  # write the typed text again
     CANCEL = "cnl"
     FOLLOWUP_SOLVED = "fuy"
@@ -182,9 +182,10 @@ def appeal(appeal_id: int, verb: str, arg: str = "") -> str:
     return _checked(f"ap:{appeal_id}:{AppealVerb(verb)}" + (f":{arg}" if arg else ""))
 
 
-def confirm(appeal_id: int, verb: str, version: int) -> str:
-    """Callback data of a confirm button: the action it confirms and the appeal's version it was shown at."""
-    return appeal(appeal_id, AppealVerb.CONFIRM, f"{AppealVerb(verb)}.{version}")
+def confirm(appeal_id: int, verb: str, version: int, text_digest: str = "") -> str:
+    """Callback data of a confirm button: the action it confirms, the appeal's version it was shown at,
+    and a digest of the text it shows back (a later text makes this button stale)."""
+    return appeal(appeal_id, AppealVerb.CONFIRM, f"{AppealVerb(verb)}.{version}" + (f".{text_digest}" if text_digest else ""))
 
 
 def draft(verb: str, arg: str = "") -> str:

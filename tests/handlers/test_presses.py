@@ -375,3 +375,18 @@ async def test_the_confirm_button_of_an_appeal_that_moved_on_says_what_happened(
 async def storage_withdraw(bot, number: int) -> None:
     """The courier withdraws the appeal (straight through storage, as their press would)."""
     await bot.services.storage.appeals.apply(number, Event.WITHDRAW, COURIER, bot.clock() + timedelta(minutes=1))
+
+
+async def test_an_older_show_back_does_not_confirm_a_newer_text(bot) -> None:
+    """Typed twice: the first show-back's Confirm says a newer text waits; the second resolves with the newer."""
+    number = await accepted_by_hr(bot)
+    await bot.press(HR_STAFF, "Resolve")
+    await bot.say(HR_STAFF, "Paid on Fridy")
+    first = bot.core.last_message(HR_STAFF)
+    (old_confirm,) = [d for label, d in bot.core.inline_buttons(first) if label == "Confirm resolve"]
+    await bot.say(HR_STAFF, "Paid on Friday")
+    answer = await tap(bot, HR_STAFF, first, old_confirm)
+    assert answer == {"text": t(bot, "stale.replaced"), "show_alert": False}
+    assert Event.RESOLVE not in await events(bot, number)
+    await bot.press(HR_STAFF, "Confirm resolve")
+    assert [e.note for e in await bot.services.storage.appeals.ledger(number) if e.event is Event.RESOLVE] == ["Paid on Friday"]
