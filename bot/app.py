@@ -19,6 +19,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     TypeHandler,
@@ -41,7 +42,7 @@ from handlers.inbox import inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
-from handlers.presses import press_handlers
+from handlers.presses import on_press
 from handlers.privacy import privacy_handlers
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
@@ -99,8 +100,8 @@ def _register(application: Application, catalog: Catalog) -> None:
         *invite_handlers(),
         *digest_handlers(),
         *station_handlers(labels("menu.nearest_station")),
-        # Every inline button: one CallbackQueryHandler, one routing table (handlers/presses.py).
-        *press_handlers(),
+        # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
+        CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.
         *station_admin_handlers(),
         *export_handlers(),

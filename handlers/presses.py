@@ -10,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import appeal_actions, digest, export, filing, lists, privacy, start, station_admin, stations
 from handlers.callbacks import (
@@ -83,8 +82,3 @@ async def on_press(update: Update, context: BotContext) -> None:
         await refuse(update, context, me.lang, "press.invalid")
         return
     await handler(update, context, me, press)
-
-
-def press_handlers() -> list[BaseHandler]:
-    """The one handler for every inline button."""
-    return [CallbackQueryHandler(on_press)]
