@@ -15,6 +15,7 @@ import hashlib
 from datetime import datetime
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 
 from domain import lifecycle
 from domain.deadlines import Priority
@@ -107,7 +108,11 @@ async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: 
         await drop_keyboard(update)
         return
     bot: QuietBot = update.get_bot()  # type: ignore[assignment]
-    await bot.edit_markup(query.message.chat.id, query.message.message_id, inline(kept))
+    try:
+        await bot.edit_markup(query.message.chat.id, query.message.message_id, inline(kept))
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():  # a second tap that came in before the first one's edit
+            raise
 
 
 # ---------------------------------------------------------------------------- stale presses
@@ -178,13 +183,11 @@ async def _load(update: Update, context: BotContext, me: Who, press: Press) -> A
 
 
 def _refusal_key(error: lifecycle.LifecycleError) -> str:
-    if isinstance(error, AppealNotFound):
-        return "appeal.not_found"
     if isinstance(error, BadEventArguments):
         return f"confirm.bad_{error.reason}" if error.reason in _CONFIRM_REASONS else f"appeal.bad_{error.reason}"
     if isinstance(error, lifecycle.NotPermitted):
         return "appeal.not_permitted"
-    return "appeal.moved_on"
+    return "appeal.not_found"  # gone, or moved on and gone since
 
 
 async def _apply(
@@ -606,6 +609,10 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     appeal = await services.storage.appeals.get(prompt.appeal_id) if prompt.appeal_id else None
     if appeal is None or not can_see(me.person, appeal):
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        if appeal is not None and await _once_held(context, me, appeal.id):
+            unit = await _unit_name(services, appeal.unit_id, me.lang)
+            await reply(update, services.text(me.lang, "stale.not_yours_now", number=appeal.id, unit=unit))
+            return
         await refuse(update, context, me.lang, "appeal.not_found")
         return
     if kind.event in NEEDS_REAL_WORDS and not has_real_words(text):

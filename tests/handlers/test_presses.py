@@ -390,3 +390,14 @@ async def test_an_older_show_back_does_not_confirm_a_newer_text(bot) -> None:
     assert Event.RESOLVE not in await events(bot, number)
     await bot.press(HR_STAFF, "Confirm resolve")
     assert [e.note for e in await bot.services.storage.appeals.ledger(number) if e.event is Event.RESOLVE] == ["Paid on Friday"]
+
+
+async def test_a_reason_typed_after_the_appeal_left_the_unit_is_not_applied(bot) -> None:
+    """HR asked for a send-back reason; a coordinator moved the appeal meanwhile: HR is told where it went."""
+    number = await file_wage_appeal(bot, "en")
+    await bot.press(HR_STAFF, "Send back")
+    await press_data(bot, COORDINATOR, callbacks.appeal(number, AppealVerb.REASSIGN_UNIT, "st1"))
+    await bot.say(HR_STAFF, "This is for the trade union")
+    assert bot.last_text(HR_STAFF) == t(bot, "stale.not_yours_now", number=number, unit="Station One")
+    assert Event.SEND_BACK not in await events(bot, number)
+    assert await bot.services.storage.dialogs.prompt(HR_STAFF) is None
