@@ -278,6 +278,16 @@ async def test_an_answer_may_be_a_photo_or_a_captioned_document(bot) -> None:
     rows = await bot.services.storage.db.fetchall("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
     assert ("document", answer.id) in [(r["kind"], r["event_id"]) for r in rows]
 
+    await bot.press(HR_STAFF, "Ask")
+    await bot.say(HR_STAFF, "Can you tell us what happened?")
+    await bot.press(COURIER, t(bot, "button.reply"))
+    bot.core.send_voice(COURIER, b"OggS voice", 12)
+    await bot.deliver()
+    answer = (await bot.services.storage.appeals.ledger(number))[-1]
+    rows = await bot.services.storage.db.fetchall("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
+    assert (answer.event, ("voice", answer.id) in [(r["kind"], r["event_id"]) for r in rows]) == (Event.ANSWER, True)
+    assert len(await bot.services.storage.appeals.attachments(number)) == 3
+
 
 async def test_a_photo_is_no_result_without_words(bot) -> None:
     """Only an answer may be files alone; a result needs words (a caption will do)."""
