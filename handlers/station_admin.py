@@ -35,6 +35,7 @@ from storage.stations import Station
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot may download from Telegram
 SHOWN_PROBLEMS = 15
+PROBLEM_CHARS = 200
 SHOWN_CLOSED = 20
 
 
@@ -72,7 +73,9 @@ def problems_text(services: Services, lang: str, problems: list[FileProblem]) ->
     """Problems of a file or form, the first few in full, then how many more."""
     lines = [services.text(lang, "station_admin.problems", count=len(problems))]
     for problem in problems[:SHOWN_PROBLEMS]:
-        lines.append(f"• {problem}")
+        line = str(problem)
+        # A problem quotes what was sent, which may be thousands of characters: the message must fit Telegram's 4096.
+        lines.append(f"• {line[:PROBLEM_CHARS]}…" if len(line) > PROBLEM_CHARS else f"• {line}")
     if len(problems) > SHOWN_PROBLEMS:
         lines.append(services.text(lang, "station_admin.more_problems", count=len(problems) - SHOWN_PROBLEMS))
     lines.append(services.text(lang, "station_admin.nothing_imported"))
