@@ -69,8 +69,8 @@ async def _child(mode: str, database: str, updates_file: str, count: int) -> dic
         app = build_application(config, request=InProcessRequest(core), clock=lambda: NOW, pacer=pacer, background=False)
         async with app:
             await app.post_init(app)
-            await app.bot_data["tick"]()
-            sender = app.bot_data["outbox_sender"]
+            await app.bot_data.tick()
+            sender = app.bot_data.sender
             cast, feedback = _cast(Path(database), count // 10)
             actors = People(core, random.Random(7), feedback)
             scripts = [actors.courier(c) for c in cast] + [actors.staff(staff_of(u)[0]) for u in UNITS[:5]]

@@ -13,7 +13,7 @@ reads what the bot last showed them and does the next thing a person would:
   bot offers one), shares a phone number or stays anonymous, confirms; /my, opens an appeal and,
   if it waits for a rating, rates it; /help;
 - a staff member: /queue, opens one of the first appeals, accepts it if nobody has, resolves it
-  with a written result; again.
+  with a written result and confirms it; again.
 
 The scripts take turns, one update each, so the updates arrive interleaved as in a burst; every
 update is fed with `Update.de_json` into `process_update` and the outbox is flushed after it, as
@@ -205,6 +205,11 @@ class People:
                 yield
                 core.send_text(user_id, rnd.choice(RESULTS))
                 yield
+                shown = self.last_bot_message(user_id)  # the result shown back: confirm it
+                confirm = [d for d in self.buttons_of(user_id, shown) if ":ok:" in d]
+                if confirm:
+                    core.press_button(user_id, shown, confirm[0])
+                    yield
 
 
 def kind_of(raw: dict[str, Any]) -> str:
@@ -363,8 +368,8 @@ async def run(quick: bool) -> None:
         made: list[int] = []  # Bot API calls the bot made for each update
         async with bot, ceilings[0], ceilings[1]:
             await bot.post_init(bot)
-            sender = bot.bot_data["outbox_sender"]
-            database = _time_database(bot.bot_data["services"].storage)
+            sender = bot.bot_data.sender
+            database = _time_database(bot.bot_data.services.storage)
             api_before = request.seconds
             try:
                 while len(bot_times) < total:

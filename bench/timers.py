@@ -68,10 +68,10 @@ async def _child(mode: str, database: str) -> dict[str, float]:
     mark("built and initialized")
     await app.post_init(app)
     mark("post_init")
-    storage = app.bot_data["services"].storage
+    storage = app.bot_data.services.storage
     jobs = 0
     if mode == "bot":
-        await app.bot_data["tick"]()
+        await app.bot_data.tick()
         mark("first tick")
         earliest = await storage.timers.next_fire_at()
         mark("earliest step found")

@@ -18,6 +18,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     TypeHandler,
@@ -26,7 +27,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from bot.errors import FAILED_UPDATES, on_error
+from bot.errors import on_error
 from bot.outbox_sender import OutboxSender, Pacer
 from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
@@ -37,12 +38,13 @@ from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
-from handlers.services import SERVICES_KEY, BotContext, CategoryInfo, Services, install
+from handlers.services import BotContext, BotData, CategoryInfo, Services, install
 from handlers.inbox import draft_reminder_handlers, inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
 from handlers.people import people_handlers
+from handlers.presses import on_press
 from handlers.privacy import privacy_handlers
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
@@ -59,10 +61,6 @@ Clock = Callable[[], datetime]
 
 # Without a token the bot can still run against a local Bot API (tests, the sandbox).
 OFFLINE_TOKEN = "1000000:offline-sandbox-token"
-SENDER_KEY = "outbox_sender"
-TICK_KEY = "tick"
-LOOP_KEY = "outbox_loop"
-CONFIG_KEY = "config"
 # Group -2 drops edits; group -1 drops a redelivered update; handlers answer in group 0; group 1
 # records the update as handled (only then: a crash mid-way lets the redelivery through) and
 # wakes the sender.
@@ -105,7 +103,9 @@ def _register(application: Application, catalog: Catalog) -> None:
         *people_handlers(labels("menu2.people")),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
-        # Before the inbox: it takes every other button and message.
+        # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
+        CallbackQueryHandler(on_press),
+        # Before the inbox: it takes every other message.
         *station_admin_handlers(labels("menu2.stations")),
         *export_handlers(labels("menu2.export")),
         *privacy_handlers(),
@@ -163,7 +163,7 @@ async def _ignore_edit(update: Update, context: BotContext) -> None:
 
 async def _skip_if_handled(update: Update, context: BotContext) -> None:
     """A redelivered update (same id, same content) was handled already: stop here."""
-    services: Services | None = context.application.bot_data.get(SERVICES_KEY)
+    services = context.bot_data.services
     update_id = update.update_id
     if services is not None and await services.storage.updates.seen(update_id, _digest(update)):
         log.info("update %s was handled before; ignoring the redelivery", update_id)
@@ -172,18 +172,17 @@ async def _skip_if_handled(update: Update, context: BotContext) -> None:
 
 async def _after_update(update: Update, context: BotContext) -> None:
     """Record the update as handled, then wake the sender for the notices it wrote."""
-    services: Services | None = context.application.bot_data.get(SERVICES_KEY)
-    failed = update.update_id in context.application.bot_data.get(FAILED_UPDATES, ())
-    if services is not None and not failed:
-        await services.storage.updates.record(update.update_id, _digest(update), services.clock())
-    sender: OutboxSender | None = context.application.bot_data.get(SENDER_KEY)
-    if sender is not None:
-        sender.kick()
+    data = context.bot_data
+    if data.services is not None and update.update_id not in data.failed_updates:
+        await data.services.storage.updates.record(update.update_id, _digest(update), data.services.clock())
+    if data.sender is not None:
+        data.sender.kick()
 
 
 async def _tick_job(context: BotContext) -> None:
-    await queue_due_work(context.application.bot_data[SERVICES_KEY], context.application.bot_data[CONFIG_KEY])
-    context.application.bot_data[SENDER_KEY].kick()
+    data = context.bot_data
+    await queue_due_work(data.services, data.config)
+    data.sender.kick()
 
 
 async def _set_commands(application: Application, services: Services) -> None:
@@ -219,7 +218,7 @@ def build_application(
         # Replies sent straight from handlers wait out a 429 and try again; the outbox paces itself.
         rate_limiter=AIORateLimiter(max_retries=2) if background else None,
     )
-    builder = ApplicationBuilder().bot(telegram_bot).context_types(ContextTypes(context=BotContext))
+    builder = ApplicationBuilder().bot(telegram_bot).context_types(ContextTypes(context=BotContext, bot_data=BotData))
 
     async def open_services(application: Application) -> None:
         storage = await open_storage(config, clock())
@@ -233,26 +232,26 @@ def build_application(
         )
         install(application, services)
         sender = OutboxSender(application, services, pacer)
-        application.bot_data[SENDER_KEY] = sender
-        application.bot_data[CONFIG_KEY] = config
-        application.bot_data[TICK_KEY] = lambda: tick(services, sender, config)
+        data: BotData = application.bot_data
+        data.sender, data.config = sender, config
+        data.tick = lambda: tick(services, sender, config)
         if background:
             # The database holds every timer; one repeating job reads the due ones from an index.
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
-            application.bot_data[LOOP_KEY] = asyncio.create_task(sender.run_forever(), name="outbox")
+            data.outbox_loop = asyncio.create_task(sender.run_forever(), name="outbox")
         schedule_retention(application, services, config.privacy.retention_days, config.privacy.run_time().replace(tzinfo=config.zone()))
         await _set_commands(application, services)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 
     async def close_services(application: Application) -> None:
-        loop_task: asyncio.Task | None = application.bot_data.pop(LOOP_KEY, None)
+        data: BotData = application.bot_data
+        loop_task, data.outbox_loop = data.outbox_loop, None
         if loop_task is not None:
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop_task
-        services: Services | None = application.bot_data.get("services")
-        if services is not None:
-            await services.storage.close()
+        if data.services is not None:
+            await data.services.storage.close()
 
     application = builder.post_init(open_services).post_shutdown(close_services).build()
     _register(application, catalog)

@@ -11,20 +11,17 @@ from handlers.services import BotContext
 
 log = logging.getLogger(__name__)
 
-# Update ids whose handling failed: not recorded as handled, and a webhook answers 500 for them.
-FAILED_UPDATES = "failed_updates"
-
-
 async def on_error(update: object, context: BotContext) -> None:
     """Log the error (without the update's content, which may hold personal data) and apologise."""
     kind = type(update).__name__
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error while handling %s %s", kind, update_id, exc_info=context.error)
     if update_id is not None:
-        context.application.bot_data.setdefault(FAILED_UPDATES, set()).add(update_id)
+        # Not recorded as handled, and a webhook answers 500 for it.
+        context.bot_data.failed_updates.add(update_id)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    services = context.application.bot_data.get("services")
+    services = context.bot_data.services
     if services is None:
         return
     user = update.effective_user

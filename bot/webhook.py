@@ -20,8 +20,6 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Config
-from bot.errors import FAILED_UPDATES
-from handlers.services import SERVICES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +41,12 @@ async def _receive(request: web.Request) -> web.Response:
     if update is None:
         return web.Response(status=400, text="not an update")
     await application.process_update(update)
-    failed: set[int] = application.bot_data.setdefault(FAILED_UPDATES, set())
+    failed = application.bot_data.failed_updates
     if update.update_id in failed:
         failed.discard(update.update_id)
         return web.Response(status=500, text="not handled; deliver it again")
     # After a 200 Telegram never sends the update again: its record must be on disk by then.
-    await application.bot_data[SERVICES_KEY].storage.updates.persist()
+    await application.bot_data.services.storage.updates.persist()
     return web.Response(status=200)
 
 

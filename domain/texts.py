@@ -1,16 +1,28 @@
-"""What counts as real words in what a person typed."""
+"""What counts as real words in something a person typed: a rule every dialog shares."""
 
 from __future__ import annotations
 
 import unicodedata
 
+# A CJK character carries about what a short word's letters do, so it weighs two.
+# Results, reasons and questions: "修好" or "done" pass; "好", "ok", "👍" and "..." do not.
+MIN_NOTE = 3
+# A description: "工资没发" or "unpaid wages" pass; "四月份", "help me" and "😡😡😡" do not.
+MIN_DESCRIPTION = 8
 
-def _is_word_char(char: str) -> bool:
-    # Letters (any script, CJK ideographs included: they are category Lo) and digits; not emoji,
-    # punctuation, symbols or marks.
-    return unicodedata.category(char)[0] in ("L", "N")
+
+def _weight(char: str) -> int:
+    category = unicodedata.category(char)
+    if category[0] not in ("L", "N"):  # emoji, punctuation, symbols, marks and spaces weigh nothing
+        return 0
+    return 2 if unicodedata.east_asian_width(char) == "W" and category == "Lo" else 1
 
 
-def has_real_words(text: str, min_chars: int = 5) -> bool:
-    """Whether `text` holds at least `min_chars` letters, digits or CJK ideographs (emoji and punctuation do not count)."""
-    return sum(1 for char in text if _is_word_char(char)) >= min_chars
+def word_weight(text: str | None) -> int:
+    """How much real text `text` holds: letters and digits weigh one, CJK characters two, the rest nothing."""
+    return sum(_weight(char) for char in text or "")
+
+
+def has_real_words(text: str | None, minimum: int = MIN_NOTE) -> bool:
+    """Whether `text` holds at least `minimum` of real text (see word_weight)."""
+    return text is not None and word_weight(text) >= minimum

@@ -2,123 +2,402 @@
 
 Every press reloads the appeal and the presser from the database; the lifecycle table (through
 storage) decides whether the action may happen. Callback data only says what was pressed.
+
+A press that no longer applies (the appeal moved on) is answered with a toast saying what
+happened, and only the pressed message's buttons change: its text may hold someone's words. Final
+actions (resolve, reject, merge, withdraw) are shown back and need a confirm button, which carries
+the appeal's version it was shown at: storage's compare-and-set makes a double tap act once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import BadRequest
 
 from domain import lifecycle
 from domain.deadlines import Priority
 from domain.lifecycle import Event
+from domain.merges import MergeSide, merge_refusal
+from domain.texts import has_real_words
 from handlers import callbacks
-from handlers.callbacks import Press
 from handlers import evidence
-from handlers.cards import BY_VERB, Action, allowed, can_see, roles
+from handlers.callbacks import AppealVerb, Press
+from handlers.cards import BY_VERB, Action, allowed, can_see, roles, state_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.keyboards import button, inline
-from handlers.services import BotContext
-from storage.appeals import MAX_NOTE, AppealNotFound, BadEventArguments, EventArgs
-from storage.dialogs import Prompt
-from storage.models import Appeal
+from handlers.quiet_bot import QuietBot
+from handlers.services import BotContext, Services
+from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, AppealNotFound, BadEventArguments, EventArgs
+from storage.dialogs import Prompt, PromptKind
+from storage.models import Appeal, LedgerEntry
 
 MAX_TYPED = 2000
+# Typed text the bot shows back and acts on only after a confirm button: what cannot be undone.
+CONFIRMED = frozenset({PromptKind.RESOLVE, PromptKind.REJECT, PromptKind.MERGE})
+# Events that leave the state as it was: a stale press is explained by what came before them.
+_QUIET_EVENTS = frozenset({Event.NOTE})
+# Reasons storage gives that the [confirm] table explains.
+_CONFIRM_REASONS = {"note_too_thin", *(f"merge_{r}" for r in ("self", "missing", "not_open", "closed_long_ago", "unrelated"))}
+
+
+# ---------------------------------------------------------------------------- showing an appeal
 
 
 async def show(
     update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False, files: bool = False
 ) -> None:
-    """Show an appeal to `me` as they may see it, with the buttons they may press (handlers.evidence)."""
+    """Show an appeal to `me` as they may see it, with the buttons they may press (handlers.evidence).
+
+    With `edit`, the pressed message is replaced, but only if it is this appeal's card: a notice
+    holding someone's words keeps them, and the card comes as a new message.
+    """
+    edit = edit and _pressed_card(update, context.services, appeal)
     await evidence.show(update, context, me, appeal, edit=edit, files=files)
 
 
-async def _refuse_error(update: Update, context: BotContext, me: Who, error: lifecycle.LifecycleError) -> None:
-    if isinstance(error, AppealNotFound):
-        await refuse(update, context, me.lang, "appeal.not_found")
-    elif isinstance(error, BadEventArguments):
-        await refuse(update, context, me.lang, f"appeal.bad_{error.reason}")
-    elif isinstance(error, lifecycle.NotPermitted):
-        await refuse(update, context, me.lang, "appeal.not_permitted")
-    else:
-        await refuse(update, context, me.lang, "appeal.moved_on")
+def _pressed_card(update: Update, services: Services, appeal: Appeal) -> bool:
+    """Whether the pressed message is this appeal's card (its title line is in the text)."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message) or query.message.text is None:
+        return False
+    category = services.category(appeal.category)
+    return any(
+        services.text(lang, "card.title", number=appeal.id, category=category.name(lang) if category else appeal.category)
+        in query.message.text
+        for lang in services.catalog.messages
+    )
+
+
+# Buttons that never go stale: opening the appeal, its files.
+_DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES})
+
+
+def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> bool:
+    """Whether a button (by its callback data) may stay under a message about `appeal`."""
+    press = callbacks.decode(data)
+    if press is None or press.kind is not callbacks.Family.APPEAL or press.appeal_id != appeal.id:
+        return True  # not about this appeal: not ours to judge
+    if press.verb in _DURABLE:
+        return True
+    action = BY_VERB.get(press.verb)
+    return action is not None and can_see(me.person, appeal) and allowed(action, appeal, roles(me.person, appeal), now)
+
+
+async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
+    """Take away the pressed message's buttons about `appeal` that no longer apply; its text stays as it is."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message) or query.message.reply_markup is None:
+        return
+    now = context.services.clock()
+    rows = query.message.reply_markup.to_dict()["inline_keyboard"]
+    kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now)] for row in rows]
+    kept = [row for row in kept if row]
+    if kept == rows:
+        return
+    if not kept:
+        await drop_keyboard(update)
+        return
+    bot: QuietBot = update.get_bot()  # type: ignore[assignment]
+    try:
+        await bot.edit_markup(query.message.chat.id, query.message.message_id, inline(kept))
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():  # a second tap that came in before the first one's edit
+            raise
+
+
+# ---------------------------------------------------------------------------- stale presses
+
+
+async def _unit_name(services: Services, unit_id: str | None, lang: str) -> str:
+    unit = await services.storage.people.unit(unit_id) if unit_id else None
+    return unit.name(lang) if unit else "—"
+
+
+async def stale_text(
+    services: Services, appeal: Appeal, lang: str, me: Who, event: Event | None = None, since: int | None = None
+) -> str:
+    """A toast saying what happened to the appeal since the pressed message was sent.
+
+    "Already done" when `me` did `event` (after version `since`, if given): a double tap.
+    """
+    ledger = await services.storage.appeals.ledger(appeal.id)
+    recent = ledger[since:] if since is not None else ledger[-1:]
+    if event is not None and any(e.event is event and e.actor_id == me.person.telegram_id for e in recent):
+        return services.text(lang, "stale.already_done", number=appeal.id)
+    last: LedgerEntry | None = next((e for e in reversed(ledger) if e.event not in _QUIET_EVENTS), None)
+    if last is None:
+        return services.text(lang, "stale.moved_on", number=appeal.id)
+    return services.text(
+        lang,
+        f"stale.{last.event}",
+        number=appeal.id,
+        unit=await _unit_name(services, last.unit_id, lang),
+        original=appeal.merged_into or "",
+        state=state_line(services, appeal, lang),
+    )
+
+
+async def _stale(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event | None = None, since: int | None = None
+) -> None:
+    """Answer a press that no longer applies: a toast (not an alert), and the message loses the dead buttons."""
+    text = await stale_text(context.services, appeal, me.lang, me, event, since)
+    await update.callback_query.answer(text)
+    await refresh_buttons(update, context, me, appeal)
+
+
+async def _once_held(context: BotContext, me: Who, appeal_id: int) -> bool:
+    """Whether `me` is staff of a unit that had this appeal before: their old card may still be pressed."""
+    if me.person.role != "staff" or me.person.unit_id is None:
+        return False
+    ledger = await context.services.storage.appeals.ledger(appeal_id)
+    return any(e.unit_id == me.person.unit_id for e in ledger)
+
+
+async def _load(update: Update, context: BotContext, me: Who, press: Press) -> Appeal | None:
+    """The pressed appeal if `me` may see it; otherwise the press is answered and None returned."""
+    appeal = await context.services.storage.appeals.get(press.appeal_id)
+    if appeal is not None and can_see(me.person, appeal):
+        return appeal
+    if appeal is not None and await _once_held(context, me, appeal.id):
+        await update.callback_query.answer(
+            context.services.text(
+                me.lang, "stale.not_yours_now", number=appeal.id,
+                unit=await _unit_name(context.services, appeal.unit_id, me.lang),
+            )
+        )
+        await drop_keyboard(update)
+        return None
+    await refuse(update, context, me.lang, "appeal.not_found")
+    return None
+
+
+def _refusal_key(error: lifecycle.LifecycleError) -> str:
+    if isinstance(error, BadEventArguments):
+        return f"confirm.bad_{error.reason}" if error.reason in _CONFIRM_REASONS else f"appeal.bad_{error.reason}"
+    if isinstance(error, lifecycle.NotPermitted):
+        return "appeal.not_permitted"
+    return "appeal.not_found"  # gone, or moved on and gone since
 
 
 async def _apply(
-    update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs()
+    update: Update,
+    context: BotContext,
+    me: Who,
+    appeal: Appeal,
+    event: Event,
+    args: EventArgs = EventArgs(),
+    *,
+    expected_version: int | None = None,
 ) -> Appeal | None:
-    """Apply one event as `me`; on refusal say why and show where the appeal stands."""
+    """Apply one event as `me`; on refusal say why (a stale press: what happened) and return None."""
     services = context.services
     try:
-        applied = await services.storage.appeals.apply(appeal.id, event, me.person.telegram_id, services.clock(), args)
+        applied = await services.storage.appeals.apply(
+            appeal.id, event, me.person.telegram_id, services.clock(), args, expected_version=expected_version
+        )
     except lifecycle.LifecycleError as error:
-        await _refuse_error(update, context, me, error)
         fresh = await services.storage.appeals.get(appeal.id)
-        if fresh is not None and can_see(me.person, fresh) and not isinstance(error, AppealNotFound):
-            await show(update, context, me, fresh, edit=update.callback_query is not None)
+        stale = isinstance(error, (lifecycle.StaleEvent, lifecycle.IllegalEvent)) and fresh is not None
+        if stale and update.callback_query is not None:
+            await _stale(update, context, me, fresh, event, since=expected_version)
+        elif stale:
+            await reply(update, await stale_text(services, fresh, me.lang, me, event, since=expected_version))
+        else:
+            await refuse(update, context, me.lang, _refusal_key(error))
         return None
     return applied.appeal
 
 
-async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """A button on an appeal: check who presses what, then act, ask for text, or refuse."""
+# ---------------------------------------------------------------------------- the presses
+
+
+async def on_open(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Open: the appeal's card, as a new message."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    await update.callback_query.answer()
+    await show(update, context, me, appeal)
+
+
+async def on_files(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Files: the appeal's photos, voice notes and documents, sent again."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    await evidence.on_files(update, context, me, appeal)
+
+
+async def on_action(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A lifecycle button: act, ask for text, choose a unit, or ask to confirm a withdrawal."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
     services = context.services
-    appeal = await services.storage.appeals.get(press.appeal_id)
-    if appeal is None or not can_see(me.person, appeal):
-        await refuse(update, context, me.lang, "appeal.not_found")
-        return
-    query = update.callback_query
-    verb, arg = press.verb, press.arg
-    if verb == "open":
-        await query.answer()
-        await show(update, context, me, appeal)
-        return
-    if verb == evidence.FILES_VERB:
-        await evidence.on_files(update, context, me, appeal)
-        return
-    if verb in ("fuy", "fun"):
-        await _answer_followup(update, context, me, appeal, solved=verb == "fuy")
-        return
-    if verb == "cnl":
-        await query.answer()
-        await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-        await edit_or_reply(update, services.text(me.lang, "appeal.prompt_cancelled"))
-        return
-    base = {"asgu": "asg", "asgp": "asg", "reau": "rea", "wdy": "wd"}.get(verb, verb)
-    action = BY_VERB.get(base)
-    if action is None:
-        await refuse(update, context, me.lang, "appeal.not_permitted")
-        return
+    action = BY_VERB[press.verb]
     if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
-        await _refuse_error(update, context, me, _why_not(action, appeal, me, services.clock()))
-        await show(update, context, me, appeal, edit=True)
+        error = _why_not(action, appeal, me, services.clock())
+        if isinstance(error, lifecycle.NotPermitted):
+            await refuse(update, context, me.lang, "appeal.not_permitted")
+        else:
+            await _stale(update, context, me, appeal, action.event)
         return
-    if action.needs_text or verb in ("asg", "rea", "asgu", "wd"):
-        await query.answer()  # the rest are answered by _act: with an alert if storage refuses after all
     if action.needs_text:
-        await _ask_for_text(update, context, me, appeal, action)
-    elif verb in ("asg", "rea"):
-        await _choose_unit(update, context, me, appeal, verb)
-    elif verb == "asgu":
-        await _choose_priority(update, context, me, appeal, arg)
-    elif verb in ("asgp", "reau"):
-        unit, _, priority = arg.partition(".")
-        args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
-        await _act(update, context, me, appeal, action, args)
-    elif verb == "wd":
-        confirm = button(services.text(me.lang, "button.withdraw_confirm"), callbacks.appeal(appeal.id, "wdy"))
-        back = button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, "open"))
-        await reply(
-            update,
-            services.text(me.lang, "appeal.withdraw_confirm", number=appeal.id),
-            reply_markup=inline([[confirm, back]]),
-        )
+        await update.callback_query.answer()
+        await _ask_for_text(update, context, me, appeal, PromptKind(action.event.value))
+    elif action.event in (Event.ASSIGN, Event.REASSIGN):
+        await update.callback_query.answer()
+        await _choose_unit(update, context, me, appeal, action.event)
+    elif action.event is Event.WITHDRAW:
+        await update.callback_query.answer()
+        t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+        confirm = button(t("button.withdraw_confirm"), callbacks.appeal(appeal.id, AppealVerb.WITHDRAW_CONFIRM, str(appeal.version)))
+        back = button(t("button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))
+        await reply(update, t("appeal.withdraw_confirm", number=appeal.id), reply_markup=inline([[confirm, back]]))
     else:
         await _act(update, context, me, appeal, action, EventArgs())
 
 
-async def _answer_followup(update: Update, context: BotContext, me: Who, appeal: Appeal, solved: bool) -> None:
+async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Assign: a unit was chosen, now the priority. Reassign: a unit was chosen, done."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    reassign = press.verb is AppealVerb.REASSIGN_UNIT
+    action = BY_VERB[AppealVerb.REASSIGN if reassign else AppealVerb.ASSIGN]
+    if not allowed(action, appeal, roles(me.person, appeal), context.services.clock()):
+        error = _why_not(action, appeal, me, context.services.clock())
+        if isinstance(error, lifecycle.NotPermitted):
+            await refuse(update, context, me.lang, "appeal.not_permitted")
+        else:
+            await _stale(update, context, me, appeal, action.event)
+        return
+    if reassign:
+        await _act(update, context, me, appeal, action, EventArgs(unit=press.arg))
+        return
+    await update.callback_query.answer()
+    await _choose_priority(update, context, me, appeal, press.arg)
+
+
+async def on_priority_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Assign with the unit and priority chosen."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    action = BY_VERB[AppealVerb.ASSIGN]
+    if not allowed(action, appeal, roles(me.person, appeal), context.services.clock()):
+        error = _why_not(action, appeal, me, context.services.clock())
+        if isinstance(error, lifecycle.NotPermitted):
+            await refuse(update, context, me.lang, "appeal.not_permitted")
+        else:
+            await _stale(update, context, me, appeal, action.event)
+        return
+    unit, _, priority = press.arg.partition(".")
+    args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
+    await _act(update, context, me, appeal, action, args)
+
+
+async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Withdraw it: acts once, at the version the courier was asked at."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    version = int(press.arg) if press.arg.isdecimal() else None  # buttons sent before versions: none
+    action = BY_VERB[AppealVerb.WITHDRAW]
+    if _may_never(action, appeal, me, context.services.clock()):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
+    if version is not None and appeal.version != version:
+        await _stale(update, context, me, appeal, action.event, since=version)
+        return
+    await _act(update, context, me, appeal, action, EventArgs(), expected_version=version, drop=True)
+
+
+async def on_confirm(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Confirm the typed text the bot showed back (result, reason, merge): acts once."""
+    verb, _, rest = press.arg.partition(".")
+    version_text, _, digest = rest.partition(".")
+    action = BY_VERB.get(verb)
+    if action is None or not version_text.isdecimal() or PromptKind(action.event.value) not in CONFIRMED:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    services = context.services
+    version = int(version_text)
+    if _may_never(action, appeal, me, services.clock()):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+        return
+    prompt = await services.storage.dialogs.prompt(me.person.telegram_id)
+    pending = (
+        prompt is not None
+        and prompt.appeal_id == appeal.id
+        and prompt.verb.event is action.event
+        and prompt.data.get("version") == version
+        and "text" in prompt.data
+    )
+    if pending and digest and digest != text_digest(prompt.data["text"]):
+        # An older show-back: what was written after it is what waits for confirmation.
+        await update.callback_query.answer(services.text(me.lang, "stale.replaced"))
+        await drop_keyboard(update)
+        return
+    if not pending or appeal.version != version:
+        if pending:
+            await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        await _stale(update, context, me, appeal, action.event, since=version)
+        return
+    await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+    args = _typed_args(prompt)
+    await _act(update, context, me, appeal, action, args, expected_version=version, drop=True, card=True)
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a text shown back, carried by its confirm button."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+async def on_edit(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Edit: write the text again; the question is asked anew."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    prompt = await context.services.storage.dialogs.prompt(me.person.telegram_id)
+    if prompt is None or prompt.appeal_id != appeal.id:
+        await _stale(update, context, me, appeal)
+        return
+    await update.callback_query.answer()
+    await drop_keyboard(update)
+    await _ask_for_text(update, context, me, appeal, prompt.verb)
+
+
+async def on_cancel(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Cancel the text the bot asked for; the pressed message (maybe someone's words shown back) keeps its text."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
+    services = context.services
+    dialogs = services.storage.dialogs
+    prompt = await dialogs.prompt(me.person.telegram_id)
+    if prompt is None or prompt.appeal_id != appeal.id:
+        await update.callback_query.answer(services.text(me.lang, "stale.nothing_pending"))
+        await drop_keyboard(update)
+        return
+    await dialogs.clear_prompt(me.person.telegram_id)
+    await update.callback_query.answer()
+    await drop_keyboard(update)
+    await reply(update, services.text(me.lang, "appeal.prompt_cancelled"), reply_markup=await main_menu(services, me))
+
+
+async def on_followup(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """The courier's answer to "is it still solved?"."""
+    appeal = await _load(update, context, me, press)
+    if appeal is None:
+        return
     services = context.services
     if lifecycle.Role.COURIER not in roles(me.person, appeal):
         # Only the courier is asked; staff and coordinators may see the appeal but not answer for them.
@@ -126,7 +405,7 @@ async def _answer_followup(update: Update, context: BotContext, me: Who, appeal:
         return
     description = services.text(me.lang, "followup.description", original=appeal.id)
     result = await services.storage.appeals.answer_followup(
-        appeal.id, me.person.telegram_id, solved, description, services.clock()
+        appeal.id, me.person.telegram_id, press.verb is AppealVerb.FOLLOWUP_SOLVED, description, services.clock()
     )
     if result is False:
         await refuse(update, context, me.lang, "followup.already")
@@ -137,12 +416,19 @@ async def _answer_followup(update: Update, context: BotContext, me: Who, appeal:
         await reply(update, services.text(me.lang, "followup.thanks"))
         return
     new = result.appeal
-    unit = await services.storage.people.unit(new.unit_id) if new.unit_id else None
     await reply(
         update,
         services.text(
-            me.lang, "followup.reopened", number=new.id, unit=unit.name(me.lang) if unit else "—", original=appeal.id
+            me.lang, "followup.reopened", number=new.id, unit=await _unit_name(services, new.unit_id, me.lang),
+            original=appeal.id,
         ),
+    )
+
+
+def _may_never(action: Action, appeal: Appeal, me: Who, now: datetime) -> bool:
+    """Whether `me` holds no role that may take `action` (as opposed to the appeal having moved on)."""
+    return isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted) and not allowed(
+        action, appeal, roles(me.person, appeal), now
     )
 
 
@@ -155,40 +441,56 @@ def _why_not(action: Action, appeal: Appeal, me: Who, now: datetime) -> lifecycl
 
 
 async def _act(
-    update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action, args: EventArgs
+    update: Update,
+    context: BotContext,
+    me: Who,
+    appeal: Appeal,
+    action: Action,
+    args: EventArgs,
+    *,
+    expected_version: int | None = None,
+    drop: bool = False,
+    card: bool = False,
 ) -> None:
-    updated = await _apply(update, context, me, appeal, action.event, args)
+    """Apply the action; then the pressed card shows the new state (a confirm message just loses its buttons)."""
+    updated = await _apply(update, context, me, appeal, action.event, args, expected_version=expected_version)
     if updated is None:
         return
     services = context.services
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    await update.callback_query.answer()
+    if drop:
+        await drop_keyboard(update)
+    elif _pressed_card(update, services, updated):
         await show(update, context, me, updated, edit=True)
+    else:
+        await refresh_buttons(update, context, me, updated)
     await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=await main_menu(services, me))
+    if card:
+        await show(update, context, me, updated)
 
 
-async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> None:
+async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind) -> None:
     services = context.services
     # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
     message_id = update.callback_query.message.message_id if update.callback_query and update.callback_query.message else None
     await services.storage.dialogs.set_prompt(
-        me.person.telegram_id, Prompt(action.verb, appeal.id, {"message_id": message_id}), services.clock()
+        me.person.telegram_id, Prompt(kind, appeal.id, {"message_id": message_id}), services.clock()
     )
-    cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, "cnl"))
-    prompt_key = {"sb": "send_back", "res": "resolve", "rej": "reject", "mrg": "merge", "ans": "answer", "ru": "unsatisfied"}
+    cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
+    prompt_key = {PromptKind.RATE_UNSATISFIED: "unsatisfied"}.get(kind, kind.value)
     await reply(
         update,
-        services.text(me.lang, f"appeal.prompt_{prompt_key.get(action.verb, action.verb)}", number=appeal.id),
+        services.text(me.lang, f"appeal.prompt_{prompt_key}", number=appeal.id),
         reply_markup=inline([[cancel]]),
     )
 
 
-async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: Appeal, verb: str) -> None:
+async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event) -> None:
     services = context.services
     units = [u for u in await services.storage.people.active_units() if u.id != appeal.unit_id]
-    next_verb = "asgu" if verb == "asg" else "reau"
+    next_verb = AppealVerb.ASSIGN_UNIT if event is Event.ASSIGN else AppealVerb.REASSIGN_UNIT
     rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, next_verb, u.id))] for u in units]
-    rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, "open"))])
+    rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))])
     await reply(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=inline(rows))
 
 
@@ -199,7 +501,7 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
         await reply(update, services.text(me.lang, "appeal.bad_unknown_unit"))
         return
     buttons = [
-        button(services.text(me.lang, f"button.{p}"), callbacks.appeal(appeal.id, "asgp", f"{unit_id}.{p}"))
+        button(services.text(me.lang, f"button.{p}"), callbacks.appeal(appeal.id, AppealVerb.ASSIGN_PRIORITY, f"{unit_id}.{p}"))
         for p in ("normal", "urgent")
     ]
     await reply(
@@ -209,32 +511,129 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
     )
 
 
-async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt) -> None:
-    """Text the bot asked for (a reason, question, answer, result): apply the event it completes."""
+# ---------------------------------------------------------------------------- typed text
+
+
+def _files(message: Message) -> list[tuple[str, str, str]]:
+    """The photo, voice note or document a message carries, as the attachments table keeps them."""
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        return [("photo", photo.file_id, photo.file_unique_id)]
+    if message.voice:
+        return [("voice", message.voice.file_id, message.voice.file_unique_id)]
+    if message.document:
+        return [("document", message.document.file_id, message.document.file_unique_id)]
+    return []
+
+
+def _typed_args(prompt: Prompt) -> EventArgs:
+    """What the event carries: the typed text (or the merge target) and any files."""
+    files = tuple(tuple(f) for f in prompt.data.get("files", ()))
+    if prompt.verb is PromptKind.MERGE:
+        return EventArgs(merged_into=int(prompt.data["text"]))
+    return EventArgs(note=prompt.data.get("text") or None, attachments=files)  # type: ignore[arg-type]
+
+
+async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Appeal, text: str) -> Appeal | None:
+    """The appeal a typed number names, if `appeal` may be merged into it; otherwise say why not."""
     services = context.services
-    text = (update.effective_message.text or "").strip()
-    if not text:
-        await refuse(update, context, me.lang, "appeal.prompt_text_only")
+    number = text.lstrip("#").strip()
+    if not number.isdecimal() or not number.isascii() or len(number) > 12:  # "²" is a digit int() cannot read
+        await reply(update, services.text(me.lang, "appeal.merge_bad_number"))
+        return None
+    target = await services.storage.appeals.get(int(number))
+    refusal = merge_refusal(_side(appeal), _side(target), services.clock())
+    if refusal is not None:
+        await reply(update, services.text(me.lang, f"confirm.bad_{refusal}"))
+        return None
+    return target
+
+
+def _side(appeal: Appeal | None) -> MergeSide | None:
+    if appeal is None:
+        return None
+    return MergeSide(appeal.id, appeal.state, appeal.outcome, appeal.category, appeal.station_id, appeal.updated_at)
+
+
+def _title(services: Services, appeal: Appeal, lang: str) -> str:
+    category = services.category(appeal.category)
+    return services.text(
+        lang, "confirm.appeal_line", number=appeal.id,
+        category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
+    )
+
+
+async def _show_back(update: Update, context: BotContext, me: Who, appeal: Appeal, prompt: Prompt) -> None:
+    """The typed text shown back, with Confirm, Edit and Cancel."""
+    services = context.services
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    kind = prompt.verb
+    if kind is PromptKind.MERGE:
+        target = await services.storage.appeals.get(int(prompt.data["text"]))
+        text = t(
+            "confirm.merge", number=appeal.id, target=target.id,
+            duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
+        )
+    else:
+        text = t(f"confirm.{kind}", number=appeal.id, text=prompt.data["text"])
+        if prompt.data.get("files"):
+            text += "\n" + t("confirm.files", count=len(prompt.data["files"]))
+    verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)
+    rows = [
+        [button(t(f"confirm.button_{kind}"), callbacks.confirm(appeal.id, verb, appeal.version, text_digest(prompt.data["text"])))],
+        [
+            button(t("confirm.button_edit"), callbacks.appeal(appeal.id, AppealVerb.EDIT)),
+            button(t("button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL)),
+        ],
+    ]
+    await reply(update, text, reply_markup=inline(rows))
+
+
+async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt) -> None:
+    """Text the bot asked for (a reason, question, answer, result): apply the event it completes.
+
+    A caption counts as text; an answer to a question may also be a photo, voice note or document.
+    A result, a rejection's reason and a merge are shown back first and wait for a confirm button.
+    """
+    services = context.services
+    message = update.effective_message
+    text = (message.text or message.caption or "").strip()
+    kind = prompt.verb
+    files = _files(message)
+    if not text and not (files and kind is PromptKind.ANSWER):
+        key = "confirm.text_or_files" if kind is PromptKind.ANSWER else "appeal.prompt_text_only"
+        await refuse(update, context, me.lang, key)
         return
     if len(text) > min(MAX_TYPED, MAX_NOTE):
         await refuse(update, context, me.lang, "appeal.prompt_too_long", length=len(text), limit=MAX_TYPED)
         return
-    action = BY_VERB.get(prompt.verb)
     appeal = await services.storage.appeals.get(prompt.appeal_id) if prompt.appeal_id else None
-    if action is None or appeal is None:
+    if appeal is None or not can_see(me.person, appeal):
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        if appeal is not None and await _once_held(context, me, appeal.id):
+            unit = await _unit_name(services, appeal.unit_id, me.lang)
+            await reply(update, services.text(me.lang, "stale.not_yours_now", number=appeal.id, unit=unit))
+            return
         await refuse(update, context, me.lang, "appeal.not_found")
         return
-    args = EventArgs(note=text)
-    if action.event is Event.MERGE:
-        number = text.lstrip("#")
-        if not number.isdecimal() or len(number) > 12:  # "²" is a digit that int() cannot read
-            await refuse(update, context, me.lang, "appeal.merge_bad_number")
+    if kind.event in NEEDS_REAL_WORDS and not has_real_words(text):
+        await reply(update, services.text(me.lang, "confirm.bad_note_too_thin"))
+        return
+    data = dict(prompt.data)
+    if kind is PromptKind.MERGE:
+        target = await _merge_target(update, context, me, appeal, text)
+        if target is None:
             return
-        args = EventArgs(merged_into=int(number))
+        text = str(target.id)
+    data.update(text=text, files=[list(f) for f in files], version=appeal.version)
+    typed = Prompt(kind, appeal.id, data)
+    if kind in CONFIRMED:
+        await services.storage.dialogs.set_prompt(me.person.telegram_id, typed, services.clock())
+        await _show_back(update, context, me, appeal, typed)
+        return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-    updated = await _apply(update, context, me, appeal, action.event, args)
+    updated = await _apply(update, context, me, appeal, kind.event, _typed_args(typed))
     if updated is None:
         return
-    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=await main_menu(services, me))
+    await reply(update, services.text(me.lang, f"appeal.done_{kind.event}"), reply_markup=await main_menu(services, me))
     await show(update, context, me, updated)

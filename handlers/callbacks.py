@@ -1,31 +1,180 @@
-"""The one codec for callback data. Clients write callback data, so decoding trusts nothing."""
+"""The one codec for callback data: families and verbs as enums. Clients write callback data, so
+decoding trusts nothing: a family or verb that is not in these enums decodes to None.
+
+    ap:<appeal>:<verb>[:<arg>]   a button about one appeal
+    ls:<list>:<id>[:<due>]       the next page of a list
+    <family>:<verb>[:<arg>]      every other family
+
+Which handler each (family, verb) reaches is one table: handlers/presses.py.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from storage.appeals import ListPosition
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
 
-_APPEAL = re.compile(r"^ap:(\d{1,12}):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
-_DRAFT = re.compile(r"^dr:([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
-_STATION = re.compile(r"^st:([a-z]{1,8}):([a-z0-9_.-]{1,40})$")
+
+class Family(StrEnum):
+    """What a button is about: the first field of its callback data."""
+
+    APPEAL = "ap"
+    DRAFT = "dr"
+    STATION = "st"
+    PAGE = "ls"
+    HOTSPOT = "hs"
+    STATION_ADMIN = "sa"
+    EXPORT = "ex"
+    PRIVACY = "pv"
+    LANGUAGE = "lg"
+    INVITE = "iv"
+
+
+class AppealVerb(StrEnum):
+    """Buttons about one appeal: its lifecycle actions, then the steps around them."""
+
+    OPEN = "open"
+    ACCEPT = "acc"
+    SEND_BACK = "sb"
+    ASK = "ask"
+    NOTE = "note"
+    RESOLVE = "res"
+    ASSIGN = "asg"
+    REASSIGN = "rea"
+    REJECT = "rej"
+    MERGE = "mrg"
+    ANSWER = "ans"
+    RATE_SATISFIED = "rs"
+    RATE_FAIRLY_SATISFIED = "rf"
+    RATE_UNSATISFIED = "ru"
+    WITHDRAW = "wd"
+    ASSIGN_UNIT = "asgu"  # arg: the unit chosen; then the priority
+    ASSIGN_PRIORITY = "asgp"  # arg: "<unit>.<priority>"
+    REASSIGN_UNIT = "reau"  # arg: the unit chosen
+    WITHDRAW_CONFIRM = "wdy"  # arg: the appeal's version the courier saw
+    CONFIRM = "ok"  # arg: "<event verb>.<version>[.<text digest>]": the typed text the bot showed back
+    EDIT = "edit"  # write the typed text again
+    CANCEL = "cnl"
+    FOLLOWUP_SOLVED = "fuy"
+    FOLLOWUP_NOT_SOLVED = "fun"
+    FILES = "files"  # the appeal's photos, voice notes and documents
+
+
+class DraftVerb(StrEnum):
+    """Buttons of the filing dialog."""
+
+    CATEGORY = "cat"
+    BACK = "back"
+    NEXT = "next"
+    SKIP = "skip"
+    STATION = "st"
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+    # An unfinished draft mentioned after another journey: arg, the draft's start, so an old one never acts.
+    CONTINUE = "go"
+    DISCARD = "drop"  # arg: "<started>[.new[.<station>]]": discard, and perhaps start a new one
+    # Text typed outside any dialog, kept for a tap: file it, or send it as the answer to appeal <arg>.
+    FILE_KEPT = "file"
+    ANSWER_KEPT = "ans"
+
+
+class StationVerb(StrEnum):
+    """Buttons of the nearest-stations list."""
+
+    NEAR = "near"
+    VENUE = "venue"
+    APPEAL = "appeal"
+
+
+class PageVerb(StrEnum):
+    """Lists that have a next page."""
+
+    MY = "my"
+    QUEUE = "queue"
+    TRIAGE = "triage"
+
+
+class HotspotVerb(StrEnum):
+    """The digest's hot spots."""
+
+    MAKE = "mk"
+
+
+class StationAdminVerb(StrEnum):
+    """A coordinator's station buttons."""
+
+    SHOW = "show"
+    SHUT = "shut"  # asks first
+    SHUT_CONFIRMED = "shuty"
+    REOPEN = "reopen"
+
+
+class ExportVerb(StrEnum):
+    """The ledger export's period buttons."""
+
+    PERIOD = "period"
+
+
+class PrivacyVerb(StrEnum):
+    """Erasing one's own data: ask, confirm, keep."""
+
+    ERASE = "erase"
+    YES = "yes"
+    NO = "no"
+
+
+class LanguageVerb(StrEnum):
+    """The language buttons."""
+
+    SET = "set"
+
+
+class InviteVerb(StrEnum):
+    """A coordinator's invitation for a unit's new worker."""
+
+    MAKE = "mk"
+
+
+Verb = (
+    AppealVerb | DraftVerb | StationVerb | PageVerb | HotspotVerb | StationAdminVerb | ExportVerb | PrivacyVerb
+    | LanguageVerb | InviteVerb
+)
+
+VERBS: dict[Family, type[StrEnum]] = {
+    Family.APPEAL: AppealVerb,
+    Family.DRAFT: DraftVerb,
+    Family.STATION: StationVerb,
+    Family.PAGE: PageVerb,
+    Family.HOTSPOT: HotspotVerb,
+    Family.STATION_ADMIN: StationAdminVerb,
+    Family.EXPORT: ExportVerb,
+    Family.PRIVACY: PrivacyVerb,
+    Family.LANGUAGE: LanguageVerb,
+    Family.INVITE: InviteVerb,
+}
+
+_ARG = r"[a-z0-9_.-]{1,40}"
+_APPEAL = re.compile(rf"^ap:(\d{{1,12}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 # The next page of a list: which list, and the last appeal shown (its id, and its deadline if it has one).
-_PAGE = re.compile(r"^ls:(my|queue|triage):(\d{1,12})(?::(\d{1,12}))?$")
+_PAGE = re.compile(r"^ls:([a-z]{1,8}):(\d{1,12})(?::(\d{1,12}))?$")
 _HOTSPOT = re.compile(r"^hs:([a-z]{1,8}):([a-z0-9_.-]{1,56})$")
-# Coordinators' station tools (sa), the ledger export (ex), a person's own data (pv), invitations (iv).
-_TOOL = re.compile(r"^(sa|ex|pv|iv):([a-z]{1,8})(?::([a-z0-9_.-]{1,40}))?$")
-TOOLS = ("sa", "ex", "pv", "iv")
+_OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
+# Language buttons sent before the codec had them ("lang:zh") still work.
+_OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
+# Families whose buttons always name something.
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.INVITE}
 
 
 @dataclass(frozen=True)
 class Press:
     """A decoded button press: which family, which verb, about what."""
 
-    kind: str  # "ap" (an appeal), "dr" (the draft), "st" (a station), "hs" (a hot spot), "ls" (a list's next page), or one of TOOLS
-    verb: str
+    kind: Family
+    verb: Verb
     appeal_id: int | None = None
     arg: str = ""
 
@@ -33,61 +182,96 @@ class Press:
 def _checked(data: str) -> str:
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    if decode(data) is None:
+        raise ValueError(f"callback data the codec cannot read back: {data!r}")
     return data
+
+
+def encode(family: Family, verb: str, arg: str = "") -> str:
+    """Callback data for a button of `family` (not an appeal's or a list page's: see `appeal`, `page`)."""
+    verb = VERBS[family](verb)
+    return _checked(f"{family}:{verb}" + (f":{arg}" if arg else ""))
 
 
 def appeal(appeal_id: int, verb: str, arg: str = "") -> str:
     """Callback data for a button about one appeal."""
-    return _checked(f"ap:{appeal_id}:{verb}" + (f":{arg}" if arg else ""))
+    return _checked(f"ap:{appeal_id}:{AppealVerb(verb)}" + (f":{arg}" if arg else ""))
+
+
+def confirm(appeal_id: int, verb: str, version: int, text_digest: str = "") -> str:
+    """Callback data of a confirm button: the action it confirms, the appeal's version it was shown at,
+    and a digest of the text it shows back (a later text makes this button stale)."""
+    return appeal(appeal_id, AppealVerb.CONFIRM, f"{AppealVerb(verb)}.{version}" + (f".{text_digest}" if text_digest else ""))
 
 
 def draft(verb: str, arg: str = "") -> str:
     """Callback data for a button in the filing dialog."""
-    return _checked(f"dr:{verb}" + (f":{arg}" if arg else ""))
+    return encode(Family.DRAFT, verb, arg)
 
 
 def station(verb: str, station_id: str) -> str:
     """Callback data for a button about a station."""
-    return _checked(f"st:{verb}:{station_id}")
+    return encode(Family.STATION, verb, station_id)
 
 
 def tool(kind: str, verb: str, arg: str = "") -> str:
-    """Callback data for a button of a tool: station management, the export, privacy."""
-    if kind not in TOOLS:
+    """Callback data for a button of a tool: station management, the export, privacy, invitations."""
+    family = Family(kind)
+    if family not in TOOLS:
         raise ValueError(f"unknown tool {kind!r}")
-    return _checked(f"{kind}:{verb}" + (f":{arg}" if arg else ""))
+    return encode(family, verb, arg)
+
+
+TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE)
+
+
+def language(code: str) -> str:
+    """Callback data for choosing a language."""
+    return encode(Family.LANGUAGE, LanguageVerb.SET, code)
 
 
 def page(list_name: str, after: ListPosition) -> str:
     """Callback data for the next page of a list, after the appeal a page ended with."""
-    data = _checked(f"ls:{list_name}:{after.id}" + (f":{after.due}" if after.due is not None else ""))
-    if not _PAGE.fullmatch(data):
-        raise ValueError(f"not a list page: {data!r}")
-    return data
+    verb = PageVerb(list_name)
+    return _checked(f"ls:{verb}:{after.id}" + (f":{after.due}" if after.due is not None else ""))
 
 
 def hotspot(key: str) -> str:
     """Callback data for turning a hot spot into one appeal."""
-    data = _checked(f"hs:mk:{key}")
+    data = f"hs:{HotspotVerb.MAKE}:{key}"
     if not _HOTSPOT.fullmatch(data):
         raise ValueError(f"not a hot spot key: {key!r}")
-    return data
+    return _checked(data)
+
+
+def _verb(family: Family, verb: str) -> Verb | None:
+    try:
+        return VERBS[family](verb)  # type: ignore[return-value]
+    except ValueError:
+        return None
 
 
 def decode(data: str | None) -> Press | None:
-    """The press that `data` encodes, or None for anything malformed or forged out of shape."""
+    """The press that `data` encodes, or None for anything malformed, unknown or forged out of shape."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
     if m := _APPEAL.fullmatch(data):
-        return Press("ap", m[2], int(m[1]), m[3] or "")
-    if m := _DRAFT.fullmatch(data):
-        return Press("dr", m[1], None, m[2] or "")
-    if m := _STATION.fullmatch(data):
-        return Press("st", m[1], None, m[2])
+        verb = _verb(Family.APPEAL, m[2])
+        return Press(Family.APPEAL, verb, int(m[1]), m[3] or "") if verb else None
     if m := _PAGE.fullmatch(data):
-        return Press("ls", m[1], int(m[2]), m[3] or "")
+        verb = _verb(Family.PAGE, m[1])
+        return Press(Family.PAGE, verb, int(m[2]), m[3] or "") if verb else None
     if m := _HOTSPOT.fullmatch(data):
-        return Press("hs", m[1], None, m[2])
-    if m := _TOOL.fullmatch(data):
-        return Press(m[1], m[2], None, m[3] or "")
+        verb = _verb(Family.HOTSPOT, m[1])
+        return Press(Family.HOTSPOT, verb, None, m[2]) if verb else None
+    if m := _OLD_LANGUAGE.fullmatch(data):
+        return Press(Family.LANGUAGE, LanguageVerb.SET, None, m[1])
+    if m := _OTHER.fullmatch(data):
+        family = next((f for f in Family if f == m[1]), None)
+        if family is None or family in (Family.APPEAL, Family.PAGE, Family.HOTSPOT):
+            return None
+        verb = _verb(family, m[2])
+        if verb is None or (family in _ARG_REQUIRED and not m[3]):
+            return None
+        return Press(family, verb, None, m[3] or "")
     return None

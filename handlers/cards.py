@@ -9,6 +9,7 @@ from domain import lifecycle
 from domain.lifecycle import Event, Role
 from handlers import callbacks
 from handlers.deadlines_view import deadline_line
+from handlers.callbacks import AppealVerb
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from storage.models import Appeal, Person, TimerRow, Unit
@@ -19,27 +20,28 @@ from storage.stations import Station
 class Action:
     """A button on an appeal: its verb in callback data, the event it leads to, its label."""
 
-    verb: str
+    verb: AppealVerb
     event: Event
     label: str  # catalog key
     needs_text: bool = False  # the bot asks for a reason, question, answer or result first
 
 
+V = AppealVerb
 ACTIONS = (
-    Action("acc", Event.ACCEPT, "button.accept"),
-    Action("sb", Event.SEND_BACK, "button.send_back", needs_text=True),
-    Action("ask", Event.ASK, "button.ask", needs_text=True),
-    Action("note", Event.NOTE, "button.note", needs_text=True),
-    Action("res", Event.RESOLVE, "button.resolve", needs_text=True),
-    Action("asg", Event.ASSIGN, "button.assign"),
-    Action("rea", Event.REASSIGN, "button.reassign"),
-    Action("rej", Event.REJECT, "button.reject", needs_text=True),
-    Action("mrg", Event.MERGE, "button.merge", needs_text=True),
-    Action("ans", Event.ANSWER, "button.reply", needs_text=True),
-    Action("rs", Event.RATE_SATISFIED, "button.satisfied"),
-    Action("rf", Event.RATE_FAIRLY_SATISFIED, "button.fairly_satisfied"),
-    Action("ru", Event.RATE_UNSATISFIED, "button.not_solved", needs_text=True),
-    Action("wd", Event.WITHDRAW, "button.withdraw"),
+    Action(V.ACCEPT, Event.ACCEPT, "button.accept"),
+    Action(V.SEND_BACK, Event.SEND_BACK, "button.send_back", needs_text=True),
+    Action(V.ASK, Event.ASK, "button.ask", needs_text=True),
+    Action(V.NOTE, Event.NOTE, "button.note", needs_text=True),
+    Action(V.RESOLVE, Event.RESOLVE, "button.resolve", needs_text=True),
+    Action(V.ASSIGN, Event.ASSIGN, "button.assign"),
+    Action(V.REASSIGN, Event.REASSIGN, "button.reassign"),
+    Action(V.REJECT, Event.REJECT, "button.reject", needs_text=True),
+    Action(V.MERGE, Event.MERGE, "button.merge", needs_text=True),
+    Action(V.ANSWER, Event.ANSWER, "button.reply", needs_text=True),
+    Action(V.RATE_SATISFIED, Event.RATE_SATISFIED, "button.satisfied"),
+    Action(V.RATE_FAIRLY_SATISFIED, Event.RATE_FAIRLY_SATISFIED, "button.fairly_satisfied"),
+    Action(V.RATE_UNSATISFIED, Event.RATE_UNSATISFIED, "button.not_solved", needs_text=True),
+    Action(V.WITHDRAW, Event.WITHDRAW, "button.withdraw"),
 )
 BY_VERB = {a.verb: a for a in ACTIONS}
 

@@ -6,10 +6,11 @@ import asyncio
 from datetime import date
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.periods import PERIODS, PeriodError, bounds, named, typed
 from handlers import callbacks
+from handlers.callbacks import ExportVerb, Family, Press
 from handlers.common import Who, refuse, reply, require_role, who
 from handlers.keyboards import button, inline
 from handlers.ledger_files import file_name, table, to_csv, to_xlsx
@@ -68,18 +69,16 @@ async def export(update: Update, context: BotContext) -> None:
         await reply(update, services.text(me.lang, "export.usage"))
         return
     buttons = [
-        button(services.text(me.lang, f"export.{p}"), callbacks.tool("ex", "period", p))
+        button(services.text(me.lang, f"export.{p}"), callbacks.encode(Family.EXPORT, ExportVerb.PERIOD, p))
         for p in PERIODS
     ]
     await reply(update, services.text(me.lang, "export.choose"), reply_markup=inline([buttons[:2], buttons[2:]]))
 
 
-async def on_press(update: Update, context: BotContext) -> None:
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A period button: coordinators only, checked in the database on every press."""
-    me = await who(update, context)
     services = context.services
-    press = callbacks.decode(update.callback_query.data)
-    if press is None or press.kind != "ex" or press.verb != "period" or press.arg not in PERIODS:
+    if press.arg not in PERIODS:
         await refuse(update, context, me.lang, "press.invalid")
         return
     if me.person.role != "coordinator":
@@ -92,10 +91,9 @@ async def on_press(update: Update, context: BotContext) -> None:
 
 
 def export_handlers(labels: set[str]) -> list[BaseHandler]:
-    """/export (and the coordinator's menu button) and its period buttons."""
+    """/export and the coordinator's menu button (its period buttons are routed by handlers/presses.py)."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("export", export, filters=private),
         MessageHandler(private & filters.Text(sorted(labels)), export),
-        CallbackQueryHandler(on_press, pattern=r"^ex:"),
     ]

@@ -11,7 +11,7 @@ from enum import StrEnum
 from telegram import Message, Update
 
 from domain.phones import looks_like_phone, parse_phone
-from domain.texts import has_real_words
+from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
@@ -236,7 +236,7 @@ async def _take_description(turn: Turn, message: Message) -> None:
         await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
         await turn.save(last=last_text(message, "refused"))
         return
-    if text and not files and not has_real_words(description or ""):
+    if text and not files and not has_real_words(description, MIN_DESCRIPTION):
         await refuse(turn.update, turn.context, turn.me.lang, "filing2.need_words")
         return
     last = last_text(message, "description", len(text)) if text else draft.last

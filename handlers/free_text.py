@@ -13,9 +13,9 @@ from telegram import Message, Update
 
 from domain import lifecycle
 from domain.lifecycle import Event, State
-from domain.texts import has_real_words
+from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import appeal_actions, callbacks, filing, stations
-from handlers.callbacks import Press
+from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
 from handlers.keyboards import button, inline
@@ -29,8 +29,6 @@ from storage.models import Appeal
 MAX_TEXT = 2000
 # Telegram sends a long paste as several messages, consecutive ids, within a second or two.
 SPLIT_WINDOW_S = 5
-# Button verbs of the kept text (the "dr" family: the kept text lives in the drafts row).
-VERBS = ("file", "ans")
 MAX_CHOICES = 8
 
 
@@ -160,7 +158,7 @@ async def _keep(
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     text = _text(message)
     new_file = file_of(message)
-    if not questions and new_file is None and not has_real_words(text):
+    if not questions and new_file is None and not has_real_words(text, MIN_DESCRIPTION):
         # "Hi", "ok", an emoji: nothing to file; say what the bot does.
         await not_understood(update, context)
         return
@@ -172,11 +170,11 @@ async def _keep(
     if kept is not None and len(kept) > MAX_DESCRIPTION:
         kept, files = text or None, [new_file] if new_file else []
     await _save(context, me, draft.model_copy(update={"kept": kept, "kept_files": files, "last": last_text(message, "kept", len(text))}))
-    file_it = button(t("freetext.button_file"), callbacks.draft("file"))
+    file_it = button(t("freetext.button_file"), callbacks.draft(DraftVerb.FILE_KEPT))
     if questions:
         category = lambda a: services.category(a.category).name(me.lang) if services.category(a.category) else a.category  # noqa: E731
         rows = [
-            [button(t("freetext.appeal_button", number=a.id, category=category(a)), callbacks.draft("ans", str(a.id)))]
+            [button(t("freetext.appeal_button", number=a.id, category=category(a)), callbacks.draft(DraftVerb.ANSWER_KEPT, str(a.id)))]
             for a in questions[:MAX_CHOICES]
         ]
         await reply(update, t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
@@ -197,7 +195,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if draft is None or not (draft.kept or draft.kept_files):
         await refuse(update, context, me.lang, "freetext.nothing_kept")
         return
-    if press.verb == "file":
+    if press.verb is DraftVerb.FILE_KEPT:
         await update.callback_query.answer()
         await drop_keyboard(update)
         new = filing.new_draft(context, description=draft.kept, files=draft.kept_files)

@@ -1,4 +1,4 @@
-"""Where a private message or a button press goes (free text: handlers/free_text.py), and the draft's reminders."""
+"""Where a private message goes (free text: handlers/free_text.py; buttons: handlers/presses.py), and the draft's reminders."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.geo import on_earth
-from handlers import appeal_actions, digest, filing, free_text, lists, stations
-from handlers.callbacks import decode
+from handlers import filing, free_text
 from handlers.common import main_menu, refuse, reply, who
 from handlers.services import BotContext
 
@@ -25,27 +24,6 @@ async def on_message(update: Update, context: BotContext) -> None:
         await refuse(update, context, me.lang, "stations.bad_location")
         return
     await free_text.on_message(update, context, me)
-
-
-async def on_press(update: Update, context: BotContext) -> None:
-    """Any inline button: decode strictly, then hand to its journey."""
-    me = await who(update, context)
-    press = decode(update.callback_query.data)
-    log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
-    if press is None:
-        await refuse(update, context, me.lang, "press.invalid")
-        return
-    match press.kind:
-        case "ap":
-            await appeal_actions.on_press(update, context, me, press)
-        case "dr":
-            await (free_text.on_press if press.verb in free_text.VERBS else filing.on_press)(update, context, me, press)
-        case "st":
-            await stations.on_press(update, context, me, press)
-        case "hs":
-            await digest.on_hotspot_press(update, context, me, press)
-        case "ls":
-            await lists.on_press(update, context, me, press)
 
 
 async def new_appeal(update: Update, context: BotContext) -> None:
@@ -64,13 +42,12 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
-    """/appeal, /cancel, every inline button, and plain private messages."""
+    """/appeal, /cancel, and plain private messages."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("appeal", new_appeal, filters=private),
         MessageHandler(private & filters.Text(sorted(new_appeal_labels)), new_appeal),
         CommandHandler("cancel", cancel, filters=private),
-        CallbackQueryHandler(on_press),
         MessageHandler(private & ~filters.COMMAND, on_message),
     ]
 

@@ -6,9 +6,10 @@ import secrets
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks
+from handlers.callbacks import Family, InviteVerb, Press
 from handlers.commands import set_person_commands
 from handlers.common import Who, main_menu, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
@@ -22,7 +23,7 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read al
 def unit_buttons(services: Services, units: list[Unit], lang: str) -> Keyboard:
     """One Invite button per unit, named, never by id."""
     return inline(
-        [[button(services.text(lang, "people.invite", unit=u.name(lang)), callbacks.tool("iv", "mk", u.id))] for u in units]
+        [[button(services.text(lang, "people.invite", unit=u.name(lang)), callbacks.encode(Family.INVITE, InviteVerb.MAKE, u.id))] for u in units]
     )
 
 
@@ -61,14 +62,9 @@ async def invite(update: Update, context: BotContext) -> None:
     await reply(update, services.text(me.lang, key, **values), reply_markup=unit_buttons(services, units, me.lang))
 
 
-async def on_press(update: Update, context: BotContext) -> None:
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """An Invite button: a code for that unit; only a coordinator, checked in the database on every press."""
-    me = await who(update, context)
     services = context.services
-    press = callbacks.decode(update.callback_query.data)
-    if press is None or press.kind != "iv" or press.verb != "mk":
-        await refuse(update, context, me.lang, "press.invalid")
-        return
     if me.person.role != "coordinator":
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
@@ -107,10 +103,9 @@ async def join(update: Update, context: BotContext) -> None:
 
 
 def invite_handlers() -> list[BaseHandler]:
-    """/invite, its unit buttons (also on /people), and /join."""
+    """/invite and /join (its unit buttons, also on /people, are routed by handlers/presses.py)."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("invite", invite, filters=private),
-        CallbackQueryHandler(on_press, pattern=r"^iv:"),
         CommandHandler("join", join, filters=private),
     ]

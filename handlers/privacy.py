@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks
-from handlers.common import edit_or_reply, refuse, reply, who
+from handlers.callbacks import Family, Press, PrivacyVerb
+from handlers.common import Who, drop_keyboard, edit_or_reply, refuse, reply, who
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.start import LANGUAGE_NAMES
@@ -34,45 +35,47 @@ async def show(update: Update, context: BotContext) -> None:
         lines.append(t("privacy.role_first"))
         await reply(update, "\n".join(lines))
         return
-    delete = button(t("privacy.delete"), callbacks.tool("pv", "erase"))
+    delete = button(t("privacy.delete"), callbacks.encode(Family.PRIVACY, PrivacyVerb.ERASE))
     await reply(update, "\n".join(lines), reply_markup=inline([[delete]]))
 
 
-async def on_press(update: Update, context: BotContext) -> None:
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Delete (ask to confirm), confirm, or keep; the presser's role is read from the database each time."""
-    me = await who(update, context)
     services = context.services
     query = update.callback_query
-    press = callbacks.decode(query.data)
-    if press is None or press.kind != "pv" or press.verb not in ("erase", "yes", "no"):
-        await refuse(update, context, me.lang, "press.invalid")
-        return
     if me.person.role != "courier":
         await refuse(update, context, me.lang, "privacy.role_first")
         return
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    await query.answer()
-    if press.verb == "no":
+    if press.verb is PrivacyVerb.NO:
+        await query.answer()
         await edit_or_reply(update, t("privacy.kept"))
-    elif press.verb == "erase":
+    elif press.verb is PrivacyVerb.ERASE:
+        await query.answer()
         confirm = [
-            button(t("privacy.confirm"), callbacks.tool("pv", "yes")),
-            button(t("button.cancel"), callbacks.tool("pv", "no")),
+            button(t("privacy.confirm"), callbacks.encode(Family.PRIVACY, PrivacyVerb.YES)),
+            button(t("button.cancel"), callbacks.encode(Family.PRIVACY, PrivacyVerb.NO)),
         ]
         await reply(update, t("privacy.are_you_sure"), reply_markup=inline([confirm]))
     else:
+        held = await services.storage.privacy.holdings(me.person.telegram_id)
+        # Nothing but the bare row this very press made: a second tap after the first one erased it all.
+        nothing_held = not (held.appeals or held.texts or held.files or held.phone or held.location)
         try:
             erased = await services.storage.privacy.erase(me.person.telegram_id, services.clock())
         except PrivacyRefused:
+            await query.answer()
             await reply(update, t("privacy.role_first"))
             return
+        if nothing_held:
+            await query.answer(t("stale.already_done_plain"))
+            await drop_keyboard(update)
+            return
+        await query.answer()
         await edit_or_reply(update, t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn)))
 
 
 def privacy_handlers() -> list[BaseHandler]:
-    """/privacy and its buttons."""
-    return [
-        CommandHandler("privacy", show, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_press, pattern=r"^pv:"),
-    ]
+    """/privacy (its buttons are routed by handlers/presses.py)."""
+    return [CommandHandler("privacy", show, filters=filters.ChatType.PRIVATE)]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -15,6 +17,10 @@ from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
 from storage.models import Person
 from storage.store import Storage
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.outbox_sender import OutboxSender
 
 
 @dataclass(frozen=True)
@@ -69,21 +75,39 @@ _ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周
 _EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-SERVICES_KEY = "services"
 
 
-class BotContext(CallbackContext[QuietBot, dict, dict, dict]):
+@dataclass
+class BotData:
+    """The Application's bot_data (ContextTypes(bot_data=BotData)): everything the bot runs with, typed.
+
+    Empty until post_init opens the services; `services` is None again only if opening failed.
+    """
+
+    services: Services | None = None
+    config: Config | None = None
+    sender: OutboxSender | None = None
+    # What the repeating job does (fire due timers, send the outbox); tests call it by hand.
+    tick: Callable[[], Awaitable[None]] | None = None
+    outbox_loop: asyncio.Task | None = None
+    # Updates whose handler failed: not recorded as handled, so a redelivery is tried again.
+    failed_updates: set[int] = field(default_factory=set)
+
+
+class BotContext(CallbackContext[QuietBot, dict, dict, BotData]):
     """The callback context, with the services typed."""
 
     @property
     def services(self) -> Services:
         """The bot's services, opened in post_init."""
-        return self.application.bot_data[SERVICES_KEY]
+        services = self.bot_data.services
+        assert services is not None, "handlers run only after post_init opened the services"
+        return services
 
 
 def install(application: Application, services: Services) -> None:
     """Make `services` reachable from every handler's context."""
-    application.bot_data[SERVICES_KEY] = services
+    application.bot_data.services = services
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers.commands import set_person_commands
 from handlers import filing
 from handlers.i18n import LANGUAGES
+from handlers import callbacks
+from handlers.callbacks import Press
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-LANGUAGE_CALLBACK = "lang:"
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -53,7 +54,7 @@ async def show_help(update: Update, context: BotContext) -> None:
 async def ask_language(update: Update, context: BotContext) -> None:
     """Offer the languages as buttons."""
     me = await who(update, context)
-    buttons = [button(LANGUAGE_NAMES[lang], f"{LANGUAGE_CALLBACK}{lang}") for lang in LANGUAGES]
+    buttons = [button(LANGUAGE_NAMES[lang], callbacks.language(lang)) for lang in LANGUAGES]
     await reply(
         update,
         context.services.catalog.text(me.lang, "language.prompt"),
@@ -61,11 +62,10 @@ async def ask_language(update: Update, context: BotContext) -> None:
     )
 
 
-async def set_language(update: Update, context: BotContext) -> None:
-    """Store the chosen language and answer in it."""
+async def set_language(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A language button: store the chosen language and answer in it."""
     query = update.callback_query
-    me = await who(update, context)
-    lang = query.data.removeprefix(LANGUAGE_CALLBACK)
+    lang = press.arg
     if lang not in LANGUAGES:
         await refuse(update, context, me.lang, "press.invalid")
         return
@@ -91,7 +91,7 @@ async def not_understood(update: Update, context: BotContext) -> None:
 
 
 def start_handlers(help_labels: set[str], language_labels: set[str]) -> list[BaseHandler]:
-    """Handlers for /start, /help, /language and their menu buttons."""
+    """Handlers for /start, /help, /language and their menu buttons (the language buttons: handlers/presses.py)."""
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("start", start, filters=private),
@@ -99,7 +99,6 @@ def start_handlers(help_labels: set[str], language_labels: set[str]) -> list[Bas
         MessageHandler(private & filters.Text(sorted(help_labels)), show_help),
         CommandHandler("language", ask_language, filters=private),
         MessageHandler(private & filters.Text(sorted(language_labels)), ask_language),
-        CallbackQueryHandler(set_language, pattern=f"^{LANGUAGE_CALLBACK}"),
     ]
 
 

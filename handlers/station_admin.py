@@ -12,7 +12,7 @@ Every command and button checks the person's role in the database; everyone else
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.stations_file import (
     FileProblem,
@@ -26,6 +26,7 @@ from domain.stations_file import (
     to_csv,
 )
 from handlers import callbacks, inbox
+from handlers.callbacks import Family, Press, StationAdminVerb
 from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
@@ -34,6 +35,7 @@ from storage.stations import Station
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot may download from Telegram
 SHOWN_PROBLEMS = 15
+PROBLEM_CHARS = 200
 SHOWN_CLOSED = 20
 SHOWN_FOUND = 10
 
@@ -62,8 +64,10 @@ async def card(services: Services, station: Station, lang: str) -> tuple[str, Ke
         hours=hours_line(services, station, lang) if station.active else state,
         unit=unit.name(lang) if unit else station.unit_id or "—",
     )
-    verb, label = ("shut", "station_admin.close") if station.active else ("reopen", "station_admin.reopen")
-    return text, inline([[button(services.text(lang, label, name=station.name), callbacks.tool("sa", verb, station.id))]])
+    verb, label = (
+        (StationAdminVerb.SHUT, "station_admin.close") if station.active else (StationAdminVerb.REOPEN, "station_admin.reopen")
+    )
+    return text, inline([[button(services.text(lang, label, name=station.name), callbacks.encode(Family.STATION_ADMIN, verb, station.id))]])
 
 
 def _matches(stations: list[Station], query: str) -> list[Station]:
@@ -90,7 +94,7 @@ async def _find(update: Update, context: BotContext, me: Who, query: str) -> Non
         lines.append(services.text(me.lang, "station_pick.more", count=len(found) - SHOWN_FOUND))
     rows = [
         [button(s.name if s.active else f"{s.name} · {services.text(me.lang, 'station_admin.state_closed')}",
-                callbacks.tool("sa", "show", s.id))]
+                callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, s.id))]
         for s in found[:SHOWN_FOUND]
     ]
     await reply(update, "\n".join(lines), reply_markup=inline(rows))
@@ -100,7 +104,9 @@ def problems_text(services: Services, lang: str, problems: list[FileProblem]) ->
     """Problems of a file or form, the first few in full, then how many more."""
     lines = [services.text(lang, "station_admin.problems", count=len(problems))]
     for problem in problems[:SHOWN_PROBLEMS]:
-        lines.append(f"• {problem}")
+        line = str(problem)
+        # A problem quotes what was sent, which may be thousands of characters: the message must fit Telegram's 4096.
+        lines.append(f"• {line[:PROBLEM_CHARS]}…" if len(line) > PROBLEM_CHARS else f"• {line}")
     if len(problems) > SHOWN_PROBLEMS:
         lines.append(services.text(lang, "station_admin.more_problems", count=len(problems) - SHOWN_PROBLEMS))
     lines.append(services.text(lang, "station_admin.nothing_imported"))
@@ -116,7 +122,7 @@ async def _overview(update: Update, context: BotContext, me: Who) -> None:
     opened, closed = await services.storage.stations.counts()
     text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
     buttons = [
-        [button(services.text(me.lang, "station_admin.reopen", name=s.name), callbacks.tool("sa", "reopen", s.id))]
+        [button(services.text(me.lang, "station_admin.reopen", name=s.name), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.REOPEN, s.id))]
         for s in await services.storage.stations.closed(SHOWN_CLOSED)
     ]
     await reply(update, text, reply_markup=inline(buttons) if buttons else None)
@@ -195,16 +201,11 @@ async def on_document(update: Update, context: BotContext) -> None:
     await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
 
 
-async def on_press(update: Update, context: BotContext) -> None:
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A station's buttons: show it, close it (asked first), reopen it; only a coordinator, checked in the
     database on every press."""
-    me = await who(update, context)
     services = context.services
     query = update.callback_query
-    press = callbacks.decode(query.data)
-    if press is None or press.kind != "sa" or press.verb not in ("show", "shut", "shuty", "reopen"):
-        await refuse(update, context, me.lang, "press.invalid")
-        return
     if not _is_coordinator(me):
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
@@ -215,8 +216,8 @@ async def on_press(update: Update, context: BotContext) -> None:
     if press.verb == "shut" and station.active:
         await query.answer()
         rows = [[
-            button(services.text(me.lang, "station_pick.close_yes"), callbacks.tool("sa", "shuty", station.id)),
-            button(services.text(me.lang, "station_pick.back"), callbacks.tool("sa", "show", station.id)),
+            button(services.text(me.lang, "station_pick.close_yes"), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHUT_CONFIRMED, station.id)),
+            button(services.text(me.lang, "station_pick.back"), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, station.id)),
         ]]
         await edit_or_reply(update, services.text(me.lang, "station_pick.close_confirm", name=station.name), inline(rows))
         return
@@ -234,12 +235,12 @@ async def on_press(update: Update, context: BotContext) -> None:
 
 
 def station_admin_handlers(labels: set[str]) -> list[BaseHandler]:
-    """/stations (and the coordinator's menu button), station files sent as documents, and the station buttons."""
+    """/stations (and the coordinator's menu button) and station files sent as documents (the station
+    buttons: handlers/presses.py)."""
     private = filters.ChatType.PRIVATE
     station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
     return [
         CommandHandler("stations", stations, filters=private),
         MessageHandler(private & filters.Text(sorted(labels)), stations),
         MessageHandler(private & station_files, on_document),
-        CallbackQueryHandler(on_press, pattern=r"^sa:"),
     ]

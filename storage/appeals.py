@@ -15,8 +15,10 @@ from domain.calendar import WorkingCalendar
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
 from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
-from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
+from domain.lifecycle import NOTE_REQUIRED, Event, Outcome, Role, State, Transition
+from domain.merges import MergeSide, merge_refusal
 from domain.notices import AUDIENCES, Audience, template
+from domain.texts import has_real_words
 from storage.db import Database
 from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, appeal_facts, from_ts, to_ts
 
@@ -62,7 +64,15 @@ class EventArgs:
     unit: str | None = None
     priority: Priority | None = None
     merged_into: int | None = None
-    attachments: tuple[tuple[str, str, str], ...] = ()  # (kind, file_id, file_unique_id) the event brings
+    # Files that came with the text (an answer may be a photo, a voice note or a document):
+    # (kind, Telegram file id, file unique id), stored with the event.
+    attachments: tuple[tuple[str, str, str], ...] = ()
+
+
+# Events whose note must hold real words, not an emoji or a few characters (domain/texts.py).
+NEEDS_REAL_WORDS = frozenset({Event.RESOLVE, Event.REJECT, Event.SEND_BACK, Event.ASK})
+# An answer may be files alone.
+_FILES_ARE_ENOUGH = frozenset({Event.ANSWER})
 
 
 class Applied:
@@ -108,16 +118,33 @@ def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> 
     )
 
 
+def merge_side(row: sqlite3.Row | None) -> MergeSide | None:
+    """What the merge rule needs to know of an `appeals` row."""
+    if row is None:
+        return None
+    return MergeSide(
+        id=row["id"],
+        state=State(row["state"]),
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        category=row["category"],
+        station_id=row["station_id"],
+        updated_at=from_ts(row["updated_at"]),
+    )
+
+
 def _check_args(
-    conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs
+    conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs, now: datetime
 ) -> None:
     state = State(row["state"])
 
     def refuse(reason: str) -> None:
         raise BadEventArguments(reason, state, event)
 
-    if event in NOTE_REQUIRED and not (args.note and args.note.strip()):
+    has_note = bool(args.note and args.note.strip())
+    if event in NOTE_REQUIRED and not has_note and not (event in _FILES_ARE_ENOUGH and args.attachments):
         refuse("note_required")
+    if event in NEEDS_REAL_WORDS and not has_real_words(args.note):
+        refuse("note_too_thin")
     if args.note is not None and len(args.note) > MAX_NOTE:
         refuse("note_too_long")
     if event in (Event.ASSIGN, Event.REASSIGN):
@@ -129,13 +156,10 @@ def _check_args(
         if event is Event.REASSIGN and args.unit == row["unit_id"]:
             refuse("same_unit")
     if event is Event.MERGE:
-        target = conn.execute(
-            "SELECT state, outcome FROM appeals WHERE id = ?", (args.merged_into,)
-        ).fetchone()
-        if args.merged_into == row["id"] or target is None:
-            refuse("bad_merge_target")
-        if target["state"] == State.COLLECTING or target["outcome"] in ("merged", "rejected", "withdrawn"):
-            refuse("bad_merge_target")
+        target = conn.execute("SELECT * FROM appeals WHERE id = ?", (args.merged_into,)).fetchone()
+        refusal = merge_refusal(merge_side(row), merge_side(target), now)
+        if refusal is not None:
+            refuse(refusal.value)
 
 
 def _on_time(conn: sqlite3.Connection, appeal_id: int, event: Event, now: int) -> bool | None:
@@ -295,7 +319,7 @@ class Appeals:
         )
         roles = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles)
-        _check_args(conn, row, event, args)
+        _check_args(conn, row, event, args, now)
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
 
@@ -350,11 +374,11 @@ class Appeals:
                 ts,
             ),
         ).lastrowid
-        if args.attachments:
-            conn.executemany(
+        for attachment in args.attachments:
+            conn.execute(
                 "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [(appeal_id, event_id, *a, ts) for a in args.attachments],
+                (appeal_id, event_id, *attachment, ts),
             )
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.lifecycle import Event
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
@@ -74,13 +75,38 @@ class Draft(BaseModel):
         return self.model_dump_json(exclude={"step", "updated_at"}, exclude_defaults=True)
 
 
+class PromptKind(StrEnum):
+    """What the bot asked a person to type; each is the lifecycle event the text completes."""
+
+    SEND_BACK = Event.SEND_BACK.value
+    ASK = Event.ASK.value
+    NOTE = Event.NOTE.value
+    RESOLVE = Event.RESOLVE.value
+    REJECT = Event.REJECT.value
+    MERGE = Event.MERGE.value
+    ANSWER = Event.ANSWER.value
+    RATE_UNSATISFIED = Event.RATE_UNSATISFIED.value
+
+    @property
+    def event(self) -> Event:
+        """The lifecycle event the typed text completes."""
+        return Event(self.value)
+
+
 @dataclass(frozen=True)
 class Prompt:
-    """The bot asked this person for text (a reason, an answer, a result) about an appeal."""
+    """The bot asked this person for text (a reason, an answer, a result) about an appeal.
 
-    verb: str
+    `data` holds the pressed message's id and, once typed and shown back for confirmation,
+    the text and the appeal's version it was shown at.
+    """
+
+    verb: PromptKind
     appeal_id: int | None
     data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verb", PromptKind(self.verb))  # strict: only the enum's values
 
 
 class Dialogs:
@@ -116,7 +142,9 @@ class Dialogs:
         row = await self._db.fetchone(
             "SELECT verb, appeal_id, data FROM prompts WHERE telegram_id = ?", (telegram_id,)
         )
-        return None if row is None else Prompt(row["verb"], row["appeal_id"], json.loads(row["data"]))
+        if row is None or row["verb"] not in PromptKind._value2member_map_:
+            return None  # a prompt written by a newer bot: nothing this one can finish
+        return Prompt(PromptKind(row["verb"]), row["appeal_id"], json.loads(row["data"]))
 
     async def set_prompt(self, telegram_id: int, prompt: Prompt, now: datetime) -> None:
         """Wait for this person's next text for `prompt` (replacing an earlier one)."""
@@ -124,7 +152,7 @@ class Dialogs:
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO prompts (telegram_id, appeal_id, verb, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (telegram_id, prompt.appeal_id, prompt.verb, json.dumps(prompt.data), to_ts(now)),
+                (telegram_id, prompt.appeal_id, prompt.verb.value, json.dumps(prompt.data, ensure_ascii=False), to_ts(now)),
             )
         )
 

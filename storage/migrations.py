@@ -399,6 +399,26 @@ ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
     )
 )
 
+MIGRATIONS.append(
+    (
+        "prompts name what they ask for by the lifecycle event, not by a button's private verb",
+        """
+UPDATE prompts SET verb = CASE verb
+    WHEN 'sb' THEN 'send_back'
+    WHEN 'res' THEN 'resolve'
+    WHEN 'rej' THEN 'reject'
+    WHEN 'mrg' THEN 'merge'
+    WHEN 'ans' THEN 'answer'
+    WHEN 'ru' THEN 'rate_unsatisfied'
+    ELSE verb
+END;
+-- 'ask' and 'note' were already the events' names. Anything else no bot can finish: drop it.
+DELETE FROM prompts WHERE verb NOT IN
+    ('send_back', 'ask', 'note', 'resolve', 'reject', 'merge', 'answer', 'rate_unsatisfied');
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -63,11 +63,23 @@ async def press_data(bot: Bot, person: int, data: str, *, chat_id: int | None = 
 
 
 async def act(bot: Bot, person: int, number: int, verb: str, text: str | None = None, arg: str = "") -> str:
-    """Press an appeal's button (`ap:N:verb`), then type `text` if the bot asked for one."""
+    """Press an appeal's button (`ap:N:verb`), then type `text` if the bot asked for one; a withdrawal,
+    a result, a rejection or a merge is then confirmed with the button the bot shows."""
     query = await press_data(bot, person, callbacks.appeal(number, verb, arg))
     if text is not None:
         await bot.say(person, text)
+    await confirm_if_asked(bot, person, number)
     return query
+
+
+async def confirm_if_asked(bot: Bot, person: int, number: int) -> None:
+    """Press the confirm button of appeal `number` if the bot's newest message has one."""
+    message = bot.core.last_message(person)
+    for _, data in bot.core.inline_buttons(message) if message else ():
+        press = callbacks.decode(data)
+        if press and press.appeal_id == number and press.verb in (callbacks.AppealVerb.CONFIRM, callbacks.AppealVerb.WITHDRAW_CONFIRM):
+            await press_data(bot, person, data)
+            return
 
 
 @dataclass
@@ -124,7 +136,6 @@ async def every_state(bot: Bot) -> Appeals:
     await act(bot, COORDINATOR, a.merged, "mrg", f"#{a.unrouted}")
     a.withdrawn = await file_appeal(bot, COURIER, "Work protection", "Sorted it out myself")
     await act(bot, COURIER, a.withdrawn, "wd")
-    await act(bot, COURIER, a.withdrawn, "wdy")
     a.reassigned = await file_appeal(bot, OTHER_COURIER, "Work protection", "The charger at the station is broken")
     await act(bot, COORDINATOR, a.reassigned, "reau", arg="st1")
     a.assigned = await file_appeal(bot, COURIER, "Suggestions", "Longer opening hours")

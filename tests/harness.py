@@ -68,7 +68,7 @@ class Bot:
     @property
     def services(self) -> Services:
         """The bot's services (database, catalog)."""
-        return self.app.bot_data["services"]
+        return self.app.bot_data.services
 
     def user(self, user_id: int, first_name: str = "Test", language_code: str | None = "en") -> int:
         """Make a Telegram user who has opened a chat with the bot."""
@@ -87,7 +87,7 @@ class Bot:
         while updates := self.core.take_updates():
             for raw in updates:
                 await self.app.process_update(Update.de_json(raw, self.app.bot))
-                await self.app.bot_data["outbox_sender"].flush()
+                await self.app.bot_data.sender.flush()
 
     async def say(self, user_id: int, text: str) -> list[dict[str, Any]]:
         """Send text as `user_id`; return the bot's new messages in that chat."""
@@ -104,7 +104,7 @@ class Bot:
 
     async def tick(self) -> None:
         """What the bot's repeating job does: fire due timers, send the outbox."""
-        await self.app.bot_data["tick"]()
+        await self.app.bot_data.tick()
 
     async def at(self, moment: datetime) -> None:
         """Move the clock to `moment` and let the bot do what is due."""

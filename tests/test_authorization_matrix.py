@@ -31,9 +31,18 @@ from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.appeals import EventArgs
-from storage.dialogs import Draft, Prompt
+from storage.dialogs import Draft, Prompt, PromptKind
 from storage.models import NewAppeal
-from tests.every_state import COORDINATOR, COURIER, HR_STAFF, OTHER_COURIER, STATION, STATION_STAFF, greet_everyone
+from tests.every_state import (
+    COORDINATOR,
+    COURIER,
+    HR_STAFF,
+    OTHER_COURIER,
+    STATION,
+    STATION_STAFF,
+    confirm_if_asked,
+    greet_everyone,
+)
 from tests.harness import Bot, running_bot
 from tests.invariants import check_database
 
@@ -61,6 +70,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ap:{n}:ask", "accepted", ("no", "no", "no", "ok", "no", "no")),
     ("ap:{n}:note", "accepted", ("no", "no", "no", "ok", "no", "ok")),  # coordinators may note too
     ("ap:{n}:res", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    # The result HR typed, shown back: only HR may confirm it; anyone who sees the appeal may press
+    # Edit (with nothing of theirs pending, they are told so in a toast).
+    ("ap:{n}:ok:res.{v}", "confirming", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:edit", "confirming", ("no", "ok", "no", "ok", "no", "ok")),
     # Coordinators route: assign (unit, then priority), reassign, reject, merge. The appeal in
     # `assessing` was sent back by HR, so HR staff can see it but no longer route it.
     ("ap:{n}:asg", "assessing", ("no", "no", "no", "no", "no", "ok")),
@@ -92,7 +105,7 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("st:near:water", "located", ("no", "ok", "ok", "ok", "ok", "ok")),
     ("st:venue:s1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("st:appeal:s1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
-    ("lang:zh", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("lg:set:zh", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     # Coordinators' tools.
     (f"hs:mk:{HOTSPOT_KEY}", "hotspot", ("no", "no", "no", "no", "no", "ok")),
     ("sa:shut:s1", "none", ("no", "no", "no", "no", "no", "ok")),  # asks first
@@ -131,7 +144,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
-EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "fuy", "fun"}
+EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun"}
 DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
 
 
@@ -191,13 +204,17 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     for person in (COURIER, OTHER_COURIER, HR_STAFF, STATION_STAFF, COORDINATOR):
         await storage.stations.remember_location(person, 31.23, 121.47, None, now)
     names: dict[str, Any] = {"n": 0}
-    if state in ("handling", "accepted", "awaiting", "feedback", "followup", "assessing"):
+    if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing"):
         names["n"] = n = await _file(bot)
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours")
-            names["target"] = await _file(bot, OTHER_COURIER, "suggestion", None)
-        if state in ("accepted", "awaiting", "feedback", "followup"):
+            names["target"] = await _file(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
+        if state in ("accepted", "confirming", "awaiting", "feedback", "followup"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        if state == "confirming":
+            names["v"] = version = (await storage.appeals.get(n)).version
+            typed = Prompt(PromptKind.RESOLVE, n, {"text": "Paid", "files": [], "version": version})
+            await storage.dialogs.set_prompt(HR_STAFF, typed, now)
         if state == "awaiting":
             await _apply(bot, n, Event.ASK, HR_STAFF, "Which platform?")
         if state in ("feedback", "followup"):
@@ -270,11 +287,12 @@ class Case:
     async def appeal(self, number: int | None = None):
         return await self.bot.services.storage.appeals.get(number or self.n)
 
-    async def prompt_then(self, verb: str, text: str) -> None:
-        """The press asked for text: the prompt is there; then the person writes it."""
+    async def prompt_then(self, kind: PromptKind, text: str) -> None:
+        """The press asked for text: the prompt is there; then the person writes it (and confirms it if asked)."""
         prompt = await self.bot.services.storage.dialogs.prompt(self.person)
-        assert prompt is not None and (prompt.verb, prompt.appeal_id) == (verb, self.n)
+        assert prompt is not None and (prompt.verb, prompt.appeal_id) == (kind, self.n)
         await self.bot.say(self.person, text)
+        await confirm_if_asked(self.bot, self.person, self.n)
 
     async def count(self, sql: str) -> int:
         return (await self.bot.services.storage.db.fetchone(sql))[0]
@@ -297,23 +315,34 @@ async def _accept(c: Case) -> None:
 
 
 async def _send_back(c: Case) -> None:
-    await c.prompt_then("sb", "Not ours")
+    await c.prompt_then(PromptKind.SEND_BACK, "Not ours")
     assert (await c.appeal()).state == "assessing"
 
 
 async def _ask(c: Case) -> None:
-    await c.prompt_then("ask", "Which platform?")
+    await c.prompt_then(PromptKind.ASK, "Which platform?")
     assert (await c.appeal()).awaiting_courier
 
 
 async def _note(c: Case) -> None:
-    await c.prompt_then("note", "We called the platform")
+    await c.prompt_then(PromptKind.NOTE, "We called the platform")
     assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "We called the platform"
 
 
 async def _resolve(c: Case) -> None:
-    await c.prompt_then("res", "Paid")
+    await c.prompt_then(PromptKind.RESOLVE, "Paid")
     assert (await c.appeal()).state == "feedback"
+
+
+async def _confirmed(c: Case) -> None:
+    assert (await c.appeal()).state == "feedback"
+    assert await c.bot.services.storage.dialogs.prompt(c.person) is None
+
+
+async def _edit(c: Case) -> None:
+    if c.person == HR_STAFF:  # the one with the typed result: asked again
+        assert c.bot_texts()[-1] == c.t("appeal.prompt_resolve", number=c.n)
+    assert (await c.appeal()).state == "handling"
 
 
 async def _choose_unit(c: Case) -> None:
@@ -335,18 +364,18 @@ async def _reassigned(c: Case) -> None:
 
 
 async def _reject(c: Case) -> None:
-    await c.prompt_then("rej", "Outside the district")
+    await c.prompt_then(PromptKind.REJECT, "Outside the district")
     assert (await c.appeal()).outcome == "rejected"
 
 
 async def _merge(c: Case) -> None:
-    await c.prompt_then("mrg", f"#{c.names['target']}")
+    await c.prompt_then(PromptKind.MERGE, f"#{c.names['target']}")
     appeal = await c.appeal()
     assert (appeal.outcome, appeal.merged_into) == ("merged", c.names["target"])
 
 
 async def _answer(c: Case) -> None:
-    await c.prompt_then("ans", "Meituan")
+    await c.prompt_then(PromptKind.ANSWER, "Meituan")
     assert not (await c.appeal()).awaiting_courier
 
 
@@ -359,7 +388,7 @@ def _rated(outcome: str, state: str = "closed") -> Check:
 
 
 async def _reopen(c: Case) -> None:
-    await c.prompt_then("ru", "Only half was paid")
+    await c.prompt_then(PromptKind.RATE_UNSATISFIED, "Only half was paid")
     appeal = await c.appeal()
     assert (appeal.state, appeal.reopens) == ("handling", 1)
 
@@ -454,14 +483,14 @@ async def _kept(c: Case) -> None:
 
 
 ALLOWED: dict[str, Check] = {
-    "open": _open, "cnl": _cancel, "acc": _accept, "sb": _send_back, "ask": _ask, "note": _note, "res": _resolve,
+    "open": _open, "cnl": _cancel, "acc": _accept, "sb": _send_back, "ask": _ask, "note": _note, "res": _resolve, "ok": _confirmed, "edit": _edit,
     "asg": _choose_unit, "asgu": _choose_priority, "asgp": _assigned, "rea": _choose_unit, "reau": _reassigned,
     "rej": _reject, "mrg": _merge, "ans": _answer, "rs": _rated("resolved"), "rf": _rated("resolved"),
     "ru": _reopen, "wd": _withdraw_asked, "wdy": _rated("withdrawn"), "fuy": _followup_solved,
     "fun": _followup_reopened,
     "dr:cat": _draft_step("description"), "dr:back": _draft_step("category"), "dr:next": _draft_step("place"),
     "dr:skip": _draft_step("contact"), "dr:st": _draft_station, "dr:confirm": _filed, "dr:cancel": _draft_step(None),
-    "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lang:zh": _language,
+    "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lg:set": _language,
     "hs:mk": _hotspot, "sa:shut": _close_asked, "sa:shuty": _station_active(False), "sa:show": _station_card,
     "sa:reopen": _station_active(True), "iv:mk": _invited,
     "ex:period": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
@@ -552,7 +581,7 @@ async def test_button(tmp_path, data, state, kind, allowed) -> None:
         person, errors = await _arrive(bot, kind)
         case = Case(bot, person, names)
         if data.startswith("ap:") and data.endswith(":cnl") and kind != "stranger":
-            await bot.services.storage.dialogs.set_prompt(person, Prompt("note", names["n"], {}), bot.clock())
+            await bot.services.storage.dialogs.set_prompt(person, Prompt(PromptKind.NOTE, names["n"], {}), bot.clock())
         path = bot.services.storage.db.path
         before = snapshot(path)
         message = bot.core.bot_messages(person)[-1]
@@ -604,8 +633,8 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {d.split(":")[0] for d, _, _ in BUTTONS}
-    assert families == {"ap", "dr", "st", "lang", *callbacks.TOOLS, "hs"}
+    families = {callbacks.decode(d.format(n=1, v=1)).kind for d, _, _ in BUTTONS}
+    assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 
 # Callback data no button of the bot carries, and the alert each must get whoever presses it.
@@ -616,11 +645,12 @@ FORGED = [
     ("pv:zap", "press.invalid"),
     ("st:zap:s1", "press.invalid"),
     ("st:near:lava", "press.invalid"),
-    ("ap:{n}:zzz", "appeal.not_permitted"),
+    ("ap:{n}:zzz", "press.invalid"),
     ("ap:{n}:asgp:nowhere.urgent", "appeal.bad_unknown_unit"),
     ("ap:{n}:reau:hr", "appeal.bad_same_unit"),
     ("ap:99999:open", "appeal.not_found"),
-    ("dr:zap", "filing.no_draft"),
+    ("dr:zap", "press.invalid"),
+    ("ap:{n}:ok:zz.1", "press.invalid"),
     ("hs:mk:st.nowhere.work", "digest.hotspot_gone"),
     ("not-a-button", "press.invalid"),
     ("ap:1:" + "x" * 70, "press.invalid"),

@@ -84,6 +84,8 @@ async def staff(core: BotApiCore, stop: asyncio.Event) -> None:
         seen, text = last_bot_text(core, HR)
         if "write the result" in text:
             core.send_text(HR, "Paid in full")
+        elif "with this result?" in text and press_if(core, HR, "Confirm resolve"):
+            pass
         elif not (press_if(core, HR, "Accept") or press_if(core, HR, "Resolve")):
             await asyncio.sleep(0.2)
             continue

@@ -40,6 +40,8 @@ async def launch(
         "APPEALS_BOT_DATABASE": str(workdir / "bot.sqlite3"),
         "APPEALS_BOT_CONFIG": str(config),
         "PTB_TIMEDELTA": "true",
+        # The code under test, not whatever checkout the virtualenv was installed from.
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -142,7 +144,7 @@ async def bot_said(
         if output.done():
             pytest.fail(f"the bot exited while waiting for {fragment!r}\n{described(output.result())}")
         if loop.time() > deadline:
-            pytest.fail(f"the bot never said {fragment!r} to {chat}")
+            pytest.fail(f"the bot never said {fragment!r} to {chat}: {[m.get('text') for m in core.bot_messages(chat)][-3:]}")
         await asyncio.sleep(0.05)
 
 
@@ -192,6 +194,8 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         core.press(HR, "Resolve")
         await bot_said(core, HR, "write the result", output)
         core.send_text(HR, "Paid in full on Friday")
+        await bot_said(core, HR, "with this result?", output)
+        core.press(HR, "Confirm resolve")
         await bot_said(core, LI, "HR Bureau resolved appeal #1: Paid in full on Friday", output)
         core.press(LI, "Satisfied")
         await bot_said(core, LI, "Thank you for your rating", output)

@@ -44,6 +44,8 @@ async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_pat
         "APPEALS_BOT_DATABASE": str(tmp_path / "bot.sqlite3"),
         "APPEALS_BOT_CONFIG": str(config),
         "PTB_TIMEDELTA": "true",
+        # The code under test, not whatever checkout the virtualenv was installed from.
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--webhook", cwd=tmp_path, env=env,

@@ -130,7 +130,7 @@ async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch)
 
 async def test_pacing_holds_overall_per_chat_and_per_group(bot) -> None:
     """30 a second overall, 1 a second per chat, 20 a minute per group, with nothing dropped."""
-    sender = bot.app.bot_data["outbox_sender"]
+    sender = bot.app.bot_data.sender
     pacer = sender._pacer
     log: list[tuple[int, float]] = []
     real_sent = pacer.sent
@@ -168,7 +168,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
     """A request that timed out is tried again after the backoff, and then arrives once."""
     from telegram.error import TimedOut
 
-    sender = bot.app.bot_data["outbox_sender"]
+    sender = bot.app.bot_data.sender
     real_send = bot.app.bot.send_text
     calls = {"n": 0}
 

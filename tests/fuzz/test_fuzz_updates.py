@@ -38,7 +38,6 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from handlers import callbacks
-from handlers.cards import BY_VERB
 from handlers.i18n import Catalog
 from tests.every_state import (
     COORDINATOR,
@@ -49,6 +48,7 @@ from tests.every_state import (
     STATION_STAFF,
     STATION_STAFF_2,
     Appeals,
+    confirm_if_asked,
     every_state,
     greet_everyone,
     press_data,
@@ -78,7 +78,7 @@ COMMANDS = (
     "start", "help", "language", "appeal", "cancel", "my", "station", "privacy", "queue", "triage", "open",
     "invite", "join", "digest", "undelivered", "export", "stations",
 )
-APPEAL_VERBS = (*BY_VERB, "open", "cnl", "asgu", "asgp", "reau", "wdy", "fuy", "fun")
+APPEAL_VERBS = tuple(callbacks.AppealVerb)  # the lifecycle actions and every step around them
 _ids = count(1_000_000)  # update and message ids of the raw updates built here
 
 # ---------------------------------------------------------------------------- strategies
@@ -102,7 +102,7 @@ numbers = st.one_of(st.integers(0, 20), st.integers(-(2**63), 2**63 - 1), st.sam
 verbs = st.one_of(st.sampled_from(APPEAL_VERBS), st.from_regex(r"[a-z]{1,8}", fullmatch=True))
 args = st.one_of(
     st.just(""),
-    st.sampled_from(["st1", "hr", "st1.urgent", "hr.normal", "st1.panic", "nope", "s1", "water", "all", "work"]),
+    st.sampled_from(["st1", "hr", "st1.urgent", "hr.normal", "st1.panic", "nope", "s1", "water", "all", "work", "res.3", "rej.2.abcdef12", "mrg.1", "7"]),
     st.from_regex(r"[a-z0-9_.-]{1,40}", fullmatch=True),
 )
 
@@ -119,6 +119,7 @@ forged_data = st.one_of(
     st.builds(lambda v, a: f"st:{v}:{a}", st.sampled_from(["near", "venue", "appeal", "x"]), args),
     st.builds(lambda a: f"hs:mk:{a}", st.one_of(args, st.just("st.s1.facilities"))),
     st.builds(lambda a: f"lang:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
+    st.builds(lambda a: f"lg:set:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
     st.builds(lambda k, v, a: _join(k, v, a), st.sampled_from(callbacks.TOOLS), st.sampled_from(["shut", "reopen", "period", "erase", "yes", "no", "x"]), args),
 )
 
@@ -320,7 +321,7 @@ class World:
         """One raw update through the Application, as polling hands it over; then send notices."""
         raw = {**raw, "update_id": next(_ids)}
         await self.bot.app.process_update(Update.de_json(raw, self.bot.app.bot))
-        await self.bot.app.bot_data["outbox_sender"].flush()
+        await self.bot.app.bot_data.sender.flush()
 
     async def do(self, step: Any) -> None:
         """Carry out one step."""
@@ -438,6 +439,7 @@ class World:
         await press_data(self.bot, actor, callbacks.appeal(appeal.id, step.verb, step.arg))
         if await storage.dialogs.prompt(actor) is not None:
             await self.bot.say(actor, step.text)
+            await confirm_if_asked(self.bot, actor, appeal.id)
 
     async def _actor(self, appeal, verb: str) -> int | None:
         if verb in _COURIER_VERBS and appeal.courier_id is not None:

@@ -90,11 +90,10 @@ async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
         (OTHER_COURIER, callbacks.appeal(number, "open"), "appeal.not_found"),
         (COURIER, callbacks.appeal(number, "acc"), "appeal.not_permitted"),  # the courier accepting
         (HR_STAFF, callbacks.appeal(number, "rs"), "appeal.not_permitted"),  # staff rating
-        (COORDINATOR, callbacks.appeal(number, "asg"), "appeal.moved_on"),  # already assigned
         (HR_STAFF, callbacks.appeal(number + 100, "acc"), "appeal.not_found"),
         (HR_STAFF, "ap:1:drop_table", "press.invalid"),
         (HR_STAFF, "something-else", "press.invalid"),
-        (HR_STAFF, callbacks.appeal(number, "zzz"), "appeal.not_permitted"),
+        (HR_STAFF, f"ap:{number}:zzz", "press.invalid"),  # a verb no button has
     ]
     for person, data, key in cases:
         query = bot.core.press_button(person, bot.core.last_message(person)["message_id"], data)
@@ -104,13 +103,21 @@ async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
         assert answer["show_alert"] is True
     assert await snapshot(bot) == before
 
-    # A button pressed twice: the second press is refused politely and the card shows the truth.
+    # Already assigned: a toast says what happened, not an alert.
+    query = bot.core.press_button(COORDINATOR, bot.core.last_message(COORDINATOR)["message_id"], callbacks.appeal(number, "asg"))
+    await bot.deliver()
+    assert bot.core.answered_callback(query) == {
+        "text": t(bot, "stale.assign", number=number, unit="HR Bureau"), "show_alert": False
+    }
+    assert await snapshot(bot) == before
+
+    # A button pressed twice: the second press gets a quiet "already done" and changes nothing.
     await bot.press(HR_STAFF, "Accept")
     after_accept = await snapshot(bot)
     card = next(m for m in reversed(bot.core.bot_messages(HR_STAFF)) if "#" in (m.get("text") or ""))
     query = bot.core.press_button(HR_STAFF, card["message_id"], callbacks.appeal(number, "acc"))
     await bot.deliver()
-    assert bot.core.answered_callback(query)["text"] == t(bot, "appeal.moved_on")
+    assert bot.core.answered_callback(query) == {"text": t(bot, "stale.already_done", number=number), "show_alert": False}
     assert await snapshot(bot) == after_accept
 
 

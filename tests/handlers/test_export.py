@@ -11,7 +11,6 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.lifecycle import Event
-from bot.app import SENDER_KEY
 from storage.appeals import EventArgs
 from storage.models import NewAppeal
 from storage.stations import Station
@@ -67,7 +66,7 @@ async def bot(tmp_path):
             running.user(person, f"P{person}")
         await file_appeals(running)
         running.clock.now = START + 9 * H
-        await running.app.bot_data[SENDER_KEY].flush()  # the notices the appeals caused, out of the way
+        await running.app.bot_data.sender.flush()  # the notices the appeals caused, out of the way
         yield running
 
 

@@ -106,6 +106,8 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
     await bot.say(HR_STAFF, "Paid on Friday")
+    assert bot.last_text(HR_STAFF) == t("confirm.resolve", number=number, text="Paid on Friday")
+    await bot.press(HR_STAFF, t("confirm.button_resolve"))
     resolved = bot.core.last_message(COURIER)
     assert resolved["text"] == t("notice.resolve.courier", unit=unit, number=number, note="Paid on Friday")
     assert [label for label, _ in bot.core.inline_buttons(resolved)] == [
@@ -122,6 +124,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
     await bot.say(HR_STAFF, "The rest is paid too")
+    await bot.press(HR_STAFF, t("confirm.button_resolve"))
     bot.clock.advance(minutes=10)
     await bot.press(COURIER, t("button.satisfied"))
     assert t("appeal.done_rate_satisfied") in bot.texts(COURIER)
@@ -183,6 +186,8 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     await bot.say(coordinator, "not a number")
     assert bot.last_text(coordinator) == t("appeal.merge_bad_number")
     await bot.say(coordinator, f"#{first}")
+    assert bot.last_text(coordinator).startswith(t("confirm.merge", number=second, target=first, duplicate="", original="").split("\n")[0])
+    await bot.press(coordinator, "Confirm merge")
     merged = await bot.services.storage.appeals.get(second)
     assert (merged.outcome, merged.merged_into) == (Outcome.MERGED, first)
     assert bot.last_text(other) == t("notice.merge.courier", number=second, original=first)
@@ -192,6 +197,7 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     assert bot.last_text(other) == t("notice.accept.followers", number=first, unit="Station One")
     await bot.press(station_staff, "Resolve")
     await bot.say(station_staff, "A microwave is installed")
+    await bot.press(station_staff, "Confirm resolve")
     assert bot.last_text(other) == t("notice.resolve.followers", number=first, unit="Station One", note="A microwave is installed")
     assert "Satisfied" not in [label for label, _ in bot.core.inline_buttons(bot.core.last_message(other))]
 
@@ -211,6 +217,7 @@ async def test_send_back_reject_and_withdraw(bot) -> None:
     )
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
+    await bot.press(coordinator, "Confirm reject")
     assert bot.last_text(COURIER) == t("notice.reject.courier", number=first, note="Outside our district")
 
     second = await file_wage_appeal(bot, "en")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import SENDER_KEY
 from bot.retention import RETENTION_JOB, run_retention
 from domain.lifecycle import Event, Outcome
 from storage.models import NewAppeal
@@ -30,7 +29,7 @@ async def bot(tmp_path):
         await running.services.storage.appeals.submit(new, "hr", START)
         running.core.share_location(COURIER, 31.23, 121.47)
         await running.deliver()
-        await running.app.bot_data[SENDER_KEY].flush()
+        await running.app.bot_data.sender.flush()
         yield running
 
 

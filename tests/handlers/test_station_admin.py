@@ -223,3 +223,10 @@ async def test_forged_tool_buttons_are_invalid(bot) -> None:
     query = bot.core.press_button(COORDINATOR, message_id, "sa:shut:no-such")
     await bot.deliver()
     assert bot.core.answered_callback(query)["text"] == "There is no station with the id no-such."
+
+
+async def test_a_huge_form_gets_its_problems_in_one_message(bot) -> None:
+    """A form of thousands of characters: the problems quote it shortened, within Telegram's 4096."""
+    (answer,) = await bot.say(COORDINATOR, "/stations set " + "0" * 4000)
+    assert answer["text"].startswith(bot.services.text("en", "station_admin.problems", count=1).split("{")[0][:10])
+    assert len(answer["text"]) <= 4096 and "…" in answer["text"]

@@ -64,3 +64,19 @@ async def test_database_pragmas(tmp_path) -> None:
         assert tuple(row) == ("wal", 1, 5000)
     finally:
         await db.close()
+
+
+def test_prompts_name_the_event_they_complete(tmp_path) -> None:
+    """Prompts stored with a button's old private verb are renamed to the event; unknown ones dropped."""
+    conn = sqlite3.connect(tmp_path / "p.sqlite3", isolation_level=None)
+    migrate(conn, LATEST - 1)
+    conn.execute("INSERT INTO people (telegram_id, created_at) VALUES (1, 0)")
+    old = ("sb", "res", "rej", "mrg", "ans", "ru", "ask", "note", "zzz")
+    for person, verb in enumerate(old, start=1):
+        conn.execute("INSERT OR IGNORE INTO people (telegram_id, created_at) VALUES (?, 0)", (person,))
+        conn.execute("INSERT INTO prompts (telegram_id, verb, created_at) VALUES (?, ?, 0)", (person, verb))
+    migrate(conn)
+    rows = conn.execute("SELECT verb FROM prompts ORDER BY telegram_id").fetchall()
+    assert [r[0] for r in rows] == [
+        "send_back", "resolve", "reject", "merge", "answer", "rate_unsatisfied", "ask", "note"
+    ]

@@ -1,0 +1,87 @@
+"""Where every inline button goes: one table from (family, verb) to the handler that answers it.
+
+bot/app.py registers `on_press` as the one CallbackQueryHandler. Callback data is decoded by
+handlers/callbacks.py; what cannot be decoded, or has no row here, is refused as an invalid press.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+
+from handlers import appeal_actions, digest, export, filing, free_text, invites, lists, privacy, start, station_admin, stations
+from handlers.callbacks import (
+    AppealVerb,
+    DraftVerb,
+    ExportVerb,
+    Family,
+    HotspotVerb,
+    InviteVerb,
+    LanguageVerb,
+    PageVerb,
+    Press,
+    PrivacyVerb,
+    StationAdminVerb,
+    StationVerb,
+    Verb,
+    decode,
+)
+from handlers.common import Who, refuse, who
+from handlers.services import BotContext
+
+log = logging.getLogger(__name__)
+
+PressHandler = Callable[[Update, BotContext, Who, Press], Awaitable[None]]
+
+A = AppealVerb
+ROUTES: dict[tuple[Family, Verb], PressHandler] = {
+    # One appeal: open it, act on it, and the steps around the acts.
+    (Family.APPEAL, A.OPEN): appeal_actions.on_open,
+    **{
+        (Family.APPEAL, verb): appeal_actions.on_action
+        for verb in (
+            A.ACCEPT, A.SEND_BACK, A.ASK, A.NOTE, A.RESOLVE, A.ASSIGN, A.REASSIGN, A.REJECT, A.MERGE, A.ANSWER,
+            A.RATE_SATISFIED, A.RATE_FAIRLY_SATISFIED, A.RATE_UNSATISFIED, A.WITHDRAW,
+        )
+    },
+    (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
+    (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
+    (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,
+    (Family.APPEAL, A.WITHDRAW_CONFIRM): appeal_actions.on_withdraw_confirmed,
+    (Family.APPEAL, A.CONFIRM): appeal_actions.on_confirm,
+    (Family.APPEAL, A.EDIT): appeal_actions.on_edit,
+    (Family.APPEAL, A.CANCEL): appeal_actions.on_cancel,
+    (Family.APPEAL, A.FOLLOWUP_SOLVED): appeal_actions.on_followup,
+    (Family.APPEAL, A.FOLLOWUP_NOT_SOLVED): appeal_actions.on_followup,
+    (Family.APPEAL, A.FILES): appeal_actions.on_files,
+    # The filing dialog, and text kept for a tap (file it, or answer a question with it).
+    **{(Family.DRAFT, verb): filing.on_press for verb in DraftVerb},
+    (Family.DRAFT, DraftVerb.FILE_KEPT): free_text.on_press,
+    (Family.DRAFT, DraftVerb.ANSWER_KEPT): free_text.on_press,
+    # Nearest stations.
+    **{(Family.STATION, verb): stations.on_press for verb in StationVerb},
+    # The next page of /my, /queue, /triage.
+    **{(Family.PAGE, verb): lists.on_press for verb in PageVerb},
+    # The digest's hot spots.
+    (Family.HOTSPOT, HotspotVerb.MAKE): digest.on_hotspot_press,
+    # Coordinators' station tools, the ledger export, one's own data, the language.
+    **{(Family.STATION_ADMIN, verb): station_admin.on_press for verb in StationAdminVerb},
+    (Family.EXPORT, ExportVerb.PERIOD): export.on_press,
+    **{(Family.PRIVACY, verb): privacy.on_press for verb in PrivacyVerb},
+    (Family.LANGUAGE, LanguageVerb.SET): start.set_language,
+    (Family.INVITE, InviteVerb.MAKE): invites.on_press,
+}
+
+
+async def on_press(update: Update, context: BotContext) -> None:
+    """Any inline button: decode strictly, then the table's handler; anything else is refused."""
+    me = await who(update, context)
+    press = decode(update.callback_query.data)
+    handler = ROUTES.get((press.kind, press.verb)) if press is not None else None
+    log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
+    if handler is None:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    await handler(update, context, me, press)
