@@ -170,6 +170,8 @@ async def test_buttons_that_no_longer_apply_are_taken_away(bot) -> None:
 
     await bot.press(WORKER, "Resolve")
     await bot.say(WORKER, "The charger is replaced")
+
+    await bot.press(WORKER, "Confirm resolve")
     rating = bot.core.last_message(COURIER)
     assert labels(bot, rating) == ["Satisfied", "Fairly satisfied", "Not solved"]
     await bot.services.storage.appeals.apply(number, Event.AUTO_CLOSE, None, bot.clock())

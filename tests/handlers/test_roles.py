@@ -130,6 +130,7 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     bot.clock.advance(days=1)
     await bot.press(HR_STAFF, "Resolve")
     await bot.say(HR_STAFF, "Paid on Friday")
+    await bot.press(HR_STAFF, "Confirm resolve")
     bot.clock.advance(hours=1)
     await bot.press(COURIER, "Not solved")
     await bot.say(COURIER, "Only half was paid")
@@ -175,6 +176,7 @@ async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:
     assert "trade union" not in bot.last_text(COURIER)  # the unit's reason is for the coordinators
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
+    await bot.press(coordinator, "Confirm reject")
     assert bot.last_text(COURIER) == "Appeal #%d was not taken up. The reason: Outside our district" % first
 
     second = await file_wage_appeal(bot, "en")
@@ -200,6 +202,7 @@ async def test_merged_couriers_hear_the_merge_and_the_outcome(bot) -> None:
     await bot.say(COORDINATOR, f"/open {second}")
     await bot.press(COORDINATOR, t("button.merge"))
     await bot.say(COORDINATOR, str(first))
+    await bot.press(COORDINATOR, t("confirm.button_merge"))
     assert bot.last_text(OTHER) == t("notice.merge.courier", number=second, original=first)
 
     # The appeal it joined is merged in turn: the follower hears of it and follows the new one.
@@ -207,12 +210,14 @@ async def test_merged_couriers_hear_the_merge_and_the_outcome(bot) -> None:
     await bot.say(COORDINATOR, f"/open {first}")
     await bot.press(COORDINATOR, t("button.merge"))
     await bot.say(COORDINATOR, str(third))
+    await bot.press(COORDINATOR, t("confirm.button_merge"))
     assert bot.last_text(OTHER) == t("notice.merge.followers", number=first, original=third)
     assert (await bot.services.storage.appeals.get(second)).merged_into == third
 
     await bot.say(COORDINATOR, f"/open {third}")
     await bot.press(COORDINATOR, t("button.reject"))
     await bot.say(COORDINATOR, "不属于本区")
+    await bot.press(COORDINATOR, t("confirm.button_reject"))
     assert bot.last_text(OTHER) == t("notice.reject.followers", number=third, note="不属于本区")
     assert bot.last_text(COURIER) == t("notice.reject.courier", number=third, note="不属于本区")
     assert (await bot.services.storage.appeals.get(third)).outcome == Outcome.REJECTED
@@ -229,6 +234,7 @@ async def test_merged_couriers_hear_of_a_withdrawal(bot) -> None:
     await bot.say(COORDINATOR, f"/open {second}")
     await bot.press(COORDINATOR, "Merge")
     await bot.say(COORDINATOR, str(first))
+    await bot.press(COORDINATOR, "Confirm merge")
     await bot.say(COURIER, f"/open {first}")
     await bot.press(COURIER, "Withdraw")
     await bot.press(COURIER, "Withdraw it")
@@ -350,6 +356,7 @@ async def test_merged_couriers_hear_a_reopening_and_its_deadline(bot) -> None:
     await bot.say(COORDINATOR, f"/open {second}")
     await bot.press(COORDINATOR, "Merge")
     await bot.say(COORDINATOR, str(first))
+    await bot.press(COORDINATOR, "Confirm merge")
     await bot.say(COORDINATOR, f"/open {first}")
     await bot.press(COORDINATOR, "Assign")
     await bot.press(COORDINATOR, "Station One")
@@ -357,6 +364,7 @@ async def test_merged_couriers_hear_a_reopening_and_its_deadline(bot) -> None:
     await bot.press(STATION_STAFF, "Accept")
     await bot.press(STATION_STAFF, "Resolve")
     await bot.say(STATION_STAFF, "A microwave is installed")
+    await bot.press(STATION_STAFF, "Confirm resolve")
     bot.clock.advance(hours=1)
     await bot.press(COURIER, "Not solved")
     await bot.say(COURIER, "It does not work")
