@@ -67,11 +67,13 @@ async def courier(core: BotApiCore, chat: int, told: dict[int, int], stop: async
             pass
         elif "Describe the problem" in text:
             core.send_text(chat, f"Courier {chat}: wages unpaid, case {filed + 1}")
-        elif "or skip if the place does not matter" in text and press_if(core, chat, "Skip"):
+        elif "If the place does not matter" in text and press_if(core, chat, "Skip"):
             pass
-        elif "staff will not see your name" in text and press_if(core, chat, "Skip"):
+        elif "staff will then see only what you wrote" in text and press_if(core, chat, "Skip"):
             pass
         elif "Please check your appeal" in text and press_if(core, chat, "Confirm"):
+            pass
+        elif "You have an unfinished appeal" in text and press_if(core, chat, "Discard and start a new one"):
             pass
         else:
             core.send_text(chat, "/appeal")  # lost, or the bot restarted: ask again, as a person would
