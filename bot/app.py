@@ -227,7 +227,7 @@ def build_application(
             catalog=catalog,
             clock=clock,
             zone=config.zone(),
-            categories=[CategoryInfo(c.id, c.zh, c.en) for c in config.categories],
+            categories=[CategoryInfo(c.id, c.zh, c.en, c.example_zh, c.example_en) for c in config.categories],
             routing=config.routing_rules(),
         )
         install(application, services)

@@ -161,27 +161,32 @@ class Category(Strict):
     id: Identifier
     zh: str = Field(min_length=1, max_length=40)
     en: str = Field(min_length=1, max_length=40)
+    # A few examples, shown beside the name when a courier picks a category.
+    example_zh: str = Field(default="", max_length=40)
+    example_en: str = Field(default="", max_length=80)
     deadlines: PriorityDeadlines = Field(default_factory=PriorityDeadlines)
 
 
 def _default_categories() -> list[Category]:
     rows = [
-        ("work", "工作保障", "Work protection", None),
-        ("life", "生活服务", "Daily-life services", None),
-        ("rights", "权益维护", "Rights protection", "13wd"),
-        ("facilities", "站点设施", "Station facilities", None),
-        ("suggestion", "意见建议", "Suggestions", None),
+        ("work", "工作保障", "Work protection", "工资被拖欠、社保、工伤、工时", "unpaid wages, insurance, an injury at work, hours", None),
+        ("life", "生活服务", "Daily-life services", "就餐、休息、充电、子女托管、看病", "meals, rest, charging, childcare, health", None),
+        ("rights", "权益维护", "Rights protection", "与平台或用工单位的纠纷、罚款、法律援助", "a dispute with a platform or an employer, a fine, legal aid", "13wd"),
+        ("facilities", "站点设施", "Station facilities", "驿站的饮水、充电、座椅等损坏或缺少", "something broken or missing at a rest station", None),
+        ("suggestion", "意见建议", "Suggestions", "对驿站和服务的意见建议", "an idea for the stations or the service", None),
     ]
     return [
         Category(
             id=cid,
             zh=zh,
             en=en,
+            example_zh=example_zh,
+            example_en=example_en,
             deadlines=PriorityDeadlines(normal=DeadlineOverrides(handle=parse_span(handle)))
             if handle
             else PriorityDeadlines(),
         )
-        for cid, zh, en, handle in rows
+        for cid, zh, en, example_zh, example_en, handle in rows
     ]
 
 

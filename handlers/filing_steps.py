@@ -103,7 +103,14 @@ async def _about(turn: Turn) -> str:
 async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> None:
     rows = [[button(c.name(turn.me.lang), callbacks.draft("cat", c.id))] for c in turn.context.services.categories]
     rows.append([button(turn.t("button.cancel"), callbacks.draft("cancel"))])
-    text = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t("filing.ask_category")
+    lang = turn.me.lang
+    examples = [
+        turn.t("filing2.category_example", category=c.name(lang), example=c.example(lang))
+        for c in turn.context.services.categories
+        if c.example(lang)
+    ]
+    question = "\n".join((turn.t("filing.ask_category"), *examples))
+    text = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + question
     await (edit_or_reply if in_place else reply)(turn.update, text, inline(rows))
 
 

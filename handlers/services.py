@@ -30,10 +30,16 @@ class CategoryInfo:
     id: str
     zh: str
     en: str
+    example_zh: str = ""
+    example_en: str = ""
 
     def name(self, language: str) -> str:
         """The category's name in `language`."""
         return self.zh if language == "zh" else self.en
+
+    def example(self, language: str) -> str:
+        """A few examples of what belongs in it, in `language` ("" if the config gives none)."""
+        return self.example_zh if language == "zh" else self.example_en
 
 
 @dataclass

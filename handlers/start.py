@@ -25,7 +25,7 @@ async def start(update: Update, context: BotContext) -> None:
     text = "\n".join(
         (
             catalog.text(me.lang, "start.greeting", name=name),
-            catalog.text(me.lang, "start.about"),
+            await _about(context, me),
             catalog.text(me.lang, "start.menu_hint"),
         )
     )
@@ -33,6 +33,17 @@ async def start(update: Update, context: BotContext) -> None:
     draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
     if draft is not None and draft.open:
         await filing.remind(update, context, me, draft)
+
+
+async def _about(context: BotContext, me: Who) -> str:
+    """What the bot does for this person, by the role the database gives them."""
+    services = context.services
+    if me.person.role == "coordinator":
+        return services.text(me.lang, "start2.about_coordinator")
+    if me.person.role == "staff" and me.person.unit_id is not None:
+        unit = await services.storage.people.unit(me.person.unit_id)
+        return services.text(me.lang, "start2.about_staff", unit=unit.name(me.lang) if unit else me.person.unit_id)
+    return services.text(me.lang, "start.about")
 
 
 def help_keys(role: str) -> tuple[str, ...]:

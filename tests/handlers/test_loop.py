@@ -38,7 +38,9 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     """The courier files a wage appeal with their phone; returns its number."""
     t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
     await bot.say(courier, "/appeal")
-    assert bot.last_text(courier) == t("filing.ask_category")
+    assert bot.last_text(courier).startswith(t("filing.ask_category") + "\n")
+    # Each category is named with a few examples, so a courier knows where wages or a broken charger go.
+    assert t("filing2.category_example", category=bot.services.category("work").name(lang), example=bot.services.category("work").example(lang)) in bot.last_text(courier)
     shown = len(bot.texts(courier))
     await bot.press(courier, bot.services.category("work").name(lang))
     # The category question turns into the description question: no new message.

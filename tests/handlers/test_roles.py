@@ -395,3 +395,14 @@ async def test_each_role_sees_its_own_command_list(bot) -> None:
     bot.user(OTHER, "New")
     await bot.say(OTHER, f"/join {code}")
     assert (await listed(OTHER))[:2] == ["queue", "open"]
+
+
+async def test_start_greets_each_role_with_what_it_does_there(bot) -> None:
+    """/start tells a worker which unit's appeals come to them and a coordinator where their tools are."""
+    for person, lang in ((HR_STAFF, "zh"), (COORDINATOR, "en"), (COURIER, "en")):
+        bot.user(person, f"P{person}", language_code=lang)
+        await bot.say(person, "/start")
+    assert tr(bot, "zh")("start2.about_staff", unit="人社局") in bot.last_text(HR_STAFF)
+    assert tr(bot, "en")("start2.about_coordinator") in bot.last_text(COORDINATOR)
+    courier = bot.last_text(COURIER)
+    assert tr(bot, "en")("start.about") in courier and "/help" not in courier
