@@ -215,6 +215,18 @@ async def _apply(
 # ---------------------------------------------------------------------------- the presses
 
 
+async def _refused(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> bool:
+    """Whether the lifecycle refuses `action` to `me` now; if so, say why: not theirs (an alert) or stale (a toast)."""
+    now = context.services.clock()
+    if allowed(action, appeal, roles(me.person, appeal), now):
+        return False
+    if isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted):
+        await refuse(update, context, me.lang, "appeal.not_permitted")
+    else:
+        await _stale(update, context, me, appeal, action.event)
+    return True
+
+
 async def on_open(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Open: the appeal's card, as a new message."""
     appeal = await _load(update, context, me, press)
@@ -239,12 +251,7 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
         return
     services = context.services
     action = BY_VERB[press.verb]
-    if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
-        error = _why_not(action, appeal, me, services.clock())
-        if isinstance(error, lifecycle.NotPermitted):
-            await refuse(update, context, me.lang, "appeal.not_permitted")
-        else:
-            await _stale(update, context, me, appeal, action.event)
+    if await _refused(update, context, me, appeal, action):
         return
     if action.needs_text:
         await update.callback_query.answer()
@@ -269,12 +276,7 @@ async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Pr
         return
     reassign = press.verb is AppealVerb.REASSIGN_UNIT
     action = BY_VERB[AppealVerb.REASSIGN if reassign else AppealVerb.ASSIGN]
-    if not allowed(action, appeal, roles(me.person, appeal), context.services.clock()):
-        error = _why_not(action, appeal, me, context.services.clock())
-        if isinstance(error, lifecycle.NotPermitted):
-            await refuse(update, context, me.lang, "appeal.not_permitted")
-        else:
-            await _stale(update, context, me, appeal, action.event)
+    if await _refused(update, context, me, appeal, action):
         return
     if reassign:
         await _act(update, context, me, appeal, action, EventArgs(unit=press.arg))
@@ -289,12 +291,7 @@ async def on_priority_chosen(update: Update, context: BotContext, me: Who, press
     if appeal is None:
         return
     action = BY_VERB[AppealVerb.ASSIGN]
-    if not allowed(action, appeal, roles(me.person, appeal), context.services.clock()):
-        error = _why_not(action, appeal, me, context.services.clock())
-        if isinstance(error, lifecycle.NotPermitted):
-            await refuse(update, context, me.lang, "appeal.not_permitted")
-        else:
-            await _stale(update, context, me, appeal, action.event)
+    if await _refused(update, context, me, appeal, action):
         return
     unit, _, priority = press.arg.partition(".")
     args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
