@@ -25,7 +25,7 @@ from domain.texts import has_real_words
 from handlers import callbacks
 from handlers import evidence
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import BY_VERB, Action, allowed, can_see, roles, state_line
+from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, roles, state_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
@@ -454,6 +454,10 @@ async def _act(
     if updated is None:
         return
     services = context.services
+    prompt = await services.storage.dialogs.prompt(me.person.telegram_id)
+    if prompt is not None and prompt.appeal_id == appeal.id:
+        # They did something else with this appeal: text typed next is not for what they pressed before.
+        await services.storage.dialogs.clear_prompt(me.person.telegram_id)
     await update.callback_query.answer()
     if drop:
         await drop_keyboard(update)
@@ -612,6 +616,13 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
             await reply(update, services.text(me.lang, "stale.not_yours_now", number=appeal.id, unit=unit))
             return
         await refuse(update, context, me.lang, "appeal.not_found")
+        return
+    action = next(a for a in ACTIONS if a.event is kind.event)
+    if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
+        # Asked for before the appeal moved on (assigned, say, after Reject was pressed): never act on it now.
+        await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        state = state_line(services, appeal, me.lang)
+        await reply(update, services.text(me.lang, "stale.prompt_moved_on", number=appeal.id, state=state))
         return
     if kind.event in NEEDS_REAL_WORDS and not has_real_words(text):
         await reply(update, services.text(me.lang, "confirm.bad_note_too_thin"))

@@ -11,7 +11,7 @@ from telegram import Message, Update
 
 from domain.routing import route
 from handlers import callbacks
-from handlers.callbacks import Press
+from handlers.callbacks import DraftVerb, Press
 from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, kind_of, last_text, summary
@@ -107,6 +107,12 @@ async def on_continuation(update: Update, context: BotContext, me: Who, draft: D
     await ask(turn)
 
 
+async def _stale_press(update: Update, context: BotContext, me: Who, key: str) -> None:
+    """A dialog button that no longer applies: a quiet toast says why, and its message loses its buttons."""
+    await update.callback_query.answer(context.services.text(me.lang, key))
+    await drop_keyboard(update)
+
+
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A dialog button: move the draft on, back, or away, if it still applies."""
     query = update.callback_query
@@ -116,7 +122,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     stamp, _, then = press.arg.partition(".")
     if press.verb in ("go", "drop") and open_draft is not None and stamp != str(open_draft.started):
         # A reminder about a draft discarded since: this one is not what it offered to continue or discard.
-        await refuse(update, context, me.lang, "filing.stale_button")
+        await _stale_press(update, context, me, "filing.stale_button")
         return
     if press.verb == "drop" and then.startswith("new"):
         await query.answer()
@@ -125,7 +131,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await begin(update, context, me, then.partition(".")[2] or None)
         return
     if open_draft is None:
-        await refuse(update, context, me.lang, "filing.no_draft")
+        # A second tap of Confirm (the appeal is filed), or a button of a draft cancelled since.
+        await _stale_press(update, context, me, "filing2.already_filed" if press.verb == DraftVerb.CONFIRM else "filing.no_draft")
         return
     turn = Turn(update, context, me, open_draft)
     verb, step = press.verb, open_draft.step
@@ -168,7 +175,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await query.answer()
         await _submit(turn)
     else:
-        await refuse(update, context, me.lang, "filing.stale_button")
+        await _stale_press(update, context, me, "filing.stale_button")
 
 
 async def _submit(turn: Turn) -> None:

@@ -309,7 +309,7 @@ async def _take_location(turn: Turn, message: Message) -> None:
         return
     # The share keyboard hid itself once used; the contact step's keyboard comes next, and the main
     # menu with the review.
-    rows = [[button(f"{s.name} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
+    rows = [[button(f"{s.name_for(turn.me.lang)} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
     rows.append([button(turn.t("button.no_station"), callbacks.draft("skip"))])
     await reply(turn.update, turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"), reply_markup=inline(rows))
 

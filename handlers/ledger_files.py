@@ -63,7 +63,7 @@ def table(
                 line.number,
                 category_name(line.category),
                 unit,
-                line.station_name or line.station_id,
+                (line.station_name_en if lang == "en" else None) or line.station_name or line.station_id,
                 t(f"button.{line.priority}"),
                 _state(catalog, lang, line),
                 t(f"export.outcome_{line.outcome}") if line.outcome else None,

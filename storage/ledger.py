@@ -29,7 +29,7 @@ folded AS (
     GROUP BY appeal_id
 )
 SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, c.station_id,
-    s.name AS station_name, c.priority, c.state, c.outcome, c.accepted, c.awaiting_courier, c.reopens,
+    s.name AS station_name, s.name_en AS station_name_en, c.priority, c.state, c.outcome, c.accepted, c.awaiting_courier, c.reopens,
     c.created_at, f.submitted, f.accepted_at, f.send_backs, f.resolved, f.rated, f.closed,
     f.accept_on_time, f.resolve_on_time,
     (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
@@ -58,6 +58,7 @@ class LedgerLine:
     unit_en: str | None
     station_id: str | None
     station_name: str | None
+    station_name_en: str | None
     priority: str
     state: str
     outcome: str | None
@@ -91,6 +92,7 @@ def _line(row: sqlite3.Row) -> LedgerLine:
         unit_en=row["unit_en"],
         station_id=row["station_id"],
         station_name=row["station_name"],
+        station_name_en=row["station_name_en"],
         priority=row["priority"],
         state=row["state"],
         outcome=row["outcome"],

@@ -344,3 +344,21 @@ async def test_a_number_typed_at_the_place_step_is_not_added_to_the_story(bot) -
     (reply,) = await bot.say(COURIER, "138 0013 8000")
     assert reply["text"] == t(bot, "filing.expecting_place")
     assert (await bot.services.storage.dialogs.draft(COURIER)).description == "Wages unpaid"
+
+
+async def test_a_second_tap_of_confirm_says_it_is_filed_quietly(bot) -> None:
+    """Confirm tapped twice: one appeal, and the second tap gets a toast that it is already filed, not an alert."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    await bot.say(COURIER, "My wages for November are unpaid")
+    await bot.press(COURIER, "Skip")
+    await bot.press(COURIER, "Skip")
+    review = bot.core.last_message(COURIER)
+    confirm = dict(bot.core.inline_buttons(review))[t(bot, "button.confirm")]
+    first = bot.core.press_button(COURIER, review["message_id"], confirm)
+    second = bot.core.press_button(COURIER, review["message_id"], confirm)
+    await bot.deliver()
+    assert bot.core.answered_callback(second) == {"text": t(bot, "filing2.already_filed"), "show_alert": False}
+    assert bot.core.answered_callback(first)["show_alert"] is False
+    rows = await bot.services.storage.db.fetchall("SELECT id FROM appeals WHERE courier_id = ?", (COURIER,))
+    assert len(rows) == 1

@@ -415,3 +415,28 @@ async def test_a_reason_typed_after_the_appeal_left_the_unit_is_not_applied(bot)
     assert bot.last_text(HR_STAFF) == t(bot, "stale.not_yours_now", number=number, unit="Station One")
     assert Event.SEND_BACK not in await events(bot, number)
     assert await bot.services.storage.dialogs.prompt(HR_STAFF) is None
+
+
+async def test_a_reason_asked_for_before_the_appeal_moved_on_is_never_used(bot) -> None:
+    """Reject pressed, then the appeal assigned: text typed later is not shown back as a rejection."""
+    number = await _submit(bot, COURIER, "suggestion")
+    await bot.say(COORDINATOR, f"/open {number}")
+    await bot.press(COORDINATOR, "Reject")
+    await bot.press(COORDINATOR, "Assign")  # the coordinator changed their mind, on the same card
+    await bot.press(COORDINATOR, "Station One")
+    await bot.press(COORDINATOR, "Normal")
+    await bot.say(COORDINATOR, "This is a good idea")
+    assert not bot.last_text(COORDINATOR).startswith(f"Reject #{number}")
+    assert await bot.services.storage.dialogs.prompt(COORDINATOR) is None
+
+    # Someone else moved it on while a reason was being written: told so, nothing applied.
+    other = await _submit(bot, COURIER, "suggestion")
+    await bot.say(COORDINATOR, f"/open {other}")
+    await bot.press(COORDINATOR, "Reject")
+    await bot.services.storage.appeals.apply(other, Event.ASSIGN, COORDINATOR, bot.clock(), EventArgs(unit="st1"))
+    await bot.say(COORDINATOR, "Not for this district")
+    appeal = await bot.services.storage.appeals.get(other)
+    assert bot.last_text(COORDINATOR) == t(
+        bot, "stale.prompt_moved_on", number=other, state=bot.services.text("en", "state.handling")
+    )
+    assert appeal.state is State.HANDLING and Event.REJECT not in await events(bot, other)
