@@ -120,7 +120,7 @@ def run(quick: bool) -> None:
         phases = ", ".join(
             f"{k.removeprefix('phase ')} {v * 1000:.0f} ms" for k, v in figures.items() if k.startswith("phase ") and k != "phase earliest"
         )
-        print(f"# {name}: {phases}; RSS +{figures['rss'] / MIB:.1f} MiB")
+        print(f"# {name}: {phases}; RSS {figures['rss'] / MIB:+.1f} MiB")
     print(f"# jobs scheduled: {jobs['jobs']:,}; the bot's earliest pending step is {bot['phase earliest']:.0f} s after its clock")
     result(
         "timers-ready",
@@ -132,8 +132,8 @@ def run(quick: bool) -> None:
     )
     result(
         "timers-memory",
-        f"+{bot['rss'] / MIB:.1f} MiB RSS at ready",
-        f"+{jobs['rss'] / MIB:.1f} MiB (one JobQueue job per deadline)",
+        f"{bot['rss'] / MIB:+.1f} MiB RSS at ready",
+        f"{jobs['rss'] / MIB:+.1f} MiB (one JobQueue job per deadline)",
         bot["rss"] / jobs["rss"] if jobs["rss"] > 0 else float("nan"),
         f"< {TARGET_MIB:.0f} MiB",
         bot["rss"] / MIB < TARGET_MIB,

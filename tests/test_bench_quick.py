@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 # The line every benchmark ends with (bench/common.py `result`).
-RESULT = r"^== {name}: .+ \| baseline .+ \| ratio [0-9.]+ \| target .+: (met|missed)$"
+RESULT = r"^== {name}: .+ \| baseline .+ \| ratio -?[0-9.]+ \| target .+: (met|missed)$"
 
 SCRIPTS = {
     "fixtures.py": [r"^== fixture: [\d,]+ appeals, [\d,]+ events, [\d,]+ pending deadlines, [\d,]+ MiB \| .+$"],
