@@ -25,7 +25,7 @@ from domain.texts import has_real_words
 from handlers import callbacks
 from handlers import evidence
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, roles, state_line
+from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, roles, state_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
@@ -87,14 +87,24 @@ def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> 
 
 
 async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
-    """Take away the pressed message's buttons about `appeal` that no longer apply; its text stays as it is."""
+    """Take away the pressed message's buttons about `appeal` that no longer apply; its text stays as it is.
+
+    On the appeal's own card the buttons become the ones that apply now: the press carries the
+    buttons as they were when it was made, and a card edited since (a double tap) must keep its new ones.
+    """
     query = update.callback_query
     if query is None or not isinstance(query.message, Message) or query.message.reply_markup is None:
         return
-    now = context.services.clock()
+    services = context.services
+    now = services.clock()
     rows = query.message.reply_markup.to_dict()["inline_keyboard"]
-    kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now)] for row in rows]
-    kept = [row for row in kept if row]
+    if _pressed_card(update, services, appeal):
+        facts = await card_facts(services, appeal)
+        current = evidence.card_markup(services, appeal, roles(me.person, appeal), facts, me.lang)
+        kept = current["inline_keyboard"] if current else []
+    else:
+        kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now)] for row in rows]
+        kept = [row for row in kept if row]
     if kept == rows:
         return
     if not kept:
