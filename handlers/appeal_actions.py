@@ -475,7 +475,13 @@ async def _act(
         await show(update, context, me, updated, edit=True)
     else:
         await refresh_buttons(update, context, me, updated)
-    await reply(update, services.text(me.lang, f"appeal.done_{action.event}"), reply_markup=await main_menu(services, me))
+    done = services.text(
+        me.lang,
+        f"appeal.done_{action.event}",
+        unit=await _unit_name(services, updated.unit_id, me.lang),
+        priority=services.text(me.lang, f"button.{updated.priority}"),
+    )
+    await reply(update, done, reply_markup=await main_menu(services, me))
     if card:
         await show(update, context, me, updated)
 
