@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -71,6 +72,16 @@ def duration_text(services: Services, lang: str, value: timedelta | None) -> str
     return services.text(lang, key, days=span.days, hours=span.hours, minutes=span.minutes)
 
 
+def listed(services: Services, lang: str, items: list[str]) -> str:
+    """Items joined as the language lists them ("、" in Chinese, ", " in English); "—" for none."""
+    return services.text(lang, "digest2.list_sep").join(items) or "—"
+
+
+def counted(services: Services, lang: str, counts: Iterable[tuple[str, int]]) -> str:
+    """Named counts as a list: "人社局 3 件、未分派 1 件", "HR Bureau 3, not yet assigned 1"."""
+    return listed(services, lang, [services.text(lang, "digest2.count_item", name=name, count=n) for name, n in counts])
+
+
 async def _names(services: Services, lang: str) -> dict[str, str]:
     units = {u.id: u.name(lang) for u in await services.storage.people.active_units()}
     categories = {c.id: c.name(lang) for c in services.categories}
@@ -104,7 +115,7 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
     names = {**await _names(services, lang), "-": t("digest2.no_unit")}
     r = rates(data.counts)
     c = data.counts
-    grouped = lambda counts: ", ".join(f"{names.get(k, k)} {v}" for k, v in counts.items()) or "—"  # noqa: E731
+    grouped = lambda counts: counted(services, lang, [(names.get(k, k), v) for k, v in counts.items()])  # noqa: E731
     period = period_text(data.start, data.end, services.zone, lang)
     lines = [
         t(title_key, period=period),
@@ -118,13 +129,13 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
           whole=c.rated, definition=t("digest.def_satisfaction")),
         t("digest.averages", accept=duration_text(services, lang, data.avg_accept),
           resolve=duration_text(services, lang, data.avg_resolve)),
-        t("digest.by_state", counts=", ".join(f"{t('state.' + k)} {v}" for k, v in data.by_state.items()) or "—"),
+        t("digest.by_state", counts=counted(services, lang, [(t(f"digest2.state_{k}"), v) for k, v in data.by_state.items()])),
         t("digest.by_category", counts=grouped(data.by_category)),
         t("digest.by_unit", counts=grouped(data.by_unit)),
     ]
     if data.by_station:
-        stations = [f"{await _station_name(services, k, lang)} {v}" for k, v in data.by_station.items()]
-        lines.append(t("digest.by_station", counts=", ".join(stations)))
+        stations = [(await _station_name(services, k, lang), v) for k, v in data.by_station.items()]
+        lines.append(t("digest.by_station", counts=counted(services, lang, stations)))
     lines.append(t("digest.overdue_title", count=data.overdue_total))
     for item in data.overdue:
         lines.append(
@@ -133,8 +144,7 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
         )
     if data.overdue_total > len(data.overdue):
         lines.append(t("digest2.overdue_more", count=data.overdue_total - len(data.overdue)))
-    reopened = ", ".join(f"#{n}" for n in data.reopened) or "—"
-    lines.append(t("digest.reopened", numbers=reopened))
+    lines.append(t("digest.reopened", numbers=listed(services, lang, [f"#{n}" for n in data.reopened])))
     parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]
     if data.hotspots:
         parts.append(await _hotspot_part(services, lang, data, names))
@@ -150,7 +160,7 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
         place = await _station_name(services, spot.station_id, lang) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
         lines.append(
             t("digest.hotspot_line", index=index, count=len(spot.appeal_ids), category=names.get(spot.category, spot.category),
-              place=place, numbers=", ".join(f"#{n}" for n in spot.appeal_ids))
+              place=place, numbers=listed(services, lang, [f"#{n}" for n in spot.appeal_ids]))
         )
         try:
             data_ = callbacks.hotspot(spot.key)
@@ -180,7 +190,7 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
     description = services.text(
         me.lang, "digest.hotspot_description", count=len(spot.appeal_ids),
         category=names.get(spot.category, spot.category), place=place,
-        numbers=", ".join(f"#{n}" for n in spot.appeal_ids),
+        numbers=listed(services, me.lang, [f"#{n}" for n in spot.appeal_ids]),
     )
     applied = await services.storage.appeals.open_hotspot(
         me.person.telegram_id, spot, description, me.lang, services.clock()

@@ -36,7 +36,7 @@ class DigestData:
     resolved: int = 0
     closed: int = 0
     reopened: list[int] = field(default_factory=list)
-    by_state: dict[str, int] = field(default_factory=dict)
+    by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
     by_unit: dict[str, int] = field(default_factory=dict)
     by_station: dict[str, int] = field(default_factory=dict)
@@ -55,6 +55,21 @@ _RATINGS = "'rate_satisfied', 'rate_fairly_satisfied', 'rate_unsatisfied'"
 # The events that close an appeal, from the lifecycle table. Naming them lets "closed in the period"
 # use the ledger's (event, at) index; on to_state alone it read the whole ledger (bench/digest.py).
 _CLOSING = ", ".join(sorted({f"'{t.event}'" for t in TABLE.values() if t.to is State.CLOSED}))
+
+
+# Where the period's new appeals stand now, in the loop's order. A handling appeal is split the way
+# its card reads: assigned (not yet accepted), accepted, or waiting for the courier's answer.
+DIGEST_STATES = ("collecting", "assessing", "assigned", "accepted", "awaiting_courier", "feedback", "closed")
+_DIGEST_STATE = (
+    "CASE WHEN state = 'handling' AND awaiting_courier THEN 'awaiting_courier'"
+    " WHEN state = 'handling' AND accepted THEN 'accepted'"
+    " WHEN state = 'handling' THEN 'assigned' ELSE state END"
+)
+
+
+def _by_state(conn: sqlite3.Connection, start: int, end: int) -> dict[str, int]:
+    counts = _grouped(conn, _DIGEST_STATE, start, end)
+    return {state: counts[state] for state in DIGEST_STATES if state in counts}
 
 
 def _grouped(conn: sqlite3.Connection, column: str, start: int, end: int) -> dict[str, int]:
@@ -170,7 +185,7 @@ class Reports:
                 "new": conn.execute(
                     "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
                 ).fetchone()[0],
-                "by_state": _grouped(conn, "state", s, e),
+                "by_state": _by_state(conn, s, e),
                 "by_category": _grouped(conn, "category", s, e),
                 "by_unit": _grouped(conn, "unit_id", s, e),
                 "by_station": {k: v for k, v in _grouped(conn, "station_id", s, e).items() if k != "-"},

@@ -70,6 +70,70 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     assert bot.core.file_bytes(file_path).startswith(PNG)
 
 
+async def appeals_in_every_state(bot) -> dict[str, list[int]]:
+    """Appeals filed now, one or more in each state the digest names; three at one station make a hot spot."""
+    numbers = {
+        "assessing": [await file(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)],
+        "assigned": [await file(bot, 1004)],
+        **{state: [await file(bot, 1005) for _ in range(count)]
+           for state, count in (("accepted", 3), ("awaiting", 1), ("feedback", 1), ("closed", 1))},
+    }
+    for state in ("accepted", "awaiting", "feedback", "closed"):
+        for number in numbers[state]:
+            await apply(bot, number, Event.ACCEPT, HR)
+    await apply(bot, numbers["awaiting"][0], Event.ASK, HR, "which month?")
+    a, b, c = numbers["accepted"]
+    for number in (b, c, *numbers["feedback"], *numbers["closed"]):
+        await apply(bot, number, Event.RESOLVE, HR, "paid")
+    for number in (b, c):  # reopened: the unit that accepted it handles it again
+        await apply(bot, number, Event.RATE_UNSATISFIED, 1005, "not paid")
+    await apply(bot, numbers["closed"][0], Event.RATE_SATISFIED, 1005)
+    return numbers
+
+
+async def read_digest(bot, lang: str) -> list[str]:
+    """The lines of the digest a coordinator reading `lang` gets from /digest."""
+    await bot.services.storage.people.set_language(COORDINATOR, lang)
+    await bot.app.bot_data.sender.flush()  # the new appeals' cards first, so the replies are the digest alone
+    replies = await bot.say(COORDINATOR, "/digest")
+    return "\n".join(m.get("text") or m.get("caption") or "" for m in replies).splitlines()
+
+
+async def test_by_state_names_what_each_appeal_is_waiting_for(bot) -> None:
+    """Accepted (and reopened) appeals count as being handled, not as waiting to be accepted, in both languages."""
+    await appeals_in_every_state(bot)
+    english = await read_digest(bot, "en")
+    assert (
+        "By state now (new appeals): to be assigned 3, to be accepted 1, being handled 3,"
+        " waiting for the courier 1, waiting for a rating 1, closed 1"
+    ) in english
+    assert not [line for line in english if bot.services.text("en", "state.handling") in line]
+    chinese = await read_digest(bot, "zh")
+    assert "新增诉求当前状态：待分派 3 件、待签收 1 件、办理中 3 件、待诉求人答复 1 件、待评价 1 件、已关闭 1 件" in chinese
+    assert not [line for line in chinese if bot.services.text("zh", "state.handling") in line]
+
+
+async def test_lists_use_the_languages_own_separator(bot) -> None:
+    """Chinese lists are joined with 、 and no ASCII comma anywhere; English ones with ", "."""
+    numbers = await appeals_in_every_state(bot)
+    _, b, c = numbers["accepted"]
+    hot = numbers["assessing"]
+    english = await read_digest(bot, "en")
+    assert "By category: Work protection 7, Station facilities 3" in english
+    assert "By unit: HR Bureau 7, not yet assigned 3" in english
+    assert f"Reopened: #{b}, #{c}" in english
+    lines = await read_digest(bot, "zh")
+    assert "按类别：工作保障 7 件、站点设施 3 件" in lines
+    assert "按承办单位：人社局 7 件、未分派 3 件" in lines
+    assert "按驿站：Fuzhou Rd Station 3 件" in lines
+    assert f"重新办理：#{b}、#{c}" in lines
+    assert f"1. Fuzhou Rd Station：站点设施诉求 3 件（#{hot[0]}、#{hot[1]}、#{hot[2]}）" in lines
+    assert not [line for line in lines if "," in line]  # ASCII commas: none
+    await bot.press(COORDINATOR, "将热点 1 合并为一件诉求")
+    appeal = await bot.services.storage.appeals.get(max(max(n) for n in numbers.values()) + 1)
+    assert f"（#{hot[0]}、#{hot[1]}、#{hot[2]}）" in appeal.description
+
+
 async def test_only_coordinators_get_a_digest(bot) -> None:
     """Couriers and staff are told it is not theirs."""
     (reply,) = await bot.say(HR, "/digest")
@@ -162,10 +226,10 @@ async def test_the_scheduled_digests_cover_whole_calendar_days(bot) -> None:
     texts = bot.texts(COORDINATOR)
     weekly = next(t for t in texts if t.startswith("每周简报"))
     daily = [t for t in texts if t.startswith("每日简报")][-1]
-    assert weekly.startswith("每周简报：11月30日 周一 至 12月6日 周日\n新增 1 ·")
-    assert daily.startswith("每日简报：12月6日 周日\n新增 1 ·")
+    assert weekly.startswith("每周简报：11月30日 周一 至 12月6日 周日\n新增 1 件，")
+    assert daily.startswith("每日简报：12月6日 周日\n新增 1 件，")
     captions = [m["caption"] for m in bot.core.bot_messages(COORDINATOR) if "caption" in m]
-    assert "每日诉求数，11月30日 周一 至 12月6日 周日" in captions
+    assert "每日诉求数（11月30日 周一 至 12月6日 周日）" in captions
     assert weekly.count("周") >= 2 and "–" not in weekly.splitlines()[0]
     english = await digest_text(bot, "en", datetime(2026, 11, 30, tzinfo=TZ), datetime(2026, 12, 7, tzinfo=TZ))
     assert english.startswith("Weekly digest: Mon 30 Nov – Sun 6 Dec\n")
@@ -179,7 +243,7 @@ async def test_durations_read_as_people_say_them(bot) -> None:
     bot.clock.advance(hours=48, minutes=40)
     await apply(bot, number, Event.RESOLVE, HR, "paid")
     start, end = datetime(2026, 11, 23, tzinfo=TZ), bot.clock() + timedelta(seconds=1)
-    assert "平均签收用时 3 小时 20 分；平均办结用时 2 天 4 小时" in await digest_text(bot, "zh", start, end)
+    assert "平均签收用时 3 小时 20 分，平均办结用时 2 天 4 小时" in await digest_text(bot, "zh", start, end)
     assert "Average time to accept 3 h 20 min; to resolve 2 d 4 h" in await digest_text(bot, "en", start, end)
 
 
@@ -216,7 +280,7 @@ async def test_the_chart_speaks_the_readers_language_on_whole_number_ticks(bot, 
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
     await bot.say(COORDINATOR, "/digest")
     photo = bot.core.last_message(COORDINATOR)
-    assert photo["caption"].startswith("每日诉求数，11月20日 周五 至 11月26日 周四")
+    assert photo["caption"].startswith("每日诉求数（11月20日 周五 至 11月26日 周四")
     png = bot.core.file_bytes(bot.core.file_path(photo["photo"][-1]["file_id"]))
     assert png.startswith(PNG) and struct.unpack(">II", png[16:24]) == (900, 600)  # the IHDR's width and height
 
