@@ -3,8 +3,9 @@
 In order: the rest of a message Telegram split in parts goes where its first part went; a
 location goes to the place step only when the place step's own button sent it (else it finds
 stations); then the text the bot asked for (a reason, an answer, a result), the open filing
-dialog's step, a courier's pending question from staff, and for anything else an offer to file it
-as a new appeal.
+dialog's step, a file with no words sent just after the courier answered a question (added to
+that answer), a courier's pending question from staff, and for anything else an offer to file it
+as a new appeal (a text typed a while after an earlier kept one replaces it, never joins it).
 """
 
 from __future__ import annotations
@@ -197,8 +198,8 @@ async def _keep(
     if kept is not None and len(kept) > MAX_DESCRIPTION:
         kept, files, burst = text or None, [new_file] if new_file else [], False
     stamp = draft.kept_id if burst and draft.kept_id else message.message_id
-    update_ = {"kept": kept, "kept_files": files, "kept_id": stamp, "last": last_text(message, "kept", len(text))}
-    await _save(context, me, draft.model_copy(update=update_))
+    changes = {"kept": kept, "kept_files": files, "kept_id": stamp, "last": last_text(message, "kept", len(text))}
+    await _save(context, me, draft.model_copy(update=changes))
     # Said, so the earlier text is not thought to be in the appeal; its buttons no longer act (their stamp is old).
     lead = t("freetext2.replaced") + "\n" if had and not burst else ""
     file_it = button(t("freetext.button_file"), callbacks.draft(DraftVerb.FILE_KEPT, str(stamp)))
