@@ -299,6 +299,21 @@ async def _keep(turn: Turn, message: Message, needs: str) -> bool:
     return True
 
 
+async def _take_place_words(turn: Turn, message: Message) -> None:
+    """Words typed at the place step are the place: a line of the description, and on to the contact step."""
+    text = (message.text or "").strip()
+    if not has_real_words(text) or looks_like_phone(text):
+        await refuse(turn.update, turn.context, turn.me.lang, "filing.expecting_place")
+        return
+    description = joined(turn.draft.description, turn.t("freetext2.place_line", place=text))
+    if len(description) > MAX_DESCRIPTION:
+        await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
+        await turn.save(last=last_text(message, "refused"))
+        return
+    last = last_text(message, "description", len(description) - len(turn.draft.description or ""))
+    await advance(turn, Step.CONTACT, description=description, last=last, lead="freetext2.place_taken")
+
+
 async def _take_location(turn: Turn, message: Message) -> None:
     services = turn.context.services
     lat, lon = message.location.latitude, message.location.longitude
@@ -358,7 +373,7 @@ STEPS: dict[Step, StepSpec] = {
     ),
     Step.PLACE: StepSpec(
         ask=_ask_sharing(Step.PLACE),
-        takes={Kind.LOCATION: _take_location, Kind.TEXT: _keep_later, Kind.MEDIA: _keep_later},
+        takes={Kind.LOCATION: _take_location, Kind.TEXT: _take_place_words, Kind.MEDIA: _keep_later},
         back=Step.DESCRIPTION,
         next=Step.CONTACT,
     ),

@@ -3,8 +3,9 @@
 In order: the rest of a message Telegram split in parts goes where its first part went; a
 location goes to the place step only when the place step's own button sent it (else it finds
 stations); then the text the bot asked for (a reason, an answer, a result), the open filing
-dialog's step, a courier's pending question from staff, and for anything else an offer to file it
-as a new appeal.
+dialog's step, a file with no words sent just after the courier answered a question (added to
+that answer), a courier's pending question from staff, and for anything else an offer to file it
+as a new appeal (a text typed a while after an earlier kept one replaces it, never joins it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from telegram import Message, Update
 from domain import lifecycle
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, filing, stations
+from handlers import appeal_actions, callbacks, filing, notices, stations
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -29,6 +30,10 @@ from storage.models import Appeal
 MAX_TEXT = 2000
 # Telegram sends a long paste as several messages, consecutive ids, within a second or two.
 SPLIT_WINDOW_S = 5
+# Texts typed this close together are one story; a text typed later replaces the one kept before it.
+BURST_S = 60
+# A file with no words this soon after the courier answered a question belongs to that answer.
+FOLLOW_UP_S = 5 * 60
 MAX_CHOICES = 8
 
 
@@ -79,6 +84,8 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     if kind_of(message) not in (Kind.TEXT, Kind.MEDIA):
         await not_understood(update, context)
         return
+    if not text and await _add_to_answer(update, context, me, message):
+        return
     questions = await pending_questions(context, me)
     if len(questions) == 1:
         await _answer_now(update, context, me, questions[0], message)
@@ -122,6 +129,26 @@ async def pending_questions(context: BotContext, me: Who) -> list[Appeal]:
     return sorted((a for a, _ in mine if a.state is State.HANDLING and a.awaiting_courier), key=lambda a: a.id)
 
 
+async def _add_to_answer(update: Update, context: BotContext, me: Who, message: Message) -> bool:
+    """A file without words just after the courier answered a question: added to that answer. False: not one."""
+    services = context.services
+    new_file = file_of(message)
+    if new_file is None or me.person.role != "courier":
+        return False
+    answer = await services.storage.appeals.latest_answer(me.person.telegram_id)
+    if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
+        return False
+    appeal = await services.storage.appeals.get(answer.appeal_id)
+    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
+        return False  # closed since, or asked again: the file is not a postscript to that answer
+    if len(await services.storage.appeals.attachments(appeal.id, answer.id)) >= MAX_FILES:
+        await refuse(update, context, me.lang, "filing.too_many_files", limit=MAX_FILES)
+        return True
+    await services.storage.appeals.add_to_answer(answer, (new_file,), notices.ANSWER_ADDED, services.clock())
+    await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
+    return True
+
+
 async def _send_answer(
     update: Update, context: BotContext, me: Who, appeal: Appeal, text: str, files: list[tuple[str, str, str]]
 ) -> bool:
@@ -163,23 +190,33 @@ async def _keep(
         await not_understood(update, context)
         return
     draft = draft or Draft()
-    # Several messages in a row are one story; one typed long after the last is a new one.
-    earlier = draft.kept if draft.kept and filing.recent(context, draft) else None
-    kept = joined(earlier, text) if text else earlier
-    files = [*(draft.kept_files if earlier is not None else []), *([new_file] if new_file else [])][: MAX_FILES]
+    # Several messages in a burst are one story; one typed later replaces what was kept (never joins it).
+    had = bool(draft.kept or draft.kept_files)
+    burst = had and draft.updated_at is not None and (services.clock() - draft.updated_at).total_seconds() <= BURST_S
+    kept = joined(draft.kept, text) if burst else text or None
+    files = [*(draft.kept_files if burst else []), *([new_file] if new_file else [])][: MAX_FILES]
     if kept is not None and len(kept) > MAX_DESCRIPTION:
-        kept, files = text or None, [new_file] if new_file else []
-    await _save(context, me, draft.model_copy(update={"kept": kept, "kept_files": files, "last": last_text(message, "kept", len(text))}))
-    file_it = button(t("freetext.button_file"), callbacks.draft(DraftVerb.FILE_KEPT))
+        kept, files, burst = text or None, [new_file] if new_file else [], False
+    stamp = draft.kept_id if burst and draft.kept_id else message.message_id
+    changes = {"kept": kept, "kept_files": files, "kept_id": stamp, "last": last_text(message, "kept", len(text))}
+    await _save(context, me, draft.model_copy(update=changes))
+    # Said, so the earlier text is not thought to be in the appeal; its buttons no longer act (their stamp is old).
+    lead = t("freetext2.replaced") + "\n" if had and not burst else ""
+    file_it = button(t("freetext.button_file"), callbacks.draft(DraftVerb.FILE_KEPT, str(stamp)))
     if questions:
         category = lambda a: services.category(a.category).name(me.lang) if services.category(a.category) else a.category  # noqa: E731
         rows = [
-            [button(t("freetext.appeal_button", number=a.id, category=category(a)), callbacks.draft(DraftVerb.ANSWER_KEPT, str(a.id)))]
+            [
+                button(
+                    t("freetext.appeal_button", number=a.id, category=category(a)),
+                    callbacks.draft(DraftVerb.ANSWER_KEPT, f"{a.id}.{stamp}"),
+                )
+            ]
             for a in questions[:MAX_CHOICES]
         ]
-        await reply(update, t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
+        await reply(update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
         return
-    await reply(update, t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
+    await reply(update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
     await reply(update, t("freetext.or_menu"), reply_markup=await main_menu(services, me))
 
 
@@ -195,6 +232,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if draft is None or not (draft.kept or draft.kept_files):
         await refuse(update, context, me.lang, "freetext.nothing_kept")
         return
+    number, _, stamp = press.arg.partition(".") if press.verb is DraftVerb.ANSWER_KEPT else ("", "", press.arg)
+    if stamp and draft.kept_id and stamp != str(draft.kept_id):
+        # The offer under a text that a later one replaced: it must not file or send the later text.
+        await refuse(update, context, me.lang, "freetext2.kept_replaced")
+        return
     if press.verb is DraftVerb.FILE_KEPT:
         await update.callback_query.answer()
         await drop_keyboard(update)
@@ -203,7 +245,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await turn.save()
         await ask(turn, lead="filing2.kept_at_category")
         return
-    appeal = await services.storage.appeals.get(int(press.arg)) if press.arg.isdecimal() and len(press.arg) <= 12 else None
+    appeal = await services.storage.appeals.get(int(number)) if number.isdecimal() and len(number) <= 12 else None
     if appeal is None or appeal.courier_id != me.person.telegram_id:
         await refuse(update, context, me.lang, "appeal.not_found")
         return
@@ -213,7 +255,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if not await _send_answer(update, context, me, appeal, draft.kept, draft.kept_files):
         return
     await update.callback_query.answer()
-    await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": []}))
+    await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": [], "kept_id": 0}))
     await edit_or_reply(update, services.text(me.lang, "freetext.answered", number=appeal.id))
 
 

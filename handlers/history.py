@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from domain.lifecycle import Event
 from handlers.services import Services
 from storage.models import Appeal, LedgerEntry, Unit
+
+_FILE_KINDS = ("photo", "voice", "document")
 
 # What the courier is not shown: the reason a unit gave for sending an appeal back is internal.
 _PRIVATE_NOTES = {Event.SEND_BACK}
@@ -34,12 +37,33 @@ async def history_text(
         key = f"history.{entry.event}"
         if for_staff and entry.event in _PRIVATE_NOTES:
             key = f"evidence.history_{entry.event}"  # the same line, with the reason staff gave
+        note = "" if private else (entry.note or "")
+        if entry.event is Event.ANSWER and not note:
+            note = await answer_words(services, lang, appeal.id, entry.id, note)
         what = services.text(
             lang,
             key,
             unit=unit.name(lang) if unit else "",
-            note="" if private else (entry.note or ""),
+            note=note,
             original=appeal.merged_into or "",
         )
         lines.append(services.text(lang, "history.line", when=services.local(entry.at, lang), what=what))
     return "\n".join(lines)
+
+
+def files_said(services: Services, lang: str, files: Sequence[tuple[str, ...]]) -> str:
+    """What came instead of words, by kind: "(1 photo)", "（照片 2 张、语音 1 条）"; empty if no files."""
+    counts = Counter(f[0] for f in files)
+    parts = [
+        services.text(lang, f"freetext2.{kind}_one" if counts[kind] == 1 else f"freetext2.{kind}_many", count=counts[kind])
+        for kind in _FILE_KINDS
+        if counts[kind]
+    ]
+    return services.text(lang, "freetext2.files_instead", files=services.text(lang, "freetext2.list_sep").join(parts)) if parts else ""
+
+
+async def answer_words(services: Services, lang: str, appeal_id: int, event_id: int, note: str | None) -> str:
+    """An answer as read back: its words, or, for files alone, what was sent instead."""
+    if note:
+        return note
+    return files_said(services, lang, await services.storage.appeals.attachments(appeal_id, event_id))

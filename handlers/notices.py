@@ -10,6 +10,7 @@ from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, keyboard, roles
 from handlers.evidence import Files, Story, card_body, card_markup, fit, story
 from handlers.deadlines_view import deadline_line, next_deadline
+from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from storage.models import Appeal, OutboxMessage, Person, from_ts
@@ -33,6 +34,9 @@ _COURIER_BUTTONS = {
 
 
 Rendered = tuple[str, Keyboard | None]
+
+# Files a courier sent just after answering (handlers/free_text.py): the unit is told, and only those files follow.
+ANSWER_ADDED = "freetext2.answer_added_unit"
 
 # Notices that bring an appeal to someone who has not had it: every file of the appeal follows.
 # Other notices to staff and coordinators bring only the files of their event (a courier's answer).
@@ -85,9 +89,15 @@ async def render_notice(
     memo = memo if memo is not None else NoticeMemo()
     held = roles(person, appeal) if person is not None and appeal is not None else None
     version = (appeal.id, appeal.version) if appeal is not None else None
-    key = (message.template, message.params, version, lang, held)
+    key = (message.template, message.params, message.event_id, version, lang, held)
     if key not in memo.rendered:
-        memo.rendered[key] = await _render(services, message.template, json.loads(message.params), appeal, lang, held, memo)
+        params = json.loads(message.params)
+        if appeal is not None and message.event_id is not None and message.template == "notice.answer.unit":
+            # An answer of files alone reads as what came instead of words, not an empty tail.
+            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"))
+        elif appeal is not None and message.template == ANSWER_ADDED:
+            params["files"] = files_said(services, lang, await _added_files(services, message, memo))
+        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo)
     return memo.rendered[key]
 
 
@@ -104,10 +114,22 @@ async def notice_files(
     else:
         return []
     memo = memo if memo is not None else NoticeMemo()
+    if message.template == ANSWER_ADDED:
+        return await _added_files(services, message, memo)
     key = (message.appeal_id, event)
     if key not in memo.files:
         memo.files[key] = await services.storage.appeals.attachments(message.appeal_id, event)
     return memo.files[key]
+
+
+async def _added_files(services: Services, message: OutboxMessage, memo: NoticeMemo) -> Files:
+    """The files an ANSWER_ADDED notice is about: the newest `count` of its answer's."""
+    assert message.appeal_id is not None
+    key = (message.appeal_id, message.event_id)
+    if key not in memo.files:
+        memo.files[key] = await services.storage.appeals.attachments(message.appeal_id, message.event_id)
+    count = int(json.loads(message.params).get("count", 0))
+    return memo.files[key][-count:] if count > 0 else []
 
 
 async def _render(

@@ -591,6 +591,36 @@ class Appeals:
         """Appeals no rule routed (or sent back), oldest deadline first."""
         return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
 
+    async def latest_answer(self, courier_id: int) -> LedgerEntry | None:
+        """The courier's newest answer to a unit's question, on any appeal."""
+        row = await self._db.fetchone(
+            "SELECT * FROM events WHERE actor_id = ? AND event = ? ORDER BY id DESC LIMIT 1", (courier_id, Event.ANSWER.value)
+        )
+        return None if row is None else LedgerEntry.from_row(row)
+
+    async def add_to_answer(
+        self, answer: LedgerEntry, files: tuple[tuple[str, str, str], ...], template: str, now: datetime
+    ) -> None:
+        """Files sent just after an answer: stored with it, and the unit holding the appeal told by `template` (they follow)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            ts = to_ts(now)
+            conn.executemany(
+                "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(answer.appeal_id, answer.id, *f, ts) for f in files],
+            )
+            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (answer.appeal_id,)).fetchone()
+            params = json.dumps({"count": len(files)})
+            for chat_id in audience_ids(conn, Audience.UNIT, row, row["unit_id"]):
+                conn.execute(
+                    "INSERT INTO outbox (chat_id, appeal_id, event_id, template, params, not_before, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (chat_id, answer.appeal_id, answer.id, template, params, ts, ts),
+                )
+
+        await self._db.write(work)
+
     async def attachments(self, appeal_id: int, event_id: int | None = None) -> list[tuple[str, str]]:
         """(kind, Telegram file id) of the appeal's files in order (only those one event brought, if given)."""
         where, params = ("appeal_id = ?", (appeal_id,)) if event_id is None else (

@@ -55,6 +55,8 @@ class Draft(BaseModel):
     # Typed with no appeal being written: kept until the person taps "file it" or picks the appeal it answers.
     kept: str | None = None
     kept_files: list[tuple[str, str, str]] = Field(default_factory=list)
+    # The id of the message that began the kept text: its offer's buttons name it, so a replaced text's never act.
+    kept_id: int = 0
     # Which of the dialog's share keyboards is up ("place" or "contact"); None once the menu is back.
     keyboard: str | None = None
     last: LastText | None = None

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from domain.lifecycle import Event
+from handlers.history import history_text
 from storage.dialogs import Step
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
@@ -114,19 +115,43 @@ async def test_text_at_the_category_step_is_kept_as_the_description(bot) -> None
     assert "My October wages were not paid" in bot.last_text(COURIER)
 
 
-async def test_words_at_the_place_and_review_steps_are_added_not_lost(bot) -> None:
+async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> None:
     await bot.say(COURIER, "/appeal")
     await bot.press(COURIER, "Work protection")
     await bot.say(COURIER, "Wages unpaid")
-    await bot.say(COURIER, "It is the Wanda Plaza depot")
-    assert bot.last_text(COURIER) == t(bot, "filing2.added") + "\n" + t(bot, "filing.expecting_place")
     await bot.press(COURIER, "Skip")
+    await bot.say(COURIER, "The boss is called Wang")
+    assert bot.last_text(COURIER) == t(bot, "filing2.added") + "\n" + t(bot, "filing.expecting_contact")
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
-    assert t(bot, "filing.review_description", description="Wages unpaid\nIt is the Wanda Plaza depot\nSince October") in (
+    assert t(bot, "filing.review_description", description="Wages unpaid\nThe boss is called Wang\nSince October") in (
         bot.last_text(COURIER)
     )
+
+
+async def test_words_typed_at_the_place_step_are_the_place(bot) -> None:
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    await bot.say(COURIER, "Wages unpaid")
+    replies = await bot.say(COURIER, "the bund station")
+    assert replies[0]["text"] == t(bot, "freetext2.place_taken") + "\n" + t(bot, "filing.ask_contact_keyboard")
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, draft.description) == (Step.CONTACT, "Wages unpaid\n" + t(bot, "freetext2.place_line", place="the bund station"))
+    await bot.press(COURIER, "Skip")
+    assert t(bot, "filing.review_description", description="Wages unpaid\nPlace: the bund station") in bot.last_text(COURIER)
+
+
+async def test_in_chinese_a_typed_place_is_its_own_line(tmp_path) -> None:
+    async with running_bot(tmp_path / "zh.sqlite3") as bot:
+        bot.user(COURIER, "Li", language_code="zh")
+        await bot.say(COURIER, "/appeal")
+        await bot.press(COURIER, "生活服务")
+        await bot.say(COURIER, "驿站的充电桩坏了一周")
+        replies = await bot.say(COURIER, "外滩驿站门口")
+        assert replies[0]["text"].startswith("已将这段文字作为地点。\n")
+        draft = await bot.services.storage.dialogs.draft(COURIER)
+        assert (draft.step, draft.description) == (Step.CONTACT, "驿站的充电桩坏了一周\n地点：外滩驿站门口")
 
 
 async def test_start_and_menu_buttons_during_a_draft_offer_continue_or_discard(bot) -> None:
@@ -362,3 +387,61 @@ async def test_a_second_tap_of_confirm_says_it_is_filed_quietly(bot) -> None:
     assert bot.core.answered_callback(first)["show_alert"] is False
     rows = await bot.services.storage.db.fetchall("SELECT id FROM appeals WHERE courier_id = ?", (COURIER,))
     assert len(rows) == 1
+
+
+async def test_a_later_text_replaces_a_kept_one_and_its_old_offer_no_longer_acts(bot) -> None:
+    """A text ignored long ago never rides along into the next appeal; a quick second text joins the first."""
+    (old_offer, _) = await bot.say(COURIER, "Also the charger at pile 4 does not work well")
+    bot.clock.advance(hours=2)
+    (new_offer, _) = await bot.say(COURIER, "Please add a water dispenser at Wanda station")
+    assert new_offer["text"] == t(bot, "freetext2.replaced") + "\n" + t(bot, "freetext.offer")
+    # The old offer's button would now file the newer text: it says so instead.
+    old_file = dict(bot.core.inline_buttons(old_offer))[t(bot, "freetext.button_file")]
+    query = bot.core.press_button(COURIER, old_offer["message_id"], old_file)
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == t(bot, "freetext2.kept_replaced")
+    assert (await bot.services.storage.dialogs.draft(COURIER)).step is None
+    bot.clock.advance(seconds=30)
+    (joined_offer, _) = await bot.say(COURIER, "and shade over the benches")  # within the burst: one story
+    assert joined_offer["text"] == t(bot, "freetext.offer")
+    await bot.press(COURIER, t(bot, "freetext.button_file"))
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert draft.description == "Please add a water dispenser at Wanda station\nand shade over the benches"
+
+
+async def test_a_photo_just_after_an_answer_is_added_to_it(bot) -> None:
+    number = await asked(bot, "Do you have a payslip?")
+    await bot.say(COURIER, "Yes, I will send a photo of it")
+    bot.clock.advance(minutes=2)
+    bot.core.send_photo(COURIER, b"\x89PNG payslip")
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "freetext2.added_to_answer", number=number)
+    answer = (await bot.services.storage.appeals.ledger(number))[-1]
+    assert (answer.event, answer.note) == (Event.ANSWER, "Yes, I will send a photo of it")
+    assert [kind for kind, _ in await bot.services.storage.appeals.attachments(number, answer.id)] == ["photo"]
+    # The unit is told, and the photo follows.
+    said = t(bot, "freetext2.answer_added_unit", number=number, files=t(bot, "freetext2.files_instead", files=t(bot, "freetext2.photo_one")))
+    staff = [m for m in bot.core.messages(HR_STAFF) if m["from"]["is_bot"]]
+    assert said in [m.get("text") for m in staff]
+    assert "photo" in staff[-1]
+    # Much later, a photo is an offer to file, not a postscript.
+    bot.clock.advance(minutes=10)
+    bot.core.send_photo(COURIER, b"\x89PNG charger")
+    await bot.deliver()
+    assert bot.texts(COURIER)[-2] == t(bot, "freetext.offer_file")
+
+
+async def test_an_answer_of_files_alone_says_what_came(bot) -> None:
+    number = await asked(bot, "Do you have a payslip?")
+    await bot.press(COURIER, "Reply")
+    bot.core.send_photo(COURIER, b"\x89PNG payslip")
+    await bot.deliver()
+    answer = (await bot.services.storage.appeals.ledger(number))[-1]
+    assert (answer.event, answer.note) == (Event.ANSWER, None)
+    instead = t(bot, "freetext2.files_instead", files=t(bot, "freetext2.photo_one"))
+    assert instead == "(1 photo)"
+    staff = [m.get("text") or "" for m in bot.core.messages(HR_STAFF) if m["from"]["is_bot"]]
+    assert any(text.startswith(t(bot, "notice.answer.unit", number=number, note=instead)) for text in staff)
+    appeal = await bot.services.storage.appeals.get(number)
+    assert t(bot, "history.answer", note=instead) in await history_text(bot.services, appeal, "en")
+    assert "回复：（照片 1 张）" in await history_text(bot.services, appeal, "zh")
