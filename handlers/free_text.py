@@ -150,7 +150,7 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
 
 
 async def _send_answer(
-    update: Update, context: BotContext, me: Who, appeal: Appeal, text: str, files: list[tuple[str, str, str]]
+    update: Update, context: BotContext, me: Who, appeal: Appeal, text: str | None, files: list[tuple[str, str, str]]
 ) -> bool:
     """Apply the courier's answer (words, and any files with them) to `appeal`; False if it cannot be (said why)."""
     services = context.services
@@ -167,12 +167,12 @@ async def _send_answer(
 
 async def _answer_now(update: Update, context: BotContext, me: Who, appeal: Appeal, message: Message) -> None:
     text = _text(message)
-    if not text:
-        # A photo or a voice note alone: the unit asked a question, and a file without words answers none.
+    new_file = file_of(message)
+    if not text and new_file is None:
         await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
         return
-    new_file = file_of(message)
-    if await _send_answer(update, context, me, appeal, text, [new_file] if new_file else []):
+    # A photo, voice note or document alone answers too ("Do you have a payslip?"): the unit sees what came.
+    if await _send_answer(update, context, me, appeal, text or None, [new_file] if new_file else []):
         services = context.services
         await reply(update, services.text(me.lang, "freetext.answered", number=appeal.id), reply_markup=await main_menu(services, me))
 

@@ -48,18 +48,25 @@ async def test_text_answers_the_one_pending_question(bot) -> None:
     assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note="Meituan, since March"))
 
 
-async def test_a_caption_answers_and_a_bare_photo_is_asked_for_words(bot) -> None:
+async def test_a_caption_answers_and_so_does_a_bare_photo(bot) -> None:
     number = await asked(bot, "Do you have a payslip?")
-    bot.core.send_photo(COURIER, b"\x89PNG payslip")
-    await bot.deliver()
-    assert bot.last_text(COURIER) == t(bot, "freetext.answer_needs_words", number=number)
-    assert (await events(bot, number))[-1][0] is Event.ASK
     bot.core.send_photo(COURIER, b"\x89PNG payslip", caption="Here is my October payslip")
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "freetext.answered", number=number)
     assert (await events(bot, number))[-1] == (Event.ANSWER, "Here is my October payslip")
+
+    # Asked again, the courier sends only the photo: that is the answer, and the unit gets it.
+    await bot.press(HR_STAFF, "Ask")
+    await bot.say(HR_STAFF, "And the one for September?")
+    bot.core.send_photo(COURIER, b"\x89PNG september")
+    await bot.deliver()
+    assert bot.last_text(COURIER) == t(bot, "freetext.answered", number=number)
+    assert (await events(bot, number))[-1] == (Event.ANSWER, None)
+    assert len(await bot.services.storage.appeals.attachments(number)) == 2
     answer = (await bot.services.storage.appeals.ledger(number))[-1]
-    row = await bot.services.storage.db.fetchone("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
+    row = await bot.services.storage.db.fetchone(
+        "SELECT kind, event_id FROM attachments WHERE appeal_id = ? ORDER BY id DESC LIMIT 1", (number,)
+    )
     assert (row["kind"], row["event_id"]) == ("photo", answer.id)  # the photo goes with the answer
 
 
