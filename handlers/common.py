@@ -13,7 +13,7 @@ from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who, who
 
 __all__ = [
-    "counted_label", "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "share_keyboard", "who", "Who"
+    "counted_label", "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "retire_buttons", "share_keyboard", "who", "Who"
 ]
 
 
@@ -55,9 +55,9 @@ def _bot(update: Update) -> QuietBot:
     return update.get_bot()  # type: ignore[return-value]  # build_application makes it a QuietBot
 
 
-async def reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> None:
-    """Send `text` to the chat the update came from (user text is sent without a parse mode)."""
-    await _bot(update).send_text(update.effective_chat.id, text, reply_markup)
+async def reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> int:
+    """Send `text` to the chat the update came from (user text is sent without a parse mode); its message id."""
+    return await _bot(update).send_text(update.effective_chat.id, text, reply_markup)
 
 
 def _not_modified(error: BadRequest) -> bool:
@@ -77,19 +77,30 @@ async def drop_keyboard(update: Update) -> None:
             raise
 
 
-async def edit_or_reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> None:
-    """Show `text` in place of the pressed message, or as a new message when that one cannot be edited."""
+async def edit_or_reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> int:
+    """Show `text` in place of the pressed message, or as a new message when that one cannot be edited;
+    the id of the message that shows it."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
         try:
             await _bot(update).edit_text(query.message.chat.id, query.message.message_id, text, reply_markup)
-            return
+            return query.message.message_id
         except BadRequest as error:
             if _not_modified(error):
-                return
+                return query.message.message_id
             # Deleted or no longer editable since it was pressed: say it anew below.
     # Too old, deleted, or a photo or venue: only a message with text can take new text.
-    await reply(update, text, reply_markup=reply_markup)
+    return await reply(update, text, reply_markup=reply_markup)
+
+
+async def retire_buttons(update: Update, message_id: int | None) -> None:
+    """Take the buttons off one of the bot's earlier messages in this chat, if it still has any."""
+    if message_id is None:
+        return
+    try:
+        await _bot(update).edit_markup(update.effective_chat.id, message_id)
+    except BadRequest:
+        pass  # already without buttons, or deleted: nothing to take away
 
 
 async def refuse(update: Update, context: BotContext, lang: str, key: str, **values: object) -> None:

@@ -13,7 +13,7 @@ from telegram import Message, Update
 from domain.phones import looks_like_phone, parse_phone
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
-from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, share_keyboard
+from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
 from storage.dialogs import Draft, LastText, Step
@@ -72,7 +72,7 @@ Handler = Callable[[Turn, Message], Awaitable[None]]
 class StepSpec:
     """One step of the dialog: how it asks, which message kinds it takes and with what, where Back and Next go."""
 
-    ask: Callable[[Turn, bool, str | None], Awaitable[None]]
+    ask: Callable[[Turn, bool, str | None], Awaitable[int]]  # returns the id of the message with its buttons
     takes: dict[Kind, Handler] = field(default_factory=dict)
     back: Step | None = None
     next: Step | None = None
@@ -100,7 +100,7 @@ async def _about(turn: Turn) -> str:
     return turn.t("filing2.about_station", station=station.name_for(turn.me.lang) if station else turn.draft.station) + "\n"
 
 
-async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> None:
+async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> int:
     rows = [[button(c.name(turn.me.lang), callbacks.draft("cat", c.id))] for c in turn.context.services.categories]
     rows.append([button(turn.t("button.cancel"), callbacks.draft("cancel"))])
     lang = turn.me.lang
@@ -111,10 +111,10 @@ async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> None:
     ]
     question = "\n".join((turn.t("filing.ask_category"), *examples))
     text = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + question
-    await (edit_or_reply if in_place else reply)(turn.update, text, inline(rows))
+    return await (edit_or_reply if in_place else reply)(turn.update, text, inline(rows))
 
 
-async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> None:
+async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> int:
     draft = turn.draft
     category = turn.context.services.category(draft.category or "")
     lines = [await _about(turn) + turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?")]
@@ -131,13 +131,13 @@ async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> None
         extra.append(button(turn.t("button.next"), callbacks.draft("next")))
     else:
         lines.append(turn.t("filing.ask_description", limit=MAX_DESCRIPTION))
-    await (edit_or_reply if in_place else reply)(turn.update, "\n".join(lines), _nav(turn, *extra))
+    return await (edit_or_reply if in_place else reply)(turn.update, "\n".join(lines), _nav(turn, *extra))
 
 
-def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[None]]:
+def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int]]:
     location = step is Step.PLACE
 
-    async def ask(turn: Turn, in_place: bool, lead: str | None) -> None:
+    async def ask(turn: Turn, in_place: bool, lead: str | None) -> int:
         # Telegram sends a reply keyboard and inline buttons in separate messages.
         if turn.draft.keyboard != step.value:
             await turn.save(keyboard=step.value)
@@ -147,18 +147,18 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[Non
         first = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t(f"filing.ask_{step}_keyboard")
         await reply(turn.update, first, reply_markup=keyboard)
         skip = button(turn.t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
-        await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
+        return await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
 
     return ask
 
 
-async def _ask_review(turn: Turn, in_place: bool, lead: str | None) -> None:
+async def _ask_review(turn: Turn, in_place: bool, lead: str | None) -> int:
     # This message brings the main menu back in place of the share keyboard.
     if turn.draft.keyboard is not None:
         await turn.save(keyboard=None)
     await reply(turn.update, turn.t(lead or "filing.ready"), reply_markup=await main_menu(turn.context.services, turn.me))
     confirm = button(turn.t("button.confirm"), callbacks.draft("confirm"))
-    await reply(turn.update, await summary(turn), reply_markup=_nav(turn, confirm))
+    return await reply(turn.update, await summary(turn), reply_markup=_nav(turn, confirm))
 
 
 async def summary(turn: Turn, title: bool = True) -> str:
@@ -189,7 +189,19 @@ async def ask(turn: Turn, in_place: bool = False, lead: str | None = None) -> No
     a dead list); `lead`: a catalog key said first (what was just received or kept).
     """
     assert turn.draft.step is not None
-    await STEPS[turn.draft.step].ask(turn, in_place, lead)
+    earlier = turn.draft.buttons_at
+    shown = await STEPS[turn.draft.step].ask(turn, in_place, lead)
+    if earlier is not None and earlier != shown and earlier != pressed_id(turn.update):
+        # The previous step's question, superseded by a typed answer: its buttons no longer apply.
+        await retire_buttons(turn.update, earlier)
+    if turn.draft.buttons_at != shown:
+        await turn.save(buttons_at=shown)
+
+
+def pressed_id(update: Update) -> int | None:
+    """The id of the message whose button was pressed, if this update is a press."""
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None else None
 
 
 # ---- taking messages -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from domain.geo import on_earth
 from handlers import filing, free_text
-from handlers.common import main_menu, refuse, reply, who
+from handlers.common import main_menu, refuse, reply, retire_buttons, who
 from handlers.services import BotContext
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ async def cancel(update: Update, context: BotContext) -> None:
     me = await who(update, context)
     storage = context.services.storage
     dropped = await storage.dialogs.clear_prompt(me.person.telegram_id)
+    draft = await storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None:
+        await retire_buttons(update, draft.buttons_at)  # the step it was at asks no more
     dropped = await storage.dialogs.drop_draft(me.person.telegram_id) or dropped
     key = "cancel.done" if dropped else "cancel.nothing"
     await reply(update, context.services.text(me.lang, key), reply_markup=await main_menu(context.services, me))

@@ -59,6 +59,8 @@ class Draft(BaseModel):
     kept_id: int = 0
     # Which of the dialog's share keyboards is up ("place" or "contact"); None once the menu is back.
     keyboard: str | None = None
+    # The dialog message whose buttons belong to the current step: they go when the next step is asked.
+    buttons_at: int | None = None
     last: LastText | None = None
     updated_at: datetime | None = Field(default=None, exclude=True)
 

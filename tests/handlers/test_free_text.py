@@ -452,3 +452,17 @@ async def test_an_answer_of_files_alone_says_what_came(bot) -> None:
     appeal = await bot.services.storage.appeals.get(number)
     assert t(bot, "history.answer", note=instead) in await history_text(bot.services, appeal, "en")
     assert "回复：（照片 1 张）" in await history_text(bot.services, appeal, "zh")
+
+
+async def test_a_step_answered_by_typing_takes_its_question_s_buttons_away(bot) -> None:
+    """The description question's Back and Cancel go once a description is typed; /cancel takes the last step's away."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Work protection")
+    question = bot.core.last_message(COURIER)
+    assert bot.core.inline_buttons(question)
+    await bot.say(COURIER, "My wages for November are unpaid")
+    assert bot.core.inline_buttons(bot.core.messages(COURIER)[question["message_id"] - 1]) == []
+    place = bot.core.last_message(COURIER)
+    assert [label for label, _ in bot.core.inline_buttons(place)][0] == t(bot, "button.skip")
+    await bot.say(COURIER, "/cancel")
+    assert bot.core.inline_buttons(bot.core.messages(COURIER)[place["message_id"] - 1]) == []
