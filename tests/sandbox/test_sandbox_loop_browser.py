@@ -74,7 +74,7 @@ def worker_handles(page: Page) -> None:
     press(page, "inline", "签收")
     bot_says(page, "已签收，已通知诉求人。")
     press(page, "inline", "办结")
-    bot_says(page, "诉求 #1：请写下办理结果")
+    bot_says(page, "诉求 #1：请填写办理结果")
     page.send("Wages were paid on Friday")
     bot_says(page, "确认按以下结果办结诉求 #1？")
     press(page, "inline", "确认办结")
