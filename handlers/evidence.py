@@ -142,9 +142,19 @@ def files_caption(services: Services, appeal: Appeal, lang: str) -> str:
 
 
 async def send_files(services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, lang: str, files: Files) -> None:
-    """Send `files` of `appeal` to a chat now (a reply to someone who asked for them)."""
+    """Send `files` of `appeal` to a chat now (a reply to someone who asked for them).
+
+    A file Telegram no longer has (a wrong or expired file id) is skipped, and the chat is told how
+    many could not be sent, rather than losing the rest to one of them.
+    """
+    lost = 0
     for part in file_parts(bot, chat_id, files_caption(services, appeal, lang), files):
-        await part()
+        try:
+            await part()
+        except BadRequest:
+            lost += 1
+    if lost:
+        await bot.send_text(chat_id, services.text(lang, "evidence.files_lost", number=appeal.id, count=lost))
 
 
 # Cards in chats

@@ -256,3 +256,18 @@ def test_a_card_is_cut_to_what_one_message_holds() -> None:
         cut = fit(text)
         assert len(cut.encode("utf-16-le")) // 2 <= MAX_MESSAGE and cut.endswith("…")
     assert fit("a" * 4096) == "a" * 4096
+
+
+async def test_a_file_telegram_no_longer_has_is_said_and_the_rest_still_come(bot) -> None:
+    """A stored file id Telegram refuses: the Files button sends what it can and says how many could not be sent."""
+    number = await file_with_evidence(bot)
+    await bot.services.storage.db.write(
+        lambda conn: conn.execute(
+            "UPDATE attachments SET file_id = 'gone-from-telegram' WHERE appeal_id = ? AND kind = 'voice'", (number,)
+        )
+    )
+    seen = len(bot.core.bot_messages(COORDINATOR))
+    await bot.press(COORDINATOR, "Files (3)")
+    sent = since(bot, COORDINATOR, seen)
+    assert [kind for kind, _ in files_of(sent)] == ["photo", "photo"]
+    assert sent[-1]["text"] == t(bot, "evidence.files_lost", number=number, count=1)
