@@ -253,7 +253,7 @@ class OutboxSender:
 
     async def _refresh(self, appeal_ids: set[int]) -> None:
         """Bring every other message that shows these appeals up to date: cards edited, void buttons taken away."""
-        storage, bot = self._services.storage, self._application.bot
+        storage = self._services.storage
         await storage.outbox.write_later()  # the cards just sent are on file before they are looked for
         stale = await storage.outbox.behind(appeal_ids)
         if not stale:

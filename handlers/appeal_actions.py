@@ -26,11 +26,11 @@ from handlers import callbacks
 from handlers import evidence
 from handlers.callbacks import AppealVerb, Press
 from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, roles, state_line
-from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
+from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
-from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, AppealNotFound, BadEventArguments, EventArgs
+from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, BadEventArguments, EventArgs
 from storage.dialogs import Prompt, PromptKind
 from storage.models import Appeal, LedgerEntry
 

@@ -81,7 +81,7 @@ async def test_time_follow_ups_and_erasure_keep_the_invariants(tmp_path) -> None
         links = await db.fetchall("SELECT kind FROM appeal_links")
         assert [r["kind"] for r in links] == ["followup"]
         assert await check_database(db) == []
-        await press_data(bot, COURIER, callbacks.tool("pv", "yes"))
+        await press_data(bot, COURIER, callbacks.encode(callbacks.Family.PRIVACY, callbacks.PrivacyVerb.YES))
         assert await bot.services.storage.people.get(COURIER) is None
         assert await check_database(db) == []
 
