@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
+from domain.periods import day_text
 from domain.routing import Rule
 from handlers.i18n import Catalog
 from handlers.quiet_bot import QuietBot
@@ -68,19 +69,7 @@ class Services:
             return "—"
         local = moment.astimezone(self.zone)
         other_year = local.year != self.clock().astimezone(self.zone).year
-        clock = f"{local.hour:02d}:{local.minute:02d}"
-        if lang == "zh":
-            year = f"{local.year}年" if other_year else ""
-            return f"{year}{local.month}月{local.day}日 {_ZH_WEEKDAYS[local.weekday()]} {clock}"
-        year = f" {local.year}" if other_year else ""
-        return f"{_EN_WEEKDAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]}{year} {clock}"
-
-
-# Spelled out rather than strftime's %a/%b, which follow the process's locale.
-_ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
+        return f"{day_text(local.date(), lang, with_year=other_year)} {local.hour:02d}:{local.minute:02d}"
 
 
 @dataclass
