@@ -71,9 +71,9 @@ async def card(services: Services, station: Station, lang: str) -> tuple[str, Ke
 
 
 def _matches(stations: list[Station], query: str) -> list[Station]:
-    """Stations whose name or id contains `query`, ignoring case and spaces; open ones first."""
+    """Stations whose name (Chinese or English) or id contains `query`, ignoring case and spaces; open ones first."""
     key = "".join(query.split()).casefold()
-    found = [s for s in stations if key in "".join(s.name.split()).casefold() or key in s.id.casefold()]
+    found = [s for s in stations if any(key in "".join(text.split()).casefold() for text in (s.name, s.name_en, s.id))]
     return sorted(found, key=lambda s: (not s.active, s.name))
 
 

@@ -165,6 +165,8 @@ async def test_english_names_by_form_file_and_import(bot) -> None:
     assert bot.texts(COORDINATOR)[-2] == "Station s-1 updated."
     station = await bot.services.storage.stations.get("s-1")
     assert (station.name, station.name_en, station.address_en) == ("First Station", "Fuzhou Road Station", "1 Fuzhou Road")
+    await bot.say(COORDINATOR, "/stations fuzhou road")  # found by its English name too
+    assert bot.last_text(COORDINATOR).startswith("First Station (s-1)")
 
     await bot.say(COORDINATOR, "/stations file")
     _, data = sent_file(bot, COORDINATOR)
