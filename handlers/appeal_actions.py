@@ -11,7 +11,6 @@ the appeal's version it was shown at: storage's compare-and-set makes a double t
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from telegram import Message, Update
@@ -20,23 +19,19 @@ from telegram.error import BadRequest
 from domain import lifecycle
 from domain.deadlines import Priority
 from domain.lifecycle import Event
-from domain.merges import MergeSide, merge_refusal
 from domain.texts import has_real_words
 from handlers import callbacks
-from handlers import evidence
+from handlers import evidence, text_prompts
 from handlers.callbacks import AppealVerb, Press
 from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, roles, state_line
 from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
-from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, BadEventArguments, EventArgs
+from storage.appeals import NEEDS_REAL_WORDS, BadEventArguments, EventArgs
 from storage.dialogs import Prompt, PromptKind
 from storage.models import Appeal, LedgerEntry
 
-MAX_TYPED = 2000
-# Typed text the bot shows back and acts on only after a confirm button: what cannot be undone.
-CONFIRMED = frozenset({PromptKind.RESOLVE, PromptKind.REJECT, PromptKind.MERGE})
 # Events that leave the state as it was: a stale press is explained by what came before them.
 _QUIET_EVENTS = frozenset({Event.NOTE})
 # Reasons storage gives that the [confirm] table explains.
@@ -265,7 +260,7 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
         return
     if action.needs_text:
         await update.callback_query.answer()
-        await _ask_for_text(update, context, me, appeal, PromptKind(action.event.value))
+        await text_prompts.ask(update, context, me, appeal, PromptKind(action.event.value))
     elif action.event in (Event.ASSIGN, Event.REASSIGN):
         await update.callback_query.answer()
         await _choose_unit(update, context, me, appeal, action.event)
@@ -329,7 +324,8 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
     verb, _, rest = press.arg.partition(".")
     version_text, _, digest = rest.partition(".")
     action = BY_VERB.get(verb)
-    if action is None or not version_text.isdecimal() or PromptKind(action.event.value) not in CONFIRMED:
+    kind = next((k for k in PromptKind if action is not None and k.event is action.event), None)
+    if kind is None or not version_text.isdecimal() or not text_prompts.STEPS[kind].confirm:
         await refuse(update, context, me.lang, "press.invalid")
         return
     appeal = await _load(update, context, me, press)
@@ -345,10 +341,10 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         prompt is not None
         and prompt.appeal_id == appeal.id
         and prompt.verb.event is action.event
-        and prompt.data.get("version") == version
-        and "text" in prompt.data
+        and prompt.data.typed
+        and prompt.data.version == version
     )
-    if pending and digest and digest != text_digest(prompt.data["text"]):
+    if pending and digest and digest != text_prompts.text_digest(prompt.data.text or ""):
         # An older show-back: what was written after it is what waits for confirmation.
         await update.callback_query.answer(services.text(me.lang, "stale.replaced"))
         await drop_keyboard(update)
@@ -359,13 +355,8 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         await _stale(update, context, me, appeal, action.event, since=version)
         return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-    args = _typed_args(prompt)
+    args = text_prompts.event_args(prompt)
     await _act(update, context, me, appeal, action, args, expected_version=version, drop=True, card=True)
-
-
-def text_digest(text: str) -> str:
-    """A short digest of a text shown back, carried by its confirm button."""
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 async def on_edit(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -379,7 +370,7 @@ async def on_edit(update: Update, context: BotContext, me: Who, press: Press) ->
         return
     await update.callback_query.answer()
     await drop_keyboard(update)
-    await _ask_for_text(update, context, me, appeal, prompt.verb)
+    await text_prompts.ask(update, context, me, appeal, prompt.verb)
 
 
 async def on_cancel(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -486,22 +477,6 @@ async def _act(
         await show(update, context, me, updated)
 
 
-async def _ask_for_text(update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind) -> None:
-    services = context.services
-    # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
-    message_id = update.callback_query.message.message_id if update.callback_query and update.callback_query.message else None
-    await services.storage.dialogs.set_prompt(
-        me.person.telegram_id, Prompt(kind, appeal.id, {"message_id": message_id}), services.clock()
-    )
-    cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
-    prompt_key = {PromptKind.RATE_UNSATISFIED: "unsatisfied"}.get(kind, kind.value)
-    await reply(
-        update,
-        services.text(me.lang, f"appeal.prompt_{prompt_key}", number=appeal.id),
-        reply_markup=inline([[cancel]]),
-    )
-
-
 async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event) -> None:
     services = context.services
     units = [u for u in await services.storage.people.active_units() if u.id != appeal.unit_id]
@@ -531,98 +506,22 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
 # ---------------------------------------------------------------------------- typed text
 
 
-def _files(message: Message) -> list[tuple[str, str, str]]:
-    """The photo, voice note or document a message carries, as the attachments table keeps them."""
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        return [("photo", photo.file_id, photo.file_unique_id)]
-    if message.voice:
-        return [("voice", message.voice.file_id, message.voice.file_unique_id)]
-    if message.document:
-        return [("document", message.document.file_id, message.document.file_unique_id)]
-    return []
-
-
-def _typed_args(prompt: Prompt) -> EventArgs:
-    """What the event carries: the typed text (or the merge target) and any files."""
-    files = tuple(tuple(f) for f in prompt.data.get("files", ()))
-    if prompt.verb is PromptKind.MERGE:
-        return EventArgs(merged_into=int(prompt.data["text"]))
-    return EventArgs(note=prompt.data.get("text") or None, attachments=files)  # type: ignore[arg-type]
-
-
-async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Appeal, text: str) -> Appeal | None:
-    """The appeal a typed number names, if `appeal` may be merged into it; otherwise say why not."""
-    services = context.services
-    number = text.lstrip("#").strip()
-    if not number.isdecimal() or not number.isascii() or len(number) > 12:  # "²" is a digit int() cannot read
-        await reply(update, services.text(me.lang, "appeal.merge_bad_number"))
-        return None
-    target = await services.storage.appeals.get(int(number))
-    refusal = merge_refusal(_side(appeal), _side(target), services.clock())
-    if refusal is not None:
-        await reply(update, services.text(me.lang, f"confirm.bad_{refusal}"))
-        return None
-    return target
-
-
-def _side(appeal: Appeal | None) -> MergeSide | None:
-    if appeal is None:
-        return None
-    return MergeSide(appeal.id, appeal.state, appeal.outcome, appeal.category, appeal.station_id, appeal.updated_at)
-
-
-def _title(services: Services, appeal: Appeal, lang: str) -> str:
-    category = services.category(appeal.category)
-    return services.text(
-        lang, "confirm.appeal_line", number=appeal.id,
-        category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
-    )
-
-
-async def _show_back(update: Update, context: BotContext, me: Who, appeal: Appeal, prompt: Prompt) -> None:
-    """The typed text shown back, with Confirm, Edit and Cancel."""
-    services = context.services
-    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    kind = prompt.verb
-    if kind is PromptKind.MERGE:
-        target = await services.storage.appeals.get(int(prompt.data["text"]))
-        text = t(
-            "confirm.merge", number=appeal.id, target=target.id,
-            duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
-        )
-    else:
-        text = t(f"confirm.{kind}", number=appeal.id, text=prompt.data["text"])
-        if prompt.data.get("files"):
-            text += "\n" + t("confirm.files", count=len(prompt.data["files"]))
-    verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)
-    rows = [
-        [button(t(f"confirm.button_{kind}"), callbacks.confirm(appeal.id, verb, appeal.version, text_digest(prompt.data["text"])))],
-        [
-            button(t("confirm.button_edit"), callbacks.appeal(appeal.id, AppealVerb.EDIT)),
-            button(t("button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL)),
-        ],
-    ]
-    await reply(update, text, reply_markup=inline(rows))
-
-
 async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt) -> None:
     """Text the bot asked for (a reason, question, answer, result): apply the event it completes.
 
-    A caption counts as text; an answer to a question may also be a photo, voice note or document.
-    A result, a rejection's reason and a merge are shown back first and wait for a confirm button.
+    What each kind takes and whether it is shown back first is its step in handlers/text_prompts.py.
     """
     services = context.services
     message = update.effective_message
     text = (message.text or message.caption or "").strip()
     kind = prompt.verb
-    files = _files(message)
-    if not text and not (files and kind is PromptKind.ANSWER):
-        key = "confirm.text_or_files" if kind is PromptKind.ANSWER else "appeal.prompt_text_only"
-        await refuse(update, context, me.lang, key)
+    step = text_prompts.STEPS[kind]
+    files = text_prompts.files_of(message)
+    if not text and not (files and step.files):
+        await refuse(update, context, me.lang, "confirm.text_or_files" if step.files else "appeal.prompt_text_only")
         return
-    if len(text) > min(MAX_TYPED, MAX_NOTE):
-        await refuse(update, context, me.lang, "appeal.prompt_too_long", length=len(text), limit=MAX_TYPED)
+    if len(text) > text_prompts.MAX_TYPED:
+        await refuse(update, context, me.lang, "appeal.prompt_too_long", length=len(text), limit=text_prompts.MAX_TYPED)
         return
     appeal = await services.storage.appeals.get(prompt.appeal_id) if prompt.appeal_id else None
     if appeal is None or not can_see(me.person, appeal):
@@ -643,20 +542,17 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     if kind.event in NEEDS_REAL_WORDS and not has_real_words(text):
         await reply(update, services.text(me.lang, "confirm.bad_note_too_thin"))
         return
-    data = dict(prompt.data)
-    if kind is PromptKind.MERGE:
-        target = await _merge_target(update, context, me, appeal, text)
-        if target is None:
+    if step.read is not None:
+        text = await step.read(update, context, me, appeal, text)
+        if text is None:
             return
-        text = str(target.id)
-    data.update(text=text, files=[list(f) for f in files], version=appeal.version)
-    typed = Prompt(kind, appeal.id, data)
-    if kind in CONFIRMED:
+    typed = Prompt(kind, appeal.id, prompt.data.model_copy(update={"text": text, "files": files, "version": appeal.version}))
+    if step.confirm:
         await services.storage.dialogs.set_prompt(me.person.telegram_id, typed, services.clock())
-        await _show_back(update, context, me, appeal, typed)
+        await text_prompts.show_back(update, context, me, appeal, typed)
         return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-    updated = await _apply(update, context, me, appeal, kind.event, _typed_args(typed))
+    updated = await _apply(update, context, me, appeal, kind.event, text_prompts.event_args(typed))
     if updated is None:
         return
     await reply(update, services.text(me.lang, f"appeal.done_{kind.event}"), reply_markup=await main_menu(services, me))

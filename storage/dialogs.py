@@ -97,20 +97,34 @@ class PromptKind(StrEnum):
         return Event(self.value)
 
 
+class PromptData(BaseModel):
+    """What a prompt holds: the pressed message's id and, once typed and shown back, the text and version."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_id: int | None = None
+    text: str | None = None
+    files: list[tuple[str, str, str]] = Field(default_factory=list)  # (kind, file_id, file_unique_id)
+    version: int | None = None  # the appeal's version the text was shown back at
+
+    @property
+    def typed(self) -> bool:
+        """Whether the text was typed and waits for its confirm button."""
+        return self.text is not None and self.version is not None
+
+
 @dataclass(frozen=True)
 class Prompt:
-    """The bot asked this person for text (a reason, an answer, a result) about an appeal.
-
-    `data` holds the pressed message's id and, once typed and shown back for confirmation,
-    the text and the appeal's version it was shown at.
-    """
+    """The bot asked this person for text (a reason, an answer, a result) about an appeal."""
 
     verb: PromptKind
     appeal_id: int | None
-    data: dict[str, Any]
+    data: PromptData = PromptData()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verb", PromptKind(self.verb))  # strict: only the enum's values
+        if isinstance(self.data, dict):
+            object.__setattr__(self, "data", PromptData.model_validate(self.data))
 
 
 class Dialogs:
@@ -148,7 +162,7 @@ class Dialogs:
         )
         if row is None or row["verb"] not in PromptKind._value2member_map_:
             return None  # a prompt written by a newer bot: nothing this one can finish
-        return Prompt(PromptKind(row["verb"]), row["appeal_id"], json.loads(row["data"]))
+        return Prompt(PromptKind(row["verb"]), row["appeal_id"], PromptData.model_validate_json(row["data"]))
 
     async def set_prompt(self, telegram_id: int, prompt: Prompt, now: datetime) -> None:
         """Wait for this person's next text for `prompt` (replacing an earlier one)."""
@@ -156,7 +170,7 @@ class Dialogs:
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO prompts (telegram_id, appeal_id, verb, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (telegram_id, prompt.appeal_id, prompt.verb.value, json.dumps(prompt.data, ensure_ascii=False), to_ts(now)),
+                (telegram_id, prompt.appeal_id, prompt.verb.value, prompt.data.model_dump_json(exclude_defaults=True), to_ts(now)),
             )
         )
 

@@ -1,0 +1,146 @@
+"""The typed-text dialogs on an appeal (a question, an answer, a reason, a result, a merge): STEPS says, for
+each, its question, what it takes, how the text is read and whether it is shown back before it acts.
+
+Each is one step over a typed `Prompt` (storage/dialogs.py). handlers/appeal_actions.py asks it when a
+button needs text and finishes it (`on_typed`, then Confirm / Edit / Cancel); handlers/free_text.py
+sends a person's text here when the bot is waiting for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import Message, Update
+
+from domain.merges import MergeSide, merge_refusal
+from handlers import callbacks
+from handlers.callbacks import AppealVerb
+from handlers.cards import BY_VERB, state_line
+from handlers.common import Who, reply
+from handlers.keyboards import button, inline
+from handlers.services import BotContext, Services
+from storage.appeals import MAX_NOTE, EventArgs
+from storage.dialogs import Prompt, PromptData, PromptKind
+from storage.models import Appeal
+
+MAX_TYPED = min(2000, MAX_NOTE)
+
+# Reads the typed text into what the event stores; None means it was refused (and the person was told why).
+Reader = Callable[[Update, BotContext, Who, Appeal, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class TextStep:
+    """One typed-text dialog: its question, what it takes, how it reads the text, and whether it is shown back."""
+
+    ask: str  # the catalog key of the question
+    files: bool = False  # a photo, voice note or document alone answers it
+    confirm: bool = False  # shown back with Confirm / Edit / Cancel, acting only on Confirm
+    read: Reader | None = None  # turns the text into the event's argument; by default the text is the note
+
+
+async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Appeal, text: str) -> str | None:
+    """The number of the appeal a typed number names, if `appeal` may be merged into it; otherwise say why not."""
+    services = context.services
+    number = text.lstrip("#").strip()
+    if not number.isdecimal() or not number.isascii() or len(number) > 12:  # "²" is a digit int() cannot read
+        await reply(update, services.text(me.lang, "appeal.merge_bad_number"))
+        return None
+    target = await services.storage.appeals.get(int(number))
+    refusal = merge_refusal(_side(appeal), _side(target), services.clock())
+    if refusal is not None:
+        await reply(update, services.text(me.lang, f"confirm.bad_{refusal}"))
+        return None
+    return str(target.id)
+
+
+STEPS: dict[PromptKind, TextStep] = {
+    PromptKind.SEND_BACK: TextStep("appeal.prompt_send_back"),
+    PromptKind.ASK: TextStep("appeal.prompt_ask"),
+    PromptKind.NOTE: TextStep("appeal.prompt_note"),
+    PromptKind.RESOLVE: TextStep("appeal.prompt_resolve", confirm=True),
+    PromptKind.REJECT: TextStep("appeal.prompt_reject", confirm=True),
+    PromptKind.MERGE: TextStep("appeal.prompt_merge", confirm=True, read=_merge_target),
+    PromptKind.ANSWER: TextStep("appeal.prompt_answer", files=True),
+    PromptKind.RATE_UNSATISFIED: TextStep("appeal.prompt_unsatisfied"),
+}
+
+
+async def ask(update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind) -> None:
+    """Ask `me` for the text `kind` needs, with a Cancel button, and wait for it."""
+    services = context.services
+    # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
+    query = update.callback_query
+    message_id = query.message.message_id if query and query.message else None
+    await services.storage.dialogs.set_prompt(
+        me.person.telegram_id, Prompt(kind, appeal.id, PromptData(message_id=message_id)), services.clock()
+    )
+    cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
+    await reply(update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]]))
+
+
+def files_of(message: Message) -> list[tuple[str, str, str]]:
+    """The photo, voice note or document a message carries, as the attachments table keeps them."""
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        return [("photo", photo.file_id, photo.file_unique_id)]
+    if message.voice:
+        return [("voice", message.voice.file_id, message.voice.file_unique_id)]
+    if message.document:
+        return [("document", message.document.file_id, message.document.file_unique_id)]
+    return []
+
+
+def event_args(prompt: Prompt) -> EventArgs:
+    """What the event carries: the typed text (or the merge target) and any files."""
+    if prompt.verb is PromptKind.MERGE:
+        return EventArgs(merged_into=int(prompt.data.text or 0))
+    return EventArgs(note=prompt.data.text or None, attachments=tuple(prompt.data.files))
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a text shown back, carried by its confirm button."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _side(appeal: Appeal | None) -> MergeSide | None:
+    if appeal is None:
+        return None
+    return MergeSide(appeal.id, appeal.state, appeal.outcome, appeal.category, appeal.station_id, appeal.updated_at)
+
+
+def _title(services: Services, appeal: Appeal, lang: str) -> str:
+    category = services.category(appeal.category)
+    return services.text(
+        lang, "confirm.appeal_line", number=appeal.id,
+        category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
+    )
+
+
+async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal, prompt: Prompt) -> None:
+    """The typed text shown back, with Confirm, Edit and Cancel."""
+    services = context.services
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    kind = prompt.verb
+    typed = prompt.data.text or ""
+    if kind is PromptKind.MERGE:
+        target = await services.storage.appeals.get(int(typed))
+        text = t(
+            "confirm.merge", number=appeal.id, target=target.id,
+            duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
+        )
+    else:
+        text = t(f"confirm.{kind}", number=appeal.id, text=typed)
+        if prompt.data.files:
+            text += "\n" + t("confirm.files", count=len(prompt.data.files))
+    verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)
+    rows = [
+        [button(t(f"confirm.button_{kind}"), callbacks.confirm(appeal.id, verb, appeal.version, text_digest(typed)))],
+        [
+            button(t("confirm.button_edit"), callbacks.appeal(appeal.id, AppealVerb.EDIT)),
+            button(t("button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL)),
+        ],
+    ]
+    await reply(update, text, reply_markup=inline(rows))
