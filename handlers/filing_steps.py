@@ -338,7 +338,11 @@ async def _take_location(turn: Turn, message: Message) -> None:
     # menu with the review.
     rows = [[button(f"{s.name_for(turn.me.lang)} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
     rows.append([button(turn.t("button.no_station"), callbacks.draft("skip"))])
-    await reply(turn.update, turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"), reply_markup=inline(rows))
+    rows.append([button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))])
+    shown = await reply(turn.update, turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"), reply_markup=inline(rows))
+    # The place question's buttons are superseded by the station list's, which the next step retires in turn.
+    await retire_buttons(turn.update, turn.draft.buttons_at)
+    await turn.save(buttons_at=shown)
 
 
 async def _take_contact(turn: Turn, message: Message) -> None:

@@ -17,7 +17,7 @@ from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import appeal_actions, callbacks, filing, notices, stations
 from handlers.callbacks import DraftVerb, Press
-from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
@@ -214,10 +214,13 @@ async def _keep(
             ]
             for a in questions[:MAX_CHOICES]
         ]
-        await reply(update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
-        return
-    await reply(update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
-    await reply(update, t("freetext.or_menu"), reply_markup=await main_menu(services, me))
+        shown = await reply(update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
+    else:
+        shown = await reply(update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
+        await reply(update, t("freetext.or_menu"), reply_markup=await main_menu(services, me))
+    # Only the newest offer keeps buttons: an earlier one is for a text replaced or joined into this one.
+    await retire_buttons(update, draft.buttons_at)
+    await _save(context, me, draft.model_copy(update={**changes, "buttons_at": shown}))
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -402,7 +402,9 @@ async def test_a_later_text_replaces_a_kept_one_and_its_old_offer_no_longer_acts
     bot.clock.advance(hours=2)
     (new_offer, _) = await bot.say(COURIER, "Please add a water dispenser at Wanda station")
     assert new_offer["text"] == t(bot, "freetext2.replaced") + "\n" + t(bot, "freetext.offer")
-    # The old offer's button would now file the newer text: it says so instead.
+    current = {m["message_id"]: m for m in bot.core.messages(COURIER)}
+    assert bot.core.inline_buttons(current[old_offer["message_id"]]) == []  # superseded: its buttons went
+    # A press the client had already sent, on the old offer, would now file the newer text: it says so instead.
     old_file = dict(bot.core.inline_buttons(old_offer))[t(bot, "freetext.button_file")]
     query = bot.core.press_button(COURIER, old_offer["message_id"], old_file)
     await bot.deliver()
@@ -411,6 +413,8 @@ async def test_a_later_text_replaces_a_kept_one_and_its_old_offer_no_longer_acts
     bot.clock.advance(seconds=30)
     (joined_offer, _) = await bot.say(COURIER, "and shade over the benches")  # within the burst: one story
     assert joined_offer["text"] == t(bot, "freetext.offer")
+    current = {m["message_id"]: m for m in bot.core.messages(COURIER)}
+    assert bot.core.inline_buttons(current[new_offer["message_id"]]) == []  # one live offer, for the joined text
     await bot.press(COURIER, t(bot, "freetext.button_file"))
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert draft.description == "Please add a water dispenser at Wanda station\nand shade over the benches"

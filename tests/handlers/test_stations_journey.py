@@ -87,7 +87,9 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     await bot.deliver()
     assert bot.texts(COURIER)[sent:] == [t("filing.location_received") + "\n" + t("filing.which_station")]
     offered = [label for label, _ in bot.core.inline_buttons(bot.core.bot_messages(COURIER)[-1])]
-    assert offered == ["Near Station · 74 m", t("button.no_station")]  # Mid Station is 1.0 km away, Far 14 km
+    # Mid Station is 1.0 km away, Far 14 km; Back and Cancel stay with the list, the place question lost its own.
+    assert offered == ["Near Station · 74 m", t("button.no_station"), t("button.back"), t("button.cancel")]
+    assert bot.core.inline_buttons(bot.core.bot_messages(COURIER)[-2]) == []
     await bot.press(COURIER, "Near Station")
     assert bot.last_text(COURIER) == t("filing.ask_contact")
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
