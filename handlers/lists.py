@@ -7,18 +7,18 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from domain.lifecycle import State
 from handlers import callbacks
 from handlers.appeal_actions import show
-from handlers.cards import can_see, state_line
 from handlers.callbacks import Press
+from handlers.cards import can_see, state_line
 from handlers.common import Who, counted_label, main_menu, reply, require_role, who
-from handlers.deadlines_view import appeal_deadline_line
+from handlers.deadlines_view import deadline_line
 from handlers.i18n import Catalog
 from handlers.keyboards import button, inline, rows_of
 from handlers.services import BotContext
 from storage.appeals import ListPosition
 from storage.models import Appeal
-
 
 PAGE = 10
 
@@ -30,9 +30,11 @@ async def _send_list(
     services = context.services
     page, following = rows[:PAGE], len(rows) > PAGE
     lines, buttons = [title], []
+    # One read for the page's deadlines; a closed appeal shows none, so its timers are not asked for.
+    timers = await services.storage.appeals.timers_of([a.id for a, _ in page if a.state is not State.CLOSED])
     for appeal, _ in page:
         category = services.category(appeal.category)
-        deadline = await appeal_deadline_line(services, appeal, lang)
+        deadline = deadline_line(services, appeal, timers.get(appeal.id, ()), lang)
         due_text = services.text(lang, "my.due", deadline=deadline) if deadline else ""
         lines.append(
             services.text(

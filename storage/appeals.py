@@ -526,6 +526,17 @@ class Appeals:
         )
         return [TimerRow.from_row(r) for r in rows]
 
+    async def timers_of(self, appeal_ids: list[int]) -> dict[int, list[TimerRow]]:
+        """The armed and paused deadlines of several appeals at once (a list's page), by appeal."""
+        found: dict[int, list[TimerRow]] = {i: [] for i in appeal_ids}
+        if not appeal_ids:
+            return found
+        marks = ", ".join("?" * len(appeal_ids))
+        rows = await self._db.fetchall(f"SELECT * FROM timers WHERE appeal_id IN ({marks}) ORDER BY kind", tuple(appeal_ids))
+        for row in rows:
+            found[row["appeal_id"]].append(TimerRow.from_row(row))
+        return found
+
     async def _with_due(
         self, where: str, params: tuple, order: str, limit: int, source: str = "appeals"
     ) -> list[tuple[Appeal, datetime | None]]:
