@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring
 from typing import Any, Literal
 
+from domain.cells import from_csv, write_csv
 from domain.hours import WEEKDAYS, HoursError, normalise_day
 
 # The order is fixed: the station index stores amenities as bits in this order (migration 3).
@@ -307,6 +308,8 @@ def read_csv(text: str, known_units: Collection[str]) -> list[StationRecord]:
             if len(cells) != len(names):
                 problems.append(FileProblem(line, None, f"has {len(cells)} cells; the header has {len(names)}"))
                 continue
+            # A text our export made inert ('=...) reads back as it was.
+            cells = [from_csv(c) for c in cells]
             record, row_problems = check_row(_csv_shape(dict(zip(names, cells)), names), known_units)
             problems += [FileProblem(line, _csv_column(column), reason) for column, reason in row_problems]
             if record is not None:
@@ -493,18 +496,17 @@ def to_json(records: Iterable[StationRecord]) -> str:
 
 
 def to_csv(records: Iterable[StationRecord]) -> str:
-    """Stations as the CSV file the importer reads."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for r in records:
+    """Stations as the CSV file the importer reads; texts never formulas, coordinates numbers (domain.cells)."""
+
+    def row(r: StationRecord) -> list[str | float]:
         hours = [r.hours.get(day, "") for day in WEEKDAYS]
         active = "true" if r.active is None or r.active else "false"
-        writer.writerow([
-            r.id, r.name, r.address, repr(r.lat), repr(r.lon), r.grade, ";".join(r.amenities), *hours,
+        return [
+            r.id, r.name, r.address, r.lat, r.lon, r.grade, ";".join(r.amenities), *hours,
             r.unit or "", active, r.name_en or "", r.address_en or "",
-        ])
-    return out.getvalue()
+        ]
+
+    return write_csv([COLUMNS, *map(row, records)])
 
 
 def write_stations(records: Iterable[StationRecord], fmt: Format) -> str:
