@@ -31,6 +31,9 @@ _TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
 MIN_WIDTH, MAX_WIDTH = 6, 40
+# A row's bytes in the CSV besides people's texts: numbers, names, states, five times, quotes. The
+# CSV is the larger of the two files (the workbook is compressed).
+ROW_BYTES = 400
 
 Value = int | str | datetime | None
 
@@ -79,6 +82,11 @@ def table(
             ]
         )
     return headers, rows
+
+
+def estimated_bytes(appeals: int, text_bytes: int) -> int:
+    """About how large the ledger's CSV will be, from its row count and its texts' bytes, before building it."""
+    return appeals * ROW_BYTES + text_bytes
 
 
 def _text(value: Value) -> str:

@@ -30,6 +30,9 @@ MIN_FIRST_RADIUS_M = 250.0
 REACH_HEADROOM = 1.5  # a circle 1.5 times as wide as the last ones' reach holds about twice their stations
 GROWTH = 4.0
 _HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
+# Rows per import transaction: each holds the database thread a few milliseconds, so other people's
+# reads and writes queued meanwhile go between two batches instead of after the whole file.
+IMPORT_BATCH = 200
 
 
 class Station(BaseModel):
@@ -194,16 +197,22 @@ class Stations:
         return imported.added + imported.updated
 
     async def import_records(self, records: Iterable[StationRecord]) -> Imported:
-        """Insert or update checked stations by id in one transaction; nothing is ever deleted."""
-        rows = [_row(r) for r in records]
+        """Insert or update checked stations by id, IMPORT_BATCH to a transaction; nothing is ever deleted.
 
-        def work(conn: sqlite3.Connection) -> Imported:
+        A large file is written in batches so the bot keeps answering meanwhile; an import cut short
+        (the process stopped) is finished by sending the same file again, since stations match by id."""
+        records = list(records)
+
+        def work(conn: sqlite3.Connection, batch: list[StationRecord]) -> int:
             before = conn.execute("SELECT count(*) FROM stations").fetchone()[0]
-            conn.executemany(_UPSERT, rows)
-            added = conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
-            return Imported(added, len(rows) - added)
+            conn.executemany(_UPSERT, [_row(r) for r in batch])
+            return conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
 
-        return await self._db.write(work, long=True)
+        added = 0
+        for start in range(0, len(records), IMPORT_BATCH):
+            batch = records[start : start + IMPORT_BATCH]
+            added += await self._db.write(lambda conn, batch=batch: work(conn, batch), long=True)
+        return Imported(added, len(records) - added)
 
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
@@ -211,9 +220,10 @@ class Stations:
         return None if row is None else Station.from_row(row)
 
     async def all(self) -> list[Station]:
-        """Every station, open and closed, by id."""
-        rows = await self._db.run(lambda conn: conn.execute("SELECT * FROM stations ORDER BY id").fetchall(), long=True)
-        return [Station.from_row(r) for r in rows]
+        """Every station, open and closed, by id; read and parsed on a reader's thread, beside the writer."""
+        work = lambda conn: [Station.from_row(r) for r in conn.execute("SELECT * FROM stations ORDER BY id")]  # noqa: E731
+        (stations,) = await self._db.read_side_by_side([work])
+        return stations
 
     async def set_active(self, station_id: str, active: bool) -> Station | None:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""
