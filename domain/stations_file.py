@@ -93,6 +93,10 @@ class StationFileError(ValueError):
         super().__init__(f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process and sent back whole (pickle would otherwise pass only the message).
+        return (type(self), (self.problems,))
+
 
 Limit = Literal["bytes", "rows", "depth"]
 
@@ -108,6 +112,9 @@ class FileLimitError(StationFileError):
         }
         super().__init__([FileProblem(line, None, reasons[limit])])
         self.limit, self.allowed, self.found, self.line = limit, allowed, found, line
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.limit, self.allowed, self.found, self.line))
 
 
 def first_problems(problems: list[FileProblem], shown: int = SHOWN_PROBLEMS) -> tuple[list[FileProblem], int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 
 from telegram import InputFile, Update
@@ -13,21 +12,12 @@ from handlers import callbacks
 from handlers.callbacks import ExportVerb, Family, Press
 from handlers.common import Who, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
-from handlers.ledger_files import estimated_bytes, file_name, table, to_csv, to_xlsx
+from handlers.ledger_files import build_files, estimated_bytes, file_name
 from handlers.services import BotContext
+from handlers.worker import in_worker
 
 TELEGRAM_UPLOAD_MB = 50  # the most Telegram takes from a bot in one file
 MAX_UPLOAD_BYTES = 45 * 1024 * 1024  # with room for the estimate's error
-
-
-def _category_namer(context: BotContext, lang: str):
-    services = context.services
-
-    def name(category_id: str) -> str:
-        category = services.category(category_id)
-        return category.name(lang) if category else category_id
-
-    return name
 
 
 def _days(first: date, last: date) -> str:
@@ -70,14 +60,11 @@ async def _send(update: Update, context: BotContext, me: Who, first: date, last:
         await _too_large(update, context, me, first, last, size.appeals, estimate)
         return
     lines = await services.storage.ledger.lines(start, end)
-    namer, sheet = _category_namer(context, me.lang), services.text(me.lang, "export.sheet")
-
-    def build() -> tuple[bytes, bytes]:
-        headers, rows = table(lines, services.catalog, me.lang, services.zone, namer)
-        return to_csv(headers, rows), to_xlsx(headers, rows, sheet)
-
-    # The rows and the workbook are CPU work: off the event loop, so everyone else's replies go on.
-    csv_bytes, xlsx_bytes = await asyncio.to_thread(build)
+    names = {c.id: c.name(me.lang) for c in services.categories}
+    # The rows and the workbook are CPU work: in the worker process, so everyone else's replies go on.
+    csv_bytes, xlsx_bytes = await in_worker(
+        build_files, lines, services.catalog, me.lang, services.zone, names, services.text(me.lang, "export.sheet")
+    )
     if max(len(csv_bytes), len(xlsx_bytes)) > MAX_UPLOAD_BYTES:  # the estimate fell short
         await _too_large(update, context, me, first, last, len(lines), max(len(csv_bytes), len(xlsx_bytes)))
         return

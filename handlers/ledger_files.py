@@ -34,6 +34,7 @@ MIN_WIDTH, MAX_WIDTH = 6, 40
 # A row's bytes in the CSV besides people's texts: numbers, names, states, five times, quotes. The
 # CSV is the larger of the two files (the workbook is compressed).
 ROW_BYTES = 400
+FILE_BYTES = 8 * 1024  # the workbook's own parts, before any row
 
 Value = int | str | datetime | None
 
@@ -86,7 +87,7 @@ def table(
 
 def estimated_bytes(appeals: int, text_bytes: int) -> int:
     """About how large the ledger's CSV will be, from its row count and its texts' bytes, before building it."""
-    return appeals * ROW_BYTES + text_bytes
+    return FILE_BYTES + appeals * ROW_BYTES + text_bytes
 
 
 def _text(value: Value) -> str:
@@ -145,6 +146,14 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def build_files(
+    lines: Sequence[LedgerLine], catalog: Catalog, lang: str, zone: ZoneInfo, category_names: dict[str, str], sheet_title: str
+) -> tuple[bytes, bytes]:
+    """The ledger as CSV and as Excel, in one call for the worker process (handlers.worker)."""
+    headers, rows = table(lines, catalog, lang, zone, lambda category: category_names.get(category, category))
+    return to_csv(headers, rows), to_xlsx(headers, rows, sheet_title)
 
 
 def file_name(first: object, last: object, suffix: str) -> str:

@@ -21,13 +21,11 @@ from domain.stations_file import (
     FileLimitError,
     FileProblem,
     StationFileError,
-    StationRecord,
     check_row,
     edited,
     first_problems,
     format_of,
     parse_form,
-    read_stations,
     to_csv,
 )
 from handlers import callbacks, inbox
@@ -36,7 +34,8 @@ from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
-from storage.stations import Station
+from handlers.worker import in_worker
+from storage.stations import Station, checked_rows
 
 PROBLEM_CHARS = 200
 SHOWN_CLOSED = 20
@@ -200,15 +199,15 @@ async def on_document(update: Update, context: BotContext) -> None:
     data = bytes(await (await document.get_file()).download_as_bytearray())
     units = await _known_units(services)
     try:
-        # Parsing and checking thousands of rows is CPU work: off the event loop, so others' replies go on.
-        records: list[StationRecord] = await asyncio.to_thread(read_stations, data, fmt or "csv", units)
+        # Checking thousands of rows is CPU work: in the worker process, so others' replies go on meanwhile.
+        rows = await in_worker(checked_rows, data, fmt or "csv", units)
     except FileLimitError as error:
         await reply(update, _limit_text(services, me.lang, error))
         return
     except StationFileError as error:
         await reply(update, problems_text(services, me.lang, error.problems))
         return
-    imported = await services.storage.stations.import_records(records)
+    imported = await services.storage.stations.import_rows(rows)
     await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
 
 

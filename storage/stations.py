@@ -8,10 +8,11 @@ band, the R*Tree only the box, which matters most for sparse areas and amenity f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,11 +20,13 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, StationRecord, record_fields
+from domain.stations_file import AMENITIES, Format, StationRecord, read_stations, record_fields
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
-__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name"]
+__all__ = [
+    "AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
+]
 
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
 MIN_FIRST_RADIUS_M = 250.0
@@ -32,7 +35,7 @@ GROWTH = 4.0
 _HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
 # Rows per import transaction: each holds the database thread a few milliseconds, so other people's
 # reads and writes queued meanwhile go between two batches instead of after the whole file.
-IMPORT_BATCH = 200
+IMPORT_BATCH = 100
 
 
 class Station(BaseModel):
@@ -174,6 +177,14 @@ def _row(record: StationRecord) -> dict[str, object]:
     return fields
 
 
+def checked_rows(data: bytes, fmt: Format, known_units: Collection[str]) -> list[dict[str, object]]:
+    """A station file's stations, checked, as the rows `Stations.import_rows` writes; StationFileError if any is wrong.
+
+    Run in the worker process (handlers.worker): rows of plain values are cheap to send back, and the
+    garbage collector never has to walk them."""
+    return [_row(r) for r in read_stations(data, fmt, known_units)]
+
+
 class Stations:
     """The stations repository."""
 
@@ -197,22 +208,28 @@ class Stations:
         return imported.added + imported.updated
 
     async def import_records(self, records: Iterable[StationRecord]) -> Imported:
-        """Insert or update checked stations by id, IMPORT_BATCH to a transaction; nothing is ever deleted.
+        """Insert or update checked stations by id; nothing is ever deleted (see import_rows)."""
+        return await self.import_rows([_row(r) for r in records])
+
+    async def import_rows(self, rows: list[dict[str, object]]) -> Imported:
+        """Write rows of checked stations (checked_rows), IMPORT_BATCH to a transaction.
 
         A large file is written in batches so the bot keeps answering meanwhile; an import cut short
         (the process stopped) is finished by sending the same file again, since stations match by id."""
-        records = list(records)
 
-        def work(conn: sqlite3.Connection, batch: list[StationRecord]) -> int:
+        def work(conn: sqlite3.Connection, batch: list[dict[str, object]]) -> int:
             before = conn.execute("SELECT count(*) FROM stations").fetchone()[0]
-            conn.executemany(_UPSERT, [_row(r) for r in batch])
+            conn.executemany(_UPSERT, batch)
             return conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
 
         added = 0
-        for start in range(0, len(records), IMPORT_BATCH):
-            batch = records[start : start + IMPORT_BATCH]
+        for start in range(0, len(rows), IMPORT_BATCH):
+            batch = rows[start : start + IMPORT_BATCH]
             added += await self._db.write(lambda conn, batch=batch: work(conn, batch), long=True)
-        return Imported(added, len(records) - added)
+            # Whoever waited behind this batch goes on now, while the database thread is idle (their
+            # short work then runs at once instead of queueing behind the next batch).
+            await asyncio.sleep(0)
+        return Imported(added, len(rows) - added)
 
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
