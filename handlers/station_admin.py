@@ -11,8 +11,6 @@ Every command and button checks the person's role in the database; everyone else
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
@@ -26,7 +24,6 @@ from domain.stations_file import (
     first_problems,
     format_of,
     parse_form,
-    to_csv,
 )
 from handlers import callbacks, inbox
 from handlers.callbacks import Family, Press, StationAdminVerb
@@ -35,7 +32,7 @@ from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
 from handlers.worker import in_worker
-from storage.stations import Station, checked_rows
+from storage.stations import Station, checked_rows, stations_csv
 
 PROBLEM_CHARS = 200
 SHOWN_CLOSED = 20
@@ -156,11 +153,10 @@ async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:
 
 async def _send_file(update: Update, context: BotContext, me: Who) -> None:
     services = context.services
-    stations = await services.storage.stations.all()
-    # Building the file for thousands of stations is CPU work: off the event loop.
-    data = await asyncio.to_thread(lambda: to_csv(s.record() for s in stations).encode("utf-8-sig"))
+    # Reading and writing thousands of stations is CPU work: the worker process reads the database file itself.
+    count, data = await in_worker(stations_csv, services.storage.db.path)
     await update.effective_chat.send_document(
-        InputFile(data, filename="stations.csv"), caption=services.text(me.lang, "station_admin.file", count=len(stations))
+        InputFile(data, filename="stations.csv"), caption=services.text(me.lang, "station_admin.file", count=count)
     )
 
 

@@ -20,12 +20,13 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, Format, StationRecord, read_stations, record_fields
+from domain.stations_file import AMENITIES, Format, StationRecord, read_stations, record_fields, to_csv
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
 __all__ = [
     "AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
+    "stations_csv",
 ]
 
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
@@ -183,6 +184,18 @@ def checked_rows(data: bytes, fmt: Format, known_units: Collection[str]) -> list
     Run in the worker process (handlers.worker): rows of plain values are cheap to send back, and the
     garbage collector never has to walk them."""
     return [_row(r) for r in read_stations(data, fmt, known_units)]
+
+
+def stations_csv(path: str) -> tuple[int, bytes]:
+    """How many stations there are and the CSV file of them all (UTF-8 with a byte-order mark, for Excel),
+    read from the database file at `path` on a read-only connection of its own: run in the worker process."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        stations = [Station.from_row(r) for r in conn.execute("SELECT * FROM stations ORDER BY id")]
+    finally:
+        conn.close()
+    return len(stations), to_csv(s.record() for s in stations).encode("utf-8-sig")
 
 
 class Stations:

@@ -68,7 +68,7 @@ async def probe_while(bot, busy: asyncio.Task) -> list[float]:
         person += 1
         bot.user(person, f"Probe {person}", language_code="zh")
         replied = asyncio.Event()
-        unsubscribe = bot.core.subscribe(lambda chat, person=person: chat == person and replied.set())
+        unsubscribe = bot.core.subscribe(lambda chat, person=person, replied=replied: chat == person and replied.set())
         bot.core.send_text(person, "/start")
         (raw,) = bot.core.take_updates()
         began = time.perf_counter()
