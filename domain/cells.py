@@ -26,8 +26,8 @@ Cell = str | int | float | None
 
 
 def _needs_apostrophe(text: str) -> bool:
-    # An apostrophe before text that itself needs one is escaped too, so `from_csv` is exact.
-    return text.startswith(FORMULA_START) or (text.startswith("'") and _needs_apostrophe(text[1:]))
+    # Apostrophes before a would-be formula are escaped too (one more), so `from_csv` is exact.
+    return text.lstrip("'").startswith(FORMULA_START)
 
 
 def is_formula_like(text: str) -> bool:
