@@ -231,7 +231,7 @@ def _write(output: str | None, data: bytes) -> bool:
 
 
 def _stations(args: argparse.Namespace) -> int:
-    from domain.stations_file import StationFileError, format_of, read_stations, write_stations
+    from domain.stations_file import StationFileError, first_problems, format_of, read_stations, write_stations
 
     config = _load(args.config)
     if args.action == "export":
@@ -261,8 +261,11 @@ def _stations(args: argparse.Namespace) -> int:
             records = read_stations(data, fmt, units)
         except StationFileError as error:
             print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
-            for problem in error.problems:
+            shown, more = first_problems(error.problems)
+            for problem in shown:
                 print(f"  {problem}", file=sys.stderr)
+            if more:
+                print(f"  ... and {more} more problem(s), not listed", file=sys.stderr)
             return EXIT_BAD_INPUT
         imported = await storage.stations.import_records(records)
         print(f"{path}: {len(records)} stations imported ({imported.added} new, {imported.updated} updated)")

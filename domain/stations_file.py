@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring
 from typing import Any, Literal
 
+from domain.cells import from_csv, write_csv
 from domain.hours import WEEKDAYS, HoursError, normalise_day
 
 # The order is fixed: the station index stores amenities as bits in this order (migration 3).
@@ -42,6 +43,13 @@ _FIELDS = ("id", "name", "address", "lat", "lon", "grade", "amenities", "hours",
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 Format = Literal["csv", "json"]
+
+# Checked before a file is parsed, so a large or hostile file is refused quickly and clearly. A
+# district has a few thousand stations; a row of either format is well under 500 bytes.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_DEPTH = 6  # {"stations": [{"hours": {...}}]} is 3 deep; json.loads recurses once per level
+SHOWN_PROBLEMS = 15  # a problem report lists these, then how many more there are
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,34 @@ class StationFileError(ValueError):
     def __init__(self, problems: list[FileProblem]) -> None:
         super().__init__(f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])))
         self.problems = problems
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process and sent back whole (pickle would otherwise pass only the message).
+        return (type(self), (self.problems,))
+
+
+Limit = Literal["bytes", "rows", "depth"]
+
+
+class FileLimitError(StationFileError):
+    """A station file over a limit, found before parsing it: which limit, what it allows, what the file has."""
+
+    def __init__(self, limit: Limit, allowed: int, found: int, line: int | None = None) -> None:
+        reasons = {
+            "bytes": f"the file is {found:,} bytes; at most {allowed:,}",
+            "rows": f"the file has {found:,} rows; at most {allowed:,}",
+            "depth": f"lists and objects are nested more than {allowed} deep; a station file is {{\"stations\": [{{...}}]}}",
+        }
+        super().__init__([FileProblem(line, None, reasons[limit])])
+        self.limit, self.allowed, self.found, self.line = limit, allowed, found, line
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.limit, self.allowed, self.found, self.line))
+
+
+def first_problems(problems: list[FileProblem], shown: int = SHOWN_PROBLEMS) -> tuple[list[FileProblem], int]:
+    """The problems a report lists (the first `shown`) and how many more it only counts."""
+    return problems[:shown], max(0, len(problems) - shown)
 
 
 def format_of(file_name: str) -> Format | None:
@@ -307,6 +343,8 @@ def read_csv(text: str, known_units: Collection[str]) -> list[StationRecord]:
             if len(cells) != len(names):
                 problems.append(FileProblem(line, None, f"has {len(cells)} cells; the header has {len(names)}"))
                 continue
+            # A text our export made inert ('=...) reads back as it was.
+            cells = [from_csv(c) for c in cells]
             record, row_problems = check_row(_csv_shape(dict(zip(names, cells)), names), known_units)
             problems += [FileProblem(line, _csv_column(column), reason) for column, reason in row_problems]
             if record is not None:
@@ -389,6 +427,8 @@ def read_json(text: str, known_units: Collection[str]) -> list[StationRecord]:
         if isinstance(data, dict) and "stations" in data:
             raise StationFileError([FileProblem(_JsonLines(text).of(None), "stations", shape)])
         raise StationFileError([FileProblem(1, None, shape)])
+    if len(data["stations"]) > MAX_ROWS:
+        raise FileLimitError("rows", MAX_ROWS, len(data["stations"]))
     found: list[tuple[int | None, str | None, str]] = []
     records: list[tuple[int, StationRecord]] = []
     for index, raw in enumerate(data["stations"]):
@@ -427,9 +467,39 @@ def decode(data: bytes) -> str:
         ) from None
 
 
-def read_stations(data: bytes, fmt: Format, known_units: Collection[str]) -> list[StationRecord]:
-    """Every station of a CSV or JSON file's bytes; StationFileError lists every problem, else nothing is wrong."""
+# A JSON string (escapes included) or a bracket: strings are skipped whole, so brackets inside them do not count.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
+
+
+def check_limits(data: bytes, fmt: Format) -> str:
+    """A file's text once its size, row count and (for JSON) nesting are within the limits; FileLimitError if not.
+
+    Cheap scans only: nothing is parsed before the limits hold (json.loads recurses once per level)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise FileLimitError("bytes", MAX_FILE_BYTES, len(data))
     text = decode(data)
+    if fmt == "csv":
+        rows = len(text.splitlines()) - 1  # less the header; a line break in a cell is refused anyway
+        if rows > MAX_ROWS:
+            raise FileLimitError("rows", MAX_ROWS, rows)
+        return text
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FileLimitError("depth", MAX_DEPTH, depth, text.count("\n", 0, token.start()) + 1)
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return text
+
+
+def read_stations(data: bytes, fmt: Format, known_units: Collection[str]) -> list[StationRecord]:
+    """Every station of a CSV or JSON file's bytes; StationFileError lists every problem, else nothing is wrong.
+
+    CPU work for a large file: callers on the event loop run it in a thread (asyncio.to_thread)."""
+    text = check_limits(data, fmt)
     return read_csv(text, known_units) if fmt == "csv" else read_json(text, known_units)
 
 
@@ -493,18 +563,17 @@ def to_json(records: Iterable[StationRecord]) -> str:
 
 
 def to_csv(records: Iterable[StationRecord]) -> str:
-    """Stations as the CSV file the importer reads."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for r in records:
+    """Stations as the CSV file the importer reads; texts never formulas, coordinates numbers (domain.cells)."""
+
+    def row(r: StationRecord) -> list[str | float]:
         hours = [r.hours.get(day, "") for day in WEEKDAYS]
         active = "true" if r.active is None or r.active else "false"
-        writer.writerow([
-            r.id, r.name, r.address, repr(r.lat), repr(r.lon), r.grade, ";".join(r.amenities), *hours,
+        return [
+            r.id, r.name, r.address, r.lat, r.lon, r.grade, ";".join(r.amenities), *hours,
             r.unit or "", active, r.name_en or "", r.address_en or "",
-        ])
-    return out.getvalue()
+        ]
+
+    return write_csv([COLUMNS, *map(row, records)])
 
 
 def write_stations(records: Iterable[StationRecord], fmt: Format) -> str:

@@ -114,9 +114,10 @@ class StationAdminVerb(StrEnum):
 
 
 class ExportVerb(StrEnum):
-    """The ledger export's period buttons."""
+    """The ledger export's period buttons: a named period, or two dates (a shorter period offered)."""
 
     PERIOD = "period"
+    DAYS = "days"
 
 
 class PrivacyVerb(StrEnum):

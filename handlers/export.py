@@ -2,47 +2,71 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date
+from datetime import date, timedelta
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from domain.periods import PERIODS, PeriodError, bounds, named, typed
+from domain.periods import PERIODS, PeriodError, bounds, named, period_text, typed
 from handlers import callbacks
 from handlers.callbacks import ExportVerb, Family, Press
 from handlers.common import Who, refuse, reply, require_role, who
-from handlers.keyboards import button, inline
-from handlers.ledger_files import file_name, table, to_csv, to_xlsx
+from handlers.keyboards import Keyboard, button, inline
+from handlers.ledger_files import build_files, estimated_bytes, file_name
 from handlers.services import BotContext
+from handlers.worker import in_worker
 
-MAX_UPLOAD_BYTES = 45 * 1024 * 1024  # Telegram takes at most 50 MB from a bot
+TELEGRAM_UPLOAD_MB = 50  # the most Telegram takes from a bot in one file
+MAX_UPLOAD_BYTES = 45 * 1024 * 1024  # with room for the estimate's error
 
 
-def _category_namer(context: BotContext, lang: str):
+def _days(first: date, last: date) -> str:
+    return f"{first:%Y%m%d}.{last:%Y%m%d}"
+
+
+def _shorter(context: BotContext, lang: str, first: date, last: date) -> Keyboard | None:
+    """The period's two halves as buttons (each too large is halved again when pressed); none for one day."""
+    if first == last:
+        return None
+    middle = first + timedelta(days=(last - first).days // 2)
     services = context.services
+    halves = ((first, middle), (middle + timedelta(days=1), last))
+    return inline([
+        [button(period_text(*bounds(a, b, services.zone), services.zone, lang), callbacks.encode(Family.EXPORT, ExportVerb.DAYS, _days(a, b)))]
+        for a, b in halves
+    ])
 
-    def name(category_id: str) -> str:
-        category = services.category(category_id)
-        return category.name(lang) if category else category_id
 
-    return name
+async def _too_large(update: Update, context: BotContext, me: Who, first: date, last: date, count: int, size: int) -> None:
+    services = context.services
+    text = services.text(
+        me.lang, "heavy.export_too_large", period=period_text(*bounds(first, last, services.zone), services.zone, me.lang),
+        count=count, size=max(1, round(size / 2**20)), limit=TELEGRAM_UPLOAD_MB,
+    )
+    text += "\n" + services.text(me.lang, "heavy.export_one_day" if first == last else "heavy.export_shorter")
+    await reply(update, text, reply_markup=_shorter(context, me.lang, first, last))
 
 
 async def _send(update: Update, context: BotContext, me: Who, first: date, last: date) -> None:
     services = context.services
     start, end = bounds(first, last, services.zone)
-    lines = await services.storage.ledger.lines(start, end)
-    if not lines:
+    size = await services.storage.ledger.size(start, end)
+    if not size.appeals:
         await reply(update, services.text(me.lang, "export.empty", first=first, last=last))
         return
-    headers, rows = table(lines, services.catalog, me.lang, services.zone, _category_namer(context, me.lang))
-    # Building a workbook is CPU work: keep it off the event loop.
-    csv_bytes, xlsx_bytes = await asyncio.to_thread(
-        lambda: (to_csv(headers, rows), to_xlsx(headers, rows, services.text(me.lang, "export.sheet")))
+    # Sized from the row count before anything is read or built: a period too large is refused at once.
+    estimate = estimated_bytes(size.appeals, size.text_bytes)
+    if estimate > MAX_UPLOAD_BYTES:
+        await _too_large(update, context, me, first, last, size.appeals, estimate)
+        return
+    lines = await services.storage.ledger.lines(start, end)
+    names = {c.id: c.name(me.lang) for c in services.categories}
+    # The rows and the workbook are CPU work: in the worker process, so everyone else's replies go on.
+    csv_bytes, xlsx_bytes = await in_worker(
+        build_files, lines, services.catalog, me.lang, services.zone, names, services.text(me.lang, "export.sheet")
     )
-    if max(len(csv_bytes), len(xlsx_bytes)) > MAX_UPLOAD_BYTES:
-        await reply(update, services.text(me.lang, "export.too_large", count=len(lines)))
+    if max(len(csv_bytes), len(xlsx_bytes)) > MAX_UPLOAD_BYTES:  # the estimate fell short
+        await _too_large(update, context, me, first, last, len(lines), max(len(csv_bytes), len(xlsx_bytes)))
         return
     caption = services.text(me.lang, "export.caption", first=first, last=last, count=len(lines))
     chat = update.effective_chat
@@ -75,19 +99,29 @@ async def export(update: Update, context: BotContext) -> None:
     await reply(update, services.text(me.lang, "export.choose"), reply_markup=inline([buttons[:2], buttons[2:]]))
 
 
+def _pressed_days(arg: str) -> tuple[date, date] | None:
+    """The two dates of a shorter-period button ("20261101.20261115"), or None if forged out of shape."""
+    first, _, last = arg.partition(".")
+    try:
+        return typed(f"{first[:4]}-{first[4:6]}-{first[6:]}", f"{last[:4]}-{last[4:6]}-{last[6:]}")
+    except PeriodError:
+        return None
+
+
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A period button: coordinators only, checked in the database on every press."""
     services = context.services
-    if press.arg not in PERIODS:
+    days = _pressed_days(press.arg) if press.verb == ExportVerb.DAYS else None
+    if (press.verb == ExportVerb.PERIOD and press.arg not in PERIODS) or (press.verb == ExportVerb.DAYS and days is None):
         await refuse(update, context, me.lang, "press.invalid")
         return
     if me.person.role != "coordinator":
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
     await update.callback_query.answer()
-    today = services.clock().astimezone(services.zone).date()
-    first, last = named(press.arg, today)
-    await _send(update, context, me, first, last)
+    if days is None:
+        days = named(press.arg, services.clock().astimezone(services.zone).date())
+    await _send(update, context, me, *days)
 
 
 def export_handlers(labels: set[str]) -> list[BaseHandler]:

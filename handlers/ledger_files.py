@@ -5,7 +5,6 @@ Both /export and `python -m bot export` build their CSV and Excel files here.
 
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from domain.cells import excel_text, write_csv
 from handlers.i18n import Catalog
 from storage.ledger import LedgerLine
 
@@ -27,13 +27,14 @@ COLUMNS = (
 )
 # Columns whose headers live in the catalog's [evidence] table.
 _EVIDENCE_COLUMNS = frozenset({"description", "results"})
-# A spreadsheet takes a cell starting with one of these as a formula (or a DDE call): people's
-# words are written with a leading apostrophe instead, so a file never runs what someone typed.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
 MIN_WIDTH, MAX_WIDTH = 6, 40
+# A row's bytes in the CSV besides people's texts: numbers, names, states, five times, quotes. The
+# CSV is the larger of the two files (the workbook is compressed).
+ROW_BYTES = 400
+FILE_BYTES = 8 * 1024  # the workbook's own parts, before any row
 
 Value = int | str | datetime | None
 
@@ -84,9 +85,9 @@ def table(
     return headers, rows
 
 
-def inert(text: str) -> str:
-    """`text` as a spreadsheet shows it and never evaluates it: a would-be formula gets a leading apostrophe."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def estimated_bytes(appeals: int, text_bytes: int) -> int:
+    """About how large the ledger's CSV will be, from its row count and its texts' bytes, before building it."""
+    return FILE_BYTES + appeals * ROW_BYTES + text_bytes
 
 
 def _text(value: Value) -> str:
@@ -94,16 +95,14 @@ def _text(value: Value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime(TIME_FORMAT)
-    return inert(str(value))
+    return str(value)
 
 
 def to_csv(headers: list[str], rows: list[list[Value]]) -> bytes:
-    """The table as CSV in UTF-8 with a byte-order mark, so that Excel reads the Chinese right."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([inert(h) for h in headers])
-    writer.writerows([_text(v) for v in row] for row in rows)
-    return out.getvalue().encode("utf-8-sig")
+    """The table as CSV in UTF-8 with a byte-order mark, so that Excel reads the Chinese right; text is
+    never a formula (domain.cells)."""
+    timed = ([v.strftime(TIME_FORMAT) if isinstance(v, datetime) else v for v in row] for row in rows)
+    return write_csv([headers, *timed]).encode("utf-8-sig")
 
 
 def _width(text: str) -> int:
@@ -125,7 +124,7 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
     bold, wrap = Font(bold=True), Alignment(vertical="top", wrap_text=True)
 
     def header_cell(text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = excel_text(sheet, text)
         cell.font, cell.alignment = bold, wrap
         return cell
 
@@ -135,8 +134,7 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
             dated.number_format = EXCEL_TIME_FORMAT
             return dated
         if isinstance(value, str):
-            text = WriteOnlyCell(sheet, value=inert(value))
-            text.data_type = "s"  # never "f", whatever it starts with
+            text = excel_text(sheet, value)
             if "\n" in value:
                 text.alignment = wrap
             return text
@@ -148,6 +146,14 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def build_files(
+    lines: Sequence[LedgerLine], catalog: Catalog, lang: str, zone: ZoneInfo, category_names: dict[str, str], sheet_title: str
+) -> tuple[bytes, bytes]:
+    """The ledger as CSV and as Excel, in one call for the worker process (handlers.worker)."""
+    headers, rows = table(lines, catalog, lang, zone, lambda category: category_names.get(category, category))
+    return to_csv(headers, rows), to_xlsx(headers, rows, sheet_title)
 
 
 def file_name(first: object, last: object, suffix: str) -> str:

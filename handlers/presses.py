@@ -68,7 +68,7 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.HOTSPOT, HotspotVerb.MAKE): digest.on_hotspot_press,
     # Coordinators' station tools, the ledger export, one's own data, the language.
     **{(Family.STATION_ADMIN, verb): station_admin.on_press for verb in StationAdminVerb},
-    (Family.EXPORT, ExportVerb.PERIOD): export.on_press,
+    **{(Family.EXPORT, verb): export.on_press for verb in ExportVerb},
     **{(Family.PRIVACY, verb): privacy.on_press for verb in PrivacyVerb},
     (Family.LANGUAGE, LanguageVerb.SET): start.set_language,
     (Family.INVITE, InviteVerb.MAKE): invites.on_press,

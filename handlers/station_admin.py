@@ -15,15 +15,15 @@ from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.stations_file import (
+    MAX_FILE_BYTES,
+    FileLimitError,
     FileProblem,
     StationFileError,
-    StationRecord,
     check_row,
     edited,
+    first_problems,
     format_of,
     parse_form,
-    read_stations,
-    to_csv,
 )
 from handlers import callbacks, inbox
 from handlers.callbacks import Family, Press, StationAdminVerb
@@ -31,10 +31,9 @@ from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
-from storage.stations import Station
+from handlers.worker import in_worker
+from storage.stations import Station, checked_rows, stations_csv
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a bot may download from Telegram
-SHOWN_PROBLEMS = 15
 PROBLEM_CHARS = 200
 SHOWN_CLOSED = 20
 SHOWN_FOUND = 10
@@ -103,12 +102,13 @@ async def _find(update: Update, context: BotContext, me: Who, query: str) -> Non
 def problems_text(services: Services, lang: str, problems: list[FileProblem]) -> str:
     """Problems of a file or form, the first few in full, then how many more."""
     lines = [services.text(lang, "station_admin.problems", count=len(problems))]
-    for problem in problems[:SHOWN_PROBLEMS]:
+    shown, more = first_problems(problems)
+    for problem in shown:
         line = str(problem)
         # A problem quotes what was sent, which may be thousands of characters: the message must fit Telegram's 4096.
         lines.append(f"• {line[:PROBLEM_CHARS]}…" if len(line) > PROBLEM_CHARS else f"• {line}")
-    if len(problems) > SHOWN_PROBLEMS:
-        lines.append(services.text(lang, "station_admin.more_problems", count=len(problems) - SHOWN_PROBLEMS))
+    if more:
+        lines.append(services.text(lang, "station_admin.more_problems", count=more))
     lines.append(services.text(lang, "station_admin.nothing_imported"))
     return "\n".join(lines)
 
@@ -153,10 +153,10 @@ async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:
 
 async def _send_file(update: Update, context: BotContext, me: Who) -> None:
     services = context.services
-    stations = await services.storage.stations.all()
-    data = to_csv(s.record() for s in stations).encode("utf-8-sig")
+    # Reading and writing thousands of stations is CPU work: the worker process reads the database file itself.
+    count, data = await in_worker(stations_csv, services.storage.db.path)
     await update.effective_chat.send_document(
-        InputFile(data, filename="stations.csv"), caption=services.text(me.lang, "station_admin.file", count=len(stations))
+        InputFile(data, filename="stations.csv"), caption=services.text(me.lang, "station_admin.file", count=count)
     )
 
 
@@ -187,18 +187,37 @@ async def on_document(update: Update, context: BotContext) -> None:
         return
     services = context.services
     document = update.effective_message.document
+    # Telegram says the size before the download: a file over the limit is never fetched.
     if (document.file_size or 0) > MAX_FILE_BYTES:
-        await reply(update, services.text(me.lang, "station_admin.too_large", limit=MAX_FILE_BYTES // 2**20))
+        await reply(update, _limit_text(services, me.lang, FileLimitError("bytes", MAX_FILE_BYTES, document.file_size or 0)))
         return
     fmt = format_of(document.file_name or "")
     data = bytes(await (await document.get_file()).download_as_bytearray())
+    units = await _known_units(services)
     try:
-        records: list[StationRecord] = read_stations(data, fmt or "csv", await _known_units(services))
+        # Checking thousands of rows is CPU work: in the worker process, so others' replies go on meanwhile.
+        rows = await in_worker(checked_rows, data, fmt or "csv", units)
+    except FileLimitError as error:
+        await reply(update, _limit_text(services, me.lang, error))
+        return
     except StationFileError as error:
         await reply(update, problems_text(services, me.lang, error.problems))
         return
-    imported = await services.storage.stations.import_records(records)
+    imported = await services.storage.stations.import_rows(rows)
     await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
+
+
+def _limit_text(services: Services, lang: str, error: FileLimitError) -> str:
+    """Why a station file is refused before it is read: which limit, in the reader's language."""
+    if error.limit == "bytes":
+        return services.text(lang, "heavy.station_file_bytes", size=_megabytes(error.found), limit=_megabytes(error.allowed))
+    if error.limit == "rows":
+        return services.text(lang, "heavy.station_file_rows", count=error.found, limit=error.allowed)
+    return services.text(lang, "heavy.station_file_depth", line=error.line or 1, limit=error.allowed)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0")
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -45,6 +45,24 @@ LEFT JOIN stations s ON s.id = c.station_id
 ORDER BY c.id
 """
 
+# What sizes an export before it is built: how many appeals, and the bytes of their people's texts.
+_SIZE = """
+WITH chosen AS (SELECT id, description FROM appeals WHERE created_at >= :start AND created_at < :end)
+SELECT count(*) AS appeals,
+    coalesce(sum(length(CAST(description AS BLOB))), 0)
+    + coalesce((SELECT sum(length(CAST(note AS BLOB))) FROM events
+        WHERE event = 'resolve' AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
+FROM chosen
+"""
+
+
+@dataclass(frozen=True)
+class LedgerSize:
+    """How large a period's ledger is before it is read: appeals, and bytes of their descriptions and results."""
+
+    appeals: int
+    text_bytes: int
+
 
 # A plain dataclass, not a pydantic row: an export may hold a million of them.
 @dataclass(frozen=True, slots=True)
@@ -120,6 +138,13 @@ class Ledger:
         self._db = db
 
     async def lines(self, start: datetime, end: datetime) -> list[LedgerLine]:
-        """Every appeal filed in [start, end), oldest number first."""
+        """Every appeal filed in [start, end), oldest number first; read on a reader's thread, beside the writer."""
         params = {"start": to_ts(start), "end": to_ts(end)}
-        return await self._db.run(lambda conn: [_line(r) for r in conn.execute(_QUERY, params)], long=True)
+        (lines,) = await self._db.read_side_by_side([lambda conn: [_line(r) for r in conn.execute(_QUERY, params)]])
+        return lines
+
+    async def size(self, start: datetime, end: datetime) -> LedgerSize:
+        """How many appeals were filed in [start, end) and how many bytes their texts take."""
+        params = {"start": to_ts(start), "end": to_ts(end)}
+        (row,) = await self._db.read_side_by_side([lambda conn: conn.execute(_SIZE, params).fetchone()])
+        return LedgerSize(row["appeals"], row["text_bytes"])

@@ -8,10 +8,11 @@ band, the R*Tree only the box, which matters most for sparse areas and amenity f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,17 +20,23 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, StationRecord, record_fields
+from domain.stations_file import AMENITIES, Format, StationRecord, read_stations, record_fields, to_csv
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
-__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name"]
+__all__ = [
+    "AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
+    "stations_csv",
+]
 
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
 MIN_FIRST_RADIUS_M = 250.0
 REACH_HEADROOM = 1.5  # a circle 1.5 times as wide as the last ones' reach holds about twice their stations
 GROWTH = 4.0
 _HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
+# Rows per import transaction: each holds the database thread a few milliseconds, so other people's
+# reads and writes queued meanwhile go between two batches instead of after the whole file.
+IMPORT_BATCH = 100
 
 
 class Station(BaseModel):
@@ -171,6 +178,26 @@ def _row(record: StationRecord) -> dict[str, object]:
     return fields
 
 
+def checked_rows(data: bytes, fmt: Format, known_units: Collection[str]) -> list[dict[str, object]]:
+    """A station file's stations, checked, as the rows `Stations.import_rows` writes; StationFileError if any is wrong.
+
+    Run in the worker process (handlers.worker): rows of plain values are cheap to send back, and the
+    garbage collector never has to walk them."""
+    return [_row(r) for r in read_stations(data, fmt, known_units)]
+
+
+def stations_csv(path: str) -> tuple[int, bytes]:
+    """How many stations there are and the CSV file of them all (UTF-8 with a byte-order mark, for Excel),
+    read from the database file at `path` on a read-only connection of its own: run in the worker process."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        stations = [Station.from_row(r) for r in conn.execute("SELECT * FROM stations ORDER BY id")]
+    finally:
+        conn.close()
+    return len(stations), to_csv(s.record() for s in stations).encode("utf-8-sig")
+
+
 class Stations:
     """The stations repository."""
 
@@ -194,16 +221,28 @@ class Stations:
         return imported.added + imported.updated
 
     async def import_records(self, records: Iterable[StationRecord]) -> Imported:
-        """Insert or update checked stations by id in one transaction; nothing is ever deleted."""
-        rows = [_row(r) for r in records]
+        """Insert or update checked stations by id; nothing is ever deleted (see import_rows)."""
+        return await self.import_rows([_row(r) for r in records])
 
-        def work(conn: sqlite3.Connection) -> Imported:
+    async def import_rows(self, rows: list[dict[str, object]]) -> Imported:
+        """Write rows of checked stations (checked_rows), IMPORT_BATCH to a transaction.
+
+        A large file is written in batches so the bot keeps answering meanwhile; an import cut short
+        (the process stopped) is finished by sending the same file again, since stations match by id."""
+
+        def work(conn: sqlite3.Connection, batch: list[dict[str, object]]) -> int:
             before = conn.execute("SELECT count(*) FROM stations").fetchone()[0]
-            conn.executemany(_UPSERT, rows)
-            added = conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
-            return Imported(added, len(rows) - added)
+            conn.executemany(_UPSERT, batch)
+            return conn.execute("SELECT count(*) FROM stations").fetchone()[0] - before
 
-        return await self._db.write(work, long=True)
+        added = 0
+        for start in range(0, len(rows), IMPORT_BATCH):
+            batch = rows[start : start + IMPORT_BATCH]
+            added += await self._db.write(lambda conn, batch=batch: work(conn, batch), long=True)
+            # Whoever waited behind this batch goes on now, while the database thread is idle (their
+            # short work then runs at once instead of queueing behind the next batch).
+            await asyncio.sleep(0)
+        return Imported(added, len(rows) - added)
 
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
@@ -211,9 +250,10 @@ class Stations:
         return None if row is None else Station.from_row(row)
 
     async def all(self) -> list[Station]:
-        """Every station, open and closed, by id."""
-        rows = await self._db.run(lambda conn: conn.execute("SELECT * FROM stations ORDER BY id").fetchall(), long=True)
-        return [Station.from_row(r) for r in rows]
+        """Every station, open and closed, by id; read and parsed on a reader's thread, beside the writer."""
+        work = lambda conn: [Station.from_row(r) for r in conn.execute("SELECT * FROM stations ORDER BY id")]  # noqa: E731
+        (stations,) = await self._db.read_side_by_side([work])
+        return stations
 
     async def set_active(self, station_id: str, active: bool) -> Station | None:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""

@@ -114,6 +114,7 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("iv:mk:hr", "none", ("no", "no", "no", "no", "no", "ok")),
     ("sa:reopen:s1", "closed_station", ("no", "no", "no", "no", "no", "ok")),
     ("ex:period:this_week", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("ex:days:20261116.20261129", "handling", ("no", "no", "no", "no", "no", "ok")),  # a shorter period offered
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -495,7 +496,7 @@ ALLOWED: dict[str, Check] = {
     "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lg:set": _language,
     "hs:mk": _hotspot, "sa:shut": _close_asked, "sa:shuty": _station_active(False), "sa:show": _station_card,
     "sa:reopen": _station_active(True), "iv:mk": _invited,
-    "ex:period": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
+    "ex:period": _exported, "ex:days": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
 }
 
 
@@ -646,6 +647,8 @@ FORGED = [
     ("lang:fr", "press.invalid"),
     ("sa:zap:s1", "press.invalid"),
     ("ex:period:never", "press.invalid"),
+    ("ex:days:20261130.20261101", "press.invalid"),
+    ("ex:days:2026.11", "press.invalid"),
     ("pv:zap", "press.invalid"),
     ("st:zap:s1", "press.invalid"),
     ("st:near:lava", "press.invalid"),

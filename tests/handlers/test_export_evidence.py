@@ -48,6 +48,8 @@ async def test_description_and_every_result_in_csv_and_excel_without_formulas(bo
     sheet = load_workbook(io.BytesIO(read(xlsx_message)))["Ledger"]
     headers = [c.value for c in sheet[1]]
     cells = {h: c for h, c in zip(headers, sheet[2], strict=True)}
-    assert cells["Description"].value == "'" + ATTACK and cells["Description"].data_type == "s"
+    # Excel holds the text exactly, typed as a string and quote-prefixed as Excel marks typed '=...
+    assert cells["Description"].value == ATTACK and cells["Description"].data_type == "s"
+    assert cells["Description"].quotePrefix
     assert cells["Results"].value == results and cells["Results"].data_type == "s"
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)

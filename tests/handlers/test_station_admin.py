@@ -1,5 +1,7 @@
 """Coordinators add, edit, close and reopen stations from the bot; everyone else is refused."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -150,7 +152,7 @@ async def test_the_stations_file_round_trips_through_the_bot(bot) -> None:
     """/stations file sends a CSV that, sent back, changes nothing."""
     await bot.say(COORDINATOR, "/stations file")
     name, data = sent_file(bot, COORDINATOR)
-    assert name == "stations.csv" and data.startswith("\ufeffid,name".encode())
+    assert name == "stations.csv" and data.startswith('\ufeff"id","name"'.encode())
     records = read_stations(data, "csv", {"st1", "hr"})
     assert [r.id for r in records] == ["s-1", "s-2"] and records[1].active is False
     bot.core.send_document(COORDINATOR, data, name, "text/csv")
@@ -170,8 +172,8 @@ async def test_english_names_by_form_file_and_import(bot) -> None:
 
     await bot.say(COORDINATOR, "/stations file")
     _, data = sent_file(bot, COORDINATOR)
-    header, first = data.decode("utf-8-sig").splitlines()[:2]
-    assert header.endswith(",name_en,address_en") and first.endswith(",Fuzhou Road Station,1 Fuzhou Road")
+    header, first = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))[:2]
+    assert header[-2:] == ["name_en", "address_en"] and first[-2:] == ["Fuzhou Road Station", "1 Fuzhou Road"]
 
     renamed = {"stations": [{"id": "s-1", "name": "第一驿站", "lat": 31.232, "lon": 121.476, "grade": "A"}]}
     bot.core.send_document(COORDINATOR, json.dumps(renamed).encode(), "stations.json", "application/json")
