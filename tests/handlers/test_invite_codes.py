@@ -163,3 +163,16 @@ async def test_the_guess_limit_is_a_config_key(tmp_path) -> None:
         assert bot.texts(COORDINATOR)[-1] == t(bot, "invites15.burst_coordinators", person=COURIER, count=2)
         rows = await bot.services.storage.db.fetchall("SELECT chat_id FROM outbox WHERE template = ?", (JOIN_BURST_NOTICE,))
         assert [r[0] for r in rows] == [COORDINATOR]
+
+
+async def test_erasing_ones_data_removes_ones_wrong_guesses(tmp_path) -> None:
+    """The count of someone's wrong codes holds their Telegram id: /privacy erase removes it too."""
+    async with running_bot(tmp_path / "erase.sqlite3", invites={"wrong_codes_per_hour": 2}) as bot:
+        await greet_everyone(bot, (COURIER, COORDINATOR))
+        for guess in ("WRONG234", "WRONG345"):
+            await bot.say(COURIER, f"/join {guess}")
+        db = bot.services.storage.db
+        count = "SELECT (SELECT count(*) FROM join_failures WHERE telegram_id = ?) + (SELECT count(*) FROM join_bursts WHERE telegram_id = ?)"
+        assert (await db.fetchone(count, (COURIER, COURIER)))[0] == 3
+        await bot.services.storage.privacy.erase(COURIER, bot.clock())
+        assert (await db.fetchone(count, (COURIER, COURIER)))[0] == 0
