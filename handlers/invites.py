@@ -25,6 +25,8 @@ INVITE_DAYS = 7
 # Wrong /join codes are counted over this window (the limit is the config's invites.wrong_codes_per_hour).
 GUESS_WINDOW = timedelta(hours=1)
 DEFAULT_WRONG_CODES = 5
+# Codes one /invites message lists (each is about 150 characters and a button): the newest.
+LISTED = 20
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and typed
 
 
@@ -117,7 +119,7 @@ async def _list(update: Update, context: BotContext, me: Who) -> tuple[str, Keyb
     if not codes:
         return services.text(me.lang, "invites15.empty"), None
     lines, rows, names = [services.text(me.lang, "invites15.title")], [], {}
-    for code in codes:
+    for code in codes[:LISTED]:
         unit = await people.unit(code.unit_id)
         lines += [
             "",
@@ -131,6 +133,8 @@ async def _list(update: Update, context: BotContext, me: Who) -> tuple[str, Keyb
         if code.used_by is None:
             label = services.text(me.lang, "invites15.revoke_button", code=code.code)
             rows.append([button(label, callbacks.encode(Family.INVITE, InviteVerb.REVOKE, code.code.lower()))])
+    if len(codes) > LISTED:
+        lines += ["", services.text(me.lang, "invites15.more", count=len(codes) - LISTED)]
     return "\n".join(lines), inline(rows) if rows else None
 
 

@@ -176,3 +176,17 @@ async def test_erasing_ones_data_removes_ones_wrong_guesses(tmp_path) -> None:
         assert (await db.fetchone(count, (COURIER, COURIER)))[0] == 3
         await bot.services.storage.privacy.erase(COURIER, bot.clock())
         assert (await db.fetchone(count, (COURIER, COURIER)))[0] == 0
+
+
+async def test_many_codes_list_the_newest_in_one_message(tmp_path) -> None:
+    """A busy week's codes: the newest twenty, each with its Revoke button, and how many more there are."""
+    async with running_bot(tmp_path / "many.sqlite3") as bot:
+        await greet_everyone(bot, (COORDINATOR,))
+        for _ in range(23):
+            await _make_code(bot, COORDINATOR)
+            bot.clock.advance(minutes=1)
+        await bot.say(COORDINATOR, "/invites")
+        text = bot.last_text(COORDINATOR)
+        assert len(text.encode("utf-16-le")) // 2 <= 4096
+        assert text.endswith(t(bot, "invites15.more", count=3))
+        assert len(_button_data(bot, COORDINATOR)) == 20
