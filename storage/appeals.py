@@ -637,6 +637,14 @@ class Appeals:
         """Appeals no rule routed (or sent back), oldest deadline first."""
         return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
 
+    async def with_own_unit(self, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
+        """Appeals a unit is handling whose filer works there: a coordinator must reassign them (oldest first)."""
+        where = (
+            "id IN (SELECT a.id FROM people p JOIN appeals a ON a.courier_id = p.telegram_id AND a.unit_id = p.unit_id"
+            " WHERE p.role = 'staff' AND a.state = 'handling')"
+        )
+        return await self._with_due(where, (), "id", limit)
+
     async def latest_answer(self, courier_id: int) -> LedgerEntry | None:
         """The courier's newest answer to a unit's question, on any appeal."""
         row = await self._db.fetchone(

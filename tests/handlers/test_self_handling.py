@@ -72,9 +72,14 @@ async def test_a_worker_cannot_accept_their_own_appeal_routed_to_their_unit(tmp_
         else:
             raise AssertionError("storage let a worker accept their own appeal")
 
+        # Triage lists it first, as one to reassign.
+        first = (await bot.say(COORDINATOR, "/triage"))[0]["text"]
+        assert first.startswith(t(bot, "selfhandling.triage_title")) and f"#{number}" in first
+
         # The coordinator reassigns it to Station One, whose workers then accept it.
         await act(bot, COORDINATOR, number, "reau", arg="st1")
         assert (await bot.services.storage.appeals.get(number)).unit_id == "st1"
+        assert (await bot.say(COORDINATOR, "/triage"))[0]["text"] == t(bot, "coord.triage_empty")
         await act(bot, 500, number, "acc")
         assert (await bot.services.storage.appeals.get(number)).accepted
 
