@@ -6,6 +6,7 @@ from __future__ import annotations
 from domain.lifecycle import Event
 from handlers import callbacks
 from storage.appeals import OWN_UNIT_NOTICE
+from storage.dialogs import Prompt, PromptKind
 from tests.every_state import COORDINATOR, COURIER, HR_STAFF, act, file_appeal, greet_everyone, press_data
 from tests.harness import Bot, running_bot
 
@@ -63,6 +64,13 @@ async def test_a_worker_cannot_accept_their_own_appeal_routed_to_their_unit(tmp_
             assert bot.core.answered_callback(query) == {"text": t(bot, "selfhandling.refused"), "show_alert": True}
         assert (await bot.services.storage.appeals.get(number)).version == version
         assert await bot.services.storage.dialogs.prompt(HR_STAFF) is None
+
+        # Typed text the bot asked for before the rule (a prompt left from an older bot) is refused the same way.
+        await bot.services.storage.dialogs.set_prompt(HR_STAFF, Prompt(PromptKind.NOTE, number, {}), bot.clock())
+        await bot.say(HR_STAFF, "Called the platform myself")
+        assert bot.last_text(HR_STAFF) == t(bot, "selfhandling.refused")
+        assert await bot.services.storage.dialogs.prompt(HR_STAFF) is None
+        assert (await bot.services.storage.appeals.get(number)).version == version
 
         # Storage refuses too, whatever path calls it.
         try:
