@@ -126,7 +126,7 @@ def _people(args: argparse.Namespace) -> int:
             unit = f" of unit {person.unit_id}" if person.unit_id else ""
             print(f"{person.telegram_id} is now {person.role}{unit}")
         elif args.action == "remove":
-            if not await storage.people.remove(args.telegram_id):
+            if not await storage.people.remove(args.telegram_id, utc_now()):
                 print(f"error: {args.telegram_id} is not staff or a coordinator", file=sys.stderr)
                 return EXIT_BAD_INPUT
             print(f"{args.telegram_id} is a courier again")

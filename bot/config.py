@@ -281,6 +281,11 @@ class PrivacySection(Strict):
         return time(*divmod(_minutes(self.retention_time), 60))
 
 
+class InvitesSection(Strict):
+    # Wrong /join codes one person may send in an hour before /join is paused for them.
+    wrong_codes_per_hour: int = Field(default=5, ge=1, le=100)
+
+
 class Config(Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -297,6 +302,7 @@ class Config(Strict):
     hotspots: HotspotsSection = Field(default_factory=HotspotsSection)
     webhook: WebhookSection = Field(default_factory=WebhookSection)
     privacy: PrivacySection = Field(default_factory=PrivacySection)
+    invites: InvitesSection = Field(default_factory=InvitesSection)
 
     @field_validator("timezone")
     @classmethod

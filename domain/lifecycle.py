@@ -215,16 +215,27 @@ _MAY_EVER: dict[Event, frozenset[Role]] = {
 }
 
 
-def decide(facts: Facts, event: Event, roles: frozenset[Role] | set[Role]) -> Transition:
-    """Return the transition `event` takes from `facts`, or raise why it may not happen."""
+# The reason a filer is refused what their staff or coordinator role would otherwise allow.
+OWN_APPEAL = "own_appeal"
+
+
+def decide(
+    facts: Facts, event: Event, roles: frozenset[Role] | set[Role], withheld: frozenset[Role] = frozenset()
+) -> Transition:
+    """Return the transition `event` takes from `facts`, or raise why it may not happen.
+
+    `withheld` are the roles the person lost towards this appeal by filing it (`withheld_roles`):
+    an event only they would allow is refused as the person's own appeal.
+    """
     roles = frozenset(roles)
     if not _MAY_EVER[event] & roles:
-        raise NotPermitted("not_permitted", facts.state, event)
+        reason = OWN_APPEAL if _MAY_EVER[event] & withheld else "not_permitted"
+        raise NotPermitted(reason, facts.state, event)
     transition = TABLE.get((facts.state, event))
     if transition is None:
         raise IllegalEvent(f"not_in_{facts.state}", facts.state, event)
     if not transition.roles & roles:
-        raise NotPermitted("not_permitted", facts.state, event)
+        raise NotPermitted(OWN_APPEAL if transition.roles & withheld else "not_permitted", facts.state, event)
     for guard in transition.guards:
         if not _guard_holds(guard, facts):
             raise IllegalEvent(f"guard_{guard}", facts.state, event)
@@ -274,12 +285,40 @@ def roles_of(
     courier_id: int | None,
     appeal_unit: str | None,
 ) -> frozenset[Role]:
-    """The roles a person holds towards one appeal, from database facts only."""
-    roles: set[Role] = set()
+    """The roles a person holds towards one appeal, from database facts only.
+
+    Whoever filed an appeal is only its courier: a worker of its unit or a coordinator never
+    handles their own appeal (see `withheld_roles`).
+    """
     if person_id is not None and courier_id is not None and person_id == courier_id:
-        roles.add(Role.COURIER)
+        return frozenset({Role.COURIER})
+    return _office_roles(person_role, person_unit, appeal_unit)
+
+
+def _office_roles(person_role: str | None, person_unit: str | None, appeal_unit: str | None) -> frozenset[Role]:
+    """The roles a staff or coordinator position gives towards an appeal of `appeal_unit`."""
+    roles: set[Role] = set()
     if person_role == "staff" and appeal_unit is not None and person_unit == appeal_unit:
         roles.add(Role.STAFF)
     if person_role == "coordinator":
         roles.add(Role.COORDINATOR)
     return frozenset(roles)
+
+
+def withheld_roles(
+    *,
+    person_id: int | None,
+    person_role: str | None,
+    person_unit: str | None,
+    courier_id: int | None,
+    appeal_unit: str | None,
+) -> frozenset[Role]:
+    """The staff or coordinator roles a person would hold towards an appeal but for having filed it."""
+    if person_id is None or courier_id is None or person_id != courier_id:
+        return frozenset()
+    return _office_roles(person_role, person_unit, appeal_unit)
+
+
+def may_ever(event: Event) -> frozenset[Role]:
+    """Every role that may fire `event` from some state."""
+    return _MAY_EVER[event]

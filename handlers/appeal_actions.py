@@ -23,7 +23,7 @@ from domain.texts import has_real_words
 from handlers import callbacks
 from handlers import evidence, text_prompts
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, roles, state_line
+from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, refusal_key, roles, state_line, withheld
 from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
@@ -184,7 +184,7 @@ def _refusal_key(error: lifecycle.LifecycleError) -> str:
     if isinstance(error, BadEventArguments):
         return f"confirm.bad_{error.reason}" if error.reason in _CONFIRM_REASONS else f"appeal.bad_{error.reason}"
     if isinstance(error, lifecycle.NotPermitted):
-        return "appeal.not_permitted"
+        return "selfhandling.refused" if error.reason == lifecycle.OWN_APPEAL else "appeal.not_permitted"
     return "appeal.not_found"  # gone, or moved on and gone since
 
 
@@ -226,7 +226,7 @@ async def _refused(update: Update, context: BotContext, me: Who, appeal: Appeal,
     if allowed(action, appeal, roles(me.person, appeal), now):
         return False
     if isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted):
-        await refuse(update, context, me.lang, "appeal.not_permitted")
+        await refuse(update, context, me.lang, refusal_key(me.person, appeal, action.event))
     else:
         await _stale(update, context, me, appeal, action.event)
     return True
@@ -334,7 +334,7 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
     services = context.services
     version = int(version_text)
     if _may_never(action, appeal, me, services.clock()):
-        await refuse(update, context, me.lang, "appeal.not_permitted")
+        await refuse(update, context, me.lang, refusal_key(me.person, appeal, action.event))
         return
     prompt = await services.storage.dialogs.prompt(me.person.telegram_id)
     pending = (
@@ -536,6 +536,9 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
         # Asked for before the appeal moved on (assigned, say, after Reject was pressed): never act on it now.
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        if withheld(me.person, appeal) & lifecycle.may_ever(action.event):
+            await reply(update, services.text(me.lang, "selfhandling.refused"))  # their own appeal, not a stale one
+            return
         state = state_line(services, appeal, me.lang)
         await reply(update, services.text(me.lang, "stale.prompt_moved_on", number=appeal.id, state=state))
         return

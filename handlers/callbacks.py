@@ -138,6 +138,9 @@ class InviteVerb(StrEnum):
     """A coordinator's invitation for a unit's new worker."""
 
     MAKE = "mk"
+    LIST = "ls"  # the codes not yet expired (/invites)
+    REVOKE = "rv"  # arg: the code, in lower case; asks first
+    REVOKE_CONFIRMED = "rvy"  # arg: the code, in lower case
 
 
 Verb = (
@@ -167,7 +170,9 @@ _OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 # Language buttons sent before the codec had them ("lang:zh") still work.
 _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
-_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.INVITE}
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
+# Verbs that always name something, in families where others need nothing.
+_VERB_ARG_REQUIRED = {(Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)}
 
 
 @dataclass(frozen=True)
@@ -265,7 +270,7 @@ def decode(data: str | None) -> Press | None:
         if family is None or family in (Family.APPEAL, Family.PAGE, Family.HOTSPOT):
             return None
         verb = _verb(family, m[2])
-        if verb is None or (family in _ARG_REQUIRED and not m[3]):
+        if verb is None or ((family in _ARG_REQUIRED or (family, verb) in _VERB_ARG_REQUIRED) and not m[3]):
             return None
         return Press(family, verb, None, m[3] or "")
     return None

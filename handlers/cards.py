@@ -46,15 +46,39 @@ ACTIONS = (
 BY_VERB = {a.verb: a for a in ACTIONS}
 
 
-def roles(person: Person, appeal: Appeal) -> frozenset[Role]:
-    """The roles `person` holds towards `appeal`, from database rows only."""
-    return lifecycle.roles_of(
+def _facts(person: Person, appeal: Appeal) -> dict[str, object]:
+    return dict(
         person_id=person.telegram_id,
         person_role=person.role,
         person_unit=person.unit_id,
         courier_id=appeal.courier_id,
         appeal_unit=appeal.unit_id,
     )
+
+
+def roles(person: Person, appeal: Appeal) -> frozenset[Role]:
+    """The roles `person` holds towards `appeal`, from database rows only (a filer is only its courier)."""
+    return lifecycle.roles_of(**_facts(person, appeal))  # type: ignore[arg-type]
+
+
+def withheld(person: Person, appeal: Appeal) -> frozenset[Role]:
+    """The staff or coordinator roles `person` would hold towards `appeal` but for having filed it."""
+    return lifecycle.withheld_roles(**_facts(person, appeal))  # type: ignore[arg-type]
+
+
+def refusal_key(person: Person, appeal: Appeal, event: Event) -> str:
+    """The catalog key that tells `person` why they may not fire `event`: their own appeal, or not theirs to do."""
+    return "selfhandling.refused" if withheld(person, appeal) & lifecycle.may_ever(event) else "appeal.not_permitted"
+
+
+def own_appeal_line(services: Services, person: Person, appeal: Appeal, lang: str) -> str | None:
+    """On the filer's card while the appeal waits for handling they may not give: who must act instead."""
+    held_back = withheld(person, appeal)
+    if Role.STAFF in held_back and appeal.state == "handling":
+        return services.text(lang, "selfhandling.card_staff")
+    if Role.COORDINATOR in held_back and appeal.state in ("assessing", "handling"):
+        return services.text(lang, "selfhandling.card_coordinator")
+    return None
 
 
 def can_see(person: Person, appeal: Appeal) -> bool:

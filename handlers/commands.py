@@ -13,15 +13,18 @@ COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "
 ROLE_COMMANDS = {
     "staff": ("queue", "open", *COMMANDS),
     "coordinator": (
-        "start", "triage", "digest", "export", "stations", "people", "invite", "open", "undelivered", "help",
-        "language", "cancel",
+        "start", "triage", "digest", "export", "stations", "people", "invite", "invites", "open", "undelivered",
+        "help", "language", "cancel",
     ),
 }
+# Commands described outside the courier's [commands] and the tools' [commands2] tables.
+_DESCRIBED = {"invites": "invites15.command"}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:
     return [
-        BotCommand(c, catalog.text(lang, f"commands.{c}" if c in COMMANDS else f"commands2.{c}")) for c in names
+        BotCommand(c, catalog.text(lang, _DESCRIBED.get(c) or (f"commands.{c}" if c in COMMANDS else f"commands2.{c}")))
+        for c in names
     ]
 
 

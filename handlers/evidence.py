@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden
 
 from domain.lifecycle import Event, Role
 from handlers import callbacks
-from handlers.cards import CardFacts, card_facts, card_text, keyboard, roles
+from handlers.cards import CardFacts, card_facts, card_text, keyboard, own_appeal_line, roles
 from handlers.history import history_text
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.quiet_bot import QuietBot
@@ -101,7 +101,10 @@ async def card_view(services: Services, appeal: Appeal, person: Person, lang: st
     staff = is_staff_view(held)
     facts = await card_facts(services, appeal)
     told = await story(services, appeal, lang, for_staff=staff)
-    return card_body(services, appeal, facts, told, lang, for_staff=staff), card_markup(services, appeal, held, facts, lang)
+    header = own_appeal_line(services, person, appeal, lang) or ""
+    return card_body(services, appeal, facts, told, lang, for_staff=staff, header=header), card_markup(
+        services, appeal, held, facts, lang
+    )
 
 
 # Sending files

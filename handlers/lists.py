@@ -79,6 +79,11 @@ async def _triage_page(update: Update, context: BotContext, me: Who, after: List
     services = context.services
     if not await require_role(update, context, me, "coordinator"):
         return
+    if after is None:
+        # Appeals that sit with their own filer's unit come first: only a coordinator can move them on.
+        own = await services.storage.appeals.with_own_unit(PAGE)
+        if own:
+            await _send_list(update, context, me.lang, services.text(me.lang, "selfhandling.triage_title"), own, "triage")
     rows = await services.storage.appeals.awaiting_triage(PAGE + 1, after)
     if not rows:
         await reply(update, services.text(me.lang, "coord.triage_empty"))

@@ -13,6 +13,7 @@ from handlers.deadlines_view import deadline_line, next_deadline
 from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
+from storage.appeals import OWN_UNIT_NOTICE
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
@@ -23,6 +24,7 @@ _WITH_CARD = {
     "notice.rate_unsatisfied.unit",
     "notice.submit.coordinators",
     "notice.send_back.coordinators",
+    OWN_UNIT_NOTICE,
 }
 _WITH_CARD |= {f"ladder.{timer}.{stage}" for timer in ("triage", "accept", "handle") for stage in ("remind", "due", "escalate")}
 # Notices to the courier that need an answer: only the buttons for that answer.
@@ -40,7 +42,9 @@ ANSWER_ADDED = "freetext2.answer_added_unit"
 
 # Notices that bring an appeal to someone who has not had it: every file of the appeal follows.
 # Other notices to staff and coordinators bring only the files of their event (a courier's answer).
-_INTRODUCING = {"notice.assign.unit", "notice.reassign.unit", "notice.submit.coordinators", "notice.send_back.coordinators"}
+_INTRODUCING = {
+    "notice.assign.unit", "notice.reassign.unit", "notice.submit.coordinators", "notice.send_back.coordinators", OWN_UNIT_NOTICE,
+}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers.common import reply, require_role, who
-from handlers.invites import unit_buttons
+from handlers.invites import list_button, unit_buttons
 from handlers.services import BotContext
 
 
@@ -23,7 +23,9 @@ async def people(update: Update, context: BotContext) -> None:
         lines.append(services.text(me.lang, key, unit=unit.name(me.lang), count=count))
     lines += ["", services.text(me.lang, "people.hint")]
     active = [unit for unit, _ in units if unit.active]
-    await reply(update, "\n".join(lines), reply_markup=unit_buttons(services, active, me.lang))
+    markup = unit_buttons(services, active, me.lang)
+    markup["inline_keyboard"].append(list_button(services, me.lang))  # the codes made so far, to revoke one
+    await reply(update, "\n".join(lines), reply_markup=markup)
 
 
 def people_handlers(labels: set[str]) -> list[BaseHandler]:

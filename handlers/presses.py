@@ -71,7 +71,7 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.EXPORT, verb): export.on_press for verb in ExportVerb},
     **{(Family.PRIVACY, verb): privacy.on_press for verb in PrivacyVerb},
     (Family.LANGUAGE, LanguageVerb.SET): start.set_language,
-    (Family.INVITE, InviteVerb.MAKE): invites.on_press,
+    **{(Family.INVITE, verb): invites.on_press for verb in InviteVerb},
 }
 
 

@@ -105,17 +105,19 @@ def _person(conn: sqlite3.Connection, telegram_id: int) -> sqlite3.Row | None:
     ).fetchone()
 
 
-def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> frozenset[Role]:
+def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> tuple[frozenset[Role], frozenset[Role]]:
+    """The roles the actor holds towards the appeal in `row`, and those withheld because they filed it."""
     if actor_id is None:
-        return frozenset({Role.SYSTEM})
+        return frozenset({Role.SYSTEM}), frozenset()
     person = _person(conn, actor_id)
-    return lifecycle.roles_of(
+    facts = dict(
         person_id=actor_id,
         person_role=person["role"] if person else None,
         person_unit=person["unit_id"] if person else None,
         courier_id=row["courier_id"],
         appeal_unit=row["unit_id"],
     )
+    return lifecycle.roles_of(**facts), lifecycle.withheld_roles(**facts)
 
 
 def merge_side(row: sqlite3.Row | None) -> MergeSide | None:
@@ -239,8 +241,12 @@ def audience_ids(
             unit = after_unit if audience is Audience.UNIT else before["unit_id"]
             if unit is None or (audience is Audience.PREVIOUS_UNIT and unit == after_unit):
                 return []
-            sql = "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? ORDER BY telegram_id"
-            return [r[0] for r in conn.execute(sql, (unit,))]
+            # The courier who filed it hears of it as its courier, never as a worker who may handle it.
+            sql = (
+                "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? AND telegram_id IS NOT ?"
+                " ORDER BY telegram_id"
+            )
+            return [r[0] for r in conn.execute(sql, (unit, before["courier_id"]))]
         case Audience.COORDINATORS:
             sql = "SELECT telegram_id FROM people WHERE role = 'coordinator' ORDER BY telegram_id"
             return [r[0] for r in conn.execute(sql)]
@@ -251,6 +257,40 @@ def audience_ids(
                 " ORDER BY courier_id"
             )
             return [r[0] for r in conn.execute(sql, (before["id"], before["id"]))]
+
+
+# The notice coordinators get when an appeal is with a unit its own filer works for.
+OWN_UNIT_NOTICE = "selfhandling.landed"
+
+
+def _filer_works_for(conn: sqlite3.Connection, courier_id: int | None, unit_id: str | None) -> bool:
+    """Whether the courier who filed an appeal is staff of `unit_id`."""
+    if courier_id is None or unit_id is None:
+        return False
+    sql = "SELECT 1 FROM people WHERE telegram_id = ? AND role = 'staff' AND unit_id = ?"
+    return conn.execute(sql, (courier_id, unit_id)).fetchone() is not None
+
+
+def _tell_coordinators_own_unit(conn: sqlite3.Connection, appeal_id: int, event_id: int | None, now: int) -> None:
+    """Ask every coordinator to reassign an appeal that sits with its own filer's unit."""
+    conn.execute(
+        "INSERT INTO outbox (chat_id, appeal_id, event_id, template, params, not_before, created_at)"
+        " SELECT telegram_id, ?, ?, ?, '{}', ?, ? FROM people WHERE role = 'coordinator' ORDER BY telegram_id",
+        (appeal_id, event_id, OWN_UNIT_NOTICE, now, now),
+    )
+
+
+def tell_own_unit_in(conn: sqlite3.Connection, telegram_id: int, now: datetime) -> int:
+    """Someone just became staff of a unit: ask the coordinators to reassign each of their own appeals it
+    is handling. Returns how many there were."""
+    rows = conn.execute(
+        "SELECT a.id FROM appeals a JOIN people p ON p.telegram_id = a.courier_id AND p.role = 'staff'"
+        " AND p.unit_id = a.unit_id WHERE a.courier_id = ? AND a.state = 'handling' ORDER BY a.id",
+        (telegram_id,),
+    ).fetchall()
+    for row in rows:
+        _tell_coordinators_own_unit(conn, row["id"], None, to_ts(now))
+    return len(rows)
 
 
 def _write_notices(
@@ -279,6 +319,8 @@ def _write_notices(
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, before["id"], event_id, template(event, audience), params, now, now),
             )
+    if event in (Event.ASSIGN, Event.REASSIGN) and _filer_works_for(conn, before["courier_id"], after_unit):
+        _tell_coordinators_own_unit(conn, before["id"], event_id, now)
 
 
 class Appeals:
@@ -317,8 +359,8 @@ class Appeals:
             state, bool(row["accepted"]), bool(row["awaiting_courier"]), row["send_backs"],
             from_ts(row["send_back_until"]), now,
         )
-        roles = _roles(conn, actor_id, row)
-        transition = lifecycle.decide(facts, event, roles)
+        roles, withheld = _roles(conn, actor_id, row)
+        transition = lifecycle.decide(facts, event, roles, withheld)
         _check_args(conn, row, event, args, now)
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
@@ -507,6 +549,10 @@ class Appeals:
 
         return await self._db.write(work)
 
+    async def tell_own_unit(self, telegram_id: int, now: datetime) -> int:
+        """Someone just became staff: the coordinators are asked to reassign their own appeals their unit has."""
+        return await self._db.write(lambda conn: tell_own_unit_in(conn, telegram_id, now))
+
     async def get(self, appeal_id: int) -> Appeal | None:
         """One appeal by number."""
         row = await self._db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
@@ -601,6 +647,14 @@ class Appeals:
     ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals no rule routed (or sent back), oldest deadline first."""
         return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
+
+    async def with_own_unit(self, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
+        """Appeals a unit is handling whose filer works there: a coordinator must reassign them (oldest first)."""
+        where = (
+            "id IN (SELECT a.id FROM people p JOIN appeals a ON a.courier_id = p.telegram_id AND a.unit_id = p.unit_id"
+            " WHERE p.role = 'staff' AND a.state = 'handling')"
+        )
+        return await self._with_due(where, (), "id", limit)
 
     async def latest_answer(self, courier_id: int) -> LedgerEntry | None:
         """The courier's newest answer to a unit's question, on any appeal."""

@@ -419,6 +419,29 @@ DELETE FROM prompts WHERE verb NOT IN
     )
 )
 
+MIGRATIONS.append(
+    (
+        "invite codes can be revoked; wrong /join guesses are counted per person",
+        """
+-- A revoked code also has its expiry moved before the revocation, so no redemption takes it.
+ALTER TABLE invites ADD COLUMN revoked_at INTEGER;
+ALTER TABLE invites ADD COLUMN revoked_by INTEGER;
+
+CREATE TABLE join_failures (
+    telegram_id INTEGER NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX join_failures_by_person ON join_failures(telegram_id, at);
+
+-- When the coordinators were last told of a person's burst of wrong guesses: one notice a burst.
+CREATE TABLE join_bursts (
+    telegram_id INTEGER PRIMARY KEY,
+    noticed_at INTEGER NOT NULL
+);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from storage.appeals import tell_own_unit_in
 from storage.db import Database
-from storage.models import Person, Unit, to_ts
+from storage.models import Person, Unit, from_ts, to_ts
 
 ROLES = ("courier", "staff", "coordinator")
 
@@ -28,8 +30,35 @@ class UnitSpec:
     staff: tuple[int, ...] = ()
 
 
+# The notice coordinators get when someone guessed too many wrong /join codes.
+JOIN_BURST_NOTICE = "invites15.burst_coordinators"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A one-time code that makes whoever redeems it staff of a unit."""
+
+    code: str
+    unit_id: str
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+    used_by: int | None
+
+
 def _person(row: sqlite3.Row) -> Person:
     return Person.model_validate(dict(row))
+
+
+def _revoke_orphaned(conn: sqlite3.Connection, now: datetime) -> int:
+    """Revoke every live code whose maker is no longer a coordinator; how many were."""
+    ts = to_ts(now)
+    return conn.execute(
+        "UPDATE invites SET revoked_at = ?, expires_at = min(expires_at, ? - 1)"
+        " WHERE used_by IS NULL AND revoked_at IS NULL AND expires_at >= ?"
+        " AND created_by NOT IN (SELECT telegram_id FROM people WHERE role = 'coordinator')",
+        (ts, ts, ts),
+    ).rowcount
 
 
 class People:
@@ -120,6 +149,79 @@ class People:
 
         return await self._db.write(work)
 
+    async def live_invites(self, now: datetime) -> list[Invite]:
+        """Codes not revoked and not yet expired, used or not, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT code, unit_id, created_by, created_at, expires_at, used_by FROM invites"
+            " WHERE revoked_at IS NULL AND expires_at >= ? ORDER BY created_at DESC, code",
+            (to_ts(now),),
+        )
+        return [
+            Invite(r["code"], r["unit_id"], r["created_by"], from_ts(r["created_at"]), from_ts(r["expires_at"]), r["used_by"])
+            for r in rows
+        ]
+
+    async def invite(self, code: str) -> Invite | None:
+        """One code, whatever its state."""
+        r = await self._db.fetchone(
+            "SELECT code, unit_id, created_by, created_at, expires_at, used_by FROM invites WHERE code = ?", (code,)
+        )
+        if r is None:
+            return None
+        return Invite(r["code"], r["unit_id"], r["created_by"], from_ts(r["created_at"]), from_ts(r["expires_at"]), r["used_by"])
+
+    async def revoke_invite(self, code: str, by: int, now: datetime) -> bool:
+        """Revoke an unused, unexpired code; False if it was no longer live (used, expired or revoked)."""
+        ts = to_ts(now)
+        return await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE invites SET revoked_at = ?, revoked_by = ?, expires_at = min(expires_at, ? - 1)"
+                " WHERE code = ? AND used_by IS NULL AND revoked_at IS NULL AND expires_at >= ?",
+                (ts, by, ts, code, ts),
+            ).rowcount
+            == 1
+        )
+
+    async def join_blocked(self, telegram_id: int, now: datetime, limit: int, window: timedelta) -> bool:
+        """Whether `telegram_id` made `limit` wrong /join guesses within `window` before `now`."""
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM join_failures WHERE telegram_id = ? AND at > ?",
+            (telegram_id, to_ts(now - window)),
+        )
+        return row[0] >= limit
+
+    async def record_join_failure(self, telegram_id: int, now: datetime, limit: int, window: timedelta) -> tuple[int, bool]:
+        """Count one wrong /join guess; at the `limit`-th within `window` the coordinators are told, once a burst.
+
+        Returns the guesses within the window and whether this one told the coordinators.
+        """
+        ts, since = to_ts(now), to_ts(now - window)
+
+        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
+            conn.execute("DELETE FROM join_failures WHERE at <= ?", (since,))
+            conn.execute("INSERT INTO join_failures (telegram_id, at) VALUES (?, ?)", (telegram_id, ts))
+            count = conn.execute("SELECT count(*) FROM join_failures WHERE telegram_id = ?", (telegram_id,)).fetchone()[0]
+            if count < limit:
+                return count, False
+            told = conn.execute("SELECT noticed_at FROM join_bursts WHERE telegram_id = ?", (telegram_id,)).fetchone()
+            if told is not None and told["noticed_at"] > since:
+                return count, False  # this burst was already reported
+            conn.execute(
+                "INSERT INTO join_bursts (telegram_id, noticed_at) VALUES (?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET noticed_at = excluded.noticed_at",
+                (telegram_id, ts),
+            )
+            params = json.dumps({"person": telegram_id, "count": count})
+            conn.execute(
+                "INSERT INTO outbox (chat_id, template, params, not_before, created_at)"
+                " SELECT telegram_id, ?, ?, ?, ? FROM people WHERE role = 'coordinator' AND reachable = 1"
+                " ORDER BY telegram_id",
+                (JOIN_BURST_NOTICE, params, ts, ts),
+            )
+            return count, True
+
+        return await self._db.write(work)
+
     async def set_language(self, telegram_id: int, language: str) -> None:
         """Remember the language a person chose."""
         await self._db.write(
@@ -148,19 +250,26 @@ class People:
                 " unit_id = excluded.unit_id, source = excluded.source",
                 (telegram_id, role, unit_id, source, to_ts(now)),
             )
+            # A former coordinator's codes go with the role; a new worker's own appeals leave their unit.
+            _revoke_orphaned(conn, now)
+            if role == "staff":
+                tell_own_unit_in(conn, telegram_id, now)
             row = conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
             return _person(row)
 
         return await self._db.write(work)
 
-    async def remove(self, telegram_id: int) -> bool:
-        """Take someone's staff or coordinator role away; they stay a courier. False if not found."""
+    async def remove(self, telegram_id: int, now: datetime) -> bool:
+        """Take someone's staff or coordinator role away (and the codes they made); they stay a courier.
+        False if not found."""
         def work(conn: sqlite3.Connection) -> bool:
-            return conn.execute(
+            removed = conn.execute(
                 "UPDATE people SET role = 'courier', unit_id = NULL WHERE telegram_id = ?"
                 " AND role != 'courier'",
                 (telegram_id,),
             ).rowcount == 1
+            _revoke_orphaned(conn, now)
+            return removed
 
         return await self._db.write(work)
 
@@ -210,5 +319,6 @@ class People:
                 " role = excluded.role, unit_id = excluded.unit_id, source = 'config'",
                 [(*r, ts) for r in rows],
             )
+            _revoke_orphaned(conn, now)
 
         await self._db.write(work)

@@ -160,6 +160,8 @@ class Privacy:
                 ("drafts", "courier_id"),
                 ("prompts", "telegram_id"),
                 ("last_locations", "telegram_id"),
+                ("join_failures", "telegram_id"),
+                ("join_bursts", "telegram_id"),
                 ("people", "telegram_id"),
             ):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))

@@ -112,6 +112,9 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("sa:shuty:s1", "none", ("no", "no", "no", "no", "no", "ok")),
     ("sa:show:s1", "none", ("no", "no", "no", "no", "no", "ok")),
     ("iv:mk:hr", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("iv:ls", "invite", ("no", "no", "no", "no", "no", "ok")),
+    ("iv:rv:abcdefgh", "invite", ("no", "no", "no", "no", "no", "ok")),  # asks first
+    ("iv:rvy:abcdefgh", "invite", ("no", "no", "no", "no", "no", "ok")),
     ("sa:reopen:s1", "closed_station", ("no", "no", "no", "no", "no", "ok")),
     ("ex:period:this_week", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("ex:days:20261116.20261129", "handling", ("no", "no", "no", "no", "no", "ok")),  # a shorter period offered
@@ -136,6 +139,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/triage", "assessing", ("no", "no", "no", "no", "no", "ok")),
     ("/open {n}", "handling", ("no", "ok", "no", "ok", "no", "ok")),
     ("/invite hr", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/invites", "invite", ("no", "no", "no", "no", "no", "ok")),
     ("/join {code}", "invite", ("ok", "ok", "ok", "ok", "ok", "no")),  # the code is the authority
     ("/digest", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("/undelivered", "none", ("no", "no", "no", "no", "no", "ok")),
@@ -468,6 +472,19 @@ async def _invited(c: Case) -> None:
     assert await c.count("SELECT count(*) FROM invites WHERE unit_id = 'hr'") == 1
 
 
+async def _invites_listed(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("invites15.title")) and "ABCDEFGH" in c.bot_texts()[-1]
+
+
+async def _revoke_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("invites15.revoke_confirm", code="ABCDEFGH", unit="Station One")
+    assert await c.count("SELECT count(*) FROM invites WHERE revoked_at IS NULL") == 1
+
+
+async def _revoked(c: Case) -> None:
+    assert await c.count("SELECT count(*) FROM invites WHERE revoked_at IS NOT NULL") == 1
+
+
 async def _exported(c: Case) -> None:
     names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
     assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
@@ -495,7 +512,8 @@ ALLOWED: dict[str, Check] = {
     "dr:skip": _draft_step("contact"), "dr:st": _draft_station, "dr:confirm": _filed, "dr:cancel": _draft_step(None),
     "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lg:set": _language,
     "hs:mk": _hotspot, "sa:shut": _close_asked, "sa:shuty": _station_active(False), "sa:show": _station_card,
-    "sa:reopen": _station_active(True), "iv:mk": _invited,
+    "sa:reopen": _station_active(True), "iv:mk": _invited, "iv:ls": _invites_listed, "iv:rv": _revoke_asked,
+    "iv:rvy": _revoked,
     "ex:period": _exported, "ex:days": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
 }
 
@@ -522,6 +540,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/triage": c.t("coord.triage_title"),
             "/open": f"#{c.n}",
             "/invite": "Invite for HR Bureau",
+            "/invites": c.t("invites15.title"),
             "/join": "Welcome! You are now staff of Station One.",
             "/digest": "Digest, last 7 days",
             "/undelivered": c.t("digest.undelivered_none"),
@@ -620,6 +639,77 @@ async def test_command(tmp_path, command, state, kind, allowed) -> None:
         else:
             assert replies == [case.t(command_refusal(command, kind))]
             assert snapshot(path, ignore_person=STRANGER if kind == "stranger" else None) == before
+        assert errors == []
+        assert await check_database(bot.services.storage.db) == []
+
+
+# Whoever filed an appeal is only its courier (domain/lifecycle.py roles_of). The courier who filed
+# the appeal of each case is then made staff of its unit (HR), or a coordinator: what that role
+# would allow on any other appeal is refused with the reason; what a courier may do still works.
+#   filer_staff        the courier, now HR staff
+#   filer_coordinator  the courier, now a coordinator
+SELF_KINDS = {"filer_staff": ("staff", "hr"), "filer_coordinator": ("coordinator", None)}
+SELF_BUTTONS: list[tuple[str, str, tuple[str, str]]] = [
+    ("ap:{n}:acc", "handling", ("no", "no")),
+    ("ap:{n}:sb", "handling", ("no", "no")),
+    ("ap:{n}:ask", "accepted", ("no", "no")),
+    ("ap:{n}:note", "accepted", ("no", "no")),
+    ("ap:{n}:res", "accepted", ("no", "no")),
+    ("ap:{n}:ok:res.{v}", "confirming", ("no", "no")),
+    ("ap:{n}:asg", "assessing", ("no", "no")),
+    ("ap:{n}:asgu:st1", "assessing", ("no", "no")),
+    ("ap:{n}:asgp:st1.urgent", "assessing", ("no", "no")),
+    ("ap:{n}:rej", "assessing", ("no", "no")),
+    ("ap:{n}:mrg", "assessing", ("no", "no")),
+    ("ap:{n}:rea", "handling", ("no", "no")),
+    ("ap:{n}:reau:st1", "handling", ("no", "no")),
+    # As the appeal's courier they still answer, rate and withdraw.
+    ("ap:{n}:open", "handling", ("ok", "ok")),
+    ("ap:{n}:ans", "awaiting", ("ok", "ok")),
+    ("ap:{n}:rs", "feedback", ("ok", "ok")),
+    ("ap:{n}:wd", "handling", ("ok", "ok")),
+]
+
+
+def _self_refusal(data: str, kind: str) -> str:
+    """Refused as the filer where their new role could otherwise act; else as any courier is."""
+    verb = _family_verb(data)[1]
+    staff_may = {"acc", "sb", "ask", "note", "res", "ok"}
+    coordinator_may = {"asg", "asgu", "asgp", "rej", "mrg", "rea", "reau", "note"}
+    return "selfhandling.refused" if verb in (staff_may if kind == "filer_staff" else coordinator_may) else "appeal.not_permitted"
+
+
+def _self_cases() -> list[Any]:
+    return [
+        pytest.param(data, state, kind, verdict == "ok", id=f"{data.replace('{n}', 'N')}-{kind}-{verdict}")
+        for data, state, verdicts in SELF_BUTTONS
+        for kind, verdict in zip(SELF_KINDS, verdicts, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(("data", "state", "kind", "allowed"), _self_cases())
+async def test_filer_with_a_role(tmp_path, data, state, kind, allowed) -> None:
+    """The filer, now staff of its unit or a coordinator, is refused what only that role would allow,
+    with an alert that says so, and nothing changes; their courier's buttons still work."""
+    async with running_bot(tmp_path / "self.sqlite3") as bot:
+        names = await scene(bot, state)
+        role, unit = SELF_KINDS[kind]
+        await bot.services.storage.people.add(COURIER, role, unit, bot.clock())
+        await bot.tick()  # the coordinators hear that it is with its filer's unit
+        person, errors = await _arrive(bot, "courier")
+        case = Case(bot, person, names)
+        path = bot.services.storage.db.path
+        before = snapshot(path)
+        message = bot.core.bot_messages(person)[-1]
+        query = bot.core.press_button(person, message["message_id"], data.format(**names))
+        await bot.deliver()
+        answer = bot.core.answered_callback(query)
+        if allowed:
+            assert not answer["show_alert"], answer
+            await _allowed_check(data)(case)
+        else:
+            assert answer == {"text": case.t(_self_refusal(data, kind)), "show_alert": True}
+            assert snapshot(path) == before
         assert errors == []
         assert await check_database(bot.services.storage.db) == []
 

@@ -18,6 +18,8 @@ from domain.lifecycle import (
     decide,
     permits,
     roles_of,
+    withheld_roles,
+    OWN_APPEAL,
 )
 
 S, E, R = State, Event, Role
@@ -150,18 +152,46 @@ def test_after_tracks_the_unit_progress() -> None:
 
 
 def test_roles_come_from_database_facts() -> None:
-    """Ownership, unit membership and the coordinator role each give their role, nothing else does."""
+    """Ownership, unit membership and the coordinator role each give their role, nothing else does;
+    whoever filed an appeal is only its courier, whatever else they are."""
     base = dict(person_id=7, courier_id=7, appeal_unit="s1")
     assert roles_of(person_role="courier", person_unit=None, **base) == {C}
-    assert roles_of(person_role="staff", person_unit="s1", **base) == {C, ST}
+    assert roles_of(person_role="staff", person_unit="s1", **base) == {C}
+    assert withheld_roles(person_role="staff", person_unit="s1", **base) == {ST}
     assert roles_of(person_role="staff", person_unit="s2", **base) == {C}
-    assert roles_of(person_role="coordinator", person_unit=None, **base) == {C, CO}
+    assert withheld_roles(person_role="staff", person_unit="s2", **base) == set()
+    assert roles_of(person_role="coordinator", person_unit=None, **base) == {C}
+    assert withheld_roles(person_role="coordinator", person_unit=None, **base) == {CO}
     other = dict(person_id=8, courier_id=7, appeal_unit="s1")
+    assert roles_of(person_role="staff", person_unit="s1", **other) == {ST}
+    assert roles_of(person_role="coordinator", person_unit=None, **other) == {CO}
+    assert withheld_roles(person_role="coordinator", person_unit=None, **other) == set()
     assert roles_of(person_role="courier", person_unit=None, **other) == set()
     assert roles_of(person_role="staff", person_unit="s2", **other) == set()
     assert roles_of(person_role=None, person_unit=None, **other) == set()
     unassigned = dict(person_id=8, courier_id=7, appeal_unit=None)
     assert roles_of(person_role="staff", person_unit=None, **unassigned) == set()
+    # A coordinator's proactive appeal has no courier: they keep their role towards it.
+    proactive = dict(person_id=9, courier_id=None, appeal_unit=None)
+    assert roles_of(person_role="coordinator", person_unit=None, **proactive) == {CO}
+
+
+def test_a_filer_is_refused_as_the_filer_not_as_a_stranger() -> None:
+    """What a withheld role alone would allow is refused with its own reason; what no role of theirs
+    could ever do, as before."""
+    handling = Facts(S.HANDLING, accepted=True)
+    for event in (E.ACCEPT, E.RESOLVE, E.ASK, E.NOTE, E.SEND_BACK):
+        with pytest.raises(NotPermitted) as refused:
+            decide(Facts(S.HANDLING), event, {C}, withheld=frozenset({ST}))
+        assert refused.value.reason == OWN_APPEAL
+    for event in (E.ASSIGN, E.REJECT, E.MERGE):
+        with pytest.raises(NotPermitted) as refused:
+            decide(Facts(S.ASSESSING), event, {C}, withheld=frozenset({CO}))
+        assert refused.value.reason == OWN_APPEAL
+    with pytest.raises(NotPermitted) as refused:
+        decide(handling, E.REASSIGN, {C}, withheld=frozenset({ST}))
+    assert refused.value.reason == "not_permitted"  # staff never reassign
+    assert decide(Facts(S.HANDLING, awaiting_courier=True), E.ANSWER, {C}, withheld=frozenset({ST})).to is S.HANDLING
 
 
 def test_permits_answers_as_decide_does_for_every_state_event_roles_and_facts() -> None:
