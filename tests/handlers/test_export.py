@@ -100,7 +100,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "2026-11-23 17:00", "yes", "yes", "fairly satisfied", "1",
         "Charger", "2026-11-23 14:00 Fixed\n2026-11-23 16:00 Fixed again",
     ]
-    assert waiting[:8] == ["3", "Suggestions", "", "", "Normal", "waiting to be routed to a unit", "", "2026-11-23 18:00"]
+    assert waiting[:8] == ["3", "Suggestions", "", "", "Normal", "waiting to be assigned to a unit", "", "2026-11-23 18:00"]
     assert waiting[8:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
 
     book = load_workbook(io.BytesIO(xlsx_data))

@@ -302,7 +302,7 @@ async def test_a_photo_is_no_result_without_words(bot) -> None:
     assert bot.last_text(HR_STAFF) == t(bot, "appeal.prompt_text_only")
     bot.core.send_photo(HR_STAFF, b"\xff\xd8 receipt", caption="Paid, receipt attached")
     await bot.deliver()
-    assert bot.last_text(HR_STAFF).startswith("Resolve #") and "«Paid, receipt attached»" in bot.last_text(HR_STAFF)
+    assert bot.last_text(HR_STAFF).startswith("Resolve #") and "“Paid, receipt attached”" in bot.last_text(HR_STAFF)
 
 
 # ---------------------------------------------------------------------------- the codec and the table

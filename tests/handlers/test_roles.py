@@ -177,7 +177,7 @@ async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
     await bot.press(coordinator, "Confirm reject")
-    assert bot.last_text(COURIER) == "Appeal #%d was not taken up. The reason: Outside our district" % first
+    assert bot.last_text(COURIER) == "Appeal #%d was rejected. The reason: Outside our district" % first
 
     second = await file_wage_appeal(bot, "en")
     await bot.say(coordinator, f"/open {second}")

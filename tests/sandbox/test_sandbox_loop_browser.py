@@ -57,7 +57,7 @@ def courier_files(page: Page) -> None:
     press(page, "inline", "Work protection")
     bot_says(page, "Describe the problem in your own words")
     page.send("My wages for October were not paid")
-    bot_says(page, "If the place does not matter, press Skip.")
+    bot_says(page, "If the place does not matter, tap “Skip”.")
     press(page, "inline", "Skip")
     bot_says(page, "staff will then see only what you wrote")
     press(page, "inline", "Skip (stay anonymous to staff)")
@@ -84,7 +84,7 @@ def worker_handles(page: Page) -> None:
 def courier_rates(page: Page, screenshot: Path) -> None:
     """Back as the courier: the result has arrived with rating buttons; rate it."""
     page.pick(COURIER)
-    bot_says(page, "Is it solved? Your rating helps.")
+    bot_says(page, "Is the problem solved? Please rate the result.")
     bot_says(page, "Wages were paid on Friday")
     page.screenshot(screenshot, PHONE)
     press(page, "inline", "Satisfied")
