@@ -43,6 +43,9 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows and freed pages are overwritten with zeros, whatever SQLite was built with: an
+    # erased courier's words must not linger in free space (see storage.privacy).
+    conn.execute("PRAGMA secure_delete = ON")
 
 
 def _transaction(
@@ -156,6 +159,18 @@ class Database:
         if self._readers is None:  # an in-memory database has no other connections
             return [await self.run(part, long=True) for part in parts]
         return await self._readers.run_all(parts)
+
+    async def checkpoint_truncate(self) -> bool:
+        """Copy the whole WAL into the database file and empty it (after an erasure: no old page
+        images stay in the log); whether it completed (a reader in the middle of a read can hold it off)."""
+        if self.path == ":memory:":
+            return True
+
+        def work(conn: sqlite3.Connection) -> bool:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return not busy
+
+        return await self.run(work, long=True)
 
     @property
     def checkpoints(self) -> int:

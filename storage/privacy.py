@@ -84,6 +84,40 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
     conn.execute(f"DELETE FROM attachments WHERE appeal_id IN ({marks})", tuple(ids))
     # Notices quote notes and answers in their parameters.
     conn.execute(f"UPDATE outbox SET params = '{{}}' WHERE appeal_id IN ({marks})", tuple(ids))
+    # A typed answer owed about the appeal holds the words typed so far.
+    conn.execute(f"DELETE FROM prompts WHERE appeal_id IN ({marks})", tuple(ids))
+
+
+def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None:
+    """Remove every trace of these people's Telegram identity inside the caller's transaction.
+
+    Their appeals must be anonymised first (their rows name the courier). The ledger keeps its rows
+    with no actor; staff work they once did is kept the same way, without their id.
+    """
+    for telegram_id in telegram_ids:
+        conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ?", (telegram_id,))
+        for table, column in (
+            ("outbox", "chat_id"),
+            ("appeal_messages", "chat_id"),
+            ("drafts", "courier_id"),
+            ("prompts", "telegram_id"),
+            ("last_locations", "telegram_id"),
+        ):
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
+        # Coordinators were told this chat could not be reached: the notice names the person.
+        conn.execute(
+            "DELETE FROM outbox WHERE template = 'notice.unreachable.coordinators'"
+            " AND json_extract(params, '$.person') = ?",
+            (telegram_id,),
+        )
+        # A used invite keeps who used it; a dead code is no loss.
+        conn.execute("DELETE FROM invites WHERE used_by = ? OR created_by = ?", (telegram_id, telegram_id))
+        # Records of handled updates written before they stopped naming the chat (bot.app._digest).
+        conn.execute(
+            "DELETE FROM handled_updates WHERE digest LIKE ? OR digest LIKE ?",
+            (f"m:{telegram_id}:%", f"cq:%:{telegram_id}:%"),
+        )
+        conn.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
 
 
 class Privacy:
@@ -153,19 +187,13 @@ class Privacy:
         def work(conn: sqlite3.Connection) -> int:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
-            conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,))
-            for table, column in (
-                ("outbox", "chat_id"),
-                ("appeal_messages", "chat_id"),
-                ("drafts", "courier_id"),
-                ("prompts", "telegram_id"),
-                ("last_locations", "telegram_id"),
-                ("people", "telegram_id"),
-            ):
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
+            forget_people(conn, [telegram_id])
             return len(ids)
 
-        count = await self._db.write(work)
+        count = await self._db.write(work, long=True)
+        # The old versions of the pages just cleaned are still in the write-ahead log until a
+        # checkpoint copies the new ones over them and empties it.
+        await self._db.checkpoint_truncate()
         return Erased(tuple(withdrawn), count)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
@@ -184,6 +212,9 @@ class Privacy:
                     )
                 ]
                 anonymise_appeals(conn, ids, now)
+                # The messages that showed them name the courier's chat; closed long ago, they are no
+                # longer kept current.
+                conn.execute(f"DELETE FROM appeal_messages WHERE appeal_id IN ({_placeholders(ids)})", ids)
                 return len(ids)
 
             # Short transactions: the bot keeps answering between batches.
@@ -198,14 +229,20 @@ class Privacy:
             notices = conn.execute(
                 "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
             ).rowcount
-            people = conn.execute(
-                "DELETE FROM people WHERE role = 'courier' AND created_at < ?"
-                " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
-                (cutoff,),
-            ).rowcount
-            return Expired(appeals, people, locations, drafts, notices)
+            idle = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT telegram_id FROM people WHERE role = 'courier' AND created_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
+                    (cutoff,),
+                )
+            ]
+            forget_people(conn, idle)
+            return Expired(appeals, len(idle), locations, drafts, notices)
 
-        return await self._db.write(rest, long=True)
+        expired = await self._db.write(rest, long=True)
+        await self._db.checkpoint_truncate()
+        return expired

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from pathlib import Path
 
 from storage import checkpoints
 from storage.db import Database
@@ -56,5 +57,23 @@ async def test_an_in_memory_database_has_no_checkpointer() -> None:
     try:
         assert db._checkpointer is None  # noqa: SLF001
         await _fill(db, 3)
+    finally:
+        await db.close()
+
+
+async def test_secure_delete_is_set_and_a_truncating_checkpoint_empties_the_wal(tmp_path) -> None:
+    """Every writer connection zeroes what it deletes (not left to SQLite's build), and after
+    checkpoint_truncate the WAL holds no page at all, so deleted words are in neither file."""
+    db = await Database.open(tmp_path / "secure.sqlite3")
+    try:
+        assert await db.run(lambda conn: conn.execute("PRAGMA secure_delete").fetchone()[0]) == 1
+        secret = "a courier's words that must go " * 20
+        await db.write(lambda conn: conn.execute("CREATE TABLE scratch (t TEXT)"))
+        await db.write(lambda conn: conn.execute("INSERT INTO scratch VALUES (?)", (secret,)))
+        await db.write(lambda conn: conn.execute("DELETE FROM scratch"))
+        assert Path(f"{db.path}-wal").stat().st_size > 0
+        assert await db.checkpoint_truncate()
+        assert Path(f"{db.path}-wal").stat().st_size == 0
+        assert secret.encode()[:31] not in Path(db.path).read_bytes()
     finally:
         await db.close()
