@@ -32,6 +32,7 @@ Deferred = tuple[str, tuple[Any, ...]]
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+TRUNCATE_WAIT_MS = 250
 # Inline work never gives the loop a turn by itself: a loop of it (500 due deadlines in a tick,
 # say) would hold every update back until it ended. Past this long without one, `run` yields first.
 TURN_EVERY_S = 0.005
@@ -167,10 +168,19 @@ class Database:
             return True
 
         def work(conn: sqlite3.Connection) -> bool:
-            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            # Waiting out a long report would hold every write back: a short wait, then the background.
+            conn.execute(f"PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}")
+            try:
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             return not busy
 
-        return await self.run(work, long=True)
+        done = await self.run(work, long=True)
+        if not done and self._checkpointer is not None:
+            log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
+            self._checkpointer.truncate_owed = True
+        return done
 
     @property
     def checkpoints(self) -> int:

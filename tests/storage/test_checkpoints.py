@@ -77,3 +77,38 @@ async def test_secure_delete_is_set_and_a_truncating_checkpoint_empties_the_wal(
         assert secret.encode()[:31] not in Path(db.path).read_bytes()
     finally:
         await db.close()
+
+
+async def test_a_truncation_held_off_by_a_reader_is_owed_to_the_background(tmp_path, monkeypatch) -> None:
+    """A report reading meanwhile holds the truncation off for a moment only; the background
+    checkpoints then truncate instead of copying, until the WAL is empty."""
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_EVERY", 5)
+    path = tmp_path / "held.sqlite3"
+    db = await Database.open(path)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        secret = b"erased words of a courier"
+        await _fill(db, 3)
+        await db.write(lambda conn: conn.execute("INSERT INTO filler (id, blob) VALUES (99, ?)", (secret,)))
+        await db.write(lambda conn: conn.execute("DELETE FROM filler WHERE id = 99"))
+        assert secret in Path(f"{path}-wal").read_bytes()
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM filler").fetchall()  # a read snapshot, held until COMMIT
+        assert not await db.checkpoint_truncate()
+        assert db._checkpointer.truncate_owed  # noqa: SLF001
+        reader.execute("COMMIT")
+        checkpointer = db._checkpointer  # noqa: SLF001
+        if checkpointer._running is not None:  # noqa: SLF001  (a passive one started before)
+            await asyncio.wait([checkpointer._running])  # noqa: SLF001
+            await asyncio.sleep(0)  # its done-callback runs
+        before = db.checkpoints
+        while checkpointer._running is None:  # noqa: SLF001  (writes until one starts, as a bot would)
+            await db.write(lambda conn: conn.execute("INSERT INTO filler (blob) VALUES (x'00')"))
+        await db._checkpointer.close()  # noqa: SLF001
+        assert db.checkpoints == before + 1
+        assert not db._checkpointer.truncate_owed  # noqa: SLF001
+        # Only what was written after the truncation is in the WAL now.
+        assert secret not in Path(f"{path}-wal").read_bytes() and secret not in path.read_bytes()
+    finally:
+        reader.close()
+        await db.close()
