@@ -33,7 +33,7 @@ from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
-from domain.schedule import latest_daily, latest_weekly
+from domain.schedule import latest_daily, latest_weekly, slot_day
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
@@ -133,7 +133,9 @@ async def queue_due_work(services: Services, config: Config) -> None:
         ("weekly", latest_weekly(now, digest.weekly_weekday(), digest.weekly_time(), services.zone)),
     ):
         start, end = digest_period(kind, slot, services.zone)
-        await services.storage.outbox.queue_digest(kind, slot, start, now, end=end)
+        await services.storage.outbox.queue_digest(kind, slot, start, now, end=end, day=slot_day(slot, services.zone))
+    # Notices written before the clock went back would otherwise wait for that time to come again.
+    await services.storage.outbox.release_future(now)
 
 
 async def tick(services: Services, sender: OutboxSender, config: Config) -> None:
