@@ -145,18 +145,18 @@ async def tick(services: Services, sender: OutboxSender, config: Config) -> None
 
 
 def _digest(update: Update) -> str:
-    """What tells a redelivery from a new update that reuses the id: which press or message, when.
+    """What tells a redelivery from a new update that reuses the id: who, where, which message, when.
 
-    It names no chat and no person: a record of a handled update outlives an erasure (storage.privacy).
+    Its chat id is how storage.privacy finds a person's records when erasing them (kept 8 days at most).
     """
     query = update.callback_query
     if query is not None:
-        message_id = query.message.message_id if query.message else ""
-        return f"cq:{query.id}:{message_id}:{query.data}"
+        where = f"{query.message.chat.id}:{query.message.message_id}" if query.message else ""
+        return f"cq:{query.id}:{where}:{query.data}"
     message = update.effective_message
     if message is not None and message.date is not None:
-        return f"m:{message.message_id}:{int(message.date.timestamp())}"
-    # Rare kinds of update: a hash of the whole content.
+        return f"m:{message.chat_id}:{message.message_id}:{int(message.date.timestamp())}"
+    # Rare kinds of update: the whole content.
     return hashlib.sha256(json.dumps(update.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
 
 

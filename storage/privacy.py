@@ -18,6 +18,7 @@ from domain.lifecycle import Event
 from storage.appeals import Appeals
 from storage.db import Database
 from storage.models import to_ts
+from storage.updates import KEEP
 
 # States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
 _WITHDRAWABLE = ("collecting", "assessing", "handling")
@@ -112,7 +113,8 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
         )
         # A used invite keeps who used it; a dead code is no loss.
         conn.execute("DELETE FROM invites WHERE used_by = ? OR created_by = ?", (telegram_id, telegram_id))
-        # Records of handled updates written before they stopped naming the chat (bot.app._digest).
+        # Records of the updates they sent name their chat (bot.app._digest): "m:<chat>:..." for a
+        # message, "cq:<query>:<chat>:..." for a press.
         conn.execute(
             "DELETE FROM handled_updates WHERE digest LIKE ? OR digest LIKE ?",
             (f"m:{telegram_id}:%", f"cq:%:{telegram_id}:%"),
@@ -184,6 +186,10 @@ class Privacy:
                 continue  # it moved on meanwhile (to feedback, or closed): anonymised all the same
             withdrawn.append(row["id"])
 
+        # Records of their earlier updates may still wait to ride along with a write: written first,
+        # they are erased with the rest.
+        await self._db.write_deferred()
+
         def work(conn: sqlite3.Connection) -> int:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
@@ -241,6 +247,8 @@ class Privacy:
                 )
             ]
             forget_people(conn, idle)
+            # Handled updates are needed for a week at most (storage.updates.KEEP); their digests name chats.
+            conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (to_ts(now - KEEP),))
             return Expired(appeals, len(idle), locations, drafts, notices)
 
         expired = await self._db.write(rest, long=True)
