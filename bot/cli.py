@@ -94,7 +94,7 @@ def _summary(config: Config, source: str) -> str:
 
 
 def _ready_to_serve(config: Config, path: Path | None) -> Config:
-    """The config, if a bot could serve couriers with it; else ConfigError with the reasons."""
+    """The config, if a bot could serve couriers with it; else ConfigError with the reasons (check-config)."""
     problems = service_problems(config)
     if problems:
         raise ConfigError(str(path) if path else "built-in defaults", problems)
@@ -179,7 +179,10 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _sandbox_with(path, args)
-    application = build_application(_ready_to_serve(config, path))
+    for problem in service_problems(config):
+        # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
+        logging.getLogger(__name__).warning("config: %s", problem)
+    application = build_application(config)
     if args.webhook:
         from bot.webhook import run_webhook
 

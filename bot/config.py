@@ -562,8 +562,8 @@ def usability_problems(config: Config) -> list[Problem]:
 
 
 def service_problems(config: Config) -> list[Problem]:
-    """What stops a bot with this config from serving couriers (checked by check-config and run;
-    other commands, which only need the database, accept it)."""
+    """What stops a bot with this config from serving couriers: check-config refuses it, `run` warns
+    (a bot tried out without units still starts), and commands that only need the database accept it."""
     if not config.units:
         return [Problem("units", "no unit is configured: appeals could be filed but assigned to no one")]
     return []

@@ -140,8 +140,8 @@ def test_a_config_that_makes_a_core_action_impossible_is_refused(tmp_path, capsy
 
 
 def test_a_config_with_no_unit_cannot_serve(tmp_path, capsys) -> None:
-    """Appeals would reach no one: check-config and run refuse it; commands that only need the
-    database still read it."""
+    """Appeals would reach no one: check-config refuses it; commands that only need the database
+    still read it."""
     path = tmp_path / "no-units.toml"
     path.write_text('[database]\npath = "n.sqlite3"\n')
     assert main(["check-config", str(path)]) == 2
