@@ -113,13 +113,25 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
         )
         # A used invite keeps who used it; a dead code is no loss.
         conn.execute("DELETE FROM invites WHERE used_by = ? OR created_by = ?", (telegram_id, telegram_id))
-        # Records of the updates they sent name their chat (bot.app._digest): "m:<chat>:..." for a
-        # message, "cq:<query>:<chat>:..." for a press.
-        conn.execute(
-            "DELETE FROM handled_updates WHERE digest LIKE ? OR digest LIKE ?",
-            (f"m:{telegram_id}:%", f"cq:%:{telegram_id}:%"),
-        )
         conn.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
+    _forget_updates(conn, set(telegram_ids))
+
+
+def digest_chat(digest: str) -> int | None:
+    """The chat a handled update's digest names (bot.app._digest): "m:<chat>:…" for a message,
+    "cq:<query>:<chat>:…" for a press; None for the rest (hashes, presses on inline messages)."""
+    parts = digest.split(":", 3)
+    field = parts[1] if parts[0] == "m" else parts[2] if parts[0] == "cq" and len(parts) > 2 else ""
+    return int(field) if field.lstrip("-").isdigit() else None
+
+
+def _forget_updates(conn: sqlite3.Connection, telegram_ids: set[int]) -> None:
+    """Delete the records of handled updates sent from these people's chats: one pass, however many people."""
+    if not telegram_ids:
+        return
+    rows = conn.execute("SELECT update_id, digest FROM handled_updates").fetchall()
+    doomed = [(update_id, digest) for update_id, digest in rows if digest_chat(digest) in telegram_ids]
+    conn.executemany("DELETE FROM handled_updates WHERE update_id = ? AND digest = ?", doomed)
 
 
 class Privacy:
@@ -246,9 +258,9 @@ class Privacy:
                     (cutoff,),
                 )
             ]
-            forget_people(conn, idle)
             # Handled updates are needed for a week at most (storage.updates.KEEP); their digests name chats.
             conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (to_ts(now - KEEP),))
+            forget_people(conn, idle)
             return Expired(appeals, len(idle), locations, drafts, notices)
 
         expired = await self._db.write(rest, long=True)

@@ -10,6 +10,7 @@ import pytest
 
 from bot.retention import run_retention
 from domain.lifecycle import Event
+from storage.models import NewAppeal
 from tests.harness import running_bot
 
 # A Telegram id no other number in the database comes near, so its bytes cannot turn up by chance.
@@ -168,10 +169,17 @@ async def test_the_values_are_found_before_erasure(bot, tmp_path) -> None:
 async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     """Delete my data: the database file, its WAL and journal hold none of the courier's values, in any encoding."""
     number, values = await leave_traces(bot)
+    new = NewAppeal(courier_id=OTHER, category="work", description="Someone else's words", language="en", contact_phone="+8613700000000")
+    others = (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
     await bot.say(COURIER, "/privacy")
     await bot.press(COURIER, "Delete my data")
     await bot.press(COURIER, "Yes, delete it")
     assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    # Nobody else's data is touched: their appeal, their records of handled updates.
+    kept = await bot.services.storage.appeals.get(others)
+    assert (kept.courier_id, kept.description, kept.contact_phone) == (OTHER, "Someone else's words", "+8613700000000")
+    handled = await bot.services.storage.db.fetchone("SELECT count(*) FROM handled_updates WHERE digest LIKE ?", (f"m:{OTHER}:%",))
+    assert handled[0] > 0
     # The unit still hears of the withdrawal, and others keep working meanwhile.
     assert t(bot, "notice.withdraw.unit", number=number) in bot.texts(HR_STAFF)
     await bot.say(OTHER, "/my")

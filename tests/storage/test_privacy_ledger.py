@@ -8,7 +8,7 @@ import pytest
 from domain.lifecycle import Event, Outcome, State
 from storage.appeals import EventArgs
 from storage.models import NewAppeal
-from storage.privacy import PrivacyRefused
+from storage.privacy import PrivacyRefused, digest_chat
 from tests.storage.conftest import COORDINATOR, COURIER, MONDAY_10, OTHER_COURIER, STAFF
 
 E = Event
@@ -152,3 +152,12 @@ async def test_nothing_is_anonymised_before_its_time(storage) -> None:
     expired = await storage.privacy.anonymise_expired(MONDAY_10 + timedelta(days=729), retention_days=730)
     assert (expired.appeals, expired.people) == (0, 0)
     assert (await storage.appeals.get(closed)).description == "The charger is broken"
+
+
+def test_the_chat_a_handled_update_names() -> None:
+    """Messages, presses (also in groups), presses on inline messages and hashed digests."""
+    assert digest_chat("m:7318264905:12:1796000000") == 7318264905
+    assert digest_chat("cq:4000000000001:1001:5:ap:1001:acc") == 1001
+    assert digest_chat("cq:4000000000001:-100123:5:x") == -100123
+    assert digest_chat("cq:4000000000001::ap:1001:acc") is None
+    assert digest_chat("0123456789abcdef0123456789abcdef") is None
