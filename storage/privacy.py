@@ -63,6 +63,9 @@ class Expired:
     notices: int
 
 
+_CHUNK = 400  # people per statement: well inside SQLite's limit on parameters
+
+
 def _placeholders(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
@@ -93,10 +96,14 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
     """Remove every trace of these people's Telegram identity inside the caller's transaction.
 
     Their appeals must be anonymised first (their rows name the courier). The ledger keeps its rows
-    with no actor; staff work they once did is kept the same way, without their id.
+    with no actor; staff work they once did is kept the same way, without their id. Each statement
+    takes a chunk of people at once: the ledger and the outbox have no index on a person, and a
+    retention run may forget thousands.
     """
-    for telegram_id in telegram_ids:
-        conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ?", (telegram_id,))
+    ids = list(telegram_ids)
+    for chunk in (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)):
+        marks = _placeholders(chunk)
+        conn.execute(f"UPDATE events SET actor_id = NULL WHERE actor_id IN ({marks})", chunk)
         for table, column in (
             ("outbox", "chat_id"),
             ("appeal_messages", "chat_id"),
@@ -104,17 +111,17 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
             ("prompts", "telegram_id"),
             ("last_locations", "telegram_id"),
         ):
-            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
-        # Coordinators were told this chat could not be reached: the notice names the person.
+            conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+        # Coordinators were told a chat could not be reached: the notice names the person.
         conn.execute(
             "DELETE FROM outbox WHERE template = 'notice.unreachable.coordinators'"
-            " AND json_extract(params, '$.person') = ?",
-            (telegram_id,),
+            f" AND json_extract(params, '$.person') IN ({marks})",
+            chunk,
         )
         # A used invite keeps who used it; a dead code is no loss.
-        conn.execute("DELETE FROM invites WHERE used_by = ? OR created_by = ?", (telegram_id, telegram_id))
-        conn.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
-    _forget_updates(conn, set(telegram_ids))
+        conn.execute(f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk)
+        conn.execute(f"DELETE FROM people WHERE telegram_id IN ({marks})", chunk)
+    _forget_updates(conn, set(ids))
 
 
 def digest_chat(digest: str) -> int | None:
