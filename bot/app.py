@@ -34,7 +34,7 @@ from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
-from domain.schedule import latest_daily, latest_weekly
+from domain.schedule import latest_daily, latest_weekly, slot_day
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
 from handlers.i18n import Catalog
@@ -134,7 +134,9 @@ async def queue_due_work(services: Services, config: Config) -> None:
         ("weekly", latest_weekly(now, digest.weekly_weekday(), digest.weekly_time(), services.zone)),
     ):
         start, end = digest_period(kind, slot, services.zone)
-        await services.storage.outbox.queue_digest(kind, slot, start, now, end=end)
+        await services.storage.outbox.queue_digest(kind, slot, start, now, end=end, day=slot_day(slot, services.zone))
+    # Notices written before the clock went back would otherwise wait for that time to come again.
+    await services.storage.outbox.release_future(now)
 
 
 async def tick(services: Services, sender: OutboxSender, config: Config) -> None:
@@ -144,7 +146,10 @@ async def tick(services: Services, sender: OutboxSender, config: Config) -> None
 
 
 def _digest(update: Update) -> str:
-    """What tells a redelivery from a new update that reuses the id: who, where, which message, when."""
+    """What tells a redelivery from a new update that reuses the id: who, where, which message, when.
+
+    Its chat id is how storage.privacy finds a person's records when erasing them (kept 8 days at most).
+    """
     query = update.callback_query
     if query is not None:
         where = f"{query.message.chat.id}:{query.message.message_id}" if query.message else ""

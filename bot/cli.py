@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.config import ConfigError, Config, config_path, load_config
+from bot.config import ConfigError, Config, config_path, load_config, service_problems
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -93,9 +93,17 @@ def _summary(config: Config, source: str) -> str:
     return "\n".join(lines)
 
 
+def _ready_to_serve(config: Config, path: Path | None) -> Config:
+    """The config, if a bot could serve couriers with it; else ConfigError with the reasons (check-config)."""
+    problems = service_problems(config)
+    if problems:
+        raise ConfigError(str(path) if path else "built-in defaults", problems)
+    return config
+
+
 def _check_config(args: argparse.Namespace) -> int:
     path = config_path(args.file)
-    config = load_config(path)
+    config = _ready_to_serve(load_config(path), path)
     print(_summary(config, str(path) if path else "built-in defaults"))
     return EXIT_OK
 
@@ -171,6 +179,9 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _sandbox_with(path, args)
+    for problem in service_problems(config):
+        # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
+        logging.getLogger(__name__).warning("config: %s", problem)
     application = build_application(config)
     if args.webhook:
         from bot.webhook import run_webhook

@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -443,6 +443,138 @@ def _reference_problems(config: Config) -> list[Problem]:
     return problems
 
 
+# Public holidays run up to nine days in a row (the Spring Festival with its weekends); a longer
+# stretch without a working day is a mistake in the list, and every deadline would stand still.
+MAX_DAYS_OFF = 14
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _calendar_problems(config: Config) -> list[Problem]:
+    """A calendar with no working time to count deadlines in, now or for weeks at a time."""
+    cal = config.calendar
+    problems: list[Problem] = []
+    if len(set(cal.rest_weekdays)) == 7:
+        problems.append(Problem("calendar.rest_weekdays", "every weekday is a rest day: no deadline could ever fall due"))
+    periods = cal.periods()
+    for (start, end), (next_start, next_end) in zip(periods, periods[1:]):
+        if next_start < end:
+            problems.append(
+                Problem("calendar.work_hours", f"{_clock(start)}-{_clock(end)} and {_clock(next_start)}-{_clock(next_end)} overlap")
+            )
+    if problems:
+        return problems
+    try:
+        calendar = config.working_calendar()
+    except ValueError as error:
+        return [Problem("calendar", str(error))]
+    if cal.holidays:
+        day, last = min(cal.holidays) - timedelta(days=7), max(cal.holidays) + timedelta(days=7)
+        run_start, longest = None, (0, day, day)
+        while day <= last:
+            if calendar.is_working_day(day):
+                run_start = None
+            else:
+                run_start = run_start or day
+                length = (day - run_start).days + 1
+                if length > longest[0]:
+                    longest = (length, run_start, day)
+            day += timedelta(days=1)
+        length, first, final = longest
+        if length > MAX_DAYS_OFF:
+            problems.append(
+                Problem(
+                    "calendar.holidays",
+                    f"no working day from {first} to {final} ({length} days): deadlines would stand still;"
+                    f" at most {MAX_DAYS_OFF} days in a row may be off",
+                )
+            )
+    return problems
+
+
+def _working_length(span: WorkSpan, day_length: timedelta) -> timedelta:
+    """The most working time a deadline can give ("eod": up to a whole working day)."""
+    if span.kind == "minutes":
+        return timedelta(minutes=span.amount)
+    return day_length * (span.amount if span.kind == "working_days" else 1)
+
+
+def _deadline_layers(config: Config) -> list[tuple[str, DeadlinesSection | DeadlineOverrides]]:
+    """Every place a deadline can be set, with its key."""
+    layers: list[tuple[str, DeadlinesSection | DeadlineOverrides]] = [
+        ("deadlines", config.deadlines), ("deadlines.urgent", config.deadlines.urgent)
+    ]
+    for index, category in enumerate(config.categories):
+        for priority in ("normal", "urgent"):
+            layers.append((f"categories[{index}].deadlines.{priority}", getattr(category.deadlines, priority)))
+    return layers
+
+
+def _deadline_problems(config: Config) -> list[Problem]:
+    """Deadlines whose ladder or follow-up could never happen."""
+    problems: list[Problem] = []
+    calendar = config.working_calendar()
+    day_length = calendar.day_length()
+    # The longest any deadline with a reminder step can be: a reminder at least that long before it
+    # would come before the deadline is even set, and is skipped, for every appeal.
+    reminding = [
+        _working_length(span, day_length)
+        for _key_, layer in _deadline_layers(config)
+        for name in ("triage", "accept", "handle", "feedback")
+        if (span := getattr(layer, name)) is not None
+    ]
+    remind = config.reminders.remind_before
+    if reminding and _working_length(remind, day_length) >= max(reminding):
+        problems.append(
+            Problem(
+                "reminders.remind_before",
+                f"{remind} is not shorter than any deadline: every reminder would be due before its"
+                " deadline is set, so none would ever be sent",
+            )
+        )
+    # A closed appeal is anonymised `retention_days` after closing; the follow-up check comes
+    # `followup` after closing, and must find the courier still there.
+    retention = timedelta(days=config.privacy.retention_days)
+    start = datetime.now(config.zone())
+    for key, layer in _deadline_layers(config):
+        span = layer.followup
+        if span is None:
+            continue
+        try:
+            took = span.due_from(calendar, start) - start
+        except ValueError:
+            continue  # the calendar's own problem, reported with it
+        if took >= retention:
+            problems.append(
+                Problem(
+                    f"{key}.followup",
+                    f"{span} is about {took.days} days, not shorter than privacy.retention_days"
+                    f" ({config.privacy.retention_days}): the appeal would be anonymised before its"
+                    " follow-up could reach the courier",
+                )
+            )
+    return problems
+
+
+def usability_problems(config: Config) -> list[Problem]:
+    """Values each valid alone that together make a core action impossible: no working time to count
+    deadlines in, a reminder that can never come, a follow-up after the data is gone."""
+    problems = _calendar_problems(config)
+    if problems:
+        return problems  # deadlines cannot be measured on a broken calendar
+    return _deadline_problems(config)
+
+
+def service_problems(config: Config) -> list[Problem]:
+    """What stops a bot with this config from serving couriers: check-config refuses it, `run` warns
+    (a bot tried out without units still starts), and commands that only need the database accept it."""
+    if not config.units:
+        return [Problem("units", "no unit is configured: appeals could be filed but assigned to no one")]
+    return []
+
+
 def _apply_environment(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:
     telegram = data.setdefault("telegram", {})
     if not isinstance(telegram, dict):
@@ -471,6 +603,8 @@ def parse_config(data: dict[str, Any], source: str = "config", environ: Any = No
         ]
         raise ConfigError(source, problems) from None
     problems = _reference_problems(config)
+    if not problems:
+        problems = usability_problems(config)
     if problems:
         raise ConfigError(source, problems)
     return config

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.periods import bounds
+
 
 def latest_daily(now: datetime, at: time, zone: ZoneInfo) -> datetime:
     """The most recent local `at` at or before `now`."""
@@ -19,3 +21,9 @@ def latest_weekly(now: datetime, weekday: int, at: time, zone: ZoneInfo) -> date
     day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
     slot = datetime.combine(day, at, tzinfo=zone)
     return slot if slot <= local else datetime.combine(day - timedelta(days=7), at, tzinfo=zone)
+
+
+def slot_day(slot: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The calendar day a slot falls on in the district: [its local midnight, the next one)."""
+    day = slot.astimezone(zone).date()
+    return bounds(day, day, zone)

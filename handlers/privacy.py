@@ -63,6 +63,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         nothing_held = not (held.appeals or held.texts or held.files or held.phone or held.location)
         try:
             erased = await services.storage.privacy.erase(me.person.telegram_id, services.clock())
+            # The record of this very press would name the chat just erased.
+            services.storage.updates.leave_unrecorded(update.update_id)
         except PrivacyRefused:
             await query.answer()
             await reply(update, t("privacy.role_first"))

@@ -32,6 +32,9 @@ class Checkpointer:
         self._conn: sqlite3.Connection | None = None  # used on the executor's one thread only
         self._running: asyncio.Future | None = None
         self.checkpoints = 0
+        # Set when a truncating checkpoint the writer asked for was held off by a reader: the
+        # background ones truncate instead, until one completes (erased data must leave the WAL).
+        self.truncate_owed = False
 
     def committed(self) -> None:
         """Count a commit; every CHECKPOINT_EVERY commits, start a checkpoint unless one is running."""
@@ -47,7 +50,11 @@ class Checkpointer:
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, isolation_level=None)
             self._conn.execute("PRAGMA busy_timeout = 1000")
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if self.truncate_owed:
+            busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            self.truncate_owed = bool(busy)
+        else:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _finished(self, future: asyncio.Future) -> None:
         self._running = None

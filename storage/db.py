@@ -32,6 +32,7 @@ Deferred = tuple[str, tuple[Any, ...]]
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+TRUNCATE_WAIT_MS = 250
 # Inline work never gives the loop a turn by itself: a loop of it (500 due deadlines in a tick,
 # say) would hold every update back until it ended. Past this long without one, `run` yields first.
 TURN_EVERY_S = 0.005
@@ -43,6 +44,9 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows and freed pages are overwritten with zeros, whatever SQLite was built with: an
+    # erased courier's words must not linger in free space (see storage.privacy).
+    conn.execute("PRAGMA secure_delete = ON")
 
 
 def _transaction(
@@ -156,6 +160,27 @@ class Database:
         if self._readers is None:  # an in-memory database has no other connections
             return [await self.run(part, long=True) for part in parts]
         return await self._readers.run_all(parts)
+
+    async def checkpoint_truncate(self) -> bool:
+        """Copy the whole WAL into the database file and empty it (after an erasure: no old page
+        images stay in the log); whether it completed (a reader in the middle of a read can hold it off)."""
+        if self.path == ":memory:":
+            return True
+
+        def work(conn: sqlite3.Connection) -> bool:
+            # Waiting out a long report would hold every write back: a short wait, then the background.
+            conn.execute(f"PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}")
+            try:
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return not busy
+
+        done = await self.run(work, long=True)
+        if not done and self._checkpointer is not None:
+            log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
+            self._checkpointer.truncate_owed = True
+        return done
 
     @property
     def checkpoints(self) -> int:

@@ -45,25 +45,33 @@ class Outbox:
         )
 
     async def queue_digest(
-        self, kind: str, slot: datetime, start: datetime, now: datetime, end: datetime | None = None
+        self, kind: str, slot: datetime, start: datetime, now: datetime, end: datetime | None = None,
+        day: tuple[datetime, datetime] | None = None,
     ) -> int:
-        """Queue the digest of [start, end) (end: the slot, unless given) for every reachable coordinator, once per slot.
+        """Queue the digest of [start, end) (end: the slot, unless given) for every reachable coordinator,
+        once per calendar day `day` ([midnight, next midnight) of the slot's local date; the slot alone if not given).
 
-        The first slot a database sees is only recorded, so a new install does not send a digest
-        for a time before it started. Returns how many digests were queued.
+        Whether a day's digest went out is asked of that day, not judged by the latest slot ever
+        seen: a clock that ran ahead and came back does not silence the days in between. The first
+        slot a database sees is only recorded, so a new install does not send a digest for a time
+        before it started. Returns how many digests were queued.
         """
         ts = to_ts(now)
         params = json.dumps({"kind": kind, "start": to_ts(start), "end": to_ts(end or slot)})
+        first, stop = (to_ts(day[0]), to_ts(day[1])) if day is not None else (to_ts(slot), to_ts(slot) + 1)
 
         def work(conn: sqlite3.Connection) -> int:
-            last = conn.execute("SELECT max(slot) FROM digest_slots WHERE kind = ?", (kind,)).fetchone()[0]
-            if last is not None and last >= to_ts(slot):
+            done = conn.execute(
+                "SELECT 1 FROM digest_slots WHERE kind = ? AND slot >= ? AND slot < ?", (kind, first, stop)
+            ).fetchone()
+            if done is not None:
                 return 0
+            new_install = conn.execute("SELECT 1 FROM digest_slots WHERE kind = ? LIMIT 1", (kind,)).fetchone() is None
             conn.execute(
                 "INSERT INTO digest_slots (kind, slot, queued) VALUES (?, ?, ?)",
-                (kind, to_ts(slot), int(last is not None)),
+                (kind, to_ts(slot), int(not new_install)),
             )
-            if last is None:
+            if new_install:
                 return 0
             return conn.execute(
                 "INSERT INTO outbox (chat_id, template, params, not_before, created_at)"
@@ -73,6 +81,18 @@ class Outbox:
             ).rowcount
 
         return await self._db.write(work)
+
+    async def release_future(self, now: datetime) -> int:
+        """Make pending notices written "after" `now` due now: the clock went back since, and their
+        wait (a retry's pause) was counted from a time that has not come; how many were released."""
+        ts = to_ts(now)
+        # Asked every tick: a read from the index of pending rows, and a write only when the clock went back.
+        where = "status = 'pending' AND not_before > ? AND created_at > ?"
+        if await self._db.fetchone(f"SELECT 1 FROM outbox WHERE {where} LIMIT 1", (ts, ts)) is None:
+            return 0
+        return await self._db.write(
+            lambda conn: conn.execute(f"UPDATE outbox SET not_before = ? WHERE {where}", (ts, ts, ts)).rowcount
+        )
 
     async def mark_sent(
         self, accepted: list[tuple[int, datetime]], shown: list[tuple[AppealMessage, datetime]] = ()

@@ -18,6 +18,8 @@ from domain.lifecycle import Event
 from storage.appeals import Appeals
 from storage.db import Database
 from storage.models import to_ts
+from storage.people import JOIN_BURST_NOTICE
+from storage.updates import KEEP
 
 # States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
 _WITHDRAWABLE = ("collecting", "assessing", "handling")
@@ -62,6 +64,9 @@ class Expired:
     notices: int
 
 
+_CHUNK = 400  # people per statement: well inside SQLite's limit on parameters
+
+
 def _placeholders(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
@@ -84,6 +89,63 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
     conn.execute(f"DELETE FROM attachments WHERE appeal_id IN ({marks})", tuple(ids))
     # Notices quote notes and answers in their parameters.
     conn.execute(f"UPDATE outbox SET params = '{{}}' WHERE appeal_id IN ({marks})", tuple(ids))
+    # A typed answer owed about the appeal holds the words typed so far.
+    conn.execute(f"DELETE FROM prompts WHERE appeal_id IN ({marks})", tuple(ids))
+
+
+# Notices to coordinators whose parameters name another person.
+_NAMING = ("notice.unreachable.coordinators", JOIN_BURST_NOTICE)
+
+
+def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None:
+    """Remove every trace of these people's Telegram identity inside the caller's transaction.
+
+    Their appeals must be anonymised first (their rows name the courier). The ledger keeps its rows
+    with no actor; staff work they once did is kept the same way, without their id. Each statement
+    takes a chunk of people at once: the ledger and the outbox have no index on a person, and a
+    retention run may forget thousands.
+    """
+    ids = list(telegram_ids)
+    for chunk in (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)):
+        marks = _placeholders(chunk)
+        conn.execute(f"UPDATE events SET actor_id = NULL WHERE actor_id IN ({marks})", chunk)
+        for table, column in (
+            ("outbox", "chat_id"),
+            ("appeal_messages", "chat_id"),
+            ("drafts", "courier_id"),
+            ("prompts", "telegram_id"),
+            ("last_locations", "telegram_id"),
+            ("join_failures", "telegram_id"),
+            ("join_bursts", "telegram_id"),
+        ):
+            conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+        # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
+        conn.execute(
+            f"DELETE FROM outbox WHERE template IN ({_placeholders(_NAMING)})"
+            f" AND json_extract(params, '$.person') IN ({marks})",
+            [*_NAMING, *chunk],
+        )
+        # A used invite keeps who used it; a dead code is no loss.
+        conn.execute(f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk)
+        conn.execute(f"DELETE FROM people WHERE telegram_id IN ({marks})", chunk)
+    _forget_updates(conn, set(ids))
+
+
+def digest_chat(digest: str) -> int | None:
+    """The chat a handled update's digest names (bot.app._digest): "m:<chat>:…" for a message,
+    "cq:<query>:<chat>:…" for a press; None for the rest (hashes, presses on inline messages)."""
+    parts = digest.split(":", 3)
+    field = parts[1] if parts[0] == "m" else parts[2] if parts[0] == "cq" and len(parts) > 2 else ""
+    return int(field) if field.lstrip("-").isdigit() else None
+
+
+def _forget_updates(conn: sqlite3.Connection, telegram_ids: set[int]) -> None:
+    """Delete the records of handled updates sent from these people's chats: one pass, however many people."""
+    if not telegram_ids:
+        return
+    rows = conn.execute("SELECT update_id, digest FROM handled_updates").fetchall()
+    doomed = [(update_id, digest) for update_id, digest in rows if digest_chat(digest) in telegram_ids]
+    conn.executemany("DELETE FROM handled_updates WHERE update_id = ? AND digest = ?", doomed)
 
 
 class Privacy:
@@ -150,24 +212,20 @@ class Privacy:
                 continue  # it moved on meanwhile (to feedback, or closed): anonymised all the same
             withdrawn.append(row["id"])
 
+        # Records of their earlier updates may still wait to ride along with a write: written first,
+        # they are erased with the rest.
+        await self._db.write_deferred()
+
         def work(conn: sqlite3.Connection) -> int:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
-            conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,))
-            for table, column in (
-                ("outbox", "chat_id"),
-                ("appeal_messages", "chat_id"),
-                ("drafts", "courier_id"),
-                ("prompts", "telegram_id"),
-                ("last_locations", "telegram_id"),
-                ("join_failures", "telegram_id"),
-                ("join_bursts", "telegram_id"),
-                ("people", "telegram_id"),
-            ):
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
+            forget_people(conn, [telegram_id])
             return len(ids)
 
-        count = await self._db.write(work)
+        count = await self._db.write(work, long=True)
+        # The old versions of the pages just cleaned are still in the write-ahead log until a
+        # checkpoint copies the new ones over them and empties it.
+        await self._db.checkpoint_truncate()
         return Erased(tuple(withdrawn), count)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
@@ -186,6 +244,9 @@ class Privacy:
                     )
                 ]
                 anonymise_appeals(conn, ids, now)
+                # The messages that showed them name the courier's chat; closed long ago, they are no
+                # longer kept current.
+                conn.execute(f"DELETE FROM appeal_messages WHERE appeal_id IN ({_placeholders(ids)})", ids)
                 return len(ids)
 
             # Short transactions: the bot keeps answering between batches.
@@ -200,14 +261,22 @@ class Privacy:
             notices = conn.execute(
                 "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
             ).rowcount
-            people = conn.execute(
-                "DELETE FROM people WHERE role = 'courier' AND created_at < ?"
-                " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
-                " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
-                (cutoff,),
-            ).rowcount
-            return Expired(appeals, people, locations, drafts, notices)
+            idle = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT telegram_id FROM people WHERE role = 'courier' AND created_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
+                    (cutoff,),
+                )
+            ]
+            # Handled updates are needed for a week at most (storage.updates.KEEP); their digests name chats.
+            conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (to_ts(now - KEEP),))
+            forget_people(conn, idle)
+            return Expired(appeals, len(idle), locations, drafts, notices)
 
-        return await self._db.write(rest, long=True)
+        expired = await self._db.write(rest, long=True)
+        await self._db.checkpoint_truncate()
+        return expired

@@ -143,8 +143,11 @@ class Reports:
         def from_the_ledger(conn: sqlite3.Connection) -> dict[str, Any]:
             # Each appeal resolved in the period once, at its last resolution in it (a reopened
             # appeal may be resolved twice): the count, the average and the chart's days agree.
+            # A span is never below zero, even where a wall clock that went back dated an event
+            # before the filing (the ledger's order is the truth): one such span would pull the
+            # average down, or below zero.
             resolutions = conn.execute(
-                "SELECT r.at, r.at - a.created_at FROM (SELECT appeal_id, max(at) AS at FROM events"
+                "SELECT r.at, max(0, r.at - a.created_at) FROM (SELECT appeal_id, max(at) AS at FROM events"
                 " WHERE event = 'resolve' AND at >= ? AND at < ? GROUP BY appeal_id) r"
                 " JOIN appeals a ON a.id = r.appeal_id",
                 (s, e),
@@ -172,8 +175,8 @@ class Reports:
                 ],
                 "avg_accept": _average(
                     conn,
-                    "SELECT avg(x.at - (SELECT max(y.at) FROM events y WHERE y.appeal_id = x.appeal_id"
-                    " AND y.event IN ('assign', 'reassign') AND y.id < x.id)) FROM events x"
+                    "SELECT avg(max(0, x.at - (SELECT y.at FROM events y WHERE y.appeal_id = x.appeal_id"
+                    " AND y.event IN ('assign', 'reassign') AND y.id < x.id ORDER BY y.id DESC LIMIT 1))) FROM events x"
                     " WHERE x.event = 'accept' AND x.at >= ? AND x.at < ?",
                     (s, e),
                 ),

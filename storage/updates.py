@@ -28,6 +28,7 @@ class HandledUpdates:
         self._db = db
         self._highest: int | None = None
         self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT)
+        self._unrecorded: set[int] = set()
 
     async def _load(self) -> int:
         row = await self._db.fetchone("SELECT max(update_id) FROM handled_updates")
@@ -46,8 +47,18 @@ class HandledUpdates:
         )
         return row is not None
 
+    def leave_unrecorded(self, update_id: int) -> None:
+        """Keep no record of this update: it erased its sender, and its digest names their chat.
+
+        Delivered again, it is handled again, which an erasure allows (there is nothing left to erase).
+        """
+        self._unrecorded.add(update_id)
+
     async def record(self, update_id: int, digest: str, now: datetime) -> None:
         """Remember a handled update, written with the next transaction (and forget those older than KEEP)."""
+        if update_id in self._unrecorded:
+            self._unrecorded.discard(update_id)
+            return
         ts = to_ts(now)
         if self._highest is None:
             await self._load()

@@ -7,6 +7,7 @@ import pytest
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+UNIT = '[[units]]\nid = "hr"\nkind = "department"\nzh = "人社局"\nen = "HR Bureau"\n'
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +69,7 @@ def test_every_problem_is_listed_at_once(tmp_path, capsys) -> None:
 def test_the_config_path_comes_from_the_environment(tmp_path, monkeypatch, capsys) -> None:
     """APPEALS_BOT_CONFIG names the file; APPEALS_BOT_DATABASE wins over its database path."""
     path = tmp_path / "mine.toml"
-    path.write_text('default_language = "en"\n[database]\npath = "from-file.sqlite3"\n')
+    path.write_text('default_language = "en"\n[database]\npath = "from-file.sqlite3"\n' + UNIT)
     monkeypatch.setenv("APPEALS_BOT_CONFIG", str(path))
     monkeypatch.setenv("APPEALS_BOT_DATABASE", "from-env.sqlite3")
     assert main(["check-config"]) == 0
@@ -101,3 +102,56 @@ def test_people_and_units_without_editing_files(tmp_path, monkeypatch, capsys) -
     assert " 12 " not in capsys.readouterr().out
     assert main(["units", "--config", str(config), "list"]) == 0
     assert "staff: 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # No working time in a week, however it is written.
+        ('[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n',
+         "calendar.rest_weekdays: every weekday is a rest day"),
+        ('[calendar]\nwork_hours = []\n', "calendar.work_hours: at least one working period is needed"),
+        ('[calendar]\nwork_hours = ["09:00-09:00"]\n', "calendar.work_hours: '09:00-09:00' ends before it starts"),
+        ('[calendar]\nwork_hours = ["09:00-12:00", "11:00-18:00"]\n',
+         "calendar.work_hours: 09:00-12:00 and 11:00-18:00 overlap"),
+        ("[calendar]\nholidays = [" + ", ".join(f"2027-01-{d:02d}" for d in range(1, 32)) + "]\n",
+         "calendar.holidays: no working day from 2027-01-01 to 2027-01-31 (31 days)"),
+        # A reminder that could never come before its deadline is set.
+        ('[reminders]\nremind_before = "13wd"\n', "reminders.remind_before: 13wd is not shorter than any deadline"),
+        # A follow-up after the retention has anonymised the appeal.
+        ('[privacy]\nretention_days = 30\n[deadlines]\nfollowup = "60wd"\n',
+         "deadlines.followup: 60wd is about"),
+        ('[privacy]\nretention_days = 30\n' + UNIT.replace("[[units]]", "[[categories]]\nid = \"work\"\nzh = \"工作\"\nen = \"Work\"\ndeadlines.urgent.followup = \"40wd\"\n[[units]]"),
+         "categories[0].deadlines.urgent.followup: 40wd is about"),
+        # Digest times that are not times of day.
+        ('[digest]\ndaily = "25:00"\n', "digest.daily: '25:00' is not a time of day"),
+        ('[digest]\ndaily = "6pm"\n', "digest.daily: '6pm' is not a time like 09:00"),
+        ('[digest]\nweekly = "09:60"\n', "digest.weekly: '09:60' is not a time of day"),
+        ('[digest]\nweekly_day = "someday"\n', "digest.weekly_day:"),
+    ],
+)
+def test_a_config_that_makes_a_core_action_impossible_is_refused(tmp_path, capsys, text, expected) -> None:
+    """Each value is valid alone, or nearly: check-config names the key and says why, and exits 2."""
+    path = tmp_path / "impossible.toml"
+    path.write_text(text + ("" if "[[units]]" in text else UNIT))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_a_config_with_no_unit_cannot_serve(tmp_path, capsys) -> None:
+    """Appeals would reach no one: check-config refuses it; commands that only need the database
+    still read it."""
+    path = tmp_path / "no-units.toml"
+    path.write_text('[database]\npath = "n.sqlite3"\n')
+    assert main(["check-config", str(path)]) == 2
+    assert "units: no unit is configured" in capsys.readouterr().err
+    assert main(["units", "--config", str(path), "list"]) == 0
+
+
+def test_the_spring_festival_and_a_six_day_week_are_fine(tmp_path, capsys) -> None:
+    """Nine days off in a row, and one working weekday, still leave time to count deadlines in."""
+    path = tmp_path / "fine.toml"
+    festival = ", ".join(f"2026-02-{d:02d}" for d in range(16, 24))
+    path.write_text(f'[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat"]\nholidays = [{festival}]\n' + UNIT)
+    assert main(["check-config", str(path)]) == 0, capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 from domain.lifecycle import Event, Outcome, State
 from storage.appeals import EventArgs
 from storage.models import NewAppeal
-from storage.privacy import PrivacyRefused
+from storage.privacy import PrivacyRefused, digest_chat
 from tests.storage.conftest import COORDINATOR, COURIER, MONDAY_10, OTHER_COURIER, STAFF
 
 E = Event
@@ -152,3 +152,44 @@ async def test_nothing_is_anonymised_before_its_time(storage) -> None:
     expired = await storage.privacy.anonymise_expired(MONDAY_10 + timedelta(days=729), retention_days=730)
     assert (expired.appeals, expired.people) == (0, 0)
     assert (await storage.appeals.get(closed)).description == "The charger is broken"
+
+
+def test_the_chat_a_handled_update_names() -> None:
+    """Messages, presses (also in groups), presses on inline messages and hashed digests."""
+    assert digest_chat("m:7318264905:12:1796000000") == 7318264905
+    assert digest_chat("cq:4000000000001:1001:5:ap:1001:acc") == 1001
+    assert digest_chat("cq:4000000000001:-100123:5:x") == -100123
+    assert digest_chat("cq:4000000000001::ap:1001:acc") is None
+    assert digest_chat("0123456789abcdef0123456789abcdef") is None
+
+
+async def test_retention_forgets_thousands_of_idle_couriers_in_one_run(storage) -> None:
+    """More couriers than one statement takes: each loses their row, the notices to their chat and the
+    records of their updates; a courier seen lately keeps theirs."""
+    idle = list(range(100_000, 101_500))
+    for person in idle:
+        await storage.people.seen(person, "en", MONDAY_10)
+    await storage.people.seen(777, "en", MONDAY_10 + timedelta(days=799))
+    later = MONDAY_10 + timedelta(days=800)
+
+    def traces(conn) -> None:
+        for person in [*idle, 777]:
+            conn.execute(
+                "INSERT INTO outbox (chat_id, template, params, status, not_before, created_at, sent_at)"
+                " VALUES (?, 'start.greeting', '{}', 'sent', ?, ?, ?)",
+                (person, *[int(later.timestamp())] * 3),
+            )
+            conn.execute(
+                "INSERT INTO handled_updates (update_id, digest, handled_at) VALUES (?, ?, ?)",
+                (person, f"m:{person}:1:{int(later.timestamp())}", int(later.timestamp())),
+            )
+
+    await storage.db.write(traces)
+    expired = await storage.privacy.anonymise_expired(later, retention_days=730)
+    assert expired.people == len(idle) + 2  # and the fixture's two couriers, idle too
+    left = await storage.db.fetchone(
+        "SELECT (SELECT count(*) FROM people WHERE telegram_id >= 100000),"
+        " (SELECT group_concat(chat_id) FROM outbox WHERE template = 'start.greeting'),"
+        " (SELECT group_concat(digest) FROM handled_updates)"
+    )
+    assert tuple(left) == (0, "777", f"m:777:1:{int(later.timestamp())}")

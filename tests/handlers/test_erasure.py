@@ -1,0 +1,227 @@
+"""Erasure means erased: after /privacy's delete or the retention run, no byte of what a courier gave
+the bot (texts, phone, location, file ids, Telegram identity) is left in the database, its
+write-ahead log or its journal."""
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from bot.retention import run_retention
+from domain.lifecycle import Event
+from storage.models import NewAppeal
+from tests.harness import running_bot
+
+# A Telegram id no other number in the database comes near, so its bytes cannot turn up by chance.
+COURIER = 7_318_264_905
+HR_STAFF, COORDINATOR, OTHER = 600, 900, 1002
+FIRST, LAST, USERNAME = "Quentavius", "Marchbanks", "quentavius_rides_9"
+PHONE = "+8613912345678"
+DESCRIPTION = "Zephyrine Logistics withheld my November wages 工资被扣押七千三百元"
+ANSWER = "I ride for Quillfeather Express 我在羽毛快递跑单"
+DRAFT = "Half-written complaint about Vexmoor Depot 未写完的投诉"
+PLACE = (31.2417361, 121.4966823)  # where the appeal happened
+NEAREST = (31.2088457, 121.4310892)  # shared with "Nearest station"
+PLACE_WORDS = "behind the Obsidian Lantern market 黑灯笼市场后面"
+
+
+def _varint(n: int) -> bytes:
+    """SQLite's variable-length integer (rowids and record headers)."""
+    if n > 0x00FFFFFFFFFFFFFF:
+        raise ValueError("nine-byte varints are not needed here")
+    groups = []
+    while True:
+        groups.append(n & 0x7F)
+        n >>= 7
+        if not n:
+            break
+    groups.reverse()
+    return bytes(g | 0x80 for g in groups[:-1]) + bytes([groups[-1]])
+
+
+def encodings(value: object) -> list[bytes]:
+    """Every way SQLite (or JSON inside a text column) could hold `value`."""
+    if isinstance(value, str):
+        forms = {value.encode(), json.dumps(value)[1:-1].encode(), json.dumps(value, ensure_ascii=False)[1:-1].encode()}
+        return sorted(forms)
+    if isinstance(value, float):
+        return [repr(value).encode(), f"{value:.5f}".encode(), struct.pack(">d", value)]
+    if isinstance(value, int):
+        size = next(n for n in (1, 2, 3, 4, 6, 8) if value < 2 ** (8 * n - 1))
+        return [str(value).encode(), value.to_bytes(size, "big"), value.to_bytes(8, "big"), _varint(value)]
+    raise TypeError(value)
+
+
+def database_files(path: Path) -> dict[str, bytes]:
+    """The raw bytes of the database file and its -wal, -journal and -shm companions that exist."""
+    found = {}
+    for suffix in ("", "-wal", "-journal", "-shm"):
+        file = Path(f"{path}{suffix}")
+        if file.exists():
+            found[file.name] = file.read_bytes()
+    return found
+
+
+def leftovers(path: Path, values: dict[str, object]) -> list[str]:
+    """Which of `values` (by name) still appear in any database file, in any encoding."""
+    files = database_files(path)
+    assert files, "no database file"
+    found = []
+    for name, value in values.items():
+        for form in encodings(value):
+            for file, data in files.items():
+                if form in data:
+                    found.append(f"{name} ({form!r}) in {file}")
+    return found
+
+
+def t(bot, key: str, **values) -> str:
+    return bot.services.text("en", key, **values)
+
+
+async def file_with_everything(bot) -> tuple[int, list[str]]:
+    """The courier files a wage appeal with a photo, a voice note, a document, a place and their phone;
+    returns its number and the file ids Telegram gave."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, bot.services.category("work").name("en"))
+    file_ids = []
+    sent = bot.core.send_photo(COURIER, b"payslip photo")
+    file_ids += [size["file_id"] for size in sent["photo"]] + [size["file_unique_id"] for size in sent["photo"]]
+    await bot.deliver()
+    sent = bot.core.send_voice(COURIER, b"voice note", duration=3)
+    file_ids += [sent["voice"]["file_id"], sent["voice"]["file_unique_id"]]
+    await bot.deliver()
+    sent = bot.core.send_document(COURIER, b"%PDF contract", "contract-quentavius.pdf", "application/pdf")
+    file_ids += [sent["document"]["file_id"], sent["document"]["file_unique_id"]]
+    await bot.deliver()
+    await bot.say(COURIER, DESCRIPTION)
+    assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
+    bot.core.share_location(COURIER, *PLACE)
+    await bot.deliver()
+    assert bot.last_text(COURIER).endswith(t(bot, "filing.ask_contact"))
+    bot.core.share_contact(COURIER, PHONE, FIRST, contact_user_id=COURIER)
+    await bot.deliver()
+    review = bot.last_text(COURIER)
+    assert DESCRIPTION in review and PHONE in review
+    await bot.press(COURIER, t(bot, "button.confirm"))
+    number = int(bot.last_text(COURIER).split("#")[1].split()[0])
+    return number, file_ids
+
+
+async def leave_traces(bot) -> tuple[int, dict[str, object]]:
+    """Everything a courier can leave: an appeal with files, a question answered, a place typed in a
+    second appeal, a draft, a shared location; the values to look for afterwards."""
+    bot.core.add_user(COURIER, FIRST, last_name=LAST, username=USERNAME, language_code="en")
+    bot.users[COURIER] = FIRST
+    await bot.say(COURIER, "/start")
+    number, file_ids = await file_with_everything(bot)
+
+    bot.clock.advance(minutes=10)
+    await bot.press(HR_STAFF, t(bot, "button.accept"))
+    await bot.press(HR_STAFF, t(bot, "button.ask"))
+    await bot.say(HR_STAFF, "Which platform do you ride for?")
+    await bot.press(COURIER, t(bot, "button.reply"))
+    await bot.say(COURIER, ANSWER)
+    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note=ANSWER))
+
+    # A second appeal whose place is typed, not shared.
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, bot.services.category("work").name("en"))
+    await bot.say(COURIER, "Second appeal by the same courier about the Obsidian market")
+    await bot.say(COURIER, PLACE_WORDS)
+    await bot.press(COURIER, t(bot, "button.anonymous"))
+    await bot.press(COURIER, t(bot, "button.confirm"))
+
+    # A location shared to find a station, and a draft left half-way.
+    bot.core.share_location(COURIER, *NEAREST)
+    await bot.deliver()
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, bot.services.category("life").name("en"))
+    await bot.say(COURIER, DRAFT)
+    await bot.app.bot_data.sender.flush()
+
+    values: dict[str, object] = {
+        "telegram id": COURIER, "first name": FIRST, "last name": LAST, "username": USERNAME, "phone": PHONE,
+        "phone digits": PHONE.lstrip("+"), "description": DESCRIPTION, "answer": ANSWER, "draft": DRAFT,
+        "typed place": PLACE_WORDS, "place lat": PLACE[0], "place lon": PLACE[1],
+        "nearest lat": NEAREST[0], "nearest lon": NEAREST[1],
+    }
+    values.update({f"file id {i}": file_id for i, file_id in enumerate(file_ids)})
+    return number, values
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    async with running_bot(tmp_path / "erasure.sqlite3") as running:
+        await running.start(HR_STAFF, COORDINATOR, OTHER)
+        yield running
+
+
+async def test_the_values_are_found_before_erasure(bot, tmp_path) -> None:
+    """The scan finds what the courier gave while it is kept (else a clean scan would prove nothing)."""
+    _, values = await leave_traces(bot)
+    found = {entry.split(" (")[0] for entry in leftovers(tmp_path / "erasure.sqlite3", values)}
+    for name in ("telegram id", "phone", "description", "answer", "draft", "typed place", "place lat", "nearest lat"):
+        assert name in found, name
+
+
+async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
+    """Delete my data: the database file, its WAL and journal hold none of the courier's values, in any encoding."""
+    number, values = await leave_traces(bot)
+    new = NewAppeal(courier_id=OTHER, category="work", description="Someone else's words", language="en", contact_phone="+8613700000000")
+    others = (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
+    await bot.say(COURIER, "/privacy")
+    await bot.press(COURIER, "Delete my data")
+    await bot.press(COURIER, "Yes, delete it")
+    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    # Nobody else's data is touched: their appeal, their records of handled updates.
+    kept = await bot.services.storage.appeals.get(others)
+    assert (kept.courier_id, kept.description, kept.contact_phone) == (OTHER, "Someone else's words", "+8613700000000")
+    handled = await bot.services.storage.db.fetchone("SELECT count(*) FROM handled_updates WHERE digest LIKE ?", (f"m:{OTHER}:%",))
+    assert handled[0] > 0
+    # The unit still hears of the withdrawal, and others keep working meanwhile.
+    assert t(bot, "notice.withdraw.unit", number=number) in bot.texts(HR_STAFF)
+    await bot.say(OTHER, "/my")
+    assert leftovers(tmp_path / "erasure.sqlite3", values) == []
+    # The ledger keeps the appeals for the statistics, anonymous.
+    appeal = await bot.services.storage.appeals.get(number)
+    assert (appeal.courier_id, appeal.description, appeal.contact_phone, appeal.lat) == (None, "", None, None)
+    ledger = await bot.services.storage.appeals.ledger(number)
+    assert len(ledger) >= 4 and all(entry.note is None for entry in ledger)
+
+
+async def test_retention_leaves_no_byte_behind(bot, tmp_path) -> None:
+    """The courier's closed appeals past the retention, and the courier, leave nothing behind either."""
+    number, values = await leave_traces(bot)
+    # The courier withdraws both appeals and drops the draft; two years on, retention runs.
+    for appeal in (number, number + 1):
+        await bot.services.storage.appeals.apply(appeal, Event.WITHDRAW, COURIER, bot.clock.now)
+    await bot.app.bot_data.sender.flush()
+    bot.clock.advance(days=bot.config.privacy.retention_days + 1)
+    expired = await run_retention(bot.services, bot.config.privacy.retention_days)
+    assert (expired.appeals, expired.drafts, expired.locations) == (2, 1, 1)
+    assert await bot.services.storage.people.get(COURIER) is None
+    assert leftovers(tmp_path / "erasure.sqlite3", values) == []
+
+
+async def test_erasure_survives_a_restart_with_nothing_left(tmp_path) -> None:
+    """Closed and opened again, the files still hold nothing (nothing was waiting in a log to come back)."""
+    path = tmp_path / "erasure.sqlite3"
+    async with running_bot(path) as bot:
+        await bot.start(HR_STAFF, COORDINATOR, OTHER)
+        _, values = await leave_traces(bot)
+        await bot.say(COURIER, "/privacy")
+        await bot.press(COURIER, "Delete my data")
+        await bot.press(COURIER, "Yes, delete it")
+    assert leftovers(path, values) == []
+    async with running_bot(path) as bot:
+        await bot.start(OTHER)
+        await bot.say(OTHER, "/my")
+    assert leftovers(path, values) == []
+
+
+def test_the_scan_knows_sqlite_integers() -> None:
+    """The integer forms are SQLite's: a 6-byte big-endian value in a record, a varint as a rowid."""
+    forms = encodings(COURIER)
+    assert COURIER.to_bytes(6, "big") in forms and _varint(300) == b"\x82\x2c"
