@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from domain.lifecycle import Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, keyboard, roles
-from handlers.evidence import Files, Story, card_body, card_markup, fit, story
+from handlers.evidence import Files, Story, card_body, card_markup, story
 from handlers.deadlines_view import deadline_line, next_deadline
 from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
+from handlers.telegram_text import IN_NOTICE, TEXT, said, shorten, units
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
@@ -55,8 +56,8 @@ class Notice:
 
     @property
     def text(self) -> str:
-        """The whole message: the notice's words, then the card."""
-        return self.line if self.card is None else fit(self.line + "\n\n" + self.card)
+        """The whole message: the notice's words, then the card (within one message)."""
+        return shorten(self.line if self.card is None else self.line + "\n\n" + self.card)
 
 
 @dataclass
@@ -94,7 +95,9 @@ async def render_notice(
         params = json.loads(message.params)
         if appeal is not None and message.event_id is not None and message.template == "notice.answer.unit":
             # An answer of files alone reads as what came instead of words, not an empty tail.
-            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"))
+            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE)
+        elif params.get("note"):
+            params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
         memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo)
@@ -159,7 +162,8 @@ async def _render(
         told_key = (appeal.id, appeal.version, lang)
         if told_key not in memo.stories:
             memo.stories[told_key] = await story(services, appeal, lang, for_staff=True)
-        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True)
+        room = TEXT - units(text + "\n\n")
+        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True, room=room)
         return Notice(text, card, card_markup(services, appeal, held, facts, lang), "card", appeal.version)
     if template == "ladder.followup.due":
         return Notice(text, markup=followup_keyboard(services, appeal, lang))

@@ -249,13 +249,13 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
 
 def test_a_card_is_cut_to_what_one_message_holds() -> None:
     """Telegram counts UTF-16 units: emoji count twice; a cut text ends with an ellipsis and fits."""
-    from handlers.evidence import MAX_MESSAGE, fit
+    from handlers.telegram_text import TEXT, shorten
 
-    assert fit("短文本") == "短文本"
+    assert shorten("短文本") == "短文本"
     for text in ("字" * 5000, "🚲" * 3000, "a" * 4096 + "b"):
-        cut = fit(text)
-        assert len(cut.encode("utf-16-le")) // 2 <= MAX_MESSAGE and cut.endswith("…")
-    assert fit("a" * 4096) == "a" * 4096
+        cut = shorten(text)
+        assert len(cut.encode("utf-16-le")) // 2 <= TEXT and cut.endswith("…")
+    assert shorten("a" * 4096) == "a" * 4096
 
 
 async def test_a_file_telegram_no_longer_has_is_said_and_the_rest_still_come(bot) -> None:
