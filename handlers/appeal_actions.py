@@ -30,6 +30,7 @@ from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
+from handlers.telegram_text import SHOWN_BACK, said
 from storage.appeals import MAX_NOTE, NEEDS_REAL_WORDS, BadEventArguments, EventArgs
 from storage.dialogs import Prompt, PromptKind
 from storage.models import Appeal, LedgerEntry
@@ -592,7 +593,7 @@ async def _show_back(update: Update, context: BotContext, me: Who, appeal: Appea
             duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
         )
     else:
-        text = t(f"confirm.{kind}", number=appeal.id, text=prompt.data["text"])
+        text = t(f"confirm.{kind}", number=appeal.id, text=said(prompt.data["text"], SHOWN_BACK))
         if prompt.data.get("files"):
             text += "\n" + t("confirm.files", count=len(prompt.data["files"]))
     verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import ExtBot
 
 from handlers.keyboards import Keyboard
+from handlers.telegram_text import CAPTION, TEXT, TOAST, shorten
 
 
 class QuietBot(ExtBot):
@@ -13,6 +16,8 @@ class QuietBot(ExtBot):
     python-telegram-bot builds a Message from every answer, keyboard included: about 120 µs a
     message (bench/throughput.py), spent on an object no handler looks at. These go through the same
     request path (rate limiter, retries, errors raised as TelegramError) and return nothing.
+    Whatever a screen composed, no text goes out longer than Telegram takes (handlers/telegram_text.py):
+    the screens keep within it themselves, and this is the last guard, so nothing is refused for length.
     """
 
     async def send_text(
@@ -36,3 +41,13 @@ class QuietBot(ExtBot):
         """editMessageReplyMarkup (None takes the buttons away), without building a Message from the answer."""
         data = {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup}
         await self._post("editMessageReplyMarkup", data)
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Every request, its text and caption within Telegram's limits (cut with "…" only if a screen did not keep to them)."""
+        if data:
+            data = dict(data)
+            if isinstance(data.get("text"), str):
+                data["text"] = shorten(data["text"], TOAST if endpoint == "answerCallbackQuery" else TEXT)
+            if isinstance(data.get("caption"), str):
+                data["caption"] = shorten(data["caption"], CAPTION)
+        return await super()._post(endpoint, data, **kwargs)

@@ -96,7 +96,7 @@ async def test_text_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     await bot.press(COURIER, t(bot, "freetext.button_file"))
     assert bot.last_text(COURIER).startswith(t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n")
     await bot.press(COURIER, "Daily-life")
-    assert t(bot, "filing.review_description", description="The charger at Wanda station has been broken for a week") in (
+    assert t(bot, "filing.review_description", description=said("The charger at Wanda station has been broken for a week")) in (
         bot.last_text(COURIER)
     )
     await bot.press(COURIER, "Next")
@@ -133,7 +133,7 @@ async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> 
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
-    assert t(bot, "filing.review_description", description="Wages unpaid\nThe boss is called Wang\nSince October") in (
+    assert t(bot, "filing.review_description", description=said("Wages unpaid\nThe boss is called Wang\nSince October")) in (
         bot.last_text(COURIER)
     )
 
@@ -147,7 +147,7 @@ async def test_words_typed_at_the_place_step_are_the_place(bot) -> None:
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.description) == (Step.CONTACT, "Wages unpaid\n" + t(bot, "freetext2.place_line", place="the bund station"))
     await bot.press(COURIER, "Skip")
-    assert t(bot, "filing.review_description", description="Wages unpaid\nPlace: the bund station") in bot.last_text(COURIER)
+    assert t(bot, "filing.review_description", description=said("Wages unpaid\nPlace: the bund station")) in bot.last_text(COURIER)
 
 
 async def test_in_chinese_a_typed_place_is_its_own_line(tmp_path) -> None:

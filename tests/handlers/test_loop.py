@@ -109,7 +109,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
     await bot.say(HR_STAFF, "Paid on Friday")
-    assert bot.last_text(HR_STAFF) == t("confirm.resolve", number=number, text="Paid on Friday")
+    assert bot.last_text(HR_STAFF) == t("confirm.resolve", number=number, text=said("Paid on Friday"))
     await bot.press(HR_STAFF, t("confirm.button_resolve"))
     resolved = bot.core.last_message(COURIER)
     assert resolved["text"] == t("notice.resolve.courier", unit=unit, number=number, note=said("Paid on Friday"))
