@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram.ext import ExtBot
 
 from handlers.keyboards import Keyboard
-from handlers.telegram_text import CAPTION, TEXT, TOAST, shorten
+from handlers.telegram_text import CAPTION, TEXT, TOAST, shorten, units
+
+log = logging.getLogger(__name__)
 
 
 class QuietBot(ExtBot):
@@ -46,8 +49,10 @@ class QuietBot(ExtBot):
         """Every request, its text and caption within Telegram's limits (cut with "…" only if a screen did not keep to them)."""
         if data:
             data = dict(data)
-            if isinstance(data.get("text"), str):
-                data["text"] = shorten(data["text"], TOAST if endpoint == "answerCallbackQuery" else TEXT)
-            if isinstance(data.get("caption"), str):
-                data["caption"] = shorten(data["caption"], CAPTION)
+            for field, limit in (("text", TOAST if endpoint == "answerCallbackQuery" else TEXT), ("caption", CAPTION)):
+                value = data.get(field)
+                if isinstance(value, str) and units(value) > limit:
+                    # Never the words themselves (they may be people's): which call, and how long.
+                    log.warning("%s: a %s of %d units cut to Telegram's %d", endpoint, field, units(value), limit)
+                    data[field] = shorten(value, limit)
         return await super()._post(endpoint, data, **kwargs)
