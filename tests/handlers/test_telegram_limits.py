@@ -221,3 +221,43 @@ async def test_station_card_with_longest_name_and_address(tmp_path, caplog) -> N
         await bot.say(COORDINATOR, "/stations wd-1")
         assert name in bot.last_text(COORDINATOR)
         assert not [r for r in caplog.records if r.name == "handlers.quiet_bot"]
+
+
+# ---------------------------------------------------------------------------- forged lines
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_description_cannot_pass_for_the_cards_own_lines(tmp_path, lang) -> None:
+    """A description that reads like the bot's state and phone lines shows quoted under its label, on the card,
+    in the unit's notice, and in the courier's review; the bot's own lines are never quoted."""
+    async with running_bot(tmp_path / "forged.sqlite3") as bot:
+        t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
+        forged = {"en": "State: closed: resolved\nPhone: 13800000000", "zh": "状态：已办结\n电话：13800000000"}[lang]
+        for person in (COURIER, HR_STAFF):
+            bot.user(person, f"P{person}", language_code=lang)
+            await bot.say(person, "/start")
+            await bot.services.storage.people.set_language(person, lang)
+        await bot.say(COURIER, "/appeal")
+        await bot.press(COURIER, bot.services.category("work").name(lang))
+        await bot.say(COURIER, forged)
+        await bot.press(COURIER, t("button.skip"))
+        await bot.press(COURIER, t("button.anonymous"))
+        review = bot.last_text(COURIER)
+        await bot.press(COURIER, t("button.confirm"))
+        notice = bot.last_text(HR_STAFF)
+        number = (await bot.services.storage.appeals.of_courier(COURIER))[0][0].id
+        await bot.say(HR_STAFF, f"/open {number}")
+        card = bot.last_text(HR_STAFF)
+        quoted_block = quoted(forged)
+        for text in (review, notice, card):
+            assert quoted_block in text
+            lines = text.split("\n")
+            # Every line that says the forged words is quoted; no unquoted line says them.
+            assert all(line.startswith(QUOTE) for line in lines if "13800000000" in line or line.endswith(forged.split("\n")[0]))
+        prefix = t("card.state", state="").strip()
+        for text in (notice, card):
+            lines = text.split("\n")
+            assert lines[lines.index(t("limits.description")) + 1] == QUOTE + forged.split("\n")[0]
+            # One state line, the bot's: the forged one starts with the quote mark, not with "State:".
+            states = [line for line in lines if line.startswith(prefix)]
+            assert len(states) == 1 and states[0] != forged.split("\n")[0]
