@@ -199,8 +199,9 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         staff_full = await walk.full_text(HR_STAFF)
         await walk.say(COORDINATOR, f"/open {number}")
         coordinator_full = await walk.full_text(COORDINATOR)
-        await walk.say(COORDINATOR, "/triage")
-        await walk.say(COORDINATOR, "/digest")
+        for command in ("/triage", "/digest", "/people", "/stations", "/undelivered"):
+            await walk.say(COORDINATOR, command)
+        await walk.say(COURIER, "/privacy")
 
         # The whole of every text is there, in parts within the limit.
         for full in (courier_full, staff_full, coordinator_full):
@@ -261,3 +262,20 @@ async def test_a_description_cannot_pass_for_the_cards_own_lines(tmp_path, lang)
             # One state line, the bot's: the forged one starts with the quote mark, not with "State:".
             states = [line for line in lines if line.startswith(prefix)]
             assert len(states) == 1 and states[0] != forged.split("\n")[0]
+
+
+def test_callback_data_of_the_longest_ids_fits_64_bytes() -> None:
+    """Unit ids (32 characters), station ids (40) and appeal numbers (12 digits) at their longest still make
+    callback data Telegram takes, and the codec reads it back."""
+    from handlers import callbacks
+    from handlers.callbacks import AppealVerb, Family, StationAdminVerb
+
+    unit, station, number = "u" * 32, "s" * 40, 10**12 - 1
+    for data in (
+        callbacks.appeal(number, AppealVerb.ASSIGN_PRIORITY, f"{unit}.urgent"),
+        callbacks.appeal(number, AppealVerb.FULL_TEXT),
+        callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHUT_CONFIRMED, station),
+        callbacks.station("appeal", station),
+        callbacks.encode(Family.INVITE, "mk", unit),
+    ):
+        assert len(data.encode()) <= 64 and callbacks.decode(data) is not None
