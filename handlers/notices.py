@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from domain.lifecycle import Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, keyboard, roles
-from handlers.evidence import Files, Story, card_body, card_markup, story
+from handlers.evidence import Files, Story, card_body, card_markup, full_text_row, story
 from handlers.deadlines_view import deadline_line, next_deadline
 from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
@@ -93,6 +93,8 @@ async def render_notice(
     key = (message.template, message.params, message.event_id, version, lang, held)
     if key not in memo.rendered:
         params = json.loads(message.params)
+        # Words longer than the notice's share are cut: the notice then offers them all (Full text).
+        cut = bool(params.get("note")) and units(said(str(params["note"]))) > IN_NOTICE
         if appeal is not None and message.event_id is not None and message.template == "notice.answer.unit":
             # An answer of files alone reads as what came instead of words, not an empty tail.
             params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE)
@@ -100,7 +102,7 @@ async def render_notice(
             params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
-        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo)
+        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut)
     return memo.rendered[key]
 
 
@@ -137,7 +139,7 @@ async def _added_files(services: Services, message: OutboxMessage, memo: NoticeM
 
 async def _render(
     services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
-    held: frozenset[Role] | None, memo: NoticeMemo,
+    held: frozenset[Role] | None, memo: NoticeMemo, cut: bool = False,
 ) -> Notice:
     values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", "deadline": "", **params}
     if appeal is None:
@@ -169,7 +171,10 @@ async def _render(
         return Notice(text, markup=followup_keyboard(services, appeal, lang))
     only = _COURIER_BUTTONS.get(template)
     markup = keyboard(services, appeal, held, lang, only=only) if only else None
-    return Notice(text, markup=markup, keep="buttons" if markup else None, version=appeal.version)
+    keep = "buttons" if markup else None
+    if cut:
+        markup = inline([*(markup["inline_keyboard"] if markup else []), full_text_row(services, appeal, lang)])
+    return Notice(text, markup=markup, keep=keep, version=appeal.version)
 
 
 def answer_buttons(services: Services, appeal: Appeal, person: Person, template: str | None, lang: str) -> Keyboard | None:

@@ -172,6 +172,10 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         await walk.say(HR_STAFF, "/queue")
         await walk.press(HR_STAFF, t("button.ask"))
         await walk.say(HR_STAFF, texts["ask"])
+        # The question is cut in the courier's notice, which offers the whole of it beside Reply.
+        labels = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(COURIER))]
+        assert labels == [t("button.reply"), t("limits.full_text_button")]
+        assert unquoted(texts["ask"]) in unquoted(await walk.full_text(COURIER))
         await walk.press(COURIER, t("button.reply"))
         await walk.say(COURIER, texts["answer"])
         await walk.press(HR_STAFF, t("button.note"))
