@@ -103,7 +103,7 @@ class Walk:
         assert not cut, [r.getMessage() for r in cut]
         dead = await self.bot.services.storage.db.fetchall("SELECT * FROM outbox WHERE status = 'dead'")
         assert not dead, [tuple(r) for r in dead]
-        for chat in (COURIER, HR_STAFF, COORDINATOR):
+        for chat in self.bot.users:
             for message in self.bot.core.bot_messages(chat):
                 text = message.get("text") or message.get("caption") or ""
                 assert units(text) <= TEXT
@@ -283,3 +283,54 @@ def test_callback_data_of_the_longest_ids_fits_64_bytes() -> None:
         callbacks.encode(Family.INVITE, "mk", unit),
     ):
         assert len(data.encode()) <= 64 and callbacks.decode(data) is not None
+
+
+# ---------------------------------------------------------------------------- what storage allows beyond the dialogs
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, caplog, lang) -> None:
+    """Storage keeps notes of up to 4,000 characters (8,000 units in astral characters), more than any dialog
+    lets through: every notice about them still goes out within the limit, and the screens still open."""
+    from domain.lifecycle import Event
+    from storage.appeals import MAX_NOTE, EventArgs
+    from storage.models import NewAppeal
+
+    caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
+    async with running_bot(tmp_path / "storage.sqlite3") as bot:
+        walk = Walk(bot, caplog, lang)
+        for person in (COURIER, HR_STAFF, COORDINATOR):
+            bot.user(person, f"P{person}", language_code=lang)
+            await walk.say(person, "/start")
+            await bot.services.storage.people.set_language(person, lang)
+        storage, now = bot.services.storage, bot.clock()
+        description = filled(FILLERS["astral"], 4000)
+        new = NewAppeal(courier_id=COURIER, category="work", description=description, language=lang, contact_phone=PHONE)
+        number = (await storage.appeals.submit(new, "hr", now)).appeal.id
+        await bot.tick()
+        words = {event: filled(FILLERS["astral"], MAX_NOTE, event.value) for event in (Event.ASK, Event.ANSWER, Event.RESOLVE)}
+        await storage.appeals.apply(number, Event.ACCEPT, HR_STAFF, now)
+        await storage.appeals.apply(number, Event.ASK, HR_STAFF, now, EventArgs(note=words[Event.ASK]))
+        await bot.tick()
+        await storage.appeals.apply(number, Event.ANSWER, COURIER, now, EventArgs(note=words[Event.ANSWER]))
+        await bot.tick()
+        await storage.appeals.apply(number, Event.RESOLVE, HR_STAFF, now, EventArgs(note=words[Event.RESOLVE]))
+        await bot.tick()
+        await walk.check()
+        await walk.say(HR_STAFF, f"/open {number}")
+        full = await walk.full_text(HR_STAFF)
+        for text in (description, *words.values()):
+            assert unquoted(text) in unquoted(full)
+
+
+async def test_the_last_guard_cuts_and_says_so_without_the_words(tmp_path, caplog) -> None:
+    """A text no screen kept within the limit is cut by the bot's client, not refused, and the log names
+    the call and the length, never the words."""
+    caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
+    async with running_bot(tmp_path / "guard.sqlite3") as bot:
+        bot.user(COURIER, "P")
+        await bot.app.bot.send_text(COURIER, "秘密" * 3000)
+        sent = bot.last_text(COURIER)
+        assert units(sent) <= TEXT and sent.endswith("…")
+        [record] = [r for r in caplog.records if r.name == "handlers.quiet_bot"]
+        assert "sendMessage" in record.getMessage() and "秘密" not in record.getMessage()
