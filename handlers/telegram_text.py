@@ -18,6 +18,7 @@ TOAST = 200  # the text of an answer to a button press
 
 MARK = "…"
 QUOTE = "│ "
+_OVERRIDES = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])  # embeddings, overrides, isolates
 
 
 def units(text: str) -> int:
@@ -67,9 +68,10 @@ def split(text: str, limit: int = TEXT) -> list[str]:
 def quoted(text: str, limit: int | None = None) -> str:
     """People's words as the bot shows them: every line after QUOTE; within `limit` units if given, cut with "…".
 
-    Every kind of line break a client may draw (\\r, U+2028 and the like) starts a quoted line.
+    Every kind of line break a client may draw (\\r, U+2028 and the like) starts a quoted line, and
+    direction overrides are dropped (they could draw a line's quote mark at its other end).
     """
-    lines = text.splitlines() or [""]
+    lines = text.translate(_OVERRIDES).splitlines() or [""]
     block = "\n".join(QUOTE + line for line in lines)
     if limit is None or units(block) <= limit:
         return block

@@ -67,6 +67,7 @@ def test_quoted_words_start_every_line_with_the_mark_and_keep_to_their_share() -
     long = quoted("字\n" * 1000, 300)
     assert units(long) <= 300 and long.endswith("…") and all(line.startswith(QUOTE) for line in long.split("\n"))
     assert said("x") == "\n" + QUOTE + "x"
+    assert quoted("\u202e已办结：态状") == QUOTE + "已办结：态状"  # no override to draw the mark at the line's end
 
 
 async def test_a_problem_report_fits_one_message_however_long_the_problems(tmp_path) -> None:
