@@ -335,3 +335,35 @@ async def test_the_last_guard_cuts_and_says_so_without_the_words(tmp_path, caplo
         assert units(sent) <= TEXT and sent.endswith("…")
         [record] = [r for r in caplog.records if r.name == "handlers.quiet_bot"]
         assert "sendMessage" in record.getMessage() and "秘密" not in record.getMessage()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_send_back_and_reject_reasons_at_their_limit(tmp_path, caplog, lang) -> None:
+    """A unit's reason for sending back, and a coordinator's for rejecting, at their limit in astral characters:
+    the coordinators' notice and the courier's go out within the limit, and each offers the whole reason."""
+    caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
+    filler = FILLERS["astral"]
+    async with running_bot(tmp_path / "reasons.sqlite3") as bot:
+        t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
+        walk = Walk(bot, caplog, lang)
+        for person in (COURIER, HR_STAFF, COORDINATOR):
+            bot.user(person, f"P{person}", language_code=lang)
+            await walk.say(person, "/start")
+            await bot.services.storage.people.set_language(person, lang)
+        await walk.say(COURIER, "/appeal")
+        await walk.press(COURIER, bot.services.category("work").name(lang))
+        await walk.say(COURIER, filled(filler, MAX_DESCRIPTION))
+        await walk.press(COURIER, t("button.skip"))
+        await walk.press(COURIER, t("button.anonymous"))
+        await walk.press(COURIER, t("button.confirm"))
+        back, rejected = filled(filler, MAX_TYPED, "B "), filled(filler, MAX_TYPED, "J ")
+        await walk.press(HR_STAFF, t("button.send_back"))
+        await walk.say(HR_STAFF, back)
+        assert unquoted(back) in unquoted(await walk.full_text(COORDINATOR))
+        await walk.press(COORDINATOR, t("button.reject"))
+        await walk.say(COORDINATOR, rejected)
+        await walk.press(COORDINATOR, t("confirm.button_reject"))
+        notice = bot.last_text(COURIER)
+        assert notice.endswith("…") and units(notice) <= TEXT
+        assert unquoted(rejected) in unquoted(await walk.full_text(COURIER))
+        assert unquoted(back) not in unquoted(await walk.full_text(COURIER))  # the unit's reason stays with staff
