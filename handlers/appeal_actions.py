@@ -66,8 +66,8 @@ def _pressed_card(update: Update, services: Services, appeal: Appeal) -> bool:
     )
 
 
-# Buttons that never go stale: opening the appeal, its files.
-_DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES})
+# Buttons that never go stale: opening the appeal, its files, its full text.
+_DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES, AppealVerb.FULL_TEXT})
 
 
 def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> bool:

@@ -62,6 +62,7 @@ class AppealVerb(StrEnum):
     FOLLOWUP_SOLVED = "fuy"
     FOLLOWUP_NOT_SOLVED = "fun"
     FILES = "files"  # the appeal's photos, voice notes and documents
+    FULL_TEXT = "full"  # all of a shortened card: its words and its whole history, in parts
 
 
 class DraftVerb(StrEnum):

@@ -12,6 +12,7 @@ from handlers.deadlines_view import deadline_line
 from handlers.callbacks import AppealVerb
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
+from handlers.telegram_text import IN_HISTORY, ON_CARD, SHORT_HISTORY, quoted, units
 from storage.models import Appeal, Person, TimerRow, Unit
 from storage.stations import Station
 
@@ -126,6 +127,14 @@ class CardFacts:
     station: Station | None
     timers: tuple[TimerRow, ...]
     files: int
+    shortened: bool = False  # the card cannot show all of it: the description, a note or older history
+
+
+def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
+    """Whether a card of `appeal` (with these ledger notes) leaves anything out, so it offers the full text."""
+    if appeal.description and units(quoted(appeal.description)) > ON_CARD:
+        return True
+    return len(notes) > SHORT_HISTORY or any(note and units(quoted(note)) > IN_HISTORY for note in notes)
 
 
 async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
@@ -136,13 +145,15 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
         station=await storage.stations.get(appeal.station_id) if appeal.station_id else None,
         timers=tuple(await storage.appeals.timers(appeal.id)),
         files=len(await storage.appeals.attachments(appeal.id)),
+        shortened=shortened(appeal, await storage.appeals.notes(appeal.id)),
     )
 
 
 def card_text(
-    services: Services, appeal: Appeal, facts: CardFacts, lang: str, *, for_staff: bool, header: str = ""
+    services: Services, appeal: Appeal, facts: CardFacts, lang: str, *, for_staff: bool, header: str = "",
+    limit: int | None = ON_CARD,
 ) -> str:
-    """The appeal as one message: number, category, state, unit, place, deadline, description."""
+    """The appeal as one message: number, category, state, unit, place, deadline, description (quoted, cut to `limit`)."""
     category = services.category(appeal.category)
     lines = [header] if header else []
     title = services.text(
@@ -170,7 +181,11 @@ def card_text(
     deadline = deadline_line(services, appeal, facts.timers, lang)
     if deadline is not None:
         lines.append(deadline)
-    lines += ["", appeal.description or services.text(lang, "card.description_removed")]
+    lines += ["", services.text(lang, "limits.description")]
+    if appeal.description:
+        lines.append(quoted(appeal.description, limit))
+    else:
+        lines.append(services.text(lang, "card.description_removed"))
     if facts.files:
         lines.append(services.text(lang, "card.files", count=facts.files))
     return "\n".join(lines)

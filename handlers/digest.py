@@ -20,9 +20,9 @@ from handlers.callbacks import Press
 from handlers.common import Who, refuse, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
+from handlers.telegram_text import TEXT, shorten, split
 from storage.reports import DigestData
 
-TELEGRAM_TEXT_LIMIT = 4096
 # Periods are [start, end) in whole seconds: "until now" must include this second.
 UP_TO_NOW = timedelta(seconds=1)
 RECENT_DAYS = 7  # /digest: today and the six days before it
@@ -37,25 +37,9 @@ class Part:
     photo: bytes | None = None
 
 
-def split_lines(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split at line boundaries into chunks under `limit` characters (a longer line is cut)."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
+def split_lines(text: str, limit: int = TEXT) -> list[str]:
+    """Split at line boundaries into messages of at most `limit` UTF-16 units (a longer line across messages)."""
+    return split(text, limit)
 
 
 def duration_text(services: Services, lang: str, value: timedelta | None) -> str:
@@ -167,7 +151,7 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
         except ValueError:
             continue  # an id too long for Telegram's 64 bytes: the spot is listed, without a button
         buttons.append([button(t("digest.hotspot_button", index=index), data_)])
-    text = split_lines("\n".join(lines))[0]
+    text = shorten("\n".join(lines))
     return Part(text=text, markup=inline(buttons) if buttons else None)
 
 

@@ -15,35 +15,23 @@ from telegram.error import BadRequest, Forbidden
 
 from domain.lifecycle import Event, Role
 from handlers import callbacks
-from handlers.cards import CardFacts, card_facts, card_text, keyboard, own_appeal_line, roles
+from handlers.callbacks import AppealVerb
+from handlers.cards import CardFacts, can_see, card_facts, card_text, keyboard, own_appeal_line, roles
 from handlers.history import history_text
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who
+from handlers.telegram_text import (
+    IN_HISTORY, MARK, ON_CARD, QUOTE, RESULT_ON_CARD, SHORT_HISTORY, TEXT, said, shorten, split, units,
+)
 from storage.models import Appeal, AppealMessage, LedgerEntry, Person
 
 FILES_VERB = "files"
 ALBUM = 10  # Telegram puts 2-10 photos, or 2-10 documents, in one album
-MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
-HISTORY_LINES = 8  # the newest lines of the story a card shows; the ledger export has them all
 _RATINGS = {Event.RATE_SATISFIED, Event.RATE_FAIRLY_SATISFIED, Event.RATE_UNSATISFIED}
 
 Files = list[tuple[str, str]]  # (kind, Telegram file id), in the order the courier sent them
 Part = Callable[[], Awaitable[None]]
-
-
-def _units16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def fit(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text` cut to what one Telegram message holds, marked with an ellipsis where it was cut."""
-    if _units16(text) <= limit:
-        return text
-    cut = text
-    while _units16(cut) > limit - 1:
-        cut = cut[: max(0, len(cut) - (_units16(cut) - limit + 1))]
-    return cut + "…"
 
 
 def is_staff_view(held: frozenset[Role]) -> bool:
@@ -60,12 +48,15 @@ class Story:
     rating: Event | None
 
 
-async def story(services: Services, appeal: Appeal, lang: str, *, for_staff: bool) -> Story:
-    """Read the ledger once for the card's history, result and rating."""
+async def story(services: Services, appeal: Appeal, lang: str, *, for_staff: bool, whole: bool = False) -> Story:
+    """Read the ledger once for the card's history, result and rating (`whole`: every line, every word)."""
     entries: list[LedgerEntry] = await services.storage.appeals.ledger(appeal.id)
     result = next((e.note for e in reversed(entries) if e.event is Event.RESOLVE and e.note), None)
     rating = next((e.event for e in reversed(entries) if e.event in _RATINGS), None)
-    history = await history_text(services, appeal, lang, entries=entries, for_staff=for_staff, newest=HISTORY_LINES)
+    history = await history_text(
+        services, appeal, lang, entries=entries, for_staff=for_staff,
+        newest=None if whole else SHORT_HISTORY, note_limit=None if whole else IN_HISTORY,
+    )
     return Story(history, result, rating)
 
 
@@ -74,25 +65,52 @@ def files_row(services: Services, appeal: Appeal, count: int, lang: str) -> list
     return [button(services.text(lang, "evidence.files_button", count=count), callbacks.appeal(appeal.id, FILES_VERB))]
 
 
+def full_text_row(services: Services, appeal: Appeal, lang: str) -> list[Button]:
+    """The row with the button that sends all of a shortened card: its words and its whole history."""
+    return [button(services.text(lang, "limits.full_text_button"), callbacks.appeal(appeal.id, AppealVerb.FULL_TEXT))]
+
+
 def card_markup(services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str) -> Keyboard | None:
-    """The reader's buttons on the card, and a Files button when the appeal has files."""
+    """The reader's buttons on the card, a Files button when the appeal has files, Full text when the card is shortened."""
     markup = keyboard(services, appeal, held, lang)
-    if not facts.files:
+    extra = ([files_row(services, appeal, facts.files, lang)] if facts.files else []) + (
+        [full_text_row(services, appeal, lang)] if facts.shortened else []
+    )
+    if not extra:
         return markup
     rows = list(markup["inline_keyboard"]) if markup else []
-    return inline([*rows, files_row(services, appeal, facts.files, lang)])
+    return inline([*rows, *extra])
 
 
 def card_body(
-    services: Services, appeal: Appeal, facts: CardFacts, told: Story, lang: str, *, for_staff: bool, header: str = ""
+    services: Services, appeal: Appeal, facts: CardFacts, told: Story, lang: str, *, for_staff: bool, header: str = "",
+    whole: bool = False, room: int = TEXT,
 ) -> str:
-    """The card's text: the appeal, its result and rating, then its story; cut to one message."""
-    lines = [card_text(services, appeal, facts, lang, for_staff=for_staff, header=header)]
+    """The card's text: the appeal, its result and rating, then its story; within `room` units unless `whole`.
+
+    People's words are quoted and cut to their share (handlers/telegram_text.py); if the card is still
+    too long, the oldest lines of its story go first, so the appeal and its latest news always show.
+    """
+    lines = [card_text(services, appeal, facts, lang, for_staff=for_staff, header=header, limit=None if whole else ON_CARD)]
     if told.result:
-        lines.append(services.text(lang, "evidence.result", note=told.result))
+        lines.append(services.text(lang, "evidence.result", note=said(told.result, None if whole else RESULT_ON_CARD)))
     if told.rating is not None:
         lines.append(services.text(lang, "evidence.rating", rating=services.text(lang, f"export.rating_{told.rating}")))
-    return fit("\n".join(lines) + "\n\n" + told.history)
+    head = "\n".join(lines) + "\n\n"
+    if whole:
+        return head + told.history
+    history = told.history.split("\n")
+    dropped = False
+    while len(history) > 2 and units(head + "\n".join(history)) > room:
+        if history[1] == MARK:
+            del history[1]
+        del history[1]  # under the title, the oldest entry first, with the quoted words below it
+        while len(history) > 2 and history[1].startswith(QUOTE):
+            del history[1]
+        dropped = True
+    if dropped:
+        history.insert(1, MARK)
+    return shorten(head + "\n".join(history), room)
 
 
 async def card_view(services: Services, appeal: Appeal, person: Person, lang: str) -> tuple[str, Keyboard | None]:
@@ -105,6 +123,28 @@ async def card_view(services: Services, appeal: Appeal, person: Person, lang: st
     return card_body(services, appeal, facts, told, lang, for_staff=staff, header=header), card_markup(
         services, appeal, held, facts, lang
     )
+
+
+async def full_text(services: Services, appeal: Appeal, person: Person, lang: str) -> list[str]:
+    """All of the appeal `person` may read, nothing cut: its card and its whole history, as messages within Telegram's limit."""
+    staff = is_staff_view(roles(person, appeal))
+    facts = await card_facts(services, appeal)
+    told = await story(services, appeal, lang, for_staff=staff, whole=True)
+    return split(card_body(services, appeal, facts, told, lang, for_staff=staff, whole=True))
+
+
+async def on_full_text(update: Update, context: BotContext, me: Who, press: callbacks.Press) -> None:
+    """The card's Full text button: the whole appeal and its history, in as many messages as it takes,
+    for whoever the database says may see the appeal."""
+    services = context.services
+    appeal = await services.storage.appeals.get(press.appeal_id) if press.appeal_id is not None else None
+    if appeal is None or not can_see(me.person, appeal):
+        await update.callback_query.answer(services.text(me.lang, "appeal.not_found"), show_alert=True)
+        return
+    await update.callback_query.answer()
+    bot: QuietBot = update.get_bot()  # type: ignore[assignment]
+    for part in await full_text(services, appeal, me.person, me.lang):
+        await bot.send_text(update.effective_chat.id, part)
 
 
 # Sending files

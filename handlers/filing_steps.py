@@ -16,6 +16,7 @@ from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
+from handlers.telegram_text import SHOWN_BACK, said
 from storage.dialogs import Draft, LastText, Step
 
 MAX_DESCRIPTION = 2000
@@ -124,7 +125,7 @@ async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> int:
     if draft.description or draft.files:
         # Kept from before (typed first, or Back from the place step): shown, and Next goes on with it.
         if draft.description:
-            lines.append(turn.t("filing.review_description", description=draft.description))
+            lines.append(turn.t("filing.review_description", description=said(draft.description, SHOWN_BACK)))
         if draft.files:
             lines.append(turn.t("card.files", count=len(draft.files)))
         lines.append(turn.t("filing2.add_or_next"))
@@ -168,7 +169,7 @@ async def summary(turn: Turn, title: bool = True) -> str:
     lines = [
         *([turn.t("filing.review_title")] if title else []),
         turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?"),
-        turn.t("filing.review_description", description=draft.description or "—"),
+        turn.t("filing.review_description", description=said(draft.description, SHOWN_BACK) if draft.description else "\n—"),
     ]
     if draft.files:
         lines.append(turn.t("card.files", count=len(draft.files)))

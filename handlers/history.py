@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from domain.lifecycle import Event
 from handlers.services import Services
+from handlers.telegram_text import said
 from storage.models import Appeal, LedgerEntry, Unit
 
 _FILE_KINDS = ("photo", "voice", "document")
@@ -17,9 +18,12 @@ _PRIVATE_NOTES = {Event.SEND_BACK}
 
 async def history_text(
     services: Services, appeal: Appeal, lang: str, *, entries: Sequence[LedgerEntry] | None = None,
-    for_staff: bool = False, newest: int | None = None,
+    for_staff: bool = False, newest: int | None = None, note_limit: int | None = None,
 ) -> str:
-    """One line per ledger event, oldest first (only the `newest` lines if given); staff also read internal notes."""
+    """One line per ledger event, oldest first (only the `newest` lines if given); staff also read internal notes.
+
+    People's words in a line are quoted below it, each cut to `note_limit` units if given.
+    """
     storage = services.storage
     if entries is None:
         entries = await storage.appeals.ledger(appeal.id)
@@ -38,8 +42,8 @@ async def history_text(
         if for_staff and entry.event in _PRIVATE_NOTES:
             key = f"evidence.history_{entry.event}"  # the same line, with the reason staff gave
         note = "" if private else (entry.note or "")
-        if entry.event is Event.ANSWER and not note:
-            note = await answer_words(services, lang, appeal.id, entry.id, note)
+        if note or entry.event is Event.ANSWER:
+            note = await answer_words(services, lang, appeal.id, entry.id, note, note_limit)
         what = services.text(
             lang,
             key,
@@ -62,8 +66,12 @@ def files_said(services: Services, lang: str, files: Sequence[tuple[str, ...]]) 
     return services.text(lang, "freetext2.files_instead", files=services.text(lang, "freetext2.list_sep").join(parts)) if parts else ""
 
 
-async def answer_words(services: Services, lang: str, appeal_id: int, event_id: int, note: str | None) -> str:
-    """An answer as read back: its words, or, for files alone, what was sent instead."""
+async def answer_words(
+    services: Services, lang: str, appeal_id: int, event_id: int, note: str | None, limit: int | None = None
+) -> str:
+    """An answer as read back, on the lines below what introduces it: its words quoted (cut to `limit`),
+    or, for files alone, what was sent instead."""
     if note:
-        return note
-    return files_said(services, lang, await services.storage.appeals.attachments(appeal_id, event_id))
+        return said(note, limit)
+    files = files_said(services, lang, await services.storage.appeals.attachments(appeal_id, event_id))
+    return "\n" + files if files else ""

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from domain.lifecycle import Role
 from handlers import callbacks
 from handlers.cards import CardFacts, card_facts, keyboard, roles
-from handlers.evidence import Files, Story, card_body, card_markup, fit, story
+from handlers.evidence import Files, Story, card_body, card_markup, full_text_row, story
 from handlers.deadlines_view import deadline_line, next_deadline
 from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
+from handlers.telegram_text import IN_NOTICE, TEXT, said, shorten, units
 from storage.appeals import OWN_UNIT_NOTICE
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
@@ -59,8 +60,8 @@ class Notice:
 
     @property
     def text(self) -> str:
-        """The whole message: the notice's words, then the card."""
-        return self.line if self.card is None else fit(self.line + "\n\n" + self.card)
+        """The whole message: the notice's words, then the card (within one message)."""
+        return shorten(self.line if self.card is None else self.line + "\n\n" + self.card)
 
 
 @dataclass
@@ -96,12 +97,16 @@ async def render_notice(
     key = (message.template, message.params, message.event_id, version, lang, held)
     if key not in memo.rendered:
         params = json.loads(message.params)
+        # Words longer than the notice's share are cut: the notice then offers them all (Full text).
+        cut = bool(params.get("note")) and units(said(str(params["note"]))) > IN_NOTICE
         if appeal is not None and message.event_id is not None and message.template == "notice.answer.unit":
             # An answer of files alone reads as what came instead of words, not an empty tail.
-            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"))
+            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE)
+        elif params.get("note"):
+            params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
-        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo)
+        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut)
     return memo.rendered[key]
 
 
@@ -138,7 +143,7 @@ async def _added_files(services: Services, message: OutboxMessage, memo: NoticeM
 
 async def _render(
     services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
-    held: frozenset[Role] | None, memo: NoticeMemo,
+    held: frozenset[Role] | None, memo: NoticeMemo, cut: bool = False,
 ) -> Notice:
     values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", "deadline": "", **params}
     if appeal is None:
@@ -163,13 +168,17 @@ async def _render(
         told_key = (appeal.id, appeal.version, lang)
         if told_key not in memo.stories:
             memo.stories[told_key] = await story(services, appeal, lang, for_staff=True)
-        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True)
+        room = TEXT - units(text + "\n\n")
+        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True, room=room)
         return Notice(text, card, card_markup(services, appeal, held, facts, lang), "card", appeal.version)
     if template == "ladder.followup.due":
         return Notice(text, markup=followup_keyboard(services, appeal, lang))
     only = _COURIER_BUTTONS.get(template)
     markup = keyboard(services, appeal, held, lang, only=only) if only else None
-    return Notice(text, markup=markup, keep="buttons" if markup else None, version=appeal.version)
+    keep = "buttons" if markup else None
+    if cut:
+        markup = inline([*(markup["inline_keyboard"] if markup else []), full_text_row(services, appeal, lang)])
+    return Notice(text, markup=markup, keep=keep, version=appeal.version)
 
 
 def answer_buttons(services: Services, appeal: Appeal, person: Person, template: str | None, lang: str) -> Keyboard | None:

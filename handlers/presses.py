@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from handlers import appeal_actions, digest, export, filing, free_text, invites, lists, privacy, start, station_admin, stations
+from handlers import appeal_actions, digest, evidence, export, filing, free_text, invites, lists, privacy, start, station_admin, stations
 from handlers.callbacks import (
     AppealVerb,
     DraftVerb,
@@ -56,6 +56,7 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.FOLLOWUP_SOLVED): appeal_actions.on_followup,
     (Family.APPEAL, A.FOLLOWUP_NOT_SOLVED): appeal_actions.on_followup,
     (Family.APPEAL, A.FILES): appeal_actions.on_files,
+    (Family.APPEAL, A.FULL_TEXT): evidence.on_full_text,
     # The filing dialog, and text kept for a tap (file it, or answer a question with it).
     **{(Family.DRAFT, verb): filing.on_press for verb in DraftVerb},
     (Family.DRAFT, DraftVerb.FILE_KEPT): free_text.on_press,

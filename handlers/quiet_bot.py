@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from telegram.ext import ExtBot
 
 from handlers.keyboards import Keyboard
+from handlers.telegram_text import CAPTION, TEXT, TOAST, shorten, units
+
+log = logging.getLogger(__name__)
 
 
 class QuietBot(ExtBot):
@@ -13,6 +19,8 @@ class QuietBot(ExtBot):
     python-telegram-bot builds a Message from every answer, keyboard included: about 120 µs a
     message (bench/throughput.py), spent on an object no handler looks at. These go through the same
     request path (rate limiter, retries, errors raised as TelegramError) and return nothing.
+    Whatever a screen composed, no text goes out longer than Telegram takes (handlers/telegram_text.py):
+    the screens keep within it themselves, and this is the last guard, so nothing is refused for length.
     """
 
     async def send_text(
@@ -36,3 +44,15 @@ class QuietBot(ExtBot):
         """editMessageReplyMarkup (None takes the buttons away), without building a Message from the answer."""
         data = {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup}
         await self._post("editMessageReplyMarkup", data)
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Every request, its text and caption within Telegram's limits (cut with "…" only if a screen did not keep to them)."""
+        if data:
+            data = dict(data)
+            for field, limit in (("text", TOAST if endpoint == "answerCallbackQuery" else TEXT), ("caption", CAPTION)):
+                value = data.get(field)
+                if isinstance(value, str) and units(value) > limit:
+                    # Never the words themselves (they may be people's): which call, and how long.
+                    log.warning("%s: a %s of %d units cut to Telegram's %d", endpoint, field, units(value), limit)
+                    data[field] = shorten(value, limit)
+        return await super()._post(endpoint, data, **kwargs)

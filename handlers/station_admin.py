@@ -30,6 +30,7 @@ from handlers.callbacks import Family, Press, StationAdminVerb
 from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
+from handlers.telegram_text import shorten
 from handlers.stations import hours_line
 from handlers.worker import in_worker
 from storage.stations import Station, checked_rows, stations_csv
@@ -105,8 +106,8 @@ def problems_text(services: Services, lang: str, problems: list[FileProblem]) ->
     shown, more = first_problems(problems)
     for problem in shown:
         line = str(problem)
-        # A problem quotes what was sent, which may be thousands of characters: the message must fit Telegram's 4096.
-        lines.append(f"• {line[:PROBLEM_CHARS]}…" if len(line) > PROBLEM_CHARS else f"• {line}")
+        # A problem quotes what was sent, which may be thousands of characters: the message must fit Telegram's 4096 units.
+        lines.append(f"• {shorten(line, PROBLEM_CHARS)}")
     if more:
         lines.append(services.text(lang, "station_admin.more_problems", count=more))
     lines.append(services.text(lang, "station_admin.nothing_imported"))

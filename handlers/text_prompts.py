@@ -21,6 +21,7 @@ from handlers.cards import BY_VERB, state_line
 from handlers.common import Who, reply
 from handlers.keyboards import button, inline
 from handlers.services import BotContext, Services
+from handlers.telegram_text import SHOWN_BACK, said
 from storage.appeals import MAX_NOTE, EventArgs
 from storage.dialogs import Prompt, PromptData, PromptKind
 from storage.models import Appeal
@@ -132,7 +133,7 @@ async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal
             duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
         )
     else:
-        text = t(f"confirm.{kind}", number=appeal.id, text=typed)
+        text = t(f"confirm.{kind}", number=appeal.id, text=said(typed, SHOWN_BACK))
         if prompt.data.files:
             text += "\n" + t("confirm.files", count=len(prompt.data.files))
     verb = next(a.verb for a in BY_VERB.values() if a.event is kind.event)

@@ -26,6 +26,7 @@ ChangeListener = Callable[[int], None]
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_ANSWER_LENGTH = 200  # the text of a toast or alert answering a button press
 MIN_ALBUM, MAX_ALBUM = 2, 10
 MAX_CALLBACK_DATA_BYTES = 64
 CALLBACK_ANSWER_SECONDS = 15
@@ -1104,6 +1105,8 @@ class BotApiCore:
             raise _bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        if utf16_len(p.text("text") or "") > MAX_CALLBACK_ANSWER_LENGTH:
+            raise _bad_request("MESSAGE_TOO_LONG")
         query.answer = {"text": p.text("text"), "show_alert": p.flag("show_alert")}
         if p.get("url") is not None:
             query.answer["url"] = p.text("url")

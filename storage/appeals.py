@@ -565,6 +565,11 @@ class Appeals:
         )
         return [LedgerEntry.from_row(r) for r in rows]
 
+    async def notes(self, appeal_id: int) -> list[str | None]:
+        """The note of each of the appeal's events, oldest first (None where an event has none)."""
+        rows = await self._db.fetchall("SELECT note FROM events WHERE appeal_id = ? ORDER BY id", (appeal_id,))
+        return [r["note"] for r in rows]
+
     async def timers(self, appeal_id: int) -> list[TimerRow]:
         """The appeal's armed and paused deadlines."""
         rows = await self._db.fetchall(

@@ -196,7 +196,7 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         core.send_text(HR, "Paid in full on Friday")
         await bot_said(core, HR, "with this result?", output)
         core.press(HR, "Confirm resolve")
-        await bot_said(core, LI, "HR Bureau resolved appeal #1. The result: Paid in full on Friday", output)
+        await bot_said(core, LI, "HR Bureau resolved appeal #1. The result:\n│ Paid in full on Friday", output)
         core.press(LI, "Satisfied")
         await bot_said(core, LI, "Thank you for your rating", output)
         await bot_said(core, HR, "Appeal #1 is closed: the courier is satisfied.", output)

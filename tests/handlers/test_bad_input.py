@@ -5,6 +5,7 @@ import pytest
 from handlers import callbacks
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
+from handlers.telegram_text import said
 
 COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR = 1001, 1002, 500, 600, 900
 
@@ -144,7 +145,7 @@ async def test_cancel_and_back_at_each_step(bot) -> None:
     # Back keeps what was written: it is shown, and Next goes on with it.
     assert bot.last_text(COURIER) == "\n".join((
         t(bot, "filing.review_category", category="Daily-life services"),
-        t(bot, "filing.review_description", description="The charger at the station is broken"),
+        t(bot, "filing.review_description", description=said("The charger at the station is broken")),
         t(bot, "filing2.add_or_next"),
     ))
     draft = await bot.services.storage.dialogs.draft(COURIER)

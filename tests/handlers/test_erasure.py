@@ -10,6 +10,7 @@ import pytest
 
 from bot.retention import run_retention
 from domain.lifecycle import Event
+from handlers.telegram_text import said
 from storage.models import NewAppeal
 from tests.harness import running_bot
 
@@ -123,7 +124,7 @@ async def leave_traces(bot) -> tuple[int, dict[str, object]]:
     await bot.say(HR_STAFF, "Which platform do you ride for?")
     await bot.press(COURIER, t(bot, "button.reply"))
     await bot.say(COURIER, ANSWER)
-    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note=ANSWER))
+    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note=said(ANSWER)))
 
     # A second appeal whose place is typed, not shared.
     await bot.say(COURIER, "/appeal")

@@ -5,6 +5,7 @@ import pytest
 from domain.lifecycle import Event
 from storage.appeals import EventArgs
 from tests.harness import running_bot
+from handlers.telegram_text import said
 
 COURIER, WORKER, OTHER_WORKER, COORDINATOR = 1001, 500, 501, 900
 
@@ -143,13 +144,13 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     count = len(bot.core.bot_messages(OTHER_WORKER))
     await bot.tick()
     line, photo = since(bot, OTHER_WORKER, count)
-    news = t(bot, "notice.answer.unit", number=number, note="The north gate")
+    news = t(bot, "notice.answer.unit", number=number, note=said("The north gate"))
     assert line["text"] == news and "reply_markup" not in line
     assert line["reply_to_message"]["message_id"] == card["message_id"]
     assert "photo" in photo and photo["caption"] == t(bot, "evidence.caption", number=number)
     edited = bot.core.messages(OTHER_WORKER)[card["message_id"] - 1]
     assert edited["text"].startswith(f"#{number} · ") and "Files (4)" in labels(bot, edited)
-    assert t(bot, "history.answer", note="The north gate") in edited["text"]
+    assert t(bot, "history.answer", note=said("The north gate")) in edited["text"]
 
 
 async def test_buttons_that_no_longer_apply_are_taken_away(bot) -> None:
@@ -198,9 +199,9 @@ async def test_staff_open_shows_the_story_result_and_rating(bot) -> None:
     for person in (WORKER, COORDINATOR):
         await bot.say(person, f"/open {number}")
         card = [m for m in bot.core.bot_messages(person) if "text" in m][-1]["text"]
-        assert t(bot, "evidence.result", note="The charger is replaced") in card
+        assert t(bot, "evidence.result", note=said("The charger is replaced")) in card
         assert t(bot, "evidence.rating", rating=t(bot, "export.rating_rate_fairly_satisfied")) in card
-        assert t(bot, "evidence.history_send_back", unit="Station One", note="Not a station matter") in card
+        assert t(bot, "evidence.history_send_back", unit="Station One", note=said("Not a station matter")) in card
     await bot.say(COURIER, f"/open {number}")
     mine = [m for m in bot.core.bot_messages(COURIER) if "text" in m][-1]["text"]
     assert "Not a station matter" not in mine and t(bot, "history.send_back") in mine
@@ -241,7 +242,7 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
     await storage.appeals.apply(number, Event.ANSWER, COURIER, bot.clock(), EventArgs(note="The north gate"))
     await bot.tick()
     latest = bot.core.last_message(OTHER_WORKER)
-    assert latest["text"].startswith(t(bot, "notice.answer.unit", number=number, note="The north gate"))
+    assert latest["text"].startswith(t(bot, "notice.answer.unit", number=number, note=said("The north gate")))
     assert "Resolve" in labels(bot, latest)
     dead = await storage.db.fetchall("SELECT count(*) FROM outbox WHERE status = 'dead'")
     assert dead[0][0] == 0
@@ -249,13 +250,13 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
 
 def test_a_card_is_cut_to_what_one_message_holds() -> None:
     """Telegram counts UTF-16 units: emoji count twice; a cut text ends with an ellipsis and fits."""
-    from handlers.evidence import MAX_MESSAGE, fit
+    from handlers.telegram_text import TEXT, shorten
 
-    assert fit("短文本") == "短文本"
+    assert shorten("短文本") == "短文本"
     for text in ("字" * 5000, "🚲" * 3000, "a" * 4096 + "b"):
-        cut = fit(text)
-        assert len(cut.encode("utf-16-le")) // 2 <= MAX_MESSAGE and cut.endswith("…")
-    assert fit("a" * 4096) == "a" * 4096
+        cut = shorten(text)
+        assert len(cut.encode("utf-16-le")) // 2 <= TEXT and cut.endswith("…")
+    assert shorten("a" * 4096) == "a" * 4096
 
 
 async def test_a_file_telegram_no_longer_has_is_said_and_the_rest_still_come(bot) -> None:

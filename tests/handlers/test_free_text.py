@@ -9,6 +9,7 @@ from handlers.history import history_text
 from storage.dialogs import Step
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
+from handlers.telegram_text import said
 
 COURIER, HR_STAFF = 1001, 600
 
@@ -45,7 +46,7 @@ async def test_text_answers_the_one_pending_question(bot) -> None:
     replies = await bot.say(COURIER, "Meituan, since March")
     assert [m["text"] for m in replies] == [t(bot, "freetext.answered", number=number)]
     assert (await events(bot, number))[-1] == (Event.ANSWER, "Meituan, since March")
-    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note="Meituan, since March"))
+    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note=said("Meituan, since March")))
 
 
 async def test_a_caption_answers_and_so_does_a_bare_photo(bot) -> None:
@@ -95,7 +96,7 @@ async def test_text_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     await bot.press(COURIER, t(bot, "freetext.button_file"))
     assert bot.last_text(COURIER).startswith(t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n")
     await bot.press(COURIER, "Daily-life")
-    assert t(bot, "filing.review_description", description="The charger at Wanda station has been broken for a week") in (
+    assert t(bot, "filing.review_description", description=said("The charger at Wanda station has been broken for a week")) in (
         bot.last_text(COURIER)
     )
     await bot.press(COURIER, "Next")
@@ -132,7 +133,7 @@ async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> 
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
-    assert t(bot, "filing.review_description", description="Wages unpaid\nThe boss is called Wang\nSince October") in (
+    assert t(bot, "filing.review_description", description=said("Wages unpaid\nThe boss is called Wang\nSince October")) in (
         bot.last_text(COURIER)
     )
 
@@ -146,7 +147,7 @@ async def test_words_typed_at_the_place_step_are_the_place(bot) -> None:
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.description) == (Step.CONTACT, "Wages unpaid\n" + t(bot, "freetext2.place_line", place="the bund station"))
     await bot.press(COURIER, "Skip")
-    assert t(bot, "filing.review_description", description="Wages unpaid\nPlace: the bund station") in bot.last_text(COURIER)
+    assert t(bot, "filing.review_description", description=said("Wages unpaid\nPlace: the bund station")) in bot.last_text(COURIER)
 
 
 async def test_in_chinese_a_typed_place_is_its_own_line(tmp_path) -> None:
@@ -452,10 +453,10 @@ async def test_an_answer_of_files_alone_says_what_came(bot) -> None:
     instead = t(bot, "freetext2.files_instead", files=t(bot, "freetext2.photo_one"))
     assert instead == "(1 photo)"
     staff = [m.get("text") or "" for m in bot.core.messages(HR_STAFF) if m["from"]["is_bot"]]
-    assert any(text.startswith(t(bot, "notice.answer.unit", number=number, note=instead)) for text in staff)
+    assert any(text.startswith(t(bot, "notice.answer.unit", number=number, note="\n" + instead)) for text in staff)
     appeal = await bot.services.storage.appeals.get(number)
-    assert t(bot, "history.answer", note=instead) in await history_text(bot.services, appeal, "en")
-    assert "回复：（照片 1 张）" in await history_text(bot.services, appeal, "zh")
+    assert t(bot, "history.answer", note="\n" + instead) in await history_text(bot.services, appeal, "en")
+    assert "回复：\n（照片 1 张）" in await history_text(bot.services, appeal, "zh")
 
 
 async def test_a_step_answered_by_typing_takes_its_question_s_buttons_away(bot) -> None:

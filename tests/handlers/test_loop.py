@@ -5,6 +5,7 @@ import pytest
 from domain.lifecycle import Event, Outcome, State
 from handlers.i18n import Catalog
 from tests.harness import running_bot
+from handlers.telegram_text import said
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 PHONE = "+8613800138000"
@@ -97,21 +98,21 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.press(HR_STAFF, t("button.ask"))
     assert bot.last_text(HR_STAFF) == t("appeal.prompt_ask", number=number)
     await bot.say(HR_STAFF, "Which platform do you ride for?")
-    assert bot.last_text(COURIER) == t("notice.ask.courier", unit=unit, number=number, note="Which platform do you ride for?")
+    assert bot.last_text(COURIER) == t("notice.ask.courier", unit=unit, number=number, note=said("Which platform do you ride for?"))
 
     bot.clock.advance(minutes=10)
     await bot.press(COURIER, t("button.reply"))
     await bot.say(COURIER, "Meituan")
     assert bot.texts(COURIER)[-2] == t("appeal.done_answer")
-    assert bot.last_text(HR_STAFF).startswith(t("notice.answer.unit", number=number, note="Meituan"))
+    assert bot.last_text(HR_STAFF).startswith(t("notice.answer.unit", number=number, note=said("Meituan")))
 
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
     await bot.say(HR_STAFF, "Paid on Friday")
-    assert bot.last_text(HR_STAFF) == t("confirm.resolve", number=number, text="Paid on Friday")
+    assert bot.last_text(HR_STAFF) == t("confirm.resolve", number=number, text=said("Paid on Friday"))
     await bot.press(HR_STAFF, t("confirm.button_resolve"))
     resolved = bot.core.last_message(COURIER)
-    assert resolved["text"] == t("notice.resolve.courier", unit=unit, number=number, note="Paid on Friday")
+    assert resolved["text"] == t("notice.resolve.courier", unit=unit, number=number, note=said("Paid on Friday"))
     assert [label for label, _ in bot.core.inline_buttons(resolved)] == [
         t("button.satisfied"), t("button.fairly_satisfied"), t("button.not_solved")
     ]
@@ -121,7 +122,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     assert bot.last_text(COURIER) == t("appeal.prompt_unsatisfied", number=number)
     await bot.say(COURIER, "Only half was paid")
     assert bot.texts(COURIER)[-2] == t("appeal.done_rate_unsatisfied")
-    assert bot.last_text(HR_STAFF).startswith(t("notice.rate_unsatisfied.unit", number=number, note="Only half was paid"))
+    assert bot.last_text(HR_STAFF).startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
 
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
@@ -148,7 +149,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.say(COURIER, "/my")
     await bot.press(COURIER, t("button.open", number=number))
     story = bot.last_text(COURIER)
-    for line in (t("history.accept"), t("history.answer", note="Meituan"), t("history.rate_satisfied")):
+    for line in (t("history.accept"), t("history.answer", note=said("Meituan")), t("history.rate_satisfied")):
         assert line in story
 
 
@@ -200,7 +201,7 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     await bot.press(station_staff, "Resolve")
     await bot.say(station_staff, "A microwave is installed")
     await bot.press(station_staff, "Confirm resolve")
-    assert bot.last_text(other) == t("notice.resolve.followers", number=first, unit="Station One", note="A microwave is installed")
+    assert bot.last_text(other) == t("notice.resolve.followers", number=first, unit="Station One", note=said("A microwave is installed"))
     assert "Satisfied" not in [label for label, _ in bot.core.inline_buttons(bot.core.last_message(other))]
 
 
@@ -215,12 +216,12 @@ async def test_send_back_reject_and_withdraw(bot) -> None:
     await bot.press(hr, "Send back")
     await bot.say(hr, "This is for the trade union")
     assert bot.last_text(coordinator).startswith(
-        t("notice.send_back.coordinators", number=first, unit="HR Bureau", note="This is for the trade union")
+        t("notice.send_back.coordinators", number=first, unit="HR Bureau", note=said("This is for the trade union"))
     )
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
     await bot.press(coordinator, "Confirm reject")
-    assert bot.last_text(COURIER) == t("notice.reject.courier", number=first, note="Outside our district")
+    assert bot.last_text(COURIER) == t("notice.reject.courier", number=first, note=said("Outside our district"))
 
     second = await file_wage_appeal(bot, "en")
     await bot.say(COURIER, f"/open {second}")

@@ -14,6 +14,7 @@ from storage.models import NewAppeal
 from tests.every_state import KNOWN, STATION, every_state, greet_everyone, press_data
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
+from handlers.telegram_text import said
 
 COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR = 1001, 1002, 500, 501, 600, 900
 
@@ -124,7 +125,7 @@ async def test_resolve_shows_the_result_back_and_acts_only_on_confirm(bot) -> No
     number = await accepted_by_hr(bot)
     await bot.press(HR_STAFF, "Resolve")
     await bot.say(HR_STAFF, "Paid on Fridy")
-    assert bot.last_text(HR_STAFF) == t(bot, "confirm.resolve", number=number, text="Paid on Fridy")
+    assert bot.last_text(HR_STAFF) == t(bot, "confirm.resolve", number=number, text=said("Paid on Fridy"))
     assert labels(bot, HR_STAFF) == ["Confirm resolve", "Edit", "Cancel"]
     assert (await bot.services.storage.appeals.get(number)).state == State.HANDLING
 
@@ -132,7 +133,7 @@ async def test_resolve_shows_the_result_back_and_acts_only_on_confirm(bot) -> No
     assert bot.last_text(HR_STAFF) == t(bot, "appeal.prompt_resolve", number=number)
     await bot.say(HR_STAFF, "Paid on Friday")
     shown_back = bot.core.last_message(HR_STAFF)
-    assert shown_back["text"] == t(bot, "confirm.resolve", number=number, text="Paid on Friday")
+    assert shown_back["text"] == t(bot, "confirm.resolve", number=number, text=said("Paid on Friday"))
     (confirm,) = [data for label, data in bot.core.inline_buttons(shown_back) if label == "Confirm resolve"]
     assert callbacks.decode(confirm).arg.startswith("res.")  # it carries what it confirms, and the version
 
@@ -154,7 +155,7 @@ async def test_cancel_keeps_the_shown_back_text_and_changes_nothing(bot) -> None
     await bot.press(COORDINATOR, "Reject")
     await bot.say(COORDINATOR, "Outside our district")
     shown_back = bot.core.last_message(COORDINATOR)
-    assert shown_back["text"] == t(bot, "confirm.reject", number=number, text="Outside our district")
+    assert shown_back["text"] == t(bot, "confirm.reject", number=number, text=said("Outside our district"))
     await bot.press(COORDINATOR, "Cancel")
     kept = next(m for m in bot.core.bot_messages(COORDINATOR) if m["message_id"] == shown_back["message_id"])
     assert kept["text"] == shown_back["text"] and bot.core.inline_buttons(kept) == []
@@ -191,7 +192,7 @@ async def test_an_emoji_result_is_refused_with_why(bot) -> None:
         assert bot.last_text(HR_STAFF) == t(bot, "confirm.bad_note_too_thin")
     assert (await bot.services.storage.dialogs.prompt(HR_STAFF)).verb is PromptKind.RESOLVE
     await bot.say(HR_STAFF, "工资已付")
-    assert bot.last_text(HR_STAFF) == t(bot, "confirm.resolve", number=number, text="工资已付")
+    assert bot.last_text(HR_STAFF) == t(bot, "confirm.resolve", number=number, text=said("工资已付"))
     assert (await bot.services.storage.appeals.get(number)).state == State.HANDLING
 
 
@@ -302,7 +303,7 @@ async def test_a_photo_is_no_result_without_words(bot) -> None:
     assert bot.last_text(HR_STAFF) == t(bot, "appeal.prompt_text_only")
     bot.core.send_photo(HR_STAFF, b"\xff\xd8 receipt", caption="Paid, receipt attached")
     await bot.deliver()
-    assert bot.last_text(HR_STAFF).startswith("Resolve #") and "“Paid, receipt attached”" in bot.last_text(HR_STAFF)
+    assert bot.last_text(HR_STAFF).startswith("Resolve #") and "│ Paid, receipt attached" in bot.last_text(HR_STAFF)
 
 
 # ---------------------------------------------------------------------------- the codec and the table

@@ -10,6 +10,7 @@ from handlers.deadlines_view import appeal_deadline_line
 from handlers.services import Services
 from tests.handlers.test_loop import COORDINATOR, COURIER, HR_STAFF, file_wage_appeal
 from tests.harness import TZ, running_bot
+from handlers.telegram_text import said
 
 OTHER = 1002
 STATION_STAFF = 500
@@ -140,7 +141,7 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     assert bot.texts(COURIER)[-2] == t("appeal.done_rate_unsatisfied")
     assert line in bot.last_text(COURIER)  # the appeal's page, shown again
     staff_notice = bot.core.last_message(HR_STAFF)
-    assert staff_notice["text"].startswith(t("notice.rate_unsatisfied.unit", number=number, note="Only half was paid"))
+    assert staff_notice["text"].startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
     # The worker's card for it is kept current in place; the news is a line under it.
     card = bot.core.messages(HR_STAFF)[staff_notice["reply_to_message"]["message_id"] - 1]
     assert line in card["text"]
@@ -177,7 +178,7 @@ async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
     await bot.press(coordinator, "Confirm reject")
-    assert bot.last_text(COURIER) == "Appeal #%d was rejected. The reason: Outside our district" % first
+    assert bot.last_text(COURIER) == "Appeal #%d was rejected. The reason:\n│ Outside our district" % first
 
     second = await file_wage_appeal(bot, "en")
     await bot.say(coordinator, f"/open {second}")
@@ -218,8 +219,8 @@ async def test_merged_couriers_hear_the_merge_and_the_outcome(bot) -> None:
     await bot.press(COORDINATOR, t("button.reject"))
     await bot.say(COORDINATOR, "不属于本区")
     await bot.press(COORDINATOR, t("confirm.button_reject"))
-    assert bot.last_text(OTHER) == t("notice.reject.followers", number=third, note="不属于本区")
-    assert bot.last_text(COURIER) == t("notice.reject.courier", number=third, note="不属于本区")
+    assert bot.last_text(OTHER) == t("notice.reject.followers", number=third, note=said("不属于本区"))
+    assert bot.last_text(COURIER) == t("notice.reject.courier", number=third, note=said("不属于本区"))
     assert (await bot.services.storage.appeals.get(third)).outcome == Outcome.REJECTED
 
 

@@ -496,6 +496,18 @@ async def test_pressing_a_button_makes_a_callback_query(core: BotApiCore) -> Non
     assert code == 400 and description.startswith("Bad Request: query is too old")
 
 
+async def test_a_toast_over_200_units_is_refused_like_telegram(core: BotApiCore) -> None:
+    """answerCallbackQuery takes at most 200 characters (an emoji counts two); a longer text is refused."""
+    sent = await send(core, "pick", reply_markup=YES_NO)
+    query_id = core.press_button(ANN, sent["message_id"], "yes")
+    too_long = {"callback_query_id": query_id, "text": "😀" * 101}
+    code, description = await api_error(core, "answerCallbackQuery", too_long)
+    assert code == 400 and description == "Bad Request: MESSAGE_TOO_LONG"
+    assert core.answered_callback(query_id) is None
+    await core.call("answerCallbackQuery", {"callback_query_id": query_id, "text": "😀" * 100})
+    assert core.answered_callback(query_id) == {"text": "😀" * 100, "show_alert": False}
+
+
 async def test_callback_queries_expire_after_15_seconds(
     core: BotApiCore, clock: FakeClock
 ) -> None:
