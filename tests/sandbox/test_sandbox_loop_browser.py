@@ -50,7 +50,7 @@ def courier_files(page: Page) -> None:
     """The English courier files a wage appeal, anonymously, with no place."""
     page.pick(COURIER)
     # A new person sees START where the composer will be, as in Telegram.
-    page.find("start-button").click()
+    page.tap("start-button")
     bot_says(page, "Hello, Rider Sam!")
     press(page, "reply", "New appeal")
     bot_says(page, "New appeal. What is it about?")

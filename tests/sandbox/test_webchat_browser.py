@@ -133,6 +133,15 @@ class Page:
         """The element with a data-testid."""
         return self.driver.find_element(By.CSS_SELECTOR, f'[data-testid="{test_id}"]')
 
+    def tap(self, test_id: str) -> None:
+        """Click the element with a data-testid once it is drawn (a persona's chat renders after the switch)."""
+        selector = f'[data-testid="{test_id}"]'
+        element = self.until(
+            lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed() and e.is_enabled()), None),
+            f"{test_id} to be shown",
+        )
+        element.click()
+
     def button(self, test_id: str, label: str) -> WebElement:
         """The button with a data-testid and a label, once it is there."""
         xpath = f'//*[@data-testid="{test_id}" and normalize-space()="{label}"]'
@@ -385,7 +394,7 @@ async def test_people_use_the_web_chat(
     await step(page.pick, ANN)
 
     # A person who has never written sees START in the composer's place; it sends /start.
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
     assert core.messages(ANN)[0]["text"] == "/start"
 
@@ -424,7 +433,7 @@ async def test_people_use_the_web_chat(
     assert "photo" in core.messages(ANN)[-2]
 
     await step(page.pick, BO)
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
     await step(page.send, "/photo")
     await step(page.until, lambda d: page.photo_loaded(), "the bot's photo")
@@ -440,7 +449,7 @@ async def test_people_use_the_web_chat(
 
     await step(page.new_person, "Chen", "English")
     assert await step(page.current_persona) == "You are Chen · Courier"
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Hello, Chen!")
     await step(page.send, "hello")
     await step(page.wait_for_bot, "Echo: hello")
@@ -463,7 +472,7 @@ async def test_a_new_person_sees_start_and_times_in_the_districts_zone(
     assert await step(page.shown, "empty-chat")
     await step(page.screenshot, tmp_path / "start-zh.png", PHONE)
 
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
     assert core.messages(BO)[0]["text"] == "/start"
     assert await step(page.shown, "composer")
@@ -475,7 +484,7 @@ async def test_a_new_person_sees_start_and_times_in_the_districts_zone(
     await step(page.screenshot, tmp_path / "started-zh.png", PHONE)
 
     await step(page.pick, ANN)
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
     assert {m["time"] for m in await step(page.messages)} == {"18:00"}
     assert await step(page.texts_of, "day") == ["Mon 7 Dec"]
@@ -490,7 +499,7 @@ async def test_an_answer_stays_with_the_persona_who_pressed(
     core.send_text(BO, "/start")
     await step(page.open, f"{url}/")
     await step(page.pick, ANN)
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
 
     # An alert stays up until dismissed, but only while the page is the one who pressed.
@@ -527,7 +536,7 @@ async def test_commands_files_and_voice_notes_go_both_ways(
     step = asyncio.to_thread
     await step(page.open, f"{url}/")
     await step(page.pick, ANN)
-    await step(lambda: page.find("start-button").click())
+    await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
 
     # A /command in the bot's words (here inside bold) is tappable and sends just the command.
