@@ -9,6 +9,9 @@ import unicodedata
 MIN_NOTE = 3
 # A description: "工资没发" or "unpaid wages" pass; "四月份", "help me" and "😡😡😡" do not.
 MIN_DESCRIPTION = 8
+# A result or a rejection's reason is what the courier is left with, so it says what was done or why:
+# "工资已补发" or "wages paid" pass; "已处理", "Done." and "ok fixed" do not.
+MIN_OUTCOME = 8
 
 
 def _weight(char: str) -> int:

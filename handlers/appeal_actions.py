@@ -19,7 +19,6 @@ from telegram.error import BadRequest
 from domain import lifecycle
 from domain.deadlines import Priority
 from domain.lifecycle import Event
-from domain.texts import has_real_words
 from handlers import callbacks
 from handlers import evidence, text_prompts
 from handlers.callbacks import AppealVerb, Press
@@ -28,7 +27,7 @@ from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
-from storage.appeals import NEEDS_REAL_WORDS, BadEventArguments, EventArgs
+from storage.appeals import BadEventArguments, EventArgs, words_enough
 from storage.dialogs import Prompt, PromptKind
 from storage.models import Appeal, LedgerEntry
 
@@ -542,7 +541,7 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         state = state_line(services, appeal, me.lang)
         await reply(update, services.text(me.lang, "stale.prompt_moved_on", number=appeal.id, state=state))
         return
-    if kind.event in NEEDS_REAL_WORDS and not has_real_words(text):
+    if not words_enough(kind.event, text):
         await reply(update, services.text(me.lang, "confirm.bad_note_too_thin"))
         return
     if step.read is not None:

@@ -18,7 +18,7 @@ from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import NOTE_REQUIRED, Event, Outcome, Role, State, Transition
 from domain.merges import MergeSide, merge_refusal
 from domain.notices import AUDIENCES, Audience, template
-from domain.texts import has_real_words
+from domain.texts import MIN_NOTE, MIN_OUTCOME, has_real_words
 from storage.db import Database
 from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, appeal_facts, from_ts, to_ts
 
@@ -69,8 +69,15 @@ class EventArgs:
     attachments: tuple[tuple[str, str, str], ...] = ()
 
 
-# Events whose note must hold real words, not an emoji or a few characters (domain/texts.py).
-NEEDS_REAL_WORDS = frozenset({Event.RESOLVE, Event.REJECT, Event.SEND_BACK, Event.ASK})
+# Events whose note must hold real words, not an emoji or a few characters, and how much (domain/texts.py).
+NEEDS_REAL_WORDS = {Event.RESOLVE: MIN_OUTCOME, Event.REJECT: MIN_OUTCOME, Event.SEND_BACK: MIN_NOTE, Event.ASK: MIN_NOTE}
+
+
+def words_enough(event: Event, note: str | None) -> bool:
+    """Whether `note` holds the real words `event` needs (true for events that need none)."""
+    return event not in NEEDS_REAL_WORDS or has_real_words(note, NEEDS_REAL_WORDS[event])
+
+
 # An answer may be files alone.
 _FILES_ARE_ENOUGH = frozenset({Event.ANSWER})
 
@@ -145,7 +152,7 @@ def _check_args(
     has_note = bool(args.note and args.note.strip())
     if event in NOTE_REQUIRED and not has_note and not (event in _FILES_ARE_ENOUGH and args.attachments):
         refuse("note_required")
-    if event in NEEDS_REAL_WORDS and not has_real_words(args.note):
+    if not words_enough(event, args.note):
         refuse("note_too_thin")
     if args.note is not None and len(args.note) > MAX_NOTE:
         refuse("note_too_long")

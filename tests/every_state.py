@@ -124,7 +124,7 @@ async def every_state(bot: Bot) -> Appeals:
     await act(bot, HR_STAFF, a.feedback, "res", "The contract was sent")
     a.resolved = await file_appeal(bot, OTHER_COURIER, "Work protection", "Bonus missing")
     await act(bot, HR_STAFF, a.resolved, "acc")
-    await act(bot, HR_STAFF, a.resolved, "res", "Paid")
+    await act(bot, HR_STAFF, a.resolved, "res", "Paid in full")
     await act(bot, OTHER_COURIER, a.resolved, "rs")
     a.reopened = await file_appeal(bot, COURIER, "Work protection", "Account blocked")
     await act(bot, HR_STAFF, a.reopened, "acc")

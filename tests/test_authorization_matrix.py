@@ -220,12 +220,12 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
         if state == "confirming":
             names["v"] = version = (await storage.appeals.get(n)).version
-            typed = Prompt(PromptKind.RESOLVE, n, {"text": "Paid", "files": [], "version": version})
+            typed = Prompt(PromptKind.RESOLVE, n, {"text": "Paid in full", "files": [], "version": version})
             await storage.dialogs.set_prompt(HR_STAFF, typed, now)
         if state == "awaiting":
             await _apply(bot, n, Event.ASK, HR_STAFF, "Which platform?")
         if state in ("feedback", "followup"):
-            await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid")
+            await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid in full")
         if state == "followup":
             await _apply(bot, n, Event.RATE_SATISFIED, COURIER)
     elif state.startswith("draft_"):
@@ -337,7 +337,7 @@ async def _note(c: Case) -> None:
 
 
 async def _resolve(c: Case) -> None:
-    await c.prompt_then(PromptKind.RESOLVE, "Paid")
+    await c.prompt_then(PromptKind.RESOLVE, "Paid in full")
     assert (await c.appeal()).state == "feedback"
 
 

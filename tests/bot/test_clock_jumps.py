@@ -95,8 +95,8 @@ async def test_no_duration_reads_below_zero(bot) -> None:
     )).appeal.id
     await storage.appeals.apply(jumped, Event.ACCEPT, HR, START + timedelta(minutes=5))
     await storage.appeals.apply(normal, Event.ACCEPT, HR, START + timedelta(hours=1))
-    await storage.appeals.apply(jumped, Event.RESOLVE, HR, START + timedelta(hours=2), EventArgs(note="paid"))
-    await storage.appeals.apply(normal, Event.RESOLVE, HR, START + timedelta(hours=3), EventArgs(note="paid"))
+    await storage.appeals.apply(jumped, Event.RESOLVE, HR, START + timedelta(hours=2), EventArgs(note="paid in full"))
+    await storage.appeals.apply(normal, Event.RESOLVE, HR, START + timedelta(hours=3), EventArgs(note="paid in full"))
     data = await storage.reports.digest(START - timedelta(days=1), START + timedelta(days=3), START + timedelta(days=3))
     assert (data.avg_accept, data.avg_resolve) == (timedelta(minutes=30), timedelta(hours=1, minutes=30))
     parts = await digest_parts(bot.services, "en", data, "digest.title_weekly")

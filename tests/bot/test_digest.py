@@ -49,7 +49,7 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
         await apply(bot, number, Event.ACCEPT, HR)
     bot.clock.advance(hours=1)
     for number in (a, b, c):
-        await apply(bot, number, Event.RESOLVE, HR, "done")
+        await apply(bot, number, Event.RESOLVE, HR, "done in full")
     await apply(bot, a, Event.RATE_SATISFIED, 1001)
     await apply(bot, b, Event.RATE_UNSATISFIED, 1002, "still broken")
     await apply(bot, c, Event.RATE_FAIRLY_SATISFIED, 1003)
@@ -84,7 +84,7 @@ async def appeals_in_every_state(bot) -> dict[str, list[int]]:
     await apply(bot, numbers["awaiting"][0], Event.ASK, HR, "which month?")
     a, b, c = numbers["accepted"]
     for number in (b, c, *numbers["feedback"], *numbers["closed"]):
-        await apply(bot, number, Event.RESOLVE, HR, "paid")
+        await apply(bot, number, Event.RESOLVE, HR, "paid in full")
     for number in (b, c):  # reopened: the unit that accepted it handles it again
         await apply(bot, number, Event.RATE_UNSATISFIED, 1005, "not paid")
     await apply(bot, numbers["closed"][0], Event.RATE_SATISFIED, 1005)
@@ -241,7 +241,7 @@ async def test_durations_read_as_people_say_them(bot) -> None:
     bot.clock.advance(hours=3, minutes=20)
     await apply(bot, number, Event.ACCEPT, HR)
     bot.clock.advance(hours=48, minutes=40)
-    await apply(bot, number, Event.RESOLVE, HR, "paid")
+    await apply(bot, number, Event.RESOLVE, HR, "paid in full")
     start, end = datetime(2026, 11, 23, tzinfo=TZ), bot.clock() + timedelta(seconds=1)
     assert "平均签收用时 3 小时 20 分，平均办结用时 2 天 4 小时" in await digest_text(bot, "zh", start, end)
     assert "Average time to accept 3 h 20 min; to resolve 2 d 4 h" in await digest_text(bot, "en", start, end)
@@ -252,7 +252,7 @@ async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
     a, b = await file(bot, 1001), await file(bot, 1002)
     for number in (a, b):
         await apply(bot, number, Event.ACCEPT, HR)
-        await apply(bot, number, Event.RESOLVE, HR, "done")
+        await apply(bot, number, Event.RESOLVE, HR, "done in full")
     await apply(bot, a, Event.RATE_UNSATISFIED, 1001, "still not paid")
     await apply(bot, b, Event.RATE_FAIRLY_SATISFIED, 1002)
     bot.clock.advance(hours=2)
@@ -275,7 +275,7 @@ async def test_the_chart_speaks_the_readers_language_on_whole_number_ticks(bot, 
         number = await file(bot, 1001 + i)
         await apply(bot, number, Event.ACCEPT, HR)
         if i:
-            await apply(bot, number, Event.RESOLVE, HR, "done")
+            await apply(bot, number, Event.RESOLVE, HR, "done in full")
         bot.clock.advance(days=1)
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
     await bot.say(COORDINATOR, "/digest")

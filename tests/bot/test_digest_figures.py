@@ -57,7 +57,7 @@ def _plan(sim: Simulation, name: str, fate: str, filed: datetime, courier: int) 
     sim.act(name, filed + timedelta(minutes=20), Event.ACCEPT, HR)
     if fate == "accepted":
         return
-    sim.act(name, filed + timedelta(hours=3), Event.RESOLVE, HR, "done")
+    sim.act(name, filed + timedelta(hours=3), Event.RESOLVE, HR, "done in full")
     first = {"satisfied": Event.RATE_SATISFIED, "fairly": Event.RATE_FAIRLY_SATISFIED}.get(fate, Event.RATE_UNSATISFIED)
     sim.act(name, filed + timedelta(hours=4), first, courier, None if fate in ("satisfied", "fairly") else "not paid")
     if fate == "second_try":

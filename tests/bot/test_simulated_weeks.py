@@ -114,11 +114,11 @@ async def test_three_weeks_of_ladders_auto_close_follow_ups_and_digests(simulati
     # on the make-up Saturday 10/10 at 11:00.
     sim.file("B", at(9, 28, 10))
     sim.act("B", at(9, 28, 10, 30), E.ACCEPT, HR)
-    sim.act("B", at(9, 30, 11), E.RESOLVE, HR, "done")
+    sim.act("B", at(9, 30, 11), E.RESOLVE, HR, "done in full")
     # C: resolved and rated within the hour; the follow-up check falls on the make-up Sunday.
     sim.file("C", at(9, 21, 9, 30))
     sim.act("C", at(9, 21, 9, 45), E.ACCEPT, HR)
-    sim.act("C", at(9, 21, 10), E.RESOLVE, HR, "done")
+    sim.act("C", at(9, 21, 10), E.RESOLVE, HR, "done in full")
     sim.act("C", at(9, 21, 10, 30), E.RATE_SATISFIED, 1001)
     # D: no rule routes a suggestion; nobody triages it.
     sim.file("D", at(9, 22, 17), category="suggestion", courier=1002)
@@ -127,7 +127,7 @@ async def test_three_weeks_of_ladders_auto_close_follow_ups_and_digests(simulati
     sim.act("E", at(9, 21, 9, 10), E.ACCEPT, HR)
     sim.act("E", at(9, 21, 9, 20), E.ASK, HR, "which platform?")
     sim.act("E", at(9, 28, 10), E.ANSWER, 1001, "Meituan")
-    sim.act("E", at(10, 8, 16), E.RESOLVE, HR, "paid")
+    sim.act("E", at(10, 8, 16), E.RESOLVE, HR, "paid in full")
     sim.act("E", at(10, 8, 16, 5), E.RATE_SATISFIED, 1001)
     # Twenty more, handled within the hour on Monday and Tuesday of the first week.
     rng = random.Random(7)
@@ -137,7 +137,7 @@ async def test_three_weeks_of_ladders_auto_close_follow_ups_and_digests(simulati
         start = at(9, 21 + index % 2, rng.choice((9, 10, 14, 15)), rng.choice((0, 15, 30)))
         sim.file(name, start)
         sim.act(name, start + timedelta(minutes=10), E.ACCEPT, HR)
-        sim.act(name, start + timedelta(minutes=40), E.RESOLVE, HR, "fixed")
+        sim.act(name, start + timedelta(minutes=40), E.RESOLVE, HR, "fixed the charger")
         sim.act(name, start + timedelta(minutes=50), E.RATE_FAIRLY_SATISFIED, 1001)
         background.append((name, start + timedelta(minutes=50)))
 

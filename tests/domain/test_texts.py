@@ -2,7 +2,9 @@
 
 import pytest
 
-from domain.texts import MIN_DESCRIPTION, MIN_NOTE, has_real_words, word_weight
+from domain.lifecycle import Event
+from domain.texts import MIN_DESCRIPTION, MIN_NOTE, MIN_OUTCOME, has_real_words, word_weight
+from storage.appeals import words_enough
 
 
 @pytest.mark.parametrize(
@@ -37,3 +39,27 @@ def test_notes_and_descriptions(text, note, description) -> None:
     assert has_real_words(text) is note
     assert has_real_words(text, MIN_DESCRIPTION) is description
     assert MIN_NOTE < MIN_DESCRIPTION
+
+
+@pytest.mark.parametrize(
+    ("event", "text", "enough"),
+    [
+        (Event.RESOLVE, "已处理", False),
+        (Event.RESOLVE, "Done.", False),
+        (Event.RESOLVE, "ok fixed", False),
+        (Event.RESOLVE, "Paid", False),
+        (Event.RESOLVE, "工资已补发", True),
+        (Event.RESOLVE, "Wages paid", True),
+        (Event.REJECT, "重复", False),
+        (Event.REJECT, "spam", False),
+        (Event.REJECT, "不属于本区", True),
+        (Event.SEND_BACK, "不归我们管", True),
+        (Event.ASK, "哪家公司？", True),
+        (Event.ASK, "好", False),
+        (Event.NOTE, "", True),  # a note needs no minimum of its own
+    ],
+)
+def test_a_result_or_a_rejection_says_what_was_done_or_why(event, text, enough) -> None:
+    """What the courier is left with (a result, a rejection's reason) needs a short sentence; a question a word or two."""
+    assert words_enough(event, text) is enough
+    assert MIN_NOTE < MIN_OUTCOME

@@ -44,7 +44,7 @@ async def file_appeals(bot) -> tuple[int, int, int]:
             (Event.SEND_BACK, STAFF, EventArgs(note="Not ours")),
             (Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")),
             (Event.ACCEPT, STAFF, EventArgs()),
-            (Event.RESOLVE, STAFF, EventArgs(note="Fixed")),
+            (Event.RESOLVE, STAFF, EventArgs(note="Fixed the charger")),
             (Event.RATE_UNSATISFIED, COURIER, EventArgs(note="Still broken")),
             (Event.RESOLVE, STAFF, EventArgs(note="Fixed again")),
             (Event.RATE_FAIRLY_SATISFIED, COURIER, EventArgs()),
@@ -98,7 +98,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "2", "Station facilities", "Station One", "People's Square", "Normal", "closed", "resolved",
         "2026-11-23 10:00", "2026-11-23 13:00", "2026-11-23 11:00", "2026-11-23 16:00", "2026-11-23 17:00",
         "2026-11-23 17:00", "yes", "yes", "fairly satisfied", "1",
-        "Charger", "2026-11-23 14:00 Fixed\n2026-11-23 16:00 Fixed again",
+        "Charger", "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
     ]
     assert waiting[:8] == ["3", "Suggestions", "", "", "Normal", "waiting to be assigned to a unit", "", "2026-11-23 18:00"]
     assert waiting[8:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]

@@ -59,7 +59,7 @@ async def bot(tmp_path):
             )
             number = submitted.appeal.id
             await storage.appeals.apply(number, Event.ACCEPT, STAFF, START, EventArgs())
-            await storage.appeals.apply(number, Event.RESOLVE, STAFF, START, EventArgs(note=f"{start}1 fixed"))
+            await storage.appeals.apply(number, Event.RESOLVE, STAFF, START, EventArgs(note=f"{start}1 fixed the charger"))
         await running.app.bot_data.sender.flush()
         yield running
 
@@ -86,7 +86,7 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     for row, start in zip(rows, STARTS, strict=True):
         assert row[column["Description"]] == "'" + ATTACKS[start]
         assert row[column["Station"]] == f"'{start}Station {STARTS.index(start)}"
-        assert row[column["Results"]] == "2026-11-23 10:00 " + f"{start}1 fixed"  # not at the start: left as it is
+        assert row[column["Results"]] == "2026-11-23 10:00 " + f"{start}1 fixed the charger"  # not at the start: left as it is
     text = data.decode("utf-8-sig")
     for start in STARTS:
         quoted = '"' + "'" + ATTACKS[start].replace('"', '""') + '"'

@@ -123,7 +123,7 @@ async def test_asking_the_courier_pauses_the_handling_clock(storage) -> None:
         (E.ACCEPT, OTHER_STAFF, EventArgs(), NotPermitted),  # another unit's staff
         (E.ACCEPT, COURIER, EventArgs(), NotPermitted),
         (E.WITHDRAW, OTHER_COURIER, EventArgs(), NotPermitted),  # another courier
-        (E.RESOLVE, STAFF, EventArgs(note="done"), IllegalEvent),  # not accepted yet
+        (E.RESOLVE, STAFF, EventArgs(note="done in full"), IllegalEvent),  # not accepted yet
         (E.RATE_SATISFIED, COURIER, EventArgs(), IllegalEvent),  # not in feedback
         (E.SEND_BACK, STAFF, EventArgs(), BadEventArguments),  # no reason
         (E.REASSIGN, COORDINATOR, EventArgs(unit="nowhere"), BadEventArguments),
