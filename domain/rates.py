@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Counts:
     """Counts over a period, gathered by storage."""
 
-    assigned: int = 0  # appeals assigned to a unit in the period
+    assigned: int = 0  # appeals assigned to a unit in the period, accepted or past their acceptance deadline
     accepted_in_time: int = 0  # of those, accepted before the acceptance deadline
     asked: int = 0  # valid appeals closed in the period (not withdrawn, merged or rejected)
     solved: int = 0  # of those, closed as resolved or auto-closed after a resolution

@@ -70,6 +70,18 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     assert bot.core.file_bytes(file_path).startswith(PNG)
 
 
+async def test_an_appeal_its_unit_still_has_time_to_accept_is_not_counted_late(bot) -> None:
+    """The response rate judges an assignment once it is accepted or its acceptance deadline has passed."""
+    early, _waiting = await file(bot, 1001), await file(bot, 1002)
+    bot.clock.advance(minutes=3)
+    await apply(bot, early, Event.ACCEPT, HR)
+    await bot.say(COORDINATOR, "/digest")
+    assert "Response rate 100.0% (accepted in time / assigned: 1/1)" in "\n".join(bot.texts(COORDINATOR)[-2:])
+    bot.clock.advance(days=3)  # the acceptance deadline of `waiting` has passed: now it counts, as late
+    await bot.say(COORDINATOR, "/digest")
+    assert "Response rate 50.0% (accepted in time / assigned: 1/2)" in "\n".join(bot.texts(COORDINATOR)[-2:])
+
+
 async def appeals_in_every_state(bot) -> dict[str, list[int]]:
     """Appeals filed now, one or more in each state the digest names; three at one station make a hot spot."""
     numbers = {
