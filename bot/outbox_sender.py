@@ -274,6 +274,9 @@ class OutboxSender:
 
         async def send_new() -> None:
             message_id = await bot.send_text(chat, notice.text, notice.markup)
+            # A new message says it all: the words under an edited card are done too. (Resumed, the
+            # card it leaves is on file, and must not be taken for one edited.)
+            self._progress = 2
             if notice.keep is not None:
                 remember(message_id, notice.keep)
 
@@ -284,7 +287,6 @@ class OutboxSender:
             except BadRequest as error:
                 if not not_modified(error):  # the card is gone (deleted by its reader): a new one
                     await send_new()
-                    self._progress = 2  # the new card says it all: no words under it
                     return
             outbox.shows_later(chat, held.message_id, notice.version)
             edited.append(held.message_id)
