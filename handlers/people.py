@@ -1,12 +1,15 @@
-"""A coordinator's /people: every unit with how many staff it has, and an Invite button for each."""
+"""A coordinator's /people: every unit with how many staff it has, an Invite button for each, and the filing limits."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from handlers import callbacks
+from handlers.callbacks import Family, LimitVerb
 from handlers.common import reply, require_role, who
 from handlers.invites import unit_buttons
+from handlers.keyboards import button, inline
 from handlers.services import BotContext
 
 
@@ -23,7 +26,9 @@ async def people(update: Update, context: BotContext) -> None:
         lines.append(services.text(me.lang, key, unit=unit.name(me.lang), count=count))
     lines += ["", services.text(me.lang, "people.hint")]
     active = [unit for unit, _ in units if unit.active]
-    await reply(update, "\n".join(lines), reply_markup=unit_buttons(services, active, me.lang))
+    markup = unit_buttons(services, active, me.lang)
+    limits = button(services.text(me.lang, "ratelimit.button_open"), callbacks.encode(Family.LIMITS, LimitVerb.LIST))
+    await reply(update, "\n".join(lines), reply_markup=inline(markup["inline_keyboard"] + [[limits]]))
 
 
 def people_handlers(labels: set[str]) -> list[BaseHandler]:
