@@ -70,9 +70,16 @@ class FilingLimitsStore:
         return found[0] if found else None
 
     async def listed(self, now: datetime, limits: FilingLimits) -> list[Standing]:
-        """The people whose limits are lifted, and those who reached a limit in the last 24 hours."""
+        """The people a limit refuses now, and those whose limits are lifted; the latest filers first."""
+        rows = await self._db.fetchall(
+            "SELECT courier_id, created_at FROM appeals WHERE courier_id IS NOT NULL AND created_at > ?",
+            (to_ts(now - LONGEST),),
+        )
+        filed: dict[int, list[datetime]] = {}
+        for row in rows:
+            filed.setdefault(row[0], []).append(from_ts(row[1]))
         standings = await self._standings(now, "1", ())
-        return [s for s in standings if s.lifted or s.filed_today >= min(limits.per_minute, limits.per_day)]
+        return [s for s in standings if s.lifted or refusal(filed.get(s.courier_id, []), now, limits) is not None]
 
     async def _standings(self, now: datetime, where: str, params: tuple[int, ...]) -> list[Standing]:
         rows = await self._db.fetchall(

@@ -18,8 +18,10 @@ import pytest
 
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
-from tests.test_run_command import DISTRICT as CONFIG
-from tests.test_run_command import TOKEN, launch
+from tests.test_run_command import DISTRICT, TOKEN, launch
+
+# Each courier files its appeals within a minute or so: more than the default filing limit allows.
+CONFIG = DISTRICT + "\n[limits]\nfilings_per_minute = 10\n"
 
 COURIERS = list(range(7001, 7009))
 HR = 600

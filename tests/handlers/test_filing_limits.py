@@ -187,7 +187,9 @@ async def test_lift_by_a_number_nobody_filed_and_cancel(bot) -> None:
     assert reply["text"] == bot.services.text("en", "ratelimit.no_appeal", number="4711")
     (empty,) = await bot.say(COORDINATOR, "/lift")
     assert bot.services.text("en", "ratelimit.none") in empty["text"]
-    (number,) = await file_directly(bot)
+    (number, *_) = await file_directly(bot, times=3, every=timedelta(minutes=1))  # under both limits: not listed
+    (listing,) = await bot.say(COORDINATOR, "/lift")
+    assert bot.services.text("en", "ratelimit.none") in listing["text"]
     await bot.say(COORDINATOR, f"/lift #{number}")
     await bot.press(COORDINATOR, "Cancel")
     assert bot.last_text(COORDINATOR) == "Nothing was changed."
