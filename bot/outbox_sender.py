@@ -65,10 +65,6 @@ class Pacer:
     _group_recent: dict[int, deque[float]] = field(default_factory=dict)
     _paused_until: float = 0.0
 
-    def wait_for(self, chat_id: int) -> float:
-        """Seconds until a message to `chat_id` may go (0 when it may go now)."""
-        return max(self.overall_wait(), self.chat_wait(chat_id))
-
     def overall_wait(self) -> float:
         """Seconds until any message may go: the bot-wide limit and flood control."""
         now = self.monotonic()
