@@ -121,9 +121,11 @@ async def test_a_draft_refused_at_confirm_is_kept_and_its_button_works_later(bot
 
 
 async def test_two_submissions_at_the_edge_file_once(bot) -> None:
-    """Checked inside the submission's transaction: two at once with one place left, one is refused."""
+    """One place left: the early check lets two drafts begin (two phones), and the check inside the
+    submission's transaction files one of the two confirmations and refuses the other."""
     await file_directly(bot, times=2)
     storage, limits = bot.services.storage, FilingLimits(3, 20)
+    assert [await storage.filing_limits.refusal(COURIER, bot.clock(), limits) for _ in range(2)] == [None, None]
     new = NewAppeal(courier_id=COURIER, category="work", description="Wages unpaid", language="en")
     results = await asyncio.gather(
         *(storage.appeals.submit(new, "hr", bot.clock(), limits) for _ in range(2)), return_exceptions=True
