@@ -42,6 +42,7 @@ from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, BotData, CategoryInfo, Services, install
 from handlers.inbox import draft_reminder_handlers, inbox_handlers
 from handlers.invites import invite_handlers
+from handlers.limits import limit_handlers
 from handlers.export import export_handlers
 from handlers.lists import list_handlers
 from handlers.people import people_handlers
@@ -101,6 +102,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *start_handlers(labels("menu.help"), labels("menu.language")),
         *list_handlers(catalog),
         *invite_handlers(),
+        *limit_handlers(),
         *people_handlers(labels("menu2.people")),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),

@@ -20,11 +20,13 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Priority, Spans
 from domain.durations import WorkSpan, parse_span
+from domain.filing_limits import FilingLimits
 from domain.ladder import LadderPolicy
 from domain.routing import Area, Rule
 
@@ -284,6 +286,20 @@ class PrivacySection(Strict):
 class InvitesSection(Strict):
     # Wrong /join codes one person may send in an hour before /join is paused for them.
     wrong_codes_per_hour: int = Field(default=5, ge=1, le=100)
+class LimitsSection(Strict):
+    # The most appeals one person may file in any minute, and in any 24 hours (coordinators can lift both with /lift).
+    filings_per_minute: int = Field(default=3, ge=1, le=100)
+    filings_per_day: int = Field(default=20, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _day_holds_a_minute(self) -> LimitsSection:
+        if self.filings_per_day < self.filings_per_minute:
+            raise ValueError("filings_per_day must be at least filings_per_minute")
+        return self
+
+    def filing_limits(self) -> FilingLimits:
+        """The limits as the domain reads them."""
+        return FilingLimits(self.filings_per_minute, self.filings_per_day)
 
 
 class Config(Strict):
@@ -303,6 +319,7 @@ class Config(Strict):
     webhook: WebhookSection = Field(default_factory=WebhookSection)
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     invites: InvitesSection = Field(default_factory=InvitesSection)
+    limits: LimitsSection = Field(default_factory=LimitsSection)
 
     @field_validator("timezone")
     @classmethod

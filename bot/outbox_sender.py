@@ -1,4 +1,10 @@
-"""Send what the outbox holds, in order, paced to Telegram's limits, and record every outcome.
+"""Send what the outbox holds, in each chat's order, paced to Telegram's limits, and record every outcome.
+
+Pacing never holds one chat behind another: a chat that must wait (one message a second, twenty a
+minute in a group) is skipped, and the other chats' messages go meanwhile; only the overall limit
+(thirty a second, or Telegram's flood control) makes everyone wait. Each round reads the oldest
+pending message of every chat not waiting, so a unit's chat with hundreds queued takes one place
+in a round, not the whole round.
 
 Delivery is at least once: a row is marked sent only after Telegram has accepted the message,
 so a process that dies between the two sends that message again after a restart. The other
@@ -28,7 +34,7 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from handlers.digest import digest_parts
+from handlers.digest import Part as DigestPart, digest_parts
 from handlers.cards import roles
 from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
 from handlers.keyboards import Keyboard
@@ -41,6 +47,8 @@ log = logging.getLogger(__name__)
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=10)
 MAX_ATTEMPTS = 12  # about an hour of backoff before a message is given up as dead
+# While only waiting chats have messages, the sender looks again this often (new messages may be for others).
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -57,14 +65,20 @@ class Pacer:
     _group_recent: dict[int, deque[float]] = field(default_factory=dict)
     _paused_until: float = 0.0
 
-    def wait_for(self, chat_id: int) -> float:
-        """Seconds until a message to `chat_id` may go (0 when it may go now)."""
+    def overall_wait(self) -> float:
+        """Seconds until any message may go: the bot-wide limit and flood control."""
         now = self.monotonic()
         waits = [self._paused_until - now]
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
         if len(self._recent) >= self.per_second:
             waits.append(self._recent[0] + 1.0 - now)
+        return max(0.0, *waits)
+
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until `chat_id` may take a message by its own limits (other chats need not wait for it)."""
+        now = self.monotonic()
+        waits = [0.0]
         if chat_id in self._last_in_chat:
             waits.append(self._last_in_chat[chat_id] + self.chat_gap - now)
         if chat_id < 0:
@@ -73,7 +87,7 @@ class Pacer:
                 group.popleft()
             if len(group) >= self.group_per_minute:
                 waits.append(group[0] + 60.0 - now)
-        return max(0.0, *waits)
+        return max(waits)
 
     def sent(self, chat_id: int) -> None:
         """Count a message that went out now."""
@@ -103,6 +117,7 @@ class OutboxSender:
         self._kick = asyncio.Event()
         self._progress = 0  # the parts of the message being sent that Telegram has taken
         self._shown: list[tuple[AppealMessage, datetime]] = []  # messages sent that show an appeal, to record
+        self._stale: set[int] = set()  # appeals whose other messages are still to be brought up to date
 
     def kick(self) -> None:
         """Wake the background loop: something new may be in the outbox."""
@@ -125,80 +140,111 @@ class OutboxSender:
         """Send every due message, pacing as needed; return how many were sent."""
         async with self._lock:
             sent = 0
-            storage = self._services.storage
-            while batch := await storage.outbox.due(self._services.clock()):
-                people = await storage.people.get_many({message.chat_id for message in batch})
-                memo = NoticeMemo()
-                cards = await storage.outbox.cards(
-                    {(m.appeal_id, m.chat_id) for m in batch if m.appeal_id is not None}
-                )
-                accepted: list[tuple[int, datetime]] = []
-                touched: set[int] = set()
+            storage, pacer = self._services.storage, self._pacer
+            held: dict[int, float] = {}  # chats that must wait, and when they may take a message
+            while True:
+                now = pacer.monotonic()
+                held = {chat: ready for chat, ready in held.items() if ready > now}
+                batch = await storage.outbox.due(self._services.clock(), skip=set(held))
                 progressed = False
-                deferred: set[int] = set()
-                try:
-                    for message in batch:
-                        if message.chat_id in deferred:
-                            continue  # keep each chat's messages in order behind one that must wait
-                        wait = self._pacer.wait_for(message.chat_id)
-                        if wait > 0:
-                            await self._record(accepted)  # what went out is on file before any pause
-                            await self._pacer.sleep(wait)
-                        outcome = await self._send_one(message, people.get(message.chat_id), memo, cards, accepted)
-                        if outcome == "later":
-                            deferred.add(message.chat_id)
-                            continue
-                        progressed = True
-                        sent += outcome == "sent"
-                        if outcome == "sent" and message.appeal_id is not None:
-                            touched.add(message.appeal_id)
-                finally:
-                    await self._record(accepted)
-                await self._refresh(touched)
-                if not progressed:
+                if batch:
+                    outcomes = await self._round(batch, held)
+                    progressed = any(outcome in ("sent", "dead") for _, outcome in outcomes)
+                    sent += sum(outcome == "sent" for _, outcome in outcomes)
+                    self._stale |= {m.appeal_id for m, outcome in outcomes if outcome == "sent" and m.appeal_id is not None}
+                if self._stale:
+                    self._stale = await self._refresh(self._stale, held)
+                if progressed:
+                    continue
+                if not held:
                     break
+                # Only waiting chats have something to send: wait for the first, looking again now and
+                # then, as a message for another chat may have come meanwhile.
+                await pacer.sleep(max(0.0, min(min(held.values()) - pacer.monotonic(), RECHECK_SECONDS)))
             return sent
+
+    async def _round(self, batch: list[OutboxMessage], held: dict[int, float]) -> list[tuple[OutboxMessage, str]]:
+        """Try the oldest due message of each chat in `batch`; a chat that must wait is skipped and
+        put in `held` with when it may take one. Returns each message tried with its outcome."""
+        storage, pacer = self._services.storage, self._pacer
+        people = await storage.people.get_many({message.chat_id for message in batch})
+        memo = NoticeMemo()
+        cards = await storage.outbox.cards({(m.appeal_id, m.chat_id) for m in batch if m.appeal_id is not None})
+        accepted: list[tuple[int, datetime]] = []
+        outcomes: list[tuple[OutboxMessage, str]] = []
+        try:
+            for message in batch:
+                chat = message.chat_id
+                wait = pacer.chat_wait(chat)
+                if wait > 0:
+                    held[chat] = pacer.monotonic() + wait
+                    continue
+                wait = pacer.overall_wait()
+                if wait > 0:
+                    await self._record(accepted)  # what went out is on file before any pause
+                    await pacer.sleep(wait)
+                outcome = await self._send_one(message, people.get(chat), memo, cards, accepted)
+                if outcome == "paused":  # a part went; the next must wait for the chat
+                    held[chat] = pacer.monotonic() + pacer.chat_wait(chat)
+                outcomes.append((message, outcome))
+        finally:
+            await self._record(accepted)
+        return outcomes
 
     async def _record(self, accepted: list[tuple[int, datetime]]) -> None:
         """Mark the messages Telegram accepted as sent, with the cards they left in chats, in one write
         (a commit per message cost more than its send)."""
         if accepted or self._shown:
-            await self._services.storage.outbox.mark_sent(accepted, self._shown)
-            accepted.clear()
-            self._shown.clear()
+            try:
+                await self._services.storage.outbox.mark_sent(accepted, self._shown)
+            finally:
+                # Not on file, the messages go again, and record their cards anew: these are void.
+                accepted.clear()
+                self._shown.clear()
 
     async def _deliver(
         self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, cards: dict[tuple[int, int], AppealMessage]
-    ) -> bool:
-        """Send the message's part(s) to Telegram; False if there is nothing left to send."""
-        bot, services = self._application.bot, self._services
+    ) -> str:
+        """Send the message's parts to Telegram: "done", "gone" (nothing left to send) or "paused" (a part
+        went, and the next must wait for the chat: the row keeps how many went, and resumes after them)."""
         if message.template.startswith("digest."):
-            lang = services.catalog.language_for(person.language if person else None, None)
-            params = json.loads(message.params)
-            start, end = from_ts(params["start"]), from_ts(params["end"])
-            data = await services.storage.reports.digest(start, end, services.clock())
-            for index, part in enumerate(await digest_parts(services, lang, data, f"digest.title_{params['kind']}")):
-                if index:
-                    await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
-                    self._pacer.sent(message.chat_id)
-                if part.photo is not None:
-                    await bot.send_photo(message.chat_id, part.photo, caption=part.text)
-                else:
-                    await bot.send_message(message.chat_id, part.text, reply_markup=part.markup)
-            return True
-        notice = await render_notice(services, message, person, memo)
-        if notice is None:
-            return False
-        parts = await self._parts(message, person, notice, cards, memo)
+            parts = await self._digest_parts(message, person)
+        else:
+            notice = await render_notice(self._services, message, person, memo)
+            if notice is None:
+                return "gone"
+            parts = await self._parts(message, person, notice, cards, memo)
         for index, part in enumerate(parts):
-            if index < message.parts_sent or part is None:
+            if index < max(message.parts_sent, self._progress) or part is None:
                 continue
             if self._progress > message.parts_sent:  # a part went out just now: pace the next one
                 self._pacer.sent(message.chat_id)
-                await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
+                if self._pacer.chat_wait(message.chat_id) > 0:
+                    await self._services.storage.outbox.progress(message.id, self._progress)
+                    return "paused"
+                await self._pacer.sleep(self._pacer.overall_wait())
             await part()
-            self._progress = index + 1
-        return True
+            self._progress = max(self._progress, index + 1)
+        return "done"
+
+    async def _digest_parts(self, message: OutboxMessage, person: Person | None) -> list[Part | None]:
+        """A digest's Telegram calls: its text and charts, as the digest reads when it is sent."""
+        bot, services, chat = self._application.bot, self._services, message.chat_id
+        lang = services.catalog.language_for(person.language if person else None, None)
+        params = json.loads(message.params)
+        start, end = from_ts(params["start"]), from_ts(params["end"])
+        data = await services.storage.reports.digest(start, end, services.clock())
+
+        def sender(part: DigestPart) -> Part:
+            async def send() -> None:
+                if part.photo is not None:
+                    await bot.send_photo(chat, part.photo, caption=part.text)
+                else:
+                    await bot.send_message(chat, part.text, reply_markup=part.markup)
+
+            return send
+
+        return [sender(part) for part in await digest_parts(services, lang, data, f"digest.title_{params['kind']}")]
 
     async def _parts(
         self, message: OutboxMessage, person: Person | None, notice: Notice,
@@ -224,6 +270,9 @@ class OutboxSender:
 
         async def send_new() -> None:
             message_id = await bot.send_text(chat, notice.text, notice.markup)
+            # A new message says it all: the words under an edited card are done too. (Resumed, the
+            # card it leaves is on file, and must not be taken for one edited.)
+            self._progress = 2
             if notice.keep is not None:
                 remember(message_id, notice.keep)
 
@@ -239,8 +288,8 @@ class OutboxSender:
             edited.append(held.message_id)
 
         async def words_under_card() -> None:
-            if edited:
-                await bot.send_text(chat, notice.line, reply_to=edited[0])
+            # Resumed after a pause for pacing, the card edited before is the one on file.
+            await bot.send_text(chat, notice.line, reply_to=edited[0] if edited else held.message_id)
 
         first: Part = edit_card if held is not None else send_new
         parts: list[Part | None] = [first, words_under_card if held is not None else None]
@@ -251,13 +300,17 @@ class OutboxSender:
             parts += file_parts(bot, chat, files_caption(services, appeal, lang), files)
         return parts
 
-    async def _refresh(self, appeal_ids: set[int]) -> None:
-        """Bring every other message that shows these appeals up to date: cards edited, void buttons taken away."""
-        storage = self._services.storage
+    async def _refresh(self, appeal_ids: set[int], held: dict[int, float]) -> set[int]:
+        """Bring every other message that shows these appeals up to date: cards edited, void buttons taken away.
+
+        A chat that must wait is skipped (and put in `held`); returns the appeals left for a later round.
+        """
+        storage, pacer = self._services.storage, self._pacer
         await storage.outbox.write_later()  # the cards just sent are on file before they are looked for
         stale = await storage.outbox.behind(appeal_ids)
+        left: set[int] = set()
         if not stale:
-            return
+            return left
         appeals: dict[int, Appeal | None] = {}
         views: dict[tuple[object, ...], tuple[str, Keyboard | None]] = {}  # a card drawn once per kind of reader
         people = await storage.people.get_many({m.chat_id for m, _ in stale})
@@ -268,7 +321,12 @@ class OutboxSender:
             if appeal is None or person is None:
                 storage.outbox.forget_later(message.chat_id, message.message_id)
                 continue
-            await self._pacer.sleep(self._pacer.wait_for(message.chat_id))
+            wait = pacer.chat_wait(message.chat_id)
+            if wait > 0:
+                held[message.chat_id] = pacer.monotonic() + wait
+                left.add(appeal.id)
+                continue
+            await pacer.sleep(pacer.overall_wait())
             try:
                 kept = await self._bring_up_to_date(message, replaced, appeal, person, views)
             except BadRequest as error:
@@ -281,16 +339,17 @@ class OutboxSender:
                 continue
             except RetryAfter as error:
                 delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
-                self._pacer.pause(delay.total_seconds())
+                pacer.pause(delay.total_seconds())
                 break  # the rest stay behind, and are brought up to date with the appeal's next notice
             except NetworkError:
                 break
-            self._pacer.sent(message.chat_id)
+            pacer.sent(message.chat_id)
             if kept:
                 storage.outbox.shows_later(message.chat_id, message.message_id, appeal.version)
             else:
                 storage.outbox.forget_later(message.chat_id, message.message_id)
         await storage.outbox.write_later()
+        return left
 
     async def _bring_up_to_date(
         self, message: AppealMessage, replaced: bool, appeal: Appeal, person: Person,
@@ -318,14 +377,18 @@ class OutboxSender:
         self, message: OutboxMessage, person: Person | None, memo: NoticeMemo,
         cards: dict[tuple[int, int], AppealMessage], accepted: list[tuple[int, datetime]],
     ) -> str:
-        """Try one message: "sent" (added to `accepted`), "dead" (given up, with the reason kept) or "later"."""
+        """Try one message: "sent" (added to `accepted`), "dead" (given up, with the reason kept), "later"
+        (to be tried again after a while) or "paused" (some parts went; the rest when the chat may take them)."""
         services, outbox = self._services, self._services.storage.outbox
         now = services.clock()
         self._progress = message.parts_sent
         try:
-            if not await self._deliver(message, person, memo, cards):
+            delivered = await self._deliver(message, person, memo, cards)
+            if delivered == "gone":
                 await outbox.mark_dead(message.id, "the appeal no longer exists")
                 return "dead"
+            if delivered == "paused":
+                return "paused"
         except RetryAfter as error:
             delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
             self._pacer.pause(delay.total_seconds())

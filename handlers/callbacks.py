@@ -32,6 +32,7 @@ class Family(StrEnum):
     PRIVACY = "pv"
     LANGUAGE = "lg"
     INVITE = "iv"
+    LIMITS = "lm"
 
 
 class AppealVerb(StrEnum):
@@ -144,9 +145,19 @@ class InviteVerb(StrEnum):
     REVOKE_CONFIRMED = "rvy"  # arg: the code, in lower case
 
 
+class LimitVerb(StrEnum):
+    """A coordinator's filing-limit buttons; arg: the number of the appeal that names the person."""
+
+    LIST = "list"
+    ASK = "ask"
+    LIFT = "lift"
+    RESTORE = "restore"
+    CANCEL = "no"
+
+
 Verb = (
     AppealVerb | DraftVerb | StationVerb | PageVerb | HotspotVerb | StationAdminVerb | ExportVerb | PrivacyVerb
-    | LanguageVerb | InviteVerb
+    | LanguageVerb | InviteVerb | LimitVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -160,6 +171,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.PRIVACY: PrivacyVerb,
     Family.LANGUAGE: LanguageVerb,
     Family.INVITE: InviteVerb,
+    Family.LIMITS: LimitVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -222,7 +234,7 @@ def station(verb: str, station_id: str) -> str:
 
 
 # The families of coordinators' and people's tools (the fuzzer forges their data).
-TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE)
+TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE, Family.LIMITS)
 
 
 def language(code: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from domain.filing_limits import FilingLimited
 from domain.routing import route
-from handlers import callbacks
+from handlers import callbacks, limits
 from handlers.callbacks import DraftVerb, Press
 from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
@@ -26,6 +27,9 @@ async def begin(update: Update, context: BotContext, me: Who, station_id: str | 
     draft = await context.services.storage.dialogs.draft(me.person.telegram_id)
     if draft is not None and draft.open:
         await remind(update, context, me, draft, new=station_id or "")
+        return
+    if refused := await limits.refused_now(context, me):  # before anyone writes a story only to be refused
+        await reply(update, refused)
         return
     turn = Turn(update, context, me, new_draft(context, station=station_id))
     lead = None
@@ -195,7 +199,11 @@ async def _submit(turn: Turn) -> None:
         contact_phone=draft.phone,
         attachments=tuple(tuple(f) for f in draft.files),
     )
-    applied = await services.storage.appeals.submit(new, unit, now)
+    try:
+        applied = await services.storage.appeals.submit(new, unit, now, limits.limits_of(turn.context))
+    except FilingLimited as limited:  # the draft is kept, and its Confirm button still works later
+        await reply(turn.update, limits.refusal_text(services, me.lang, limited.refusal) + "\n" + turn.t("ratelimit.draft_kept", button=turn.t("button.confirm")))
+        return
     appeal = applied.appeal
     # The receipt names the same next deadline as /my, the card and the reminders.
     deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang) or ""

@@ -15,7 +15,7 @@ from telegram import Message, Update
 from domain import lifecycle
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, filing, notices, stations
+from handlers import appeal_actions, callbacks, filing, limits, notices, stations
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -241,6 +241,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await refuse(update, context, me.lang, "freetext2.kept_replaced")
         return
     if press.verb is DraftVerb.FILE_KEPT:
+        if refused := await limits.refused_now(context, me):  # the text stays kept for later
+            await update.callback_query.answer()
+            await reply(update, refused)
+            return
         await update.callback_query.answer()
         await drop_keyboard(update)
         new = filing.new_draft(context, description=draft.kept, files=draft.kept_files)

@@ -1,12 +1,15 @@
-"""A coordinator's /people: every unit with how many staff it has, and an Invite button for each."""
+"""A coordinator's /people: every unit with how many staff it has, an Invite button for each, and the filing limits."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from handlers import callbacks
+from handlers.callbacks import Family, LimitVerb
 from handlers.common import reply, require_role, who
 from handlers.invites import list_button, unit_buttons
+from handlers.keyboards import button
 from handlers.services import BotContext
 
 
@@ -25,6 +28,7 @@ async def people(update: Update, context: BotContext) -> None:
     active = [unit for unit, _ in units if unit.active]
     markup = unit_buttons(services, active, me.lang)
     markup["inline_keyboard"].append(list_button(services, me.lang))  # the codes made so far, to revoke one
+    markup["inline_keyboard"].append([button(services.text(me.lang, "ratelimit.button_open"), callbacks.encode(Family.LIMITS, LimitVerb.LIST))])
     await reply(update, "\n".join(lines), reply_markup=markup)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from handlers import appeal_actions, digest, evidence, export, filing, free_text, invites, lists, privacy, start, station_admin, stations
+from handlers import appeal_actions, digest, evidence, export, filing, free_text, invites, limits, lists, privacy, start, station_admin, stations
 from handlers.callbacks import (
     AppealVerb,
     DraftVerb,
@@ -20,6 +20,7 @@ from handlers.callbacks import (
     HotspotVerb,
     InviteVerb,
     LanguageVerb,
+    LimitVerb,
     PageVerb,
     Press,
     PrivacyVerb,
@@ -73,6 +74,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.PRIVACY, verb): privacy.on_press for verb in PrivacyVerb},
     (Family.LANGUAGE, LanguageVerb.SET): start.set_language,
     **{(Family.INVITE, verb): invites.on_press for verb in InviteVerb},
+    # A coordinator's filing-limit tools.
+    **{(Family.LIMITS, verb): limits.on_press for verb in LimitVerb},
 }
 
 

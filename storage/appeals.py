@@ -13,6 +13,7 @@ from typing import Any
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
+from domain.filing_limits import FilingLimits
 from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import NOTE_REQUIRED, Event, Outcome, Role, State, Transition
@@ -20,6 +21,7 @@ from domain.merges import MergeSide, merge_refusal
 from domain.notices import AUDIENCES, Audience, template
 from domain.texts import MIN_NOTE, MIN_OUTCOME, has_real_words
 from storage.db import Database
+from storage.filing_limits import check_in
 from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, appeal_facts, from_ts, to_ts
 
 MAX_NOTE = 4000
@@ -489,9 +491,20 @@ class Appeals:
             conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None, quiet=(new.courier_id,)
         )
 
-    async def submit(self, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
-        """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed."""
-        return await self._db.write(lambda conn: self.submit_in(conn, new, unit, now))
+    async def submit(
+        self, new: NewAppeal, unit: str | None, now: datetime, limits: FilingLimits | None = None
+    ) -> Applied:
+        """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed.
+
+        With `limits`, raise FilingLimited (and change nothing, the draft kept) if they refuse it.
+        """
+
+        def work(conn: sqlite3.Connection) -> Applied:
+            if limits is not None:
+                check_in(conn, new.courier_id, now, limits)
+            return self.submit_in(conn, new, unit, now)
+
+        return await self._db.write(work)
 
     async def open_hotspot(
         self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime

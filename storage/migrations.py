@@ -442,6 +442,19 @@ CREATE TABLE join_bursts (
     )
 )
 
+MIGRATIONS.append(
+    (
+        "filing limits, and the outbox read chat by chat",
+        """
+-- A coordinator may lift a person's filing limits: who did, and when (NULL: the limits apply).
+ALTER TABLE people ADD COLUMN filing_unlimited_by INTEGER;
+ALTER TABLE people ADD COLUMN filing_unlimited_at INTEGER;
+-- The sender reads the oldest pending message of each chat, so one busy chat holds no other back.
+CREATE INDEX outbox_pending_chat ON outbox(chat_id, id) WHERE status = 'pending';
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -19,14 +19,19 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-        """Pending messages whose time has come, oldest first."""
-        # The ids come from the partial index of pending rows: asked directly, with ORDER BY id,
-        # SQLite walked the whole table, sent notices included, on every flush (bench/throughput.py).
+    async def due(self, now: datetime, limit: int = 100, skip: set[int] = frozenset()) -> list[OutboxMessage]:
+        """The oldest pending message of each chat (but those in `skip`), if its time has come, oldest first.
+
+        A chat's later messages wait behind its first (each chat's order is kept), and a chat with
+        hundreds pending takes one place, not the whole batch.
+        """
+        # The heads come from the partial index of pending rows by chat (see the migration "filing limits").
+        marks = ",".join("?" * len(skip))
         rows = await self._db.fetchall(
             "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent FROM outbox"
-            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?) ORDER BY id LIMIT ?",
-            (to_ts(now), limit),
+            " WHERE id IN (SELECT min(id) FROM outbox WHERE status = 'pending' GROUP BY chat_id)"
+            f" AND not_before <= ?{f' AND chat_id NOT IN ({marks})' if skip else ''} ORDER BY id LIMIT ?",
+            (to_ts(now), *sorted(skip), limit),
         )
         return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
@@ -123,6 +128,14 @@ class Outbox:
                 "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ?,"
                 " parts_sent = max(parts_sent, ?) WHERE id = ?",
                 (int(count), to_ts(not_before), error[:500], parts_sent, message_id),
+            )
+        )
+
+    async def progress(self, message_id: int, parts_sent: int) -> None:
+        """Record that Telegram took the first `parts_sent` parts of a message whose rest waits for pacing."""
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET parts_sent = max(parts_sent, ?) WHERE id = ?", (parts_sent, message_id)
             )
         )
 

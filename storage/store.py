@@ -9,6 +9,7 @@ from domain.ladder import LadderPolicy
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
 from storage.dialogs import Dialogs
+from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
 from storage.outbox import Outbox
 from storage.people import People
@@ -36,6 +37,7 @@ class Storage:
         self.outbox = Outbox(db)
         self.ledger = Ledger(db)
         self.privacy = Privacy(db, self.appeals)
+        self.filing_limits = FilingLimitsStore(db)
 
     @classmethod
     async def open(

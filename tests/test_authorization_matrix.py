@@ -118,6 +118,12 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("sa:reopen:s1", "closed_station", ("no", "no", "no", "no", "no", "ok")),
     ("ex:period:this_week", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("ex:days:20261116.20261129", "handling", ("no", "no", "no", "no", "no", "ok")),  # a shorter period offered
+    # The filing limits: the list, a person picked by their appeal, lift, apply again, cancel.
+    ("lm:list", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("lm:ask:{n}", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("lm:lift:{n}", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("lm:restore:{n}", "lifted", ("no", "no", "no", "no", "no", "ok")),
+    ("lm:no", "none", ("no", "no", "no", "no", "no", "ok")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -146,6 +152,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/export", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/stations", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/people", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/lift {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -177,6 +184,7 @@ def refusal(data: str, kind: str) -> str:
         "iv": "coord.not_coordinator",
         "ex": "coord.not_coordinator",
         "pv": "privacy.role_first",
+        "lm": "coord.not_coordinator",
     }[family]
 
 
@@ -211,8 +219,10 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     for person in (COURIER, OTHER_COURIER, HR_STAFF, STATION_STAFF, COORDINATOR):
         await storage.stations.remember_location(person, 31.23, 121.47, None, now)
     names: dict[str, Any] = {"n": 0}
-    if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing"):
+    if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
         names["n"] = n = await _file(bot)
+        if state == "lifted":
+            await storage.filing_limits.set_lifted(COURIER, COORDINATOR, now)
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours")
             names["target"] = await _file(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
@@ -485,6 +495,26 @@ async def _revoked(c: Case) -> None:
     assert await c.count("SELECT count(*) FROM invites WHERE revoked_at IS NOT NULL") == 1
 
 
+async def _limits_listed(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("ratelimit.title", per_minute=100, per_day=1000))
+
+
+async def _lift_asked(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("ratelimit.ask_lift", number=c.n, count=1))
+
+
+def _limits_lifted(lifted: bool) -> Check:
+    async def check(c: Case) -> None:
+        by = await c.count(f"SELECT filing_unlimited_by FROM people WHERE telegram_id = {COURIER}")
+        assert by == (COORDINATOR if lifted else None)
+
+    return check
+
+
+async def _limits_kept(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("ratelimit.cancelled")
+
+
 async def _exported(c: Case) -> None:
     names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
     assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
@@ -515,6 +545,8 @@ ALLOWED: dict[str, Check] = {
     "sa:reopen": _station_active(True), "iv:mk": _invited, "iv:ls": _invites_listed, "iv:rv": _revoke_asked,
     "iv:rvy": _revoked,
     "ex:period": _exported, "ex:days": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
+    "lm:list": _limits_listed, "lm:ask": _lift_asked, "lm:lift": _limits_lifted(True), "lm:restore": _limits_lifted(False),
+    "lm:no": _limits_kept,
 }
 
 
@@ -547,6 +579,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/export": c.t("export.choose"),
             "/stations": "Stations: 1 open, 0 closed.",
             "/people": c.t("people.title"),
+            "/lift": c.t("ratelimit.ask_lift", number=c.n, count=1),
         }
         if name == "/my":
             if c.person == COURIER:

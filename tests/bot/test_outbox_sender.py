@@ -1,5 +1,6 @@
 """The outbox sender under Telegram's faults and limits: nothing lost, nothing sent twice but by design."""
 
+import re
 from collections import Counter
 
 import pytest
@@ -211,3 +212,39 @@ async def test_a_units_notices_share_one_card_read_and_one_write_marking_them_se
         person = await storage.people.get(message.chat_id)
         text, _ = await render(bot.services, message, person)  # no memo: everything read afresh
         assert bot.core.last_message(message.chat_id)["text"] == parse_html(text)[0]
+
+
+async def test_a_busy_chat_holds_no_other_chat_back(bot) -> None:
+    """A unit's group with 300 notices queued (15 minutes of its 20 a minute): a courier's notice queued
+    half a minute in goes out within two seconds of fake time; the group's own order is kept, and so
+    are the overall and per-chat limits."""
+    sender = bot.app.bot_data.sender
+    pacer, storage = sender._pacer, bot.services.storage
+    group = -1002
+    bot.core.add_group(group, "Station One staff")
+    for number in range(300):
+        await storage.outbox.add(group, "notice.unreachable.coordinators", bot.clock(), {"person": 10_000 + number})
+    log: list[tuple[int, float]] = []
+    real_sent, real_sleep = pacer.sent, pacer.sleep
+    queued_at: list[float] = []
+
+    def recording(chat_id: int) -> None:
+        log.append((chat_id, bot.pacer_time.now))
+        real_sent(chat_id)
+
+    async def sleep_and_queue(seconds: float) -> None:
+        await real_sleep(seconds)
+        if not queued_at and bot.pacer_time.now >= 30:  # the courier's notice arrives while the group waits
+            await storage.outbox.add(COURIER, "notice.unreachable.coordinators", bot.clock(), {"person": 4})
+            queued_at.append(bot.pacer_time.now)
+
+    pacer.sent, pacer.sleep = recording, sleep_and_queue
+    assert await sender.flush() == 301
+    (courier_at,) = [t for chat, t in log if chat == COURIER]
+    assert courier_at - queued_at[0] <= 2.0
+    assert copies(bot, COURIER, f"person {4}") == 1
+    in_group = [t for chat, t in log if chat == group]
+    assert len(in_group) == 300 and all(in_group[i + 20] - in_group[i] >= 60.0 - 1e-9 for i in range(280))
+    times = [t for _, t in log]
+    assert all(times[i + 30] - times[i] >= 1.0 - 1e-9 for i in range(len(times) - 30))
+    assert [re.search(r"\d{5}", text)[0] for text in bot.texts(group)] == [str(10_000 + n) for n in range(300)]
