@@ -46,6 +46,19 @@ class Checkpointer:
         self._running = asyncio.get_running_loop().run_in_executor(self._executor, self._checkpoint)
         self._running.add_done_callback(self._finished)
 
+    async def truncate(self) -> bool:
+        """Truncate the WAL on the checkpoint thread now, waiting up to its busy timeout for readers to
+        finish; whether it completed (if not, the background keeps trying)."""
+        self.truncate_owed = True
+        if self._running is not None:
+            await asyncio.wait([self._running])
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._running = asyncio.get_running_loop().run_in_executor(self._executor, self._checkpoint)
+        self._running.add_done_callback(self._finished)
+        await asyncio.wait([self._running])
+        return not self.truncate_owed
+
     def _checkpoint(self) -> None:
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, isolation_level=None)

@@ -178,8 +178,10 @@ class Database:
 
         done = await self.run(work, long=True)
         if not done and self._checkpointer is not None:
-            log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
-            self._checkpointer.truncate_owed = True
+            # A reader in the middle of a read: the checkpoint thread waits for it, off the writer's thread.
+            done = await self._checkpointer.truncate()
+            if not done:
+                log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
         return done
 
     @property
