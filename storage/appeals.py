@@ -444,6 +444,20 @@ class Appeals:
         """File a courier's appeal, routed to `unit` when a rule chose one; the draft is consumed."""
         return await self._db.write(lambda conn: self.submit_in(conn, new, unit, now))
 
+    async def submit_draft(self, new: NewAppeal, unit: str | None, now: datetime, started: int) -> Applied | None:
+        """File the courier's draft begun at `started` if it is still there at review; None if it is not
+        (a second tap of Confirm, even one handled side by side with the first, files nothing)."""
+
+        def work(conn: sqlite3.Connection) -> Applied | None:
+            taken = conn.execute(
+                "DELETE FROM drafts WHERE courier_id = ? AND step = 'review'"
+                " AND coalesce(json_extract(data, '$.started'), 0) = ?",
+                (new.courier_id, started),
+            ).rowcount
+            return self.submit_in(conn, new, unit, now) if taken == 1 else None
+
+        return await self._db.write(work)
+
     async def open_hotspot(
         self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime
     ) -> Applied:

@@ -160,6 +160,17 @@ class Dialogs:
             )
         )
 
+    async def take_prompt(self, telegram_id: int, prompt: Prompt) -> bool:
+        """Stop waiting for text for `prompt`, if it is still what is awaited; False if it is not
+        (another update took or replaced it): the caller must not act on it then."""
+        return await self._db.write(
+            lambda conn: conn.execute(
+                "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ? AND json(data) = json(?)",
+                (telegram_id, prompt.appeal_id, prompt.verb.value, json.dumps(prompt.data, ensure_ascii=False)),
+            ).rowcount
+            == 1
+        )
+
     async def clear_prompt(self, telegram_id: int) -> bool:
         """Stop waiting for text from this person; False if nothing was awaited."""
         return await self._db.write(

@@ -49,6 +49,8 @@ class Erased:
 
     withdrawn: tuple[int, ...]
     appeals: int
+    # Whether anything was there to erase, judged in the erasing transaction: of two taps, one erases.
+    found: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,23 +152,27 @@ class Privacy:
                 continue  # it moved on meanwhile (to feedback, or closed): anonymised all the same
             withdrawn.append(row["id"])
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
-            conn.execute("UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,))
+            found = bool(ids)
+            found |= conn.execute(
+                "UPDATE events SET actor_id = NULL WHERE actor_id = ? AND actor_role = 'courier'", (telegram_id,)
+            ).rowcount > 0
             for table, column in (
                 ("outbox", "chat_id"),
                 ("appeal_messages", "chat_id"),
                 ("drafts", "courier_id"),
                 ("prompts", "telegram_id"),
                 ("last_locations", "telegram_id"),
-                ("people", "telegram_id"),
             ):
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,))
-            return len(ids)
+                found |= conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (telegram_id,)).rowcount > 0
+            # Not counted: every press makes the person's bare row again.
+            conn.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
+            return len(ids), found
 
-        count = await self._db.write(work)
-        return Erased(tuple(withdrawn), count)
+        count, found = await self._db.write(work)
+        return Erased(tuple(withdrawn), count, found)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
         """Anonymise what is older than the retention: closed appeals, locations, drafts, sent notices, idle couriers."""
