@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,11 +19,11 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, StationRecord, record_fields
+from domain.stations_file import AMENITIES, StationRecord, check_row, edited, record_fields
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
-__all__ = ["AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name"]
+__all__ = ["AMENITIES", "Edited", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name"]
 
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
 MIN_FIRST_RADIUS_M = 250.0
@@ -95,6 +95,15 @@ class Imported:
 
     added: int
     updated: int
+
+
+@dataclass(frozen=True)
+class Edited:
+    """What a one-line edit did: the station as stored, or the problems that kept it out."""
+
+    station: Station | None
+    problems: list[tuple[str, str]]
+    existed: bool
 
 
 @dataclass(frozen=True)
@@ -205,6 +214,23 @@ class Stations:
 
         return await self._db.write(work, long=True)
 
+    async def edit(self, station_id: str, changes: Mapping[str, object]) -> Edited:
+        """Add a station or change some of its fields, read, merged, checked and written in one transaction:
+        two coordinators changing different fields of one station at the same moment both keep their change."""
+
+        def work(conn: sqlite3.Connection) -> Edited:
+            row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
+            merged = edited(Station.from_row(row).record(), changes) if row is not None else dict(changes)
+            units = {r[0] for r in conn.execute("SELECT id FROM units WHERE active = 1")}
+            record, problems = check_row(merged, units)
+            if record is None:
+                return Edited(None, problems, row is not None)
+            conn.execute(_UPSERT, _row(record))
+            stored = conn.execute("SELECT * FROM stations WHERE id = ?", (record.id,)).fetchone()
+            return Edited(Station.from_row(stored), [], row is not None)
+
+        return await self._db.write(work)
+
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
         row = await self._db.fetchone("SELECT * FROM stations WHERE id = ?", (station_id,))
@@ -219,7 +245,8 @@ class Stations:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""
 
         def work(conn: sqlite3.Connection) -> Station | None:
-            conn.execute("UPDATE stations SET active = ? WHERE id = ?", (int(active), station_id))
+            # Only a station not already so is written: a double tap or two coordinators change it once.
+            conn.execute("UPDATE stations SET active = ? WHERE id = ? AND active != ?", (int(active), station_id, int(active)))
             row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
             return None if row is None else Station.from_row(row)
 
