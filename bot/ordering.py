@@ -72,12 +72,20 @@ class OrderedUpdates(BaseUpdateProcessor):
             started = True
             await coroutine
         finally:
+            pending = [f for f in earlier if not f.done()]
+            if started or not pending:
+                self._finish(done, keys)
+            else:
+                # Cancelled while waiting (a shutdown): the updates behind it still wait for those before it.
+                asyncio.gather(*pending).add_done_callback(lambda _: self._finish(done, keys))
             if not started and hasattr(coroutine, "close"):
-                coroutine.close()  # cancelled while waiting: never run, and no "never awaited" warning
-            done.set_result(None)
-            for key in keys:
-                if self._last.get(key) is done:
-                    del self._last[key]
+                coroutine.close()  # never run: no "never awaited" warning
+
+    def _finish(self, done: asyncio.Future[None], keys: frozenset[str]) -> None:
+        done.set_result(None)
+        for key in keys:
+            if self._last.get(key) is done:
+                del self._last[key]
 
     async def initialize(self) -> None:
         """Nothing to open."""

@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import signal
+from datetime import datetime
 
 from aiohttp import web
 from telegram import Update
@@ -69,14 +70,19 @@ def _is_int(value: object) -> bool:
 
 
 def _well_formed(update: Update) -> bool:
-    """Whether the fields the handlers rely on have Telegram's types (de_json checks none of them)."""
+    """Whether the fields the handlers rely on are there with Telegram's types (de_json checks none of them)."""
     user, chat, message, query = update.effective_user, update.effective_chat, update.effective_message, update.callback_query
-    return (
-        (user is None or _is_int(user.id))
-        and (chat is None or _is_int(chat.id))
-        and (message is None or (_is_int(message.message_id) and _is_str_or_none(message.text) and _is_str_or_none(message.caption)))
-        and (query is None or (isinstance(query.id, str) and _is_str_or_none(query.data)))
-    )
+    if (user is not None and not _is_int(user.id)) or (chat is not None and not _is_int(chat.id)):
+        return False
+    if message is not None and not (
+        _is_int(message.message_id)
+        and message.chat is not None
+        and isinstance(message.date, datetime)
+        and _is_str_or_none(message.text)
+        and _is_str_or_none(message.caption)
+    ):
+        return False
+    return query is None or (isinstance(query.id, str) and query.from_user is not None and _is_str_or_none(query.data))
 
 
 def _is_str_or_none(value: object) -> bool:
