@@ -141,6 +141,19 @@ class Dialogs:
             lambda conn: conn.execute("DELETE FROM drafts WHERE courier_id = ?", (courier_id,)).rowcount == 1
         )
 
+    async def take_kept(self, courier_id: int, kept_id: int) -> bool:
+        """Take the text kept for a tap (the one begun by message `kept_id`) out of the row, once: False if
+        it is not there any more (another tap took it, or a later text replaced it)."""
+        return await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE drafts SET data = json_remove(data, '$.kept', '$.kept_files', '$.kept_id')"
+                " WHERE courier_id = ? AND step = ? AND coalesce(json_extract(data, '$.kept_id'), 0) = ?"
+                " AND (json_extract(data, '$.kept') IS NOT NULL OR json_array_length(data, '$.kept_files') > 0)",
+                (courier_id, IDLE, kept_id),
+            ).rowcount
+            == 1
+        )
+
     async def prompt(self, telegram_id: int) -> Prompt | None:
         """What the bot is waiting for this person to type, if anything."""
         row = await self._db.fetchone(

@@ -252,6 +252,34 @@ async def test_a_double_tap_of_confirm_resolve_resolves_once(tmp_path: Path) -> 
         assert bot.texts(COURIER).count(resolved) == 1
 
 
+async def test_two_taps_sending_one_kept_text_to_two_appeals_side_by_side_send_it_once(tmp_path: Path) -> None:
+    """Text typed with two questions open, then both appeals' buttons tapped and handled at once with no
+    ordering: the text is taken from the draft once, so it answers one appeal; the other tap hears it is gone."""
+    async with webhook_bot(tmp_path) as (bot, _gate, _hook):
+        numbers = []
+        bot.user(600, "HR")
+        await bot.services.storage.people.set_language(600, "en")
+        for question in ("Which platform?", "Which month?"):
+            await to_review(bot, COURIER, "work")
+            await bot.press(COURIER, t(bot, "button.confirm"))
+            numbers.append((await appeals_of(bot, COURIER))[-1])
+            await bot.press(600, t(bot, "button.accept"))
+            await bot.press(600, t(bot, "button.ask"))
+            await bot.say(600, question)
+        (offer,) = await bot.say(COURIER, "October, on Meituan")
+        taps = [bot.core.press_button(COURIER, offer["message_id"], data) for label, data in bot.core.inline_buttons(offer) if label.startswith("#")]
+        from telegram import Update
+
+        updates = [Update.de_json(u, bot.app.bot) for u in bot.core.take_updates()]
+        await asyncio.gather(*(bot.app.process_update(u) for u in updates))
+
+        answered = [n for n in numbers if (await events(bot, n))[-1] is Event.ANSWER]
+        assert len(answered) == 1 and len(taps) == 2
+        assert sorted(json.dumps(a) for a in answers(bot, taps)) == sorted(
+            json.dumps(a) for a in (QUIET, {"text": t(bot, "freetext.nothing_kept"), "show_alert": True})
+        )
+
+
 # ---------------------------------------------------------------------------- different people, one thing
 
 
