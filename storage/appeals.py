@@ -460,10 +460,16 @@ class Appeals:
 
     async def open_hotspot(
         self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime
-    ) -> Applied:
-        """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing)."""
+    ) -> Applied | None:
+        """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing);
+        None if another already gathers one of them (two coordinators pressing at once make one)."""
 
-        def work(conn: sqlite3.Connection) -> Applied:
+        def work(conn: sqlite3.Connection) -> Applied | None:
+            marks = ",".join("?" * len(spot.appeal_ids))
+            if conn.execute(
+                f"SELECT 1 FROM appeal_links WHERE kind = 'hotspot' AND child_id IN ({marks}) LIMIT 1", tuple(spot.appeal_ids)
+            ).fetchone():
+                return None
             ts = to_ts(now)
             appeal_id = conn.execute(
                 "INSERT INTO appeals (courier_id, category, state, station_id, lat, lon, description, language,"

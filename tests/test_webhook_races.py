@@ -361,6 +361,25 @@ async def test_erasing_twice_side_by_side_finds_something_once(tmp_path: Path) -
         assert sorted(r.found for r in results) == [False, True]
 
 
+async def test_two_coordinators_making_one_hot_spot_an_appeal_at_once_make_one(tmp_path: Path) -> None:
+    """Storage alone: the hot spot's appeals are checked for a link in the transaction that links them."""
+    from datetime import timedelta
+
+    from storage.models import NewAppeal
+
+    async with webhook_bot(tmp_path) as (bot, _gate, _hook):
+        appeals = bot.services.storage.appeals
+        await bot.start(COURIER, COURIER_2, 1003)
+        for courier in (COURIER, COURIER_2, 1003):
+            new = NewAppeal(courier_id=courier, category="facilities", description="Broken charger", language="en", lat=31.2, lon=121.4)
+            await appeals.submit(new, None, bot.clock())
+        (spot,) = await bot.services.storage.reports.hotspots(bot.clock() + timedelta(days=1))
+        made = await asyncio.gather(*(appeals.open_hotspot(COORDINATOR, spot, "Hot spot", "en", bot.clock()) for _ in range(2)))
+        assert sorted(m is None for m in made) == [False, True]
+        links = await bot.services.storage.db.fetchone("SELECT count(*) FROM appeal_links WHERE kind = 'hotspot'")
+        assert links[0] == 3
+
+
 # ---------------------------------------------------------------------------- what may come in
 
 
