@@ -13,12 +13,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from telegram import Update
 
 from bot.app import build_application
 from bot.ordering import OrderedUpdates, order_keys
@@ -26,8 +28,9 @@ from bot.outbox_sender import Pacer
 from bot.webhook import SECRET_HEADER, webhook_app
 from domain.lifecycle import Event, State
 from sandbox.core import BotApiCore
-from storage.dialogs import Step
 from sandbox.inprocess import InProcessRequest
+from storage.dialogs import Step
+from storage.models import NewAppeal
 from tests.harness import Bot, Clock, PacerTime, district_config
 
 SECRET = "race-Secret_1"
@@ -197,7 +200,7 @@ async def test_a_category_tap_and_the_story_typed_right_after_are_taken_in_that_
 
 async def test_a_double_tap_of_confirm_files_one_appeal_over_the_webhook(tmp_path: Path) -> None:
     """Two taps of Confirm and send, posted at once: one appeal, one receipt; the other tap hears it is filed."""
-    async with webhook_bot(tmp_path) as (bot, gate, hook):
+    async with webhook_bot(tmp_path) as (bot, _gate, hook):
         await to_review(bot, COURIER)
         review = bot.core.last_message(COURIER)
         (confirm,) = [d for label, d in bot.core.inline_buttons(review) if label == t(bot, "button.confirm")]
@@ -220,8 +223,6 @@ async def test_two_confirms_handled_side_by_side_still_file_one_appeal(tmp_path:
         review = bot.core.last_message(COURIER)
         (confirm,) = [d for label, d in bot.core.inline_buttons(review) if label == t(bot, "button.confirm")]
         taps = [bot.core.press_button(COURIER, review["message_id"], confirm) for _ in range(2)]
-        from telegram import Update
-
         updates = [Update.de_json(u, bot.app.bot) for u in bot.core.take_updates()]
         await asyncio.gather(*(bot.app.process_update(u) for u in updates))
 
@@ -268,8 +269,6 @@ async def test_two_taps_sending_one_kept_text_to_two_appeals_side_by_side_send_i
             await bot.say(600, question)
         (offer,) = await bot.say(COURIER, "October, on Meituan")
         taps = [bot.core.press_button(COURIER, offer["message_id"], data) for label, data in bot.core.inline_buttons(offer) if label.startswith("#")]
-        from telegram import Update
-
         updates = [Update.de_json(u, bot.app.bot) for u in bot.core.take_updates()]
         await asyncio.gather(*(bot.app.process_update(u) for u in updates))
 
@@ -363,10 +362,6 @@ async def test_erasing_twice_side_by_side_finds_something_once(tmp_path: Path) -
 
 async def test_two_coordinators_making_one_hot_spot_an_appeal_at_once_make_one(tmp_path: Path) -> None:
     """Storage alone: the hot spot's appeals are checked for a link in the transaction that links them."""
-    from datetime import timedelta
-
-    from storage.models import NewAppeal
-
     async with webhook_bot(tmp_path) as (bot, _gate, _hook):
         appeals = bot.services.storage.appeals
         await bot.start(COURIER, COURIER_2, 1003)
@@ -426,12 +421,10 @@ async def test_a_body_that_is_not_a_telegram_update_is_answered_400(tmp_path: Pa
 
 
 def test_order_keys_name_the_chat_the_sender_and_what_a_press_is_about() -> None:
-    from telegram import Update
-
+    """A message waits for its chat and sender; a press also for the appeal or station it is about."""
     core = BotApiCore()
     core.add_user(COURIER, "Li")
-    message = core.send_text(COURIER, "hello")
-    assert message  # the fake Telegram returns the message it queued
+    core.send_text(COURIER, "hello")
     (update,) = core.take_updates()
     assert order_keys(Update.de_json(update, None)) == {f"chat:{COURIER}", f"user:{COURIER}"}
     core.press_button(COURIER, update["message"]["message_id"], "ap:17:acc")
@@ -445,8 +438,6 @@ def test_order_keys_name_the_chat_the_sender_and_what_a_press_is_about() -> None
 
 async def test_an_update_cancelled_while_waiting_lets_the_next_one_run() -> None:
     """A waiting update that is cancelled (shutdown) never runs and never blocks the ones after it."""
-    from telegram import Update
-
     core = BotApiCore()
     core.add_user(COURIER, "Li")
     for text in ("one", "two", "three"):
