@@ -28,10 +28,16 @@ APPEALS_PER_COURIER = 4
 FILED = re.compile(r"Appeal #(\d+) is filed")
 
 
+# Notices about appeals filed before: a person reads past them to the dialog they are in.
+NOTICE = re.compile(r"^(Appeal #\d+ was accepted|HR Bureau resolved appeal #\d+)")
+
+
 def last_bot_text(core: BotApiCore, chat: int) -> tuple[int, str]:
-    """The number of bot messages so far and the newest one's text."""
+    """The number of bot messages so far and the newest one's text (past notices, to the dialog's last message)."""
     messages = core.bot_messages(chat)
-    return len(messages), (messages[-1].get("text") or "") if messages else ""
+    texts = [m.get("text") or "" for m in messages]
+    dialog = [text for text in texts if not NOTICE.match(text)]
+    return len(messages), (dialog or texts or [""])[-1]
 
 
 async def answer(core: BotApiCore, chat: int, seen: int, seconds: float = 3.0) -> bool:
