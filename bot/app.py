@@ -29,6 +29,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.errors import on_error
+from bot.ordering import OrderedUpdates
 from bot.outbox_sender import OutboxSender, Pacer
 from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
@@ -226,7 +227,13 @@ def build_application(
         # Replies sent straight from handlers wait out a 429 and try again; the outbox paces itself.
         rate_limiter=AIORateLimiter(max_retries=2) if background else None,
     )
-    builder = ApplicationBuilder().bot(telegram_bot).context_types(ContextTypes(context=BotContext, bot_data=BotData))
+    builder = (
+        ApplicationBuilder()
+        .bot(telegram_bot)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        # One person's updates, and presses about one appeal, in turn; different people side by side.
+        .concurrent_updates(OrderedUpdates())
+    )
 
     async def open_services(application: Application) -> None:
         storage = await open_storage(config, clock())

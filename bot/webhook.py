@@ -1,9 +1,13 @@
 """Webhook mode: Telegram posts updates to us; each is acknowledged only after it was handled and stored.
 
 python-telegram-bot's own webhook server answers 200 as soon as an update is queued, so a
-crash before handling loses it. Here the answer waits for `process_update`, and a handler
+crash before handling loses it. Here the answer waits for the update to be handled, and a handler
 failure answers 500 so that Telegram delivers the update again (redeliveries of handled updates
 are dropped by the handled-updates ledger).
+
+Telegram posts over several connections at once, so updates arrive side by side. Each goes through
+the Application's update processor (bot/ordering.py), as polled updates do: one person's updates,
+and presses about one appeal, are handled in turn, in the order they came.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hmac
 import json
 import logging
 import signal
+from datetime import datetime
 
 from aiohttp import web
 from telegram import Update
@@ -33,14 +38,11 @@ async def _receive(request: web.Request) -> web.Response:
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         return web.Response(status=403, text="wrong or missing secret token")
-    try:
-        data = await request.json()
-        update = Update.de_json(data, application.bot)
-    except (json.JSONDecodeError, ValueError, TypeError, KeyError):
-        return web.Response(status=400, text="not an update")
+    update = _update(await request.read(), application)
     if update is None:
         return web.Response(status=400, text="not an update")
-    await application.process_update(update)
+    # Not process_update alone: that would run beside the same person's other updates.
+    await application.update_processor.process_update(update, application.process_update(update))
     failed = application.bot_data.failed_updates
     if update.update_id in failed:
         failed.discard(update.update_id)
@@ -48,6 +50,43 @@ async def _receive(request: web.Request) -> web.Response:
     # After a 200 Telegram never sends the update again: its record must be on disk by then.
     await application.bot_data.services.storage.updates.persist()
     return web.Response(status=200)
+
+
+def _update(body: bytes, application: Application) -> Update | None:
+    """The update a body holds, or None if it is not a Telegram update object (Telegram would never send it)."""
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not _is_int(data.get("update_id")):
+            return None
+        update = Update.de_json(data, application.bot)
+        return update if update is not None and _well_formed(update) else None
+    # Whatever a malformed body makes the parser raise (deep nesting: RecursionError), it is the body's fault.
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _well_formed(update: Update) -> bool:
+    """Whether the fields the handlers rely on are there with Telegram's types (de_json checks none of them)."""
+    user, chat, message, query = update.effective_user, update.effective_chat, update.effective_message, update.callback_query
+    if (user is not None and not _is_int(user.id)) or (chat is not None and not _is_int(chat.id)):
+        return False
+    if message is not None and not (
+        _is_int(message.message_id)
+        and message.chat is not None
+        and isinstance(message.date, datetime)
+        and _is_str_or_none(message.text)
+        and _is_str_or_none(message.caption)
+    ):
+        return False
+    return query is None or (isinstance(query.id, str) and query.from_user is not None and _is_str_or_none(query.data))
+
+
+def _is_str_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def webhook_app(application: Application, secret: str, path: str) -> web.Application:

@@ -553,7 +553,10 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         await services.storage.dialogs.set_prompt(me.person.telegram_id, typed, services.clock())
         await text_prompts.show_back(update, context, me, appeal, typed)
         return
-    await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+    if not await services.storage.dialogs.take_prompt(me.person.telegram_id, prompt):
+        # Another update took the question meanwhile (a second text handled side by side): it acts once.
+        await refuse(update, context, me.lang, "stale.nothing_pending")
+        return
     updated = await _apply(update, context, me, appeal, kind.event, text_prompts.event_args(typed))
     if updated is None:
         return

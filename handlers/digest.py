@@ -17,7 +17,7 @@ from handlers import callbacks
 from handlers.chart import ChartLabels, chart_language, daily_chart
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
-from handlers.common import Who, refuse, require_role, who
+from handlers.common import Who, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.telegram_text import TEXT, shorten, split
@@ -179,6 +179,9 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
     applied = await services.storage.appeals.open_hotspot(
         me.person.telegram_id, spot, description, me.lang, services.clock()
     )
+    if applied is None:  # another coordinator's press, handled meanwhile, made it an appeal
+        await reply(update, services.text(me.lang, "digest.hotspot_gone"))
+        return
     await show(update, context, me, applied.appeal)
 
 

@@ -177,13 +177,14 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await drop_keyboard(update)
         await advance(turn, Step.CONTACT, station=press.arg)
     elif verb == "confirm" and step is Step.REVIEW:
-        await query.answer()
-        await _submit(turn)
+        if not await _submit(turn):
+            await _stale_press(update, context, me, "filing2.already_filed")
     else:
         await _stale_press(update, context, me, "filing.stale_button")
 
 
-async def _submit(turn: Turn) -> None:
+async def _submit(turn: Turn) -> bool:
+    """File the draft and answer the press; False (nothing filed, the press unanswered) if it was filed already."""
     services, draft, me = turn.context.services, turn.draft, turn.me
     now = services.clock()
     point = (draft.lat, draft.lon) if draft.lat is not None and draft.lon is not None else None
@@ -199,11 +200,16 @@ async def _submit(turn: Turn) -> None:
         contact_phone=draft.phone,
         attachments=tuple(tuple(f) for f in draft.files),
     )
+    # The draft is taken in the same transaction that files it: of two taps of Confirm, one files.
     try:
-        applied = await services.storage.appeals.submit(new, unit, now, limits.limits_of(turn.context))
+        applied = await services.storage.appeals.submit_draft(new, unit, now, draft.started, limits.limits_of(turn.context))
     except FilingLimited as limited:  # the draft is kept, and its Confirm button still works later
+        await turn.update.callback_query.answer()
         await reply(turn.update, limits.refusal_text(services, me.lang, limited.refusal) + "\n" + turn.t("ratelimit.draft_kept", button=turn.t("button.confirm")))
-        return
+        return True
+    if applied is None:
+        return False
+    await turn.update.callback_query.answer()
     appeal = applied.appeal
     # The receipt names the same next deadline as /my, the card and the reminders.
     deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang) or ""
@@ -216,3 +222,4 @@ async def _submit(turn: Turn) -> None:
     # The receipt takes the confirm button's place under the summary: what was filed and its number
     # stay together (the main menu came back with the review).
     await edit_or_reply(turn.update, await summary(turn, title=False) + "\n\n" + text)
+    return True

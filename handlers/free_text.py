@@ -240,10 +240,14 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         # The offer under a text that a later one replaced: it must not file or send the later text.
         await refuse(update, context, me.lang, "freetext2.kept_replaced")
         return
+    taken = lambda: dialogs.take_kept(me.person.telegram_id, draft.kept_id)  # noqa: E731
     if press.verb is DraftVerb.FILE_KEPT:
         if refused := await limits.refused_now(context, me):  # the text stays kept for later
             await update.callback_query.answer()
             await reply(update, refused)
+            return
+        if not await taken():  # a second tap handled beside the first: the text is used once
+            await refuse(update, context, me.lang, "freetext.nothing_kept")
             return
         await update.callback_query.answer()
         await drop_keyboard(update)
@@ -259,10 +263,13 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if not draft.kept:
         await refuse(update, context, me.lang, "freetext.answer_needs_words", number=appeal.id)
         return
+    if not await taken():
+        await refuse(update, context, me.lang, "freetext.nothing_kept")
+        return
     if not await _send_answer(update, context, me, appeal, draft.kept, draft.kept_files):
+        await _save(context, me, draft)  # nothing was sent: the text stays kept
         return
     await update.callback_query.answer()
-    await _save(context, me, draft.model_copy(update={"kept": None, "kept_files": [], "kept_id": 0}))
     await edit_or_reply(update, services.text(me.lang, "freetext.answered", number=appeal.id))
 
 

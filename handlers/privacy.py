@@ -58,9 +58,6 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         ]
         await reply(update, t("privacy.are_you_sure"), reply_markup=inline([confirm]))
     else:
-        held = await services.storage.privacy.holdings(me.person.telegram_id)
-        # Nothing but the bare row this very press made: a second tap after the first one erased it all.
-        nothing_held = not (held.appeals or held.texts or held.files or held.phone or held.location)
         try:
             erased = await services.storage.privacy.erase(me.person.telegram_id, services.clock())
             # The record of this very press would name the chat just erased.
@@ -69,7 +66,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await query.answer()
             await reply(update, t("privacy.role_first"))
             return
-        if nothing_held:
+        if not erased.found:
+            # Nothing but the bare row this very press made: a second tap after (or beside) the one that erased it all.
             await query.answer(t("stale.already_done_plain"))
             await drop_keyboard(update)
             return

@@ -19,8 +19,6 @@ from domain.stations_file import (
     FileLimitError,
     FileProblem,
     StationFileError,
-    check_row,
-    edited,
     first_problems,
     format_of,
     parse_form,
@@ -138,16 +136,13 @@ async def _set(update: Update, context: BotContext, me: Who, form: str) -> None:
     if problems:
         await reply(update, problems_text(services, me.lang, problems))
         return
-    existing = await services.storage.stations.get(str(station_id).strip())
-    merged = edited(existing.record(), fields) if existing else fields
-    record, row_problems = check_row(merged, await _known_units(services))
-    if record is None:
-        await reply(update, problems_text(services, me.lang, [FileProblem(None, c, r) for c, r in row_problems]))
+    done = await services.storage.stations.edit(str(station_id).strip(), fields)
+    station = done.station
+    if station is None:
+        await reply(update, problems_text(services, me.lang, [FileProblem(None, c, r) for c, r in done.problems]))
         return
-    await services.storage.stations.import_records([record])
-    station = await services.storage.stations.get(record.id)
-    key = "station_admin.updated" if existing else "station_admin.added"
-    await reply(update, services.text(me.lang, key, id=record.id))
+    key = "station_admin.updated" if done.existed else "station_admin.added"
+    await reply(update, services.text(me.lang, key, id=station.id))
     text, markup = await card(services, station, me.lang)
     await reply(update, text, reply_markup=markup)
 

@@ -506,12 +506,39 @@ class Appeals:
 
         return await self._db.write(work)
 
+    async def submit_draft(
+        self, new: NewAppeal, unit: str | None, now: datetime, started: int, limits: FilingLimits | None = None
+    ) -> Applied | None:
+        """File the courier's draft begun at `started` if it is still there at review; None if it is not
+        (a second tap of Confirm, even one handled side by side with the first, files nothing).
+
+        With `limits`, raise FilingLimited (and change nothing, the draft kept) if they refuse it.
+        """
+
+        def work(conn: sqlite3.Connection) -> Applied | None:
+            if limits is not None:
+                check_in(conn, new.courier_id, now, limits)
+            taken = conn.execute(
+                "DELETE FROM drafts WHERE courier_id = ? AND step = 'review'"
+                " AND coalesce(json_extract(data, '$.started'), 0) = ?",
+                (new.courier_id, started),
+            ).rowcount
+            return self.submit_in(conn, new, unit, now) if taken == 1 else None
+
+        return await self._db.write(work)
+
     async def open_hotspot(
         self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime
-    ) -> Applied:
-        """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing)."""
+    ) -> Applied | None:
+        """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing);
+        None if another already gathers one of them (two coordinators pressing at once make one)."""
 
-        def work(conn: sqlite3.Connection) -> Applied:
+        def work(conn: sqlite3.Connection) -> Applied | None:
+            marks = ",".join("?" * len(spot.appeal_ids))
+            if conn.execute(
+                f"SELECT 1 FROM appeal_links WHERE kind = 'hotspot' AND child_id IN ({marks}) LIMIT 1", tuple(spot.appeal_ids)
+            ).fetchone():
+                return None
             ts = to_ts(now)
             appeal_id = conn.execute(
                 "INSERT INTO appeals (courier_id, category, state, station_id, lat, lon, description, language,"

@@ -155,6 +155,19 @@ class Dialogs:
             lambda conn: conn.execute("DELETE FROM drafts WHERE courier_id = ?", (courier_id,)).rowcount == 1
         )
 
+    async def take_kept(self, courier_id: int, kept_id: int) -> bool:
+        """Take the text kept for a tap (the one begun by message `kept_id`) out of the row, once: False if
+        it is not there any more (another tap took it, or a later text replaced it)."""
+        return await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE drafts SET data = json_remove(data, '$.kept', '$.kept_files', '$.kept_id')"
+                " WHERE courier_id = ? AND step = ? AND coalesce(json_extract(data, '$.kept_id'), 0) = ?"
+                " AND (json_extract(data, '$.kept') IS NOT NULL OR json_array_length(data, '$.kept_files') > 0)",
+                (courier_id, IDLE, kept_id),
+            ).rowcount
+            == 1
+        )
+
     async def prompt(self, telegram_id: int) -> Prompt | None:
         """What the bot is waiting for this person to type, if anything."""
         row = await self._db.fetchone(
@@ -172,6 +185,17 @@ class Dialogs:
                 " VALUES (?, ?, ?, ?, ?)",
                 (telegram_id, prompt.appeal_id, prompt.verb.value, prompt.data.model_dump_json(exclude_defaults=True), to_ts(now)),
             )
+        )
+
+    async def take_prompt(self, telegram_id: int, prompt: Prompt) -> bool:
+        """Stop waiting for text for `prompt`, if it is still what is awaited; False if it is not
+        (another update took or replaced it): the caller must not act on it then."""
+        return await self._db.write(
+            lambda conn: conn.execute(
+                "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ? AND json(data) = json(?)",
+                (telegram_id, prompt.appeal_id, prompt.verb.value, prompt.data.model_dump_json(exclude_defaults=True)),
+            ).rowcount
+            == 1
         )
 
     async def clear_prompt(self, telegram_id: int) -> bool:

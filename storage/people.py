@@ -138,7 +138,12 @@ class People:
             ).fetchone()
             if row is None:
                 return None
-            conn.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?", (telegram_id, ts, code))
+            # Taken only if still unused: of two people sending one code at the same moment, one joins.
+            taken = conn.execute(
+                "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL", (telegram_id, ts, code)
+            ).rowcount
+            if taken != 1:
+                return None
             conn.execute(
                 "INSERT INTO people (telegram_id, role, unit_id, source, created_at)"
                 " VALUES (?, 'staff', ?, 'invite', ?) ON CONFLICT (telegram_id) DO UPDATE SET"

@@ -51,6 +51,8 @@ class Erased:
 
     withdrawn: tuple[int, ...]
     appeals: int
+    # Whether anything was there to erase, judged in the erasing transaction: of two taps, one erases.
+    found: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,18 +99,20 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
 _NAMING = ("notice.unreachable.coordinators", JOIN_BURST_NOTICE)
 
 
-def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None:
+def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
     """Remove every trace of these people's Telegram identity inside the caller's transaction.
 
     Their appeals must be anonymised first (their rows name the courier). The ledger keeps its rows
     with no actor; staff work they once did is kept the same way, without their id. Each statement
     takes a chunk of people at once: the ledger and the outbox have no index on a person, and a
-    retention run may forget thousands.
+    retention run may forget thousands. Returns how many rows it changed or removed, their own
+    `people` rows aside (every press makes a person's bare row again).
     """
     ids = list(telegram_ids)
+    touched = 0
     for chunk in (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)):
         marks = _placeholders(chunk)
-        conn.execute(f"UPDATE events SET actor_id = NULL WHERE actor_id IN ({marks})", chunk)
+        touched += conn.execute(f"UPDATE events SET actor_id = NULL WHERE actor_id IN ({marks})", chunk).rowcount
         for table, column in (
             ("outbox", "chat_id"),
             ("appeal_messages", "chat_id"),
@@ -118,7 +122,7 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
             ("join_failures", "telegram_id"),
             ("join_bursts", "telegram_id"),
         ):
-            conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+            touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
         conn.execute(
             f"DELETE FROM outbox WHERE template IN ({_placeholders(_NAMING)})"
@@ -126,9 +130,10 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> None
             [*_NAMING, *chunk],
         )
         # A used invite keeps who used it; a dead code is no loss.
-        conn.execute(f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk)
+        touched += conn.execute(f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk).rowcount
         conn.execute(f"DELETE FROM people WHERE telegram_id IN ({marks})", chunk)
     _forget_updates(conn, set(ids))
+    return touched
 
 
 def digest_chat(digest: str) -> int | None:
@@ -216,17 +221,18 @@ class Privacy:
         # they are erased with the rest.
         await self._db.write_deferred()
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
-            forget_people(conn, [telegram_id])
-            return len(ids)
+            # Decided in the erasing transaction: of two erasures handled side by side, one finds the data.
+            found = forget_people(conn, [telegram_id]) > 0 or bool(ids)
+            return len(ids), found
 
-        count = await self._db.write(work, long=True)
+        count, found = await self._db.write(work, long=True)
         # The old versions of the pages just cleaned are still in the write-ahead log until a
         # checkpoint copies the new ones over them and empties it.
         await self._db.checkpoint_truncate()
-        return Erased(tuple(withdrawn), count)
+        return Erased(tuple(withdrawn), count, found)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
         """Anonymise what is older than the retention: closed appeals, locations, drafts, sent notices, idle couriers."""

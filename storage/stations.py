@@ -12,7 +12,7 @@ import asyncio
 import json
 import math
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -20,12 +20,12 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, Format, StationRecord, read_stations, record_fields, to_csv
+from domain.stations_file import AMENITIES, Format, StationRecord, check_row, edited, read_stations, record_fields, to_csv
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
 __all__ = [
-    "AMENITIES", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
+    "AMENITIES", "Edited", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
     "stations_csv",
 ]
 
@@ -102,6 +102,15 @@ class Imported:
 
     added: int
     updated: int
+
+
+@dataclass(frozen=True)
+class Edited:
+    """What a one-line edit did: the station as stored, or the problems that kept it out."""
+
+    station: Station | None
+    problems: list[tuple[str, str]]
+    existed: bool
 
 
 @dataclass(frozen=True)
@@ -244,6 +253,23 @@ class Stations:
             await asyncio.sleep(0)
         return Imported(added, len(rows) - added)
 
+    async def edit(self, station_id: str, changes: Mapping[str, object]) -> Edited:
+        """Add a station or change some of its fields, read, merged, checked and written in one transaction:
+        two coordinators changing different fields of one station at the same moment both keep their change."""
+
+        def work(conn: sqlite3.Connection) -> Edited:
+            row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
+            merged = edited(Station.from_row(row).record(), changes) if row is not None else dict(changes)
+            units = {r[0] for r in conn.execute("SELECT id FROM units WHERE active = 1")}
+            record, problems = check_row(merged, units)
+            if record is None:
+                return Edited(None, problems, row is not None)
+            conn.execute(_UPSERT, _row(record))
+            stored = conn.execute("SELECT * FROM stations WHERE id = ?", (record.id,)).fetchone()
+            return Edited(Station.from_row(stored), [], row is not None)
+
+        return await self._db.write(work)
+
     async def get(self, station_id: str) -> Station | None:
         """One station by id."""
         row = await self._db.fetchone("SELECT * FROM stations WHERE id = ?", (station_id,))
@@ -259,7 +285,8 @@ class Stations:
         """Close or reopen a station; the station as it now is, or None if there is none with that id."""
 
         def work(conn: sqlite3.Connection) -> Station | None:
-            conn.execute("UPDATE stations SET active = ? WHERE id = ?", (int(active), station_id))
+            # Only a station not already so is written: a double tap or two coordinators change it once.
+            conn.execute("UPDATE stations SET active = ? WHERE id = ? AND active != ?", (int(active), station_id, int(active)))
             row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
             return None if row is None else Station.from_row(row)
 

@@ -50,7 +50,11 @@ async def answer(core: BotApiCore, chat: int, seen: int, seconds: float = 3.0) -
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
         if len(core.bot_messages(chat)) > seen:
-            await asyncio.sleep(0.05)  # let a burst of replies land
+            # A reply in several messages ("Where did it happen?", then how to skip) has its parts
+            # apart by other people's updates handled meanwhile: read on once the chat is quiet.
+            count = 0
+            while count != (count := len(core.bot_messages(chat))):
+                await asyncio.sleep(0.1)
             return True
         await asyncio.sleep(0.05)
     return False
