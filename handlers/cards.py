@@ -107,13 +107,13 @@ def keyboard(
     return inline(rows_of(buttons))
 
 
-def state_line(services: Services, appeal: Appeal, lang: str) -> str:
-    """The appeal's state in plain words."""
+def state_line(services: Services, appeal: Appeal, lang: str, *, courier: bool = False) -> str:
+    """The appeal's state in plain words (to its `courier`, a wait for them is "waiting for your answer")."""
     key = f"state.{appeal.state}"
     if appeal.outcome is not None:
         key = f"outcome.{appeal.outcome}"
     elif appeal.awaiting_courier:
-        key = "state.awaiting_courier"
+        key = "fixcards.awaiting_you" if courier else "state.awaiting_courier"
     elif appeal.state == "handling" and appeal.accepted:
         key = "state.accepted"
     return services.text(lang, key)
@@ -164,10 +164,12 @@ def card_text(
     )
     if appeal.priority == "urgent":
         title += " · " + services.text(lang, "card.urgent")
-    lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang))]
+    lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang, courier=not for_staff))]
     if appeal.unit_id:
         unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
-        lines.append(services.text(lang, "card.unit", unit=unit))
+        # A unit holds the appeal only once assigned; one waiting to be assigned again was sent back by it.
+        key = "fixcards.sent_back_by" if appeal.state == "assessing" else "card.unit"
+        lines.append(services.text(lang, key, unit=unit))
     if appeal.station_id:
         station = facts.station.name_for(lang) if facts.station else appeal.station_id
         lines.append(services.text(lang, "card.station", station=station))
