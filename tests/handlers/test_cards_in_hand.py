@@ -205,6 +205,10 @@ async def test_after_a_send_back_no_card_names_a_unit_as_holding_it(bot) -> None
     await bot.press(COURIER, "Withdraw")
     assert bot.last_text(COURIER) == t(bot, "fixcards.withdraw_confirm_unassigned", number=number)
     assert "unit will be told" not in bot.last_text(COURIER)
+    await bot.press(COURIER, "Withdraw it")
+    await bot.say(COURIER, f"/open {number}")
+    card = bot.last_text(COURIER)
+    assert t(bot, "outcome.withdrawn") in card and "HR Bureau" not in card.split("History:")[0]
 
 
 async def test_the_withdraw_confirmation_tells_of_the_unit_only_while_one_holds_it(bot) -> None:
