@@ -263,3 +263,25 @@ async def test_done_lines_name_the_appeal_in_chinese(tmp_path) -> None:
         number = await file_wage_appeal(bot, "zh")
         await bot.press(HR_STAFF, bot.services.text("zh", "button.accept"))
         assert bot.last_text(HR_STAFF) == f"已签收诉求 #{number}，已通知诉求人。"
+
+
+async def test_the_courier_reads_their_own_wait_in_chinese_and_the_worker_after_a_send_back_sees_who_sent_it(tmp_path) -> None:
+    async with running_bot(tmp_path / "zh2.sqlite3") as bot:
+        zh = lambda key, **kw: bot.services.text("zh", key, **kw)  # noqa: E731
+        for person in (COURIER, HR_STAFF):
+            bot.user(person, "P", language_code="zh")
+            await bot.say(person, "/start")
+        number = await file_wage_appeal(bot, "zh")
+        await bot.press(HR_STAFF, zh("button.accept"))
+        await bot.press(HR_STAFF, zh("button.ask"))
+        await bot.say(HR_STAFF, "您在哪个平台接单？")
+        await bot.say(COURIER, f"/open {number}")
+        assert "状态：等待您答复" in bot.last_text(COURIER)
+
+        second = await file_wage_appeal(bot, "zh")
+        card = bot.core.last_message(HR_STAFF)
+        await bot.press(HR_STAFF, zh("button.send_back"))
+        await bot.say(HR_STAFF, "应由工会处理")
+        shown = now_shown(bot, HR_STAFF, card)["text"]
+        assert f"#{second}" in shown and "退单单位：人社局" in shown and "承办单位：" not in shown
+        assert bot.last_text(HR_STAFF) == f"已退单诉求 #{second}，将由协调员重新分派。"
