@@ -23,9 +23,10 @@ from handlers import callbacks
 from handlers import evidence, text_prompts
 from handlers.callbacks import AppealVerb, Press
 from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, refusal_key, roles, state_line, withheld
-from handlers.common import Who, drop_keyboard, main_menu, refuse, reply
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
+from handlers.telegram_text import TOAST, said, units
 from handlers.services import BotContext, Services
 from storage.appeals import BadEventArguments, EventArgs, words_enough
 from storage.dialogs import Prompt, PromptKind
@@ -64,6 +65,12 @@ def _pressed_card(update: Update, services: Services, appeal: Appeal) -> bool:
         for lang in services.catalog.messages
     )
 
+
+# How much of a confirmed text a toast repeats.
+_IN_TOAST = 100
+
+# The argument of Assign on the priority question's Back button: the unit list again, in place.
+_BACK = "back"
 
 # Buttons that never go stale: opening the appeal, its files, its full text.
 _DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES, AppealVerb.FULL_TEXT})
@@ -127,6 +134,12 @@ async def stale_text(
 
     "Already done" when `me` did `event` (after version `since`, if given): a double tap.
     """
+    if event in (Event.ASSIGN, Event.REASSIGN) and appeal.unit_id and appeal.state is not lifecycle.State.ASSESSING:
+        # A unit (or priority) button pressed after the appeal went somewhere: say where, never a vague
+        # "already done" that a hurried coordinator reads as "moved to the unit I just pressed".
+        last_move = await _last_move(services, appeal.id)
+        key = "fixcards.reassigned_already" if last_move is Event.REASSIGN else "fixcards.assigned_already"
+        return services.text(lang, key, number=appeal.id, unit=await _unit_name(services, appeal.unit_id, lang))
     ledger = await services.storage.appeals.ledger(appeal.id)
     recent = ledger[since:] if since is not None else ledger[-1:]
     if event is not None and any(e.event is event and e.actor_id == me.person.telegram_id for e in recent):
@@ -142,6 +155,12 @@ async def stale_text(
         original=appeal.merged_into or "",
         state=state_line(services, appeal, lang),
     )
+
+
+async def _last_move(services: Services, appeal_id: int) -> Event | None:
+    """The newest assign or reassign in the appeal's ledger."""
+    ledger = await services.storage.appeals.ledger(appeal_id)
+    return next((e.event for e in reversed(ledger) if e.event in (Event.ASSIGN, Event.REASSIGN)), None)
 
 
 async def _stale(
@@ -262,13 +281,16 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
         await text_prompts.ask(update, context, me, appeal, PromptKind(action.event.value))
     elif action.event in (Event.ASSIGN, Event.REASSIGN):
         await update.callback_query.answer()
-        await _choose_unit(update, context, me, appeal, action.event)
+        # Back from the priority question turns it into the unit list again, so one message has the buttons.
+        await _choose_unit(update, context, me, appeal, action.event, in_place=press.arg == _BACK)
     elif action.event is Event.WITHDRAW:
         await update.callback_query.answer()
         t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
         confirm = button(t("button.withdraw_confirm"), callbacks.appeal(appeal.id, AppealVerb.WITHDRAW_CONFIRM, str(appeal.version)))
         back = button(t("button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))
-        await reply(update, t("appeal.withdraw_confirm", number=appeal.id), reply_markup=inline([[confirm, back]]))
+        # Only a unit that holds the appeal is told of a withdrawal.
+        question = "appeal.withdraw_confirm" if appeal.state is lifecycle.State.HANDLING else "fixcards.withdraw_confirm_unassigned"
+        await reply(update, t(question, number=appeal.id), reply_markup=inline([[confirm, back]]))
     else:
         await _act(update, context, me, appeal, action, EventArgs())
 
@@ -282,11 +304,17 @@ async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Pr
     action = BY_VERB[AppealVerb.REASSIGN if reassign else AppealVerb.ASSIGN]
     if await _refused(update, context, me, appeal, action):
         return
+    unit, _, version_text = press.arg.partition(".")
     if reassign:
-        await _act(update, context, me, appeal, action, EventArgs(unit=press.arg))
+        # The list was shown at a version: a unit pressed after the appeal moved (a second tap) never moves it again.
+        version = int(version_text) if version_text.isdecimal() else None
+        if version is not None and appeal.version != version:
+            await _stale(update, context, me, appeal, action.event, since=version)
+            return
+        await _act(update, context, me, appeal, action, EventArgs(unit=unit), expected_version=version)
         return
     await update.callback_query.answer()
-    await _choose_priority(update, context, me, appeal, press.arg)
+    await _choose_priority(update, context, me, appeal, unit)
 
 
 async def on_priority_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -351,11 +379,44 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
     if not pending or appeal.version != version:
         if pending:
             await services.storage.dialogs.clear_prompt(me.person.telegram_id)
+        other = await _other_text_done(services, appeal, me, action.event, version, digest)
+        if other is not None:
+            await update.callback_query.answer(other)
+            await refresh_buttons(update, context, me, appeal)
+            return
         await _stale(update, context, me, appeal, action.event, since=version)
         return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
     args = text_prompts.event_args(prompt)
     await _act(update, context, me, appeal, action, args, expected_version=version, drop=True, card=True)
+
+
+async def _other_text_done(
+    services: Services, appeal: Appeal, me: Who, event: Event, version: int, digest: str
+) -> str | None:
+    """If `me` already did `event` since `version` with another text than the one this confirm showed,
+    a toast saying so (never "already done", which reads as if this text were saved)."""
+    if not digest:
+        return None
+    done = next(
+        (e for e in (await services.storage.appeals.ledger(appeal.id))[version:]
+         if e.event is event and e.actor_id == me.person.telegram_id),
+        None,
+    )
+    if done is None:
+        return None
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    if event is Event.MERGE:
+        if text_prompts.text_digest(str(appeal.merged_into or "")) == digest:
+            return None
+        return t("fixcards.other_merge", number=appeal.id, original=appeal.merged_into or "")
+    if text_prompts.text_digest(done.note or "") == digest:
+        return None
+    key = {Event.RESOLVE: "fixcards.other_result", Event.REJECT: "fixcards.other_reason"}.get(event)
+    if key is None or not done.note:
+        return t("fixcards.other_text_confirmed", number=appeal.id)
+    text = t(key, number=appeal.id, text=said(done.note, _IN_TOAST))
+    return text if units(text) <= TOAST else t("fixcards.other_text_confirmed", number=appeal.id)
 
 
 async def on_edit(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -369,7 +430,7 @@ async def on_edit(update: Update, context: BotContext, me: Who, press: Press) ->
         return
     await update.callback_query.answer()
     await drop_keyboard(update)
-    await text_prompts.ask(update, context, me, appeal, prompt.verb)
+    await text_prompts.ask(update, context, me, appeal, prompt.verb, pressed=prompt.data.message_id)
 
 
 async def on_cancel(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -465,27 +526,36 @@ async def _act(
         await show(update, context, me, updated, edit=True)
     else:
         await refresh_buttons(update, context, me, updated)
+    if card:
+        await evidence.keep_current(update, context, me, updated)
     done = services.text(
         me.lang,
         f"appeal.done_{action.event}",
+        number=updated.id,
         unit=await _unit_name(services, updated.unit_id, me.lang),
         priority=services.text(me.lang, f"button.{updated.priority}"),
     )
     await reply(update, done, reply_markup=await main_menu(services, me))
-    if card:
-        await show(update, context, me, updated)
 
 
-async def _choose_unit(update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event) -> None:
+async def _choose_unit(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event, *, in_place: bool = False
+) -> None:
+    """The unit list, as a new message (from the card) or `in_place` of the priority question (its Back)."""
     services = context.services
     units = [u for u in await services.storage.people.active_units() if u.id != appeal.unit_id]
-    next_verb = AppealVerb.ASSIGN_UNIT if event is Event.ASSIGN else AppealVerb.REASSIGN_UNIT
-    rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, next_verb, u.id))] for u in units]
+    if event is Event.ASSIGN:
+        rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.ASSIGN_UNIT, u.id))] for u in units]
+    else:
+        arg = lambda unit_id: f"{unit_id}.{appeal.version}"  # noqa: E731
+        rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.REASSIGN_UNIT, arg(u.id)))] for u in units]
     rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))])
-    await reply(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=inline(rows))
+    send = edit_or_reply if in_place else reply
+    await send(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=inline(rows))
 
 
 async def _choose_priority(update: Update, context: BotContext, me: Who, appeal: Appeal, unit_id: str) -> None:
+    """The priority question, in place of the unit list: one message with buttons, whose Back lists the units again."""
     services = context.services
     unit = await services.storage.people.unit(unit_id)
     if unit is None or not unit.active:
@@ -495,10 +565,11 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
         button(services.text(me.lang, f"button.{p}"), callbacks.appeal(appeal.id, AppealVerb.ASSIGN_PRIORITY, f"{unit_id}.{p}"))
         for p in ("normal", "urgent")
     ]
-    await reply(
+    back = button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.ASSIGN, _BACK))
+    await edit_or_reply(
         update,
         services.text(me.lang, "appeal.choose_priority", number=appeal.id, unit=unit.name(me.lang)),
-        reply_markup=inline([buttons]),
+        reply_markup=inline([buttons, [back]]),
     )
 
 
@@ -548,10 +619,17 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         text = await step.read(update, context, me, appeal, text)
         if text is None:
             return
-    typed = Prompt(kind, appeal.id, prompt.data.model_copy(update={"text": text, "files": files, "version": appeal.version}))
+    # The text came: the question's Cancel, and an older show-back's buttons, no longer apply.
+    await retire_buttons(update, prompt.data.asked_at)
+    await retire_buttons(update, prompt.data.shown_at)
+    typed = Prompt(
+        kind, appeal.id,
+        prompt.data.model_copy(update={"text": text, "files": files, "version": appeal.version, "asked_at": None, "shown_at": None}),
+    )
     if step.confirm:
+        shown_at = await text_prompts.show_back(update, context, me, appeal, typed)
+        typed = Prompt(kind, appeal.id, typed.data.model_copy(update={"shown_at": shown_at}))
         await services.storage.dialogs.set_prompt(me.person.telegram_id, typed, services.clock())
-        await text_prompts.show_back(update, context, me, appeal, typed)
         return
     if not await services.storage.dialogs.take_prompt(me.person.telegram_id, prompt):
         # Another update took the question meanwhile (a second text handled side by side): it acts once.
@@ -560,5 +638,5 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     updated = await _apply(update, context, me, appeal, kind.event, text_prompts.event_args(typed))
     if updated is None:
         return
-    await reply(update, services.text(me.lang, f"appeal.done_{kind.event}"), reply_markup=await main_menu(services, me))
-    await show(update, context, me, updated)
+    await evidence.keep_current(update, context, me, updated)
+    await reply(update, services.text(me.lang, f"appeal.done_{kind.event}", number=updated.id), reply_markup=await main_menu(services, me))

@@ -107,13 +107,13 @@ def keyboard(
     return inline(rows_of(buttons))
 
 
-def state_line(services: Services, appeal: Appeal, lang: str) -> str:
-    """The appeal's state in plain words."""
+def state_line(services: Services, appeal: Appeal, lang: str, *, courier: bool = False) -> str:
+    """The appeal's state in plain words (to its `courier`, a wait for them is "waiting for your answer")."""
     key = f"state.{appeal.state}"
     if appeal.outcome is not None:
         key = f"outcome.{appeal.outcome}"
     elif appeal.awaiting_courier:
-        key = "state.awaiting_courier"
+        key = "fixcards.awaiting_you" if courier else "state.awaiting_courier"
     elif appeal.state == "handling" and appeal.accepted:
         key = "state.accepted"
     return services.text(lang, key)
@@ -149,6 +149,22 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
     )
 
 
+# Closed with these outcomes, the appeal's unit is the one that handled it to the end.
+_HANDLED_TO_THE_END = frozenset({"resolved", "auto_closed"})
+
+
+def _unit_key(appeal: Appeal) -> str | None:
+    """How the card names the appeal's unit: while it holds the appeal (or resolved it), as its unit; once it
+    sent the appeal back, as the one that did; otherwise not at all (a unit it left is not its unit)."""
+    if appeal.unit_id is None:
+        return None
+    if appeal.state == "assessing":
+        return "fixcards.sent_back_by"
+    if appeal.state in ("handling", "feedback") or appeal.outcome in _HANDLED_TO_THE_END:
+        return "card.unit"
+    return None
+
+
 def card_text(
     services: Services, appeal: Appeal, facts: CardFacts, lang: str, *, for_staff: bool, header: str = "",
     limit: int | None = ON_CARD,
@@ -164,10 +180,11 @@ def card_text(
     )
     if appeal.priority == "urgent":
         title += " · " + services.text(lang, "card.urgent")
-    lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang))]
-    if appeal.unit_id:
+    lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang, courier=not for_staff))]
+    unit_key = _unit_key(appeal)
+    if unit_key is not None:
         unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
-        lines.append(services.text(lang, "card.unit", unit=unit))
+        lines.append(services.text(lang, unit_key, unit=unit))
     if appeal.station_id:
         station = facts.station.name_for(lang) if facts.station else appeal.station_id
         lines.append(services.text(lang, "card.station", station=station))

@@ -239,6 +239,27 @@ async def show(
         await send_files(services, bot, chat_id, appeal, me.lang, await services.storage.appeals.attachments(appeal.id))
 
 
+async def keep_current(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
+    """Bring this chat's card of `appeal` up to date in place (after something typed, not pressed, moved it on);
+    a new card only when the chat has none the bot can still edit."""
+    services, bot = context.services, update.get_bot()
+    chat_id = update.effective_chat.id
+    cards = [m for m in await services.storage.outbox.messages_about(appeal.id, chat_id) if m.kind == "card"]
+    text, markup = await card_view(services, appeal, me.person, me.lang)
+    message_id = None
+    for card in reversed(cards):  # the newest first: the older ones have lost their buttons
+        try:
+            await bot.edit_text(chat_id, card.message_id, text, markup)
+        except BadRequest as error:
+            if not not_modified(error):
+                continue  # deleted or too old to edit: try an older one, or send it anew
+        message_id = card.message_id
+        break
+    if message_id is None:
+        message_id = await bot.send_text(chat_id, text, markup)
+    await _keep_as_card(services, bot, chat_id, appeal, message_id)
+
+
 async def _keep_as_card(services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, message_id: int | None) -> None:
     """Make `message_id` the chat's card of `appeal`: the card it replaces loses its buttons."""
     outbox = services.storage.outbox

@@ -42,7 +42,7 @@ async def _send_list(
                 "my.line",
                 number=appeal.id,
                 category=category.name(lang) if category else appeal.category,
-                state=state_line(services, appeal, lang),
+                state=state_line(services, appeal, lang, courier=verb == "my"),
                 due=due_text,
             )
         )

@@ -18,15 +18,16 @@ from domain.merges import MergeSide, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.cards import BY_VERB, state_line
-from handlers.common import Who, reply
+from handlers.common import Who, reply, retire_buttons
 from handlers.keyboards import button, inline
 from handlers.services import BotContext, Services
-from handlers.telegram_text import SHOWN_BACK, said
+from handlers.telegram_text import SHOWN_BACK, said, shorten
 from storage.appeals import MAX_NOTE, EventArgs
 from storage.dialogs import Prompt, PromptData, PromptKind
 from storage.models import Appeal
 
 MAX_TYPED = min(2000, MAX_NOTE)
+IN_MERGE = 160  # the start of each side's description on a merge confirmation
 
 # Reads the typed text into what the event stores; None means it was refused (and the person was told why).
 Reader = Callable[[Update, BotContext, Who, Appeal, str], Awaitable[str | None]]
@@ -69,17 +70,24 @@ STEPS: dict[PromptKind, TextStep] = {
 }
 
 
-async def ask(update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind) -> None:
-    """Ask `me` for the text `kind` needs, with a Cancel button, and wait for it."""
+async def ask(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind, *, pressed: int | None = None
+) -> None:
+    """Ask `me` for the text `kind` needs, with a Cancel button, and wait for it (`pressed`: the message
+    the dialog began on, when it is asked again from a show-back's Edit)."""
     services = context.services
     # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
     query = update.callback_query
-    message_id = query.message.message_id if query and query.message else None
-    await services.storage.dialogs.set_prompt(
-        me.person.telegram_id, Prompt(kind, appeal.id, PromptData(message_id=message_id)), services.clock()
-    )
+    message_id = pressed or (query.message.message_id if query and query.message else None)
+    earlier = await services.storage.dialogs.prompt(me.person.telegram_id)
+    if earlier is not None:  # asked again: the earlier question's and show-back's buttons no longer apply
+        await retire_buttons(update, earlier.data.asked_at)
+        await retire_buttons(update, earlier.data.shown_at)
     cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
-    await reply(update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]]))
+    asked_at = await reply(update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]]))
+    await services.storage.dialogs.set_prompt(
+        me.person.telegram_id, Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at)), services.clock()
+    )
 
 
 def files_of(message: Message) -> list[tuple[str, str, str]]:
@@ -112,16 +120,27 @@ def _side(appeal: Appeal | None) -> MergeSide | None:
     return MergeSide(appeal.id, appeal.state, appeal.outcome, appeal.category, appeal.station_id, appeal.updated_at)
 
 
-def _title(services: Services, appeal: Appeal, lang: str) -> str:
+async def _title(services: Services, appeal: Appeal, lang: str) -> str:
+    """One side of a merge: its number, category and state, its station, and the start of its description,
+    so that the coordinator can judge the two are duplicates."""
     category = services.category(appeal.category)
-    return services.text(
-        lang, "confirm.appeal_line", number=appeal.id,
-        category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
-    )
+    lines = [
+        services.text(
+            lang, "confirm.appeal_line", number=appeal.id,
+            category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
+        )
+    ]
+    station = await services.storage.stations.get(appeal.station_id) if appeal.station_id else None
+    if station is not None:
+        lines.append(services.text(lang, "fixcards.merge_station", station=station.name_for(lang)))
+    text = "\n".join(lines)
+    if appeal.description:
+        text += said(shorten(appeal.description, IN_MERGE))
+    return text
 
 
-async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal, prompt: Prompt) -> None:
-    """The typed text shown back, with Confirm, Edit and Cancel."""
+async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal, prompt: Prompt) -> int:
+    """The typed text shown back, with Confirm, Edit and Cancel; the id of the message that shows it."""
     services = context.services
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     kind = prompt.verb
@@ -130,7 +149,7 @@ async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal
         target = await services.storage.appeals.get(int(typed))
         text = t(
             "confirm.merge", number=appeal.id, target=target.id,
-            duplicate=_title(services, appeal, me.lang), original=_title(services, target, me.lang),
+            duplicate=await _title(services, appeal, me.lang), original=await _title(services, target, me.lang),
         )
     else:
         text = t(f"confirm.{kind}", number=appeal.id, text=said(typed, SHOWN_BACK))
@@ -144,4 +163,4 @@ async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal
             button(t("button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL)),
         ],
     ]
-    await reply(update, text, reply_markup=inline(rows))
+    return await reply(update, text, reply_markup=inline(rows))

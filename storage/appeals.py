@@ -674,15 +674,17 @@ class Appeals:
     async def queue(
         self, unit_id: str, limit: int = 10, after: ListPosition | None = None
     ) -> list[tuple[Appeal, datetime | None]]:
-        """The unit's open appeals, nearest deadline first (waiting-for-courier ones last)."""
-        where = "unit_id = ? AND state IN ('handling', 'feedback')"
+        """The unit's open appeals, nearest deadline first (waiting-for-courier ones last); resolved ones
+        waiting only for the courier's rating are no longer the unit's work."""
+        # The IN term stays so that the partial index's condition is implied.
+        where = "unit_id = ? AND state IN ('handling', 'feedback') AND state = 'handling'"
         return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit, after)
 
     async def queue_count(self, unit_id: str) -> int:
         """How many appeals `queue` holds for the unit."""
         row = await self._db.fetchone(
             "SELECT count(*) FROM appeals INDEXED BY appeals_unit_queue"
-            " WHERE unit_id = ? AND state IN ('handling', 'feedback')",
+            " WHERE unit_id = ? AND state IN ('handling', 'feedback') AND state = 'handling'",
             (unit_id,),
         )
         return row[0]

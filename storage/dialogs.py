@@ -98,7 +98,8 @@ class PromptKind(StrEnum):
 
 
 class PromptData(BaseModel):
-    """What a prompt holds: the pressed message's id and, once typed and shown back, the text and version."""
+    """What a prompt holds: the pressed message's id, the question's, and, once typed and shown back, the text,
+    the version and the show-back's id."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -106,6 +107,8 @@ class PromptData(BaseModel):
     text: str | None = None
     files: list[tuple[str, str, str]] = Field(default_factory=list)  # (kind, file_id, file_unique_id)
     version: int | None = None  # the appeal's version the text was shown back at
+    asked_at: int | None = None  # the question's message: its Cancel button goes once the text arrives
+    shown_at: int | None = None  # the newest show-back: its buttons go when a newer text is shown back
 
     @property
     def typed(self) -> bool:

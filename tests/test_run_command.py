@@ -189,7 +189,7 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         await bot_said(core, HR, "New appeal for HR Bureau", output)
         assert "+8613800138000" in core.bot_messages(HR)[-1]["text"]
         core.press(HR, "Accept")
-        await bot_said(core, HR, "Accepted. The courier has been told.", output)
+        await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", output)
         await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output)
         core.press(HR, "Resolve")
         await bot_said(core, HR, "write the result", output)
@@ -198,7 +198,7 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         core.press(HR, "Confirm resolve")
         await bot_said(core, LI, "HR Bureau resolved appeal #1. The result:\n│ Paid in full on Friday", output)
         core.press(LI, "Satisfied")
-        await bot_said(core, LI, "Thank you for your rating", output)
+        await bot_said(core, LI, "Thank you: you rated appeal #1 Satisfied", output)
         await bot_said(core, HR, "Appeal #1 is closed: the courier is satisfied.", output)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)

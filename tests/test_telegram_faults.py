@@ -62,7 +62,7 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
         await asyncio.sleep(3)
         assert process.returncode is None, "the bot must survive its server going away"
         runner, _ = await start_server(core, token=TOKEN, port=port)
-        await bot_said(core, HR, "Accepted. The courier has been told.", output, seconds=60)
+        await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", output, seconds=60)
         await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output, seconds=60)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
@@ -75,5 +75,5 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
     assert count(core, LI, "Describe the problem") == 1  # the category question, turned into it
     assert count(core, LI, "Appeal #1 is filed") == 1
     assert count(core, HR, "#1 · Work protection") == 1  # the card, edited in place once accepted
-    assert count(core, HR, "Accepted. The courier has been told.") == 1
+    assert count(core, HR, "Appeal #1 accepted; the courier has been told.") == 1
     assert count(core, LI, "Appeal #1 was accepted by HR Bureau") == 1

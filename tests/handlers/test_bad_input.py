@@ -108,7 +108,7 @@ async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
     query = bot.core.press_button(COORDINATOR, bot.core.last_message(COORDINATOR)["message_id"], callbacks.appeal(number, "asg"))
     await bot.deliver()
     assert bot.core.answered_callback(query) == {
-        "text": t(bot, "stale.assign", number=number, unit="HR Bureau"), "show_alert": False
+        "text": t(bot, "fixcards.assigned_already", number=number, unit="HR Bureau"), "show_alert": False
     }
     assert await snapshot(bot) == before
 

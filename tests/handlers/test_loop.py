@@ -91,7 +91,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.accept"))
     assert t("state.accepted") in bot.texts(HR_STAFF)[-2]  # the card, edited in place
-    assert bot.last_text(HR_STAFF) == t("appeal.done_accept")
+    assert bot.last_text(HR_STAFF) == t("appeal.done_accept", number=number)
     assert bot.last_text(COURIER).startswith(t("notice.accept.courier", number=number, unit=unit, deadline="").split("{")[0][:12])
 
     bot.clock.advance(minutes=10)
@@ -103,7 +103,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     bot.clock.advance(minutes=10)
     await bot.press(COURIER, t("button.reply"))
     await bot.say(COURIER, "Meituan")
-    assert bot.texts(COURIER)[-2] == t("appeal.done_answer")
+    assert bot.last_text(COURIER) == t("appeal.done_answer", number=number)
     assert bot.last_text(HR_STAFF).startswith(t("notice.answer.unit", number=number, note=said("Meituan")))
 
     bot.clock.advance(minutes=10)
@@ -121,7 +121,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.press(COURIER, t("button.not_solved"))
     assert bot.last_text(COURIER) == t("appeal.prompt_unsatisfied", number=number)
     await bot.say(COURIER, "Only half was paid")
-    assert bot.texts(COURIER)[-2] == t("appeal.done_rate_unsatisfied")
+    assert bot.last_text(COURIER) == t("appeal.done_rate_unsatisfied", number=number)
     assert bot.last_text(HR_STAFF).startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
 
     bot.clock.advance(minutes=10)
@@ -130,7 +130,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.press(HR_STAFF, t("confirm.button_resolve"))
     bot.clock.advance(minutes=10)
     await bot.press(COURIER, t("button.satisfied"))
-    assert t("appeal.done_rate_satisfied") in bot.texts(COURIER)
+    assert t("appeal.done_rate_satisfied", number=number) in bot.texts(COURIER)
     assert bot.last_text(HR_STAFF) == t("notice.rate_satisfied.unit", number=number)
 
     appeal = await bot.services.storage.appeals.get(number)
@@ -228,6 +228,6 @@ async def test_send_back_reject_and_withdraw(bot) -> None:
     await bot.press(COURIER, "Withdraw")
     assert bot.last_text(COURIER) == t("appeal.withdraw_confirm", number=second)
     await bot.press(COURIER, "Withdraw it")
-    assert bot.last_text(COURIER) == t("appeal.done_withdraw")
+    assert bot.last_text(COURIER) == t("appeal.done_withdraw", number=second)
     assert bot.last_text(hr) == t("notice.withdraw.unit", number=second)
     assert (await bot.services.storage.appeals.get(second)).outcome == Outcome.WITHDRAWN

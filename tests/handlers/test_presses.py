@@ -143,7 +143,7 @@ async def test_resolve_shows_the_result_back_and_acts_only_on_confirm(bot) -> No
     assert second == {"text": t(bot, "stale.already_done", number=number), "show_alert": False}
     ledger = await bot.services.storage.appeals.ledger(number)
     assert [(e.event, e.note) for e in ledger if e.event is Event.RESOLVE] == [(Event.RESOLVE, "Paid on Friday")]
-    assert t(bot, "appeal.done_resolve") in bot.texts(HR_STAFF)
+    assert t(bot, "appeal.done_resolve", number=number) in bot.texts(HR_STAFF)
     assert bot.core.inline_buttons(next(m for m in bot.core.bot_messages(HR_STAFF) if m["message_id"] == shown_back["message_id"])) == []
 
 
@@ -264,7 +264,7 @@ async def test_an_answer_may_be_a_photo_or_a_captioned_document(bot) -> None:
     await bot.press(COURIER, t(bot, "button.reply"))
     bot.core.send_photo(COURIER, b"\xff\xd8 payslip")
     await bot.deliver()
-    assert t(bot, "appeal.done_answer") in bot.texts(COURIER)
+    assert t(bot, "appeal.done_answer", number=number) in bot.texts(COURIER)
     ledger = await bot.services.storage.appeals.ledger(number)
     answer = ledger[-1]
     assert (answer.event, answer.note) == (Event.ANSWER, None)

@@ -138,8 +138,8 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     new_handle = (await timer(bot, number, "handle")).due_at
     assert new_handle > first_handle
     line = t("deadline.handle", when=bot.services.local(new_handle, "en"))
-    assert bot.texts(COURIER)[-2] == t("appeal.done_rate_unsatisfied")
-    assert line in bot.last_text(COURIER)  # the appeal's page, shown again
+    assert bot.last_text(COURIER) == t("appeal.done_rate_unsatisfied", number=number)
+    assert line in bot.texts(COURIER)[-2]  # the appeal's page, kept current
     staff_notice = bot.core.last_message(HR_STAFF)
     assert staff_notice["text"].startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
     # The worker's card for it is kept current in place; the news is a line under it.

@@ -72,13 +72,13 @@ def worker_handles(page: Page) -> None:
     bot_says(page, "人力资源和社会保障局有新诉求")
     bot_says(page, "My wages for October were not paid")
     press(page, "inline", "签收")
-    bot_says(page, "已签收，已通知诉求人。")
+    bot_says(page, "已签收诉求 #1，已通知诉求人。")
     press(page, "inline", "办结")
     bot_says(page, "诉求 #1：请填写办理结果")
     page.send("Wages were paid on Friday")
     bot_says(page, "确认按以下结果办结诉求 #1？")
     press(page, "inline", "确认办结")
-    bot_says(page, "已办结，将请诉求人评价。")
+    bot_says(page, "诉求 #1 已办结，将请诉求人评价。")
 
 
 def courier_rates(page: Page, screenshot: Path) -> None:
@@ -88,7 +88,7 @@ def courier_rates(page: Page, screenshot: Path) -> None:
     bot_says(page, "Wages were paid on Friday")
     page.screenshot(screenshot, PHONE)
     press(page, "inline", "Satisfied")
-    bot_says(page, "Thank you for your rating. The appeal is closed.")
+    bot_says(page, "Thank you: you rated appeal #1 Satisfied. It is closed.")
     page.send("/my")
     bot_says(page, "closed: resolved")
 
