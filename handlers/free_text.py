@@ -4,7 +4,7 @@ In order: the rest of a message Telegram split in parts goes where its first par
 location goes to the place step only when the place step's own button sent it (else it finds
 stations); then the text the bot asked for (a reason, an answer, a result), the open filing
 dialog's step, a file with no words sent just after the courier answered a question (added to
-that answer), a courier's pending question from staff, and for anything else an offer to file it
+that answer) or words just after an answer of files alone (its words), a courier's pending question from staff, and for anything else an offer to file it
 as a new appeal (a text typed a while after an earlier kept one replaces it, never joins it).
 """
 
@@ -86,6 +86,8 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
         return
     if not text and await _add_to_answer(update, context, me, message):
         return
+    if text and file_of(message) is None and await _add_words_to_answer(update, context, me, text):
+        return
     questions = await pending_questions(context, me)
     if len(questions) == 1:
         await _answer_now(update, context, me, questions[0], message)
@@ -135,16 +137,41 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
     new_file = file_of(message)
     if new_file is None or me.person.role != "courier":
         return False
-    answer = await services.storage.appeals.latest_answer(me.person.telegram_id)
-    if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
+    found = await _answer_followed(context, me)
+    if found is None:
         return False
-    appeal = await services.storage.appeals.get(answer.appeal_id)
-    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
-        return False  # closed since, or asked again: the file is not a postscript to that answer
+    answer, appeal = found
     if len(await services.storage.appeals.attachments(appeal.id, answer.id)) >= MAX_FILES:
         await refuse(update, context, me.lang, "filing.too_many_files", limit=MAX_FILES)
         return True
     await services.storage.appeals.add_to_answer(answer, (new_file,), notices.ANSWER_ADDED, services.clock())
+    await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
+    return True
+
+
+async def _answer_followed(context: BotContext, me: Who):
+    """The courier's answer of the last few minutes and its appeal, if the appeal still waits on that answer."""
+    services = context.services
+    if me.person.role != "courier":
+        return None
+    answer = await services.storage.appeals.latest_answer(me.person.telegram_id)
+    if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
+        return None
+    appeal = await services.storage.appeals.get(answer.appeal_id)
+    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
+        return None  # closed since, or asked again: what comes now is not a postscript to that answer
+    return answer, appeal
+
+
+async def _add_words_to_answer(update: Update, context: BotContext, me: Who, text: str) -> bool:
+    """Words just after an answer of files alone (the photo came first): they are that answer's words. False: not one."""
+    services = context.services
+    found = await _answer_followed(context, me)
+    if found is None or found[0].note is not None or not has_real_words(text):
+        return False
+    answer, appeal = found
+    if not await services.storage.appeals.add_words_to_answer(answer, text, notices.ANSWER_WORDS_ADDED, services.clock()):
+        return False
     await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
     return True
 
