@@ -164,6 +164,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await query.answer()
         await drop_keyboard(update)
         await advance(turn, Step.PLACE)
+    elif verb == "next" and step is Step.CONTACT and open_draft.phone:
+        await query.answer()
+        await drop_keyboard(update)
+        await advance(turn, Step.REVIEW)
     elif verb == "skip" and step in (Step.PLACE, Step.CONTACT):
         await query.answer()
         await drop_keyboard(update)

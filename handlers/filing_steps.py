@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from telegram import Message, Update
 
-from domain.phones import looks_like_phone, parse_phone
+from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
@@ -148,6 +148,12 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int
         first = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t(f"filing.ask_{step}_keyboard")
         await reply(turn.update, first, reply_markup=keyboard)
         skip = button(turn.t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
+        if not location and turn.draft.phone:
+            # Back from the review: the number given stays unless another is sent or Skip is tapped.
+            keep = button(turn.t("fixtext.button_keep_phone"), callbacks.draft("next"))
+            given = turn.t("fixtext.phone_given", phone=turn.draft.phone)
+            rows = [[keep], [skip], [button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))]]
+            return await reply(turn.update, given + "\n" + turn.t(f"filing.ask_{step}"), reply_markup=inline(rows))
         return await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
 
     return ask
@@ -354,16 +360,24 @@ async def _take_contact(turn: Turn, message: Message) -> None:
 
 
 async def _take_typed_phone(turn: Turn, message: Message) -> None:
-    """A number typed at the contact step is taken if valid; words are kept in the description."""
-    text = message.text or ""
-    if not looks_like_phone(text):
-        await _keep_later(turn, message)
+    """A number typed at the contact step, alone or inside words, is taken if valid (or refused, saying why);
+    a plain "no phone" skips; other words go into the description, and the step is asked again."""
+    text = (message.text or "").strip()
+    number = text if looks_like_phone(text) else number_in(text)
+    if number is not None:
+        phone = parse_phone(number)
+        if phone.number is None:
+            table = "fixtext" if phone.reason in ("intl_short", "intl_long") else "filing2"
+            await refuse(turn.update, turn.context, turn.me.lang, f"{table}.phone_bad_{phone.reason}")
+            return
+        await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
         return
-    phone = parse_phone(text)
-    if phone.number is None:
-        await refuse(turn.update, turn.context, turn.me.lang, f"filing2.phone_bad_{phone.reason}")
+    if declines_phone(text):
+        await advance(turn, Step.REVIEW, phone=None, lead="fixtext.phone_declined")
         return
-    await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
+    if not await _keep(turn, message, needs="filing.expecting_contact"):
+        return
+    await ask(turn, lead="fixtext.not_a_phone")
 
 
 async def advance(turn: Turn, step: Step, in_place: bool = False, lead: str | None = None, **changes: object) -> None:
