@@ -128,8 +128,9 @@ async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> 
     await bot.press(COURIER, "Work protection")
     await bot.say(COURIER, "Wages unpaid")
     await bot.press(COURIER, "Skip")
-    await bot.say(COURIER, "The boss is called Wang")
-    assert bot.last_text(COURIER) == t(bot, "filing2.added") + "\n" + t(bot, "filing.expecting_contact")
+    replies = await bot.say(COURIER, "The boss is called Wang")
+    # Not a phone: said so, added to the description, and the phone asked again.
+    assert replies[0]["text"] == t(bot, "fixtext.not_a_phone") + "\n" + t(bot, "filing.ask_contact_keyboard")
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
