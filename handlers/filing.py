@@ -14,7 +14,7 @@ from handlers import callbacks
 from handlers.callbacks import DraftVerb, Press
 from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
-from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, kind_of, last_text, summary
+from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, keep_typed_place, kind_of, last_text, summary
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage.dialogs import Draft, Step
@@ -175,7 +175,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "st" and step is Step.PLACE and await storage.stations.get(press.arg):
         await query.answer()
         await drop_keyboard(update)
-        await advance(turn, Step.CONTACT, station=press.arg)
+        await advance(turn, Step.CONTACT, station=press.arg, typed_place=None)
+    elif verb == "next" and step is Step.PLACE and press.arg == "typed" and open_draft.typed_place:
+        await query.answer()
+        await drop_keyboard(update)
+        await keep_typed_place(turn)
     elif verb == "confirm" and step is Step.REVIEW:
         await query.answer()
         await _submit(turn)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from telegram import Message, Update
 
+from domain.station_names import names_station
 from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
@@ -23,6 +24,8 @@ MAX_DESCRIPTION = 2000
 MAX_FILES = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NEAR_STATION_M = 1000
+# The most stations offered for a typed name.
+MAX_NAMED = 5
 
 
 class Kind(StrEnum):
@@ -319,18 +322,42 @@ async def _keep(turn: Turn, message: Message, needs: str) -> bool:
 
 
 async def _take_place_words(turn: Turn, message: Message) -> None:
-    """Words typed at the place step are the place: a line of the description, and on to the contact step."""
+    """Words typed at the place step: stations they name are offered first; else they are the place."""
     text = (message.text or "").strip()
     if not has_real_words(text) or looks_like_phone(text):
         await refuse(turn.update, turn.context, turn.me.lang, "filing.expecting_place")
         return
+    stations = await turn.context.services.storage.stations.all()
+    named = [s for s in stations if s.active and names_station(text, (s.name, s.name_en))][:MAX_NAMED]
+    if not named:
+        await _place_as_typed(turn, text, message)
+        return
+    rows = [[button(s.name_for(turn.me.lang), callbacks.draft("st", s.id))] for s in named]
+    rows.append([button(turn.t("fixtext.button_keep_typed"), callbacks.draft("next", "typed"))])
+    rows.append([button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))])
+    await turn.save(typed_place=text)
+    shown = await reply(turn.update, turn.t("fixtext.which_station_typed"), reply_markup=inline(rows))
+    await retire_buttons(turn.update, turn.draft.buttons_at)
+    await turn.save(buttons_at=shown)
+
+
+async def keep_typed_place(turn: Turn) -> None:
+    """"No, keep what I typed" under the stations the words named: the words are the place."""
+    assert turn.draft.typed_place is not None
+    await _place_as_typed(turn, turn.draft.typed_place, None)
+
+
+async def _place_as_typed(turn: Turn, text: str, message: Message | None) -> None:
+    """The typed place: a line of the description, and on to the contact step."""
     description = joined(turn.draft.description, turn.t("freetext2.place_line", place=text))
     if len(description) > MAX_DESCRIPTION:
         await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
-        await turn.save(last=last_text(message, "refused"))
+        if message is not None:
+            await turn.save(last=last_text(message, "refused"))
         return
-    last = last_text(message, "description", len(description) - len(turn.draft.description or ""))
-    await advance(turn, Step.CONTACT, description=description, last=last, lead="freetext2.place_taken")
+    length = len(description) - len(turn.draft.description or "")
+    last = last_text(message, "description", length) if message is not None else turn.draft.last
+    await advance(turn, Step.CONTACT, description=description, last=last, typed_place=None, lead="freetext2.place_taken")
 
 
 async def _take_location(turn: Turn, message: Message) -> None:

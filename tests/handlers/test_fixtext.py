@@ -74,3 +74,52 @@ async def test_back_to_the_phone_step_says_the_number_given_and_keeps_it(bot) ->
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.phone) == (Step.REVIEW, "+8613900001111")
     assert t(bot, "filing.review_phone", phone="+8613900001111") in bot.last_text(COURIER)
+
+
+async def _at_place_step(bot, category: str = "Suggestions") -> None:
+    from storage.stations import Station
+
+    await bot.services.storage.stations.upsert(
+        [
+            Station(id="hp-001", name="人民广场爱心驿站", name_en="People's Square Rest Station", lat=31.2317, lon=121.4753, grade="A", unit_id="st1"),
+            Station(id="hp-002", name="南京东路爱心驿站", name_en="East Nanjing Road Rest Station", lat=31.2389, lon=121.4845, grade="A"),
+        ]
+    )
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, category)
+    await bot.say(COURIER, "Please add a water dispenser here")
+
+
+async def test_a_station_typed_by_name_is_offered_and_one_tap_sets_it(tmp_path) -> None:
+    routing = [{"category": "suggestion", "station": "hp-001", "unit": "st1"}]
+    async with running_bot(tmp_path / "st.sqlite3", routing=routing) as bot:
+        bot.user(COURIER, "Li", language_code="zh")
+        await _at_place_step(bot, "意见建议")
+        (offer,) = await bot.say(COURIER, "人民广场驿站")
+        assert offer["text"] == bot.services.text("zh", "fixtext.which_station_typed")
+        assert [label for label, _ in bot.core.inline_buttons(offer)][:2] == ["人民广场爱心驿站", bot.services.text("zh", "fixtext.button_keep_typed")]
+        await bot.press(COURIER, "人民广场爱心驿站")
+        draft = await bot.services.storage.dialogs.draft(COURIER)
+        assert (draft.step, draft.station, draft.typed_place) == (Step.CONTACT, "hp-001", None)
+        assert "地点" not in (draft.description or "")
+        await bot.press(COURIER, bot.services.text("zh", "button.anonymous"))
+        await bot.press(COURIER, bot.services.text("zh", "button.confirm"))
+        (appeal, _), = await bot.services.storage.appeals.of_courier(COURIER)
+        assert (appeal.station_id, appeal.unit_id) == ("hp-001", "st1")
+
+
+async def test_a_typed_place_naming_a_station_can_be_kept_as_typed(bot) -> None:
+    await _at_place_step(bot)
+    (offer,) = await bot.say(COURIER, "people's square")
+    assert offer["text"] == t(bot, "fixtext.which_station_typed")
+    await bot.press(COURIER, t(bot, "fixtext.button_keep_typed"))
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, draft.station) == (Step.CONTACT, None)
+    assert draft.description.endswith(t(bot, "freetext2.place_line", place="people's square"))
+
+
+async def test_a_typed_place_naming_no_station_is_the_place(bot) -> None:
+    await _at_place_step(bot)
+    replies = await bot.say(COURIER, "the bund, near the ferry")
+    assert replies[0]["text"].startswith(t(bot, "freetext2.place_taken"))
+    assert (await bot.services.storage.dialogs.draft(COURIER)).step is Step.CONTACT
