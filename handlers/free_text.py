@@ -15,7 +15,7 @@ from telegram import Message, Update
 from domain import lifecycle
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, filing, notices, stations
+from handlers import appeal_actions, callbacks, filing, invites, notices, stations
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -78,6 +78,10 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     if prompt is not None:
         await appeal_actions.on_typed(update, context, me, prompt)
         return
+    if text and message.text and await invites.typed_code(update, context, me, draft, text):
+        return
+    if draft is not None and draft.code_asked:
+        draft = draft.model_copy(update={"code_asked": 0})  # asked for a code, answered with something else
     if open_draft is not None:
         await filing.on_message(update, context, me, open_draft)
         return

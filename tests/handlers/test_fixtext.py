@@ -123,3 +123,45 @@ async def test_a_typed_place_naming_no_station_is_the_place(bot) -> None:
     replies = await bot.say(COURIER, "the bund, near the ferry")
     assert replies[0]["text"].startswith(t(bot, "freetext2.place_taken"))
     assert (await bot.services.storage.dialogs.draft(COURIER)).step is Step.CONTACT
+
+
+async def test_a_bare_join_asks_for_the_code_and_the_next_text_is_it(tmp_path) -> None:
+    from tests.every_state import COORDINATOR, greet_everyone
+
+    async with running_bot(tmp_path / "join.sqlite3") as bot:
+        await greet_everyone(bot, (COURIER, COORDINATOR))
+        await bot.say(COORDINATOR, "/invite hr")
+        code = bot.last_text(COORDINATOR).rsplit(" ", 1)[1]
+        (asked,) = await bot.say(COURIER, "/join")
+        assert asked["text"] == t(bot, "fixtext.join_ask_code")
+        await bot.say(COURIER, code)
+        assert bot.last_text(COURIER).startswith("Welcome! You are now staff of HR Bureau.")
+        assert (await bot.services.storage.people.get(COURIER)).role == "staff"
+        assert await bot.services.storage.appeals.of_courier(COURIER) == []
+
+
+async def test_a_code_typed_alone_is_tried_and_wrong_ones_count_toward_the_limit(tmp_path) -> None:
+    from tests.every_state import COORDINATOR, greet_everyone
+
+    async with running_bot(tmp_path / "code.sqlite3", invites={"wrong_codes_per_hour": 2}) as bot:
+        await greet_everyone(bot, (COURIER, COORDINATOR))
+        await bot.say(COORDINATOR, "/invite hr")
+        code = bot.last_text(COORDINATOR).rsplit(" ", 1)[1]
+        for guess in ("ZZZZZZ23", "ZZZZZZ34"):
+            (said,) = await bot.say(COURIER, guess)
+            assert said["text"] == t(bot, "staff.join_bad")  # not offered as an appeal
+        (said,) = await bot.say(COURIER, code)
+        assert said["text"] == t(bot, "invites15.join_limited")
+        assert (await bot.services.storage.people.get(COURIER)).role == "courier"
+
+
+async def test_after_a_bare_join_other_words_are_not_taken_as_a_code(tmp_path) -> None:
+    from tests.every_state import greet_everyone
+
+    async with running_bot(tmp_path / "words.sqlite3") as bot:
+        await greet_everyone(bot, (COURIER,))
+        await bot.say(COURIER, "/join")
+        await bot.say(COURIER, "My wages for October were not paid at all")
+        assert t(bot, "freetext.offer") in bot.texts(COURIER)
+        (said,) = await bot.say(COURIER, "/join")
+        assert said["text"] == t(bot, "fixtext.join_ask_code")
