@@ -206,13 +206,14 @@ async def _submit(turn: Turn) -> None:
     applied = await services.storage.appeals.submit(new, unit, now)
     appeal = applied.appeal
     # The receipt names the same next deadline as /my, the card and the reminders.
-    deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang) or ""
+    deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang)
     if appeal.unit_id:
         unit_row = await services.storage.people.unit(appeal.unit_id)
         unit_name = unit_row.name(me.lang) if unit_row else appeal.unit_id
-        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline)
+        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline or turn.t("fixtext.unit_next"))
     else:
-        text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline)
+        # The deadline line says who assigns it and by when: the sentence says it once.
+        text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline or turn.t("fixtext.triage_next"))
     # The receipt takes the confirm button's place under the summary: what was filed and its number
     # stay together (the main menu came back with the review).
     await edit_or_reply(turn.update, await summary(turn, title=False) + "\n\n" + text)

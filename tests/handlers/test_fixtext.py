@@ -135,7 +135,7 @@ async def test_a_bare_join_asks_for_the_code_and_the_next_text_is_it(tmp_path) -
         (asked,) = await bot.say(COURIER, "/join")
         assert asked["text"] == t(bot, "fixtext.join_ask_code")
         await bot.say(COURIER, code)
-        assert bot.last_text(COURIER).startswith("Welcome! You are now staff of HR Bureau.")
+        assert bot.last_text(COURIER).startswith("Welcome! You are now on the staff of this unit: HR Bureau.")
         assert (await bot.services.storage.people.get(COURIER)).role == "staff"
         assert await bot.services.storage.appeals.of_courier(COURIER) == []
 
@@ -165,3 +165,22 @@ async def test_after_a_bare_join_other_words_are_not_taken_as_a_code(tmp_path) -
         assert t(bot, "freetext.offer") in bot.texts(COURIER)
         (said,) = await bot.say(COURIER, "/join")
         assert said["text"] == t(bot, "fixtext.join_ask_code")
+
+
+async def test_the_receipt_says_who_assigns_it_and_by_when_once(bot) -> None:
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Suggestions")
+    await bot.say(COURIER, "Please add a water dispenser at the station")
+    await bot.press(COURIER, "Skip")
+    await bot.press(COURIER, "Skip")
+    await bot.press(COURIER, "Confirm")
+    receipt = bot.last_text(COURIER)
+    assert receipt.count("A coordinator will assign it") == 1
+    assert "is filed. A coordinator will assign it by " in receipt
+
+
+async def test_the_receipt_names_the_unit_after_a_colon(bot) -> None:
+    await reach_contact_step(bot)
+    await bot.press(COURIER, "Skip")
+    await bot.press(COURIER, "Confirm")
+    assert "is filed and sent to the unit: HR Bureau. The unit must accept it by " in bot.last_text(COURIER)
