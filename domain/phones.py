@@ -15,6 +15,7 @@ _DECLINES = frozenset(
     {
         "没有", "没", "无", "没有电话", "没电话", "无电话", "不留", "不留了", "不留电话", "不想留", "不想留电话", "不方便",
         "不方便留", "不方便留电话", "不用", "不用了", "不需要", "跳过", "匿名", "不给", "不想给", "算了",
+        "电话没有", "没有手机", "没有手机号", "不留手机号", "不留号码", "不方便留号码",
         "no", "none", "nope", "no phone", "no number", "no phone number", "skip", "anonymous", "stay anonymous",
         "no thanks", "no thank you", "rather not", "id rather not", "i dont have one", "i dont have a phone",
         "dont have one", "not now", "n/a", "na",
