@@ -49,6 +49,19 @@ def number_in(text: str) -> str | None:
     return None
 
 
+# What people write around a number they give; anything else around it is more of their story.
+_ABOUT_NUMBER = re.compile(
+    r"(?i)\b(?:my|the|is|it's|its|phone|mobile|cell|tel|number|no|call|me|on|at|here|you|can|reach)\b"
+    r"|我的|我|电话号码|电话|手机号码|手机号|手机|号码|联系方式|是|打|请|拨"
+)
+
+
+def words_besides_number(text: str, number: str) -> str:
+    """What `text` says besides `number` and the words that introduce it ("my number is", "电话"), stripped."""
+    rest = _ABOUT_NUMBER.sub(" ", text.replace(number, " "))
+    return rest.strip()
+
+
 def declines_phone(text: str) -> bool:
     """Whether `text` plainly says the person gives no phone ("没有电话", "no phone", "skip")."""
     said = _NOT_WORDS.sub(" ", text.lower().replace("'", "").replace("’", "")).strip()

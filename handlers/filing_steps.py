@@ -11,7 +11,7 @@ from enum import StrEnum
 from telegram import Message, Update
 
 from domain.station_names import names_station
-from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone
+from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone, words_besides_number
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
@@ -397,6 +397,13 @@ async def _take_typed_phone(turn: Turn, message: Message) -> None:
             table = "fixtext" if phone.reason in ("intl_short", "intl_long") else "filing2"
             await refuse(turn.update, turn.context, turn.me.lang, f"{table}.phone_bad_{phone.reason}")
             return
+        if number != text and has_real_words(words_besides_number(text, number), MIN_DESCRIPTION):
+            # More than the number was said ("13900001111, the boss never paid me"): that is kept too.
+            description = joined(turn.draft.description, text)
+            if len(description) <= MAX_DESCRIPTION:
+                last = last_text(message, "description", len(text))
+                await advance(turn, Step.REVIEW, phone=phone.number, description=description, last=last, lead="fixtext.phone_and_words")
+                return
         await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
         return
     if declines_phone(text):

@@ -24,7 +24,7 @@ from handlers.services import BotContext
 from handlers.start import not_understood
 from storage.appeals import EventArgs
 from storage.dialogs import Draft, LastText, Step
-from storage.models import Appeal
+from storage.models import Appeal, LedgerEntry
 
 # The most any dialog takes in one message (a description, an answer, a reason): longer is refused whole.
 MAX_TEXT = 2000
@@ -153,7 +153,7 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
     return True
 
 
-async def _answer_followed(context: BotContext, me: Who):
+async def _answer_followed(context: BotContext, me: Who) -> tuple[LedgerEntry, Appeal] | None:
     """The courier's answer of the last few minutes and its appeal, if the appeal still waits on that answer."""
     services = context.services
     if me.person.role != "courier":

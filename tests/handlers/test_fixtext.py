@@ -184,3 +184,12 @@ async def test_the_receipt_names_the_unit_after_a_colon(bot) -> None:
     await bot.press(COURIER, "Skip")
     await bot.press(COURIER, "Confirm")
     assert "is filed and sent to the unit: HR Bureau. The unit must accept it by " in bot.last_text(COURIER)
+
+
+async def test_a_phone_with_more_of_the_story_keeps_the_story(bot) -> None:
+    await reach_contact_step(bot)
+    await bot.say(COURIER, "13900001111, and the boss says he will not pay October either")
+    draft = await bot.services.storage.dialogs.draft(COURIER)
+    assert (draft.step, draft.phone) == (Step.REVIEW, "+8613900001111")
+    assert draft.description == "Wages unpaid\n13900001111, and the boss says he will not pay October either"
+    assert bot.texts(COURIER)[-2] == t(bot, "fixtext.phone_and_words")
