@@ -10,8 +10,8 @@ from enum import StrEnum
 
 from telegram import Message, Update
 
-from domain.station_names import names_station
 from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone, words_besides_number
+from domain.station_names import names_station
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard

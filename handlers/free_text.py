@@ -2,10 +2,12 @@
 
 In order: the rest of a message Telegram split in parts goes where its first part went; a
 location goes to the place step only when the place step's own button sent it (else it finds
-stations); then the text the bot asked for (a reason, an answer, a result), the open filing
-dialog's step, a file with no words sent just after the courier answered a question (added to
-that answer) or words just after an answer of files alone (its words), a courier's pending question from staff, and for anything else an offer to file it
-as a new appeal (a text typed a while after an earlier kept one replaces it, never joins it).
+stations); then the text the bot asked for (a reason, an answer, a result); an invitation code
+after a bare /join, or a code typed alone; the open filing dialog's step; a file with no words
+sent just after the courier answered a question (added to that answer), or words just after an
+answer of files alone (its words); a courier's pending question from staff; and for anything
+else an offer to file it as a new appeal (a text typed a while after an earlier kept one
+replaces it, never joins it).
 """
 
 from __future__ import annotations

@@ -3,8 +3,16 @@
 import pytest
 
 from storage.dialogs import Step
-from tests.handlers.test_free_text import COURIER, bot, reach_contact_step, t  # noqa: F401  (bot is a fixture)
+from tests.handlers.test_free_text import COURIER, HR_STAFF, reach_contact_step, t
 from tests.harness import running_bot
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    """The test district; the courier and HR's worker have English apps."""
+    async with running_bot(tmp_path / "fixtext.sqlite3") as running:
+        await running.start(COURIER, HR_STAFF)
+        yield running
 
 
 @pytest.mark.parametrize("typed", ["my number is 139-0000-1111", "电话13900001111", "call me on +86 139 0000 1111 after 6"])
