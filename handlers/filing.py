@@ -15,7 +15,7 @@ from handlers import callbacks, limits
 from handlers.callbacks import DraftVerb, Press
 from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
-from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, kind_of, last_text, summary
+from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, keep_typed_place, kind_of, last_text, summary
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage.dialogs import Draft, Step
@@ -168,6 +168,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await query.answer()
         await drop_keyboard(update)
         await advance(turn, Step.PLACE)
+    elif verb == "next" and step is Step.CONTACT and open_draft.phone:
+        await query.answer()
+        await drop_keyboard(update)
+        await advance(turn, Step.REVIEW)
     elif verb == "skip" and step in (Step.PLACE, Step.CONTACT):
         await query.answer()
         await drop_keyboard(update)
@@ -175,7 +179,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "st" and step is Step.PLACE and await storage.stations.get(press.arg):
         await query.answer()
         await drop_keyboard(update)
-        await advance(turn, Step.CONTACT, station=press.arg)
+        await advance(turn, Step.CONTACT, station=press.arg, typed_place=None)
+    elif verb == "next" and step is Step.PLACE and press.arg == "typed" and open_draft.typed_place:
+        await query.answer()
+        await drop_keyboard(update)
+        await keep_typed_place(turn)
     elif verb == "confirm" and step is Step.REVIEW:
         if not await _submit(turn):
             await _stale_press(update, context, me, "filing2.already_filed")
@@ -212,13 +220,14 @@ async def _submit(turn: Turn) -> bool:
     await turn.update.callback_query.answer()
     appeal = applied.appeal
     # The receipt names the same next deadline as /my, the card and the reminders.
-    deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang) or ""
+    deadline = deadline_line(services, appeal, await services.storage.appeals.timers(appeal.id), me.lang)
     if appeal.unit_id:
         unit_row = await services.storage.people.unit(appeal.unit_id)
         unit_name = unit_row.name(me.lang) if unit_row else appeal.unit_id
-        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline)
+        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline or turn.t("fixtext.unit_next"))
     else:
-        text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline)
+        # The deadline line says who assigns it and by when: the sentence says it once.
+        text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline or turn.t("fixtext.triage_next"))
     # The receipt takes the confirm button's place under the summary: what was filed and its number
     # stay together (the main menu came back with the review).
     await edit_or_reply(turn.update, await summary(turn, title=False) + "\n\n" + text)

@@ -10,7 +10,8 @@ from enum import StrEnum
 
 from telegram import Message, Update
 
-from domain.phones import looks_like_phone, parse_phone
+from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone, words_besides_number
+from domain.station_names import names_station
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
@@ -23,6 +24,8 @@ MAX_DESCRIPTION = 2000
 MAX_FILES = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NEAR_STATION_M = 1000
+# The most stations offered for a typed name.
+MAX_NAMED = 5
 
 
 class Kind(StrEnum):
@@ -148,6 +151,12 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int
         first = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t(f"filing.ask_{step}_keyboard")
         await reply(turn.update, first, reply_markup=keyboard)
         skip = button(turn.t("button.skip" if location else "button.anonymous"), callbacks.draft("skip"))
+        if not location and turn.draft.phone:
+            # Back from the review: the number given stays unless another is sent or Skip is tapped.
+            keep = button(turn.t("fixtext.button_keep_phone"), callbacks.draft("next"))
+            given = turn.t("fixtext.phone_given", phone=turn.draft.phone)
+            rows = [[keep], [skip], [button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))]]
+            return await reply(turn.update, given + "\n" + turn.t(f"filing.ask_{step}"), reply_markup=inline(rows))
         return await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
 
     return ask
@@ -313,18 +322,42 @@ async def _keep(turn: Turn, message: Message, needs: str) -> bool:
 
 
 async def _take_place_words(turn: Turn, message: Message) -> None:
-    """Words typed at the place step are the place: a line of the description, and on to the contact step."""
+    """Words typed at the place step: stations they name are offered first; else they are the place."""
     text = (message.text or "").strip()
     if not has_real_words(text) or looks_like_phone(text):
         await refuse(turn.update, turn.context, turn.me.lang, "filing.expecting_place")
         return
+    stations = await turn.context.services.storage.stations.all()
+    named = [s for s in stations if s.active and names_station(text, (s.name, s.name_en))][:MAX_NAMED]
+    if not named:
+        await _place_as_typed(turn, text, message)
+        return
+    rows = [[button(s.name_for(turn.me.lang), callbacks.draft("st", s.id))] for s in named]
+    rows.append([button(turn.t("fixtext.button_keep_typed"), callbacks.draft("next", "typed"))])
+    rows.append([button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))])
+    await turn.save(typed_place=text)
+    shown = await reply(turn.update, turn.t("fixtext.which_station_typed"), reply_markup=inline(rows))
+    await retire_buttons(turn.update, turn.draft.buttons_at)
+    await turn.save(buttons_at=shown)
+
+
+async def keep_typed_place(turn: Turn) -> None:
+    """"No, keep what I typed" under the stations the words named: the words are the place."""
+    assert turn.draft.typed_place is not None
+    await _place_as_typed(turn, turn.draft.typed_place, None)
+
+
+async def _place_as_typed(turn: Turn, text: str, message: Message | None) -> None:
+    """The typed place: a line of the description, and on to the contact step."""
     description = joined(turn.draft.description, turn.t("freetext2.place_line", place=text))
     if len(description) > MAX_DESCRIPTION:
         await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
-        await turn.save(last=last_text(message, "refused"))
+        if message is not None:
+            await turn.save(last=last_text(message, "refused"))
         return
-    last = last_text(message, "description", len(description) - len(turn.draft.description or ""))
-    await advance(turn, Step.CONTACT, description=description, last=last, lead="freetext2.place_taken")
+    length = len(description) - len(turn.draft.description or "")
+    last = last_text(message, "description", length) if message is not None else turn.draft.last
+    await advance(turn, Step.CONTACT, description=description, last=last, typed_place=None, lead="freetext2.place_taken")
 
 
 async def _take_location(turn: Turn, message: Message) -> None:
@@ -354,16 +387,31 @@ async def _take_contact(turn: Turn, message: Message) -> None:
 
 
 async def _take_typed_phone(turn: Turn, message: Message) -> None:
-    """A number typed at the contact step is taken if valid; words are kept in the description."""
-    text = message.text or ""
-    if not looks_like_phone(text):
-        await _keep_later(turn, message)
+    """A number typed at the contact step, alone or inside words, is taken if valid (or refused, saying why);
+    a plain "no phone" skips; other words go into the description, and the step is asked again."""
+    text = (message.text or "").strip()
+    number = text if looks_like_phone(text) else number_in(text)
+    if number is not None:
+        phone = parse_phone(number)
+        if phone.number is None:
+            table = "fixtext" if phone.reason in ("intl_short", "intl_long") else "filing2"
+            await refuse(turn.update, turn.context, turn.me.lang, f"{table}.phone_bad_{phone.reason}")
+            return
+        if number != text and has_real_words(words_besides_number(text, number), MIN_DESCRIPTION):
+            # More than the number was said ("13900001111, the boss never paid me"): that is kept too.
+            description = joined(turn.draft.description, text)
+            if len(description) <= MAX_DESCRIPTION:
+                last = last_text(message, "description", len(text))
+                await advance(turn, Step.REVIEW, phone=phone.number, description=description, last=last, lead="fixtext.phone_and_words")
+                return
+        await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
         return
-    phone = parse_phone(text)
-    if phone.number is None:
-        await refuse(turn.update, turn.context, turn.me.lang, f"filing2.phone_bad_{phone.reason}")
+    if declines_phone(text):
+        await advance(turn, Step.REVIEW, phone=None, lead="fixtext.phone_declined")
         return
-    await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
+    if not await _keep(turn, message, needs="filing.expecting_contact"):
+        return
+    await ask(turn, lead="fixtext.not_a_phone")
 
 
 async def advance(turn: Turn, step: Step, in_place: bool = False, lead: str | None = None, **changes: object) -> None:

@@ -2,10 +2,12 @@
 
 In order: the rest of a message Telegram split in parts goes where its first part went; a
 location goes to the place step only when the place step's own button sent it (else it finds
-stations); then the text the bot asked for (a reason, an answer, a result), the open filing
-dialog's step, a file with no words sent just after the courier answered a question (added to
-that answer), a courier's pending question from staff, and for anything else an offer to file it
-as a new appeal (a text typed a while after an earlier kept one replaces it, never joins it).
+stations); then the text the bot asked for (a reason, an answer, a result); an invitation code
+after a bare /join, or a code typed alone; the open filing dialog's step; a file with no words
+sent just after the courier answered a question (added to that answer), or words just after an
+answer of files alone (its words); a courier's pending question from staff; and for anything
+else an offer to file it as a new appeal (a text typed a while after an earlier kept one
+replaces it, never joins it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from telegram import Message, Update
 from domain import lifecycle
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, filing, limits, notices, stations
+from handlers import appeal_actions, callbacks, filing, invites, limits, notices, stations
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -24,7 +26,7 @@ from handlers.services import BotContext
 from handlers.start import not_understood
 from storage.appeals import EventArgs
 from storage.dialogs import Draft, LastText, Step
-from storage.models import Appeal
+from storage.models import Appeal, LedgerEntry
 
 # The most any dialog takes in one message (a description, an answer, a reason): longer is refused whole.
 MAX_TEXT = 2000
@@ -78,6 +80,10 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     if prompt is not None:
         await appeal_actions.on_typed(update, context, me, prompt)
         return
+    if text and message.text and await invites.typed_code(update, context, me, draft, text):
+        return
+    if draft is not None and draft.code_asked:
+        draft = draft.model_copy(update={"code_asked": 0})  # asked for a code, answered with something else
     if open_draft is not None:
         await filing.on_message(update, context, me, open_draft)
         return
@@ -85,6 +91,8 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
         await not_understood(update, context)
         return
     if not text and await _add_to_answer(update, context, me, message):
+        return
+    if text and file_of(message) is None and await _add_words_to_answer(update, context, me, text):
         return
     questions = await pending_questions(context, me)
     if len(questions) == 1:
@@ -135,16 +143,41 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
     new_file = file_of(message)
     if new_file is None or me.person.role != "courier":
         return False
-    answer = await services.storage.appeals.latest_answer(me.person.telegram_id)
-    if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
+    found = await _answer_followed(context, me)
+    if found is None:
         return False
-    appeal = await services.storage.appeals.get(answer.appeal_id)
-    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
-        return False  # closed since, or asked again: the file is not a postscript to that answer
+    answer, appeal = found
     if len(await services.storage.appeals.attachments(appeal.id, answer.id)) >= MAX_FILES:
         await refuse(update, context, me.lang, "filing.too_many_files", limit=MAX_FILES)
         return True
     await services.storage.appeals.add_to_answer(answer, (new_file,), notices.ANSWER_ADDED, services.clock())
+    await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
+    return True
+
+
+async def _answer_followed(context: BotContext, me: Who) -> tuple[LedgerEntry, Appeal] | None:
+    """The courier's answer of the last few minutes and its appeal, if the appeal still waits on that answer."""
+    services = context.services
+    if me.person.role != "courier":
+        return None
+    answer = await services.storage.appeals.latest_answer(me.person.telegram_id)
+    if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
+        return None
+    appeal = await services.storage.appeals.get(answer.appeal_id)
+    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
+        return None  # closed since, or asked again: what comes now is not a postscript to that answer
+    return answer, appeal
+
+
+async def _add_words_to_answer(update: Update, context: BotContext, me: Who, text: str) -> bool:
+    """Words just after an answer of files alone (the photo came first): they are that answer's words. False: not one."""
+    services = context.services
+    found = await _answer_followed(context, me)
+    if found is None or found[0].note is not None or not has_real_words(text):
+        return False
+    answer, appeal = found
+    if not await services.storage.appeals.add_words_to_answer(answer, text, notices.ANSWER_WORDS_ADDED, services.clock()):
+        return False
     await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
     return True
 

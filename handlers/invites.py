@@ -16,6 +16,7 @@ from handlers.commands import set_person_commands
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, require_role, who
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
+from storage.dialogs import Draft
 from storage.models import Unit
 from storage.people import Invite
 
@@ -28,6 +29,9 @@ DEFAULT_WRONG_CODES = 5
 # Codes one /invites message lists (each is about 150 characters and a button): the newest.
 LISTED = 20
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and typed
+CODE_LENGTH = 8
+# After a bare /join, the next text within this long is the code.
+CODE_ASKED_S = 10 * 60
 
 
 def unit_buttons(services: Services, units: list[Unit], lang: str) -> Keyboard:
@@ -45,7 +49,7 @@ def find_unit(units: list[Unit], wanted: str) -> Unit | None:
 
 async def _make_invite(update: Update, context: BotContext, me: Who, unit: Unit) -> None:
     services = context.services
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
     now = services.clock()
     await services.storage.people.create_invite(
         code, unit.id, me.person.telegram_id, now, now + timedelta(days=INVITE_DAYS)
@@ -198,9 +202,47 @@ async def join(update: Update, context: BotContext) -> None:
         await reply(update, services.text(me.lang, "staff.join_coordinator"))
         return
     args = context.args or []
+    if not args:
+        # Only "/join" is tappable in the forwarded invitation: ask for the code, and take the next text as it.
+        draft = await services.storage.dialogs.draft(me.person.telegram_id) or Draft()
+        now = services.clock()
+        await services.storage.dialogs.save_draft(me.person.telegram_id, draft.model_copy(update={"code_asked": int(now.timestamp())}), now)
+        await reply(update, services.text(me.lang, "fixtext.join_ask_code"))
+        return
     if len(args) != 1:
         await reply(update, services.text(me.lang, "staff.join_usage"))
         return
+    await join_with(update, context, me, args[0])
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether `text` is exactly an invitation code's shape: eight of the code letters and digits, with a letter, in capitals."""
+    return len(text) == CODE_LENGTH and text.isupper() and all(c in _ALPHABET for c in text)
+
+
+async def typed_code(update: Update, context: BotContext, me: Who, draft: Draft | None, text: str) -> bool:
+    """A text that is the code a bare /join asked for, or a code typed alone by someone with no role: tried as
+    /join CODE. False: not one."""
+    services = context.services
+    dialogs = services.storage.dialogs
+    if me.person.role == "coordinator":
+        return False
+    now = services.clock()
+    asked = draft is not None and draft.code_asked and 0 <= now.timestamp() - draft.code_asked <= CODE_ASKED_S
+    if draft is not None and draft.code_asked:
+        await dialogs.save_draft(me.person.telegram_id, draft.model_copy(update={"code_asked": 0}), now)
+    if asked and len(text.split()) == 1:
+        await join_with(update, context, me, text)
+        return True
+    if me.person.role == "courier" and looks_like_code(text):
+        await join_with(update, context, me, text)
+        return True
+    return False
+
+
+async def join_with(update: Update, context: BotContext, me: Who, code: str) -> None:
+    """Redeem `code` for `me` (wrong codes count toward the per-person limit), and say what happened."""
+    services = context.services
     people, now, person_id = services.storage.people, services.clock(), me.person.telegram_id
     limit = _wrong_codes_limit(context)
     if await people.join_blocked(person_id, now, limit, GUESS_WINDOW):
@@ -208,7 +250,7 @@ async def join(update: Update, context: BotContext) -> None:
         log.info("join by %d refused: too many wrong codes", person_id)
         await reply(update, services.text(me.lang, "invites15.join_limited"))
         return
-    unit_id = await people.redeem_invite(args[0].strip().upper()[:16], person_id, now)
+    unit_id = await people.redeem_invite(code.strip().upper()[:16], person_id, now)
     if unit_id is None:
         count, told = await people.record_join_failure(person_id, now, limit, GUESS_WINDOW)
         # Never the guessed text: a near miss is half a code.

@@ -40,6 +40,8 @@ Rendered = tuple[str, Keyboard | None]
 
 # Files a courier sent just after answering (handlers/free_text.py): the unit is told, and only those files follow.
 ANSWER_ADDED = "freetext2.answer_added_unit"
+# Words a courier typed just after an answer of files alone: they are its words now, and the unit is told.
+ANSWER_WORDS_ADDED = "fixtext.answer_words_unit"
 
 # Notices that bring an appeal to someone who has not had it: every file of the appeal follows.
 # Other notices to staff and coordinators bring only the files of their event (a courier's answer).

@@ -740,6 +740,31 @@ class Appeals:
 
         await self._db.write(work)
 
+    async def add_words_to_answer(self, answer: LedgerEntry, words: str, template: str, now: datetime) -> bool:
+        """Words sent just after an answer of files alone: they become its words, and the unit is told by `template`.
+
+        Only an answer with no words takes them (False otherwise): nothing written is ever replaced. The
+        ledger's note is the one column it lets be written after the fact (the erasure trigger allows it);
+        a second ANSWER event would claim a second answer to a question asked once.
+        """
+
+        def work(conn: sqlite3.Connection) -> bool:
+            ts = to_ts(now)
+            if conn.execute("UPDATE events SET note = ? WHERE id = ? AND note IS NULL", (words, answer.id)).rowcount != 1:
+                return False
+            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (answer.appeal_id,)).fetchone()
+            params = json.dumps({"note": words})
+            # No event id: the answer's files went with its first notice and do not follow again.
+            for chat_id in audience_ids(conn, Audience.UNIT, row, row["unit_id"]):
+                conn.execute(
+                    "INSERT INTO outbox (chat_id, appeal_id, template, params, not_before, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (chat_id, answer.appeal_id, template, params, ts, ts),
+                )
+            return True
+
+        return await self._db.write(work)
+
     async def attachments(self, appeal_id: int, event_id: int | None = None) -> list[tuple[str, str]]:
         """(kind, Telegram file id) of the appeal's files in order (only those one event brought, if given)."""
         where, params = ("appeal_id = ?", (appeal_id,)) if event_id is None else (

@@ -52,6 +52,10 @@ class Draft(BaseModel):
     lat: float | None = None
     lon: float | None = None
     phone: str | None = None
+    # Typed at the place step and naming stations: kept while the courier picks one or keeps these words.
+    typed_place: str | None = None
+    # When a bare /join asked for the invitation code (Unix seconds; 0: not asked): the next text is the code.
+    code_asked: int = 0
     # Typed with no appeal being written: kept until the person taps "file it" or picks the appeal it answers.
     kept: str | None = None
     kept_files: list[tuple[str, str, str]] = Field(default_factory=list)

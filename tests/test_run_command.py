@@ -164,7 +164,7 @@ async def file_wage_appeal(core: BotApiCore, output: Output, text: str, phone: s
         core.press(LI, "Skip")
     await bot_said(core, LI, "Please check your appeal", output)
     core.press(LI, "Confirm")
-    await bot_said(core, LI, "Appeal #1 is filed and sent to HR Bureau", output)
+    await bot_said(core, LI, "Appeal #1 is filed and sent to the unit: HR Bureau", output)
 
 
 @pytest.mark.parametrize("logging_flags", [(), ("--debug",)], ids=["info", "debug"])
@@ -186,17 +186,17 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         await bot_said(core, HR, "Hello, HR worker!", output)
         await file_wage_appeal(core, output, "Two months of wages unpaid", phone="+8613800138000")
 
-        await bot_said(core, HR, "New appeal for HR Bureau", output)
+        await bot_said(core, HR, "New appeal for your unit: HR Bureau", output)
         assert "+8613800138000" in core.bot_messages(HR)[-1]["text"]
         core.press(HR, "Accept")
         await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", output)
-        await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output)
+        await bot_said(core, LI, "Appeal #1 was accepted by the unit: HR Bureau", output)
         core.press(HR, "Resolve")
         await bot_said(core, HR, "write the result", output)
         core.send_text(HR, "Paid in full on Friday")
         await bot_said(core, HR, "with this result?", output)
         core.press(HR, "Confirm resolve")
-        await bot_said(core, LI, "HR Bureau resolved appeal #1. The result:\n│ Paid in full on Friday", output)
+        await bot_said(core, LI, "Appeal #1 was resolved by the unit: HR Bureau. The result:\n│ Paid in full on Friday", output)
         core.press(LI, "Satisfied")
         await bot_said(core, LI, "Thank you: you rated appeal #1 Satisfied", output)
         await bot_said(core, HR, "Appeal #1 is closed: the courier is satisfied.", output)
@@ -244,7 +244,7 @@ async def test_reminds_then_chases_up_in_real_time(tmp_path: Path) -> None:
             core.send_text(person, "/start")
             await bot_said(core, person, "Hello", output)
         await file_wage_appeal(core, output, "Unpaid wages")
-        await bot_said(core, HR, "New appeal for HR Bureau", output)
+        await bot_said(core, HR, "New appeal for your unit: HR Bureau", output)
         filed = loop.time()
         for chat, fragment, after in (
             (HR, "Reminder: appeal #1 must be accepted by", 60),

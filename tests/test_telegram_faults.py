@@ -54,7 +54,7 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
         await bot_said(core, LI, "Please check your appeal", output)
         core.fail_next("sendMessage", ApiError(500, "Internal Server Error"))
         core.press(LI, "Confirm")
-        await bot_said(core, HR, "New appeal for HR Bureau", output, seconds=30)
+        await bot_said(core, HR, "New appeal for your unit: HR Bureau", output, seconds=30)
 
         # The Bot API server goes away; meanwhile the worker accepts (Telegram keeps the update).
         await runner.cleanup()
@@ -63,7 +63,7 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
         assert process.returncode is None, "the bot must survive its server going away"
         runner, _ = await start_server(core, token=TOKEN, port=port)
         await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", output, seconds=60)
-        await bot_said(core, LI, "Appeal #1 was accepted by HR Bureau", output, seconds=60)
+        await bot_said(core, LI, "Appeal #1 was accepted by the unit: HR Bureau", output, seconds=60)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
     finally:
@@ -76,4 +76,4 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
     assert count(core, LI, "Appeal #1 is filed") == 1
     assert count(core, HR, "#1 · Work protection") == 1  # the card, edited in place once accepted
     assert count(core, HR, "Appeal #1 accepted; the courier has been told.") == 1
-    assert count(core, LI, "Appeal #1 was accepted by HR Bureau") == 1
+    assert count(core, LI, "Appeal #1 was accepted by the unit: HR Bureau") == 1

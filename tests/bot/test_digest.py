@@ -177,7 +177,7 @@ async def test_a_hot_spot_becomes_one_appeal_whose_result_reaches_every_courier(
     await bot.say(STATION_STAFF, "All chargers replaced")
     await bot.press(STATION_STAFF, "Confirm resolve")
     for courier in (1001, 1002, 1003):
-        assert "resolved by Station One. The result:\n│ All chargers replaced" in bot.last_text(courier)
+        assert "resolved by the unit: Station One. The result:\n│ All chargers replaced" in bot.last_text(courier)
     assert "All chargers replaced" not in bot.last_text(1004)
 
 

@@ -51,13 +51,13 @@ async def test_flood_control_waits_and_then_delivers_once(bot) -> None:
     assert row[2:] == ("pending", 0, "flood control (429)")
     bot.clock.advance(seconds=2)
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 0  # not before retry_after
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 0  # not before retry_after
     bot.clock.advance(seconds=1)
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
     assert bot.pacer_time.slept and max(bot.pacer_time.slept) >= 3 - 1e-9
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
 
 
 async def test_network_errors_back_off_then_deliver(bot) -> None:
@@ -71,10 +71,10 @@ async def test_network_errors_back_off_then_deliver(bot) -> None:
     assert row[2:4] == ("pending", 2)
     bot.clock.advance(seconds=9)
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 0
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 0
     bot.clock.advance(seconds=1)
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
     assert [r[2] for r in await outbox_rows(bot)] == ["sent"]
 
 
@@ -119,14 +119,14 @@ async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch)
     await file_wage_appeal(bot)
     with pytest.raises(SystemExit):
         await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
     assert [r[2] for r in await outbox_rows(bot)] == ["pending"]
     monkeypatch.setattr(outbox, "mark_sent", real_mark_sent)
     await bot.tick()  # the restarted sender
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 2
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 2
     assert [r[2] for r in await outbox_rows(bot)] == ["sent"]
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 2
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 2
 
 
 async def test_pacing_holds_overall_per_chat_and_per_group(bot) -> None:
@@ -186,7 +186,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
     assert row[2:] == ("pending", 1, "network: timed out")
     bot.clock.advance(seconds=5)
     await bot.tick()
-    assert copies(bot, HR_STAFF, "New appeal for HR Bureau") == 1
+    assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
 
 
 async def test_a_units_notices_share_one_card_read_and_one_write_marking_them_sent(bot, monkeypatch) -> None:

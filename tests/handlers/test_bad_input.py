@@ -195,7 +195,7 @@ async def test_invite_and_join(bot) -> None:
     """A coordinator's one-time code makes a courier staff of a unit, once."""
     await bot.say(COORDINATOR, "/invite")
     labels = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(COORDINATOR))]
-    assert sorted(labels) == ["Invite to HR Bureau", "Invite to Station One"]
+    assert sorted(labels) == ["Invite staff: HR Bureau", "Invite staff: Station One"]
     (created,) = await bot.say(COORDINATOR, "/invite st1")
     code = created["text"].rsplit("/join ", 1)[1]
     (joined,) = await bot.say(OTHER_COURIER, f"/join {code}")

@@ -167,7 +167,7 @@ async def test_buttons_that_no_longer_apply_are_taken_away(bot) -> None:
     await bot.press(COURIER, "Reply")
     await bot.say(COURIER, "The north gate")
     question = bot.core.messages(COURIER)[question["message_id"] - 1]
-    assert labels(bot, question) == [] and question["text"].startswith("Station One asks")
+    assert labels(bot, question) == [] and question["text"].startswith("A question about appeal")
 
     await bot.press(WORKER, "Resolve")
     await bot.say(WORKER, "The charger is replaced")

@@ -128,8 +128,9 @@ async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> 
     await bot.press(COURIER, "Work protection")
     await bot.say(COURIER, "Wages unpaid")
     await bot.press(COURIER, "Skip")
-    await bot.say(COURIER, "The boss is called Wang")
-    assert bot.last_text(COURIER) == t(bot, "filing2.added") + "\n" + t(bot, "filing.expecting_contact")
+    replies = await bot.say(COURIER, "The boss is called Wang")
+    # Not a phone: said so, added to the description, and the phone asked again.
+    assert replies[0]["text"] == t(bot, "fixtext.not_a_phone") + "\n" + t(bot, "filing.ask_contact_keyboard")
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
@@ -471,3 +472,29 @@ async def test_a_step_answered_by_typing_takes_its_question_s_buttons_away(bot) 
     assert [label for label, _ in bot.core.inline_buttons(place)][0] == t(bot, "button.skip")
     await bot.say(COURIER, "/cancel")
     assert bot.core.inline_buttons(bot.core.messages(COURIER)[place["message_id"] - 1]) == []
+
+
+async def test_words_just_after_a_photo_answer_are_its_words(bot) -> None:
+    number = await asked(bot, "Which platform, and do you have the receipt? Send a photo.")
+    await bot.press(COURIER, "Reply")
+    bot.core.send_photo(COURIER, b"\x89PNG receipt")
+    await bot.deliver()
+    bot.clock.advance(minutes=3)
+    replies = await bot.say(COURIER, "Ele.me, the receipt is in the photo")
+    assert [m["text"] for m in replies] == [t(bot, "freetext2.added_to_answer", number=number)]
+    # The answer has its words now (one answer, not a second); its photo stays with it.
+    ledger = await bot.services.storage.appeals.ledger(number)
+    answers = [e for e in ledger if e.event is Event.ANSWER]
+    assert [(e.note) for e in answers] == ["Ele.me, the receipt is in the photo"]
+    assert [k for k, _ in await bot.services.storage.appeals.attachments(number, answers[0].id)] == ["photo"]
+    # The unit is told the words, and the photo is not sent again.
+    staff = [m for m in bot.core.messages(HR_STAFF) if m["from"]["is_bot"]]
+    told = t(bot, "fixtext.answer_words_unit", number=number, note=said("Ele.me, the receipt is in the photo"))
+    assert staff[-1].get("text") == told
+    # A second text is not written over them: it is offered as a new appeal.
+    bot.clock.advance(minutes=1)
+    await bot.say(COURIER, "Also the station has no water dispenser at all")
+    assert t(bot, "freetext.offer") in bot.texts(COURIER)
+    assert [e.note for e in await bot.services.storage.appeals.ledger(number) if e.event is Event.ANSWER] == [
+        "Ele.me, the receipt is in the photo"
+    ]

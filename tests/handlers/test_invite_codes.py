@@ -51,7 +51,7 @@ async def test_invites_lists_the_codes_and_a_coordinator_revokes_one_after_confi
             created=local(now, "en"), expires=local(week, "en"), uses=0,
         ) in text
         assert t(bot, "invites15.maker_other", name=f"P{OTHER_COORDINATOR}") in text
-        assert f"{used} · staff of Station One" in text and "used 1 of 1" in text
+        assert f"{used} · unit: Station One" in text and "used 1 of 1" in text
         revoke = callbacks.encode(Family.INVITE, InviteVerb.REVOKE, mine.lower())
         # A Revoke button for each unused code; none for the used one.
         assert sorted(_button_data(bot, COORDINATOR)) == sorted(
@@ -147,7 +147,7 @@ async def test_wrong_join_codes_are_limited_logged_without_the_code_and_reported
 
         bot.clock.advance(hours=1)
         await bot.say(COURIER, f"/join {code}")
-        assert bot.last_text(COURIER).startswith("Welcome! You are now staff of HR Bureau.")
+        assert bot.last_text(COURIER).startswith("Welcome! You are now on the staff of this unit: HR Bureau.")
 
 
 async def test_the_guess_limit_is_a_config_key(tmp_path) -> None:

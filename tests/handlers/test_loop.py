@@ -182,7 +182,7 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     appeal = await bot.services.storage.appeals.get(first)
     assert (appeal.state, appeal.unit_id, appeal.priority) == (State.HANDLING, "st1", "urgent")
     assert bot.last_text(station_staff).startswith(t("notice.assign.unit", unit="Station One"))
-    assert bot.last_text(courier).startswith(f"Appeal #{first} has been sent to Station One")
+    assert bot.last_text(courier).startswith(f"Appeal #{first} has been sent to the unit: Station One")
 
     await bot.say(coordinator, f"/open {second}")
     await bot.press(coordinator, "Merge")

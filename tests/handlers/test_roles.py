@@ -304,8 +304,8 @@ async def test_invite_by_button_or_by_name(bot) -> None:
     await bot.say(coordinator, "/invite")
     message = bot.core.last_message(coordinator)
     assert message["text"] == t("coord.invite_usage")
-    assert sorted(label for label, _ in bot.core.inline_buttons(message)) == ["Invite to HR Bureau", "Invite to Station One"]
-    await bot.press(coordinator, "Invite to HR Bureau")
+    assert sorted(label for label, _ in bot.core.inline_buttons(message)) == ["Invite staff: HR Bureau", "Invite staff: Station One"]
+    await bot.press(coordinator, "Invite staff: HR Bureau")
     code = bot.last_text(coordinator).rsplit("/join ", 1)[1]
     assert bot.last_text(coordinator) == t("coord.invite_created", unit="HR Bureau", code=code, days=7)
     for typed, unit in (("人社局", "HR Bureau"), ("station one", "Station One"), ("hr", "HR Bureau")):

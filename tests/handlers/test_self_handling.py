@@ -103,7 +103,7 @@ async def test_a_courier_later_made_staff_cannot_resolve_their_old_appeal(tmp_pa
         await bot.say(COORDINATOR, "/invite hr")
         code = bot.last_text(COORDINATOR).rsplit(" ", 1)[1]
         await bot.say(COURIER, f"/join {code}")
-        assert bot.texts(COURIER)[-1].startswith("Welcome! You are now staff of HR Bureau.")
+        assert bot.texts(COURIER)[-1].startswith("Welcome! You are now on the staff of this unit: HR Bureau.")
         await bot.tick()
         assert await _outbox(bot, OWN_UNIT_NOTICE) == [(COORDINATOR, number)]
 

@@ -63,7 +63,7 @@ def courier_files(page: Page) -> None:
     press(page, "inline", "Skip (stay anonymous to staff)")
     bot_says(page, "Please check your appeal:")
     press(page, "inline", "Confirm and send")
-    bot_says(page, "Appeal #1 is filed and sent to Human Resources and Social Security Bureau")
+    bot_says(page, "Appeal #1 is filed and sent to the unit: Human Resources and Social Security Bureau")
 
 
 def worker_handles(page: Page) -> None:
