@@ -72,7 +72,13 @@ class EventArgs:
 
 
 # Events whose note must hold real words, not an emoji or a few characters, and how much (domain/texts.py).
-NEEDS_REAL_WORDS = {Event.RESOLVE: MIN_OUTCOME, Event.REJECT: MIN_OUTCOME, Event.SEND_BACK: MIN_NOTE, Event.ASK: MIN_NOTE}
+NEEDS_REAL_WORDS = {
+    Event.RESOLVE: MIN_OUTCOME,
+    Event.REJECT: MIN_OUTCOME,
+    Event.SEND_BACK: MIN_OUTCOME,  # the coordinator must route it again from this reason alone
+    Event.ASK: MIN_NOTE,
+    Event.RATE_UNSATISFIED: MIN_NOTE,  # the unit takes it up again from what is still wrong
+}
 
 
 def words_enough(event: Event, note: str | None) -> bool:

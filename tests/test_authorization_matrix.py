@@ -224,7 +224,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         if state == "lifted":
             await storage.filing_limits.set_lifted(COURIER, COORDINATOR, now)
         if state == "assessing":
-            await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours")
+            await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
             names["target"] = await _file(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
         if state in ("accepted", "confirming", "awaiting", "feedback", "followup"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
@@ -332,7 +332,7 @@ async def _accept(c: Case) -> None:
 
 
 async def _send_back(c: Case) -> None:
-    await c.prompt_then(PromptKind.SEND_BACK, "Not ours")
+    await c.prompt_then(PromptKind.SEND_BACK, "Not ours to handle")
     assert (await c.appeal()).state == "assessing"
 
 

@@ -54,6 +54,9 @@ def test_notes_and_descriptions(text, note, description) -> None:
         (Event.REJECT, "spam", False),
         (Event.REJECT, "不属于本区", True),
         (Event.SEND_BACK, "不归我们管", True),
+        (Event.SEND_BACK, "不是", False),  # the coordinator routes it again from the reason alone
+        (Event.RATE_UNSATISFIED, "no", False),
+        (Event.RATE_UNSATISFIED, "还是没修", True),
         (Event.ASK, "哪家公司？", True),
         (Event.ASK, "好", False),
         (Event.NOTE, "", True),  # a note needs no minimum of its own

@@ -41,7 +41,7 @@ async def file_appeals(bot) -> tuple[int, int, int]:
     number = loop.appeal.id
     for hours, (event, actor, args) in enumerate(
         [
-            (Event.SEND_BACK, STAFF, EventArgs(note="Not ours")),
+            (Event.SEND_BACK, STAFF, EventArgs(note="Not ours to handle")),
             (Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")),
             (Event.ACCEPT, STAFF, EventArgs()),
             (Event.RESOLVE, STAFF, EventArgs(note="Fixed the charger")),

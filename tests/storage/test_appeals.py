@@ -156,10 +156,10 @@ async def test_send_back_limit_and_window(storage) -> None:
     """After three send-backs the unit must handle it; a send-back after the window is refused."""
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     for _ in range(3):
-        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="not ours"))
+        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="not ours to handle"))
         await storage.appeals.apply(appeal_id, E.ASSIGN, COORDINATOR, MONDAY_10, EventArgs(unit="st1"))
     with pytest.raises(IllegalEvent):
-        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="again"))
+        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="sent back again"))
     late = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     with pytest.raises(IllegalEvent):
         await storage.appeals.apply(
