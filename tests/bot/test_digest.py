@@ -132,11 +132,11 @@ async def test_lists_use_the_languages_own_separator(bot) -> None:
     hot = numbers["assessing"]
     english = await read_digest(bot, "en")
     assert "By category: Work protection 7, Station facilities 3" in english
-    assert "By unit: HR Bureau 7, not yet assigned 3" in english
+    assert "By unit: HR Bureau 7, no unit 3" in english
     assert f"Reopened: #{b}, #{c}" in english
     lines = await read_digest(bot, "zh")
     assert "按类别：工作保障 7 件、站点设施 3 件" in lines
-    assert "按承办单位：人社局 7 件、未分派 3 件" in lines
+    assert "按承办单位：人社局 7 件、无承办单位 3 件" in lines
     assert "按驿站：Fuzhou Rd Station 3 件" in lines
     assert f"重新办理：#{b}、#{c}" in lines
     assert f"1. Fuzhou Rd Station：站点设施诉求 3 件（#{hot[0]}、#{hot[1]}、#{hot[2]}）" in lines

@@ -114,6 +114,6 @@ async def test_a_generated_weeks_digest_adds_up(tmp_path, seed: int) -> None:
         (line,) = [line for line in text.splitlines() if line.startswith(title)]
         assert sum(numbers(line)) == data.new, line
         if title == "By unit":
-            assert f"not yet assigned {FATES['untriaged']}" in line  # by name, not "-"
+            assert f"no unit {FATES['untriaged']}" in line  # by name, not "-"
     part, whole = map(int, re.search(r"Satisfaction rate .*: (\d+)/(\d+)\)", text).groups())
     assert (part, whole) == (data.counts.satisfied + data.counts.fairly_satisfied, data.counts.rated)
