@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from telegram import Message, Update
 
-from domain.merges import MergeSide, merge_refusal
+from domain.merges import MergeRefusal, MergeSide, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.cards import BY_VERB, state_line
@@ -52,6 +52,10 @@ async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Ap
         return None
     target = await services.storage.appeals.get(int(number))
     refusal = merge_refusal(_side(appeal), _side(target), services.clock())
+    if refusal is MergeRefusal.NOT_OPEN and target is not None and target.outcome is not None:
+        # Say which of the reasons it is: "#3 was rejected", not the whole list.
+        await reply(update, services.text(me.lang, f"merge2.not_open_{target.outcome}", number=target.id))
+        return None
     if refusal is not None:
         await reply(update, services.text(me.lang, f"confirm.bad_{refusal}"))
         return None

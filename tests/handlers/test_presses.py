@@ -226,6 +226,8 @@ async def test_merge_refusals_say_why_and_a_good_target_is_shown_back(bot) -> No
     unrelated = await _submit(bot, OTHER_COURIER, "work")
     same_station = await _submit(bot, OTHER_COURIER, "facilities", STATION.id)
     original = await _submit(bot, OTHER_COURIER, "suggestion")
+    rejected = await _submit(bot, OTHER_COURIER, "suggestion")
+    await storage.appeals.apply(rejected, Event.REJECT, COORDINATOR, bot.clock(), EventArgs(note="Outside the district"))
     duplicate = await _submit(bot, COURIER, "suggestion", STATION.id)
 
     await bot.tick()  # the new appeals' cards first: /open's card for the duplicate comes last
@@ -239,6 +241,8 @@ async def test_merge_refusals_say_why_and_a_good_target_is_shown_back(bot) -> No
     ):
         await bot.say(COORDINATOR, typed)
         assert bot.last_text(COORDINATOR) == t(bot, key), typed
+    await bot.say(COORDINATOR, f"#{rejected}")  # which of the reasons it is, not the whole list
+    assert bot.last_text(COORDINATOR) == t(bot, "merge2.not_open_rejected", number=rejected)
     assert (await storage.appeals.get(duplicate)).outcome is None
 
     await bot.say(COORDINATOR, f"#{same_station}")  # another category, but the same station
