@@ -79,6 +79,11 @@ async def show_list(update: Update, context: BotContext, me: Who) -> None:
 
 
 def _line(services: Services, lang: str, standing: Standing) -> str:
+    if standing.refused_until is not None:  # refused right now: say until when
+        return services.text(
+            lang, "limits2.line_refused", number=standing.latest_appeal, count=standing.filed_today,
+            when=services.local(standing.refused_until, lang),
+        )
     key = "ratelimit.line_lifted" if standing.lifted else "ratelimit.line"
     return services.text(lang, key, number=standing.latest_appeal, count=standing.filed_today)
 
@@ -163,8 +168,13 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
              "lifted" if lifting else "restored", number, me.person.telegram_id)
     await update.callback_query.answer()
     await edit_or_reply(update, services.text(me.lang, "ratelimit.lifted" if lifting else "ratelimit.restored", number=number))
+    # The courier hears either way: a limit applied again without a word would look like a fault.
     if lifting:
         await services.storage.outbox.add(standing.courier_id, "ratelimit.notice_lifted", now)
+    else:
+        limits = limits_of(context)
+        params = {"per_minute": limits.per_minute, "per_day": limits.per_day}
+        await services.storage.outbox.add(standing.courier_id, "limits2.notice_restored", now, params)
 
 
 def limit_handlers() -> list[BaseHandler]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.filing_limits import LONGEST, FilingLimited, FilingLimits, Refusal, refusal
@@ -47,6 +47,7 @@ class Standing:
     latest_appeal: int
     filed_today: int  # in the last 24 hours
     lifted: bool
+    refused_until: datetime | None = None  # when a limit that refuses them now lets them file again
 
 
 class FilingLimitsStore:
@@ -79,7 +80,12 @@ class FilingLimitsStore:
         for row in rows:
             filed.setdefault(row[0], []).append(from_ts(row[1]))
         standings = await self._standings(now, "1", ())
-        return [s for s in standings if s.lifted or refusal(filed.get(s.courier_id, []), now, limits) is not None]
+        refused = {s.courier_id: refusal(filed.get(s.courier_id, []), now, limits) for s in standings}
+        return [
+            replace(s, refused_until=None if s.lifted or refused[s.courier_id] is None else refused[s.courier_id].until)
+            for s in standings
+            if s.lifted or refused[s.courier_id] is not None
+        ]
 
     async def _standings(self, now: datetime, where: str, params: tuple[int, ...]) -> list[Standing]:
         rows = await self._db.fetchall(

@@ -145,7 +145,7 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
     await bot.press(COORDINATOR, "Filing limits")
     assert bot.last_text(COORDINATOR) == "\n".join([
         "Filing limits: each person may file 3 appeals a minute and 20 in 24 hours.",
-        f"The courier of appeal #{numbers[-1]}: 3 filed in the last 24 hours",
+        f"The courier of appeal #{numbers[-1]}: 3 filed in the last 24 hours, refused until Mon 23 Nov 10:01",
         "",
         bot.services.text("en", "ratelimit.hint"),
     ])
@@ -179,6 +179,10 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
     await bot.press(COORDINATOR, "Apply the limits again")
     assert bot.last_text(COORDINATOR) == f"Done: the filing limits apply again to the courier of appeal #{numbers[0]}."
     assert await bot.services.storage.filing_limits.lifted_by(COURIER) is None
+    await bot.tick()
+    assert bot.last_text(COURIER) == (  # told, as when they were lifted
+        "A coordinator has applied the filing limits to you again: at most 3 appeals a minute and 20 in 24 hours."
+    )
     (refused,) = await bot.say(COURIER, "/appeal")
     assert refused["text"].startswith("You can file at most 3 appeals a minute")
 
