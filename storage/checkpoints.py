@@ -87,5 +87,6 @@ class Checkpointer:
             await asyncio.wait([self._running])
         if self._conn is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
+            self._conn = None  # a later checkpoint opens its own, on its own thread
         self._executor.shutdown(wait=True)
         self._executor = None

@@ -168,7 +168,7 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
         await bot.press(person, "Skip")
         await bot.press(person, "Skip")
         await bot.press(person, "Confirm")
-        assert "A coordinator will assign it by" in bot.last_text(person)
+        assert "To be assigned to a unit by" in bot.last_text(person)
         numbers.append(int(bot.last_text(person).split("#")[1].split()[0]))
     first, second = numbers
     assert bot.texts(coordinator)[-1].startswith(t("notice.submit.coordinators", number=second))
