@@ -589,6 +589,7 @@ class Appeals:
                 station_id=original.station_id,
                 lat=original.lat,
                 lon=original.lon,
+                place=original.place,
                 contact_phone=original.contact_phone,
             )
             unit = conn.execute(
