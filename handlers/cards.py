@@ -12,7 +12,7 @@ from handlers.deadlines_view import deadline_line
 from handlers.callbacks import AppealVerb
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
-from handlers.telegram_text import IN_HISTORY, ON_CARD, SHORT_HISTORY, quoted, units
+from handlers.telegram_text import IN_HISTORY, ON_CARD, PLACE_ON_CARD, SHORT_HISTORY, one_line, quoted, shorten, units
 from storage.models import Appeal, Person, TimerRow, Unit
 from storage.stations import Station
 
@@ -134,6 +134,8 @@ def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
     """Whether a card of `appeal` (with these ledger notes) leaves anything out, so it offers the full text."""
     if appeal.description and units(quoted(appeal.description)) > ON_CARD:
         return True
+    if appeal.place and units(one_line(appeal.place)) > PLACE_ON_CARD:
+        return True
     return len(notes) > SHORT_HISTORY or any(note and units(quoted(note)) > IN_HISTORY for note in notes)
 
 
@@ -190,6 +192,10 @@ def card_text(
         lines.append(services.text(lang, "card.station", station=station))
     elif appeal.lat is not None:
         lines.append(services.text(lang, "card.location", lat=f"{appeal.lat:.5f}", lon=f"{appeal.lon:.5f}"))
+    if appeal.place:
+        # The courier's words on the reader's labelled line: one line, so it cannot pass for a line of the card's.
+        place = one_line(appeal.place)
+        lines.append(services.text(lang, "place.line", place=place if limit is None else shorten(place, PLACE_ON_CARD)))
     if for_staff:
         if appeal.contact_phone:
             lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))

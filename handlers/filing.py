@@ -175,11 +175,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "skip" and step in (Step.PLACE, Step.CONTACT):
         await query.answer()
         await drop_keyboard(update)
-        await advance(turn, spec.next, **({"phone": None} if step is Step.CONTACT else {}))
+        await advance(turn, spec.next, **({"phone": None} if step is Step.CONTACT else {"place": None}))
     elif verb == "st" and step is Step.PLACE and await storage.stations.get(press.arg):
         await query.answer()
         await drop_keyboard(update)
-        await advance(turn, Step.CONTACT, station=press.arg, typed_place=None)
+        await advance(turn, Step.CONTACT, station=press.arg, place=None, typed_place=None)
     elif verb == "next" and step is Step.PLACE and press.arg == "typed" and open_draft.typed_place:
         await query.answer()
         await drop_keyboard(update)
@@ -205,6 +205,7 @@ async def _submit(turn: Turn) -> bool:
         station_id=draft.station,
         lat=draft.lat,
         lon=draft.lon,
+        place=draft.place,
         contact_phone=draft.phone,
         attachments=tuple(tuple(f) for f in draft.files),
     )

@@ -17,10 +17,11 @@ from handlers import callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
-from handlers.telegram_text import SHOWN_BACK, said
+from handlers.telegram_text import SHOWN_BACK, one_line, said
 from storage.dialogs import Draft, LastText, Step
 
 MAX_DESCRIPTION = 2000
+MAX_PLACE = 200  # a typed place is a station exit, a gate or a street: longer is the story, which has its step
 MAX_FILES = 5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NEAR_STATION_M = 1000
@@ -187,6 +188,8 @@ async def summary(turn: Turn, title: bool = True) -> str:
         lines.append(turn.t("card.station", station=station.name_for(turn.me.lang) if station else draft.station))
     elif draft.lat is not None and draft.lon is not None:
         lines.append(turn.t("card.location", lat=f"{draft.lat:.5f}", lon=f"{draft.lon:.5f}"))
+    if draft.place:
+        lines.append(turn.t("place.line", place=draft.place))
     lines.append(turn.t("filing.review_phone", phone=draft.phone) if draft.phone else turn.t("filing.review_anonymous"))
     return "\n".join(lines)
 
@@ -327,6 +330,10 @@ async def _take_place_words(turn: Turn, message: Message) -> None:
     if not has_real_words(text) or looks_like_phone(text):
         await refuse(turn.update, turn.context, turn.me.lang, "filing.expecting_place")
         return
+    if len(one_line(text)) > MAX_PLACE:
+        await refuse(turn.update, turn.context, turn.me.lang, "place.too_long", limit=MAX_PLACE)
+        await turn.save(last=last_text(message, "refused"))
+        return
     stations = await turn.context.services.storage.stations.all()
     named = [s for s in stations if s.active and names_station(text, (s.name, s.name_en))][:MAX_NAMED]
     if not named:
@@ -348,16 +355,10 @@ async def keep_typed_place(turn: Turn) -> None:
 
 
 async def _place_as_typed(turn: Turn, text: str, message: Message | None) -> None:
-    """The typed place: a line of the description, and on to the contact step."""
-    description = joined(turn.draft.description, turn.t("freetext2.place_line", place=text))
-    if len(description) > MAX_DESCRIPTION:
-        await refuse(turn.update, turn.context, turn.me.lang, "filing2.description_full", limit=MAX_DESCRIPTION)
-        if message is not None:
-            await turn.save(last=last_text(message, "refused"))
-        return
-    length = len(description) - len(turn.draft.description or "")
-    last = last_text(message, "description", length) if message is not None else turn.draft.last
-    await advance(turn, Step.CONTACT, description=description, last=last, typed_place=None, lead="freetext2.place_taken")
+    """The typed place: the draft's place (replacing a place or station given before), and on to the contact step."""
+    # Not "description": a message after the place is never taken for the rest of it.
+    last = last_text(message, "place") if message is not None else turn.draft.last
+    await advance(turn, Step.CONTACT, place=one_line(text), station=None, last=last, typed_place=None, lead="freetext2.place_taken")
 
 
 async def _take_location(turn: Turn, message: Message) -> None:

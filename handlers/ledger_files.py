@@ -21,12 +21,14 @@ from handlers.i18n import Catalog
 from storage.ledger import LedgerLine
 
 COLUMNS = (
-    "number", "category", "unit", "station", "priority", "state", "outcome", "submitted", "accepted",
+    "number", "category", "unit", "station", "place", "priority", "state", "outcome", "submitted", "accepted",
     "sent_back", "resolved", "rated", "closed", "accept_on_time", "resolve_on_time", "rating", "reopens",
     "description", "results",
 )
 # Columns whose headers live in the catalog's [evidence] table.
 _EVIDENCE_COLUMNS = frozenset({"description", "results"})
+# Columns whose headers live in the catalog's [place] table.
+_PLACE_COLUMNS = frozenset({"place"})
 _TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -55,7 +57,8 @@ def table(
     t = lambda key: catalog.text(lang, key)  # noqa: E731
     yes_no = lambda flag: None if flag is None else t("export.yes" if flag else "export.no")  # noqa: E731
     local = lambda moment: None if moment is None else moment.astimezone(zone).replace(tzinfo=None)  # noqa: E731
-    headers = [t(f"evidence.col_{c}" if c in _EVIDENCE_COLUMNS else f"export.col_{c}") for c in COLUMNS]
+    table_of = lambda c: "evidence" if c in _EVIDENCE_COLUMNS else "place" if c in _PLACE_COLUMNS else "export"  # noqa: E731
+    headers = [t(f"{table_of(c)}.col_{c}") for c in COLUMNS]
     rows: list[list[Value]] = []
     for line in lines:
         unit = (line.unit_zh if lang == "zh" else line.unit_en) or line.unit_id
@@ -65,6 +68,7 @@ def table(
                 category_name(line.category),
                 unit,
                 (line.station_name_en if lang == "en" else None) or line.station_name or line.station_id,
+                line.place or None,
                 t(f"button.{line.priority}"),
                 _state(catalog, lang, line),
                 t(f"export.outcome_{line.outcome}") if line.outcome else None,

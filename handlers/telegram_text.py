@@ -65,6 +65,12 @@ def split(text: str, limit: int = TEXT) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+def one_line(text: str) -> str:
+    """Someone's words as one line (breaks and runs of spaces as one space, direction overrides dropped): shown
+    after a label of the bot's, they cannot start a line that passes for one of the bot's own."""
+    return " ".join(text.translate(_OVERRIDES).split())
+
+
 def quoted(text: str, limit: int | None = None) -> str:
     """People's words as the bot shows them: every line after QUOTE; within `limit` units if given, cut with "…".
 
@@ -90,6 +96,7 @@ def said(text: str, limit: int | None = None) -> str:
 # How much of people's words each screen shows before "…" (in units, quote marks included). With the
 # bot's own lines, a card with every part at its most stays within TEXT; the rest is a button away.
 ON_CARD = 1200  # the description on a card
+PLACE_ON_CARD = 200  # a place the courier typed, on its labelled line
 RESULT_ON_CARD = 500  # the latest result on a card
 IN_HISTORY = 120  # each note in a card's short history
 SHORT_HISTORY = 8  # the newest lines of an appeal's history a card shows

@@ -465,8 +465,8 @@ class Appeals:
         ts = to_ts(now)
         appeal_id = conn.execute(
             "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
-            " description, contact_phone, language, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?)",
+            " description, place, contact_phone, language, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.courier_id,
                 new.category,
@@ -475,6 +475,7 @@ class Appeals:
                 new.lat,
                 new.lon,
                 new.description,
+                new.place,
                 new.contact_phone,
                 new.language,
                 ts,
@@ -588,6 +589,7 @@ class Appeals:
                 station_id=original.station_id,
                 lat=original.lat,
                 lon=original.lon,
+                place=original.place,
                 contact_phone=original.contact_phone,
             )
             unit = conn.execute(

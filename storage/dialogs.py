@@ -34,7 +34,7 @@ class LastText(BaseModel):
 
     message_id: int
     at: int  # the message's date, Unix seconds
-    went: str  # "refused", "description" or "kept"
+    went: str  # "refused", "description", "kept" or "place"
     length: int = 0  # characters it added there
 
 
@@ -52,6 +52,8 @@ class Draft(BaseModel):
     lat: float | None = None
     lon: float | None = None
     phone: str | None = None
+    # Where it happened in the courier's words, typed at the place step when no station was picked (one line).
+    place: str | None = None
     # Typed at the place step and naming stations: kept while the courier picks one or keeps these words.
     typed_place: str | None = None
     # When a bare /join asked for the invitation code (Unix seconds; 0: not asked): the next text is the code.

@@ -34,7 +34,7 @@ SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, 
     f.accept_on_time, f.resolve_on_time,
     (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
         ORDER BY r.id DESC LIMIT 1) AS rating,
-    c.description,
+    c.description, c.place,
     (SELECT json_group_array(json_array(r.at, r.note)) FROM (
         SELECT at, note FROM events WHERE appeal_id = c.id AND event = 'resolve' AND note IS NOT NULL ORDER BY id
     ) r) AS results
@@ -47,9 +47,9 @@ ORDER BY c.id
 
 # What sizes an export before it is built: how many appeals, and the bytes of their people's texts.
 _SIZE = """
-WITH chosen AS (SELECT id, description FROM appeals WHERE created_at >= :start AND created_at < :end)
+WITH chosen AS (SELECT id, description, place FROM appeals WHERE created_at >= :start AND created_at < :end)
 SELECT count(*) AS appeals,
-    coalesce(sum(length(CAST(description AS BLOB))), 0)
+    coalesce(sum(length(CAST(description AS BLOB)) + coalesce(length(CAST(place AS BLOB)), 0)), 0)
     + coalesce((SELECT sum(length(CAST(note AS BLOB))) FROM events
         WHERE event = 'resolve' AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
 FROM chosen
@@ -93,6 +93,7 @@ class LedgerLine:
     resolve_on_time: bool | None
     rating: str | None
     description: str = ""
+    place: str | None = None  # typed by the courier when no station was picked
     results: tuple[tuple[datetime, str], ...] = ()  # every result text a unit gave, with when, oldest first
 
 
@@ -127,6 +128,7 @@ def _line(row: sqlite3.Row) -> LedgerLine:
         resolve_on_time=_flag(row["resolve_on_time"]),
         rating=row["rating"],
         description=row["description"],
+        place=row["place"],
         results=tuple((from_ts(at), note) for at, note in json.loads(row["results"] or "[]")),
     )
 

@@ -454,6 +454,15 @@ CREATE INDEX outbox_pending_chat ON outbox(chat_id, id) WHERE status = 'pending'
 """,
     )
 )
+MIGRATIONS.append(
+    (
+        "a typed place of its own",
+        """
+-- Where the courier said it happened, in their own words, when no station was picked (was a line of the description).
+ALTER TABLE appeals ADD COLUMN place TEXT;
+""",
+    )
+)
 
 LATEST = len(MIGRATIONS)
 

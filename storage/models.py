@@ -62,6 +62,7 @@ class Appeal(Row):
     lat: float | None
     lon: float | None
     description: str
+    place: str | None = None  # typed by the courier at the place step (no station matched)
     contact_phone: str | None
     language: str
     accepted: bool
@@ -173,5 +174,6 @@ class NewAppeal(BaseModel):
     station_id: str | None = None
     lat: float | None = None
     lon: float | None = None
+    place: str | None = None  # the courier's own words for where, when no station was picked
     contact_phone: str | None = None
     attachments: tuple[tuple[str, str, str], ...] = ()  # (kind, file_id, file_unique_id)

@@ -79,7 +79,7 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
         return
     marks = _placeholders(ids)
     conn.execute(
-        "UPDATE appeals SET description = '', contact_phone = NULL, lat = NULL, lon = NULL,"
+        "UPDATE appeals SET description = '', place = NULL, contact_phone = NULL, lat = NULL, lon = NULL,"
         f" courier_id = NULL, anonymised_at = ? WHERE id IN ({marks})",
         (to_ts(now), *ids),
     )

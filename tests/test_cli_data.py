@@ -151,7 +151,7 @@ def test_the_ledger_export_command(tmp_path, capsys, monkeypatch) -> None:
     assert "ledger 2026-11-23 to 2026-11-29: 1 appeals written to" in capsys.readouterr().err
     header, row = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert header[:3] == ["编号", "类别", "承办单位"]  # the config's default language
-    assert row[:3] == ["1", "工作保障", "人社局"] and row[7:9] == ["2026-11-23 10:00", "2026-11-23 12:00"]
+    assert row[:3] == ["1", "工作保障", "人社局"] and row[8:10] == ["2026-11-23 10:00", "2026-11-23 12:00"]  # after Station and Place
 
     book = tmp_path / "ledger.xlsx"
     assert run("export", "--config", str(config_path), "--from", "2026-11-23", "--to", "2026-12-31",

@@ -133,6 +133,8 @@ async def leave_traces(bot) -> tuple[int, dict[str, object]]:
     await bot.say(COURIER, PLACE_WORDS)
     await bot.press(COURIER, t(bot, "button.anonymous"))
     await bot.press(COURIER, t(bot, "button.confirm"))
+    typed = await bot.services.storage.appeals.get(number + 1)
+    assert typed.place == PLACE_WORDS and PLACE_WORDS not in typed.description  # its own column, not the description
 
     # A location shared to find a station, and a draft left half-way.
     bot.core.share_location(COURIER, *NEAREST)
@@ -188,6 +190,8 @@ async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     # The ledger keeps the appeals for the statistics, anonymous.
     appeal = await bot.services.storage.appeals.get(number)
     assert (appeal.courier_id, appeal.description, appeal.contact_phone, appeal.lat) == (None, "", None, None)
+    typed = await bot.services.storage.appeals.get(number + 1)
+    assert (typed.courier_id, typed.description, typed.place) == (None, "", None)
     ledger = await bot.services.storage.appeals.ledger(number)
     assert len(ledger) >= 4 and all(entry.note is None for entry in ledger)
 
@@ -203,6 +207,7 @@ async def test_retention_leaves_no_byte_behind(bot, tmp_path) -> None:
     expired = await run_retention(bot.services, bot.config.privacy.retention_days)
     assert (expired.appeals, expired.drafts, expired.locations) == (2, 1, 1)
     assert await bot.services.storage.people.get(COURIER) is None
+    assert (await bot.services.storage.appeals.get(number + 1)).place is None
     assert leftovers(tmp_path / "erasure.sqlite3", values) == []
 
 

@@ -20,7 +20,7 @@ COURIER, STAFF, HR_STAFF, COORDINATOR, STRANGER = 1001, 500, 600, 900, 1999
 H = timedelta(hours=1)
 
 EN_HEADERS = [
-    "Number", "Category", "Unit", "Station", "Priority", "State", "Outcome", "Submitted", "Accepted", "Sent back",
+    "Number", "Category", "Unit", "Station", "Place", "Priority", "State", "Outcome", "Submitted", "Accepted", "Sent back",
     "Resolved", "Rated", "Closed", "Accepted in time", "Resolved in time", "Rating", "Reopened", "Description", "Results",
 ]
 
@@ -53,7 +53,8 @@ async def file_appeals(bot) -> tuple[int, int, int]:
     ):
         await storage.appeals.apply(number, event, actor, START + hours * H, args)
     waiting = await storage.appeals.submit(
-        NewAppeal(courier_id=COURIER, category="suggestion", description="More seats", language="en"), None, START + 8 * H
+        NewAppeal(courier_id=COURIER, category="suggestion", description="More seats", language="en", place="East gate of Wanda Plaza"),
+        None, START + 8 * H
     )
     return old.appeal.id, number, waiting.appeal.id
 
@@ -95,22 +96,24 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     header, loop, waiting = rows_of(csv_data)
     assert header == EN_HEADERS
     assert loop == [
-        "2", "Station facilities", "Station One", "People's Square", "Normal", "closed", "resolved",
+        "2", "Station facilities", "Station One", "People's Square", "", "Normal", "closed", "resolved",
         "2026-11-23 10:00", "2026-11-23 13:00", "2026-11-23 11:00", "2026-11-23 16:00", "2026-11-23 17:00",
         "2026-11-23 17:00", "yes", "yes", "fairly satisfied", "1",
         "Charger", "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
     ]
-    assert waiting[:8] == ["3", "Suggestions", "", "", "Normal", "waiting to be assigned to a unit", "", "2026-11-23 18:00"]
-    assert waiting[8:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
+    assert waiting[:9] == [
+        "3", "Suggestions", "", "", "East gate of Wanda Plaza", "Normal", "waiting to be assigned to a unit", "", "2026-11-23 18:00",
+    ]
+    assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
 
     book = load_workbook(io.BytesIO(xlsx_data))
     sheet = book["Ledger"]
     assert sheet.freeze_panes == "A2"
     assert [c.value for c in sheet[1]] == EN_HEADERS and all(c.font.b for c in sheet[1])
-    submitted = sheet.cell(row=2, column=8)
+    submitted = sheet.cell(row=2, column=9)
     assert submitted.value == datetime(2026, 11, 23, 10, 0) and submitted.number_format == "yyyy-mm-dd hh:mm"
     widths = {letter: dim.width for letter, dim in sheet.column_dimensions.items()}
-    assert 6 <= widths["A"] < widths["H"] <= 40  # a number is narrow, a timestamp wider
+    assert 6 <= widths["A"] < widths["I"] <= 40  # a number is narrow, a timestamp wider
 
 
 async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> None:
@@ -142,8 +145,8 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     await bot.press(COORDINATOR, "本周")
     (_, csv_data, caption), (_, xlsx_data, _) = documents(bot, COORDINATOR, 2)
     header, loop, _ = rows_of(csv_data)
-    assert header[:4] == ["编号", "类别", "承办单位", "驿站"] and header[-3:] == ["重办次数", "诉求内容", "办理结果"]
-    assert loop[1:3] == ["站点设施", "一号驿站"] and loop[6] == "已解决" and loop[15] == "基本满意"
+    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-3:] == ["重办次数", "诉求内容", "办理结果"]
+    assert loop[1:3] == ["站点设施", "一号驿站"] and loop[7] == "已解决" and loop[16] == "基本满意"
     assert load_workbook(io.BytesIO(xlsx_data)).sheetnames == ["台账"]
     assert caption == "台账 2026-11-23 至 2026-11-29，诉求 2 件"
 

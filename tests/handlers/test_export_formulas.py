@@ -42,7 +42,7 @@ def documents(bot, user: int, count: int) -> list[bytes]:
 
 @pytest.fixture
 async def bot(tmp_path):
-    """One appeal per dangerous start: in the description, the result and the station's name."""
+    """One appeal per dangerous start: in the description, the typed place, the result and the station's name."""
     async with running_bot(tmp_path / "formulas.sqlite3") as running:
         storage = running.services.storage
         running.user(COORDINATOR, "Coordinator")
@@ -53,7 +53,7 @@ async def bot(tmp_path):
             )
             submitted = await storage.appeals.submit(
                 NewAppeal(courier_id=COURIER, category="facilities", description=ATTACKS[start], language="en",
-                          station_id=f"s-{index}"),
+                          station_id=f"s-{index}", place=f"{start}Gate {index}"),
                 "st1",
                 START,
             )
@@ -81,11 +81,13 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     await bot.say(COORDINATOR, "/export 2026-11-23 2026-11-23")
     data, _ = documents(bot, COORDINATOR, 2)
     header, *rows = rows_of(data)
-    column = {name: header.index(name) for name in ("Number", "Station", "Description", "Results", "Reopened")}
+    column = {name: header.index(name) for name in ("Number", "Station", "Place", "Description", "Results", "Reopened")}
+    assert column["Place"] == column["Station"] + 1
     assert len(rows) == len(STARTS)
     for row, start in zip(rows, STARTS, strict=True):
         assert row[column["Description"]] == "'" + ATTACKS[start]
         assert row[column["Station"]] == f"'{start}Station {STARTS.index(start)}"
+        assert row[column["Place"]] == f"'{start}Gate {STARTS.index(start)}"
         assert row[column["Results"]] == "2026-11-23 10:00 " + f"{start}1 fixed the charger"  # not at the start: left as it is
     text = data.decode("utf-8-sig")
     for start in STARTS:
@@ -106,7 +108,11 @@ async def test_ledger_excel_cells_are_strings_numbers_and_dates(bot) -> None:
     header = [c.value for c in sheet[1]]
     for row, start in zip(sheet.iter_rows(min_row=2), STARTS, strict=True):
         cells = dict(zip(header, row, strict=True))
-        for name, text in (("Description", ATTACKS[start]), ("Station", f"{start}Station {STARTS.index(start)}")):
+        for name, text in (
+            ("Description", ATTACKS[start]),
+            ("Station", f"{start}Station {STARTS.index(start)}"),
+            ("Place", f"{start}Gate {STARTS.index(start)}"),
+        ):
             # XML reads a bare carriage return as a line feed; the cell is still that text.
             assert cells[name].value == text.replace("\r", "\n") and cells[name].data_type == "s", (start, name)
             assert cells[name].quotePrefix, (start, name)

@@ -122,8 +122,8 @@ async def test_a_typed_place_naming_a_station_can_be_kept_as_typed(bot) -> None:
     assert offer["text"] == t(bot, "fixtext.which_station_typed")
     await bot.press(COURIER, t(bot, "fixtext.button_keep_typed"))
     draft = await bot.services.storage.dialogs.draft(COURIER)
-    assert (draft.step, draft.station) == (Step.CONTACT, None)
-    assert draft.description.endswith(t(bot, "freetext2.place_line", place="people's square"))
+    assert (draft.step, draft.station, draft.place) == (Step.CONTACT, None, "people's square")
+    assert "people's square" not in draft.description
 
 
 async def test_a_typed_place_naming_no_station_is_the_place(bot) -> None:

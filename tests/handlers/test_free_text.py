@@ -146,12 +146,14 @@ async def test_words_typed_at_the_place_step_are_the_place(bot) -> None:
     replies = await bot.say(COURIER, "the bund station")
     assert replies[0]["text"] == t(bot, "freetext2.place_taken") + "\n" + t(bot, "filing.ask_contact_keyboard")
     draft = await bot.services.storage.dialogs.draft(COURIER)
-    assert (draft.step, draft.description) == (Step.CONTACT, "Wages unpaid\n" + t(bot, "freetext2.place_line", place="the bund station"))
+    assert (draft.step, draft.description, draft.place) == (Step.CONTACT, "Wages unpaid", "the bund station")
     await bot.press(COURIER, "Skip")
-    assert t(bot, "filing.review_description", description=said("Wages unpaid\nPlace: the bund station")) in bot.last_text(COURIER)
+    review = bot.last_text(COURIER)
+    assert t(bot, "filing.review_description", description=said("Wages unpaid")) in review
+    assert "\nPlace: the bund station\n" in review
 
 
-async def test_in_chinese_a_typed_place_is_its_own_line(tmp_path) -> None:
+async def test_in_chinese_a_typed_place_is_its_own_field(tmp_path) -> None:
     async with running_bot(tmp_path / "zh.sqlite3") as bot:
         bot.user(COURIER, "Li", language_code="zh")
         await bot.say(COURIER, "/appeal")
@@ -160,7 +162,7 @@ async def test_in_chinese_a_typed_place_is_its_own_line(tmp_path) -> None:
         replies = await bot.say(COURIER, "外滩驿站门口")
         assert replies[0]["text"].startswith("已将这段文字作为地点。\n")
         draft = await bot.services.storage.dialogs.draft(COURIER)
-        assert (draft.step, draft.description) == (Step.CONTACT, "驿站的充电桩坏了一周\n地点：外滩驿站门口")
+        assert (draft.step, draft.description, draft.place) == (Step.CONTACT, "驿站的充电桩坏了一周", "外滩驿站门口")
 
 
 async def test_start_and_menu_buttons_during_a_draft_offer_continue_or_discard(bot) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from domain.stations_file import MAX_ADDRESS, MAX_NAME, FileProblem, StationRecord
 from handlers.text_prompts import MAX_TYPED
-from handlers.filing_steps import MAX_DESCRIPTION
+from handlers.filing_steps import MAX_DESCRIPTION, MAX_PLACE
 from handlers.station_admin import problems_text
 from handlers.telegram_text import QUOTE, TEXT, quoted, said, shorten, split, units
 from tests.harness import running_bot
@@ -151,7 +151,7 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         await walk.say(COURIER, "/appeal")
         await walk.press(COURIER, bot.services.category("work").name(lang))
         await walk.say(COURIER, description)
-        await walk.press(COURIER, t("button.skip"))
+        await walk.say(COURIER, filled(filler, MAX_PLACE, "P "))  # a typed place at its limit
         bot.core.share_contact(COURIER, PHONE, "Li", contact_user_id=COURIER)
         await bot.deliver()
         await walk.check()
@@ -162,6 +162,7 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         card = bot.last_text(HR_STAFF)
         state_lines = [line for line in card.split("\n") if line.startswith(t("card.state", state="").strip())]
         assert len(state_lines) == 1
+        assert sum(line.startswith(t("place.line", place="P ")) for line in card.split("\n")) == 1
         assert "…" in card and t("limits.description") in card
 
         texts = {
