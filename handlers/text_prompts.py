@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from telegram import Message, Update
 
-from domain.merges import MergeRefusal, MergeSide, merge_refusal
+from domain.merges import MergeRefusal, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.cards import BY_VERB, state_line
@@ -51,7 +51,7 @@ async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Ap
         await reply(update, services.text(me.lang, "appeal.merge_bad_number"))
         return None
     target = await services.storage.appeals.get(int(number))
-    refusal = merge_refusal(_side(appeal), _side(target), services.clock())
+    refusal = merge_refusal(appeal.merge_side(), target.merge_side() if target else None, services.clock())
     if refusal is MergeRefusal.NOT_OPEN and target is not None and target.outcome is not None:
         # Say which of the reasons it is: "#3 was rejected", not the whole list.
         await reply(update, services.text(me.lang, f"merge2.not_open_{target.outcome}", number=target.id))
@@ -116,12 +116,6 @@ def event_args(prompt: Prompt) -> EventArgs:
 def text_digest(text: str) -> str:
     """A short digest of a text shown back, carried by its confirm button."""
     return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _side(appeal: Appeal | None) -> MergeSide | None:
-    if appeal is None:
-        return None
-    return MergeSide(appeal.id, appeal.state, appeal.outcome, appeal.category, appeal.station_id, appeal.updated_at)
 
 
 async def _title(services: Services, appeal: Appeal, lang: str) -> str:

@@ -16,7 +16,7 @@ from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, 
 from domain.filing_limits import FilingLimits
 from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
-from domain.lifecycle import NOTE_REQUIRED, Event, Outcome, Role, State, Transition
+from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
 from domain.merges import MergeSide, merge_refusal
 from domain.notices import AUDIENCES, Audience, template
 from domain.texts import MIN_NOTE, MIN_OUTCOME, has_real_words
@@ -137,16 +137,7 @@ def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> 
 
 def merge_side(row: sqlite3.Row | None) -> MergeSide | None:
     """What the merge rule needs to know of an `appeals` row."""
-    if row is None:
-        return None
-    return MergeSide(
-        id=row["id"],
-        state=State(row["state"]),
-        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
-        category=row["category"],
-        station_id=row["station_id"],
-        updated_at=from_ts(row["updated_at"]),
-    )
+    return None if row is None else Appeal.from_row(row).merge_side()
 
 
 def _check_args(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import Priority
 from domain.lifecycle import Event, Facts, Outcome, Role, State
+from domain.merges import MergeSide
 
 
 def to_ts(moment: datetime) -> int:
@@ -78,6 +79,10 @@ class Appeal(Row):
     def facts(self, now: datetime) -> Facts:
         """What the lifecycle table needs to know about this appeal at `now`."""
         return appeal_facts(self.state, self.accepted, self.awaiting_courier, self.send_backs, self.send_back_until, now)
+
+    def merge_side(self) -> MergeSide:
+        """What the merge rule needs to know about this appeal."""
+        return MergeSide(self.id, self.state, self.outcome, self.category, self.station_id, self.updated_at)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict) -> Appeal:
