@@ -1,5 +1,5 @@
 """The manual and the design of record stay usable: citations of the design point at sections that
-exist, and the README stays short enough to read."""
+exist, every test the README names exists, and the README stays short enough to read."""
 
 from __future__ import annotations
 
@@ -45,3 +45,14 @@ def test_nothing_cites_the_plan_outside_the_repository() -> None:
 def test_the_readme_stays_a_manual_of_readable_length() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) < README_MAX_LINES, f"README.md has {len(lines)} lines; history belongs in docs/performance.md"
+
+
+def test_every_test_the_readme_names_exists() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    files = set(re.findall(r"tests/[\w/]+\.py", readme))
+    missing = [name for name in sorted(files) if not (ROOT / name).exists()]
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "tests").rglob("test_*.py")))
+    defined = set(re.findall(r"^(?:async )?def (test_\w+)", sources, re.MULTILINE))
+    missing += [name for name in sorted(set(re.findall(r"\b(test_\w+)`", readme))) if name not in defined]
+    missing += [name for name in sorted(set(re.findall(r"::(test_\w+)", readme))) if name not in defined]
+    assert missing == [], f"README.md names tests that do not exist: {missing}"
