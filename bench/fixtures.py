@@ -1,6 +1,6 @@
 """A district's years of ledger as a SQLite file, through the bot's real schema, with a fixed seed.
 
-    python bench/fixtures.py                 # 1,000,000 appeals (the size DESIGN.md asks the bot to hold)
+    python bench/fixtures.py                 # 1,000,000 appeals (the size of docs/design.md §1)
     python bench/fixtures.py --quick         # 20,000 appeals
     python bench/fixtures.py --appeals N --timers T --stations S --seed X [--force]
 
@@ -18,9 +18,9 @@ so the other benchmarks build it once and copy it. What it holds, at the fixture
   sent: retention keeps sent notices for 730 days);
 - the newest appeals still open (waiting for triage, to be accepted, in handling, waiting for a
   rating) or recently closed with a follow-up due, until exactly `timers` deadlines have a next
-  step ahead of the clock (100,000 at full size, DESIGN.md's "pending reminders"); a handful are
-  due at the clock itself, as after a restart. A running bot has already climbed every ladder
-  step that lies in the past, so no other step is pending.
+  step ahead of the clock (100,000 at full size, the pending deadlines of docs/design.md §1); a
+  handful are due at the clock itself, as after a restart. A running bot has already climbed every
+  ladder step that lies in the past, so no other step is pending.
 
 Rows go in with bulk INSERTs in a few transactions; the indexes of the big tables are dropped first
 and re-created afterwards from the schema's own SQL, so the file ends with exactly the schema the

@@ -12,7 +12,7 @@ moment its imports are done:
   look-up of the earliest pending step. Deadlines stay in the database, in an indexed column.
 - the baseline: the same start-up, then every pending deadline read from the database and
   scheduled as one python-telegram-bot JobQueue job (APScheduler) at its step's time, the design
-  DESIGN.md rules out.
+  docs/design.md §3.3 rules out.
 
 Memory is the growth of the resident set over that span, after a garbage collection.
 """

@@ -1,11 +1,11 @@
 """Who may do what: every command and every button x every kind of person, allowed or refused.
 
-The tables below are the expected outcome, written out by hand from DESIGN.md, the README and
-the lifecycle table (`domain/lifecycle.py`); each button is pressed with the appeal in the state
-where its action could apply, so a refusal is about the person, not the state. A case that is
-allowed must work (the state changes, or the expected reply comes); a refused one must get a
-clear message (an alert on a press, a reply to a command) and leave every table as it was —
-except that a stranger is recorded as a person on first contact, as everyone is.
+The tables below are the expected outcome, written out by hand from docs/design.md §2, the
+README and the lifecycle table (`domain/lifecycle.py`); each button is pressed with the appeal
+in the state where its action could apply, so a refusal is about the person, not the state. A
+case that is allowed must work (the state changes, or the expected reply comes); a refused one
+must get a clear message (an alert on a press, a reply to a command) and leave every table as it
+was — except that a stranger is recorded as a person on first contact, as everyone is.
 
 The people, relative to the appeal (filed by COURIER, with the HR unit):
 

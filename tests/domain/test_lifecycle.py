@@ -25,7 +25,7 @@ from domain.lifecycle import (
 S, E, R = State, Event, Role
 C, ST, CO, SY = R.COURIER, R.STAFF, R.COORDINATOR, R.SYSTEM
 
-# The specification, written out from DESIGN.md independently of domain/lifecycle.py:
+# The specification, written out from docs/design.md §2.2 independently of domain/lifecycle.py:
 # (state, event) -> (next state, roles that may fire it, outcome when closing).
 SPEC = {
     (S.COLLECTING, E.SUBMIT): (S.ASSESSING, {C, CO}, None),  # coordinators: proactive appeals

@@ -19,7 +19,7 @@ MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
 
 
 def spans_for(category: str, priority: Priority) -> Spans:
-    """The default deadlines of DESIGN.md; urgent acceptance in 30 minutes."""
+    """The default deadlines of docs/design.md §3.1; urgent acceptance in 30 minutes."""
     urgent = priority is Priority.URGENT
     return Spans(
         triage=parse_span("4h"),
