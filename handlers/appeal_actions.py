@@ -208,7 +208,7 @@ def _refusal_key(error: lifecycle.LifecycleError) -> str:
     return "appeal.not_found"  # gone, or moved on and gone since
 
 
-def _by(me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs(), version: int | None = None) -> ActOnAppeal:
+def _command(me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs(), version: int | None = None) -> ActOnAppeal:
     """The command for `me` to do `event` on `appeal` (only at `version`, if given)."""
     return ActOnAppeal(appeal.id, event, me.person.telegram_id, args, expected_version=version)
 
@@ -289,7 +289,7 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
         question = "appeal.withdraw_confirm" if appeal.state is lifecycle.State.HANDLING else "fixcards.withdraw_confirm_unassigned"
         await reply(update, t(question, number=appeal.id), reply_markup=inline([[confirm, back]]))
     else:
-        await _act(update, context, me, appeal, _by(me, appeal, action.event))
+        await _act(update, context, me, appeal, _command(me, appeal, action.event))
 
 
 async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -308,7 +308,7 @@ async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Pr
         if version is not None and appeal.version != version:
             await _stale(update, context, me, appeal, action.event, since=version)
             return
-        await _act(update, context, me, appeal, _by(me, appeal, action.event, EventArgs(unit=unit), version))
+        await _act(update, context, me, appeal, _command(me, appeal, action.event, EventArgs(unit=unit), version))
         return
     await update.callback_query.answer()
     await _choose_priority(update, context, me, appeal, unit)
@@ -324,7 +324,7 @@ async def on_priority_chosen(update: Update, context: BotContext, me: Who, press
         return
     unit, _, priority = press.arg.partition(".")
     args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
-    await _act(update, context, me, appeal, _by(me, appeal, action.event, args))
+    await _act(update, context, me, appeal, _command(me, appeal, action.event, args))
 
 
 async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -340,7 +340,7 @@ async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, pr
     if version is not None and appeal.version != version:
         await _stale(update, context, me, appeal, action.event, since=version)
         return
-    await _act(update, context, me, appeal, _by(me, appeal, action.event, version=version), drop=True)
+    await _act(update, context, me, appeal, _command(me, appeal, action.event, version=version), drop=True)
 
 
 async def on_confirm(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -384,7 +384,7 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         await _stale(update, context, me, appeal, action.event, since=version)
         return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-    command = _by(me, appeal, action.event, text_prompts.event_args(prompt), version)
+    command = _command(me, appeal, action.event, text_prompts.event_args(prompt), version)
     await _act(update, context, me, appeal, command, drop=True, card=True)
 
 
@@ -629,7 +629,7 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         # Another update took the question meanwhile (a second text handled side by side): it acts once.
         await refuse(update, context, me.lang, "stale.nothing_pending")
         return
-    updated = await _apply(update, context, me, _by(me, appeal, kind.event, text_prompts.event_args(typed)))
+    updated = await _apply(update, context, me, _command(me, appeal, kind.event, text_prompts.event_args(typed)))
     if updated is None:
         return
     await evidence.keep_current(update, context, me, updated)
