@@ -337,7 +337,7 @@ class Appeals:
         notify: bool = True,
         quiet: tuple[int, ...] = (),
     ) -> Applied:
-        """Apply one event inside the caller's transaction on `conn` (see `apply`); `quiet`: people not told."""
+        """Apply one event inside the caller's transaction on `conn` (see `apply`)."""
         appeal_id, event, actor_id = command.appeal_id, command.event, command.actor_id
         args, expected_version = command.args, command.expected_version
         row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
