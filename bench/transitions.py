@@ -22,7 +22,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,24 +41,14 @@ from common import (  # noqa: E402
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
 
 from bot.app import open_storage  # noqa: E402
+from domain.commands import ActOnAppeal, EventArgs  # noqa: E402
 from domain.lifecycle import Event  # noqa: E402
-from storage.appeals import EventArgs  # noqa: E402
 from storage.db import _configure  # noqa: E402
 from storage.store import Storage  # noqa: E402
 
 TARGET = 0.80
 BLOCK = 50  # appeals per alternation (three events each)
 RESULT_NOTE = "已处理完毕，请查收"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One event to apply."""
-
-    appeal_id: int
-    event: Event
-    actor: int
-    args: EventArgs
 
 
 class Recorder:
@@ -74,7 +63,7 @@ class Recorder:
         return self.conn.execute(sql, params)
 
 
-def _steps(path: Path, count: int) -> list[Step]:
+def _steps(path: Path, count: int) -> list[ActOnAppeal]:
     """Accept, resolve and rate for `count` appeals that wait to be accepted."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -91,9 +80,9 @@ def _steps(path: Path, count: int) -> list[Step]:
     for appeal_id, unit, courier in rows:
         staff = staff_of(unit)[appeal_id % 3]
         steps += [
-            Step(appeal_id, Event.ACCEPT, staff, EventArgs()),
-            Step(appeal_id, Event.RESOLVE, staff, EventArgs(note=RESULT_NOTE)),
-            Step(appeal_id, Event.RATE_SATISFIED, courier, EventArgs()),
+            ActOnAppeal(appeal_id, Event.ACCEPT, staff),
+            ActOnAppeal(appeal_id, Event.RESOLVE, staff, EventArgs(note=RESULT_NOTE)),
+            ActOnAppeal(appeal_id, Event.RATE_SATISFIED, courier),
         ]
     return steps
 
@@ -157,14 +146,14 @@ async def run(quick: bool) -> None:
                     recorder = Recorder(record_conn)
                     record_conn.execute("BEGIN IMMEDIATE")
                     # The same repository code, synchronously, on the recording copy.
-                    storage.appeals.apply_in(recorder, step.appeal_id, step.event, step.actor, step.args, now, None)
+                    storage.appeals.apply_in(recorder, step, now=now)
                     record_conn.execute("COMMIT")
                     logs.append(recorder.log)
                     statements += len(recorder.log)
 
                 for step, now in zip(block, clocks):
                     started = time.perf_counter()
-                    await storage.appeals.apply(step.appeal_id, step.event, step.actor, now, step.args)
+                    await storage.appeals.apply(step, now)
                     bot_times.append(time.perf_counter() - started)
                     # Between two updates the bot's loop turns (it waits on Telegram): that is when a
                     # finished background checkpoint is noticed and the next one can start.

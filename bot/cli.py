@@ -127,7 +127,7 @@ def _people(args: argparse.Namespace) -> int:
     async def work(storage) -> int:
         if args.action == "add":
             try:
-                person = await storage.people.add(args.telegram_id, args.role, args.unit, utc_now())
+                person = await storage.people.add(args.telegram_id, args.role, args.unit, now=utc_now())
             except PeopleError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return EXIT_BAD_INPUT

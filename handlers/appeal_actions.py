@@ -17,6 +17,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from domain import lifecycle
+from domain.commands import ActOnAppeal, AnswerFollowUp, EventArgs
 from domain.deadlines import Priority
 from domain.lifecycle import Event
 from handlers import callbacks
@@ -28,7 +29,8 @@ from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.telegram_text import TOAST, said, units
 from handlers.services import BotContext, Services
-from storage.appeals import BadEventArguments, EventArgs, words_enough
+from storage import usecases
+from storage.appeals import BadEventArguments, words_enough
 from storage.dialogs import Prompt, PromptKind
 from storage.models import Appeal, LedgerEntry
 
@@ -206,29 +208,24 @@ def _refusal_key(error: lifecycle.LifecycleError) -> str:
     return "appeal.not_found"  # gone, or moved on and gone since
 
 
-async def _apply(
-    update: Update,
-    context: BotContext,
-    me: Who,
-    appeal: Appeal,
-    event: Event,
-    args: EventArgs = EventArgs(),
-    *,
-    expected_version: int | None = None,
-) -> Appeal | None:
-    """Apply one event as `me`; on refusal say why (a stale press: what happened) and return None."""
+def _command(me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs(), version: int | None = None) -> ActOnAppeal:
+    """The command for `me` to do `event` on `appeal` (only at `version`, if given)."""
+    return ActOnAppeal(appeal.id, event, me.person.telegram_id, args, expected_version=version)
+
+
+async def _apply(update: Update, context: BotContext, me: Who, command: ActOnAppeal) -> Appeal | None:
+    """Act as `me`; on refusal say why (a stale press: what happened) and return None."""
     services = context.services
+    event, since = command.event, command.expected_version
     try:
-        applied = await services.storage.appeals.apply(
-            appeal.id, event, me.person.telegram_id, services.clock(), args, expected_version=expected_version
-        )
+        applied = await usecases.act(services.storage, command, services.clock())
     except lifecycle.LifecycleError as error:
-        fresh = await services.storage.appeals.get(appeal.id)
+        fresh = await services.storage.appeals.get(command.appeal_id)
         stale = isinstance(error, (lifecycle.StaleEvent, lifecycle.IllegalEvent)) and fresh is not None
         if stale and update.callback_query is not None:
-            await _stale(update, context, me, fresh, event, since=expected_version)
+            await _stale(update, context, me, fresh, event, since=since)
         elif stale:
-            await reply(update, await stale_text(services, fresh, me.lang, me, event, since=expected_version))
+            await reply(update, await stale_text(services, fresh, me.lang, me, event, since=since))
         else:
             await refuse(update, context, me.lang, _refusal_key(error))
         return None
@@ -292,7 +289,7 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
         question = "appeal.withdraw_confirm" if appeal.state is lifecycle.State.HANDLING else "fixcards.withdraw_confirm_unassigned"
         await reply(update, t(question, number=appeal.id), reply_markup=inline([[confirm, back]]))
     else:
-        await _act(update, context, me, appeal, action, EventArgs())
+        await _act(update, context, me, appeal, _command(me, appeal, action.event))
 
 
 async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -311,7 +308,7 @@ async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Pr
         if version is not None and appeal.version != version:
             await _stale(update, context, me, appeal, action.event, since=version)
             return
-        await _act(update, context, me, appeal, action, EventArgs(unit=unit), expected_version=version)
+        await _act(update, context, me, appeal, _command(me, appeal, action.event, EventArgs(unit=unit), version))
         return
     await update.callback_query.answer()
     await _choose_priority(update, context, me, appeal, unit)
@@ -327,7 +324,7 @@ async def on_priority_chosen(update: Update, context: BotContext, me: Who, press
         return
     unit, _, priority = press.arg.partition(".")
     args = EventArgs(unit=unit, priority=Priority(priority) if priority in ("normal", "urgent") else None)
-    await _act(update, context, me, appeal, action, args)
+    await _act(update, context, me, appeal, _command(me, appeal, action.event, args))
 
 
 async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -343,7 +340,7 @@ async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, pr
     if version is not None and appeal.version != version:
         await _stale(update, context, me, appeal, action.event, since=version)
         return
-    await _act(update, context, me, appeal, action, EventArgs(), expected_version=version, drop=True)
+    await _act(update, context, me, appeal, _command(me, appeal, action.event, version=version), drop=True)
 
 
 async def on_confirm(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -387,8 +384,8 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         await _stale(update, context, me, appeal, action.event, since=version)
         return
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)
-    args = text_prompts.event_args(prompt)
-    await _act(update, context, me, appeal, action, args, expected_version=version, drop=True, card=True)
+    command = _command(me, appeal, action.event, text_prompts.event_args(prompt), version)
+    await _act(update, context, me, appeal, command, drop=True, card=True)
 
 
 async def _other_text_done(
@@ -462,18 +459,17 @@ async def on_followup(update: Update, context: BotContext, me: Who, press: Press
         await refuse(update, context, me.lang, "appeal.not_permitted")
         return
     description = services.text(me.lang, "followup.description", original=appeal.id)
-    result = await services.storage.appeals.answer_followup(
-        appeal.id, me.person.telegram_id, press.verb is AppealVerb.FOLLOWUP_SOLVED, description, services.clock()
-    )
-    if result is False:
+    command = AnswerFollowUp(appeal.id, me.person.telegram_id, press.verb is AppealVerb.FOLLOWUP_SOLVED, description)
+    answered = await usecases.answer_follow_up(services.storage, command, services.clock())
+    if answered is None:
         await refuse(update, context, me.lang, "followup.already")
         return
     await update.callback_query.answer()
     await drop_keyboard(update)
-    if result is True:
+    new = answered.reopened
+    if new is None:
         await reply(update, services.text(me.lang, "followup.thanks"))
         return
-    new = result.appeal
     await reply(
         update,
         services.text(
@@ -503,15 +499,13 @@ async def _act(
     context: BotContext,
     me: Who,
     appeal: Appeal,
-    action: Action,
-    args: EventArgs,
+    command: ActOnAppeal,
     *,
-    expected_version: int | None = None,
     drop: bool = False,
     card: bool = False,
 ) -> None:
-    """Apply the action; then the pressed card shows the new state (a confirm message just loses its buttons)."""
-    updated = await _apply(update, context, me, appeal, action.event, args, expected_version=expected_version)
+    """Act on `appeal`; then the pressed card shows the new state (a confirm message just loses its buttons)."""
+    updated = await _apply(update, context, me, command)
     if updated is None:
         return
     services = context.services
@@ -530,7 +524,7 @@ async def _act(
         await evidence.keep_current(update, context, me, updated)
     done = services.text(
         me.lang,
-        f"appeal.done_{action.event}",
+        f"appeal.done_{command.event}",
         number=updated.id,
         unit=await _unit_name(services, updated.unit_id, me.lang),
         priority=services.text(me.lang, f"button.{updated.priority}"),
@@ -635,7 +629,7 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         # Another update took the question meanwhile (a second text handled side by side): it acts once.
         await refuse(update, context, me.lang, "stale.nothing_pending")
         return
-    updated = await _apply(update, context, me, appeal, kind.event, text_prompts.event_args(typed))
+    updated = await _apply(update, context, me, _command(me, appeal, kind.event, text_prompts.event_args(typed)))
     if updated is None:
         return
     await evidence.keep_current(update, context, me, updated)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from domain.commands import OpenHotSpot
 from domain.durations import human_span
 from domain.periods import period_text, recent_days
 from domain.rates import percent, rates
@@ -21,6 +22,7 @@ from handlers.common import Who, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.telegram_text import TEXT, shorten, split
+from storage import usecases
 from storage.reports import DigestData
 
 # Periods are [start, end) in whole seconds: "until now" must include this second.
@@ -176,9 +178,8 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
         category=names.get(spot.category, spot.category), place=place,
         numbers=listed(services, me.lang, [f"#{n}" for n in spot.appeal_ids]),
     )
-    applied = await services.storage.appeals.open_hotspot(
-        me.person.telegram_id, spot, description, me.lang, services.clock()
-    )
+    command = OpenHotSpot(me.person.telegram_id, spot, description, me.lang)
+    applied = await usecases.open_hot_spot(services.storage, command, services.clock())
     if applied is None:  # another coordinator's press, handled meanwhile, made it an appeal
         await reply(update, services.text(me.lang, "digest.hotspot_gone"))
         return

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from domain.commands import FileAppeal, NewAppeal
 from domain.filing_limits import FilingLimited
-from domain.routing import route
 from handlers import callbacks, limits
 from handlers.callbacks import DraftVerb, Press
 from handlers.deadlines_view import deadline_line
@@ -18,8 +18,8 @@ from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse
 from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, keep_typed_place, kind_of, last_text, summary
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
+from storage import usecases
 from storage.dialogs import Draft, Step
-from storage.models import NewAppeal
 
 
 async def begin(update: Update, context: BotContext, me: Who, station_id: str | None = None) -> None:
@@ -194,9 +194,6 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 async def _submit(turn: Turn) -> bool:
     """File the draft and answer the press; False (nothing filed, the press unanswered) if it was filed already."""
     services, draft, me = turn.context.services, turn.draft, turn.me
-    now = services.clock()
-    point = (draft.lat, draft.lon) if draft.lat is not None and draft.lon is not None else None
-    unit = route(services.routing, draft.category or "", draft.station, point)
     new = NewAppeal(
         courier_id=me.person.telegram_id,
         category=draft.category or "",
@@ -211,7 +208,10 @@ async def _submit(turn: Turn) -> bool:
     )
     # The draft is taken in the same transaction that files it: of two taps of Confirm, one files.
     try:
-        applied = await services.storage.appeals.submit_draft(new, unit, now, draft.started, limits.limits_of(turn.context))
+        applied = await usecases.file_appeal(
+            services.storage, FileAppeal(new, draft.started),
+            routing=services.routing, limits=limits.limits_of(turn.context), now=services.clock(),
+        )
     except FilingLimited as limited:  # the draft is kept, and its Confirm button still works later
         await turn.update.callback_query.answer()
         await reply(turn.update, limits.refusal_text(services, me.lang, limited.refusal) + "\n" + turn.t("ratelimit.draft_kept", button=turn.t("button.confirm")))

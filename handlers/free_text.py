@@ -15,6 +15,7 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from domain import lifecycle
+from domain.commands import ActOnAppeal, AddToAnswer, EventArgs
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
 from handlers import appeal_actions, callbacks, filing, invites, limits, notices, stations
@@ -24,7 +25,7 @@ from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, f
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.start import not_understood
-from storage.appeals import EventArgs
+from storage import usecases
 from storage.dialogs import Draft, LastText, Step
 from storage.models import Appeal, LedgerEntry
 
@@ -150,7 +151,8 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
     if len(await services.storage.appeals.attachments(appeal.id, answer.id)) >= MAX_FILES:
         await refuse(update, context, me.lang, "filing.too_many_files", limit=MAX_FILES)
         return True
-    await services.storage.appeals.add_to_answer(answer, (new_file,), notices.ANSWER_ADDED, services.clock())
+    added = AddToAnswer(answer.appeal_id, answer.id, files=(new_file,))
+    await usecases.add_to_answer(services.storage, added, template=notices.ANSWER_ADDED, now=services.clock())
     await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
     return True
 
@@ -176,7 +178,8 @@ async def _add_words_to_answer(update: Update, context: BotContext, me: Who, tex
     if found is None or found[0].note is not None or not has_real_words(text):
         return False
     answer, appeal = found
-    if not await services.storage.appeals.add_words_to_answer(answer, text, notices.ANSWER_WORDS_ADDED, services.clock()):
+    added = AddToAnswer(answer.appeal_id, answer.id, words=text)
+    if not await usecases.add_to_answer(services.storage, added, template=notices.ANSWER_WORDS_ADDED, now=services.clock()):
         return False
     await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
     return True
@@ -188,10 +191,8 @@ async def _send_answer(
     """Apply the courier's answer (words, and any files with them) to `appeal`; False if it cannot be (said why)."""
     services = context.services
     try:
-        await services.storage.appeals.apply(
-            appeal.id, Event.ANSWER, me.person.telegram_id, services.clock(),
-            EventArgs(note=text, attachments=tuple(files)),
-        )
+        answer = ActOnAppeal(appeal.id, Event.ANSWER, me.person.telegram_id, EventArgs(note=text, attachments=tuple(files)))
+        await usecases.act(services.storage, answer, services.clock())
     except lifecycle.LifecycleError:
         await refuse(update, context, me.lang, "freetext.no_longer_asked", number=appeal.id)
         return False

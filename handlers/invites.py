@@ -52,7 +52,7 @@ async def _make_invite(update: Update, context: BotContext, me: Who, unit: Unit)
     code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
     now = services.clock()
     await services.storage.people.create_invite(
-        code, unit.id, me.person.telegram_id, now, now + timedelta(days=INVITE_DAYS)
+        code, unit.id, me.person.telegram_id, now=now, expires=now + timedelta(days=INVITE_DAYS)
     )
     await reply(
         update,

@@ -149,7 +149,9 @@ async def show_nearest(update: Update, context: BotContext, me: Who) -> None:
     services = context.services
     location = update.effective_message.location
     where = LastLocation(location.latitude, location.longitude, location.horizontal_accuracy, services.clock())
-    await services.storage.stations.remember_location(me.person.telegram_id, where.lat, where.lon, where.accuracy_m, where.at)
+    await services.storage.stations.remember_location(
+        me.person.telegram_id, lat=where.lat, lon=where.lon, accuracy_m=where.accuracy_m, now=where.at
+    )
     found = await services.storage.stations.nearest(where.lat, where.lon, CANDIDATES)
     text, markup = _listing(services, me.lang, found, where, None)
     # The main menu stays up: its own button shared the location (or one came from the attachment menu).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from telegram import Message, Update
 
+from domain.commands import EventArgs
 from domain.merges import MergeRefusal, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
@@ -22,7 +23,7 @@ from handlers.common import Who, reply, retire_buttons
 from handlers.keyboards import button, inline
 from handlers.services import BotContext, Services
 from handlers.telegram_text import SHOWN_BACK, said, shorten
-from storage.appeals import MAX_NOTE, EventArgs
+from storage.appeals import MAX_NOTE
 from storage.dialogs import Prompt, PromptData, PromptKind
 from storage.models import Appeal
 

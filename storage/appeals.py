@@ -12,9 +12,9 @@ from typing import Any
 
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
+from domain.commands import ActOnAppeal, AddToAnswer, AnswerFollowUp, EventArgs, NewAppeal, OpenHotSpot
 from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
 from domain.filing_limits import FilingLimits
-from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
 from domain.merges import MergeSide, merge_refusal
@@ -22,7 +22,7 @@ from domain.notices import AUDIENCES, Audience, template
 from domain.texts import MIN_NOTE, MIN_OUTCOME, has_real_words
 from storage.db import Database
 from storage.filing_limits import check_in
-from storage.models import Appeal, LedgerEntry, NewAppeal, TimerRow, appeal_facts, from_ts, to_ts
+from storage.models import Appeal, LedgerEntry, TimerRow, appeal_facts, from_ts, to_ts
 
 MAX_NOTE = 4000
 
@@ -56,19 +56,6 @@ class AppealNotFound(lifecycle.LifecycleError):
 
 class BadEventArguments(lifecycle.LifecycleError):
     """The event is allowed but what came with it is not (no reason given, unknown unit...)."""
-
-
-@dataclass(frozen=True)
-class EventArgs:
-    """What an event carries besides its name."""
-
-    note: str | None = None
-    unit: str | None = None
-    priority: Priority | None = None
-    merged_into: int | None = None
-    # Files that came with the text (an answer may be a photo, a voice note or a document):
-    # (kind, Telegram file id, file unique id), stored with the event.
-    attachments: tuple[tuple[str, str, str], ...] = ()
 
 
 # Events whose note must hold real words, not an emoji or a few characters, and how much (domain/texts.py).
@@ -188,6 +175,7 @@ def arm(
     conn: sqlite3.Connection,
     appeal_id: int,
     timer: Timer,
+    *,
     due: datetime,
     now: datetime,
     calendar: WorkingCalendar,
@@ -213,7 +201,7 @@ def _apply_timer(
     key = (appeal_id, change.timer.value)
     match change:
         case Arm(timer, due):
-            arm(conn, appeal_id, timer, due, now, calendar, policy)
+            arm(conn, appeal_id, timer, due=due, now=now, calendar=calendar, policy=policy)
         case Clear():
             conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = ?", key)
         case Pause():
@@ -233,7 +221,7 @@ def _apply_timer(
             ).fetchone()
             if row is not None:
                 due = calendar.add(now, timedelta(seconds=row["remaining_s"]))
-                arm(conn, appeal_id, change.timer, due, now, calendar, policy)
+                arm(conn, appeal_id, change.timer, due=due, now=now, calendar=calendar, policy=policy)
 
 
 def audience_ids(
@@ -343,16 +331,15 @@ class Appeals:
     def apply_in(
         self,
         conn: sqlite3.Connection,
-        appeal_id: int,
-        event: Event,
-        actor_id: int | None,
-        args: EventArgs,
+        command: ActOnAppeal,
+        *,
         now: datetime,
-        expected_version: int | None,
         notify: bool = True,
         quiet: tuple[int, ...] = (),
     ) -> Applied:
         """Apply one event inside the caller's transaction on `conn` (see `apply`)."""
+        appeal_id, event, actor_id = command.appeal_id, command.event, command.actor_id
+        args, expected_version = command.args, command.expected_version
         row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
         if row is None:
             raise AppealNotFound(appeal_id)
@@ -436,20 +423,9 @@ class Appeals:
             conn.execute("UPDATE appeals SET merged_into = ? WHERE merged_into = ?", (args.merged_into, appeal_id))
         return Applied(written, event_id, transition)
 
-    async def apply(
-        self,
-        appeal_id: int,
-        event: Event,
-        actor_id: int | None,
-        now: datetime,
-        args: EventArgs = EventArgs(),
-        *,
-        expected_version: int | None = None,
-    ) -> Applied:
+    async def apply(self, command: ActOnAppeal, now: datetime) -> Applied:
         """Apply one event by one person (None: the system) in one transaction, or raise and change nothing."""
-        return await self._db.write(
-            lambda conn: self.apply_in(conn, appeal_id, event, actor_id, args, now, expected_version)
-        )
+        return await self._db.write(lambda conn: self.apply_in(conn, command, now=now))
 
     def submit_in(self, conn: sqlite3.Connection, new: NewAppeal, unit: str | None, now: datetime) -> Applied:
         """File an appeal inside the caller's transaction (see `submit`)."""
@@ -474,7 +450,7 @@ class Appeals:
             ),
         ).lastrowid
         submitted = self.apply_in(
-            conn, appeal_id, Event.SUBMIT, new.courier_id, EventArgs(), now, None, notify=unit is None
+            conn, ActOnAppeal(appeal_id, Event.SUBMIT, new.courier_id), now=now, notify=unit is None
         )
         conn.executemany(
             "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
@@ -486,7 +462,7 @@ class Appeals:
             return submitted
         # The courier learns the unit and deadline from the confirmation itself.
         return self.apply_in(
-            conn, appeal_id, Event.ASSIGN, None, EventArgs(unit=unit), now, None, quiet=(new.courier_id,)
+            conn, ActOnAppeal(appeal_id, Event.ASSIGN, None, EventArgs(unit=unit)), now=now, quiet=(new.courier_id,)
         )
 
     async def submit(
@@ -505,7 +481,7 @@ class Appeals:
         return await self._db.write(work)
 
     async def submit_draft(
-        self, new: NewAppeal, unit: str | None, now: datetime, started: int, limits: FilingLimits | None = None
+        self, new: NewAppeal, *, started: int, unit: str | None, now: datetime, limits: FilingLimits | None = None
     ) -> Applied | None:
         """File the courier's draft begun at `started` if it is still there at review; None if it is not
         (a second tap of Confirm, even one handled side by side with the first, files nothing).
@@ -525,11 +501,10 @@ class Appeals:
 
         return await self._db.write(work)
 
-    async def open_hotspot(
-        self, coordinator_id: int, spot: HotSpot, description: str, language: str, now: datetime
-    ) -> Applied | None:
+    async def open_hotspot(self, command: OpenHotSpot, now: datetime) -> Applied | None:
         """One proactive appeal for a hot spot, linked to the appeals it gathers (waiting for routing);
         None if another already gathers one of them (two coordinators pressing at once make one)."""
+        spot, description, language = command.spot, command.description, command.language
 
         def work(conn: sqlite3.Connection) -> Applied | None:
             marks = ",".join("?" * len(spot.appeal_ids))
@@ -547,17 +522,18 @@ class Appeals:
                 "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES (?, ?, 'hotspot')",
                 [(appeal_id, child) for child in spot.appeal_ids],
             )
-            return self.apply_in(conn, appeal_id, Event.SUBMIT, coordinator_id, EventArgs(), now, None)
+            return self.apply_in(conn, ActOnAppeal(appeal_id, Event.SUBMIT, command.coordinator_id), now=now)
 
         return await self._db.write(work)
 
-    async def answer_followup(
-        self, appeal_id: int, courier_id: int, solved: bool, description: str, now: datetime
-    ) -> Applied | bool:
+    async def answer_followup(self, command: AnswerFollowUp, now: datetime) -> Applied | bool:
         """The courier's answer to "still solved?": True if recorded, a new linked appeal if not solved.
 
         Returns False when there is no follow-up to answer (already answered, or not theirs).
         """
+        appeal_id, courier_id, solved, description = (
+            command.appeal_id, command.courier_id, command.solved, command.description
+        )
 
         def work(conn: sqlite3.Connection) -> Applied | bool:
             row = conn.execute(
@@ -635,13 +611,13 @@ class Appeals:
         return found
 
     async def _with_due(
-        self, where: str, params: tuple, order: str, limit: int, source: str = "appeals"
+        self, where: str, params: tuple, *, order: str, limit: int, source: str = "appeals"
     ) -> list[tuple[Appeal, datetime | None]]:
         rows = await self._db.fetchall(f"SELECT * FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit))
         return [(Appeal.from_row(r), from_ts(r["next_due"])) for r in rows]
 
     async def _by_deadline(
-        self, index: str, where: str, params: tuple, limit: int, after: ListPosition | None
+        self, index: str, where: str, params: tuple, *, limit: int, after: ListPosition | None
     ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals matching `where` (the condition of `index`), nearest deadline first, then those without one.
 
@@ -653,13 +629,14 @@ class Appeals:
         if after is None or after.due is not None:
             since, values = ("", ()) if after is None else (" AND (next_due, id) > (?, ?)", (after.due, after.id))
             first = await self._with_due(
-                f"{where} AND next_due IS NOT NULL{since}", (*params, *values), "next_due, id", limit, source
+                f"{where} AND next_due IS NOT NULL{since}", (*params, *values), order="next_due, id", limit=limit,
+                source=source,
             )
             if len(first) == limit:
                 return first
         since, values = (" AND id > ?", (after.id,)) if after is not None and after.due is None else ("", ())
         rest = await self._with_due(
-            f"{where} AND next_due IS NULL{since}", (*params, *values), "id", limit - len(first), source
+            f"{where} AND next_due IS NULL{since}", (*params, *values), order="id", limit=limit - len(first), source=source
         )
         return first + rest
 
@@ -668,7 +645,7 @@ class Appeals:
     ) -> list[tuple[Appeal, datetime | None]]:
         """The courier's appeals, newest first, each with its nearest deadline (those older than `after`)."""
         since, values = ("", ()) if after is None else (" AND id < ?", (after.id,))
-        return await self._with_due(f"courier_id = ?{since}", (courier_id, *values), "id DESC", limit)
+        return await self._with_due(f"courier_id = ?{since}", (courier_id, *values), order="id DESC", limit=limit)
 
     async def queue(
         self, unit_id: str, limit: int = 10, after: ListPosition | None = None
@@ -677,7 +654,7 @@ class Appeals:
         waiting only for the courier's rating are no longer the unit's work."""
         # The IN term stays so that the partial index's condition is implied.
         where = "unit_id = ? AND state IN ('handling', 'feedback') AND state = 'handling'"
-        return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit, after)
+        return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit=limit, after=after)
 
     async def queue_count(self, unit_id: str) -> int:
         """How many appeals `queue` holds for the unit."""
@@ -699,7 +676,7 @@ class Appeals:
         self, limit: int = 10, after: ListPosition | None = None
     ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals no rule routed (or sent back), oldest deadline first."""
-        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit, after)
+        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit=limit, after=after)
 
     async def with_own_unit(self, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
         """Appeals a unit is handling whose filer works there: a coordinator must reassign them (oldest first)."""
@@ -707,7 +684,7 @@ class Appeals:
             "id IN (SELECT a.id FROM people p JOIN appeals a ON a.courier_id = p.telegram_id AND a.unit_id = p.unit_id"
             " WHERE p.role = 'staff' AND a.state = 'handling')"
         )
-        return await self._with_due(where, (), "id", limit)
+        return await self._with_due(where, (), order="id", limit=limit)
 
     async def latest_answer(self, courier_id: int) -> LedgerEntry | None:
         """The courier's newest answer to a unit's question, on any appeal."""
@@ -716,30 +693,29 @@ class Appeals:
         )
         return None if row is None else LedgerEntry.from_row(row)
 
-    async def add_to_answer(
-        self, answer: LedgerEntry, files: tuple[tuple[str, str, str], ...], template: str, now: datetime
-    ) -> None:
+    async def add_to_answer(self, command: AddToAnswer, *, template: str, now: datetime) -> None:
         """Files sent just after an answer: stored with it, and the unit holding the appeal told by `template` (they follow)."""
+        appeal_id, answer_id, files = command.appeal_id, command.answer_id, command.files
 
         def work(conn: sqlite3.Connection) -> None:
             ts = to_ts(now)
             conn.executemany(
                 "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [(answer.appeal_id, answer.id, *f, ts) for f in files],
+                [(appeal_id, answer_id, *f, ts) for f in files],
             )
-            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (answer.appeal_id,)).fetchone()
+            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
             params = json.dumps({"count": len(files)})
             for chat_id in audience_ids(conn, Audience.UNIT, row, row["unit_id"]):
                 conn.execute(
                     "INSERT INTO outbox (chat_id, appeal_id, event_id, template, params, not_before, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (chat_id, answer.appeal_id, answer.id, template, params, ts, ts),
+                    (chat_id, appeal_id, answer_id, template, params, ts, ts),
                 )
 
         await self._db.write(work)
 
-    async def add_words_to_answer(self, answer: LedgerEntry, words: str, template: str, now: datetime) -> bool:
+    async def add_words_to_answer(self, command: AddToAnswer, *, template: str, now: datetime) -> bool:
         """Words sent just after an answer of files alone: they become its words, and the unit is told by `template`.
 
         Only an answer with no words takes them (False otherwise): nothing written is ever replaced. The
@@ -747,18 +723,20 @@ class Appeals:
         a second ANSWER event would claim a second answer to a question asked once.
         """
 
+        appeal_id, answer_id, words = command.appeal_id, command.answer_id, command.words
+
         def work(conn: sqlite3.Connection) -> bool:
             ts = to_ts(now)
-            if conn.execute("UPDATE events SET note = ? WHERE id = ? AND note IS NULL", (words, answer.id)).rowcount != 1:
+            if conn.execute("UPDATE events SET note = ? WHERE id = ? AND note IS NULL", (words, answer_id)).rowcount != 1:
                 return False
-            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (answer.appeal_id,)).fetchone()
+            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
             params = json.dumps({"note": words})
             # No event id: the answer's files went with its first notice and do not follow again.
             for chat_id in audience_ids(conn, Audience.UNIT, row, row["unit_id"]):
                 conn.execute(
                     "INSERT INTO outbox (chat_id, appeal_id, template, params, not_before, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (chat_id, answer.appeal_id, template, params, ts, ts),
+                    (chat_id, appeal_id, template, params, ts, ts),
                 )
             return True
 

@@ -164,21 +164,3 @@ class AppealMessage(Row):
     kind: str  # "card" or "buttons"
     template: str | None  # the notice's catalog key, for "buttons"
     version: int  # the appeal's version the message shows
-
-
-class NewAppeal(BaseModel):
-    """What a courier's dialog hands over on confirm."""
-
-    model_config = ConfigDict(frozen=True)
-
-    courier_id: int
-    category: str
-    description: str
-    language: str
-    priority: Priority = Priority.NORMAL
-    station_id: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    place: str | None = None  # the courier's own words for where, when no station was picked
-    contact_phone: str | None = None
-    attachments: tuple[tuple[str, str, str], ...] = ()  # (kind, file_id, file_unique_id)

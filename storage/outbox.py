@@ -36,7 +36,7 @@ class Outbox:
         return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
     async def add(
-        self, chat_id: int, template: str, now: datetime, params: dict[str, Any] | None = None,
+        self, chat_id: int, template: str, now: datetime, params: dict[str, Any] | None = None, *,
         appeal_id: int | None = None,
     ) -> None:
         """Queue a notice that no lifecycle event caused (an alert to coordinators)."""
@@ -50,7 +50,7 @@ class Outbox:
         )
 
     async def queue_digest(
-        self, kind: str, slot: datetime, start: datetime, now: datetime, end: datetime | None = None,
+        self, kind: str, slot: datetime, start: datetime, now: datetime, *, end: datetime | None = None,
         day: tuple[datetime, datetime] | None = None,
     ) -> int:
         """Queue the digest of [start, end) (end: the slot, unless given) for every reachable coordinator,
@@ -117,7 +117,7 @@ class Outbox:
         await self._db.write(work)
 
     async def retry_later(
-        self, message_id: int, not_before: datetime, error: str, count: bool = True, parts_sent: int = 0
+        self, message_id: int, not_before: datetime, error: str, *, count: bool = True, parts_sent: int = 0
     ) -> None:
         """Keep the message pending, to try again at `not_before` (flood control does not count as a try).
 

@@ -116,7 +116,7 @@ class People:
         )
 
     async def create_invite(
-        self, code: str, unit_id: str, created_by: int, now: datetime, expires: datetime
+        self, code: str, unit_id: str, created_by: int, *, now: datetime, expires: datetime
     ) -> None:
         """Store a one-time code that makes whoever redeems it staff of `unit_id`."""
         await self._db.write(
@@ -236,7 +236,7 @@ class People:
         )
 
     async def add(
-        self, telegram_id: int, role: str, unit_id: str | None, now: datetime, source: str = "cli"
+        self, telegram_id: int, role: str, unit_id: str | None, *, now: datetime, source: str = "cli"
     ) -> Person:
         """Make someone staff of a unit or a coordinator (or back to courier)."""
         if role not in ROLES:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import lifecycle
+from domain.commands import ActOnAppeal
 from domain.lifecycle import Event
 from storage.appeals import Appeals
 from storage.db import Database
@@ -212,7 +213,7 @@ class Privacy:
         withdrawn = []
         for row in rows:
             try:
-                await self._appeals.apply(row["id"], Event.WITHDRAW, telegram_id, now)
+                await self._appeals.apply(ActOnAppeal(row["id"], Event.WITHDRAW, telegram_id), now)
             except lifecycle.LifecycleError:
                 continue  # it moved on meanwhile (to feedback, or closed): anonymised all the same
             withdrawn.append(row["id"])

@@ -349,7 +349,7 @@ class Stations:
         return await self._db.run(work)
 
     async def remember_location(
-        self, telegram_id: int, lat: float, lon: float, accuracy_m: float | None, now: datetime
+        self, telegram_id: int, *, lat: float, lon: float, accuracy_m: float | None, now: datetime
     ) -> None:
         """Keep the location a person just shared, so amenity buttons can search around it again."""
         await self._db.write(

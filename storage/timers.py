@@ -11,7 +11,8 @@ from domain.calendar import WorkingCalendar
 from domain.deadlines import Timer
 from domain.ladder import AUDIENCE, LadderPolicy, Stage, step_after, template
 from domain.lifecycle import Event
-from storage.appeals import Appeals, EventArgs, audience_ids
+from domain.commands import ActOnAppeal
+from storage.appeals import Appeals, audience_ids
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
@@ -63,7 +64,7 @@ class Timers:
             return None
         timer, stage = Timer(row["kind"]), Stage(row["stage"])
         if (timer, stage) == (Timer.FEEDBACK, Stage.DUE):
-            self._appeals.apply_in(conn, row["appeal_id"], Event.AUTO_CLOSE, None, EventArgs(), now, None)
+            self._appeals.apply_in(conn, ActOnAppeal(row["appeal_id"], Event.AUTO_CLOSE, None), now=now)
             return Fired(row["appeal_id"], timer, stage)
         appeal = conn.execute("SELECT * FROM appeals WHERE id = ?", (row["appeal_id"],)).fetchone()
         ts = to_ts(now)

@@ -30,9 +30,8 @@ from telegram.ext import CommandHandler
 from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.cards import BY_VERB
-from storage.appeals import EventArgs
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.dialogs import Draft, Prompt, PromptKind
-from storage.models import NewAppeal
 from tests.every_state import (
     COORDINATOR,
     COURIER,
@@ -209,7 +208,7 @@ async def _file(bot: Bot, courier: int = COURIER, category: str = "work", unit: 
 
 
 async def _apply(bot: Bot, number: int, event: Event, actor: int | None, note: str | None = None) -> None:
-    await bot.services.storage.appeals.apply(number, event, actor, bot.clock(), EventArgs(note=note))
+    await bot.services.storage.appeals.apply(ActOnAppeal(number, event, actor, EventArgs(note=note)), bot.clock())
 
 
 async def scene(bot: Bot, state: str) -> dict[str, Any]:
@@ -217,7 +216,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     await greet_everyone(bot)
     storage, now = bot.services.storage, bot.clock()
     for person in (COURIER, OTHER_COURIER, HR_STAFF, STATION_STAFF, COORDINATOR):
-        await storage.stations.remember_location(person, 31.23, 121.47, None, now)
+        await storage.stations.remember_location(person, lat=31.23, lon=121.47, accuracy_m=None, now=now)
     names: dict[str, Any] = {"n": 0}
     if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
         names["n"] = n = await _file(bot)
@@ -255,7 +254,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.stations.set_active(STATION.id, False)
     elif state == "invite":
         names["code"] = "ABCDEFGH"
-        await storage.people.create_invite("ABCDEFGH", "st1", COORDINATOR, now, now.replace(year=now.year + 1))
+        await storage.people.create_invite("ABCDEFGH", "st1", COORDINATOR, now=now, expires=now.replace(year=now.year + 1))
     await bot.tick()  # send the notices all that wrote, so a snapshot sees nothing pending
     return names
 
@@ -727,7 +726,7 @@ async def test_filer_with_a_role(tmp_path, data, state, kind, allowed) -> None:
     async with running_bot(tmp_path / "self.sqlite3") as bot:
         names = await scene(bot, state)
         role, unit = SELF_KINDS[kind]
-        await bot.services.storage.people.add(COURIER, role, unit, bot.clock())
+        await bot.services.storage.people.add(COURIER, role, unit, now=bot.clock())
         await bot.tick()  # the coordinators hear that it is with its filer's unit
         person, errors = await _arrive(bot, "courier")
         case = Case(bot, person, names)

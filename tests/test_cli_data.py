@@ -18,7 +18,7 @@ from bot.app import open_storage
 from bot.cli import main
 from bot.config import load_config
 from domain.lifecycle import Event
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, NewAppeal
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "sandbox" / "district"
@@ -140,7 +140,7 @@ def test_the_ledger_export_command(tmp_path, capsys, monkeypatch) -> None:
             await storage.people.seen(1001, "en", monday)
             new = NewAppeal(courier_id=1001, category="work", description="Unpaid", language="en")
             number = (await storage.appeals.submit(new, "hr", monday)).appeal.id
-            await storage.appeals.apply(number, Event.ACCEPT, 600, monday + timedelta(hours=2))
+            await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, 600), monday + timedelta(hours=2))
             await storage.appeals.submit(new, None, monday + timedelta(days=10))  # outside the period
         finally:
             await storage.close()

@@ -50,9 +50,9 @@ async def test_each_applied_appeal_is_the_row_as_stored(tmp_path, monkeypatch) -
     real = Repository.apply_in
     checked: list[str] = []
 
-    def apply_and_compare(self, conn, appeal_id, *args, **kwargs):
-        applied = real(self, conn, appeal_id, *args, **kwargs)
-        stored = Appeal.from_row(conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone())
+    def apply_and_compare(self, conn, command, **kwargs):
+        applied = real(self, conn, command, **kwargs)
+        stored = Appeal.from_row(conn.execute("SELECT * FROM appeals WHERE id = ?", (command.appeal_id,)).fetchone())
         assert applied.appeal == stored
         checked.append(applied.transition.event.value)
         return applied

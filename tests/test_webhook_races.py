@@ -31,7 +31,7 @@ from handlers.telegram_text import said
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
 from storage.dialogs import Step
-from storage.models import NewAppeal
+from domain.commands import NewAppeal, OpenHotSpot
 from tests.harness import Bot, Clock, PacerTime, district_config
 
 SECRET = "race-Secret_1"
@@ -370,7 +370,7 @@ async def test_two_coordinators_making_one_hot_spot_an_appeal_at_once_make_one(t
             new = NewAppeal(courier_id=courier, category="facilities", description="Broken charger", language="en", lat=31.2, lon=121.4)
             await appeals.submit(new, None, bot.clock())
         (spot,) = await bot.services.storage.reports.hotspots(bot.clock() + timedelta(days=1))
-        made = await asyncio.gather(*(appeals.open_hotspot(COORDINATOR, spot, "Hot spot", "en", bot.clock()) for _ in range(2)))
+        made = await asyncio.gather(*(appeals.open_hotspot(OpenHotSpot(COORDINATOR, spot, "Hot spot", "en"), bot.clock()) for _ in range(2)))
         assert sorted(m is None for m in made) == [False, True]
         links = await bot.services.storage.db.fetchone("SELECT count(*) FROM appeal_links WHERE kind = 'hotspot'")
         assert links[0] == 3

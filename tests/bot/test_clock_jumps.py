@@ -9,8 +9,7 @@ import pytest
 from domain.lifecycle import Event
 from handlers.digest import digest_parts
 from sandbox.core import ApiError
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from tests.harness import START, running_bot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -93,10 +92,10 @@ async def test_no_duration_reads_below_zero(bot) -> None:
     normal = (await storage.appeals.submit(
         NewAppeal(courier_id=OTHER, category="work", description="y", language="en"), "hr", START
     )).appeal.id
-    await storage.appeals.apply(jumped, Event.ACCEPT, HR, START + timedelta(minutes=5))
-    await storage.appeals.apply(normal, Event.ACCEPT, HR, START + timedelta(hours=1))
-    await storage.appeals.apply(jumped, Event.RESOLVE, HR, START + timedelta(hours=2), EventArgs(note="paid in full"))
-    await storage.appeals.apply(normal, Event.RESOLVE, HR, START + timedelta(hours=3), EventArgs(note="paid in full"))
+    await storage.appeals.apply(ActOnAppeal(jumped, Event.ACCEPT, HR), START + timedelta(minutes=5))
+    await storage.appeals.apply(ActOnAppeal(normal, Event.ACCEPT, HR), START + timedelta(hours=1))
+    await storage.appeals.apply(ActOnAppeal(jumped, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=2))
+    await storage.appeals.apply(ActOnAppeal(normal, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=3))
     data = await storage.reports.digest(START - timedelta(days=1), START + timedelta(days=3), START + timedelta(days=3))
     assert (data.avg_accept, data.avg_resolve) == (timedelta(minutes=30), timedelta(hours=1, minutes=30))
     parts = await digest_parts(bot.services, "en", data, "digest.title_weekly")

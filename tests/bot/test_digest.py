@@ -9,8 +9,7 @@ import pytest
 from domain.lifecycle import Event, State
 from handlers.chart import CJK_FAMILY, ChartLabels, chart_language, daily_chart, daily_figure, font_family
 from handlers.digest import digest_parts, split_lines
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.stations import Station
 from tests.harness import running_bot
 
@@ -38,7 +37,7 @@ async def file(bot, courier: int, category: str = "work", unit: str | None = "hr
 
 async def apply(bot, number: int, event: Event, actor: int, note: str | None = None) -> None:
     """An event, now."""
-    await bot.services.storage.appeals.apply(number, event, actor, bot.clock(), EventArgs(note=note))
+    await bot.services.storage.appeals.apply(ActOnAppeal(number, event, actor, EventArgs(note=note)), bot.clock())
 
 
 async def test_digest_figures_rates_and_lists(bot) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sandbox.core import ApiError
 from sandbox.html_entities import parse_html
 from handlers.notices import render
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from tests.harness import running_bot
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900

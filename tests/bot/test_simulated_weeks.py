@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.lifecycle import Event, Outcome
-from storage.appeals import EventArgs
-from storage.models import NewAppeal, from_ts
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from storage.models import from_ts
 from tests.harness import running_bot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -58,9 +58,7 @@ class Simulation:
         """Someone fires an event on a filed appeal."""
 
         async def action():
-            await self.bot.services.storage.appeals.apply(
-                self.numbers[name], event, actor, self.bot.clock(), EventArgs(note=note)
-            )
+            await self.bot.services.storage.appeals.apply(ActOnAppeal(self.numbers[name], event, actor, EventArgs(note=note)), self.bot.clock())
 
         self.plan(moment, action)
 

@@ -9,7 +9,7 @@ from handlers.callbacks import AppealVerb
 from handlers.telegram_text import said
 from tests.handlers.test_loop import file_wage_appeal
 from sandbox.core import BotApiCore
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from tests.every_state import STATION
 from tests.harness import running_bot
 

@@ -11,7 +11,7 @@ import pytest
 from bot.retention import run_retention
 from domain.lifecycle import Event
 from handlers.telegram_text import said
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, NewAppeal
 from tests.harness import running_bot
 
 # A Telegram id no other number in the database comes near, so its bytes cannot turn up by chance.
@@ -201,7 +201,7 @@ async def test_retention_leaves_no_byte_behind(bot, tmp_path) -> None:
     number, values = await leave_traces(bot)
     # The courier withdraws both appeals and drops the draft; two years on, retention runs.
     for appeal in (number, number + 1):
-        await bot.services.storage.appeals.apply(appeal, Event.WITHDRAW, COURIER, bot.clock.now)
+        await bot.services.storage.appeals.apply(ActOnAppeal(appeal, Event.WITHDRAW, COURIER), bot.clock.now)
     await bot.app.bot_data.sender.flush()
     bot.clock.advance(days=bot.config.privacy.retention_days + 1)
     expired = await run_retention(bot.services, bot.config.privacy.retention_days)

@@ -3,7 +3,7 @@
 import pytest
 
 from domain.lifecycle import Event
-from storage.appeals import EventArgs
+from domain.commands import ActOnAppeal, EventArgs
 from tests.harness import running_bot
 from handlers.telegram_text import said
 
@@ -133,7 +133,7 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     await bot.press(WORKER, "Ask")
     await bot.say(WORKER, "Which gate?")
     storage = bot.services.storage
-    applied = await storage.appeals.apply(number, Event.ANSWER, COURIER, bot.clock(), EventArgs(note="The north gate"))
+    applied = await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock())
     await storage.db.write(  # what filing an answer with a photo stores (built elsewhere)
         lambda conn: conn.execute(
             "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
@@ -175,7 +175,7 @@ async def test_buttons_that_no_longer_apply_are_taken_away(bot) -> None:
     await bot.press(WORKER, "Confirm resolve")
     rating = bot.core.last_message(COURIER)
     assert labels(bot, rating) == ["Satisfied", "Fairly satisfied", "Not solved"]
-    await bot.services.storage.appeals.apply(number, Event.AUTO_CLOSE, None, bot.clock())
+    await bot.services.storage.appeals.apply(ActOnAppeal(number, Event.AUTO_CLOSE, None), bot.clock())
     await bot.tick()
     assert bot.last_text(COURIER) == t(bot, "notice.auto_close.courier", number=number)
     rating = bot.core.messages(COURIER)[rating["message_id"] - 1]
@@ -186,15 +186,15 @@ async def test_staff_open_shows_the_story_result_and_rating(bot) -> None:
     """/open gives staff and coordinators the history (with the unit's reasons), the result and the rating."""
     number = await file_with_evidence(bot)
     storage, now = bot.services.storage, bot.clock()
-    await storage.appeals.apply(number, Event.ASSIGN, COORDINATOR, now, EventArgs(unit="st1"))
-    await storage.appeals.apply(number, Event.SEND_BACK, WORKER, now, EventArgs(note="Not a station matter"))
-    await storage.appeals.apply(number, Event.ASSIGN, COORDINATOR, now, EventArgs(unit="st1"))
+    await storage.appeals.apply(ActOnAppeal(number, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), now)
+    await storage.appeals.apply(ActOnAppeal(number, Event.SEND_BACK, WORKER, EventArgs(note="Not a station matter")), now)
+    await storage.appeals.apply(ActOnAppeal(number, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), now)
     for event, args in (
         (Event.ACCEPT, EventArgs()),
         (Event.RESOLVE, EventArgs(note="The charger is replaced")),
     ):
-        await storage.appeals.apply(number, event, WORKER, now, args)
-    await storage.appeals.apply(number, Event.RATE_FAIRLY_SATISFIED, COURIER, now)
+        await storage.appeals.apply(ActOnAppeal(number, event, WORKER, args), now)
+    await storage.appeals.apply(ActOnAppeal(number, Event.RATE_FAIRLY_SATISFIED, COURIER), now)
     await bot.tick()
     for person in (WORKER, COORDINATOR):
         await bot.say(person, f"/open {number}")
@@ -238,9 +238,9 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
     card = [m for m in bot.core.bot_messages(OTHER_WORKER) if "text" in m][-1]
     await bot.core.call("deleteMessage", {"chat_id": OTHER_WORKER, "message_id": card["message_id"]})
     storage = bot.services.storage
-    await storage.appeals.apply(number, Event.ACCEPT, WORKER, bot.clock())
-    await storage.appeals.apply(number, Event.ASK, WORKER, bot.clock(), EventArgs(note="Which gate?"))
-    await storage.appeals.apply(number, Event.ANSWER, COURIER, bot.clock(), EventArgs(note="The north gate"))
+    await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, WORKER), bot.clock())
+    await storage.appeals.apply(ActOnAppeal(number, Event.ASK, WORKER, EventArgs(note="Which gate?")), bot.clock())
+    await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock())
     await bot.tick()
     latest = bot.core.last_message(OTHER_WORKER)
     assert latest["text"].startswith(t(bot, "notice.answer.unit", number=number, note=said("The north gate")))

@@ -11,8 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.lifecycle import Event
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.stations import Station
 from tests.harness import START, TZ, running_bot
 
@@ -51,7 +50,7 @@ async def file_appeals(bot) -> tuple[int, int, int]:
         ],
         1,
     ):
-        await storage.appeals.apply(number, event, actor, START + hours * H, args)
+        await storage.appeals.apply(ActOnAppeal(number, event, actor, args), START + hours * H)
     waiting = await storage.appeals.submit(
         NewAppeal(courier_id=COURIER, category="suggestion", description="More seats", language="en", place="East gate of Wanda Plaza"),
         None, START + 8 * H

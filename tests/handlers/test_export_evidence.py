@@ -7,8 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.lifecycle import Event
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from tests.harness import START, running_bot
 
 COURIER, STAFF, COORDINATOR = 1001, 500, 900
@@ -29,7 +28,7 @@ async def bot(tmp_path):
             (Event.RATE_UNSATISFIED, COURIER, "Still sparks"),
             (Event.RESOLVE, STAFF, "@all: replaced again\nand tested"),
         ):
-            await storage.appeals.apply(number, event, actor, running.clock(), EventArgs(note=note))
+            await storage.appeals.apply(ActOnAppeal(number, event, actor, EventArgs(note=note)), running.clock())
         await running.tick()
         yield running
 

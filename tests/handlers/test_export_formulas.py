@@ -16,8 +16,7 @@ from openpyxl import load_workbook
 from domain.cells import csv_text, from_csv
 from domain.lifecycle import Event
 from domain.stations_file import read_stations
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.stations import Station
 from tests.harness import START, running_bot
 
@@ -58,8 +57,8 @@ async def bot(tmp_path):
                 START,
             )
             number = submitted.appeal.id
-            await storage.appeals.apply(number, Event.ACCEPT, STAFF, START, EventArgs())
-            await storage.appeals.apply(number, Event.RESOLVE, STAFF, START, EventArgs(note=f"{start}1 fixed the charger"))
+            await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, STAFF, EventArgs()), START)
+            await storage.appeals.apply(ActOnAppeal(number, Event.RESOLVE, STAFF, EventArgs(note=f"{start}1 fixed the charger")), START)
         await running.app.bot_data.sender.flush()
         yield running
 

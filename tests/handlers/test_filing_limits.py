@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from domain.filing_limits import FilingLimited, FilingLimits
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from tests.harness import running_bot
 
 COURIER, OTHER_COURIER, HR_STAFF, COORDINATOR = 1001, 1002, 600, 900

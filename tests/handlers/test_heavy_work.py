@@ -16,7 +16,7 @@ from telegram import Update
 from domain.stations_file import MAX_DEPTH, MAX_FILE_BYTES, MAX_ROWS, SHOWN_PROBLEMS, StationRecord, to_csv
 from handlers import export
 from handlers.ledger_files import estimated_bytes
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from tests.harness import START, running_bot
 
 COORDINATOR, COURIER = 900, 1001

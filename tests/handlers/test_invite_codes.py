@@ -96,7 +96,7 @@ async def test_codes_go_with_their_makers_coordinator_role(tmp_path) -> None:
     async with running_bot(tmp_path / "gone.sqlite3", coordinators=[COORDINATOR]) as bot:
         await greet_everyone(bot, (COURIER, OTHER_COURIER, COORDINATOR, OTHER_COORDINATOR))
         people = bot.services.storage.people
-        await people.add(OTHER_COORDINATOR, "coordinator", None, bot.clock())
+        await people.add(OTHER_COORDINATOR, "coordinator", None, now=bot.clock())
         removed_code = await _make_code(bot, OTHER_COORDINATOR)
         kept_code = await _make_code(bot, COORDINATOR)
         assert await people.remove(OTHER_COORDINATOR, bot.clock())

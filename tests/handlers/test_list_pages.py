@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from tests.harness import running_bot
 
 COURIER, STATION_STAFF, HR_STAFF = 1001, 500, 600

@@ -8,9 +8,8 @@ from domain.lifecycle import Event, Outcome, State
 from handlers import callbacks
 from handlers.callbacks import AppealVerb, Family
 from handlers.presses import ROUTES
-from storage.appeals import EventArgs
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.dialogs import PromptKind
-from storage.models import NewAppeal
 from tests.every_state import KNOWN, STATION, every_state, greet_everyone, press_data
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
@@ -218,16 +217,16 @@ async def test_merge_refusals_say_why_and_a_good_target_is_shown_back(bot) -> No
     await bot.services.storage.stations.upsert([STATION])
     storage = bot.services.storage
     old = await _submit(bot, OTHER_COURIER, "suggestion")
-    await storage.appeals.apply(old, Event.ASSIGN, COORDINATOR, bot.clock(), EventArgs(unit="st1"))
-    await storage.appeals.apply(old, Event.ACCEPT, STATION_STAFF, bot.clock())
-    await storage.appeals.apply(old, Event.RESOLVE, STATION_STAFF, bot.clock(), EventArgs(note="A microwave is there"))
-    await storage.appeals.apply(old, Event.RATE_SATISFIED, OTHER_COURIER, bot.clock())
+    await storage.appeals.apply(ActOnAppeal(old, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), bot.clock())
+    await storage.appeals.apply(ActOnAppeal(old, Event.ACCEPT, STATION_STAFF), bot.clock())
+    await storage.appeals.apply(ActOnAppeal(old, Event.RESOLVE, STATION_STAFF, EventArgs(note="A microwave is there")), bot.clock())
+    await storage.appeals.apply(ActOnAppeal(old, Event.RATE_SATISFIED, OTHER_COURIER), bot.clock())
     bot.clock.advance(days=31)
     unrelated = await _submit(bot, OTHER_COURIER, "work")
     same_station = await _submit(bot, OTHER_COURIER, "facilities", STATION.id)
     original = await _submit(bot, OTHER_COURIER, "suggestion")
     rejected = await _submit(bot, OTHER_COURIER, "suggestion")
-    await storage.appeals.apply(rejected, Event.REJECT, COORDINATOR, bot.clock(), EventArgs(note="Outside the district"))
+    await storage.appeals.apply(ActOnAppeal(rejected, Event.REJECT, COORDINATOR, EventArgs(note="Outside the district")), bot.clock())
     duplicate = await _submit(bot, COURIER, "suggestion", STATION.id)
 
     await bot.tick()  # the new appeals' cards first: /open's card for the duplicate comes last
@@ -394,7 +393,7 @@ async def test_the_confirm_button_of_an_appeal_that_moved_on_says_what_happened(
 
 async def storage_withdraw(bot, number: int) -> None:
     """The courier withdraws the appeal (straight through storage, as their press would)."""
-    await bot.services.storage.appeals.apply(number, Event.WITHDRAW, COURIER, bot.clock() + timedelta(minutes=1))
+    await bot.services.storage.appeals.apply(ActOnAppeal(number, Event.WITHDRAW, COURIER), bot.clock() + timedelta(minutes=1))
 
 
 async def test_an_older_show_back_does_not_confirm_a_newer_text(bot) -> None:
@@ -439,7 +438,7 @@ async def test_a_reason_asked_for_before_the_appeal_moved_on_is_never_used(bot) 
     other = await _submit(bot, COURIER, "suggestion")
     await bot.say(COORDINATOR, f"/open {other}")
     await bot.press(COORDINATOR, "Reject")
-    await bot.services.storage.appeals.apply(other, Event.ASSIGN, COORDINATOR, bot.clock(), EventArgs(unit="st1"))
+    await bot.services.storage.appeals.apply(ActOnAppeal(other, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), bot.clock())
     await bot.say(COORDINATOR, "Not for this district")
     appeal = await bot.services.storage.appeals.get(other)
     assert bot.last_text(COORDINATOR) == t(

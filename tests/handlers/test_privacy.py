@@ -9,7 +9,7 @@ import pytest
 
 from bot.retention import RETENTION_JOB, run_retention
 from domain.lifecycle import Event, Outcome
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, NewAppeal
 from tests.harness import START, running_bot
 
 COURIER, STAFF, HR_STAFF, COORDINATOR, STRANGER = 1001, 500, 600, 900, 1999
@@ -108,7 +108,7 @@ async def test_the_daily_retention_job(bot) -> None:
     jobs = bot.app.job_queue.get_jobs_by_name(RETENTION_JOB)
     assert len(jobs) == 1
     storage = bot.services.storage
-    await storage.appeals.apply(1, Event.WITHDRAW, COURIER, START + timedelta(hours=1))
+    await storage.appeals.apply(ActOnAppeal(1, Event.WITHDRAW, COURIER), START + timedelta(hours=1))
     bot.clock.now = START + timedelta(days=bot.config.privacy.retention_days - 1)
     assert (await run_retention(bot.services, bot.config.privacy.retention_days)).appeals == 0
     bot.clock.advance(days=2)

@@ -3,6 +3,7 @@ staff, a coordinator who files one. Driven through the real Application; what ea
 
 from __future__ import annotations
 
+from domain.commands import ActOnAppeal
 from domain.lifecycle import Event
 from handlers import callbacks
 from storage.appeals import OWN_UNIT_NOTICE
@@ -74,7 +75,7 @@ async def test_a_worker_cannot_accept_their_own_appeal_routed_to_their_unit(tmp_
 
         # Storage refuses too, whatever path calls it.
         try:
-            await bot.services.storage.appeals.apply(number, Event.ACCEPT, HR_STAFF, bot.clock())
+            await bot.services.storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, HR_STAFF), bot.clock())
         except Exception as error:  # noqa: BLE001 - the reason is what is checked
             assert getattr(error, "reason", None) == "own_appeal"
         else:

@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from domain.commands import ActOnAppeal
 from domain.stations_file import MAX_ADDRESS, MAX_NAME, FileProblem, StationRecord
 from handlers.text_prompts import MAX_TYPED
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_PLACE
@@ -295,8 +296,8 @@ async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, cap
     """Storage keeps notes of up to 4,000 characters (8,000 units in astral characters), more than any dialog
     lets through: every notice about them still goes out within the limit, and the screens still open."""
     from domain.lifecycle import Event
-    from storage.appeals import MAX_NOTE, EventArgs
-    from storage.models import NewAppeal
+    from domain.commands import EventArgs, NewAppeal
+    from storage.appeals import MAX_NOTE
 
     caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
     async with running_bot(tmp_path / "storage.sqlite3") as bot:
@@ -311,12 +312,12 @@ async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, cap
         number = (await storage.appeals.submit(new, "hr", now)).appeal.id
         await bot.tick()
         words = {event: filled(FILLERS["astral"], MAX_NOTE, event.value) for event in (Event.ASK, Event.ANSWER, Event.RESOLVE)}
-        await storage.appeals.apply(number, Event.ACCEPT, HR_STAFF, now)
-        await storage.appeals.apply(number, Event.ASK, HR_STAFF, now, EventArgs(note=words[Event.ASK]))
+        await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, HR_STAFF), now)
+        await storage.appeals.apply(ActOnAppeal(number, Event.ASK, HR_STAFF, EventArgs(note=words[Event.ASK])), now)
         await bot.tick()
-        await storage.appeals.apply(number, Event.ANSWER, COURIER, now, EventArgs(note=words[Event.ANSWER]))
+        await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note=words[Event.ANSWER])), now)
         await bot.tick()
-        await storage.appeals.apply(number, Event.RESOLVE, HR_STAFF, now, EventArgs(note=words[Event.RESOLVE]))
+        await storage.appeals.apply(ActOnAppeal(number, Event.RESOLVE, HR_STAFF, EventArgs(note=words[Event.RESOLVE])), now)
         await bot.tick()
         await walk.check()
         await walk.say(HR_STAFF, f"/open {number}")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain.lifecycle import Event, IllegalEvent, NotPermitted, Outcome, State, StaleEvent
-from storage.appeals import AppealNotFound, BadEventArguments, EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from storage.appeals import AppealNotFound, BadEventArguments
 from tests.storage.conftest import (
     COORDINATOR,
     COURIER,
@@ -88,7 +88,7 @@ async def test_the_whole_loop_with_a_reopen(storage) -> None:
     ]
     for event, actor, args in steps:
         t += timedelta(minutes=20)
-        await storage.appeals.apply(appeal_id, event, actor, t, args)
+        await storage.appeals.apply(ActOnAppeal(appeal_id, event, actor, args), t)
     appeal = await storage.appeals.get(appeal_id)
     assert (appeal.state, appeal.outcome, appeal.reopens) == (State.CLOSED, Outcome.RESOLVED, 1)
     ledger = await storage.appeals.ledger(appeal_id)
@@ -106,13 +106,13 @@ async def test_the_whole_loop_with_a_reopen(storage) -> None:
 async def test_asking_the_courier_pauses_the_handling_clock(storage) -> None:
     """Waiting for the courier does not count: the handling deadline moves by the pause."""
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
-    await storage.appeals.apply(appeal_id, E.ACCEPT, STAFF, MONDAY_10)
-    await storage.appeals.apply(appeal_id, E.ASK, STAFF, MONDAY_10, EventArgs(note="Which day?"))
+    await storage.appeals.apply(ActOnAppeal(appeal_id, E.ACCEPT, STAFF), MONDAY_10)
+    await storage.appeals.apply(ActOnAppeal(appeal_id, E.ASK, STAFF, EventArgs(note="Which day?")), MONDAY_10)
     (paused,) = [t for t in await storage.appeals.timers(appeal_id) if t.kind == "handle"]
     assert (paused.due_at, paused.remaining_s) == (None, 3 * 7.5 * 3600)
     # The courier answers two weeks later, Monday 2026-12-07 at 16:00.
     answered = datetime(2026, 12, 7, 16, 0, tzinfo=TZ)
-    await storage.appeals.apply(appeal_id, E.ANSWER, COURIER, answered, EventArgs(note="Tuesday"))
+    await storage.appeals.apply(ActOnAppeal(appeal_id, E.ANSWER, COURIER, EventArgs(note="Tuesday")), answered)
     (resumed,) = [t for t in await storage.appeals.timers(appeal_id) if t.kind == "handle"]
     assert resumed.due_at == datetime(2026, 12, 10, 16, 0, tzinfo=TZ)
 
@@ -136,35 +136,31 @@ async def test_refused_events_change_nothing(storage, event, actor, args, error)
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     before = (await counts(storage), await storage.appeals.get(appeal_id))
     with pytest.raises(error):
-        await storage.appeals.apply(appeal_id, event, actor, MONDAY_10, args)
+        await storage.appeals.apply(ActOnAppeal(appeal_id, event, actor, args), MONDAY_10)
     assert (await counts(storage), await storage.appeals.get(appeal_id)) == before
 
 
 async def test_unknown_appeal_and_stale_version(storage) -> None:
     """A number that does not exist, and a button pressed on an old view, are refused."""
     with pytest.raises(AppealNotFound):
-        await storage.appeals.apply(404, E.ACCEPT, STAFF, MONDAY_10)
+        await storage.appeals.apply(ActOnAppeal(404, E.ACCEPT, STAFF), MONDAY_10)
     applied = await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)
-    await storage.appeals.apply(applied.appeal.id, E.ACCEPT, STAFF, MONDAY_10, expected_version=2)
+    await storage.appeals.apply(ActOnAppeal(applied.appeal.id, E.ACCEPT, STAFF, expected_version=2), MONDAY_10)
     with pytest.raises(StaleEvent):
-        await storage.appeals.apply(
-            applied.appeal.id, E.NOTE, STAFF, MONDAY_10, EventArgs(note="x"), expected_version=2
-        )
+        await storage.appeals.apply(ActOnAppeal(applied.appeal.id, E.NOTE, STAFF, EventArgs(note="x"), expected_version=2), MONDAY_10)
 
 
 async def test_send_back_limit_and_window(storage) -> None:
     """After three send-backs the unit must handle it; a send-back after the window is refused."""
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     for _ in range(3):
-        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="not ours to handle"))
-        await storage.appeals.apply(appeal_id, E.ASSIGN, COORDINATOR, MONDAY_10, EventArgs(unit="st1"))
+        await storage.appeals.apply(ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="not ours to handle")), MONDAY_10)
+        await storage.appeals.apply(ActOnAppeal(appeal_id, E.ASSIGN, COORDINATOR, EventArgs(unit="st1")), MONDAY_10)
     with pytest.raises(IllegalEvent):
-        await storage.appeals.apply(appeal_id, E.SEND_BACK, STAFF, MONDAY_10, EventArgs(note="sent back again"))
+        await storage.appeals.apply(ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="sent back again")), MONDAY_10)
     late = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     with pytest.raises(IllegalEvent):
-        await storage.appeals.apply(
-            late, E.SEND_BACK, STAFF, MONDAY_10 + timedelta(days=1, minutes=1), EventArgs(note="late")
-        )
+        await storage.appeals.apply(ActOnAppeal(late, E.SEND_BACK, STAFF, EventArgs(note="late")), MONDAY_10 + timedelta(days=1, minutes=1))
 
 
 async def test_two_connections_racing_one_appeal_exactly_one_wins(tmp_path) -> None:
@@ -175,8 +171,8 @@ async def test_two_connections_racing_one_appeal_exactly_one_wins(tmp_path) -> N
         for _ in range(20):
             appeal_id = (await first.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
             results = await asyncio.gather(
-                first.appeals.apply(appeal_id, E.ACCEPT, STAFF, MONDAY_10),
-                second.appeals.apply(appeal_id, E.ACCEPT, STAFF_2, MONDAY_10),
+                first.appeals.apply(ActOnAppeal(appeal_id, E.ACCEPT, STAFF), MONDAY_10),
+                second.appeals.apply(ActOnAppeal(appeal_id, E.ACCEPT, STAFF_2), MONDAY_10),
                 return_exceptions=True,
             )
             errors = [r for r in results if isinstance(r, Exception)]
@@ -199,7 +195,7 @@ async def test_a_failure_between_statements_writes_nothing(storage) -> None:
         )
     )
     with pytest.raises(sqlite3.IntegrityError, match="disk on fire"):
-        await storage.appeals.apply(appeal_id, E.ACCEPT, STAFF, MONDAY_10)
+        await storage.appeals.apply(ActOnAppeal(appeal_id, E.ACCEPT, STAFF), MONDAY_10)
     assert (await counts(storage), await storage.appeals.get(appeal_id)) == before
 
 
@@ -218,9 +214,7 @@ async def test_merge_needs_a_real_other_appeal(storage) -> None:
     duplicate = (await storage.appeals.submit(new_appeal(OTHER_COURIER), None, MONDAY_10)).appeal.id
     for target in (duplicate, 999):
         with pytest.raises(BadEventArguments):
-            await storage.appeals.apply(duplicate, E.MERGE, COORDINATOR, MONDAY_10, EventArgs(merged_into=target))
-    applied = await storage.appeals.apply(
-        duplicate, E.MERGE, COORDINATOR, MONDAY_10, EventArgs(merged_into=original)
-    )
+            await storage.appeals.apply(ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=target)), MONDAY_10)
+    applied = await storage.appeals.apply(ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=original)), MONDAY_10)
     assert (applied.appeal.outcome, applied.appeal.merged_into) == (Outcome.MERGED, original)
     assert (await outbox(storage))[-1] == (OTHER_COURIER, "notice.merge.courier")

@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 
 from domain.lifecycle import Event, Outcome, State
-from storage.appeals import EventArgs
-from storage.models import NewAppeal
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.privacy import PrivacyRefused, digest_chat
 from tests.storage.conftest import COORDINATOR, COURIER, MONDAY_10, OTHER_COURIER, STAFF
 
@@ -33,7 +32,7 @@ async def full_loop(storage) -> int:
         (E.RATE_SATISFIED, COURIER, EventArgs()),
     ]
     for hours, (event, actor, args) in enumerate(steps, 1):
-        await storage.appeals.apply(appeal_id, event, actor, MONDAY_10 + hours * H, args)
+        await storage.appeals.apply(ActOnAppeal(appeal_id, event, actor, args), MONDAY_10 + hours * H)
     return appeal_id
 
 
@@ -68,7 +67,7 @@ async def test_what_is_held_about_a_courier(storage) -> None:
     """Counts of appeals, texts, files, phone and location."""
     await full_loop(storage)
     await open_appeal(storage)
-    await storage.stations.remember_location(COURIER, 31.2, 121.4, None, MONDAY_10)
+    await storage.stations.remember_location(COURIER, lat=31.2, lon=121.4, accuracy_m=None, now=MONDAY_10)
     held = await storage.privacy.holdings(COURIER)
     assert (held.appeals, held.open_appeals, held.files, held.phone, held.location, held.language) == (
         2, 1, 1, True, True, "en"
@@ -81,7 +80,7 @@ async def test_erasure_withdraws_then_removes_everything_personal(storage) -> No
     """Open appeals are withdrawn through the lifecycle; texts, files, phone, place and identity go; states stay."""
     closed = await full_loop(storage)
     waiting = await open_appeal(storage)
-    await storage.stations.remember_location(COURIER, 31.2, 121.4, None, MONDAY_10)
+    await storage.stations.remember_location(COURIER, lat=31.2, lon=121.4, accuracy_m=None, now=MONDAY_10)
     events_before = await storage.db.fetchone("SELECT count(*) FROM events")
     lines_before = await storage.ledger.lines(MONDAY_10 - H, MONDAY_10 + 48 * H)
 
@@ -124,7 +123,7 @@ async def test_retention_anonymises_only_what_is_old_and_closed(storage) -> None
     """After the retention, closed appeals lose personal data; open ones, and recent data, stay."""
     closed = await full_loop(storage)
     waiting = await open_appeal(storage)
-    await storage.stations.remember_location(COURIER, 31.2, 121.4, None, MONDAY_10)
+    await storage.stations.remember_location(COURIER, lat=31.2, lon=121.4, accuracy_m=None, now=MONDAY_10)
     later = MONDAY_10 + timedelta(days=800)
     await storage.people.seen(777, "zh", later)  # a courier who just arrived is kept
 

@@ -8,7 +8,7 @@ import pytest
 
 from domain.geo import distance_m
 from domain.stations_file import AMENITIES, StationRecord
-from storage.models import NewAppeal
+from domain.commands import NewAppeal
 from storage.stations import amenity_bits, search_box
 from tests.storage.conftest import COURIER, MONDAY_10
 
@@ -177,7 +177,7 @@ async def test_active_is_kept_unless_the_file_says(storage) -> None:
 async def test_last_location_is_one_row_per_person(storage) -> None:
     """Sharing again replaces the location."""
     assert await storage.stations.last_location(COURIER) is None
-    await storage.stations.remember_location(COURIER, 1.0, 2.0, None, MONDAY_10)
-    await storage.stations.remember_location(COURIER, 3.0, 4.0, 1500.0, MONDAY_10)
+    await storage.stations.remember_location(COURIER, lat=1.0, lon=2.0, accuracy_m=None, now=MONDAY_10)
+    await storage.stations.remember_location(COURIER, lat=3.0, lon=4.0, accuracy_m=1500.0, now=MONDAY_10)
     where = await storage.stations.last_location(COURIER)
     assert (where.lat, where.lon, where.accuracy_m, where.at) == (3.0, 4.0, 1500.0, MONDAY_10)
