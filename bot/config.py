@@ -525,7 +525,8 @@ def _calendar_problems(config: Config) -> list[Problem]:
 
 def holidays_summary(config: Config) -> str:
     """Where the calendar's holidays come from and through which year the library knows them (check-config)."""
-    own = f"{len(config.calendar.holidays)} days off and {len(config.calendar.makeup_days)} make-up working days"
+    off, worked = len(config.calendar.holidays), len(config.calendar.makeup_days)
+    own = f"{off} day{'s' * (off != 1)} off and {worked} make-up working day{'s' * (worked != 1)}"
     official = config.official_days()
     if official is None:
         return f"{own} from the config only (official_calendar = false)"
