@@ -12,11 +12,11 @@ once, so this module stays free of I/O.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-import functools
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
