@@ -544,8 +544,8 @@ def calendar_warnings(config: Config, today: date) -> list[Problem]:
     return [
         Problem(
             "calendar",
-            f"{official.source} knows China's holidays only through {official.last_year}: deadlines in {year}"
-            f" skip weekends but no public holiday or make-up working day; upgrade chinese-calendar, or list"
+            f"{official.source} knows China's holidays only through {official.last_year}: in {year} deadlines"
+            f" skip weekends only, no public holiday or make-up working day; upgrade chinese-calendar, or list"
             f" {year}'s days in calendar.holidays and calendar.makeup_days",
         )
         for year in years

@@ -6,8 +6,8 @@ wall-clock instants.  Elapsed time is always measured as real time, so a day
 on which the clocks change holds more or less working time than usual.
 
 China's public holidays and make-up working days (调休) come from the
-chinese-calendar library: it is data (the State Council's yearly notices), read
-once, so this module stays free of I/O.
+chinese-calendar library: it is data (the State Council's yearly notices as
+Python constants), so this module stays pure.
 """
 
 from __future__ import annotations

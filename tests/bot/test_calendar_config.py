@@ -96,7 +96,7 @@ def test_check_config_warns_about_the_years_the_library_does_not_know(today, yea
     assert len(warnings) == len(years)
     for warning, year in zip(warnings, years):
         assert warning.key == "calendar"
-        assert f"through {LAST}: deadlines in {year} skip weekends but no public holiday" in warning.reason
+        assert f"through {LAST}: in {year} deadlines skip weekends only, no public holiday" in warning.reason
 
 
 def test_listing_the_new_years_days_or_leaving_the_official_calendar_silences_the_warning() -> None:
