@@ -7,9 +7,18 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
-from bot.config import ConfigError, Config, config_path, load_config, service_problems
+from bot.config import (
+    Config,
+    ConfigError,
+    calendar_warnings,
+    config_path,
+    holidays_summary,
+    load_config,
+    service_problems,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -83,7 +92,7 @@ def _summary(config: Config, source: str) -> str:
         f"{source}: OK",
         f"  time zone      {config.timezone}, default language {config.default_language}",
         f"  work hours     {', '.join(config.calendar.work_hours)}; rest days {', '.join(config.calendar.rest_weekdays) or 'none'}",
-        f"  calendar       {len(config.calendar.holidays)} holidays, {len(config.calendar.makeup_days)} make-up working days",
+        f"  holidays       {holidays_summary(config)}",
         f"  categories     {', '.join(c.id for c in config.categories)}",
         f"  units          {len(config.units)} ({staff} staff), {len(config.routing)} routing rules, {len(config.coordinators)} coordinators",
         f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
@@ -105,6 +114,8 @@ def _check_config(args: argparse.Namespace) -> int:
     path = config_path(args.file)
     config = _ready_to_serve(load_config(path), path)
     print(_summary(config, str(path) if path else "built-in defaults"))
+    for problem in calendar_warnings(config, datetime.now(config.zone()).date()):
+        print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -181,6 +192,8 @@ def _run(args: argparse.Namespace) -> int:
         return _sandbox_with(path, args)
     for problem in service_problems(config):
         # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
+        logging.getLogger(__name__).warning("config: %s", problem)
+    for problem in calendar_warnings(config, datetime.now(config.zone()).date()):
         logging.getLogger(__name__).warning("config: %s", problem)
     application = build_application(config)
     if args.webhook:

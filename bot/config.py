@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.calendar import WorkingCalendar
+from domain.calendar import OfficialDays, WorkingCalendar, official_days
 from domain.deadlines import Priority, Spans
 from domain.durations import WorkSpan, parse_span
 from domain.filing_limits import FilingLimits
@@ -93,6 +93,10 @@ class CalendarSection(Strict):
     rest_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: ["sat", "sun"]
     )
+    # China's public holidays and make-up working days from the chinese-calendar library;
+    # false counts only the weekends and the two lists below.
+    official_calendar: bool = True
+    # The district's own days off and working days; each wins over the official calendar's.
     holidays: list[date] = Field(default_factory=list)
     makeup_days: list[date] = Field(default_factory=list)
 
@@ -334,15 +338,23 @@ class Config(Strict):
         """The district's time zone."""
         return ZoneInfo(self.timezone)
 
+    def official_days(self) -> OfficialDays | None:
+        """China's official holidays and make-up days, unless the district counts only its own lists."""
+        return official_days() if self.calendar.official_calendar else None
+
     def working_calendar(self) -> WorkingCalendar:
-        """The working calendar deadlines are counted on."""
+        """The working calendar deadlines are counted on: the official one with the district's own days."""
         rest = frozenset(WEEKDAYS.index(day) for day in self.calendar.rest_weekdays)
+        holidays, makeup_days = frozenset(self.calendar.holidays), frozenset(self.calendar.makeup_days)
+        official = self.official_days()
+        if official is not None:
+            holidays, makeup_days = official.with_district(holidays, makeup_days)
         return WorkingCalendar(
             tz=self.zone(),
             periods=self.calendar.periods(),
             rest_weekdays=rest,
-            holidays=frozenset(self.calendar.holidays),
-            makeup_days=frozenset(self.calendar.makeup_days),
+            holidays=holidays,
+            makeup_days=makeup_days,
         )
 
     def ladder(self) -> LadderPolicy:
@@ -509,6 +521,36 @@ def _calendar_problems(config: Config) -> list[Problem]:
                 )
             )
     return problems
+
+
+def holidays_summary(config: Config) -> str:
+    """Where the calendar's holidays come from and through which year the library knows them (check-config)."""
+    off, worked = len(config.calendar.holidays), len(config.calendar.makeup_days)
+    own = f"{off} day{'s' * (off != 1)} off and {worked} make-up working day{'s' * (worked != 1)}"
+    official = config.official_days()
+    if official is None:
+        return f"{own} from the config only (official_calendar = false)"
+    return f"from {official.source}, known through {official.last_year}; the config adds {own}"
+
+
+def calendar_warnings(config: Config, today: date) -> list[Problem]:
+    """Years deadlines are counted in now (and next year, in December) that the official calendar does
+    not know and the config lists no holidays for: those years count weekends only."""
+    official = config.official_days()
+    if official is None:
+        return []
+    years = [today.year, today.year + 1] if today.month == 12 else [today.year]
+    listed = {day.year for day in config.calendar.holidays}
+    return [
+        Problem(
+            "calendar",
+            f"{official.source} knows China's holidays only through {official.last_year}: in {year} deadlines"
+            f" skip weekends only, no public holiday or make-up working day; upgrade chinese-calendar, or list"
+            f" {year}'s days in calendar.holidays and calendar.makeup_days",
+        )
+        for year in years
+        if not official.knows(year) and year not in listed
+    ]
 
 
 def _working_length(span: WorkSpan, day_length: timedelta) -> timedelta:

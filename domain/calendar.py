@@ -4,16 +4,24 @@ Working time is a set of real intervals: on every working day, each period
 (minutes since local midnight) becomes the interval between two local
 wall-clock instants.  Elapsed time is always measured as real time, so a day
 on which the clocks change holds more or less working time than usual.
+
+China's public holidays and make-up working days (调休) come from the
+chinese-calendar library: it is data (the State Council's yearly notices as
+Python constants), so this module stays pure.
 """
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["WorkingCalendar"]
+import chinese_calendar
+
+__all__ = ["OfficialDays", "WorkingCalendar", "official_days"]
 
 _MINUTES_PER_DAY = 1440
 _ONE_DAY = timedelta(days=1)
@@ -313,6 +321,48 @@ class WorkingCalendar:
                 day, offset = following, next_offset
             cache[year] = found
         return found
+
+
+@dataclass(frozen=True)
+class OfficialDays:
+    """China's public holidays and make-up working days as a library knows them, for the years it covers."""
+
+    source: str
+    first_year: int
+    last_year: int
+    # Days off, some of them on weekends inside a holiday's run, and weekend days worked instead.
+    holidays: frozenset[date]
+    makeup_days: frozenset[date]
+
+    def knows(self, year: int) -> bool:
+        """Whether the library has the official arrangement for this year."""
+        return self.first_year <= year <= self.last_year
+
+    def with_district(
+        self, holidays: Iterable[date], makeup_days: Iterable[date]
+    ) -> tuple[frozenset[date], frozenset[date]]:
+        """(days off, make-up working days): the district's own lists, then the official days they leave alone.
+
+        A district day off wins over an official make-up day, and a district working day over an
+        official holiday, so a district can keep or drop any official day.
+        """
+        own_off, own_work = frozenset(holidays), frozenset(makeup_days)
+        return (own_off | (self.holidays - own_work), own_work | (self.makeup_days - own_off))
+
+
+@functools.cache
+def official_days() -> OfficialDays:
+    """China's official calendar from the chinese-calendar library, read once."""
+    holidays = frozenset(chinese_calendar.holidays)
+    makeup_days = frozenset(chinese_calendar.workdays)
+    years = [d.year for d in holidays | makeup_days]
+    return OfficialDays(
+        source=f"chinese_calendar {chinese_calendar.__version__}",
+        first_year=min(years),
+        last_year=max(years),
+        holidays=holidays,
+        makeup_days=makeup_days,
+    )
 
 
 def _remember(cache: dict[date, _Bounds], key: date, value: _Bounds) -> _Bounds:
