@@ -12,6 +12,14 @@ from pathlib import Path
 from bot.config import ConfigError, Config, config_path, load_config, service_problems
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# `run` without a token; dev.py starts the sandbox when it sees this code.
+EXIT_NO_TOKEN = 3
+
+NO_TOKEN = """\
+error: no bot token, so the bot cannot reach Telegram. Either
+  - set one: TELEGRAM_BOT_TOKEN=... (or token under [telegram] in the config file), from @BotFather; or
+  - try the bot without Telegram in the local sandbox, a web chat with a sample district on its own
+    database: python -m bot sandbox (python3 dev.py run does this by itself when there is no token)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,11 +182,9 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(path)
     _setup_logging(args.debug)
     if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
-        print(
-            "No bot token (TELEGRAM_BOT_TOKEN or telegram.token): starting the local sandbox instead of Telegram.",
-            flush=True,
-        )
-        return _sandbox_with(path, args)
+        # Nothing is opened: the configured database never sees the sandbox's sample data.
+        print(NO_TOKEN, file=sys.stderr)
+        return EXIT_NO_TOKEN
     for problem in service_problems(config):
         # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
         logging.getLogger(__name__).warning("config: %s", problem)
@@ -215,15 +221,11 @@ def _setup_logging(debug: bool) -> None:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    _setup_logging(args.debug)
-    return _sandbox_with(Path(args.config) if args.config else None, args)
-
-
-def _sandbox_with(path: Path | None, args: argparse.Namespace) -> int:
+    # The one command that starts the sandbox, so the only place that imports it.
     from bot.sandbox_run import run_sandbox
 
-    port = getattr(args, "port", None)
-    asyncio.run(run_sandbox(path, port=8080 if port is None else port))
+    _setup_logging(args.debug)
+    asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port))
     return EXIT_OK
 
 
