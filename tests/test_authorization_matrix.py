@@ -32,7 +32,6 @@ from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.appeals import EventArgs
 from storage.dialogs import Draft, Prompt, PromptKind
-from storage.models import NewAppeal
 from tests.every_state import (
     COORDINATOR,
     COURIER,
@@ -44,6 +43,7 @@ from tests.every_state import (
     greet_everyone,
 )
 from tests.harness import Bot, running_bot
+from tests.helpers import submit_appeal
 from tests.invariants import check_database
 
 STRANGER = 7001
@@ -203,11 +203,6 @@ def command_refusal(command: str, kind: str) -> str:
 # ---------------------------------------------------------------------------- setting the scene
 
 
-async def _file(bot: Bot, courier: int = COURIER, category: str = "work", unit: str | None = "hr", **more: Any) -> int:
-    new = NewAppeal(courier_id=courier, category=category, description="Wages unpaid", language="en", **more)
-    return (await bot.services.storage.appeals.submit(new, unit, bot.clock())).appeal.id
-
-
 async def _apply(bot: Bot, number: int, event: Event, actor: int | None, note: str | None = None) -> None:
     await bot.services.storage.appeals.apply(number, event, actor, bot.clock(), EventArgs(note=note))
 
@@ -220,12 +215,12 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.stations.remember_location(person, 31.23, 121.47, None, now)
     names: dict[str, Any] = {"n": 0}
     if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
-        names["n"] = n = await _file(bot)
+        names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
             await storage.filing_limits.set_lifted(COURIER, COORDINATOR, now)
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
-            names["target"] = await _file(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
+            names["target"] = await submit_appeal(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
         if state in ("accepted", "confirming", "awaiting", "feedback", "followup"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
         if state == "confirming":
@@ -250,7 +245,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     elif state == "hotspot":
         for courier in (COURIER, OTHER_COURIER, 1003):
             await storage.people.seen(courier, "en", now)
-            await _file(bot, courier, "facilities", None, station_id=STATION.id)
+            await submit_appeal(bot, courier, "facilities", None, station_id=STATION.id)
     elif state == "closed_station":
         await storage.stations.set_active(STATION.id, False)
     elif state == "invite":

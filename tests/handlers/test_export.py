@@ -116,6 +116,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     assert 6 <= widths["A"] < widths["I"] <= 40  # a number is narrow, a timestamp wider
 
 
+@pytest.mark.slow  # a process of its own
 async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> None:
     """LibreOffice, headless, converts the .xlsx to CSV with the same cells as the bot's CSV."""
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
