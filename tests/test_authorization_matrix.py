@@ -600,7 +600,10 @@ def _cases(table: list[tuple[str, str, tuple[str, ...]]]) -> list[Any]:
     for what, state, verdicts in table:
         assert len(verdicts) == len(KINDS) and set(verdicts) <= {"ok", "no"}, what
         for kind, verdict in zip(KINDS, verdicts, strict=True):
-            cases.append(pytest.param(what, state, kind, verdict == "ok", id=f"{what.replace('{n}', 'N')}-{kind}-{verdict}"))
+            # An export allowed builds its files in the bot's worker process.
+            marks = [pytest.mark.slow] if what.startswith("ex:") and verdict == "ok" else []
+            case_id = f"{what.replace('{n}', 'N')}-{kind}-{verdict}"
+            cases.append(pytest.param(what, state, kind, verdict == "ok", id=case_id, marks=marks))
     return cases
 
 

@@ -85,6 +85,7 @@ def rows_of(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     """Both files hold this week's two appeals with every timestamp; the Excel file has frozen headers and widths."""
     await bot.say(COORDINATOR, "/export")
@@ -152,6 +153,7 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     assert caption == "台账 2026-11-23 至 2026-11-29，诉求 2 件"
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_other_periods_typed_dates_and_bad_input(bot) -> None:
     """Last week holds the old appeal; an empty period says so; bad dates get the usage, not a traceback."""
     await bot.say(COORDINATOR, "/export")

@@ -81,6 +81,7 @@ async def probe_while(bot, busy: asyncio.Task) -> list[bool]:
     return during
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_large_station_import_leaves_others_answered(bot, frozen_heap) -> None:
     """While a coordinator's file of the most stations allowed is checked and written, every probe's reply
     comes while the import goes on, and the import ends with every station in."""
@@ -94,6 +95,7 @@ async def test_a_large_station_import_leaves_others_answered(bot, frozen_heap) -
     assert len(during) >= 5 and all(during[:-1]), during
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_large_export_leaves_others_answered(bot, frozen_heap) -> None:
     """While a month of thousands of appeals is read and built into CSV and Excel, every probe's reply comes
     while the work goes on."""
@@ -128,6 +130,7 @@ async def test_a_file_over_the_size_limit_is_never_downloaded(bot) -> None:
     assert bot.last_text(COORDINATOR) == "该文件 11 MB，驿站文件不能超过 10 MB。请拆分成几个较小的文件，逐个发送。本次未导入任何驿站。"
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_too_many_rows_and_too_deep_nesting_are_clear_errors(bot) -> None:
     """A CSV over the row limit, a JSON list over it, and JSON nested too deep (even 100,000 deep, which
     json.loads cannot parse) are each refused with what the limit is; nothing is imported."""
@@ -170,6 +173,7 @@ async def test_a_problem_report_lists_the_first_problems_and_counts_the_rest(bot
     assert "还有 37 处问题未列出。" in report
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_an_export_too_large_to_send_offers_its_halves(bot, monkeypatch) -> None:
     """Sized before it is built: over the upload limit, the bot says so with the two halves as buttons; a
     half that fits is sent; a single day too large says to use the server."""
