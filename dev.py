@@ -51,6 +51,8 @@ DEBIAN_PACKAGES = {
     # Headless chromium draws emoji (the station list's icons) as phones do, not as boxes.
     "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
 }
+# What only slow tests (the browser, LibreOffice) use: the fast tier, `test -m "not slow"`, goes without.
+SLOW_ONLY = {"chromium", "chromium-driver", "libreoffice-calc", "fonts-noto-color-emoji"}
 
 
 def _installed(sign: str) -> bool:
@@ -58,9 +60,10 @@ def _installed(sign: str) -> bool:
     return Path(sign).exists() if os.path.isabs(sign) else shutil.which(sign) is not None
 
 
-def _ensure_debian_packages() -> None:
-    """Install whichever of the Debian packages the tests need is missing, where we can."""
-    missing = [package for package, sign in DEBIAN_PACKAGES.items() if not _installed(sign)]
+def _ensure_debian_packages(fast: bool) -> None:
+    """Install whichever of the Debian packages the tests need is missing, where we can (for the fast tier, fewer)."""
+    wanted = {p: sign for p, sign in DEBIAN_PACKAGES.items() if not (fast and p in SLOW_ONLY)}
+    missing = [package for package, sign in wanted.items() if not _installed(sign)]
     if not missing:
         return
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
@@ -81,7 +84,7 @@ def main() -> int:
         return _run(rest)
     if command == "test":
         _ensure_environment()
-        _ensure_debian_packages()
+        _ensure_debian_packages(fast="not slow" in " ".join(rest))
         return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     if command == "bench":
         _ensure_environment()

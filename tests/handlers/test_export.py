@@ -140,6 +140,7 @@ async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> Non
     assert len(converted) == 4 and converted[1][0] == "1"
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_headers_and_values_in_chinese(bot) -> None:
     """A Chinese-speaking coordinator gets Chinese headers, names and states."""
     await bot.services.storage.people.set_language(COORDINATOR, "zh")

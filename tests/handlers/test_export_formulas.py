@@ -98,6 +98,7 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     assert lines[1].startswith('1,"') and ',0,"' in lines[1]  # number and reopen count unquoted
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_ledger_excel_cells_are_strings_numbers_and_dates(bot) -> None:
     """Each dangerous start is a string cell holding exactly the text, quote-prefixed; no cell is a formula;
     the number is a number and the times are dates."""

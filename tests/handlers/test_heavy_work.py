@@ -160,6 +160,7 @@ async def test_too_many_rows_and_too_deep_nesting_are_clear_errors(bot) -> None:
     assert await bot.services.storage.stations.counts() == (0, 0)
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_problem_report_lists_the_first_problems_and_counts_the_rest(bot) -> None:
     """52 bad rows: the first 15 are listed, the other 37 counted, in Chinese as a government service writes."""
     await bot.services.storage.people.set_language(COORDINATOR, "zh")

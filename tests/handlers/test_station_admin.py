@@ -149,6 +149,7 @@ async def test_a_station_file_sent_as_a_document(bot) -> None:
     assert "line 1: is not UTF-8 text" in bot.last_text(COORDINATOR)
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_the_stations_file_round_trips_through_the_bot(bot) -> None:
     """/stations file sends a CSV that, sent back, changes nothing."""
     await bot.say(COORDINATOR, "/stations file")
