@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from domain.filing_limits import FilingLimits
 from handlers import callbacks
 from sandbox.core import BotApiCore
-from domain.filing_limits import FilingLimits
 from storage.models import NewAppeal
 from tests.harness import Bot
 
@@ -36,7 +36,7 @@ class TimedOut(AssertionError):
 
 async def until(
     condition: Callable[[], T],
-    what: str = "the condition to hold",
+    what: str = "a condition",
     *,
     core: BotApiCore | None = None,
     wake: Subscribe | None = None,
@@ -64,7 +64,7 @@ async def until(
                 pytest.fail(f"the bot exited while waiting for {what}\n{process.described()}")
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimedOut(f"no {what} in {seconds:g} s" + (f"\n{process.described()}" if process else ""))
+                raise TimedOut(f"timed out after {seconds:g} s waiting for {what}" + (f"\n{process.described()}" if process else ""))
             if subscribe is None:
                 await asyncio.sleep(0)  # a turn for whatever makes the condition true
                 continue
@@ -86,7 +86,7 @@ async def bot_said(core: BotApiCore, chat: int, fragment: str, *, process: BotPr
         return next((m for m in core.bot_messages(chat) if fragment in (m.get("text") or "")), None)
 
     try:
-        return await until(said, f"message with {fragment!r} to {chat}", core=core, process=process, seconds=seconds)
+        return await until(said, f"a message with {fragment!r} to {chat}", core=core, process=process, seconds=seconds)
     except TimedOut as timed_out:
         recent = [m.get("text") for m in core.bot_messages(chat)][-3:]
         raise TimedOut(f"{timed_out}; the chat's last messages: {recent}") from None
