@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", help="start the bot (polling the Bot API)")
+    run = sub.add_parser("run", help="start the bot on Telegram (needs a bot token; without one, try `sandbox`)")
     run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
     run.add_argument("--debug", action="store_true", help="log at debug level")
     run.add_argument(
