@@ -79,6 +79,27 @@ async def until(
             unsubscribe()
 
 
+class CallsTold(BotApiCore):
+    """The fake Telegram, telling listeners (a `wake` for `until`) of each Bot API call too: a setWebhook or an
+    answered press changes no chat."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._call_listeners: list[Callable[[object], None]] = []
+
+    def on_call(self, listener: Callable[[object], None]) -> Callable[[], None]:
+        """Call listener(method) after each call; returns an unsubscribe."""
+        self._call_listeners.append(listener)
+        return lambda: self._call_listeners.remove(listener)
+
+    async def call_encoded(self, method: str, *args: Any, **kwargs: Any) -> bytes:
+        try:
+            return await super().call_encoded(method, *args, **kwargs)
+        finally:
+            for listener in list(self._call_listeners):
+                listener(method)
+
+
 async def bot_said(core: BotApiCore, chat: int, fragment: str, *, process: BotProcess | None = None, seconds: float = WAIT_S) -> dict:
     """Wait until the bot has sent `chat` a message containing `fragment`; return that message."""
 

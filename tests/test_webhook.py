@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from sandbox.core import BotApiCore
 from sandbox.server import start_server
-from tests.helpers import bot_environment, start_bot_process, until
+from tests.helpers import CallsTold, bot_environment, start_bot_process, until
 from tests.test_run_command import free_port
 
 TOKEN = "123456:TEST"
 SECRET = "s3cret-Token_1"
 LI = 7
-
-
-class CallsTold(BotApiCore):
-    """The fake Telegram, telling listeners of each Bot API call too: setWebhook shows in no chat."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._call_listeners: list[Callable[[object], None]] = []
-
-    def on_call(self, listener: Callable[[object], None]) -> Callable[[], None]:
-        """Call listener(method) after each call; returns an unsubscribe."""
-        self._call_listeners.append(listener)
-        return lambda: self._call_listeners.remove(listener)
-
-    async def call_encoded(self, method: str, *args: Any, **kwargs: Any) -> bytes:
-        try:
-            return await super().call_encoded(method, *args, **kwargs)
-        finally:
-            for listener in list(self._call_listeners):
-                listener(method)
 
 
 @pytest.mark.slow  # the bot runs as a process of its own
