@@ -2,7 +2,8 @@
 
 Needs only Python 3.11+. The virtual environment is made on first use and refreshed whenever
 pyproject.toml changes; everything after the subcommand is passed on (to `python -m bot` or pytest;
-`bench` takes `--quick` and benchmark names).
+`bench` takes `--quick` and benchmark names). `run` with no token starts the sandbox instead, on its
+own database (`run --port N` picks its web chat's port); `test -m "not slow"` is the fast tier.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ DEBIAN_PACKAGES = {
     # Headless chromium draws emoji (the station list's icons) as phones do, not as boxes.
     "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
 }
+# What only slow tests (the browser, LibreOffice) use: the fast tier, `test -m "not slow"`, goes without.
+SLOW_ONLY = {"chromium", "chromium-driver", "libreoffice-calc", "fonts-noto-color-emoji"}
 
 
 def _installed(sign: str) -> bool:
@@ -57,9 +60,10 @@ def _installed(sign: str) -> bool:
     return Path(sign).exists() if os.path.isabs(sign) else shutil.which(sign) is not None
 
 
-def _ensure_debian_packages() -> None:
-    """Install whichever of the Debian packages the tests need is missing, where we can."""
-    missing = [package for package, sign in DEBIAN_PACKAGES.items() if not _installed(sign)]
+def _ensure_debian_packages(fast: bool) -> None:
+    """Install whichever of the Debian packages the tests need is missing, where we can (for the fast tier, fewer)."""
+    wanted = {p: sign for p, sign in DEBIAN_PACKAGES.items() if not (fast and p in SLOW_ONLY)}
+    missing = [package for package, sign in wanted.items() if not _installed(sign)]
     if not missing:
         return
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
@@ -77,15 +81,49 @@ def main() -> int:
     command, *rest = sys.argv[1:] or ["run"]
     if command == "run":
         _ensure_environment()
-        return subprocess.call([str(PYTHON), "-m", "bot", *(rest or ["run"])], cwd=ROOT)
+        return _run(rest)
     if command == "test":
         _ensure_environment()
-        _ensure_debian_packages()
+        _ensure_debian_packages(fast="not slow" in " ".join(rest))
         return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     if command == "bench":
         _ensure_environment()
         return _bench(rest)
     sys.exit(f"usage: python3 dev.py run|test|bench [args]  (unknown: {command})")
+
+
+# `python -m bot run`'s exit code when there is no token (bot/cli.py, EXIT_NO_TOKEN).
+EXIT_NO_TOKEN = 3
+
+
+def _run(args: list[str]) -> int:
+    """`run [--port N] [run's options]`: the bot on Telegram, or with no token the sandbox on its own database.
+
+    `run COMMAND ...` (check-config, sandbox, people, ...) runs that command of `python -m bot` instead.
+    """
+    if args and not args[0].startswith("-"):
+        return subprocess.call([str(PYTHON), "-m", "bot", *args], cwd=ROOT)
+    port, rest = _without_port(args)
+    # The bot decides whether it has a token (environment, --config, config.toml) and opens nothing without one.
+    code = subprocess.call([str(PYTHON), "-m", "bot", "run", *rest], cwd=ROOT)
+    if code != EXIT_NO_TOKEN:
+        return code
+    print("\npython3 dev.py run: no token, so starting the sandbox (its sample district, database sandbox.sqlite3) ...", flush=True)
+    debug = ["--debug"] if "--debug" in rest else []
+    return subprocess.call([str(PYTHON), "-m", "bot", "sandbox", "--port", port, *debug], cwd=ROOT)
+
+
+def _without_port(args: list[str]) -> tuple[str, list[str]]:
+    """The sandbox's `--port N` (or `--port=N`; default 8080) and the other arguments, which are run's."""
+    port, rest, words = "8080", [], iter(args)
+    for word in words:
+        if word == "--port":
+            port = next(words, port)
+        elif word.startswith("--port="):
+            port = word.removeprefix("--port=")
+        else:
+            rest.append(word)
+    return port, rest
 
 
 # The benchmarks, in the order `bench` runs them (each prints its figures; see README, Benchmarks).

@@ -208,13 +208,15 @@ def build_application(
     clock: Clock = utc_now,
     pacer: Pacer | None = None,
     background: bool = True,
+    catalog: Catalog | None = None,
 ) -> Application:
     """The bot's Application for `config`.
 
     `request` lets tests answer in-process; with `background=False` nothing runs on its own
-    (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves.
+    (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves. Tests that start
+    a bot each pass one `catalog` read once (reading both catalog files takes longer than most tests).
     """
-    catalog = Catalog.load(config.default_language)
+    catalog = catalog or Catalog.load(config.default_language)
     token = config.telegram.token.get_secret_value() if config.telegram.token else OFFLINE_TOKEN
     if request is None:
         request, updates_request = RetryingRequest(connection_pool_size=64), HTTPXRequest(connection_pool_size=1)

@@ -21,6 +21,14 @@ from bot.config import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# `run` without a token; dev.py starts the sandbox when it sees this code.
+EXIT_NO_TOKEN = 3
+
+NO_TOKEN = """\
+error: no bot token, so the bot cannot reach Telegram. Either
+  - set one: TELEGRAM_BOT_TOKEN=... (or token under [telegram] in the config file), from @BotFather; or
+  - try the bot without Telegram in the local sandbox, a web chat with a sample district on its own
+    database: python -m bot sandbox (python3 dev.py run does this by itself when there is no token)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", help="start the bot (polling the Bot API)")
+    run = sub.add_parser("run", help="start the bot on Telegram (needs a bot token; without one, try `sandbox`)")
     run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
     run.add_argument("--debug", action="store_true", help="log at debug level")
     run.add_argument(
@@ -185,11 +193,9 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(path)
     _setup_logging(args.debug)
     if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
-        print(
-            "No bot token (TELEGRAM_BOT_TOKEN or telegram.token): starting the local sandbox instead of Telegram.",
-            flush=True,
-        )
-        return _sandbox_with(path, args)
+        # Nothing is opened: the configured database never sees the sandbox's sample data.
+        print(NO_TOKEN, file=sys.stderr)
+        return EXIT_NO_TOKEN
     for problem in service_problems(config):
         # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
         logging.getLogger(__name__).warning("config: %s", problem)
@@ -228,15 +234,11 @@ def _setup_logging(debug: bool) -> None:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    _setup_logging(args.debug)
-    return _sandbox_with(Path(args.config) if args.config else None, args)
-
-
-def _sandbox_with(path: Path | None, args: argparse.Namespace) -> int:
+    # The one command that starts the sandbox, so the only place that imports it.
     from bot.sandbox_run import run_sandbox
 
-    port = getattr(args, "port", None)
-    asyncio.run(run_sandbox(path, port=8080 if port is None else port))
+    _setup_logging(args.debug)
+    asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port))
     return EXIT_OK
 
 

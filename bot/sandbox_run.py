@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
-from bot.config import Config, load_config
+from bot.config import DATABASE_ENV, Config, load_config
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
 from domain.stations_file import read_stations
@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def district_config(path: Path | None) -> Config:
-    """The sample district's config (or the given file); Telegram settings from the environment are ignored."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    """The sample district's config (or the given file); Telegram settings from the environment are ignored,
+    and so, for the sample district, is the operator's database: the sample data stays in its own file."""
+    ignored = ("TELEGRAM_",) if path else ("TELEGRAM_", DATABASE_ENV)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     return load_config(path or DISTRICT / "config.toml", environ=environ)
 
 

@@ -1,10 +1,23 @@
-"""Suite-wide settings."""
+"""Suite-wide settings, and the fast tier's promise: a test not marked slow starts no process."""
 
+import multiprocessing
 import os
+import sys
+
+import pytest
 
 # python-telegram-bot 22 warns when a duration (RetryAfter.retry_after, Voice.duration) is read
 # as an int; with warnings as errors that would break every such read. The bot opts in too.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+# The audit events that start another program (subprocess, asyncio's subprocesses, selenium's driver).
+SPAWNS = ("subprocess.Popen", "os.posix_spawn", "os.fork", "os.forkpty", "os.system", "os.exec")
+_spawned: list[str] = []
+
+
+def _note_spawns(event: str, args: tuple) -> None:
+    if event in SPAWNS:
+        _spawned.append(f"{event} {args[0] if args else ''}")
 
 
 def pytest_addoption(parser) -> None:
@@ -18,7 +31,21 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
-    """Hand the chosen Bot API door to the harness."""
+    """Hand the chosen Bot API door to the harness; watch for started processes."""
     from tests import harness
 
     harness.BOT_API = config.getoption("--bot-api")
+    sys.addaudithook(_note_spawns)
+
+
+@pytest.fixture(autouse=True)
+def fast_tests_start_no_process(request):
+    """A test not marked slow starts no process: no subprocess, browser, benchmark or worker process
+    (the bot's worker pool is a multiprocessing child), so `-m "not slow"` is fast and says so honestly."""
+    children = set(multiprocessing.active_children())
+    _spawned.clear()
+    yield
+    if request.node.get_closest_marker("slow"):
+        return
+    started = _spawned + [f"process {p.name}" for p in multiprocessing.active_children() if p not in children]
+    assert not started, f"this test starts processes ({'; '.join(started)}): mark it @pytest.mark.slow"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from handlers import callbacks
 from storage.stations import Station
 from tests.harness import Bot
+from tests.helpers import file_appeal, number_in, press_data  # noqa: F401 (some tests import them from here)
 
 COURIER, OTHER_COURIER = 1001, 1002
 STATION_STAFF, STATION_STAFF_2, HR_STAFF = 500, 501, 600  # units st1 and hr of the test district
@@ -28,38 +29,6 @@ async def greet_everyone(bot: Bot, people: tuple[int, ...] = KNOWN) -> None:
     for person in people:
         bot.user(person, f"P{person}")
         await bot.say(person, "/start")
-
-
-def number_in(text: str) -> int:
-    """The first appeal number (#N) in a text."""
-    return int(text.split("#", 1)[1].split()[0].rstrip(".,:;，。"))
-
-
-async def file_appeal(bot: Bot, courier: int, category: str, text: str, *, station: bool = False) -> int:
-    """File through the dialog (category label, description, no place, anonymous); return the number."""
-    if station:
-        await press_data(bot, courier, callbacks.station("appeal", STATION.id))
-    else:
-        await bot.say(courier, "/appeal")
-    await bot.press(courier, category)
-    await bot.say(courier, text)
-    if not station:
-        await bot.press(courier, "Skip")  # the place
-    await bot.press(courier, "Skip")  # the phone
-    await bot.press(courier, "Confirm")
-    return number_in(bot.last_text(courier))
-
-
-async def press_data(bot: Bot, person: int, data: str, *, chat_id: int | None = None) -> str:
-    """Press a button with exactly this callback data on the newest message in the chat."""
-    chat = chat_id if chat_id is not None else person
-    message = bot.core.last_message(chat)
-    if message is None:
-        await bot.say(person, "/start")
-        message = bot.core.last_message(chat)
-    query = bot.core.press_button(person, message["message_id"], data, chat_id=chat_id)
-    await bot.deliver()
-    return query
 
 
 async def act(bot: Bot, person: int, number: int, verb: str, text: str | None = None, arg: str = "") -> str:
@@ -140,5 +109,5 @@ async def every_state(bot: Bot) -> Appeals:
     await act(bot, COORDINATOR, a.reassigned, "reau", arg="st1")
     a.assigned = await file_appeal(bot, COURIER, "Suggestions", "Longer opening hours")
     await act(bot, COORDINATOR, a.assigned, "asgp", arg="st1.urgent")
-    a.at_station = await file_appeal(bot, OTHER_COURIER, "Station facilities", "No hot water", station=True)
+    a.at_station = await file_appeal(bot, OTHER_COURIER, "Station facilities", "No hot water", station=STATION.id)
     return a

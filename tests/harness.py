@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,9 +20,11 @@ from telegram.ext import Application
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.outbox_sender import Pacer
 from bot.config import Config, parse_config
+from handlers.i18n import Catalog
 from handlers.services import Services
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
+from storage.db import Database
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23 10:00 in Shanghai: inside working hours.
@@ -164,6 +170,40 @@ async def _bot_api(core: BotApiCore, config: Config) -> AsyncIterator[tuple[Conf
         await runner.cleanup()
 
 
+_template: Path | None = None
+
+
+async def fresh_database(path: Path) -> Path:
+    """Make `path` (unless it exists) a copy of a database the bot migrated once in this test run.
+
+    Migrating a new file takes longer than most tests; the copy is the same file, byte for byte.
+    The migrations themselves are tested from an empty file in tests/storage/test_migrations.py.
+    """
+    global _template
+    if _template is None:
+        folder = tempfile.mkdtemp(prefix="migrated-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = Path(folder) / "template.sqlite3"
+        await (await Database.open(template)).close()
+        with sqlite3.connect(template) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+        _template = template
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_template, path)
+    return path
+
+
+_catalogs: dict[str, Catalog] = {}
+
+
+def catalog(default_language: str) -> Catalog:
+    """The message catalogs, read once per test run (nothing changes them once read)."""
+    if default_language not in _catalogs:
+        _catalogs[default_language] = Catalog.load(default_language)
+    return _catalogs[default_language]
+
+
 @asynccontextmanager
 async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
     """Start the bot's real Application on the fake Telegram; stop it afterwards."""
@@ -171,8 +211,11 @@ async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
     core = BotApiCore(clock=lambda: clock.now.timestamp())
     pacer_time = PacerTime()
     pacer = Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep)
+    await fresh_database(database)
     async with _bot_api(core, district_config(database, **overrides)) as (config, request):
-        app = build_application(config, clock=clock, pacer=pacer, background=False, **request)
+        app = build_application(
+            config, clock=clock, pacer=pacer, background=False, catalog=catalog(config.default_language), **request
+        )
         async with app:
             # run_polling would call these; tests drive process_update themselves.
             await app.post_init(app)

@@ -43,6 +43,7 @@ from tests.every_state import (
     greet_everyone,
 )
 from tests.harness import Bot, running_bot
+from tests.helpers import submit_appeal
 from tests.invariants import check_database
 
 STRANGER = 7001
@@ -202,11 +203,6 @@ def command_refusal(command: str, kind: str) -> str:
 # ---------------------------------------------------------------------------- setting the scene
 
 
-async def _file(bot: Bot, courier: int = COURIER, category: str = "work", unit: str | None = "hr", **more: Any) -> int:
-    new = NewAppeal(courier_id=courier, category=category, description="Wages unpaid", language="en", **more)
-    return (await bot.services.storage.appeals.submit(new, unit, bot.clock())).appeal.id
-
-
 async def _apply(bot: Bot, number: int, event: Event, actor: int | None, note: str | None = None) -> None:
     await bot.services.storage.appeals.apply(ActOnAppeal(number, event, actor, EventArgs(note=note)), bot.clock())
 
@@ -219,12 +215,12 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.stations.remember_location(person, lat=31.23, lon=121.47, accuracy_m=None, now=now)
     names: dict[str, Any] = {"n": 0}
     if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
-        names["n"] = n = await _file(bot)
+        names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
             await storage.filing_limits.set_lifted(COURIER, COORDINATOR, now)
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
-            names["target"] = await _file(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
+            names["target"] = await submit_appeal(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
         if state in ("accepted", "confirming", "awaiting", "feedback", "followup"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
         if state == "confirming":
@@ -249,7 +245,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     elif state == "hotspot":
         for courier in (COURIER, OTHER_COURIER, 1003):
             await storage.people.seen(courier, "en", now)
-            await _file(bot, courier, "facilities", None, station_id=STATION.id)
+            await submit_appeal(bot, courier, "facilities", None, station_id=STATION.id)
     elif state == "closed_station":
         await storage.stations.set_active(STATION.id, False)
     elif state == "invite":
@@ -604,7 +600,10 @@ def _cases(table: list[tuple[str, str, tuple[str, ...]]]) -> list[Any]:
     for what, state, verdicts in table:
         assert len(verdicts) == len(KINDS) and set(verdicts) <= {"ok", "no"}, what
         for kind, verdict in zip(KINDS, verdicts, strict=True):
-            cases.append(pytest.param(what, state, kind, verdict == "ok", id=f"{what.replace('{n}', 'N')}-{kind}-{verdict}"))
+            # An export allowed builds its files in the bot's worker process.
+            marks = [pytest.mark.slow] if what.startswith("ex:") and verdict == "ok" else []
+            case_id = f"{what.replace('{n}', 'N')}-{kind}-{verdict}"
+            cases.append(pytest.param(what, state, kind, verdict == "ok", id=case_id, marks=marks))
     return cases
 
 

@@ -19,6 +19,8 @@ BENCH = ROOT / "bench"
 # The line every benchmark ends with (bench/common.py `result`).
 RESULT = r"^== {name}: .+ \| baseline .+ \| ratio -?[0-9.]+ \| target .+: (met|missed)$"
 
+pytestmark = pytest.mark.slow  # each benchmark runs as a process of its own
+
 SCRIPTS = {
     "fixtures.py": [r"^== fixture: [\d,]+ appeals, [\d,]+ events, [\d,]+ pending deadlines, [\d,]+ MiB \| .+$"],
     "transitions.py": [RESULT.format(name="transitions")],

@@ -50,6 +50,7 @@ def station_count(config_path: Path) -> int:
     return asyncio.run(count())
 
 
+@pytest.mark.slow  # a process of its own
 def test_the_sample_district_imports_with_python_m_bot(tmp_path) -> None:
     """The real command in a real process: `python -m bot stations import sandbox/district/stations.json`."""
     environment = {**os.environ, "APPEALS_BOT_DATABASE": str(tmp_path / "sample.sqlite3"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import signal
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
+from tests.helpers import BotProcess, CallsTold, TimedOut, until
 from tests.test_run_command import DISTRICT, TOKEN, launch
 
 # Each courier files its appeals within a minute or so, and files again what a kill left unconfirmed
@@ -47,26 +47,43 @@ def last_bot_text(core: BotApiCore, chat: int) -> tuple[int, str]:
 
 async def answer(core: BotApiCore, chat: int, seen: int, seconds: float = 3.0) -> bool:
     """Wait for a new bot message in `chat`; False if the bot stayed silent (it may be dead)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if len(core.bot_messages(chat)) > seen:
-            # A reply in several messages ("Where did it happen?", then how to skip) has its parts
-            # apart by other people's updates handled meanwhile: read on once the chat is quiet.
-            count = 0
-            while count != (count := len(core.bot_messages(chat))):
-                await asyncio.sleep(0.1)
-            return True
-        await asyncio.sleep(0.05)
-    return False
+    try:
+        await until(lambda: len(core.bot_messages(chat)) > seen, f"a message to {chat}", core=core, seconds=seconds)
+    except TimedOut:
+        return False
+    # A reply in several messages ("Where did it happen?", then how to skip) has its parts
+    # apart by other people's updates handled meanwhile: read on once the chat is quiet.
+    await quiet(core, chat, 0.1)
+    return True
+
+
+async def quiet(core: BotApiCore, chat: int, seconds: float) -> None:
+    """Wait until `seconds` pass with no new bot message in `chat`."""
+    while await answer_within(core, chat, seconds):
+        pass
+
+
+async def answer_within(core: BotApiCore, chat: int, seconds: float) -> bool:
+    """Whether a new bot message comes to `chat` within `seconds`."""
+    seen = len(core.bot_messages(chat))
+    try:
+        await until(lambda: len(core.bot_messages(chat)) > seen, f"a message to {chat}", core=core, seconds=seconds)
+    except TimedOut:
+        return False
+    return True
+
+
+def pressed(core: BotApiCore, chat: int, label: str) -> str | None:
+    """Press the newest inline button starting with `label`, if there is one; the callback query's id."""
+    try:
+        return core.press(chat, label)
+    except AssertionError:
+        return None
 
 
 def press_if(core: BotApiCore, chat: int, label: str) -> bool:
     """Press the newest inline button starting with `label`, if there is one."""
-    try:
-        core.press(chat, label)
-    except AssertionError:
-        return False
-    return True
+    return pressed(core, chat, label) is not None
 
 
 async def courier(core: BotApiCore, chat: int, told: dict[int, int], stop: asyncio.Event) -> None:
@@ -106,15 +123,15 @@ async def staff(core: BotApiCore, stop: asyncio.Event) -> None:
         elif "with this result?" in text and press_if(core, HR, "Confirm resolve"):
             pass
         elif not (press_if(core, HR, "Accept") or press_if(core, HR, "Resolve")):
-            await asyncio.sleep(0.2)
+            await answer_within(core, HR, 0.2)  # new work, or a look at `stop` again
             continue
         await answer(core, HR, seen)
 
 
-async def start_bot(url: str, workdir: Path, drains: list) -> asyncio.subprocess.Process:
-    """Launch the bot and keep reading its output, so a full pipe never blocks it."""
+async def start_bot(url: str, workdir: Path, started: list[BotProcess]) -> BotProcess:
+    """Launch the bot; every one started is ended (its output read) after the test."""
     process = await launch(url, workdir, CONFIG)
-    drains.append(asyncio.ensure_future(process.communicate()))
+    started.append(process)
     return process
 
 
@@ -130,61 +147,56 @@ def rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
 @pytest.mark.slow
 async def test_kill_nine_twenty_times_and_lose_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261127)
-    core = BotApiCore()
+    core = CallsTold()
     for person in (*COURIERS, HR, 900):
         core.add_user(person, f"P{person}", language_code="en")
     runner, url = await start_server(core, token=TOKEN)
     database = tmp_path / "bot.sqlite3"
     told: dict[int, int] = {}
     stop = asyncio.Event()
-    drains: list = []
-    process = await start_bot(url, tmp_path, drains)
+    started: list[BotProcess] = []
+    process = await start_bot(url, tmp_path, started)
     core.send_text(HR, "/start")
     agents = [asyncio.ensure_future(courier(core, c, told, stop)) for c in COURIERS]
     agents.append(asyncio.ensure_future(staff(core, stop)))
     try:
         for _ in range(KILLS):
+            # Not a wait for anything: a random moment of the work to kill the bot at.
             await asyncio.sleep(rng.uniform(0.4, 1.6))
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-            process = await start_bot(url, tmp_path, drains)
+            await process.kill()
+            process = await start_bot(url, tmp_path, started)
         # Let everyone finish with the bot left alone.
         # Generous: a loaded CI machine is slower, and a step answered in place waits out answer()'s 3 s.
-        deadline = asyncio.get_running_loop().time() + 240
-        while not all(agent.done() for agent in agents[:-1]):
-            assert asyncio.get_running_loop().time() < deadline, "couriers did not finish"
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(3)
+        await asyncio.wait_for(asyncio.gather(*agents[:-1]), 240)
+        await quiet(core, HR, 3)  # the staff's last accepts and results
         stop.set()
         await asyncio.gather(*agents)
-        # The outbox drains: every notice is sent or dead with a reason.
-        deadline = asyncio.get_running_loop().time() + 60
-        while rows(database, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]:
-            assert asyncio.get_running_loop().time() < deadline, "the outbox did not drain"
-            await asyncio.sleep(0.2)
+        # The outbox drains: every notice is sent (to a chat) or dead with a reason.
+        await until(
+            lambda: not rows(database, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0],
+            "the outbox to drain", core=core, seconds=60,
+        )  # fmt: skip
         # An open dialog resumes: start one, kill the bot mid-dialog, restart, carry on.
         core.send_text(COURIERS[0], "/appeal")
         await answer(core, COURIERS[0], last_bot_text(core, COURIERS[0])[0] - 1, 10)
-        press_if(core, COURIERS[0], "Work protection")
-        await asyncio.sleep(1.0)
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
-        process = await start_bot(url, tmp_path, drains)
+        if press := pressed(core, COURIERS[0], "Work protection"):
+            # Answered once handled (and the dialog's step stored).
+            await until(lambda: core.answered_callback(press), "the press to be answered", wake=core.on_call)
+        await process.kill()
+        process = await start_bot(url, tmp_path, started)
         seen, _ = last_bot_text(core, COURIERS[0])
         core.send_text(COURIERS[0], "/appeal")
         assert await answer(core, COURIERS[0], seen, 20)
         texts = [m.get("text") or "" for m in core.bot_messages(COURIERS[0])[seen:]]
         assert any("You have an unfinished appeal" in t for t in texts), texts
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 15) == 0
+        await process.stop()
+        assert process.returncode == 0, process.described()
     finally:
         stop.set()
         for agent in agents:
             agent.cancel()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        await asyncio.gather(*drains, return_exceptions=True)
+        for each in started:
+            await each.end()
         await runner.cleanup()
 
     assert len(told) >= len(COURIERS) * APPEALS_PER_COURIER

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
+
+import pytest
 
 from sandbox.core import ApiError, BotApiCore
 from sandbox.server import start_server
-from tests.test_run_command import (
-    DISTRICT,
-    EXIT_SECONDS,
-    HR,
-    LI,
-    TOKEN,
-    Output,
-    bot_said,
-    described,
-    free_port,
-    launch,
-)
+from tests.helpers import bot_said, draft_over_http
+from tests.test_run_command import DISTRICT, HR, LI, TOKEN, free_port, launch
+
+pytestmark = pytest.mark.slow  # the bot runs as a process of its own
 
 
 def count(core: BotApiCore, chat: int, fragment: str) -> int:
@@ -35,43 +28,31 @@ async def test_server_goes_away_and_comes_back_and_faults_on_the_way(tmp_path: P
     port = free_port()
     runner, url = await start_server(core, token=TOKEN, port=port)
     process = await launch(url, tmp_path, DISTRICT)
-    output: Output = asyncio.ensure_future(process.communicate())
     try:
         core.send_text(HR, "/start")
-        await bot_said(core, HR, "Hello, HR worker!", output)
+        await bot_said(core, HR, "Hello, HR worker!", process=process)
         # 429 and 5xx on the way: the courier's replies and the unit's notice still arrive, once each.
         core.fail_next("sendMessage", ApiError.too_many_requests(1))
-        core.send_text(LI, "/appeal")
         core.fail_next("sendMessage", ApiError(502, "Bad Gateway"), times=2)
-        await bot_said(core, LI, "What is it about?", output)
-        core.press(LI, "Work protection")
-        await bot_said(core, LI, "Describe the problem", output)
-        core.send_text(LI, "Unpaid wages for November")
-        await bot_said(core, LI, "If the place does not matter", output)
-        core.press(LI, "Skip")
-        await bot_said(core, LI, "staff will then see only what you wrote", output)
-        core.press(LI, "Skip")
-        await bot_said(core, LI, "Please check your appeal", output)
+        await draft_over_http(core, LI, "Work protection", "Unpaid wages for November", process=process)
         core.fail_next("sendMessage", ApiError(500, "Internal Server Error"))
         core.press(LI, "Confirm")
-        await bot_said(core, HR, "New appeal for your unit: HR Bureau", output, seconds=30)
+        await bot_said(core, HR, "New appeal for your unit: HR Bureau", process=process, seconds=30)
 
         # The Bot API server goes away; meanwhile the worker accepts (Telegram keeps the update).
         await runner.cleanup()
         core.press(HR, "Accept")
-        await asyncio.sleep(3)
-        assert process.returncode is None, "the bot must survive its server going away"
+        # Three seconds of failed polls: the bot must not end over them.
+        ended, _ = await asyncio.wait({process.output}, timeout=3)
+        assert not ended, f"the bot must survive its server going away\n{process.described()}"
         runner, _ = await start_server(core, token=TOKEN, port=port)
-        await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", output, seconds=60)
-        await bot_said(core, LI, "Appeal #1 was accepted by the unit: HR Bureau", output, seconds=60)
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), EXIT_SECONDS)
+        await bot_said(core, HR, "Appeal #1 accepted; the courier has been told.", process=process, seconds=60)
+        await bot_said(core, LI, "Appeal #1 was accepted by the unit: HR Bureau", process=process, seconds=60)
+        await process.stop()
     finally:
-        if process.returncode is None:
-            process.kill()
-        await output
+        await process.end()
         await runner.cleanup()
-    assert process.returncode == 0, described((stdout, stderr))
+    assert process.returncode == 0, process.described()
     assert count(core, LI, "Describe the problem") == 1  # the category question, turned into it
     assert count(core, LI, "Appeal #1 is filed") == 1
     assert count(core, HR, "#1 · Work protection") == 1  # the card, edited in place once accepted

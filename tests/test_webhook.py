@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from sandbox.core import BotApiCore
 from sandbox.server import start_server
+from tests.helpers import CallsTold, bot_environment, start_bot_process, until
 from tests.test_run_command import free_port
 
 TOKEN = "123456:TEST"
@@ -20,42 +17,19 @@ SECRET = "s3cret-Token_1"
 LI = 7
 
 
-async def wait_for(condition, seconds: float = 20) -> None:
-    """Poll until `condition()` holds."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
+@pytest.mark.slow  # the bot runs as a process of its own
 async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_path: Path) -> None:
-    core = BotApiCore()
+    core = CallsTold()
     core.add_user(LI, "Li", language_code="en")
     runner, url = await start_server(core, token=TOKEN)
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(f'default_language = "en"\n[webhook]\nurl = "http://127.0.0.1:{port}"\nport = {port}\n')
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_BASE_URL": f"{url}/bot",
-        "TELEGRAM_BASE_FILE_URL": f"{url}/file/bot",
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "APPEALS_BOT_DATABASE": str(tmp_path / "bot.sqlite3"),
-        "APPEALS_BOT_CONFIG": str(config),
-        "PTB_TIMEDELTA": "true",
-        # The code under test, not whatever checkout the virtualenv was installed from.
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--webhook", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    output = asyncio.ensure_future(process.communicate())
+    env = bot_environment(tmp_path, url, TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET, APPEALS_BOT_CONFIG=str(config))
+    process = await start_bot_process("run", "--webhook", workdir=tmp_path, env=env)
     hook = f"http://127.0.0.1:{port}/telegram"
     try:
-        await wait_for(lambda: any(m.lower() == "setwebhook" for m, _ in core.calls) or output.done())
-        assert not output.done(), output.result()
+        await until(lambda: any(m.lower() == "setwebhook" for m, _ in core.calls), "setWebhook", wake=core.on_call, process=process)
         (params,) = [p for m, p in core.calls if m.lower() == "setwebhook"]
         assert params["url"] == hook and params["secret_token"] == SECRET
         core.send_text(LI, "/start")
@@ -74,14 +48,11 @@ async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_pat
             async with http.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                 assert response.status == 200  # a retry of a handled update changes nothing
             assert len(core.bot_messages(LI)) == 1
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(asyncio.shield(output), 15)
+        stdout, stderr = await process.stop()
     finally:
-        if process.returncode is None:
-            process.kill()
-        await output
+        await process.end()
         await runner.cleanup()
-    assert process.returncode == 0, stderr.decode()
+    assert process.returncode == 0, process.described()
     assert TOKEN.encode() not in stdout + stderr and SECRET.encode() not in stdout + stderr
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from sandbox.inprocess import InProcessRequest
 from storage.dialogs import Step
 from domain.commands import NewAppeal, OpenHotSpot
 from tests.harness import Bot, Clock, PacerTime, district_config
+from tests.helpers import until
 
 SECRET = "race-Secret_1"
 COURIER, COURIER_2, STAFF_1, STAFF_2, COORDINATOR = 1001, 1002, 500, 501, 900
@@ -65,19 +66,6 @@ class Gate(InProcessRequest):
             self.held.set()
             await self._open.wait()
         return await super().do_request(url, method, request_data, *args, **kwargs)
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Give the loop turns until `condition()` holds (no timed sleep); fail after WAIT_S seconds."""
-
-    async def turns() -> None:
-        while not condition():
-            await asyncio.sleep(0)
-
-    try:
-        await asyncio.wait_for(turns(), WAIT_S)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
 
 
 class Hook:

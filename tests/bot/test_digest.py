@@ -9,9 +9,10 @@ import pytest
 from domain.lifecycle import Event, State
 from handlers.chart import CJK_FAMILY, ChartLabels, chart_language, daily_chart, daily_figure, font_family
 from handlers.digest import digest_parts, split_lines
-from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.commands import ActOnAppeal, EventArgs
 from storage.stations import Station
 from tests.harness import running_bot
+from tests.helpers import submit_appeal
 
 TZ = ZoneInfo("Asia/Shanghai")
 COORDINATOR, HR, STATION_STAFF = 900, 600, 500
@@ -29,12 +30,6 @@ async def bot(tmp_path):
         yield running
 
 
-async def file(bot, courier: int, category: str = "work", unit: str | None = "hr", **place) -> int:
-    """An appeal filed now."""
-    new = NewAppeal(courier_id=courier, category=category, description="x", language="en", **place)
-    return (await bot.services.storage.appeals.submit(new, unit, bot.clock())).appeal.id
-
-
 async def apply(bot, number: int, event: Event, actor: int, note: str | None = None) -> None:
     """An event, now."""
     await bot.services.storage.appeals.apply(ActOnAppeal(number, event, actor, EventArgs(note=note)), bot.clock())
@@ -42,7 +37,7 @@ async def apply(bot, number: int, event: Event, actor: int, note: str | None = N
 
 async def test_digest_figures_rates_and_lists(bot) -> None:
     """Four appeals through different fates give the counts and rates their definitions promise."""
-    a, b, c, d = [await file(bot, 1001 + i) for i in range(4)]
+    a, b, c, d = [await submit_appeal(bot, 1001 + i) for i in range(4)]
     bot.clock.advance(minutes=30)
     for number in (a, b, c):
         await apply(bot, number, Event.ACCEPT, HR)
@@ -71,7 +66,7 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
 
 async def test_an_appeal_its_unit_still_has_time_to_accept_is_not_counted_late(bot) -> None:
     """The response rate judges an assignment once it is accepted or its acceptance deadline has passed."""
-    early, _waiting = await file(bot, 1001), await file(bot, 1002)
+    early, _waiting = await submit_appeal(bot, 1001), await submit_appeal(bot, 1002)
     bot.clock.advance(minutes=3)
     await apply(bot, early, Event.ACCEPT, HR)
     await bot.say(COORDINATOR, "/digest")
@@ -84,9 +79,9 @@ async def test_an_appeal_its_unit_still_has_time_to_accept_is_not_counted_late(b
 async def appeals_in_every_state(bot) -> dict[str, list[int]]:
     """Appeals filed now, one or more in each state the digest names; three at one station make a hot spot."""
     numbers = {
-        "assessing": [await file(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)],
-        "assigned": [await file(bot, 1004)],
-        **{state: [await file(bot, 1005) for _ in range(count)]
+        "assessing": [await submit_appeal(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)],
+        "assigned": [await submit_appeal(bot, 1004)],
+        **{state: [await submit_appeal(bot, 1005) for _ in range(count)]
            for state, count in (("accepted", 3), ("awaiting", 1), ("feedback", 1), ("closed", 1))},
     }
     for state in ("accepted", "awaiting", "feedback", "closed"):
@@ -153,8 +148,8 @@ async def test_only_coordinators_get_a_digest(bot) -> None:
 
 async def test_a_hot_spot_becomes_one_appeal_whose_result_reaches_every_courier(bot) -> None:
     """Three broken-charger appeals at one station: the coordinator makes one appeal; its result reaches all three."""
-    numbers = [await file(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)]
-    await file(bot, 1004, "facilities", None, station_id=None, lat=31.2, lon=121.4)  # alone: no spot
+    numbers = [await submit_appeal(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)]
+    await submit_appeal(bot, 1004, "facilities", None, station_id=None, lat=31.2, lon=121.4)  # alone: no spot
     await bot.say(COORDINATOR, "/digest")
     spots = [t for t in bot.texts(COORDINATOR) if t.startswith("Hot spots this week: 1")]
     assert spots and f"3 × Station facilities at Fuzhou Rd Station: #{numbers[0]}" in spots[-1]
@@ -183,7 +178,7 @@ async def test_a_hot_spot_becomes_one_appeal_whose_result_reaches_every_courier(
 async def test_a_stranger_cannot_turn_a_hot_spot_into_an_appeal(bot) -> None:
     """The button is checked against the presser's role, not trusted."""
     for i in range(3):
-        await file(bot, 1001 + i, "facilities", None, station_id="s1")
+        await submit_appeal(bot, 1001 + i, "facilities", None, station_id="s1")
     message = bot.core.send_text(1005, "hello")
     query = bot.core.press_button(1005, message["message_id"], "hs:mk:st.s1.facilities")
     await bot.deliver()
@@ -204,7 +199,7 @@ def test_long_text_splits_at_line_boundaries() -> None:
 
 async def test_the_scheduled_digest_is_delivered_in_parts(bot) -> None:
     """The daily digest arrives as text and a chart, through the outbox."""
-    await file(bot, 1001)
+    await submit_appeal(bot, 1001)
     await bot.tick()  # the first slot a database sees is only recorded
     evening = datetime.combine(bot.clock().astimezone(TZ).date(), datetime.min.time(), TZ) + timedelta(hours=18)
     await bot.at(evening + timedelta(minutes=1))
@@ -227,11 +222,11 @@ async def test_the_scheduled_digests_cover_whole_calendar_days(bot) -> None:
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
     await bot.tick()  # the first slots a database sees are only recorded
     bot.clock.now = datetime(2026, 11, 29, 23, 30, tzinfo=TZ)
-    await file(bot, 1001)  # Sunday before: in neither
+    await submit_appeal(bot, 1001)  # Sunday before: in neither
     bot.clock.now = datetime(2026, 12, 6, 23, 30, tzinfo=TZ)
-    await file(bot, 1002)  # Sunday night: in both
+    await submit_appeal(bot, 1002)  # Sunday night: in both
     bot.clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=TZ)
-    await file(bot, 1003)  # Monday morning, before the digests: in neither
+    await submit_appeal(bot, 1003)  # Monday morning, before the digests: in neither
     await bot.at(datetime(2026, 12, 7, 9, 1, tzinfo=TZ))
     await bot.at(datetime(2026, 12, 7, 18, 1, tzinfo=TZ))
     texts = bot.texts(COORDINATOR)
@@ -248,7 +243,7 @@ async def test_the_scheduled_digests_cover_whole_calendar_days(bot) -> None:
 
 async def test_durations_read_as_people_say_them(bot) -> None:
     """An accept after 3 h 20 min and a resolution after 2 days 4 hours, in both languages."""
-    number = await file(bot, 1001)
+    number = await submit_appeal(bot, 1001)
     bot.clock.advance(hours=3, minutes=20)
     await apply(bot, number, Event.ACCEPT, HR)
     bot.clock.advance(hours=48, minutes=40)
@@ -260,7 +255,7 @@ async def test_durations_read_as_people_say_them(bot) -> None:
 
 async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
     """Rated "not solved", resolved again and rated "satisfied": one appeal, satisfied; reopened still listed."""
-    a, b = await file(bot, 1001), await file(bot, 1002)
+    a, b = await submit_appeal(bot, 1001), await submit_appeal(bot, 1002)
     for number in (a, b):
         await apply(bot, number, Event.ACCEPT, HR)
         await apply(bot, number, Event.RESOLVE, HR, "done in full")
@@ -283,7 +278,7 @@ async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
 async def test_the_chart_speaks_the_readers_language_on_whole_number_ticks(bot, tmp_path) -> None:
     """A zh coordinator's chart is a phone-sized PNG in Noto Sans CJK with Chinese labels; en is in English."""
     for i in range(3):
-        number = await file(bot, 1001 + i)
+        number = await submit_appeal(bot, 1001 + i)
         await apply(bot, number, Event.ACCEPT, HR)
         if i:
             await apply(bot, number, Event.RESOLVE, HR, "done in full")

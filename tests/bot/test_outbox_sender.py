@@ -10,6 +10,7 @@ from sandbox.html_entities import parse_html
 from handlers.notices import render
 from domain.commands import NewAppeal
 from tests.harness import running_bot
+from tests.helpers import submit_appeal
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 
@@ -20,12 +21,6 @@ async def bot(tmp_path):
     async with running_bot(tmp_path / "outbox.sqlite3") as running:
         await running.start(COURIER, HR_STAFF, COORDINATOR)
         yield running
-
-
-async def file_wage_appeal(bot) -> int:
-    """A courier's wage appeal, routed to HR; its notice waits in the outbox until the next tick."""
-    new = NewAppeal(courier_id=COURIER, category="work", description="Wages unpaid", language="en")
-    return (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
 
 
 async def outbox_rows(bot) -> list[tuple[int, str, str, int, str | None]]:
@@ -44,7 +39,7 @@ def copies(bot, chat: int, fragment: str) -> int:
 async def test_flood_control_waits_and_then_delivers_once(bot) -> None:
     """A 429 pauses all sending for retry_after; the message goes later, exactly once."""
     bot.core.fail_next("sendMessage", ApiError.too_many_requests(3))
-    number = await file_wage_appeal(bot)
+    number = await submit_appeal(bot, COURIER)
     await bot.tick()
     assert copies(bot, HR_STAFF, f"#{number}") == 0
     (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
@@ -63,7 +58,7 @@ async def test_flood_control_waits_and_then_delivers_once(bot) -> None:
 async def test_network_errors_back_off_then_deliver(bot) -> None:
     """5xx and timeouts are retried after 5 s, 10 s, ...; the message arrives once."""
     bot.core.fail_next("sendMessage", ApiError(502, "Bad Gateway"), times=2)
-    await file_wage_appeal(bot)
+    await submit_appeal(bot, COURIER)
     await bot.tick()
     bot.clock.advance(seconds=5)
     await bot.tick()  # second failure: next try in 10 s
@@ -81,7 +76,7 @@ async def test_network_errors_back_off_then_deliver(bot) -> None:
 async def test_a_blocked_person_is_dead_lettered_and_coordinators_are_told(bot) -> None:
     """A 403 gives the message up with the reason, marks the person unreachable, and alerts coordinators once."""
     bot.core.block(HR_STAFF)
-    await file_wage_appeal(bot)
+    await submit_appeal(bot, COURIER)
     await bot.tick()
     (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
     assert row[2] == "dead" and row[4].startswith("forbidden:")
@@ -95,7 +90,7 @@ async def test_a_blocked_person_is_dead_lettered_and_coordinators_are_told(bot) 
 async def test_a_rejected_message_is_dead_lettered_with_the_reason(bot) -> None:
     """A 400 will not get better by retrying: it is kept, dead, with Telegram's words."""
     bot.core.fail_next("sendMessage", ApiError(400, "Bad Request: chat not found"))
-    await file_wage_appeal(bot)
+    await submit_appeal(bot, COURIER)
     await bot.tick()
     (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
     assert row[2] == "dead" and "Chat not found" in row[4]
@@ -116,7 +111,7 @@ async def test_a_crash_between_sending_and_marking_sends_again(bot, monkeypatch)
         raise SystemExit("killed between send and mark")
 
     monkeypatch.setattr(outbox, "mark_sent", die)
-    await file_wage_appeal(bot)
+    await submit_appeal(bot, COURIER)
     with pytest.raises(SystemExit):
         await bot.tick()
     assert copies(bot, HR_STAFF, "New appeal for your unit: HR Bureau") == 1
@@ -180,7 +175,7 @@ async def test_a_timeout_is_retried_later(bot, monkeypatch) -> None:
         return await real_send(*args, **kwargs)
 
     monkeypatch.setattr(type(bot.app.bot), "send_text", lambda self, *a, **k: slow_once(*a, **k))
-    await file_wage_appeal(bot)
+    await submit_appeal(bot, COURIER)
     await sender.flush()
     (row,) = [r for r in await outbox_rows(bot) if r[0] == HR_STAFF]
     assert row[2:] == ("pending", 1, "network: timed out")

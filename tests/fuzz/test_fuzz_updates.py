@@ -16,6 +16,7 @@ After each example: no exception reached the Application's error handlers, every
 of `tests.invariants` holds, and the bot still answers /start.
 
 `HYPOTHESIS_PROFILE=explore` runs 3,000 examples (CI: 500, the same ones every run), seeded at random.
+The generated runs are slow (left out of `-m "not slow"`); what they found runs in every tier.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
@@ -532,21 +533,20 @@ WALKED = {
 }
 
 
+@pytest.mark.parametrize("name", [*FOUND, *WALKED])
+def test_what_fuzzing_found_breaks_nothing(base, name) -> None:
+    """The sequences the fuzzer found, and the path it rarely walks: every run, the fast tier's too."""
+    asyncio.run(run_example(base, {**FOUND, **WALKED}[name]))
+
+
+@pytest.mark.slow  # hundreds of generated examples: minutes
 @given(sequence=st.lists(steps, min_size=1, max_size=40))
-@example(sequence=FOUND['location off the map'])
-@example(sequence=FOUND['assign without a unit'])
-@example(sequence=FOUND['/open ²'])
-@example(sequence=FOUND['merge into #²'])
-@example(sequence=FOUND['export to 9999-12-31'])
-@example(sequence=FOUND['merge chain'])
-@example(sequence=FOUND['second tap'])
-@example(sequence=FOUND['press on an inaccessible message'])
-@example(sequence=WALKED["hot spot"])
 def test_random_updates_break_nothing(base, sequence) -> None:
     """Any updates, in any order, from anyone: no unhandled error, every invariant holds, the bot answers."""
     asyncio.run(run_example(base, sequence))
 
 
+@pytest.mark.slow  # hundreds of generated examples: minutes
 @settings(max_examples=150)
 @given(presses=st.lists(st.builds(Press, people, st.booleans(), forged_data, st.integers(0, 50), st.booleans()), min_size=5, max_size=40))
 def test_forged_presses_alone_break_nothing(base, presses) -> None:

@@ -84,6 +84,7 @@ def rows_of(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     """Both files hold this week's two appeals with every timestamp; the Excel file has frozen headers and widths."""
     await bot.say(COORDINATOR, "/export")
@@ -115,6 +116,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     assert 6 <= widths["A"] < widths["I"] <= 40  # a number is narrow, a timestamp wider
 
 
+@pytest.mark.slow  # a process of its own
 async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> None:
     """LibreOffice, headless, converts the .xlsx to CSV with the same cells as the bot's CSV."""
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
@@ -137,6 +139,7 @@ async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> Non
     assert len(converted) == 4 and converted[1][0] == "1"
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_headers_and_values_in_chinese(bot) -> None:
     """A Chinese-speaking coordinator gets Chinese headers, names and states."""
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
@@ -150,6 +153,7 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     assert caption == "台账 2026-11-23 至 2026-11-29，诉求 2 件"
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_other_periods_typed_dates_and_bad_input(bot) -> None:
     """Last week holds the old appeal; an empty period says so; bad dates get the usage, not a traceback."""
     await bot.say(COORDINATOR, "/export")

@@ -33,6 +33,7 @@ async def bot(tmp_path):
         yield running
 
 
+@pytest.mark.slow  # the bot's worker process builds the file
 async def test_description_and_every_result_in_csv_and_excel_without_formulas(bot) -> None:
     """Both files: the description and the two results (oldest first, with their times); formulas made inert."""
     await bot.say(COORDINATOR, "/export")

@@ -74,6 +74,7 @@ def test_the_csv_escape_reads_back_exactly(start) -> None:
     assert from_csv(csv_text(deep)) == deep
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     """Each dangerous start in the description, the result and the station gets an apostrophe in a quoted
     field; the appeal number and the reopen count are bare numbers."""
@@ -96,6 +97,7 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     assert lines[1].startswith('1,"') and ',0,"' in lines[1]  # number and reopen count unquoted
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_ledger_excel_cells_are_strings_numbers_and_dates(bot) -> None:
     """Each dangerous start is a string cell holding exactly the text, quote-prefixed; no cell is a formula;
     the number is a number and the times are dates."""
@@ -122,6 +124,7 @@ async def test_ledger_excel_cells_are_strings_numbers_and_dates(bot) -> None:
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_stations_csv_cells_are_text_and_coordinates_numbers(bot) -> None:
     """/stations file: each dangerous start in a name is escaped in a quoted field; negative coordinates stay
     bare numbers; the file, sent back, reads the names as they were."""

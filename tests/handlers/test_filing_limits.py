@@ -10,6 +10,7 @@ from bot.config import ConfigError, parse_config
 from domain.filing_limits import FilingLimited, FilingLimits
 from domain.commands import NewAppeal
 from tests.harness import running_bot
+from tests.helpers import submit_appeal
 
 COURIER, OTHER_COURIER, HR_STAFF, COORDINATOR = 1001, 1002, 600, 900
 DEFAULTS = {"filings_per_minute": 3, "filings_per_day": 20}
@@ -31,9 +32,7 @@ async def file_directly(bot, courier: int = COURIER, times: int = 1, every: time
     for index in range(times):
         if index:
             bot.clock.now += every
-        new = NewAppeal(courier_id=courier, category="work", description="Wages unpaid", language="en")
-        applied = await bot.services.storage.appeals.submit(new, "hr", bot.clock(), FilingLimits(3, 20))
-        numbers.append(applied.appeal.id)
+        numbers.append(await submit_appeal(bot, courier, limits=FilingLimits(3, 20)))
     return numbers
 
 

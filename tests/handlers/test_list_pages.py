@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from domain.commands import NewAppeal
 from tests.harness import running_bot
+from tests.helpers import submit_appeal
 
 COURIER, STATION_STAFF, HR_STAFF = 1001, 500, 600
 
@@ -20,8 +20,7 @@ async def bot(tmp_path):
 async def file_many(bot, count: int) -> None:
     """`count` appeals from the courier, each routed to station st1; their notices sent."""
     for _ in range(count):
-        new = NewAppeal(courier_id=COURIER, category="facilities", description="The charger is broken", language="en")
-        await bot.services.storage.appeals.submit(new, "st1", bot.clock())
+        await submit_appeal(bot, COURIER, "facilities", "st1", "The charger is broken")
     await bot.tick()
 
 

@@ -10,6 +10,7 @@ from handlers.deadlines_view import appeal_deadline_line
 from handlers.services import Services
 from tests.handlers.test_loop import COORDINATOR, COURIER, HR_STAFF, file_wage_appeal
 from tests.harness import TZ, running_bot
+from tests.helpers import file_appeal
 from handlers.telegram_text import said
 
 OTHER = 1002
@@ -149,14 +150,8 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
 
 async def file_suggestion(bot, person: int, lang: str = "en") -> int:
     """A courier files an appeal no rule routes; returns its number."""
-    t = tr(bot, lang)
-    await bot.say(person, "/appeal")
-    await bot.press(person, bot.services.category("suggestion").name(lang))
-    await bot.say(person, "Please add a microwave at the station")
-    await bot.press(person, t("button.skip"))
-    await bot.press(person, t("button.skip"))
-    await bot.press(person, t("button.confirm"))
-    return int(bot.last_text(person).split("#")[1].split()[0])
+    category = bot.services.category("suggestion").name(lang)
+    return await file_appeal(bot, person, category, "Please add a microwave at the station", lang=lang)
 
 
 async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:

@@ -122,6 +122,7 @@ async def test_add_and_edit_with_the_one_line_form(bot) -> None:
     assert "close every quote" in bot.last_text(COORDINATOR)
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_station_file_sent_as_a_document(bot) -> None:
     """A valid JSON file is imported by id; a CSV with problems lists them all and changes nothing."""
     stations = {"stations": [
@@ -148,6 +149,7 @@ async def test_a_station_file_sent_as_a_document(bot) -> None:
     assert "line 1: is not UTF-8 text" in bot.last_text(COORDINATOR)
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_the_stations_file_round_trips_through_the_bot(bot) -> None:
     """/stations file sends a CSV that, sent back, changes nothing."""
     await bot.say(COORDINATOR, "/stations file")
@@ -161,6 +163,7 @@ async def test_the_stations_file_round_trips_through_the_bot(bot) -> None:
     assert [s.model_dump() for s in await bot.services.storage.stations.all()] == [s.model_dump() for s in STATIONS]
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_english_names_by_form_file_and_import(bot) -> None:
     """`/stations set name_en=… address_en=…` stores them, the CSV carries them, and a file without them keeps them."""
     await bot.say(COORDINATOR, '/stations set id=s-1 name_en="Fuzhou Road Station" address_en="1 Fuzhou Road"')

@@ -4,6 +4,8 @@ label ("地点：…" / "Place: …"), the description holds only the courier's 
 import csv
 import io
 
+import pytest
+
 from handlers import callbacks
 from tests.every_state import COORDINATOR, COURIER, number_in, press_data
 from tests.harness import running_bot
@@ -32,6 +34,7 @@ async def file_with_typed_place(bot) -> int:
     return number_in(bot.last_text(COURIER))
 
 
+@pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_typed_place_shows_under_each_readers_own_label(tmp_path) -> None:
     async with running_bot(tmp_path / "place.sqlite3") as bot:
         bot.user(COURIER, "Li", language_code="zh")

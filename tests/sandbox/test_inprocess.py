@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dtm
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,6 +21,7 @@ from telegram.ext import (
 
 from sandbox.core import ApiError, BotApiCore
 from sandbox.inprocess import InProcessRequest
+from tests.helpers import until
 
 ANN = 42
 Context = ContextTypes.DEFAULT_TYPE
@@ -101,15 +101,6 @@ async def deliver(core: BotApiCore, app: Application, errors: list[BaseException
     for raw in core.take_updates():
         await app.process_update(Update.de_json(raw, app.bot))
     assert not errors, errors
-
-
-async def eventually(condition: Callable[[], object], timeout: float = 2.0) -> None:
-    """Wait until the condition holds, failing after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_start_replies_with_an_inline_keyboard(
@@ -198,7 +189,7 @@ async def test_real_polling_delivers_an_update_end_to_end(
         await app.start()
         await app.updater.start_polling(poll_interval=0)
         core.send_text(ANN, "/start")
-        await eventually(lambda: core.bot_messages(ANN))
+        await until(lambda: core.bot_messages(ANN), core=core)
         await app.updater.stop()
         await app.stop()
 

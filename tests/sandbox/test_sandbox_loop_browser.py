@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import BotProcess, bot_environment, start_bot_process
 from tests.sandbox.test_webchat_browser import PHONE, Page, open_browser
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # the sandbox as a process, in a real browser
+
 COURIER, HR_WORKER = 300002, 200001
 READY = re.compile(r"Sandbox ready: open (http://127\.0\.0\.1:\d+)")
 
 
-async def start_sandbox(workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def start_sandbox(workdir: Path) -> tuple[BotProcess, str]:
     """`python -m bot sandbox` as a real process on a free port; returns it and the page's URL."""
-    env = {**os.environ, "PTB_TIMEDELTA": "true", "APPEALS_BOT_DATABASE": str(workdir / "sandbox.sqlite3")}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "sandbox", "--port", "0",
-        cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    seen = []
-    async with asyncio.timeout(30):
-        while line := (await process.stdout.readline()).decode():
-            seen.append(line)
-            if match := READY.search(line):
-                return process, match[1]
-    raise AssertionError("the sandbox never said it was ready:\n" + "".join(seen))
+    process = await start_bot_process("sandbox", "--port", "0", workdir=workdir, env=bot_environment(workdir, None, None))
+    try:
+        return process, (await process.printed(READY, seconds=30))[1]
+    except BaseException:
+        await process.end()
+        raise
 
 
 def bot_says(page: Page, fragment: str) -> None:
@@ -96,7 +90,11 @@ def courier_rates(page: Page, screenshot: Path) -> None:
 async def test_the_whole_loop_in_the_web_chat(tmp_path: Path) -> None:
     """Everything a newcomer would try first, on screen, against the real sandbox process."""
     process, url = await start_sandbox(tmp_path)
-    driver = await asyncio.to_thread(open_browser, tmp_path / "profile")
+    try:
+        driver = await asyncio.to_thread(open_browser, tmp_path / "profile")
+    except BaseException:
+        await process.end()
+        raise
     page = Page(driver)
     try:
         await asyncio.to_thread(page.open, url)
@@ -107,5 +105,8 @@ async def test_the_whole_loop_in_the_web_chat(tmp_path: Path) -> None:
         assert page.severe_console_entries() == []
     finally:
         await asyncio.to_thread(driver.quit)
-        process.terminate()
-        assert await asyncio.wait_for(process.wait(), 15) == 0
+        try:
+            await process.stop()
+        finally:
+            await process.end()
+    assert process.returncode == 0, process.described()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -32,6 +32,7 @@ from telegram.ext import (
 
 from sandbox.core import ApiError, BotApiCore
 from sandbox.server import create_app, start_server
+from tests.helpers import until
 
 TOKEN = "123456:TEST"
 ANN, BO = 42, 43
@@ -178,16 +179,6 @@ async def running_server(core: BotApiCore, timezone: str = "UTC") -> tuple[Any, 
     )
 
 
-async def eventually(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """The condition's first truthy value, failing after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := condition()):
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return value
-
-
 def texts(core: BotApiCore, chat_id: int) -> list[str]:
     """The texts (or captions) of the chat's messages, oldest first."""
     return [m.get("text", m.get("caption", "")) for m in core.messages(chat_id)]
@@ -242,7 +233,7 @@ async def test_a_polling_bot_greets_and_edits_on_a_button_press(
     core: BotApiCore, bot: Application
 ) -> None:
     core.send_text(ANN, "/start")
-    question = await eventually(lambda: len(core.bot_messages(ANN)) == 2 and core.last_message(ANN))
+    question = await until(lambda: len(core.bot_messages(ANN)) == 2 and core.last_message(ANN), core=core)
 
     assert texts(core, ANN) == ["/start", "Hello, Ann!", "Submit the appeal?"]
     keyboard = core.reply_keyboard(ANN)
@@ -250,7 +241,7 @@ async def test_a_polling_bot_greets_and_edits_on_a_button_press(
     assert bot.bot.username == "appeals_bot"
 
     query_id = core.press_button(ANN, question["message_id"], "yes")
-    await eventually(lambda: "edit_date" in core.last_message(ANN))
+    await until(lambda: "edit_date" in core.last_message(ANN), core=core)
     edited = core.last_message(ANN)
     assert edited["text"] == "Chosen: yes"
     assert edited["entities"] == [{"type": "bold", "offset": 8, "length": 3}]
@@ -261,16 +252,16 @@ async def test_locations_contacts_and_photos_reach_the_bot(
     core: BotApiCore, bot: Application
 ) -> None:
     core.share_location(ANN, 31.2304, 121.4737)
-    await eventually(lambda: texts(core, ANN)[-1] == "Got 31.2304, 121.4737")
+    await until(lambda: texts(core, ANN)[-1] == "Got 31.2304, 121.4737", core=core)
     venue = core.messages(ANN)[1]["venue"]
     assert venue["title"] == "Nearest station"
 
     core.share_contact(ANN, "+8613800000042", "Ann", ANN)
-    await eventually(lambda: texts(core, ANN)[-1] == "Thanks, Ann: +8613800000042")
+    await until(lambda: texts(core, ANN)[-1] == "Thanks, Ann: +8613800000042", core=core)
 
     # The bot downloads the photo through GET /file/bot<token>/<path>.
     core.send_photo(ANN, b"user-jpeg")
-    await eventually(lambda: texts(core, ANN)[-1] == "Got 9 bytes")
+    await until(lambda: texts(core, ANN)[-1] == "Got 9 bytes", core=core)
 
 
 async def test_the_bot_uploads_files_and_they_download_over_http(
@@ -278,7 +269,7 @@ async def test_the_bot_uploads_files_and_they_download_over_http(
 ) -> None:
     core.send_text(ANN, "/photo")
     core.send_text(ANN, "/ledger")
-    await eventually(lambda: len(core.bot_messages(ANN)) == 2)
+    await until(lambda: len(core.bot_messages(ANN)) == 2, core=core)
     photo, document = core.bot_messages(ANN)
     assert photo["caption"] == "Your receipt"
     assert document["document"]["file_name"] == "ledger.csv"
@@ -418,7 +409,7 @@ async def test_a_person_chats_through_the_api(
     api = f"{url}/api/chats/{ANN}"
     status, sent = await post_json(http, f"{api}/text", {"text": "/start"})
     assert status == 200 and sent["text"] == "/start"
-    await eventually(lambda: len(core.bot_messages(ANN)) == 2)
+    await until(lambda: len(core.bot_messages(ANN)) == 2, core=core)
 
     async with http.get(api) as response:
         chat = await response.json()
@@ -440,13 +431,13 @@ async def test_a_person_shares_a_location_a_contact_and_a_photo(
     point = {"latitude": 31.2397, "longitude": 121.4998}
     status, _ = await post_json(http, f"{api}/location", point)
     assert status == 200
-    await eventually(lambda: texts(core, ANN)[-1] == "Got 31.2397, 121.4998")
+    await until(lambda: texts(core, ANN)[-1] == "Got 31.2397, 121.4998", core=core)
 
     status, shared = await post_json(http, f"{api}/contact", {})
     assert status == 200
     contact = {"phone_number": "+8613800000042", "first_name": "Ann", "user_id": ANN}
     assert shared["contact"] == contact
-    await eventually(lambda: texts(core, ANN)[-1] == "Thanks, Ann: +8613800000042")
+    await until(lambda: texts(core, ANN)[-1] == "Thanks, Ann: +8613800000042", core=core)
 
     upload = aiohttp.FormData()
     upload.add_field("photo", PNG, filename="bag.png", content_type="image/png")
@@ -454,7 +445,7 @@ async def test_a_person_shares_a_location_a_contact_and_a_photo(
     async with http.post(f"{api}/photo", data=upload) as response:
         assert response.status == 200
         assert (await response.json())["caption"] == "torn bag"
-    await eventually(lambda: texts(core, ANN)[-1] == f"Got {len(PNG)} bytes")
+    await until(lambda: texts(core, ANN)[-1] == f"Got {len(PNG)} bytes", core=core)
 
     photo = core.messages(ANN)[-2]["photo"][-1]
     async with http.get(f"{url}/api/files/{photo['file_id']}") as response:
@@ -473,9 +464,8 @@ async def test_a_person_sends_a_document_and_a_voice_note(
         sent = await response.json()
     assert sent["document"]["file_name"] == "receipt.pdf"
     assert sent["caption"] == "the receipt"
-    await eventually(
-        lambda: texts(core, ANN)[-1]
-        == "Got receipt.pdf (application/pdf, 16 bytes, caption 'the receipt')"
+    await until(
+        lambda: texts(core, ANN)[-1] == "Got receipt.pdf (application/pdf, 16 bytes, caption 'the receipt')", core=core
     )
 
     upload = aiohttp.FormData()
@@ -484,7 +474,7 @@ async def test_a_person_sends_a_document_and_a_voice_note(
     async with http.post(f"{api}/voice", data=upload) as response:
         assert response.status == 200
         assert (await response.json())["voice"]["duration"] == 3
-    await eventually(lambda: texts(core, ANN)[-1] == "Got a voice note of 3 s, 10 bytes")
+    await until(lambda: texts(core, ANN)[-1] == "Got a voice note of 3 s, 10 bytes", core=core)
 
 
 @pytest.mark.parametrize(
@@ -521,7 +511,7 @@ async def test_the_page_downloads_what_the_bot_sent(
     core: BotApiCore, bot: Application, url: str, http: aiohttp.ClientSession
 ) -> None:
     core.send_text(ANN, "/ledger")
-    document = (await eventually(lambda: core.bot_messages(ANN)))[0]["document"]
+    document = (await until(lambda: core.bot_messages(ANN), core=core))[0]["document"]
 
     async with http.get(f"{url}/api/files/{document['file_id']}") as response:
         assert response.status == 200

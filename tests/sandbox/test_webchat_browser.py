@@ -30,6 +30,8 @@ from telegram.ext import (
     ContextTypes,
 )
 
+pytestmark = pytest.mark.slow  # a real browser (chromium through its driver)
+
 from sandbox.core import BotApiCore, Json
 from sandbox.server import FIRST_NEW_PERSON_ID
 from tests.sandbox.test_server import ANN, BO, PNG, build_bot, running_server

@@ -39,8 +39,7 @@ async def test_while_long_work_runs_short_work_waits_behind_it_in_order(tmp_path
 
     try:
         long_task = asyncio.create_task(db.write(long_work, long=True))
-        while not started.is_set():
-            await asyncio.sleep(0.005)
+        assert await asyncio.to_thread(started.wait, 10)
         first = await db.write(short_work("short 1"))  # queued behind the long work, not beside it
         second = await db.write(short_work("short 2"))  # the thread is idle again: inline
         thread = await long_task

@@ -1,0 +1,77 @@
+"""`python -m bot run` with no token refuses, naming both ways on; `python3 dev.py run` then starts the sandbox."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_NO_TOKEN, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No token, config or database leaks in from the machine; work in a temp folder."""
+    for name in ("APPEALS_BOT_CONFIG", "APPEALS_BOT_DATABASE", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_run_without_a_token_names_both_ways_on_and_opens_no_database(tmp_path, capsys) -> None:
+    """The configured database is not created, let alone filled with the sandbox's sample stations."""
+    database = tmp_path / "district.sqlite3"
+    (tmp_path / "config.toml").write_text(f'[database]\npath = "{database}"\n')
+    assert main(["run"]) == EXIT_NO_TOKEN
+    err = capsys.readouterr().err
+    assert "no bot token" in err and "TELEGRAM_BOT_TOKEN" in err and "python -m bot sandbox" in err
+    assert "Traceback" not in err
+    assert not database.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "config.toml"]
+
+
+def load_dev():
+    """dev.py as a module (it lives beside the packages, not in one)."""
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "args,run,sandbox",
+    [
+        ([], ["run"], ["sandbox", "--port", "8080"]),
+        (["--port", "9000"], ["run"], ["sandbox", "--port", "9000"]),
+        (
+            ["--port=0", "--debug", "--config", "district.toml"],
+            ["run", "--debug", "--config", "district.toml"],
+            ["sandbox", "--port", "0", "--debug"],
+        ),
+    ],
+)
+def test_dev_run_without_a_token_starts_the_sandbox_with_its_port(monkeypatch, args, run, sandbox) -> None:
+    """dev.py asks `bot run` first (it alone decides what a token is); on its no-token code, the sandbox,
+    on the sample district's own database whatever config was named, with --port passed through."""
+    dev = load_dev()
+    commands: list[list[str]] = []
+
+    def call(command: list[str], cwd: Path) -> int:
+        commands.append(command[3:])  # after python -m bot
+        return EXIT_NO_TOKEN if command[3] == "run" else 0
+
+    monkeypatch.setattr(dev.subprocess, "call", call)
+    assert dev._run(args) == 0
+    assert commands == [run, sandbox]
+
+
+def test_dev_run_with_a_token_runs_the_bot_only(monkeypatch) -> None:
+    """With a token (the bot starts and, stopped, exits 0), no sandbox; another command passes straight on."""
+    dev = load_dev()
+    commands: list[list[str]] = []
+    monkeypatch.setattr(dev.subprocess, "call", lambda command, cwd: commands.append(command[3:]) or 0)
+    assert dev._run(["--webhook"]) == 0
+    assert dev._run(["check-config", "my.toml"]) == 0
+    assert commands == [["run", "--webhook"], ["check-config", "my.toml"]]
