@@ -35,6 +35,10 @@ MIN_FIRST_RADIUS_M = 250.0
 REACH_HEADROOM = 1.5  # a circle 1.5 times as wide as the last ones' reach holds about twice their stations
 GROWTH = 4.0  # the widest step from a circle with too few stations: 16 times the area
 MIN_GROWTH = 1.5
+# A circle grown out of a sparse area may take in a city: hundreds of stations read and measured for
+# five. Counting a box's stations costs a tenth of reading them, so a grown circle is counted first
+# and drawn in towards holding CROWDED if it holds many more (bench/stations.py's slowest lookups).
+CROWDED = 64
 # An entry of station_index is index_key << ENTRY_SHIFT | amenity bits (migration 16).
 ENTRY_SHIFT = 16
 # The tree keeps 32-bit floats rounded outwards: a station lies within a few of their steps of its
@@ -163,6 +167,13 @@ def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, l
     return low, high, _lon_ranges(lon, math.degrees(math.asin(ratio)))
 
 
+def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, radius: float, least: float, mask: int) -> float:
+    """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
+    low, high, ranges = search_box(lat, lon, radius)
+    count = sum(conn.execute(_COUNT_IN_BOX, (low, high, west, east, mask, mask)).fetchone()[0] for west, east in ranges)
+    return max(least, radius * math.sqrt(CROWDED / count)) if count > CROWDED else radius
+
+
 _UPSERT = (
     "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active, name_en,"
     " address_en, index_key)"
@@ -183,6 +194,7 @@ _IN_BOX = (
     "SELECT entry, min_lat, min_lon FROM station_index WHERE max_lat >= ? AND min_lat <= ?"
     " AND max_lon >= ? AND min_lon <= ? AND (entry & ?) = ?"
 )
+_COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
 
 
 def _row(record: StationRecord) -> dict[str, object]:
@@ -342,8 +354,9 @@ class Stations:
                     radius = max(radius * 1.01, found[limit - 1][0] + BOX_SLACK_M)
                 else:
                     # A few found say how sparse it is here: a circle about twice as likely to hold
-                    # the rest, instead of one 16 times the area that may take in a whole city.
-                    radius *= min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH
+                    # the rest, instead of one 16 times the area.
+                    grown = radius * (min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH)
+                    radius = _uncrowded(conn, lat, lon, grown, radius * MIN_GROWTH, mask)
             if not found:
                 return []
             # Any of the `limit` nearest is within twice the slack of the limit-th corner distance.
