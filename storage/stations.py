@@ -167,13 +167,6 @@ def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, l
     return low, high, _lon_ranges(lon, math.degrees(math.asin(ratio)))
 
 
-def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, radius: float, least: float, mask: int) -> float:
-    """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
-    low, high, ranges = search_box(lat, lon, radius)
-    count = sum(conn.execute(_COUNT_IN_BOX, (low, high, west, east, mask, mask)).fetchone()[0] for west, east in ranges)
-    return max(least, radius * math.sqrt(CROWDED / count)) if count > CROWDED else radius
-
-
 _UPSERT = (
     "INSERT INTO stations (id, name, address, lat, lon, grade, amenities, hours, unit_id, active, name_en,"
     " address_en, index_key)"
@@ -195,6 +188,13 @@ _IN_BOX = (
     " AND max_lon >= ? AND min_lon <= ? AND (entry & ?) = ?"
 )
 _COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
+
+
+def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, radius: float, least: float, mask: int) -> float:
+    """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
+    low, high, ranges = search_box(lat, lon, radius)
+    count = sum(conn.execute(_COUNT_IN_BOX, (low, high, west, east, mask, mask)).fetchone()[0] for west, east in ranges)
+    return max(least, radius * math.sqrt(CROWDED / count)) if count > CROWDED else radius
 
 
 def _row(record: StationRecord) -> dict[str, object]:
