@@ -42,7 +42,9 @@ from common import (  # noqa: E402
 )
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
 
-TARGET_MIB = 150.0
+# A same-run ratio: the bot with its database at most twice what python-telegram-bot's one-reply
+# step holds over the same updates (the 150 MiB it was held to beside about 75 MiB).
+TARGET = 2.0
 
 
 async def _child(mode: str, database: str, updates_file: str, count: int) -> dict[str, float]:
@@ -125,8 +127,8 @@ def run(quick: bool) -> None:
         f"{mib(bot['rss'])} RSS (the bot, {appeals:,} appeals)",
         f"{mib(ceiling['rss'])} RSS (python-telegram-bot's one-reply step, same imports, same updates)",
         bot["rss"] / ceiling["rss"],
-        f"< {TARGET_MIB:.0f} MiB",
-        bot["rss"] / MIB < TARGET_MIB,
+        f"<= {TARGET:.1f}",
+        bot["rss"] / ceiling["rss"] <= TARGET,
     )
 
 

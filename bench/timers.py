@@ -34,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import MIB, NOW, bench_config, copy_database, header, result, rss_bytes  # noqa: E402
 from fixtures import FULL_APPEALS, ensure, sizes  # noqa: E402
 
-TARGET_SECONDS = 1.0
-TARGET_MIB = 20.0
+# Same-run ratios: the bot's start-up at most a fifth of the JobQueue design's time, and an eighth
+# of its memory (at full size they were 1 s and 20 MiB beside about 5 s and 160 MiB).
+TARGET_TIME_RATIO = 0.20
+TARGET_MEMORY_RATIO = 0.125
 QUICK_APPEALS = 100_000
 QUICK_TIMERS = 10_000
 
@@ -122,21 +124,24 @@ def run(quick: bool) -> None:
         )
         print(f"# {name}: {phases}; RSS {figures['rss'] / MIB:+.1f} MiB")
     print(f"# jobs scheduled: {jobs['jobs']:,}; the bot's earliest pending step is {bot['phase earliest']:.0f} s after its clock")
+    ready = bot["seconds"] / jobs["seconds"]
     result(
         "timers-ready",
         f"{bot['seconds'] * 1000:.0f} ms to ready (deadlines in an indexed column)",
         f"{jobs['seconds'] * 1000:,.0f} ms (one JobQueue job per deadline)",
-        bot["seconds"] / jobs["seconds"],
-        f"< {TARGET_SECONDS:.0f} s",
-        bot["seconds"] < TARGET_SECONDS,
+        ready,
+        f"<= {TARGET_TIME_RATIO:.2f}",
+        ready <= TARGET_TIME_RATIO,
     )
+    # Below zero where the bot's resident set shrank (a collection freed more than start-up took).
+    memory = bot["rss"] / jobs["rss"] if jobs["rss"] > 0 else float("inf")
     result(
         "timers-memory",
         f"{bot['rss'] / MIB:+.1f} MiB RSS at ready",
         f"{jobs['rss'] / MIB:+.1f} MiB (one JobQueue job per deadline)",
-        bot["rss"] / jobs["rss"] if jobs["rss"] > 0 else float("nan"),
-        f"< {TARGET_MIB:.0f} MiB",
-        bot["rss"] / MIB < TARGET_MIB,
+        memory,
+        f"<= {TARGET_MEMORY_RATIO:.3f}",
+        memory <= TARGET_MEMORY_RATIO,
     )
 
 

@@ -464,6 +464,86 @@ ALTER TABLE appeals ADD COLUMN place TEXT;
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the station index holds amenity bits in its entry ids, and no auxiliary columns",
+        """
+-- The nearest-station lookup read each station's exact coordinates and amenity bits from the
+-- R*Tree's auxiliary columns, which live in a table of their own: a lookup per row found, five
+-- times the cost of the box itself (bench/stations.py). The tree now holds only the boxes, and
+-- each entry's id is the station's index_key times 65,536 plus its amenity bits (bit i is
+-- domain.stations_file.AMENITIES[i]), which the tree reads from the node it is visiting.
+DROP TRIGGER stations_index_insert;
+DROP TRIGGER stations_index_update;
+DROP TRIGGER stations_index_delete;
+DROP TABLE station_index;
+
+CREATE VIRTUAL TABLE station_index USING rtree(entry, min_lat, max_lat, min_lon, max_lon);
+
+CREATE TRIGGER stations_index_insert AFTER INSERT ON stations
+BEGIN
+    UPDATE stations SET index_key = (SELECT coalesce(max(index_key), 0) + 1 FROM stations)
+        WHERE rowid = NEW.rowid AND NEW.index_key IS NULL;
+    INSERT INTO station_index
+        SELECT s.index_key * 65536
+            + (instr(s.amenities, '"water"') > 0)
+            + ((instr(s.amenities, '"charging"') > 0) << 1)
+            + ((instr(s.amenities, '"rest"') > 0) << 2)
+            + ((instr(s.amenities, '"microwave"') > 0) << 3)
+            + ((instr(s.amenities, '"toilet"') > 0) << 4)
+            + ((instr(s.amenities, '"first_aid"') > 0) << 5),
+            s.lat, s.lat, s.lon, s.lon
+        FROM stations s WHERE s.rowid = NEW.rowid AND s.active = 1;
+END;
+
+CREATE TRIGGER stations_index_update AFTER UPDATE OF lat, lon, amenities, active ON stations
+WHEN OLD.lat IS NOT NEW.lat OR OLD.lon IS NOT NEW.lon OR OLD.amenities IS NOT NEW.amenities
+    OR OLD.active IS NOT NEW.active
+BEGIN
+    DELETE FROM station_index WHERE entry = OLD.index_key * 65536
+        + (instr(OLD.amenities, '"water"') > 0)
+        + ((instr(OLD.amenities, '"charging"') > 0) << 1)
+        + ((instr(OLD.amenities, '"rest"') > 0) << 2)
+        + ((instr(OLD.amenities, '"microwave"') > 0) << 3)
+        + ((instr(OLD.amenities, '"toilet"') > 0) << 4)
+        + ((instr(OLD.amenities, '"first_aid"') > 0) << 5);
+    INSERT INTO station_index
+        SELECT NEW.index_key * 65536
+            + (instr(NEW.amenities, '"water"') > 0)
+            + ((instr(NEW.amenities, '"charging"') > 0) << 1)
+            + ((instr(NEW.amenities, '"rest"') > 0) << 2)
+            + ((instr(NEW.amenities, '"microwave"') > 0) << 3)
+            + ((instr(NEW.amenities, '"toilet"') > 0) << 4)
+            + ((instr(NEW.amenities, '"first_aid"') > 0) << 5),
+            NEW.lat, NEW.lat, NEW.lon, NEW.lon
+        WHERE NEW.active = 1;
+END;
+
+CREATE TRIGGER stations_index_delete AFTER DELETE ON stations
+BEGIN
+    DELETE FROM station_index WHERE entry = OLD.index_key * 65536
+        + (instr(OLD.amenities, '"water"') > 0)
+        + ((instr(OLD.amenities, '"charging"') > 0) << 1)
+        + ((instr(OLD.amenities, '"rest"') > 0) << 2)
+        + ((instr(OLD.amenities, '"microwave"') > 0) << 3)
+        + ((instr(OLD.amenities, '"toilet"') > 0) << 4)
+        + ((instr(OLD.amenities, '"first_aid"') > 0) << 5);
+END;
+
+INSERT INTO station_index
+    SELECT s.index_key * 65536
+        + (instr(s.amenities, '"water"') > 0)
+        + ((instr(s.amenities, '"charging"') > 0) << 1)
+        + ((instr(s.amenities, '"rest"') > 0) << 2)
+        + ((instr(s.amenities, '"microwave"') > 0) << 3)
+        + ((instr(s.amenities, '"toilet"') > 0) << 4)
+        + ((instr(s.amenities, '"first_aid"') > 0) << 5),
+        s.lat, s.lat, s.lon, s.lon
+    FROM stations s WHERE s.active = 1;
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

@@ -1,7 +1,8 @@
 """Rest stations: import by id, close and reopen, and the nearest-station lookup on an R*Tree.
 
-The lookup searches `station_index`, an R*Tree of the open stations kept by triggers (migration
-3), with each station's exact coordinates and amenity bits beside its box. bench/stations.py
+The lookup searches `station_index`, an R*Tree of the open stations kept by triggers (migrations 3
+and 16): a box per station, and in each entry's id the station's index_key and its amenity bits, so
+the tree itself answers "near here, with first aid" without a read per row. bench/stations.py
 measured it against a bounding box on a (lat, lon) B-tree: the B-tree scans the whole latitude
 band, the R*Tree only the box, which matters most for sparse areas and amenity filters.
 """
@@ -32,7 +33,17 @@ __all__ = [
 FIRST_RADIUS_M = 2_000.0  # the widest first circle, and the first one before any search
 MIN_FIRST_RADIUS_M = 250.0
 REACH_HEADROOM = 1.5  # a circle 1.5 times as wide as the last ones' reach holds about twice their stations
-GROWTH = 4.0
+GROWTH = 4.0  # the widest step from a circle with too few stations: 16 times the area
+MIN_GROWTH = 1.5
+# A circle grown out of a sparse area may take in a city: hundreds of stations read and measured for
+# five. Counting a box's stations costs a tenth of reading them, so a grown circle is counted first
+# and drawn in towards holding CROWDED if it holds many more (bench/stations.py's slowest lookups).
+CROWDED = 64
+# An entry of station_index is index_key << ENTRY_SHIFT | amenity bits (migration 16).
+ENTRY_SHIFT = 16
+# The tree keeps 32-bit floats rounded outwards: a station lies within a few of their steps of its
+# box's corner, under 5 m anywhere on Earth, so a distance measured from the corner is off by less.
+BOX_SLACK_M = 10.0
 _HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
 # Rows per import transaction: each holds the database thread a few milliseconds, so other people's
 # reads and writes queued meanwhile go between two batches instead of after the whole file.
@@ -170,11 +181,20 @@ _UPSERT = (
     " name_en = coalesce(:name_en, stations.name_en), address_en = coalesce(:address_en, stations.address_en)"
 )
 
-# Overlap, not containment: the tree stores 32-bit floats, rounded outwards.
+# Overlap, not containment: the tree stores 32-bit floats, rounded outwards. Every column read here
+# is in the tree's node (an auxiliary column would cost a lookup in another table per row).
 _IN_BOX = (
-    "SELECT index_key, lat, lon FROM station_index WHERE max_lat >= ? AND min_lat <= ?"
-    " AND max_lon >= ? AND min_lon <= ? AND (amenity_bits & ?) = ?"
+    "SELECT entry, min_lat, min_lon FROM station_index WHERE max_lat >= ? AND min_lat <= ?"
+    " AND max_lon >= ? AND min_lon <= ? AND (entry & ?) = ?"
 )
+_COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
+
+
+def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, radius: float, least: float, mask: int) -> float:
+    """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
+    low, high, ranges = search_box(lat, lon, radius)
+    count = sum(conn.execute(_COUNT_IN_BOX, (low, high, west, east, mask, mask)).fetchone()[0] for west, east in ranges)
+    return max(least, radius * math.sqrt(CROWDED / count)) if count > CROWDED else radius
 
 
 def _row(record: StationRecord) -> dict[str, object]:
@@ -318,33 +338,38 @@ class Stations:
             radius = self._first_radius(mask)
             while True:
                 low, high, ranges = search_box(lat, lon, radius)
-                found: dict[int, float] = {}
-                for west, east in ranges:
-                    for key, s_lat, s_lon in conn.execute(_IN_BOX, (low, high, west, east, mask, mask)):
-                        found[key] = distance_to(s_lat, s_lon)
-                # Only stations inside the circle are certainly nearer than any outside the box.
-                inside = sorted((d, key) for key, d in found.items() if d <= radius)
-                if len(inside) >= limit or radius >= _HALF_CIRCUMFERENCE_M:
-                    chosen = inside[:limit]
+                # (distance from the box's corner, index_key): within BOX_SLACK_M of the true distance.
+                found = [
+                    (distance_to(s_lat, s_lon), entry >> ENTRY_SHIFT)
+                    for west, east in ranges
+                    for entry, s_lat, s_lon in conn.execute(_IN_BOX, (low, high, west, east, mask, mask))
+                ]
+                found.sort()
+                # Only stations certainly inside the circle are certainly nearer than any outside the box.
+                if radius >= _HALF_CIRCUMFERENCE_M or (len(found) >= limit and found[limit - 1][0] <= radius - BOX_SLACK_M):
                     break
                 if len(found) >= limit:
                     # The box's corners already hold enough: a circle through the limit-th of them
                     # takes them all, in one more query instead of several growing ones.
-                    radius = max(radius * 1.01, sorted(found.values())[limit - 1])
+                    radius = max(radius * 1.01, found[limit - 1][0] + BOX_SLACK_M)
                 else:
-                    radius *= GROWTH
-            if not chosen:
+                    # A few found say how sparse it is here: a circle about twice as likely to hold
+                    # the rest, instead of one 16 times the area.
+                    grown = radius * (min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH)
+                    radius = _uncrowded(conn, lat, lon, grown, radius * MIN_GROWTH, mask)
+            if not found:
                 return []
-            if len(chosen) == limit:
-                self._reached(mask, chosen[-1][0])
-            keys = [key for _, key in chosen]
+            # Any of the `limit` nearest is within twice the slack of the limit-th corner distance.
+            cut = found[min(limit, len(found)) - 1][0] + 2 * BOX_SLACK_M
+            keys = [key for metres, key in found if metres <= cut]
             rows = conn.execute(
                 f"SELECT * FROM stations WHERE index_key IN ({','.join('?' * len(keys))})", keys
             ).fetchall()
-            by_key = {row["index_key"]: Station.from_row(row) for row in rows}
-            ordered = [(by_key[key], d) for d, key in chosen]
             # Equal distances (two stations at one address) come out in id order, every time.
-            return sorted(ordered, key=lambda pair: (pair[1], pair[0].id))
+            measured = sorted((distance_to(row["lat"], row["lon"]), row["id"], row) for row in rows)[:limit]
+            if len(measured) == limit:
+                self._reached(mask, measured[-1][0])
+            return [(Station.from_row(row), metres) for metres, _, row in measured]
 
         return await self._db.run(work)
 

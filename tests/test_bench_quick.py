@@ -1,8 +1,8 @@
 """The benchmarks' quick runs: each script under bench/ runs with --quick and prints its figures.
 
 This is how CI runs the benchmarks. Speed is never asserted here (a shared CI machine would make
-such a test flaky); only that each script works end to end and states its figure, its same-run
-baseline, the ratio and the target.
+such a test flaky): a target may be met or missed. Only that each script works end to end and
+states its figure, its same-run baseline, the ratio and the target, judged on that ratio.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-# The line every benchmark ends with (bench/common.py `result`).
-RESULT = r"^== {name}: .+ \| baseline .+ \| ratio -?[0-9.]+ \| target .+: (met|missed)$"
+# The line every benchmark ends with (bench/common.py `result`). Its target bounds the ratio: a
+# number with no unit (an absolute time or size would depend on the machine and the day).
+RESULT = r"^== {name}: .+ \| baseline .+ \| ratio (-?[0-9.]+|inf|nan) \| target [<>]=? ?[0-9.]+(x| of [^:|]+)?: (met|missed)$"
 
 pytestmark = pytest.mark.slow  # each benchmark runs as a process of its own
 
@@ -28,10 +29,8 @@ SCRIPTS = {
     "timers.py": [RESULT.format(name="timers-ready"), RESULT.format(name="timers-memory")],
     "memory.py": [RESULT.format(name="memory")],
     "throughput.py": [RESULT.format(name="throughput")],
+    "stations.py": [RESULT.format(name="stations"), RESULT.format(name="stations-first-aid")],
 }
-if (BENCH / "stations.py").exists():
-    # The station lookup's script (its own format): the lookup's p50 and p99 beside its baselines.
-    SCRIPTS["stations.py"] = [r"p50\s+[\d.]+ ms\s+p99\s+[\d.]+ ms"]
 
 
 def _run(script: str) -> str:
@@ -52,4 +51,4 @@ def test_quick_benchmark_runs_and_prints_its_figures(script: str) -> None:
     out = _run(script)
     for pattern in SCRIPTS[script]:
         assert re.search(pattern, out, re.MULTILINE), f"{script} printed no line matching {pattern!r}:\n{out}"
-    assert "# machine:" in out or script in ("fixtures.py", "stations.py"), f"{script} did not say which machine:\n{out}"
+    assert "# machine:" in out or script == "fixtures.py", f"{script} did not say which machine:\n{out}"

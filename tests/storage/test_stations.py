@@ -9,7 +9,7 @@ import pytest
 from domain.geo import distance_m
 from domain.stations_file import AMENITIES, StationRecord
 from domain.commands import NewAppeal
-from storage.stations import amenity_bits, search_box
+from storage.stations import ENTRY_SHIFT, amenity_bits, search_box
 from tests.storage.conftest import COURIER, MONDAY_10
 
 
@@ -131,18 +131,22 @@ async def test_amenity_bits_in_sql_match_python(storage) -> None:
     stations = [record(f"x{i}", 0.0, i / 100, [a for a in AMENITIES if rnd.random() < 0.5]) for i in range(64)]
     await storage.stations.import_records(stations)
     rows = await storage.db.fetchall(
-        "SELECT s.id, i.amenity_bits FROM stations s JOIN station_index i ON i.index_key = s.index_key"
+        "SELECT s.id, i.entry FROM stations s JOIN station_index i ON i.entry >> ? = s.index_key", (ENTRY_SHIFT,)
     )
-    assert {r["id"]: r["amenity_bits"] for r in rows} == {s.id: amenity_bits(s.amenities) for s in stations}
+    mask = (1 << ENTRY_SHIFT) - 1
+    assert {r["id"]: r["entry"] & mask for r in rows} == {s.id: amenity_bits(s.amenities) for s in stations}
 
 
 async def test_the_lookup_reads_the_rtree_not_the_table(storage) -> None:
-    """The box query is answered by the R*Tree's index, never by scanning stations."""
+    """The box query is answered by the R*Tree's index, never by scanning stations, and reads only the
+    tree's nodes: no auxiliary column (each would be a lookup in another table per row)."""
     from storage.stations import _IN_BOX
 
     plan = await storage.db.fetchall("EXPLAIN QUERY PLAN " + _IN_BOX, (0, 1, 0, 1, 0, 0))
     details = " ".join(r["detail"] for r in plan)
     assert "VIRTUAL TABLE INDEX" in details and "stations" not in details
+    columns = await storage.db.fetchall("SELECT name FROM pragma_table_info('station_index')")
+    assert [c["name"] for c in columns] == ["entry", "min_lat", "max_lat", "min_lon", "max_lon"]
 
 
 async def test_reimport_updates_by_id_and_keeps_appeals(storage) -> None:
@@ -181,3 +185,47 @@ async def test_last_location_is_one_row_per_person(storage) -> None:
     await storage.stations.remember_location(COURIER, lat=3.0, lon=4.0, accuracy_m=1500.0, now=MONDAY_10)
     where = await storage.stations.last_location(COURIER)
     assert (where.lat, where.lon, where.accuracy_m, where.at) == (3.0, 4.0, 1500.0, MONDAY_10)
+
+
+async def test_stations_metres_apart_are_told_apart(storage) -> None:
+    """The tree keeps 32-bit floats (about a metre apart at these longitudes): stations a few metres
+    from each other still come out in their true order, at their exact distances."""
+    rnd = random.Random(7)
+    stations = []
+    for i, (lat, lon) in enumerate(rnd.choice([(31.23, 121.47), (-33.9, 179.99), (64.1, -21.9)]) for _ in range(300)):
+        amenities = [a for a in AMENITIES if rnd.random() < 0.5]
+        stations.append(record(f"m{i}", lat + rnd.uniform(-2e-4, 2e-4), lon + rnd.uniform(-2e-4, 2e-4), amenities))
+    await storage.stations.import_records(stations)
+    for _ in range(60):
+        lat, lon = rnd.choice([(31.23, 121.47), (-33.9, 179.99), (64.1, -21.9)])
+        lat, lon = lat + rnd.uniform(-3e-4, 3e-4), lon + rnd.uniform(-3e-4, 3e-4)
+        amenity = rnd.choice((None, *AMENITIES))
+        found = await storage.stations.nearest(lat, lon, 5, amenity)
+        assert [d for _, d in found] == brute_force(stations, lat, lon, amenity), (lat, lon, amenity)
+
+
+def test_the_migration_indexes_the_stations_already_there(tmp_path) -> None:
+    """A database with stations from before the index held amenity bits in its ids gets every open
+    station into the new index, with its bits."""
+    import sqlite3
+
+    from storage.migrations import LATEST, migrate
+    from storage.stations import _UPSERT, _row
+
+    conn = sqlite3.connect(tmp_path / "old.sqlite3", isolation_level=None)
+    try:
+        migrate(conn, LATEST - 1)
+        kept = [record("a", 1.0, 2.0, ["water", "first_aid"]), record("b", 3.0, 4.0), record("c", 5.0, 6.0, ["rest"], active=False)]
+        conn.executemany(_UPSERT, [_row(r) for r in kept])
+        migrate(conn)
+        rows = conn.execute(
+            "SELECT s.id, i.entry, i.min_lat, i.min_lon FROM stations s JOIN station_index i ON i.entry >> ? = s.index_key",
+            (ENTRY_SHIFT,),
+        ).fetchall()
+    finally:
+        conn.close()
+    mask = (1 << ENTRY_SHIFT) - 1
+    assert sorted((i, entry & mask, round(la), round(lo)) for i, entry, la, lo in rows) == [
+        ("a", amenity_bits(["water", "first_aid"]), 1, 2),
+        ("b", 0, 3, 4),
+    ]
