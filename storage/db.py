@@ -218,7 +218,9 @@ class Database:
             # A reader in the middle of a read: the checkpoint thread waits for it, off the writer's thread.
             done = await self._checkpointer.truncate()
             if not done:
-                log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
+                log.warning(
+                    "a truncating checkpoint was held off by a reader; the background checkpoints will truncate"
+                )
         return done
 
     @property

@@ -48,9 +48,7 @@ def _uses(path: Path) -> list[str]:
         if isinstance(node, ast.Attribute) and _private(node.attr):
             owner = node.value
             through_super = isinstance(owner, ast.Call) and ast.unparse(owner.func) == "super"
-            if through_super or not (
-                (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) or node.attr in own
-            ):
+            if through_super or not ((isinstance(owner, ast.Name) and owner.id in ("self", "cls")) or node.attr in own):
                 uses.append(ast.unparse(node))
         elif isinstance(node, ast.ImportFrom) and node.module:
             if any(_private(part) for part in node.module.split(".")) or any(_private(a.name) for a in node.names):

@@ -167,8 +167,10 @@ def test_value_sets_leave_the_schema_and_every_row_stays(tmp_path) -> None:
         "UPDATE appeals SET accepted = 2 WHERE id = 1",
         "UPDATE appeals SET outcome = NULL WHERE id = 2",
         "UPDATE appeals SET unit_id = NULL WHERE id = 1",
-        "INSERT INTO events (appeal_id, event, actor_role, from_state, to_state, on_time, at)"
-        " VALUES (1, 'note', 'staff', 'handling', 'handling', 5, 0)",
+        (
+            "INSERT INTO events (appeal_id, event, actor_role, from_state, to_state, on_time, at)"
+            " VALUES (1, 'note', 'staff', 'handling', 'handling', 5, 0)"
+        ),
         "UPDATE timers SET remaining_s = 5 WHERE appeal_id = 1",
     ):
         with pytest.raises(sqlite3.IntegrityError):

@@ -22,9 +22,7 @@ def _database(tmp_path, state: str, event: str, role: str, kind: str, stage: str
         " VALUES (1, ?, 11, ?, 'collecting', ?, 0)",
         (event, role, state),
     )
-    conn.execute(
-        "INSERT INTO timers (appeal_id, kind, due_at, set_at, stage) VALUES (1, ?, 60, 0, ?)", (kind, stage)
-    )
+    conn.execute("INSERT INTO timers (appeal_id, kind, due_at, set_at, stage) VALUES (1, ?, 60, 0, ?)", (kind, stage))
     return conn
 
 
