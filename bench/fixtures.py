@@ -40,6 +40,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,9 +60,12 @@ from common import (  # noqa: E402
     unit_kind,
 )
 
+from domain.deadlines import Priority, Timer  # noqa: E402
 from domain.hours import WEEKDAYS  # noqa: E402
+from domain.ladder import Stage  # noqa: E402
+from domain.lifecycle import Event, Outcome, Role, State  # noqa: E402
 from domain.stations_file import AMENITIES  # noqa: E402
-from storage.migrations import _EVENTS, _OUTCOMES, _STATES, LATEST, migrate  # noqa: E402
+from storage.migrations import LATEST, migrate  # noqa: E402
 
 SEED = 20261123
 FULL_APPEALS = 1_000_000
@@ -504,23 +508,25 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
 
 
 def _verify(conn: sqlite3.Connection, thorough: bool) -> None:
-    """The CHECK constraints of the rows written with checks off, as queries; raise on any violation.
+    """The CHECK constraints of the rows written with checks off, and the enums' value sets the
+    schema leaves to the code (tests/invariants.py), as queries; raise on any violation.
 
     `thorough` adds the ledger's checks and the foreign keys: two full scans that take a tenth of a
     million-appeal build; the same generator's quick fixture is checked with them.
     """
+    states = _values(State)
     checks = {
-        "appeals": f"state NOT IN ({_STATES}) OR (outcome IS NOT NULL AND outcome NOT IN ({_OUTCOMES}))"
-        " OR priority NOT IN ('normal', 'urgent') OR language NOT IN ('zh', 'en') OR accepted NOT IN (0, 1)"
+        "appeals": f"state NOT IN ({states}) OR (outcome IS NOT NULL AND outcome NOT IN ({_values(Outcome)}))"
+        f" OR priority NOT IN ({_values(Priority)}) OR language NOT IN ('zh', 'en') OR accepted NOT IN (0, 1)"
         " OR awaiting_courier NOT IN (0, 1) OR send_backs < 0 OR reopens < 0"
         " OR (state = 'closed') != (outcome IS NOT NULL) OR (outcome = 'merged') != (merged_into IS NOT NULL)"
         " OR (state IN ('handling', 'feedback') AND unit_id IS NULL)",
-        "events": f"event NOT IN ({_EVENTS}) OR actor_role NOT IN ('courier', 'staff', 'coordinator', 'system')"
-        f" OR from_state NOT IN ({_STATES}) OR to_state NOT IN ({_STATES}) OR (on_time IS NOT NULL AND on_time NOT IN (0, 1))",
+        "events": f"event NOT IN ({_values(Event)}) OR actor_role NOT IN ({_values(Role)})"
+        f" OR from_state NOT IN ({states}) OR to_state NOT IN ({states}) OR (on_time IS NOT NULL AND on_time NOT IN (0, 1))",
         "outbox": "status NOT IN ('pending', 'sent', 'dead') OR (status = 'sent') != (sent_at IS NOT NULL)",
         "attachments": "kind NOT IN ('photo', 'voice', 'document')",
-        "timers": "kind NOT IN ('triage', 'accept', 'handle', 'feedback', 'followup')"
-        " OR stage NOT IN ('remind', 'due', 'escalate', 'done') OR (due_at IS NULL) = (remaining_s IS NULL)"
+        "timers": f"kind NOT IN ({_values(Timer)})"
+        f" OR stage NOT IN ({_values(Stage)}) OR (due_at IS NULL) = (remaining_s IS NULL)"
         " OR (fire_at IS NOT NULL AND due_at IS NULL) OR remaining_s < 0",
     }
     for table, violation in checks.items():
@@ -532,6 +538,11 @@ def _verify(conn: sqlite3.Connection, thorough: bool) -> None:
     problems = conn.execute("PRAGMA foreign_key_check").fetchmany(5) if thorough else []
     if problems:
         raise RuntimeError(f"rows with dangling references: {problems}")
+
+
+def _values(enum: type[StrEnum]) -> str:
+    """An enum's values as an SQL list."""
+    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 def _people_and_units(conn: sqlite3.Connection, rnd: random.Random, now: int) -> None:

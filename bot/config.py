@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -634,7 +635,7 @@ def service_problems(config: Config) -> list[Problem]:
     return []
 
 
-def _apply_environment(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
     telegram = data.setdefault("telegram", {})
     if not isinstance(telegram, dict):
         return

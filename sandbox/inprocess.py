@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from telegram.request import BaseRequest, RequestData
 
 from sandbox.core import ApiError, BotApiCore, Files
 
-if TYPE_CHECKING:
-    from telegram._utils.types import ODVInput
+# A timeout, None, or BaseRequest.DEFAULT_NONE (python-telegram-bot names that type only in a private module).
+Timeout = float | None | object
 
 _FILE_PATH = re.compile(r"/file/bot[^/]*/(?P<path>.+)$")
 _METHOD_PATH = re.compile(r"/bot[^/]*/(?P<method>[^/]+)$")
@@ -64,10 +64,10 @@ class InProcessRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        write_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Timeout = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Answer a Bot API call or a file download; returns (HTTP status, body)."""
         path = unquote(urlsplit(url).path)

@@ -1,13 +1,15 @@
 """The SQLite connection: one long-lived writer, WAL, foreign keys; short work inline, long work on its thread.
 
-A trip to aiosqlite's thread costs about 100 µs of waking threads: more than the point reads and
-small transactions a button press needs (bench/throughput.py). So short work runs on the event loop,
-on the same connection, whenever the database thread is idle; while the thread has work queued,
-short work queues behind it, so everything still happens in the order it was asked for; and a long
-run of inline work lets the loop turn every few milliseconds, so other updates are not held up. Work that
-reads a large part of the database (a digest, an export, an import) says `long=True` and always goes
-to the thread, so the bot keeps answering meanwhile. WAL checkpoints run on a thread and a
-connection of their own (storage.checkpoints).
+The writer is a plain `sqlite3` connection and one worker thread of its own (a single-thread
+executor). A trip to that thread costs about 100 µs of waking threads: more than the point reads
+and small transactions a button press needs (bench/throughput.py). So short work runs on the event
+loop, on the same connection, whenever the thread is idle; while the thread has work queued, short
+work queues behind it (the executor runs its queue in order), so everything still happens in the
+order it was asked for; and a long run of inline work lets the loop turn every few milliseconds,
+so other updates are not held up. Work that reads a large part of the database (a digest, an
+export, an import, a migration) says `long=True` and always goes to the thread, so the bot keeps
+answering meanwhile. WAL checkpoints run on a thread and a connection of their own
+(storage.checkpoints), reports' side-by-side parts on read-only ones (storage.readers).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-
-import aiosqlite
 
 from storage.checkpoints import FALLBACK_PAGES, Checkpointer
 from storage.migrations import migrate
@@ -38,6 +39,15 @@ TRUNCATE_WAIT_MS = 250
 TURN_EVERY_S = 0.005
 
 
+class DeferredWriteError(Exception):
+    """Statements handed to `Database.defer` failed since the last flush; the writes they rode along with stand."""
+
+    def __init__(self, failures: list[tuple[str, sqlite3.Error]]) -> None:
+        self.failures = failures
+        first_sql, first_error = failures[0]
+        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first_error} ({first_sql})")
+
+
 def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -50,19 +60,27 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 def _transaction(
-    conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], deferred: list[Deferred] | None = None
+    conn: sqlite3.Connection,
+    work: Callable[[sqlite3.Connection], T],
+    deferred: list[Deferred],
+    failed: list[tuple[str, sqlite3.Error]],
 ) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
-        for sql, params in deferred or ():
+        for sql, params in deferred:
             try:
                 conn.execute(sql, params)
-            except sqlite3.Error:
-                # A bookkeeping row must never cost the transaction it rides along with.
-                log.warning("a deferred statement failed and was dropped", exc_info=True)
+            except sqlite3.Error as error:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled the whole transaction back (a full disk, say): the write fails
+                # A bookkeeping row must never cost the transaction it rides along with; SQLite undid
+                # the statement alone. Its parameters may be people's data: the statement only.
+                log.error("a deferred statement failed: %s (%s)", error, sql)
+                failed.append((sql, error))
     except BaseException:
-        conn.rollback()
+        if conn.in_transaction:
+            conn.rollback()
         raise
     conn.execute("COMMIT")  # a cached statement: commit() prepares COMMIT afresh every time
     return result
@@ -71,13 +89,17 @@ def _transaction(
 class Database:
     """An open database file; every call is one unit of work, inline or on the database thread."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self._conn = conn
+    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor, path: str) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._executor = executor  # one thread: the queue it runs in order is the order of the work
         self.path = path
         # Written by one thread each (the loop, the database thread): the thread is idle when they match.
         self._queued = 0
         self._finished = 0
         self._deferred: list[Deferred] = []
+        # Deferred statements that failed and are not yet raised (write_deferred, close); all ever counted.
+        self._failed: list[tuple[str, sqlite3.Error]] = []
+        self.deferred_failures = 0
         self._checkpointer: Checkpointer | None = None
         self._readers: Readers | None = None
         self._turned = 0.0  # time.monotonic() when run last let the loop turn
@@ -88,11 +110,18 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
-        # check_same_thread=False: short work uses the connection from the loop's thread, never
-        # while the database thread is using it (see run).
-        conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
-        db = cls(conn, path)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        try:
+            # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
+            # check_same_thread=False: short work uses the connection from the loop's thread, never
+            # while the database thread is using it (see run).
+            conn = await asyncio.get_running_loop().run_in_executor(
+                executor, lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            )
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        db = cls(conn, executor, path)
         try:
             await db.run(_configure)
             await db.run(migrate, long=True)
@@ -101,47 +130,48 @@ class Database:
                 db._checkpointer = Checkpointer(path)
                 db._readers = Readers(path, BUSY_TIMEOUT_MS)
         except BaseException:
-            await conn.close()
+            await db._close_connection()
             raise
         return db
 
     async def run(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
         """Run `work` with the raw connection: inline if it is short and the thread is idle, else on the thread."""
+        conn = self._conn
+        if conn is None:
+            raise ValueError("the database is closed")
         if not long:
             if time.monotonic() - self._turned > TURN_EVERY_S:
                 await asyncio.sleep(0)
                 self._turned = time.monotonic()
             if self._queued == self._finished:
-                return work(self._sqlite())
+                return work(conn)
         self._queued += 1
 
         def on_thread() -> T:
             try:
-                return work(self._conn._conn)
+                return work(conn)
             finally:
                 self._finished += 1
 
-        # aiosqlite's public calls make one hop per statement; _execute queues a whole
-        # function on its thread, which turns a many-statement transaction into one hop.
-        return await self._conn._execute(on_thread)
-
-    def _sqlite(self) -> sqlite3.Connection:
-        conn = self._conn._connection
-        if conn is None:
-            raise ValueError("the database is closed")
-        return conn
+        # The whole unit (a many-statement transaction, say) is one hop to the thread.
+        return await asyncio.get_running_loop().run_in_executor(self._executor, on_thread)
 
     async def write(self, work: Callable[[sqlite3.Connection], T], *, long: bool = False) -> T:
         """Run `work` inside BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back.
 
-        Statements handed to `defer` since the last write are written in the same transaction.
+        Statements handed to `defer` since the last write are written in the same transaction; one
+        that fails is logged, left out (the rest commit) and raised from `write_deferred` or `close`.
         """
         deferred, self._deferred = self._deferred, []
+        failed: list[tuple[str, sqlite3.Error]] = []
         try:
-            result = await self.run(lambda conn: _transaction(conn, work, deferred), long=long)
+            result = await self.run(lambda conn: _transaction(conn, work, deferred, failed), long=long)
         except BaseException:
             self._deferred[:0] = deferred
             raise
+        if failed:
+            self._failed.extend(failed)
+            self.deferred_failures += len(failed)
         if self._checkpointer is not None:
             self._checkpointer.committed()
         return result
@@ -151,9 +181,16 @@ class Database:
         self._deferred.append((sql, params))
 
     async def write_deferred(self) -> None:
-        """Write what `defer` holds now, in a transaction of its own if no other came along."""
+        """Write what `defer` holds now, in a transaction of its own if no other came along; raise
+        DeferredWriteError if any deferred statement failed since the last time this raised."""
         if self._deferred:
             await self.write(lambda conn: None)
+        self._raise_failures()
+
+    def _raise_failures(self) -> None:
+        if self._failed:
+            failures, self._failed = self._failed, []
+            raise DeferredWriteError(failures) from failures[0][1]
 
     async def read_side_by_side(self, parts: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
         """Run read-only parts of a report side by side, each on a connection of its own; their results in order."""
@@ -181,7 +218,9 @@ class Database:
             # A reader in the middle of a read: the checkpoint thread waits for it, off the writer's thread.
             done = await self._checkpointer.truncate()
             if not done:
-                log.warning("a truncating checkpoint was held off by a reader; the background checkpoints will truncate")
+                log.warning(
+                    "a truncating checkpoint was held off by a reader; the background checkpoints will truncate"
+                )
         return done
 
     @property
@@ -198,12 +237,22 @@ class Database:
         return await self.run(lambda conn: conn.execute(sql, params).fetchone())
 
     async def close(self) -> None:
-        """Close the connection, finishing queued and deferred work first."""
+        """Close the connection, finishing queued and deferred work first; raise DeferredWriteError
+        (after closing) if a deferred statement failed and was not raised yet."""
         try:
-            await self.write_deferred()
+            if self._conn is not None and self._deferred:
+                await self.write(lambda conn: None)
             if self._checkpointer is not None:
                 await self._checkpointer.close()
             if self._readers is not None:
                 await self._readers.close()
         finally:
-            await self._conn.close()
+            await self._close_connection()
+        self._raise_failures()
+
+    async def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # On the thread, behind whatever is queued there; then the thread ends.
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)

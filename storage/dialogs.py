@@ -182,7 +182,7 @@ class Dialogs:
         row = await self._db.fetchone(
             "SELECT verb, appeal_id, data FROM prompts WHERE telegram_id = ?", (telegram_id,)
         )
-        if row is None or row["verb"] not in PromptKind._value2member_map_:
+        if row is None or row["verb"] not in {kind.value for kind in PromptKind}:
             return None  # a prompt written by a newer bot: nothing this one can finish
         return Prompt(PromptKind(row["verb"]), row["appeal_id"], PromptData.model_validate_json(row["data"]))
 

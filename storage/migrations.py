@@ -1,24 +1,20 @@
 """The schema, as an append-only list of migrations counted by PRAGMA user_version.
 
-Never edit a migration that has shipped: add a new one.
+Each migration is a name and its SQL exactly as shipped, written out in full (never formatted from
+live constants): never edit one that has shipped, add a new one (tests/storage/test_migrations_frozen.py
+holds every shipped text by its hash). Value sets that grow with the code (states, events, outcomes,
+roles, timers and their stages, priorities) are not CHECK constraints: the code's enums are their one
+home, and tests/invariants.py checks stored values against them.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-_STATES = "'collecting','assessing','handling','feedback','closed'"
-_EVENTS = (
-    "'submit','withdraw','assign','reassign','reject','merge','accept','send_back','ask',"
-    "'answer','note','resolve','rate_satisfied','rate_fairly_satisfied','rate_unsatisfied',"
-    "'auto_close'"
-)
-_OUTCOMES = "'resolved','rejected','merged','withdrawn','auto_closed'"
-
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "people, units, stations, appeals, drafts, attachments, ledger, outbox, timers",
-        f"""
+        """
 CREATE TABLE units (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('station', 'department')),
@@ -47,7 +43,7 @@ CREATE TABLE stations (
     lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
     grade TEXT NOT NULL CHECK (grade IN ('A', 'B', 'C')),
     amenities TEXT NOT NULL DEFAULT '[]',
-    hours TEXT NOT NULL DEFAULT '{{}}',
+    hours TEXT NOT NULL DEFAULT '{}',
     unit_id TEXT REFERENCES units(id),
     active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
 );
@@ -58,8 +54,8 @@ CREATE TABLE appeals (
     courier_id INTEGER REFERENCES people(telegram_id),
     category TEXT NOT NULL,
     priority TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('normal', 'urgent')),
-    state TEXT NOT NULL CHECK (state IN ({_STATES})),
-    outcome TEXT CHECK (outcome IN ({_OUTCOMES})),
+    state TEXT NOT NULL CHECK (state IN ('collecting','assessing','handling','feedback','closed')),
+    outcome TEXT CHECK (outcome IN ('resolved','rejected','merged','withdrawn','auto_closed')),
     unit_id TEXT REFERENCES units(id),
     station_id TEXT REFERENCES stations(id),
     lat REAL,
@@ -87,18 +83,18 @@ CREATE INDEX appeals_created ON appeals(created_at);
 CREATE TABLE drafts (
     courier_id INTEGER PRIMARY KEY REFERENCES people(telegram_id),
     step TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{{}}',
+    data TEXT NOT NULL DEFAULT '{}',
     updated_at INTEGER NOT NULL
 );
 
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
     appeal_id INTEGER NOT NULL REFERENCES appeals(id),
-    event TEXT NOT NULL CHECK (event IN ({_EVENTS})),
+    event TEXT NOT NULL CHECK (event IN ('submit','withdraw','assign','reassign','reject','merge','accept','send_back','ask','answer','note','resolve','rate_satisfied','rate_fairly_satisfied','rate_unsatisfied','auto_close')),
     actor_id INTEGER,
     actor_role TEXT NOT NULL CHECK (actor_role IN ('courier', 'staff', 'coordinator', 'system')),
-    from_state TEXT NOT NULL CHECK (from_state IN ({_STATES})),
-    to_state TEXT NOT NULL CHECK (to_state IN ({_STATES})),
+    from_state TEXT NOT NULL CHECK (from_state IN ('collecting','assessing','handling','feedback','closed')),
+    to_state TEXT NOT NULL CHECK (to_state IN ('collecting','assessing','handling','feedback','closed')),
     unit_id TEXT,
     note TEXT,
     on_time INTEGER CHECK (on_time IN (0, 1)),
@@ -136,7 +132,7 @@ CREATE TABLE outbox (
     appeal_id INTEGER REFERENCES appeals(id),
     event_id INTEGER REFERENCES events(id),
     template TEXT NOT NULL,
-    params TEXT NOT NULL DEFAULT '{{}}',
+    params TEXT NOT NULL DEFAULT '{}',
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
     attempts INTEGER NOT NULL DEFAULT 0,
     not_before INTEGER NOT NULL,
@@ -221,22 +217,10 @@ CREATE INDEX appeal_links_child ON appeal_links(child_id);
     )
 )
 
-# The amenity bits of station_index, in domain.stations_file.AMENITIES order (a test checks).
-_AMENITY_BITS = (
-    "(instr(NEW.amenities, '\"water\"') > 0)"
-    " | ((instr(NEW.amenities, '\"charging\"') > 0) << 1)"
-    " | ((instr(NEW.amenities, '\"rest\"') > 0) << 2)"
-    " | ((instr(NEW.amenities, '\"microwave\"') > 0) << 3)"
-    " | ((instr(NEW.amenities, '\"toilet\"') > 0) << 4)"
-    " | ((instr(NEW.amenities, '\"first_aid\"') > 0) << 5)"
-)
-_STATION_BITS = _AMENITY_BITS.replace("NEW.", "s.")
-_INDEX_ROW = f"SELECT NEW.index_key, NEW.lat, NEW.lat, NEW.lon, NEW.lon, NEW.lat, NEW.lon, {_AMENITY_BITS}"
-
 MIGRATIONS.append(
     (
         "station R*Tree index; last shared locations; appeals remember when they were anonymised",
-        f"""
+        """
 -- A stable integer key per station for the R*Tree (a rowid may change on VACUUM).
 ALTER TABLE stations ADD COLUMN index_key INTEGER;
 UPDATE stations SET index_key = rowid;
@@ -253,7 +237,7 @@ BEGIN
     UPDATE stations SET index_key = (SELECT coalesce(max(index_key), 0) + 1 FROM stations)
         WHERE rowid = NEW.rowid AND NEW.index_key IS NULL;
     INSERT INTO station_index
-        SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, {_STATION_BITS}
+        SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, (instr(s.amenities, '"water"') > 0) | ((instr(s.amenities, '"charging"') > 0) << 1) | ((instr(s.amenities, '"rest"') > 0) << 2) | ((instr(s.amenities, '"microwave"') > 0) << 3) | ((instr(s.amenities, '"toilet"') > 0) << 4) | ((instr(s.amenities, '"first_aid"') > 0) << 5)
         FROM stations s WHERE s.rowid = NEW.rowid AND s.active = 1;
 END;
 
@@ -262,7 +246,7 @@ WHEN OLD.lat IS NOT NEW.lat OR OLD.lon IS NOT NEW.lon OR OLD.amenities IS NOT NE
     OR OLD.active IS NOT NEW.active
 BEGIN
     DELETE FROM station_index WHERE index_key = OLD.index_key;
-    INSERT INTO station_index {_INDEX_ROW} WHERE NEW.active = 1;
+    INSERT INTO station_index SELECT NEW.index_key, NEW.lat, NEW.lat, NEW.lon, NEW.lon, NEW.lat, NEW.lon, (instr(NEW.amenities, '"water"') > 0) | ((instr(NEW.amenities, '"charging"') > 0) << 1) | ((instr(NEW.amenities, '"rest"') > 0) << 2) | ((instr(NEW.amenities, '"microwave"') > 0) << 3) | ((instr(NEW.amenities, '"toilet"') > 0) << 4) | ((instr(NEW.amenities, '"first_aid"') > 0) << 5) WHERE NEW.active = 1;
 END;
 
 CREATE TRIGGER stations_index_delete AFTER DELETE ON stations
@@ -271,7 +255,7 @@ BEGIN
 END;
 
 INSERT INTO station_index
-    SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, {_STATION_BITS}
+    SELECT s.index_key, s.lat, s.lat, s.lon, s.lon, s.lat, s.lon, (instr(s.amenities, '"water"') > 0) | ((instr(s.amenities, '"charging"') > 0) << 1) | ((instr(s.amenities, '"rest"') > 0) << 2) | ((instr(s.amenities, '"microwave"') > 0) << 3) | ((instr(s.amenities, '"toilet"') > 0) << 4) | ((instr(s.amenities, '"first_aid"') > 0) << 5)
     FROM stations s WHERE s.active = 1;
 
 -- Where a courier last shared their location, for the amenity buttons (callback data cannot hold it).
@@ -544,6 +528,120 @@ INSERT INTO station_index
     )
 )
 
+
+MIGRATIONS.append(
+    (
+        "value sets that grow with the code leave the schema: appeals, the ledger and timers rebuilt without them",
+        """
+-- CHECKs over states, outcomes, priorities, events, roles, timer kinds and stages named every value,
+-- so each new one needed a table rebuild. SQLite's way to change a table's constraints
+-- (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes"): a new
+-- table, the rows copied, the old one dropped, the new one renamed, its indexes and triggers made
+-- again exactly. migrate() runs this with foreign keys off and checks them all before committing.
+-- CHECKs over fixed shapes stay: flags, counts, which states need a unit, an outcome, a merge target.
+CREATE TABLE appeals_new (
+    id INTEGER PRIMARY KEY,
+    courier_id INTEGER REFERENCES people(telegram_id),
+    category TEXT NOT NULL,
+    priority TEXT NOT NULL DEFAULT 'normal',
+    state TEXT NOT NULL,
+    outcome TEXT,
+    unit_id TEXT REFERENCES units(id),
+    station_id TEXT REFERENCES stations(id),
+    lat REAL,
+    lon REAL,
+    description TEXT NOT NULL,
+    contact_phone TEXT,
+    language TEXT NOT NULL CHECK (language IN ('zh', 'en')),
+    accepted INTEGER NOT NULL DEFAULT 0 CHECK (accepted IN (0, 1)),
+    awaiting_courier INTEGER NOT NULL DEFAULT 0 CHECK (awaiting_courier IN (0, 1)),
+    send_backs INTEGER NOT NULL DEFAULT 0 CHECK (send_backs >= 0),
+    reopens INTEGER NOT NULL DEFAULT 0 CHECK (reopens >= 0),
+    send_back_until INTEGER,
+    merged_into INTEGER REFERENCES appeals(id),
+    version INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    anonymised_at INTEGER,
+    next_due INTEGER,
+    place TEXT,
+    CHECK ((state = 'closed') = (outcome IS NOT NULL)),
+    CHECK ((outcome = 'merged') = (merged_into IS NOT NULL)),
+    CHECK (state NOT IN ('handling', 'feedback') OR unit_id IS NOT NULL)
+);
+INSERT INTO appeals_new (
+    id, courier_id, category, priority, state, outcome, unit_id, station_id, lat, lon, description,
+    contact_phone, language, accepted, awaiting_courier, send_backs, reopens, send_back_until,
+    merged_into, version, created_at, updated_at, anonymised_at, next_due, place
+)
+    SELECT id, courier_id, category, priority, state, outcome, unit_id, station_id, lat, lon, description,
+        contact_phone, language, accepted, awaiting_courier, send_backs, reopens, send_back_until,
+        merged_into, version, created_at, updated_at, anonymised_at, next_due, place
+    FROM appeals;
+DROP TABLE appeals;
+ALTER TABLE appeals_new RENAME TO appeals;
+CREATE INDEX appeals_state_unit ON appeals(state, unit_id);
+CREATE INDEX appeals_courier ON appeals(courier_id, id);
+CREATE INDEX appeals_created ON appeals(created_at);
+CREATE INDEX appeals_retention ON appeals(updated_at) WHERE anonymised_at IS NULL;
+CREATE INDEX appeals_merged_into ON appeals(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX appeals_unit_queue ON appeals(unit_id, next_due, id) WHERE state IN ('handling', 'feedback');
+CREATE INDEX appeals_triage_queue ON appeals(next_due, id) WHERE state = 'assessing';
+
+CREATE TABLE events_new (
+    id INTEGER PRIMARY KEY,
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    event TEXT NOT NULL,
+    actor_id INTEGER,
+    actor_role TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    unit_id TEXT,
+    note TEXT,
+    on_time INTEGER CHECK (on_time IN (0, 1)),
+    at INTEGER NOT NULL
+);
+INSERT INTO events_new (id, appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, note, on_time, at)
+    SELECT id, appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, note, on_time, at FROM events;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_event_at ON events(event, at, appeal_id, to_state);
+CREATE INDEX events_appeal ON events(appeal_id, id, event, at, on_time);
+
+-- The ledger is append-only; only notes and the actor may later be erased for privacy.
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event ledger is append-only');
+END;
+CREATE TRIGGER events_no_rewrite
+BEFORE UPDATE OF id, appeal_id, event, actor_role, from_state, to_state, unit_id, on_time, at
+ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event ledger is append-only');
+END;
+
+CREATE TABLE timers_new (
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    kind TEXT NOT NULL,
+    due_at INTEGER,
+    remaining_s INTEGER CHECK (remaining_s >= 0),
+    set_at INTEGER NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'remind',
+    fire_at INTEGER,
+    PRIMARY KEY (appeal_id, kind),
+    CHECK ((due_at IS NULL) <> (remaining_s IS NULL)),
+    CHECK (fire_at IS NULL OR due_at IS NOT NULL)
+) WITHOUT ROWID;
+INSERT INTO timers_new (appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at)
+    SELECT appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at FROM timers;
+DROP TABLE timers;
+ALTER TABLE timers_new RENAME TO timers;
+CREATE INDEX timers_due ON timers(due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX timers_fire ON timers(fire_at) WHERE fire_at IS NOT NULL;
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 
@@ -553,20 +651,39 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
-    """Apply every migration after the file's version up to `target`, each atomically; return the new version."""
+    """Apply every migration after the file's version up to `target`, each atomically; return the new version.
+
+    Foreign keys are off while a migration runs, as SQLite requires for rebuilding a table others
+    point at (it can only be switched outside a transaction), and every key is checked before its
+    commit: a migration that leaves a dangling reference rolls back whole.
+    """
     current = schema_version(conn)
     if current > LATEST:
         raise RuntimeError(
             f"the database is at schema version {current}, newer than this bot ({LATEST}): upgrade the bot"
         )
-    for version in range(current + 1, target + 1):
-        _name, sql = MIGRATIONS[version - 1]
-        try:
-            # executescript would COMMIT a pending transaction first, so the whole script,
-            # its BEGIN and its version bump, go in one call.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
+    if current >= target:
+        return current
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version in range(current + 1, target + 1):
+            _apply(conn, version, MIGRATIONS[version - 1][1])
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
     return schema_version(conn)
+
+
+def _apply(conn: sqlite3.Connection, version: int, sql: str) -> None:
+    try:
+        # executescript would COMMIT a pending transaction first, so the whole script, its BEGIN
+        # and its version bump, go in one call; the transaction stays open for the check.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};")
+        dangling = conn.execute("PRAGMA foreign_key_check").fetchmany(5)
+        if dangling:
+            raise RuntimeError(f"migration {version} would leave rows pointing at missing ones: {dangling}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise

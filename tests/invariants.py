@@ -2,7 +2,10 @@
 
 `check_invariants(path_or_connection)` reads the database (it never writes) and returns one line
 per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `orphan:`,
-`outbox:`, `merge:`, `links:`, `schema:`); an empty list means everything holds:
+`outbox:`, `merge:`, `links:`, `schema:`, `value:`); an empty list means everything holds:
+
+- every stored state, outcome, priority, event, actor role, timer kind and stage is a member of
+  its enum in the code (the schema no longer lists them: storage/migrations.py);
 
 - every appeal agrees with a replay of its ledger through `domain.lifecycle` from `collecting`:
   each row is a legal transition for its actor's role, in order, with matching from/to states;
@@ -22,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from domain import lifecycle
+from domain.deadlines import Priority, Timer
+from domain.ladder import Stage
 from domain.lifecycle import Event, Facts, Outcome, Role, State
 
 # (child table, column, parent table, parent column): every non-NULL child value must exist.
@@ -45,6 +50,18 @@ _REFERENCES = (
     ("people", "unit_id", "units", "id"),
     ("stations", "unit_id", "units", "id"),
     ("invites", "unit_id", "units", "id"),
+)
+# (table, column, its enum): every stored value is one of the enum's (NULL is the schema's to allow or refuse).
+_VALUES = (
+    ("appeals", "state", State),
+    ("appeals", "outcome", Outcome),
+    ("appeals", "priority", Priority),
+    ("events", "event", Event),
+    ("events", "actor_role", Role),
+    ("events", "from_state", State),
+    ("events", "to_state", State),
+    ("timers", "kind", Timer),
+    ("timers", "stage", Stage),
 )
 _DEADLINES = ("triage", "accept", "handle", "feedback")
 _OUTBOX_STATUSES = ("pending", "sent", "dead")
@@ -84,6 +101,7 @@ def _check(conn: sqlite3.Connection) -> list[str]:
     if missing:
         return [f"schema: tables missing: {', '.join(sorted(missing))}"]
     problems: list[str] = []
+    problems += _values(conn, tables)
     problems += _orphans(conn, tables)
     appeals = {r["id"]: r for r in _rows(conn, "SELECT * FROM appeals ORDER BY id")}
     events: dict[int, list[sqlite3.Row]] = defaultdict(list)
@@ -99,6 +117,22 @@ def _check(conn: sqlite3.Connection) -> list[str]:
     problems += _outbox(conn)
     if "appeal_links" in tables:
         problems += _links(conn, appeals)
+    return problems
+
+
+def _values(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
+    problems = []
+    for table, column, enum in _VALUES:
+        if table not in tables:
+            continue
+        known = [member.value for member in enum]
+        marks = ", ".join("?" * len(known))
+        for row in _rows(
+            conn,
+            f"SELECT {column} AS v, count(*) AS n FROM {table} WHERE {column} NOT IN ({marks}) GROUP BY {column}",
+            tuple(known),
+        ):
+            problems.append(f"value: {row['n']} {table} rows have {column} = {row['v']!r}, unknown to {enum.__name__}")
     return problems
 
 

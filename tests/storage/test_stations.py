@@ -204,17 +204,21 @@ async def test_stations_metres_apart_are_told_apart(storage) -> None:
         assert [d for _, d in found] == brute_force(stations, lat, lon, amenity), (lat, lon, amenity)
 
 
+AMENITY_BITS_MIGRATION = "the station index holds amenity bits in its entry ids, and no auxiliary columns"
+
+
 def test_the_migration_indexes_the_stations_already_there(tmp_path) -> None:
     """A database with stations from before the index held amenity bits in its ids gets every open
     station into the new index, with its bits."""
     import sqlite3
 
-    from storage.migrations import LATEST, migrate
+    from storage.migrations import MIGRATIONS, migrate
     from storage.stations import _UPSERT, _row
 
     conn = sqlite3.connect(tmp_path / "old.sqlite3", isolation_level=None)
     try:
-        migrate(conn, LATEST - 1)
+        before = [name for name, _ in MIGRATIONS].index(AMENITY_BITS_MIGRATION)
+        migrate(conn, before)
         kept = [record("a", 1.0, 2.0, ["water", "first_aid"]), record("b", 3.0, 4.0), record("c", 5.0, 6.0, ["rest"], active=False)]
         conn.executemany(_UPSERT, [_row(r) for r in kept])
         migrate(conn)

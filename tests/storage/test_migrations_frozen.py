@@ -1,0 +1,104 @@
+"""Every shipped migration is frozen: its name and its SQL, byte for byte, as it shipped."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+from storage import migrations
+
+# (name, sha256 of its SQL) of every shipped migration, in order. Add a line when a migration ships;
+# never change one: a shipped migration already ran on databases that will not run it again.
+SHIPPED = [
+    (
+        "people, units, stations, appeals, drafts, attachments, ledger, outbox, timers",
+        "4d9137bc8a4ad08d4d48dfa606bf37e9a5e6700ae0d7393841d9e92a70fe4498",
+    ),
+    (
+        "prompts (text a person owes the bot) and staff invites",
+        "708e674b1264bc07cd597147bb7bf13e24a0c070443339d46376b56bde473e91",
+    ),
+    (
+        "timers climb a ladder (reminder, deadline, escalation) and follow-ups; appeal links",
+        "cd94c7431c895c57b9fd170b13e5613dcb57537d4821b3632819681aa25bd376",
+    ),
+    (
+        "station R*Tree index; last shared locations; appeals remember when they were anonymised",
+        "932635aa6f12d254bf8b58cd45fa6e83b26363ba3f4dc0635637abb1fa46fcca",
+    ),
+    ("scheduled digests, each slot queued once", "0dbf8e6ff20cf7218cf46e64ba861e728df6d7028f481724f29e1954a81aeb97"),
+    (
+        "updates already handled, so a redelivered update changes nothing",
+        "b05891609131f929423d4e6a28e9a880ff52ba0fd20857a5b79b4e83b71adedc",
+    ),
+    (
+        "merged appeals found by an index (the followers of an appeal hear of its accept and result)",
+        "d4a54b5f4e7daa1a496a57cd21012ecad43de6b9d52bb97e0a4401fc1f08d6b7",
+    ),
+    (
+        "each appeal's nearest deadline on its row, so a queue reads its first page from an index",
+        "03f03688cacfeef0ffd76099c8eb1fc8133a690661c81166ca0b23e661ed97a3",
+    ),
+    (
+        "the digest's questions to the ledger answered from its indexes alone",
+        "c0024537d9efd784886fb16c63dcce2664595d75fb52b4929fe8aa325a5c922e",
+    ),
+    (
+        "stations' names and addresses in English, for English readers",
+        "277b3aa719cbb0d1e356f1d8b59f7f6dd97fe2ffb09851fb5c428d625f51d9b8",
+    ),
+    (
+        "the messages that show an appeal in each chat, kept current; a notice's parts sent so far",
+        "4980969e4345368cd369976f693be61d027d468f38c39847f31dcbd99c81d673",
+    ),
+    (
+        "prompts name what they ask for by the lifecycle event, not by a button's private verb",
+        "9eae520d56e796a37c7883bdbc3efdac3776b9cce4bffecfde8db4da94e7fe72",
+    ),
+    (
+        "invite codes can be revoked; wrong /join guesses are counted per person",
+        "a0e0fa5256ca1daa59e4d6000a05f57d5286d3ebe86593e073e04c3bed3b3a9c",
+    ),
+    (
+        "filing limits, and the outbox read chat by chat",
+        "2b506c975aae546a8b5ec68508a5eac4112e3ba802d1e35ebc61465b6bb5075d",
+    ),
+    ("a typed place of its own", "280734fef013e5e5d856ae13d4c1bfc9c34326d3a35e262f61c5aa2bee54930b"),
+    (
+        "the station index holds amenity bits in its entry ids, and no auxiliary columns",
+        "a82df1e2b58f703208d39c687df0b00ae58d4d2eb3069b1b7e74eb9dc56c6e66",
+    ),
+    (
+        "value sets that grow with the code leave the schema: appeals, the ledger and timers rebuilt without them",
+        "d1863ed738fd4de3ee208e6d9857f6a20dce7835b5d4a4b5ee7270b4f79b489e",
+    ),
+]
+
+
+def test_every_shipped_migration_is_unchanged() -> None:
+    shipped = [(name, hashlib.sha256(sql.encode()).hexdigest()) for name, sql in migrations.MIGRATIONS[: len(SHIPPED)]]
+    assert shipped == SHIPPED
+
+
+def test_migration_names_are_unique() -> None:
+    names = [name for name, _ in migrations.MIGRATIONS]
+    assert len(names) == len(set(names))
+
+
+def test_no_migration_is_formatted_from_live_constants() -> None:
+    """Each migration's SQL is a literal in the source: an f-string or a name could change what it says."""
+    tree = ast.parse(Path(migrations.__file__).read_text())
+    entries: list[ast.expr] = []
+    for statement in tree.body:  # MIGRATIONS = [...] and MIGRATIONS.append(...) at the module's top level
+        if isinstance(statement, ast.AnnAssign) and ast.unparse(statement.target) == "MIGRATIONS":
+            assert isinstance(statement.value, ast.List)
+            entries += statement.value.elts
+        elif isinstance(statement, ast.Expr) and isinstance(call := statement.value, ast.Call):
+            assert ast.unparse(call.func) == "MIGRATIONS.append"
+            entries += call.args
+    assert len(entries) == len(migrations.MIGRATIONS)
+    for entry in entries:
+        assert isinstance(entry, ast.Tuple) and len(entry.elts) == 2, ast.unparse(entry)[:80]
+        name, sql = entry.elts
+        assert isinstance(name, ast.Constant) and isinstance(sql, ast.Constant), ast.unparse(entry)[:80]
