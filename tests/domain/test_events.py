@@ -171,3 +171,15 @@ def test_state_event_and_outcome_names_appear_only_through_their_enums() -> None
                 found += [f"{where}:{node.lineno}: '{name}' in SQL" for name in _NAMES if f"'{name}'" in node.value]
         found += [f"{where}:{n.lineno}: compared with {n.value!r}" for n in _strings_compared(tree) if n.value in _NAMES]
     assert found == []
+
+
+def test_typed_text_dialogs_are_the_buttons_that_ask_for_text() -> None:
+    from handlers.text_prompts import STEPS
+    from storage.dialogs import PromptKind
+
+    asking = {r.event for r in _DECLARED if r.button is not None and r.button.needs_text}
+    assert {kind.event for kind in PromptKind} == asking
+    assert set(STEPS) == set(PromptKind)
+    for kind, step in STEPS.items():
+        note = RULES[kind.event].note
+        assert step.files is (note is not None and note.files_enough), kind
