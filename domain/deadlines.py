@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan
 from domain.events import RULES, SOLVED_OUTCOMES
 from domain.lifecycle import State, Transition
 from domain.names import DEADLINES, Timer
-from domain.names import Priority as Priority  # its callers' import path
+
+
+class Priority(StrEnum):
+    """How fast an appeal must move."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Each lifecycle event, declared once: where it may happen, what it needs, what it changes, who hears.
 
 Everything else that knows about an event reads its `EventRule` here: the lifecycle table and
-`after()` (domain/lifecycle.py), the timers (domain/deadlines.py), the notices (domain/notices.py),
-the note checks and the stored row (storage/appeals.py), the reports' SQL (storage/reports.py,
-storage/ledger.py) and the buttons on a card (handlers/cards.py).
+`after()` (domain/lifecycle.py), the timers (domain/deadlines.py), the rates (domain/rates.py), the
+note checks and the stored row (storage/appeals.py), the reports' SQL (storage/reports.py,
+storage/ledger.py), the buttons on a card (handlers/cards.py) and the typed-text dialogs
+(storage/dialogs.py's PromptKind, handlers/text_prompts.py).
 
-To add an event: a member of `Event`, one `EventRule` in `RULES`, its texts in both catalogs
-(notice.<event>.<audience> for each audience told, and its button's label), and, if it has a button,
-a verb of the same name in handlers/callbacks.py's AppealVerb.
+To add an event: a member of `Event` and its `EventRule` in `_DECLARED`; its texts in both catalogs
+(notice.<event>.<audience> for each audience told, history.<event>, stale.<event>, and for a button
+its label, appeal.done_<event> and, if it asks for text, appeal.prompt_<event>); and for a button a
+verb of the same name in handlers/callbacks.py's AppealVerb (callback data must stay short).
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ class EventRule:
     awaiting_courier: bool | None = None  # the unit waits for the courier's answer
     counts_send_back: bool = False  # one more send-back (see lifecycle.MAX_SEND_BACKS)
     reopens: bool = False  # one more reopening
-    takes_unit: bool = False  # the appeal goes to the unit it names (an active one), opening the send-back window
+    takes_unit: bool = False  # the appeal goes to the unit it names (an active one)
     another_unit: bool = False  # ... which must not be the unit it is with
+    opens_send_back_window: bool = False  # the unit may send it back until its send-back window ends
     merges: bool = False  # the appeal joins the one it names, its followers with it (domain/merges.py)
     # Its deadlines, besides closing, which clears them all (domain/deadlines.py).
     arms: tuple[Timer, ...] = ()
@@ -172,6 +175,7 @@ _DECLARED = (
         accepted=False,
         awaiting_courier=False,
         takes_unit=True,
+        opens_send_back_window=True,
         arms=(T.ACCEPT, T.HANDLE),
         clears=(T.TRIAGE,),
         tells=(A.UNIT, A.COURIER),
@@ -184,6 +188,7 @@ _DECLARED = (
         awaiting_courier=False,
         takes_unit=True,
         another_unit=True,
+        opens_send_back_window=True,
         arms=(T.ACCEPT, T.HANDLE),
         clears=(T.TRIAGE,),
         tells=(A.UNIT, A.PREVIOUS_UNIT, A.COURIER),

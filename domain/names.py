@@ -63,13 +63,6 @@ class Timer(StrEnum):
 DEADLINES = (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE, Timer.FEEDBACK)
 
 
-class Priority(StrEnum):
-    """How fast an appeal must move."""
-
-    NORMAL = "normal"
-    URGENT = "urgent"
-
-
 class Audience(StrEnum):
     """A group of people an event concerns, resolved to chats by storage."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from domain import lifecycle
 from domain.events import RULES, SOLVED_OUTCOMES
 from domain.lifecycle import Event, Role, State
-from domain.names import Priority
+from domain.deadlines import Priority
 from handlers import callbacks
 from handlers.deadlines_view import deadline_line
 from handlers.callbacks import AppealVerb

@@ -12,14 +12,14 @@ from typing import Any
 
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
-from domain.deadlines import Arm, Clear, Pause, Resume, Spans, TimerChange, timer_changes
+from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, TimerChange, timer_changes
 from domain.events import RULES
 from domain.filing_limits import FilingLimits
 from domain.hotspots import HotSpot
 from domain.ladder import LadderPolicy, first_step
 from domain.lifecycle import Event, Role, State, Transition
 from domain.merges import MergeSide, merge_refusal
-from domain.names import Audience, Priority, Timer
+from domain.names import Audience, Timer
 from domain.notices import template
 from domain.texts import has_real_words
 from storage.db import Database
@@ -375,7 +375,7 @@ class Appeals:
         priority = Priority(args.priority or row["priority"])
         spans = self._spans_for(row["category"], priority)
         send_back_until = row["send_back_until"]
-        if rule.takes_unit:
+        if rule.opens_send_back_window:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
 

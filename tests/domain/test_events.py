@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ast
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -111,14 +111,22 @@ def test_the_buttons_are_the_declared_ones_in_order() -> None:
         assert action.verb is AppealVerb[action.event.name]
 
 
-def test_every_notice_and_button_has_its_texts() -> None:
+def test_every_event_has_its_texts() -> None:
+    """What a newcomer adding an event must write in both catalogs, each key named when it is missing."""
+    from handlers.text_prompts import STEPS
+
     catalog = Catalog.load()
     for lang, messages in catalog.messages.items():
         for rule in _DECLARED:
-            for audience in rule.tells:
-                assert template(rule.event, audience) in messages, (lang, rule.event, audience)
+            event = rule.event
+            needed = [template(event, audience) for audience in rule.tells]
+            needed += [f"history.{event}", f"stale.{event}"]
             if rule.button is not None:
-                assert rule.button.label in messages, (lang, rule.event)
+                needed += [rule.button.label, f"appeal.done_{event}"]
+            missing = [key for key in needed if key not in messages]
+            assert missing == [], (lang, event)
+        for step in STEPS.values():
+            assert step.ask in messages, lang
 
 
 def test_the_rates_count_what_the_declarations_say() -> None:
