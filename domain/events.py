@@ -108,7 +108,7 @@ S, R, G, T, A = State, Role, Guard, Timer, Audience
 _COURIER = {R.COURIER}
 _STAFF = {R.STAFF}
 _COORD = {R.COORDINATOR}
-# Whatever an appeal is at, its courier may take it back until it is resolved.
+# Until a unit resolves it, its courier may take an appeal back.
 _WITHDRAWABLE = (S.COLLECTING, S.ASSESSING, S.HANDLING)
 
 # In the order their buttons appear on a card.
