@@ -8,17 +8,9 @@ from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan
-from domain.lifecycle import Event, Outcome, State, Transition
-
-
-class Timer(StrEnum):
-    """A deadline kept as a row with an indexed due time."""
-
-    TRIAGE = "triage"  # a coordinator routes what no rule routed
-    ACCEPT = "accept"  # the unit signs for the appeal (签收)
-    HANDLE = "handle"  # the unit resolves it
-    FEEDBACK = "feedback"  # the courier rates, else the appeal closes by itself
-    FOLLOWUP = "followup"  # some days after a resolved appeal closes: "is it still solved?"
+from domain.events import RULES, SOLVED_OUTCOMES
+from domain.lifecycle import State, Transition
+from domain.names import DEADLINES, Timer
 
 
 class Priority(StrEnum):
@@ -38,6 +30,10 @@ class Spans:
     feedback: WorkSpan
     send_back_window: WorkSpan
     followup: WorkSpan
+
+    def of(self, timer: Timer) -> WorkSpan:
+        """The length of `timer` (each timer's span is the field of its name)."""
+        return getattr(self, timer.value)
 
 
 @dataclass(frozen=True)
@@ -71,41 +67,21 @@ class Resume:
 
 TimerChange = Arm | Clear | Pause | Resume
 
-_DEADLINES = (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE, Timer.FEEDBACK)
-
-
 def timer_changes(
     transition: Transition, spans: Spans, calendar: WorkingCalendar, now: datetime
 ) -> list[TimerChange]:
-    """The timer changes `transition` causes at `now`."""
-    due = lambda span: span.due_from(calendar, now)  # noqa: E731
+    """The timer changes `transition` causes at `now`: closing clears every deadline (and arms the
+    follow-up of a solved appeal); any other step changes the timers its event declares."""
+    due = lambda timer: spans.of(timer).due_from(calendar, now)  # noqa: E731
     if transition.to is State.CLOSED:
-        changes: list[TimerChange] = [Clear(t) for t in _DEADLINES]
-        if transition.outcome in (Outcome.RESOLVED, Outcome.AUTO_CLOSED):
-            changes.append(Arm(Timer.FOLLOWUP, due(spans.followup)))
+        changes: list[TimerChange] = [Clear(t) for t in DEADLINES]
+        if transition.outcome in SOLVED_OUTCOMES:
+            changes.append(Arm(Timer.FOLLOWUP, due(Timer.FOLLOWUP)))
         return changes
-    match transition.event:
-        case Event.SUBMIT | Event.SEND_BACK:
-            return [Arm(Timer.TRIAGE, due(spans.triage)), Clear(Timer.ACCEPT), Clear(Timer.HANDLE)]
-        case Event.ASSIGN | Event.REASSIGN:
-            return [
-                Clear(Timer.TRIAGE),
-                Arm(Timer.ACCEPT, due(spans.accept)),
-                Arm(Timer.HANDLE, due(spans.handle)),
-            ]
-        case Event.ACCEPT:
-            return [Clear(Timer.ACCEPT)]
-        case Event.ASK:
-            return [Pause(Timer.HANDLE)]
-        case Event.ANSWER:
-            return [Resume(Timer.HANDLE)]
-        case Event.RESOLVE:
-            return [
-                Clear(Timer.ACCEPT),
-                Clear(Timer.HANDLE),
-                Arm(Timer.FEEDBACK, due(spans.feedback)),
-            ]
-        case Event.RATE_UNSATISFIED:
-            return [Clear(Timer.FEEDBACK), Arm(Timer.HANDLE, due(spans.handle))]
-    return []
-
+    rule = RULES[transition.event]
+    return [
+        *(Clear(t) for t in rule.clears),
+        *(Arm(t, due(t)) for t in rule.arms),
+        *(Pause(t) for t in rule.pauses),
+        *(Resume(t) for t in rule.resumes),
+    ]

@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
-from domain.deadlines import Timer
-from domain.notices import Audience
+from domain.names import Audience, Timer
 
 
 class Stage(StrEnum):

@@ -1,73 +1,17 @@
 """The appeal lifecycle: one table of (state, event) -> next state, who may fire it, and when.
 
 collect -> assess -> handle -> feedback (收集 -> 研判 -> 办理 -> 反馈). Code asks this table;
-nothing else decides a transition.
+nothing else decides a transition. Its rows are the `steps` each event declares in domain/events.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from domain.events import RULES, Event
+from domain.names import Guard, Outcome, Role, State
 
-class State(StrEnum):
-    """Where an appeal stands in the loop."""
-
-    COLLECTING = "collecting"
-    ASSESSING = "assessing"
-    HANDLING = "handling"
-    FEEDBACK = "feedback"
-    CLOSED = "closed"
-
-
-class Event(StrEnum):
-    """Something a person or the system does to an appeal."""
-
-    SUBMIT = "submit"
-    WITHDRAW = "withdraw"
-    ASSIGN = "assign"
-    REASSIGN = "reassign"
-    REJECT = "reject"
-    MERGE = "merge"
-    ACCEPT = "accept"
-    SEND_BACK = "send_back"
-    ASK = "ask"
-    ANSWER = "answer"
-    NOTE = "note"
-    RESOLVE = "resolve"
-    RATE_SATISFIED = "rate_satisfied"
-    RATE_FAIRLY_SATISFIED = "rate_fairly_satisfied"
-    RATE_UNSATISFIED = "rate_unsatisfied"
-    AUTO_CLOSE = "auto_close"
-
-
-class Role(StrEnum):
-    """Who fires an event, relative to the appeal."""
-
-    COURIER = "courier"  # the courier who filed this appeal
-    STAFF = "staff"  # staff of the unit the appeal is assigned to
-    COORDINATOR = "coordinator"
-    SYSTEM = "system"
-
-
-class Outcome(StrEnum):
-    """How a closed appeal ended."""
-
-    RESOLVED = "resolved"
-    REJECTED = "rejected"
-    MERGED = "merged"
-    WITHDRAWN = "withdrawn"
-    AUTO_CLOSED = "auto_closed"
-
-
-class Guard(StrEnum):
-    """A condition on the appeal, beyond its state, that an event needs."""
-
-    NOT_ACCEPTED = "not_accepted"
-    ACCEPTED = "accepted"
-    AWAITING_COURIER = "awaiting_courier"
-    NOT_AWAITING_COURIER = "not_awaiting_courier"
-    SEND_BACK_ALLOWED = "send_back_allowed"
+__all__ = ["Event", "Guard", "Outcome", "Role", "State"]  # their home is domain/names.py and domain/events.py
 
 
 # After this many send-backs the coordinator's assignment is final (强制派单).
@@ -76,7 +20,7 @@ MAX_SEND_BACKS = 3
 
 @dataclass(frozen=True)
 class Transition:
-    """One row of the lifecycle table."""
+    """One row of the lifecycle table (declared in domain/events.py)."""
 
     state: State
     event: Event
@@ -86,79 +30,13 @@ class Transition:
     outcome: Outcome | None = None
 
 
-def _row(
-    state: State,
-    event: Event,
-    to: State,
-    roles: set[Role],
-    guards: tuple[Guard, ...] = (),
-    outcome: Outcome | None = None,
-) -> Transition:
-    return Transition(state, event, to, frozenset(roles), guards, outcome)
-
-
-S, E, R = State, Event, Role
-_COURIER = {R.COURIER}
-_STAFF = {R.STAFF}
-_COORD = {R.COORDINATOR}
-
 TABLE: dict[tuple[State, Event], Transition] = {
-    (t.state, t.event): t
-    for t in (
-        # A coordinator files a proactive appeal (from a hot spot) with no courier behind it.
-        _row(S.COLLECTING, E.SUBMIT, S.ASSESSING, {R.COURIER, R.COORDINATOR}),
-        _row(S.COLLECTING, E.WITHDRAW, S.CLOSED, _COURIER, outcome=Outcome.WITHDRAWN),
-        _row(S.ASSESSING, E.ASSIGN, S.HANDLING, {R.COORDINATOR, R.SYSTEM}),
-        _row(S.ASSESSING, E.REJECT, S.CLOSED, _COORD, outcome=Outcome.REJECTED),
-        _row(S.ASSESSING, E.MERGE, S.CLOSED, _COORD, outcome=Outcome.MERGED),
-        _row(S.ASSESSING, E.WITHDRAW, S.CLOSED, _COURIER, outcome=Outcome.WITHDRAWN),
-        _row(S.HANDLING, E.REASSIGN, S.HANDLING, _COORD),
-        _row(S.HANDLING, E.ACCEPT, S.HANDLING, _STAFF, (Guard.NOT_ACCEPTED,)),
-        _row(
-            S.HANDLING,
-            E.SEND_BACK,
-            S.ASSESSING,
-            _STAFF,
-            (Guard.NOT_ACCEPTED, Guard.SEND_BACK_ALLOWED),
-        ),
-        _row(
-            S.HANDLING,
-            E.ASK,
-            S.HANDLING,
-            _STAFF,
-            (Guard.ACCEPTED, Guard.NOT_AWAITING_COURIER),
-        ),
-        _row(S.HANDLING, E.ANSWER, S.HANDLING, _COURIER, (Guard.AWAITING_COURIER,)),
-        _row(S.HANDLING, E.NOTE, S.HANDLING, {R.STAFF, R.COORDINATOR}, (Guard.ACCEPTED,)),
-        _row(S.HANDLING, E.RESOLVE, S.FEEDBACK, _STAFF, (Guard.ACCEPTED,)),
-        _row(S.HANDLING, E.WITHDRAW, S.CLOSED, _COURIER, outcome=Outcome.WITHDRAWN),
-        _row(S.FEEDBACK, E.RATE_SATISFIED, S.CLOSED, _COURIER, outcome=Outcome.RESOLVED),
-        _row(
-            S.FEEDBACK,
-            E.RATE_FAIRLY_SATISFIED,
-            S.CLOSED,
-            _COURIER,
-            outcome=Outcome.RESOLVED,
-        ),
-        _row(S.FEEDBACK, E.RATE_UNSATISFIED, S.HANDLING, _COURIER),
-        _row(S.FEEDBACK, E.AUTO_CLOSE, S.CLOSED, {R.SYSTEM}, outcome=Outcome.AUTO_CLOSED),
-    )
+    (row.state, rule.event): Transition(row.state, rule.event, row.to, row.roles, row.guards, row.outcome)
+    for rule in RULES.values()
+    for row in rule.steps
 }
 
 OPEN_STATES = frozenset({State.ASSESSING, State.HANDLING, State.FEEDBACK})
-
-# Events whose note (reason, question, answer, result) must not be empty.
-NOTE_REQUIRED = frozenset(
-    {
-        Event.REJECT,
-        Event.SEND_BACK,
-        Event.ASK,
-        Event.ANSWER,
-        Event.NOTE,
-        Event.RESOLVE,
-        Event.RATE_UNSATISFIED,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -256,25 +134,15 @@ def permits(facts: Facts, event: Event, roles: frozenset[Role]) -> bool:
 
 
 def after(facts: Facts, transition: Transition) -> Facts:
-    """The facts once `transition` has been applied."""
-    accepted = facts.accepted
-    awaiting = facts.awaiting_courier
-    send_backs = facts.send_backs
-    match transition.event:
-        case Event.ACCEPT:
-            accepted = True
-        case Event.ASK:
-            awaiting = True
-        case Event.ANSWER | Event.RESOLVE:
-            awaiting = False
-        case Event.SEND_BACK:
-            accepted, awaiting, send_backs = False, False, send_backs + 1
-        case Event.ASSIGN | Event.REASSIGN:
-            accepted, awaiting = False, False
-        case Event.RATE_UNSATISFIED:
-            # Reopened for the same unit, which already accepted it once.
-            awaiting = False
-    return Facts(transition.to, accepted, awaiting, send_backs, facts.send_back_window_open)
+    """The facts once `transition` has been applied (what its event's declaration changes)."""
+    rule = RULES[transition.event]
+    return Facts(
+        transition.to,
+        facts.accepted if rule.accepted is None else rule.accepted,
+        facts.awaiting_courier if rule.awaiting_courier is None else rule.awaiting_courier,
+        facts.send_backs + int(rule.counts_send_back),
+        facts.send_back_window_open,
+    )
 
 
 def roles_of(

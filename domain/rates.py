@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.events import NOT_ASKED_OUTCOMES, SOLVED_OUTCOMES, events_where
+from domain.names import Rating, Timer
+
+# What each rate counts, from the events' declarations (storage/reports.py builds its SQL from these).
+# Response: appeals sent to a unit, and of those the ones it accepted before its acceptance deadline.
+SENT_TO_UNIT = events_where(lambda rule: rule.takes_unit)
+(ACCEPTED,) = events_where(lambda rule: rule.on_time_by is Timer.ACCEPT)
+# Resolution: appeals closed as valid (any outcome but these), and of those the ones solved.
+NOT_ASKED = NOT_ASKED_OUTCOMES
+SOLVED = SOLVED_OUTCOMES
+# Satisfaction: appeals rated (by their last rating), and of those the ones satisfied or fairly so.
+RATINGS = events_where(lambda rule: rule.rating is not None)
+RATED_SATISFIED = events_where(lambda rule: rule.rating is Rating.SATISFIED)
+RATED_FAIRLY_SATISFIED = events_where(lambda rule: rule.rating is Rating.FAIRLY_SATISFIED)
+
 
 @dataclass(frozen=True)
 class Counts:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import lifecycle
-from domain.lifecycle import Event, Role
+from domain.events import RULES, SOLVED_OUTCOMES
+from domain.lifecycle import Event, Role, State
+from domain.deadlines import Priority
 from handlers import callbacks
 from handlers.deadlines_view import deadline_line
 from handlers.callbacks import AppealVerb
@@ -27,22 +29,12 @@ class Action:
     needs_text: bool = False  # the bot asks for a reason, question, answer or result first
 
 
-V = AppealVerb
-ACTIONS = (
-    Action(V.ACCEPT, Event.ACCEPT, "button.accept"),
-    Action(V.SEND_BACK, Event.SEND_BACK, "button.send_back", needs_text=True),
-    Action(V.ASK, Event.ASK, "button.ask", needs_text=True),
-    Action(V.NOTE, Event.NOTE, "button.note", needs_text=True),
-    Action(V.RESOLVE, Event.RESOLVE, "button.resolve", needs_text=True),
-    Action(V.ASSIGN, Event.ASSIGN, "button.assign"),
-    Action(V.REASSIGN, Event.REASSIGN, "button.reassign"),
-    Action(V.REJECT, Event.REJECT, "button.reject", needs_text=True),
-    Action(V.MERGE, Event.MERGE, "button.merge", needs_text=True),
-    Action(V.ANSWER, Event.ANSWER, "button.reply", needs_text=True),
-    Action(V.RATE_SATISFIED, Event.RATE_SATISFIED, "button.satisfied"),
-    Action(V.RATE_FAIRLY_SATISFIED, Event.RATE_FAIRLY_SATISFIED, "button.fairly_satisfied"),
-    Action(V.RATE_UNSATISFIED, Event.RATE_UNSATISFIED, "button.not_solved", needs_text=True),
-    Action(V.WITHDRAW, Event.WITHDRAW, "button.withdraw"),
+# Each event's button as its declaration gives it (domain/events.py), in the declared order; its verb
+# is the AppealVerb of the event's name.
+ACTIONS = tuple(
+    Action(AppealVerb[rule.event.name], rule.event, rule.button.label, rule.button.needs_text)
+    for rule in RULES.values()
+    if rule.button is not None
 )
 BY_VERB = {a.verb: a for a in ACTIONS}
 
@@ -75,9 +67,9 @@ def refusal_key(person: Person, appeal: Appeal, event: Event) -> str:
 def own_appeal_line(services: Services, person: Person, appeal: Appeal, lang: str) -> str | None:
     """On the filer's card while the appeal waits for handling they may not give: who must act instead."""
     held_back = withheld(person, appeal)
-    if Role.STAFF in held_back and appeal.state == "handling":
+    if Role.STAFF in held_back and appeal.state == State.HANDLING:
         return services.text(lang, "selfhandling.card_staff")
-    if Role.COORDINATOR in held_back and appeal.state in ("assessing", "handling"):
+    if Role.COORDINATOR in held_back and appeal.state in (State.ASSESSING, State.HANDLING):
         return services.text(lang, "selfhandling.card_coordinator")
     return None
 
@@ -114,7 +106,7 @@ def state_line(services: Services, appeal: Appeal, lang: str, *, courier: bool =
         key = f"outcome.{appeal.outcome}"
     elif appeal.awaiting_courier:
         key = "fixcards.awaiting_you" if courier else "state.awaiting_courier"
-    elif appeal.state == "handling" and appeal.accepted:
+    elif appeal.state == State.HANDLING and appeal.accepted:
         key = "state.accepted"
     return services.text(lang, key)
 
@@ -151,18 +143,15 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
     )
 
 
-# Closed with these outcomes, the appeal's unit is the one that handled it to the end.
-_HANDLED_TO_THE_END = frozenset({"resolved", "auto_closed"})
-
-
 def _unit_key(appeal: Appeal) -> str | None:
     """How the card names the appeal's unit: while it holds the appeal (or resolved it), as its unit; once it
     sent the appeal back, as the one that did; otherwise not at all (a unit it left is not its unit)."""
     if appeal.unit_id is None:
         return None
-    if appeal.state == "assessing":
+    if appeal.state == State.ASSESSING:
         return "fixcards.sent_back_by"
-    if appeal.state in ("handling", "feedback") or appeal.outcome in _HANDLED_TO_THE_END:
+    # Closed as solved, the appeal's unit is the one that handled it to the end.
+    if appeal.state in (State.HANDLING, State.FEEDBACK) or appeal.outcome in SOLVED_OUTCOMES:
         return "card.unit"
     return None
 
@@ -180,7 +169,7 @@ def card_text(
         number=appeal.id,
         category=category.name(lang) if category else appeal.category,
     )
-    if appeal.priority == "urgent":
+    if appeal.priority == Priority.URGENT:
         title += " · " + services.text(lang, "card.urgent")
     lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang, courier=not for_staff))]
     unit_key = _unit_key(appeal)

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from domain.cells import excel_text, write_csv
+from domain.names import State
 from handlers.i18n import Catalog
 from storage.ledger import LedgerLine
 
@@ -43,9 +44,9 @@ Value = int | str | datetime | None
 
 def _state(catalog: Catalog, lang: str, line: LedgerLine) -> str:
     key = f"state.{line.state}"
-    if line.state == "handling" and line.awaiting_courier:
+    if line.state == State.HANDLING and line.awaiting_courier:
         key = "state.awaiting_courier"
-    elif line.state == "handling" and line.accepted:
+    elif line.state == State.HANDLING and line.accepted:
         key = "state.accepted"
     return catalog.text(lang, key)
 

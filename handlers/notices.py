@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from domain.lifecycle import Role
+from domain.ladder import Stage
+from domain.ladder import template as ladder_notice
+from domain.lifecycle import Event, Role
+from domain.names import Audience, Timer
+from domain.notices import template as notice
 from handlers import callbacks
+from handlers.callbacks import AppealVerb
 from handlers.cards import CardFacts, card_facts, keyboard, roles
 from handlers.evidence import Files, Story, card_body, card_markup, full_text_row, story
 from handlers.deadlines_view import deadline_line, next_deadline
@@ -19,20 +24,25 @@ from storage.models import Appeal, OutboxMessage, Person, from_ts
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
 _WITH_CARD = {
-    "notice.assign.unit",
-    "notice.reassign.unit",
-    "notice.answer.unit",
-    "notice.rate_unsatisfied.unit",
-    "notice.submit.coordinators",
-    "notice.send_back.coordinators",
+    notice(Event.ASSIGN, Audience.UNIT),
+    notice(Event.REASSIGN, Audience.UNIT),
+    notice(Event.ANSWER, Audience.UNIT),
+    notice(Event.RATE_UNSATISFIED, Audience.UNIT),
+    notice(Event.SUBMIT, Audience.COORDINATORS),
+    notice(Event.SEND_BACK, Audience.COORDINATORS),
     OWN_UNIT_NOTICE,
 }
-_WITH_CARD |= {f"ladder.{timer}.{stage}" for timer in ("triage", "accept", "handle") for stage in ("remind", "due", "escalate")}
+_WITH_CARD |= {
+    ladder_notice(timer, stage)
+    for timer in (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE)
+    for stage in (Stage.REMIND, Stage.DUE, Stage.ESCALATE)
+}
 # Notices to the courier that need an answer: only the buttons for that answer.
+_RATINGS = (AppealVerb.RATE_SATISFIED, AppealVerb.RATE_FAIRLY_SATISFIED, AppealVerb.RATE_UNSATISFIED)
 _COURIER_BUTTONS = {
-    "notice.ask.courier": ("ans",),
-    "notice.resolve.courier": ("rs", "rf", "ru"),
-    "ladder.feedback.remind": ("rs", "rf", "ru"),
+    notice(Event.ASK, Audience.COURIER): (AppealVerb.ANSWER,),
+    notice(Event.RESOLVE, Audience.COURIER): _RATINGS,
+    ladder_notice(Timer.FEEDBACK, Stage.REMIND): _RATINGS,
 }
 
 
@@ -46,7 +56,11 @@ ANSWER_WORDS_ADDED = "fixtext.answer_words_unit"
 # Notices that bring an appeal to someone who has not had it: every file of the appeal follows.
 # Other notices to staff and coordinators bring only the files of their event (a courier's answer).
 _INTRODUCING = {
-    "notice.assign.unit", "notice.reassign.unit", "notice.submit.coordinators", "notice.send_back.coordinators", OWN_UNIT_NOTICE,
+    notice(Event.ASSIGN, Audience.UNIT),
+    notice(Event.REASSIGN, Audience.UNIT),
+    notice(Event.SUBMIT, Audience.COORDINATORS),
+    notice(Event.SEND_BACK, Audience.COORDINATORS),
+    OWN_UNIT_NOTICE,
 }
 
 
@@ -101,7 +115,7 @@ async def render_notice(
         params = json.loads(message.params)
         # Words longer than the notice's share are cut: the notice then offers them all (Full text).
         cut = bool(params.get("note")) and units(said(str(params["note"]))) > IN_NOTICE
-        if appeal is not None and message.event_id is not None and message.template == "notice.answer.unit":
+        if appeal is not None and message.event_id is not None and message.template == notice(Event.ANSWER, Audience.UNIT):
             # An answer of files alone reads as what came instead of words, not an empty tail.
             params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE)
         elif params.get("note"):
@@ -173,7 +187,7 @@ async def _render(
         room = TEXT - units(text + "\n\n")
         card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True, room=room)
         return Notice(text, card, card_markup(services, appeal, held, facts, lang), "card", appeal.version)
-    if template == "ladder.followup.due":
+    if template == ladder_notice(Timer.FOLLOWUP, Stage.DUE):
         return Notice(text, markup=followup_keyboard(services, appeal, lang))
     only = _COURIER_BUTTONS.get(template)
     markup = keyboard(services, appeal, held, lang, only=only) if only else None

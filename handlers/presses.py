@@ -29,6 +29,7 @@ from handlers.callbacks import (
     Verb,
     decode,
 )
+from handlers.cards import BY_VERB
 from handlers.common import Who, refuse, who
 from handlers.services import BotContext
 
@@ -40,13 +41,8 @@ A = AppealVerb
 ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     # One appeal: open it, act on it, and the steps around the acts.
     (Family.APPEAL, A.OPEN): appeal_actions.on_open,
-    **{
-        (Family.APPEAL, verb): appeal_actions.on_action
-        for verb in (
-            A.ACCEPT, A.SEND_BACK, A.ASK, A.NOTE, A.RESOLVE, A.ASSIGN, A.REASSIGN, A.REJECT, A.MERGE, A.ANSWER,
-            A.RATE_SATISFIED, A.RATE_FAIRLY_SATISFIED, A.RATE_UNSATISFIED, A.WITHDRAW,
-        )
-    },
+    # Each lifecycle event's button (handlers/cards.py's ACTIONS, from domain/events.py).
+    **{(Family.APPEAL, verb): appeal_actions.on_action for verb in BY_VERB},
     (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,

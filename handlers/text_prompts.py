@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import Message, Update
 
 from domain.commands import EventArgs
+from domain.events import RULES
 from domain.merges import MergeRefusal, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
@@ -63,16 +64,22 @@ async def _merge_target(update: Update, context: BotContext, me: Who, appeal: Ap
     return str(target.id)
 
 
-STEPS: dict[PromptKind, TextStep] = {
-    PromptKind.SEND_BACK: TextStep("appeal.prompt_send_back"),
-    PromptKind.ASK: TextStep("appeal.prompt_ask"),
-    PromptKind.NOTE: TextStep("appeal.prompt_note"),
+# The dialogs that are not the plain one (its question "appeal.prompt_<event>", the text its note).
+_NOT_PLAIN: dict[PromptKind, TextStep] = {
     PromptKind.RESOLVE: TextStep("appeal.prompt_resolve", confirm=True),
     PromptKind.REJECT: TextStep("appeal.prompt_reject", confirm=True),
     PromptKind.MERGE: TextStep("appeal.prompt_merge", confirm=True, read=_merge_target),
-    PromptKind.ANSWER: TextStep("appeal.prompt_answer", files=True),
     PromptKind.RATE_UNSATISFIED: TextStep("appeal.prompt_unsatisfied"),
 }
+
+
+def _step(kind: PromptKind) -> TextStep:
+    step = _NOT_PLAIN.get(kind) or TextStep(f"appeal.prompt_{kind}")
+    note = RULES[kind.event].note
+    return replace(step, files=note is not None and note.files_enough)  # as the event's declaration says
+
+
+STEPS: dict[PromptKind, TextStep] = {kind: _step(kind) for kind in PromptKind}
 
 
 async def ask(

@@ -13,15 +13,18 @@ from typing import Any
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.commands import ActOnAppeal, AddToAnswer, AnswerFollowUp, EventArgs, NewAppeal, OpenHotSpot
-from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, Timer, TimerChange, timer_changes
+from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, TimerChange, timer_changes
+from domain.events import RULES
 from domain.filing_limits import FilingLimits
 from domain.ladder import LadderPolicy, first_step
-from domain.lifecycle import NOTE_REQUIRED, Event, Role, State, Transition
+from domain.lifecycle import Event, Role, State, Transition
 from domain.merges import MergeSide, merge_refusal
-from domain.notices import AUDIENCES, Audience, template
-from domain.texts import MIN_NOTE, MIN_OUTCOME, has_real_words
+from domain.names import Audience, Timer
+from domain.notices import template
+from domain.texts import has_real_words
 from storage.db import Database
 from storage.filing_limits import check_in
+from storage.literals import literal
 from storage.models import Appeal, LedgerEntry, TimerRow, appeal_facts, from_ts, to_ts
 
 MAX_NOTE = 4000
@@ -58,23 +61,11 @@ class BadEventArguments(lifecycle.LifecycleError):
     """The event is allowed but what came with it is not (no reason given, unknown unit...)."""
 
 
-# Events whose note must hold real words, not an emoji or a few characters, and how much (domain/texts.py).
-NEEDS_REAL_WORDS = {
-    Event.RESOLVE: MIN_OUTCOME,
-    Event.REJECT: MIN_OUTCOME,
-    Event.SEND_BACK: MIN_OUTCOME,  # the coordinator must route it again from this reason alone
-    Event.ASK: MIN_NOTE,
-    Event.RATE_UNSATISFIED: MIN_NOTE,  # the unit takes it up again from what is still wrong
-}
-
-
 def words_enough(event: Event, note: str | None) -> bool:
-    """Whether `note` holds the real words `event` needs (true for events that need none)."""
-    return event not in NEEDS_REAL_WORDS or has_real_words(note, NEEDS_REAL_WORDS[event])
-
-
-# An answer may be files alone.
-_FILES_ARE_ENOUGH = frozenset({Event.ANSWER})
+    """Whether `note` holds the real words `event` needs, not an emoji or a few characters (true for
+    events that need none)."""
+    rule = RULES[event].note
+    return rule is None or not rule.weight or has_real_words(note, rule.weight)
 
 
 class Applied:
@@ -90,6 +81,12 @@ class Applied:
         """The appeal as stored after the event (built on first use: the timers never look)."""
         return Appeal.from_row(self._row)
 
+
+# State names as SQL literals. The unit queue's IN list is written as its partial index's condition
+# is (storage/migrations.py), in the same order, so that SQLite sees the index applies.
+_COLLECTING, _ASSESSING, _HANDLING = (literal(s) for s in (State.COLLECTING, State.ASSESSING, State.HANDLING))
+_UNIT_QUEUE = f"state IN ({_HANDLING}, {literal(State.FEEDBACK)}) AND state = {_HANDLING}"
+_FOLLOWUP = literal(Timer.FOLLOWUP)
 
 # An appeal's nearest deadline, kept on its row for the queues' index (run after its timers change).
 _NEXT_DUE = "(SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = ?)"
@@ -135,22 +132,23 @@ def _check_args(
     def refuse(reason: str) -> None:
         raise BadEventArguments(reason, state, event)
 
+    rule = RULES[event]
     has_note = bool(args.note and args.note.strip())
-    if event in NOTE_REQUIRED and not has_note and not (event in _FILES_ARE_ENOUGH and args.attachments):
+    if rule.note is not None and not has_note and not (rule.note.files_enough and args.attachments):
         refuse("note_required")
     if not words_enough(event, args.note):
         refuse("note_too_thin")
     if args.note is not None and len(args.note) > MAX_NOTE:
         refuse("note_too_long")
-    if event in (Event.ASSIGN, Event.REASSIGN):
+    if rule.takes_unit:
         if args.unit is None:
             refuse("unit_required")
         unit = conn.execute("SELECT active FROM units WHERE id = ?", (args.unit,)).fetchone()
         if unit is None or not unit["active"]:
             refuse("unknown_unit")
-        if event is Event.REASSIGN and args.unit == row["unit_id"]:
+        if rule.another_unit and args.unit == row["unit_id"]:
             refuse("same_unit")
-    if event is Event.MERGE:
+    if rule.merges:
         target = conn.execute("SELECT * FROM appeals WHERE id = ?", (args.merged_into,)).fetchone()
         refusal = merge_refusal(merge_side(row), merge_side(target), now)
         if refusal is not None:
@@ -158,7 +156,7 @@ def _check_args(
 
 
 def _on_time(conn: sqlite3.Connection, appeal_id: int, event: Event, now: int) -> bool | None:
-    kind = {Event.ACCEPT: Timer.ACCEPT, Event.RESOLVE: Timer.HANDLE}.get(event)
+    kind = RULES[event].on_time_by
     if kind is None:
         return None
     timer = conn.execute(
@@ -279,7 +277,7 @@ def tell_own_unit_in(conn: sqlite3.Connection, telegram_id: int, now: datetime) 
     is handling. Returns how many there were."""
     rows = conn.execute(
         "SELECT a.id FROM appeals a JOIN people p ON p.telegram_id = a.courier_id AND p.role = 'staff'"
-        " AND p.unit_id = a.unit_id WHERE a.courier_id = ? AND a.state = 'handling' ORDER BY a.id",
+        f" AND p.unit_id = a.unit_id WHERE a.courier_id = ? AND a.state = {_HANDLING} ORDER BY a.id",
         (telegram_id,),
     ).fetchall()
     for row in rows:
@@ -303,7 +301,8 @@ def _write_notices(
         ensure_ascii=False,
     )
     seen: set[int] = set(quiet) | ({actor_id} if actor_id is not None else set())
-    for audience in AUDIENCES.get(event, ()):
+    rule = RULES[event]
+    for audience in rule.tells:
         for chat_id in audience_ids(conn, audience, before, after_unit):
             if chat_id in seen:
                 continue
@@ -313,7 +312,7 @@ def _write_notices(
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, before["id"], event_id, template(event, audience), params, now, now),
             )
-    if event in (Event.ASSIGN, Event.REASSIGN) and _filer_works_for(conn, before["courier_id"], after_unit):
+    if rule.takes_unit and _filer_works_for(conn, before["courier_id"], after_unit):
         _tell_coordinators_own_unit(conn, before["id"], event_id, now)
 
 
@@ -357,12 +356,13 @@ class Appeals:
         _check_args(conn, row, event, args, now)
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
+        rule = RULES[event]
 
-        unit = args.unit if event in (Event.ASSIGN, Event.REASSIGN) else row["unit_id"]
+        unit = args.unit if rule.takes_unit else row["unit_id"]
         priority = Priority(args.priority or row["priority"])
         spans = self._spans_for(row["category"], priority)
         send_back_until = row["send_back_until"]
-        if event in (Event.ASSIGN, Event.REASSIGN):
+        if rule.opens_send_back_window:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
 
@@ -376,9 +376,9 @@ class Appeals:
             accepted=int(new.accepted),
             awaiting_courier=int(new.awaiting_courier),
             send_backs=new.send_backs,
-            reopens=row["reopens"] + int(event is Event.RATE_UNSATISFIED),
+            reopens=row["reopens"] + int(rule.reopens),
             send_back_until=send_back_until,
-            merged_into=args.merged_into if event is Event.MERGE else row["merged_into"],
+            merged_into=args.merged_into if rule.merges else row["merged_into"],
             version=row["version"] + 1,
             updated_at=ts,
         )
@@ -417,7 +417,7 @@ class Appeals:
             )
         if notify:
             _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
-        if event is Event.MERGE:
+        if rule.merges:
             # Couriers whose duplicates were merged into this appeal now follow the one it joins
             # (after the notices: they hear of this merge as followers of this appeal).
             conn.execute("UPDATE appeals SET merged_into = ? WHERE merged_into = ?", (args.merged_into, appeal_id))
@@ -433,7 +433,7 @@ class Appeals:
         appeal_id = conn.execute(
             "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
             " description, place, contact_phone, language, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f" VALUES (?, ?, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.courier_id,
                 new.category,
@@ -515,7 +515,7 @@ class Appeals:
             ts = to_ts(now)
             appeal_id = conn.execute(
                 "INSERT INTO appeals (courier_id, category, state, station_id, lat, lon, description, language,"
-                " created_at, updated_at) VALUES (NULL, ?, 'collecting', ?, ?, ?, ?, ?, ?, ?)",
+                f" created_at, updated_at) VALUES (NULL, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?)",
                 (spot.category, spot.station_id, spot.lat, spot.lon, description, language, ts, ts),
             ).lastrowid
             conn.executemany(
@@ -537,13 +537,13 @@ class Appeals:
 
         def work(conn: sqlite3.Connection) -> Applied | bool:
             row = conn.execute(
-                "SELECT a.* FROM appeals a JOIN timers t ON t.appeal_id = a.id AND t.kind = 'followup'"
+                f"SELECT a.* FROM appeals a JOIN timers t ON t.appeal_id = a.id AND t.kind = {_FOLLOWUP}"
                 " WHERE a.id = ? AND a.courier_id = ?",
                 (appeal_id, courier_id),
             ).fetchone()
             if row is None:
                 return False
-            conn.execute("DELETE FROM timers WHERE appeal_id = ? AND kind = 'followup'", (appeal_id,))
+            conn.execute(f"DELETE FROM timers WHERE appeal_id = ? AND kind = {_FOLLOWUP}", (appeal_id,))
             conn.execute(f"UPDATE appeals SET next_due = {_NEXT_DUE} WHERE id = ?", (appeal_id, appeal_id))
             if solved:
                 return True
@@ -653,14 +653,13 @@ class Appeals:
         """The unit's open appeals, nearest deadline first (waiting-for-courier ones last); resolved ones
         waiting only for the courier's rating are no longer the unit's work."""
         # The IN term stays so that the partial index's condition is implied.
-        where = "unit_id = ? AND state IN ('handling', 'feedback') AND state = 'handling'"
+        where = f"unit_id = ? AND {_UNIT_QUEUE}"
         return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit=limit, after=after)
 
     async def queue_count(self, unit_id: str) -> int:
         """How many appeals `queue` holds for the unit."""
         row = await self._db.fetchone(
-            "SELECT count(*) FROM appeals INDEXED BY appeals_unit_queue"
-            " WHERE unit_id = ? AND state IN ('handling', 'feedback') AND state = 'handling'",
+            f"SELECT count(*) FROM appeals INDEXED BY appeals_unit_queue WHERE unit_id = ? AND {_UNIT_QUEUE}",
             (unit_id,),
         )
         return row[0]
@@ -668,7 +667,7 @@ class Appeals:
     async def triage_count(self) -> int:
         """How many appeals wait for a coordinator to route them."""
         row = await self._db.fetchone(
-            "SELECT count(*) FROM appeals INDEXED BY appeals_triage_queue WHERE state = 'assessing'"
+            f"SELECT count(*) FROM appeals INDEXED BY appeals_triage_queue WHERE state = {_ASSESSING}"
         )
         return row[0]
 
@@ -676,13 +675,13 @@ class Appeals:
         self, limit: int = 10, after: ListPosition | None = None
     ) -> list[tuple[Appeal, datetime | None]]:
         """Appeals no rule routed (or sent back), oldest deadline first."""
-        return await self._by_deadline("appeals_triage_queue", "state = 'assessing'", (), limit=limit, after=after)
+        return await self._by_deadline("appeals_triage_queue", f"state = {_ASSESSING}", (), limit=limit, after=after)
 
     async def with_own_unit(self, limit: int = 10) -> list[tuple[Appeal, datetime | None]]:
         """Appeals a unit is handling whose filer works there: a coordinator must reassign them (oldest first)."""
         where = (
             "id IN (SELECT a.id FROM people p JOIN appeals a ON a.courier_id = p.telegram_id AND a.unit_id = p.unit_id"
-            " WHERE p.role = 'staff' AND a.state = 'handling')"
+            f" WHERE p.role = 'staff' AND a.state = {_HANDLING})"
         )
         return await self._with_due(where, (), order="id", limit=limit)
 

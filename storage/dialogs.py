@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.lifecycle import Event
+from domain.events import RULES, Event
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
@@ -85,22 +85,21 @@ class Draft(BaseModel):
         return self.model_dump_json(exclude={"step", "updated_at"}, exclude_defaults=True)
 
 
-class PromptKind(StrEnum):
-    """What the bot asked a person to type; each is the lifecycle event the text completes."""
-
-    SEND_BACK = Event.SEND_BACK.value
-    ASK = Event.ASK.value
-    NOTE = Event.NOTE.value
-    RESOLVE = Event.RESOLVE.value
-    REJECT = Event.REJECT.value
-    MERGE = Event.MERGE.value
-    ANSWER = Event.ANSWER.value
-    RATE_UNSATISFIED = Event.RATE_UNSATISFIED.value
+class _TypedEvent(StrEnum):
+    """A kind of typed text, named and valued as the lifecycle event the text completes."""
 
     @property
     def event(self) -> Event:
         """The lifecycle event the typed text completes."""
         return Event(self.value)
+
+
+# What the bot asked a person to type: one kind for each event whose button asks for text first
+# (domain/events.py), so a new one needs no line here. PromptKind.SEND_BACK, .ASK, .NOTE, .RESOLVE...
+PromptKind = _TypedEvent(
+    "PromptKind",
+    [(rule.event.name, rule.event.value) for rule in RULES.values() if rule.button is not None and rule.button.needs_text],
+)
 
 
 class PromptData(BaseModel):

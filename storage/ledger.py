@@ -7,24 +7,30 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.events import Event
+from domain.lifecycle import State
+from domain.rates import RATINGS
 from storage.db import Database
+from storage.literals import literal, literals
 from storage.models import from_ts, to_ts
 
-_RATINGS = "('rate_satisfied', 'rate_fairly_satisfied', 'rate_unsatisfied')"
+_RATINGS = f"({literals(RATINGS)})"
+_SUBMIT, _ACCEPT, _SEND_BACK, _RESOLVE = (literal(e) for e in (Event.SUBMIT, Event.ACCEPT, Event.SEND_BACK, Event.RESOLVE))
+_CLOSED = literal(State.CLOSED)
 
 # Events are folded per appeal in one pass; the last rating comes from the events_appeal index.
 _QUERY = f"""
 WITH chosen AS (SELECT * FROM appeals WHERE created_at >= :start AND created_at < :end),
 folded AS (
     SELECT appeal_id,
-        min(CASE WHEN event = 'submit' THEN at END) AS submitted,
-        min(CASE WHEN event = 'accept' THEN at END) AS accepted_at,
-        group_concat(CASE WHEN event = 'send_back' THEN at END) AS send_backs,
-        max(CASE WHEN event = 'resolve' THEN at END) AS resolved,
+        min(CASE WHEN event = {_SUBMIT} THEN at END) AS submitted,
+        min(CASE WHEN event = {_ACCEPT} THEN at END) AS accepted_at,
+        group_concat(CASE WHEN event = {_SEND_BACK} THEN at END) AS send_backs,
+        max(CASE WHEN event = {_RESOLVE} THEN at END) AS resolved,
         max(CASE WHEN event IN {_RATINGS} THEN at END) AS rated,
-        max(CASE WHEN to_state = 'closed' THEN at END) AS closed,
-        min(CASE WHEN event = 'accept' THEN on_time END) AS accept_on_time,
-        min(CASE WHEN event = 'resolve' THEN on_time END) AS resolve_on_time
+        max(CASE WHEN to_state = {_CLOSED} THEN at END) AS closed,
+        min(CASE WHEN event = {_ACCEPT} THEN on_time END) AS accept_on_time,
+        min(CASE WHEN event = {_RESOLVE} THEN on_time END) AS resolve_on_time
     FROM events WHERE appeal_id IN (SELECT id FROM chosen)
     GROUP BY appeal_id
 )
@@ -36,7 +42,7 @@ SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, 
         ORDER BY r.id DESC LIMIT 1) AS rating,
     c.description, c.place,
     (SELECT json_group_array(json_array(r.at, r.note)) FROM (
-        SELECT at, note FROM events WHERE appeal_id = c.id AND event = 'resolve' AND note IS NOT NULL ORDER BY id
+        SELECT at, note FROM events WHERE appeal_id = c.id AND event = {_RESOLVE} AND note IS NOT NULL ORDER BY id
     ) r) AS results
 FROM chosen c
 LEFT JOIN folded f ON f.appeal_id = c.id
@@ -46,12 +52,12 @@ ORDER BY c.id
 """
 
 # What sizes an export before it is built: how many appeals, and the bytes of their people's texts.
-_SIZE = """
+_SIZE = f"""
 WITH chosen AS (SELECT id, description, place FROM appeals WHERE created_at >= :start AND created_at < :end)
 SELECT count(*) AS appeals,
     coalesce(sum(length(CAST(description AS BLOB)) + coalesce(length(CAST(place AS BLOB)), 0)), 0)
     + coalesce((SELECT sum(length(CAST(note AS BLOB))) FROM events
-        WHERE event = 'resolve' AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
+        WHERE event = {_RESOLVE} AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
 FROM chosen
 """
 

@@ -15,15 +15,19 @@ from datetime import datetime, timedelta
 
 from domain import lifecycle
 from domain.commands import ActOnAppeal
-from domain.lifecycle import Event
+from domain.lifecycle import Event, Role, State
 from storage.appeals import Appeals
 from storage.db import Database
+from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.people import JOIN_BURST_NOTICE
 from storage.updates import KEEP
 
 # States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
-_WITHDRAWABLE = ("collecting", "assessing", "handling")
+_WITHDRAWABLE = literals(t.state for t in lifecycle.TABLE.values() if t.event is Event.WITHDRAW)
+_OPEN = literals(lifecycle.OPEN_STATES)
+_CLOSED = literal(State.CLOSED)
+_BY_COURIER = literal(Role.COURIER)
 
 
 class PrivacyRefused(Exception):
@@ -85,8 +89,8 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
         (to_ts(now), *ids),
     )
     conn.execute(
-        "UPDATE events SET note = NULL, actor_id = CASE WHEN actor_role = 'courier' THEN NULL ELSE actor_id END"
-        f" WHERE appeal_id IN ({marks}) AND (note IS NOT NULL OR actor_role = 'courier')",
+        f"UPDATE events SET note = NULL, actor_id = CASE WHEN actor_role = {_BY_COURIER} THEN NULL ELSE actor_id END"
+        f" WHERE appeal_id IN ({marks}) AND (note IS NOT NULL OR actor_role = {_BY_COURIER})",
         tuple(ids),
     )
     conn.execute(f"DELETE FROM attachments WHERE appeal_id IN ({marks})", tuple(ids))
@@ -171,7 +175,7 @@ class Privacy:
             if person is None:
                 return Holdings(False, None, None)
             appeals = conn.execute(
-                "SELECT count(*) AS n, coalesce(sum(state IN ('assessing', 'handling', 'feedback')), 0) AS open,"
+                f"SELECT count(*) AS n, coalesce(sum(state IN ({_OPEN})), 0) AS open,"
                 " coalesce(sum(description != ''), 0) AS texts, coalesce(max(contact_phone IS NOT NULL), 0) AS phone"
                 " FROM appeals WHERE courier_id = ?",
                 (telegram_id,),
@@ -208,7 +212,7 @@ class Privacy:
         if person is not None and person["role"] != "courier":
             raise PrivacyRefused(f"{telegram_id} is {person['role']}: remove the role first")
         rows = await self._db.fetchall(
-            f"SELECT id FROM appeals WHERE courier_id = ? AND state IN {_WITHDRAWABLE} ORDER BY id", (telegram_id,)
+            f"SELECT id FROM appeals WHERE courier_id = ? AND state IN ({_WITHDRAWABLE}) ORDER BY id", (telegram_id,)
         )
         withdrawn = []
         for row in rows:
@@ -245,7 +249,7 @@ class Privacy:
                 ids = [
                     r[0]
                     for r in conn.execute(
-                        "SELECT id FROM appeals WHERE anonymised_at IS NULL AND updated_at < ? AND state = 'closed'"
+                        f"SELECT id FROM appeals WHERE anonymised_at IS NULL AND updated_at < ? AND state = {_CLOSED}"
                         " ORDER BY updated_at LIMIT ?",
                         (cutoff, batch),
                     )

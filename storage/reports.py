@@ -6,12 +6,17 @@ import sqlite3
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
+from domain import rates
+from domain.events import Event, events_where
 from domain.hotspots import HotSpot, Located, find_hotspots
 from domain.lifecycle import TABLE, State
+from domain.names import Timer
 from domain.rates import Counts
 from storage.db import Database
+from storage.literals import literal, literals
 from storage.models import from_ts, to_ts
 
 
@@ -50,20 +55,47 @@ class DigestData:
 
 
 OVERDUE_SHOWN = 50
-_RATINGS = "'rate_satisfied', 'rate_fairly_satisfied', 'rate_unsatisfied'"
+
+# The statements' names, as SQL literals from the events' declarations and the rates' definitions.
+# Literal IN lists of event names keep SQLite on the ledger's (event, at) index (bench/digest.py).
+_RATINGS = literals(rates.RATINGS)
+_SATISFIED = literals(rates.RATED_SATISFIED)
+_FAIRLY_SATISFIED = literals(rates.RATED_FAIRLY_SATISFIED)
+_SENT_TO_UNIT = literals(rates.SENT_TO_UNIT)
+_ACCEPT = literal(rates.ACCEPTED)
+_NOT_ASKED = literals(rates.NOT_ASKED)
+_SOLVED = literals(rates.SOLVED)
+_RESOLVE = literal(Event.RESOLVE)
+_REOPENING = literals(events_where(lambda rule: rule.reopens))
+_CLOSED = literal(State.CLOSED)
+_HANDLING = literal(State.HANDLING)
+# The deadlines staff and coordinators must meet (the courier's rating is not theirs to miss).
+_OVERDUE_KINDS = literals((Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE))
+_TIMER_ACCEPT = literal(Timer.ACCEPT)
 
 # The events that close an appeal, from the lifecycle table. Naming them lets "closed in the period"
 # use the ledger's (event, at) index; on to_state alone it read the whole ledger (bench/digest.py).
-_CLOSING = ", ".join(sorted({f"'{t.event}'" for t in TABLE.values() if t.to is State.CLOSED}))
+_CLOSING = literals({t.event for t in TABLE.values() if t.to is State.CLOSED})
 
 
-# Where the period's new appeals stand now, in the loop's order. A handling appeal is split the way
-# its card reads: assigned (not yet accepted), accepted, or waiting for the courier's answer.
-DIGEST_STATES = ("collecting", "assessing", "assigned", "accepted", "awaiting_courier", "feedback", "closed")
+class Standing(StrEnum):
+    """Where an appeal stands in a digest: its state, a handling one split the way its card reads."""
+
+    COLLECTING = State.COLLECTING.value
+    ASSESSING = State.ASSESSING.value
+    ASSIGNED = "assigned"  # handling, not yet accepted
+    ACCEPTED = "accepted"
+    AWAITING_COURIER = "awaiting_courier"  # handling, waiting for the courier's answer
+    FEEDBACK = State.FEEDBACK.value
+    CLOSED = State.CLOSED.value
+
+
+# Where the period's new appeals stand now, in the loop's order.
+DIGEST_STATES = tuple(Standing)
 _DIGEST_STATE = (
-    "CASE WHEN state = 'handling' AND awaiting_courier THEN 'awaiting_courier'"
-    " WHEN state = 'handling' AND accepted THEN 'accepted'"
-    " WHEN state = 'handling' THEN 'assigned' ELSE state END"
+    f"CASE WHEN state = {_HANDLING} AND awaiting_courier THEN {literal(Standing.AWAITING_COURIER)}"
+    f" WHEN state = {_HANDLING} AND accepted THEN {literal(Standing.ACCEPTED)}"
+    f" WHEN state = {_HANDLING} THEN {literal(Standing.ASSIGNED)} ELSE state END"
 )
 
 
@@ -109,24 +141,25 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     # is accepted or its acceptance deadline passes (an armed accept timer due after the end).
     assigned, in_time = conn.execute(
         "SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id"
-        " AND x.event = 'accept' AND x.on_time = 1 AND +x.at < ?)), 0)"
-        " FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ('assign', 'reassign')"
+        f" AND x.event = {_ACCEPT} AND x.on_time = 1 AND +x.at < ?)), 0)"
+        f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_SENT_TO_UNIT})"
         " AND at >= ? AND at < ?) a"
-        " WHERE NOT EXISTS (SELECT 1 FROM timers t WHERE t.appeal_id = a.appeal_id AND t.kind = 'accept' AND t.due_at >= ?)"
-        " OR EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id AND x.event = 'accept' AND +x.at < ?)",
+        " WHERE NOT EXISTS (SELECT 1 FROM timers t WHERE t.appeal_id = a.appeal_id"
+        f" AND t.kind = {_TIMER_ACCEPT} AND t.due_at >= ?)"
+        f" OR EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id AND x.event = {_ACCEPT} AND +x.at < ?)",
         (end, start, end, end, end),
     ).fetchone()
     asked, solved = conn.execute(
-        "SELECT count(*), coalesce(sum(a.outcome IN ('resolved', 'auto_closed')), 0) FROM events e"
-        f" JOIN appeals a ON a.id = e.appeal_id WHERE e.event IN ({_CLOSING}) AND e.to_state = 'closed'"
+        f"SELECT count(*), coalesce(sum(a.outcome IN ({_SOLVED})), 0) FROM events e"
+        f" JOIN appeals a ON a.id = e.appeal_id WHERE e.event IN ({_CLOSING}) AND e.to_state = {_CLOSED}"
         " AND e.at >= ? AND e.at < ?"
-        " AND a.outcome NOT IN ('withdrawn', 'merged', 'rejected')",
+        f" AND a.outcome NOT IN ({_NOT_ASKED})",
         (start, end),
     ).fetchone()
     # Each appeal rated in the period counts once, by its last rating by the period's end: "not
     # solved", then "satisfied" after the unit's second try, is one satisfied appeal.
     rated, satisfied, fair = conn.execute(
-        "SELECT count(*), coalesce(sum(last = 'rate_satisfied'), 0), coalesce(sum(last = 'rate_fairly_satisfied'), 0)"
+        f"SELECT count(*), coalesce(sum(last IN ({_SATISFIED})), 0), coalesce(sum(last IN ({_FAIRLY_SATISFIED})), 0)"
         " FROM (SELECT (SELECT y.event FROM events y WHERE y.appeal_id = r.appeal_id"
         f" AND y.event IN ({_RATINGS}) AND +y.at < ? ORDER BY y.id DESC LIMIT 1) AS last"
         f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_RATINGS}) AND at >= ? AND at < ?) r)",
@@ -161,12 +194,12 @@ class Reports:
             resolutions = _tuples(
                 conn,
                 "SELECT r.at, max(0, r.at - a.created_at) FROM (SELECT appeal_id, max(at) AS at FROM events"
-                " WHERE event = 'resolve' AND at >= ? AND at < ? GROUP BY appeal_id) r"
+                f" WHERE event = {_RESOLVE} AND at >= ? AND at < ? GROUP BY appeal_id) r"
                 " JOIN appeals a ON a.id = r.appeal_id",
                 (s, e),
             ).fetchall()
             return {
-                "accepted": _event_count(conn, ("accept",), s, e),
+                "accepted": _event_count(conn, (rates.ACCEPTED.value,), s, e),
                 "resolved": len(resolutions),
                 "resolved_at": sorted(at for at, _ in resolutions),
                 "avg_resolve": (
@@ -174,14 +207,14 @@ class Reports:
                     if resolutions else None
                 ),
                 "closed": conn.execute(
-                    f"SELECT count(*) FROM events WHERE event IN ({_CLOSING}) AND to_state = 'closed'"
+                    f"SELECT count(*) FROM events WHERE event IN ({_CLOSING}) AND to_state = {_CLOSED}"
                     " AND at >= ? AND at < ?",
                     (s, e),
                 ).fetchone()[0],
                 "reopened": [
                     r[0]
                     for r in conn.execute(
-                        "SELECT DISTINCT appeal_id FROM events WHERE event = 'rate_unsatisfied' AND at >= ? AND at < ?"
+                        f"SELECT DISTINCT appeal_id FROM events WHERE event IN ({_REOPENING}) AND at >= ? AND at < ?"
                         " ORDER BY appeal_id",
                         (s, e),
                     )
@@ -189,8 +222,8 @@ class Reports:
                 "avg_accept": _average(
                     conn,
                     "SELECT avg(max(0, x.at - (SELECT y.at FROM events y WHERE y.appeal_id = x.appeal_id"
-                    " AND y.event IN ('assign', 'reassign') AND y.id < x.id ORDER BY y.id DESC LIMIT 1))) FROM events x"
-                    " WHERE x.event = 'accept' AND x.at >= ? AND x.at < ?",
+                    f" AND y.event IN ({_SENT_TO_UNIT}) AND y.id < x.id ORDER BY y.id DESC LIMIT 1))) FROM events x"
+                    f" WHERE x.event = {_ACCEPT} AND x.at >= ? AND x.at < ?",
                     (s, e),
                 ),
                 "counts": _counts(conn, s, e),
@@ -209,12 +242,12 @@ class Reports:
                     Overdue(r["appeal_id"], r["kind"], r["unit_id"], from_ts(r["due_at"]))
                     for r in conn.execute(
                         "SELECT t.appeal_id, t.kind, t.due_at, a.unit_id FROM timers t JOIN appeals a ON a.id = t.appeal_id"
-                        " WHERE t.due_at < ? AND t.kind IN ('triage', 'accept', 'handle') ORDER BY t.due_at LIMIT ?",
+                        f" WHERE t.due_at < ? AND t.kind IN ({_OVERDUE_KINDS}) ORDER BY t.due_at LIMIT ?",
                         (to_ts(now), OVERDUE_SHOWN),
                     )
                 ],
                 "overdue_total": conn.execute(
-                    "SELECT count(*) FROM timers WHERE due_at < ? AND kind IN ('triage', 'accept', 'handle')",
+                    f"SELECT count(*) FROM timers WHERE due_at < ? AND kind IN ({_OVERDUE_KINDS})",
                     (to_ts(now),),
                 ).fetchone()[0],
                 "located": self._located(conn, e),

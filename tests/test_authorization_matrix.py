@@ -30,7 +30,7 @@ from telegram.ext import CommandHandler
 from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.cards import BY_VERB
-from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.commands import ActOnAppeal, EventArgs
 from storage.dialogs import Draft, Prompt, PromptKind
 from tests.every_state import (
     COORDINATOR,

@@ -1,0 +1,81 @@
+"""The lifecycle's vocabulary: states, roles, outcomes, guards, timers, audiences and ratings.
+
+Names only, so that every module of the lifecycle (domain/events.py declares each event with them)
+can import them without a cycle. Their values are what the database stores.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where an appeal stands in the loop."""
+
+    COLLECTING = "collecting"
+    ASSESSING = "assessing"
+    HANDLING = "handling"
+    FEEDBACK = "feedback"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    """Who fires an event, relative to the appeal."""
+
+    COURIER = "courier"  # the courier who filed this appeal
+    STAFF = "staff"  # staff of the unit the appeal is assigned to
+    COORDINATOR = "coordinator"
+    SYSTEM = "system"
+
+
+class Outcome(StrEnum):
+    """How a closed appeal ended."""
+
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    WITHDRAWN = "withdrawn"
+    AUTO_CLOSED = "auto_closed"
+
+
+class Guard(StrEnum):
+    """A condition on the appeal, beyond its state, that an event needs."""
+
+    NOT_ACCEPTED = "not_accepted"
+    ACCEPTED = "accepted"
+    AWAITING_COURIER = "awaiting_courier"
+    NOT_AWAITING_COURIER = "not_awaiting_courier"
+    SEND_BACK_ALLOWED = "send_back_allowed"
+
+
+class Timer(StrEnum):
+    """A deadline kept as a row with an indexed due time."""
+
+    TRIAGE = "triage"  # a coordinator routes what no rule routed
+    ACCEPT = "accept"  # the unit signs for the appeal (签收)
+    HANDLE = "handle"  # the unit resolves it
+    FEEDBACK = "feedback"  # the courier rates, else the appeal closes by itself
+    FOLLOWUP = "followup"  # some days after a resolved appeal closes: "is it still solved?"
+
+
+# The deadlines someone must meet (the follow-up is a question, not a deadline): an appeal that
+# closes clears them all, and a digest lists those overdue.
+DEADLINES = (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE, Timer.FEEDBACK)
+
+
+class Audience(StrEnum):
+    """A group of people an event concerns, resolved to chats by storage."""
+
+    COURIER = "courier"
+    UNIT = "unit"  # staff of the unit the appeal is with after the event
+    PREVIOUS_UNIT = "previous_unit"  # staff of the unit it left, when it changed
+    COORDINATORS = "coordinators"
+    FOLLOWERS = "followers"  # couriers whose duplicates were merged into this appeal
+
+
+class Rating(StrEnum):
+    """A courier's rating of a resolution, as the satisfaction rate counts it (domain/rates.py)."""
+
+    SATISFIED = "satisfied"
+    FAIRLY_SATISFIED = "fairly_satisfied"
+    UNSATISFIED = "unsatisfied"
