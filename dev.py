@@ -3,7 +3,8 @@
 Needs only Python 3.11+. The virtual environment is made on first use and refreshed whenever
 pyproject.toml changes; everything after the subcommand is passed on (to `python -m bot` or pytest;
 `bench` takes `--quick` and benchmark names). `run` with no token starts the sandbox instead, on its
-own database (`run --port N` picks its web chat's port); `test -m "not slow"` is the fast tier.
+own database (`run --port N` picks its web chat's port); `test` lints with ruff first, and
+`test -m "not slow"` is the fast tier.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ STAMP = VENV / ".installed"
 
 
 def _ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 dev.py runs under whatever python3 the machine has
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
@@ -72,8 +73,11 @@ def _ensure_debian_packages(fast: bool) -> None:
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, **quiet)
         return
-    print(f"note: {', '.join(missing)} missing, so the browser, ledger export or chart font tests will fail;"
-          " install those Debian packages (or your system's equivalent).", flush=True)
+    print(
+        f"note: {', '.join(missing)} missing, so the browser, ledger export or chart font tests will fail;"
+        " install those Debian packages (or your system's equivalent).",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -85,7 +89,9 @@ def main() -> int:
     if command == "test":
         _ensure_environment()
         _ensure_debian_packages(fast="not slow" in " ".join(rest))
-        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+        linted = _lint()
+        tested = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+        return tested or linted
     if command == "bench":
         _ensure_environment()
         return _bench(rest)
@@ -94,6 +100,15 @@ def main() -> int:
 
 # `python -m bot run`'s exit code when there is no token (bot/cli.py, EXIT_NO_TOKEN).
 EXIT_NO_TOKEN = 3
+
+
+def _lint() -> int:
+    """Ruff's lint and format check over the tree (settings in pyproject.toml); nonzero if either finds something."""
+    checked = subprocess.call([str(PYTHON), "-m", "ruff", "check", "--quiet", "."], cwd=ROOT)
+    formatted = subprocess.call([str(PYTHON), "-m", "ruff", "format", "--check", "--quiet", "."], cwd=ROOT)
+    if checked or formatted:
+        print("ruff: fix the above (`.venv/bin/ruff check --fix . && .venv/bin/ruff format .`)", file=sys.stderr)
+    return checked or formatted
 
 
 def _run(args: list[str]) -> int:
@@ -108,7 +123,10 @@ def _run(args: list[str]) -> int:
     code = subprocess.call([str(PYTHON), "-m", "bot", "run", *rest], cwd=ROOT)
     if code != EXIT_NO_TOKEN:
         return code
-    print("\npython3 dev.py run: no token, so starting the sandbox (its sample district, database sandbox.sqlite3) ...", flush=True)
+    print(
+        "\npython3 dev.py run: no token, so starting the sandbox (its sample district, database sandbox.sqlite3) ...",
+        flush=True,
+    )
     debug = ["--debug"] if "--debug" in rest else []
     return subprocess.call([str(PYTHON), "-m", "bot", "sandbox", "--port", port, *debug], cwd=ROOT)
 

@@ -73,8 +73,7 @@ def bench_config(database: Path | str, **overrides: Any) -> Config:
         "database": {"path": str(database)},
         "coordinators": COORDINATORS,
         "units": [
-            {"id": u, "kind": unit_kind(u), "zh": f"单位{u}", "en": f"Unit {u}", "staff": staff_of(u)}
-            for u in UNITS
+            {"id": u, "kind": unit_kind(u), "zh": f"单位{u}", "en": f"Unit {u}", "staff": staff_of(u)} for u in UNITS
         ],
         "routing": [{"category": c, "unit": u} for c, u in ROUTES.items()],
     }
@@ -151,7 +150,9 @@ def header(title: str, quick: bool) -> None:
 
 def result(name: str, figure: str, baseline: str, ratio: float, target: str, met: bool) -> None:
     """The one line that states a benchmark's figure, its same-run baseline, the ratio and the target."""
-    print(f"== {name}: {figure} | baseline {baseline} | ratio {ratio:.2f} | target {target}: {'met' if met else 'missed'}")
+    print(
+        f"== {name}: {figure} | baseline {baseline} | ratio {ratio:.2f} | target {target}: {'met' if met else 'missed'}"
+    )
     sys.stdout.flush()
 
 

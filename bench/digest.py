@@ -105,7 +105,9 @@ async def run(quick: bool) -> None:
             record_conn = sqlite3.connect(path, isolation_level=None)
             record_conn.row_factory = sqlite3.Row  # what the repository's code reads its rows with
             recorder = Recorder(record_conn)
-            recording = Reports(RecordingDatabase(recorder), config.zone(), config.hotspots.min_appeals, config.hotspots.radius_m)
+            recording = Reports(
+                RecordingDatabase(recorder), config.zone(), config.hotspots.min_appeals, config.hotspots.radius_m
+            )
             data = await recording.digest(start, end, NOW, with_days=False)
             statements = recorder.log
             record_conn.close()
@@ -139,7 +141,9 @@ async def run(quick: bool) -> None:
         sql = " ".join(statements[index][0].split())
         print(f"#   {per_statement[index] / runs * 1000:8.2f} ms  {sql[:110]}")
     bot_p50, plain_p50 = percentile(bot_ms, 50), percentile(plain_ms, 50)
-    print(f"# Reports.digest p50 {bot_p50:.1f} ms (max {max(bot_ms):.1f}); bare SQL p50 {plain_p50:.1f} ms (max {max(plain_ms):.1f})")
+    print(
+        f"# Reports.digest p50 {bot_p50:.1f} ms (max {max(bot_ms):.1f}); bare SQL p50 {plain_p50:.1f} ms (max {max(plain_ms):.1f})"
+    )
     result(
         "digest",
         f"{bot_p50:.1f} ms p50 (Reports.digest, no chart)",

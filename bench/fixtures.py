@@ -222,8 +222,19 @@ class _Ledger:
         self.timers: list[tuple] = []
         self.attachments: list[tuple] = []
 
-    def event(self, appeal: int, event: str, actor: int | None, role: str, a: str, b: str,
-              unit: str | None, note: str | None, on_time: int | None, at: int) -> None:
+    def event(
+        self,
+        appeal: int,
+        event: str,
+        actor: int | None,
+        role: str,
+        a: str,
+        b: str,
+        unit: str | None,
+        note: str | None,
+        on_time: int | None,
+        at: int,
+    ) -> None:
         self.events.append((appeal, event, actor, role, a, b, unit, note, on_time, at))
 
 
@@ -247,7 +258,14 @@ def _story_weights() -> tuple[list[str], list[int]]:
 # Open kinds for the newest appeals, and how many pending deadlines each leaves.
 OPEN_KINDS = ["assessing", "handling_new", "handling_accepted", "awaiting_courier", "feedback", "followup"]
 OPEN_WEIGHTS = [10, 20, 33, 2, 15, 20]
-PENDING = {"assessing": 1, "handling_new": 2, "handling_accepted": 1, "awaiting_courier": 0, "feedback": 1, "followup": 1}
+PENDING = {
+    "assessing": 1,
+    "handling_new": 2,
+    "handling_accepted": 1,
+    "awaiting_courier": 0,
+    "feedback": 1,
+    "followup": 1,
+}
 
 
 def _plan_open(rnd: random.Random, appeals: int, timers: int) -> dict[int, str]:
@@ -267,8 +285,9 @@ def _plan_open(rnd: random.Random, appeals: int, timers: int) -> dict[int, str]:
     return plan
 
 
-def _tell(led: _Ledger, appeal: int, created: int, courier: int, category: str, story: str,
-          open_kind: str | None) -> tuple:
+def _tell(
+    led: _Ledger, appeal: int, created: int, courier: int, category: str, story: str, open_kind: str | None
+) -> tuple:
     """Write one appeal's ledger (and timers); return its appeals row."""
     rnd, now = led.rnd, led.now
     random = rnd.random
@@ -304,8 +323,15 @@ def _tell(led: _Ledger, appeal: int, created: int, courier: int, category: str, 
     send_back_until = merged_into = None
     version = 0
 
-    def step(event: str, actor: int | None, role: str, to: str, note: str | None = None,
-             on_time: int | None = None, gap: tuple[int, int] = (60, HOUR)) -> None:
+    def step(
+        event: str,
+        actor: int | None,
+        role: str,
+        to: str,
+        note: str | None = None,
+        on_time: int | None = None,
+        gap: tuple[int, int] = (60, HOUR),
+    ) -> None:
         nonlocal t, state, version
         if event != "submit":
             t += gap[0] + int(random() * (gap[1] - gap[0]))
@@ -326,13 +352,26 @@ def _tell(led: _Ledger, appeal: int, created: int, courier: int, category: str, 
 
     def accept() -> None:
         nonlocal accepted
-        step("accept", STAFF[current_unit][appeal % 3], "staff", "handling",
-             on_time=int(rnd.random() < 0.85), gap=(5 * 60, DAY))
+        step(
+            "accept",
+            STAFF[current_unit][appeal % 3],
+            "staff",
+            "handling",
+            on_time=int(rnd.random() < 0.85),
+            gap=(5 * 60, DAY),
+        )
         accepted = 1
 
     def resolve() -> None:
-        step("resolve", STAFF[current_unit][appeal % 3], "staff", "feedback",
-             note=RESULTS[appeal % len(RESULTS)], on_time=int(rnd.random() < 0.8), gap=(HOUR, 5 * DAY))
+        step(
+            "resolve",
+            STAFF[current_unit][appeal % 3],
+            "staff",
+            "feedback",
+            note=RESULTS[appeal % len(RESULTS)],
+            on_time=int(rnd.random() < 0.8),
+            gap=(HOUR, 5 * DAY),
+        )
 
     def rate(event: str) -> None:
         nonlocal outcome
@@ -368,11 +407,24 @@ def _tell(led: _Ledger, appeal: int, created: int, courier: int, category: str, 
         elif open_kind != "handling_new":
             accept()
             if story == "asked" or open_kind == "awaiting_courier":
-                step("ask", STAFF[current_unit][appeal % 3], "staff", "handling",
-                     note=QUESTIONS[appeal % len(QUESTIONS)], gap=(HOUR, DAY))
+                step(
+                    "ask",
+                    STAFF[current_unit][appeal % 3],
+                    "staff",
+                    "handling",
+                    note=QUESTIONS[appeal % len(QUESTIONS)],
+                    gap=(HOUR, DAY),
+                )
                 awaiting = 1
                 if open_kind != "awaiting_courier":
-                    step("answer", courier, "courier", "handling", note=ANSWERS[appeal % len(ANSWERS)], gap=(10 * 60, DAY))
+                    step(
+                        "answer",
+                        courier,
+                        "courier",
+                        "handling",
+                        note=ANSWERS[appeal % len(ANSWERS)],
+                        gap=(10 * 60, DAY),
+                    )
                     awaiting = 0
             if open_kind == "handling_accepted" and story == "reopened":
                 resolve()
@@ -395,9 +447,29 @@ def _tell(led: _Ledger, appeal: int, created: int, courier: int, category: str, 
     if open_kind is not None:
         _open_timers(led, appeal, open_kind, t, priority)
     return (
-        appeal, courier, category, priority, state, outcome, current_unit, station, lat, lon, description,
-        phone, language, accepted, awaiting, send_backs, reopens, send_back_until, merged_into, version,
-        created, t, None,
+        appeal,
+        courier,
+        category,
+        priority,
+        state,
+        outcome,
+        current_unit,
+        station,
+        lat,
+        lon,
+        description,
+        phone,
+        language,
+        accepted,
+        awaiting,
+        send_backs,
+        reopens,
+        send_back_until,
+        merged_into,
+        version,
+        created,
+        t,
+        None,
     )
 
 
@@ -437,8 +509,13 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
     try:
         migrate(conn)
         schema = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=str)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -524288", "temp_store = MEMORY",
-                       "locking_mode = EXCLUSIVE"):
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "cache_size = -524288",
+            "temp_store = MEMORY",
+            "locking_mode = EXCLUSIVE",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         indexes = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -460,6 +537,7 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
         batches = [(first, min(first + CHUNK, size.appeals + 1)) for first in range(1, size.appeals + 1, CHUNK)]
         # A worker process tells the stories while this one writes the rows of the batch before.
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+
             def tell(batch: tuple[int, int]) -> Future:
                 first, end = batch
                 chunk_plan = {a: k for a, k in plan.items() if first <= a < end}
@@ -478,7 +556,7 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
                 if waiting:
                     queued.append(tell(waiting.popleft()))
                 _flush(conn, *rows)
-                counts = {k: counts[k] + len(r) for k, r in zip(counts, rows)}
+                counts = {k: counts[k] + len(r) for k, r in zip(counts, rows, strict=True)}
         _due_now(conn, now)
         conn.execute(
             "UPDATE appeals SET next_due = (SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = appeals.id)"
@@ -551,7 +629,14 @@ def _people_and_units(conn: sqlite3.Connection, rnd: random.Random, now: int) ->
         [(u, unit_kind(u), f"单位{u}", f"Unit {u}") for u in UNITS],
     )
     people = [
-        (courier_id(i), "courier", None, "zh" if courier_id(i) % 7 else "en", "bot", now - rnd.randrange(SPAN_DAYS * DAY))
+        (
+            courier_id(i),
+            "courier",
+            None,
+            "zh" if courier_id(i) % 7 else "en",
+            "bot",
+            now - rnd.randrange(SPAN_DAYS * DAY),
+        )
         for i in range(COURIERS)
     ]
     people += [(s, "staff", u, "zh", "config", now - SPAN_DAYS * DAY) for u in UNITS for s in staff_of(u)]
@@ -564,8 +649,13 @@ def _people_and_units(conn: sqlite3.Connection, rnd: random.Random, now: int) ->
     conn.executemany(
         "INSERT INTO last_locations (telegram_id, lat, lon, accuracy_m, at) VALUES (?, ?, ?, ?, ?)",
         [
-            (courier_id(i), round(CITY[0] + rnd.gauss(0, 0.05), 6), round(CITY[1] + rnd.gauss(0, 0.05), 6), 20.0,
-             now - rnd.randrange(30 * DAY))
+            (
+                courier_id(i),
+                round(CITY[0] + rnd.gauss(0, 0.05), 6),
+                round(CITY[1] + rnd.gauss(0, 0.05), 6),
+                20.0,
+                now - rnd.randrange(30 * DAY),
+            )
             for i in range(0, COURIERS, 3)
         ],
     )
@@ -586,12 +676,15 @@ def _tell_batch(
     start, spacing = now - SPAN_DAYS * DAY, SPAN_DAYS * DAY / total
     for index, appeal in enumerate(range(first, end)):
         created = min(now - 120, int(start + (appeal - 1) * spacing) + rnd.randrange(int(spacing) + 1))
-        led.appeals.append(_tell(led, appeal, created, couriers[index], categories[index], stories[index], plan.get(appeal)))
+        led.appeals.append(
+            _tell(led, appeal, created, couriers[index], categories[index], stories[index], plan.get(appeal))
+        )
     return led.appeals, led.events, led.timers, led.attachments
 
 
-def _flush(conn: sqlite3.Connection, appeals: list[tuple], events: list[tuple], timers: list[tuple],
-           attachments: list[tuple]) -> None:
+def _flush(
+    conn: sqlite3.Connection, appeals: list[tuple], events: list[tuple], timers: list[tuple], attachments: list[tuple]
+) -> None:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO appeals (id, courier_id, category, priority, state, outcome, unit_id, station_id, lat, lon,"
@@ -683,7 +776,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     print(f"# {path}")
-    print("# " + ", ".join(f"{t} {n:,}" for t, n in counts.items()) + f"; open appeals {open_:,}; pending deadlines {pending:,}")
+    print(
+        "# "
+        + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+        + f"; open appeals {open_:,}; pending deadlines {pending:,}"
+    )
     megabytes = path.stat().st_size / 2**20
     print(
         f"== fixture: {counts['appeals']:,} appeals, {counts['events']:,} events, {pending:,} pending deadlines,"

@@ -50,13 +50,13 @@ TARGET = 2.0
 async def _child(mode: str, database: str, updates_file: str, count: int) -> dict[str, float]:
     """Run the bot (or the ceiling) in this fresh process; return its memory."""
     from telegram import Update
+    from throughput import People, _cast, _ceiling
 
     from bot.app import build_application
     from bot.outbox_sender import Pacer
     from sandbox.core import BotApiCore
     from sandbox.inprocess import InProcessRequest
     from tests.harness import PacerTime
-    from throughput import People, _cast, _ceiling
 
     imported = rss_bytes()
     config = bench_config(database)
@@ -68,7 +68,9 @@ async def _child(mode: str, database: str, updates_file: str, count: int) -> dic
     if mode == "bot":
         pacer_time = PacerTime()
         pacer = Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep)
-        app = build_application(config, request=InProcessRequest(core), clock=lambda: NOW, pacer=pacer, background=False)
+        app = build_application(
+            config, request=InProcessRequest(core), clock=lambda: NOW, pacer=pacer, background=False
+        )
         async with app:
             await app.post_init(app)
             await app.bot_data.tick()
@@ -120,8 +122,12 @@ def run(quick: bool) -> None:
         bot = _spawn("bot", copy_database(fixture, Path(folder) / "bot.sqlite3"), updates_file, count)
         ceiling = _spawn("ceiling", Path(folder) / "unused.sqlite3", updates_file, count)
     mib = lambda n: f"{n / MIB:.1f} MiB"  # noqa: E731
-    print(f"# bot:     {mib(bot['rss'])} resident (peak {mib(bot['peak'])}); {mib(bot['imported'])} once its imports were done; {bot['handled']} updates")
-    print(f"# ceiling: {mib(ceiling['rss'])} resident (peak {mib(ceiling['peak'])}); {mib(ceiling['imported'])} once its imports were done")
+    print(
+        f"# bot:     {mib(bot['rss'])} resident (peak {mib(bot['peak'])}); {mib(bot['imported'])} once its imports were done; {bot['handled']} updates"
+    )
+    print(
+        f"# ceiling: {mib(ceiling['rss'])} resident (peak {mib(ceiling['peak'])}); {mib(ceiling['imported'])} once its imports were done"
+    )
     result(
         "memory",
         f"{mib(bot['rss'])} RSS (the bot, {appeals:,} appeals)",

@@ -47,7 +47,9 @@ UNITS = [f"unit-{i:02d}" for i in range(10)]
 LAT, LON = (20.0, 45.0), (75.0, 130.0)
 TARGET = 10.0  # the lookup's p99 at most this many times one bare R*Tree box query's p99
 AMENITY = "first_aid"
-BTREE_SQL = "SELECT rowid, lat, lon FROM stations INDEXED BY bench_lat_lon WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+BTREE_SQL = (
+    "SELECT rowid, lat, lon FROM stations INDEXED BY bench_lat_lon WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+)
 
 
 def _point(rnd: random.Random, cities: list[tuple[float, float]]) -> tuple[float, float]:
@@ -85,9 +87,7 @@ def generate(count: int, rnd: random.Random, cities: list[tuple[float, float]]) 
 
 
 def _config(folder: Path) -> Path:
-    units = "".join(
-        f'[[units]]\nid = "{u}"\nkind = "station"\nzh = "驿站{u}"\nen = "Station {u}"\n' for u in UNITS
-    )
+    units = "".join(f'[[units]]\nid = "{u}"\nkind = "station"\nzh = "驿站{u}"\nen = "Station {u}"\n' for u in UNITS)
     path = folder / "config.toml"
     path.write_text(f'[database]\npath = "{folder / "stations.sqlite3"}"\n{units}', encoding="utf-8")
     return path
@@ -161,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 stations and 300 lookups")
     args = parser.parse_args(argv)
     count, queries, passes = (20_000, 300, 3) if args.quick else (200_000, 2_000, 5)
-    header(f"stations: the nearest five among {count:,} stations, {queries:,} lookups, best of {passes} passes each", args.quick)
+    header(
+        f"stations: the nearest five among {count:,} stations, {queries:,} lookups, best of {passes} passes each",
+        args.quick,
+    )
     rnd = random.Random(SEED)
     cities = [(rnd.uniform(*LAT), rnd.uniform(*LON)) for _ in range(300)]
 
@@ -174,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             files.append(folder / f"stations-{index:02d}.csv")
             files[-1].write_text(to_csv(stations[first : first + MAX_ROWS]), encoding="utf-8")
         size = sum(f.stat().st_size for f in files) / 2**20
-        print(f"# stations: {count:,} generated (seed {SEED}), {len(files)} CSV file(s) of at most {MAX_ROWS:,}, {size:.1f} MiB")
+        print(
+            f"# stations: {count:,} generated (seed {SEED}), {len(files)} CSV file(s) of at most {MAX_ROWS:,}, {size:.1f} MiB"
+        )
         first, again = _import(config, files), _import(config, files)
         database = folder / "stations.sqlite3"
         print(
@@ -193,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"# {'any station' if amenity is None else 'with ' + amenity}: the five within"
                 f" {statistics.median(f['radius']) / 1000:.1f} km (median), {statistics.median(f['rows']):.0f} rows in that box"
             )
-            print(f"#   nearest 5 (the bot's lookup)      p50 {_ms(lookup, 50):7.3f} ms   p99 {_ms(lookup, 99):7.3f} ms")
+            print(
+                f"#   nearest 5 (the bot's lookup)      p50 {_ms(lookup, 50):7.3f} ms   p99 {_ms(lookup, 99):7.3f} ms"
+            )
             print(
                 f"#   bare SQL box, R*Tree             p50 {_ms(rtree, 50):7.3f} ms   p99 {_ms(rtree, 99):7.3f} ms"
                 f"   lookup/bare: {_ms(lookup, 50) / _ms(rtree, 50):.1f}x p50"

@@ -50,7 +50,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    quick_cli,
     CITY,
     COURIERS,
     NOW,
@@ -60,11 +59,11 @@ from common import (  # noqa: E402
     courier_id,
     header,
     percentile,
+    quick_cli,
     result,
     staff_of,
 )
 from fixtures import DESCRIPTIONS, FULL_APPEALS, QUICK_APPEALS, RESULTS, ensure, sizes  # noqa: E402
-
 from telegram import Update  # noqa: E402
 from telegram.ext import (  # noqa: E402
     Application,
@@ -172,7 +171,11 @@ class People:
             if found is not None:
                 message_id, buttons = found
                 waiting = self.feedback.pop(user_id, None)
-                chosen = f"ap:{waiting}:open" if f"ap:{waiting}:open" in buttons else buttons[rnd.randrange(min(3, len(buttons)))]
+                chosen = (
+                    f"ap:{waiting}:open"
+                    if f"ap:{waiting}:open" in buttons
+                    else buttons[rnd.randrange(min(3, len(buttons)))]
+                )
                 core.press_button(user_id, message_id, chosen)
                 yield
                 card = self.last_bot_message(user_id)
@@ -320,7 +323,9 @@ def _cast(path: Path, couriers: int) -> tuple[list[int], dict[int, int]]:
                 " GROUP BY courier_id ORDER BY courier_id"
             ).fetchall()
         )
-        others = [r[0] for r in conn.execute("SELECT telegram_id FROM people WHERE role = 'courier' ORDER BY telegram_id")]
+        others = [
+            r[0] for r in conn.execute("SELECT telegram_id FROM people WHERE role = 'courier' ORDER BY telegram_id")
+        ]
     finally:
         conn.close()
     chosen = list(waiting)[: couriers // 2]
@@ -333,7 +338,9 @@ async def run(quick: bool) -> None:
     total, couriers = (2_000, 100) if quick else (20_000, 1_000)
     staff_turns = 1 if quick else 3
     staff = [staff_of(u)[0] for u in UNITS] if quick else [s for u in UNITS for s in staff_of(u)]
-    header(f"throughput: {total:,} updates from {couriers:,} couriers and {len(staff)} staff, {appeals:,} appeals", quick)
+    header(
+        f"throughput: {total:,} updates from {couriers:,} couriers and {len(staff)} staff, {appeals:,} appeals", quick
+    )
     fixture = ensure(sizes(appeals))
     cast, feedback = _cast(fixture, couriers)
     rnd = random.Random(20261123)
@@ -347,7 +354,12 @@ async def run(quick: bool) -> None:
         cores = [BotApiCore(clock=lambda: clock[0].timestamp()) for _ in range(3)]
         # Everyone the bot may write to has a chat: the couriers of the fixture's appeals too.
         everyone = dict.fromkeys(
-            [*cast, *(courier_id(i) for i in range(COURIERS)), *config.coordinators, *(s for u in UNITS for s in staff_of(u))]
+            [
+                *cast,
+                *(courier_id(i) for i in range(COURIERS)),
+                *config.coordinators,
+                *(s for u in UNITS for s in staff_of(u)),
+            ]
         )
         for c in cores:
             for index, person in enumerate(everyone):
@@ -390,7 +402,7 @@ async def run(quick: bool) -> None:
                         made.append(max(1, len(core.calls) - calls))
                         replies[raw["update_id"]] = made[-1]
                         kinds.append(kind_of(raw))
-                    for app, times in zip(ceilings, ceiling_times):
+                    for app, times in zip(ceilings, ceiling_times, strict=True):
                         for raw in batch:
                             started = time.perf_counter()
                             await app.process_update(Update.de_json(raw, app.bot))
@@ -413,9 +425,16 @@ async def run(quick: bool) -> None:
     ms = lambda seconds: f"{seconds * 1000:.2f} ms"  # noqa: E731
     per = lambda seconds: f"{seconds / len(bot_times) * 1000:.2f} ms"  # noqa: E731
     api_calls = sum(replies.values())
-    print(f"# {len(bot_times):,} updates; the bot's Bot API calls: " + ", ".join(f"{n:,} {k}" for k, n in calls.most_common(6)))
-    print(f"# bot                       {bot_rate:7,.0f} updates/s  p50 {ms(percentile(bot_times, 50))}  p99 {ms(percentile(bot_times, 99))}")
-    print(f"# ceiling, one reply        {ceiling_rate:7,.0f} updates/s  p50 {ms(percentile(ceiling_times[0], 50))}  p99 {ms(percentile(ceiling_times[0], 99))}")
+    print(
+        f"# {len(bot_times):,} updates; the bot's Bot API calls: "
+        + ", ".join(f"{n:,} {k}" for k, n in calls.most_common(6))
+    )
+    print(
+        f"# bot                       {bot_rate:7,.0f} updates/s  p50 {ms(percentile(bot_times, 50))}  p99 {ms(percentile(bot_times, 99))}"
+    )
+    print(
+        f"# ceiling, one reply        {ceiling_rate:7,.0f} updates/s  p50 {ms(percentile(ceiling_times[0], 50))}  p99 {ms(percentile(ceiling_times[0], 99))}"
+    )
     print(
         f"# ceiling, the bot's calls  {traffic_rate:7,.0f} updates/s  p50 {ms(percentile(ceiling_times[1], 50))}"
         f"  p99 {ms(percentile(ceiling_times[1], 99))}  ({api_calls / len(bot_times):.1f} calls an update; the bot reaches"

@@ -120,10 +120,14 @@ def run(quick: bool) -> None:
         jobs = _spawn("jobs", copy_database(fixture, Path(folder) / "jobs.sqlite3"))
     for name, figures in (("bot", bot), ("one job per deadline", jobs)):
         phases = ", ".join(
-            f"{k.removeprefix('phase ')} {v * 1000:.0f} ms" for k, v in figures.items() if k.startswith("phase ") and k != "phase earliest"
+            f"{k.removeprefix('phase ')} {v * 1000:.0f} ms"
+            for k, v in figures.items()
+            if k.startswith("phase ") and k != "phase earliest"
         )
         print(f"# {name}: {phases}; RSS {figures['rss'] / MIB:+.1f} MiB")
-    print(f"# jobs scheduled: {jobs['jobs']:,}; the bot's earliest pending step is {bot['phase earliest']:.0f} s after its clock")
+    print(
+        f"# jobs scheduled: {jobs['jobs']:,}; the bot's earliest pending step is {bot['phase earliest']:.0f} s after its clock"
+    )
     ready = bot["seconds"] / jobs["seconds"]
     result(
         "timers-ready",

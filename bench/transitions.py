@@ -142,7 +142,7 @@ async def run(quick: bool) -> None:
                 block = steps[first : first + BLOCK * 3]
                 clocks = [NOW + timedelta(seconds=first + i) for i in range(len(block))]
                 logs = []
-                for step, now in zip(block, clocks):
+                for step, now in zip(block, clocks, strict=True):
                     recorder = Recorder(record_conn)
                     record_conn.execute("BEGIN IMMEDIATE")
                     # The same repository code, synchronously, on the recording copy.
@@ -151,7 +151,7 @@ async def run(quick: bool) -> None:
                     logs.append(recorder.log)
                     statements += len(recorder.log)
 
-                for step, now in zip(block, clocks):
+                for step, now in zip(block, clocks, strict=True):
                     started = time.perf_counter()
                     await storage.appeals.apply(step, now)
                     bot_times.append(time.perf_counter() - started)

@@ -38,17 +38,17 @@ from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly, slot_day
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
+from handlers.export import export_handlers
 from handlers.i18n import Catalog
-from handlers.quiet_bot import QuietBot
-from handlers.services import BotContext, BotData, CategoryInfo, Services, install
 from handlers.inbox import draft_reminder_handlers, inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.limits import limit_handlers
-from handlers.export import export_handlers
 from handlers.lists import list_handlers
 from handlers.people import people_handlers
 from handlers.presses import on_press
 from handlers.privacy import privacy_handlers
+from handlers.quiet_bot import QuietBot
+from handlers.services import BotContext, BotData, CategoryInfo, Services, install
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
@@ -261,7 +261,12 @@ def build_application(
             # The database holds every timer; one repeating job reads the due ones from an index.
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
             data.outbox_loop = asyncio.create_task(sender.run_forever(), name="outbox")
-        schedule_retention(application, services, config.privacy.retention_days, config.privacy.run_time().replace(tzinfo=config.zone()))
+        schedule_retention(
+            application,
+            services,
+            config.privacy.retention_days,
+            config.privacy.run_time().replace(tzinfo=config.zone()),
+        )
         await _set_commands(application, services)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 

@@ -42,12 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="config file (default: $APPEALS_BOT_CONFIG, else ./config.toml)")
     run.add_argument("--debug", action="store_true", help="log at debug level")
     run.add_argument(
-        "--webhook", action="store_true", help="receive updates on a webhook ([webhook] in the config) instead of polling"
+        "--webhook",
+        action="store_true",
+        help="receive updates on a webhook ([webhook] in the config) instead of polling",
     )
 
     sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
     sandbox.add_argument("--config", help="config file (default: the sample district)")
-    sandbox.add_argument("--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080; 0: any free one)")
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080; 0: any free one)"
+    )
     sandbox.add_argument("--debug", action="store_true", help="log at debug level")
 
     check = sub.add_parser("check-config", help="validate a config file and summarise it")
@@ -266,7 +270,9 @@ def _stations(args: argparse.Namespace) -> int:
         async def dump(storage) -> int:
             text = write_stations((s.record() for s in await storage.stations.all()), fmt)
             # A byte-order mark lets Excel open the Chinese in a CSV file correctly.
-            return EXIT_OK if _write(args.output, text.encode("utf-8-sig" if fmt == "csv" else "utf-8")) else EXIT_FAILED
+            return (
+                EXIT_OK if _write(args.output, text.encode("utf-8-sig" if fmt == "csv" else "utf-8")) else EXIT_FAILED
+            )
 
         return asyncio.run(_with_storage(config, dump))
 
@@ -352,4 +358,3 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_FAILED
-

@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -176,11 +177,46 @@ class Category(Strict):
 
 def _default_categories() -> list[Category]:
     rows = [
-        ("work", "工作保障", "Work protection", "工资被拖欠、社保、工伤、工时", "unpaid wages, insurance, an injury at work, hours", None),
-        ("life", "生活服务", "Daily-life services", "就餐、休息、充电、子女托管、看病", "meals, rest, charging, childcare, health", None),
-        ("rights", "权益维护", "Rights protection", "与平台或用工单位的纠纷、罚款、法律援助", "a dispute with a platform or an employer, a fine, legal aid", "13wd"),
-        ("facilities", "站点设施", "Station facilities", "驿站的饮水、充电、座椅等损坏或缺少", "something broken or missing at a rest station", None),
-        ("suggestion", "意见建议", "Suggestions", "对驿站和服务的意见建议", "an idea for the stations or the service", None),
+        (
+            "work",
+            "工作保障",
+            "Work protection",
+            "工资被拖欠、社保、工伤、工时",
+            "unpaid wages, insurance, an injury at work, hours",
+            None,
+        ),
+        (
+            "life",
+            "生活服务",
+            "Daily-life services",
+            "就餐、休息、充电、子女托管、看病",
+            "meals, rest, charging, childcare, health",
+            None,
+        ),
+        (
+            "rights",
+            "权益维护",
+            "Rights protection",
+            "与平台或用工单位的纠纷、罚款、法律援助",
+            "a dispute with a platform or an employer, a fine, legal aid",
+            "13wd",
+        ),
+        (
+            "facilities",
+            "站点设施",
+            "Station facilities",
+            "驿站的饮水、充电、座椅等损坏或缺少",
+            "something broken or missing at a rest station",
+            None,
+        ),
+        (
+            "suggestion",
+            "意见建议",
+            "Suggestions",
+            "对驿站和服务的意见建议",
+            "an idea for the stations or the service",
+            None,
+        ),
     ]
     return [
         Category(
@@ -291,6 +327,8 @@ class PrivacySection(Strict):
 class InvitesSection(Strict):
     # Wrong /join codes one person may send in an hour before /join is paused for them.
     wrong_codes_per_hour: int = Field(default=5, ge=1, le=100)
+
+
 class LimitsSection(Strict):
     # The most appeals one person may file in any minute, and in any 24 hours (coordinators can lift both with /lift).
     filings_per_minute: int = Field(default=3, ge=1, le=100)
@@ -455,16 +493,12 @@ def _reference_problems(config: Config) -> list[Problem]:
                 )
             staff_seen.setdefault(person, unit.id)
             if person in config.coordinators:
-                problems.append(
-                    Problem(f"units[{u_index}].staff[{s_index}]", f"{person} is also a coordinator")
-                )
+                problems.append(Problem(f"units[{u_index}].staff[{s_index}]", f"{person} is also a coordinator"))
     for index, rule in enumerate(config.routing):
         if rule.unit not in unit_ids:
             problems.append(Problem(f"routing[{index}].unit", f"no unit has the id {rule.unit!r}"))
         if rule.category != "*" and rule.category not in category_ids:
-            problems.append(
-                Problem(f"routing[{index}].category", f"no category has the id {rule.category!r}")
-            )
+            problems.append(Problem(f"routing[{index}].category", f"no category has the id {rule.category!r}"))
         if rule.station is not None and rule.area is not None:
             problems.append(Problem(f"routing[{index}]", "give a station or an area, not both"))
     both = set(config.calendar.holidays) & set(config.calendar.makeup_days)
@@ -487,12 +521,17 @@ def _calendar_problems(config: Config) -> list[Problem]:
     cal = config.calendar
     problems: list[Problem] = []
     if len(set(cal.rest_weekdays)) == 7:
-        problems.append(Problem("calendar.rest_weekdays", "every weekday is a rest day: no deadline could ever fall due"))
+        problems.append(
+            Problem("calendar.rest_weekdays", "every weekday is a rest day: no deadline could ever fall due")
+        )
     periods = cal.periods()
-    for (start, end), (next_start, next_end) in zip(periods, periods[1:]):
+    for (start, end), (next_start, next_end) in pairwise(periods):
         if next_start < end:
             problems.append(
-                Problem("calendar.work_hours", f"{_clock(start)}-{_clock(end)} and {_clock(next_start)}-{_clock(next_end)} overlap")
+                Problem(
+                    "calendar.work_hours",
+                    f"{_clock(start)}-{_clock(end)} and {_clock(next_start)}-{_clock(next_end)} overlap",
+                )
             )
     if problems:
         return problems
@@ -564,7 +603,8 @@ def _working_length(span: WorkSpan, day_length: timedelta) -> timedelta:
 def _deadline_layers(config: Config) -> list[tuple[str, DeadlinesSection | DeadlineOverrides]]:
     """Every place a deadline can be set, with its key."""
     layers: list[tuple[str, DeadlinesSection | DeadlineOverrides]] = [
-        ("deadlines", config.deadlines), ("deadlines.urgent", config.deadlines.urgent)
+        ("deadlines", config.deadlines),
+        ("deadlines.urgent", config.deadlines.urgent),
     ]
     for index, category in enumerate(config.categories):
         for priority in ("normal", "urgent"):
@@ -658,8 +698,7 @@ def parse_config(data: dict[str, Any], source: str = "config", environ: Any = No
         config = Config.model_validate(data)
     except ValidationError as error:
         problems = [
-            Problem(_key(e["loc"]), e["msg"].removeprefix("Value error, "))
-            for e in error.errors(include_url=False)
+            Problem(_key(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in error.errors(include_url=False)
         ]
         raise ConfigError(source, problems) from None
     problems = _reference_problems(config)

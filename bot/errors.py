@@ -11,6 +11,7 @@ from handlers.services import BotContext
 
 log = logging.getLogger(__name__)
 
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log the error (without the update's content, which may hold personal data) and apologise."""
     kind = type(update).__name__

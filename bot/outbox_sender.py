@@ -34,8 +34,9 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from handlers.digest import Part as DigestPart, digest_parts
 from handlers.cards import roles
+from handlers.digest import Part as DigestPart
+from handlers.digest import digest_parts
 from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
 from handlers.keyboards import Keyboard
 from handlers.notices import Notice, NoticeMemo, answer_buttons, notice_files, render_notice
@@ -151,7 +152,9 @@ class OutboxSender:
                     outcomes = await self._round(batch, held)
                     progressed = any(outcome in ("sent", "dead") for _, outcome in outcomes)
                     sent += sum(outcome == "sent" for _, outcome in outcomes)
-                    self._stale |= {m.appeal_id for m, outcome in outcomes if outcome == "sent" and m.appeal_id is not None}
+                    self._stale |= {
+                        m.appeal_id for m, outcome in outcomes if outcome == "sent" and m.appeal_id is not None
+                    }
                 if self._stale:
                     self._stale = await self._refresh(self._stale, held)
                 if progressed:
@@ -203,7 +206,11 @@ class OutboxSender:
                 self._shown.clear()
 
     async def _deliver(
-        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo, cards: dict[tuple[int, int], AppealMessage]
+        self,
+        message: OutboxMessage,
+        person: Person | None,
+        memo: NoticeMemo,
+        cards: dict[tuple[int, int], AppealMessage],
     ) -> str:
         """Send the message's parts to Telegram: "done", "gone" (nothing left to send) or "paused" (a part
         went, and the next must wait for the chat: the row keeps how many went, and resumes after them)."""
@@ -247,8 +254,12 @@ class OutboxSender:
         return [sender(part) for part in await digest_parts(services, lang, data, f"digest.title_{params['kind']}")]
 
     async def _parts(
-        self, message: OutboxMessage, person: Person | None, notice: Notice,
-        cards: dict[tuple[int, int], AppealMessage], memo: NoticeMemo,
+        self,
+        message: OutboxMessage,
+        person: Person | None,
+        notice: Notice,
+        cards: dict[tuple[int, int], AppealMessage],
+        memo: NoticeMemo,
     ) -> list[Part | None]:
         """A notice's Telegram calls, always in the same shape (so a retry resumes where it stopped):
         the message (or the chat's card edited in place), the notice's words under it when the card
@@ -261,8 +272,12 @@ class OutboxSender:
 
         def remember(message_id: int, kind: str) -> None:
             record = AppealMessage(
-                chat_id=chat, message_id=message_id, appeal_id=message.appeal_id, kind=kind,
-                template=message.template if kind == "buttons" else None, version=notice.version,
+                chat_id=chat,
+                message_id=message_id,
+                appeal_id=message.appeal_id,
+                kind=kind,
+                template=message.template if kind == "buttons" else None,
+                version=notice.version,
             )
             self._shown.append((record, services.clock()))
             if kind == "card":
@@ -338,7 +353,11 @@ class OutboxSender:
                 storage.outbox.forget_later(message.chat_id, message.message_id)
                 continue
             except RetryAfter as error:
-                delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
+                delay = (
+                    error.retry_after
+                    if isinstance(error.retry_after, timedelta)
+                    else timedelta(seconds=error.retry_after)
+                )
                 pacer.pause(delay.total_seconds())
                 break  # the rest stay behind, and are brought up to date with the appeal's next notice
             except NetworkError:
@@ -352,7 +371,11 @@ class OutboxSender:
         return left
 
     async def _bring_up_to_date(
-        self, message: AppealMessage, replaced: bool, appeal: Appeal, person: Person,
+        self,
+        message: AppealMessage,
+        replaced: bool,
+        appeal: Appeal,
+        person: Person,
         views: dict[tuple[object, ...], tuple[str, Keyboard | None]],
     ) -> bool:
         """Edit one message to show `appeal` as it is now; whether it is still worth keeping current.
@@ -374,8 +397,12 @@ class OutboxSender:
         return markup is not None
 
     async def _send_one(
-        self, message: OutboxMessage, person: Person | None, memo: NoticeMemo,
-        cards: dict[tuple[int, int], AppealMessage], accepted: list[tuple[int, datetime]],
+        self,
+        message: OutboxMessage,
+        person: Person | None,
+        memo: NoticeMemo,
+        cards: dict[tuple[int, int], AppealMessage],
+        accepted: list[tuple[int, datetime]],
     ) -> str:
         """Try one message: "sent" (added to `accepted`), "dead" (given up, with the reason kept), "later"
         (to be tried again after a while) or "paused" (some parts went; the rest when the chat may take them)."""
@@ -390,9 +417,13 @@ class OutboxSender:
             if delivered == "paused":
                 return "paused"
         except RetryAfter as error:
-            delay = error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
+            delay = (
+                error.retry_after if isinstance(error.retry_after, timedelta) else timedelta(seconds=error.retry_after)
+            )
             self._pacer.pause(delay.total_seconds())
-            await outbox.retry_later(message.id, now + delay, "flood control (429)", count=False, parts_sent=self._progress)
+            await outbox.retry_later(
+                message.id, now + delay, "flood control (429)", count=False, parts_sent=self._progress
+            )
             return "later"
         except Forbidden as error:
             await outbox.mark_dead(message.id, f"forbidden: {error.message}")

@@ -21,7 +21,11 @@ async def run_retention(services: Services, retention_days: int) -> Expired:
     # Counts only: never names, numbers or texts in the log.
     log.info(
         "retention: %d appeals anonymised; %d couriers, %d locations, %d drafts, %d notices deleted",
-        expired.appeals, expired.people, expired.locations, expired.drafts, expired.notices,
+        expired.appeals,
+        expired.people,
+        expired.locations,
+        expired.drafts,
+        expired.notices,
     )
     return expired
 

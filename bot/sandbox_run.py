@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
+from domain.stations_file import read_stations
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
-from domain.stations_file import read_stations
 
 DISTRICT = Path(__file__).resolve().parent.parent / "sandbox" / "district"
 DEFAULT_PORT = 8080

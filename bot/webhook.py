@@ -71,7 +71,12 @@ def _is_int(value: object) -> bool:
 
 def _well_formed(update: Update) -> bool:
     """Whether the fields the handlers rely on are there with Telegram's types (de_json checks none of them)."""
-    user, chat, message, query = update.effective_user, update.effective_chat, update.effective_message, update.callback_query
+    user, chat, message, query = (
+        update.effective_user,
+        update.effective_chat,
+        update.effective_message,
+        update.callback_query,
+    )
     if (user is not None and not _is_int(user.id)) or (chat is not None and not _is_int(chat.id)):
         return False
     if message is not None and not (

@@ -16,7 +16,7 @@ import functools
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -207,7 +207,7 @@ class WorkingCalendar:
             if instants and instant < instants[-1]:
                 instant = instants[-1]
             instants.append(instant)
-        return tuple(zip(instants[::2], instants[1::2]))
+        return tuple(zip(instants[::2], instants[1::2], strict=True))
 
     def _work_within(self, day: date, lo: datetime | None, hi: datetime | None) -> timedelta:
         if not self._is_working_day(day):
@@ -406,7 +406,7 @@ def _walk_back(bounds: _Bounds, moment: datetime, work: timedelta) -> tuple[date
 
 
 def _utc(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def _midnight_offset(day: date, tz: tzinfo) -> timedelta | None:
@@ -415,9 +415,7 @@ def _midnight_offset(day: date, tz: tzinfo) -> timedelta | None:
 
 def _weekday_table(working: list[bool]) -> tuple[tuple[int, ...], ...]:
     """table[w][k]: working weekdays among k consecutive days starting on weekday w (k = 0..6)."""
-    return tuple(
-        tuple(sum(working[(first + i) % 7] for i in range(k)) for k in range(7)) for first in range(7)
-    )
+    return tuple(tuple(sum(working[(first + i) % 7] for i in range(k)) for k in range(7)) for first in range(7))
 
 
 def _checked_periods(periods: object) -> tuple[tuple[int, int], ...]:
@@ -433,9 +431,7 @@ def _checked_periods(periods: object) -> tuple[tuple[int, int], ...]:
         if not all(isinstance(m, int) and not isinstance(m, bool) for m in (start, end)):
             raise ValueError(f"period ({start!r}, {end!r}): minutes must be integers")
         if not 0 <= start < end <= _MINUTES_PER_DAY:
-            raise ValueError(
-                f"period ({start}, {end}): need 0 <= start < end <= 1440 (minutes since local midnight)"
-            )
+            raise ValueError(f"period ({start}, {end}): need 0 <= start < end <= 1440 (minutes since local midnight)")
         if start < previous_end:
             raise ValueError(
                 f"period ({start}, {end}) starts before the previous period ends;"

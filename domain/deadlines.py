@@ -67,9 +67,8 @@ class Resume:
 
 TimerChange = Arm | Clear | Pause | Resume
 
-def timer_changes(
-    transition: Transition, spans: Spans, calendar: WorkingCalendar, now: datetime
-) -> list[TimerChange]:
+
+def timer_changes(transition: Transition, spans: Spans, calendar: WorkingCalendar, now: datetime) -> list[TimerChange]:
     """The timer changes `transition` causes at `now`: closing clears every deadline (and arms the
     follow-up of a solved appeal); any other step changes the timers its event declares."""
     due = lambda timer: spans.of(timer).due_from(calendar, now)  # noqa: E731

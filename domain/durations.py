@@ -84,9 +84,7 @@ def parse_span(text: str) -> WorkSpan:
     amount = number * 60 if unit == "h" else number
     if not 1 <= amount <= limit:
         bound = f"{limit}wd" if kind == "working_days" else f"{limit}m ({limit // 60}h)"
-        raise ValueError(
-            f"deadline {_shown(text)} is out of range; it must be more than zero and at most {bound}"
-        )
+        raise ValueError(f"deadline {_shown(text)} is out of range; it must be more than zero and at most {bound}")
     return WorkSpan(kind, amount)
 
 

@@ -13,12 +13,53 @@ _NUMBER_IN_WORDS = re.compile(r"\+?\d[\d\s\-()（）]*\d")
 # Said at the contact step, these mean "no phone" (as the Skip button does); compared whole, without punctuation.
 _DECLINES = frozenset(
     {
-        "没有", "没", "无", "没有电话", "没电话", "无电话", "不留", "不留了", "不留电话", "不想留", "不想留电话", "不方便",
-        "不方便留", "不方便留电话", "不用", "不用了", "不需要", "跳过", "匿名", "不给", "不想给", "算了",
-        "电话没有", "没有手机", "没有手机号", "不留手机号", "不留号码", "不方便留号码",
-        "no", "none", "nope", "no phone", "no number", "no phone number", "skip", "anonymous", "stay anonymous",
-        "no thanks", "no thank you", "rather not", "id rather not", "i dont have one", "i dont have a phone",
-        "dont have one", "not now", "n/a", "na",
+        "没有",
+        "没",
+        "无",
+        "没有电话",
+        "没电话",
+        "无电话",
+        "不留",
+        "不留了",
+        "不留电话",
+        "不想留",
+        "不想留电话",
+        "不方便",
+        "不方便留",
+        "不方便留电话",
+        "不用",
+        "不用了",
+        "不需要",
+        "跳过",
+        "匿名",
+        "不给",
+        "不想给",
+        "算了",
+        "电话没有",
+        "没有手机",
+        "没有手机号",
+        "不留手机号",
+        "不留号码",
+        "不方便留号码",
+        "no",
+        "none",
+        "nope",
+        "no phone",
+        "no number",
+        "no phone number",
+        "skip",
+        "anonymous",
+        "stay anonymous",
+        "no thanks",
+        "no thank you",
+        "rather not",
+        "id rather not",
+        "i dont have one",
+        "i dont have a phone",
+        "dont have one",
+        "not now",
+        "n/a",
+        "na",
     }
 )
 _NOT_WORDS = re.compile(r"[\s.,!?;:\"，。！？；：、…~～]+")
@@ -77,7 +118,11 @@ def parse_phone(text: str) -> Phone:
         return Phone("+" + other[1])
     if compact.startswith("+") and not compact.startswith("+86") and compact[1:].isdecimal():
         return Phone(None, "intl_short" if len(compact) - 1 < 7 else "intl_long")
-    digits = compact.removeprefix("+").removeprefix("0086").removeprefix("86") if compact.startswith(("+86", "0086")) else compact
+    digits = (
+        compact.removeprefix("+").removeprefix("0086").removeprefix("86")
+        if compact.startswith(("+86", "0086"))
+        else compact
+    )
     if digits.isdecimal() and len(digits) == 11:
         return Phone(None, "prefix")
     return Phone(None, "length")

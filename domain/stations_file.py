@@ -37,9 +37,35 @@ _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # The English forms come last: files written before them keep their columns' places.
-COLUMNS = ("id", "name", "address", "lat", "lon", "grade", "amenities", *WEEKDAYS, "unit", "active", "name_en", "address_en")
+COLUMNS = (
+    "id",
+    "name",
+    "address",
+    "lat",
+    "lon",
+    "grade",
+    "amenities",
+    *WEEKDAYS,
+    "unit",
+    "active",
+    "name_en",
+    "address_en",
+)
 REQUIRED = ("id", "name", "lat", "lon", "grade")
-_FIELDS = ("id", "name", "address", "lat", "lon", "grade", "amenities", "hours", "unit", "active", "name_en", "address_en")
+_FIELDS = (
+    "id",
+    "name",
+    "address",
+    "lat",
+    "lon",
+    "grade",
+    "amenities",
+    "hours",
+    "unit",
+    "active",
+    "name_en",
+    "address_en",
+)
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 Format = Literal["csv", "json"]
@@ -81,7 +107,9 @@ class FileProblem:
 
     def __str__(self) -> str:
         where = ", ".join(
-            part for part in (f"line {self.line}" if self.line else "", f"column {self.column}" if self.column else "") if part
+            part
+            for part in (f"line {self.line}" if self.line else "", f"column {self.column}" if self.column else "")
+            if part
         )
         return f"{where}: {self.reason}" if where else self.reason
 
@@ -108,7 +136,7 @@ class FileLimitError(StationFileError):
         reasons = {
             "bytes": f"the file is {found:,} bytes; at most {allowed:,}",
             "rows": f"the file has {found:,} rows; at most {allowed:,}",
-            "depth": f"lists and objects are nested more than {allowed} deep; a station file is {{\"stations\": [{{...}}]}}",
+            "depth": f'lists and objects are nested more than {allowed} deep; a station file is {{"stations": [{{...}}]}}',
         }
         super().__init__([FileProblem(line, None, reasons[limit])])
         self.limit, self.allowed, self.found, self.line = limit, allowed, found, line
@@ -216,7 +244,9 @@ def _active(value: Any, problems: list[tuple[str, str]]) -> bool | None:
     return None
 
 
-def check_row(raw: Mapping[str, Any], known_units: Collection[str]) -> tuple[StationRecord | None, list[tuple[str, str]]]:
+def check_row(
+    raw: Mapping[str, Any], known_units: Collection[str]
+) -> tuple[StationRecord | None, list[tuple[str, str]]]:
     """Check one station given as JSON-shaped fields; the record, or None and (column, reason) pairs."""
     problems: list[tuple[str, str]] = []
     for key in raw:
@@ -291,7 +321,9 @@ def _duplicates(records: list[tuple[int, StationRecord]], line_of: Any) -> list[
     problems = []
     for index, record in records:
         if record.id in seen:
-            problems.append(FileProblem(line_of(index), "id", f"{record.id!r} is also on line {line_of(seen[record.id])}"))
+            problems.append(
+                FileProblem(line_of(index), "id", f"{record.id!r} is also on line {line_of(seen[record.id])}")
+            )
         else:
             seen[record.id] = index
     return problems
@@ -322,7 +354,9 @@ def read_csv(text: str, known_units: Collection[str]) -> list[StationRecord]:
         names = [h.strip().lower() for h in header]
         for name in names:
             if name not in COLUMNS:
-                problems.append(FileProblem(1, name or "(empty)", f"is not a column; the columns are {', '.join(COLUMNS)}"))
+                problems.append(
+                    FileProblem(1, name or "(empty)", f"is not a column; the columns are {', '.join(COLUMNS)}")
+                )
             elif names.count(name) > 1:
                 problems.append(FileProblem(1, name, "is named twice"))
         for name in REQUIRED:
@@ -345,7 +379,7 @@ def read_csv(text: str, known_units: Collection[str]) -> list[StationRecord]:
                 continue
             # A text our export made inert ('=...) reads back as it was.
             cells = [from_csv(c) for c in cells]
-            record, row_problems = check_row(_csv_shape(dict(zip(names, cells)), names), known_units)
+            record, row_problems = check_row(_csv_shape(dict(zip(names, cells, strict=False)), names), known_units)
             problems += [FileProblem(line, _csv_column(column), reason) for column, reason in row_problems]
             if record is not None:
                 records.append((line, record))
@@ -421,7 +455,9 @@ def read_json(text: str, known_units: Collection[str]) -> list[StationRecord]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise StationFileError([FileProblem(error.lineno, None, f"not valid JSON: {error.msg} (character {error.colno})")]) from None
+        raise StationFileError(
+            [FileProblem(error.lineno, None, f"not valid JSON: {error.msg} (character {error.colno})")]
+        ) from None
     shape = 'the file must be a JSON object with a "stations" list: {"stations": [{"id": ...}, ...]}'
     if not isinstance(data, dict) or not isinstance(data.get("stations"), list):
         if isinstance(data, dict) and "stations" in data:
@@ -569,8 +605,18 @@ def to_csv(records: Iterable[StationRecord]) -> str:
         hours = [r.hours.get(day, "") for day in WEEKDAYS]
         active = "true" if r.active is None or r.active else "false"
         return [
-            r.id, r.name, r.address, r.lat, r.lon, r.grade, ";".join(r.amenities), *hours,
-            r.unit or "", active, r.name_en or "", r.address_en or "",
+            r.id,
+            r.name,
+            r.address,
+            r.lat,
+            r.lon,
+            r.grade,
+            ";".join(r.amenities),
+            *hours,
+            r.unit or "",
+            active,
+            r.name_en or "",
+            r.address_en or "",
         ]
 
     return write_csv([COLUMNS, *map(row, records)])

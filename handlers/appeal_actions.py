@@ -20,15 +20,25 @@ from domain import lifecycle
 from domain.commands import ActOnAppeal, AnswerFollowUp, EventArgs
 from domain.deadlines import Priority
 from domain.lifecycle import Event
-from handlers import callbacks
-from handlers import evidence, text_prompts
+from handlers import callbacks, evidence, text_prompts
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import ACTIONS, BY_VERB, Action, allowed, can_see, card_facts, refusal_key, roles, state_line, withheld
+from handlers.cards import (
+    ACTIONS,
+    BY_VERB,
+    Action,
+    allowed,
+    can_see,
+    card_facts,
+    refusal_key,
+    roles,
+    state_line,
+    withheld,
+)
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
-from handlers.telegram_text import TOAST, said, units
 from handlers.services import BotContext, Services
+from handlers.telegram_text import TOAST, said, units
 from storage import usecases
 from storage.appeals import BadEventArguments, words_enough
 from storage.dialogs import Prompt, PromptKind
@@ -37,7 +47,10 @@ from storage.models import Appeal, LedgerEntry
 # Events that leave the state as it was: a stale press is explained by what came before them.
 _QUIET_EVENTS = frozenset({Event.NOTE})
 # Reasons storage gives that the [confirm] table explains.
-_CONFIRM_REASONS = {"note_too_thin", *(f"merge_{r}" for r in ("self", "missing", "not_open", "closed_long_ago", "unrelated"))}
+_CONFIRM_REASONS = {
+    "note_too_thin",
+    *(f"merge_{r}" for r in ("self", "missing", "not_open", "closed_long_ago", "unrelated")),
+}
 
 
 # ---------------------------------------------------------------------------- showing an appeal
@@ -62,7 +75,9 @@ def _pressed_card(update: Update, services: Services, appeal: Appeal) -> bool:
         return False
     category = services.category(appeal.category)
     return any(
-        services.text(lang, "card.title", number=appeal.id, category=category.name(lang) if category else appeal.category)
+        services.text(
+            lang, "card.title", number=appeal.id, category=category.name(lang) if category else appeal.category
+        )
         in query.message.text
         for lang in services.catalog.messages
     )
@@ -190,7 +205,9 @@ async def _load(update: Update, context: BotContext, me: Who, press: Press) -> A
     if appeal is not None and await _once_held(context, me, appeal.id):
         await update.callback_query.answer(
             context.services.text(
-                me.lang, "stale.not_yours_now", number=appeal.id,
+                me.lang,
+                "stale.not_yours_now",
+                number=appeal.id,
                 unit=await _unit_name(context.services, appeal.unit_id, me.lang),
             )
         )
@@ -208,7 +225,9 @@ def _refusal_key(error: lifecycle.LifecycleError) -> str:
     return "appeal.not_found"  # gone, or moved on and gone since
 
 
-def _command(me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs(), version: int | None = None) -> ActOnAppeal:
+def _command(
+    me: Who, appeal: Appeal, event: Event, args: EventArgs = EventArgs(), version: int | None = None
+) -> ActOnAppeal:
     """The command for `me` to do `event` on `appeal` (only at `version`, if given)."""
     return ActOnAppeal(appeal.id, event, me.person.telegram_id, args, expected_version=version)
 
@@ -283,10 +302,16 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
     elif action.event is Event.WITHDRAW:
         await update.callback_query.answer()
         t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-        confirm = button(t("button.withdraw_confirm"), callbacks.appeal(appeal.id, AppealVerb.WITHDRAW_CONFIRM, str(appeal.version)))
+        confirm = button(
+            t("button.withdraw_confirm"), callbacks.appeal(appeal.id, AppealVerb.WITHDRAW_CONFIRM, str(appeal.version))
+        )
         back = button(t("button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))
         # Only a unit that holds the appeal is told of a withdrawal.
-        question = "appeal.withdraw_confirm" if appeal.state is lifecycle.State.HANDLING else "fixcards.withdraw_confirm_unassigned"
+        question = (
+            "appeal.withdraw_confirm"
+            if appeal.state is lifecycle.State.HANDLING
+            else "fixcards.withdraw_confirm_unassigned"
+        )
         await reply(update, t(question, number=appeal.id), reply_markup=inline([[confirm, back]]))
     else:
         await _act(update, context, me, appeal, _command(me, appeal, action.event))
@@ -396,8 +421,11 @@ async def _other_text_done(
     if not digest:
         return None
     done = next(
-        (e for e in (await services.storage.appeals.ledger(appeal.id))[version:]
-         if e.event is event and e.actor_id == me.person.telegram_id),
+        (
+            e
+            for e in (await services.storage.appeals.ledger(appeal.id))[version:]
+            if e.event is event and e.actor_id == me.person.telegram_id
+        ),
         None,
     )
     if done is None:
@@ -473,7 +501,10 @@ async def on_followup(update: Update, context: BotContext, me: Who, press: Press
     await reply(
         update,
         services.text(
-            me.lang, "followup.reopened", number=new.id, unit=await _unit_name(services, new.unit_id, me.lang),
+            me.lang,
+            "followup.reopened",
+            number=new.id,
+            unit=await _unit_name(services, new.unit_id, me.lang),
             original=appeal.id,
         ),
     )
@@ -542,7 +573,9 @@ async def _choose_unit(
         rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.ASSIGN_UNIT, u.id))] for u in units]
     else:
         arg = lambda unit_id: f"{unit_id}.{appeal.version}"  # noqa: E731
-        rows = [[button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.REASSIGN_UNIT, arg(u.id)))] for u in units]
+        rows = [
+            [button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.REASSIGN_UNIT, arg(u.id)))] for u in units
+        ]
     rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))])
     send = edit_or_reply if in_place else reply
     await send(update, services.text(me.lang, "appeal.choose_unit", number=appeal.id), reply_markup=inline(rows))
@@ -556,7 +589,10 @@ async def _choose_priority(update: Update, context: BotContext, me: Who, appeal:
         await reply(update, services.text(me.lang, "appeal.bad_unknown_unit"))
         return
     buttons = [
-        button(services.text(me.lang, f"button.{p}"), callbacks.appeal(appeal.id, AppealVerb.ASSIGN_PRIORITY, f"{unit_id}.{p}"))
+        button(
+            services.text(me.lang, f"button.{p}"),
+            callbacks.appeal(appeal.id, AppealVerb.ASSIGN_PRIORITY, f"{unit_id}.{p}"),
+        )
         for p in ("normal", "urgent")
     ]
     back = button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.ASSIGN, _BACK))
@@ -617,8 +653,11 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     await retire_buttons(update, prompt.data.asked_at)
     await retire_buttons(update, prompt.data.shown_at)
     typed = Prompt(
-        kind, appeal.id,
-        prompt.data.model_copy(update={"text": text, "files": files, "version": appeal.version, "asked_at": None, "shown_at": None}),
+        kind,
+        appeal.id,
+        prompt.data.model_copy(
+            update={"text": text, "files": files, "version": appeal.version, "asked_at": None, "shown_at": None}
+        ),
     )
     if step.confirm:
         shown_at = await text_prompts.show_back(update, context, me, appeal, typed)
@@ -633,4 +672,8 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
     if updated is None:
         return
     await evidence.keep_current(update, context, me, updated)
-    await reply(update, services.text(me.lang, f"appeal.done_{kind.event}", number=updated.id), reply_markup=await main_menu(services, me))
+    await reply(
+        update,
+        services.text(me.lang, f"appeal.done_{kind.event}", number=updated.id),
+        reply_markup=await main_menu(services, me),
+    )

@@ -156,8 +156,17 @@ class LimitVerb(StrEnum):
 
 
 Verb = (
-    AppealVerb | DraftVerb | StationVerb | PageVerb | HotspotVerb | StationAdminVerb | ExportVerb | PrivacyVerb
-    | LanguageVerb | InviteVerb | LimitVerb
+    AppealVerb
+    | DraftVerb
+    | StationVerb
+    | PageVerb
+    | HotspotVerb
+    | StationAdminVerb
+    | ExportVerb
+    | PrivacyVerb
+    | LanguageVerb
+    | InviteVerb
+    | LimitVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -220,7 +229,9 @@ def appeal(appeal_id: int, verb: str, arg: str = "") -> str:
 def confirm(appeal_id: int, verb: str, version: int, text_digest: str = "") -> str:
     """Callback data of a confirm button: the action it confirms, the appeal's version it was shown at,
     and a digest of the text it shows back (a later text makes this button stale)."""
-    return appeal(appeal_id, AppealVerb.CONFIRM, f"{AppealVerb(verb)}.{version}" + (f".{text_digest}" if text_digest else ""))
+    return appeal(
+        appeal_id, AppealVerb.CONFIRM, f"{AppealVerb(verb)}.{version}" + (f".{text_digest}" if text_digest else "")
+    )
 
 
 def draft(verb: str, arg: str = "") -> str:

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import lifecycle
+from domain.deadlines import Priority
 from domain.events import RULES, SOLVED_OUTCOMES
 from domain.lifecycle import Event, Role, State
-from domain.deadlines import Priority
 from handlers import callbacks
-from handlers.deadlines_view import deadline_line
 from handlers.callbacks import AppealVerb
+from handlers.deadlines_view import deadline_line
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from handlers.telegram_text import IN_HISTORY, ON_CARD, PLACE_ON_CARD, SHORT_HISTORY, one_line, quoted, shorten, units
@@ -157,7 +157,13 @@ def _unit_key(appeal: Appeal) -> str | None:
 
 
 def card_text(
-    services: Services, appeal: Appeal, facts: CardFacts, lang: str, *, for_staff: bool, header: str = "",
+    services: Services,
+    appeal: Appeal,
+    facts: CardFacts,
+    lang: str,
+    *,
+    for_staff: bool,
+    header: str = "",
     limit: int | None = ON_CARD,
 ) -> str:
     """The appeal as one message: number, category, state, unit, place, deadline, description (quoted, cut to `limit`)."""

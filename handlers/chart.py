@@ -85,8 +85,13 @@ def daily_figure(days: list[tuple[datetime, int, int]], labels: ChartLabels, lan
     width = 0.4
     bars = [
         axes.bar([x - width / 2 for x in positions], [new for _, new, _ in days], width, color=NEW, label=labels.new),
-        axes.bar([x + width / 2 for x in positions], [done for _, _, done in days], width, color=RESOLVED,
-                 label=labels.resolved),
+        axes.bar(
+            [x + width / 2 for x in positions],
+            [done for _, _, done in days],
+            width,
+            color=RESOLVED,
+            label=labels.resolved,
+        ),
     ]
     for group in bars:
         values = [int(bar.get_height()) for bar in group]
@@ -98,8 +103,12 @@ def daily_figure(days: list[tuple[datetime, int, int]], labels: ChartLabels, lan
     axes.set_xticks(list(positions)[::step], [day_label(day, lang) for day, _, _ in days][::step])
     figure.suptitle(labels.title, fontproperties=font, fontsize=TITLE_PT, color=INK)
     # Under the day labels: never over a tall bar's count.
-    figure.legend(prop=font_manager.FontProperties(family=font_family(lang), size=LABEL_PT), frameon=False,
-                  loc="outside lower center", ncols=2)
+    figure.legend(
+        prop=font_manager.FontProperties(family=font_family(lang), size=LABEL_PT),
+        frameon=False,
+        loc="outside lower center",
+        ncols=2,
+    )
     for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
         label.set_fontproperties(font)
         label.set_fontsize(LABEL_PT)

@@ -13,8 +13,19 @@ COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "
 ROLE_COMMANDS = {
     "staff": ("queue", "open", *COMMANDS),
     "coordinator": (
-        "start", "triage", "digest", "export", "stations", "people", "invite", "invites", "open", "undelivered",
-        "help", "language", "cancel",
+        "start",
+        "triage",
+        "digest",
+        "export",
+        "stations",
+        "people",
+        "invite",
+        "invites",
+        "open",
+        "undelivered",
+        "help",
+        "language",
+        "cancel",
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.

@@ -13,7 +13,17 @@ from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who, who
 
 __all__ = [
-    "counted_label", "drop_keyboard", "edit_or_reply", "main_menu", "refuse", "reply", "require_role", "retire_buttons", "share_keyboard", "who", "Who"
+    "counted_label",
+    "drop_keyboard",
+    "edit_or_reply",
+    "main_menu",
+    "refuse",
+    "reply",
+    "require_role",
+    "retire_buttons",
+    "share_keyboard",
+    "who",
+    "Who",
 ]
 
 

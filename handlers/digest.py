@@ -15,9 +15,9 @@ from domain.durations import human_span
 from domain.periods import period_text, recent_days
 from domain.rates import percent, rates
 from handlers import callbacks
-from handlers.chart import ChartLabels, chart_language, daily_chart
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
+from handlers.chart import ChartLabels, chart_language, daily_chart
 from handlers.common import Who, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
@@ -105,17 +105,44 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
     period = period_text(data.start, data.end, services.zone, lang)
     lines = [
         t(title_key, period=period),
-        t("digest.flow", new=data.new, accepted=data.accepted, resolved=data.resolved, closed=data.closed,
-          reopened=len(data.reopened)),
-        t("digest.response", rate=percent(r.response), part=c.accepted_in_time, whole=c.assigned,
-          definition=t("digest.def_response")),
-        t("digest.resolution", rate=percent(r.resolution), part=c.solved, whole=c.asked,
-          definition=t("digest.def_resolution")),
-        t("digest.satisfaction", rate=percent(r.satisfaction), part=c.satisfied + c.fairly_satisfied,
-          whole=c.rated, definition=t("digest.def_satisfaction")),
-        t("digest.averages", accept=duration_text(services, lang, data.avg_accept),
-          resolve=duration_text(services, lang, data.avg_resolve)),
-        t("digest.by_state", counts=counted(services, lang, [(t(f"digest2.state_{k}"), v) for k, v in data.by_state.items()])),
+        t(
+            "digest.flow",
+            new=data.new,
+            accepted=data.accepted,
+            resolved=data.resolved,
+            closed=data.closed,
+            reopened=len(data.reopened),
+        ),
+        t(
+            "digest.response",
+            rate=percent(r.response),
+            part=c.accepted_in_time,
+            whole=c.assigned,
+            definition=t("digest.def_response"),
+        ),
+        t(
+            "digest.resolution",
+            rate=percent(r.resolution),
+            part=c.solved,
+            whole=c.asked,
+            definition=t("digest.def_resolution"),
+        ),
+        t(
+            "digest.satisfaction",
+            rate=percent(r.satisfaction),
+            part=c.satisfied + c.fairly_satisfied,
+            whole=c.rated,
+            definition=t("digest.def_satisfaction"),
+        ),
+        t(
+            "digest.averages",
+            accept=duration_text(services, lang, data.avg_accept),
+            resolve=duration_text(services, lang, data.avg_resolve),
+        ),
+        t(
+            "digest.by_state",
+            counts=counted(services, lang, [(t(f"digest2.state_{k}"), v) for k, v in data.by_state.items()]),
+        ),
         t("digest.by_category", counts=grouped(data.by_category)),
         t("digest.by_unit", counts=grouped(data.by_unit)),
     ]
@@ -125,8 +152,13 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
     lines.append(t("digest.overdue_title", count=data.overdue_total))
     for item in data.overdue:
         lines.append(
-            t("digest.overdue_line", number=item.appeal_id, kind=t(f"digest.kind_{item.kind}"),
-              unit=names.get(item.unit_id or "-", "—"), when=services.local(item.due_at, lang))
+            t(
+                "digest.overdue_line",
+                number=item.appeal_id,
+                kind=t(f"digest.kind_{item.kind}"),
+                unit=names.get(item.unit_id or "-", "—"),
+                when=services.local(item.due_at, lang),
+            )
         )
     if data.overdue_total > len(data.overdue):
         lines.append(t("digest2.overdue_more", count=data.overdue_total - len(data.overdue)))
@@ -143,10 +175,20 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
     lines, buttons = [t("digest.hotspots_title", count=len(data.hotspots))], []
     for index, spot in enumerate(data.hotspots, 1):
-        place = await _station_name(services, spot.station_id, lang) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+        place = (
+            await _station_name(services, spot.station_id, lang)
+            if spot.station_id
+            else f"{spot.lat:.4f}, {spot.lon:.4f}"
+        )
         lines.append(
-            t("digest.hotspot_line", index=index, count=len(spot.appeal_ids), category=names.get(spot.category, spot.category),
-              place=place, numbers=listed(services, lang, [f"#{n}" for n in spot.appeal_ids]))
+            t(
+                "digest.hotspot_line",
+                index=index,
+                count=len(spot.appeal_ids),
+                category=names.get(spot.category, spot.category),
+                place=place,
+                numbers=listed(services, lang, [f"#{n}" for n in spot.appeal_ids]),
+            )
         )
         try:
             data_ = callbacks.hotspot(spot.key)
@@ -171,11 +213,16 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
     await update.callback_query.answer()
     names = await _names(services, me.lang)
     place = (
-        await _station_name(services, spot.station_id, me.lang) if spot.station_id else f"{spot.lat:.4f}, {spot.lon:.4f}"
+        await _station_name(services, spot.station_id, me.lang)
+        if spot.station_id
+        else f"{spot.lat:.4f}, {spot.lon:.4f}"
     )
     description = services.text(
-        me.lang, "digest.hotspot_description", count=len(spot.appeal_ids),
-        category=names.get(spot.category, spot.category), place=place,
+        me.lang,
+        "digest.hotspot_description",
+        count=len(spot.appeal_ids),
+        category=names.get(spot.category, spot.category),
+        place=place,
         numbers=listed(services, me.lang, [f"#{n}" for n in spot.appeal_ids]),
     )
     command = OpenHotSpot(me.person.telegram_id, spot, description, me.lang)
@@ -214,7 +261,9 @@ async def undelivered(update: Update, context: BotContext) -> None:
     lines = [services.text(me.lang, "digest.undelivered_title", count=len(dead))]
     for message, reason in dead:
         number = f"#{message.appeal_id}" if message.appeal_id else "—"
-        lines.append(services.text(me.lang, "digest.undelivered_line", person=message.chat_id, number=number, reason=reason))
+        lines.append(
+            services.text(me.lang, "digest.undelivered_line", person=message.chat_id, number=number, reason=reason)
+        )
     for chunk in split_lines("\n".join(lines)):
         await update.effective_chat.send_message(chunk)
 

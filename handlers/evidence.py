@@ -22,7 +22,17 @@ from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who
 from handlers.telegram_text import (
-    IN_HISTORY, MARK, ON_CARD, QUOTE, RESULT_ON_CARD, SHORT_HISTORY, TEXT, said, shorten, split, units,
+    IN_HISTORY,
+    MARK,
+    ON_CARD,
+    QUOTE,
+    RESULT_ON_CARD,
+    SHORT_HISTORY,
+    TEXT,
+    said,
+    shorten,
+    split,
+    units,
 )
 from storage.models import Appeal, AppealMessage, LedgerEntry, Person
 
@@ -54,8 +64,13 @@ async def story(services: Services, appeal: Appeal, lang: str, *, for_staff: boo
     result = next((e.note for e in reversed(entries) if e.event is Event.RESOLVE and e.note), None)
     rating = next((e.event for e in reversed(entries) if e.event in _RATINGS), None)
     history = await history_text(
-        services, appeal, lang, entries=entries, for_staff=for_staff,
-        newest=None if whole else SHORT_HISTORY, note_limit=None if whole else IN_HISTORY,
+        services,
+        appeal,
+        lang,
+        entries=entries,
+        for_staff=for_staff,
+        newest=None if whole else SHORT_HISTORY,
+        note_limit=None if whole else IN_HISTORY,
     )
     return Story(history, result, rating)
 
@@ -70,7 +85,9 @@ def full_text_row(services: Services, appeal: Appeal, lang: str) -> list[Button]
     return [button(services.text(lang, "limits.full_text_button"), callbacks.appeal(appeal.id, AppealVerb.FULL_TEXT))]
 
 
-def card_markup(services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str) -> Keyboard | None:
+def card_markup(
+    services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str
+) -> Keyboard | None:
     """The reader's buttons on the card, a Files button when the appeal has files, Full text when the card is shortened."""
     markup = keyboard(services, appeal, held, lang)
     extra = ([files_row(services, appeal, facts.files, lang)] if facts.files else []) + (
@@ -83,15 +100,25 @@ def card_markup(services: Services, appeal: Appeal, held: frozenset[Role], facts
 
 
 def card_body(
-    services: Services, appeal: Appeal, facts: CardFacts, told: Story, lang: str, *, for_staff: bool, header: str = "",
-    whole: bool = False, room: int = TEXT,
+    services: Services,
+    appeal: Appeal,
+    facts: CardFacts,
+    told: Story,
+    lang: str,
+    *,
+    for_staff: bool,
+    header: str = "",
+    whole: bool = False,
+    room: int = TEXT,
 ) -> str:
     """The card's text: the appeal, its result and rating, then its story; within `room` units unless `whole`.
 
     People's words are quoted and cut to their share (handlers/telegram_text.py); if the card is still
     too long, the oldest lines of its story go first, so the appeal and its latest news always show.
     """
-    lines = [card_text(services, appeal, facts, lang, for_staff=for_staff, header=header, limit=None if whole else ON_CARD)]
+    lines = [
+        card_text(services, appeal, facts, lang, for_staff=for_staff, header=header, limit=None if whole else ON_CARD)
+    ]
     if told.result:
         lines.append(services.text(lang, "evidence.result", note=said(told.result, None if whole else RESULT_ON_CARD)))
     if told.rating is not None:
@@ -149,6 +176,7 @@ async def on_full_text(update: Update, context: BotContext, me: Who, press: call
 
 # Sending files
 
+
 def file_batches(files: Files) -> list[tuple[str, tuple[str, ...]]]:
     """The Telegram calls that send `files`: albums of photos and of documents, voice notes one by one."""
     batches: list[tuple[str, tuple[str, ...]]] = []
@@ -201,6 +229,7 @@ async def send_files(services: Services, bot: QuietBot, chat_id: int, appeal: Ap
 
 
 # Cards in chats
+
 
 async def take_buttons_away(bot: QuietBot, chat_id: int, message_id: int) -> None:
     """Remove a message's buttons; a message that is gone or already bare is fine."""
@@ -260,7 +289,9 @@ async def keep_current(update: Update, context: BotContext, me: Who, appeal: App
     await _keep_as_card(services, bot, chat_id, appeal, message_id)
 
 
-async def _keep_as_card(services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, message_id: int | None) -> None:
+async def _keep_as_card(
+    services: Services, bot: QuietBot, chat_id: int, appeal: Appeal, message_id: int | None
+) -> None:
     """Make `message_id` the chat's card of `appeal`: the card it replaces loses its buttons."""
     outbox = services.storage.outbox
     for old in await outbox.messages_about(appeal.id, chat_id):
@@ -268,7 +299,12 @@ async def _keep_as_card(services: Services, bot: QuietBot, chat_id: int, appeal:
             await take_buttons_away(bot, chat_id, old.message_id)
     if message_id is not None:
         record = AppealMessage(
-            chat_id=chat_id, message_id=message_id, appeal_id=appeal.id, kind="card", template=None, version=appeal.version
+            chat_id=chat_id,
+            message_id=message_id,
+            appeal_id=appeal.id,
+            kind="card",
+            template=None,
+            version=appeal.version,
         )
         await outbox.remember(record, services.clock())
 

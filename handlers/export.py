@@ -31,17 +31,30 @@ def _shorter(context: BotContext, lang: str, first: date, last: date) -> Keyboar
     middle = first + timedelta(days=(last - first).days // 2)
     services = context.services
     halves = ((first, middle), (middle + timedelta(days=1), last))
-    return inline([
-        [button(period_text(*bounds(a, b, services.zone), services.zone, lang), callbacks.encode(Family.EXPORT, ExportVerb.DAYS, _days(a, b)))]
-        for a, b in halves
-    ])
+    return inline(
+        [
+            [
+                button(
+                    period_text(*bounds(a, b, services.zone), services.zone, lang),
+                    callbacks.encode(Family.EXPORT, ExportVerb.DAYS, _days(a, b)),
+                )
+            ]
+            for a, b in halves
+        ]
+    )
 
 
-async def _too_large(update: Update, context: BotContext, me: Who, first: date, last: date, count: int, size: int) -> None:
+async def _too_large(
+    update: Update, context: BotContext, me: Who, first: date, last: date, count: int, size: int
+) -> None:
     services = context.services
     text = services.text(
-        me.lang, "heavy.export_too_large", period=period_text(*bounds(first, last, services.zone), services.zone, me.lang),
-        count=count, size=max(1, round(size / 2**20)), limit=TELEGRAM_UPLOAD_MB,
+        me.lang,
+        "heavy.export_too_large",
+        period=period_text(*bounds(first, last, services.zone), services.zone, me.lang),
+        count=count,
+        size=max(1, round(size / 2**20)),
+        limit=TELEGRAM_UPLOAD_MB,
     )
     text += "\n" + services.text(me.lang, "heavy.export_one_day" if first == last else "heavy.export_shorter")
     await reply(update, text, reply_markup=_shorter(context, me.lang, first, last))
@@ -112,7 +125,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     """A period button: coordinators only, checked in the database on every press."""
     services = context.services
     days = _pressed_days(press.arg) if press.verb == ExportVerb.DAYS else None
-    if (press.verb == ExportVerb.PERIOD and press.arg not in PERIODS) or (press.verb == ExportVerb.DAYS and days is None):
+    if (press.verb == ExportVerb.PERIOD and press.arg not in PERIODS) or (
+        press.verb == ExportVerb.DAYS and days is None
+    ):
         await refuse(update, context, me.lang, "press.invalid")
         return
     if me.person.role != "coordinator":

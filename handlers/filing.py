@@ -13,9 +13,20 @@ from domain.commands import FileAppeal, NewAppeal
 from domain.filing_limits import FilingLimited
 from handlers import callbacks, limits
 from handlers.callbacks import DraftVerb, Press
-from handlers.deadlines_view import deadline_line
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
-from handlers.filing_steps import MAX_DESCRIPTION, STEPS, Turn, advance, ask, joined, keep_typed_place, kind_of, last_text, summary
+from handlers.deadlines_view import deadline_line
+from handlers.filing_steps import (
+    MAX_DESCRIPTION,
+    STEPS,
+    Turn,
+    advance,
+    ask,
+    joined,
+    keep_typed_place,
+    kind_of,
+    last_text,
+    summary,
+)
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from storage import usecases
@@ -68,7 +79,9 @@ async def remind(update: Update, context: BotContext, me: Who, draft: Draft, new
         what += " · " + (start[:40] + "…" if len(start) > 40 else start)
     stamp = str(draft.started)
     discard = (
-        button(turn.t("filing2.button_discard_new"), callbacks.draft("drop", f"{stamp}.new" + (f".{new}" if new else "")))
+        button(
+            turn.t("filing2.button_discard_new"), callbacks.draft("drop", f"{stamp}.new" + (f".{new}" if new else ""))
+        )
         if new is not None
         else button(turn.t("filing2.button_discard"), callbacks.draft("drop", stamp))
     )
@@ -137,7 +150,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         return
     if open_draft is None:
         # A second tap of Confirm (the appeal is filed), or a button of a draft cancelled since.
-        await _stale_press(update, context, me, "filing2.already_filed" if press.verb == DraftVerb.CONFIRM else "filing.no_draft")
+        await _stale_press(
+            update, context, me, "filing2.already_filed" if press.verb == DraftVerb.CONFIRM else "filing.no_draft"
+        )
         return
     turn = Turn(update, context, me, open_draft)
     verb, step = press.verb, open_draft.step
@@ -209,12 +224,20 @@ async def _submit(turn: Turn) -> bool:
     # The draft is taken in the same transaction that files it: of two taps of Confirm, one files.
     try:
         applied = await usecases.file_appeal(
-            services.storage, FileAppeal(new, draft.started),
-            routing=services.routing, limits=limits.limits_of(turn.context), now=services.clock(),
+            services.storage,
+            FileAppeal(new, draft.started),
+            routing=services.routing,
+            limits=limits.limits_of(turn.context),
+            now=services.clock(),
         )
     except FilingLimited as limited:  # the draft is kept, and its Confirm button still works later
         await turn.update.callback_query.answer()
-        await reply(turn.update, limits.refusal_text(services, me.lang, limited.refusal) + "\n" + turn.t("ratelimit.draft_kept", button=turn.t("button.confirm")))
+        await reply(
+            turn.update,
+            limits.refusal_text(services, me.lang, limited.refusal)
+            + "\n"
+            + turn.t("ratelimit.draft_kept", button=turn.t("button.confirm")),
+        )
         return True
     if applied is None:
         return False
@@ -225,7 +248,12 @@ async def _submit(turn: Turn) -> bool:
     if appeal.unit_id:
         unit_row = await services.storage.people.unit(appeal.unit_id)
         unit_name = unit_row.name(me.lang) if unit_row else appeal.unit_id
-        text = turn.t("filing.submitted_routed", number=appeal.id, unit=unit_name, deadline=deadline or turn.t("fixtext.unit_next"))
+        text = turn.t(
+            "filing.submitted_routed",
+            number=appeal.id,
+            unit=unit_name,
+            deadline=deadline or turn.t("fixtext.unit_next"),
+        )
     else:
         # The deadline line says who assigns it and by when: the sentence says it once.
         text = turn.t("filing.submitted_triage", number=appeal.id, deadline=deadline or turn.t("fixtext.triage_next"))

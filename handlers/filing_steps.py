@@ -102,7 +102,10 @@ async def _about(turn: Turn) -> str:
     if not turn.draft.station:
         return ""
     station = await turn.context.services.storage.stations.get(turn.draft.station)
-    return turn.t("filing2.about_station", station=station.name_for(turn.me.lang) if station else turn.draft.station) + "\n"
+    return (
+        turn.t("filing2.about_station", station=station.name_for(turn.me.lang) if station else turn.draft.station)
+        + "\n"
+    )
 
 
 async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> int:
@@ -122,7 +125,9 @@ async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> int:
 async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> int:
     draft = turn.draft
     category = turn.context.services.category(draft.category or "")
-    lines = [await _about(turn) + turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?")]
+    lines = [
+        await _about(turn) + turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?")
+    ]
     if lead:
         lines.append(turn.t(lead))
     extra: list[Button] = []
@@ -147,7 +152,9 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int
         if turn.draft.keyboard != step.value:
             await turn.save(keyboard=step.value)
         keyboard = share_keyboard(
-            turn.t("button.share_location" if location else "button.share_phone"), location=location, contact=not location
+            turn.t("button.share_location" if location else "button.share_phone"),
+            location=location,
+            contact=not location,
         )
         first = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + turn.t(f"filing.ask_{step}_keyboard")
         await reply(turn.update, first, reply_markup=keyboard)
@@ -156,7 +163,14 @@ def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int
             # Back from the review: the number given stays unless another is sent or Skip is tapped.
             keep = button(turn.t("fixtext.button_keep_phone"), callbacks.draft("next"))
             given = turn.t("fixtext.phone_given", phone=turn.draft.phone)
-            rows = [[keep], [skip], [button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))]]
+            rows = [
+                [keep],
+                [skip],
+                [
+                    button(turn.t("button.back"), callbacks.draft("back")),
+                    button(turn.t("button.cancel"), callbacks.draft("cancel")),
+                ],
+            ]
             return await reply(turn.update, given + "\n" + turn.t(f"filing.ask_{step}"), reply_markup=inline(rows))
         return await reply(turn.update, turn.t(f"filing.ask_{step}"), reply_markup=_nav(turn, skip))
 
@@ -167,7 +181,9 @@ async def _ask_review(turn: Turn, in_place: bool, lead: str | None) -> int:
     # This message brings the main menu back in place of the share keyboard.
     if turn.draft.keyboard is not None:
         await turn.save(keyboard=None)
-    await reply(turn.update, turn.t(lead or "filing.ready"), reply_markup=await main_menu(turn.context.services, turn.me))
+    await reply(
+        turn.update, turn.t(lead or "filing.ready"), reply_markup=await main_menu(turn.context.services, turn.me)
+    )
     confirm = button(turn.t("button.confirm"), callbacks.draft("confirm"))
     return await reply(turn.update, await summary(turn), reply_markup=_nav(turn, confirm))
 
@@ -179,7 +195,9 @@ async def summary(turn: Turn, title: bool = True) -> str:
     lines = [
         *([turn.t("filing.review_title")] if title else []),
         turn.t("filing.review_category", category=category.name(turn.me.lang) if category else "?"),
-        turn.t("filing.review_description", description=said(draft.description, SHOWN_BACK) if draft.description else "\n—"),
+        turn.t(
+            "filing.review_description", description=said(draft.description, SHOWN_BACK) if draft.description else "\n—"
+        ),
     ]
     if draft.files:
         lines.append(turn.t("card.files", count=len(draft.files)))
@@ -341,7 +359,12 @@ async def _take_place_words(turn: Turn, message: Message) -> None:
         return
     rows = [[button(s.name_for(turn.me.lang), callbacks.draft("st", s.id))] for s in named]
     rows.append([button(turn.t("fixtext.button_keep_typed"), callbacks.draft("next", "typed"))])
-    rows.append([button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))])
+    rows.append(
+        [
+            button(turn.t("button.back"), callbacks.draft("back")),
+            button(turn.t("button.cancel"), callbacks.draft("cancel")),
+        ]
+    )
     await turn.save(typed_place=text)
     shown = await reply(turn.update, turn.t("fixtext.which_station_typed"), reply_markup=inline(rows))
     await retire_buttons(turn.update, turn.draft.buttons_at)
@@ -349,7 +372,7 @@ async def _take_place_words(turn: Turn, message: Message) -> None:
 
 
 async def keep_typed_place(turn: Turn) -> None:
-    """"No, keep what I typed" under the stations the words named: the words are the place."""
+    """ "No, keep what I typed" under the stations the words named: the words are the place."""
     assert turn.draft.typed_place is not None
     await _place_as_typed(turn, turn.draft.typed_place, None)
 
@@ -358,7 +381,15 @@ async def _place_as_typed(turn: Turn, text: str, message: Message | None) -> Non
     """The typed place: the draft's place (replacing a place or station given before), and on to the contact step."""
     # Not "description": a message after the place is never taken for the rest of it.
     last = last_text(message, "place") if message is not None else turn.draft.last
-    await advance(turn, Step.CONTACT, place=one_line(text), station=None, last=last, typed_place=None, lead="freetext2.place_taken")
+    await advance(
+        turn,
+        Step.CONTACT,
+        place=one_line(text),
+        station=None,
+        last=last,
+        typed_place=None,
+        lead="freetext2.place_taken",
+    )
 
 
 async def _take_location(turn: Turn, message: Message) -> None:
@@ -373,8 +404,17 @@ async def _take_location(turn: Turn, message: Message) -> None:
     # menu with the review.
     rows = [[button(f"{s.name_for(turn.me.lang)} · {d:.0f} m", callbacks.draft("st", s.id))] for s, d in near]
     rows.append([button(turn.t("button.no_station"), callbacks.draft("skip"))])
-    rows.append([button(turn.t("button.back"), callbacks.draft("back")), button(turn.t("button.cancel"), callbacks.draft("cancel"))])
-    shown = await reply(turn.update, turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"), reply_markup=inline(rows))
+    rows.append(
+        [
+            button(turn.t("button.back"), callbacks.draft("back")),
+            button(turn.t("button.cancel"), callbacks.draft("cancel")),
+        ]
+    )
+    shown = await reply(
+        turn.update,
+        turn.t("filing.location_received") + "\n" + turn.t("filing.which_station"),
+        reply_markup=inline(rows),
+    )
     # The place question's buttons are superseded by the station list's, which the next step retires in turn.
     await retire_buttons(turn.update, turn.draft.buttons_at)
     await turn.save(buttons_at=shown)
@@ -403,7 +443,14 @@ async def _take_typed_phone(turn: Turn, message: Message) -> None:
             description = joined(turn.draft.description, text)
             if len(description) <= MAX_DESCRIPTION:
                 last = last_text(message, "description", len(text))
-                await advance(turn, Step.REVIEW, phone=phone.number, description=description, last=last, lead="fixtext.phone_and_words")
+                await advance(
+                    turn,
+                    Step.REVIEW,
+                    phone=phone.number,
+                    description=description,
+                    last=last,
+                    lead="fixtext.phone_and_words",
+                )
                 return
         await advance(turn, Step.REVIEW, phone=phone.number, lead="filing.phone_received")
         return
@@ -420,7 +467,9 @@ async def advance(turn: Turn, step: Step, in_place: bool = False, lead: str | No
     if step is Step.PLACE and (changes.get("station") or turn.draft.station):
         step = Step.CONTACT  # the courier started from a station: the place is known
     # The step's question shows its share keyboard, or the review the menu: stored with the step, in one write.
-    keyboard = step.value if step in (Step.PLACE, Step.CONTACT) else None if step is Step.REVIEW else turn.draft.keyboard
+    keyboard = (
+        step.value if step in (Step.PLACE, Step.CONTACT) else None if step is Step.REVIEW else turn.draft.keyboard
+    )
     await turn.save(step=step, keyboard=keyboard, **changes)
     await ask(turn, in_place, lead)
 

@@ -122,9 +122,15 @@ async def _continuation(update: Update, context: BotContext, me: Who, draft: Dra
             before = draft.kept[: max(0, len(draft.kept) - last.length)].rstrip("\n") or None
             await _save(context, me, draft.model_copy(update={"kept": before, "last": last_text(message, "refused")}))
             total = last.length + len(text)
-            await reply(update, context.services.text(me.lang, "filing2.split_too_long", length=total, limit=MAX_DESCRIPTION))
+            await reply(
+                update, context.services.text(me.lang, "filing2.split_too_long", length=total, limit=MAX_DESCRIPTION)
+            )
             return True
-        await _save(context, me, draft.model_copy(update={"kept": kept, "last": last_text(message, "kept", last.length + 1 + len(text))}))
+        await _save(
+            context,
+            me,
+            draft.model_copy(update={"kept": kept, "last": last_text(message, "kept", last.length + 1 + len(text))}),
+        )
         await reply(update, context.services.text(me.lang, "freetext.rest_kept"))
         return True
     return False
@@ -153,7 +159,11 @@ async def _add_to_answer(update: Update, context: BotContext, me: Who, message: 
         return True
     added = AddToAnswer(answer.appeal_id, answer.id, files=(new_file,))
     await usecases.add_to_answer(services.storage, added, template=notices.ANSWER_ADDED, now=services.clock())
-    await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
+    await reply(
+        update,
+        services.text(me.lang, "freetext2.added_to_answer", number=appeal.id),
+        reply_markup=await main_menu(services, me),
+    )
     return True
 
 
@@ -166,7 +176,12 @@ async def _answer_followed(context: BotContext, me: Who) -> tuple[LedgerEntry, A
     if answer is None or (services.clock() - answer.at).total_seconds() > FOLLOW_UP_S:
         return None
     appeal = await services.storage.appeals.get(answer.appeal_id)
-    if appeal is None or appeal.courier_id != me.person.telegram_id or appeal.state is not State.HANDLING or appeal.awaiting_courier:
+    if (
+        appeal is None
+        or appeal.courier_id != me.person.telegram_id
+        or appeal.state is not State.HANDLING
+        or appeal.awaiting_courier
+    ):
         return None  # closed since, or asked again: what comes now is not a postscript to that answer
     return answer, appeal
 
@@ -179,9 +194,15 @@ async def _add_words_to_answer(update: Update, context: BotContext, me: Who, tex
         return False
     answer, appeal = found
     added = AddToAnswer(answer.appeal_id, answer.id, words=text)
-    if not await usecases.add_to_answer(services.storage, added, template=notices.ANSWER_WORDS_ADDED, now=services.clock()):
+    if not await usecases.add_to_answer(
+        services.storage, added, template=notices.ANSWER_WORDS_ADDED, now=services.clock()
+    ):
         return False
-    await reply(update, services.text(me.lang, "freetext2.added_to_answer", number=appeal.id), reply_markup=await main_menu(services, me))
+    await reply(
+        update,
+        services.text(me.lang, "freetext2.added_to_answer", number=appeal.id),
+        reply_markup=await main_menu(services, me),
+    )
     return True
 
 
@@ -191,7 +212,9 @@ async def _send_answer(
     """Apply the courier's answer (words, and any files with them) to `appeal`; False if it cannot be (said why)."""
     services = context.services
     try:
-        answer = ActOnAppeal(appeal.id, Event.ANSWER, me.person.telegram_id, EventArgs(note=text, attachments=tuple(files)))
+        answer = ActOnAppeal(
+            appeal.id, Event.ANSWER, me.person.telegram_id, EventArgs(note=text, attachments=tuple(files))
+        )
         await usecases.act(services.storage, answer, services.clock())
     except lifecycle.LifecycleError:
         await refuse(update, context, me.lang, "freetext.no_longer_asked", number=appeal.id)
@@ -208,7 +231,11 @@ async def _answer_now(update: Update, context: BotContext, me: Who, appeal: Appe
     # A photo, voice note or document alone answers too ("Do you have a payslip?"): the unit sees what came.
     if await _send_answer(update, context, me, appeal, text or None, [new_file] if new_file else []):
         services = context.services
-        await reply(update, services.text(me.lang, "freetext.answered", number=appeal.id), reply_markup=await main_menu(services, me))
+        await reply(
+            update,
+            services.text(me.lang, "freetext.answered", number=appeal.id),
+            reply_markup=await main_menu(services, me),
+        )
 
 
 async def _keep(
@@ -228,7 +255,7 @@ async def _keep(
     had = bool(draft.kept or draft.kept_files)
     burst = had and draft.updated_at is not None and (services.clock() - draft.updated_at).total_seconds() <= BURST_S
     kept = joined(draft.kept, text) if burst else text or None
-    files = [*(draft.kept_files if burst else []), *([new_file] if new_file else [])][: MAX_FILES]
+    files = [*(draft.kept_files if burst else []), *([new_file] if new_file else [])][:MAX_FILES]
     if kept is not None and len(kept) > MAX_DESCRIPTION:
         kept, files, burst = text or None, [new_file] if new_file else [], False
     stamp = draft.kept_id if burst and draft.kept_id else message.message_id
@@ -238,7 +265,11 @@ async def _keep(
     lead = t("freetext2.replaced") + "\n" if had and not burst else ""
     file_it = button(t("freetext.button_file"), callbacks.draft(DraftVerb.FILE_KEPT, str(stamp)))
     if questions:
-        category = lambda a: services.category(a.category).name(me.lang) if services.category(a.category) else a.category  # noqa: E731
+
+        def category(a: Appeal) -> str:
+            known = services.category(a.category)
+            return known.name(me.lang) if known else a.category
+
         rows = [
             [
                 button(
@@ -248,9 +279,13 @@ async def _keep(
             ]
             for a in questions[:MAX_CHOICES]
         ]
-        shown = await reply(update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]]))
+        shown = await reply(
+            update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]])
+        )
     else:
-        shown = await reply(update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]]))
+        shown = await reply(
+            update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]])
+        )
         await reply(update, t("freetext.or_menu"), reply_markup=await main_menu(services, me))
     # Only the newest offer keeps buttons: an earlier one is for a text replaced or joined into this one.
     await retire_buttons(update, draft.buttons_at)
@@ -258,7 +293,7 @@ async def _keep(
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """"File as a new appeal" or an appeal's button under a kept text: use the text, once."""
+    """ "File as a new appeal" or an appeal's button under a kept text: use the text, once."""
     services = context.services
     dialogs = services.storage.dialogs
     draft = await dialogs.draft(me.person.telegram_id)
@@ -305,5 +340,3 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         return
     await update.callback_query.answer()
     await edit_or_reply(update, services.text(me.lang, "freetext.answered", number=appeal.id))
-
-

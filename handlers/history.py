@@ -17,8 +17,14 @@ _PRIVATE_NOTES = {Event.SEND_BACK}
 
 
 async def history_text(
-    services: Services, appeal: Appeal, lang: str, *, entries: Sequence[LedgerEntry] | None = None,
-    for_staff: bool = False, newest: int | None = None, note_limit: int | None = None,
+    services: Services,
+    appeal: Appeal,
+    lang: str,
+    *,
+    entries: Sequence[LedgerEntry] | None = None,
+    for_staff: bool = False,
+    newest: int | None = None,
+    note_limit: int | None = None,
 ) -> str:
     """One line per ledger event, oldest first (only the `newest` lines if given); staff also read internal notes.
 
@@ -59,11 +65,17 @@ def files_said(services: Services, lang: str, files: Sequence[tuple[str, ...]]) 
     """What came instead of words, by kind: "(1 photo)", "（照片 2 张、语音 1 条）"; empty if no files."""
     counts = Counter(f[0] for f in files)
     parts = [
-        services.text(lang, f"freetext2.{kind}_one" if counts[kind] == 1 else f"freetext2.{kind}_many", count=counts[kind])
+        services.text(
+            lang, f"freetext2.{kind}_one" if counts[kind] == 1 else f"freetext2.{kind}_many", count=counts[kind]
+        )
         for kind in _FILE_KINDS
         if counts[kind]
     ]
-    return services.text(lang, "freetext2.files_instead", files=services.text(lang, "freetext2.list_sep").join(parts)) if parts else ""
+    return (
+        services.text(lang, "freetext2.files_instead", files=services.text(lang, "freetext2.list_sep").join(parts))
+        if parts
+        else ""
+    )
 
 
 async def answer_words(

@@ -37,7 +37,15 @@ CODE_ASKED_S = 10 * 60
 def unit_buttons(services: Services, units: list[Unit], lang: str) -> Keyboard:
     """One Invite button per unit, named, never by id."""
     return inline(
-        [[button(services.text(lang, "people.invite", unit=u.name(lang)), callbacks.encode(Family.INVITE, InviteVerb.MAKE, u.id))] for u in units]
+        [
+            [
+                button(
+                    services.text(lang, "people.invite", unit=u.name(lang)),
+                    callbacks.encode(Family.INVITE, InviteVerb.MAKE, u.id),
+                )
+            ]
+            for u in units
+        ]
     )
 
 
@@ -128,9 +136,13 @@ async def _list(update: Update, context: BotContext, me: Who) -> tuple[str, Keyb
         lines += [
             "",
             services.text(
-                me.lang, "invites15.line", code=code.code, unit=unit.name(me.lang) if unit else code.unit_id,
+                me.lang,
+                "invites15.line",
+                code=code.code,
+                unit=unit.name(me.lang) if unit else code.unit_id,
                 maker=await _maker_name(update, me, services, code.created_by, names),
-                created=services.local(code.created_at, me.lang), expires=services.local(code.expires_at, me.lang),
+                created=services.local(code.created_at, me.lang),
+                expires=services.local(code.expires_at, me.lang),
                 uses=0 if code.used_by is None else 1,
             ),
         ]
@@ -163,7 +175,9 @@ async def _on_revoke(update: Update, context: BotContext, me: Who, press: Press)
     code = await people.invite(press.arg.upper())
     live = code is not None and code.used_by is None and code.expires_at >= services.clock()
     if code is None or not live or (press.verb is InviteVerb.REVOKE_CONFIRMED and not await _revoke(context, me, code)):
-        await update.callback_query.answer(services.text(me.lang, "invites15.revoke_gone", code=press.arg.upper()), show_alert=True)
+        await update.callback_query.answer(
+            services.text(me.lang, "invites15.revoke_gone", code=press.arg.upper()), show_alert=True
+        )
         return
     await update.callback_query.answer()
     if press.verb is InviteVerb.REVOKE_CONFIRMED:
@@ -172,7 +186,9 @@ async def _on_revoke(update: Update, context: BotContext, me: Who, press: Press)
         return
     unit = await people.unit(code.unit_id)
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    yes = button(t("invites15.revoke_yes"), callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, code.code.lower()))
+    yes = button(
+        t("invites15.revoke_yes"), callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, code.code.lower())
+    )
     back = button(t("invites15.back"), callbacks.encode(Family.INVITE, InviteVerb.LIST))
     text = t("invites15.revoke_confirm", code=code.code, unit=unit.name(me.lang) if unit else code.unit_id)
     await reply(update, text, reply_markup=inline([[yes, back]]))
@@ -206,7 +222,9 @@ async def join(update: Update, context: BotContext) -> None:
         # Only "/join" is tappable in the forwarded invitation: ask for the code, and take the next text as it.
         draft = await services.storage.dialogs.draft(me.person.telegram_id) or Draft()
         now = services.clock()
-        await services.storage.dialogs.save_draft(me.person.telegram_id, draft.model_copy(update={"code_asked": int(now.timestamp())}), now)
+        await services.storage.dialogs.save_draft(
+            me.person.telegram_id, draft.model_copy(update={"code_asked": int(now.timestamp())}), now
+        )
         await reply(update, services.text(me.lang, "fixtext.join_ask_code"))
         return
     if len(args) != 1:
@@ -254,7 +272,12 @@ async def join_with(update: Update, context: BotContext, me: Who, code: str) -> 
     if unit_id is None:
         count, told = await people.record_join_failure(person_id, now, limit, GUESS_WINDOW)
         # Never the guessed text: a near miss is half a code.
-        log.warning("wrong invitation code from %d (%d within the hour%s)", person_id, count, ", coordinators told" if told else "")
+        log.warning(
+            "wrong invitation code from %d (%d within the hour%s)",
+            person_id,
+            count,
+            ", coordinators told" if told else "",
+        )
         await reply(update, services.text(me.lang, "staff.join_bad"))
         return
     await services.storage.appeals.tell_own_unit(person_id, now)  # their own open appeals must leave their new unit

@@ -22,9 +22,26 @@ from handlers.i18n import Catalog
 from storage.ledger import LedgerLine
 
 COLUMNS = (
-    "number", "category", "unit", "station", "place", "priority", "state", "outcome", "submitted", "accepted",
-    "sent_back", "resolved", "rated", "closed", "accept_on_time", "resolve_on_time", "rating", "reopens",
-    "description", "results",
+    "number",
+    "category",
+    "unit",
+    "station",
+    "place",
+    "priority",
+    "state",
+    "outcome",
+    "submitted",
+    "accepted",
+    "sent_back",
+    "resolved",
+    "rated",
+    "closed",
+    "accept_on_time",
+    "resolve_on_time",
+    "rating",
+    "reopens",
+    "description",
+    "results",
 )
 # Columns whose headers live in the catalog's [evidence] table.
 _EVIDENCE_COLUMNS = frozenset({"description", "results"})
@@ -154,7 +171,12 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
 
 
 def build_files(
-    lines: Sequence[LedgerLine], catalog: Catalog, lang: str, zone: ZoneInfo, category_names: dict[str, str], sheet_title: str
+    lines: Sequence[LedgerLine],
+    catalog: Catalog,
+    lang: str,
+    zone: ZoneInfo,
+    category_names: dict[str, str],
+    sheet_title: str,
 ) -> tuple[bytes, bytes]:
     """The ledger as CSV and as Excel, in one call for the worker process (handlers.worker)."""
     headers, rows = table(lines, catalog, lang, zone, lambda category: category_names.get(category, category))

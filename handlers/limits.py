@@ -81,7 +81,10 @@ async def show_list(update: Update, context: BotContext, me: Who) -> None:
 def _line(services: Services, lang: str, standing: Standing) -> str:
     if standing.refused_until is not None:  # refused right now: say until when
         return services.text(
-            lang, "limits2.line_refused", number=standing.latest_appeal, count=standing.filed_today,
+            lang,
+            "limits2.line_refused",
+            number=standing.latest_appeal,
+            count=standing.filed_today,
             when=services.local(standing.refused_until, lang),
         )
     key = "ratelimit.line_lifted" if standing.lifted else "ratelimit.line"
@@ -159,15 +162,23 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     )
     if not changed:  # a second tap, or another coordinator was first
         await update.callback_query.answer(
-            services.text(me.lang, "ratelimit.already_lifted" if lifting else "ratelimit.already_restored", number=number),
+            services.text(
+                me.lang, "ratelimit.already_lifted" if lifting else "ratelimit.already_restored", number=number
+            ),
             show_alert=True,
         )
         await drop_keyboard(update)
         return
-    log.info("filing limits %s for the courier of appeal %d by coordinator %d",
-             "lifted" if lifting else "restored", number, me.person.telegram_id)
+    log.info(
+        "filing limits %s for the courier of appeal %d by coordinator %d",
+        "lifted" if lifting else "restored",
+        number,
+        me.person.telegram_id,
+    )
     await update.callback_query.answer()
-    await edit_or_reply(update, services.text(me.lang, "ratelimit.lifted" if lifting else "ratelimit.restored", number=number))
+    await edit_or_reply(
+        update, services.text(me.lang, "ratelimit.lifted" if lifting else "ratelimit.restored", number=number)
+    )
     # The courier hears either way: a limit applied again without a word would look like a fault.
     if lifting:
         await services.storage.outbox.add(standing.courier_id, "ratelimit.notice_lifted", now)

@@ -46,10 +46,14 @@ async def _send_list(
                 due=due_text,
             )
         )
-        buttons.append(button(services.text(lang, "button.open", number=appeal.id), callbacks.appeal(appeal.id, "open")))
+        buttons.append(
+            button(services.text(lang, "button.open", number=appeal.id), callbacks.appeal(appeal.id, "open"))
+        )
     button_rows = rows_of(buttons)
     if following:
-        button_rows.append([button(services.text(lang, "button.more"), callbacks.page(verb, ListPosition.of(*page[-1])))])
+        button_rows.append(
+            [button(services.text(lang, "button.more"), callbacks.page(verb, ListPosition.of(*page[-1])))]
+        )
     await reply(update, "\n".join(lines), reply_markup=inline(button_rows))
 
 
@@ -83,7 +87,9 @@ async def _triage_page(update: Update, context: BotContext, me: Who, after: List
         # Appeals that sit with their own filer's unit come first: only a coordinator can move them on.
         own = await services.storage.appeals.with_own_unit(PAGE)
         if own:
-            await _send_list(update, context, me.lang, services.text(me.lang, "selfhandling.triage_title"), own, "triage")
+            await _send_list(
+                update, context, me.lang, services.text(me.lang, "selfhandling.triage_title"), own, "triage"
+            )
     rows = await services.storage.appeals.awaiting_triage(PAGE + 1, after)
     if not rows:
         await reply(update, services.text(me.lang, "coord.triage_empty"))

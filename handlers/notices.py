@@ -13,8 +13,8 @@ from domain.notices import template as notice
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.cards import CardFacts, card_facts, keyboard, roles
-from handlers.evidence import Files, Story, card_body, card_markup, full_text_row, story
 from handlers.deadlines_view import deadline_line, next_deadline
+from handlers.evidence import Files, Story, card_body, card_markup, full_text_row, story
 from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
@@ -115,9 +115,15 @@ async def render_notice(
         params = json.loads(message.params)
         # Words longer than the notice's share are cut: the notice then offers them all (Full text).
         cut = bool(params.get("note")) and units(said(str(params["note"]))) > IN_NOTICE
-        if appeal is not None and message.event_id is not None and message.template == notice(Event.ANSWER, Audience.UNIT):
+        if (
+            appeal is not None
+            and message.event_id is not None
+            and message.template == notice(Event.ANSWER, Audience.UNIT)
+        ):
             # An answer of files alone reads as what came instead of words, not an empty tail.
-            params["note"] = await answer_words(services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE)
+            params["note"] = await answer_words(
+                services, lang, appeal.id, message.event_id, params.get("note"), IN_NOTICE
+            )
         elif params.get("note"):
             params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
@@ -158,10 +164,24 @@ async def _added_files(services: Services, message: OutboxMessage, memo: NoticeM
 
 
 async def _render(
-    services: Services, template: str, params: dict[str, object], appeal: Appeal | None, lang: str,
-    held: frozenset[Role] | None, memo: NoticeMemo, cut: bool = False,
+    services: Services,
+    template: str,
+    params: dict[str, object],
+    appeal: Appeal | None,
+    lang: str,
+    held: frozenset[Role] | None,
+    memo: NoticeMemo,
+    cut: bool = False,
 ) -> Notice:
-    values: dict[str, object] = {"note": "", "number": "—", "unit": "", "when": "—", "original": "", "deadline": "", **params}
+    values: dict[str, object] = {
+        "note": "",
+        "number": "—",
+        "unit": "",
+        "when": "—",
+        "original": "",
+        "deadline": "",
+        **params,
+    }
     if appeal is None:
         return Notice(services.text(lang, template, **values))
     version = (appeal.id, appeal.version)
@@ -197,7 +217,9 @@ async def _render(
     return Notice(text, markup=markup, keep=keep, version=appeal.version)
 
 
-def answer_buttons(services: Services, appeal: Appeal, person: Person, template: str | None, lang: str) -> Keyboard | None:
+def answer_buttons(
+    services: Services, appeal: Appeal, person: Person, template: str | None, lang: str
+) -> Keyboard | None:
     """The buttons a notice that asks for an answer shows now (None once they no longer apply)."""
     only = _COURIER_BUTTONS.get(template or "")
     return keyboard(services, appeal, roles(person, appeal), lang, only=only) if only else None

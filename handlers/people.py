@@ -28,7 +28,9 @@ async def people(update: Update, context: BotContext) -> None:
     active = [unit for unit, _ in units if unit.active]
     markup = unit_buttons(services, active, me.lang)
     markup["inline_keyboard"].append(list_button(services, me.lang))  # the codes made so far, to revoke one
-    markup["inline_keyboard"].append([button(services.text(me.lang, "ratelimit.button_open"), callbacks.encode(Family.LIMITS, LimitVerb.LIST))])
+    markup["inline_keyboard"].append(
+        [button(services.text(me.lang, "ratelimit.button_open"), callbacks.encode(Family.LIMITS, LimitVerb.LIST))]
+    )
     await reply(update, "\n".join(lines), reply_markup=markup)
 
 

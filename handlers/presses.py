@@ -11,7 +11,21 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from handlers import appeal_actions, digest, evidence, export, filing, free_text, invites, limits, lists, privacy, start, station_admin, stations
+from handlers import (
+    appeal_actions,
+    digest,
+    evidence,
+    export,
+    filing,
+    free_text,
+    invites,
+    limits,
+    lists,
+    privacy,
+    start,
+    station_admin,
+    stations,
+)
 from handlers.callbacks import (
     AppealVerb,
     DraftVerb,

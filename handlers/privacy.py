@@ -78,4 +78,3 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 def privacy_handlers() -> list[BaseHandler]:
     """/privacy (its buttons are routed by handlers/presses.py)."""
     return [CommandHandler("privacy", show, filters=filters.ChatType.PRIVATE)]
-

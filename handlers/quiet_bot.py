@@ -33,9 +33,7 @@ class QuietBot(ExtBot):
             data["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         return (await self._post("sendMessage", data))["message_id"]
 
-    async def edit_text(
-        self, chat_id: int, message_id: int, text: str, reply_markup: Keyboard | None = None
-    ) -> None:
+    async def edit_text(self, chat_id: int, message_id: int, text: str, reply_markup: Keyboard | None = None) -> None:
         """editMessageText, without building a Message from the answer."""
         data = {"chat_id": chat_id, "message_id": message_id, "text": text, "reply_markup": reply_markup}
         await self._post("editMessageText", data)

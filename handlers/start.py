@@ -5,12 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from handlers.commands import set_person_commands
-from handlers import filing
-from handlers.i18n import LANGUAGES
-from handlers import callbacks
+from handlers import callbacks, filing
 from handlers.callbacks import Press
+from handlers.commands import set_person_commands
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
+from handlers.i18n import LANGUAGES
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 
@@ -82,7 +81,9 @@ async def set_language(update: Update, context: BotContext, me: Who, press: Pres
         return
     await query.answer()
     await context.services.storage.people.set_language(update.effective_user.id, lang)
-    await set_person_commands(update.get_bot(), context.services.catalog, me.person.model_copy(update={"language": lang}))
+    await set_person_commands(
+        update.get_bot(), context.services.catalog, me.person.model_copy(update={"language": lang})
+    )
     await edit_or_reply(update, context.services.catalog.text(lang, "language.set"))
     await reply(
         update,

@@ -28,8 +28,8 @@ from handlers.callbacks import Family, Press, StationAdminVerb
 from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
-from handlers.telegram_text import shorten
 from handlers.stations import hours_line
+from handlers.telegram_text import shorten
 from handlers.worker import in_worker
 from storage.stations import Station, checked_rows, stations_csv
 
@@ -63,9 +63,20 @@ async def card(services: Services, station: Station, lang: str) -> tuple[str, Ke
         unit=unit.name(lang) if unit else station.unit_id or "—",
     )
     verb, label = (
-        (StationAdminVerb.SHUT, "station_admin.close") if station.active else (StationAdminVerb.REOPEN, "station_admin.reopen")
+        (StationAdminVerb.SHUT, "station_admin.close")
+        if station.active
+        else (StationAdminVerb.REOPEN, "station_admin.reopen")
     )
-    return text, inline([[button(services.text(lang, label, name=station.name), callbacks.encode(Family.STATION_ADMIN, verb, station.id))]])
+    return text, inline(
+        [
+            [
+                button(
+                    services.text(lang, label, name=station.name),
+                    callbacks.encode(Family.STATION_ADMIN, verb, station.id),
+                )
+            ]
+        ]
+    )
 
 
 def _matches(stations: list[Station], query: str) -> list[Station]:
@@ -91,8 +102,12 @@ async def _find(update: Update, context: BotContext, me: Who, query: str) -> Non
     if len(found) > SHOWN_FOUND:
         lines.append(services.text(me.lang, "station_pick.more", count=len(found) - SHOWN_FOUND))
     rows = [
-        [button(s.name if s.active else f"{s.name} · {services.text(me.lang, 'station_admin.state_closed')}",
-                callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, s.id))]
+        [
+            button(
+                s.name if s.active else f"{s.name} · {services.text(me.lang, 'station_admin.state_closed')}",
+                callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, s.id),
+            )
+        ]
         for s in found[:SHOWN_FOUND]
     ]
     await reply(update, "\n".join(lines), reply_markup=inline(rows))
@@ -121,7 +136,12 @@ async def _overview(update: Update, context: BotContext, me: Who) -> None:
     opened, closed = await services.storage.stations.counts()
     text = services.text(me.lang, "station_admin.overview", open=opened, closed=closed)
     buttons = [
-        [button(services.text(me.lang, "station_admin.reopen", name=s.name), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.REOPEN, s.id))]
+        [
+            button(
+                services.text(me.lang, "station_admin.reopen", name=s.name),
+                callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.REOPEN, s.id),
+            )
+        ]
         for s in await services.storage.stations.closed(SHOWN_CLOSED)
     ]
     await reply(update, text, reply_markup=inline(buttons) if buttons else None)
@@ -185,7 +205,9 @@ async def on_document(update: Update, context: BotContext) -> None:
     document = update.effective_message.document
     # Telegram says the size before the download: a file over the limit is never fetched.
     if (document.file_size or 0) > MAX_FILE_BYTES:
-        await reply(update, _limit_text(services, me.lang, FileLimitError("bytes", MAX_FILE_BYTES, document.file_size or 0)))
+        await reply(
+            update, _limit_text(services, me.lang, FileLimitError("bytes", MAX_FILE_BYTES, document.file_size or 0))
+        )
         return
     fmt = format_of(document.file_name or "")
     data = bytes(await (await document.get_file()).download_as_bytearray())
@@ -200,13 +222,17 @@ async def on_document(update: Update, context: BotContext) -> None:
         await reply(update, problems_text(services, me.lang, error.problems))
         return
     imported = await services.storage.stations.import_rows(rows)
-    await reply(update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated))
+    await reply(
+        update, services.text(me.lang, "station_admin.imported", added=imported.added, updated=imported.updated)
+    )
 
 
 def _limit_text(services: Services, lang: str, error: FileLimitError) -> str:
     """Why a station file is refused before it is read: which limit, in the reader's language."""
     if error.limit == "bytes":
-        return services.text(lang, "heavy.station_file_bytes", size=_megabytes(error.found), limit=_megabytes(error.allowed))
+        return services.text(
+            lang, "heavy.station_file_bytes", size=_megabytes(error.found), limit=_megabytes(error.allowed)
+        )
     if error.limit == "rows":
         return services.text(lang, "heavy.station_file_rows", count=error.found, limit=error.allowed)
     return services.text(lang, "heavy.station_file_depth", line=error.line or 1, limit=error.allowed)
@@ -230,11 +256,21 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         return
     if press.verb == "shut" and station.active:
         await query.answer()
-        rows = [[
-            button(services.text(me.lang, "station_pick.close_yes"), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHUT_CONFIRMED, station.id)),
-            button(services.text(me.lang, "station_pick.back"), callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, station.id)),
-        ]]
-        await edit_or_reply(update, services.text(me.lang, "station_pick.close_confirm", name=station.name), inline(rows))
+        rows = [
+            [
+                button(
+                    services.text(me.lang, "station_pick.close_yes"),
+                    callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHUT_CONFIRMED, station.id),
+                ),
+                button(
+                    services.text(me.lang, "station_pick.back"),
+                    callbacks.encode(Family.STATION_ADMIN, StationAdminVerb.SHOW, station.id),
+                ),
+            ]
+        ]
+        await edit_or_reply(
+            update, services.text(me.lang, "station_pick.close_confirm", name=station.name), inline(rows)
+        )
         return
     if press.verb in ("shut", "shuty", "reopen"):
         wanted = press.verb == "reopen"

@@ -103,9 +103,17 @@ def _listing(
     listed = ranked(found, local)
     filtered = services.text(lang, f"amenity.{amenity}") if amenity else ""
     if listed:
-        title = services.text(lang, "nearest.title_with", amenity=filtered) if amenity else services.text(lang, "stations.title")
+        title = (
+            services.text(lang, "nearest.title_with", amenity=filtered)
+            if amenity
+            else services.text(lang, "stations.title")
+        )
     else:
-        title = services.text(lang, "nearest.none_with", amenity=filtered) if amenity else services.text(lang, "stations.none")
+        title = (
+            services.text(lang, "nearest.none_with", amenity=filtered)
+            if amenity
+            else services.text(lang, "stations.none")
+        )
     paragraphs = [title]
     if where.accuracy_m is not None and where.accuracy_m > POOR_ACCURACY_M:
         paragraphs.append(services.text(lang, "nearest.poor_accuracy", accuracy=_distance(where.accuracy_m)))
@@ -113,13 +121,20 @@ def _listing(
     # menu fit one phone screen (412 x 915).
     lines = []
     rows: list[list[Button]] = []
-    for mark, item in zip(MARKS, listed):
+    for mark, item in zip(MARKS, listed, strict=False):
         station = item.station
-        details = " · ".join(filter(None, [_status(services, lang, item, local), "".join(ICONS[a] for a in station.amenities)]))
+        details = " · ".join(
+            filter(None, [_status(services, lang, item, local), "".join(ICONS[a] for a in station.amenities)])
+        )
         lines.append(
             services.text(
-                lang, "stations.line", mark=mark, name=station.name_for(lang), distance=_distance(item.metres),
-                grade=station.grade, details=details,
+                lang,
+                "stations.line",
+                mark=mark,
+                name=station.name_for(lang),
+                distance=_distance(item.metres),
+                grade=station.grade,
+                details=details,
             )
         )
         # One row per station, its list mark on both buttons: names are too long for half a phone's width.
@@ -182,7 +197,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     services = context.services
     station = await services.storage.stations.get(press.arg)
     if station is None or not station.active or press.verb not in ("venue", "appeal"):
-        await refuse(update, context, me.lang, "stations.gone" if press.verb in ("venue", "appeal") else "press.invalid")
+        await refuse(
+            update, context, me.lang, "stations.gone" if press.verb in ("venue", "appeal") else "press.invalid"
+        )
         return
     await update.callback_query.answer()
     if press.verb == "venue":

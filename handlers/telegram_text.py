@@ -54,7 +54,7 @@ def split(text: str, limit: int = TEXT) -> list[str]:
                 current = ""
             head = _cut(line, limit)
             parts.append(head)
-            line = line[len(head):]
+            line = line[len(head) :]
         candidate = f"{current}\n{line}" if current else line
         if current and units(candidate) > limit:
             parts.append(current)

@@ -96,9 +96,13 @@ async def ask(
         await retire_buttons(update, earlier.data.asked_at)
         await retire_buttons(update, earlier.data.shown_at)
     cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
-    asked_at = await reply(update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]]))
+    asked_at = await reply(
+        update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]])
+    )
     await services.storage.dialogs.set_prompt(
-        me.person.telegram_id, Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at)), services.clock()
+        me.person.telegram_id,
+        Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at)),
+        services.clock(),
     )
 
 
@@ -132,8 +136,11 @@ async def _title(services: Services, appeal: Appeal, lang: str) -> str:
     category = services.category(appeal.category)
     lines = [
         services.text(
-            lang, "confirm.appeal_line", number=appeal.id,
-            category=category.name(lang) if category else appeal.category, state=state_line(services, appeal, lang),
+            lang,
+            "confirm.appeal_line",
+            number=appeal.id,
+            category=category.name(lang) if category else appeal.category,
+            state=state_line(services, appeal, lang),
         )
     ]
     station = await services.storage.stations.get(appeal.station_id) if appeal.station_id else None
@@ -154,8 +161,11 @@ async def show_back(update: Update, context: BotContext, me: Who, appeal: Appeal
     if kind is PromptKind.MERGE:
         target = await services.storage.appeals.get(int(typed))
         text = t(
-            "confirm.merge", number=appeal.id, target=target.id,
-            duplicate=await _title(services, appeal, me.lang), original=await _title(services, target, me.lang),
+            "confirm.merge",
+            number=appeal.id,
+            target=target.id,
+            duplicate=await _title(services, appeal, me.lang),
+            original=await _title(services, target, me.lang),
         )
     else:
         text = t(f"confirm.{kind}", number=appeal.id, text=said(typed, SHOWN_BACK))

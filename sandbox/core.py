@@ -322,9 +322,7 @@ class BotApiCore:
         """The person unblocks the bot."""
         self._blocked.discard(user_id)
 
-    def send_text(
-        self, user_id: int, text: str, *, chat_id: int | None = None, reply_to: int | None = None
-    ) -> Json:
+    def send_text(self, user_id: int, text: str, *, chat_id: int | None = None, reply_to: int | None = None) -> Json:
         """The person sends a text; a leading /command gets its bot_command entity."""
         content: Json = {"text": text}
         command = _BOT_COMMAND.match(text)
@@ -333,9 +331,7 @@ class BotApiCore:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._from_person(user_id, chat_id, content, reply_to)
 
-    def send_photo(
-        self, user_id: int, data: bytes, caption: str | None = None, *, chat_id: int | None = None
-    ) -> Json:
+    def send_photo(self, user_id: int, data: bytes, caption: str | None = None, *, chat_id: int | None = None) -> Json:
         """The person sends a photo, registered as a thumbnail and a full size."""
         content = _compact(photo=self._register_photo(data), caption=caption)
         return self._from_person(user_id, chat_id, content)
@@ -354,9 +350,7 @@ class BotApiCore:
         document = self._register_document(data, file_name, mime_type)
         return self._from_person(user_id, chat_id, _compact(document=document, caption=caption))
 
-    def send_voice(
-        self, user_id: int, data: bytes, duration: int, *, chat_id: int | None = None
-    ) -> Json:
+    def send_voice(self, user_id: int, data: bytes, duration: int, *, chat_id: int | None = None) -> Json:
         """The person sends a voice note."""
         return self._from_person(user_id, chat_id, {"voice": self._register_voice(data, duration)})
 
@@ -370,9 +364,7 @@ class BotApiCore:
         chat_id: int | None = None,
     ) -> Json:
         """The person shares a location."""
-        location = _compact(
-            latitude=latitude, longitude=longitude, horizontal_accuracy=horizontal_accuracy
-        )
+        location = _compact(latitude=latitude, longitude=longitude, horizontal_accuracy=horizontal_accuracy)
         return self._from_person(user_id, chat_id, {"location": location})
 
     def share_contact(
@@ -385,14 +377,10 @@ class BotApiCore:
         chat_id: int | None = None,
     ) -> Json:
         """The person shares a contact (their own when contact_user_id is their id)."""
-        contact = _compact(
-            phone_number=phone_number, first_name=first_name, user_id=contact_user_id
-        )
+        contact = _compact(phone_number=phone_number, first_name=first_name, user_id=contact_user_id)
         return self._from_person(user_id, chat_id, {"contact": contact})
 
-    def press_button(
-        self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
-    ) -> str:
+    def press_button(self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None) -> str:
         """The person presses an inline button; any data is accepted so forgeries are testable."""
         user = self._person(user_id)
         chat = self._person_chat(user_id, chat_id)
@@ -418,10 +406,7 @@ class BotApiCore:
                 if label.startswith(label_prefix):
                     return self.press_button(user_id, message["message_id"], data)
                 labels.append(label)
-        raise AssertionError(
-            f"no inline button starting with {label_prefix!r} in chat {user_id}; "
-            f"available: {labels}"
-        )
+        raise AssertionError(f"no inline button starting with {label_prefix!r} in chat {user_id}; available: {labels}")
 
     async def get_updates(
         self,
@@ -459,15 +444,11 @@ class BotApiCore:
         updates, self._updates = self._updates, []
         return updates
 
-    async def call(
-        self, method: str, params: Json | None = None, files: Files | None = None
-    ) -> Any:
+    async def call(self, method: str, params: Json | None = None, files: Files | None = None) -> Any:
         """Run one Bot API method; returns its result (a copy of its own) or raises ApiError."""
         return _copy(await self._call(method, params, files))
 
-    async def call_encoded(
-        self, method: str, params: Json | None = None, files: Files | None = None
-    ) -> bytes:
+    async def call_encoded(self, method: str, params: Json | None = None, files: Files | None = None) -> bytes:
         """Run one Bot API method; returns Telegram's JSON body for its result or raises ApiError.
 
         The result is encoded before anything else runs, so it needs no copy of its own.
@@ -479,9 +460,7 @@ class BotApiCore:
         self.calls.append((name, dict(params or {})))
         self._raise_injected_fault(name)
         if handler is None:
-            raise ApiError(
-                404, f"Not Found: method '{method}' is not implemented by this Bot API server"
-            )
+            raise ApiError(404, f"Not Found: method '{method}' is not implemented by this Bot API server")
         result = handler(self, _Params(params or {}), files or {})
         if inspect.isawaitable(result):
             result = await result
@@ -494,9 +473,7 @@ class BotApiCore:
     def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[Json]:
         """Copies of the chat's messages, oldest first, each with its `_deleted` flag."""
         return [
-            _copy(message)
-            for message in self._chats[chat_id].messages
-            if include_deleted or not message["_deleted"]
+            _copy(message) for message in self._chats[chat_id].messages if include_deleted or not message["_deleted"]
         ]
 
     def last_message(self, chat_id: int) -> Json | None:
@@ -561,9 +538,7 @@ class BotApiCore:
         assert user_id in self._chats[chat_id].members, f"user {user_id} is not in {chat_id}"
         return self._chats[chat_id]
 
-    def _from_person(
-        self, user_id: int, chat_id: int | None, content: Json, reply_to: int | None = None
-    ) -> Json:
+    def _from_person(self, user_id: int, chat_id: int | None, content: Json, reply_to: int | None = None) -> Json:
         user = self._person(user_id)
         chat = self._person_chat(user_id, chat_id)
         replied = None
@@ -717,9 +692,7 @@ class BotApiCore:
             return self._new_media(kind, p, None, name, mime_type)
         raise _bad_request("wrong file identifier/HTTP URL specified")
 
-    def _new_media(
-        self, kind: str, p: _Params, data: bytes | None, file_name: str, mime_type: str
-    ) -> Any:
+    def _new_media(self, kind: str, p: _Params, data: bytes | None, file_name: str, mime_type: str) -> Any:
         if kind == "photo":
             return self._register_photo(data)
         if kind == "voice":
@@ -738,9 +711,7 @@ class BotApiCore:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         return chat
 
-    def _formatted(
-        self, p: _Params, field_name: str, entities_field: str, limit: int, too_long: str
-    ) -> Json:
+    def _formatted(self, p: _Params, field_name: str, entities_field: str, limit: int, too_long: str) -> Json:
         raw = p.text(field_name)
         if raw is None:
             return {}
@@ -764,8 +735,7 @@ class BotApiCore:
                 raise _bad_request(f"can't parse entities: {exc}") from None
         if parse_mode.lower() in ("markdown", "markdownv2"):
             raise _bad_request(
-                f"can't parse entities: parse_mode {parse_mode} is not supported by the "
-                "sandbox; use HTML"
+                f"can't parse entities: parse_mode {parse_mode} is not supported by the sandbox; use HTML"
             )
         raise _bad_request("unsupported parse_mode")
 
@@ -776,9 +746,7 @@ class BotApiCore:
         return content
 
     def _caption(self, p: _Params) -> Json:
-        return self._formatted(
-            p, "caption", "caption_entities", MAX_CAPTION_LENGTH, "message caption is too long"
-        )
+        return self._formatted(p, "caption", "caption_entities", MAX_CAPTION_LENGTH, "message caption is too long")
 
     @staticmethod
     def _markup(p: _Params) -> Json | None:
@@ -793,8 +761,7 @@ class BotApiCore:
                 raise _bad_request("BUTTON_DATA_INVALID")
             if set(button) <= {"text"}:
                 raise _bad_request(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the "
-                    "inline keyboard"
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
                 )
         return markup
 
@@ -1097,14 +1064,8 @@ class BotApiCore:
     @_api("answerCallbackQuery")
     def _answer_callback_query(self, p: _Params, files: Files) -> bool:
         query = self._queries.get(p.text("callback_query_id") or "")
-        if (
-            query is None
-            or query.answer is not None
-            or self._clock() - query.created > CALLBACK_ANSWER_SECONDS
-        ):
-            raise _bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
+        if query is None or query.answer is not None or self._clock() - query.created > CALLBACK_ANSWER_SECONDS:
+            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
         if utf16_len(p.text("text") or "") > MAX_CALLBACK_ANSWER_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
         query.answer = {"text": p.text("text"), "show_alert": p.flag("show_alert")}

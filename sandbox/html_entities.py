@@ -92,9 +92,7 @@ class _HtmlParser:
                 self._append(char)
                 self.pos += 1
         if self.open_tags:
-            raise EntityParseError(
-                f'Can\'t find end tag corresponding to start tag "{self.open_tags[-1].name}"'
-            )
+            raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{self.open_tags[-1].name}"')
         entities = sorted(self.entities, key=lambda e: (e["offset"], -e["length"]))
         return "".join(self.text), entities
 
@@ -153,9 +151,7 @@ class _HtmlParser:
                 pos += 1
             name = markup[name_start:pos].lower()
             if not name:
-                raise EntityParseError(
-                    f'Empty attribute name in the tag "{tag}" at byte offset {at}'
-                )
+                raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {at}')
             pos = self._skip_spaces(pos)
             # Telegram accepts the bare `expandable` flag only on blockquote.
             if tag == "blockquote" and name == "expandable" and markup[pos : pos + 1] != "=":
@@ -163,8 +159,7 @@ class _HtmlParser:
                 continue
             if markup[pos : pos + 1] != "=":
                 raise EntityParseError(
-                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                    f"at byte offset {at}"
+                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset {at}'
                 )
             value, pos = self._attribute_value(tag, self._skip_spaces(pos + 1), at)
             attributes[name] = value
@@ -179,8 +174,7 @@ class _HtmlParser:
             assert token is not None
             if not token.group(0):
                 raise EntityParseError(
-                    f'Expected quote in declaration of an attribute of the tag "{tag}" '
-                    f"at byte offset {at}"
+                    f'Expected quote in declaration of an attribute of the tag "{tag}" at byte offset {at}'
                 )
             return token.group(0), token.end()
         close = markup.find(quote, pos + 1)
@@ -204,8 +198,7 @@ class _HtmlParser:
         # Telegram lets "</>" close whatever tag is open.
         if name and name != tag.name:
             raise EntityParseError(
-                f'Unmatched end tag at byte offset {at}, expected "</{tag.name}>", '
-                f'found "</{name}>"'
+                f'Unmatched end tag at byte offset {at}, expected "</{tag.name}>", found "</{name}>"'
             )
         self.pos = end + 1
         self._emit(tag)

@@ -80,9 +80,7 @@ class InProcessRequest(BaseRequest):
         if method_match is None:
             return 404, _encode(_NOT_FOUND)
         try:
-            body = await self.core.call_encoded(
-                method_match["method"], _parameters(request_data), _files(request_data)
-            )
+            body = await self.core.call_encoded(method_match["method"], _parameters(request_data), _files(request_data))
         except ApiError as error:
             return error.error_code, _encode(error.to_response())
         return 200, body

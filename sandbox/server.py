@@ -119,9 +119,7 @@ async def start_server(
     app = create_app(core, token=token, personas=personas, places=places, timezone=timezone)
     # No access log: every Bot API URL carries the bot token. Handler cancellation ends a long
     # poll or an event stream as soon as its client hangs up, as Telegram's servers do.
-    runner = web.AppRunner(
-        app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_SECONDS
-    )
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound_host, bound_port = runner.addresses[0][:2]
@@ -254,9 +252,7 @@ async def chat_events(request: web.Request) -> web.StreamResponse:
     core, user_id = request.app[CORE], _user_id(request)
     changed = asyncio.Event()
     unsubscribe = core.subscribe(_setter(changed, user_id))
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-    )
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     closing = request.app[CLOSING]
     try:
@@ -298,9 +294,7 @@ async def press_button(request: web.Request) -> web.Response:
         raise _refuse(web.HTTPNotFound, f"no message {message_id} in this chat")
     query_id = core.press_button(user_id, message_id, data)
     # Telegram's app shows a spinner until the answer, and the bot may answer only this long.
-    answered = await _until(
-        request.app, user_id, lambda: core.answered_callback(query_id), CALLBACK_ANSWER_SECONDS
-    )
+    answered = await _until(request.app, user_id, lambda: core.answered_callback(query_id), CALLBACK_ANSWER_SECONDS)
     return web.json_response({"query_id": query_id, "answer": answered})
 
 
@@ -319,9 +313,7 @@ async def share_contact(request: web.Request) -> web.Response:
     persona = next((p for p in request.app[PERSONAS] if p["id"] == user_id), None)
     if persona is None:
         raise _refuse(web.HTTPBadRequest, f"{user_id} is not a persona, so has no phone number")
-    return web.json_response(
-        request.app[CORE].share_contact(user_id, persona["phone"], persona["name"], user_id)
-    )
+    return web.json_response(request.app[CORE].share_contact(user_id, persona["phone"], persona["name"], user_id))
 
 
 async def send_photo(request: web.Request) -> web.Response:
@@ -377,8 +369,7 @@ def _caption(form: Any) -> str | None:
 
 def _chat_view(core: BotApiCore, user_id: int) -> Json:
     messages = [
-        {key: value for key, value in message.items() if not key.startswith("_")}
-        for message in core.messages(user_id)
+        {key: value for key, value in message.items() if not key.startswith("_")} for message in core.messages(user_id)
     ]
     return {
         "user_id": user_id,
@@ -444,9 +435,7 @@ def _setter(event: asyncio.Event, chat_id: int) -> Callable[[int], None]:
     return on_change
 
 
-async def _until(
-    app: web.Application, chat_id: int, condition: Callable[[], Any], timeout: float
-) -> Any:
+async def _until(app: web.Application, chat_id: int, condition: Callable[[], Any], timeout: float) -> Any:
     """The condition's first truthy value, checked after each change to the chat; else None."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -514,9 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     # The token the bot uses when it has none (bot.app.OFFLINE_TOKEN), so no token is needed.
     parser.add_argument("--token", default="1000000:offline-sandbox-token")
-    parser.add_argument(
-        "--people", default=str(DISTRICT_PEOPLE), help="JSON with personas and places"
-    )
+    parser.add_argument("--people", default=str(DISTRICT_PEOPLE), help="JSON with personas and places")
     parser.add_argument(
         "--timezone",
         default=tomllib.loads(DISTRICT_CONFIG.read_text(encoding="utf-8"))["timezone"],

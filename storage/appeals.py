@@ -93,15 +93,23 @@ _NEXT_DUE = "(SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = ?)"
 
 # The columns an event's UPDATE sets, in the order of its placeholders.
 _UPDATED = (
-    "state", "outcome", "unit_id", "priority", "accepted", "awaiting_courier", "send_backs", "reopens",
-    "send_back_until", "merged_into", "version", "updated_at",
+    "state",
+    "outcome",
+    "unit_id",
+    "priority",
+    "accepted",
+    "awaiting_courier",
+    "send_backs",
+    "reopens",
+    "send_back_until",
+    "merged_into",
+    "version",
+    "updated_at",
 )
 
 
 def _person(conn: sqlite3.Connection, telegram_id: int) -> sqlite3.Row | None:
-    return conn.execute(
-        "SELECT role, unit_id FROM people WHERE telegram_id = ?", (telegram_id,)
-    ).fetchone()
+    return conn.execute("SELECT role, unit_id FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
 
 
 def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> tuple[frozenset[Role], frozenset[Role]]:
@@ -124,9 +132,7 @@ def merge_side(row: sqlite3.Row | None) -> MergeSide | None:
     return None if row is None else Appeal.from_row(row).merge_side()
 
 
-def _check_args(
-    conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs, now: datetime
-) -> None:
+def _check_args(conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs, now: datetime) -> None:
     state = State(row["state"])
 
     def refuse(reason: str) -> None:
@@ -209,8 +215,7 @@ def _apply_timer(
             if row is not None:
                 left = calendar.working_time_between(now, from_ts(row["due_at"]))
                 conn.execute(
-                    "UPDATE timers SET due_at = NULL, remaining_s = ?, fire_at = NULL"
-                    " WHERE appeal_id = ? AND kind = ?",
+                    "UPDATE timers SET due_at = NULL, remaining_s = ?, fire_at = NULL WHERE appeal_id = ? AND kind = ?",
                     (int(left.total_seconds()), *key),
                 )
         case Resume():
@@ -348,8 +353,12 @@ class Appeals:
         ts = to_ts(now)
         # Straight from the row: building the Appeal model here cost more than the rest of the rules.
         facts = appeal_facts(
-            state, bool(row["accepted"]), bool(row["awaiting_courier"]), row["send_backs"],
-            from_ts(row["send_back_until"]), now,
+            state,
+            bool(row["accepted"]),
+            bool(row["awaiting_courier"]),
+            row["send_backs"],
+            from_ts(row["send_back_until"]),
+            now,
         )
         roles, withheld = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles, withheld)
@@ -387,8 +396,9 @@ class Appeals:
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
-            " merged_into = ?, version = ?, updated_at = ?, next_due = " + _NEXT_DUE +
-            " WHERE id = ? AND state = ? AND version = ?",
+            " merged_into = ?, version = ?, updated_at = ?, next_due = "
+            + _NEXT_DUE
+            + " WHERE id = ? AND state = ? AND version = ?",
             (*(written[column] for column in _UPDATED), appeal_id, appeal_id, state.value, row["version"]),
         ).rowcount
         if updated != 1:
@@ -509,7 +519,8 @@ class Appeals:
         def work(conn: sqlite3.Connection) -> Applied | None:
             marks = ",".join("?" * len(spot.appeal_ids))
             if conn.execute(
-                f"SELECT 1 FROM appeal_links WHERE kind = 'hotspot' AND child_id IN ({marks}) LIMIT 1", tuple(spot.appeal_ids)
+                f"SELECT 1 FROM appeal_links WHERE kind = 'hotspot' AND child_id IN ({marks}) LIMIT 1",
+                tuple(spot.appeal_ids),
             ).fetchone():
                 return None
             ts = to_ts(now)
@@ -532,7 +543,10 @@ class Appeals:
         Returns False when there is no follow-up to answer (already answered, or not theirs).
         """
         appeal_id, courier_id, solved, description = (
-            command.appeal_id, command.courier_id, command.solved, command.description
+            command.appeal_id,
+            command.courier_id,
+            command.solved,
+            command.description,
         )
 
         def work(conn: sqlite3.Connection) -> Applied | bool:
@@ -559,9 +573,7 @@ class Appeals:
                 place=original.place,
                 contact_phone=original.contact_phone,
             )
-            unit = conn.execute(
-                "SELECT id FROM units WHERE id = ? AND active = 1", (original.unit_id,)
-            ).fetchone()
+            unit = conn.execute("SELECT id FROM units WHERE id = ? AND active = 1", (original.unit_id,)).fetchone()
             applied = self.submit_in(conn, new, unit["id"] if unit else None, now)
             conn.execute(
                 "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES (?, ?, 'followup')",
@@ -582,9 +594,7 @@ class Appeals:
 
     async def ledger(self, appeal_id: int) -> list[LedgerEntry]:
         """The appeal's events, oldest first."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM events WHERE appeal_id = ? ORDER BY id", (appeal_id,)
-        )
+        rows = await self._db.fetchall("SELECT * FROM events WHERE appeal_id = ? ORDER BY id", (appeal_id,))
         return [LedgerEntry.from_row(r) for r in rows]
 
     async def notes(self, appeal_id: int) -> list[str | None]:
@@ -594,9 +604,7 @@ class Appeals:
 
     async def timers(self, appeal_id: int) -> list[TimerRow]:
         """The appeal's armed and paused deadlines."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM timers WHERE appeal_id = ? ORDER BY kind", (appeal_id,)
-        )
+        rows = await self._db.fetchall("SELECT * FROM timers WHERE appeal_id = ? ORDER BY kind", (appeal_id,))
         return [TimerRow.from_row(r) for r in rows]
 
     async def timers_of(self, appeal_ids: list[int]) -> dict[int, list[TimerRow]]:
@@ -605,7 +613,9 @@ class Appeals:
         if not appeal_ids:
             return found
         marks = ", ".join("?" * len(appeal_ids))
-        rows = await self._db.fetchall(f"SELECT * FROM timers WHERE appeal_id IN ({marks}) ORDER BY kind", tuple(appeal_ids))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM timers WHERE appeal_id IN ({marks}) ORDER BY kind", tuple(appeal_ids)
+        )
         for row in rows:
             found[row["appeal_id"]].append(TimerRow.from_row(row))
         return found
@@ -613,7 +623,9 @@ class Appeals:
     async def _with_due(
         self, where: str, params: tuple, *, order: str, limit: int, source: str = "appeals"
     ) -> list[tuple[Appeal, datetime | None]]:
-        rows = await self._db.fetchall(f"SELECT * FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit)
+        )
         return [(Appeal.from_row(r), from_ts(r["next_due"])) for r in rows]
 
     async def _by_deadline(
@@ -629,14 +641,21 @@ class Appeals:
         if after is None or after.due is not None:
             since, values = ("", ()) if after is None else (" AND (next_due, id) > (?, ?)", (after.due, after.id))
             first = await self._with_due(
-                f"{where} AND next_due IS NOT NULL{since}", (*params, *values), order="next_due, id", limit=limit,
+                f"{where} AND next_due IS NOT NULL{since}",
+                (*params, *values),
+                order="next_due, id",
+                limit=limit,
                 source=source,
             )
             if len(first) == limit:
                 return first
         since, values = (" AND id > ?", (after.id,)) if after is not None and after.due is None else ("", ())
         rest = await self._with_due(
-            f"{where} AND next_due IS NULL{since}", (*params, *values), order="id", limit=limit - len(first), source=source
+            f"{where} AND next_due IS NULL{since}",
+            (*params, *values),
+            order="id",
+            limit=limit - len(first),
+            source=source,
         )
         return first + rest
 
@@ -688,7 +707,8 @@ class Appeals:
     async def latest_answer(self, courier_id: int) -> LedgerEntry | None:
         """The courier's newest answer to a unit's question, on any appeal."""
         row = await self._db.fetchone(
-            "SELECT * FROM events WHERE actor_id = ? AND event = ? ORDER BY id DESC LIMIT 1", (courier_id, Event.ANSWER.value)
+            "SELECT * FROM events WHERE actor_id = ? AND event = ? ORDER BY id DESC LIMIT 1",
+            (courier_id, Event.ANSWER.value),
         )
         return None if row is None else LedgerEntry.from_row(row)
 
@@ -726,7 +746,10 @@ class Appeals:
 
         def work(conn: sqlite3.Connection) -> bool:
             ts = to_ts(now)
-            if conn.execute("UPDATE events SET note = ? WHERE id = ? AND note IS NULL", (words, answer_id)).rowcount != 1:
+            if (
+                conn.execute("UPDATE events SET note = ? WHERE id = ? AND note IS NULL", (words, answer_id)).rowcount
+                != 1
+            ):
                 return False
             row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
             params = json.dumps({"note": words})
@@ -743,8 +766,10 @@ class Appeals:
 
     async def attachments(self, appeal_id: int, event_id: int | None = None) -> list[tuple[str, str]]:
         """(kind, Telegram file id) of the appeal's files in order (only those one event brought, if given)."""
-        where, params = ("appeal_id = ?", (appeal_id,)) if event_id is None else (
-            "appeal_id = ? AND event_id = ?", (appeal_id, event_id)
+        where, params = (
+            ("appeal_id = ?", (appeal_id,))
+            if event_id is None
+            else ("appeal_id = ? AND event_id = ?", (appeal_id, event_id))
         )
         rows = await self._db.fetchall(f"SELECT kind, file_id FROM attachments WHERE {where} ORDER BY id", params)
         return [(r["kind"], r["file_id"]) for r in rows]

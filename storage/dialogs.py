@@ -44,7 +44,9 @@ class Draft(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     step: Step | None = None
-    started: int = 0  # when it was begun (Unix seconds): its reminder's buttons name it, so they never act on a later one
+    started: int = (
+        0  # when it was begun (Unix seconds): its reminder's buttons name it, so they never act on a later one
+    )
     category: str | None = None
     description: str | None = None
     files: list[tuple[str, str, str]] = Field(default_factory=list)  # (kind, file_id, file_unique_id)
@@ -98,7 +100,11 @@ class _TypedEvent(StrEnum):
 # (domain/events.py), so a new one needs no line here. PromptKind.SEND_BACK, .ASK, .NOTE, .RESOLVE...
 PromptKind = _TypedEvent(
     "PromptKind",
-    [(rule.event.name, rule.event.value) for rule in RULES.values() if rule.button is not None and rule.button.needs_text],
+    [
+        (rule.event.name, rule.event.value)
+        for rule in RULES.values()
+        if rule.button is not None and rule.button.needs_text
+    ],
 )
 
 
@@ -167,20 +173,20 @@ class Dialogs:
         """Take the text kept for a tap (the one begun by message `kept_id`) out of the row, once: False if
         it is not there any more (another tap took it, or a later text replaced it)."""
         return await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE drafts SET data = json_remove(data, '$.kept', '$.kept_files', '$.kept_id')"
-                " WHERE courier_id = ? AND step = ? AND coalesce(json_extract(data, '$.kept_id'), 0) = ?"
-                " AND (json_extract(data, '$.kept') IS NOT NULL OR json_array_length(data, '$.kept_files') > 0)",
-                (courier_id, IDLE, kept_id),
-            ).rowcount
-            == 1
+            lambda conn: (
+                conn.execute(
+                    "UPDATE drafts SET data = json_remove(data, '$.kept', '$.kept_files', '$.kept_id')"
+                    " WHERE courier_id = ? AND step = ? AND coalesce(json_extract(data, '$.kept_id'), 0) = ?"
+                    " AND (json_extract(data, '$.kept') IS NOT NULL OR json_array_length(data, '$.kept_files') > 0)",
+                    (courier_id, IDLE, kept_id),
+                ).rowcount
+                == 1
+            )
         )
 
     async def prompt(self, telegram_id: int) -> Prompt | None:
         """What the bot is waiting for this person to type, if anything."""
-        row = await self._db.fetchone(
-            "SELECT verb, appeal_id, data FROM prompts WHERE telegram_id = ?", (telegram_id,)
-        )
+        row = await self._db.fetchone("SELECT verb, appeal_id, data FROM prompts WHERE telegram_id = ?", (telegram_id,))
         if row is None or row["verb"] not in {kind.value for kind in PromptKind}:
             return None  # a prompt written by a newer bot: nothing this one can finish
         return Prompt(PromptKind(row["verb"]), row["appeal_id"], PromptData.model_validate_json(row["data"]))
@@ -191,7 +197,13 @@ class Dialogs:
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO prompts (telegram_id, appeal_id, verb, data, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (telegram_id, prompt.appeal_id, prompt.verb.value, prompt.data.model_dump_json(exclude_defaults=True), to_ts(now)),
+                (
+                    telegram_id,
+                    prompt.appeal_id,
+                    prompt.verb.value,
+                    prompt.data.model_dump_json(exclude_defaults=True),
+                    to_ts(now),
+                ),
             )
         )
 
@@ -199,11 +211,18 @@ class Dialogs:
         """Stop waiting for text for `prompt`, if it is still what is awaited; False if it is not
         (another update took or replaced it): the caller must not act on it then."""
         return await self._db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ? AND json(data) = json(?)",
-                (telegram_id, prompt.appeal_id, prompt.verb.value, prompt.data.model_dump_json(exclude_defaults=True)),
-            ).rowcount
-            == 1
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ? AND json(data) = json(?)",
+                    (
+                        telegram_id,
+                        prompt.appeal_id,
+                        prompt.verb.value,
+                        prompt.data.model_dump_json(exclude_defaults=True),
+                    ),
+                ).rowcount
+                == 1
+            )
         )
 
     async def clear_prompt(self, telegram_id: int) -> bool:

@@ -15,7 +15,9 @@ from storage.literals import literal, literals
 from storage.models import from_ts, to_ts
 
 _RATINGS = f"({literals(RATINGS)})"
-_SUBMIT, _ACCEPT, _SEND_BACK, _RESOLVE = (literal(e) for e in (Event.SUBMIT, Event.ACCEPT, Event.SEND_BACK, Event.RESOLVE))
+_SUBMIT, _ACCEPT, _SEND_BACK, _RESOLVE = (
+    literal(e) for e in (Event.SUBMIT, Event.ACCEPT, Event.SEND_BACK, Event.RESOLVE)
+)
 _CLOSED = literal(State.CLOSED)
 
 # Events are folded per appeal in one pass; the last rating comes from the events_appeal index.

@@ -78,7 +78,9 @@ class Appeal(Row):
 
     def facts(self, now: datetime) -> Facts:
         """What the lifecycle table needs to know about this appeal at `now`."""
-        return appeal_facts(self.state, self.accepted, self.awaiting_courier, self.send_backs, self.send_back_until, now)
+        return appeal_facts(
+            self.state, self.accepted, self.awaiting_courier, self.send_backs, self.send_back_until, now
+        )
 
     def merge_side(self) -> MergeSide:
         """What the merge rule needs to know about this appeal."""
@@ -94,7 +96,11 @@ class Appeal(Row):
 
 
 def appeal_facts(
-    state: State, accepted: bool, awaiting_courier: bool, send_backs: int, send_back_until: datetime | None,
+    state: State,
+    accepted: bool,
+    awaiting_courier: bool,
+    send_backs: int,
+    send_back_until: datetime | None,
     now: datetime,
 ) -> Facts:
     """What the lifecycle table needs to know about an appeal at `now` (from a model or straight from a row)."""

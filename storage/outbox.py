@@ -36,7 +36,12 @@ class Outbox:
         return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
     async def add(
-        self, chat_id: int, template: str, now: datetime, params: dict[str, Any] | None = None, *,
+        self,
+        chat_id: int,
+        template: str,
+        now: datetime,
+        params: dict[str, Any] | None = None,
+        *,
         appeal_id: int | None = None,
     ) -> None:
         """Queue a notice that no lifecycle event caused (an alert to coordinators)."""
@@ -50,7 +55,13 @@ class Outbox:
         )
 
     async def queue_digest(
-        self, kind: str, slot: datetime, start: datetime, now: datetime, *, end: datetime | None = None,
+        self,
+        kind: str,
+        slot: datetime,
+        start: datetime,
+        now: datetime,
+        *,
+        end: datetime | None = None,
         day: tuple[datetime, datetime] | None = None,
     ) -> int:
         """Queue the digest of [start, end) (end: the slot, unless given) for every reachable coordinator,
@@ -190,8 +201,10 @@ class Outbox:
 
     async def messages_about(self, appeal_id: int, chat_id: int | None = None) -> list[AppealMessage]:
         """The messages that show `appeal_id` (in one chat, or in all), oldest first."""
-        where, params = ("appeal_id = ?", (appeal_id,)) if chat_id is None else (
-            "appeal_id = ? AND chat_id = ?", (appeal_id, chat_id)
+        where, params = (
+            ("appeal_id = ?", (appeal_id,))
+            if chat_id is None
+            else ("appeal_id = ? AND chat_id = ?", (appeal_id, chat_id))
         )
         rows = await self._db.fetchall(
             f"SELECT {_MESSAGE_COLUMNS} FROM appeal_messages WHERE {where} ORDER BY sent_at, message_id", params
@@ -251,8 +264,15 @@ def _remember(message: AppealMessage, now: datetime) -> list[tuple[str, tuple[An
         (
             "INSERT OR REPLACE INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (message.chat_id, message.message_id, message.appeal_id, message.kind, message.template,
-             message.version, to_ts(now)),
+            (
+                message.chat_id,
+                message.message_id,
+                message.appeal_id,
+                message.kind,
+                message.template,
+                message.version,
+                to_ts(now),
+            ),
         )
     )
     return statements

@@ -89,9 +89,7 @@ class People:
                 " ON CONFLICT (telegram_id) DO UPDATE SET reachable = 1",
                 (telegram_id, language, to_ts(now)),
             )
-            return _person(
-                conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
-            )
+            return _person(conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone())
 
         return await self._db.write(work)
 
@@ -108,11 +106,13 @@ class People:
     async def set_reachable(self, telegram_id: int, reachable: bool) -> bool:
         """Mark whether messages reach this person (False after they blocked the bot); True if it changed."""
         return await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE people SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
-                (int(reachable), telegram_id, int(reachable)),
-            ).rowcount
-            == 1
+            lambda conn: (
+                conn.execute(
+                    "UPDATE people SET reachable = ? WHERE telegram_id = ? AND reachable != ?",
+                    (int(reachable), telegram_id, int(reachable)),
+                ).rowcount
+                == 1
+            )
         )
 
     async def create_invite(
@@ -140,7 +140,8 @@ class People:
                 return None
             # Taken only if still unused: of two people sending one code at the same moment, one joins.
             taken = conn.execute(
-                "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL", (telegram_id, ts, code)
+                "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
+                (telegram_id, ts, code),
             ).rowcount
             if taken != 1:
                 return None
@@ -162,7 +163,14 @@ class People:
             (to_ts(now),),
         )
         return [
-            Invite(r["code"], r["unit_id"], r["created_by"], from_ts(r["created_at"]), from_ts(r["expires_at"]), r["used_by"])
+            Invite(
+                r["code"],
+                r["unit_id"],
+                r["created_by"],
+                from_ts(r["created_at"]),
+                from_ts(r["expires_at"]),
+                r["used_by"],
+            )
             for r in rows
         ]
 
@@ -173,18 +181,22 @@ class People:
         )
         if r is None:
             return None
-        return Invite(r["code"], r["unit_id"], r["created_by"], from_ts(r["created_at"]), from_ts(r["expires_at"]), r["used_by"])
+        return Invite(
+            r["code"], r["unit_id"], r["created_by"], from_ts(r["created_at"]), from_ts(r["expires_at"]), r["used_by"]
+        )
 
     async def revoke_invite(self, code: str, by: int, now: datetime) -> bool:
         """Revoke an unused, unexpired code; False if it was no longer live (used, expired or revoked)."""
         ts = to_ts(now)
         return await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE invites SET revoked_at = ?, revoked_by = ?, expires_at = min(expires_at, ? - 1)"
-                " WHERE code = ? AND used_by IS NULL AND revoked_at IS NULL AND expires_at >= ?",
-                (ts, by, ts, code, ts),
-            ).rowcount
-            == 1
+            lambda conn: (
+                conn.execute(
+                    "UPDATE invites SET revoked_at = ?, revoked_by = ?, expires_at = min(expires_at, ? - 1)"
+                    " WHERE code = ? AND used_by IS NULL AND revoked_at IS NULL AND expires_at >= ?",
+                    (ts, by, ts, code, ts),
+                ).rowcount
+                == 1
+            )
         )
 
     async def join_blocked(self, telegram_id: int, now: datetime, limit: int, window: timedelta) -> bool:
@@ -195,7 +207,9 @@ class People:
         )
         return row[0] >= limit
 
-    async def record_join_failure(self, telegram_id: int, now: datetime, limit: int, window: timedelta) -> tuple[int, bool]:
+    async def record_join_failure(
+        self, telegram_id: int, now: datetime, limit: int, window: timedelta
+    ) -> tuple[int, bool]:
         """Count one wrong /join guess; at the `limit`-th within `window` the coordinators are told, once a burst.
 
         Returns the guesses within the window and whether this one told the coordinators.
@@ -205,7 +219,9 @@ class People:
         def work(conn: sqlite3.Connection) -> tuple[int, bool]:
             conn.execute("DELETE FROM join_failures WHERE at <= ?", (since,))
             conn.execute("INSERT INTO join_failures (telegram_id, at) VALUES (?, ?)", (telegram_id, ts))
-            count = conn.execute("SELECT count(*) FROM join_failures WHERE telegram_id = ?", (telegram_id,)).fetchone()[0]
+            count = conn.execute("SELECT count(*) FROM join_failures WHERE telegram_id = ?", (telegram_id,)).fetchone()[
+                0
+            ]
             if count < limit:
                 return count, False
             told = conn.execute("SELECT noticed_at FROM join_bursts WHERE telegram_id = ?", (telegram_id,)).fetchone()
@@ -230,9 +246,7 @@ class People:
     async def set_language(self, telegram_id: int, language: str) -> None:
         """Remember the language a person chose."""
         await self._db.write(
-            lambda conn: conn.execute(
-                "UPDATE people SET language = ? WHERE telegram_id = ?", (language, telegram_id)
-            )
+            lambda conn: conn.execute("UPDATE people SET language = ? WHERE telegram_id = ?", (language, telegram_id))
         )
 
     async def add(
@@ -245,9 +259,7 @@ class People:
             raise PeopleError("staff need --unit; coordinators and couriers have none")
 
         def work(conn: sqlite3.Connection) -> Person:
-            if unit_id is not None and conn.execute(
-                "SELECT 1 FROM units WHERE id = ?", (unit_id,)
-            ).fetchone() is None:
+            if unit_id is not None and conn.execute("SELECT 1 FROM units WHERE id = ?", (unit_id,)).fetchone() is None:
                 raise PeopleError(f"no unit has the id {unit_id!r} (see `units list`)")
             conn.execute(
                 "INSERT INTO people (telegram_id, role, unit_id, source, created_at) VALUES (?, ?, ?, ?, ?)"
@@ -267,12 +279,15 @@ class People:
     async def remove(self, telegram_id: int, now: datetime) -> bool:
         """Take someone's staff or coordinator role away (and the codes they made); they stay a courier.
         False if not found."""
+
         def work(conn: sqlite3.Connection) -> bool:
-            removed = conn.execute(
-                "UPDATE people SET role = 'courier', unit_id = NULL WHERE telegram_id = ?"
-                " AND role != 'courier'",
-                (telegram_id,),
-            ).rowcount == 1
+            removed = (
+                conn.execute(
+                    "UPDATE people SET role = 'courier', unit_id = NULL WHERE telegram_id = ? AND role != 'courier'",
+                    (telegram_id,),
+                ).rowcount
+                == 1
+            )
             _revoke_orphaned(conn, now)
             return removed
 
@@ -281,8 +296,7 @@ class People:
     async def staff_and_coordinators(self) -> list[Person]:
         """Everyone with a role beyond courier, coordinators first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM people WHERE role != 'courier'"
-            " ORDER BY role = 'staff', unit_id, telegram_id"
+            "SELECT * FROM people WHERE role != 'courier' ORDER BY role = 'staff', unit_id, telegram_id"
         )
         return [_person(r) for r in rows]
 
@@ -292,11 +306,11 @@ class People:
             "SELECT u.*, (SELECT count(*) FROM people p WHERE p.role = 'staff' AND p.unit_id = u.id)"
             " AS staff_count FROM units u ORDER BY u.kind, u.id"
         )
-        return [(Unit.model_validate({k: r[k] for k in r.keys() if k != "staff_count"}), r["staff_count"]) for r in rows]
+        return [
+            (Unit.model_validate({k: r[k] for k in r.keys() if k != "staff_count"}), r["staff_count"]) for r in rows
+        ]
 
-    async def sync_config(
-        self, units: Iterable[UnitSpec], coordinators: Iterable[int], now: datetime
-    ) -> None:
+    async def sync_config(self, units: Iterable[UnitSpec], coordinators: Iterable[int], now: datetime) -> None:
         """Make the database agree with the config's units, staff and coordinators.
 
         People added by config but no longer listed there become couriers again; people added

@@ -135,7 +135,9 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             [*_NAMING, *chunk],
         )
         # A used invite keeps who used it; a dead code is no loss.
-        touched += conn.execute(f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk).rowcount
+        touched += conn.execute(
+            f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk
+        ).rowcount
         conn.execute(f"DELETE FROM people WHERE telegram_id IN ({marks})", chunk)
     _forget_updates(conn, set(ids))
     return touched
@@ -169,9 +171,7 @@ class Privacy:
         """Counts of what is kept about this person, in one trip to the database."""
 
         def work(conn: sqlite3.Connection) -> Holdings:
-            person = conn.execute(
-                "SELECT role, language FROM people WHERE telegram_id = ?", (telegram_id,)
-            ).fetchone()
+            person = conn.execute("SELECT role, language FROM people WHERE telegram_id = ?", (telegram_id,)).fetchone()
             if person is None:
                 return Holdings(False, None, None)
             appeals = conn.execute(

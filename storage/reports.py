@@ -204,7 +204,8 @@ class Reports:
                 "resolved_at": sorted(at for at, _ in resolutions),
                 "avg_resolve": (
                     timedelta(seconds=round(sum(took for _, took in resolutions) / len(resolutions)))
-                    if resolutions else None
+                    if resolutions
+                    else None
                 ),
                 "closed": conn.execute(
                     f"SELECT count(*) FROM events WHERE event IN ({_CLOSING}) AND to_state = {_CLOSED}"
@@ -282,7 +283,9 @@ class Reports:
         located = await self._db.run(lambda conn: self._located(conn, to_ts(end)), long=True)
         return find_hotspots(located, self.min_appeals, self.radius_m)
 
-    def _per_day(self, conn: sqlite3.Connection, start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    def _per_day(
+        self, conn: sqlite3.Connection, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime, int]]:
         """Each local day of [start, end): its part of the period and the appeals filed in it."""
         days = []
         day = start.astimezone(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)

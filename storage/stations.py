@@ -21,12 +21,29 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.geo import EARTH_RADIUS_M, distances_from
-from domain.stations_file import AMENITIES, Format, StationRecord, check_row, edited, read_stations, record_fields, to_csv
+from domain.stations_file import (
+    AMENITIES,
+    Format,
+    StationRecord,
+    check_row,
+    edited,
+    read_stations,
+    record_fields,
+    to_csv,
+)
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
 __all__ = [
-    "AMENITIES", "Edited", "Station", "Stations", "Imported", "LastLocation", "amenity_bits", "station_name", "checked_rows",
+    "AMENITIES",
+    "Edited",
+    "Station",
+    "Stations",
+    "Imported",
+    "LastLocation",
+    "amenity_bits",
+    "station_name",
+    "checked_rows",
     "stations_csv",
 ]
 
@@ -84,8 +101,18 @@ class Station(BaseModel):
     def record(self) -> StationRecord:
         """The station as a station file writes it."""
         return StationRecord(
-            self.id, self.name, self.lat, self.lon, self.grade, self.address,
-            self.amenities, dict(self.hours), self.unit_id, self.active, self.name_en, self.address_en,
+            self.id,
+            self.name,
+            self.lat,
+            self.lon,
+            self.grade,
+            self.address,
+            self.amenities,
+            dict(self.hours),
+            self.unit_id,
+            self.active,
+            self.name_en,
+            self.address_en,
         )
 
 
@@ -101,7 +128,7 @@ def station_name(station: Station, lang: str) -> str:
 # included, hold 5.4 MiB.
 @lru_cache(maxsize=2048)
 def _parsed(columns: tuple[str, ...], values: tuple[object, ...]) -> Station:
-    data = {k: v for k, v in zip(columns, values) if k != "index_key"}
+    data = {k: v for k, v in zip(columns, values, strict=True) if k != "index_key"}
     data["amenities"] = tuple(json.loads(data["amenities"]))
     data["hours"] = json.loads(data["hours"])
     return Station.model_validate(data)
@@ -306,7 +333,9 @@ class Stations:
 
         def work(conn: sqlite3.Connection) -> Station | None:
             # Only a station not already so is written: a double tap or two coordinators change it once.
-            conn.execute("UPDATE stations SET active = ? WHERE id = ? AND active != ?", (int(active), station_id, int(active)))
+            conn.execute(
+                "UPDATE stations SET active = ? WHERE id = ? AND active != ?", (int(active), station_id, int(active))
+            )
             row = conn.execute("SELECT * FROM stations WHERE id = ?", (station_id,)).fetchone()
             return None if row is None else Station.from_row(row)
 
@@ -314,9 +343,7 @@ class Stations:
 
     async def counts(self) -> tuple[int, int]:
         """How many stations are open and how many closed."""
-        row = await self._db.fetchone(
-            "SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM stations"
-        )
+        row = await self._db.fetchone("SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM stations")
         return row[0], row[1]
 
     async def closed(self, limit: int = 20) -> list[Station]:
@@ -346,7 +373,9 @@ class Stations:
                 ]
                 found.sort()
                 # Only stations certainly inside the circle are certainly nearer than any outside the box.
-                if radius >= _HALF_CIRCUMFERENCE_M or (len(found) >= limit and found[limit - 1][0] <= radius - BOX_SLACK_M):
+                if radius >= _HALF_CIRCUMFERENCE_M or (
+                    len(found) >= limit and found[limit - 1][0] <= radius - BOX_SLACK_M
+                ):
                     break
                 if len(found) >= limit:
                     # The box's corners already hold enough: a circle through the limit-th of them
@@ -355,7 +384,9 @@ class Stations:
                 else:
                     # A few found say how sparse it is here: a circle about twice as likely to hold
                     # the rest, instead of one 16 times the area.
-                    grown = radius * (min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH)
+                    grown = radius * (
+                        min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH
+                    )
                     radius = _uncrowded(conn, lat, lon, grown, radius * MIN_GROWTH, mask)
             if not found:
                 return []

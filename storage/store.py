@@ -13,8 +13,8 @@ from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
 from storage.outbox import Outbox
 from storage.people import People
-from storage.reports import Reports
 from storage.privacy import Privacy
+from storage.reports import Reports
 from storage.stations import Stations
 from storage.timers import Timers
 from storage.updates import HandledUpdates

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.calendar import WorkingCalendar
+from domain.commands import ActOnAppeal
 from domain.deadlines import Timer
 from domain.ladder import AUDIENCE, LadderPolicy, Stage, step_after, template
 from domain.lifecycle import Event
-from domain.commands import ActOnAppeal
 from storage.appeals import Appeals, audience_ids
 from storage.db import Database
 from storage.models import from_ts, to_ts

@@ -18,7 +18,13 @@ COURIER, OTHER_COURIER = 1001, 1002
 STATION_STAFF, STATION_STAFF_2, HR_STAFF = 500, 501, 600  # units st1 and hr of the test district
 COORDINATOR = 900
 STATION = Station(
-    id="s1", name="Fuzhou Rd Station", lat=31.2320, lon=121.4760, grade="B", amenities=("water", "charging"), unit_id="st1"
+    id="s1",
+    name="Fuzhou Rd Station",
+    lat=31.2320,
+    lon=121.4760,
+    grade="B",
+    amenities=("water", "charging"),
+    unit_id="st1",
 )
 KNOWN = (COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR)
 
@@ -46,7 +52,11 @@ async def confirm_if_asked(bot: Bot, person: int, number: int) -> None:
     message = bot.core.last_message(person)
     for _, data in bot.core.inline_buttons(message) if message else ():
         press = callbacks.decode(data)
-        if press and press.appeal_id == number and press.verb in (callbacks.AppealVerb.CONFIRM, callbacks.AppealVerb.WITHDRAW_CONFIRM):
+        if (
+            press
+            and press.appeal_id == number
+            and press.verb in (callbacks.AppealVerb.CONFIRM, callbacks.AppealVerb.WITHDRAW_CONFIRM)
+        ):
             await press_data(bot, person, data)
             return
 

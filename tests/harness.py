@@ -18,8 +18,8 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application
-from bot.outbox_sender import Pacer
 from bot.config import Config, parse_config
+from bot.outbox_sender import Pacer
 from handlers.i18n import Catalog
 from handlers.services import Services
 from sandbox.core import BotApiCore

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from domain.commands import NewAppeal
 from domain.filing_limits import FilingLimits
 from handlers import callbacks
 from sandbox.core import BotApiCore
-from domain.commands import NewAppeal
 from tests.harness import Bot
 
 T = TypeVar("T")
@@ -64,7 +64,10 @@ async def until(
                 pytest.fail(f"the bot exited while waiting for {what}\n{process.described()}")
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimedOut(f"timed out after {seconds:g} s waiting for {what}" + (f"\n{process.described()}" if process else ""))
+                raise TimedOut(
+                    f"timed out after {seconds:g} s waiting for {what}"
+                    + (f"\n{process.described()}" if process else "")
+                )
             if subscribe is None:
                 await asyncio.sleep(0)  # a turn for whatever makes the condition true
                 continue
@@ -100,7 +103,9 @@ class CallsTold(BotApiCore):
                 listener(method)
 
 
-async def bot_said(core: BotApiCore, chat: int, fragment: str, *, process: BotProcess | None = None, seconds: float = WAIT_S) -> dict:
+async def bot_said(
+    core: BotApiCore, chat: int, fragment: str, *, process: BotProcess | None = None, seconds: float = WAIT_S
+) -> dict:
     """Wait until the bot has sent `chat` a message containing `fragment`; return that message."""
 
     def said() -> dict | None:
@@ -212,7 +217,13 @@ async def start_bot_process(*args: str, workdir: Path, env: dict[str, str]) -> B
 
 
 async def draft_over_http(
-    core: BotApiCore, courier: int, category: str, text: str, *, process: BotProcess | None = None, phone: str | None = None
+    core: BotApiCore,
+    courier: int,
+    category: str,
+    text: str,
+    *,
+    process: BotProcess | None = None,
+    phone: str | None = None,
 ) -> None:
     """The courier fills in the filing dialog in English, each step once its question has come: the category
     button, `text`, no place, `phone` shared or anonymous; it ends at the review, for the caller to confirm."""

@@ -290,7 +290,9 @@ def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
     if target_id == number:
         return [f"merge: appeal #{number} is merged into itself"]
     if target["outcome"] == "merged":
-        return [f"merge: appeal #{number} is merged into #{target_id}, which is itself merged into #{target['merged_into']}"]
+        return [
+            f"merge: appeal #{number} is merged into #{target_id}, which is itself merged into #{target['merged_into']}"
+        ]
     return []
 
 

@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
+from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
 from handlers import callbacks
 from handlers.cards import BY_VERB
-from domain.commands import ActOnAppeal, EventArgs
 from storage.dialogs import Draft, Prompt, PromptKind
 from tests.every_state import (
     COORDINATOR,
@@ -250,7 +250,9 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.stations.set_active(STATION.id, False)
     elif state == "invite":
         names["code"] = "ABCDEFGH"
-        await storage.people.create_invite("ABCDEFGH", "st1", COORDINATOR, now=now, expires=now.replace(year=now.year + 1))
+        await storage.people.create_invite(
+            "ABCDEFGH", "st1", COORDINATOR, now=now, expires=now.replace(year=now.year + 1)
+        )
     await bot.tick()  # send the notices all that wrote, so a snapshot sees nothing pending
     return names
 
@@ -528,19 +530,59 @@ async def _kept(c: Case) -> None:
 
 
 ALLOWED: dict[str, Check] = {
-    "open": _open, "cnl": _cancel, "acc": _accept, "sb": _send_back, "ask": _ask, "note": _note, "res": _resolve, "ok": _confirmed, "edit": _edit,
-    "asg": _choose_unit, "asgu": _choose_priority, "asgp": _assigned, "rea": _choose_unit, "reau": _reassigned,
-    "rej": _reject, "mrg": _merge, "ans": _answer, "rs": _rated("resolved"), "rf": _rated("resolved"),
-    "ru": _reopen, "wd": _withdraw_asked, "wdy": _rated("withdrawn"), "fuy": _followup_solved,
+    "open": _open,
+    "cnl": _cancel,
+    "acc": _accept,
+    "sb": _send_back,
+    "ask": _ask,
+    "note": _note,
+    "res": _resolve,
+    "ok": _confirmed,
+    "edit": _edit,
+    "asg": _choose_unit,
+    "asgu": _choose_priority,
+    "asgp": _assigned,
+    "rea": _choose_unit,
+    "reau": _reassigned,
+    "rej": _reject,
+    "mrg": _merge,
+    "ans": _answer,
+    "rs": _rated("resolved"),
+    "rf": _rated("resolved"),
+    "ru": _reopen,
+    "wd": _withdraw_asked,
+    "wdy": _rated("withdrawn"),
+    "fuy": _followup_solved,
     "fun": _followup_reopened,
-    "dr:cat": _draft_step("description"), "dr:back": _draft_step("category"), "dr:next": _draft_step("place"),
-    "dr:skip": _draft_step("contact"), "dr:st": _draft_station, "dr:confirm": _filed, "dr:cancel": _draft_step(None),
-    "st:near": _nearest, "st:venue": _venue, "st:appeal": _new_appeal_here, "lg:set": _language,
-    "hs:mk": _hotspot, "sa:shut": _close_asked, "sa:shuty": _station_active(False), "sa:show": _station_card,
-    "sa:reopen": _station_active(True), "iv:mk": _invited, "iv:ls": _invites_listed, "iv:rv": _revoke_asked,
+    "dr:cat": _draft_step("description"),
+    "dr:back": _draft_step("category"),
+    "dr:next": _draft_step("place"),
+    "dr:skip": _draft_step("contact"),
+    "dr:st": _draft_station,
+    "dr:confirm": _filed,
+    "dr:cancel": _draft_step(None),
+    "st:near": _nearest,
+    "st:venue": _venue,
+    "st:appeal": _new_appeal_here,
+    "lg:set": _language,
+    "hs:mk": _hotspot,
+    "sa:shut": _close_asked,
+    "sa:shuty": _station_active(False),
+    "sa:show": _station_card,
+    "sa:reopen": _station_active(True),
+    "iv:mk": _invited,
+    "iv:ls": _invites_listed,
+    "iv:rv": _revoke_asked,
     "iv:rvy": _revoked,
-    "ex:period": _exported, "ex:days": _exported, "pv:erase": _erase_asked, "pv:yes": _erased, "pv:no": _kept,
-    "lm:list": _limits_listed, "lm:ask": _lift_asked, "lm:lift": _limits_lifted(True), "lm:restore": _limits_lifted(False),
+    "ex:period": _exported,
+    "ex:days": _exported,
+    "pv:erase": _erase_asked,
+    "pv:yes": _erased,
+    "pv:no": _kept,
+    "lm:list": _limits_listed,
+    "lm:ask": _lift_asked,
+    "lm:lift": _limits_lifted(True),
+    "lm:restore": _limits_lifted(False),
     "lm:no": _limits_kept,
 }
 
@@ -707,7 +749,11 @@ def _self_refusal(data: str, kind: str) -> str:
     verb = _family_verb(data)[1]
     staff_may = {"acc", "sb", "ask", "note", "res", "ok"}
     coordinator_may = {"asg", "asgu", "asgp", "rej", "mrg", "rea", "reau", "note"}
-    return "selfhandling.refused" if verb in (staff_may if kind == "filer_staff" else coordinator_may) else "appeal.not_permitted"
+    return (
+        "selfhandling.refused"
+        if verb in (staff_may if kind == "filer_staff" else coordinator_may)
+        else "appeal.not_permitted"
+    )
 
 
 def _self_cases() -> list[Any]:

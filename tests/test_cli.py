@@ -108,21 +108,32 @@ def test_people_and_units_without_editing_files(tmp_path, monkeypatch, capsys) -
     "text,expected",
     [
         # No working time in a week, however it is written.
-        ('[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n',
-         "calendar.rest_weekdays: every weekday is a rest day"),
-        ('[calendar]\nwork_hours = []\n', "calendar.work_hours: at least one working period is needed"),
+        (
+            '[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n',
+            "calendar.rest_weekdays: every weekday is a rest day",
+        ),
+        ("[calendar]\nwork_hours = []\n", "calendar.work_hours: at least one working period is needed"),
         ('[calendar]\nwork_hours = ["09:00-09:00"]\n', "calendar.work_hours: '09:00-09:00' ends before it starts"),
-        ('[calendar]\nwork_hours = ["09:00-12:00", "11:00-18:00"]\n',
-         "calendar.work_hours: 09:00-12:00 and 11:00-18:00 overlap"),
-        ("[calendar]\nholidays = [" + ", ".join(f"2027-01-{d:02d}" for d in range(1, 32)) + "]\n",
-         "calendar.holidays: no working day from 2027-01-01 to 2027-01-31 (31 days)"),
+        (
+            '[calendar]\nwork_hours = ["09:00-12:00", "11:00-18:00"]\n',
+            "calendar.work_hours: 09:00-12:00 and 11:00-18:00 overlap",
+        ),
+        (
+            "[calendar]\nholidays = [" + ", ".join(f"2027-01-{d:02d}" for d in range(1, 32)) + "]\n",
+            "calendar.holidays: no working day from 2027-01-01 to 2027-01-31 (31 days)",
+        ),
         # A reminder that could never come before its deadline is set.
         ('[reminders]\nremind_before = "13wd"\n', "reminders.remind_before: 13wd is not shorter than any deadline"),
         # A follow-up after the retention has anonymised the appeal.
-        ('[privacy]\nretention_days = 30\n[deadlines]\nfollowup = "60wd"\n',
-         "deadlines.followup: 60wd is about"),
-        ('[privacy]\nretention_days = 30\n' + UNIT.replace("[[units]]", "[[categories]]\nid = \"work\"\nzh = \"工作\"\nen = \"Work\"\ndeadlines.urgent.followup = \"40wd\"\n[[units]]"),
-         "categories[0].deadlines.urgent.followup: 40wd is about"),
+        ('[privacy]\nretention_days = 30\n[deadlines]\nfollowup = "60wd"\n', "deadlines.followup: 60wd is about"),
+        (
+            "[privacy]\nretention_days = 30\n"
+            + UNIT.replace(
+                "[[units]]",
+                '[[categories]]\nid = "work"\nzh = "工作"\nen = "Work"\ndeadlines.urgent.followup = "40wd"\n[[units]]',
+            ),
+            "categories[0].deadlines.urgent.followup: 40wd is about",
+        ),
         # Digest times that are not times of day.
         ('[digest]\ndaily = "25:00"\n', "digest.daily: '25:00' is not a time of day"),
         ('[digest]\ndaily = "6pm"\n', "digest.daily: '6pm' is not a time like 09:00"),
@@ -153,5 +164,7 @@ def test_the_spring_festival_and_a_six_day_week_are_fine(tmp_path, capsys) -> No
     """Nine days off in a row, and one working weekday, still leave time to count deadlines in."""
     path = tmp_path / "fine.toml"
     festival = ", ".join(f"2026-02-{d:02d}" for d in range(16, 24))
-    path.write_text(f'[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat"]\nholidays = [{festival}]\n' + UNIT)
+    path.write_text(
+        f'[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat"]\nholidays = [{festival}]\n' + UNIT
+    )
     assert main(["check-config", str(path)]) == 0, capsys.readouterr().err

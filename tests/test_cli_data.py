@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 from bot.app import open_storage
 from bot.cli import main
 from bot.config import load_config
-from domain.lifecycle import Event
 from domain.commands import ActOnAppeal, NewAppeal
+from domain.lifecycle import Event
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "sandbox" / "district"
@@ -53,11 +53,18 @@ def station_count(config_path: Path) -> int:
 @pytest.mark.slow  # a process of its own
 def test_the_sample_district_imports_with_python_m_bot(tmp_path) -> None:
     """The real command in a real process: `python -m bot stations import sandbox/district/stations.json`."""
-    environment = {**os.environ, "APPEALS_BOT_DATABASE": str(tmp_path / "sample.sqlite3"),
-                   "APPEALS_BOT_CONFIG": str(DISTRICT / "config.toml")}
+    environment = {
+        **os.environ,
+        "APPEALS_BOT_DATABASE": str(tmp_path / "sample.sqlite3"),
+        "APPEALS_BOT_CONFIG": str(DISTRICT / "config.toml"),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "bot", "stations", "import", "sandbox/district/stations.json"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "sandbox/district/stations.json: 36 stations imported (36 new, 0 updated)"
@@ -96,15 +103,22 @@ def test_a_bad_file_reports_every_problem_and_imports_nothing(district, tmp_path
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"{bad}: 4 problem(s); nothing was imported"
     assert [line.split(":")[0].strip() for line in err[1:]] == [
-        f"line {n}, column {c}" for n, c in _lines_of(bad, ('"lat": 123', '"grade": "S"', '"unit": "station-moon"', '"fri": "8-17"'),
-                                                      ("lat", "grade", "unit", "hours.fri"))
+        f"line {n}, column {c}"
+        for n, c in _lines_of(
+            bad,
+            ('"lat": 123', '"grade": "S"', '"unit": "station-moon"', '"fri": "8-17"'),
+            ("lat", "grade", "unit", "hours.fri"),
+        )
     ]
     assert station_count(district) == 0
 
 
 def _lines_of(path: Path, fragments: tuple[str, ...], columns: tuple[str, ...]) -> list[tuple[int, str]]:
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [(next(i for i, line in enumerate(lines, 1) if fragment in line), column) for fragment, column in zip(fragments, columns)]
+    return [
+        (next(i for i, line in enumerate(lines, 1) if fragment in line), column)
+        for fragment, column in zip(fragments, columns, strict=True)
+    ]
 
 
 def test_files_that_cannot_be_read(district, tmp_path, capsys) -> None:
@@ -148,15 +162,34 @@ def test_the_ledger_export_command(tmp_path, capsys, monkeypatch) -> None:
 
     asyncio.run(file_appeals())
     out = tmp_path / "ledger.csv"
-    assert run("export", "--config", str(config_path), "--from", "2026-11-23", "--to", "2026-11-29", "-o", str(out)) == 0
+    assert (
+        run("export", "--config", str(config_path), "--from", "2026-11-23", "--to", "2026-11-29", "-o", str(out)) == 0
+    )
     assert "ledger 2026-11-23 to 2026-11-29: 1 appeals written to" in capsys.readouterr().err
     header, row = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert header[:3] == ["编号", "类别", "承办单位"]  # the config's default language
-    assert row[:3] == ["1", "工作保障", "人社局"] and row[8:10] == ["2026-11-23 10:00", "2026-11-23 12:00"]  # after Station and Place
+    assert row[:3] == ["1", "工作保障", "人社局"] and row[8:10] == [
+        "2026-11-23 10:00",
+        "2026-11-23 12:00",
+    ]  # after Station and Place
 
     book = tmp_path / "ledger.xlsx"
-    assert run("export", "--config", str(config_path), "--from", "2026-11-23", "--to", "2026-12-31",
-               "--lang", "en", "-o", str(book)) == 0
+    assert (
+        run(
+            "export",
+            "--config",
+            str(config_path),
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-12-31",
+            "--lang",
+            "en",
+            "-o",
+            str(book),
+        )
+        == 0
+    )
     sheet = load_workbook(book)["Ledger"]
     assert [c.value for c in sheet[1]][:2] == ["Number", "Category"]
     assert [sheet.cell(row=r, column=2).value for r in (2, 3)] == ["Work protection", "Work protection"]

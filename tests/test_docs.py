@@ -26,7 +26,9 @@ def _citations() -> list[tuple[Path, str]]:
 def test_every_citation_of_the_design_names_a_section_it_has() -> None:
     sections = set(HEADING.findall(DESIGN.read_text(encoding="utf-8")))
     citations = _citations()
-    by_tests = [path for path, _ in citations if path.relative_to(ROOT).parts[0] == "tests" and path.name != "test_docs.py"]
+    by_tests = [
+        path for path, _ in citations if path.relative_to(ROOT).parts[0] == "tests" and path.name != "test_docs.py"
+    ]
     assert by_tests, "the tests cite the design"
     missing = [f"{path.relative_to(ROOT)}: §{number}" for path, number in citations if number not in sections]
     assert missing == [], f"citations of sections docs/design.md does not have: {missing}"

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from handlers import callbacks
-from tests.every_state import COORDINATOR, COURIER, HR_STAFF, OTHER_COURIER, Appeals, act, every_state, greet_everyone, press_data
+from tests.every_state import (
+    COORDINATOR,
+    COURIER,
+    HR_STAFF,
+    OTHER_COURIER,
+    Appeals,
+    act,
+    every_state,
+    greet_everyone,
+    press_data,
+)
 from tests.harness import running_bot
 from tests.invariants import check_database, check_invariants
 
@@ -38,7 +48,13 @@ def test_every_state_made_through_the_bot_passes(base) -> None:
     states = {row[0] for row in conn.execute("SELECT state || '/' || ifnull(outcome, '') FROM appeals")}
     conn.close()
     assert states == {
-        "assessing/", "handling/", "feedback/", "closed/resolved", "closed/rejected", "closed/merged", "closed/withdrawn"
+        "assessing/",
+        "handling/",
+        "feedback/",
+        "closed/resolved",
+        "closed/rejected",
+        "closed/merged",
+        "closed/withdrawn",
     }
 
 
@@ -107,110 +123,201 @@ def planted(base, tmp_path) -> Callable[[str], list[str]]:
 
 # (what is planted, SQL with {names} of Appeals fields, a fragment the report must contain)
 PLANTED = [
-    ("a corrupted state", "UPDATE appeals SET state = 'feedback' WHERE id = {handling}",
-     "ledger: appeal #{handling} has state = 'feedback' but its ledger says 'handling'"),
-    ("a wrong outcome", "UPDATE appeals SET outcome = 'rejected' WHERE id = {withdrawn}",
-     "ledger: appeal #{withdrawn} has outcome = 'rejected' but its ledger says 'withdrawn'"),
-    ("a lost accepted flag", "UPDATE appeals SET accepted = 0 WHERE id = {accepted}",
-     "ledger: appeal #{accepted} has accepted = 0 but its ledger says 1"),
-    ("a lost awaiting flag", "UPDATE appeals SET awaiting_courier = 0 WHERE id = {awaiting}",
-     "ledger: appeal #{awaiting} has awaiting_courier = 0 but its ledger says 1"),
-    ("a wrong send-back count", "UPDATE appeals SET send_backs = 3 WHERE id = {sent_back}",
-     "ledger: appeal #{sent_back} has send_backs = 3 but its ledger says 1"),
-    ("a lost reopen", "UPDATE appeals SET reopens = 0 WHERE id = {reopened}",
-     "ledger: appeal #{reopened} has reopens = 0 but its ledger says 1"),
-    ("a unit the ledger never assigned", "UPDATE appeals SET unit_id = 'st1' WHERE id = {handling}",
-     "ledger: appeal #{handling} has unit_id = 'st1' but its ledger says 'hr'"),
-    ("a version that skips", "UPDATE appeals SET version = version + 1 WHERE id = {feedback}",
-     "ledger: appeal #{feedback} has version"),
-    ("an event the lifecycle refuses",
-     "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
-     " VALUES ({handling}, 'resolve', 1002, 'courier', 'handling', 'feedback', 'hr', 0);"
-     " UPDATE appeals SET version = version + 1 WHERE id = {handling}",
-     "the lifecycle refuses it in handling: not_permitted"),
-    ("an event from the wrong state",
-     "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
-     " VALUES ({accepted}, 'note', 600, 'staff', 'feedback', 'handling', 'hr', 0);"
-     " UPDATE appeals SET version = version + 1 WHERE id = {accepted}",
-     "recorded from feedback but the appeal was handling"),
-    ("an event to the wrong state",
-     "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
-     " VALUES ({accepted}, 'note', 600, 'staff', 'handling', 'closed', 'hr', 0);"
-     " UPDATE appeals SET version = version + 1 WHERE id = {accepted}",
-     "recorded to closed but the table goes to handling"),
-    ("a courier event by someone else",
-     "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
-     " VALUES ({awaiting}, 'answer', 4242, 'courier', 'handling', 'handling', 'hr', 0);"
-     " UPDATE appeals SET version = version + 1, awaiting_courier = 0 WHERE id = {awaiting}",
-     "actor 4242 is not the appeal's courier"),
-    ("a still-collecting appeal",
-     "INSERT INTO appeals (courier_id, category, state, description, language, created_at, updated_at)"
-     " VALUES (1001, 'work', 'collecting', 'x', 'en', 0, 0)",
-     "is still collecting"),
-    ("a missing triage timer", "DELETE FROM timers WHERE appeal_id = {unrouted}",
-     "timers: appeal #{unrouted} (assessing) has no triage timer"),
-    ("a missing accept timer", "DELETE FROM timers WHERE appeal_id = {handling} AND kind = 'accept'",
-     "timers: appeal #{handling} (handling) has no accept timer"),
-    ("an accept timer after acceptance",
-     "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({accepted}, 'accept', 1, 0)",
-     "timers: appeal #{accepted} (handling, open) has a accept timer it should not have"),
-    ("a missing feedback timer", "DELETE FROM timers WHERE appeal_id = {feedback}",
-     "timers: appeal #{feedback} (feedback) has no feedback timer"),
-    ("a running clock while the unit waits for the courier",
-     "UPDATE timers SET due_at = 1, remaining_s = NULL WHERE appeal_id = {awaiting} AND kind = 'handle'",
-     "timers: appeal #{awaiting}'s handle timer is running while the unit is waiting for the courier"),
-    ("a paused clock nobody waits on",
-     "UPDATE timers SET due_at = NULL, remaining_s = 60, fire_at = NULL WHERE appeal_id = {accepted} AND kind = 'handle'",
-     "timers: appeal #{accepted}'s handle timer is paused while the unit is not waiting for the courier"),
-    ("a stale nearest deadline", "UPDATE appeals SET next_due = 5 WHERE id = {handling}",
-     "timers: appeal #{handling}'s next_due is 5, its nearest deadline"),
-    ("a deadline on a closed appeal",
-     "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({resolved}, 'handle', 1, 0)",
-     "timers: appeal #{resolved} (closed, resolved) has a handle timer it should not have"),
-    ("a follow-up after a rejection",
-     "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({rejected}, 'followup', 1, 0)",
-     "timers: appeal #{rejected} (closed, rejected) has a followup timer it should not have"),
-    ("an orphan event",
-     "INSERT INTO events (appeal_id, event, actor_role, from_state, to_state, at)"
-     " VALUES (9999, 'submit', 'courier', 'collecting', 'assessing', 0)",
-     "orphan: events.appeal_id = 9999 has no appeals row"),
-    ("an orphan timer", "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES (9999, 'triage', 1, 0)",
-     "orphan: timers.appeal_id = 9999 has no appeals row"),
-    ("an orphan notice",
-     "INSERT INTO outbox (chat_id, appeal_id, template, not_before, created_at) VALUES (1, 9999, 'x', 0, 0)",
-     "orphan: outbox.appeal_id = 9999 has no appeals row"),
-    ("a notice of a missing event",
-     "INSERT INTO outbox (chat_id, appeal_id, event_id, template, not_before, created_at) VALUES (1, {handling}, 99999, 'x', 0, 0)",
-     "orphan: outbox.event_id = 99999 has no events row"),
-    ("an orphan attachment",
-     "INSERT INTO attachments (appeal_id, kind, file_id, file_unique_id, created_at) VALUES (9999, 'photo', 'f', 'u', 0)",
-     "orphan: attachments.appeal_id = 9999 has no appeals row"),
-    ("a link to a missing appeal", "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES ({resolved}, 9999, 'followup')",
-     "orphan: appeal_links.child_id = 9999 has no appeals row"),
-    ("a prompt about a missing appeal",
-     "INSERT INTO prompts (telegram_id, appeal_id, verb, created_at) VALUES (900, 9999, 'note', 0)",
-     "orphan: prompts.appeal_id = 9999 has no appeals row"),
-    ("a prompt of a missing person",
-     "INSERT INTO prompts (telegram_id, appeal_id, verb, created_at) VALUES (4242, {handling}, 'note', 0)",
-     "orphan: prompts.telegram_id = 4242 has no people row"),
-    ("an appeal of a missing courier", "UPDATE appeals SET courier_id = 4242 WHERE id = {handling}",
-     "orphan: appeals.courier_id = 4242 has no people row"),
-    ("a notice with an unknown status",
-     "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'lost', 0, 0)",
-     "has status 'lost'"),
-    ("a sent notice with no time",
-     "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'sent', 0, 0)",
-     "is sent with sent_at None"),
-    ("a dead letter with no reason",
-     "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'dead', 0, 0)",
-     "is dead with no reason"),
-    ("a merge into a missing appeal", "UPDATE appeals SET merged_into = 9999 WHERE id = {merged}",
-     "merge: appeal #{merged} is merged into #9999, which does not exist"),
-    ("a merge into itself", "UPDATE appeals SET merged_into = {merged} WHERE id = {merged}",
-     "merge: appeal #{merged} is merged into itself"),
-    ("a chain of merges",
-     "UPDATE appeals SET state = 'closed', outcome = 'merged', merged_into = {handling} WHERE id = {unrouted}",
-     "merge: appeal #{merged} is merged into #{unrouted}, which is itself merged into #{handling}"),
+    (
+        "a corrupted state",
+        "UPDATE appeals SET state = 'feedback' WHERE id = {handling}",
+        "ledger: appeal #{handling} has state = 'feedback' but its ledger says 'handling'",
+    ),
+    (
+        "a wrong outcome",
+        "UPDATE appeals SET outcome = 'rejected' WHERE id = {withdrawn}",
+        "ledger: appeal #{withdrawn} has outcome = 'rejected' but its ledger says 'withdrawn'",
+    ),
+    (
+        "a lost accepted flag",
+        "UPDATE appeals SET accepted = 0 WHERE id = {accepted}",
+        "ledger: appeal #{accepted} has accepted = 0 but its ledger says 1",
+    ),
+    (
+        "a lost awaiting flag",
+        "UPDATE appeals SET awaiting_courier = 0 WHERE id = {awaiting}",
+        "ledger: appeal #{awaiting} has awaiting_courier = 0 but its ledger says 1",
+    ),
+    (
+        "a wrong send-back count",
+        "UPDATE appeals SET send_backs = 3 WHERE id = {sent_back}",
+        "ledger: appeal #{sent_back} has send_backs = 3 but its ledger says 1",
+    ),
+    (
+        "a lost reopen",
+        "UPDATE appeals SET reopens = 0 WHERE id = {reopened}",
+        "ledger: appeal #{reopened} has reopens = 0 but its ledger says 1",
+    ),
+    (
+        "a unit the ledger never assigned",
+        "UPDATE appeals SET unit_id = 'st1' WHERE id = {handling}",
+        "ledger: appeal #{handling} has unit_id = 'st1' but its ledger says 'hr'",
+    ),
+    (
+        "a version that skips",
+        "UPDATE appeals SET version = version + 1 WHERE id = {feedback}",
+        "ledger: appeal #{feedback} has version",
+    ),
+    (
+        "an event the lifecycle refuses",
+        "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
+        " VALUES ({handling}, 'resolve', 1002, 'courier', 'handling', 'feedback', 'hr', 0);"
+        " UPDATE appeals SET version = version + 1 WHERE id = {handling}",
+        "the lifecycle refuses it in handling: not_permitted",
+    ),
+    (
+        "an event from the wrong state",
+        "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
+        " VALUES ({accepted}, 'note', 600, 'staff', 'feedback', 'handling', 'hr', 0);"
+        " UPDATE appeals SET version = version + 1 WHERE id = {accepted}",
+        "recorded from feedback but the appeal was handling",
+    ),
+    (
+        "an event to the wrong state",
+        "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
+        " VALUES ({accepted}, 'note', 600, 'staff', 'handling', 'closed', 'hr', 0);"
+        " UPDATE appeals SET version = version + 1 WHERE id = {accepted}",
+        "recorded to closed but the table goes to handling",
+    ),
+    (
+        "a courier event by someone else",
+        "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state, unit_id, at)"
+        " VALUES ({awaiting}, 'answer', 4242, 'courier', 'handling', 'handling', 'hr', 0);"
+        " UPDATE appeals SET version = version + 1, awaiting_courier = 0 WHERE id = {awaiting}",
+        "actor 4242 is not the appeal's courier",
+    ),
+    (
+        "a still-collecting appeal",
+        "INSERT INTO appeals (courier_id, category, state, description, language, created_at, updated_at)"
+        " VALUES (1001, 'work', 'collecting', 'x', 'en', 0, 0)",
+        "is still collecting",
+    ),
+    (
+        "a missing triage timer",
+        "DELETE FROM timers WHERE appeal_id = {unrouted}",
+        "timers: appeal #{unrouted} (assessing) has no triage timer",
+    ),
+    (
+        "a missing accept timer",
+        "DELETE FROM timers WHERE appeal_id = {handling} AND kind = 'accept'",
+        "timers: appeal #{handling} (handling) has no accept timer",
+    ),
+    (
+        "an accept timer after acceptance",
+        "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({accepted}, 'accept', 1, 0)",
+        "timers: appeal #{accepted} (handling, open) has a accept timer it should not have",
+    ),
+    (
+        "a missing feedback timer",
+        "DELETE FROM timers WHERE appeal_id = {feedback}",
+        "timers: appeal #{feedback} (feedback) has no feedback timer",
+    ),
+    (
+        "a running clock while the unit waits for the courier",
+        "UPDATE timers SET due_at = 1, remaining_s = NULL WHERE appeal_id = {awaiting} AND kind = 'handle'",
+        "timers: appeal #{awaiting}'s handle timer is running while the unit is waiting for the courier",
+    ),
+    (
+        "a paused clock nobody waits on",
+        "UPDATE timers SET due_at = NULL, remaining_s = 60, fire_at = NULL WHERE appeal_id = {accepted} AND kind = 'handle'",
+        "timers: appeal #{accepted}'s handle timer is paused while the unit is not waiting for the courier",
+    ),
+    (
+        "a stale nearest deadline",
+        "UPDATE appeals SET next_due = 5 WHERE id = {handling}",
+        "timers: appeal #{handling}'s next_due is 5, its nearest deadline",
+    ),
+    (
+        "a deadline on a closed appeal",
+        "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({resolved}, 'handle', 1, 0)",
+        "timers: appeal #{resolved} (closed, resolved) has a handle timer it should not have",
+    ),
+    (
+        "a follow-up after a rejection",
+        "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES ({rejected}, 'followup', 1, 0)",
+        "timers: appeal #{rejected} (closed, rejected) has a followup timer it should not have",
+    ),
+    (
+        "an orphan event",
+        "INSERT INTO events (appeal_id, event, actor_role, from_state, to_state, at)"
+        " VALUES (9999, 'submit', 'courier', 'collecting', 'assessing', 0)",
+        "orphan: events.appeal_id = 9999 has no appeals row",
+    ),
+    (
+        "an orphan timer",
+        "INSERT INTO timers (appeal_id, kind, due_at, set_at) VALUES (9999, 'triage', 1, 0)",
+        "orphan: timers.appeal_id = 9999 has no appeals row",
+    ),
+    (
+        "an orphan notice",
+        "INSERT INTO outbox (chat_id, appeal_id, template, not_before, created_at) VALUES (1, 9999, 'x', 0, 0)",
+        "orphan: outbox.appeal_id = 9999 has no appeals row",
+    ),
+    (
+        "a notice of a missing event",
+        "INSERT INTO outbox (chat_id, appeal_id, event_id, template, not_before, created_at) VALUES (1, {handling}, 99999, 'x', 0, 0)",
+        "orphan: outbox.event_id = 99999 has no events row",
+    ),
+    (
+        "an orphan attachment",
+        "INSERT INTO attachments (appeal_id, kind, file_id, file_unique_id, created_at) VALUES (9999, 'photo', 'f', 'u', 0)",
+        "orphan: attachments.appeal_id = 9999 has no appeals row",
+    ),
+    (
+        "a link to a missing appeal",
+        "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES ({resolved}, 9999, 'followup')",
+        "orphan: appeal_links.child_id = 9999 has no appeals row",
+    ),
+    (
+        "a prompt about a missing appeal",
+        "INSERT INTO prompts (telegram_id, appeal_id, verb, created_at) VALUES (900, 9999, 'note', 0)",
+        "orphan: prompts.appeal_id = 9999 has no appeals row",
+    ),
+    (
+        "a prompt of a missing person",
+        "INSERT INTO prompts (telegram_id, appeal_id, verb, created_at) VALUES (4242, {handling}, 'note', 0)",
+        "orphan: prompts.telegram_id = 4242 has no people row",
+    ),
+    (
+        "an appeal of a missing courier",
+        "UPDATE appeals SET courier_id = 4242 WHERE id = {handling}",
+        "orphan: appeals.courier_id = 4242 has no people row",
+    ),
+    (
+        "a notice with an unknown status",
+        "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'lost', 0, 0)",
+        "has status 'lost'",
+    ),
+    (
+        "a sent notice with no time",
+        "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'sent', 0, 0)",
+        "is sent with sent_at None",
+    ),
+    (
+        "a dead letter with no reason",
+        "INSERT INTO outbox (chat_id, template, status, not_before, created_at) VALUES (1, 'x', 'dead', 0, 0)",
+        "is dead with no reason",
+    ),
+    (
+        "a merge into a missing appeal",
+        "UPDATE appeals SET merged_into = 9999 WHERE id = {merged}",
+        "merge: appeal #{merged} is merged into #9999, which does not exist",
+    ),
+    (
+        "a merge into itself",
+        "UPDATE appeals SET merged_into = {merged} WHERE id = {merged}",
+        "merge: appeal #{merged} is merged into itself",
+    ),
+    (
+        "a chain of merges",
+        "UPDATE appeals SET state = 'closed', outcome = 'merged', merged_into = {handling} WHERE id = {unrouted}",
+        "merge: appeal #{merged} is merged into #{unrouted}, which is itself merged into #{handling}",
+    ),
 ]
 
 

@@ -39,9 +39,7 @@ def free_port() -> int:
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_the_bot_greets_over_http_and_exits_cleanly_on_a_signal(
-    tmp_path: Path, stop: signal.Signals
-) -> None:
+async def test_the_bot_greets_over_http_and_exits_cleanly_on_a_signal(tmp_path: Path, stop: signal.Signals) -> None:
     core = BotApiCore()
     core.add_user(LI, "Li", language_code="en")
     runner, url = await start_server(core, token=TOKEN)
@@ -112,7 +110,12 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         core.send_text(HR, "Paid in full on Friday")
         await bot_said(core, HR, "with this result?", process=process)
         core.press(HR, "Confirm resolve")
-        await bot_said(core, LI, "Appeal #1 was resolved by the unit: HR Bureau. The result:\n│ Paid in full on Friday", process=process)
+        await bot_said(
+            core,
+            LI,
+            "Appeal #1 was resolved by the unit: HR Bureau. The result:\n│ Paid in full on Friday",
+            process=process,
+        )
         core.press(LI, "Satisfied")
         await bot_said(core, LI, "Thank you: you rated appeal #1 Satisfied", process=process)
         await bot_said(core, HR, "Appeal #1 is closed: the courier is satisfied.", process=process)
@@ -128,7 +131,9 @@ async def test_the_loop_end_to_end_over_http_with_people_from_the_config(
         assert secret.encode() not in logs, secret
 
 
-REAL_TIME = DISTRICT + """
+REAL_TIME = (
+    DISTRICT
+    + """
 [calendar]
 work_hours = ["00:00-24:00"]
 rest_weekdays = []
@@ -141,6 +146,7 @@ remind_before = "1m"
 escalate_after = "1m"
 poll_seconds = 1
 """
+)
 
 
 async def test_reminds_then_chases_up_in_real_time(tmp_path: Path) -> None:

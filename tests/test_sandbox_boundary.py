@@ -50,4 +50,7 @@ def test_the_checker_sees_imports_inside_functions(tmp_path) -> None:
     """The walk finds a lazy import and names its function (so the tests above could fail)."""
     path = tmp_path / "m.py"
     path.write_text("import os\n\ndef f():\n    from sandbox.core import BotApiCore\n")
-    assert [(m, f.name if f else None) for m, f in imported_modules(path)] == [("os", None), ("sandbox.core.BotApiCore", "f")]
+    assert [(m, f.name if f else None) for m, f in imported_modules(path)] == [
+        ("os", None),
+        ("sandbox.core.BotApiCore", "f"),
+    ]

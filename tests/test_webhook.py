@@ -29,7 +29,12 @@ async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_pat
     process = await start_bot_process("run", "--webhook", workdir=tmp_path, env=env)
     hook = f"http://127.0.0.1:{port}/telegram"
     try:
-        await until(lambda: any(m.lower() == "setwebhook" for m, _ in core.calls), "setWebhook", wake=core.on_call, process=process)
+        await until(
+            lambda: any(m.lower() == "setwebhook" for m, _ in core.calls),
+            "setWebhook",
+            wake=core.on_call,
+            process=process,
+        )
         (params,) = [p for m, p in core.calls if m.lower() == "setwebhook"]
         assert params["url"] == hook and params["secret_token"] == SECRET
         core.send_text(LI, "/start")
@@ -39,7 +44,9 @@ async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_pat
                 async with http.post(hook, json=update, headers=headers) as response:
                     assert response.status == 403
             assert core.bot_messages(LI) == []
-            async with http.post(hook, data=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+            async with http.post(
+                hook, data=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            ) as response:
                 assert response.status == 400
             async with http.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                 assert response.status == 200

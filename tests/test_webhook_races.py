@@ -26,12 +26,12 @@ from bot.app import build_application
 from bot.ordering import OrderedUpdates, order_keys
 from bot.outbox_sender import Pacer
 from bot.webhook import SECRET_HEADER, webhook_app
+from domain.commands import NewAppeal, OpenHotSpot
 from domain.lifecycle import Event, State
 from handlers.telegram_text import said
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
 from storage.dialogs import Step
-from domain.commands import NewAppeal, OpenHotSpot
 from tests.harness import Bot, Clock, PacerTime, district_config
 from tests.helpers import until
 
@@ -59,7 +59,9 @@ class Gate(InProcessRequest):
         """Let the held call go on."""
         self._open.set()
 
-    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
         await asyncio.sleep(0)  # the network: other updates get a turn here
         if self._armed:
             self._armed = False
@@ -91,8 +93,11 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[tuple[Bot, Gate, Hook]]:
     gate = Gate(core)
     config = district_config(tmp_path / "races.sqlite3")
     app = build_application(
-        config, clock=clock, pacer=Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep),
-        background=False, request=gate,
+        config,
+        clock=clock,
+        pacer=Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep),
+        background=False,
+        request=gate,
     )
     async with app:
         await app.post_init(app)
@@ -129,7 +134,11 @@ def answers(bot: Bot, query_ids: list[str]) -> list[dict[str, Any] | None]:
 
 def calls_for(bot: Bot, query_id: str) -> int:
     """The index of the answerCallbackQuery call for a press."""
-    return next(i for i, (m, p) in enumerate(bot.core.calls) if m == "answerCallbackQuery" and p.get("callback_query_id") == query_id)
+    return next(
+        i
+        for i, (m, p) in enumerate(bot.core.calls)
+        if m == "answerCallbackQuery" and p.get("callback_query_id") == query_id
+    )
 
 
 async def to_review(bot: Bot, courier: int, category: str = "facilities") -> None:
@@ -231,14 +240,18 @@ async def test_a_double_tap_of_confirm_resolve_resolves_once(tmp_path: Path) -> 
         await bot.press(STAFF_1, t(bot, "button.resolve"))
         await bot.say(STAFF_1, "A new charger is fitted")
         shown_back = bot.core.last_message(STAFF_1)
-        (confirm,) = [d for label, d in bot.core.inline_buttons(shown_back) if label == t(bot, "confirm.button_resolve")]
+        (confirm,) = [
+            d for label, d in bot.core.inline_buttons(shown_back) if label == t(bot, "confirm.button_resolve")
+        ]
         taps = [bot.core.press_button(STAFF_1, shown_back["message_id"], confirm) for _ in range(2)]
         assert await post_all(bot, hook, bot.core.take_updates()) == [200, 200]
 
         assert (await events(bot, number)).count(Event.RESOLVE) == 1
         assert (await bot.services.storage.appeals.get(number)).state == State.FEEDBACK
         assert answers(bot, taps) == [QUIET, {"text": t(bot, "stale.already_done", number=number), "show_alert": False}]
-        resolved = t(bot, "notice.resolve.courier", unit="Station One", number=number, note=said("A new charger is fitted"))
+        resolved = t(
+            bot, "notice.resolve.courier", unit="Station One", number=number, note=said("A new charger is fitted")
+        )
         assert bot.texts(COURIER).count(resolved) == 1
 
 
@@ -257,7 +270,11 @@ async def test_two_taps_sending_one_kept_text_to_two_appeals_side_by_side_send_i
             await bot.press(600, t(bot, "button.ask"))
             await bot.say(600, question)
         (offer,) = await bot.say(COURIER, "October, on Meituan")
-        taps = [bot.core.press_button(COURIER, offer["message_id"], data) for label, data in bot.core.inline_buttons(offer) if label.startswith("#")]
+        taps = [
+            bot.core.press_button(COURIER, offer["message_id"], data)
+            for label, data in bot.core.inline_buttons(offer)
+            if label.startswith("#")
+        ]
         updates = [Update.de_json(u, bot.app.bot) for u in bot.core.take_updates()]
         await asyncio.gather(*(bot.app.process_update(u) for u in updates))
 
@@ -293,7 +310,8 @@ async def test_two_staff_pressing_accept_on_one_appeal_take_turns(tmp_path: Path
 
         assert (await events(bot, number)).count(Event.ACCEPT) == 1
         assert answers(bot, [first_tap, second_tap]) == [
-            QUIET, {"text": t(bot, "stale.accept", number=number, unit="Station One"), "show_alert": False}
+            QUIET,
+            {"text": t(bot, "stale.accept", number=number, unit="Station One"), "show_alert": False},
         ]
         # In turn: the second press was answered after the first one's last word to its presser.
         assert calls_for(bot, second_tap) > max(
@@ -355,10 +373,19 @@ async def test_two_coordinators_making_one_hot_spot_an_appeal_at_once_make_one(t
         appeals = bot.services.storage.appeals
         await bot.start(COURIER, COURIER_2, 1003)
         for courier in (COURIER, COURIER_2, 1003):
-            new = NewAppeal(courier_id=courier, category="facilities", description="Broken charger", language="en", lat=31.2, lon=121.4)
+            new = NewAppeal(
+                courier_id=courier,
+                category="facilities",
+                description="Broken charger",
+                language="en",
+                lat=31.2,
+                lon=121.4,
+            )
             await appeals.submit(new, None, bot.clock())
         (spot,) = await bot.services.storage.reports.hotspots(bot.clock() + timedelta(days=1))
-        made = await asyncio.gather(*(appeals.open_hotspot(OpenHotSpot(COORDINATOR, spot, "Hot spot", "en"), bot.clock()) for _ in range(2)))
+        made = await asyncio.gather(
+            *(appeals.open_hotspot(OpenHotSpot(COORDINATOR, spot, "Hot spot", "en"), bot.clock()) for _ in range(2))
+        )
         assert sorted(m is None for m in made) == [False, True]
         links = await bot.services.storage.db.fetchone("SELECT count(*) FROM appeal_links WHERE kind = 'hotspot'")
         assert links[0] == 3
@@ -382,13 +409,28 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("update_id a float", b'{"update_id": 1.5}'),
     ("a message that is a string", b'{"update_id": 1, "message": "hello"}'),
     ("a message without a chat", b'{"update_id": 1, "message": {"message_id": 1, "date": 0}}'),
-    ("a message id that is a string", b'{"update_id": 1, "message": {"message_id": "x", "date": 0, "chat": {"id": 7, "type": "private"}}}'),
-    ("a chat id that is a string", b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": "seven", "type": "private"}}}'),
-    ("a date that is a word", b'{"update_id": 1, "message": {"message_id": 1, "date": "today", "chat": {"id": 7, "type": "private"}}}'),
-    ("text that is a number", b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}, "text": 5}}'),
+    (
+        "a message id that is a string",
+        b'{"update_id": 1, "message": {"message_id": "x", "date": 0, "chat": {"id": 7, "type": "private"}}}',
+    ),
+    (
+        "a chat id that is a string",
+        b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": "seven", "type": "private"}}}',
+    ),
+    (
+        "a date that is a word",
+        b'{"update_id": 1, "message": {"message_id": 1, "date": "today", "chat": {"id": 7, "type": "private"}}}',
+    ),
+    (
+        "text that is a number",
+        b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}, "text": 5}}',
+    ),
     ("a press that is a list", b'{"update_id": 1, "callback_query": [1, 2]}'),
     ("a press without a sender", b'{"update_id": 1, "callback_query": {"id": "1", "chat_instance": "1"}}'),
-    ("press data that is a number", b'{"update_id": 1, "callback_query": {"id": "1", "chat_instance": "1", "data": 5, "from": {"id": 7, "is_bot": false, "first_name": "A"}}}'),
+    (
+        "press data that is a number",
+        b'{"update_id": 1, "callback_query": {"id": "1", "chat_instance": "1", "data": 5, "from": {"id": 7, "is_bot": false, "first_name": "A"}}}',
+    ),
     ("deeply nested", b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
 ]
 

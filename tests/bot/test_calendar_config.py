@@ -94,7 +94,7 @@ def test_check_config_warns_about_the_years_the_library_does_not_know(today, yea
     """This year, and next year in December, must be known to the library."""
     warnings = calendar_warnings(config(), today)
     assert len(warnings) == len(years)
-    for warning, year in zip(warnings, years):
+    for warning, year in zip(warnings, years, strict=True):
         assert warning.key == "calendar"
         assert f"through {LAST}: in {year} deadlines skip weekends only, no public holiday" in warning.reason
 

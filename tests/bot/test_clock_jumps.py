@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from domain.lifecycle import Event
 from handlers.digest import digest_parts
 from sandbox.core import ApiError
-from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from tests.harness import START, running_bot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -53,8 +53,11 @@ async def test_digests_keep_coming_after_the_clock_jumps_ahead_and_back(bot) -> 
     await jump(bot, evening(27))  # Friday's was sent before the clock went back: not again
     await jump(bot, evening(28))
     assert daily_digests(bot) == [
-        "Daily digest: Mon 23 Nov", "Daily digest: Thu 26 Nov", "Daily digest: Tue 24 Nov",
-        "Daily digest: Wed 25 Nov", "Daily digest: Fri 27 Nov",
+        "Daily digest: Mon 23 Nov",
+        "Daily digest: Thu 26 Nov",
+        "Daily digest: Tue 24 Nov",
+        "Daily digest: Wed 25 Nov",
+        "Daily digest: Fri 27 Nov",
     ]
 
 
@@ -86,16 +89,24 @@ async def test_no_duration_reads_below_zero(bot) -> None:
     minus two days: the averages are those of the other appeal, halved."""
     storage = bot.services.storage
     ahead = START + timedelta(days=2)
-    jumped = (await storage.appeals.submit(
-        NewAppeal(courier_id=COURIER, category="work", description="x", language="en"), "hr", ahead
-    )).appeal.id
-    normal = (await storage.appeals.submit(
-        NewAppeal(courier_id=OTHER, category="work", description="y", language="en"), "hr", START
-    )).appeal.id
+    jumped = (
+        await storage.appeals.submit(
+            NewAppeal(courier_id=COURIER, category="work", description="x", language="en"), "hr", ahead
+        )
+    ).appeal.id
+    normal = (
+        await storage.appeals.submit(
+            NewAppeal(courier_id=OTHER, category="work", description="y", language="en"), "hr", START
+        )
+    ).appeal.id
     await storage.appeals.apply(ActOnAppeal(jumped, Event.ACCEPT, HR), START + timedelta(minutes=5))
     await storage.appeals.apply(ActOnAppeal(normal, Event.ACCEPT, HR), START + timedelta(hours=1))
-    await storage.appeals.apply(ActOnAppeal(jumped, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=2))
-    await storage.appeals.apply(ActOnAppeal(normal, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=3))
+    await storage.appeals.apply(
+        ActOnAppeal(jumped, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=2)
+    )
+    await storage.appeals.apply(
+        ActOnAppeal(normal, Event.RESOLVE, HR, EventArgs(note="paid in full")), START + timedelta(hours=3)
+    )
     data = await storage.reports.digest(START - timedelta(days=1), START + timedelta(days=3), START + timedelta(days=3))
     assert (data.avg_accept, data.avg_resolve) == (timedelta(minutes=30), timedelta(hours=1, minutes=30))
     parts = await digest_parts(bot.services, "en", data, "digest.title_weekly")

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event, State
 from handlers.chart import CJK_FAMILY, ChartLabels, chart_language, daily_chart, daily_figure, font_family
 from handlers.digest import digest_parts, split_lines
-from domain.commands import ActOnAppeal, EventArgs
 from storage.stations import Station
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
@@ -54,7 +54,9 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     assert "New 4 · accepted 3 · resolved 3 · closed 2 · reopened 1" in text
     assert "Response rate 75.0% (accepted in time / assigned: 3/4)" in text
     assert "Resolution rate 100.0% (solved / valid appeals closed: 2/2)" in text
-    assert "Satisfaction rate 66.7% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/3)" in text
+    assert (
+        "Satisfaction rate 66.7% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/3)" in text
+    )
     assert "Average time to accept 30 min; to resolve 1 h 30 min" in text
     assert f"Reopened: #{b}" in text
     assert f"#{d} — acceptance, HR Bureau" in text
@@ -81,8 +83,10 @@ async def appeals_in_every_state(bot) -> dict[str, list[int]]:
     numbers = {
         "assessing": [await submit_appeal(bot, 1001 + i, "facilities", None, station_id="s1") for i in range(3)],
         "assigned": [await submit_appeal(bot, 1004)],
-        **{state: [await submit_appeal(bot, 1005) for _ in range(count)]
-           for state, count in (("accepted", 3), ("awaiting", 1), ("feedback", 1), ("closed", 1))},
+        **{
+            state: [await submit_appeal(bot, 1005) for _ in range(count)]
+            for state, count in (("accepted", 3), ("awaiting", 1), ("feedback", 1), ("closed", 1))
+        },
     }
     for state in ("accepted", "awaiting", "feedback", "closed"):
         for number in numbers[state]:
@@ -115,7 +119,10 @@ async def test_by_state_names_what_each_appeal_is_waiting_for(bot) -> None:
     ) in english
     assert not [line for line in english if bot.services.text("en", "state.handling") in line]
     chinese = await read_digest(bot, "zh")
-    assert "新增诉求当前状态：待分派 3 件、待签收 1 件、办理中 3 件、待诉求人答复 1 件、待评价 1 件、已关闭 1 件" in chinese
+    assert (
+        "新增诉求当前状态：待分派 3 件、待签收 1 件、办理中 3 件、待诉求人答复 1 件、待评价 1 件、已关闭 1 件"
+        in chinese
+    )
     assert not [line for line in chinese if bot.services.text("zh", "state.handling") in line]
 
 
@@ -266,12 +273,16 @@ async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
     await apply(bot, a, Event.RATE_SATISFIED, 1001)
     await bot.say(COORDINATOR, "/digest")
     text = "\n".join(bot.texts(COORDINATOR)[-2:])
-    assert "Satisfaction rate 100.0% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/2)" in text
+    assert (
+        "Satisfaction rate 100.0% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/2)" in text
+    )
     assert "New 2 · accepted 2 · resolved 2 · closed 2 · reopened 1" in text
     assert f"Reopened: #{a}" in text
     # Before the second rating, the same appeal counted as not satisfied: the digest of a period
     # that ended then says so, whenever it is read.
-    data = await bot.services.storage.reports.digest(datetime(2026, 11, 23, tzinfo=TZ), bot.clock() - timedelta(hours=1), bot.clock())
+    data = await bot.services.storage.reports.digest(
+        datetime(2026, 11, 23, tzinfo=TZ), bot.clock() - timedelta(hours=1), bot.clock()
+    )
     assert (data.counts.rated, data.counts.satisfied, data.counts.fairly_satisfied) == (2, 0, 1)
 
 
@@ -305,7 +316,9 @@ async def test_the_chart_speaks_the_readers_language_on_whole_number_ticks(bot, 
     en = daily_figure(data.per_day, ChartLabels("New and resolved appeals per day", "New", "Resolved"), "en")
     en.canvas.draw()
     assert [label.get_text() for label in en.axes[0].get_xticklabels()][0] == "Fri\n20 Nov"
-    assert daily_chart(data.per_day, ChartLabels("New and resolved appeals per day", "New", "Resolved"), "en").startswith(PNG)
+    assert daily_chart(
+        data.per_day, ChartLabels("New and resolved appeals per day", "New", "Resolved"), "en"
+    ).startswith(PNG)
     # Without the CJK font a Chinese reader gets the chart in English, not in boxes.
     assert chart_language("zh", tmp_path / "no-such-font.ttc") == "en"
     assert font_family("en") == "DejaVu Sans"

@@ -86,7 +86,9 @@ async def test_a_generated_weeks_digest_adds_up(tmp_path, seed: int) -> None:
         bot.clock.now = datetime(2026, 12, 7, 9, 0, tzinfo=TZ)
         start, end = digest_period("weekly", bot.clock(), bot.services.zone)
         data = await bot.services.storage.reports.digest(start, end, bot.clock())
-        text = "\n".join(p.text for p in await digest_parts(bot.services, "en", data, "digest.title_weekly") if p.photo is None)
+        text = "\n".join(
+            p.text for p in await digest_parts(bot.services, "en", data, "digest.title_weekly") if p.photo is None
+        )
 
     in_week = [name for name in fates if not name.startswith("before")]
     resolved = [name for name, fate in fates.items() if fate in ("satisfied", "fairly", "unsatisfied", "second_try")]

@@ -2,13 +2,14 @@
 
 import re
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
+from domain.commands import NewAppeal
+from handlers.notices import render
 from sandbox.core import ApiError
 from sandbox.html_entities import parse_html
-from handlers.notices import render
-from domain.commands import NewAppeal
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
 
@@ -153,7 +154,7 @@ async def test_pacing_holds_overall_per_chat_and_per_group(bot) -> None:
     times = [t for _, t in log]
     assert all(times[i + 30] - times[i] >= 1.0 - 1e-9 for i in range(len(times) - 30))
     courier = [t for chat, t in log if chat == COURIER]
-    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(courier, courier[1:]))
+    assert all(b - a >= 1.0 - 1e-9 for a, b in pairwise(courier))
     in_group = [t for chat, t in log if chat == group]
     assert all(in_group[i + 20] - in_group[i] >= 60.0 - 1e-9 for i in range(len(in_group) - 20))
     assert Counter(chat for chat, _ in log)[group] == 25

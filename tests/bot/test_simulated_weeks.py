@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.lifecycle import Event, Outcome
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event, Outcome
 from storage.models import from_ts
 from tests.harness import running_bot
 
@@ -61,7 +61,9 @@ class Simulation:
         """Someone fires an event on a filed appeal."""
 
         async def action():
-            await self.bot.services.storage.appeals.apply(ActOnAppeal(self.numbers[name], event, actor, EventArgs(note=note)), self.bot.clock())
+            await self.bot.services.storage.appeals.apply(
+                ActOnAppeal(self.numbers[name], event, actor, EventArgs(note=note)), self.bot.clock()
+            )
 
         self.plan(moment, action)
 
@@ -192,7 +194,7 @@ async def test_three_weeks_of_ladders_auto_close_follow_ups_and_digests(simulati
     # Everything queued was delivered, once.
     statuses = Counter(r[0] for r in await bot.services.storage.db.fetchall("SELECT status FROM outbox"))
     assert set(statuses) == {"sent"}
-    assert sum("Chase-up (催办): appeal #%d" % n["A"] in m.get("text", "") for m in bot.core.bot_messages(HR)) == 2
+    assert sum(f"Chase-up (催办): appeal #{n['A']}" in m.get("text", "") for m in bot.core.bot_messages(HR)) == 2
 
 
 async def test_timers_that_fell_due_while_the_bot_was_down_fire_once(tmp_path) -> None:

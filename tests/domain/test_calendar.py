@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,7 @@ from domain.calendar import WorkingCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = timezone.utc
+UTC = UTC
 
 NATIONAL_DAY = frozenset(date(2026, 10, day) for day in range(1, 8))
 MAKEUP_DAYS = frozenset({date(2026, 9, 27), date(2026, 10, 10)})
@@ -296,7 +297,7 @@ def test_add_is_strictly_increasing_in_work():
         start = _random_start(rng, sh(2026, 9, 1), 60)
         works = sorted({minutes(rng.randrange(1, 20 * 450)) for _ in range(20)})
         results = [CAL.add(start, work) for work in works]
-        assert all(earlier < later for earlier, later in zip(results, results[1:]))
+        assert all(earlier < later for earlier, later in pairwise(results))
         assert start <= results[0]
 
 

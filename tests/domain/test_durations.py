@@ -121,9 +121,7 @@ def test_str_gives_back_canonical_text(text):
     assert str(parse_span(text)) == text
 
 
-@pytest.mark.parametrize(
-    ("text", "canonical"), [("60m", "1h"), ("120m", "2h"), (" 007wd ", "7wd"), ("0030m", "30m")]
-)
+@pytest.mark.parametrize(("text", "canonical"), [("60m", "1h"), ("120m", "2h"), (" 007wd ", "7wd"), ("0030m", "30m")])
 def test_str_canonicalises(text, canonical):
     assert str(parse_span(text)) == canonical
 

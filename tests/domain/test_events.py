@@ -177,7 +177,9 @@ def test_state_event_and_outcome_names_appear_only_through_their_enums() -> None
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found += [f"{where}:{node.lineno}: '{name}' in SQL" for name in _NAMES if f"'{name}'" in node.value]
-        found += [f"{where}:{n.lineno}: compared with {n.value!r}" for n in _strings_compared(tree) if n.value in _NAMES]
+        found += [
+            f"{where}:{n.lineno}: compared with {n.value!r}" for n in _strings_compared(tree) if n.value in _NAMES
+        ]
     assert found == []
 
 

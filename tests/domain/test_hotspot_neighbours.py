@@ -26,7 +26,9 @@ def scattered(rnd: random.Random, centre: tuple[float, float], spread: float, co
 def every_pair(appeals: list[Located], radius_m: float) -> dict[int, set[int]]:
     return {
         a.appeal_id: {
-            b.appeal_id for b in appeals if b.category == a.category and distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m
+            b.appeal_id
+            for b in appeals
+            if b.category == a.category and distance_m(a.lat, a.lon, b.lat, b.lon) <= radius_m
         }
         for a in appeals
     }

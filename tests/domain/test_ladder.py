@@ -80,8 +80,14 @@ def test_working_before_matches_the_search_it_replaced() -> None:
         # Clocks change here (29 March and 25 October 2026), and a period runs to midnight.
         WorkingCalendar(tz=ZoneInfo("Europe/Berlin"), periods=((0, 90), (600, 1440)), rest_weekdays=frozenset({6})),
     ]
-    works = [timedelta(minutes=30), timedelta(hours=2), timedelta(hours=4), timedelta(hours=7, minutes=30),
-             timedelta(hours=23), timedelta(0)]
+    works = [
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=4),
+        timedelta(hours=7, minutes=30),
+        timedelta(hours=23),
+        timedelta(0),
+    ]
     rnd = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=TZ)
     for _ in range(600):

@@ -6,20 +6,20 @@ import pytest
 
 from domain.lifecycle import (
     MAX_SEND_BACKS,
+    OWN_APPEAL,
     Event,
     Facts,
     IllegalEvent,
+    LifecycleError,
     NotPermitted,
     Outcome,
     Role,
     State,
     after,
-    LifecycleError,
     decide,
     permits,
     roles_of,
     withheld_roles,
-    OWN_APPEAL,
 )
 
 S, E, R = State, Event, Role
@@ -93,7 +93,7 @@ def test_a_role_that_can_never_fire_an_event_is_not_permitted() -> None:
 
 def test_no_roles_is_refused_everywhere() -> None:
     """A stranger (no role towards the appeal) can fire nothing."""
-    for (state, event) in SPEC:
+    for state, event in SPEC:
         with pytest.raises(NotPermitted):
             decide(_facts_where_guards_hold(state, event), event, set())
 
@@ -196,10 +196,14 @@ def test_a_filer_is_refused_as_the_filer_not_as_a_stranger() -> None:
 
 def test_permits_answers_as_decide_does_for_every_state_event_roles_and_facts() -> None:
     """Buttons are drawn with `permits`; pressing one goes through `decide`: they must never disagree."""
-    role_sets = [frozenset(c for c, keep in zip(Role, mask) if keep) for mask in product((0, 1), repeat=len(Role))]
+    role_sets = [
+        frozenset(c for c, keep in zip(Role, mask, strict=True) if keep) for mask in product((0, 1), repeat=len(Role))
+    ]
     checked = 0
     for state, event, roles in product(State, Event, role_sets):
-        for accepted, awaiting, send_backs, window in product((False, True), (False, True), (0, MAX_SEND_BACKS), (False, True)):
+        for accepted, awaiting, send_backs, window in product(
+            (False, True), (False, True), (0, MAX_SEND_BACKS), (False, True)
+        ):
             facts = Facts(state, accepted, awaiting, send_backs, window)
             try:
                 decide(facts, event, roles)

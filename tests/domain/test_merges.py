@@ -26,8 +26,10 @@ def side(**changes) -> MergeSide:
         (side(state=State.CLOSED, outcome=Outcome.MERGED), MergeRefusal.NOT_OPEN),
         (side(state=State.CLOSED, outcome=Outcome.REJECTED), MergeRefusal.NOT_OPEN),
         (side(state=State.CLOSED, outcome=Outcome.WITHDRAWN), MergeRefusal.NOT_OPEN),
-        (side(state=State.CLOSED, outcome=Outcome.RESOLVED, updated_at=NOW - RECENTLY_CLOSED - timedelta(seconds=1)),
-         MergeRefusal.CLOSED_LONG_AGO),
+        (
+            side(state=State.CLOSED, outcome=Outcome.RESOLVED, updated_at=NOW - RECENTLY_CLOSED - timedelta(seconds=1)),
+            MergeRefusal.CLOSED_LONG_AGO,
+        ),
         (side(category="life"), MergeRefusal.UNRELATED),
         (side(category="life", station_id=None), MergeRefusal.UNRELATED),
         # Allowed: open, same category; another category at the same station; resolved recently.

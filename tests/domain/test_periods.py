@@ -24,8 +24,12 @@ def test_a_digest_covers_the_whole_days_before_its_slot() -> None:
     [
         (date(2026, 11, 30), date(2026, 12, 7), "11月30日 周一 至 12月6日 周日", "Mon 30 Nov – Sun 6 Dec"),
         (date(2026, 12, 6), date(2026, 12, 7), "12月6日 周日", "Sun 6 Dec"),
-        (date(2026, 12, 28), date(2027, 1, 4), "2026年12月28日 周一 至 2027年1月3日 周日",
-         "Mon 28 Dec 2026 – Sun 3 Jan 2027"),
+        (
+            date(2026, 12, 28),
+            date(2027, 1, 4),
+            "2026年12月28日 周一 至 2027年1月3日 周日",
+            "Mon 28 Dec 2026 – Sun 3 Jan 2027",
+        ),
     ],
 )
 def test_whole_days_read_as_calendar_days(start: date, end: date, zh: str, en: str) -> None:

@@ -9,9 +9,7 @@ from domain.routing import Area, Rule, route
 
 def test_rates_follow_their_definitions() -> None:
     """response = in time / assigned; resolution = solved / asked; satisfaction = (sat + fair) / rated."""
-    result = rates(
-        Counts(assigned=8, accepted_in_time=6, asked=10, solved=7, rated=5, satisfied=3, fairly_satisfied=1)
-    )
+    result = rates(Counts(assigned=8, accepted_in_time=6, asked=10, solved=7, rated=5, satisfied=3, fairly_satisfied=1))
     assert result.response == pytest.approx(0.75)
     assert result.resolution == pytest.approx(0.7)
     assert result.satisfaction == pytest.approx(0.8)

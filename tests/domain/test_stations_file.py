@@ -20,13 +20,29 @@ from domain.stations_file import (
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sandbox" / "district" / "stations.json"
 UNITS = {
-    "hrss", "civil", "insurance", "union", "legal", "station-renmin", "station-nanjing",
-    "station-laoximen", "station-xintiandi", "station-dapuqiao", "station-waitan",
+    "hrss",
+    "civil",
+    "insurance",
+    "union",
+    "legal",
+    "station-renmin",
+    "station-nanjing",
+    "station-laoximen",
+    "station-xintiandi",
+    "station-dapuqiao",
+    "station-waitan",
 }
 # The columns of a file written before the English forms: it still imports.
 OLD_COLUMNS = COLUMNS[: COLUMNS.index("name_en")]
-HOURS = {"mon": "07:00-22:00", "tue": "07:00-22:00", "wed": "07:00-22:00", "thu": "07:00-22:00",
-         "fri": "07:00-22:00", "sat": "22:00-06:00", "sun": "closed"}
+HOURS = {
+    "mon": "07:00-22:00",
+    "tue": "07:00-22:00",
+    "wed": "07:00-22:00",
+    "thu": "07:00-22:00",
+    "fri": "07:00-22:00",
+    "sat": "22:00-06:00",
+    "sun": "closed",
+}
 
 
 def problems_of(data: bytes, fmt: str, units=UNITS) -> list[tuple[int | None, str | None, str]]:
@@ -49,7 +65,9 @@ def test_the_sample_district_reads_whole() -> None:
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_round_trip(fmt: str) -> None:
     """What an export writes reads back as the same stations, and writes out byte for byte the same."""
-    records = [dataclasses.replace(r, active=r.id != "hp-002") for r in read_stations(SAMPLE.read_bytes(), "json", UNITS)]
+    records = [
+        dataclasses.replace(r, active=r.id != "hp-002") for r in read_stations(SAMPLE.read_bytes(), "json", UNITS)
+    ]
     records.append(StationRecord("x-1", 'Quote "and", comma', -33.9, 151.2, "C", "", (), {}, None, True, "", ""))
     write = to_csv if fmt == "csv" else to_json
     text = write(records)
@@ -63,8 +81,17 @@ def test_several_bad_json_rows_are_all_reported_with_their_lines() -> None:
     stations = [
         {"id": "ok-1", "name": "Fine", "lat": 31.2, "lon": 121.4, "grade": "A", "hours": HOURS, "unit": "union"},
         {"id": "Bad Id", "name": "", "lat": 95, "lon": "east", "grade": "D"},
-        {"id": "ok-2", "name": "Hours", "lat": 0, "lon": 0, "grade": "B", "amenities": ["water", "wifi"],
-         "hours": {**HOURS, "mon": "25:00-26:00", "tue": None}, "unit": "nowhere", "colour": "red"},
+        {
+            "id": "ok-2",
+            "name": "Hours",
+            "lat": 0,
+            "lon": 0,
+            "grade": "B",
+            "amenities": ["water", "wifi"],
+            "hours": {**HOURS, "mon": "25:00-26:00", "tue": None},
+            "unit": "nowhere",
+            "colour": "red",
+        },
         {"id": "ok-1", "name": "Twice", "lat": 1, "lon": 1, "grade": "C"},
     ]
     text = json.dumps({"stations": stations}, indent=1)
@@ -130,7 +157,7 @@ def test_csv_header_problems_come_first() -> None:
     [
         (b'{"stations": [\n {"id": "a",}\n]}', "json", (2, None, "not valid JSON")),
         (b"[]", "json", (1, None, 'the file must be a JSON object with a "stations" list')),
-        (b'{"stations": {}}', "json", (1, "stations", 'the file must be a JSON object')),
+        (b'{"stations": {}}', "json", (1, "stations", "the file must be a JSON object")),
         (b"", "csv", (1, None, "the file is empty")),
         (b"id,name\n\xff\xfe", "csv", (2, None, "is not UTF-8 text (byte 0xff)")),
         (b'{"stations": [3]}', "json", (1, None, "each station must be an object")),
@@ -153,39 +180,56 @@ def test_a_byte_order_mark_and_blank_hours_are_fine() -> None:
 
 def test_english_names_and_addresses_in_every_format() -> None:
     """name_en and address_en are optional columns and keys; an empty cell clears, a missing column keeps."""
-    csv_text = "id,name,name_en,address,address_en,lat,lon,grade\n" \
-        "a-1,人民广场驿站,People's Square Station,人民广场61号,\"61 People's Square, Huangpu\",31.2,121.4,A\n" \
+    csv_text = (
+        "id,name,name_en,address,address_en,lat,lon,grade\n"
+        "a-1,人民广场驿站,People's Square Station,人民广场61号,\"61 People's Square, Huangpu\",31.2,121.4,A\n"
         "a-2,老西门驿站,,老西门1号,,31.2,121.5,B\n"
+    )
     first, second = read_stations(csv_text.encode(), "csv", UNITS)
     assert (first.name_en, first.address_en) == ("People's Square Station", "61 People's Square, Huangpu")
     assert (second.name_en, second.address_en) == ("", "")
-    json_text = json.dumps({"stations": [{"id": "a-1", "name": "驿站", "name_en": "Station", "lat": 1, "lon": 1, "grade": "C"}]})
+    json_text = json.dumps(
+        {"stations": [{"id": "a-1", "name": "驿站", "name_en": "Station", "lat": 1, "lon": 1, "grade": "C"}]}
+    )
     (record,) = read_stations(json_text.encode(), "json", UNITS)
     assert (record.name_en, record.address_en) == ("Station", None)
     fields, problems = parse_form('id=a-1 name_en="Bund Station" address_en="1 The Bund"')
     assert problems == [] and (fields["name_en"], fields["address_en"]) == ("Bund Station", "1 The Bund")
-    too_long = json.dumps({"stations": [{"id": "a-1", "name": "驿站", "name_en": "x" * 101, "lat": 1, "lon": 1, "grade": "C"}]})
+    too_long = json.dumps(
+        {"stations": [{"id": "a-1", "name": "驿站", "name_en": "x" * 101, "lat": 1, "lon": 1, "grade": "C"}]}
+    )
     assert problems_of(too_long.encode(), "json") == [(1, "name_en", "is 101 characters long; at most 100")]
 
 
 def test_the_one_line_form() -> None:
     """key=value with quotes; hours= sets every day and a day overrides it; the row check is the same."""
-    fields, problems = parse_form('id=hp-040 name="People\'s Square" lat=31.2 lon=121.4 grade=B '
-                                  "amenities=water;rest hours=07:00-22:00 sun=closed unit=union")
+    fields, problems = parse_form(
+        'id=hp-040 name="People\'s Square" lat=31.2 lon=121.4 grade=B '
+        "amenities=water;rest hours=07:00-22:00 sun=closed unit=union"
+    )
     assert problems == []
     record, row_problems = check_row(fields, UNITS)
     assert row_problems == []
     assert (record.name, record.amenities, record.hours["sat"], record.hours["sun"]) == (
-        "People's Square", ("water", "rest"), "07:00-22:00", "closed"
+        "People's Square",
+        ("water", "rest"),
+        "07:00-22:00",
+        "closed",
     )
     _, problems = parse_form('id=x name="unclosed')
     assert "close every quote" in problems[0].reason
     _, problems = parse_form("id=x colour=red bare")
     assert [(p.column, p.reason.split(";")[0]) for p in problems] == [
-        ("colour", "is not a station field"), (None, "'bare' is not key=value")
+        ("colour", "is not a station field"),
+        (None, "'bare' is not key=value"),
     ]
 
 
 def test_formats_from_names() -> None:
     """The file name's ending says the format."""
-    assert (format_of("a.CSV"), format_of("b.json"), format_of("c.txt"), format_of("csv")) == ("csv", "json", None, None)
+    assert (format_of("a.CSV"), format_of("b.json"), format_of("c.txt"), format_of("csv")) == (
+        "csv",
+        "json",
+        None,
+        None,
+    )

@@ -9,7 +9,17 @@ from storage.appeals import words_enough
 
 @pytest.mark.parametrize(
     ("text", "weight"),
-    [("已修好", 6), ("done", 4), ("👍👍👍", 0), ("...!!!", 0), ("  ", 0), ("ok 👍", 2), ("２３４元", 5), ("Paid 500", 7), (None, 0)],
+    [
+        ("已修好", 6),
+        ("done", 4),
+        ("👍👍👍", 0),
+        ("...!!!", 0),
+        ("  ", 0),
+        ("ok 👍", 2),
+        ("２３４元", 5),
+        ("Paid 500", 7),
+        (None, 0),
+    ],
 )
 def test_word_weight(text, weight) -> None:
     """What counts, in Chinese, English, full-width digits and emoji."""

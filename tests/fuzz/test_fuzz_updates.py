@@ -76,8 +76,23 @@ MENU_LABELS = sorted(
     for label in _CATALOG.all_labels(key)
 )
 COMMANDS = (
-    "start", "help", "language", "appeal", "cancel", "my", "station", "privacy", "queue", "triage", "open",
-    "invite", "join", "digest", "undelivered", "export", "stations",
+    "start",
+    "help",
+    "language",
+    "appeal",
+    "cancel",
+    "my",
+    "station",
+    "privacy",
+    "queue",
+    "triage",
+    "open",
+    "invite",
+    "join",
+    "digest",
+    "undelivered",
+    "export",
+    "stations",
 )
 APPEAL_VERBS = tuple(callbacks.AppealVerb)  # the lifecycle actions and every step around them
 _ids = count(1_000_000)  # update and message ids of the raw updates built here
@@ -85,10 +100,36 @@ _ids = count(1_000_000)  # update and message ids of the raw updates built here
 # ---------------------------------------------------------------------------- strategies
 
 SPECIAL_TEXTS = [
-    "", " ", "\n", "\u200b", "\u200d\u200c\ufeff\u2060", "مرحبا، أجري لم يُدفع", "שלום עולם", "\u202eevil\u202c",
-    "👩‍👩‍👧‍👦🚴‍♀️🛵💸", "𝕳𝖊𝖑𝖑𝖔", "e\u0301\u0301\u0301\u0301", "\x00\x01\x7f", "\r\n\r\n", "%s %d {0} {number} {{}}",
-    "<b>bold</b> &amp; <a href='x'>", "'; DROP TABLE appeals; --", "#1", "#3", "# 2", "#99999999999999999999",
-    "1e309", "-0", "²", "#²", "#٣", "①", "工资没发", "ＡＢＣ１２３", "\ud7ff\ue000\uffff", *MENU_LABELS,
+    "",
+    " ",
+    "\n",
+    "\u200b",
+    "\u200d\u200c\ufeff\u2060",
+    "مرحبا، أجري لم يُدفع",
+    "שלום עולם",
+    "\u202eevil\u202c",
+    "👩‍👩‍👧‍👦🚴‍♀️🛵💸",
+    "𝕳𝖊𝖑𝖑𝖔",
+    "e\u0301\u0301\u0301\u0301",
+    "\x00\x01\x7f",
+    "\r\n\r\n",
+    "%s %d {0} {number} {{}}",
+    "<b>bold</b> &amp; <a href='x'>",
+    "'; DROP TABLE appeals; --",
+    "#1",
+    "#3",
+    "# 2",
+    "#99999999999999999999",
+    "1e309",
+    "-0",
+    "²",
+    "#²",
+    "#٣",
+    "①",
+    "工资没发",
+    "ＡＢＣ１２３",
+    "\ud7ff\ue000\uffff",
+    *MENU_LABELS,
 ]
 texts = st.one_of(
     st.text(max_size=120),
@@ -97,13 +138,32 @@ texts = st.one_of(
     st.builds(lambda piece, n: (piece * n)[:10_000], st.text(min_size=1, max_size=12), st.integers(150, 10_000)),
 )
 floats = st.one_of(
-    st.floats(-90, 90), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([90.0, -90.0, 180.0, -180.0, 0.0])
+    st.floats(-90, 90),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([90.0, -90.0, 180.0, -180.0, 0.0]),
 )
 numbers = st.one_of(st.integers(0, 20), st.integers(-(2**63), 2**63 - 1), st.sampled_from([10**12 - 1, 10**12]))
 verbs = st.one_of(st.sampled_from(APPEAL_VERBS), st.from_regex(r"[a-z]{1,8}", fullmatch=True))
 args = st.one_of(
     st.just(""),
-    st.sampled_from(["st1", "hr", "st1.urgent", "hr.normal", "st1.panic", "nope", "s1", "water", "all", "work", "res.3", "rej.2.abcdef12", "mrg.1", "7"]),
+    st.sampled_from(
+        [
+            "st1",
+            "hr",
+            "st1.urgent",
+            "hr.normal",
+            "st1.panic",
+            "nope",
+            "s1",
+            "water",
+            "all",
+            "work",
+            "res.3",
+            "rej.2.abcdef12",
+            "mrg.1",
+            "7",
+        ]
+    ),
     st.from_regex(r"[a-z0-9_.-]{1,40}", fullmatch=True),
 )
 
@@ -116,12 +176,21 @@ forged_data = st.one_of(
     st.text(max_size=80),
     st.binary(max_size=70).map(lambda b: b.decode("utf-8", "replace")),
     st.builds(lambda n, v, a: _join("ap", n, v, a), numbers, verbs, args),
-    st.builds(lambda v, a: _join("dr", v, a), st.sampled_from(["cat", "back", "next", "skip", "st", "confirm", "cancel", "x"]), args),
+    st.builds(
+        lambda v, a: _join("dr", v, a),
+        st.sampled_from(["cat", "back", "next", "skip", "st", "confirm", "cancel", "x"]),
+        args,
+    ),
     st.builds(lambda v, a: f"st:{v}:{a}", st.sampled_from(["near", "venue", "appeal", "x"]), args),
     st.builds(lambda a: f"hs:mk:{a}", st.one_of(args, st.just("st.s1.facilities"))),
     st.builds(lambda a: f"lang:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
     st.builds(lambda a: f"lg:set:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
-    st.builds(lambda k, v, a: _join(k, v, a), st.sampled_from(callbacks.TOOLS), st.sampled_from(["shut", "reopen", "period", "erase", "yes", "no", "x"]), args),
+    st.builds(
+        lambda k, v, a: _join(k, v, a),
+        st.sampled_from(callbacks.TOOLS),
+        st.sampled_from(["shut", "reopen", "period", "erase", "yes", "no", "x"]),
+        args,
+    ),
 )
 
 
@@ -142,7 +211,27 @@ command_text = st.builds(
     lambda name, suffix, rest: f"/{name}{suffix}" + (f" {rest}" if rest else ""),
     st.one_of(st.sampled_from(COMMANDS), st.from_regex(r"[A-Za-z0-9_]{1,32}", fullmatch=True)),
     st.sampled_from(["", "@appeals_bot", "@other_bot"]),
-    st.one_of(st.just(""), texts, texts.map(lambda t: f"set {t}"), st.sampled_from(["1", "#2", "²", "#٣", "3 4", "st1", "hr", "ABCDEFGH", "2026-11-01 2026-11-30", "9999-12-31 9999-12-31", "0001-01-01 0001-01-01", "set id=x"])),
+    st.one_of(
+        st.just(""),
+        texts,
+        texts.map(lambda t: f"set {t}"),
+        st.sampled_from(
+            [
+                "1",
+                "#2",
+                "²",
+                "#٣",
+                "3 4",
+                "st1",
+                "hr",
+                "ABCDEFGH",
+                "2026-11-01 2026-11-30",
+                "9999-12-31 9999-12-31",
+                "0001-01-01 0001-01-01",
+                "set id=x",
+            ]
+        ),
+    ),
 )
 
 
@@ -156,28 +245,59 @@ contents = st.one_of(
     command_text.map(_command),
     st.builds(
         lambda serial, n, size, caption: _compact(
-            photo=[{**_file("AgPh", serial + i), "width": 90 * (i + 1), "height": 90 * (i + 1), **_compact(file_size=size)} for i in range(n)],
+            photo=[
+                {**_file("AgPh", serial + i), "width": 90 * (i + 1), "height": 90 * (i + 1), **_compact(file_size=size)}
+                for i in range(n)
+            ],
             caption=caption,
         ),
-        st.integers(0, 10**6), st.integers(1, 3), sizes, _optional(texts),
+        st.integers(0, 10**6),
+        st.integers(1, 3),
+        sizes,
+        _optional(texts),
     ),
     st.builds(
-        lambda serial, duration, size: {"voice": {**_file("AwVo", serial), "duration": duration, **_compact(file_size=size, mime_type="audio/ogg")}},
-        st.integers(0, 10**6), st.integers(0, 10**5), sizes,
+        lambda serial, duration, size: {
+            "voice": {**_file("AwVo", serial), "duration": duration, **_compact(file_size=size, mime_type="audio/ogg")}
+        },
+        st.integers(0, 10**6),
+        st.integers(0, 10**5),
+        sizes,
     ),
     st.builds(
         lambda lat, lon, accuracy: {"location": _compact(latitude=lat, longitude=lon, horizontal_accuracy=accuracy)},
-        floats, floats, _optional(st.one_of(st.floats(0, 1500), st.floats(allow_nan=True))),
+        floats,
+        floats,
+        _optional(st.one_of(st.floats(0, 1500), st.floats(allow_nan=True))),
     ),
     st.builds(
-        lambda lat, lon, title, address: {"location": {"latitude": lat, "longitude": lon}, "venue": {"location": {"latitude": lat, "longitude": lon}, "title": title, "address": address}},
-        floats, floats, texts, texts,
+        lambda lat, lon, title, address: {
+            "location": {"latitude": lat, "longitude": lon},
+            "venue": {"location": {"latitude": lat, "longitude": lon}, "title": title, "address": address},
+        },
+        floats,
+        floats,
+        texts,
+        texts,
     ),
     st.builds(
         lambda phone, whose: {"contact": _compact(phone_number=phone, first_name="Someone", user_id=whose)},
-        st.one_of(texts, st.just("+8613800138000")), st.sampled_from(["own", None, 4242, COURIER]),
+        st.one_of(texts, st.just("+8613800138000")),
+        st.sampled_from(["own", None, 4242, COURIER]),
     ),
-    st.builds(lambda serial: {"sticker": {**_file("CASt", serial), "type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False}}, st.integers(0, 10**6)),
+    st.builds(
+        lambda serial: {
+            "sticker": {
+                **_file("CASt", serial),
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
+        st.integers(0, 10**6),
+    ),
     st.sampled_from([{"dice": {"emoji": "🎲", "value": 3}}, {}, {"new_chat_title": "x"}]),
 )
 
@@ -261,23 +381,59 @@ class Wait:
 people = st.sampled_from(PEOPLE)
 station_file = st.one_of(
     st.binary(max_size=300),
-    st.lists(st.text(max_size=40), max_size=6).map(lambda rows: "\n".join(["id,name,lat,lon,grade,unit", *rows]).encode()),
-    st.builds(
-        lambda sid, name, lat, lon: f"id,name,address,lat,lon,grade,amenities,unit\n{sid},{name},x,{lat},{lon},B,water,st1\n".encode(),
-        st.from_regex(r"[a-z0-9_.-]{1,40}", fullmatch=True), st.text(max_size=20), floats, floats,
+    st.lists(st.text(max_size=40), max_size=6).map(
+        lambda rows: "\n".join(["id,name,lat,lon,grade,unit", *rows]).encode()
     ),
-    st.sampled_from([b'{"stations": []}', b'{"stations": [{"id": "s2"}]}', b"[]", b"null", b'{"stations": 5}', b"\xef\xbb\xbf"]),
+    st.builds(
+        lambda sid, name, lat, lon: (
+            f"id,name,address,lat,lon,grade,amenities,unit\n{sid},{name},x,{lat},{lon},B,water,st1\n".encode()
+        ),
+        st.from_regex(r"[a-z0-9_.-]{1,40}", fullmatch=True),
+        st.text(max_size=20),
+        floats,
+        floats,
+    ),
+    st.sampled_from(
+        [b'{"stations": []}', b'{"stations": [{"id": "s2"}]}', b"[]", b"null", b'{"stations": 5}', b"\xef\xbb\xbf"]
+    ),
 )
 steps = st.one_of(
-    st.builds(Send, people, st.booleans(), contents, st.booleans(), st.sampled_from(["en", "zh", "zh-hans", "fr", "", None])),
+    st.builds(
+        Send, people, st.booleans(), contents, st.booleans(), st.sampled_from(["en", "zh", "zh-hans", "fr", "", None])
+    ),
     st.builds(Send, people, st.just(False), contents, st.just(False), st.just("en")),
-    st.builds(SendFile, people, st.sampled_from(["stations.csv", "s.JSON", "payslip.pdf", "x.csv", "noext"]), station_file, sizes),
+    st.builds(
+        SendFile,
+        people,
+        st.sampled_from(["stations.csv", "s.JSON", "payslip.pdf", "x.csv", "noext"]),
+        station_file,
+        sizes,
+    ),
     st.builds(Press, people, st.booleans(), _optional(forged_data), st.integers(0, 50), st.booleans()),
     st.builds(Press, people, st.just(False), forged_data, st.integers(0, 50), st.just(False)),
     st.builds(Tap, people, st.integers(0, 10**6)),
-    st.builds(Other, st.sampled_from(["channel_post", "edited_channel_post", "inline_query", "my_chat_member", "chosen_inline_result", "poll"]), people, texts),
-    st.builds(File, st.sampled_from([*STRANGERS, COURIER, OTHER_COURIER, STATION_STAFF]), st.sampled_from(["work", "suggestion", "facilities", "life"]), st.sampled_from(["Wages unpaid", "工资没发", "A broken charger"]), st.booleans()),
-    st.builds(Act, st.integers(0, 40), st.sampled_from(APPEAL_VERBS), args, st.sampled_from(["Done", "Why?", "#1", "#2", "#²", "工资已付", "x" * 2001])),
+    st.builds(
+        Other,
+        st.sampled_from(
+            ["channel_post", "edited_channel_post", "inline_query", "my_chat_member", "chosen_inline_result", "poll"]
+        ),
+        people,
+        texts,
+    ),
+    st.builds(
+        File,
+        st.sampled_from([*STRANGERS, COURIER, OTHER_COURIER, STATION_STAFF]),
+        st.sampled_from(["work", "suggestion", "facilities", "life"]),
+        st.sampled_from(["Wages unpaid", "工资没发", "A broken charger"]),
+        st.booleans(),
+    ),
+    st.builds(
+        Act,
+        st.integers(0, 40),
+        st.sampled_from(APPEAL_VERBS),
+        args,
+        st.sampled_from(["Done", "Why?", "#1", "#2", "#²", "工资已付", "x" * 2001]),
+    ),
     st.builds(Wait, st.sampled_from([1, 30, 4 * 60, 24 * 60, 4 * 24 * 60, 8 * 24 * 60])),
 )
 
@@ -339,8 +495,11 @@ class World:
             case Press():
                 await self._press(step)
             case Tap():
-                buttons = [(m["message_id"], data) for m in self.bot.core.bot_messages(step.person)
-                           for _, data in self.bot.core.inline_buttons(m)]
+                buttons = [
+                    (m["message_id"], data)
+                    for m in self.bot.core.bot_messages(step.person)
+                    for _, data in self.bot.core.inline_buttons(m)
+                ]
                 if buttons:
                     message_id, data = buttons[step.pick % len(buttons)]
                     self.bot.core.press_button(step.person, message_id, data)
@@ -376,7 +535,9 @@ class World:
         chat = GROUP if step.in_group else step.person
         mine = core.bot_messages(chat)
         message = mine[step.pick % len(mine)]
-        core.press_button(step.person, message["message_id"], step.data or "x", chat_id=GROUP if step.in_group else None)
+        core.press_button(
+            step.person, message["message_id"], step.data or "x", chat_id=GROUP if step.in_group else None
+        )
         for raw in core.take_updates():
             query = raw["callback_query"]
             if step.data is None:
@@ -384,7 +545,11 @@ class World:
                 query["game_short_name"] = "game"
             if step.inaccessible:
                 # A message Telegram no longer shows the bot (deleted, or too old): date 0.
-                query["message"] = {"chat": query["message"]["chat"], "message_id": query["message"]["message_id"], "date": 0}
+                query["message"] = {
+                    "chat": query["message"]["chat"],
+                    "message_id": query["message"]["message_id"],
+                    "date": 0,
+                }
             await self.feed(raw)
 
     def _other(self, step: Other) -> dict[str, Any]:
@@ -403,15 +568,34 @@ class World:
             case "chosen_inline_result":
                 return {"chosen_inline_result": {"result_id": "1", "from": user, "query": step.text[:256]}}
             case "poll":
-                options = [{"text": "a", "voter_count": 1, "persistent_id": "a"}, {"text": "b", "voter_count": 0, "persistent_id": "b"}]
-                return {"poll": {"id": str(next(_ids)), "question": step.text[:300] or "?", "options": options,
-                                 "total_voter_count": 1, "is_closed": False, "is_anonymous": True,
-                                 "type": "regular", "allows_multiple_answers": False,
-                                 "allows_revoting": False, "members_only": False}}
+                options = [
+                    {"text": "a", "voter_count": 1, "persistent_id": "a"},
+                    {"text": "b", "voter_count": 0, "persistent_id": "b"},
+                ]
+                return {
+                    "poll": {
+                        "id": str(next(_ids)),
+                        "question": step.text[:300] or "?",
+                        "options": options,
+                        "total_voter_count": 1,
+                        "is_closed": False,
+                        "is_anonymous": True,
+                        "type": "regular",
+                        "allows_multiple_answers": False,
+                        "allows_revoting": False,
+                        "members_only": False,
+                    }
+                }
         # The person blocks the bot.
-        return {"my_chat_member": {"chat": self.chat(step.person, False), "from": user, "date": now,
-                                   "old_chat_member": {"status": "member", "user": bot_user},
-                                   "new_chat_member": {"status": "kicked", "user": bot_user, "until_date": 0}}}
+        return {
+            "my_chat_member": {
+                "chat": self.chat(step.person, False),
+                "from": user,
+                "date": now,
+                "old_chat_member": {"status": "member", "user": bot_user},
+                "new_chat_member": {"status": "kicked", "user": bot_user, "until_date": 0},
+            }
+        }
 
     async def _file(self, step: File) -> None:
         bot, person = self.bot, step.person
@@ -447,7 +631,8 @@ class World:
             return appeal.courier_id
         if verb in _STAFF_VERBS and appeal.unit_id is not None:
             rows = await self.bot.services.storage.db.fetchall(
-                "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? ORDER BY telegram_id", (appeal.unit_id,)
+                "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? ORDER BY telegram_id",
+                (appeal.unit_id,),
             )
             return rows[0][0] if rows else None
         return COORDINATOR
@@ -495,7 +680,9 @@ async def run_example(base: Base, sequence: list[Any]) -> None:
             problems = await check_database(bot.services.storage.db)
             assert problems == [], problems
             replies = await bot.say(FRESH, "/start")
-            assert replies and replies[0]["text"].startswith(bot.services.text("en", "start.greeting", name=f"P{FRESH}"))
+            assert replies and replies[0]["text"].startswith(
+                bot.services.text("en", "start.greeting", name=f"P{FRESH}")
+            )
             assert not world.errors, _describe(world.errors)
 
 
@@ -507,8 +694,16 @@ def _say(person: int, text: str, edited: bool = False) -> Send:
 # What the fuzzer found, kept as examples that run every time (appeal numbers are the base's).
 FOUND = {
     # A location off the map (or NaN) reached the database's CHECK constraints.
-    "location off the map": [Send(STRANGERS[0], False, {"location": {"latitude": 0.0, "longitude": 0.0, "horizontal_accuracy": -1.0}}, False, "en"),
-                             Send(COURIER, False, {"location": {"latitude": math.nan, "longitude": 200.0}}, False, "en")],
+    "location off the map": [
+        Send(
+            STRANGERS[0],
+            False,
+            {"location": {"latitude": 0.0, "longitude": 0.0, "horizontal_accuracy": -1.0}},
+            False,
+            "en",
+        ),
+        Send(COURIER, False, {"location": {"latitude": math.nan, "longitude": 200.0}}, False, "en"),
+    ],
     # An event refused by storage after the press was answered: the refusal answered it a second time.
     "assign without a unit": [Act(0, "asgp", "", "Done")],
     # "²" is a digit (str.isdigit) that int() cannot read.
@@ -521,15 +716,24 @@ FOUND = {
     # A button pressed on a message whose buttons are gone ("message is not modified").
     "second tap": [_say(COURIER, "/appeal"), Press(COURIER, False, "dr:cat:work", 0, False)],
     # A press on a message Telegram no longer shows the bot (InaccessibleMessage): nothing to edit.
-    "press on an inaccessible message": [Press(COURIER, False, "lang:zh", 0, True), Press(HR_STAFF, False, "ap:3:acc", 0, True),
-                                         Press(COORDINATOR, False, "ap:1:cnl", 0, True)],
+    "press on an inaccessible message": [
+        Press(COURIER, False, "lang:zh", 0, True),
+        Press(HR_STAFF, False, "ap:3:acc", 0, True),
+        Press(COORDINATOR, False, "ap:1:cnl", 0, True),
+    ],
 }
 # Not a bug: a path random steps rarely reach, walked every run. Three appeals about one station
 # make a hot spot; the coordinator turns it into one appeal, routes it and the unit resolves it.
 WALKED = {
     "hot spot": [File(c, "facilities", "A broken charger", True) for c in (COURIER, STRANGERS[0])]
-    + [Press(COORDINATOR, False, f"hs:mk:st.{STATION.id}.facilities", 0, False), Act(17, "asgp", "st1.urgent", ""),
-       Act(17, "acc", "", ""), Act(17, "res", "", "Chargers replaced"), Wait(8 * 24 * 60), Act(17, "note", "", "x")],
+    + [
+        Press(COORDINATOR, False, f"hs:mk:st.{STATION.id}.facilities", 0, False),
+        Act(17, "asgp", "st1.urgent", ""),
+        Act(17, "acc", "", ""),
+        Act(17, "res", "", "Chargers replaced"),
+        Wait(8 * 24 * 60),
+        Act(17, "note", "", "x"),
+    ],
 }
 
 
@@ -548,7 +752,11 @@ def test_random_updates_break_nothing(base, sequence) -> None:
 
 @pytest.mark.slow  # hundreds of generated examples: minutes
 @settings(max_examples=150)
-@given(presses=st.lists(st.builds(Press, people, st.booleans(), forged_data, st.integers(0, 50), st.booleans()), min_size=5, max_size=40))
+@given(
+    presses=st.lists(
+        st.builds(Press, people, st.booleans(), forged_data, st.integers(0, 50), st.booleans()), min_size=5, max_size=40
+    )
+)
 def test_forged_presses_alone_break_nothing(base, presses) -> None:
     """Long runs of forged button presses only, on the appeals in every state."""
     asyncio.run(run_example(base, presses))

@@ -3,9 +3,9 @@
 import pytest
 
 from handlers import callbacks
+from handlers.telegram_text import said
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
-from handlers.telegram_text import said
 
 COURIER, OTHER_COURIER, STATION_STAFF, HR_STAFF, COORDINATOR = 1001, 1002, 500, 600, 900
 
@@ -62,7 +62,9 @@ async def test_overlong_text_and_oversized_photo_are_refused(bot) -> None:
     await bot.deliver()
     assert bot.last_text(COURIER) == t(bot, "filing.photo_too_large", limit=10)
     after = await bot.services.storage.dialogs.draft(COURIER)
-    assert after.model_copy(update={"last": None}) == before.model_copy(update={"last": None, "updated_at": after.updated_at})
+    assert after.model_copy(update={"last": None}) == before.model_copy(
+        update={"last": None, "updated_at": after.updated_at}
+    )
 
 
 async def test_a_strangers_contact_is_refused(bot) -> None:
@@ -105,10 +107,13 @@ async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
     assert await snapshot(bot) == before
 
     # Already assigned: a toast says what happened, not an alert.
-    query = bot.core.press_button(COORDINATOR, bot.core.last_message(COORDINATOR)["message_id"], callbacks.appeal(number, "asg"))
+    query = bot.core.press_button(
+        COORDINATOR, bot.core.last_message(COORDINATOR)["message_id"], callbacks.appeal(number, "asg")
+    )
     await bot.deliver()
     assert bot.core.answered_callback(query) == {
-        "text": t(bot, "fixcards.assigned_already", number=number, unit="HR Bureau"), "show_alert": False
+        "text": t(bot, "fixcards.assigned_already", number=number, unit="HR Bureau"),
+        "show_alert": False,
     }
     assert await snapshot(bot) == before
 
@@ -118,7 +123,10 @@ async def test_forged_and_stale_buttons_change_nothing(bot) -> None:
     card = next(m for m in reversed(bot.core.bot_messages(HR_STAFF)) if "#" in (m.get("text") or ""))
     query = bot.core.press_button(HR_STAFF, card["message_id"], callbacks.appeal(number, "acc"))
     await bot.deliver()
-    assert bot.core.answered_callback(query) == {"text": t(bot, "stale.already_done", number=number), "show_alert": False}
+    assert bot.core.answered_callback(query) == {
+        "text": t(bot, "stale.already_done", number=number),
+        "show_alert": False,
+    }
     assert await snapshot(bot) == after_accept
 
 
@@ -143,11 +151,13 @@ async def test_cancel_and_back_at_each_step(bot) -> None:
     assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
     await bot.press(COURIER, "Back")
     # Back keeps what was written: it is shown, and Next goes on with it.
-    assert bot.last_text(COURIER) == "\n".join((
-        t(bot, "filing.review_category", category="Daily-life services"),
-        t(bot, "filing.review_description", description=said("The charger at the station is broken")),
-        t(bot, "filing2.add_or_next"),
-    ))
+    assert bot.last_text(COURIER) == "\n".join(
+        (
+            t(bot, "filing.review_category", category="Daily-life services"),
+            t(bot, "filing.review_description", description=said("The charger at the station is broken")),
+            t(bot, "filing2.add_or_next"),
+        )
+    )
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.category) == ("description", "life")
     assert (await snapshot(bot))[0] == 0

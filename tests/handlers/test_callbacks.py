@@ -19,9 +19,29 @@ def test_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, "", "ap", "ap:x:acc", "ap:1:ACC", "ap:1:acc:" + "a" * 41, "ap:-1:acc", "ap:1:acc:x y",
-     "dr:", "st:venue:", "lang", "ap:1:acc;drop", "x" * 65, "ap:1:acc\n", "ap:1:zzz", "dr:zap", "lg:set:", "ap:acc",
-     "ls:open:1", "zz:open", "lang:fra"],
+    [
+        None,
+        "",
+        "ap",
+        "ap:x:acc",
+        "ap:1:ACC",
+        "ap:1:acc:" + "a" * 41,
+        "ap:-1:acc",
+        "ap:1:acc:x y",
+        "dr:",
+        "st:venue:",
+        "lang",
+        "ap:1:acc;drop",
+        "x" * 65,
+        "ap:1:acc\n",
+        "ap:1:zzz",
+        "dr:zap",
+        "lg:set:",
+        "ap:acc",
+        "ls:open:1",
+        "zz:open",
+        "lang:fra",
+    ],
 )
 def test_forged_shapes_decode_to_none(data) -> None:
     """Malformed, oversized, injected data, or a verb no button has, is not a press at all."""

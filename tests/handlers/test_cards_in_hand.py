@@ -3,14 +3,14 @@ per person kept current in place, confirmations show what will happen, and every
 
 import pytest
 
+from domain.commands import NewAppeal
 from domain.lifecycle import Event, State
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.telegram_text import said
-from tests.handlers.test_loop import file_wage_appeal
 from sandbox.core import BotApiCore
-from domain.commands import NewAppeal
 from tests.every_state import STATION
+from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
 
 COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR = 1001, 1002, 500, 501, 600, 900
@@ -66,7 +66,9 @@ async def sent_back(bot) -> int:
 # ---------------------------------------------------------------------------- 1. assigning
 
 
-async def test_choosing_a_unit_turns_the_list_into_the_priority_question_and_a_stale_unit_names_where_it_went(bot) -> None:
+async def test_choosing_a_unit_turns_the_list_into_the_priority_question_and_a_stale_unit_names_where_it_went(
+    bot,
+) -> None:
     number = await sent_back(bot)
     await bot.say(COORDINATOR, f"/open {number}")
     await bot.press(COORDINATOR, "Assign")
@@ -85,12 +87,17 @@ async def test_choosing_a_unit_turns_the_list_into_the_priority_question_and_a_s
     assert len(bot.core.bot_messages(COORDINATOR)) == count
     await bot.press(COORDINATOR, "Station One")
     await bot.press(COORDINATOR, "Normal")
-    assert bot.last_text(COORDINATOR) == t(bot, "appeal.done_assign", number=number, unit="Station One", priority="Normal")
+    assert bot.last_text(COORDINATOR) == t(
+        bot, "appeal.done_assign", number=number, unit="Station One", priority="Normal"
+    )
     assert labels(now_shown(bot, COORDINATOR, unit_list)) == []
 
     # A hurried second tap on another unit of the list as it was: it says where the appeal went.
     answer = await tap(bot, COORDINATOR, unit_list, callbacks.appeal(number, AppealVerb.ASSIGN_UNIT, "hr"))
-    assert answer == {"text": t(bot, "fixcards.assigned_already", number=number, unit="Station One"), "show_alert": False}
+    assert answer == {
+        "text": t(bot, "fixcards.assigned_already", number=number, unit="Station One"),
+        "show_alert": False,
+    }
     assert answer["text"] == f"Appeal #{number} was already assigned to Station One."
     answer = await tap(bot, COORDINATOR, unit_list, callbacks.appeal(number, AppealVerb.ASSIGN_PRIORITY, "hr.urgent"))
     assert answer["text"] == f"Appeal #{number} was already assigned to Station One."
@@ -108,7 +115,10 @@ async def test_a_second_tap_on_the_reassign_list_never_moves_the_appeal_again(bo
     assert bot.last_text(COORDINATOR) == t(bot, "appeal.done_reassign", number=number, unit="Station One")
 
     answer = await tap(bot, COORDINATOR, unit_list, st1_data)  # the list as it was before the edit
-    assert answer == {"text": t(bot, "fixcards.reassigned_already", number=number, unit="Station One"), "show_alert": False}
+    assert answer == {
+        "text": t(bot, "fixcards.reassigned_already", number=number, unit="Station One"),
+        "show_alert": False,
+    }
     ledger = await bot.services.storage.appeals.ledger(number)
     assert [e.event for e in ledger].count(Event.REASSIGN) == 1
 
@@ -178,8 +188,13 @@ async def test_the_merge_confirmation_shows_each_sides_station_and_words(bot) ->
     await bot.services.storage.stations.upsert([STATION])
     appeals = bot.services.storage.appeals
     numbers = []
-    for courier, words in ((COURIER, "The charger at the station is broken"), (OTHER_COURIER, "Charger broken again today")):
-        new = NewAppeal(courier_id=courier, category="suggestion", description=words, language="en", station_id=STATION.id)
+    for courier, words in (
+        (COURIER, "The charger at the station is broken"),
+        (OTHER_COURIER, "Charger broken again today"),
+    ):
+        new = NewAppeal(
+            courier_id=courier, category="suggestion", description=words, language="en", station_id=STATION.id
+        )
         numbers.append((await appeals.submit(new, None, bot.clock())).appeal.id)
     first, second = numbers
     await bot.tick()
@@ -267,7 +282,9 @@ async def test_done_lines_name_the_appeal_in_chinese(tmp_path) -> None:
         assert bot.last_text(HR_STAFF) == f"已签收诉求 #{number}，已通知诉求人。"
 
 
-async def test_the_courier_reads_their_own_wait_in_chinese_and_the_worker_after_a_send_back_sees_who_sent_it(tmp_path) -> None:
+async def test_the_courier_reads_their_own_wait_in_chinese_and_the_worker_after_a_send_back_sees_who_sent_it(
+    tmp_path,
+) -> None:
     async with running_bot(tmp_path / "zh2.sqlite3") as bot:
         zh = lambda key, **kw: bot.services.text("zh", key, **kw)  # noqa: E731
         for person in (COURIER, HR_STAFF):

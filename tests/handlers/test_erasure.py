@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.retention import run_retention
+from domain.commands import ActOnAppeal, NewAppeal
 from domain.lifecycle import Event
 from handlers.telegram_text import said
-from domain.commands import ActOnAppeal, NewAppeal
 from tests.harness import running_bot
 
 # A Telegram id no other number in the database comes near, so its bytes cannot turn up by chance.
@@ -145,10 +145,20 @@ async def leave_traces(bot) -> tuple[int, dict[str, object]]:
     await bot.app.bot_data.sender.flush()
 
     values: dict[str, object] = {
-        "telegram id": COURIER, "first name": FIRST, "last name": LAST, "username": USERNAME, "phone": PHONE,
-        "phone digits": PHONE.lstrip("+"), "description": DESCRIPTION, "answer": ANSWER, "draft": DRAFT,
-        "typed place": PLACE_WORDS, "place lat": PLACE[0], "place lon": PLACE[1],
-        "nearest lat": NEAREST[0], "nearest lon": NEAREST[1],
+        "telegram id": COURIER,
+        "first name": FIRST,
+        "last name": LAST,
+        "username": USERNAME,
+        "phone": PHONE,
+        "phone digits": PHONE.lstrip("+"),
+        "description": DESCRIPTION,
+        "answer": ANSWER,
+        "draft": DRAFT,
+        "typed place": PLACE_WORDS,
+        "place lat": PLACE[0],
+        "place lon": PLACE[1],
+        "nearest lat": NEAREST[0],
+        "nearest lon": NEAREST[1],
     }
     values.update({f"file id {i}": file_id for i, file_id in enumerate(file_ids)})
     return number, values
@@ -172,7 +182,13 @@ async def test_the_values_are_found_before_erasure(bot, tmp_path) -> None:
 async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     """Delete my data: the database file, its WAL and journal hold none of the courier's values, in any encoding."""
     number, values = await leave_traces(bot)
-    new = NewAppeal(courier_id=OTHER, category="work", description="Someone else's words", language="en", contact_phone="+8613700000000")
+    new = NewAppeal(
+        courier_id=OTHER,
+        category="work",
+        description="Someone else's words",
+        language="en",
+        contact_phone="+8613700000000",
+    )
     others = (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
     await bot.say(COURIER, "/privacy")
     await bot.press(COURIER, "Delete my data")
@@ -181,7 +197,9 @@ async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     # Nobody else's data is touched: their appeal, their records of handled updates.
     kept = await bot.services.storage.appeals.get(others)
     assert (kept.courier_id, kept.description, kept.contact_phone) == (OTHER, "Someone else's words", "+8613700000000")
-    handled = await bot.services.storage.db.fetchone("SELECT count(*) FROM handled_updates WHERE digest LIKE ?", (f"m:{OTHER}:%",))
+    handled = await bot.services.storage.db.fetchone(
+        "SELECT count(*) FROM handled_updates WHERE digest LIKE ?", (f"m:{OTHER}:%",)
+    )
     assert handled[0] > 0
     # The unit still hears of the withdrawal, and others keep working meanwhile.
     assert t(bot, "notice.withdraw.unit", number=number) in bot.texts(HR_STAFF)

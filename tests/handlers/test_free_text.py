@@ -6,10 +6,10 @@ import pytest
 
 from domain.lifecycle import Event
 from handlers.history import history_text
+from handlers.telegram_text import said
 from storage.dialogs import Step
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
-from handlers.telegram_text import said
 
 COURIER, HR_STAFF = 1001, 600
 
@@ -46,7 +46,9 @@ async def test_text_answers_the_one_pending_question(bot) -> None:
     replies = await bot.say(COURIER, "Meituan, since March")
     assert [m["text"] for m in replies] == [t(bot, "freetext.answered", number=number)]
     assert (await events(bot, number))[-1] == (Event.ANSWER, "Meituan, since March")
-    assert bot.last_text(HR_STAFF).startswith(t(bot, "notice.answer.unit", number=number, note=said("Meituan, since March")))
+    assert bot.last_text(HR_STAFF).startswith(
+        t(bot, "notice.answer.unit", number=number, note=said("Meituan, since March"))
+    )
 
 
 async def test_a_caption_answers_and_so_does_a_bare_photo(bot) -> None:
@@ -94,11 +96,13 @@ async def test_text_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     assert [m["text"] for m in replies] == [t(bot, "freetext.offer"), t(bot, "freetext.or_menu")]
     assert "New appeal" in bot.reply_labels(COURIER)
     await bot.press(COURIER, t(bot, "freetext.button_file"))
-    assert bot.last_text(COURIER).startswith(t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n")
-    await bot.press(COURIER, "Daily-life")
-    assert t(bot, "filing.review_description", description=said("The charger at Wanda station has been broken for a week")) in (
-        bot.last_text(COURIER)
+    assert bot.last_text(COURIER).startswith(
+        t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n"
     )
+    await bot.press(COURIER, "Daily-life")
+    assert t(
+        bot, "filing.review_description", description=said("The charger at Wanda station has been broken for a week")
+    ) in (bot.last_text(COURIER))
     await bot.press(COURIER, "Next")
     assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
 
@@ -113,7 +117,9 @@ async def test_a_greeting_or_an_emoji_gets_the_menu_not_an_offer(bot) -> None:
 async def test_text_at_the_category_step_is_kept_as_the_description(bot) -> None:
     await bot.say(COURIER, "/appeal")
     await bot.say(COURIER, "My October wages were not paid")
-    assert bot.last_text(COURIER).startswith(t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n")
+    assert bot.last_text(COURIER).startswith(
+        t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n"
+    )
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.description) == (Step.CATEGORY, "My October wages were not paid")
     await bot.press(COURIER, "Work protection")
@@ -134,9 +140,9 @@ async def test_words_at_the_contact_and_review_steps_are_added_not_lost(bot) -> 
     await bot.press(COURIER, "Skip")
     await bot.say(COURIER, "Since October")
     assert bot.texts(COURIER)[-2] == t(bot, "filing2.added")
-    assert t(bot, "filing.review_description", description=said("Wages unpaid\nThe boss is called Wang\nSince October")) in (
-        bot.last_text(COURIER)
-    )
+    assert t(
+        bot, "filing.review_description", description=said("Wages unpaid\nThe boss is called Wang\nSince October")
+    ) in (bot.last_text(COURIER))
 
 
 async def test_words_typed_at_the_place_step_are_the_place(bot) -> None:
@@ -308,10 +314,18 @@ async def test_the_chinese_phone_refusal_says_how(tmp_path) -> None:
 
 
 async def test_an_old_format_draft_still_loads(bot) -> None:
-    old = {"category": "work", "description": "Wages unpaid", "files": [["photo", "f1", "u1"]], "station": None, "lat": 31.2, "lon": 121.4}
+    old = {
+        "category": "work",
+        "description": "Wages unpaid",
+        "files": [["photo", "f1", "u1"]],
+        "station": None,
+        "lat": 31.2,
+        "lon": 121.4,
+    }
     await bot.services.storage.db.write(
         lambda conn: conn.execute(
-            "INSERT INTO drafts (courier_id, step, data, updated_at) VALUES (?, 'contact', ?, 0)", (COURIER, json.dumps(old))
+            "INSERT INTO drafts (courier_id, step, data, updated_at) VALUES (?, 'contact', ?, 0)",
+            (COURIER, json.dumps(old)),
         )
     )
     draft = await bot.services.storage.dialogs.draft(COURIER)
@@ -435,7 +449,12 @@ async def test_a_photo_just_after_an_answer_is_added_to_it(bot) -> None:
     assert (answer.event, answer.note) == (Event.ANSWER, "Yes, I will send a photo of it")
     assert [kind for kind, _ in await bot.services.storage.appeals.attachments(number, answer.id)] == ["photo"]
     # The unit is told, and the photo follows.
-    said = t(bot, "freetext2.answer_added_unit", number=number, files=t(bot, "freetext2.files_instead", files=t(bot, "freetext2.photo_one")))
+    said = t(
+        bot,
+        "freetext2.answer_added_unit",
+        number=number,
+        files=t(bot, "freetext2.files_instead", files=t(bot, "freetext2.photo_one")),
+    )
     staff = [m for m in bot.core.messages(HR_STAFF) if m["from"]["is_bot"]]
     assert said in [m.get("text") for m in staff]
     assert "photo" in staff[-1]

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from telegram import Update
 
+from domain.commands import NewAppeal
 from domain.stations_file import MAX_DEPTH, MAX_FILE_BYTES, MAX_ROWS, SHOWN_PROBLEMS, StationRecord, to_csv
 from handlers import export
 from handlers.ledger_files import estimated_bytes
-from domain.commands import NewAppeal
 from tests.harness import START, running_bot
 
 COORDINATOR, COURIER = 900, 1001
@@ -26,8 +26,20 @@ def stations_csv(count: int, prefix: str = "s") -> bytes:
     """A valid station file of `count` stations with hours and amenities (the checks' full work)."""
     hours = {d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     records = [
-        StationRecord(f"{prefix}-{i}", f"驿站 {i} 号", 31 + i / 1e5, 121 + i / 1e5, "ABC"[i % 3], f"地址 {i} 号",
-                      ("water", "charging"), hours, "st1", True, f"Station {i}", f"{i} Road")
+        StationRecord(
+            f"{prefix}-{i}",
+            f"驿站 {i} 号",
+            31 + i / 1e5,
+            121 + i / 1e5,
+            "ABC"[i % 3],
+            f"地址 {i} 号",
+            ("water", "charging"),
+            hours,
+            "st1",
+            True,
+            f"Station {i}",
+            f"{i} Road",
+        )
         for i in range(count)
     ]
     return to_csv(records).encode("utf-8-sig")
@@ -104,8 +116,11 @@ async def test_a_large_export_leaves_others_answered(bot, frozen_heap) -> None:
     count = 4000
     for i in range(count):
         await storage.appeals.submit(
-            NewAppeal(courier_id=COURIER, category="work", description=f"工资未按时发放，第 {i} 次反映" * 4, language="zh"),
-            "hr", START + timedelta(seconds=i),
+            NewAppeal(
+                courier_id=COURIER, category="work", description=f"工资未按时发放，第 {i} 次反映" * 4, language="zh"
+            ),
+            "hr",
+            START + timedelta(seconds=i),
         )
     await bot.app.bot_data.sender.flush()
     bot.core.send_text(COORDINATOR, "/export 2026-11-01 2026-11-30")
@@ -127,7 +142,10 @@ async def test_a_file_over_the_size_limit_is_never_downloaded(bot) -> None:
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
     bot.core.send_document(COORDINATOR, b"x" * (MAX_FILE_BYTES + 2**20), "stations.json", "application/json")
     await bot.deliver()
-    assert bot.last_text(COORDINATOR) == "该文件 11 MB，驿站文件不能超过 10 MB。请拆分成几个较小的文件，逐个发送。本次未导入任何驿站。"
+    assert (
+        bot.last_text(COORDINATOR)
+        == "该文件 11 MB，驿站文件不能超过 10 MB。请拆分成几个较小的文件，逐个发送。本次未导入任何驿站。"
+    )
 
 
 @pytest.mark.slow  # the bot's worker process builds or checks the file
@@ -136,11 +154,15 @@ async def test_too_many_rows_and_too_deep_nesting_are_clear_errors(bot) -> None:
     json.loads cannot parse) are each refused with what the limit is; nothing is imported."""
     bot.core.send_document(COORDINATOR, stations_csv(MAX_ROWS + 1), "stations.csv", "text/csv")
     await bot.deliver()
-    assert bot.last_text(COORDINATOR) == bot.services.text("en", "heavy.station_file_rows", count=MAX_ROWS + 1, limit=MAX_ROWS)
+    assert bot.last_text(COORDINATOR) == bot.services.text(
+        "en", "heavy.station_file_rows", count=MAX_ROWS + 1, limit=MAX_ROWS
+    )
     listed = {"stations": [{"id": f"s-{i}"} for i in range(MAX_ROWS + 1)]}
     bot.core.send_document(COORDINATOR, json.dumps(listed).encode(), "stations.json", "application/json")
     await bot.deliver()
-    assert bot.last_text(COORDINATOR) == bot.services.text("en", "heavy.station_file_rows", count=MAX_ROWS + 1, limit=MAX_ROWS)
+    assert bot.last_text(COORDINATOR) == bot.services.text(
+        "en", "heavy.station_file_rows", count=MAX_ROWS + 1, limit=MAX_ROWS
+    )
 
     nested = '{"stations": [\n{"id": "s-1", "hours": {"mon": [[[[["07:00"]]]]]}}]}'
     bot.core.send_document(COORDINATOR, nested.encode(), "stations.json", "application/json")
@@ -153,7 +175,9 @@ async def test_too_many_rows_and_too_deep_nesting_are_clear_errors(bot) -> None:
         f"该文件不是驿站文件：自第 1 行起，列表和对象嵌套超过 {MAX_DEPTH} 层。驿站文件应为一个对象，内含驿站列表。本次未导入任何驿站。"
     )
     # Brackets inside texts are text, not nesting: this file's only problem is its unknown field.
-    bracketed = json.dumps({"stations": [{"id": "s-1", "name": "[[[[[[[[[[", "lat": 31, "lon": 121, "grade": "A", "x": 1}]})
+    bracketed = json.dumps(
+        {"stations": [{"id": "s-1", "name": "[[[[[[[[[[", "lat": 31, "lon": 121, "grade": "A", "x": 1}]}
+    )
     bot.core.send_document(COORDINATOR, bracketed.encode(), "stations.json", "application/json")
     await bot.deliver()
     assert "column x: is not a station field" in bot.last_text(COORDINATOR)
@@ -182,7 +206,9 @@ async def test_an_export_too_large_to_send_offers_its_halves(bot, monkeypatch) -
     await storage.people.seen(COURIER, "en", START)
     for day in range(4):
         await storage.appeals.submit(
-            NewAppeal(courier_id=COURIER, category="work", description="Unpaid", language="en"), "hr", START + timedelta(days=day)
+            NewAppeal(courier_id=COURIER, category="work", description="Unpaid", language="en"),
+            "hr",
+            START + timedelta(days=day),
         )
     # Room for two appeals: the limit a 50 MB file would be, scaled down to this test's four appeals.
     monkeypatch.setattr(export, "MAX_UPLOAD_BYTES", estimated_bytes(2, 2 * len("Unpaid")))
@@ -193,7 +219,8 @@ async def test_an_export_too_large_to_send_offers_its_halves(bot, monkeypatch) -
         " (50 MB). Nothing was built.\nChoose a shorter period:"
     )
     assert bot.core.inline_buttons(message) == [
-        ("Mon 23 Nov – Tue 24 Nov", "ex:days:20261123.20261124"), ("Wed 25 Nov – Thu 26 Nov", "ex:days:20261125.20261126"),
+        ("Mon 23 Nov – Tue 24 Nov", "ex:days:20261123.20261124"),
+        ("Wed 25 Nov – Thu 26 Nov", "ex:days:20261125.20261126"),
     ]
     assert not any("document" in m for m in bot.core.bot_messages(COORDINATOR))
     await bot.press(COORDINATOR, "Mon 23 Nov – Tue 24 Nov")
@@ -205,5 +232,7 @@ async def test_an_export_too_large_to_send_offers_its_halves(bot, monkeypatch) -
     monkeypatch.setattr(export, "MAX_UPLOAD_BYTES", 100)
     await bot.say(COORDINATOR, "/export 2026-11-23 2026-11-23")
     message = bot.core.last_message(COORDINATOR)
-    assert message["text"].endswith("\nEven one day is too large to send here: use `python -m bot export` on the server.")
+    assert message["text"].endswith(
+        "\nEven one day is too large to send here: use `python -m bot export` on the server."
+    )
     assert "reply_markup" not in message

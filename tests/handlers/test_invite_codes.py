@@ -46,10 +46,19 @@ async def test_invites_lists_the_codes_and_a_coordinator_revokes_one_after_confi
         now, week = bot.clock(), bot.clock() + timedelta(days=7)
         local = bot.services.local
         assert text.startswith(t(bot, "invites15.title"))
-        assert t(
-            bot, "invites15.line", code=mine, unit="HR Bureau", maker=t(bot, "invites15.maker_you"),
-            created=local(now, "en"), expires=local(week, "en"), uses=0,
-        ) in text
+        assert (
+            t(
+                bot,
+                "invites15.line",
+                code=mine,
+                unit="HR Bureau",
+                maker=t(bot, "invites15.maker_you"),
+                created=local(now, "en"),
+                expires=local(week, "en"),
+                uses=0,
+            )
+            in text
+        )
         assert t(bot, "invites15.maker_other", name=f"P{OTHER_COORDINATOR}") in text
         assert f"{used} · unit: Station One" in text and "used 1 of 1" in text
         revoke = callbacks.encode(Family.INVITE, InviteVerb.REVOKE, mine.lower())
@@ -66,8 +75,13 @@ async def test_invites_lists_the_codes_and_a_coordinator_revokes_one_after_confi
         assert mine not in bot.last_text(COORDINATOR).split("\n", 1)[1]
 
         # A second Yes (a double tap) is told it is gone, and the code joins nobody.
-        query = await press_data(bot, COORDINATOR, callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, mine.lower()))
-        assert bot.core.answered_callback(query) == {"text": t(bot, "invites15.revoke_gone", code=mine), "show_alert": True}
+        query = await press_data(
+            bot, COORDINATOR, callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, mine.lower())
+        )
+        assert bot.core.answered_callback(query) == {
+            "text": t(bot, "invites15.revoke_gone", code=mine),
+            "show_alert": True,
+        }
         await bot.say(COURIER, f"/join {mine}")
         assert bot.last_text(COURIER) == t(bot, "staff.join_bad")
         assert (await bot.services.storage.people.get(COURIER)).role == "courier"
@@ -75,7 +89,9 @@ async def test_invites_lists_the_codes_and_a_coordinator_revokes_one_after_confi
         # A courier cannot list or revoke.
         await bot.say(COURIER, "/invites")
         assert bot.last_text(COURIER) == t(bot, "coord.not_coordinator")
-        query = await press_data(bot, COURIER, callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, theirs.lower()))
+        query = await press_data(
+            bot, COURIER, callbacks.encode(Family.INVITE, InviteVerb.REVOKE_CONFIRMED, theirs.lower())
+        )
         assert bot.core.answered_callback(query) == {"text": t(bot, "coord.not_coordinator"), "show_alert": True}
         assert len(await bot.services.storage.people.live_invites(bot.clock())) == 2
 
@@ -106,7 +122,14 @@ async def test_codes_go_with_their_makers_coordinator_role(tmp_path) -> None:
 
         # Dropped from the config's coordinators: at the next start, the same.
         config_code = await _make_code(bot, COORDINATOR)
-        await people.sync_config([UnitSpec("st1", "station", "一号驿站", "Station One"), UnitSpec("hr", "department", "人社局", "HR Bureau")], [], bot.clock())
+        await people.sync_config(
+            [
+                UnitSpec("st1", "station", "一号驿站", "Station One"),
+                UnitSpec("hr", "department", "人社局", "HR Bureau"),
+            ],
+            [],
+            bot.clock(),
+        )
         assert await people.live_invites(bot.clock()) == []
         await bot.say(OTHER_COURIER, f"/join {config_code}")
         assert bot.last_text(OTHER_COURIER) == t(bot, "staff.join_bad")
@@ -122,7 +145,7 @@ async def test_wrong_join_codes_are_limited_logged_without_the_code_and_reported
     async with running_bot(tmp_path / "guess.sqlite3") as bot:
         await greet_everyone(bot, (COURIER, OTHER_COURIER, COORDINATOR))
         code = await _make_code(bot, COORDINATOR)
-        guesses = [f"ZZZZZZ{a}{b}" for a, b in zip("23456789", "98765432")]
+        guesses = [f"ZZZZZZ{a}{b}" for a, b in zip("23456789", "98765432", strict=True)]
         for guess in guesses[:5]:
             await bot.say(COURIER, f"/join {guess}")
             assert bot.last_text(COURIER) == t(bot, "staff.join_bad")
@@ -161,7 +184,9 @@ async def test_the_guess_limit_is_a_config_key(tmp_path) -> None:
         assert bot.last_text(COURIER) == t(bot, "invites15.join_limited")
         await bot.tick()
         assert bot.texts(COORDINATOR)[-1] == t(bot, "invites15.burst_coordinators", person=COURIER, count=2)
-        rows = await bot.services.storage.db.fetchall("SELECT chat_id FROM outbox WHERE template = ?", (JOIN_BURST_NOTICE,))
+        rows = await bot.services.storage.db.fetchall(
+            "SELECT chat_id FROM outbox WHERE template = ?", (JOIN_BURST_NOTICE,)
+        )
         assert [r[0] for r in rows] == [COORDINATOR]
 
 

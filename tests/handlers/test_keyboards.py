@@ -21,7 +21,10 @@ def test_inline_keyboard() -> None:
     ours = inline([[button("接单", "ap:7:acc"), button("Note", "ap:7:note")], [button("Back", "ap:7:open")]])
     theirs = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("接单", callback_data="ap:7:acc"), InlineKeyboardButton("Note", callback_data="ap:7:note")],
+            [
+                InlineKeyboardButton("接单", callback_data="ap:7:acc"),
+                InlineKeyboardButton("Note", callback_data="ap:7:note"),
+            ],
             [InlineKeyboardButton("Back", callback_data="ap:7:open")],
         ]
     )
@@ -51,7 +54,9 @@ def test_one_time_request_keyboard(location: bool, contact: bool) -> None:
 async def test_main_menu() -> None:
     """A courier's main menu is the reply keyboard python-telegram-bot built from the same labels (Nearest station shares the location)."""
     services = SimpleNamespace(text=lambda lang, key, **values: f"{lang}:{key}")
-    courier = Who(Person(telegram_id=1, role="courier", unit_id=None, language="en", source="seen", reachable=True), "en")
+    courier = Who(
+        Person(telegram_id=1, role="courier", unit_id=None, language="en", source="seen", reachable=True), "en"
+    )
     nearest = KeyboardButton("en:menu.nearest_station", request_location=True, request_contact=False)
     rows = [["en:menu.new_appeal", "en:menu.my_appeals"], [nearest], ["en:menu.help", "en:menu.language"]]
     theirs = ReplyKeyboardMarkup(rows, resize_keyboard=True)

@@ -33,7 +33,11 @@ def labels(message: dict) -> list[str]:
 
 
 def bot_buttons(message: dict) -> list[tuple[str, str]]:
-    return [(b["text"], b["callback_data"]) for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+    return [
+        (b["text"], b["callback_data"])
+        for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+        for b in row
+    ]
 
 
 async def test_a_long_queue_comes_ten_at_a_time_and_more_shows_the_rest(bot) -> None:

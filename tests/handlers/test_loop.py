@@ -4,20 +4,35 @@ import pytest
 
 from domain.lifecycle import Event, Outcome, State
 from handlers.i18n import Catalog
-from tests.harness import running_bot
 from handlers.telegram_text import said
+from tests.harness import running_bot
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 PHONE = "+8613800138000"
 
 REQUIRED_ENGLISH_LABELS = {
-    "menu.new_appeal": "New appeal", "menu.my_appeals": "My appeals", "menu.nearest_station": "Nearest station",
-    "menu.help": "Help", "menu.language": "Language", "button.share_location": "Share location",
-    "button.confirm": "Confirm", "button.back": "Back", "button.cancel": "Cancel", "button.skip": "Skip",
-    "button.accept": "Accept", "button.send_back": "Send back", "button.ask": "Ask", "button.note": "Note",
-    "button.resolve": "Resolve", "button.satisfied": "Satisfied", "button.fairly_satisfied": "Fairly satisfied",
-    "button.not_solved": "Not solved", "button.withdraw": "Withdraw", "button.assign": "Assign",
-    "button.reject": "Reject", "button.merge": "Merge",
+    "menu.new_appeal": "New appeal",
+    "menu.my_appeals": "My appeals",
+    "menu.nearest_station": "Nearest station",
+    "menu.help": "Help",
+    "menu.language": "Language",
+    "button.share_location": "Share location",
+    "button.confirm": "Confirm",
+    "button.back": "Back",
+    "button.cancel": "Cancel",
+    "button.skip": "Skip",
+    "button.accept": "Accept",
+    "button.send_back": "Send back",
+    "button.ask": "Ask",
+    "button.note": "Note",
+    "button.resolve": "Resolve",
+    "button.satisfied": "Satisfied",
+    "button.fairly_satisfied": "Fairly satisfied",
+    "button.not_solved": "Not solved",
+    "button.withdraw": "Withdraw",
+    "button.assign": "Assign",
+    "button.reject": "Reject",
+    "button.merge": "Merge",
 }
 
 
@@ -41,7 +56,11 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     await bot.say(courier, "/appeal")
     assert bot.last_text(courier).startswith(t("filing.ask_category") + "\n")
     # Each category is named with a few examples, so a courier knows where wages or a broken charger go.
-    assert t("filing2.category_example", category=bot.services.category("work").name(lang), example=bot.services.category("work").example(lang)) in bot.last_text(courier)
+    assert t(
+        "filing2.category_example",
+        category=bot.services.category("work").name(lang),
+        example=bot.services.category("work").example(lang),
+    ) in bot.last_text(courier)
     shown = len(bot.texts(courier))
     await bot.press(courier, bot.services.category("work").name(lang))
     # The category question turns into the description question: no new message.
@@ -66,7 +85,10 @@ async def file_wage_appeal(bot, lang: str, courier: int = COURIER) -> int:
     assert confirmation.startswith(category) and PHONE in confirmation
     assert bot.core.inline_buttons(bot.core.bot_messages(courier)[-1]) == []
     number = int(confirmation.split("#")[1].split()[0])
-    assert bot.services.text(lang, "filing.submitted_routed", number=number, unit="X", deadline="Y").split("#")[0] in confirmation
+    assert (
+        bot.services.text(lang, "filing.submitted_routed", number=number, unit="X", deadline="Y").split("#")[0]
+        in confirmation
+    )
     return number
 
 
@@ -92,13 +114,17 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.press(HR_STAFF, t("button.accept"))
     assert t("state.accepted") in bot.texts(HR_STAFF)[-2]  # the card, edited in place
     assert bot.last_text(HR_STAFF) == t("appeal.done_accept", number=number)
-    assert bot.last_text(COURIER).startswith(t("notice.accept.courier", number=number, unit=unit, deadline="").split("{")[0][:12])
+    assert bot.last_text(COURIER).startswith(
+        t("notice.accept.courier", number=number, unit=unit, deadline="").split("{")[0][:12]
+    )
 
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.ask"))
     assert bot.last_text(HR_STAFF) == t("appeal.prompt_ask", number=number)
     await bot.say(HR_STAFF, "Which platform do you ride for?")
-    assert bot.last_text(COURIER) == t("notice.ask.courier", unit=unit, number=number, note=said("Which platform do you ride for?"))
+    assert bot.last_text(COURIER) == t(
+        "notice.ask.courier", unit=unit, number=number, note=said("Which platform do you ride for?")
+    )
 
     bot.clock.advance(minutes=10)
     await bot.press(COURIER, t("button.reply"))
@@ -114,7 +140,9 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     resolved = bot.core.last_message(COURIER)
     assert resolved["text"] == t("notice.resolve.courier", unit=unit, number=number, note=said("Paid on Friday"))
     assert [label for label, _ in bot.core.inline_buttons(resolved)] == [
-        t("button.satisfied"), t("button.fairly_satisfied"), t("button.not_solved")
+        t("button.satisfied"),
+        t("button.fairly_satisfied"),
+        t("button.not_solved"),
     ]
 
     bot.clock.advance(minutes=10)
@@ -122,7 +150,9 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     assert bot.last_text(COURIER) == t("appeal.prompt_unsatisfied", number=number)
     await bot.say(COURIER, "Only half was paid")
     assert bot.last_text(COURIER) == t("appeal.done_rate_unsatisfied", number=number)
-    assert bot.last_text(HR_STAFF).startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
+    assert bot.last_text(HR_STAFF).startswith(
+        t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid"))
+    )
 
     bot.clock.advance(minutes=10)
     await bot.press(HR_STAFF, t("button.resolve"))
@@ -137,9 +167,15 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     assert (appeal.state, appeal.outcome, appeal.reopens) == (State.CLOSED, Outcome.RESOLVED, 1)
     ledger = await bot.services.storage.appeals.ledger(number)
     assert [(e.event, e.actor_id) for e in ledger] == [
-        (Event.SUBMIT, COURIER), (Event.ASSIGN, None), (Event.ACCEPT, HR_STAFF), (Event.ASK, HR_STAFF),
-        (Event.ANSWER, COURIER), (Event.RESOLVE, HR_STAFF), (Event.RATE_UNSATISFIED, COURIER),
-        (Event.RESOLVE, HR_STAFF), (Event.RATE_SATISFIED, COURIER),
+        (Event.SUBMIT, COURIER),
+        (Event.ASSIGN, None),
+        (Event.ACCEPT, HR_STAFF),
+        (Event.ASK, HR_STAFF),
+        (Event.ANSWER, COURIER),
+        (Event.RESOLVE, HR_STAFF),
+        (Event.RATE_UNSATISFIED, COURIER),
+        (Event.RESOLVE, HR_STAFF),
+        (Event.RATE_SATISFIED, COURIER),
     ]
     minutes = [int((e.at - ledger[0].at).total_seconds() // 60) for e in ledger]
     assert minutes == [0, 0, 10, 20, 30, 40, 50, 60, 70]
@@ -189,7 +225,9 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     await bot.say(coordinator, "not a number")
     assert bot.last_text(coordinator) == t("appeal.merge_bad_number")
     await bot.say(coordinator, f"#{first}")
-    assert bot.last_text(coordinator).startswith(t("confirm.merge", number=second, target=first, duplicate="", original="").split("\n")[0])
+    assert bot.last_text(coordinator).startswith(
+        t("confirm.merge", number=second, target=first, duplicate="", original="").split("\n")[0]
+    )
     await bot.press(coordinator, "Confirm merge")
     merged = await bot.services.storage.appeals.get(second)
     assert (merged.outcome, merged.merged_into) == (Outcome.MERGED, first)
@@ -201,7 +239,9 @@ async def test_unrouted_appeal_is_triaged_assigned_and_merged(bot) -> None:
     await bot.press(station_staff, "Resolve")
     await bot.say(station_staff, "A microwave is installed")
     await bot.press(station_staff, "Confirm resolve")
-    assert bot.last_text(other) == t("notice.resolve.followers", number=first, unit="Station One", note=said("A microwave is installed"))
+    assert bot.last_text(other) == t(
+        "notice.resolve.followers", number=first, unit="Station One", note=said("A microwave is installed")
+    )
     assert "Satisfied" not in [label for label, _ in bot.core.inline_buttons(bot.core.last_message(other))]
 
 

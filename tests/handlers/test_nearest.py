@@ -13,12 +13,37 @@ DAY = {d: "07:00-22:00" for d in WEEKDAYS}
 NIGHT = {**DAY, "mon": "22:00-06:00", "tue": "closed"}
 ALWAYS = {d: "00:00-24:00" for d in WEEKDAYS}
 STATIONS = [
-    Station(id="s-day", name="Day Station", address="1 Fuzhou Rd", lat=31.2320, lon=121.4760, grade="A",
-            amenities=("water", "charging"), hours=DAY, unit_id="st1"),
-    Station(id="s-night", name="Night Station", address="2 Hankou Rd", lat=31.2330, lon=121.4770, grade="B",
-            amenities=("toilet", "first_aid"), hours=NIGHT),
-    Station(id="s-always", name="Always Station", address="3 Jiujiang Rd", lat=31.2400, lon=121.4800, grade="C",
-            amenities=("water", "microwave"), hours=ALWAYS),
+    Station(
+        id="s-day",
+        name="Day Station",
+        address="1 Fuzhou Rd",
+        lat=31.2320,
+        lon=121.4760,
+        grade="A",
+        amenities=("water", "charging"),
+        hours=DAY,
+        unit_id="st1",
+    ),
+    Station(
+        id="s-night",
+        name="Night Station",
+        address="2 Hankou Rd",
+        lat=31.2330,
+        lon=121.4770,
+        grade="B",
+        amenities=("toilet", "first_aid"),
+        hours=NIGHT,
+    ),
+    Station(
+        id="s-always",
+        name="Always Station",
+        address="3 Jiujiang Rd",
+        lat=31.2400,
+        lon=121.4800,
+        grade="C",
+        amenities=("water", "microwave"),
+        hours=ALWAYS,
+    ),
     Station(id="s-far", name="Far Station", lat=31.3000, lon=121.6000, grade="C", amenities=("first_aid",)),
     Station(id="s-sydney", name="Sydney Station", lat=-33.86, lon=151.21, grade="A", amenities=("rest",)),
 ]
@@ -33,7 +58,9 @@ async def bot(tmp_path):
         yield running
 
 
-async def share(bot, lat: float = 31.2317, lon: float = 121.4753, accuracy: float | None = None, user: int = COURIER) -> str:
+async def share(
+    bot, lat: float = 31.2317, lon: float = 121.4753, accuracy: float | None = None, user: int = COURIER
+) -> str:
     """Share a location; the listing the bot answers with."""
     bot.core.share_location(user, lat, lon, horizontal_accuracy=accuracy)
     await bot.deliver()
@@ -48,7 +75,7 @@ def seen(text: str) -> str:
 def stations_of(listing: str) -> list[str]:
     """Each listed station's two lines, in the listing's order (the last paragraph holds them)."""
     lines = listing.split("\n\n")[-1].split("\n")
-    return ["\n".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+    return ["\n".join(lines[i : i + 2]) for i in range(0, len(lines), 2)]
 
 
 def block(listing: str, name: str) -> str:
@@ -85,7 +112,11 @@ async def test_closed_now_is_ranked_after_the_open_and_marked(bot) -> None:
     """Monday 10:00: Night Station, second nearest, is closed, so it comes last, marked, with when it opens."""
     listing = await share(bot)
     assert marks_and_names(listing) == [
-        "① Day Station", "② Always Station", "③ Far Station", "④ Sydney Station", "⑤ Night Station"
+        "① Day Station",
+        "② Always Station",
+        "③ Far Station",
+        "④ Sydney Station",
+        "⑤ Night Station",
     ]
     assert block(listing, "Night Station") == "⑤ Night Station · 217 m · grade B\n🔴 Closed now, opens at 22:00 · 🚻🩹"
     assert block(listing, "Day Station") == "① Day Station · 74 m · grade A\n🟢 Open until 22:00 · 🚰🔌"
@@ -123,10 +154,20 @@ async def test_each_station_has_its_own_row_of_buttons_named_by_its_mark(bot) ->
 
 async def test_english_readers_see_english_names_where_there_are_some(tmp_path) -> None:
     """name_en and address_en for English readers, the Chinese for Chinese readers and where no English is given."""
-    both = Station(id="s-fz", name="福州路爱心驿站", name_en="Fuzhou Road Rest Station", address="黄浦区福州路402号",
-                   address_en="No. 402 Fuzhou Road, Huangpu", lat=31.2320, lon=121.4760, grade="A", hours=DAY)
-    chinese_only = Station(id="s-hk", name="汉口路爱心驿站", address="黄浦区汉口路398号", lat=31.2330, lon=121.4770,
-                           grade="B", hours=DAY)
+    both = Station(
+        id="s-fz",
+        name="福州路爱心驿站",
+        name_en="Fuzhou Road Rest Station",
+        address="黄浦区福州路402号",
+        address_en="No. 402 Fuzhou Road, Huangpu",
+        lat=31.2320,
+        lon=121.4760,
+        grade="A",
+        hours=DAY,
+    )
+    chinese_only = Station(
+        id="s-hk", name="汉口路爱心驿站", address="黄浦区汉口路398号", lat=31.2330, lon=121.4770, grade="B", hours=DAY
+    )
     async with running_bot(tmp_path / "en.sqlite3") as bot:
         await bot.services.storage.stations.upsert([both, chinese_only])
         bot.user(COURIER, "Li")

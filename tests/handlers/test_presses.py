@@ -4,16 +4,16 @@ from datetime import timedelta
 
 import pytest
 
+from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from domain.lifecycle import Event, Outcome, State
 from handlers import callbacks
 from handlers.callbacks import AppealVerb, Family
 from handlers.presses import ROUTES
-from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from handlers.telegram_text import said
 from storage.dialogs import PromptKind
 from tests.every_state import KNOWN, STATION, every_state, greet_everyone, press_data
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
-from handlers.telegram_text import said
 
 COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR = 1001, 1002, 500, 501, 600, 900
 
@@ -143,7 +143,12 @@ async def test_resolve_shows_the_result_back_and_acts_only_on_confirm(bot) -> No
     ledger = await bot.services.storage.appeals.ledger(number)
     assert [(e.event, e.note) for e in ledger if e.event is Event.RESOLVE] == [(Event.RESOLVE, "Paid on Friday")]
     assert t(bot, "appeal.done_resolve", number=number) in bot.texts(HR_STAFF)
-    assert bot.core.inline_buttons(next(m for m in bot.core.bot_messages(HR_STAFF) if m["message_id"] == shown_back["message_id"])) == []
+    assert (
+        bot.core.inline_buttons(
+            next(m for m in bot.core.bot_messages(HR_STAFF) if m["message_id"] == shown_back["message_id"])
+        )
+        == []
+    )
 
 
 async def test_cancel_keeps_the_shown_back_text_and_changes_nothing(bot) -> None:
@@ -219,14 +224,18 @@ async def test_merge_refusals_say_why_and_a_good_target_is_shown_back(bot) -> No
     old = await _submit(bot, OTHER_COURIER, "suggestion")
     await storage.appeals.apply(ActOnAppeal(old, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), bot.clock())
     await storage.appeals.apply(ActOnAppeal(old, Event.ACCEPT, STATION_STAFF), bot.clock())
-    await storage.appeals.apply(ActOnAppeal(old, Event.RESOLVE, STATION_STAFF, EventArgs(note="A microwave is there")), bot.clock())
+    await storage.appeals.apply(
+        ActOnAppeal(old, Event.RESOLVE, STATION_STAFF, EventArgs(note="A microwave is there")), bot.clock()
+    )
     await storage.appeals.apply(ActOnAppeal(old, Event.RATE_SATISFIED, OTHER_COURIER), bot.clock())
     bot.clock.advance(days=31)
     unrelated = await _submit(bot, OTHER_COURIER, "work")
     same_station = await _submit(bot, OTHER_COURIER, "facilities", STATION.id)
     original = await _submit(bot, OTHER_COURIER, "suggestion")
     rejected = await _submit(bot, OTHER_COURIER, "suggestion")
-    await storage.appeals.apply(ActOnAppeal(rejected, Event.REJECT, COORDINATOR, EventArgs(note="Outside the district")), bot.clock())
+    await storage.appeals.apply(
+        ActOnAppeal(rejected, Event.REJECT, COORDINATOR, EventArgs(note="Outside the district")), bot.clock()
+    )
     duplicate = await _submit(bot, COURIER, "suggestion", STATION.id)
 
     await bot.tick()  # the new appeals' cards first: /open's card for the duplicate comes last
@@ -283,7 +292,9 @@ async def test_an_answer_may_be_a_photo_or_a_captioned_document(bot) -> None:
     await bot.deliver()
     answer = (await bot.services.storage.appeals.ledger(number))[-1]
     assert (answer.event, answer.note) == (Event.ANSWER, "Here is the contract")
-    rows = await bot.services.storage.db.fetchall("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
+    rows = await bot.services.storage.db.fetchall(
+        "SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,)
+    )
     assert ("document", answer.id) in [(r["kind"], r["event_id"]) for r in rows]
 
     await bot.press(HR_STAFF, "Ask")
@@ -292,7 +303,9 @@ async def test_an_answer_may_be_a_photo_or_a_captioned_document(bot) -> None:
     bot.core.send_voice(COURIER, b"OggS voice", 12)
     await bot.deliver()
     answer = (await bot.services.storage.appeals.ledger(number))[-1]
-    rows = await bot.services.storage.db.fetchall("SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,))
+    rows = await bot.services.storage.db.fetchall(
+        "SELECT kind, event_id FROM attachments WHERE appeal_id = ?", (number,)
+    )
     assert (answer.event, ("voice", answer.id) in [(r["kind"], r["event_id"]) for r in rows]) == (Event.ANSWER, True)
     assert len(await bot.services.storage.appeals.attachments(number)) == 3
 
@@ -314,16 +327,32 @@ async def test_a_photo_is_no_result_without_words(bot) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["ap:1:zzz", "ap:1:ok:zz.1", "ap:1:ok:res", "ap:1:filez", "lg:set:", "lg:set:fr", "pv:zap", "zz:open", "ls:everyone:1",
-     "hs:zap:st.s1.work", "dr:confirm;drop", "ap:1:acc:" + "x" * 41],
+    [
+        "ap:1:zzz",
+        "ap:1:ok:zz.1",
+        "ap:1:ok:res",
+        "ap:1:filez",
+        "lg:set:",
+        "lg:set:fr",
+        "pv:zap",
+        "zz:open",
+        "ls:everyone:1",
+        "hs:zap:st.s1.work",
+        "dr:confirm;drop",
+        "ap:1:acc:" + "x" * 41,
+    ],
 )
 async def test_forged_callback_data_is_refused_and_changes_nothing(bot, data) -> None:
     """Data no button of the bot carries gets an alert, whoever sends it."""
     await file_wage_appeal(bot, "en")
-    before = await bot.services.storage.db.fetchone("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM prompts)")
+    before = await bot.services.storage.db.fetchone(
+        "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM prompts)"
+    )
     answer = await tap(bot, COORDINATOR, bot.core.last_message(COORDINATOR), data)
     assert answer == {"text": t(bot, "press.invalid"), "show_alert": True}
-    after = await bot.services.storage.db.fetchone("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM prompts)")
+    after = await bot.services.storage.db.fetchone(
+        "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM prompts)"
+    )
     assert tuple(after) == tuple(before)
 
 
@@ -342,7 +371,18 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
             await bot.services.storage.people.seen(courier, "en", bot.clock())
             await _submit(bot, courier, "facilities", STATION.id)
         for person in KNOWN:
-            for command in ("/my", "/language", "/privacy", "/queue", "/triage", "/export", "/stations s1", "/digest", "/invite", "/people"):
+            for command in (
+                "/my",
+                "/language",
+                "/privacy",
+                "/queue",
+                "/triage",
+                "/export",
+                "/stations s1",
+                "/digest",
+                "/invite",
+                "/people",
+            ):
                 await bot.say(person, command)
         await bot.press(COURIER, "Delete my data")
         await bot.say(OTHER_COURIER, "/appeal")  # a dialog's live buttons (the finished ones' are taken away)
@@ -393,7 +433,9 @@ async def test_the_confirm_button_of_an_appeal_that_moved_on_says_what_happened(
 
 async def storage_withdraw(bot, number: int) -> None:
     """The courier withdraws the appeal (straight through storage, as their press would)."""
-    await bot.services.storage.appeals.apply(ActOnAppeal(number, Event.WITHDRAW, COURIER), bot.clock() + timedelta(minutes=1))
+    await bot.services.storage.appeals.apply(
+        ActOnAppeal(number, Event.WITHDRAW, COURIER), bot.clock() + timedelta(minutes=1)
+    )
 
 
 async def test_an_older_show_back_does_not_confirm_a_newer_text(bot) -> None:
@@ -408,7 +450,9 @@ async def test_an_older_show_back_does_not_confirm_a_newer_text(bot) -> None:
     assert answer == {"text": t(bot, "stale.replaced"), "show_alert": False}
     assert Event.RESOLVE not in await events(bot, number)
     await bot.press(HR_STAFF, "Confirm resolve")
-    assert [e.note for e in await bot.services.storage.appeals.ledger(number) if e.event is Event.RESOLVE] == ["Paid on Friday"]
+    assert [e.note for e in await bot.services.storage.appeals.ledger(number) if e.event is Event.RESOLVE] == [
+        "Paid on Friday"
+    ]
 
 
 async def test_a_reason_typed_after_the_appeal_left_the_unit_is_not_applied(bot) -> None:
@@ -438,7 +482,9 @@ async def test_a_reason_asked_for_before_the_appeal_moved_on_is_never_used(bot) 
     other = await _submit(bot, COURIER, "suggestion")
     await bot.say(COORDINATOR, f"/open {other}")
     await bot.press(COORDINATOR, "Reject")
-    await bot.services.storage.appeals.apply(ActOnAppeal(other, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), bot.clock())
+    await bot.services.storage.appeals.apply(
+        ActOnAppeal(other, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1")), bot.clock()
+    )
     await bot.say(COORDINATOR, "Not for this district")
     appeal = await bot.services.storage.appeals.get(other)
     assert bot.last_text(COORDINATOR) == t(

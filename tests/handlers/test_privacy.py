@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.retention import RETENTION_JOB, run_retention
-from domain.lifecycle import Event, Outcome
 from domain.commands import ActOnAppeal, NewAppeal
+from domain.lifecycle import Event, Outcome
 from tests.harness import START, running_bot
 
 COURIER, STAFF, HR_STAFF, COORDINATOR, STRANGER = 1001, 500, 600, 900, 1999
@@ -23,8 +23,12 @@ async def bot(tmp_path):
     async with running_bot(tmp_path / "privacy.sqlite3") as running:
         await running.start(COURIER, STAFF, HR_STAFF, COORDINATOR)
         new = NewAppeal(
-            courier_id=COURIER, category="work", description="My wages were not paid", language="en",
-            contact_phone=PHONE, attachments=(("photo", "AgAD-p", "AQAD-p"),),
+            courier_id=COURIER,
+            category="work",
+            description="My wages were not paid",
+            language="en",
+            contact_phone=PHONE,
+            attachments=(("photo", "AgAD-p", "AQAD-p"),),
         )
         await running.services.storage.appeals.submit(new, "hr", START)
         running.core.share_location(COURIER, 31.23, 121.47)
@@ -37,9 +41,14 @@ async def test_a_courier_sees_what_is_kept_and_deletes_it(bot) -> None:
     """Counts first; Delete asks to confirm; confirming withdraws the open appeal and removes the rest."""
     await bot.say(COURIER, "/privacy")
     shown = bot.last_text(COURIER)
-    for line in ("Appeals: 1 (open: 1)", "Texts (descriptions, questions, answers, results): 1",
-                 "Photos and voice notes: 1", "Phone number: shared with a unit",
-                 "Location: the last one you shared to find a station", "Language: English"):
+    for line in (
+        "Appeals: 1 (open: 1)",
+        "Texts (descriptions, questions, answers, results): 1",
+        "Photos and voice notes: 1",
+        "Phone number: shared with a unit",
+        "Location: the last one you shared to find a station",
+        "Language: English",
+    ):
         assert line in shown
     await bot.press(COURIER, "Delete my data")
     assert bot.last_text(COURIER) == bot.services.text("en", "privacy.are_you_sure")
@@ -49,11 +58,16 @@ async def test_a_courier_sees_what_is_kept_and_deletes_it(bot) -> None:
 
     await bot.press(COURIER, "Delete my data")
     await bot.press(COURIER, "Yes, delete it")
-    assert bot.last_text(COURIER).startswith("Done: your data is deleted. Appeals made anonymous: 1; withdrawn first: 1.")
+    assert bot.last_text(COURIER).startswith(
+        "Done: your data is deleted. Appeals made anonymous: 1; withdrawn first: 1."
+    )
     storage = bot.services.storage
     appeal = await storage.appeals.get(1)
     assert (appeal.outcome, appeal.courier_id, appeal.description, appeal.contact_phone) == (
-        Outcome.WITHDRAWN, None, "", None
+        Outcome.WITHDRAWN,
+        None,
+        "",
+        None,
     )
     assert await storage.appeals.attachments(1) == []
     assert await storage.people.get(COURIER) is None
@@ -85,7 +99,10 @@ async def test_staff_and_coordinators_cannot_erase_themselves(bot, person) -> No
     for data in ("pv:erase", "pv:yes", "pv:no"):
         query = bot.core.press_button(person, message_id, data)
         await bot.deliver()
-        assert bot.core.answered_callback(query) == {"text": bot.services.text("en", "privacy.role_first"), "show_alert": True}
+        assert bot.core.answered_callback(query) == {
+            "text": bot.services.text("en", "privacy.role_first"),
+            "show_alert": True,
+        }
     assert await bot.services.storage.people.get(person) is not None
 
 
@@ -124,7 +141,9 @@ def test_log_calls_carry_no_personal_data() -> None:
     for path in (ROOT / d for d in ("bot", "handlers", "storage", "domain")):
         for source in path.rglob("*.py"):
             text = source.read_text(encoding="utf-8")
-            calls += [(source.name, m.group(0)) for m in re.finditer(r"\blog\.\w+\((?:[^()]|\([^()]*\))*\)", text, re.S)]
+            calls += [
+                (source.name, m.group(0)) for m in re.finditer(r"\blog\.\w+\((?:[^()]|\([^()]*\))*\)", text, re.S)
+            ]
     assert calls, "no log calls found: the pattern is wrong"
     forbidden = re.compile(r"token|phone|description|\bnotes?\b|\btext\b|\bupdate\b|\bmessage\b|\.args|params", re.I)
     for name, call in calls:
@@ -139,5 +158,9 @@ async def test_nothing_personal_reaches_the_log(bot, caplog) -> None:
     await bot.press(COURIER, "Delete my data")
     await bot.press(COURIER, "Yes, delete it")
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in (PHONE, "My wages were not paid", bot.config.telegram.token.get_secret_value() if bot.config.telegram.token else "offline-sandbox-token"):
+    for secret in (
+        PHONE,
+        "My wages were not paid",
+        bot.config.telegram.token.get_secret_value() if bot.config.telegram.token else "offline-sandbox-token",
+    ):
         assert secret not in logged

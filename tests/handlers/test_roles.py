@@ -8,10 +8,10 @@ import pytest
 from domain.lifecycle import Outcome
 from handlers.deadlines_view import appeal_deadline_line
 from handlers.services import Services
+from handlers.telegram_text import said
 from tests.handlers.test_loop import COORDINATOR, COURIER, HR_STAFF, file_wage_appeal
 from tests.harness import TZ, running_bot
 from tests.helpers import file_appeal
-from handlers.telegram_text import said
 
 OTHER = 1002
 STATION_STAFF = 500
@@ -80,7 +80,9 @@ async def test_the_same_next_deadline_everywhere(bot, lang) -> None:
     await bot.at(accept.due_at - timedelta(minutes=1))
     # The worker holds a card for it (from /open): the reminder is a line under that card, edited in place.
     reminder = bot.core.last_message(HR_STAFF)
-    assert reminder["text"].startswith(t("ladder.accept.remind", number=number, when=bot.services.local(accept.due_at, lang)))
+    assert reminder["text"].startswith(
+        t("ladder.accept.remind", number=number, when=bot.services.local(accept.due_at, lang))
+    )
     assert line in reminder["reply_to_message"]["text"]
     # Past it, the same line says it is overdue, on the card the chase-up points to and on the page alike.
     await bot.at(accept.due_at + timedelta(minutes=1))
@@ -142,7 +144,9 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     assert bot.last_text(COURIER) == t("appeal.done_rate_unsatisfied", number=number)
     assert line in bot.texts(COURIER)[-2]  # the appeal's page, kept current
     staff_notice = bot.core.last_message(HR_STAFF)
-    assert staff_notice["text"].startswith(t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid")))
+    assert staff_notice["text"].startswith(
+        t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid"))
+    )
     # The worker's card for it is kept current in place; the news is a line under it.
     card = bot.core.messages(HR_STAFF)[staff_notice["reply_to_message"]["message_id"] - 1]
     assert line in card["text"]
@@ -166,14 +170,16 @@ async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:
     await bot.say(hr, "This is for the trade union")
     triage = await timer(bot, first, "triage")
     assert bot.last_text(COURIER) == t(
-        "notice.send_back.courier", number=first, unit="HR Bureau",
+        "notice.send_back.courier",
+        number=first,
+        unit="HR Bureau",
         deadline=t("deadline.triage", when=bot.services.local(triage.due_at, "en")),
     )
     assert "trade union" not in bot.last_text(COURIER)  # the unit's reason is for the coordinators
     await bot.press(coordinator, "Reject")
     await bot.say(coordinator, "Outside our district")
     await bot.press(coordinator, "Confirm reject")
-    assert bot.last_text(COURIER) == "Appeal #%d was rejected. The reason:\n│ Outside our district" % first
+    assert bot.last_text(COURIER) == f"Appeal #{first} was rejected. The reason:\n│ Outside our district"
 
     second = await file_wage_appeal(bot, "en")
     await bot.say(coordinator, f"/open {second}")
@@ -181,7 +187,9 @@ async def test_the_courier_hears_of_send_back_reassign_and_reject(bot) -> None:
     await bot.press(coordinator, "Station One")
     accept = await timer(bot, second, "accept")
     assert bot.last_text(COURIER) == t(
-        "notice.reassign.courier", number=second, unit="Station One",
+        "notice.reassign.courier",
+        number=second,
+        unit="Station One",
         deadline=t("deadline.accept", when=bot.services.local(accept.due_at, "en")),
     )
 
@@ -299,7 +307,10 @@ async def test_invite_by_button_or_by_name(bot) -> None:
     await bot.say(coordinator, "/invite")
     message = bot.core.last_message(coordinator)
     assert message["text"] == t("coord.invite_usage")
-    assert sorted(label for label, _ in bot.core.inline_buttons(message)) == ["Invite staff: HR Bureau", "Invite staff: Station One"]
+    assert sorted(label for label, _ in bot.core.inline_buttons(message)) == [
+        "Invite staff: HR Bureau",
+        "Invite staff: Station One",
+    ]
     await bot.press(coordinator, "Invite staff: HR Bureau")
     code = bot.last_text(coordinator).rsplit("/join ", 1)[1]
     assert bot.last_text(coordinator) == t("coord.invite_created", unit="HR Bureau", code=code, days=7)
@@ -366,7 +377,8 @@ async def test_merged_couriers_hear_a_reopening_and_its_deadline(bot) -> None:
     await bot.say(COURIER, "It does not work")
     handle = await timer(bot, first, "handle")
     assert bot.last_text(OTHER) == t(
-        "notice.rate_unsatisfied.followers", number=first,
+        "notice.rate_unsatisfied.followers",
+        number=first,
         deadline=t("deadline.handle", when=bot.services.local(handle.due_at, "en")),
     )
 

@@ -26,7 +26,9 @@ def _buttons(bot: Bot, person: int) -> list[str]:
 async def _card_buttons(bot: Bot, person: int, number: int) -> list[str]:
     """Open the appeal with /open and return the verbs of its card's appeal buttons."""
     await bot.say(person, f"/open {number}")
-    return [callbacks.decode(d).verb for d in _buttons(bot, person) if callbacks.decode(d).kind is callbacks.Family.APPEAL]
+    return [
+        callbacks.decode(d).verb for d in _buttons(bot, person) if callbacks.decode(d).kind is callbacks.Family.APPEAL
+    ]
 
 
 async def _outbox(bot: Bot, template: str) -> list[tuple[int, int]]:
@@ -47,7 +49,11 @@ async def test_a_worker_cannot_accept_their_own_appeal_routed_to_their_unit(tmp_
         assert (appeal.state, appeal.unit_id) == ("handling", "hr")
         # The coordinator hears it sits with its own filer's unit, with the card and a Reassign button.
         assert await _outbox(bot, OWN_UNIT_NOTICE) == [(COORDINATOR, number)]
-        notice = next(m for m in bot.core.bot_messages(COORDINATOR) if t(bot, OWN_UNIT_NOTICE, number=number, unit="HR Bureau") in (m.get("text") or ""))
+        notice = next(
+            m
+            for m in bot.core.bot_messages(COORDINATOR)
+            if t(bot, OWN_UNIT_NOTICE, number=number, unit="HR Bureau") in (m.get("text") or "")
+        )
         assert callbacks.appeal(number, "rea") in [d for _, d in bot.core.inline_buttons(notice)]
         # The filer is not sent the unit's "new appeal" notice for their own appeal.
         assert not any(text.startswith(t(bot, "notice.assign.unit", unit="HR Bureau")) for text in bot.texts(HR_STAFF))
@@ -144,7 +150,9 @@ async def test_a_coordinator_cannot_triage_their_own_appeal(tmp_path) -> None:
             callbacks.appeal(number, "mrg"),
         ):
             query = await press_data(bot, COORDINATOR, data)
-            assert bot.core.answered_callback(query) == {"text": t(bot, "selfhandling.refused"), "show_alert": True}, data
+            assert bot.core.answered_callback(query) == {"text": t(bot, "selfhandling.refused"), "show_alert": True}, (
+                data
+            )
         assert (await bot.services.storage.appeals.get(number)).version == appeal.version
 
         await act(bot, OTHER_COORDINATOR, number, "asgp", arg="hr.normal")

@@ -13,8 +13,17 @@ from tests.harness import running_bot
 COURIER, STAFF, COORDINATOR, STRANGER = 1001, 500, 900, 1999
 HOURS = {d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 STATIONS = [
-    Station(id="s-1", name="First Station", address="1 Fuzhou Rd", lat=31.232, lon=121.476, grade="A",
-            amenities=("water",), hours=HOURS, unit_id="st1"),
+    Station(
+        id="s-1",
+        name="First Station",
+        address="1 Fuzhou Rd",
+        lat=31.232,
+        lon=121.476,
+        grade="A",
+        amenities=("water",),
+        hours=HOURS,
+        unit_id="st1",
+    ),
     Station(id="s-2", name="Second Station", lat=31.24, lon=121.48, grade="B", active=False),
 ]
 
@@ -93,25 +102,40 @@ async def test_find_stations_by_name(bot) -> None:
 
 async def test_add_and_edit_with_the_one_line_form(bot) -> None:
     """A new station needs every required field; an edit changes only what it names; problems say why."""
-    await bot.say(COORDINATOR, '/stations set id=s-3 name="Third Station" lat=31.25 lon=121.49 grade=C '
-                               "amenities=water;toilet hours=08:00-20:00 sun=closed unit=st1")
+    await bot.say(
+        COORDINATOR,
+        '/stations set id=s-3 name="Third Station" lat=31.25 lon=121.49 grade=C '
+        "amenities=water;toilet hours=08:00-20:00 sun=closed unit=st1",
+    )
     assert bot.texts(COORDINATOR)[-2] == "Station s-3 added."
     added = await bot.services.storage.stations.get("s-3")
     assert (added.name, added.amenities, added.hours["sun"], added.hours["mon"], added.unit_id) == (
-        "Third Station", ("water", "toilet"), "closed", "08:00-20:00", "st1"
+        "Third Station",
+        ("water", "toilet"),
+        "closed",
+        "08:00-20:00",
+        "st1",
     )
 
     await bot.say(COORDINATOR, "/stations set id=s-1 mon=22:00-06:00 grade=B")
     assert bot.texts(COORDINATOR)[-2] == "Station s-1 updated."
     edited = await bot.services.storage.stations.get("s-1")
     assert (edited.name, edited.grade, edited.hours["mon"], edited.hours["tue"]) == (
-        "First Station", "B", "22:00-06:00", "07:00-22:00"
+        "First Station",
+        "B",
+        "22:00-06:00",
+        "07:00-22:00",
     )
 
     await bot.say(COORDINATOR, "/stations set id=s-4 name=Fourth lat=100 grade=Z unit=moon")
     problems = bot.last_text(COORDINATOR)
     assert problems.startswith("Problems found: 4")
-    for expected in ("column lat: 100 is not a latitude", "column lon: is missing", "column grade: 'Z'", "column unit: no unit has the id 'moon'"):
+    for expected in (
+        "column lat: 100 is not a latitude",
+        "column lon: is missing",
+        "column grade: 'Z'",
+        "column unit: no unit has the id 'moon'",
+    ):
         assert expected in problems
     assert problems.endswith("Nothing was changed. Fix these and send it again.")
     assert await bot.services.storage.stations.get("s-4") is None
@@ -125,10 +149,12 @@ async def test_add_and_edit_with_the_one_line_form(bot) -> None:
 @pytest.mark.slow  # the bot's worker process builds or checks the file
 async def test_a_station_file_sent_as_a_document(bot) -> None:
     """A valid JSON file is imported by id; a CSV with problems lists them all and changes nothing."""
-    stations = {"stations": [
-        {"id": "s-1", "name": "First, renamed", "lat": 31.232, "lon": 121.476, "grade": "A", "unit": "st1"},
-        {"id": "s-9", "name": "Ninth", "lat": 31.3, "lon": 121.5, "grade": "C", "amenities": ["charging"]},
-    ]}
+    stations = {
+        "stations": [
+            {"id": "s-1", "name": "First, renamed", "lat": 31.232, "lon": 121.476, "grade": "A", "unit": "st1"},
+            {"id": "s-9", "name": "Ninth", "lat": 31.3, "lon": 121.5, "grade": "C", "amenities": ["charging"]},
+        ]
+    }
     bot.core.send_document(COORDINATOR, json.dumps(stations).encode(), "stations.json", "application/json")
     await bot.deliver()
     assert bot.last_text(COORDINATOR) == "Stations imported: 1 new, 1 updated."
@@ -169,7 +195,11 @@ async def test_english_names_by_form_file_and_import(bot) -> None:
     await bot.say(COORDINATOR, '/stations set id=s-1 name_en="Fuzhou Road Station" address_en="1 Fuzhou Road"')
     assert bot.texts(COORDINATOR)[-2] == "Station s-1 updated."
     station = await bot.services.storage.stations.get("s-1")
-    assert (station.name, station.name_en, station.address_en) == ("First Station", "Fuzhou Road Station", "1 Fuzhou Road")
+    assert (station.name, station.name_en, station.address_en) == (
+        "First Station",
+        "Fuzhou Road Station",
+        "1 Fuzhou Road",
+    )
     await bot.say(COORDINATOR, "/stations fuzhou road")  # found by its English name too
     assert bot.last_text(COORDINATOR).startswith("First Station (s-1)")
 
@@ -207,7 +237,8 @@ async def test_only_coordinators_manage_stations(bot, person) -> None:
     # Not a station file for them: a file like any other, which they may file as an appeal.
     assert bot.texts(person)[-2] == bot.services.text("en", "freetext.offer_file")
     assert [(s.id, s.name, s.active) for s in await bot.services.storage.stations.all()] == [
-        ("s-1", "First Station", True), ("s-2", "Second Station", False)
+        ("s-1", "First Station", True),
+        ("s-2", "Second Station", False),
     ]
 
 

@@ -7,10 +7,26 @@ from tests.harness import running_bot
 
 COURIER = 1001
 STATIONS = [
-    Station(id="s-near", name="Near Station", address="1 Fuzhou Rd", lat=31.2320, lon=121.4760, grade="A",
-            amenities=("water", "charging", "first_aid"), unit_id="st1"),
-    Station(id="s-mid", name="Mid Station", address="9 Hankou Rd", lat=31.2400, lon=121.4800, grade="B",
-            amenities=("water",), unit_id="st1"),
+    Station(
+        id="s-near",
+        name="Near Station",
+        address="1 Fuzhou Rd",
+        lat=31.2320,
+        lon=121.4760,
+        grade="A",
+        amenities=("water", "charging", "first_aid"),
+        unit_id="st1",
+    ),
+    Station(
+        id="s-mid",
+        name="Mid Station",
+        address="9 Hankou Rd",
+        lat=31.2400,
+        lon=121.4800,
+        grade="B",
+        amenities=("water",),
+        unit_id="st1",
+    ),
     Station(id="s-far", name="Far Station", address="Pudong", lat=31.3000, lon=121.6000, grade="C", unit_id="st1"),
     Station(id="s-closed", name="Closed Station", lat=31.2318, lon=121.4755, grade="B", active=False),
 ]
@@ -103,7 +119,8 @@ async def test_a_location_in_the_dialog_offers_the_stations_near_it_in_one_messa
     bot.core.share_location(COURIER, 31.1, 121.2)  # kilometres from any station
     await bot.deliver()
     assert bot.texts(COURIER)[sent:] == [
-        t("filing.location_received") + "\n" + t("filing.ask_contact_keyboard"), t("filing.ask_contact")
+        t("filing.location_received") + "\n" + t("filing.ask_contact_keyboard"),
+        t("filing.ask_contact"),
     ]
     assert bot.reply_labels(COURIER) == [t("button.share_phone")]
     draft = await bot.services.storage.dialogs.draft(COURIER)

@@ -15,16 +15,19 @@ import pytest
 
 from domain.commands import ActOnAppeal
 from domain.stations_file import MAX_ADDRESS, MAX_NAME, FileProblem, StationRecord
-from handlers.text_prompts import MAX_TYPED
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_PLACE
 from handlers.station_admin import problems_text
 from handlers.telegram_text import QUOTE, TEXT, quoted, said, shorten, split, units
+from handlers.text_prompts import MAX_TYPED
 from tests.harness import running_bot
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 PHONE = "+8613800138000"
 # What a description might say to pass for the bot's own lines.
-FORGED = {"en": "State: closed: resolved\nCourier's phone: 13800000000\n", "zh": "状态：已办结\n诉求人电话：13800000000\n"}
+FORGED = {
+    "en": "State: closed: resolved\nCourier's phone: 13800000000\n",
+    "zh": "状态：已办结\n诉求人电话：13800000000\n",
+}
 FILLERS = {
     "en": "The charger at the north gate is broken again. ",
     "zh": "北门的充电桩又坏了，请尽快修理。",
@@ -89,8 +92,13 @@ def long_units(filler: str, lang: str) -> list[dict[str, object]]:
     name = lambda base: filled(filler if filler != FILLERS["en"] else base, 60)  # noqa: E731
     return [
         {"id": "st1", "kind": "station", "zh": filled("一号驿站", 60), "en": name("Station One "), "staff": [500, 501]},
-        {"id": "hr", "kind": "department", "zh": filled(FILLERS["zh"] if filler != FILLERS["astral"] else filler, 60),
-         "en": name("Human Resources Bureau "), "staff": [600]},
+        {
+            "id": "hr",
+            "kind": "department",
+            "zh": filled(FILLERS["zh"] if filler != FILLERS["astral"] else filler, 60),
+            "en": name("Human Resources Bureau "),
+            "staff": [600],
+        },
     ]
 
 
@@ -167,9 +175,12 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         assert "…" in card and t("limits.description") in card
 
         texts = {
-            "ask": filled(filler, MAX_TYPED, "Q "), "answer": filled(filler, MAX_TYPED, "A "),
-            "note": filled(filler, MAX_TYPED, "N "), "resolve": filled(filler, MAX_TYPED, "R1 "),
-            "unsatisfied": filled(filler, MAX_TYPED, "U "), "resolve2": filled(filler, MAX_TYPED, "R2 "),
+            "ask": filled(filler, MAX_TYPED, "Q "),
+            "answer": filled(filler, MAX_TYPED, "A "),
+            "note": filled(filler, MAX_TYPED, "N "),
+            "resolve": filled(filler, MAX_TYPED, "R1 "),
+            "unsatisfied": filled(filler, MAX_TYPED, "U "),
+            "resolve2": filled(filler, MAX_TYPED, "R2 "),
         }
         await walk.press(HR_STAFF, t("button.accept"))
         await walk.say(HR_STAFF, "/queue")
@@ -194,7 +205,16 @@ async def test_every_field_at_its_limit_walks_every_notice_and_screen(tmp_path, 
         await walk.press(COURIER, t("button.satisfied"))
         ledger = await bot.services.storage.appeals.ledger(number)
         assert [e.event.value for e in ledger] == [
-            "submit", "assign", "accept", "ask", "answer", "note", "resolve", "rate_unsatisfied", "resolve", "rate_satisfied",
+            "submit",
+            "assign",
+            "accept",
+            "ask",
+            "answer",
+            "note",
+            "resolve",
+            "rate_unsatisfied",
+            "resolve",
+            "rate_satisfied",
         ]
         assert [e.note for e in ledger if e.note] == [texts[k].strip() for k in texts]
 
@@ -222,7 +242,9 @@ async def test_station_card_with_longest_name_and_address(tmp_path, caplog) -> N
     caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
     async with running_bot(tmp_path / "stations.sqlite3") as bot:
         name, address = filled("𠀀🚲", MAX_NAME, "Wanda "), filled("𠀀🚲", MAX_ADDRESS)
-        record = StationRecord(id="wd-1", name=name, lat=31.2, lon=121.4, grade="A", address=address, name_en=name, address_en=address)
+        record = StationRecord(
+            id="wd-1", name=name, lat=31.2, lon=121.4, grade="A", address=address, name_en=name, address_en=address
+        )
         await bot.services.storage.stations.import_records([record])
         bot.user(COORDINATOR, "Coordinator")
         await bot.say(COORDINATOR, "/start")
@@ -261,7 +283,11 @@ async def test_a_description_cannot_pass_for_the_cards_own_lines(tmp_path, lang)
             assert quoted_block in text
             lines = text.split("\n")
             # Every line that says the forged words is quoted; no unquoted line says them.
-            assert all(line.startswith(QUOTE) for line in lines if "13800000000" in line or line.endswith(forged.split("\n")[0]))
+            assert all(
+                line.startswith(QUOTE)
+                for line in lines
+                if "13800000000" in line or line.endswith(forged.split("\n")[0])
+            )
         prefix = t("card.state", state="").strip()
         for text in (notice, card):
             lines = text.split("\n")
@@ -295,8 +321,8 @@ def test_callback_data_of_the_longest_ids_fits_64_bytes() -> None:
 async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, caplog, lang) -> None:
     """Storage keeps notes of up to 4,000 characters (8,000 units in astral characters), more than any dialog
     lets through: every notice about them still goes out within the limit, and the screens still open."""
-    from domain.lifecycle import Event
     from domain.commands import EventArgs, NewAppeal
+    from domain.lifecycle import Event
     from storage.appeals import MAX_NOTE
 
     caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
@@ -308,16 +334,25 @@ async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, cap
             await bot.services.storage.people.set_language(person, lang)
         storage, now = bot.services.storage, bot.clock()
         description = filled(FILLERS["astral"], 4000)
-        new = NewAppeal(courier_id=COURIER, category="work", description=description, language=lang, contact_phone=PHONE)
+        new = NewAppeal(
+            courier_id=COURIER, category="work", description=description, language=lang, contact_phone=PHONE
+        )
         number = (await storage.appeals.submit(new, "hr", now)).appeal.id
         await bot.tick()
-        words = {event: filled(FILLERS["astral"], MAX_NOTE, event.value) for event in (Event.ASK, Event.ANSWER, Event.RESOLVE)}
+        words = {
+            event: filled(FILLERS["astral"], MAX_NOTE, event.value)
+            for event in (Event.ASK, Event.ANSWER, Event.RESOLVE)
+        }
         await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, HR_STAFF), now)
         await storage.appeals.apply(ActOnAppeal(number, Event.ASK, HR_STAFF, EventArgs(note=words[Event.ASK])), now)
         await bot.tick()
-        await storage.appeals.apply(ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note=words[Event.ANSWER])), now)
+        await storage.appeals.apply(
+            ActOnAppeal(number, Event.ANSWER, COURIER, EventArgs(note=words[Event.ANSWER])), now
+        )
         await bot.tick()
-        await storage.appeals.apply(ActOnAppeal(number, Event.RESOLVE, HR_STAFF, EventArgs(note=words[Event.RESOLVE])), now)
+        await storage.appeals.apply(
+            ActOnAppeal(number, Event.RESOLVE, HR_STAFF, EventArgs(note=words[Event.RESOLVE])), now
+        )
         await bot.tick()
         await walk.check()
         await walk.say(HR_STAFF, f"/open {number}")

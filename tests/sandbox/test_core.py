@@ -14,11 +14,7 @@ from sandbox.html_entities import EntityParseError, parse_html
 ANN = 42
 BEN = 43
 START = 1_700_000_000.0
-YES_NO = {
-    "inline_keyboard": [
-        [{"text": "Yes", "callback_data": "yes"}, {"text": "No", "callback_data": "no"}]
-    ]
-}
+YES_NO = {"inline_keyboard": [[{"text": "Yes", "callback_data": "yes"}, {"text": "No", "callback_data": "no"}]]}
 LOCATION_KEYBOARD = {
     "keyboard": [[{"text": "Send location", "request_location": True}], [{"text": "Cancel"}]],
     "resize_keyboard": True,
@@ -53,18 +49,14 @@ async def send(core: BotApiCore, text: str, chat_id: int = ANN, **params: Any) -
     return await core.call("sendMessage", {"chat_id": chat_id, "text": text, **params})
 
 
-async def api_error(
-    core: BotApiCore, method: str, params: dict, files: dict | None = None
-) -> tuple[int, str]:
+async def api_error(core: BotApiCore, method: str, params: dict, files: dict | None = None) -> tuple[int, str]:
     """The (error_code, description) a call fails with."""
     with pytest.raises(ApiError) as caught:
         await core.call(method, params, files)
     return caught.value.error_code, caught.value.description
 
 
-async def test_message_ids_are_per_chat_and_dates_come_from_the_clock(
-    core: BotApiCore, clock: FakeClock
-) -> None:
+async def test_message_ids_are_per_chat_and_dates_come_from_the_clock(core: BotApiCore, clock: FakeClock) -> None:
     first = core.send_text(ANN, "hello")
     clock.now += 5.7
     reply = await send(core, "hi Ann")
@@ -99,9 +91,7 @@ async def test_messages_carry_telegram_users_and_chats(core: BotApiCore) -> None
 
 
 def test_commands_get_a_bot_command_entity(core: BotApiCore) -> None:
-    assert core.send_text(ANN, "/start")["entities"] == [
-        {"type": "bot_command", "offset": 0, "length": 6}
-    ]
+    assert core.send_text(ANN, "/start")["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
     assert core.send_text(ANN, "/new@appeals_bot now")["entities"] == [
         {"type": "bot_command", "offset": 0, "length": 16}
     ]
@@ -248,8 +238,7 @@ async def test_webhook_blocks_get_updates_until_deleted(core: BotApiCore) -> Non
         (
             "sendMessage",
             {"chat_id": ANN, "text": "<b>bold</i>", "parse_mode": "HTML"},
-            'can\'t parse entities: Unmatched end tag at byte offset 7, expected "</b>", '
-            'found "</i>"',
+            'can\'t parse entities: Unmatched end tag at byte offset 7, expected "</b>", found "</i>"',
         ),
         (
             "sendMessage",
@@ -259,13 +248,12 @@ async def test_webhook_blocks_get_updates_until_deleted(core: BotApiCore) -> Non
         (
             "sendMessage",
             {"chat_id": ANN, "text": "<i>open", "parse_mode": "HTML"},
-            'can\'t parse entities: Can\'t find end tag corresponding to start tag "i"',
+            "can't parse entities: Can't find end tag corresponding to start tag \"i\"",
         ),
         (
             "sendMessage",
             {"chat_id": ANN, "text": "*x*", "parse_mode": "MarkdownV2"},
-            "can't parse entities: parse_mode MarkdownV2 is not supported by the sandbox; "
-            "use HTML",
+            "can't parse entities: parse_mode MarkdownV2 is not supported by the sandbox; use HTML",
         ),
         (
             "sendMessage",
@@ -293,8 +281,7 @@ async def test_webhook_blocks_get_updates_until_deleted(core: BotApiCore) -> Non
         (
             "sendMessage",
             {"chat_id": ANN, "text": "x", "reply_markup": {"inline_keyboard": [[{"text": "A"}]]}},
-            "can't parse inline keyboard button: Text buttons are unallowed in the inline "
-            "keyboard",
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
         ),
         (
             "sendPhoto",
@@ -331,9 +318,7 @@ async def test_webhook_blocks_get_updates_until_deleted(core: BotApiCore) -> Non
         ),
     ],
 )
-async def test_bad_requests_read_like_telegram(
-    core: BotApiCore, method: str, params: dict, description: str
-) -> None:
+async def test_bad_requests_read_like_telegram(core: BotApiCore, method: str, params: dict, description: str) -> None:
     assert await api_error(core, method, params) == (400, f"Bad Request: {description}")
 
 
@@ -354,9 +339,7 @@ async def test_a_blocked_user_makes_sends_fail_with_403(core: BotApiCore) -> Non
     core.block(ANN)
     forbidden = (403, "Forbidden: bot was blocked by the user")
     assert await api_error(core, "sendMessage", {"chat_id": ANN, "text": "hi"}) == forbidden
-    assert await api_error(core, "sendChatAction", {"chat_id": ANN, "action": "typing"}) == (
-        forbidden
-    )
+    assert await api_error(core, "sendChatAction", {"chat_id": ANN, "action": "typing"}) == (forbidden)
     assert await send(core, "still fine", chat_id=BEN)
     with pytest.raises(AssertionError, match="blocked"):
         core.send_text(ANN, "hi")
@@ -379,9 +362,7 @@ def test_api_error_serializes_like_telegram() -> None:
     }
 
 
-async def test_edit_text_drops_the_keyboard_unless_it_is_repeated(
-    core: BotApiCore, clock: FakeClock
-) -> None:
+async def test_edit_text_drops_the_keyboard_unless_it_is_repeated(core: BotApiCore, clock: FakeClock) -> None:
     sent = await send(core, "pick", reply_markup=YES_NO)
     clock.now += 3
     again = {"chat_id": ANN, "message_id": sent["message_id"], "text": "pick again"}
@@ -437,9 +418,7 @@ async def test_an_edit_that_changes_nothing_is_refused(core: BotApiCore) -> None
 
 
 async def test_edit_caption_and_what_cannot_be_edited(core: BotApiCore) -> None:
-    photo = await core.call(
-        "sendPhoto", {"chat_id": ANN, "photo": "https://example.invalid/a.jpg", "caption": "old"}
-    )
+    photo = await core.call("sendPhoto", {"chat_id": ANN, "photo": "https://example.invalid/a.jpg", "caption": "old"})
     edited = await core.call(
         "editMessageCaption", {"chat_id": ANN, "message_id": photo["message_id"], "caption": "new"}
     )
@@ -447,15 +426,18 @@ async def test_edit_caption_and_what_cannot_be_edited(core: BotApiCore) -> None:
 
     await send(core, "text")
     core.send_text(ANN, "mine")
-    assert await api_error(
-        core, "editMessageCaption", {"chat_id": ANN, "message_id": 2, "caption": "x"}
-    ) == (400, "Bad Request: there is no caption in the message to edit")
-    assert await api_error(
-        core, "editMessageText", {"chat_id": ANN, "message_id": 1, "text": "x"}
-    ) == (400, "Bad Request: there is no text in the message to edit")
-    assert await api_error(
-        core, "editMessageText", {"chat_id": ANN, "message_id": 3, "text": "x"}
-    ) == (400, "Bad Request: message can't be edited")
+    assert await api_error(core, "editMessageCaption", {"chat_id": ANN, "message_id": 2, "caption": "x"}) == (
+        400,
+        "Bad Request: there is no caption in the message to edit",
+    )
+    assert await api_error(core, "editMessageText", {"chat_id": ANN, "message_id": 1, "text": "x"}) == (
+        400,
+        "Bad Request: there is no text in the message to edit",
+    )
+    assert await api_error(core, "editMessageText", {"chat_id": ANN, "message_id": 3, "text": "x"}) == (
+        400,
+        "Bad Request: message can't be edited",
+    )
 
 
 async def test_deleted_messages_leave_the_views_and_cannot_be_edited(core: BotApiCore) -> None:
@@ -470,9 +452,10 @@ async def test_deleted_messages_leave_the_views_and_cannot_be_edited(core: BotAp
         400,
         "Bad Request: message to delete not found",
     )
-    assert await api_error(
-        core, "editMessageText", {"chat_id": ANN, "message_id": 1, "text": "x"}
-    ) == (400, "Bad Request: message to edit not found")
+    assert await api_error(core, "editMessageText", {"chat_id": ANN, "message_id": 1, "text": "x"}) == (
+        400,
+        "Bad Request: message to edit not found",
+    )
 
 
 async def test_pressing_a_button_makes_a_callback_query(core: BotApiCore) -> None:
@@ -490,9 +473,7 @@ async def test_pressing_a_button_makes_a_callback_query(core: BotApiCore) -> Non
 
     await core.call("answerCallbackQuery", {"callback_query_id": query_id, "text": "Saved"})
     assert core.answered_callback(query_id) == {"text": "Saved", "show_alert": False}
-    code, description = await api_error(
-        core, "answerCallbackQuery", {"callback_query_id": query_id}
-    )
+    code, description = await api_error(core, "answerCallbackQuery", {"callback_query_id": query_id})
     assert code == 400 and description.startswith("Bad Request: query is too old")
 
 
@@ -508,9 +489,7 @@ async def test_a_toast_over_200_units_is_refused_like_telegram(core: BotApiCore)
     assert core.answered_callback(query_id) == {"text": "😀" * 100, "show_alert": False}
 
 
-async def test_callback_queries_expire_after_15_seconds(
-    core: BotApiCore, clock: FakeClock
-) -> None:
+async def test_callback_queries_expire_after_15_seconds(core: BotApiCore, clock: FakeClock) -> None:
     await send(core, "pick", reply_markup=YES_NO)
     in_time = core.press(ANN, "Yes")
     late = core.press(ANN, "No")
@@ -566,8 +545,7 @@ async def test_a_one_time_keyboard_goes_once_a_button_is_used(core: BotApiCore) 
 
 def test_html_becomes_text_and_entities() -> None:
     text, entities = parse_html(
-        "<b>Appeal <i>#12</i></b> &lt;ok&gt; &amp; &quot;q&quot; 😀 "
-        '<a href="https://x.invalid/?a=1&amp;b=2">link</a>'
+        '<b>Appeal <i>#12</i></b> &lt;ok&gt; &amp; &quot;q&quot; 😀 <a href="https://x.invalid/?a=1&amp;b=2">link</a>'
     )
     assert text == 'Appeal #12 <ok> & "q" 😀 link'
     assert entities == [
@@ -742,9 +720,7 @@ async def test_locations_venues_and_contacts(core: BotApiCore) -> None:
         "sendVenue",
         {"chat_id": ANN, "latitude": 1, "longitude": 2, "title": "Hub", "address": "Main St 1"},
     )
-    contact = await core.call(
-        "sendContact", {"chat_id": ANN, "phone_number": "+100", "first_name": "Support"}
-    )
+    contact = await core.call("sendContact", {"chat_id": ANN, "phone_number": "+100", "first_name": "Support"})
     shared = core.share_contact(ANN, "+200", "Ann", contact_user_id=ANN)
 
     assert location["location"] == {"latitude": 1.5, "longitude": 2.0}

@@ -136,9 +136,7 @@ async def test_pressing_a_button_answers_the_query_and_edits_the_message(
     ]
 
 
-async def test_the_bot_uploads_a_photo(
-    core: BotApiCore, app: Application, errors: list[BaseException]
-) -> None:
+async def test_the_bot_uploads_a_photo(core: BotApiCore, app: Application, errors: list[BaseException]) -> None:
     core.send_text(ANN, "/photo")
     await deliver(core, app, errors)
 
@@ -181,9 +179,7 @@ async def test_api_errors_surface_as_python_telegram_bot_exceptions(
     assert (await app.bot.send_message(ANN, "hello")).message_id == 1
 
 
-async def test_real_polling_delivers_an_update_end_to_end(
-    core: BotApiCore, errors: list[BaseException]
-) -> None:
+async def test_real_polling_delivers_an_update_end_to_end(core: BotApiCore, errors: list[BaseException]) -> None:
     app = build_app(core, errors)
     async with app:
         await app.start()

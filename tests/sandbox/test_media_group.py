@@ -33,7 +33,10 @@ async def error_of(core: BotApiCore, media: object, **params: object) -> str:
 async def test_an_album_is_one_message_per_item_with_a_shared_group_id(core) -> None:
     """Known file ids, the media as a JSON string (as a form sends it), the caption on the first item."""
     ids = photo_ids(core, 3)
-    media = [{"type": "photo", "media": ids[0], "caption": "Appeal #7"}, *({"type": "photo", "media": i} for i in ids[1:])]
+    media = [
+        {"type": "photo", "media": ids[0], "caption": "Appeal #7"},
+        *({"type": "photo", "media": i} for i in ids[1:]),
+    ]
     sent = await core.call("sendMediaGroup", {"chat_id": ANN, "media": json.dumps(media)})
     assert [m["message_id"] for m in sent] == [4, 5, 6]
     assert len({m["media_group_id"] for m in sent}) == 1

@@ -19,7 +19,9 @@ READY = re.compile(r"Sandbox ready: open (http://127\.0\.0\.1:\d+)")
 
 async def start_sandbox(workdir: Path) -> tuple[BotProcess, str]:
     """`python -m bot sandbox` as a real process on a free port; returns it and the page's URL."""
-    process = await start_bot_process("sandbox", "--port", "0", workdir=workdir, env=bot_environment(workdir, None, None))
+    process = await start_bot_process(
+        "sandbox", "--port", "0", workdir=workdir, env=bot_environment(workdir, None, None)
+    )
     try:
         return process, (await process.printed(READY, seconds=30))[1]
     except BaseException:

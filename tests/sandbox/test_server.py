@@ -121,9 +121,7 @@ async def documented(update: Update, context: Context) -> None:
     document = message.document
     data = await (await document.get_file()).download_as_bytearray()
     caption = f", caption {message.caption!r}" if message.caption else ""
-    await message.reply_text(
-        f"Got {document.file_name} ({document.mime_type}, {len(data)} bytes{caption})"
-    )
+    await message.reply_text(f"Got {document.file_name} ({document.mime_type}, {len(data)} bytes{caption})")
 
 
 async def voiced(update: Update, context: Context) -> None:
@@ -146,13 +144,7 @@ async def send_document(update: Update, context: Context) -> None:
 
 def build_bot(url: str, errors: list[BaseException]) -> Application:
     """The tiny bot, talking HTTP to the sandbox with python-telegram-bot's default request."""
-    app = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{url}/bot")
-        .base_file_url(f"{url}/file/bot")
-        .build()
-    )
+    app = ApplicationBuilder().token(TOKEN).base_url(f"{url}/bot").base_file_url(f"{url}/file/bot").build()
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("photo", send_photo))
     app.add_handler(CommandHandler("ledger", send_document))
@@ -174,9 +166,7 @@ def build_bot(url: str, errors: list[BaseException]) -> Application:
 
 async def running_server(core: BotApiCore, timezone: str = "UTC") -> tuple[Any, str]:
     """The sandbox on a free local port, with the test personas and places."""
-    return await start_server(
-        core, token=TOKEN, personas=PERSONAS, places=PLACES, timezone=timezone
-    )
+    return await start_server(core, token=TOKEN, personas=PERSONAS, places=PLACES, timezone=timezone)
 
 
 def texts(core: BotApiCore, chat_id: int) -> list[str]:
@@ -229,9 +219,7 @@ async def post_json(http: aiohttp.ClientSession, url: str, body: Any) -> tuple[i
 # The Bot API
 
 
-async def test_a_polling_bot_greets_and_edits_on_a_button_press(
-    core: BotApiCore, bot: Application
-) -> None:
+async def test_a_polling_bot_greets_and_edits_on_a_button_press(core: BotApiCore, bot: Application) -> None:
     core.send_text(ANN, "/start")
     question = await until(lambda: len(core.bot_messages(ANN)) == 2 and core.last_message(ANN), core=core)
 
@@ -248,9 +236,7 @@ async def test_a_polling_bot_greets_and_edits_on_a_button_press(
     assert core.answered_callback(query_id) == {"text": "You chose yes", "show_alert": False}
 
 
-async def test_locations_contacts_and_photos_reach_the_bot(
-    core: BotApiCore, bot: Application
-) -> None:
+async def test_locations_contacts_and_photos_reach_the_bot(core: BotApiCore, bot: Application) -> None:
     core.share_location(ANN, 31.2304, 121.4737)
     await until(lambda: texts(core, ANN)[-1] == "Got 31.2304, 121.4737", core=core)
     venue = core.messages(ANN)[1]["venue"]
@@ -381,9 +367,7 @@ async def test_config_lists_the_bot_personas_and_places(
     assert core.user(BO) == {"id": BO, "is_bot": False, "first_name": "波", "language_code": "zh"}
 
 
-async def test_the_page_is_told_the_districts_time_zone(
-    core: BotApiCore, http: aiohttp.ClientSession
-) -> None:
+async def test_the_page_is_told_the_districts_time_zone(core: BotApiCore, http: aiohttp.ClientSession) -> None:
     runner, url = await running_server(core, timezone="Asia/Shanghai")
     try:
         async with http.get(f"{url}/api/config") as response:
@@ -592,9 +576,7 @@ async def test_the_api_refuses_bad_requests_clearly(
     assert answer["error"].startswith(reason)
 
 
-async def test_only_personas_share_a_contact(
-    core: BotApiCore, url: str, http: aiohttp.ClientSession
-) -> None:
+async def test_only_personas_share_a_contact(core: BotApiCore, url: str, http: aiohttp.ClientSession) -> None:
     core.add_user(7, "Not a persona")
     status, answer = await post_json(http, f"{url}/api/chats/7/contact", {})
 

@@ -30,11 +30,11 @@ from telegram.ext import (
     ContextTypes,
 )
 
-pytestmark = pytest.mark.slow  # a real browser (chromium through its driver)
-
 from sandbox.core import BotApiCore, Json
 from sandbox.server import FIRST_NEW_PERSON_ID
 from tests.sandbox.test_server import ANN, BO, PNG, build_bot, running_server
+
+pytestmark = pytest.mark.slow  # a real browser (chromium through its driver)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -126,9 +126,7 @@ class Page:
 
     def until(self, condition: Callable[[WebDriver], Any], what: str) -> Any:
         """Wait for a truthy condition, failing with `what`."""
-        wait = WebDriverWait(
-            self.driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
-        )
+        wait = WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,))
         return wait.until(condition, f"timed out waiting for {what}")
 
     def find(self, test_id: str) -> WebElement:
@@ -139,7 +137,9 @@ class Page:
         """Click the element with a data-testid once it is drawn (a persona's chat renders after the switch)."""
         selector = f'[data-testid="{test_id}"]'
         element = self.until(
-            lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed() and e.is_enabled()), None),
+            lambda d: next(
+                (e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed() and e.is_enabled()), None
+            ),
             f"{test_id} to be shown",
         )
         element.click()
@@ -242,8 +242,7 @@ class Page:
     def texts_of(self, test_id: str) -> list[str]:
         """The text of every element with a data-testid."""
         return self.driver.execute_script(
-            "return [...document.querySelectorAll(`[data-testid='${arguments[0]}']`)]"
-            ".map((n) => n.textContent)",
+            "return [...document.querySelectorAll(`[data-testid='${arguments[0]}']`)].map((n) => n.textContent)",
             test_id,
         )
 
@@ -290,8 +289,10 @@ class AlbumCore(BotApiCore):
 
 LONG_TEXT = (
     "A long answer from the bot that must wrap on a phone: "
-    + "https://example.org/" + "averyveryverylongpathwithoutanyspaces" * 3
-    + "\n\n" + "诉求已转交人力资源和社会保障局承办，请耐心等待办理结果。" * 4
+    + "https://example.org/"
+    + "averyveryverylongpathwithoutanyspaces" * 3
+    + "\n\n"
+    + "诉求已转交人力资源和社会保障局承办，请耐心等待办理结果。" * 4
 )
 LONG_ROWS = [
     ["Skip (stay anonymous to staff)", "Confirm and send the appeal now"],
@@ -387,9 +388,7 @@ def wav(seconds: int) -> bytes:
     return out.getvalue()
 
 
-async def test_people_use_the_web_chat(
-    served: tuple[BotApiCore, str], page: Page, tmp_path: Path
-) -> None:
+async def test_people_use_the_web_chat(served: tuple[BotApiCore, str], page: Page, tmp_path: Path) -> None:
     core, url = served
     step = asyncio.to_thread
     await step(page.open, f"{url}/")
@@ -405,9 +404,7 @@ async def test_people_use_the_web_chat(
     echo = await step(page.wait_for_bot, "Echo: <b>hi</b> & bye")
     assert echo["bold"] == ["<b>hi</b> & bye"]
     mine = (await step(page.messages))[-2]
-    assert mine == {
-        "sender": "me", "text": "<b>hi</b> & bye", "bold": [], "cards": [], "time": "18:00"
-    }
+    assert mine == {"sender": "me", "text": "<b>hi</b> & bye", "bold": [], "cards": [], "time": "18:00"}
 
     await step(lambda: page.button("inline-button", "Yes").click())
     edited = await step(page.wait_for_bot, "Chosen: yes")
@@ -560,9 +557,7 @@ async def test_commands_files_and_voice_notes_go_both_ways(
     receipt.write_bytes(b"%PDF-1.4 a receipt")
     await step(page.find("text-input").send_keys, "my receipt")
     await step(page.attach_file, "document-input", receipt)
-    await step(
-        page.wait_for_bot, "Got receipt.pdf (application/pdf, 18 bytes, caption 'my receipt')"
-    )
+    await step(page.wait_for_bot, "Got receipt.pdf (application/pdf, 18 bytes, caption 'my receipt')")
     sent = core.messages(ANN)[-2]
     assert sent["document"]["file_name"] == "receipt.pdf"
     assert await step(page.find("text-input").get_attribute, "value") == ""
@@ -579,15 +574,12 @@ async def test_commands_files_and_voice_notes_go_both_ways(
     await step(lambda: page.find("record-button").click())
     await step(page.until, lambda d: page.shown("recording-bar"), "the recorder")
     await step(page.screenshot, tmp_path / "recording.png", PHONE)
-    await step(
-        page.until, lambda d: page.find("recording-time").text == "0:01", "a second of recording"
-    )
+    await step(page.until, lambda d: page.find("recording-time").text == "0:01", "a second of recording")
     await step(lambda: page.find("recording-send").click())
     await step(
         page.until,
         lambda d: any(
-            m["sender"] == "bot" and m["text"].startswith("Got a voice note of 1 s")
-            for m in page.messages()
+            m["sender"] == "bot" and m["text"].startswith("Got a voice note of 1 s") for m in page.messages()
         ),
         "the recorded voice note",
     )
@@ -598,9 +590,7 @@ async def test_commands_files_and_voice_notes_go_both_ways(
     assert await step(page.severe_console_entries) == []
 
 
-async def test_albums_and_long_messages_fit_a_phone(
-    served: tuple[BotApiCore, str], page: Page, tmp_path: Path
-) -> None:
+async def test_albums_and_long_messages_fit_a_phone(served: tuple[BotApiCore, str], page: Page, tmp_path: Path) -> None:
     core, url = served
     step = asyncio.to_thread
     core.send_text(ANN, "/album")
@@ -610,9 +600,7 @@ async def test_albums_and_long_messages_fit_a_phone(
     core.send_text(ANN, "/long")
     await step(page.wait_for_bot, LONG_TEXT)
 
-    albums = await step(
-        page.driver.find_elements, By.CSS_SELECTOR, '[data-testid="message"].album'
-    )
+    albums = await step(page.driver.find_elements, By.CSS_SELECTOR, '[data-testid="message"].album')
     assert len(albums) == 1
     assert await step(albums[0].get_attribute, "data-album-size") == "3"
     tiles = await step(albums[0].find_elements, By.CSS_SELECTOR, '[data-testid="message-photo"]')

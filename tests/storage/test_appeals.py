@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.lifecycle import Event, IllegalEvent, NotPermitted, Outcome, State, StaleEvent
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event, IllegalEvent, NotPermitted, Outcome, StaleEvent, State
 from storage.appeals import AppealNotFound, BadEventArguments
 from tests.storage.conftest import (
     COORDINATOR,
@@ -26,7 +26,9 @@ E = Event
 
 def new_appeal(courier: int = COURIER, **extra) -> NewAppeal:
     """A wage complaint from `courier`."""
-    return NewAppeal(courier_id=courier, category="work", description="Unpaid wages for October", language="en", **extra)
+    return NewAppeal(
+        courier_id=courier, category="work", description="Unpaid wages for October", language="en", **extra
+    )
 
 
 async def counts(storage) -> tuple[int, int, int, int]:
@@ -147,20 +149,28 @@ async def test_unknown_appeal_and_stale_version(storage) -> None:
     applied = await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)
     await storage.appeals.apply(ActOnAppeal(applied.appeal.id, E.ACCEPT, STAFF, expected_version=2), MONDAY_10)
     with pytest.raises(StaleEvent):
-        await storage.appeals.apply(ActOnAppeal(applied.appeal.id, E.NOTE, STAFF, EventArgs(note="x"), expected_version=2), MONDAY_10)
+        await storage.appeals.apply(
+            ActOnAppeal(applied.appeal.id, E.NOTE, STAFF, EventArgs(note="x"), expected_version=2), MONDAY_10
+        )
 
 
 async def test_send_back_limit_and_window(storage) -> None:
     """After three send-backs the unit must handle it; a send-back after the window is refused."""
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     for _ in range(3):
-        await storage.appeals.apply(ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="not ours to handle")), MONDAY_10)
+        await storage.appeals.apply(
+            ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="not ours to handle")), MONDAY_10
+        )
         await storage.appeals.apply(ActOnAppeal(appeal_id, E.ASSIGN, COORDINATOR, EventArgs(unit="st1")), MONDAY_10)
     with pytest.raises(IllegalEvent):
-        await storage.appeals.apply(ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="sent back again")), MONDAY_10)
+        await storage.appeals.apply(
+            ActOnAppeal(appeal_id, E.SEND_BACK, STAFF, EventArgs(note="sent back again")), MONDAY_10
+        )
     late = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     with pytest.raises(IllegalEvent):
-        await storage.appeals.apply(ActOnAppeal(late, E.SEND_BACK, STAFF, EventArgs(note="late")), MONDAY_10 + timedelta(days=1, minutes=1))
+        await storage.appeals.apply(
+            ActOnAppeal(late, E.SEND_BACK, STAFF, EventArgs(note="late")), MONDAY_10 + timedelta(days=1, minutes=1)
+        )
 
 
 async def test_two_connections_racing_one_appeal_exactly_one_wins(tmp_path) -> None:
@@ -190,8 +200,7 @@ async def test_a_failure_between_statements_writes_nothing(storage) -> None:
     before = (await counts(storage), await storage.appeals.get(appeal_id))
     await storage.db.run(
         lambda conn: conn.execute(
-            "CREATE TEMP TRIGGER break_outbox BEFORE INSERT ON outbox"
-            " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            "CREATE TEMP TRIGGER break_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
         )
     )
     with pytest.raises(sqlite3.IntegrityError, match="disk on fire"):
@@ -214,7 +223,11 @@ async def test_merge_needs_a_real_other_appeal(storage) -> None:
     duplicate = (await storage.appeals.submit(new_appeal(OTHER_COURIER), None, MONDAY_10)).appeal.id
     for target in (duplicate, 999):
         with pytest.raises(BadEventArguments):
-            await storage.appeals.apply(ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=target)), MONDAY_10)
-    applied = await storage.appeals.apply(ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=original)), MONDAY_10)
+            await storage.appeals.apply(
+                ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=target)), MONDAY_10
+            )
+    applied = await storage.appeals.apply(
+        ActOnAppeal(duplicate, E.MERGE, COORDINATOR, EventArgs(merged_into=original)), MONDAY_10
+    )
     assert (applied.appeal.outcome, applied.appeal.merged_into) == (Outcome.MERGED, original)
     assert (await outbox(storage))[-1] == (OTHER_COURIER, "notice.merge.courier")

@@ -14,7 +14,9 @@ from storage.db import Database
 async def _fill(db: Database, rows: int) -> None:
     await db.write(lambda conn: conn.execute("CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, blob BLOB)"))
     for index in range(rows):
-        await db.write(lambda conn, i=index: conn.execute("INSERT INTO filler (id, blob) VALUES (?, ?)", (i, os.urandom(3000))))
+        await db.write(
+            lambda conn, i=index: conn.execute("INSERT INTO filler (id, blob) VALUES (?, ?)", (i, os.urandom(3000)))
+        )
         await asyncio.sleep(0)  # as the bot does between updates: a finished checkpoint is noticed then
 
 

@@ -35,6 +35,7 @@ async def test_while_long_work_runs_short_work_waits_behind_it_in_order(tmp_path
         def work(conn):
             conn.execute("INSERT INTO log (what) VALUES (?)", (name,))
             return threading.get_ident()
+
         return work
 
     try:

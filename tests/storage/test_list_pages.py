@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.lifecycle import Event
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event
 from storage.appeals import ListPosition
 from tests.storage.conftest import COURIER, MONDAY_10, STAFF
 
@@ -30,7 +30,9 @@ async def test_a_queue_pages_through_its_deadlines_then_the_appeals_without_one(
         await storage.appeals.submit(new_appeal(), "st1", MONDAY_10 + timedelta(minutes=index // 4))
     for number in (5, 10, 15, 20, 25):  # waiting for the courier: no deadline runs
         await storage.appeals.apply(ActOnAppeal(number, Event.ACCEPT, STAFF), MONDAY_10 + timedelta(hours=1))
-        await storage.appeals.apply(ActOnAppeal(number, Event.ASK, STAFF, EventArgs(note="Which month?")), MONDAY_10 + timedelta(hours=1))
+        await storage.appeals.apply(
+            ActOnAppeal(number, Event.ASK, STAFF, EventArgs(note="Which month?")), MONDAY_10 + timedelta(hours=1)
+        )
     whole, paged = await whole_and_paged(lambda limit, after: storage.appeals.queue("st1", limit, after), page)
     assert [a.id for a, _ in paged] == [a.id for a, _ in whole]
     dues = [due for _, due in whole]

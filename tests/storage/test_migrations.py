@@ -11,9 +11,7 @@ from storage.migrations import LATEST, migrate, schema_version
 
 def schema(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Every schema object's name and SQL."""
-    return conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
-    ).fetchall()
+    return conn.execute("SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
 
 
 def test_from_empty_to_latest(tmp_path) -> None:
@@ -79,7 +77,14 @@ def test_prompts_name_the_event_they_complete(tmp_path) -> None:
     migrate(conn)
     rows = conn.execute("SELECT verb FROM prompts ORDER BY telegram_id").fetchall()
     assert [r[0] for r in rows] == [
-        "send_back", "resolve", "reject", "merge", "answer", "rate_unsatisfied", "ask", "note"
+        "send_back",
+        "resolve",
+        "reject",
+        "merge",
+        "answer",
+        "rate_unsatisfied",
+        "ask",
+        "note",
     ]
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.lifecycle import Event, Outcome, State
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
+from domain.lifecycle import Event, Outcome, State
 from storage.privacy import PrivacyRefused, digest_chat
 from tests.storage.conftest import COORDINATOR, COURIER, MONDAY_10, OTHER_COURIER, STAFF
 
@@ -18,8 +18,14 @@ PHONE = "+8613800138000"
 async def full_loop(storage) -> int:
     """A charger complaint: sent back, assigned again, accepted, resolved, reopened, resolved, satisfied."""
     new = NewAppeal(
-        courier_id=COURIER, category="facilities", description="The charger is broken", language="en",
-        contact_phone=PHONE, lat=31.2, lon=121.4, attachments=(("photo", "AgAD-photo", "AQAD-photo"),),
+        courier_id=COURIER,
+        category="facilities",
+        description="The charger is broken",
+        language="en",
+        contact_phone=PHONE,
+        lat=31.2,
+        lon=121.4,
+        attachments=(("photo", "AgAD-photo", "AQAD-photo"),),
     )
     appeal_id = (await storage.appeals.submit(new, "st1", MONDAY_10)).appeal.id
     steps = [
@@ -50,12 +56,19 @@ async def test_ledger_lines_fold_every_event(storage) -> None:
     assert [line.number for line in lines] == [first, second]
     line = lines[0]
     assert (line.category, line.unit_id, line.unit_en, line.state, line.outcome) == (
-        "facilities", "st1", "Station 1", State.CLOSED, Outcome.RESOLVED
+        "facilities",
+        "st1",
+        "Station 1",
+        State.CLOSED,
+        Outcome.RESOLVED,
     )
     assert line.submitted == MONDAY_10
     assert line.send_backs == (MONDAY_10 + H,)
     assert (line.accepted_at, line.resolved, line.rated, line.closed) == (
-        MONDAY_10 + 3 * H, MONDAY_10 + 6 * H, MONDAY_10 + 7 * H, MONDAY_10 + 7 * H
+        MONDAY_10 + 3 * H,
+        MONDAY_10 + 6 * H,
+        MONDAY_10 + 7 * H,
+        MONDAY_10 + 7 * H,
     )
     assert (line.accept_on_time, line.resolve_on_time, line.rating, line.reopens) == (True, True, "rate_satisfied", 1)
     waiting = lines[1]
@@ -70,7 +83,12 @@ async def test_what_is_held_about_a_courier(storage) -> None:
     await storage.stations.remember_location(COURIER, lat=31.2, lon=121.4, accuracy_m=None, now=MONDAY_10)
     held = await storage.privacy.holdings(COURIER)
     assert (held.appeals, held.open_appeals, held.files, held.phone, held.location, held.language) == (
-        2, 1, 1, True, True, "en"
+        2,
+        1,
+        1,
+        True,
+        True,
+        "en",
     )
     assert held.texts == 2 + 4  # two descriptions; four notes (send-back, two results, the complaint)
     assert (await storage.privacy.holdings(424242)).known is False
@@ -99,7 +117,11 @@ async def test_erasure_withdraws_then_removes_everything_personal(storage) -> No
     assert (await storage.db.fetchone("SELECT count(*) FROM events"))[0] == events_before[0] + 1
     assert (await storage.db.fetchone("SELECT count(*) FROM events WHERE actor_id = ?", (COURIER,)))[0] == 0
     assert (await storage.db.fetchone("SELECT count(*) FROM outbox WHERE chat_id = ?", (COURIER,)))[0] == 0
-    assert (await storage.db.fetchone("SELECT count(*) FROM outbox WHERE params != '{}' AND appeal_id IN (?, ?)", (closed, waiting)))[0] == 0
+    assert (
+        await storage.db.fetchone(
+            "SELECT count(*) FROM outbox WHERE params != '{}' AND appeal_id IN (?, ?)", (closed, waiting)
+        )
+    )[0] == 0
     # What the rates are made of is unchanged; the texts are gone from the export too.
     lines_after = await storage.ledger.lines(MONDAY_10 - H, MONDAY_10 + 48 * H)
     assert (lines_after[0].description, lines_after[0].results) == ("", ())

@@ -38,6 +38,8 @@ async def test_an_in_memory_database_runs_the_parts_one_after_another() -> None:
     db = await Database.open(":memory:")
     try:
         await db.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
-        assert await db.read_side_by_side([lambda conn: 1, lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0]]) == [1, 0]
+        assert await db.read_side_by_side(
+            [lambda conn: 1, lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()[0]]
+        ) == [1, 0]
     finally:
         await db.close()

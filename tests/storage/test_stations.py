@@ -6,9 +6,9 @@ import random
 
 import pytest
 
+from domain.commands import NewAppeal
 from domain.geo import distance_m
 from domain.stations_file import AMENITIES, StationRecord
-from domain.commands import NewAppeal
 from storage.stations import ENTRY_SHIFT, amenity_bits, search_box
 from tests.storage.conftest import COURIER, MONDAY_10
 
@@ -105,7 +105,9 @@ def _destination(lat: float, lon: float, metres: float, bearing: float) -> tuple
     r = 6_371_008.8
     phi, lam, theta, delta = math.radians(lat), math.radians(lon), math.radians(bearing), metres / r
     phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(theta))
-    lam2 = lam + math.atan2(math.sin(theta) * math.sin(delta) * math.cos(phi), math.cos(delta) - math.sin(phi) * math.sin(phi2))
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi), math.cos(delta) - math.sin(phi) * math.sin(phi2)
+    )
     return math.degrees(phi2), (math.degrees(lam2) + 540) % 360 - 180
 
 
@@ -152,11 +154,15 @@ async def test_the_lookup_reads_the_rtree_not_the_table(storage) -> None:
 async def test_reimport_updates_by_id_and_keeps_appeals(storage) -> None:
     """An appeal about a station still points at it after the station is renamed and moved; none is deleted."""
     await storage.stations.import_records([record("a", 31.0, 121.0, unit="st1"), record("b", 31.1, 121.1)])
-    appeal = (await storage.appeals.submit(
-        NewAppeal(courier_id=COURIER, category="facilities", description="Broken charger", language="en", station_id="a"),
-        "st1",
-        MONDAY_10,
-    )).appeal
+    appeal = (
+        await storage.appeals.submit(
+            NewAppeal(
+                courier_id=COURIER, category="facilities", description="Broken charger", language="en", station_id="a"
+            ),
+            "st1",
+            MONDAY_10,
+        )
+    ).appeal
     imported = await storage.stations.import_records(
         [dataclasses.replace(record("a", 31.5, 121.5, unit="hr"), name="Renamed"), record("c", 0.0, 0.0)]
     )
@@ -219,7 +225,11 @@ def test_the_migration_indexes_the_stations_already_there(tmp_path) -> None:
     try:
         before = [name for name, _ in MIGRATIONS].index(AMENITY_BITS_MIGRATION)
         migrate(conn, before)
-        kept = [record("a", 1.0, 2.0, ["water", "first_aid"]), record("b", 3.0, 4.0), record("c", 5.0, 6.0, ["rest"], active=False)]
+        kept = [
+            record("a", 1.0, 2.0, ["water", "first_aid"]),
+            record("b", 3.0, 4.0),
+            record("c", 5.0, 6.0, ["rest"], active=False),
+        ]
         conn.executemany(_UPSERT, [_row(r) for r in kept])
         migrate(conn)
         rows = conn.execute(

@@ -39,7 +39,9 @@ async def test_filing_routes_by_the_first_matching_rule_and_files_a_draft_once(s
 
 async def test_filing_without_a_rule_waits_for_triage_and_a_refused_filing_keeps_the_draft(storage) -> None:
     """No rule: a coordinator routes it. Over the limits: FilingLimited, nothing filed, the draft still there."""
-    await storage.appeals.submit(NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), None, MONDAY_10)
+    await storage.appeals.submit(
+        NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), None, MONDAY_10
+    )
     command = await _draft_at_review(storage)
     with pytest.raises(FilingLimited):
         await usecases.file_appeal(storage, command, routing=[], limits=FilingLimits(1, 20), now=MONDAY_10)
@@ -51,7 +53,9 @@ async def test_filing_without_a_rule_waits_for_triage_and_a_refused_filing_keeps
 
 async def test_acting_at_an_old_version_changes_nothing(storage) -> None:
     """The version the appeal was shown at travels in the command: a double tap acts once."""
-    filed = await storage.appeals.submit(NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), None, MONDAY_10)
+    filed = await storage.appeals.submit(
+        NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), None, MONDAY_10
+    )
     shown = filed.appeal.version
     assign = ActOnAppeal(filed.appeal.id, Event.ASSIGN, COORDINATOR, EventArgs(unit="st1"), expected_version=shown)
     assert (await usecases.act(storage, assign, MONDAY_10)).appeal.unit_id == "st1"
@@ -61,8 +65,10 @@ async def test_acting_at_an_old_version_changes_nothing(storage) -> None:
 
 
 async def test_a_follow_up_answer_is_recorded_once_and_not_solved_reopens(storage) -> None:
-    """"Still solved?": not solved files a linked appeal with the same unit; a second answer finds nothing to answer."""
-    filed = await storage.appeals.submit(NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), "st1", MONDAY_10)
+    """ "Still solved?": not solved files a linked appeal with the same unit; a second answer finds nothing to answer."""
+    filed = await storage.appeals.submit(
+        NewAppeal(courier_id=COURIER, category="work", description="Wages", language="en"), "st1", MONDAY_10
+    )
     number = filed.appeal.id
     for event, actor, args in (
         (Event.ACCEPT, STAFF, EventArgs()),
@@ -78,8 +84,17 @@ async def test_a_follow_up_answer_is_recorded_once_and_not_solved_reopens(storag
 
 
 # Appeals' methods that change an appeal: handlers reach them only through storage/usecases.py.
-_WRITES = {"apply", "apply_in", "submit", "submit_in", "submit_draft", "open_hotspot", "answer_followup",
-           "add_to_answer", "add_words_to_answer"}
+_WRITES = {
+    "apply",
+    "apply_in",
+    "submit",
+    "submit_in",
+    "submit_draft",
+    "open_hotspot",
+    "answer_followup",
+    "add_to_answer",
+    "add_words_to_answer",
+}
 
 
 def test_handlers_change_appeals_only_through_the_use_cases() -> None:
@@ -88,7 +103,10 @@ def test_handlers_change_appeals_only_through_the_use_cases() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in _WRITES and isinstance(node.value, ast.Attribute):
                 assert node.value.attr != "appeals", f"{path.name}:{node.lineno} writes an appeal past the use cases"
-    for module, banned in (("storage/usecases.py", ("telegram", "handlers", "bot")), ("domain/commands.py", ("storage", "handlers", "bot", "telegram"))):
+    for module, banned in (
+        ("storage/usecases.py", ("telegram", "handlers", "bot")),
+        ("domain/commands.py", ("storage", "handlers", "bot", "telegram")),
+    ):
         tree = ast.parse((ROOT / module).read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
             a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
