@@ -132,7 +132,7 @@ def merge_side(row: sqlite3.Row | None) -> MergeSide | None:
     return None if row is None else Appeal.from_row(row).merge_side()
 
 
-def _check_args(conn: sqlite3.Connection, row: sqlite3.Row, event: Event, args: EventArgs, now: datetime) -> None:
+def _check_args(conn: sqlite3.Connection, row: sqlite3.Row, event: Event, *, args: EventArgs, now: datetime) -> None:
     state = State(row["state"])
 
     def refuse(reason: str) -> None:
@@ -198,6 +198,7 @@ def _apply_timer(
     conn: sqlite3.Connection,
     appeal_id: int,
     change: TimerChange,
+    *,
     calendar: WorkingCalendar,
     policy: LadderPolicy,
     now: datetime,
@@ -294,6 +295,7 @@ def _write_notices(
     conn: sqlite3.Connection,
     event: Event,
     event_id: int,
+    *,
     before: sqlite3.Row,
     after_unit: str | None,
     actor_id: int | None,
@@ -354,15 +356,15 @@ class Appeals:
         # Straight from the row: building the Appeal model here cost more than the rest of the rules.
         facts = appeal_facts(
             state,
-            bool(row["accepted"]),
-            bool(row["awaiting_courier"]),
-            row["send_backs"],
-            from_ts(row["send_back_until"]),
-            now,
+            accepted=bool(row["accepted"]),
+            awaiting_courier=bool(row["awaiting_courier"]),
+            send_backs=row["send_backs"],
+            send_back_until=from_ts(row["send_back_until"]),
+            now=now,
         )
         roles, withheld = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles, withheld)
-        _check_args(conn, row, event, args, now)
+        _check_args(conn, row, event, args=args, now=now)
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
         rule = RULES[event]
@@ -392,7 +394,7 @@ class Appeals:
             updated_at=ts,
         )
         for change in timer_changes(transition, spans, self._calendar, now):
-            _apply_timer(conn, appeal_id, change, self._calendar, self._ladder, now)
+            _apply_timer(conn, appeal_id, change, calendar=self._calendar, policy=self._ladder, now=now)
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
@@ -426,7 +428,9 @@ class Appeals:
                 (appeal_id, event_id, *attachment, ts),
             )
         if notify:
-            _write_notices(conn, event, event_id, row, unit, actor_id, args, ts, quiet)
+            _write_notices(
+                conn, event, event_id, before=row, after_unit=unit, actor_id=actor_id, args=args, now=ts, quiet=quiet
+            )
         if rule.merges:
             # Couriers whose duplicates were merged into this appeal now follow the one it joins
             # (after the notices: they hear of this merge as followers of this appeal).

@@ -79,7 +79,12 @@ class Appeal(Row):
     def facts(self, now: datetime) -> Facts:
         """What the lifecycle table needs to know about this appeal at `now`."""
         return appeal_facts(
-            self.state, self.accepted, self.awaiting_courier, self.send_backs, self.send_back_until, now
+            self.state,
+            accepted=self.accepted,
+            awaiting_courier=self.awaiting_courier,
+            send_backs=self.send_backs,
+            send_back_until=self.send_back_until,
+            now=now,
         )
 
     def merge_side(self) -> MergeSide:
@@ -97,6 +102,7 @@ class Appeal(Row):
 
 def appeal_facts(
     state: State,
+    *,
     accepted: bool,
     awaiting_courier: bool,
     send_backs: int,

@@ -217,7 +217,7 @@ _IN_BOX = (
 _COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
 
 
-def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, radius: float, least: float, mask: int) -> float:
+def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, *, radius: float, least: float, mask: int) -> float:
     """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
     low, high, ranges = search_box(lat, lon, radius)
     count = sum(conn.execute(_COUNT_IN_BOX, (low, high, west, east, mask, mask)).fetchone()[0] for west, east in ranges)
@@ -387,7 +387,7 @@ class Stations:
                     grown = radius * (
                         min(GROWTH, max(MIN_GROWTH, math.sqrt(2 * limit / len(found)))) if found else GROWTH
                     )
-                    radius = _uncrowded(conn, lat, lon, grown, radius * MIN_GROWTH, mask)
+                    radius = _uncrowded(conn, lat, lon, radius=grown, least=radius * MIN_GROWTH, mask=mask)
             if not found:
                 return []
             # Any of the `limit` nearest is within twice the slack of the limit-th corner distance.

@@ -112,3 +112,19 @@ def test_handlers_change_appeals_only_through_the_use_cases() -> None:
             a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
         }
         assert not {m for m in imported if m and m.split(".")[0] in banned}, module
+
+
+# A call with more positional arguments than this is a list to get in the wrong order.
+MAX_POSITIONAL = 4
+
+
+def test_no_storage_function_takes_a_long_list_of_positional_arguments() -> None:
+    """Storage functions take a typed command or keyword arguments past the first few (docs/design.md §2.7)."""
+    long_lists = []
+    for path in sorted(Path("storage").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                positional = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                if len(positional) > MAX_POSITIONAL:
+                    long_lists.append(f"{path}:{node.lineno} {node.name}({', '.join(positional)})")
+    assert long_lists == []
