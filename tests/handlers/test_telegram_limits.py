@@ -361,13 +361,14 @@ async def test_notes_at_storages_own_limit_are_never_dead_lettered(tmp_path, cap
             assert unquoted(text) in unquoted(full)
 
 
-async def test_the_last_guard_cuts_and_says_so_without_the_words(tmp_path, caplog) -> None:
-    """A text no screen kept within the limit is cut by the bot's client, not refused, and the log names
-    the call and the length, never the words."""
+@pytest.mark.parametrize("send", ["send_text", "send_message"])
+async def test_the_last_guard_cuts_and_says_so_without_the_words(tmp_path, caplog, send) -> None:
+    """A text no screen kept within the limit is cut by the bot's client (its own raw send and
+    python-telegram-bot's), not refused, and the log names the call and the length, never the words."""
     caplog.set_level(logging.WARNING, logger="handlers.quiet_bot")
     async with running_bot(tmp_path / "guard.sqlite3") as bot:
         bot.user(COURIER, "P")
-        await bot.app.bot.send_text(COURIER, "秘密" * 3000)
+        await getattr(bot.app.bot, send)(COURIER, "秘密" * 3000)
         sent = bot.last_text(COURIER)
         assert units(sent) <= TEXT and sent.endswith("…")
         [record] = [r for r in caplog.records if r.name == "handlers.quiet_bot"]
