@@ -7,18 +7,16 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers import callbacks
 from handlers.callbacks import Family, LimitVerb
-from handlers.common import reply, require_role, who
+from handlers.common import Who, for_role, reply
 from handlers.invites import list_button, unit_buttons
 from handlers.keyboards import button
 from handlers.services import BotContext
 
 
-async def people(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def people(update: Update, context: BotContext, me: Who) -> None:
     """/people and the People button: units and their staff counts, with Invite buttons for the active ones."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     units = await services.storage.people.units()
     lines = [services.text(me.lang, "people.title")]
     for unit, count in units:
