@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from telegram import Message, Update
 from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers.i18n import Catalog
 from handlers.keyboards import Keyboard, reply_keyboard, request_button, text_button
@@ -19,6 +20,7 @@ RoleHandler = Callable[[Update, BotContext, Who], Awaitable[None]]
 
 __all__ = [
     "coordinator_press",
+    "command_and_button",
     "counted_label",
     "drop_keyboard",
     "edit_or_reply",
@@ -164,3 +166,12 @@ async def coordinator_press(update: Update, context: BotContext, me: Who) -> boo
         return True
     await refuse(update, context, me.lang, "coord.not_coordinator")
     return False
+
+
+def command_and_button(command: str, callback: Handler, labels: Iterable[str]) -> list[BaseHandler]:
+    """A private chat's /`command` and its menu button (any of `labels`), both reaching `callback`."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler(command, callback, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), callback),
+    ]

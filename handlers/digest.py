@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from domain.commands import OpenHotSpot
 from domain.durations import human_span
@@ -18,7 +18,7 @@ from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.chart import ChartLabels, chart_language, daily_chart
-from handlers.common import Who, coordinator_press, for_role, refuse, reply
+from handlers.common import Who, command_and_button, coordinator_press, for_role, refuse, reply
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.telegram_text import TEXT, shorten, split
@@ -267,7 +267,6 @@ def digest_handlers(labels: set[str]) -> list[BaseHandler]:
     """/digest (and the coordinator's menu button) and /undelivered."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("digest", show_digest, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), show_digest),
+        *command_and_button("digest", show_digest, labels),
         CommandHandler("undelivered", undelivered, filters=private),
     ]

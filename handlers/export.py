@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler
 
 from domain.periods import PERIODS, PeriodError, bounds, named, period_text, typed
 from handlers import callbacks
 from handlers.callbacks import ExportVerb, Family, Press
-from handlers.common import Who, coordinator_press, for_role, refuse, reply
+from handlers.common import Who, command_and_button, coordinator_press, for_role, refuse, reply
 from handlers.keyboards import Keyboard, button, inline
 from handlers.ledger_files import build_files, estimated_bytes, file_name
 from handlers.services import BotContext
@@ -138,8 +138,4 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 
 def export_handlers(labels: set[str]) -> list[BaseHandler]:
     """/export and the coordinator's menu button (its period buttons are routed by handlers/presses.py)."""
-    private = filters.ChatType.PRIVATE
-    return [
-        CommandHandler("export", export, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), export),
-    ]
+    return command_and_button("export", export, labels)

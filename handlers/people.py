@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler
 
 from handlers import callbacks
 from handlers.callbacks import Family, LimitVerb
-from handlers.common import Who, for_role, reply
+from handlers.common import Who, command_and_button, for_role, reply
 from handlers.invites import list_button, unit_buttons
 from handlers.keyboards import button
 from handlers.services import BotContext
@@ -34,8 +34,4 @@ async def people(update: Update, context: BotContext, me: Who) -> None:
 
 def people_handlers(labels: set[str]) -> list[BaseHandler]:
     """/people and the coordinator's People menu button."""
-    private = filters.ChatType.PRIVATE
-    return [
-        CommandHandler("people", people, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), people),
-    ]
+    return command_and_button("people", people, labels)
