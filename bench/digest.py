@@ -28,46 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import NOW, bench_config, copy_database, header, percentile, quick_cli, result  # noqa: E402
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
+from recording import Recorder  # noqa: E402
 
 from bot.app import open_storage  # noqa: E402
 from storage.reports import Reports  # noqa: E402
 
 TARGET = 1.3  # the digest at most 1.3 times as long as its own SQL alone
-
-
-class Recorder:
-    """A connection that remembers every statement and its parameters, for the plain replay."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.log: list[tuple[str, Any]] = []
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self.log.append((sql, params))
-        return self.conn.execute(sql, params)
-
-    def cursor(self) -> RecordingCursor:
-        return RecordingCursor(self)
-
-
-class RecordingCursor:
-    """A cursor of a Recorder: its statements go into the same log."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        self._recorder = recorder
-        self._cursor = recorder.conn.cursor()
-
-    @property
-    def row_factory(self) -> Any:
-        return self._cursor.row_factory
-
-    @row_factory.setter
-    def row_factory(self, factory: Any) -> None:
-        self._cursor.row_factory = factory
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self._recorder.log.append((sql, params))
-        return self._cursor.execute(sql, params)
 
 
 class RecordingDatabase:

@@ -340,6 +340,12 @@ def _tell(
         state = to
         version += 1
 
+    def staff_step(
+        event: str, to: str, note: str | None = None, on_time: int | None = None, gap: tuple[int, int] = (60, HOUR)
+    ) -> None:
+        """A step taken by a staff member of the unit that holds the appeal."""
+        step(event, STAFF[current_unit][appeal % 3], "staff", to, note, on_time, gap)
+
     def assign(to_unit: str, by_coordinator: bool) -> None:
         nonlocal current_unit, accepted, awaiting, send_back_until
         current_unit = to_unit
@@ -352,21 +358,12 @@ def _tell(
 
     def accept() -> None:
         nonlocal accepted
-        step(
-            "accept",
-            STAFF[current_unit][appeal % 3],
-            "staff",
-            "handling",
-            on_time=int(rnd.random() < 0.85),
-            gap=(5 * 60, DAY),
-        )
+        staff_step("accept", "handling", on_time=int(rnd.random() < 0.85), gap=(5 * 60, DAY))
         accepted = 1
 
     def resolve() -> None:
-        step(
+        staff_step(
             "resolve",
-            STAFF[current_unit][appeal % 3],
-            "staff",
             "feedback",
             note=RESULTS[appeal % len(RESULTS)],
             on_time=int(rnd.random() < 0.8),
@@ -407,14 +404,7 @@ def _tell(
         elif open_kind != "handling_new":
             accept()
             if story == "asked" or open_kind == "awaiting_courier":
-                step(
-                    "ask",
-                    STAFF[current_unit][appeal % 3],
-                    "staff",
-                    "handling",
-                    note=QUESTIONS[appeal % len(QUESTIONS)],
-                    gap=(HOUR, DAY),
-                )
+                staff_step("ask", "handling", note=QUESTIONS[appeal % len(QUESTIONS)], gap=(HOUR, DAY))
                 awaiting = 1
                 if open_kind != "awaiting_courier":
                     step(

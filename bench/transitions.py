@@ -24,7 +24,6 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,6 +38,7 @@ from common import (  # noqa: E402
     staff_of,
 )
 from fixtures import FULL_APPEALS, QUICK_APPEALS, ensure, sizes  # noqa: E402
+from recording import Recorder  # noqa: E402
 
 from bot.app import open_storage  # noqa: E402
 from domain.commands import ActOnAppeal, EventArgs  # noqa: E402
@@ -49,18 +49,6 @@ from storage.store import Storage  # noqa: E402
 TARGET = 0.80
 BLOCK = 50  # appeals per alternation (three events each)
 RESULT_NOTE = "已处理完毕，请查收"
-
-
-class Recorder:
-    """A connection that remembers every statement and its parameters, for the plain replay."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.log: list[tuple[str, Any]] = []
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self.log.append((sql, params))
-        return self.conn.execute(sql, params)
 
 
 def _steps(path: Path, count: int) -> list[ActOnAppeal]:

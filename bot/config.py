@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -88,6 +89,21 @@ def _minutes(text: str) -> int:
     if int(minutes) > 59 or value > 1440:
         raise ValueError(f"{text!r} is not a time of day")
     return value
+
+
+def _time_of_day(text: str) -> str:
+    """`text` if it is a time of day from 00:00 to 23:59."""
+    if _minutes(text) >= 1440:
+        raise ValueError(f"{text!r} is not a time of day")
+    return text
+
+
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+
+
+def _local_time(text: str) -> time:
+    """The time of day that a TimeOfDay ("09:00") names."""
+    return time(*divmod(_minutes(text), 60))
 
 
 class CalendarSection(Strict):
@@ -282,24 +298,17 @@ class WebhookSection(Strict):
 
 
 class DigestSection(Strict):
-    daily: str = "18:00"
+    daily: TimeOfDay = "18:00"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    weekly: str = "09:00"
-
-    @field_validator("daily", "weekly")
-    @classmethod
-    def _time_parses(cls, value: str) -> str:
-        if _minutes(value) >= 1440:
-            raise ValueError(f"{value!r} is not a time of day")
-        return value
+    weekly: TimeOfDay = "09:00"
 
     def daily_time(self) -> time:
         """The local time of the daily digest."""
-        return time(*divmod(_minutes(self.daily), 60))
+        return _local_time(self.daily)
 
     def weekly_time(self) -> time:
         """The local time of the weekly digest."""
-        return time(*divmod(_minutes(self.weekly), 60))
+        return _local_time(self.weekly)
 
     def weekly_weekday(self) -> int:
         """The weekday of the weekly digest, 0 = Monday."""
@@ -310,18 +319,11 @@ class PrivacySection(Strict):
     # Closed appeals, shared locations, drafts and sent notices older than this are anonymised daily.
     retention_days: int = Field(default=730, ge=30, le=36500)
     # Local time of the daily anonymisation run.
-    retention_time: str = "03:30"
-
-    @field_validator("retention_time")
-    @classmethod
-    def _time_parses(cls, value: str) -> str:
-        if _minutes(value) >= 1440:
-            raise ValueError(f"{value!r} is not a time of day")
-        return value
+    retention_time: TimeOfDay = "03:30"
 
     def run_time(self) -> time:
         """The local time of the daily retention run."""
-        return time(*divmod(_minutes(self.retention_time), 60))
+        return _local_time(self.retention_time)
 
 
 class InvitesSection(Strict):

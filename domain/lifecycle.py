@@ -145,46 +145,46 @@ def after(facts: Facts, transition: Transition) -> Facts:
     )
 
 
-def roles_of(
-    *,
-    person_id: int | None,
-    person_role: str | None,
-    person_unit: str | None,
-    courier_id: int | None,
-    appeal_unit: str | None,
-) -> frozenset[Role]:
-    """The roles a person holds towards one appeal, from database facts only.
+@dataclass(frozen=True)
+class Position:
+    """Where a person stands towards one appeal, from database facts only."""
+
+    person_id: int | None
+    person_role: str | None
+    person_unit: str | None
+    courier_id: int | None
+    appeal_unit: str | None
+
+    def filed_it(self) -> bool:
+        """Whether this person is the appeal's courier."""
+        return self.person_id is not None and self.courier_id is not None and self.person_id == self.courier_id
+
+
+def roles_of(position: Position) -> frozenset[Role]:
+    """The roles a person holds towards one appeal.
 
     Whoever filed an appeal is only its courier: a worker of its unit or a coordinator never
     handles their own appeal (see `withheld_roles`).
     """
-    if person_id is not None and courier_id is not None and person_id == courier_id:
+    if position.filed_it():
         return frozenset({Role.COURIER})
-    return _office_roles(person_role, person_unit, appeal_unit)
+    return _office_roles(position)
 
 
-def _office_roles(person_role: str | None, person_unit: str | None, appeal_unit: str | None) -> frozenset[Role]:
-    """The roles a staff or coordinator position gives towards an appeal of `appeal_unit`."""
+def _office_roles(position: Position) -> frozenset[Role]:
+    """The roles a staff or coordinator position gives towards the appeal."""
     roles: set[Role] = set()
-    if person_role == "staff" and appeal_unit is not None and person_unit == appeal_unit:
+    unit = position.appeal_unit
+    if position.person_role == "staff" and unit is not None and position.person_unit == unit:
         roles.add(Role.STAFF)
-    if person_role == "coordinator":
+    if position.person_role == "coordinator":
         roles.add(Role.COORDINATOR)
     return frozenset(roles)
 
 
-def withheld_roles(
-    *,
-    person_id: int | None,
-    person_role: str | None,
-    person_unit: str | None,
-    courier_id: int | None,
-    appeal_unit: str | None,
-) -> frozenset[Role]:
+def withheld_roles(position: Position) -> frozenset[Role]:
     """The staff or coordinator roles a person would hold towards an appeal but for having filed it."""
-    if person_id is None or courier_id is None or person_id != courier_id:
-        return frozenset()
-    return _office_roles(person_role, person_unit, appeal_unit)
+    return _office_roles(position) if position.filed_it() else frozenset()
 
 
 def may_ever(event: Event) -> frozenset[Role]:

@@ -36,22 +36,8 @@ MAX_ID = 40  # station ids travel in callback data (64 bytes at most)
 _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-# The English forms come last: files written before them keep their columns' places.
-COLUMNS = (
-    "id",
-    "name",
-    "address",
-    "lat",
-    "lon",
-    "grade",
-    "amenities",
-    *WEEKDAYS,
-    "unit",
-    "active",
-    "name_en",
-    "address_en",
-)
-REQUIRED = ("id", "name", "lat", "lon", "grade")
+# A station's fields, in the file's order; the English forms come last: files written before them
+# keep their columns' places.
 _FIELDS = (
     "id",
     "name",
@@ -66,6 +52,9 @@ _FIELDS = (
     "name_en",
     "address_en",
 )
+# The CSV's columns: the fields, with the hours as one column for each weekday.
+COLUMNS = tuple(column for field in _FIELDS for column in (WEEKDAYS if field == "hours" else (field,)))
+REQUIRED = ("id", "name", "lat", "lon", "grade")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 Format = Literal["csv", "json"]

@@ -39,24 +39,18 @@ ACTIONS = tuple(
 BY_VERB = {a.verb: a for a in ACTIONS}
 
 
-def _facts(person: Person, appeal: Appeal) -> dict[str, object]:
-    return dict(
-        person_id=person.telegram_id,
-        person_role=person.role,
-        person_unit=person.unit_id,
-        courier_id=appeal.courier_id,
-        appeal_unit=appeal.unit_id,
-    )
+def _position(person: Person, appeal: Appeal) -> lifecycle.Position:
+    return lifecycle.Position(person.telegram_id, person.role, person.unit_id, appeal.courier_id, appeal.unit_id)
 
 
 def roles(person: Person, appeal: Appeal) -> frozenset[Role]:
     """The roles `person` holds towards `appeal`, from database rows only (a filer is only its courier)."""
-    return lifecycle.roles_of(**_facts(person, appeal))  # type: ignore[arg-type]
+    return lifecycle.roles_of(_position(person, appeal))
 
 
 def withheld(person: Person, appeal: Appeal) -> frozenset[Role]:
     """The staff or coordinator roles `person` would hold towards `appeal` but for having filed it."""
-    return lifecycle.withheld_roles(**_facts(person, appeal))  # type: ignore[arg-type]
+    return lifecycle.withheld_roles(_position(person, appeal))
 
 
 def refusal_key(person: Person, appeal: Appeal, event: Event) -> str:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Awaitable, Callable, Iterable
 
 from telegram import Message, Update
 from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from handlers.i18n import Catalog
 from handlers.keyboards import Keyboard, reply_keyboard, request_button, text_button
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services, Who, who
 
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+RoleHandler = Callable[[Update, BotContext, Who], Awaitable[None]]
+
 __all__ = [
+    "coordinator_press",
+    "command_and_button",
     "counted_label",
     "drop_keyboard",
     "edit_or_reply",
+    "for_role",
     "main_menu",
     "refuse",
     "reply",
@@ -134,3 +143,35 @@ async def require_role(update: Update, context: BotContext, me: Who, role: str) 
     key = {"staff": "staff.not_staff", "coordinator": "coord.not_coordinator"}[role]
     await reply(update, context.services.text(me.lang, key))
     return False
+
+
+def for_role(role: str) -> Callable[[RoleHandler], Handler]:
+    """A command that runs only for a person the database says has `role`; anyone else is told whose it is."""
+
+    def wrap(handler: RoleHandler) -> Handler:
+        @functools.wraps(handler)
+        async def run(update: Update, context: BotContext) -> None:
+            me = await who(update, context)
+            if await require_role(update, context, me, role):
+                await handler(update, context, me)
+
+        return run
+
+    return wrap
+
+
+async def coordinator_press(update: Update, context: BotContext, me: Who) -> bool:
+    """Whether the presser is a coordinator, read from the database; if not, refuse the press saying so."""
+    if me.person.role == "coordinator":
+        return True
+    await refuse(update, context, me.lang, "coord.not_coordinator")
+    return False
+
+
+def command_and_button(command: str, callback: Handler, labels: Iterable[str]) -> list[BaseHandler]:
+    """A private chat's /`command` and its menu button (any of `labels`), both reaching `callback`."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler(command, callback, filters=private),
+        MessageHandler(private & filters.Text(sorted(labels)), callback),
+    ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from domain.commands import OpenHotSpot
 from domain.durations import human_span
@@ -18,7 +18,7 @@ from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.chart import ChartLabels, chart_language, daily_chart
-from handlers.common import Who, refuse, reply, require_role, who
+from handlers.common import Who, command_and_button, coordinator_press, for_role, refuse, reply
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.telegram_text import TEXT, shorten, split
@@ -202,8 +202,7 @@ async def _hotspot_part(services: Services, lang: str, data: DigestData, names: 
 async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A coordinator turns a hot spot (recomputed now, never taken from the button) into one appeal."""
     services = context.services
-    if me.person.role != "coordinator":
-        await refuse(update, context, me.lang, "coord.not_coordinator")
+    if not await coordinator_press(update, context, me):
         return
     spots = await services.storage.reports.hotspots(services.clock() + UP_TO_NOW)
     spot = next((s for s in spots if s.key == press.arg), None)
@@ -233,11 +232,9 @@ async def on_hotspot_press(update: Update, context: BotContext, me: Who, press: 
     await show(update, context, me, applied.appeal)
 
 
-async def show_digest(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def show_digest(update: Update, context: BotContext, me: Who) -> None:
     """/digest: today so far and the six days before it."""
-    me = await who(update, context)
-    if not await require_role(update, context, me, "coordinator"):
-        return
     services = context.services
     now = services.clock()
     data = await services.storage.reports.digest(recent_days(now, RECENT_DAYS, services.zone), now + UP_TO_NOW, now)
@@ -248,11 +245,9 @@ async def show_digest(update: Update, context: BotContext) -> None:
             await update.effective_chat.send_message(part.text, reply_markup=part.markup)
 
 
-async def undelivered(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def undelivered(update: Update, context: BotContext, me: Who) -> None:
     """/undelivered: the messages Telegram refused for good, with the reason, for coordinators."""
-    me = await who(update, context)
-    if not await require_role(update, context, me, "coordinator"):
-        return
     services = context.services
     dead = await services.storage.outbox.dead_letters()
     if not dead:
@@ -272,7 +267,6 @@ def digest_handlers(labels: set[str]) -> list[BaseHandler]:
     """/digest (and the coordinator's menu button) and /undelivered."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("digest", show_digest, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), show_digest),
+        *command_and_button("digest", show_digest, labels),
         CommandHandler("undelivered", undelivered, filters=private),
     ]

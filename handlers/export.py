@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler
 
 from domain.periods import PERIODS, PeriodError, bounds, named, period_text, typed
 from handlers import callbacks
 from handlers.callbacks import ExportVerb, Family, Press
-from handlers.common import Who, refuse, reply, require_role, who
+from handlers.common import Who, command_and_button, coordinator_press, for_role, refuse, reply
 from handlers.keyboards import Keyboard, button, inline
 from handlers.ledger_files import build_files, estimated_bytes, file_name
 from handlers.services import BotContext
@@ -87,12 +87,10 @@ async def _send(update: Update, context: BotContext, me: Who, first: date, last:
     await chat.send_document(InputFile(xlsx_bytes, filename=file_name(first, last, "xlsx")), caption=caption)
 
 
-async def export(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def export(update: Update, context: BotContext, me: Who) -> None:
     """/export offers periods as buttons; /export FIRST LAST (YYYY-MM-DD) sends those days."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     args = context.args or []
     if len(args) == 2:
         try:
@@ -130,8 +128,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     ):
         await refuse(update, context, me.lang, "press.invalid")
         return
-    if me.person.role != "coordinator":
-        await refuse(update, context, me.lang, "coord.not_coordinator")
+    if not await coordinator_press(update, context, me):
         return
     await update.callback_query.answer()
     if days is None:
@@ -141,8 +138,4 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 
 def export_handlers(labels: set[str]) -> list[BaseHandler]:
     """/export and the coordinator's menu button (its period buttons are routed by handlers/presses.py)."""
-    private = filters.ChatType.PRIVATE
-    return [
-        CommandHandler("export", export, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), export),
-    ]
+    return command_and_button("export", export, labels)

@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from domain.geo import on_earth
 from handlers import filing, free_text
-from handlers.common import main_menu, refuse, reply, retire_buttons, who
+from handlers.common import command_and_button, main_menu, refuse, reply, retire_buttons, who
 from handlers.services import BotContext
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
     """/appeal, /cancel, and plain private messages."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("appeal", new_appeal, filters=private),
-        MessageHandler(private & filters.Text(sorted(new_appeal_labels)), new_appeal),
+        *command_and_button("appeal", new_appeal, new_appeal_labels),
         CommandHandler("cancel", cancel, filters=private),
         MessageHandler(private & ~filters.COMMAND, on_message),
     ]

@@ -13,7 +13,16 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from handlers import callbacks
 from handlers.callbacks import Family, InviteVerb, Press
 from handlers.commands import set_person_commands
-from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, require_role, who
+from handlers.common import (
+    Who,
+    coordinator_press,
+    edit_or_reply,
+    for_role,
+    main_menu,
+    refuse,
+    reply,
+    who,
+)
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.dialogs import Draft
@@ -68,12 +77,10 @@ async def _make_invite(update: Update, context: BotContext, me: Who, unit: Unit)
     )
 
 
-async def invite(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def invite(update: Update, context: BotContext, me: Who) -> None:
     """/invite [UNIT]: a coordinator gets a one-time code for a unit named (zh, en or id) or tapped."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     units = await services.storage.people.active_units()
     typed = " ".join(context.args or [])[:100]
     unit = find_unit(units, typed) if typed else None
@@ -88,8 +95,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     """An invitation button: make a code, list them, revoke one; only a coordinator, checked in the
     database on every press."""
     services = context.services
-    if me.person.role != "coordinator":
-        await refuse(update, context, me.lang, "coord.not_coordinator")
+    if not await coordinator_press(update, context, me):
         return
     if press.verb is InviteVerb.LIST:
         await update.callback_query.answer()
@@ -154,11 +160,9 @@ async def _list(update: Update, context: BotContext, me: Who) -> tuple[str, Keyb
     return "\n".join(lines), inline(rows) if rows else None
 
 
-async def invites(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def invites(update: Update, context: BotContext, me: Who) -> None:
     """/invites: a coordinator sees the codes not yet expired and may revoke the unused ones."""
-    me = await who(update, context)
-    if not await require_role(update, context, me, "coordinator"):
-        return
     text, markup = await _list(update, context, me)
     await reply(update, text, reply_markup=markup)
 

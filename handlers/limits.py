@@ -15,7 +15,15 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from domain.filing_limits import FilingLimits, Refusal
 from handlers import callbacks
 from handlers.callbacks import Family, LimitVerb, Press
-from handlers.common import Who, drop_keyboard, edit_or_reply, refuse, reply, require_role, who
+from handlers.common import (
+    Who,
+    coordinator_press,
+    drop_keyboard,
+    edit_or_reply,
+    for_role,
+    refuse,
+    reply,
+)
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.filing_limits import Standing
@@ -115,12 +123,10 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdecimal() and len(text) <= 12 else None
 
 
-async def lift(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def lift(update: Update, context: BotContext, me: Who) -> None:
     """/lift: the list; /lift N: lift (or restore) the limits of the courier of appeal N, after a confirmation."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     typed = " ".join(context.args or [])[:40]
     if not typed:
         await show_list(update, context, me)
@@ -136,8 +142,7 @@ async def lift(update: Update, context: BotContext) -> None:
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """The /lift buttons: pick a person, then lift or restore; only a coordinator, read from the database."""
     services = context.services
-    if me.person.role != "coordinator":
-        await refuse(update, context, me.lang, "coord.not_coordinator")
+    if not await coordinator_press(update, context, me):
         return
     if press.verb is LimitVerb.LIST:
         await update.callback_query.answer()

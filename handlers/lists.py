@@ -12,7 +12,7 @@ from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.cards import can_see, state_line
-from handlers.common import Who, counted_label, main_menu, reply, require_role, who
+from handlers.common import Who, command_and_button, counted_label, main_menu, reply, require_role, who
 from handlers.deadlines_view import deadline_line
 from handlers.i18n import Catalog
 from handlers.keyboards import button, inline, rows_of
@@ -144,8 +144,7 @@ def list_handlers(catalog: Catalog) -> list[BaseHandler]:
     """/my, /queue, /triage (each with its menu button; the counted ones whatever count they show), /open."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("my", my_appeals, filters=private),
-        MessageHandler(private & filters.Text(sorted(catalog.all_labels("menu.my_appeals"))), my_appeals),
+        *command_and_button("my", my_appeals, catalog.all_labels("menu.my_appeals")),
         CommandHandler("queue", unit_queue, filters=private),
         MessageHandler(private & filters.Regex(counted_label(catalog, "menu2.queue")), unit_queue),
         CommandHandler("triage", triage, filters=private),

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler
 
 from handlers import callbacks
 from handlers.callbacks import Family, LimitVerb
-from handlers.common import reply, require_role, who
+from handlers.common import Who, command_and_button, for_role, reply
 from handlers.invites import list_button, unit_buttons
 from handlers.keyboards import button
 from handlers.services import BotContext
 
 
-async def people(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def people(update: Update, context: BotContext, me: Who) -> None:
     """/people and the People button: units and their staff counts, with Invite buttons for the active ones."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     units = await services.storage.people.units()
     lines = [services.text(me.lang, "people.title")]
     for unit, count in units:
@@ -36,8 +34,4 @@ async def people(update: Update, context: BotContext) -> None:
 
 def people_handlers(labels: set[str]) -> list[BaseHandler]:
     """/people and the coordinator's People menu button."""
-    private = filters.ChatType.PRIVATE
-    return [
-        CommandHandler("people", people, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), people),
-    ]
+    return command_and_button("people", people, labels)

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers import callbacks, filing
 from handlers.callbacks import Press
 from handlers.commands import set_person_commands
-from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
+from handlers.common import Who, command_and_button, edit_or_reply, main_menu, refuse, reply, who
 from handlers.i18n import LANGUAGES
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
@@ -107,10 +107,8 @@ def start_handlers(help_labels: set[str], language_labels: set[str]) -> list[Bas
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("start", start, filters=private),
-        CommandHandler("help", show_help, filters=private),
-        MessageHandler(private & filters.Text(sorted(help_labels)), show_help),
-        CommandHandler("language", ask_language, filters=private),
-        MessageHandler(private & filters.Text(sorted(language_labels)), ask_language),
+        *command_and_button("help", show_help, help_labels),
+        *command_and_button("language", ask_language, language_labels),
     ]
 
 

@@ -12,7 +12,7 @@ Every command and button checks the person's role in the database; everyone else
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from domain.stations_file import (
     MAX_FILE_BYTES,
@@ -25,7 +25,7 @@ from domain.stations_file import (
 )
 from handlers import callbacks, inbox
 from handlers.callbacks import Family, Press, StationAdminVerb
-from handlers.common import Who, edit_or_reply, refuse, reply, require_role, who
+from handlers.common import Who, command_and_button, edit_or_reply, for_role, refuse, reply, who
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from handlers.stations import hours_line
@@ -176,12 +176,10 @@ async def _send_file(update: Update, context: BotContext, me: Who) -> None:
     )
 
 
-async def stations(update: Update, context: BotContext) -> None:
+@for_role("coordinator")
+async def stations(update: Update, context: BotContext, me: Who) -> None:
     """/stations for coordinators: overview, one station, the one-line form, or the file."""
-    me = await who(update, context)
     services = context.services
-    if not await require_role(update, context, me, "coordinator"):
-        return
     args = context.args or []
     if not args:
         await _overview(update, context, me)
@@ -291,7 +289,6 @@ def station_admin_handlers(labels: set[str]) -> list[BaseHandler]:
     private = filters.ChatType.PRIVATE
     station_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension("json")
     return [
-        CommandHandler("stations", stations, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), stations),
+        *command_and_button("stations", stations, labels),
         MessageHandler(private & station_files, on_document),
     ]

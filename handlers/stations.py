@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler
 
 from domain.hours import DAY_MINUTES, OpenNow, clock_text, open_at
 from domain.stations_file import AMENITIES
 from handlers import callbacks, filing
 from handlers.callbacks import Press
-from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, who
+from handlers.common import Who, command_and_button, edit_or_reply, main_menu, refuse, reply, who
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.stations import LastLocation, Station
@@ -215,8 +215,4 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
 
 def station_handlers(labels: set[str]) -> list[BaseHandler]:
     """/station, and "Nearest station" as text (typed, or tapped on a menu from before its button shared the location)."""
-    private = filters.ChatType.PRIVATE
-    return [
-        CommandHandler("station", ask_location, filters=private),
-        MessageHandler(private & filters.Text(sorted(labels)), ask_location),
-    ]
+    return command_and_button("station", ask_location, labels)

@@ -117,14 +117,14 @@ def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> 
     if actor_id is None:
         return frozenset({Role.SYSTEM}), frozenset()
     person = _person(conn, actor_id)
-    facts = dict(
+    position = lifecycle.Position(
         person_id=actor_id,
         person_role=person["role"] if person else None,
         person_unit=person["unit_id"] if person else None,
         courier_id=row["courier_id"],
         appeal_unit=row["unit_id"],
     )
-    return lifecycle.roles_of(**facts), lifecycle.withheld_roles(**facts)
+    return lifecycle.roles_of(position), lifecycle.withheld_roles(position)
 
 
 def merge_side(row: sqlite3.Row | None) -> MergeSide | None:

@@ -38,6 +38,17 @@ const BOTTOM_SLACK_PX = 48;
 const COMMAND = /(?<![\p{L}\p{N}_/\\.:@-])\/[A-Za-z][A-Za-z0-9_]{0,31}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_/])/gu;
 // Entities whose text is not scanned for /commands.
 const NO_COMMANDS = new Set(["code", "pre", "text_link", "url", "email", "phone_number", "bot_command"]);
+// The entities that are one plain element: Telegram's type, the tag that shows it.
+const ENTITY_TAGS = {
+  bold: "strong",
+  italic: "em",
+  underline: "u",
+  strikethrough: "s",
+  code: "code",
+  pre: "pre",
+  blockquote: "blockquote",
+  expandable_blockquote: "blockquote",
+};
 // What Telegram's own app says around the chat, in the reader's language.
 const WORDS = {
   en: {
@@ -545,22 +556,8 @@ function appendRange(parent, text, start, end, entities, commands) {
 }
 
 function entityElement(entity, text) {
+  if (Object.hasOwn(ENTITY_TAGS, entity.type)) return el(ENTITY_TAGS[entity.type]);
   switch (entity.type) {
-    case "bold":
-      return el("strong");
-    case "italic":
-      return el("em");
-    case "underline":
-      return el("u");
-    case "strikethrough":
-      return el("s");
-    case "code":
-      return el("code");
-    case "pre":
-      return el("pre");
-    case "blockquote":
-    case "expandable_blockquote":
-      return el("blockquote");
     case "spoiler":
       return spoiler();
     case "text_link":

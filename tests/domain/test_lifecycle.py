@@ -13,6 +13,7 @@ from domain.lifecycle import (
     LifecycleError,
     NotPermitted,
     Outcome,
+    Position,
     Role,
     State,
     after,
@@ -155,25 +156,25 @@ def test_roles_come_from_database_facts() -> None:
     """Ownership, unit membership and the coordinator role each give their role, nothing else does;
     whoever filed an appeal is only its courier, whatever else they are."""
     base = dict(person_id=7, courier_id=7, appeal_unit="s1")
-    assert roles_of(person_role="courier", person_unit=None, **base) == {C}
-    assert roles_of(person_role="staff", person_unit="s1", **base) == {C}
-    assert withheld_roles(person_role="staff", person_unit="s1", **base) == {ST}
-    assert roles_of(person_role="staff", person_unit="s2", **base) == {C}
-    assert withheld_roles(person_role="staff", person_unit="s2", **base) == set()
-    assert roles_of(person_role="coordinator", person_unit=None, **base) == {C}
-    assert withheld_roles(person_role="coordinator", person_unit=None, **base) == {CO}
+    assert roles_of(Position(person_role="courier", person_unit=None, **base)) == {C}
+    assert roles_of(Position(person_role="staff", person_unit="s1", **base)) == {C}
+    assert withheld_roles(Position(person_role="staff", person_unit="s1", **base)) == {ST}
+    assert roles_of(Position(person_role="staff", person_unit="s2", **base)) == {C}
+    assert withheld_roles(Position(person_role="staff", person_unit="s2", **base)) == set()
+    assert roles_of(Position(person_role="coordinator", person_unit=None, **base)) == {C}
+    assert withheld_roles(Position(person_role="coordinator", person_unit=None, **base)) == {CO}
     other = dict(person_id=8, courier_id=7, appeal_unit="s1")
-    assert roles_of(person_role="staff", person_unit="s1", **other) == {ST}
-    assert roles_of(person_role="coordinator", person_unit=None, **other) == {CO}
-    assert withheld_roles(person_role="coordinator", person_unit=None, **other) == set()
-    assert roles_of(person_role="courier", person_unit=None, **other) == set()
-    assert roles_of(person_role="staff", person_unit="s2", **other) == set()
-    assert roles_of(person_role=None, person_unit=None, **other) == set()
+    assert roles_of(Position(person_role="staff", person_unit="s1", **other)) == {ST}
+    assert roles_of(Position(person_role="coordinator", person_unit=None, **other)) == {CO}
+    assert withheld_roles(Position(person_role="coordinator", person_unit=None, **other)) == set()
+    assert roles_of(Position(person_role="courier", person_unit=None, **other)) == set()
+    assert roles_of(Position(person_role="staff", person_unit="s2", **other)) == set()
+    assert roles_of(Position(person_role=None, person_unit=None, **other)) == set()
     unassigned = dict(person_id=8, courier_id=7, appeal_unit=None)
-    assert roles_of(person_role="staff", person_unit=None, **unassigned) == set()
+    assert roles_of(Position(person_role="staff", person_unit=None, **unassigned)) == set()
     # A coordinator's proactive appeal has no courier: they keep their role towards it.
     proactive = dict(person_id=9, courier_id=None, appeal_unit=None)
-    assert roles_of(person_role="coordinator", person_unit=None, **proactive) == {CO}
+    assert roles_of(Position(person_role="coordinator", person_unit=None, **proactive)) == {CO}
 
 
 def test_a_filer_is_refused_as_the_filer_not_as_a_stranger() -> None:
