@@ -119,14 +119,12 @@ def _run(args: list[str]) -> int:
     if args and not args[0].startswith("-"):
         return subprocess.call([str(PYTHON), "-m", "bot", *args], cwd=ROOT)
     port, rest = _without_port(args)
-    # The bot decides whether it has a token (environment, --config, config.toml) and opens nothing without one.
-    code = subprocess.call([str(PYTHON), "-m", "bot", "run", *rest], cwd=ROOT)
+    # The bot decides whether it has a token (environment, --config, config.toml) and opens nothing
+    # without one; told that the sandbox follows (bot/cli.py's FALLBACK_ENV), it says so in a line.
+    env = {**os.environ, "APPEALS_BOT_NO_TOKEN": "sandbox"}
+    code = subprocess.call([str(PYTHON), "-m", "bot", "run", *rest], cwd=ROOT, env=env)
     if code != EXIT_NO_TOKEN:
         return code
-    print(
-        "\npython3 dev.py run: no token, so starting the sandbox (its sample district, database sandbox.sqlite3) ...",
-        flush=True,
-    )
     debug = ["--debug"] if "--debug" in rest else []
     return subprocess.call([str(PYTHON), "-m", "bot", "sandbox", "--port", port, *debug], cwd=ROOT)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -24,6 +25,13 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # `run` without a token; dev.py starts the sandbox when it sees this code.
 EXIT_NO_TOKEN = 3
 
+# Set by whoever starts the sandbox itself when `run` has no token (dev.py): then a line saying so
+# is enough, not an error.
+FALLBACK_ENV = "APPEALS_BOT_NO_TOKEN"
+NO_TOKEN_FALLBACK = (
+    "No bot token, so the sandbox starts instead: a web chat with a sample district on its own database."
+    " To reach Telegram, set TELEGRAM_BOT_TOKEN (README, Quickstart)."
+)
 NO_TOKEN = """\
 error: no bot token, so the bot cannot reach Telegram. Either
   - set one: TELEGRAM_BOT_TOKEN=... (or token under [telegram] in the config file), from @BotFather; or
@@ -198,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     _setup_logging(args.debug)
     if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
         # Nothing is opened: the configured database never sees the sandbox's sample data.
-        print(NO_TOKEN, file=sys.stderr)
+        print(NO_TOKEN_FALLBACK if os.environ.get(FALLBACK_ENV) == "sandbox" else NO_TOKEN, file=sys.stderr)
         return EXIT_NO_TOKEN
     for problem in service_problems(config):
         # check-config refuses it; a bot tried out this way still starts, and says what it lacks.

@@ -44,12 +44,18 @@ async def cancel(update: Update, context: BotContext) -> None:
     await reply(update, context.services.text(me.lang, key), reply_markup=await main_menu(context.services, me))
 
 
+# "cancel" typed as a word does what /cancel does: a hurried person does not type the slash, and the
+# word must never end up in an appeal as its description or a phone step's words.
+CANCEL_WORDS = filters.Regex(r"(?i)^\s*(cancel|取消|退出)\s*[.。!！]?\s*$")
+
+
 def inbox_handlers(new_appeal_labels: set[str]) -> list[BaseHandler]:
-    """/appeal, /cancel, and plain private messages."""
+    """/appeal, /cancel (or the word alone), and plain private messages."""
     private = filters.ChatType.PRIVATE
     return [
         *command_and_button("appeal", new_appeal, new_appeal_labels),
         CommandHandler("cancel", cancel, filters=private),
+        MessageHandler(private & filters.TEXT & CANCEL_WORDS, cancel),
         MessageHandler(private & ~filters.COMMAND, on_message),
     ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_NO_TOKEN, main
+from bot.cli import EXIT_NO_TOKEN, FALLBACK_ENV, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """No token, config or database leaks in from the machine; work in a temp folder."""
-    for name in ("APPEALS_BOT_CONFIG", "APPEALS_BOT_DATABASE", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL"):
+    for name in (
+        "APPEALS_BOT_CONFIG",
+        "APPEALS_BOT_DATABASE",
+        "APPEALS_BOT_NO_TOKEN",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -30,6 +36,15 @@ def test_run_without_a_token_names_both_ways_on_and_opens_no_database(tmp_path, 
     assert "Traceback" not in err
     assert not database.exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "config.toml"]
+
+
+def test_run_without_a_token_under_dev_py_says_the_sandbox_follows_in_a_line(monkeypatch, capsys) -> None:
+    """dev.py starts the sandbox next: one line saying so, not an error with advice to do what follows anyway."""
+    monkeypatch.setenv(FALLBACK_ENV, "sandbox")
+    assert main(["run"]) == EXIT_NO_TOKEN
+    err = capsys.readouterr().err
+    assert err.startswith("No bot token, so the sandbox starts instead") and "TELEGRAM_BOT_TOKEN" in err
+    assert "error" not in err and err.count("\n") == 1
 
 
 def load_dev():
@@ -58,8 +73,10 @@ def test_dev_run_without_a_token_starts_the_sandbox_with_its_port(monkeypatch, a
     dev = load_dev()
     commands: list[list[str]] = []
 
-    def call(command: list[str], cwd: Path) -> int:
+    def call(command: list[str], cwd: Path, **kwargs) -> int:
         commands.append(command[3:])  # after python -m bot
+        if command[3] == "run":  # told the sandbox follows, so it says so in a line, not as an error
+            assert kwargs["env"][FALLBACK_ENV] == "sandbox"
         return EXIT_NO_TOKEN if command[3] == "run" else 0
 
     monkeypatch.setattr(dev.subprocess, "call", call)
@@ -71,7 +88,7 @@ def test_dev_run_with_a_token_runs_the_bot_only(monkeypatch) -> None:
     """With a token (the bot starts and, stopped, exits 0), no sandbox; another command passes straight on."""
     dev = load_dev()
     commands: list[list[str]] = []
-    monkeypatch.setattr(dev.subprocess, "call", lambda command, cwd: commands.append(command[3:]) or 0)
+    monkeypatch.setattr(dev.subprocess, "call", lambda command, cwd, **kwargs: commands.append(command[3:]) or 0)
     assert dev._run(["--webhook"]) == 0
     assert dev._run(["check-config", "my.toml"]) == 0
     assert commands == [["run", "--webhook"], ["check-config", "my.toml"]]

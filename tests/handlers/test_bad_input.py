@@ -179,6 +179,24 @@ async def test_cancel_anywhere(bot) -> None:
     assert (await snapshot(bot))[0] == 0
 
 
+@pytest.mark.parametrize("word", ["cancel", "取消", " Cancel. "])
+async def test_cancel_typed_as_a_word_cancels_and_never_joins_the_appeal(bot, word) -> None:
+    """At the phone step, where other words join the description, the word alone cancels like /cancel."""
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Daily-life")
+    await bot.say(COURIER, "No hot water at the station")
+    await bot.press(COURIER, "Skip")  # no place: the phone step is next
+    (reply,) = await bot.say(COURIER, word)
+    assert reply["text"] == t(bot, "cancel.done")
+    assert await bot.services.storage.dialogs.draft(COURIER) is None
+    assert (await snapshot(bot))[0] == 0
+    # A sentence with the word in it is words, as ever.
+    await bot.say(COURIER, "/appeal")
+    await bot.press(COURIER, "Daily-life")
+    await bot.say(COURIER, "Please cancel my fine")
+    assert "Please cancel my fine" in (await bot.services.storage.dialogs.draft(COURIER)).description
+
+
 async def test_a_draft_survives_a_restart(tmp_path) -> None:
     """The dialog's step and data are in SQLite: a new process picks up where the courier was."""
     path = tmp_path / "restart.sqlite3"

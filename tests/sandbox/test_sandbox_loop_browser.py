@@ -86,7 +86,7 @@ def courier_rates(page: Page, screenshot: Path) -> None:
     press(page, "inline", "Satisfied")
     bot_says(page, "Thank you: you rated appeal #1 Satisfied. It is closed.")
     page.send("/my")
-    bot_says(page, "closed: resolved")
+    bot_says(page, "closed (resolved)")
 
 
 async def test_the_whole_loop_in_the_web_chat(tmp_path: Path) -> None:
