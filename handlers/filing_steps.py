@@ -118,6 +118,10 @@ async def _ask_category(turn: Turn, in_place: bool, lead: str | None) -> int:
         if c.example(lang)
     ]
     question = "\n".join((turn.t("filing.ask_category"), *examples))
+    if turn.draft.description:
+        # Kept from what was typed before: the person sees which words will be the description.
+        shown = turn.t("filing.review_description", description=said(turn.draft.description, SHOWN_BACK))
+        question = shown + "\n" + question
     text = await _about(turn) + (turn.t(lead) + "\n" if lead else "") + question
     return await (edit_or_reply if in_place else reply)(turn.update, text, inline(rows))
 

@@ -96,8 +96,11 @@ async def test_text_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     assert [m["text"] for m in replies] == [t(bot, "freetext.offer"), t(bot, "freetext.or_menu")]
     assert "New appeal" in bot.reply_labels(COURIER)
     await bot.press(COURIER, t(bot, "freetext.button_file"))
+    kept = t(
+        bot, "filing.review_description", description=said("The charger at Wanda station has been broken for a week")
+    )
     assert bot.last_text(COURIER).startswith(
-        t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n"
+        t(bot, "filing2.kept_at_category") + "\n" + kept + "\n" + t(bot, "filing.ask_category") + "\n"
     )
     await bot.press(COURIER, "Daily-life")
     assert t(
@@ -117,8 +120,9 @@ async def test_a_greeting_or_an_emoji_gets_the_menu_not_an_offer(bot) -> None:
 async def test_text_at_the_category_step_is_kept_as_the_description(bot) -> None:
     await bot.say(COURIER, "/appeal")
     await bot.say(COURIER, "My October wages were not paid")
+    kept = t(bot, "filing.review_description", description=said("My October wages were not paid"))
     assert bot.last_text(COURIER).startswith(
-        t(bot, "filing2.kept_at_category") + "\n" + t(bot, "filing.ask_category") + "\n"
+        t(bot, "filing2.kept_at_category") + "\n" + kept + "\n" + t(bot, "filing.ask_category") + "\n"
     )
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.description) == (Step.CATEGORY, "My October wages were not paid")
