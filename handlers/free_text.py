@@ -7,7 +7,8 @@ after a bare /join, or a code typed alone; the open filing dialog's step; a file
 sent just after the courier answered a question (added to that answer), or words just after an
 answer of files alone (its words); a courier's pending question from staff; and for anything
 else an offer to file it as a new appeal (a text typed a while after an earlier kept one
-replaces it, never joins it).
+replaces it, never joins it), beside the rating buttons of a resolved appeal still waiting for
+the courier's rating ("ok, thanks" is usually about that one).
 """
 
 from __future__ import annotations
@@ -144,6 +145,14 @@ async def pending_questions(context: BotContext, me: Who) -> list[Appeal]:
     return sorted((a for a, _ in mine if a.state is State.HANDLING and a.awaiting_courier), key=lambda a: a.id)
 
 
+async def awaiting_rating(context: BotContext, me: Who) -> Appeal | None:
+    """The courier's newest resolved appeal still waiting for their rating, if any."""
+    if me.person.role != "courier":
+        return None
+    mine = await context.services.storage.appeals.of_courier(me.person.telegram_id, limit=50)
+    return max((a for a, _ in mine if a.state is State.FEEDBACK), key=lambda a: a.id, default=None)
+
+
 async def _add_to_answer(update: Update, context: BotContext, me: Who, message: Message) -> bool:
     """A file without words just after the courier answered a question: added to that answer. False: not one."""
     services = context.services
@@ -246,7 +255,12 @@ async def _keep(
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     text = _text(message)
     new_file = file_of(message)
+    to_rate = None if questions else await awaiting_rating(context, me)
+    ratings = notices.rating_buttons(services, to_rate, me.person, me.lang) if to_rate else None
     if not questions and new_file is None and not has_real_words(text, MIN_DESCRIPTION):
+        if ratings:  # "ok", "👍": most likely about the result just given
+            await reply(update, t("freetext.rate_first", number=to_rate.id), reply_markup=ratings)
+            return
         # "Hi", "ok", an emoji: nothing to file; say what the bot does.
         await not_understood(update, context)
         return
@@ -282,6 +296,9 @@ async def _keep(
         shown = await reply(
             update, lead + t("freetext.which", count=len(questions)), reply_markup=inline([*rows, [file_it]])
         )
+    elif ratings:
+        rows = [*ratings["inline_keyboard"], [file_it]]
+        shown = await reply(update, lead + t("freetext.rate_or_file", number=to_rate.id), reply_markup=inline(rows))
     else:
         shown = await reply(
             update, lead + t("freetext.offer" if kept else "freetext.offer_file"), reply_markup=inline([[file_it]])

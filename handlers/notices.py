@@ -225,6 +225,11 @@ def answer_buttons(
     return keyboard(services, appeal, roles(person, appeal), lang, only=only) if only else None
 
 
+def rating_buttons(services: Services, appeal: Appeal, person: Person, lang: str) -> Keyboard | None:
+    """Satisfied, Fairly satisfied and Not solved for `appeal`, if `person` may rate it now."""
+    return keyboard(services, appeal, roles(person, appeal), lang, only=_RATINGS)
+
+
 def followup_keyboard(services: Services, appeal: Appeal, lang: str) -> Keyboard:
     """The two answers to "is it still solved?"."""
     return inline(

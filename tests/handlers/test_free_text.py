@@ -110,6 +110,40 @@ async def test_text_with_no_dialog_is_offered_as_a_new_appeal(bot) -> None:
     assert bot.last_text(COURIER) == t(bot, "filing.ask_place")
 
 
+async def resolved(bot) -> int:
+    """The courier's wage appeal, accepted and resolved by HR: it waits for the courier's rating."""
+    number = await file_wage_appeal(bot, "en")
+    await bot.say(HR_STAFF, f"/open {number}")
+    await bot.press(HR_STAFF, "Accept")
+    await bot.press(HR_STAFF, "Resolve")
+    await bot.say(HR_STAFF, "We called the platform and the wages were paid in full")
+    await bot.press(HR_STAFF, "Confirm resolve")
+    assert (await bot.services.storage.appeals.get(number)).state == "feedback"
+    return number
+
+
+async def test_words_while_a_result_waits_for_a_rating_offer_the_rating_beside_filing(bot) -> None:
+    """Words just after a result are most likely about it: the ratings come first, filing second."""
+    number = await resolved(bot)
+    (offer,) = await bot.say(COURIER, "ok thanks, it works now")
+    assert offer["text"] == t(bot, "freetext.rate_or_file", number=number)
+    labels = [label for label, _ in bot.core.inline_buttons(offer)]
+    assert labels == ["Satisfied", "Fairly satisfied", "Not solved", t(bot, "freetext.button_file")]
+    await bot.press(COURIER, "Satisfied")
+    appeal = await bot.services.storage.appeals.get(number)
+    assert (appeal.state, appeal.outcome) == ("closed", "resolved")
+
+
+async def test_an_emoji_while_a_result_waits_for_a_rating_asks_for_the_rating(bot) -> None:
+    number = await resolved(bot)
+    (reply,) = await bot.say(COURIER, "👍")
+    assert reply["text"] == t(bot, "freetext.rate_first", number=number)
+    assert [label for label, _ in bot.core.inline_buttons(reply)] == ["Satisfied", "Fairly satisfied", "Not solved"]
+    assert (await bot.services.storage.dialogs.draft(COURIER)) is None or not (
+        await bot.services.storage.dialogs.draft(COURIER)
+    ).kept
+
+
 async def test_a_greeting_or_an_emoji_gets_the_menu_not_an_offer(bot) -> None:
     for text in ("hi", "👍👍👍👍👍👍"):
         (reply,) = await bot.say(COURIER, text)
