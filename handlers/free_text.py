@@ -8,10 +8,13 @@ sent just after the courier answered a question (added to that answer), or words
 answer of files alone (its words); a courier's pending question from staff; and for anything
 else an offer to file it as a new appeal (a text typed a while after an earlier kept one
 replaces it, never joins it), beside the rating buttons of a resolved appeal still waiting for
-the courier's rating ("ok, thanks" is usually about that one).
+the courier's rating ("ok, thanks" is usually about that one). From staff or a coordinator, a
+number alone ("#12") opens that appeal, as /open does.
 """
 
 from __future__ import annotations
+
+import re
 
 from telegram import Message, Update
 
@@ -19,7 +22,7 @@ from domain import lifecycle
 from domain.commands import ActOnAppeal, AddToAnswer, EventArgs
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, filing, invites, limits, notices, stations
+from handlers import appeal_actions, callbacks, filing, invites, limits, lists, notices, stations
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -39,6 +42,7 @@ BURST_S = 60
 # A file with no words this soon after the courier answered a question belongs to that answer.
 FOLLOW_UP_S = 5 * 60
 MAX_CHOICES = 8
+APPEAL_NUMBER = re.compile(r"[#＃]?\s*([0-9]{1,9})")
 
 
 def _text(message: Message) -> str:
@@ -88,6 +92,12 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
         draft = draft.model_copy(update={"code_asked": 0})  # asked for a code, answered with something else
     if open_draft is not None:
         await filing.on_message(update, context, me, open_draft)
+        return
+    number = APPEAL_NUMBER.fullmatch(text.strip()) if me.person.role in ("staff", "coordinator") else None
+    if number and file_of(message) is None:
+        # Staff or a coordinator typing "#12" or "12" alone: that appeal, as /open 12 shows it. (A courier's
+        # number is more likely an answer to a question, or a phone.)
+        await lists.open_number(update, context, me, int(number.group(1)))
         return
     if kind_of(message) not in (Kind.TEXT, Kind.MEDIA):
         await not_understood(update, context)

@@ -133,9 +133,14 @@ async def open_appeal(update: Update, context: BotContext) -> None:
     if len(args) != 1 or not args[0].lstrip("#").isdecimal() or len(args[0]) > 13:
         await reply(update, services.text(me.lang, "appeal.open_usage"))
         return
-    appeal = await services.storage.appeals.get(int(args[0].lstrip("#")))
+    await open_number(update, context, me, int(args[0].lstrip("#")))
+
+
+async def open_number(update: Update, context: BotContext, me: Who, number: int) -> None:
+    """Show appeal `number` with its history and files, if `me` may see it; else say there is none for them."""
+    appeal = await context.services.storage.appeals.get(number)
     if appeal is None or not can_see(me.person, appeal):
-        await reply(update, services.text(me.lang, "appeal.not_found"))
+        await reply(update, context.services.text(me.lang, "appeal.not_found"))
         return
     await show(update, context, me, appeal, files=True)
 

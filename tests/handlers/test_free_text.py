@@ -144,6 +144,25 @@ async def test_an_emoji_while_a_result_waits_for_a_rating_asks_for_the_rating(bo
     ).kept
 
 
+@pytest.mark.parametrize("typed", ["#{n}", "{n}", "＃ {n}"])
+async def test_staff_typing_an_appeals_number_opens_it(bot, typed) -> None:
+    """As /open N: the appeal with its history to whoever may see it; a number they may not see is not found."""
+    number = await file_wage_appeal(bot, "en")
+    await bot.say(HR_STAFF, "/open " + str(number))
+    opened = bot.last_text(HR_STAFF)
+    await bot.say(HR_STAFF, typed.format(n=number))
+    assert bot.last_text(HR_STAFF) == opened
+    (reply,) = await bot.say(HR_STAFF, typed.format(n=number + 100))
+    assert reply["text"] == t(bot, "appeal.not_found")
+
+
+async def test_a_couriers_number_alone_is_not_taken_for_an_appeal_number(bot) -> None:
+    """A courier asked "how much is owed?" answers "8000": an answer, not appeal #8000."""
+    number = await asked(bot, "How much is owed?")
+    await bot.say(COURIER, "8000")
+    assert bot.last_text(COURIER) == t(bot, "freetext.answered", number=number)
+
+
 async def test_a_greeting_or_an_emoji_gets_the_menu_not_an_offer(bot) -> None:
     for text in ("hi", "👍👍👍👍👍👍"):
         (reply,) = await bot.say(COURIER, text)
