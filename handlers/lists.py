@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from telegram import Update
@@ -66,13 +67,29 @@ async def _my_page(update: Update, context: BotContext, me: Who, after: ListPosi
     await _send_list(update, context, me.lang, services.text(me.lang, "my.title"), rows, "my")
 
 
+async def _say_if_stale(update: Update, context: BotContext, me: Who, key: str, count: int) -> None:
+    """If the menu button just pressed showed another count than `count`, say the right one with a fresh
+    menu (a reply keyboard cannot be edited: its counts stay as they were when it was sent). An empty
+    list brings the menu itself."""
+    pressed = update.message.text if update.message is not None and update.message.text else ""
+    if not count or not re.fullmatch(counted_label(context.services.catalog, key), pressed):
+        return  # nothing waiting, or a command or a More button: no count was shown
+    if int(re.search(r"\d+", pressed).group()) != count:
+        menu = await main_menu(context.services, me)
+        await reply(update, context.services.text(me.lang, f"{key}_now", count=count), reply_markup=menu)
+
+
 async def _queue_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:
     services = context.services
     if not await require_role(update, context, me, "staff"):
         return
     rows = await services.storage.appeals.queue(me.person.unit_id, PAGE + 1, after)
+    if after is None:
+        count = await services.storage.appeals.queue_count(me.person.unit_id)
+        await _say_if_stale(update, context, me, "menu2.queue", count)
     if not rows:
-        await reply(update, services.text(me.lang, "staff.queue_empty"))
+        # Empty: the menu comes with it, so a count it showed is right again.
+        await reply(update, services.text(me.lang, "staff.queue_empty"), reply_markup=await main_menu(services, me))
         return
     unit = await services.storage.people.unit(me.person.unit_id)
     title = services.text(me.lang, "staff.queue_title", unit=unit.name(me.lang) if unit else me.person.unit_id)
@@ -84,6 +101,7 @@ async def _triage_page(update: Update, context: BotContext, me: Who, after: List
     if not await require_role(update, context, me, "coordinator"):
         return
     if after is None:
+        await _say_if_stale(update, context, me, "menu2.triage", await services.storage.appeals.triage_count())
         # Appeals that sit with their own filer's unit come first: only a coordinator can move them on.
         own = await services.storage.appeals.with_own_unit(PAGE)
         if own:
@@ -92,7 +110,8 @@ async def _triage_page(update: Update, context: BotContext, me: Who, after: List
             )
     rows = await services.storage.appeals.awaiting_triage(PAGE + 1, after)
     if not rows:
-        await reply(update, services.text(me.lang, "coord.triage_empty"))
+        # Empty: the menu comes with it, so a count it showed is right again.
+        await reply(update, services.text(me.lang, "coord.triage_empty"), reply_markup=await main_menu(services, me))
         return
     await _send_list(update, context, me.lang, services.text(me.lang, "coord.triage_title"), rows, "triage")
 

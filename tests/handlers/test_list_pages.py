@@ -73,3 +73,41 @@ async def test_more_shows_the_pressers_own_list_whatever_the_button_says(bot) ->
     bot.core.press_button(HR_STAFF, queue["message_id"], more)
     await bot.deliver()
     assert bot.last_text(HR_STAFF) == bot.services.text("en", "staff.queue_empty")  # HR's own list, not st1's
+
+
+COORDINATOR = 900
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_stale_count_in_the_menu_is_put_right_when_pressed(tmp_path, lang) -> None:
+    """A reply keyboard cannot be edited, so its counts go stale as appeals come and go: pressing one that
+    shows another count says the right one with a fresh menu, before the list; an empty list brings the menu."""
+    async with running_bot(tmp_path / "stale.sqlite3") as bot:
+        for person in (COURIER, HR_STAFF, COORDINATOR):
+            bot.user(person, f"P{person}", language_code=lang)
+            await bot.say(person, "/start")
+        t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
+        assert t("menu2.triage", count=0) in bot.reply_labels(COORDINATOR)
+        assert t("menu2.queue", count=0) in bot.reply_labels(HR_STAFF)
+        await submit_appeal(bot, COURIER, "work", None, "Wages unpaid for two months")  # for triage
+        await submit_appeal(bot, COURIER, "work", "hr", "No pay slip since October")  # to HR's queue
+        await bot.tick()
+
+        for person, key in ((COORDINATOR, "menu2.triage"), (HR_STAFF, "menu2.queue")):
+            said = await bot.say(person, t(key, count=0))
+            assert said[0]["text"] == t(f"{key}_now", count=1)
+            assert t(key, count=1) in bot.reply_labels(person)
+            assert len(numbers(said[-1]["text"])) == 1  # then the list
+            # Right again: the list alone.
+            said = await bot.say(person, t(key, count=1))
+            assert [m["text"] for m in said if m["text"] == t(f"{key}_now", count=1)] == []
+
+        # A count of three where none wait: the empty list's message brings the menu with (0).
+        number = (await bot.services.storage.appeals.awaiting_triage(10))[0][0].id
+        await bot.say(COORDINATOR, f"/open {number}")
+        await bot.press(COORDINATOR, t("button.reject"))
+        await bot.say(COORDINATOR, "Outside our district, please call the city hotline")
+        await bot.press(COORDINATOR, t("confirm.button_reject"))
+        (empty,) = await bot.say(COORDINATOR, t("menu2.triage", count=3))
+        assert empty["text"] == t("coord.triage_empty")
+        assert t("menu2.triage", count=0) in bot.reply_labels(COORDINATOR)
