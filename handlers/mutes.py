@@ -116,7 +116,7 @@ async def _mute(update: Update, context: BotContext, me: Who, standing: Standing
     until = _until(now, period)
     try:
         muted = await services.storage.people_actions.mute(
-            standing.courier_id, number, me.person.telegram_id, now, until
+            standing.courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now, until=until
         )
     except Refused:
         await refuse(update, context, me.lang, "mute.not_coordinator")
@@ -136,7 +136,9 @@ async def _mute(update: Update, context: BotContext, me: Who, standing: Standing
 async def _unmute(update: Update, context: BotContext, me: Who, standing: Standing, number: int) -> None:
     services = context.services
     now = services.clock()
-    ended = await services.storage.people_actions.unmute(standing.courier_id, number, me.person.telegram_id, now)
+    ended = await services.storage.people_actions.unmute(
+        standing.courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now
+    )
     if ended is None:
         await refuse(update, context, me.lang, "mute.not_muted", number=number)
         if update.callback_query is not None:

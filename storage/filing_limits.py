@@ -129,7 +129,7 @@ class FilingLimitsStore:
             if changed.rowcount != 1:
                 return False
             action = PeopleAction.RESTORE if coordinator_id is None else PeopleAction.LIFT
-            record_in(conn, action, courier_id, coordinator_id or actor_id, now, appeal_id=appeal_id)
+            record_in(conn, action, courier_id, actor_id=coordinator_id or actor_id, now=now, appeal_id=appeal_id)
             return True
 
         return await self._db.write(work)

@@ -42,9 +42,9 @@ def record_in(
     conn: sqlite3.Connection,
     action: PeopleAction,
     person_id: int,
+    *,
     actor_id: int | None,
     now: datetime,
-    *,
     appeal_id: int | None = None,
     until: datetime | None = None,
 ) -> int:
@@ -114,7 +114,7 @@ class PeopleActions:
         return changed == 1
 
     async def mute(
-        self, person_id: int, appeal_id: int, actor_id: int, now: datetime, until: datetime
+        self, person_id: int, *, appeal_id: int, actor_id: int, now: datetime, until: datetime
     ) -> ActionRow | None:
         """Mute `person_id` until `until`; None if they are muted already (a second tap).
 
@@ -127,7 +127,7 @@ class PeopleActions:
                 raise Refused(person_id)
             if _active_in(conn, person_id, now) is not None:
                 return None
-            record_in(conn, PeopleAction.MUTE, person_id, actor_id, now, appeal_id=appeal_id, until=until)
+            record_in(conn, PeopleAction.MUTE, person_id, actor_id=actor_id, now=now, appeal_id=appeal_id, until=until)
             return _active_in(conn, person_id, now)
 
         try:
@@ -135,13 +135,13 @@ class PeopleActions:
         finally:
             self._mutes = None
 
-    async def unmute(self, person_id: int, appeal_id: int, actor_id: int, now: datetime) -> ActionRow | None:
+    async def unmute(self, person_id: int, *, appeal_id: int, actor_id: int, now: datetime) -> ActionRow | None:
         """End the mute of `person_id` now; the mute that was ended, or None if none was in force."""
 
         def work(conn: sqlite3.Connection) -> ActionRow | None:
             active = _active_in(conn, person_id, now)
             if active is not None:
-                record_in(conn, PeopleAction.UNMUTE, person_id, actor_id, now, appeal_id=appeal_id)
+                record_in(conn, PeopleAction.UNMUTE, person_id, actor_id=actor_id, now=now, appeal_id=appeal_id)
             return active
 
         try:

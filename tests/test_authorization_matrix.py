@@ -229,7 +229,9 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     if state == "muted":  # a third courier, muted by the coordinator
         await storage.people.seen(MUTED, "en", now)
         names["m"] = muted = await submit_appeal(bot, MUTED)
-        await storage.people_actions.mute(MUTED, muted, COORDINATOR, now, now + timedelta(days=1))
+        await storage.people_actions.mute(
+            MUTED, appeal_id=muted, actor_id=COORDINATOR, now=now, until=now + timedelta(days=1)
+        )
     if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
         names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
@@ -846,7 +848,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 
@@ -867,6 +869,8 @@ FORGED = [
     ("dr:zap", "press.invalid"),
     ("ap:{n}:ok:zz.1", "press.invalid"),
     ("hs:mk:st.nowhere.work", "digest.hotspot_gone"),
+    ("mu:yes:{n}.2w", "press.invalid"),
+    ("mu:for:{n}", "press.invalid"),
     ("not-a-button", "press.invalid"),
     ("ap:1:" + "x" * 70, "press.invalid"),
 ]
