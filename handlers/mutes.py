@@ -20,7 +20,6 @@ from handlers.common import Who, coordinator_press, drop_keyboard, edit_or_reply
 from handlers.keyboards import Keyboard, button, inline
 from handlers.limits import appeal_number, rounded_up, show_list
 from handlers.services import BotContext
-from storage.filing_limits import Standing
 from storage.people_actions import Refused
 
 log = logging.getLogger(__name__)
@@ -60,17 +59,16 @@ async def stop_if_muted(update: Update, context: BotContext) -> None:
 # ---------------------------------------------------------------------------- the coordinators' side
 
 
-async def _person(
-    update: Update, context: BotContext, me: Who, typed: str, command: str
-) -> tuple[Standing, int] | None:
-    """The courier named by appeal number `typed`, or None after saying there is no such appeal."""
+async def _person(update: Update, context: BotContext, me: Who, typed: str, command: str) -> tuple[int, int] | None:
+    """The courier named by appeal number `typed` (filed at any time), and the number; or None after
+    saying there is no such appeal."""
     services = context.services
     number = appeal_number(typed)
-    standing = await services.storage.filing_limits.courier_of(number, services.clock()) if number else None
-    if standing is None or number is None:
+    courier = await services.storage.people_actions.courier_of(number) if number else None
+    if courier is None or number is None:
         await refuse(update, context, me.lang, "mute.no_appeal", number=typed[:40], command=command)
         return None
-    return standing, number
+    return courier, number
 
 
 async def _answer(update: Update, text: str, markup: Keyboard | None = None) -> None:
@@ -109,20 +107,20 @@ def _until(now: datetime, period: str) -> datetime:
     return rounded_up(now + PERIODS[period])
 
 
-async def _mute(update: Update, context: BotContext, me: Who, standing: Standing, number: int, period: str) -> None:
+async def _mute(update: Update, context: BotContext, me: Who, courier_id: int, number: int, period: str) -> None:
     services = context.services
     t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
     now = services.clock()
     until = _until(now, period)
     try:
         muted = await services.storage.people_actions.mute(
-            standing.courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now, until=until
+            courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now, until=until
         )
     except Refused:
         await refuse(update, context, me.lang, "mute.not_coordinator")
         return
     if muted is None:  # a second tap, or another coordinator was first
-        mute = await services.storage.people_actions.mute_of(standing.courier_id, now)
+        mute = await services.storage.people_actions.mute_of(courier_id, now)
         when = services.local(mute.until if mute else None, me.lang)
         await update.callback_query.answer(t("mute.already_muted", number=number, when=when), show_alert=True)
         await drop_keyboard(update)
@@ -133,11 +131,11 @@ async def _mute(update: Update, context: BotContext, me: Who, standing: Standing
     await edit_or_reply(update, text)
 
 
-async def _unmute(update: Update, context: BotContext, me: Who, standing: Standing, number: int) -> None:
+async def _unmute(update: Update, context: BotContext, me: Who, courier_id: int, number: int) -> None:
     services = context.services
     now = services.clock()
     ended = await services.storage.people_actions.unmute(
-        standing.courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now
+        courier_id, appeal_id=number, actor_id=me.person.telegram_id, now=now
     )
     if ended is None:
         await refuse(update, context, me.lang, "mute.not_muted", number=number)
@@ -146,7 +144,7 @@ async def _unmute(update: Update, context: BotContext, me: Who, standing: Standi
         return
     log.info("the courier of appeal %d unmuted by coordinator %d", number, me.person.telegram_id)
     await _answer(update, services.text(me.lang, "mute.unmuted", number=number))
-    await services.storage.outbox.add(standing.courier_id, "mute.notice_unmuted", now)
+    await services.storage.outbox.add(courier_id, "mute.notice_unmuted", now)
 
 
 @for_role("coordinator")
@@ -158,8 +156,7 @@ async def mute_command(update: Update, context: BotContext, me: Who) -> None:
         return
     found = await _person(update, context, me, typed, "mute")
     if found is not None:
-        standing, number = found
-        await _ask(update, context, me, standing.courier_id, number)
+        await _ask(update, context, me, *found)
 
 
 @for_role("coordinator")
@@ -190,11 +187,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     found = await _person(update, context, me, typed, "mute")
     if found is None:
         return
-    standing, number = found
+    courier_id, number = found
     if press.verb is MuteVerb.ASK:
-        await _ask(update, context, me, standing.courier_id, number)
+        await _ask(update, context, me, courier_id, number)
     elif press.verb is MuteVerb.UNMUTE:
-        await _unmute(update, context, me, standing, number)
+        await _unmute(update, context, me, courier_id, number)
     elif press.verb is MuteVerb.FOR:
         t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
         until = _until(services.clock(), period)
@@ -204,7 +201,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         yes = button(t("mute.button_confirm"), _data(MuteVerb.YES, number, period))
         await _answer(update, text, inline([[yes, button(t("button.cancel"), _data(MuteVerb.CANCEL))]]))
     else:
-        await _mute(update, context, me, standing, number, period)
+        await _mute(update, context, me, courier_id, number, period)
 
 
 def mute_handlers() -> list[BaseHandler]:

@@ -149,6 +149,13 @@ class PeopleActions:
         finally:
             self._mutes = None
 
+    async def courier_of(self, appeal_id: int) -> int | None:
+        """Who filed appeal `appeal_id`, however long ago; None if no one known did (or no such appeal)."""
+        row = await self._db.fetchone(
+            "SELECT courier_id FROM appeals WHERE id = ? AND courier_id IS NOT NULL", (appeal_id,)
+        )
+        return row[0] if row else None
+
     async def active(self, now: datetime) -> list[ActionRow]:
         """Every mute in force, the latest first."""
         rows = await self._db.fetchall(_ACTIVE + " ORDER BY m.id DESC", (to_ts(now),))

@@ -191,6 +191,10 @@ async def test_only_a_coordinator_mutes_and_never_a_coordinator(bot) -> None:
     }
     assert await bot.services.storage.people_actions.of(COURIER) == []
 
+    bot.clock.advance(days=3)  # filed long ago still names them (unlike /lift's list, a mute is not about filing)
+    (ask,) = await bot.say(COORDINATOR, f"/mute #{number}")
+    assert ask["text"].startswith(f"Mute the courier of appeal #{number}?")
+
     theirs = await submit_appeal(bot, OTHER_COORDINATOR)
     mine = await submit_appeal(bot, COORDINATOR)
     for appeal in (theirs, mine):
