@@ -44,6 +44,7 @@ from handlers.inbox import draft_reminder_handlers, inbox_handlers
 from handlers.invites import invite_handlers
 from handlers.limits import limit_handlers
 from handlers.lists import list_handlers
+from handlers.mutes import mute_handlers, stop_if_muted
 from handlers.people import people_handlers
 from handlers.presses import on_press
 from handlers.privacy import privacy_handlers
@@ -64,10 +65,10 @@ Clock = Callable[[], datetime]
 
 # Without a token the bot can still run against a local Bot API (tests, the sandbox).
 OFFLINE_TOKEN = "1000000:offline-sandbox-token"
-# Group -2 drops edits; group -1 drops a redelivered update; handlers answer in group 0; group 1
-# records the update as handled (only then: a crash mid-way lets the redelivery through) and
-# wakes the sender.
-EDITS, BEFORE_HANDLERS, AFTER_HANDLERS = -2, -1, 1
+# Group -3 drops edits; group -2 drops a redelivered update; group -1 answers a muted person and
+# stops there; handlers answer in group 0; group 1 records the update as handled (only then: a
+# crash mid-way lets the redelivery through) and wakes the sender.
+EDITS, BEFORE_HANDLERS, MUTES, AFTER_HANDLERS = -3, -2, -1, 1
 # After the handlers: a menu button during an unfinished draft also mentions the draft.
 DRAFT_REMINDERS = 2
 
@@ -104,6 +105,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *list_handlers(catalog),
         *invite_handlers(),
         *limit_handlers(),
+        *mute_handlers(),
         *people_handlers(labels("menu2.people")),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
@@ -122,6 +124,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         application.add_handler(handler, group=DRAFT_REMINDERS)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=EDITS)
     application.add_handler(TypeHandler(Update, _skip_if_handled), group=BEFORE_HANDLERS)
+    application.add_handler(TypeHandler(Update, stop_if_muted), group=MUTES)
     application.add_handler(TypeHandler(Update, _after_update), group=AFTER_HANDLERS)
     application.add_error_handler(on_error)
 

@@ -18,6 +18,7 @@ from bot.config import (
     config_path,
     holidays_summary,
     load_config,
+    renamed_key_warnings,
     service_problems,
 )
 
@@ -134,7 +135,7 @@ def _check_config(args: argparse.Namespace) -> int:
     path = config_path(args.file)
     config = _ready_to_serve(load_config(path), path)
     print(_summary(config, str(path) if path else "built-in defaults"))
-    for problem in calendar_warnings(config, datetime.now(config.zone()).date()):
+    for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
         print(f"warning: {problem}", file=sys.stderr)
     return EXIT_OK
 
@@ -211,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     for problem in service_problems(config):
         # check-config refuses it; a bot tried out this way still starts, and says what it lacks.
         logging.getLogger(__name__).warning("config: %s", problem)
-    for problem in calendar_warnings(config, datetime.now(config.zone()).date()):
+    for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
         logging.getLogger(__name__).warning("config: %s", problem)
     application = build_application(config)
     if args.webhook:

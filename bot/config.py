@@ -334,17 +334,26 @@ class InvitesSection(Strict):
 class LimitsSection(Strict):
     # The most appeals one person may file in any minute, and in any 24 hours (coordinators can lift both with /lift).
     filings_per_minute: int = Field(default=3, ge=1, le=100)
-    filings_per_day: int = Field(default=20, ge=1, le=10_000)
+    appeals_per_day: int = Field(default=10, ge=1, le=10_000)
+    # The day's limit under its old name (issue 16): still read, and check-config says to rename it.
+    filings_per_day: int | None = Field(default=None, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _day_holds_a_minute(self) -> LimitsSection:
-        if self.filings_per_day < self.filings_per_minute:
-            raise ValueError("filings_per_day must be at least filings_per_minute")
+        if self.filings_per_day is not None and "appeals_per_day" in self.model_fields_set:
+            raise ValueError("filings_per_day is the old name of appeals_per_day: give only appeals_per_day")
+        if self.per_day < self.filings_per_minute:
+            raise ValueError("appeals_per_day must be at least filings_per_minute")
         return self
+
+    @property
+    def per_day(self) -> int:
+        """The day's limit, under whichever name the file gave it."""
+        return self.filings_per_day if self.filings_per_day is not None else self.appeals_per_day
 
     def filing_limits(self) -> FilingLimits:
         """The limits as the domain reads them."""
-        return FilingLimits(self.filings_per_minute, self.filings_per_day)
+        return FilingLimits(self.filings_per_minute, self.per_day)
 
 
 class Config(Strict):
@@ -573,6 +582,18 @@ def holidays_summary(config: Config) -> str:
     if official is None:
         return f"{own} from the config only (official_calendar = false)"
     return f"from {official.source}, known through {official.last_year}; the config adds {own}"
+
+
+def renamed_key_warnings(config: Config) -> list[Problem]:
+    """Keys the file gives under an old name that is still read (check-config and `run` warn)."""
+    if config.limits.filings_per_day is None:
+        return []
+    return [
+        Problem(
+            "limits.filings_per_day",
+            f"renamed: write appeals_per_day = {config.limits.filings_per_day} instead (the old name is still read)",
+        )
+    ]
 
 
 def calendar_warnings(config: Config, today: date) -> list[Problem]:

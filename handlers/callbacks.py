@@ -33,6 +33,7 @@ class Family(StrEnum):
     LANGUAGE = "lg"
     INVITE = "iv"
     LIMITS = "lm"
+    MUTE = "mu"
 
 
 class AppealVerb(StrEnum):
@@ -155,6 +156,16 @@ class LimitVerb(StrEnum):
     CANCEL = "no"
 
 
+class MuteVerb(StrEnum):
+    """A coordinator's mute buttons; arg: the number of the appeal that names the person (and a period)."""
+
+    ASK = "ask"  # the person's mute: the periods to choose from, or unmute if muted
+    FOR = "for"  # arg: "<number>.<period>": asks to confirm
+    YES = "yes"  # arg: "<number>.<period>"
+    UNMUTE = "un"
+    CANCEL = "no"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -167,6 +178,7 @@ Verb = (
     | LanguageVerb
     | InviteVerb
     | LimitVerb
+    | MuteVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -181,6 +193,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.LANGUAGE: LanguageVerb,
     Family.INVITE: InviteVerb,
     Family.LIMITS: LimitVerb,
+    Family.MUTE: MuteVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -194,7 +207,10 @@ _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
 _ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
 # Verbs that always name something, in families where others need nothing.
-_VERB_ARG_REQUIRED = {(Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)}
+_VERB_ARG_REQUIRED = {
+    *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
+    *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
+}
 
 
 @dataclass(frozen=True)
@@ -245,7 +261,7 @@ def station(verb: str, station_id: str) -> str:
 
 
 # The families of coordinators' and people's tools (the fuzzer forges their data).
-TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE, Family.LIMITS)
+TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE, Family.LIMITS, Family.MUTE)
 
 
 def language(code: str) -> str:

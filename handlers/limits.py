@@ -10,11 +10,12 @@ import logging
 from datetime import datetime, timedelta
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from domain.filing_limits import FilingLimits, Refusal
 from handlers import callbacks
-from handlers.callbacks import Family, LimitVerb, Press
+from handlers.callbacks import Family, LimitVerb, MuteVerb, Press
 from handlers.common import (
     Who,
     coordinator_press,
@@ -27,10 +28,12 @@ from handlers.common import (
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import BotContext, Services
 from storage.filing_limits import Standing
+from storage.people_actions import ActionRow
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 20  # people on /lift's list; the rest are reached by `/lift N`
+LEDGER_LINES = 10  # the latest actions on people shown under the list
 
 
 def limits_of(context: BotContext) -> FilingLimits:
@@ -40,7 +43,7 @@ def limits_of(context: BotContext) -> FilingLimits:
     return config.limits.filing_limits()
 
 
-def _rounded_up(moment: datetime) -> datetime:
+def rounded_up(moment: datetime) -> datetime:
     """The next whole minute (a time shown to the minute must not be before the moment it names)."""
     whole = moment.replace(second=0, microsecond=0)
     return whole if whole == moment else whole + timedelta(minutes=1)
@@ -48,7 +51,7 @@ def _rounded_up(moment: datetime) -> datetime:
 
 def refusal_text(services: Services, lang: str, refused: Refusal) -> str:
     """What the courier is told: the limit reached, and from when they can file again."""
-    when = services.local(_rounded_up(refused.until), lang)
+    when = services.local(rounded_up(refused.until), lang)
     return services.text(lang, f"ratelimit.refused_{refused.window}", limit=refused.limit, when=when)
 
 
@@ -83,7 +86,47 @@ async def show_list(update: Update, context: BotContext, me: Who) -> None:
         [button(t("ratelimit.button_person", number=s.latest_appeal), _data(LimitVerb.ASK, s.latest_appeal))]
         for s in standings[:MAX_LISTED]
     ]
+    actions = services.storage.people_actions
+    mutes = await actions.active(services.clock())
+    if mutes:
+        lines += ["", t("mute.muted_title")]
+    for mute in mutes[:MAX_LISTED]:
+        number = mute.appeal_id if mute.appeal_id is not None else "—"
+        lines.append(t("mute.muted_line", number=number, when=services.local(mute.until, me.lang)))
+        if mute.appeal_id is not None:
+            unmute = callbacks.encode(Family.MUTE, MuteVerb.UNMUTE, str(mute.appeal_id))
+            rows.append([button(t("mute.button_unmute", number=mute.appeal_id), unmute)])
+    ledger = await actions.recent(LEDGER_LINES)
+    if ledger:
+        lines += ["", t("mute.ledger_title")]
+        names: dict[int, str] = {}
+        lines += [await _ledger_line(update, services, me, row, names) for row in ledger]
+    lines += ["", t("mute.hint")]
     await reply(update, "\n".join(lines), reply_markup=inline(rows) if rows else None)
+
+
+async def _ledger_line(update: Update, services: Services, me: Who, row: ActionRow, names: dict[int, str]) -> str:
+    """One action on a person: when, which coordinator, what, to the courier of which appeal, until when."""
+    lang = me.lang
+    if row.actor_id == me.person.telegram_id:
+        actor = services.text(lang, "mute.actor_you")
+    else:
+        if row.actor_id is not None and row.actor_id not in names:
+            try:
+                chat = await update.get_bot().get_chat(row.actor_id)
+                names[row.actor_id] = chat.full_name or str(row.actor_id)
+            except TelegramError:
+                names[row.actor_id] = str(row.actor_id)  # a chat the bot cannot read: the id still names them
+        actor = services.text(lang, "mute.actor_other", name=names.get(row.actor_id, "—") if row.actor_id else "—")
+    number = row.appeal_id if row.appeal_id is not None else "—"
+    return services.text(
+        lang,
+        f"mute.ledger_{row.action}",
+        at=services.local(row.at, lang),
+        actor=actor,
+        number=number,
+        until=services.local(row.until, lang),
+    )
 
 
 def _line(services: Services, lang: str, standing: Standing) -> str:
@@ -110,7 +153,8 @@ async def _ask(update: Update, context: BotContext, me: Who, standing: Standing,
     else:
         text = t("ratelimit.ask_lift", number=number, count=standing.filed_today)
         yes = button(t("ratelimit.button_lift"), _data(LimitVerb.LIFT, number))
-    markup: Keyboard = inline([[yes, button(t("button.cancel"), _data(LimitVerb.CANCEL))]])
+    mute = button(t("mute.button_mute"), callbacks.encode(Family.MUTE, MuteVerb.ASK, str(number)))
+    markup: Keyboard = inline([[yes, button(t("button.cancel"), _data(LimitVerb.CANCEL))], [mute]])
     if update.callback_query is not None:
         await update.callback_query.answer()
         await edit_or_reply(update, text, markup)
@@ -118,7 +162,8 @@ async def _ask(update: Update, context: BotContext, me: Who, standing: Standing,
         await reply(update, text, reply_markup=markup)
 
 
-def _number(text: str) -> int | None:
+def appeal_number(text: str) -> int | None:
+    """The appeal number written in `text` ("123", "#123"), else None."""
     text = text.strip().lstrip("#＃")
     return int(text) if text.isdecimal() and len(text) <= 12 else None
 
@@ -131,7 +176,7 @@ async def lift(update: Update, context: BotContext, me: Who) -> None:
     if not typed:
         await show_list(update, context, me)
         return
-    number = _number(typed)
+    number = appeal_number(typed)
     standing = await services.storage.filing_limits.courier_of(number, services.clock()) if number else None
     if standing is None or number is None:
         await reply(update, services.text(me.lang, "ratelimit.no_appeal", number=typed))
@@ -152,7 +197,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await update.callback_query.answer()
         await edit_or_reply(update, services.text(me.lang, "ratelimit.cancelled"))
         return
-    number = _number(press.arg)
+    number = appeal_number(press.arg)
     now = services.clock()
     standing = await services.storage.filing_limits.courier_of(number, now) if number else None
     if standing is None or number is None:
@@ -163,7 +208,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         return
     lifting = press.verb is LimitVerb.LIFT
     changed = await services.storage.filing_limits.set_lifted(
-        standing.courier_id, me.person.telegram_id if lifting else None, now
+        standing.courier_id,
+        me.person.telegram_id if lifting else None,
+        now,
+        actor_id=me.person.telegram_id,
+        appeal_id=number,
     )
     if not changed:  # a second tap, or another coordinator was first
         await update.callback_query.answer(

@@ -21,6 +21,7 @@ from handlers import (
     invites,
     limits,
     lists,
+    mutes,
     privacy,
     start,
     station_admin,
@@ -35,6 +36,7 @@ from handlers.callbacks import (
     InviteVerb,
     LanguageVerb,
     LimitVerb,
+    MuteVerb,
     PageVerb,
     Press,
     PrivacyVerb,
@@ -86,6 +88,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.INVITE, verb): invites.on_press for verb in InviteVerb},
     # A coordinator's filing-limit tools.
     **{(Family.LIMITS, verb): limits.on_press for verb in LimitVerb},
+    # A coordinator's mutes.
+    **{(Family.MUTE, verb): mutes.on_press for verb in MuteVerb},
 }
 
 

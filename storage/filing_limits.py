@@ -9,6 +9,7 @@ from datetime import datetime
 from domain.filing_limits import LONGEST, FilingLimited, FilingLimits, Refusal, refusal
 from storage.db import Database
 from storage.models import from_ts, to_ts
+from storage.people_actions import PeopleAction, record_in
 
 
 def _filed(conn: sqlite3.Connection, courier_id: int, now: datetime) -> list[datetime]:
@@ -99,8 +100,18 @@ class FilingLimitsStore:
         )
         return [Standing(r["courier_id"], r["latest"], r["today"] or 0, bool(r["lifted"])) for r in rows]
 
-    async def set_lifted(self, courier_id: int, coordinator_id: int | None, now: datetime) -> bool:
-        """Lift the limits for `courier_id` (by `coordinator_id`), or apply them again (None); whether that changed anything."""
+    async def set_lifted(
+        self,
+        courier_id: int,
+        coordinator_id: int | None,
+        now: datetime,
+        *,
+        actor_id: int | None = None,
+        appeal_id: int | None = None,
+    ) -> bool:
+        """Lift the limits for `courier_id` (by `coordinator_id`), or apply them again (None, by `actor_id`);
+        whether that changed anything. A change goes into the ledger of people actions, with the appeal
+        that named the person."""
 
         def work(conn: sqlite3.Connection) -> bool:
             if coordinator_id is None:
@@ -115,7 +126,11 @@ class FilingLimitsStore:
                     " WHERE telegram_id = ? AND filing_unlimited_by IS NULL",
                     (coordinator_id, to_ts(now), courier_id),
                 )
-            return changed.rowcount == 1
+            if changed.rowcount != 1:
+                return False
+            action = PeopleAction.RESTORE if coordinator_id is None else PeopleAction.LIFT
+            record_in(conn, action, courier_id, actor_id=coordinator_id or actor_id, now=now, appeal_id=appeal_id)
+            return True
 
         return await self._db.write(work)
 

@@ -642,6 +642,29 @@ CREATE INDEX timers_fire ON timers(fire_at) WHERE fire_at IS NOT NULL;
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the ledger of people actions: filing limits lifted and applied again, people muted and unmuted",
+        """
+-- Who did what to whom, when, and until when. person_id is whom; appeal_id the appeal that named
+-- them to the coordinator; until_at ends a mute; noticed_at is when the muted person was told once.
+CREATE TABLE people_actions (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL,
+    appeal_id INTEGER,
+    action TEXT NOT NULL,
+    actor_id INTEGER,
+    at INTEGER NOT NULL,
+    until_at INTEGER,
+    noticed_at INTEGER
+);
+CREATE INDEX people_actions_person ON people_actions(person_id, id);
+CREATE INDEX people_actions_at ON people_actions(at);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

@@ -9,7 +9,7 @@ itself stays append-only: its triggers let only `note` and `actor_id` be blanked
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,6 +98,8 @@ def anonymise_appeals(conn: sqlite3.Connection, ids: Sequence[int], now: datetim
     conn.execute(f"UPDATE outbox SET params = '{{}}' WHERE appeal_id IN ({marks})", tuple(ids))
     # A typed answer owed about the appeal holds the words typed so far.
     conn.execute(f"DELETE FROM prompts WHERE appeal_id IN ({marks})", tuple(ids))
+    # The ledger of people actions named the person by this appeal: it would tie it to them again.
+    conn.execute(f"UPDATE people_actions SET appeal_id = NULL WHERE appeal_id IN ({marks})", tuple(ids))
 
 
 # Notices to coordinators whose parameters name another person.
@@ -118,6 +120,9 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
     for chunk in (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)):
         marks = _placeholders(chunk)
         touched += conn.execute(f"UPDATE events SET actor_id = NULL WHERE actor_id IN ({marks})", chunk).rowcount
+        touched += conn.execute(
+            f"UPDATE people_actions SET actor_id = NULL WHERE actor_id IN ({marks})", chunk
+        ).rowcount
         for table, column in (
             ("outbox", "chat_id"),
             ("appeal_messages", "chat_id"),
@@ -126,6 +131,7 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             ("last_locations", "telegram_id"),
             ("join_failures", "telegram_id"),
             ("join_bursts", "telegram_id"),
+            ("people_actions", "person_id"),
         ):
             touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
@@ -163,9 +169,10 @@ def _forget_updates(conn: sqlite3.Connection, telegram_ids: set[int]) -> None:
 class Privacy:
     """The privacy repository."""
 
-    def __init__(self, db: Database, appeals: Appeals) -> None:
+    def __init__(self, db: Database, appeals: Appeals, erased: Callable[[], None] = lambda: None) -> None:
         self._db = db
         self._appeals = appeals
+        self._erased = erased  # told after people are forgotten (the mutes kept in memory are read again)
 
     async def holdings(self, telegram_id: int) -> Holdings:
         """Counts of what is kept about this person, in one trip to the database."""
@@ -234,6 +241,7 @@ class Privacy:
             return len(ids), found
 
         count, found = await self._db.write(work, long=True)
+        self._erased()
         # The old versions of the pages just cleaned are still in the write-ahead log until a
         # checkpoint copies the new ones over them and empties it.
         await self._db.checkpoint_truncate()
@@ -285,9 +293,12 @@ class Privacy:
             ]
             # Handled updates are needed for a week at most (storage.updates.KEEP); their digests name chats.
             conn.execute("DELETE FROM handled_updates WHERE handled_at < ?", (to_ts(now - KEEP),))
+            # The ledger of people actions is kept as long as appeals are (a mute lasts a week at most).
+            conn.execute("DELETE FROM people_actions WHERE at < ?", (cutoff,))
             forget_people(conn, idle)
             return Expired(appeals, len(idle), locations, drafts, notices)
 
         expired = await self._db.write(rest, long=True)
+        self._erased()
         await self._db.checkpoint_truncate()
         return expired

@@ -13,6 +13,7 @@ from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
 from storage.outbox import Outbox
 from storage.people import People
+from storage.people_actions import PeopleActions
 from storage.privacy import Privacy
 from storage.reports import Reports
 from storage.stations import Stations
@@ -36,7 +37,8 @@ class Storage:
         self.stations = Stations(db)
         self.outbox = Outbox(db)
         self.ledger = Ledger(db)
-        self.privacy = Privacy(db, self.appeals)
+        self.people_actions = PeopleActions(db)
+        self.privacy = Privacy(db, self.appeals, erased=self.people_actions.forget_cache)
         self.filing_limits = FilingLimitsStore(db)
 
     @classmethod

@@ -144,7 +144,7 @@ def district_config(database: Path, **overrides: Any) -> Config:
         "routing": [{"category": "work", "unit": "hr"}, {"category": "facilities", "unit": "st1"}],
         # Tests file many appeals as one courier within a minute of test time; the limits' own tests
         # (tests/handlers/test_filing_limits.py) pass the defaults or their own.
-        "limits": {"filings_per_minute": 100, "filings_per_day": 1000},
+        "limits": {"filings_per_minute": 100, "appeals_per_day": 1000},
     }
     data.update(overrides)
     return parse_config(data, "test", environ={})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -57,6 +58,7 @@ PERSON = {
     "coordinator": COORDINATOR,
 }
 HOTSPOT_KEY = f"st.{STATION.id}.facilities"
+MUTED = 7002  # a courier who is none of the kinds above: muted in the "muted" state
 
 # Buttons: callback data ({n} is the appeal, {target} another appeal), the state it is pressed in,
 # then who may press it:  stranger, courier, other, unit, other_unit, coordinator.
@@ -124,6 +126,13 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lm:lift:{n}", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("lm:restore:{n}", "lifted", ("no", "no", "no", "no", "no", "ok")),
     ("lm:no", "none", ("no", "no", "no", "no", "no", "ok")),
+    # Mutes: the periods for a person picked by their appeal, confirm, mute, unmute (of someone else
+    # muted: a muted presser only ever hears that they are muted), cancel.
+    ("mu:ask:{n}", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("mu:for:{n}.1d", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("mu:yes:{n}.1d", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("mu:un:{m}", "muted", ("no", "no", "no", "no", "no", "ok")),
+    ("mu:no", "none", ("no", "no", "no", "no", "no", "ok")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -153,6 +162,8 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/stations", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/people", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/lift {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("/mute {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
+    ("/unmute {m}", "muted", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -185,6 +196,7 @@ def refusal(data: str, kind: str) -> str:
         "ex": "coord.not_coordinator",
         "pv": "privacy.role_first",
         "lm": "coord.not_coordinator",
+        "mu": "coord.not_coordinator",
     }[family]
 
 
@@ -214,6 +226,12 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
     for person in (COURIER, OTHER_COURIER, HR_STAFF, STATION_STAFF, COORDINATOR):
         await storage.stations.remember_location(person, lat=31.23, lon=121.47, accuracy_m=None, now=now)
     names: dict[str, Any] = {"n": 0}
+    if state == "muted":  # a third courier, muted by the coordinator
+        await storage.people.seen(MUTED, "en", now)
+        names["m"] = muted = await submit_appeal(bot, MUTED)
+        await storage.people_actions.mute(
+            MUTED, appeal_id=muted, actor_id=COORDINATOR, now=now, until=now + timedelta(days=1)
+        )
     if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
         names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
@@ -512,6 +530,24 @@ async def _limits_kept(c: Case) -> None:
     assert c.bot_texts()[-1] == c.t("ratelimit.cancelled")
 
 
+async def _mute_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("mute.ask_period", number=c.n)
+
+
+async def _mute_confirm_asked(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("mute.ask_confirm", number=c.n, period="1 day", when="")[:-2])
+    assert await c.bot.services.storage.people_actions.mute_of(COURIER, c.bot.clock()) is None
+
+
+async def _muted(c: Case) -> None:
+    assert await c.bot.services.storage.people_actions.mute_of(COURIER, c.bot.clock()) is not None
+
+
+async def _unmuted(c: Case) -> None:
+    assert await c.bot.services.storage.people_actions.mute_of(MUTED, c.bot.clock()) is None
+    assert c.bot_texts()[-1] == c.t("mute.unmuted", number=c.names["m"])
+
+
 async def _exported(c: Case) -> None:
     names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
     assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
@@ -584,6 +620,11 @@ ALLOWED: dict[str, Check] = {
     "lm:lift": _limits_lifted(True),
     "lm:restore": _limits_lifted(False),
     "lm:no": _limits_kept,
+    "mu:ask": _mute_asked,
+    "mu:for": _mute_confirm_asked,
+    "mu:yes": _muted,
+    "mu:un": _unmuted,
+    "mu:no": _limits_kept,
 }
 
 
@@ -617,6 +658,8 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/stations": "Stations: 1 open, 0 closed.",
             "/people": c.t("people.title"),
             "/lift": c.t("ratelimit.ask_lift", number=c.n, count=1),
+            "/mute": c.t("mute.ask_period", number=c.n),
+            "/unmute": c.t("mute.unmuted", number=c.names.get("m")),
         }
         if name == "/my":
             if c.person == COURIER:
@@ -805,7 +848,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 
@@ -826,6 +869,8 @@ FORGED = [
     ("dr:zap", "press.invalid"),
     ("ap:{n}:ok:zz.1", "press.invalid"),
     ("hs:mk:st.nowhere.work", "digest.hotspot_gone"),
+    ("mu:yes:{n}.2w", "press.invalid"),
+    ("mu:for:{n}", "press.invalid"),
     ("not-a-button", "press.invalid"),
     ("ap:1:" + "x" * 70, "press.invalid"),
 ]

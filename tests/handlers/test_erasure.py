@@ -144,6 +144,17 @@ async def leave_traces(bot) -> tuple[int, dict[str, object]]:
     await bot.say(COURIER, DRAFT)
     await bot.app.bot_data.sender.flush()
 
+    # The ledger of people actions names them: limits lifted, a mute, ended early.
+    await bot.say(COORDINATOR, f"/lift {number}")
+    await bot.press(COORDINATOR, "Lift the limits")
+    await bot.say(COORDINATOR, f"/mute {number}")
+    await bot.press(COORDINATOR, "1 hour")
+    await bot.press(COORDINATOR, "Mute")
+    await bot.say(COURIER, "Written while muted")
+    await bot.say(COORDINATOR, f"/unmute {number}")
+    await bot.app.bot_data.sender.flush()
+    assert len(await bot.services.storage.people_actions.of(COURIER)) == 3
+
     values: dict[str, object] = {
         "telegram id": COURIER,
         "first name": FIRST,

@@ -3,17 +3,20 @@ coordinators lift (and restore) them for a person picked by an appeal's number."
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, parse_config
+from bot.cli import main
+from bot.config import ConfigError, parse_config, renamed_key_warnings
 from domain.commands import NewAppeal
 from domain.filing_limits import FilingLimited, FilingLimits
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
 
 COURIER, OTHER_COURIER, HR_STAFF, COORDINATOR = 1001, 1002, 600, 900
-DEFAULTS = {"filings_per_minute": 3, "filings_per_day": 20}
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS = {"filings_per_minute": 3, "appeals_per_day": 20}
 
 
 @pytest.fixture
@@ -148,6 +151,8 @@ async def test_a_coordinator_lifts_and_restores_the_limits_for_a_person(bot) -> 
             f"The courier of appeal #{numbers[-1]}: 3 filed in the last 24 hours, refused until Mon 23 Nov 10:01",
             "",
             bot.services.text("en", "ratelimit.hint"),
+            "",
+            bot.services.text("en", "mute.hint"),
         ]
     )
     await bot.press(COORDINATOR, f"Courier of #{numbers[-1]}")
@@ -208,12 +213,33 @@ async def test_lift_by_a_number_nobody_filed_and_cancel(bot) -> None:
 
 
 def test_the_limits_are_in_the_config_with_defaults_and_checked() -> None:
-    """[limits] defaults to 3 a minute and 20 a day; nonsense is refused with the key and why."""
+    """[limits] defaults to 3 a minute and 10 a day (appeals_per_day); nonsense is refused with the key and why."""
     config = parse_config({}, "test", environ={})
-    assert (config.limits.filings_per_minute, config.limits.filings_per_day) == (3, 20)
+    assert (config.limits.filings_per_minute, config.limits.appeals_per_day) == (3, 10)
+    assert config.limits.filing_limits() == FilingLimits(3, 10)
+    assert renamed_key_warnings(config) == []
     with pytest.raises(ConfigError) as refused:
-        parse_config({"limits": {"filings_per_minute": 0, "filings_per_day": 20}}, "test", environ={})
+        parse_config({"limits": {"filings_per_minute": 0, "appeals_per_day": 20}}, "test", environ={})
     assert [p.key for p in refused.value.problems] == ["limits.filings_per_minute"]
     with pytest.raises(ConfigError) as refused:
-        parse_config({"limits": {"filings_per_minute": 5, "filings_per_day": 2}}, "test", environ={})
-    assert str(refused.value.problems[0]) == "limits: filings_per_day must be at least filings_per_minute"
+        parse_config({"limits": {"filings_per_minute": 5, "appeals_per_day": 2}}, "test", environ={})
+    assert str(refused.value.problems[0]) == "limits: appeals_per_day must be at least filings_per_minute"
+
+
+def test_the_old_name_of_the_day_limit_is_still_read_and_warned(tmp_path, capsys) -> None:
+    """filings_per_day (issue 16's name) still sets the day's limit; check-config warns and names
+    appeals_per_day; both names at once are refused."""
+    config = parse_config({"limits": {"filings_per_day": 15}}, "test", environ={})
+    assert config.limits.filing_limits() == FilingLimits(3, 15)
+    assert [str(p) for p in renamed_key_warnings(config)] == [
+        "limits.filings_per_day: renamed: write appeals_per_day = 15 instead (the old name is still read)"
+    ]
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"limits": {"filings_per_day": 15, "appeals_per_day": 12}}, "test", environ={})
+    assert str(refused.value.problems[0]) == (
+        "limits: filings_per_day is the old name of appeals_per_day: give only appeals_per_day"
+    )
+    old = tmp_path / "old.toml"
+    old.write_text((ROOT / "config.example.toml").read_text().replace("appeals_per_day = 10", "filings_per_day = 20"))
+    assert main(["check-config", str(old)]) == 0
+    assert "warning: limits.filings_per_day: renamed: write appeals_per_day = 20 instead" in capsys.readouterr().err

@@ -382,6 +382,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/digest",
                 "/invite",
                 "/people",
+                "/mute 1",
             ):
                 await bot.say(person, command)
         await bot.press(COURIER, "Delete my data")

@@ -73,6 +73,10 @@ SHIPPED = [
         "value sets that grow with the code leave the schema: appeals, the ledger and timers rebuilt without them",
         "d1863ed738fd4de3ee208e6d9857f6a20dce7835b5d4a4b5ee7270b4f79b489e",
     ),
+    (
+        "the ledger of people actions: filing limits lifted and applied again, people muted and unmuted",
+        "fc33b1d91e9b6f1afcf932a87df3a2c2ea76c77f31291ec7d92640e8a4f0cf1c",
+    ),
 ]
 
 
