@@ -218,6 +218,8 @@ async def _load(update: Update, context: BotContext, me: Who, press: Press) -> A
 
 
 def _refusal_key(error: lifecycle.LifecycleError) -> str:
+    if isinstance(error, BadEventArguments) and error.reason.startswith("extension_"):
+        return f"extension.refused_{error.reason.removeprefix('extension_')}"
     if isinstance(error, BadEventArguments):
         return f"confirm.bad_{error.reason}" if error.reason in _CONFIRM_REASONS else f"appeal.bad_{error.reason}"
     if isinstance(error, lifecycle.NotPermitted):
@@ -455,7 +457,9 @@ async def on_edit(update: Update, context: BotContext, me: Who, press: Press) ->
         return
     await update.callback_query.answer()
     await drop_keyboard(update)
-    await text_prompts.ask(update, context, me, appeal, prompt.verb, pressed=prompt.data.message_id)
+    await text_prompts.ask(
+        update, context, me, appeal, prompt.verb, pressed=prompt.data.message_id, days=prompt.data.days
+    )
 
 
 async def on_cancel(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -73,6 +73,10 @@ SHIPPED = [
         "value sets that grow with the code leave the schema: appeals, the ledger and timers rebuilt without them",
         "d1863ed738fd4de3ee208e6d9857f6a20dce7835b5d4a4b5ee7270b4f79b489e",
     ),
+    (
+        "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
+        "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
+    ),
 ]
 
 
