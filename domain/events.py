@@ -179,7 +179,8 @@ _DECLARED = (
     ),
     EventRule(
         Event.REQUEST_EXTENSION,
-        (step(S.HANDLING, S.HANDLING, _STAFF, (G.ACCEPTED, G.NO_EXTENSION_PENDING)),),
+        # While it waits for the courier's answer its deadline is paused: no time is running out.
+        (step(S.HANDLING, S.HANDLING, _STAFF, (G.ACCEPTED, G.NOT_AWAITING_COURIER, G.NO_EXTENSION_PENDING)),),
         note=NoteRule(MIN_NOTE),
         extension_pending=True,
         asks_extension=True,

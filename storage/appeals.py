@@ -376,13 +376,13 @@ class Appeals:
         ).fetchone()
         if timer is None:
             return None, None
-        if timer["due_at"] is None:
-            more = int(self._calendar.day_length().total_seconds()) * days
+        if timer["due_at"] is None:  # paused while the courier is asked: it keeps that much more time
+            left = timer["remaining_s"] + int(self._calendar.day_length().total_seconds()) * days
             conn.execute(
-                f"UPDATE timers SET remaining_s = remaining_s + ? WHERE appeal_id = ? AND kind = {_HANDLE}",
-                (more, appeal_id),
+                f"UPDATE timers SET remaining_s = ? WHERE appeal_id = ? AND kind = {_HANDLE}", (left, appeal_id)
             )
-            return None, None
+            # Told as the deadline it would be were the courier to answer now.
+            return None, to_ts(self._calendar.add(now, timedelta(seconds=left)))
         due = self._calendar.add_working_days(from_ts(timer["due_at"]), days)
         arm(conn, appeal_id, Timer.HANDLE, due=due, now=now, calendar=self._calendar, policy=self._ladder)
         return timer["due_at"], to_ts(due)

@@ -127,6 +127,7 @@ def test_no_roles_is_refused_everywhere() -> None:
         (Facts(S.HANDLING, accepted=False), E.REQUEST_EXTENSION, False),
         (Facts(S.HANDLING, accepted=True), E.REQUEST_EXTENSION, True),
         (Facts(S.HANDLING, accepted=True, extension_pending=True), E.REQUEST_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.REQUEST_EXTENSION, False),
         (Facts(S.HANDLING, accepted=True), E.APPROVE_EXTENSION, False),
         (Facts(S.HANDLING, accepted=True, extension_pending=True), E.APPROVE_EXTENSION, True),
         (Facts(S.HANDLING, accepted=True), E.REFUSE_EXTENSION, False),
