@@ -681,3 +681,13 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         services.text(me.lang, f"appeal.done_{kind.event}", number=updated.id),
         reply_markup=await main_menu(services, me),
     )
+
+
+# The steps around an event's own buttons elsewhere (handlers/extensions.py) load, refuse, act and
+# answer a stale press exactly as these do.
+load_pressed = _load
+refused_now = _refused
+answer_stale = _stale
+act_pressed = _act
+command_for = _command
+may_never = _may_never

@@ -13,7 +13,7 @@ from telegram import Update
 from domain.commands import EventArgs
 from domain.lifecycle import Event
 from handlers import callbacks
-from handlers.appeal_actions import _act, _command, _load, _may_never, _refused, _stale
+from handlers.appeal_actions import act_pressed, answer_stale, command_for, load_pressed, may_never, refused_now
 from handlers.callbacks import AppealVerb, Press
 from handlers.cards import BY_VERB, refusal_key
 from handlers.common import Who, refuse, reply
@@ -28,11 +28,11 @@ CHOICES = (1, 2, 3)
 
 async def on_request(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Request extension: refused at once if the limit is reached or the deadline passed; else how long."""
-    appeal = await _load(update, context, me, press)
+    appeal = await load_pressed(update, context, me, press)
     if appeal is None:
         return
     services = context.services
-    if await _refused(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
+    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
         return
     if await _said_no(update, context, me, appeal.id):
         return
@@ -61,13 +61,13 @@ async def _said_no(update: Update, context: BotContext, me: Who, appeal_id: int)
 
 async def on_days(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A length was chosen: now the reason, typed."""
-    appeal = await _load(update, context, me, press)
+    appeal = await load_pressed(update, context, me, press)
     if appeal is None:
         return
     if not press.arg.isdecimal() or int(press.arg) not in CHOICES:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    if await _refused(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
+    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
         return
     if await _said_no(update, context, me, appeal.id):
         return
@@ -77,11 +77,11 @@ async def on_days(update: Update, context: BotContext, me: Who, press: Press) ->
 
 async def on_approve(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Approve extension: how long to grant, the length asked first; each button acts once."""
-    appeal = await _load(update, context, me, press)
+    appeal = await load_pressed(update, context, me, press)
     if appeal is None:
         return
     services = context.services
-    if await _refused(update, context, me, appeal, BY_VERB[AppealVerb.APPROVE_EXTENSION]):
+    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.APPROVE_EXTENSION]):
         return
     asked = await services.storage.appeals.pending_extension(appeal.id) or CHOICES[1]
     await update.callback_query.answer()
@@ -102,7 +102,7 @@ async def on_approve(update: Update, context: BotContext, me: Who, press: Press)
 
 async def on_grant(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Grant this many working days: the handling deadline moves; acts once, at the version asked at."""
-    appeal = await _load(update, context, me, press)
+    appeal = await load_pressed(update, context, me, press)
     if appeal is None:
         return
     days_arg, _, version_arg = press.arg.partition(".")
@@ -111,12 +111,12 @@ async def on_grant(update: Update, context: BotContext, me: Who, press: Press) -
         return
     action = BY_VERB[AppealVerb.APPROVE_EXTENSION]
     services = context.services
-    if _may_never(action, appeal, me, services.clock()):
+    if may_never(action, appeal, me, services.clock()):
         await refuse(update, context, me.lang, refusal_key(me.person, appeal, Event.APPROVE_EXTENSION))
         return
     version = int(version_arg)
     if appeal.version != version:
-        await _stale(update, context, me, appeal, action.event, since=version)
+        await answer_stale(update, context, me, appeal, action.event, since=version)
         return
-    command = _command(me, appeal, action.event, EventArgs(days=int(days_arg)), version)
-    await _act(update, context, me, appeal, command, drop=True)
+    command = command_for(me, appeal, action.event, EventArgs(days=int(days_arg)), version)
+    await act_pressed(update, context, me, appeal, command, drop=True)
