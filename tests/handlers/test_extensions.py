@@ -5,9 +5,11 @@ moves, and "resolved in time" is judged against it. Through the real Application
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.config import ConfigError
 from domain.names import Timer
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
@@ -15,7 +17,7 @@ from handlers.telegram_text import said
 from handlers.text_prompts import days_text
 from storage.models import from_ts
 from tests.every_state import confirm_if_asked
-from tests.harness import running_bot
+from tests.harness import district_config, running_bot
 from tests.helpers import file_appeal, press_data
 from tests.invariants import check_database
 
@@ -295,7 +297,7 @@ async def test_only_coordinators_may_approve_or_refuse(bot) -> None:
     number = await _accepted_appeal(bot)
     await _ask_for_more_time(bot, number)
     assert bot.last_text(SECOND_COORDINATOR).startswith(
-        f"The unit (HR Bureau) asks for 2 working days more on appeal #{number}"
+        f"The unit (HR Bureau) asks for more time on appeal #{number}: 2 working days."
     )
     version = (await bot.services.storage.appeals.get(number)).version
     grant = callbacks.appeal(number, AppealVerb.EXTENSION_GRANT, f"2.{version}")
@@ -420,3 +422,12 @@ async def test_granted_while_the_courier_is_asked_the_paused_deadline_keeps_more
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
     assert t("button.request_extension") not in _labels(bot, HR_STAFF)
     assert await check_database(bot.services.storage.db) == []
+
+
+def test_max_extensions_is_checked_with_the_config() -> None:
+    """deadlines.max_extensions: 0 to 5, one by default."""
+    assert district_config(Path("x.sqlite3")).deadlines.max_extensions == 1
+    assert district_config(Path("x.sqlite3"), deadlines={"max_extensions": 0}).deadlines.max_extensions == 0
+    for wrong in (-1, 6, "two"):
+        with pytest.raises(ConfigError, match="deadlines.max_extensions"):
+            district_config(Path("x.sqlite3"), deadlines={"max_extensions": wrong})
