@@ -88,6 +88,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
         config.ladder(),
     )
     storage.reports.min_appeals = config.hotspots.min_appeals
+    storage.appeals.max_extensions = config.deadlines.max_extensions
     storage.reports.radius_m = config.hotspots.radius_m
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],

@@ -158,6 +158,8 @@ class DeadlinesSection(Strict):
     feedback: Span = parse_span("3wd")
     send_back_window: Span = parse_span("1wd")
     followup: Span = parse_span("5wd")
+    # Extensions (延期) a coordinator may approve per appeal; 0: units cannot ask for more time.
+    max_extensions: int = Field(default=1, ge=0, le=5)
     urgent: DeadlineOverrides = Field(
         default_factory=lambda: DeadlineOverrides(
             triage=parse_span("30m"), accept=parse_span("30m"), handle=parse_span("eod")

@@ -22,6 +22,7 @@ class EventArgs:
     unit: str | None = None
     priority: Priority | None = None
     merged_into: int | None = None
+    days: int | None = None  # working days of an extension asked for or granted
     # Files that came with the text (an answer may be a photo, a voice note or a document), stored with the event.
     attachments: tuple[File, ...] = ()
 

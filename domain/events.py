@@ -41,6 +41,9 @@ class Event(StrEnum):
     RATE_FAIRLY_SATISFIED = "rate_fairly_satisfied"
     RATE_UNSATISFIED = "rate_unsatisfied"
     AUTO_CLOSE = "auto_close"
+    REQUEST_EXTENSION = "request_extension"  # 延期申请: the unit asks for more working time
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,11 @@ class EventRule:
     another_unit: bool = False  # ... which must not be the unit it is with
     opens_send_back_window: bool = False  # the unit may send it back until its send-back window ends
     merges: bool = False  # the appeal joins the one it names, its followers with it (domain/merges.py)
+    # An extension request waits for a coordinator (True), or was answered (False); it lapses when the
+    # appeal leaves the unit (lifecycle.after).
+    extension_pending: bool | None = None
+    asks_extension: bool = False  # the working days it asks for are stored (the `extensions` table)
+    grants_extension: bool = False  # the handling deadline moves by the working days granted
     # Its deadlines, besides closing, which clears them all (domain/deadlines.py).
     arms: tuple[Timer, ...] = ()
     clears: tuple[Timer, ...] = ()
@@ -168,6 +176,32 @@ _DECLARED = (
         on_time_by=T.HANDLE,
         tells=(A.COURIER, A.FOLLOWERS),
         button=Button("button.resolve", needs_text=True),
+    ),
+    EventRule(
+        Event.REQUEST_EXTENSION,
+        # While it waits for the courier's answer its deadline is paused: no time is running out.
+        (step(S.HANDLING, S.HANDLING, _STAFF, (G.ACCEPTED, G.NOT_AWAITING_COURIER, G.NO_EXTENSION_PENDING)),),
+        note=NoteRule(MIN_NOTE),
+        extension_pending=True,
+        asks_extension=True,
+        tells=(A.COORDINATORS,),
+        button=Button("button.request_extension", needs_text=True),
+    ),
+    EventRule(
+        Event.APPROVE_EXTENSION,
+        (step(S.HANDLING, S.HANDLING, _COORD, (G.EXTENSION_PENDING,)),),
+        extension_pending=False,
+        grants_extension=True,
+        tells=(A.UNIT, A.COURIER),
+        button=Button("button.approve_extension"),
+    ),
+    EventRule(
+        Event.REFUSE_EXTENSION,
+        (step(S.HANDLING, S.HANDLING, _COORD, (G.EXTENSION_PENDING,)),),
+        note=NoteRule(MIN_NOTE),
+        extension_pending=False,
+        tells=(A.UNIT,),
+        button=Button("button.refuse_extension", needs_text=True),
     ),
     EventRule(
         Event.ASSIGN,

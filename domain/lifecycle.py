@@ -48,6 +48,7 @@ class Facts:
     awaiting_courier: bool = False
     send_backs: int = 0
     send_back_window_open: bool = True
+    extension_pending: bool = False
 
 
 class LifecycleError(Exception):
@@ -84,6 +85,10 @@ def _guard_holds(guard: Guard, facts: Facts) -> bool:
             return not facts.awaiting_courier
         case Guard.SEND_BACK_ALLOWED:
             return facts.send_backs < MAX_SEND_BACKS and facts.send_back_window_open
+        case Guard.EXTENSION_PENDING:
+            return facts.extension_pending
+        case Guard.NO_EXTENSION_PENDING:
+            return not facts.extension_pending
 
 
 # Who may fire each event from some state: a person with none of these roles is refused before
@@ -136,12 +141,16 @@ def permits(facts: Facts, event: Event, roles: frozenset[Role]) -> bool:
 def after(facts: Facts, transition: Transition) -> Facts:
     """The facts once `transition` has been applied (what its event's declaration changes)."""
     rule = RULES[transition.event]
+    pending = facts.extension_pending if rule.extension_pending is None else rule.extension_pending
+    # A request for more time is the unit's: it lapses when the appeal leaves the unit's hands.
+    pending = pending and transition.to is State.HANDLING and not rule.takes_unit
     return Facts(
         transition.to,
         facts.accepted if rule.accepted is None else rule.accepted,
         facts.awaiting_courier if rule.awaiting_courier is None else rule.awaiting_courier,
         facts.send_backs + int(rule.counts_send_back),
         facts.send_back_window_open,
+        pending,
     )
 
 

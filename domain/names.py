@@ -46,6 +46,8 @@ class Guard(StrEnum):
     AWAITING_COURIER = "awaiting_courier"
     NOT_AWAITING_COURIER = "not_awaiting_courier"
     SEND_BACK_ALLOWED = "send_back_allowed"
+    EXTENSION_PENDING = "extension_pending"  # the unit asked for more time and no coordinator has answered
+    NO_EXTENSION_PENDING = "no_extension_pending"
 
 
 class Timer(StrEnum):

@@ -218,6 +218,8 @@ async def _load(update: Update, context: BotContext, me: Who, press: Press) -> A
 
 
 def _refusal_key(error: lifecycle.LifecycleError) -> str:
+    if isinstance(error, BadEventArguments) and error.reason.startswith("extension_"):
+        return f"extension.refused_{error.reason.removeprefix('extension_')}"
     if isinstance(error, BadEventArguments):
         return f"confirm.bad_{error.reason}" if error.reason in _CONFIRM_REASONS else f"appeal.bad_{error.reason}"
     if isinstance(error, lifecycle.NotPermitted):
@@ -455,7 +457,9 @@ async def on_edit(update: Update, context: BotContext, me: Who, press: Press) ->
         return
     await update.callback_query.answer()
     await drop_keyboard(update)
-    await text_prompts.ask(update, context, me, appeal, prompt.verb, pressed=prompt.data.message_id)
+    await text_prompts.ask(
+        update, context, me, appeal, prompt.verb, pressed=prompt.data.message_id, days=prompt.data.days
+    )
 
 
 async def on_cancel(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -677,3 +681,13 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         services.text(me.lang, f"appeal.done_{kind.event}", number=updated.id),
         reply_markup=await main_menu(services, me),
     )
+
+
+# The steps around an event's own buttons elsewhere (handlers/extensions.py) load, refuse, act and
+# answer a stale press exactly as these do.
+load_pressed = _load
+refused_now = _refused
+answer_stale = _stale
+act_pressed = _act
+command_for = _command
+may_never = _may_never

@@ -54,6 +54,11 @@ class AppealVerb(StrEnum):
     RATE_FAIRLY_SATISFIED = "rf"
     RATE_UNSATISFIED = "ru"
     WITHDRAW = "wd"
+    REQUEST_EXTENSION = "ext"
+    APPROVE_EXTENSION = "exa"
+    REFUSE_EXTENSION = "exr"
+    EXTENSION_DAYS = "exd"  # arg: the working days the unit asks for; then its reason
+    EXTENSION_GRANT = "exg"  # arg: "<working days>.<version>": a coordinator grants that much, once
     ASSIGN_UNIT = "asgu"  # arg: the unit chosen; then the priority
     ASSIGN_PRIORITY = "asgp"  # arg: "<unit>.<priority>"
     REASSIGN_UNIT = "reau"  # arg: the unit chosen

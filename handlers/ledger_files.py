@@ -40,6 +40,7 @@ COLUMNS = (
     "resolve_on_time",
     "rating",
     "reopens",
+    "extensions",
     "description",
     "results",
 )
@@ -47,6 +48,8 @@ COLUMNS = (
 _EVIDENCE_COLUMNS = frozenset({"description", "results"})
 # Columns whose headers live in the catalog's [place] table.
 _PLACE_COLUMNS = frozenset({"place"})
+# Columns whose headers live in the catalog's [extension] table.
+_EXTENSION_COLUMNS = frozenset({"extensions"})
 _TIMES = frozenset({"submitted", "accepted", "resolved", "rated", "closed"})
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 EXCEL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -68,6 +71,15 @@ def _state(catalog: Catalog, lang: str, line: LedgerLine) -> str:
     return catalog.text(lang, key)
 
 
+def _table_of(column: str) -> str:
+    """The catalog table that holds a column's header."""
+    if column in _EVIDENCE_COLUMNS:
+        return "evidence"
+    if column in _PLACE_COLUMNS:
+        return "place"
+    return "extension" if column in _EXTENSION_COLUMNS else "export"
+
+
 def table(
     lines: Sequence[LedgerLine], catalog: Catalog, lang: str, zone: ZoneInfo, category_name: Callable[[str], str]
 ) -> tuple[list[str], list[list[Value]]]:
@@ -75,8 +87,7 @@ def table(
     t = lambda key: catalog.text(lang, key)  # noqa: E731
     yes_no = lambda flag: None if flag is None else t("export.yes" if flag else "export.no")  # noqa: E731
     local = lambda moment: None if moment is None else moment.astimezone(zone).replace(tzinfo=None)  # noqa: E731
-    table_of = lambda c: "evidence" if c in _EVIDENCE_COLUMNS else "place" if c in _PLACE_COLUMNS else "export"  # noqa: E731
-    headers = [t(f"{table_of(c)}.col_{c}") for c in COLUMNS]
+    headers = [t(f"{_table_of(c)}.col_{c}") for c in COLUMNS]
     rows: list[list[Value]] = []
     for line in lines:
         unit = (line.unit_zh if lang == "zh" else line.unit_en) or line.unit_id
@@ -100,6 +111,7 @@ def table(
                 yes_no(line.resolve_on_time),
                 t(f"export.rating_{line.rating}") if line.rating else None,
                 line.reopens,
+                line.extensions,
                 line.description or None,
                 "\n".join(f"{local(at).strftime(TIME_FORMAT)} {note}" for at, note in line.results) or None,
             ]

@@ -19,6 +19,7 @@ from handlers.history import answer_words, files_said
 from handlers.keyboards import Keyboard, button, inline
 from handlers.services import Services
 from handlers.telegram_text import IN_NOTICE, TEXT, said, shorten, units
+from handlers.text_prompts import days_text
 from storage.appeals import OWN_UNIT_NOTICE
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
@@ -43,6 +44,8 @@ _COURIER_BUTTONS = {
     notice(Event.ASK, Audience.COURIER): (AppealVerb.ANSWER,),
     notice(Event.RESOLVE, Audience.COURIER): _RATINGS,
     ladder_notice(Timer.FEEDBACK, Stage.REMIND): _RATINGS,
+    # Not the courier's: the coordinators' answer to a unit asking for more time.
+    notice(Event.REQUEST_EXTENSION, Audience.COORDINATORS): (AppealVerb.APPROVE_EXTENSION, AppealVerb.REFUSE_EXTENSION),
 }
 
 
@@ -128,6 +131,8 @@ async def render_notice(
             params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
+        if isinstance(params.get("days"), int):  # an extension's length, as people read it
+            params["days"] = days_text(services, lang, params["days"])
         memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut)
     return memo.rendered[key]
 

@@ -16,6 +16,7 @@ from handlers import (
     digest,
     evidence,
     export,
+    extensions,
     filing,
     free_text,
     invites,
@@ -59,6 +60,11 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.OPEN): appeal_actions.on_open,
     # Each lifecycle event's button (handlers/cards.py's ACTIONS, from domain/events.py).
     **{(Family.APPEAL, verb): appeal_actions.on_action for verb in BY_VERB},
+    # Extensions: how long to ask for, then why; how long to grant (handlers/extensions.py).
+    (Family.APPEAL, A.REQUEST_EXTENSION): extensions.on_request,
+    (Family.APPEAL, A.EXTENSION_DAYS): extensions.on_days,
+    (Family.APPEAL, A.APPROVE_EXTENSION): extensions.on_approve,
+    (Family.APPEAL, A.EXTENSION_GRANT): extensions.on_grant,
     (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,

@@ -83,10 +83,18 @@ STEPS: dict[PromptKind, TextStep] = {kind: _step(kind) for kind in PromptKind}
 
 
 async def ask(
-    update: Update, context: BotContext, me: Who, appeal: Appeal, kind: PromptKind, *, pressed: int | None = None
+    update: Update,
+    context: BotContext,
+    me: Who,
+    appeal: Appeal,
+    kind: PromptKind,
+    *,
+    pressed: int | None = None,
+    days: int | None = None,
 ) -> None:
     """Ask `me` for the text `kind` needs, with a Cancel button, and wait for it (`pressed`: the message
-    the dialog began on, when it is asked again from a show-back's Edit)."""
+    the dialog began on, when it is asked again from a show-back's Edit; `days`: the working days an
+    extension request asks for)."""
     services = context.services
     # The pressed message, which may be out of the bot's reach (an InaccessibleMessage) but has its id.
     query = update.callback_query
@@ -96,12 +104,11 @@ async def ask(
         await retire_buttons(update, earlier.data.asked_at)
         await retire_buttons(update, earlier.data.shown_at)
     cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
-    asked_at = await reply(
-        update, services.text(me.lang, STEPS[kind].ask, number=appeal.id), reply_markup=inline([[cancel]])
-    )
+    question = services.text(me.lang, STEPS[kind].ask, number=appeal.id, days=days_text(services, me.lang, days or 0))
+    asked_at = await reply(update, question, reply_markup=inline([[cancel]]))
     await services.storage.dialogs.set_prompt(
         me.person.telegram_id,
-        Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at)),
+        Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at, days=days)),
         services.clock(),
     )
 
@@ -122,7 +129,12 @@ def event_args(prompt: Prompt) -> EventArgs:
     """What the event carries: the typed text (or the merge target) and any files."""
     if prompt.verb is PromptKind.MERGE:
         return EventArgs(merged_into=int(prompt.data.text or 0))
-    return EventArgs(note=prompt.data.text or None, attachments=tuple(prompt.data.files))
+    return EventArgs(note=prompt.data.text or None, attachments=tuple(prompt.data.files), days=prompt.data.days)
+
+
+def days_text(services: Services, lang: str, days: int) -> str:
+    """A number of working days as people read it: 1 working day, 2 working days, 2个工作日."""
+    return services.text(lang, "extension.one_day" if days == 1 else "extension.days", days=days)
 
 
 def text_digest(text: str) -> str:

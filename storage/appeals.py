@@ -28,6 +28,8 @@ from storage.literals import literal
 from storage.models import Appeal, LedgerEntry, TimerRow, appeal_facts, from_ts, to_ts
 
 MAX_NOTE = 4000
+# The most working days one extension may ask for or grant (the buttons offer fewer).
+MAX_EXTENSION_DAYS = 10
 
 SpansFor = Callable[[str, Priority], Spans]
 
@@ -87,6 +89,7 @@ class Applied:
 _COLLECTING, _ASSESSING, _HANDLING = (literal(s) for s in (State.COLLECTING, State.ASSESSING, State.HANDLING))
 _UNIT_QUEUE = f"state IN ({_HANDLING}, {literal(State.FEEDBACK)}) AND state = {_HANDLING}"
 _FOLLOWUP = literal(Timer.FOLLOWUP)
+_HANDLE = literal(Timer.HANDLE)
 
 # An appeal's nearest deadline, kept on its row for the queues' index (run after its timers change).
 _NEXT_DUE = "(SELECT min(t.due_at) FROM timers t WHERE t.appeal_id = ?)"
@@ -103,6 +106,8 @@ _UPDATED = (
     "reopens",
     "send_back_until",
     "merged_into",
+    "extension_pending",
+    "extensions",
     "version",
     "updated_at",
 )
@@ -302,9 +307,13 @@ def _write_notices(
     args: EventArgs,
     now: int,
     quiet: tuple[int, ...] = (),
+    extra: dict[str, Any] | None = None,
 ) -> None:
     params = json.dumps(
-        {k: v for k, v in (("note", args.note), ("merged_into", args.merged_into)) if v is not None},
+        {
+            **{k: v for k, v in (("note", args.note), ("merged_into", args.merged_into)) if v is not None},
+            **(extra or {}),
+        },
         ensure_ascii=False,
     )
     seen: set[int] = set(quiet) | ({actor_id} if actor_id is not None else set())
@@ -323,6 +332,28 @@ def _write_notices(
         _tell_coordinators_own_unit(conn, before["id"], event_id, now)
 
 
+def extension_refusal(conn: sqlite3.Connection, row: sqlite3.Row, *, max_extensions: int, now: datetime) -> str | None:
+    """Why the unit may not ask for more time on the appeal in `row` now (None: it may): the most
+    extensions were approved already, or its handling deadline has passed."""
+    if row["extensions"] >= max_extensions:
+        return "extension_limit"
+    timer = conn.execute(
+        f"SELECT due_at, remaining_s FROM timers WHERE appeal_id = ? AND kind = {_HANDLE}", (row["id"],)
+    ).fetchone()
+    if timer is None or (timer["due_at"] is not None and to_ts(now) > timer["due_at"]):
+        return "extension_too_late"
+    return None
+
+
+def _pending_extension(conn: sqlite3.Connection, appeal_id: int) -> sqlite3.Row | None:
+    """The unit's request for more time that waits for a coordinator, with its reason."""
+    return conn.execute(
+        "SELECT x.*, e.note FROM extensions x JOIN events e ON e.id = x.request_id"
+        " WHERE x.appeal_id = ? AND x.state = 'pending' ORDER BY x.request_id DESC LIMIT 1",
+        (appeal_id,),
+    ).fetchone()
+
+
 class Appeals:
     """The appeals repository: reads, submissions and lifecycle events."""
 
@@ -333,6 +364,28 @@ class Appeals:
         self._calendar = calendar
         self._ladder = ladder
         self._spans_for = spans_for
+        self.max_extensions = 1  # deadlines.max_extensions: approved extensions per appeal
+
+    def _extend(
+        self, conn: sqlite3.Connection, appeal_id: int, days: int, now: datetime
+    ) -> tuple[int | None, int | None]:
+        """Move the appeal's handling deadline by `days` working days, its ladder re-armed from the new due
+        time (a paused deadline keeps that much more working time); the due times before and after."""
+        timer = conn.execute(
+            f"SELECT due_at, remaining_s FROM timers WHERE appeal_id = ? AND kind = {_HANDLE}", (appeal_id,)
+        ).fetchone()
+        if timer is None:
+            return None, None
+        if timer["due_at"] is None:  # paused while the courier is asked: it keeps that much more time
+            left = timer["remaining_s"] + int(self._calendar.day_length().total_seconds()) * days
+            conn.execute(
+                f"UPDATE timers SET remaining_s = ? WHERE appeal_id = ? AND kind = {_HANDLE}", (left, appeal_id)
+            )
+            # Told as the deadline it would be were the courier to answer now.
+            return None, to_ts(self._calendar.add(now, timedelta(seconds=left)))
+        due = self._calendar.add_working_days(from_ts(timer["due_at"]), days)
+        arm(conn, appeal_id, Timer.HANDLE, due=due, now=now, calendar=self._calendar, policy=self._ladder)
+        return timer["due_at"], to_ts(due)
 
     def apply_in(
         self,
@@ -361,13 +414,21 @@ class Appeals:
             send_backs=row["send_backs"],
             send_back_until=from_ts(row["send_back_until"]),
             now=now,
+            extension_pending=bool(row["extension_pending"]),
         )
         roles, withheld = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles, withheld)
         _check_args(conn, row, event, args=args, now=now)
+        rule = RULES[event]
+        if rule.asks_extension or rule.grants_extension:
+            if args.days is None or not 1 <= args.days <= MAX_EXTENSION_DAYS:
+                raise BadEventArguments("extension_days", state, event)
+        if rule.asks_extension:
+            refusal = extension_refusal(conn, row, max_extensions=self.max_extensions, now=now)
+            if refusal is not None:
+                raise BadEventArguments(refusal, state, event)
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
-        rule = RULES[event]
 
         unit = args.unit if rule.takes_unit else row["unit_id"]
         priority = Priority(args.priority or row["priority"])
@@ -390,15 +451,23 @@ class Appeals:
             reopens=row["reopens"] + int(rule.reopens),
             send_back_until=send_back_until,
             merged_into=args.merged_into if rule.merges else row["merged_into"],
+            extension_pending=int(new.extension_pending),
+            extensions=row["extensions"] + int(rule.grants_extension),
             version=row["version"] + 1,
             updated_at=ts,
         )
         for change in timer_changes(transition, spans, self._calendar, now):
             _apply_timer(conn, appeal_id, change, calendar=self._calendar, policy=self._ladder, now=now)
+        # The request for more time this event answers, or leaves behind (it lapses with the unit's hands).
+        answered = row["extension_pending"] and not new.extension_pending
+        request = _pending_extension(conn, appeal_id) if answered else None
+        due_before, due_after = (None, None)
+        if rule.grants_extension:
+            due_before, due_after = self._extend(conn, appeal_id, args.days, now)
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
-            " merged_into = ?, version = ?, updated_at = ?, next_due = "
+            " merged_into = ?, extension_pending = ?, extensions = ?, version = ?, updated_at = ?, next_due = "
             + _NEXT_DUE
             + " WHERE id = ? AND state = ? AND version = ?",
             (*(written[column] for column in _UPDATED), appeal_id, appeal_id, state.value, row["version"]),
@@ -427,9 +496,47 @@ class Appeals:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (appeal_id, event_id, *attachment, ts),
             )
+        extra: dict[str, Any] = {}
+        if rule.asks_extension:
+            conn.execute(
+                "INSERT INTO extensions (request_id, appeal_id, asked_days, asked_at) VALUES (?, ?, ?, ?)",
+                (event_id, appeal_id, args.days, ts),
+            )
+            extra["days"] = args.days
+        elif request is not None:
+            decided = (
+                "approved" if rule.grants_extension else "refused" if rule.extension_pending is False else "lapsed"
+            )
+            conn.execute(
+                "UPDATE extensions SET state = ?, granted_days = ?, decision_id = ?, due_before = ?, due_after = ?,"
+                " decided_at = ? WHERE request_id = ?",
+                (
+                    decided,
+                    args.days if rule.grants_extension else None,
+                    event_id,
+                    due_before,
+                    due_after,
+                    ts,
+                    request["request_id"],
+                ),
+            )
+            if rule.grants_extension:
+                # Told why: the unit's reason (the approval itself has no words), and the new deadline.
+                extra.update(days=args.days, asked=request["asked_days"], note=request["note"])
+                if due_after is not None:
+                    extra["due"] = due_after
         if notify:
             _write_notices(
-                conn, event, event_id, before=row, after_unit=unit, actor_id=actor_id, args=args, now=ts, quiet=quiet
+                conn,
+                event,
+                event_id,
+                before=row,
+                after_unit=unit,
+                actor_id=actor_id,
+                args=args,
+                now=ts,
+                quiet=quiet,
+                extra=extra,
             )
         if rule.merges:
             # Couriers whose duplicates were merged into this appeal now follow the one it joins
@@ -586,6 +693,23 @@ class Appeals:
             return applied
 
         return await self._db.write(work)
+
+    async def extension_refusal(self, appeal_id: int, now: datetime) -> str | None:
+        """Why the appeal's unit may not ask for more time now (see `extension_refusal`); None: it may."""
+
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
+            return None if row is None else extension_refusal(conn, row, max_extensions=self.max_extensions, now=now)
+
+        return await self._db.run(read)
+
+    async def pending_extension(self, appeal_id: int) -> int | None:
+        """The working days the appeal's unit asked for, while its request waits for a coordinator."""
+        row = await self._db.fetchone(
+            "SELECT asked_days FROM extensions WHERE appeal_id = ? AND state = 'pending' ORDER BY request_id DESC",
+            (appeal_id,),
+        )
+        return None if row is None else row["asked_days"]
 
     async def tell_own_unit(self, telegram_id: int, now: datetime) -> int:
         """Someone just became staff: the coordinators are asked to reassign their own appeals their unit has."""

@@ -120,6 +120,7 @@ class PromptData(BaseModel):
     version: int | None = None  # the appeal's version the text was shown back at
     asked_at: int | None = None  # the question's message: its Cancel button goes once the text arrives
     shown_at: int | None = None  # the newest show-back: its buttons go when a newer text is shown back
+    days: int | None = None  # the working days an extension request asks for (chosen before its reason)
 
     @property
     def typed(self) -> bool:

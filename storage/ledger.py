@@ -37,7 +37,7 @@ folded AS (
     GROUP BY appeal_id
 )
 SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, c.station_id,
-    s.name AS station_name, s.name_en AS station_name_en, c.priority, c.state, c.outcome, c.accepted, c.awaiting_courier, c.reopens,
+    s.name AS station_name, s.name_en AS station_name_en, c.priority, c.state, c.outcome, c.accepted, c.awaiting_courier, c.reopens, c.extensions,
     c.created_at, f.submitted, f.accepted_at, f.send_backs, f.resolved, f.rated, f.closed,
     f.accept_on_time, f.resolve_on_time,
     (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
@@ -103,6 +103,7 @@ class LedgerLine:
     description: str = ""
     place: str | None = None  # typed by the courier when no station was picked
     results: tuple[tuple[datetime, str], ...] = ()  # every result text a unit gave, with when, oldest first
+    extensions: int = 0  # extensions a coordinator approved (延期)
 
 
 def _flag(value: int | None) -> bool | None:
@@ -138,6 +139,7 @@ def _line(row: sqlite3.Row) -> LedgerLine:
         description=row["description"],
         place=row["place"],
         results=tuple((from_ts(at), note) for at, note in json.loads(row["results"] or "[]")),
+        extensions=row["extensions"],
     )
 
 

@@ -665,6 +665,31 @@ CREATE INDEX people_actions_at ON people_actions(at);
 )
 
 
+MIGRATIONS.append(
+    (
+        "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
+        """
+ALTER TABLE appeals ADD COLUMN extension_pending INTEGER NOT NULL DEFAULT 0 CHECK (extension_pending IN (0, 1));
+ALTER TABLE appeals ADD COLUMN extensions INTEGER NOT NULL DEFAULT 0 CHECK (extensions >= 0);
+CREATE TABLE extensions (
+    request_id INTEGER PRIMARY KEY REFERENCES events(id),
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    asked_days INTEGER NOT NULL CHECK (asked_days > 0),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'approved', 'refused', 'lapsed')),
+    granted_days INTEGER CHECK (granted_days IS NULL OR granted_days > 0),
+    decision_id INTEGER REFERENCES events(id),
+    due_before INTEGER,
+    due_after INTEGER,
+    asked_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    CHECK ((state = 'approved') = (granted_days IS NOT NULL))
+);
+CREATE INDEX extensions_appeal ON extensions(appeal_id, state);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

@@ -72,6 +72,8 @@ class Appeal(Row):
     reopens: int
     send_back_until: datetime | None
     merged_into: int | None
+    extension_pending: bool = False  # the unit asked for more time; no coordinator has answered yet
+    extensions: int = 0  # extensions approved (延期)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -85,6 +87,7 @@ class Appeal(Row):
             send_backs=self.send_backs,
             send_back_until=self.send_back_until,
             now=now,
+            extension_pending=self.extension_pending,
         )
 
     def merge_side(self) -> MergeSide:
@@ -108,6 +111,7 @@ def appeal_facts(
     send_backs: int,
     send_back_until: datetime | None,
     now: datetime,
+    extension_pending: bool = False,
 ) -> Facts:
     """What the lifecycle table needs to know about an appeal at `now` (from a model or straight from a row)."""
     return Facts(
@@ -116,6 +120,7 @@ def appeal_facts(
         awaiting_courier=awaiting_courier,
         send_backs=send_backs,
         send_back_window_open=send_back_until is None or now <= send_back_until,
+        extension_pending=extension_pending,
     )
 
 

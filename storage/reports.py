@@ -41,6 +41,7 @@ class DigestData:
     resolved: int = 0
     closed: int = 0
     reopened: list[int] = field(default_factory=list)
+    extended: int = 0  # appeals given more time (延期) in the period
     by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
     by_unit: dict[str, int] = field(default_factory=dict)
@@ -67,6 +68,7 @@ _NOT_ASKED = literals(rates.NOT_ASKED)
 _SOLVED = literals(rates.SOLVED)
 _RESOLVE = literal(Event.RESOLVE)
 _REOPENING = literals(events_where(lambda rule: rule.reopens))
+_EXTENDING = literals(events_where(lambda rule: rule.grants_extension))
 _CLOSED = literal(State.CLOSED)
 _HANDLING = literal(State.HANDLING)
 # The deadlines staff and coordinators must meet (the courier's rating is not theirs to miss).
@@ -220,6 +222,10 @@ class Reports:
                         (s, e),
                     )
                 ],
+                "extended": conn.execute(
+                    f"SELECT count(DISTINCT appeal_id) FROM events WHERE event IN ({_EXTENDING}) AND at >= ? AND at < ?",
+                    (s, e),
+                ).fetchone()[0],
                 "avg_accept": _average(
                     conn,
                     "SELECT avg(max(0, x.at - (SELECT y.at FROM events y WHERE y.appeal_id = x.appeal_id"

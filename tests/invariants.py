@@ -14,7 +14,9 @@ per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `or
 - nothing points at a missing appeal, event, person, unit or station;
 - the timers match the state (see `_expected_timers`), and next_due is the nearest of their deadlines;
 - outbox rows have a known status, and sent_at exactly when sent; dead ones keep a reason;
-- a merged appeal points at another existing appeal that is not itself merged.
+- a merged appeal points at another existing appeal that is not itself merged;
+- each extension row (延期) is the request event of its appeal, decided by an approve, a refuse or a
+  lapse of that appeal; an appeal's pending request and its approved count are its row's.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ _REFERENCES = (
     ("people", "unit_id", "units", "id"),
     ("stations", "unit_id", "units", "id"),
     ("invites", "unit_id", "units", "id"),
+    ("extensions", "appeal_id", "appeals", "id"),
+    ("extensions", "request_id", "events", "id"),
+    ("extensions", "decision_id", "events", "id"),
 )
 # (table, column, its enum): every stored value is one of the enum's (NULL is the schema's to allow or refuse).
 _VALUES = (
@@ -117,6 +122,50 @@ def _check(conn: sqlite3.Connection) -> list[str]:
     problems += _outbox(conn)
     if "appeal_links" in tables:
         problems += _links(conn, appeals)
+    if "extensions" in tables:
+        problems += _extensions(conn, appeals)
+    return problems
+
+
+_DECIDED_BY = {
+    "approved": {Event.APPROVE_EXTENSION},
+    "refused": {Event.REFUSE_EXTENSION},
+    "lapsed": set(Event) - {Event.APPROVE_EXTENSION, Event.REFUSE_EXTENSION, Event.REQUEST_EXTENSION},
+}
+
+
+def _extensions(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+    """Each request for more time is its appeal's request event; its decision, an event of the same appeal."""
+    problems = []
+    rows = _rows(
+        conn,
+        "SELECT x.*, r.event AS asked_by, r.appeal_id AS request_appeal, d.event AS decided_by,"
+        " d.appeal_id AS decision_appeal FROM extensions x JOIN events r ON r.id = x.request_id"
+        " LEFT JOIN events d ON d.id = x.decision_id ORDER BY x.request_id",
+    )
+    pending: dict[int, int] = defaultdict(int)
+    approved: dict[int, int] = defaultdict(int)
+    for row in rows:
+        where = f"extensions: request {row['request_id']} of appeal #{row['appeal_id']}"
+        if row["asked_by"] != Event.REQUEST_EXTENSION or row["request_appeal"] != row["appeal_id"]:
+            problems.append(f"{where} is not that appeal's request for more time")
+        if row["state"] == "pending":
+            pending[row["appeal_id"]] += 1
+            if row["decision_id"] is not None:
+                problems.append(f"{where} is pending yet decided")
+            continue
+        approved[row["appeal_id"]] += row["state"] == "approved"
+        if row["decision_appeal"] != row["appeal_id"] or Event(row["decided_by"]) not in _DECIDED_BY[row["state"]]:
+            problems.append(f"{where} is {row['state']} by {row['decided_by']!r}")
+    for number, appeal in appeals.items():
+        if pending[number] != appeal["extension_pending"]:
+            problems.append(
+                f"extensions: appeal #{number} has {pending[number]} pending but extension_pending = {appeal['extension_pending']}"
+            )
+        if approved[number] != appeal["extensions"]:
+            problems.append(
+                f"extensions: appeal #{number} has {approved[number]} approved but extensions = {appeal['extensions']}"
+            )
     return problems
 
 
@@ -182,7 +231,7 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
         problems.append(f"ledger: appeal #{number} has version {appeal['version']} but {len(ledger)} events")
     facts = Facts(State.COLLECTING)
     outcome: Outcome | None = None
-    reopens = 0
+    reopens = extensions = 0
     unit = None
     for row in ledger:
         where = f"ledger: appeal #{number} event {row['id']} ({row['event']} by {row['actor_role']})"
@@ -203,6 +252,7 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
         facts = lifecycle.after(facts, transition)
         outcome = transition.outcome if transition.to is State.CLOSED else None
         reopens += event is Event.RATE_UNSATISFIED
+        extensions += event is Event.APPROVE_EXTENSION
         unit = row["unit_id"]
     if facts.state is State.COLLECTING:
         problems.append(f"appeal: #{number} is still collecting (an appeal exists only once submitted)")
@@ -214,6 +264,9 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
         "send_backs": facts.send_backs,
         "reopens": reopens,
     }
+    if "extensions" in appeal.keys():  # a database before extensions has neither column
+        expected["extension_pending"] = int(facts.extension_pending)
+        expected["extensions"] = extensions
     if ledger:
         expected["unit_id"] = unit
     for column, value in expected.items():

@@ -72,6 +72,12 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ap:{n}:ask", "accepted", ("no", "no", "no", "ok", "no", "no")),
     ("ap:{n}:note", "accepted", ("no", "no", "no", "ok", "no", "ok")),  # coordinators may note too
     ("ap:{n}:res", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    # The unit asks for more time (延期): how long, then why; coordinators grant (how long) or refuse it.
+    ("ap:{n}:ext", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:exd:2", "accepted", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:exa", "extension", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:exg:3.{v}", "extension", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:exr", "extension", ("no", "no", "no", "no", "no", "ok")),
     # The result HR typed, shown back: only HR may confirm it; anyone who sees the appeal may press
     # Edit (with nothing of theirs pending, they are told so in a toast).
     ("ap:{n}:ok:res.{v}", "confirming", ("no", "no", "no", "ok", "no", "no")),
@@ -167,7 +173,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
-EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun"}
+EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun", "exd", "exg"}
 DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
 
 
@@ -232,15 +238,20 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.people_actions.mute(
             MUTED, appeal_id=muted, actor_id=COORDINATOR, now=now, until=now + timedelta(days=1)
         )
-    if state in ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted"):
+    opened = ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted")
+    if state in (*opened, "extension"):
         names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
             await storage.filing_limits.set_lifted(COURIER, COORDINATOR, now)
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
             names["target"] = await submit_appeal(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
-        if state in ("accepted", "confirming", "awaiting", "feedback", "followup"):
+        if state in ("accepted", "confirming", "awaiting", "feedback", "followup", "extension"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        if state == "extension":
+            asked = EventArgs(note="We need the platform's payroll records", days=2)
+            await storage.appeals.apply(ActOnAppeal(n, Event.REQUEST_EXTENSION, HR_STAFF, asked), now)
+            names["v"] = (await storage.appeals.get(n)).version
         if state == "confirming":
             names["v"] = version = (await storage.appeals.get(n)).version
             typed = Prompt(PromptKind.RESOLVE, n, {"text": "Paid in full", "files": [], "version": version})
@@ -364,6 +375,32 @@ async def _note(c: Case) -> None:
 async def _resolve(c: Case) -> None:
     await c.prompt_then(PromptKind.RESOLVE, "Paid in full")
     assert (await c.appeal()).state == "feedback"
+
+
+async def _how_long_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("extension.how_long", number=c.n)
+
+
+async def _extension_requested(c: Case) -> None:
+    await c.prompt_then(PromptKind.REQUEST_EXTENSION, "We need the platform's payroll records")
+    assert (await c.appeal()).extension_pending
+    assert await c.count(f"SELECT asked_days FROM extensions WHERE appeal_id = {c.n}") == 2
+
+
+async def _grant_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("extension.grant_question", number=c.n, days="2 working days")
+
+
+async def _extension_granted(c: Case) -> None:
+    appeal = await c.appeal()
+    assert (appeal.extension_pending, appeal.extensions) == (False, 1)
+    assert await c.count(f"SELECT granted_days FROM extensions WHERE appeal_id = {c.n}") == 3
+
+
+async def _extension_refused(c: Case) -> None:
+    await c.prompt_then(PromptKind.REFUSE_EXTENSION, "Two more days are not needed for this")
+    appeal = await c.appeal()
+    assert (appeal.extension_pending, appeal.extensions) == (False, 0)
 
 
 async def _confirmed(c: Case) -> None:
@@ -574,6 +611,11 @@ ALLOWED: dict[str, Check] = {
     "note": _note,
     "res": _resolve,
     "ok": _confirmed,
+    "ext": _how_long_asked,
+    "exd": _extension_requested,
+    "exa": _grant_asked,
+    "exg": _extension_granted,
+    "exr": _extension_refused,
     "edit": _edit,
     "asg": _choose_unit,
     "asgu": _choose_priority,
@@ -772,6 +814,11 @@ SELF_BUTTONS: list[tuple[str, str, tuple[str, str]]] = [
     ("ap:{n}:note", "accepted", ("no", "no")),
     ("ap:{n}:res", "accepted", ("no", "no")),
     ("ap:{n}:ok:res.{v}", "confirming", ("no", "no")),
+    ("ap:{n}:ext", "accepted", ("no", "no")),
+    ("ap:{n}:exd:2", "accepted", ("no", "no")),
+    ("ap:{n}:exa", "extension", ("no", "no")),
+    ("ap:{n}:exg:2.{v}", "extension", ("no", "no")),
+    ("ap:{n}:exr", "extension", ("no", "no")),
     ("ap:{n}:asg", "assessing", ("no", "no")),
     ("ap:{n}:asgu:st1", "assessing", ("no", "no")),
     ("ap:{n}:asgp:st1.urgent", "assessing", ("no", "no")),
@@ -790,8 +837,8 @@ SELF_BUTTONS: list[tuple[str, str, tuple[str, str]]] = [
 def _self_refusal(data: str, kind: str) -> str:
     """Refused as the filer where their new role could otherwise act; else as any courier is."""
     verb = _family_verb(data)[1]
-    staff_may = {"acc", "sb", "ask", "note", "res", "ok"}
-    coordinator_may = {"asg", "asgu", "asgp", "rej", "mrg", "rea", "reau", "note"}
+    staff_may = {"acc", "sb", "ask", "note", "res", "ok", "ext", "exd"}
+    coordinator_may = {"asg", "asgu", "asgp", "rej", "mrg", "rea", "reau", "note", "exa", "exg", "exr"}
     return (
         "selfhandling.refused"
         if verb in (staff_may if kind == "filer_staff" else coordinator_may)

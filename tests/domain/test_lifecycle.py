@@ -47,14 +47,19 @@ SPEC = {
     (S.FEEDBACK, E.RATE_FAIRLY_SATISFIED): (S.CLOSED, {C}, Outcome.RESOLVED),
     (S.FEEDBACK, E.RATE_UNSATISFIED): (S.HANDLING, {C}, None),
     (S.FEEDBACK, E.AUTO_CLOSE): (S.CLOSED, {SY}, Outcome.AUTO_CLOSED),
+    # Extensions (延期): the unit asks, a coordinator approves or refuses.
+    (S.HANDLING, E.REQUEST_EXTENSION): (S.HANDLING, {ST}, None),
+    (S.HANDLING, E.APPROVE_EXTENSION): (S.HANDLING, {CO}, None),
+    (S.HANDLING, E.REFUSE_EXTENSION): (S.HANDLING, {CO}, None),
 }
 
 
 def _facts_where_guards_hold(state: State, event: Event) -> Facts:
     """Facts under which the event's own guards are satisfied, so only roles decide."""
-    accepted = event in (E.ASK, E.NOTE, E.RESOLVE, E.ANSWER)
+    accepted = event in (E.ASK, E.NOTE, E.RESOLVE, E.ANSWER, E.REQUEST_EXTENSION)
     awaiting = event is E.ANSWER
-    return Facts(state, accepted=accepted, awaiting_courier=awaiting)
+    pending = event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
+    return Facts(state, accepted=accepted, awaiting_courier=awaiting, extension_pending=pending)
 
 
 @pytest.mark.parametrize("state,event,role", list(product(State, Event, Role)))
@@ -119,11 +124,19 @@ def test_no_roles_is_refused_everywhere() -> None:
         (Facts(S.HANDLING, accepted=False), E.RESOLVE, False),
         (Facts(S.HANDLING, accepted=True), E.RESOLVE, True),
         (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.RESOLVE, True),
+        (Facts(S.HANDLING, accepted=False), E.REQUEST_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True), E.REQUEST_EXTENSION, True),
+        (Facts(S.HANDLING, accepted=True, extension_pending=True), E.REQUEST_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True, awaiting_courier=True), E.REQUEST_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True), E.APPROVE_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True, extension_pending=True), E.APPROVE_EXTENSION, True),
+        (Facts(S.HANDLING, accepted=True), E.REFUSE_EXTENSION, False),
+        (Facts(S.HANDLING, accepted=True, extension_pending=True), E.REFUSE_EXTENSION, True),
     ],
 )
 def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
-    """Acceptance, questions and send-backs follow the unit's progress."""
-    role = C if event is E.ANSWER else ST
+    """Acceptance, questions, send-backs and requests for more time follow the unit's progress."""
+    role = C if event is E.ANSWER else CO if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION) else ST
     if allowed:
         decide(facts, event, {role})
     else:
@@ -214,3 +227,15 @@ def test_permits_answers_as_decide_does_for_every_state_event_roles_and_facts() 
             assert permits(facts, event, roles) is decided, (facts, event, roles)
             checked += decided
     assert checked > 100  # the table lets many through, not none
+
+
+def test_a_request_for_more_time_waits_until_answered_and_lapses_with_the_unit() -> None:
+    """Asking sets the request pending; approving or refusing answers it; a resolution or reassignment drops it."""
+    facts = Facts(S.HANDLING, accepted=True)
+    asked = after(facts, decide(facts, E.REQUEST_EXTENSION, {ST}))
+    assert asked.extension_pending
+    assert not after(asked, decide(asked, E.APPROVE_EXTENSION, {CO})).extension_pending
+    assert not after(asked, decide(asked, E.REFUSE_EXTENSION, {CO})).extension_pending
+    assert after(asked, decide(asked, E.NOTE, {ST})).extension_pending
+    assert not after(asked, decide(asked, E.RESOLVE, {ST})).extension_pending
+    assert not after(asked, decide(asked, E.REASSIGN, {CO})).extension_pending

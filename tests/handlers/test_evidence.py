@@ -126,7 +126,7 @@ async def test_a_new_event_edits_the_card_a_worker_holds(bot) -> None:
     assert len(bot.core.bot_messages(OTHER_WORKER)) == count
     edited = bot.core.messages(OTHER_WORKER)[card["message_id"] - 1]
     assert "edit_date" in edited and t(bot, "state.accepted") in edited["text"]
-    assert labels(bot, edited) == ["Ask the courier", "Note", "Resolve", "Files (3)"]
+    assert labels(bot, edited) == ["Ask the courier", "Note", "Resolve", "Request more time", "Files (3)"]
 
     # Worker 500 asks; the courier answers with a photo: 501's card is edited (its story has the answer),
     # a short line (a reply to the card, without buttons) says what happened, and the photo follows.

@@ -37,6 +37,7 @@ EN_HEADERS = [
     "Resolved in time",
     "Rating",
     "Reopened",
+    "Extensions",
     "Description",
     "Results",
 ]
@@ -145,6 +146,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "yes",
         "fairly satisfied",
         "1",
+        "0",
         "Charger",
         "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
     ]
@@ -159,7 +161,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "",
         "2026-11-23 18:00",
     ]
-    assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "More seats", ""]
+    assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "0", "More seats", ""]
 
     book = load_workbook(io.BytesIO(xlsx_data))
     sheet = book["Ledger"]
@@ -208,8 +210,9 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     await bot.press(COORDINATOR, "本周")
     (_, csv_data, caption), (_, xlsx_data, _) = documents(bot, COORDINATOR, 2)
     header, loop, _ = rows_of(csv_data)
-    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-3:] == [
+    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-4:] == [
         "重办次数",
+        "延期次数",
         "诉求内容",
         "办理结果",
     ]

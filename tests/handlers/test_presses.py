@@ -495,7 +495,8 @@ async def test_a_reason_asked_for_before_the_appeal_moved_on_is_never_used(bot) 
 
 
 async def test_a_double_tap_of_accept_leaves_the_card_with_the_buttons_that_apply_now(bot) -> None:
-    """The second tap carries the card's old buttons; the card keeps Ask, Note and Resolve, not only Files."""
+    """The second tap carries the card's old buttons; the card keeps Ask, Note, Resolve and Request more time,
+    not only Files."""
     number = await file_wage_appeal(bot, "en")
     card = bot.core.last_message(HR_STAFF)
     accept = callbacks.appeal(number, AppealVerb.ACCEPT)
@@ -505,4 +506,9 @@ async def test_a_double_tap_of_accept_leaves_the_card_with_the_buttons_that_appl
     assert bot.core.answered_callback(first)["show_alert"] is False
     assert bot.core.answered_callback(second)["text"] == t(bot, "stale.already_done", number=number)
     shown = bot.core.messages(HR_STAFF)[card["message_id"] - 1]
-    assert [label for label, _ in bot.core.inline_buttons(shown)] == ["Ask the courier", "Note", "Resolve"]
+    assert [label for label, _ in bot.core.inline_buttons(shown)] == [
+        "Ask the courier",
+        "Note",
+        "Resolve",
+        "Request more time",
+    ]

@@ -77,6 +77,10 @@ SHIPPED = [
         "the ledger of people actions: filing limits lifted and applied again, people muted and unmuted",
         "fc33b1d91e9b6f1afcf932a87df3a2c2ea76c77f31291ec7d92640e8a4f0cf1c",
     ),
+    (
+        "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
+        "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
+    ),
 ]
 
 
