@@ -197,6 +197,7 @@ async def _render(
     }
     if appeal is None:
         return Notice(services.text(lang, template, **values))
+    values.setdefault("redo", appeal.reopens)  # a notice queued before redos were counted names the appeal's count
     version = (appeal.id, appeal.version)
     facts = memo.facts.get(version) or await card_facts(services, appeal)
     memo.facts[version] = facts

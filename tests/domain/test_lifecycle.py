@@ -146,7 +146,13 @@ def test_no_roles_is_refused_everywhere() -> None:
 )
 def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
     """Acceptance, questions, send-backs and requests for more time follow the unit's progress."""
-    role = C if event in (E.ANSWER, E.RATE_UNSATISFIED, E.ESCALATE_UNSOLVED) else CO if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION) else ST
+    role = (
+        C
+        if event in (E.ANSWER, E.RATE_UNSATISFIED, E.ESCALATE_UNSOLVED)
+        else CO
+        if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
+        else ST
+    )
     if allowed:
         decide(facts, event, {role})
     else:
