@@ -89,6 +89,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     )
     storage.reports.min_appeals = config.hotspots.min_appeals
     storage.appeals.max_extensions = config.deadlines.max_extensions
+    storage.appeals.max_redos = config.feedback.max_redos
     storage.reports.radius_m = config.hotspots.radius_m
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],

@@ -144,6 +144,7 @@ class DeadlineOverrides(Strict):
     feedback: Span | None = None
     send_back_window: Span | None = None
     followup: Span | None = None
+    redo: Span | None = None
 
 
 class PriorityDeadlines(Strict):
@@ -158,6 +159,8 @@ class DeadlinesSection(Strict):
     feedback: Span = parse_span("3wd")
     send_back_window: Span = parse_span("1wd")
     followup: Span = parse_span("5wd")
+    # The handling deadline of a redo (重办): the courier said "Not solved" and the unit takes it up again.
+    redo: Span = parse_span("3wd")
     # Extensions (延期) a coordinator may approve per appeal; 0: units cannot ask for more time.
     max_extensions: int = Field(default=1, ge=0, le=5)
     urgent: DeadlineOverrides = Field(
@@ -358,6 +361,11 @@ class LimitsSection(Strict):
         return FilingLimits(self.filings_per_minute, self.per_day)
 
 
+class FeedbackSection(Strict):
+    # Redos (重办) a unit gets; after that "Not solved" goes to a coordinator (0: straight away).
+    max_redos: int = Field(default=2, ge=0, le=10)
+
+
 class Config(Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -365,6 +373,7 @@ class Config(Strict):
     default_language: Language = "zh"
     calendar: CalendarSection = Field(default_factory=CalendarSection)
     deadlines: DeadlinesSection = Field(default_factory=DeadlinesSection)
+    feedback: FeedbackSection = Field(default_factory=FeedbackSection)
     categories: list[Category] = Field(default_factory=_default_categories, min_length=1)
     units: list[Unit] = Field(default_factory=list)
     routing: list[RoutingRuleSection] = Field(default_factory=list)
@@ -440,7 +449,7 @@ class Config(Strict):
                     return value
             return getattr(self.deadlines, name)
 
-        names = ("triage", "accept", "handle", "feedback", "send_back_window", "followup")
+        names = ("triage", "accept", "handle", "feedback", "send_back_window", "followup", "redo")
         return Spans(*(pick(n) for n in names))
 
     def routing_rules(self) -> list[Rule]:
@@ -647,7 +656,7 @@ def _deadline_problems(config: Config) -> list[Problem]:
     reminding = [
         _working_length(span, day_length)
         for _key_, layer in _deadline_layers(config)
-        for name in ("triage", "accept", "handle", "feedback")
+        for name in ("triage", "accept", "handle", "feedback", "redo")
         if (span := getattr(layer, name)) is not None
     ]
     remind = config.reminders.remind_before

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
-from domain.durations import WorkSpan
+from domain.durations import WorkSpan, parse_span
 from domain.events import RULES, SOLVED_OUTCOMES
 from domain.lifecycle import State, Transition
 from domain.names import DEADLINES, Timer
@@ -30,6 +30,7 @@ class Spans:
     feedback: WorkSpan
     send_back_window: WorkSpan
     followup: WorkSpan
+    redo: WorkSpan = parse_span("3wd")  # the handling deadline of a redo (重办)
 
     def of(self, timer: Timer) -> WorkSpan:
         """The length of `timer` (each timer's span is the field of its name)."""
@@ -78,9 +79,11 @@ def timer_changes(transition: Transition, spans: Spans, calendar: WorkingCalenda
             changes.append(Arm(Timer.FOLLOWUP, due(Timer.FOLLOWUP)))
         return changes
     rule = RULES[transition.event]
+    # A redo (重办) gets the redo length to handle it again, not a whole new handling span.
+    span = lambda timer: spans.redo if rule.reopens and timer is Timer.HANDLE else spans.of(timer)  # noqa: E731
     return [
         *(Clear(t) for t in rule.clears),
-        *(Arm(t, due(t)) for t in rule.arms),
+        *(Arm(t, span(t).due_from(calendar, now)) for t in rule.arms),
         *(Pause(t) for t in rule.pauses),
         *(Resume(t) for t in rule.resumes),
     ]

@@ -44,6 +44,8 @@ class Event(StrEnum):
     REQUEST_EXTENSION = "request_extension"  # 延期申请: the unit asks for more working time
     APPROVE_EXTENSION = "approve_extension"
     REFUSE_EXTENSION = "refuse_extension"
+    # "Not solved" once the unit's redos (重办) are used up: a coordinator decides what happens next.
+    ESCALATE_UNSOLVED = "escalate_unsolved"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ class EventRule:
     accepted: bool | None = None  # the unit has signed for the appeal (签收)
     awaiting_courier: bool | None = None  # the unit waits for the courier's answer
     counts_send_back: bool = False  # one more send-back (see lifecycle.MAX_SEND_BACKS)
-    reopens: bool = False  # one more reopening
+    # One more reopening, a counted redo (重办): the handling deadline it arms is the redo length
+    # (deadlines.redo, Spans.redo), not a whole new handling span.
+    reopens: bool = False
     takes_unit: bool = False  # the appeal goes to the unit it names (an active one)
     another_unit: bool = False  # ... which must not be the unit it is with
     opens_send_back_window: bool = False  # the unit may send it back until its send-back window ends
@@ -267,14 +271,27 @@ _DECLARED = (
     ),
     EventRule(
         Event.RATE_UNSATISFIED,
-        (step(S.FEEDBACK, S.HANDLING, _COURIER),),
+        (step(S.FEEDBACK, S.HANDLING, _COURIER, (G.REDOS_LEFT,)),),
         note=NoteRule(MIN_NOTE),  # the unit takes it up again from what is still wrong
-        # Reopened for the same unit, which already accepted it once.
+        # Reopened as a redo (重办) for the same unit, which already accepted it once.
         awaiting_courier=False,
         reopens=True,
         arms=(T.HANDLE,),
         clears=(T.FEEDBACK,),
         tells=(A.UNIT, A.FOLLOWERS),
+        rating=Rating.UNSATISFIED,
+        button=Button("button.not_solved", needs_text=True),
+    ),
+    EventRule(
+        Event.ESCALATE_UNSOLVED,
+        # The same "Not solved" button: only one of the two is ever permitted (their guards).
+        (step(S.FEEDBACK, S.ASSESSING, _COURIER, (G.NO_REDOS_LEFT,)),),
+        note=NoteRule(MIN_NOTE),  # the coordinator decides from what is still wrong
+        accepted=False,
+        awaiting_courier=False,
+        arms=(T.TRIAGE,),
+        clears=(T.FEEDBACK,),
+        tells=(A.COORDINATORS, A.FOLLOWERS),
         rating=Rating.UNSATISFIED,
         button=Button("button.not_solved", needs_text=True),
     ),

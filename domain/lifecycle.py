@@ -16,6 +16,8 @@ __all__ = ["Event", "Guard", "Outcome", "Role", "State"]  # their home is domain
 
 # After this many send-backs the coordinator's assignment is final (强制派单).
 MAX_SEND_BACKS = 3
+# Redos (重办) a unit gets before "Not solved" goes to a coordinator (feedback.max_redos's default).
+DEFAULT_MAX_REDOS = 2
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Facts:
     send_backs: int = 0
     send_back_window_open: bool = True
     extension_pending: bool = False
+    redos: int = 0  # redos (重办) the appeal has had
+    max_redos: int = DEFAULT_MAX_REDOS  # feedback.max_redos
 
 
 class LifecycleError(Exception):
@@ -89,6 +93,10 @@ def _guard_holds(guard: Guard, facts: Facts) -> bool:
             return facts.extension_pending
         case Guard.NO_EXTENSION_PENDING:
             return not facts.extension_pending
+        case Guard.REDOS_LEFT:
+            return facts.redos < facts.max_redos
+        case Guard.NO_REDOS_LEFT:
+            return facts.redos >= facts.max_redos
 
 
 # Who may fire each event from some state: a person with none of these roles is refused before
@@ -151,6 +159,8 @@ def after(facts: Facts, transition: Transition) -> Facts:
         facts.send_backs + int(rule.counts_send_back),
         facts.send_back_window_open,
         pending,
+        facts.redos + int(rule.reopens),
+        facts.max_redos,
     )
 
 

@@ -48,6 +48,8 @@ class Guard(StrEnum):
     SEND_BACK_ALLOWED = "send_back_allowed"
     EXTENSION_PENDING = "extension_pending"  # the unit asked for more time and no coordinator has answered
     NO_EXTENSION_PENDING = "no_extension_pending"
+    REDOS_LEFT = "redos_left"  # the unit has not yet had feedback.max_redos redos (重办)
+    NO_REDOS_LEFT = "no_redos_left"
 
 
 class Timer(StrEnum):

@@ -93,7 +93,7 @@ _BACK = "back"
 _DURABLE = frozenset({AppealVerb.OPEN, AppealVerb.FILES, AppealVerb.FULL_TEXT})
 
 
-def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> bool:
+def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime, max_redos: int) -> bool:
     """Whether a button (by its callback data) may stay under a message about `appeal`."""
     press = callbacks.decode(data)
     if press is None or press.kind is not callbacks.Family.APPEAL or press.appeal_id != appeal.id:
@@ -101,7 +101,11 @@ def _still_applies(data: str | None, appeal: Appeal, me: Who, now: datetime) -> 
     if press.verb in _DURABLE:
         return True
     action = BY_VERB.get(press.verb)
-    return action is not None and can_see(me.person, appeal) and allowed(action, appeal, roles(me.person, appeal), now)
+    return (
+        action is not None
+        and can_see(me.person, appeal)
+        and allowed(action, appeal, roles(me.person, appeal), now, max_redos=max_redos)
+    )
 
 
 async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: Appeal) -> None:
@@ -114,14 +118,14 @@ async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: 
     if query is None or not isinstance(query.message, Message) or query.message.reply_markup is None:
         return
     services = context.services
-    now = services.clock()
+    now, redos = services.clock(), services.storage.appeals.max_redos
     rows = query.message.reply_markup.to_dict()["inline_keyboard"]
     if _pressed_card(update, services, appeal):
         facts = await card_facts(services, appeal)
         current = evidence.card_markup(services, appeal, roles(me.person, appeal), facts, me.lang)
         kept = current["inline_keyboard"] if current else []
     else:
-        kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now)] for row in rows]
+        kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now, redos)] for row in rows]
         kept = [row for row in kept if row]
     if kept == rows:
         return
@@ -258,10 +262,10 @@ async def _apply(update: Update, context: BotContext, me: Who, command: ActOnApp
 
 async def _refused(update: Update, context: BotContext, me: Who, appeal: Appeal, action: Action) -> bool:
     """Whether the lifecycle refuses `action` to `me` now; if so, say why: not theirs (an alert) or stale (a toast)."""
-    now = context.services.clock()
-    if allowed(action, appeal, roles(me.person, appeal), now):
+    now, redos = context.services.clock(), context.services.storage.appeals.max_redos
+    if allowed(action, appeal, roles(me.person, appeal), now, max_redos=redos):
         return False
-    if isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted):
+    if isinstance(_why_not(action, appeal, me, now, redos), lifecycle.NotPermitted):
         await refuse(update, context, me.lang, refusal_key(me.person, appeal, action.event))
     else:
         await _stale(update, context, me, appeal, action.event)
@@ -361,7 +365,7 @@ async def on_withdraw_confirmed(update: Update, context: BotContext, me: Who, pr
         return
     version = int(press.arg) if press.arg.isdecimal() else None  # buttons sent before versions: none
     action = BY_VERB[AppealVerb.WITHDRAW]
-    if _may_never(action, appeal, me, context.services.clock()):
+    if _may_never(action, appeal, me, context.services.clock(), context.services.storage.appeals.max_redos):
         await refuse(update, context, me.lang, "appeal.not_permitted")
         return
     if version is not None and appeal.version != version:
@@ -384,7 +388,7 @@ async def on_confirm(update: Update, context: BotContext, me: Who, press: Press)
         return
     services = context.services
     version = int(version_text)
-    if _may_never(action, appeal, me, services.clock()):
+    if _may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
         await refuse(update, context, me.lang, refusal_key(me.person, appeal, action.event))
         return
     prompt = await services.storage.dialogs.prompt(me.person.telegram_id)
@@ -514,16 +518,16 @@ async def on_followup(update: Update, context: BotContext, me: Who, press: Press
     )
 
 
-def _may_never(action: Action, appeal: Appeal, me: Who, now: datetime) -> bool:
+def _may_never(action: Action, appeal: Appeal, me: Who, now: datetime, max_redos: int) -> bool:
     """Whether `me` holds no role that may take `action` (as opposed to the appeal having moved on)."""
-    return isinstance(_why_not(action, appeal, me, now), lifecycle.NotPermitted) and not allowed(
-        action, appeal, roles(me.person, appeal), now
+    return isinstance(_why_not(action, appeal, me, now, max_redos), lifecycle.NotPermitted) and not allowed(
+        action, appeal, roles(me.person, appeal), now, max_redos=max_redos
     )
 
 
-def _why_not(action: Action, appeal: Appeal, me: Who, now: datetime) -> lifecycle.LifecycleError:
+def _why_not(action: Action, appeal: Appeal, me: Who, now: datetime, max_redos: int) -> lifecycle.LifecycleError:
     try:
-        lifecycle.decide(appeal.facts(now), action.event, roles(me.person, appeal))
+        lifecycle.decide(appeal.facts(now, max_redos), action.event, roles(me.person, appeal))
     except lifecycle.LifecycleError as error:
         return error
     return lifecycle.StaleEvent("stale", appeal.state, action.event)
@@ -637,7 +641,9 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
         await refuse(update, context, me.lang, "appeal.not_found")
         return
     action = next(a for a in ACTIONS if a.event is kind.event)
-    if not allowed(action, appeal, roles(me.person, appeal), services.clock()):
+    if not allowed(
+        action, appeal, roles(me.person, appeal), services.clock(), max_redos=services.storage.appeals.max_redos
+    ):
         # Asked for before the appeal moved on (assigned, say, after Reject was pressed): never act on it now.
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)
         if withheld(me.person, appeal) & lifecycle.may_ever(action.event):

@@ -53,6 +53,7 @@ class AppealVerb(StrEnum):
     RATE_SATISFIED = "rs"
     RATE_FAIRLY_SATISFIED = "rf"
     RATE_UNSATISFIED = "ru"
+    ESCALATE_UNSOLVED = "rux"  # "Not solved" once the redos are used up: to a coordinator
     WITHDRAW = "wd"
     REQUEST_EXTENSION = "ext"
     APPROVE_EXTENSION = "exa"

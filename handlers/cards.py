@@ -73,16 +73,16 @@ def can_see(person: Person, appeal: Appeal) -> bool:
     return bool(roles(person, appeal))
 
 
-def allowed(action: Action, appeal: Appeal, held: frozenset[Role], now: datetime) -> bool:
-    """Whether the lifecycle table lets someone with `held` roles take `action` now."""
-    return lifecycle.permits(appeal.facts(now), action.event, held)
+def allowed(action: Action, appeal: Appeal, held: frozenset[Role], now: datetime, *, max_redos: int) -> bool:
+    """Whether the lifecycle table lets someone with `held` roles take `action` now (`max_redos`: feedback.max_redos)."""
+    return lifecycle.permits(appeal.facts(now, max_redos), action.event, held)
 
 
 def keyboard(
     services: Services, appeal: Appeal, held: frozenset[Role], lang: str, only: tuple[str, ...] | None = None
 ) -> Keyboard | None:
     """The buttons this reader may press on this appeal now (None if there are none)."""
-    facts = appeal.facts(services.clock())
+    facts = appeal.facts(services.clock(), services.storage.appeals.max_redos)
     buttons = [
         button(services.text(lang, a.label), callbacks.appeal(appeal.id, a.verb))
         for a in ACTIONS
@@ -171,6 +171,8 @@ def card_text(
     )
     if appeal.priority == Priority.URGENT:
         title += " · " + services.text(lang, "card.urgent")
+    if appeal.reopens:  # handled again after "Not solved" (重办): which time this is
+        title += " · " + services.text(lang, "redo.card_count", count=appeal.reopens)
     lines += [title, services.text(lang, "card.state", state=state_line(services, appeal, lang, courier=not for_staff))]
     unit_key = _unit_key(appeal)
     if unit_key is not None:

@@ -95,6 +95,17 @@ async def _chart(services: Services, lang: str, data: DigestData) -> bytes:
     return await asyncio.to_thread(draw)
 
 
+def redo_lines(services: Services, lang: str, data: DigestData) -> list[str]:
+    """The redo rate (重办率: appeals redone / appeals resolved in the period) and the appeals redone twice or more."""
+    t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
+    redone = len(data.reopened)
+    rate = percent(redone / data.resolved if data.resolved else None)
+    lines = [t("redo.digest_rate", rate=rate, part=redone, whole=data.resolved, definition=t("redo.def_rate"))]
+    if data.redone_twice:
+        lines.append(t("redo.digest_twice", numbers=listed(services, lang, [f"#{n}" for n in data.redone_twice])))
+    return lines
+
+
 async def digest_parts(services: Services, lang: str, data: DigestData, title_key: str) -> list[Part]:
     """The digest of `data` as messages: the figures, hot spots with buttons, and the chart."""
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
@@ -164,6 +175,7 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
         lines.append(t("digest2.overdue_more", count=data.overdue_total - len(data.overdue)))
     lines.append(t("digest.reopened", numbers=listed(services, lang, [f"#{n}" for n in data.reopened])))
     lines.append(t("extension.digest_extended", count=data.extended))
+    lines += redo_lines(services, lang, data)
     parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]
     if data.hotspots:
         parts.append(await _hotspot_part(services, lang, data, names))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from telegram import InputMediaDocument, InputMediaPhoto, Message, Update
 from telegram.error import BadRequest, Forbidden
 
+from domain import rates
 from domain.lifecycle import Event, Role
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
@@ -38,7 +39,7 @@ from storage.models import Appeal, AppealMessage, LedgerEntry, Person
 
 FILES_VERB = "files"
 ALBUM = 10  # Telegram puts 2-10 photos, or 2-10 documents, in one album
-_RATINGS = {Event.RATE_SATISFIED, Event.RATE_FAIRLY_SATISFIED, Event.RATE_UNSATISFIED}
+_RATINGS = frozenset(rates.RATINGS)  # every event that carries a courier's rating
 
 Files = list[tuple[str, str]]  # (kind, Telegram file id), in the order the courier sent them
 Part = Callable[[], Awaitable[None]]

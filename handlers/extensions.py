@@ -111,7 +111,7 @@ async def on_grant(update: Update, context: BotContext, me: Who, press: Press) -
         return
     action = BY_VERB[AppealVerb.APPROVE_EXTENSION]
     services = context.services
-    if may_never(action, appeal, me, services.clock()):
+    if may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
         await refuse(update, context, me.lang, refusal_key(me.person, appeal, Event.APPROVE_EXTENSION))
         return
     version = int(version_arg)

@@ -31,6 +31,7 @@ _WITH_CARD = {
     notice(Event.RATE_UNSATISFIED, Audience.UNIT),
     notice(Event.SUBMIT, Audience.COORDINATORS),
     notice(Event.SEND_BACK, Audience.COORDINATORS),
+    notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
     OWN_UNIT_NOTICE,
 }
 _WITH_CARD |= {
@@ -38,8 +39,14 @@ _WITH_CARD |= {
     for timer in (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE)
     for stage in (Stage.REMIND, Stage.DUE, Stage.ESCALATE)
 }
-# Notices to the courier that need an answer: only the buttons for that answer.
-_RATINGS = (AppealVerb.RATE_SATISFIED, AppealVerb.RATE_FAIRLY_SATISFIED, AppealVerb.RATE_UNSATISFIED)
+# Notices to the courier that need an answer: only the buttons for that answer. "Not solved" is one of
+# two events, as the unit's redos (重办) allow: the lifecycle lets only one of them show.
+_RATINGS = (
+    AppealVerb.RATE_SATISFIED,
+    AppealVerb.RATE_FAIRLY_SATISFIED,
+    AppealVerb.RATE_UNSATISFIED,
+    AppealVerb.ESCALATE_UNSOLVED,
+)
 _COURIER_BUTTONS = {
     notice(Event.ASK, Audience.COURIER): (AppealVerb.ANSWER,),
     notice(Event.RESOLVE, Audience.COURIER): _RATINGS,
@@ -63,6 +70,7 @@ _INTRODUCING = {
     notice(Event.REASSIGN, Audience.UNIT),
     notice(Event.SUBMIT, Audience.COORDINATORS),
     notice(Event.SEND_BACK, Audience.COORDINATORS),
+    notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
     OWN_UNIT_NOTICE,
 }
 
@@ -189,6 +197,7 @@ async def _render(
     }
     if appeal is None:
         return Notice(services.text(lang, template, **values))
+    values.setdefault("redo", appeal.reopens)  # a notice queued before redos were counted names the appeal's count
     version = (appeal.id, appeal.version)
     facts = memo.facts.get(version) or await card_facts(services, appeal)
     memo.facts[version] = facts

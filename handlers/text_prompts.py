@@ -70,6 +70,7 @@ _NOT_PLAIN: dict[PromptKind, TextStep] = {
     PromptKind.REJECT: TextStep("appeal.prompt_reject", confirm=True),
     PromptKind.MERGE: TextStep("appeal.prompt_merge", confirm=True, read=_merge_target),
     PromptKind.RATE_UNSATISFIED: TextStep("appeal.prompt_unsatisfied"),
+    PromptKind.ESCALATE_UNSOLVED: TextStep("appeal.prompt_unsatisfied"),  # the same "Not solved", asked alike
 }
 
 

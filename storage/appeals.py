@@ -365,6 +365,7 @@ class Appeals:
         self._ladder = ladder
         self._spans_for = spans_for
         self.max_extensions = 1  # deadlines.max_extensions: approved extensions per appeal
+        self.max_redos = lifecycle.DEFAULT_MAX_REDOS  # feedback.max_redos: redos (重办) before a coordinator decides
 
     def _extend(
         self, conn: sqlite3.Connection, appeal_id: int, days: int, now: datetime
@@ -415,6 +416,8 @@ class Appeals:
             send_back_until=from_ts(row["send_back_until"]),
             now=now,
             extension_pending=bool(row["extension_pending"]),
+            redos=row["reopens"],
+            max_redos=self.max_redos,
         )
         roles, withheld = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles, withheld)
@@ -448,7 +451,7 @@ class Appeals:
             accepted=int(new.accepted),
             awaiting_courier=int(new.awaiting_courier),
             send_backs=new.send_backs,
-            reopens=row["reopens"] + int(rule.reopens),
+            reopens=new.redos,
             send_back_until=send_back_until,
             merged_into=args.merged_into if rule.merges else row["merged_into"],
             extension_pending=int(new.extension_pending),
@@ -497,6 +500,8 @@ class Appeals:
                 (appeal_id, event_id, *attachment, ts),
             )
         extra: dict[str, Any] = {}
+        if rule.reopens:
+            extra["redo"] = new.redos  # the unit is told which redo (重办) this is
         if rule.asks_extension:
             conn.execute(
                 "INSERT INTO extensions (request_id, appeal_id, asked_days, asked_at) VALUES (?, ?, ?, ?)",

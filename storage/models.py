@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import Priority
-from domain.lifecycle import Event, Facts, Outcome, Role, State
+from domain.lifecycle import DEFAULT_MAX_REDOS, Event, Facts, Outcome, Role, State
 from domain.merges import MergeSide
 
 
@@ -78,8 +78,8 @@ class Appeal(Row):
     created_at: datetime
     updated_at: datetime
 
-    def facts(self, now: datetime) -> Facts:
-        """What the lifecycle table needs to know about this appeal at `now`."""
+    def facts(self, now: datetime, max_redos: int) -> Facts:
+        """What the lifecycle table needs to know about this appeal at `now` (`max_redos`: feedback.max_redos)."""
         return appeal_facts(
             self.state,
             accepted=self.accepted,
@@ -88,6 +88,8 @@ class Appeal(Row):
             send_back_until=self.send_back_until,
             now=now,
             extension_pending=self.extension_pending,
+            redos=self.reopens,
+            max_redos=max_redos,
         )
 
     def merge_side(self) -> MergeSide:
@@ -112,6 +114,8 @@ def appeal_facts(
     send_back_until: datetime | None,
     now: datetime,
     extension_pending: bool = False,
+    redos: int = 0,
+    max_redos: int = DEFAULT_MAX_REDOS,
 ) -> Facts:
     """What the lifecycle table needs to know about an appeal at `now` (from a model or straight from a row)."""
     return Facts(
@@ -121,6 +125,8 @@ def appeal_facts(
         send_backs=send_backs,
         send_back_window_open=send_back_until is None or now <= send_back_until,
         extension_pending=extension_pending,
+        redos=redos,
+        max_redos=max_redos,
     )
 
 

@@ -40,7 +40,8 @@ class DigestData:
     accepted: int = 0
     resolved: int = 0
     closed: int = 0
-    reopened: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)  # appeals redone (重办) in the period
+    redone_twice: list[int] = field(default_factory=list)  # ... of them, those redone twice or more in all
     extended: int = 0  # appeals given more time (延期) in the period
     by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
@@ -219,6 +220,15 @@ class Reports:
                     for r in conn.execute(
                         f"SELECT DISTINCT appeal_id FROM events WHERE event IN ({_REOPENING}) AND at >= ? AND at < ?"
                         " ORDER BY appeal_id",
+                        (s, e),
+                    )
+                ],
+                "redone_twice": [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT DISTINCT e.appeal_id FROM events e JOIN appeals a ON a.id = e.appeal_id"
+                        f" WHERE e.event IN ({_REOPENING}) AND e.at >= ? AND e.at < ? AND a.reopens >= 2"
+                        " ORDER BY e.appeal_id",
                         (s, e),
                     )
                 ],

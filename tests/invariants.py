@@ -243,7 +243,12 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
             problems.append(f"{where}: recorded from {row['from_state']} but the appeal was {facts.state}")
         try:
             # The send-back window is a deadline, not a fact of the ledger: only the count is replayed.
-            transition = lifecycle.decide(replace(facts, send_back_window_open=True), event, {role})
+            # The redo limit (feedback.max_redos) is the config's: the ledger's own "Not solved" says
+            # whether the unit had a redo left, and the count of redos is replayed.
+            redo_left = facts.redos + 1 if event is Event.RATE_UNSATISFIED else facts.redos
+            transition = lifecycle.decide(
+                replace(facts, send_back_window_open=True, max_redos=redo_left), event, {role}
+            )
         except lifecycle.LifecycleError as error:
             return [*problems, f"{where}: the lifecycle refuses it in {facts.state}: {error.reason}"]
         if row["to_state"] != transition.to:

@@ -96,6 +96,8 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ap:{n}:rs", "feedback", ("no", "ok", "no", "no", "no", "no")),
     ("ap:{n}:rf", "feedback", ("no", "ok", "no", "no", "no", "no")),
     ("ap:{n}:ru", "feedback", ("no", "ok", "no", "no", "no", "no")),
+    # Not solved once the unit's redos (重办) are used up: to a coordinator.
+    ("ap:{n}:rux", "redos_used", ("no", "ok", "no", "no", "no", "no")),
     ("ap:{n}:wd", "handling", ("no", "ok", "no", "no", "no", "no")),
     ("ap:{n}:wdy", "handling", ("no", "ok", "no", "no", "no", "no")),
     ("ap:{n}:fuy", "followup", ("no", "ok", "no", "no", "no", "no")),
@@ -238,7 +240,17 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.people_actions.mute(
             MUTED, appeal_id=muted, actor_id=COORDINATOR, now=now, until=now + timedelta(days=1)
         )
-    opened = ("handling", "accepted", "confirming", "awaiting", "feedback", "followup", "assessing", "lifted")
+    opened = (
+        "handling",
+        "accepted",
+        "confirming",
+        "awaiting",
+        "feedback",
+        "followup",
+        "assessing",
+        "lifted",
+        "redos_used",
+    )
     if state in (*opened, "extension"):
         names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
@@ -246,8 +258,13 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
             names["target"] = await submit_appeal(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
-        if state in ("accepted", "confirming", "awaiting", "feedback", "followup", "extension"):
+        if state in ("accepted", "confirming", "awaiting", "feedback", "followup", "extension", "redos_used"):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        if state == "redos_used":  # redone twice (feedback.max_redos), resolved again
+            for _ in range(2):
+                await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid in full")
+                await _apply(bot, n, Event.RATE_UNSATISFIED, COURIER, "Only half was paid")
+            await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid the rest")
         if state == "extension":
             asked = EventArgs(note="We need the platform's payroll records", days=2)
             await storage.appeals.apply(ActOnAppeal(n, Event.REQUEST_EXTENSION, HR_STAFF, asked), now)
@@ -462,6 +479,12 @@ async def _reopen(c: Case) -> None:
     assert (appeal.state, appeal.reopens) == ("handling", 1)
 
 
+async def _escalated(c: Case) -> None:
+    await c.prompt_then(PromptKind.ESCALATE_UNSOLVED, "Only half was paid")
+    appeal = await c.appeal()
+    assert (appeal.state, appeal.reopens) == ("assessing", 2)
+
+
 async def _withdraw_asked(c: Case) -> None:
     assert c.bot_texts()[-1] == c.t("appeal.withdraw_confirm", number=c.n)
 
@@ -628,6 +651,7 @@ ALLOWED: dict[str, Check] = {
     "rs": _rated("resolved"),
     "rf": _rated("resolved"),
     "ru": _reopen,
+    "rux": _escalated,
     "wd": _withdraw_asked,
     "wdy": _rated("withdrawn"),
     "fuy": _followup_solved,

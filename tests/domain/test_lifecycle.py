@@ -5,6 +5,7 @@ from itertools import product
 import pytest
 
 from domain.lifecycle import (
+    DEFAULT_MAX_REDOS,
     MAX_SEND_BACKS,
     OWN_APPEAL,
     Event,
@@ -51,6 +52,8 @@ SPEC = {
     (S.HANDLING, E.REQUEST_EXTENSION): (S.HANDLING, {ST}, None),
     (S.HANDLING, E.APPROVE_EXTENSION): (S.HANDLING, {CO}, None),
     (S.HANDLING, E.REFUSE_EXTENSION): (S.HANDLING, {CO}, None),
+    # Redo (重办): "Not solved" once the unit's redos are used up goes to a coordinator instead.
+    (S.FEEDBACK, E.ESCALATE_UNSOLVED): (S.ASSESSING, {C}, None),
 }
 
 
@@ -59,7 +62,8 @@ def _facts_where_guards_hold(state: State, event: Event) -> Facts:
     accepted = event in (E.ASK, E.NOTE, E.RESOLVE, E.ANSWER, E.REQUEST_EXTENSION)
     awaiting = event is E.ANSWER
     pending = event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
-    return Facts(state, accepted=accepted, awaiting_courier=awaiting, extension_pending=pending)
+    redos = 2 if event is E.ESCALATE_UNSOLVED else 0  # the default feedback.max_redos used up
+    return Facts(state, accepted=accepted, awaiting_courier=awaiting, extension_pending=pending, redos=redos)
 
 
 @pytest.mark.parametrize("state,event,role", list(product(State, Event, Role)))
@@ -132,11 +136,23 @@ def test_no_roles_is_refused_everywhere() -> None:
         (Facts(S.HANDLING, accepted=True, extension_pending=True), E.APPROVE_EXTENSION, True),
         (Facts(S.HANDLING, accepted=True), E.REFUSE_EXTENSION, False),
         (Facts(S.HANDLING, accepted=True, extension_pending=True), E.REFUSE_EXTENSION, True),
+        (Facts(S.FEEDBACK, accepted=True, redos=1, max_redos=2), E.RATE_UNSATISFIED, True),
+        (Facts(S.FEEDBACK, accepted=True, redos=2, max_redos=2), E.RATE_UNSATISFIED, False),
+        (Facts(S.FEEDBACK, accepted=True, redos=1, max_redos=2), E.ESCALATE_UNSOLVED, False),
+        (Facts(S.FEEDBACK, accepted=True, redos=2, max_redos=2), E.ESCALATE_UNSOLVED, True),
+        (Facts(S.FEEDBACK, accepted=True, redos=0, max_redos=0), E.RATE_UNSATISFIED, False),
+        (Facts(S.FEEDBACK, accepted=True, redos=0, max_redos=0), E.ESCALATE_UNSOLVED, True),
     ],
 )
 def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
     """Acceptance, questions, send-backs and requests for more time follow the unit's progress."""
-    role = C if event is E.ANSWER else CO if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION) else ST
+    role = (
+        C
+        if event in (E.ANSWER, E.RATE_UNSATISFIED, E.ESCALATE_UNSOLVED)
+        else CO
+        if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
+        else ST
+    )
     if allowed:
         decide(facts, event, {role})
     else:
@@ -160,7 +176,7 @@ def test_after_tracks_the_unit_progress() -> None:
     assert not facts.awaiting_courier
     facts = after(facts, decide(facts, E.RESOLVE, {ST}))
     facts = after(facts, decide(facts, E.RATE_UNSATISFIED, {C}))
-    assert (facts.state, facts.accepted, facts.send_backs) == (S.HANDLING, True, 1)
+    assert (facts.state, facts.accepted, facts.send_backs, facts.redos) == (S.HANDLING, True, 1, 1)
     facts = after(facts, decide(facts, E.REASSIGN, {CO}))
     assert not facts.accepted
 
@@ -215,10 +231,10 @@ def test_permits_answers_as_decide_does_for_every_state_event_roles_and_facts() 
     ]
     checked = 0
     for state, event, roles in product(State, Event, role_sets):
-        for accepted, awaiting, send_backs, window in product(
-            (False, True), (False, True), (0, MAX_SEND_BACKS), (False, True)
+        for accepted, awaiting, send_backs, window, redos in product(
+            (False, True), (False, True), (0, MAX_SEND_BACKS), (False, True), (0, DEFAULT_MAX_REDOS)
         ):
-            facts = Facts(state, accepted, awaiting, send_backs, window)
+            facts = Facts(state, accepted, awaiting, send_backs, window, redos=redos)
             try:
                 decide(facts, event, roles)
                 decided = True
@@ -239,3 +255,16 @@ def test_a_request_for_more_time_waits_until_answered_and_lapses_with_the_unit()
     assert after(asked, decide(asked, E.NOTE, {ST})).extension_pending
     assert not after(asked, decide(asked, E.RESOLVE, {ST})).extension_pending
     assert not after(asked, decide(asked, E.REASSIGN, {CO})).extension_pending
+
+
+def test_redos_are_counted_until_they_are_used_up_then_a_coordinator_decides() -> None:
+    """Each "Not solved" with a redo left reopens it for the unit and counts a redo; with none left it goes
+    to triage, no longer accepted, and no redo is counted."""
+    facts = Facts(S.FEEDBACK, accepted=True, max_redos=2)
+    for count in (1, 2):
+        facts = after(facts, decide(facts, E.RATE_UNSATISFIED, {C}))
+        assert (facts.state, facts.accepted, facts.redos) == (S.HANDLING, True, count)
+        facts = after(facts, decide(facts, E.RESOLVE, {ST}))
+    assert not permits(facts, E.RATE_UNSATISFIED, frozenset({C}))
+    facts = after(facts, decide(facts, E.ESCALATE_UNSOLVED, {C}))
+    assert (facts.state, facts.accepted, facts.redos) == (S.ASSESSING, False, 2)

@@ -36,7 +36,7 @@ EN_HEADERS = [
     "Accepted in time",
     "Resolved in time",
     "Rating",
-    "Reopened",
+    "Redos",
     "Extensions",
     "Description",
     "Results",

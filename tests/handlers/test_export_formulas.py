@@ -89,7 +89,7 @@ async def test_ledger_csv_cells_are_text_and_numbers_stay_numbers(bot) -> None:
     await bot.say(COORDINATOR, "/export 2026-11-23 2026-11-23")
     data, _ = documents(bot, COORDINATOR, 2)
     header, *rows = rows_of(data)
-    column = {name: header.index(name) for name in ("Number", "Station", "Place", "Description", "Results", "Reopened")}
+    column = {name: header.index(name) for name in ("Number", "Station", "Place", "Description", "Results", "Redos")}
     assert column["Place"] == column["Station"] + 1
     assert len(rows) == len(STARTS)
     for row, start in zip(rows, STARTS, strict=True):
@@ -128,7 +128,7 @@ async def test_ledger_excel_cells_are_strings_numbers_and_dates(bot) -> None:
             assert cells[name].value == text.replace("\r", "\n") and cells[name].data_type == "s", (start, name)
             assert cells[name].quotePrefix, (start, name)
         assert cells["Number"].data_type == "n" and cells["Number"].value == STARTS.index(start) + 1
-        assert cells["Reopened"].data_type == "n" and cells["Reopened"].value == 0
+        assert cells["Redos"].data_type == "n" and cells["Redos"].value == 0
         assert cells["Submitted"].is_date and cells["Submitted"].value == datetime(2026, 11, 23, 10, 0)
         assert not cells["Results"].quotePrefix  # a plain text is not marked
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)

@@ -151,7 +151,7 @@ async def test_file_handle_reopen_and_rate(bot, lang) -> None:
     await bot.say(COURIER, "Only half was paid")
     assert bot.last_text(COURIER) == t("appeal.done_rate_unsatisfied", number=number)
     assert bot.last_text(HR_STAFF).startswith(
-        t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid"))
+        t("notice.rate_unsatisfied.unit", number=number, redo=1, note=said("Only half was paid"))
     )
 
     bot.clock.advance(minutes=10)

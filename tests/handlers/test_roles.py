@@ -145,7 +145,7 @@ async def test_a_reopened_appeal_states_its_new_deadline(bot) -> None:
     assert line in bot.texts(COURIER)[-2]  # the appeal's page, kept current
     staff_notice = bot.core.last_message(HR_STAFF)
     assert staff_notice["text"].startswith(
-        t("notice.rate_unsatisfied.unit", number=number, note=said("Only half was paid"))
+        t("notice.rate_unsatisfied.unit", number=number, redo=1, note=said("Only half was paid"))
     )
     # The worker's card for it is kept current in place; the news is a line under it.
     card = bot.core.messages(HR_STAFF)[staff_notice["reply_to_message"]["message_id"] - 1]
