@@ -171,7 +171,9 @@ async def test_the_ledger_of_people_actions_lists_lifts_and_mutes_with_who_and_u
     (listing_zh,) = await bot.say(COORDINATOR, "/language")
     await bot.press(COORDINATOR, "中文")
     (listing_zh,) = await bot.say(COORDINATOR, "/lift")
-    assert f"11月23日 周一 10:10，您暂停诉求 #{number} 的提交人使用本服务，至11月23日 周一 11:10止" in listing_zh["text"]
+    assert (
+        f"11月23日 周一 10:10，您暂停诉求 #{number} 的提交人使用本服务，至11月23日 周一 11:10止" in listing_zh["text"]
+    )
 
 
 async def test_only_a_coordinator_mutes_and_never_a_coordinator(bot) -> None:
