@@ -21,21 +21,26 @@ from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.text_prompts import ask, days_text
 from storage.dialogs import PromptKind
+from storage.models import Appeal
 
 # The lengths offered, in working days; a request starts from the middle one.
 CHOICES = (1, 2, 3)
 
 
+async def _may_act(update: Update, context: BotContext, me: Who, press: Press, verb: AppealVerb) -> Appeal | None:
+    """The pressed appeal, if the presser may do `verb`'s event on it now; else None, the press answered with why."""
+    appeal = await load_pressed(update, context, me, press)
+    if appeal is None or await refused_now(update, context, me, appeal, BY_VERB[verb]):
+        return None
+    return appeal
+
+
 async def on_request(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Request extension: refused at once if the limit is reached or the deadline passed; else how long."""
-    appeal = await load_pressed(update, context, me, press)
-    if appeal is None:
+    appeal = await _may_act(update, context, me, press, AppealVerb.REQUEST_EXTENSION)
+    if appeal is None or await _said_no(update, context, me, appeal.id):
         return
     services = context.services
-    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
-        return
-    if await _said_no(update, context, me, appeal.id):
-        return
     await update.callback_query.answer()
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     rows = [
@@ -61,15 +66,11 @@ async def _said_no(update: Update, context: BotContext, me: Who, appeal_id: int)
 
 async def on_days(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A length was chosen: now the reason, typed."""
-    appeal = await load_pressed(update, context, me, press)
-    if appeal is None:
-        return
     if not press.arg.isdecimal() or int(press.arg) not in CHOICES:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.REQUEST_EXTENSION]):
-        return
-    if await _said_no(update, context, me, appeal.id):
+    appeal = await _may_act(update, context, me, press, AppealVerb.REQUEST_EXTENSION)
+    if appeal is None or await _said_no(update, context, me, appeal.id):
         return
     await update.callback_query.answer()
     await ask(update, context, me, appeal, PromptKind.REQUEST_EXTENSION, days=int(press.arg))
@@ -77,12 +78,10 @@ async def on_days(update: Update, context: BotContext, me: Who, press: Press) ->
 
 async def on_approve(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Approve extension: how long to grant, the length asked first; each button acts once."""
-    appeal = await load_pressed(update, context, me, press)
+    appeal = await _may_act(update, context, me, press, AppealVerb.APPROVE_EXTENSION)
     if appeal is None:
         return
     services = context.services
-    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.APPROVE_EXTENSION]):
-        return
     asked = await services.storage.appeals.pending_extension(appeal.id) or CHOICES[1]
     await update.callback_query.answer()
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731

@@ -147,28 +147,27 @@ async def _unmute(update: Update, context: BotContext, me: Who, courier_id: int,
     await services.storage.outbox.add(courier_id, "mute.notice_unmuted", now)
 
 
-@for_role("coordinator")
-async def mute_command(update: Update, context: BotContext, me: Who) -> None:
-    """/mute: the list (with mutes in force); /mute N: mute the courier of appeal N, after choosing how long."""
+async def _on_command(update: Update, context: BotContext, me: Who, command: str, then) -> None:
+    """/`command` alone: the list (with mutes in force); /`command` N: `then` for the courier of appeal N."""
     typed = " ".join(context.args or [])[:40]
     if not typed:
         await show_list(update, context, me)
         return
-    found = await _person(update, context, me, typed, "mute")
+    found = await _person(update, context, me, typed, command)
     if found is not None:
-        await _ask(update, context, me, *found)
+        await then(update, context, me, *found)
+
+
+@for_role("coordinator")
+async def mute_command(update: Update, context: BotContext, me: Who) -> None:
+    """/mute: the list; /mute N: mute the courier of appeal N, after choosing how long."""
+    await _on_command(update, context, me, "mute", _ask)
 
 
 @for_role("coordinator")
 async def unmute_command(update: Update, context: BotContext, me: Who) -> None:
     """/unmute N: end the mute of the courier of appeal N now; /unmute alone: the list."""
-    typed = " ".join(context.args or [])[:40]
-    if not typed:
-        await show_list(update, context, me)
-        return
-    found = await _person(update, context, me, typed, "unmute")
-    if found is not None:
-        await _unmute(update, context, me, *found)
+    await _on_command(update, context, me, "unmute", _unmute)
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
