@@ -9,6 +9,7 @@ is checked against the clock.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from telegram import Update
@@ -44,8 +45,8 @@ async def stop_if_muted(update: Update, context: BotContext) -> None:
         return
     now = services.clock()
     mute = await services.storage.people_actions.mute_of(user.id, now)
-    if mute is None:
-        return
+    if mute is None or _asks_privacy(update):
+        return  # a mute does not suspend the right to see and erase one's data
     person = await services.storage.people.get(user.id)  # read only: their language, if they chose one
     lang = services.catalog.language_for(person.language if person else None, user.language_code)
     when = services.local(mute.until, lang)
@@ -54,6 +55,17 @@ async def stop_if_muted(update: Update, context: BotContext) -> None:
     if not mute.noticed and await services.storage.people_actions.mark_noticed(mute, now):
         await context.bot.send_text(user.id, services.text(lang, "mute.notice", when=when), None)
     raise ApplicationHandlerStop
+
+
+_PRIVACY_COMMAND = re.compile(r"/privacy(@\w+)?(\s|$)")
+
+
+def _asks_privacy(update: Update) -> bool:
+    """Whether the update is /privacy or a press of its buttons."""
+    if update.callback_query is not None:
+        press = callbacks.decode(update.callback_query.data)
+        return press is not None and press.kind is Family.PRIVACY
+    return bool(update.message.text and _PRIVACY_COMMAND.match(update.message.text))
 
 
 # ---------------------------------------------------------------------------- the coordinators' side

@@ -77,7 +77,8 @@ async def test_a_muted_courier_gets_one_notice_and_nothing_is_kept_until_the_mut
     (notice,) = await bot.say(COURIER, "My wages for November were not paid either")
     assert notice["text"] == (
         "A coordinator has muted you in this bot until Tue 24 Nov 10:00. Until then the bot does not read or keep"
-        " anything you send; after that you can write and file appeals as usual."
+        " anything you send (except /privacy, to see or erase your data); after that you can write and file"
+        " appeals as usual."
     )
     assert await bot.say(COURIER, "/appeal") == []  # one notice per mute
     old = bot.core.bot_messages(COURIER)[0]["message_id"]
@@ -213,3 +214,17 @@ async def test_only_a_coordinator_mutes_and_never_a_coordinator(bot) -> None:
     assert wrong["text"] == (
         "There is no appeal “4711”. Write /mute and the number of an appeal the person filed, for example /mute 123."
     )
+
+
+async def test_a_muted_courier_can_still_see_and_erase_their_data(bot) -> None:
+    """A mute does not suspend the right to erasure: /privacy and its buttons work; other words stay quiet."""
+    number = await submit_appeal(bot, COURIER)
+    await mute(bot, number, "7 days")
+    (notice,) = await bot.say(COURIER, "hello?")
+    assert notice["text"].startswith("A coordinator has muted you")
+    (shown,) = await bot.say(COURIER, "/privacy")
+    assert "Delete my data" in [label for label, _ in bot.core.inline_buttons(shown)]
+    await bot.press(COURIER, "Delete my data")
+    await bot.press(COURIER, "Yes, delete it")
+    assert await bot.services.storage.people.get(COURIER) is None
+    assert (await bot.services.storage.appeals.get(number)).courier_id is None
