@@ -110,8 +110,8 @@ async def test_unmuted_early_the_courier_is_told_and_acts_in_chinese(bot) -> Non
     await bot.press(COORDINATOR, "Mute")
     (notice,) = await bot.say(ZH_COURIER, "/appeal")
     assert notice["text"] == (
-        "协调员已暂停您使用本服务，至11月30日 周一 10:00止。在此期间，您发送的任何内容都不会被处理或保存；"
-        "到期后即可照常留言、提交诉求。"
+        "协调员已暂停您使用本服务，至11月30日 周一 10:00止。在此期间，您发送的任何内容都不会被处理或保存"
+        "（发送 /privacy 查看或删除个人数据除外）；到期后即可照常留言、提交诉求。"
     )
     old = bot.core.bot_messages(ZH_COURIER)[0]["message_id"]
     query = bot.core.press_button(ZH_COURIER, old, "lg:set:en")
