@@ -8,11 +8,13 @@ import json
 import logging
 import os
 import signal
+from datetime import datetime
 from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
 from domain.stations_file import read_stations
+from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
 
@@ -35,13 +37,19 @@ def _people() -> tuple[list[dict], list[dict]]:
     return data["personas"], data["places"]
 
 
-async def _load_sample_stations(config: Config) -> int:
-    """Import the sample stations through the same checks as `python -m bot stations import`."""
+async def prepare_district(
+    config: Config, *, with_examples: bool = True, now: datetime | None = None
+) -> tuple[int, int]:
+    """Import the sample stations through the same checks as `python -m bot stations import`, then, on a
+    database with no appeals yet and unless told not to, make the example appeals (sandbox/examples.py).
+    Returns how many stations and how many examples."""
     records = read_stations((DISTRICT / "stations.json").read_bytes(), "json", {u.id for u in config.units})
-    storage = await open_storage(config, utc_now())
+    now = now or utc_now()
+    storage = await open_storage(config, now)
     try:
         await storage.stations.import_records(records)
-        return len(records)
+        made = await examples.seed(storage, config.routing_rules(), now) if with_examples else 0
+        return len(records), made
     finally:
         await storage.close()
 
@@ -55,10 +63,12 @@ async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], tim
         return await start_server(core, **people, host=host, port=0)
 
 
-async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+async def run_sandbox(
+    config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, with_examples: bool = True
+) -> None:
     """Start the web chat and the bot; run until SIGINT or SIGTERM."""
     config = district_config(config_path)
-    stations = await _load_sample_stations(config)
+    stations, made = await prepare_district(config, with_examples=with_examples)
     personas, places = _people()
     core = BotApiCore()
     runner, url = await _serve(core, personas, places, config.timezone, host, port)
@@ -82,7 +92,8 @@ async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", 
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
             f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
-            "This is not Telegram; press Ctrl-C to stop.\n",
+            + (f"Made {made} example appeals to try (--no-examples leaves them out).\n" if made else "")
+            + "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,
         )
         await stop.wait()
