@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-from datetime import datetime
 from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
@@ -37,19 +36,13 @@ def _people() -> tuple[list[dict], list[dict]]:
     return data["personas"], data["places"]
 
 
-async def prepare_district(
-    config: Config, *, with_examples: bool = True, now: datetime | None = None
-) -> tuple[int, int]:
-    """Import the sample stations through the same checks as `python -m bot stations import`, then, on a
-    database with no appeals yet and unless told not to, make the example appeals (sandbox/examples.py).
-    Returns how many stations and how many examples."""
+async def load_sample_stations(config: Config) -> int:
+    """Import the sample stations through the same checks as `python -m bot stations import`."""
     records = read_stations((DISTRICT / "stations.json").read_bytes(), "json", {u.id for u in config.units})
-    now = now or utc_now()
-    storage = await open_storage(config, now)
+    storage = await open_storage(config, utc_now())
     try:
         await storage.stations.import_records(records)
-        made = await examples.seed(storage, config.routing_rules(), now) if with_examples else 0
-        return len(records), made
+        return len(records)
     finally:
         await storage.close()
 
@@ -66,9 +59,9 @@ async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], tim
 async def run_sandbox(
     config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, with_examples: bool = True
 ) -> None:
-    """Start the web chat and the bot; run until SIGINT or SIGTERM."""
+    """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
-    stations, made = await prepare_district(config, with_examples=with_examples)
+    stations = await load_sample_stations(config)
     personas, places = _people()
     core = BotApiCore()
     runner, url = await _serve(core, personas, places, config.timezone, host, port)
@@ -87,12 +80,13 @@ async def run_sandbox(
     try:
         await application.initialize()
         await application.post_init(application)
+        made = await examples.seed_running(application) if with_examples else 0
         await application.updater.start_polling(poll_interval=0.0, timeout=10)
         await application.start()
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
             f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
-            + (f"Made {made} example appeals to try (--no-examples leaves them out).\n" if made else "")
+            + (f"Made {made} example appeals to look at (--no-examples leaves them out).\n" if made else "")
             + "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -4,7 +4,8 @@ Each example is a small async function in EXAMPLES that files an appeal and move
 use cases the handlers call (storage/usecases.py with domain/commands.py), as the district's personas
 (sandbox/district/people.json), on a timeline that ends before the sandbox's clock: the ledger, the
 timers and the notices are those the bot itself writes, and the outbox delivers the notices to the
-personas' chats once the bot runs. Examples are made only on a database with no appeals at all.
+personas' chats, each step's before the next, so each reads as it did when it happened. Examples are
+made only on a database with no appeals at all.
 
 To add one: write `async def your_example(district: District) -> None` with a one-line docstring,
 and append it to EXAMPLES.
@@ -16,9 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from telegram.ext import Application
+
 from domain.commands import ActOnAppeal, EventArgs, FileAppeal, NewAppeal
 from domain.events import Event
 from domain.routing import Rule
+from handlers.services import BotData
 from storage import usecases
 from storage.dialogs import Draft, Step
 from storage.models import to_ts
@@ -34,6 +38,9 @@ COURIER_WANG = 300003  # 骑手 王师傅
 COURIER_ZHAO = 300004  # 骑手 赵姐
 COURIERS = {COURIER_WANG: "+8613700000003", COURIER_ZHAO: "+8613700000004"}
 
+# What runs after each step: the outbox sender's flush.
+Settle = Callable[[], Awaitable[object]]
+
 # The examples' timeline starts this long before the sandbox starts; each step takes STEP.
 TIMELINE = timedelta(hours=6)
 STEP = timedelta(minutes=15)
@@ -46,12 +53,17 @@ class District:
     storage: Storage
     routing: list[Rule]
     now: datetime  # the sandbox's clock when it starts: no example event is later
-    at: datetime  # the moment of the next step
+    at: datetime  # the moment of the last step
+    settle: Settle | None = None  # after each step: send its notices (the bot's outbox sender)
 
     def _tick(self, after: timedelta) -> datetime:
         """The next step's moment, `after` the last one, never later than the sandbox's now."""
         self.at = min(self.at + after, self.now)
         return self.at
+
+    async def _settled(self) -> None:
+        if self.settle is not None:
+            await self.settle()
 
     async def file(
         self,
@@ -82,6 +94,7 @@ class District:
         )
         if applied is None:
             raise RuntimeError(f"example draft of {courier} was filed already")
+        await self._settled()
         return applied.appeal.id
 
     async def act(
@@ -100,6 +113,7 @@ class District:
         appeal = await self.storage.appeals.get(number)
         command = ActOnAppeal(number, event, actor, EventArgs(note=note, days=days, unit=unit), appeal.version)
         await usecases.act(self.storage, command, at)
+        await self._settled()
 
 
 Example = Callable[[District], Awaitable[None]]
@@ -203,11 +217,26 @@ async def has_appeals(storage: Storage) -> bool:
     return bool(row["any_appeal"])
 
 
-async def seed(storage: Storage, routing: list[Rule], now: datetime, examples: list[Example] = EXAMPLES) -> int:
+async def seed(
+    storage: Storage,
+    routing: list[Rule],
+    now: datetime,
+    *,
+    settle: Settle | None = None,
+    examples: list[Example] = EXAMPLES,
+) -> int:
     """Make the examples on a database with no appeals, their events ending by `now`; how many were made (0: none)."""
     if await has_appeals(storage):
         return 0
-    district = District(storage, routing, now=now, at=now - TIMELINE)
+    district = District(storage, routing, now=now, at=now - TIMELINE, settle=settle)
     for example in examples:
         await example(district)
     return len(examples)
+
+
+async def seed_running(application: Application) -> int:
+    """`seed` with the bot's own storage, routing and clock, its outbox sender delivering each step's notices
+    before the next (call it after post_init, before updates are taken); how many were made."""
+    data: BotData = application.bot_data
+    services = data.services
+    return await seed(services.storage, services.routing, services.clock(), settle=data.sender.flush)

@@ -1,29 +1,33 @@
 """The sandbox's example appeals (sandbox/examples.py): a new sample district starts with them, made through the
-real use cases, once, never on a database that has appeals; the personas' chats show their notices."""
+real use cases, once, never on a database that has appeals; the personas' chats show their notices as they were
+when each step happened."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.app import build_application, open_storage
+import pytest
+
+from bot.app import build_application
 from bot.cli import _parser
 from bot.config import Config
 from bot.outbox_sender import Pacer
-from bot.sandbox_run import DISTRICT, district_config, prepare_district
+from bot.sandbox_run import DISTRICT, district_config, load_sample_stations
 from domain.commands import NewAppeal
 from domain.names import Timer
 from handlers.callbacks import AppealVerb, decode
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
+from storage.models import from_ts
 from tests.harness import START, Bot, Clock, PacerTime, catalog
+from tests.helpers import bot_environment, start_bot_process
 from tests.invariants import check_invariants
-
-STATIONS = 36
 
 
 def sandbox_config(database: Path) -> Config:
@@ -40,15 +44,16 @@ def rows(database: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
 
 def counts(database: Path) -> dict[str, int]:
     """How many rows the tables an example writes to hold."""
-    return {
-        table: rows(database, f"SELECT count(*) AS n FROM {table}")[0]["n"]
-        for table in ("appeals", "events", "outbox", "people")
-    }
+    tables = ("appeals", "events", "timers", "extensions", "outbox", "people")
+    return {table: rows(database, f"SELECT count(*) AS n FROM {table}")[0]["n"] for table in tables}
 
 
 @asynccontextmanager
-async def sandbox_bot(config: Config) -> AsyncIterator[Bot]:
-    """The bot on the sample district, with its personas as Telegram users, as the sandbox runs it (time stands still)."""
+async def sandbox_bot(database: Path) -> AsyncIterator[Bot]:
+    """The sandbox as run_sandbox starts it, on a test database: the sample stations, then the bot on the
+    district's config with its personas as Telegram users (time stands still at START)."""
+    config = sandbox_config(database)
+    await load_sample_stations(config)
     clock = Clock(START)
     core = BotApiCore(clock=lambda: clock.now.timestamp())
     for persona in json.loads((DISTRICT / "people.json").read_text(encoding="utf-8"))["personas"]:
@@ -73,7 +78,8 @@ async def sandbox_bot(config: Config) -> AsyncIterator[Bot]:
 async def test_a_new_district_starts_with_each_example_made_through_the_lifecycle(tmp_path: Path) -> None:
     """Four appeals, in the states their stories say, with a ledger the invariant checker replays."""
     database = tmp_path / "sandbox.sqlite3"
-    assert await prepare_district(sandbox_config(database), now=START) == (STATIONS, len(examples.EXAMPLES))
+    async with sandbox_bot(database) as bot:
+        assert await examples.seed_running(bot.app) == len(examples.EXAMPLES) == 4
     appeals = {
         row["id"]: dict(row)
         for row in rows(
@@ -81,7 +87,6 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
             "SELECT id, state, unit_id, accepted, awaiting_courier, reopens, extension_pending, extensions FROM appeals",
         )
     }
-    couriers = [row["courier_id"] for row in rows(database, "SELECT courier_id FROM appeals ORDER BY id")]
     common = {"state": "handling", "accepted": 1, "awaiting_courier": 0}
     assert appeals == {
         1: {**common, "id": 1, "unit_id": "hrss", "reopens": 0, "extension_pending": 1, "extensions": 0},
@@ -89,47 +94,44 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
         3: {**common, "id": 3, "unit_id": "union", "reopens": 0, "extension_pending": 0, "extensions": 0},
         4: {**common, "id": 4, "unit_id": "civil", "reopens": 0, "extension_pending": 0, "extensions": 1},
     }
+    couriers = [row["courier_id"] for row in rows(database, "SELECT courier_id FROM appeals ORDER BY id")]
     assert couriers == [examples.COURIER_WANG, examples.COURIER_ZHAO, examples.COURIER_WANG, examples.COURIER_ZHAO]
-    assert [
-        (r["appeal_id"], r["asked_days"], r["state"], r["granted_days"])
-        for r in rows(database, "SELECT * FROM extensions ORDER BY request_id")
-    ] == [(1, 2, "pending", None), (4, 3, "approved", 3)]
-    # Every event happened before the sandbox started, in order; the redo has its own handling deadline.
+    extensions = rows(database, "SELECT appeal_id, asked_days, state, granted_days FROM extensions ORDER BY request_id")
+    assert [tuple(r) for r in extensions] == [(1, 2, "pending", None), (4, 3, "approved", 3)]
+    # Every event happened before the sandbox started, in order; every handling deadline is still ahead.
     stamps = [r["at"] for r in rows(database, "SELECT at FROM events ORDER BY id")]
-    assert stamps == sorted(stamps) and stamps[-1] <= START.timestamp()
-    handle = {
-        r["appeal_id"]: r["due_at"]
-        for r in rows(database, "SELECT * FROM timers WHERE kind = ?", (Timer.HANDLE.value,))
-    }
-    assert set(handle) == {1, 2, 3, 4} and all(due > START.timestamp() for due in handle.values())
+    assert stamps == sorted(stamps) and START.timestamp() - examples.TIMELINE.total_seconds() < stamps[0]
+    assert stamps[-1] <= START.timestamp()
+    handle = rows(database, "SELECT appeal_id, due_at FROM timers WHERE kind = ?", (Timer.HANDLE.value,))
+    assert sorted(r["appeal_id"] for r in handle) == [1, 2, 3, 4]
+    assert all(r["due_at"] > START.timestamp() for r in handle)
+    # Every notice went out while the examples were made.
+    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
     assert check_invariants(database) == []
 
 
 async def test_a_second_start_adds_nothing(tmp_path: Path) -> None:
-    """The examples are made once: a restart finds appeals and leaves them (and their notices) as they are."""
+    """The examples are made once: a restart finds appeals and leaves everything as it is."""
     database = tmp_path / "sandbox.sqlite3"
-    config = sandbox_config(database)
-    await prepare_district(config, now=START)
+    async with sandbox_bot(database) as bot:
+        await examples.seed_running(bot.app)
     before = counts(database)
     assert before["appeals"] == len(examples.EXAMPLES)
-    assert await prepare_district(config, now=START) == (STATIONS, 0)
+    async with sandbox_bot(database) as bot:
+        assert await examples.seed_running(bot.app) == 0
     assert counts(database) == before
 
 
 async def test_a_district_with_appeals_is_left_alone(tmp_path: Path) -> None:
-    """Someone's own appeal is there (examples off at the first start): no example joins it."""
+    """Someone's own appeal is there (the first start had --no-examples): no example joins it."""
     database = tmp_path / "sandbox.sqlite3"
-    config = sandbox_config(database)
-    assert await prepare_district(config, with_examples=False, now=START) == (STATIONS, 0)
-    assert rows(database, "SELECT count(*) AS n FROM appeals")[0]["n"] == 0
-    storage = await open_storage(config, START)
-    try:
+    async with sandbox_bot(database) as bot:
+        storage = bot.services.storage
         await storage.people.seen(300001, "zh", START)
-        new = NewAppeal(courier_id=300001, category="work", description="工资两个月没发了", language="zh")
-        await storage.appeals.submit(new, "hrss", START)
-    finally:
-        await storage.close()
-    assert await prepare_district(config, now=START) == (STATIONS, 0)
+        await storage.appeals.submit(
+            NewAppeal(courier_id=300001, category="work", description="工资两个月没发了", language="zh"), "hrss", START
+        )
+        assert await examples.seed_running(bot.app) == 0
     assert [r["description"] for r in rows(database, "SELECT description FROM appeals")] == ["工资两个月没发了"]
 
 
@@ -140,27 +142,26 @@ def test_no_examples_is_the_sandbox_commands_flag() -> None:
 
 
 async def test_the_personas_chats_show_the_notices_and_the_coordinator_can_answer_the_request(tmp_path: Path) -> None:
-    """Once the bot runs, the outbox delivers what the examples wrote: the coordinator has the pending request
-    with Approve and Refuse, the station worker the redo, the union's worker the courier's answer; and the
-    coordinator's Approve works on it as on any request."""
-    database = tmp_path / "sandbox.sqlite3"
-    config = sandbox_config(database)
-    await prepare_district(config, now=START)
-    async with sandbox_bot(config) as bot:
-        await bot.app.bot_data.sender.flush()
+    """The coordinator has the pending request with Approve and Refuse, and the approved one without; the
+    station worker the redo, the union's worker the courier's answer, the courier the new deadline; and the
+    coordinator's Approve works on the example as on any request."""
+    async with sandbox_bot(tmp_path / "sandbox.sqlite3") as bot:
+        await examples.seed_running(bot.app)
         t = lambda key, **kw: bot.services.text("zh", key, **kw)  # noqa: E731
         coordinator = bot.core.bot_messages(examples.COORDINATOR)
-        asked = [m for m in coordinator if "诉求 #1 延期" in m.get("text", "")]
-        assert len(asked) == 1 and "2个工作日" in asked[0]["text"] and "劳动保障监察大队" in asked[0]["text"]
-        buttons = {label: decode(data) for label, data in bot.core.inline_buttons(asked[0])}
+        (asked,) = [m for m in coordinator if "诉求 #1 延期" in m.get("text", "")]
+        assert "2个工作日" in asked["text"] and "劳动保障监察大队" in asked["text"]
+        buttons = {label: decode(data) for label, data in bot.core.inline_buttons(asked)}
+        assert list(buttons) == [t("button.approve_extension"), t("button.refuse_extension")]
         assert [(p.appeal_id, p.verb) for p in buttons.values()] == [
             (1, AppealVerb.APPROVE_EXTENSION),
             (1, AppealVerb.REFUSE_EXTENSION),
         ]
-        assert list(buttons) == [t("button.approve_extension"), t("button.refuse_extension")]
-        # The request for #4 was approved: its notice is there, its buttons gone.
+        # The request for #4 was approved: its notice is there, its buttons gone; it names the deadline of then.
         (approved,) = [m for m in coordinator if "诉求 #4 延期" in m.get("text", "")]
         assert bot.core.inline_buttons(approved) == []
+        (granted,) = rows(bot.config.database.path, "SELECT due_before FROM extensions WHERE state = 'approved'")
+        assert bot.services.local(from_ts(granted["due_before"]), "zh") in approved["text"]
         assert any("第1次重办" in text for text in bot.texts(examples.RENMIN_STATION_WORKER))
         assert any("2611230045" in text for text in bot.texts(examples.UNION_WORKER))
         assert any("经批准延期办理" in text for text in bot.texts(examples.COURIER_ZHAO))
@@ -171,4 +172,37 @@ async def test_the_personas_chats_show_the_notices_and_the_coordinator_can_answe
             "appeal.done_approve_extension", number=1, unit="人力资源和社会保障局"
         )
         assert (await bot.services.storage.appeals.get(1)).extensions == 1
-        assert check_invariants(database) == []
+        assert check_invariants(bot.config.database.path) == []
+
+
+READY = re.compile(r"Sandbox ready: open http://127\.0\.0\.1:\d+.*?Ctrl-C to stop", re.S)
+
+
+async def sandbox_process_says(workdir: Path, *args: str) -> str:
+    """Start `python -m bot sandbox ARGS` in `workdir`, wait until it is ready, stop it; what it printed then."""
+    process = await start_bot_process(
+        "sandbox", "--port", "0", *args, workdir=workdir, env=bot_environment(workdir, None, None)
+    )
+    try:
+        said = (await process.printed(READY, seconds=60))[0]
+        await process.stop()
+    finally:
+        await process.end()
+    assert process.returncode == 0, process.described()
+    return said
+
+
+@pytest.mark.slow
+async def test_the_sandbox_command_makes_them_once_and_not_with_no_examples(tmp_path: Path) -> None:
+    """`python -m bot sandbox` on a new district says it made them; a restart makes none; --no-examples none at all."""
+    database = tmp_path / "sandbox.sqlite3"
+    assert "Made 4 example appeals" in await sandbox_process_says(tmp_path)
+    assert counts(database)["appeals"] == 4
+    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
+    assert "example appeals" not in await sandbox_process_says(tmp_path)
+    assert counts(database)["appeals"] == 4
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert "example appeals" not in await sandbox_process_says(bare, "--no-examples")
+    assert counts(bare / "sandbox.sqlite3")["appeals"] == 0
+    assert check_invariants(database) == []
