@@ -13,6 +13,7 @@ and append it to EXAMPLES.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from storage import usecases
 from storage.dialogs import Draft, Step
 from storage.models import to_ts
 from storage.store import Storage
+
+log = logging.getLogger(__name__)
 
 # The district's personas (sandbox/district/people.json) who act in the examples.
 COORDINATOR = 100001
@@ -228,6 +231,7 @@ async def seed(
     """Make the examples on a database with no appeals, their events ending by `now`; how many were made (0: none)."""
     if await has_appeals(storage):
         return 0
+    log.info("a new district: making %d example appeals (--no-examples leaves them out)", len(examples))
     district = District(storage, routing, now=now, at=now - TIMELINE, settle=settle)
     for example in examples:
         await example(district)
