@@ -45,7 +45,7 @@ COURIERS = {COURIER_WANG: "+8613700000003", COURIER_ZHAO: "+8613700000004"}
 Settle = Callable[[], Awaitable[object]]
 
 # The examples' timeline starts this long before the sandbox starts; each step takes STEP.
-TIMELINE = timedelta(hours=6)
+TIMELINE = timedelta(hours=8)
 STEP = timedelta(minutes=15)
 
 

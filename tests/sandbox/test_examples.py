@@ -21,6 +21,7 @@ from bot.sandbox_run import DISTRICT, district_config, load_sample_stations
 from domain.commands import NewAppeal
 from domain.names import Timer
 from handlers.callbacks import AppealVerb, decode
+from handlers.text_prompts import days_text
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
@@ -167,7 +168,7 @@ async def test_the_personas_chats_show_the_notices_and_the_coordinator_can_answe
         assert any("经批准延期办理" in text for text in bot.texts(examples.COURIER_ZHAO))
 
         await bot.press(examples.COORDINATOR, t("button.approve_extension"))
-        await bot.press(examples.COORDINATOR, t("extension.button_grant_asked", days="2个工作日"))
+        await bot.press(examples.COORDINATOR, t("extension.button_grant_asked", days=days_text(bot.services, "zh", 2)))
         assert bot.last_text(examples.COORDINATOR) == t(
             "appeal.done_approve_extension", number=1, unit="人力资源和社会保障局"
         )
