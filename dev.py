@@ -112,13 +112,18 @@ def _lint() -> int:
 
 
 def _run(args: list[str]) -> int:
-    """`run [--port N] [run's options]`: the bot on Telegram, or with no token the sandbox on its own database.
+    """`run [--port N] [--no-examples] [run's options]`: the bot on Telegram, or with no token the sandbox.
+
+    The sandbox runs on its own database; `--no-examples` starts a new one without its example appeals.
 
     `run COMMAND ...` (check-config, sandbox, people, ...) runs that command of `python -m bot` instead.
     """
     if args and not args[0].startswith("-"):
         return subprocess.call([str(PYTHON), "-m", "bot", *args], cwd=ROOT)
     port, rest = _without_port(args)
+    # The sandbox's own; `run` would refuse it.
+    no_examples = ["--no-examples"] if "--no-examples" in rest else []
+    rest = [word for word in rest if word != "--no-examples"]
     # The bot decides whether it has a token (environment, --config, config.toml) and opens nothing
     # without one; told that the sandbox follows (bot/cli.py's FALLBACK_ENV), it says so in a line.
     env = {**os.environ, "APPEALS_BOT_NO_TOKEN": "sandbox"}
@@ -126,7 +131,7 @@ def _run(args: list[str]) -> int:
     if code != EXIT_NO_TOKEN:
         return code
     debug = ["--debug"] if "--debug" in rest else []
-    return subprocess.call([str(PYTHON), "-m", "bot", "sandbox", "--port", port, *debug], cwd=ROOT)
+    return subprocess.call([str(PYTHON), "-m", "bot", "sandbox", "--port", port, *debug, *no_examples], cwd=ROOT)
 
 
 def _without_port(args: list[str]) -> tuple[str, list[str]]:

@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8080, help="web chat port on 127.0.0.1 (default 8080; 0: any free one)"
     )
     sandbox.add_argument("--debug", action="store_true", help="log at debug level")
+    sandbox.add_argument(
+        "--no-examples",
+        dest="examples",
+        action="store_false",
+        help="start a new sample district without its example appeals (an extension to answer, a redo, ...)",
+    )
 
     check = sub.add_parser("check-config", help="validate a config file and summarise it")
     check.add_argument("file", nargs="?", help="config file (default as for run)")
@@ -251,7 +257,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox_run import run_sandbox
 
     _setup_logging(args.debug)
-    asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port))
+    asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port, with_examples=args.examples))
     return EXIT_OK
 
 

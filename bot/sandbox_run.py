@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
 from domain.stations_file import read_stations
+from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
 
@@ -35,7 +36,7 @@ def _people() -> tuple[list[dict], list[dict]]:
     return data["personas"], data["places"]
 
 
-async def _load_sample_stations(config: Config) -> int:
+async def load_sample_stations(config: Config) -> int:
     """Import the sample stations through the same checks as `python -m bot stations import`."""
     records = read_stations((DISTRICT / "stations.json").read_bytes(), "json", {u.id for u in config.units})
     storage = await open_storage(config, utc_now())
@@ -55,10 +56,12 @@ async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], tim
         return await start_server(core, **people, host=host, port=0)
 
 
-async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
-    """Start the web chat and the bot; run until SIGINT or SIGTERM."""
+async def run_sandbox(
+    config_path: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, with_examples: bool = True
+) -> None:
+    """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
-    stations = await _load_sample_stations(config)
+    stations = await load_sample_stations(config)
     personas, places = _people()
     core = BotApiCore()
     runner, url = await _serve(core, personas, places, config.timezone, host, port)
@@ -77,12 +80,14 @@ async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", 
     try:
         await application.initialize()
         await application.post_init(application)
+        made = await examples.seed_running(application) if with_examples else 0
         await application.updater.start_polling(poll_interval=0.0, timeout=10)
         await application.start()
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
             f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
-            "This is not Telegram; press Ctrl-C to stop.\n",
+            + (f"Made {made} example appeals to look at (--no-examples leaves them out).\n" if made else "")
+            + "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,
         )
         await stop.wait()

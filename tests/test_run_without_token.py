@@ -65,6 +65,8 @@ def load_dev():
             ["run", "--debug", "--config", "district.toml"],
             ["sandbox", "--port", "0", "--debug"],
         ),
+        # The sandbox's own flag is not run's: it goes to the sandbox alone.
+        (["--no-examples", "--port", "9000"], ["run"], ["sandbox", "--port", "9000", "--no-examples"]),
     ],
 )
 def test_dev_run_without_a_token_starts_the_sandbox_with_its_port(monkeypatch, args, run, sandbox) -> None:

@@ -18,9 +18,11 @@ READY = re.compile(r"Sandbox ready: open (http://127\.0\.0\.1:\d+)")
 
 
 async def start_sandbox(workdir: Path) -> tuple[BotProcess, str]:
-    """`python -m bot sandbox` as a real process on a free port; returns it and the page's URL."""
+    """`python -m bot sandbox` as a real process on a free port; returns it and the page's URL.
+
+    Without the example appeals: a newcomer's first appeal is #1 and the worker's only card."""
     process = await start_bot_process(
-        "sandbox", "--port", "0", workdir=workdir, env=bot_environment(workdir, None, None)
+        "sandbox", "--port", "0", "--no-examples", workdir=workdir, env=bot_environment(workdir, None, None)
     )
     try:
         return process, (await process.printed(READY, seconds=30))[1]
