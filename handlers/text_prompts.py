@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from telegram import Message, Update
 
+from domain.canned_replies import LABEL
 from domain.commands import EventArgs
 from domain.events import RULES
 from domain.merges import MergeRefusal, merge_refusal
@@ -21,9 +22,9 @@ from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.cards import BY_VERB, state_line
 from handlers.common import Who, reply, retire_buttons
-from handlers.keyboards import button, inline
+from handlers.keyboards import Button, button, inline
 from handlers.services import BotContext, Services
-from handlers.telegram_text import SHOWN_BACK, said, shorten
+from handlers.telegram_text import SHOWN_BACK, one_line, said, shorten
 from storage.appeals import MAX_NOTE
 from storage.dialogs import Prompt, PromptData, PromptKind
 from storage.models import Appeal
@@ -106,12 +107,46 @@ async def ask(
         await retire_buttons(update, earlier.data.shown_at)
     cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
     question = services.text(me.lang, STEPS[kind].ask, number=appeal.id, days=days_text(services, me.lang, days or 0))
-    asked_at = await reply(update, question, reply_markup=inline([[cancel]]))
+    canned = await _canned_rows(services, me, appeal, kind)
+    if canned:
+        question += "\n\n" + services.text(me.lang, "canned.offer")
+    asked_at = await reply(update, question, reply_markup=inline([*canned, [cancel]]))
     await services.storage.dialogs.set_prompt(
         me.person.telegram_id,
         Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at, days=days)),
         services.clock(),
     )
+
+
+# The dialogs that offer the unit's canned replies (常用回复).
+CANNED_KINDS = frozenset({PromptKind.ASK, PromptKind.NOTE, PromptKind.RESOLVE})
+
+
+def offers_canned(me: Who, appeal: Appeal, kind: PromptKind) -> bool:
+    """Whether `me`, asked for `kind`'s text on `appeal`, is offered canned replies: only the staff of the
+    unit that holds it (a coordinator writes in their own name, not in a unit's)."""
+    return (
+        kind in CANNED_KINDS
+        and me.person.role == "staff"
+        and me.person.unit_id is not None
+        and me.person.unit_id == appeal.unit_id
+    )
+
+
+async def _canned_rows(services: Services, me: Who, appeal: Appeal, kind: PromptKind) -> list[list[Button]]:
+    """A button for each of the unit's canned replies, showing its start; the press carries only its id."""
+    if not offers_canned(me, appeal, kind):
+        return []
+    replies = await services.storage.canned_replies.of_unit(me.person.unit_id)
+    return [
+        [
+            button(
+                f"{index}. {shorten(one_line(r.text), LABEL)}",
+                callbacks.appeal(appeal.id, AppealVerb.CANNED, str(r.id)),
+            )
+        ]
+        for index, r in enumerate(replies, 1)
+    ]
 
 
 def files_of(message: Message) -> list[tuple[str, str, str]]:
