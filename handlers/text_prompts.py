@@ -17,10 +17,11 @@ from telegram import Message, Update
 from domain.canned_replies import LABEL
 from domain.commands import EventArgs
 from domain.events import RULES
+from domain.lifecycle import Role
 from domain.merges import MergeRefusal, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
-from handlers.cards import BY_VERB, state_line
+from handlers.cards import BY_VERB, roles, state_line
 from handlers.common import Who, reply, retire_buttons
 from handlers.keyboards import Button, button, inline
 from handlers.services import BotContext, Services
@@ -123,13 +124,13 @@ CANNED_KINDS = frozenset({PromptKind.ASK, PromptKind.NOTE, PromptKind.RESOLVE})
 
 
 def offers_canned(me: Who, appeal: Appeal, kind: PromptKind) -> bool:
-    """Whether `me`, asked for `kind`'s text on `appeal`, is offered canned replies: only the staff of the
-    unit that holds it (a coordinator writes in their own name, not in a unit's)."""
+    """Whether `me`, asked for `kind`'s text on `appeal`, is offered their unit's canned replies: only staff
+    acting for a unit on it (a coordinator writes in their own name, not in a unit's)."""
     return (
         kind in CANNED_KINDS
         and me.person.role == "staff"
         and me.person.unit_id is not None
-        and me.person.unit_id == appeal.unit_id
+        and Role.STAFF in roles(me.person, appeal)
     )
 
 
