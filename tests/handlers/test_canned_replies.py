@@ -359,3 +359,22 @@ def test_the_config_keeps_replies_trimmed() -> None:
     """Spaces and blank lines around a reply are not part of it."""
     config = parse_config({"units": units_with(["\n  Come to window 3.  \n"])}, "test", environ={})
     assert config.units[1].replies == ["Come to window 3."]
+
+
+async def test_a_reply_too_thin_for_a_result_is_refused_like_typed_text(tmp_path) -> None:
+    """Send as is goes the way typed text goes: a reply too short to be a result is refused with the same
+    words, nothing is resolved, and the question stays open for a fuller text."""
+    async with running_bot(tmp_path / "thin.sqlite3", units=units_with(["Done."])) as bot:
+        for person in (COURIER, HR_STAFF):
+            bot.user(person, f"P{person}", language_code="en")
+            await bot.say(person, "/start")
+        number = await accepted(bot)
+        await bot.press(HR_STAFF, "Resolve")
+        await bot.press(HR_STAFF, "1. Done.")
+        await bot.press(HR_STAFF, "Send as is")
+        assert bot.last_text(HR_STAFF) == bot.services.text("en", "confirm.bad_note_too_thin")
+        assert (await ledger_notes(bot, number))[-1][0] == "accept"
+        prompt = await bot.services.storage.dialogs.prompt(HR_STAFF)
+        assert prompt is not None and prompt.appeal_id == number and not prompt.data.typed
+        await bot.say(HR_STAFF, "The platform paid the wages in full on 25 November.")
+        assert bot.last_text(HR_STAFF).startswith(f"Resolve #{number} with this result?")
