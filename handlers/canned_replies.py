@@ -91,6 +91,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif press.verb is CannedVerb.ADD:
         await query.answer()
         await _set_asked(services, me, services.clock(), asked=True)
+        earlier = await services.storage.dialogs.prompt(me.person.telegram_id)
+        if earlier is not None and await services.storage.dialogs.clear_prompt(me.person.telegram_id):
+            # The text that comes next is the reply: a question asked before on an appeal no longer waits for it.
+            await retire_buttons(update, earlier.data.asked_at)
+            await retire_buttons(update, earlier.data.shown_at)
         cancel = button(t("button.cancel"), _data(CannedVerb.ADD_CANCEL))
         await reply(update, t("canned.ask_text", limit=MAX_REPLY), reply_markup=inline([[cancel]]))
     elif press.verb is CannedVerb.ADD_CANCEL:

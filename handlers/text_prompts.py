@@ -117,6 +117,11 @@ async def ask(
         Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at, days=days)),
         services.clock(),
     )
+    draft = await services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.reply_asked:  # a new canned reply was asked for before: this question replaces it
+        await services.storage.dialogs.save_draft(
+            me.person.telegram_id, draft.model_copy(update={"reply_asked": 0}), services.clock()
+        )
 
 
 # The dialogs that offer the unit's canned replies (常用回复).

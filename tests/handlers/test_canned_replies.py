@@ -378,3 +378,26 @@ async def test_a_reply_too_thin_for_a_result_is_refused_like_typed_text(tmp_path
         assert prompt is not None and prompt.appeal_id == number and not prompt.data.typed
         await bot.say(HR_STAFF, "The platform paid the wages in full on 25 November.")
         assert bot.last_text(HR_STAFF).startswith(f"Resolve #{number} with this result?")
+
+
+async def test_the_newest_question_takes_the_next_text(bot) -> None:
+    """Add a reply after Note was asked: the text is the reply, and Note no longer waits. Note asked after
+    Add a reply: the text is the note, and no reply is added."""
+    number = await accepted(bot)
+    await bot.press(HR_STAFF, "Note")
+    question = newest(bot, HR_STAFF)
+    await bot.say(HR_STAFF, "/replies")
+    await bot.press(HR_STAFF, "Add a reply")
+    assert labels(bot, bot.core.messages(HR_STAFF)[question["message_id"] - 1]) == []
+    await bot.say(HR_STAFF, "We will call you within one working day.")
+    assert len(await bot.services.storage.canned_replies.of_unit("hr")) == 3
+    assert (await ledger_notes(bot, number))[-1][0] == "accept"
+
+    await bot.say(HR_STAFF, "/replies")
+    await bot.press(HR_STAFF, "Add a reply")
+    await bot.say(HR_STAFF, f"/open {number}")
+    await bot.press(HR_STAFF, "Note")
+    await bot.say(HR_STAFF, "We called the platform this morning.")
+    assert (await ledger_notes(bot, number))[-1] == ("note", "We called the platform this morning.")
+    await bot.say(HR_STAFF, "Another text")
+    assert len(await bot.services.storage.canned_replies.of_unit("hr")) == 3
