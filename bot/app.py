@@ -36,6 +36,7 @@ from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly, slot_day
+from handlers.canned_replies import canned_handlers
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.digest import digest_handlers
 from handlers.export import export_handlers
@@ -96,6 +97,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
         config.coordinators,
         now,
     )
+    await storage.canned_replies.sync_config({u.id: u.replies for u in config.units}, now)
     return storage
 
 
@@ -108,6 +110,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *invite_handlers(),
         *limit_handlers(),
         *mute_handlers(),
+        *canned_handlers(),
         *people_handlers(labels("menu2.people")),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),

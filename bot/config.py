@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from domain.calendar import OfficialDays, WorkingCalendar, official_days
+from domain.canned_replies import MAX_REPLIES, MAX_REPLY, clean
 from domain.deadlines import Priority, Spans
 from domain.durations import WorkSpan, parse_span
 from domain.filing_limits import FilingLimits
@@ -254,12 +255,35 @@ def _default_categories() -> list[Category]:
     ]
 
 
+def _reply_text(text: str) -> str:
+    text = clean(text)
+    if not text:
+        raise ValueError("a reply cannot be empty")
+    if len(text) > MAX_REPLY:
+        raise ValueError(f"a reply is at most {MAX_REPLY} characters; this one has {len(text)}")
+    return text
+
+
+# One canned reply: not empty once the spaces around it are gone, and short enough to send as a note.
+ReplyText = Annotated[str, AfterValidator(_reply_text)]
+
+
 class Unit(Strict):
     id: Identifier
     kind: Literal["station", "department"]
     zh: str = Field(min_length=1, max_length=60)
     en: str = Field(min_length=1, max_length=60)
     staff: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
+    # Canned replies (常用回复) its staff may send as they are or edit, offered by Ask, Note and Resolve.
+    replies: list[ReplyText] = Field(default_factory=list, max_length=MAX_REPLIES)
+
+    @field_validator("replies")
+    @classmethod
+    def _no_repeats(cls, replies: list[str]) -> list[str]:
+        repeated = next((r for i, r in enumerate(replies) if r in replies[:i]), None)
+        if repeated is not None:
+            raise ValueError(f"the reply {repeated[:40]!r} is listed twice")
+        return replies
 
 
 class AreaSection(Strict):

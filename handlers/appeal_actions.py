@@ -619,12 +619,18 @@ async def on_typed(update: Update, context: BotContext, me: Who, prompt: Prompt)
 
     What each kind takes and whether it is shown back first is its step in handlers/text_prompts.py.
     """
-    services = context.services
     message = update.effective_message
     text = (message.text or message.caption or "").strip()
+    await take_text(update, context, me, prompt, text, text_prompts.files_of(message))
+
+
+async def take_text(
+    update: Update, context: BotContext, me: Who, prompt: Prompt, text: str, files: list[tuple[str, str, str]]
+) -> None:
+    """The text (and files) for `prompt`, typed or a canned reply sent as is: checked, then shown back or applied."""
+    services = context.services
     kind = prompt.verb
     step = text_prompts.STEPS[kind]
-    files = text_prompts.files_of(message)
     if not text and not (files and step.files):
         await refuse(update, context, me.lang, "confirm.text_or_files" if step.files else "appeal.prompt_text_only")
         return

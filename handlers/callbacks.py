@@ -34,6 +34,7 @@ class Family(StrEnum):
     INVITE = "iv"
     LIMITS = "lm"
     MUTE = "mu"
+    CANNED = "cr"
 
 
 class AppealVerb(StrEnum):
@@ -71,6 +72,8 @@ class AppealVerb(StrEnum):
     FOLLOWUP_NOT_SOLVED = "fun"
     FILES = "files"  # the appeal's photos, voice notes and documents
     FULL_TEXT = "full"  # all of a shortened card: its words and its whole history, in parts
+    CANNED = "cr"  # arg: a canned reply's id: shown, to send as it is or edit (handlers/canned_replies.py)
+    CANNED_SEND = "crs"  # arg: the canned reply's id: sent as if typed
 
 
 class DraftVerb(StrEnum):
@@ -166,10 +169,22 @@ class MuteVerb(StrEnum):
     """A coordinator's mute buttons; arg: the number of the appeal that names the person (and a period)."""
 
     ASK = "ask"  # the person's mute: the periods to choose from, or unmute if muted
+    CARD = "card"  # the same, from an appeal's card: asked in a new message, the card stays
     FOR = "for"  # arg: "<number>.<period>": asks to confirm
     YES = "yes"  # arg: "<number>.<period>"
     UNMUTE = "un"
     CANCEL = "no"
+
+
+class CannedVerb(StrEnum):
+    """A unit's canned replies (/replies): add one, delete one (asked first), close the list."""
+
+    ADD = "add"
+    ADD_CANCEL = "addno"
+    DELETE = "del"  # arg: the reply's id; asks first
+    DELETE_CONFIRMED = "dely"  # arg: the reply's id
+    KEEP = "keep"
+    CLOSE = "close"
 
 
 Verb = (
@@ -185,6 +200,7 @@ Verb = (
     | InviteVerb
     | LimitVerb
     | MuteVerb
+    | CannedVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -200,6 +216,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.INVITE: InviteVerb,
     Family.LIMITS: LimitVerb,
     Family.MUTE: MuteVerb,
+    Family.CANNED: CannedVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -215,7 +232,8 @@ _ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
 # Verbs that always name something, in families where others need nothing.
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
-    *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
+    *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
+    *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
 }
 
 
@@ -267,7 +285,15 @@ def station(verb: str, station_id: str) -> str:
 
 
 # The families of coordinators' and people's tools (the fuzzer forges their data).
-TOOLS = (Family.STATION_ADMIN, Family.EXPORT, Family.PRIVACY, Family.INVITE, Family.LIMITS, Family.MUTE)
+TOOLS = (
+    Family.STATION_ADMIN,
+    Family.EXPORT,
+    Family.PRIVACY,
+    Family.INVITE,
+    Family.LIMITS,
+    Family.MUTE,
+    Family.CANNED,
+)
 
 
 def language(code: str) -> str:

@@ -114,6 +114,8 @@ class CardFacts:
     timers: tuple[TimerRow, ...]
     files: int
     shortened: bool = False  # the card cannot show all of it: the description, a note or older history
+    # Whether the person who filed it is muted now; None when no one a coordinator may mute filed it.
+    filer_muted: bool | None = None
 
 
 def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
@@ -134,7 +136,18 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
         timers=tuple(await storage.appeals.timers(appeal.id)),
         files=len(await storage.appeals.attachments(appeal.id)),
         shortened=shortened(appeal, await storage.appeals.notes(appeal.id)),
+        filer_muted=await _filer_muted(services, appeal),
     )
+
+
+async def _filer_muted(services: Services, appeal: Appeal) -> bool | None:
+    """Whether the appeal's filer is muted now; None for no filer (erased, or a coordinator's own appeal)."""
+    if appeal.courier_id is None:
+        return None
+    filer = await services.storage.people.get(appeal.courier_id)
+    if filer is not None and filer.role == "coordinator":
+        return None  # coordinators are never muted (handlers/mutes.py)
+    return await services.storage.people_actions.mute_of(appeal.courier_id, services.clock()) is not None
 
 
 def _unit_key(appeal: Appeal) -> str | None:

@@ -11,7 +11,7 @@ from storage.models import Person
 COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
 # Staff can do what couriers do, and work their queue; coordinators have their own tools instead.
 ROLE_COMMANDS = {
-    "staff": ("queue", "open", *COMMANDS),
+    "staff": ("queue", "open", "replies", *COMMANDS),
     "coordinator": (
         "start",
         "triage",
@@ -29,7 +29,7 @@ ROLE_COMMANDS = {
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.
-_DESCRIBED = {"invites": "invites15.command"}
+_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command"}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:

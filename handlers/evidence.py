@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden
 from domain import rates
 from domain.lifecycle import Event, Role
 from handlers import callbacks
-from handlers.callbacks import AppealVerb
+from handlers.callbacks import AppealVerb, Family, MuteVerb
 from handlers.cards import CardFacts, can_see, card_facts, card_text, keyboard, own_appeal_line, roles
 from handlers.history import history_text
 from handlers.keyboards import Button, Keyboard, button, inline
@@ -89,11 +89,15 @@ def full_text_row(services: Services, appeal: Appeal, lang: str) -> list[Button]
 def card_markup(
     services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str
 ) -> Keyboard | None:
-    """The reader's buttons on the card, a Files button when the appeal has files, Full text when the card is shortened."""
+    """The reader's buttons on the card, a Files button when the appeal has files, Full text when the card is
+    shortened, and for a coordinator Mute filer (or Unmute filer)."""
     markup = keyboard(services, appeal, held, lang)
     extra = ([files_row(services, appeal, facts.files, lang)] if facts.files else []) + (
         [full_text_row(services, appeal, lang)] if facts.shortened else []
     )
+    if Role.COORDINATOR in held and facts.filer_muted is not None:
+        label = "mute_button.button_unmute" if facts.filer_muted else "mute_button.button_mute"
+        extra.append([button(services.text(lang, label), callbacks.encode(Family.MUTE, MuteVerb.CARD, str(appeal.id)))])
     if not extra:
         return markup
     rows = list(markup["inline_keyboard"]) if markup else []

@@ -83,17 +83,22 @@ async def _person(update: Update, context: BotContext, me: Who, typed: str, comm
     return courier, number
 
 
-async def _answer(update: Update, text: str, markup: Keyboard | None = None) -> None:
-    """Show `text` in place of the pressed message, or as a reply to a command."""
+async def _answer(update: Update, text: str, markup: Keyboard | None = None, *, in_place: bool = True) -> None:
+    """Show `text` in place of the pressed message (unless not `in_place`: an appeal's card stays), or as a
+    reply to a command."""
     if update.callback_query is not None:
         await update.callback_query.answer()
+    if update.callback_query is not None and in_place:
         await edit_or_reply(update, text, markup)
     else:
         await reply(update, text, reply_markup=markup)
 
 
-async def _ask(update: Update, context: BotContext, me: Who, courier_id: int, number: int) -> None:
-    """The person's mute: the periods to choose from, or, while muted, ending it."""
+async def _ask(
+    update: Update, context: BotContext, me: Who, courier_id: int, number: int, *, in_place: bool = True
+) -> None:
+    """The person's mute: the periods to choose from, or, while muted, ending it (asked in a new message
+    unless `in_place`)."""
     services = context.services
     t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
     cancel = button(t("button.cancel"), _data(MuteVerb.CANCEL))
@@ -108,10 +113,11 @@ async def _ask(update: Update, context: BotContext, me: Who, courier_id: int, nu
             update,
             text,
             inline([[button(t("mute.button_unmute", number=number), _data(MuteVerb.UNMUTE, number)), cancel]]),
+            in_place=in_place,
         )
         return
     periods = [button(t(f"mute.period_{p}"), _data(MuteVerb.FOR, number, p)) for p in PERIODS]
-    await _answer(update, t("mute.ask_period", number=number), inline([periods, [cancel]]))
+    await _answer(update, t("mute.ask_period", number=number), inline([periods, [cancel]]), in_place=in_place)
 
 
 def _until(now: datetime, period: str) -> datetime:
@@ -199,8 +205,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if found is None:
         return
     courier_id, number = found
-    if press.verb is MuteVerb.ASK:
-        await _ask(update, context, me, courier_id, number)
+    if press.verb in (MuteVerb.ASK, MuteVerb.CARD):
+        # From an appeal's card (its Mute filer button) the card stays: the question comes below it.
+        await _ask(update, context, me, courier_id, number, in_place=press.verb is MuteVerb.ASK)
     elif press.verb is MuteVerb.UNMUTE:
         await _unmute(update, context, me, courier_id, number)
     elif press.verb is MuteVerb.FOR:

@@ -13,6 +13,7 @@ from telegram import Update
 
 from handlers import (
     appeal_actions,
+    canned_replies,
     digest,
     evidence,
     export,
@@ -30,6 +31,7 @@ from handlers import (
 )
 from handlers.callbacks import (
     AppealVerb,
+    CannedVerb,
     DraftVerb,
     ExportVerb,
     Family,
@@ -76,6 +78,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.FOLLOWUP_NOT_SOLVED): appeal_actions.on_followup,
     (Family.APPEAL, A.FILES): appeal_actions.on_files,
     (Family.APPEAL, A.FULL_TEXT): evidence.on_full_text,
+    (Family.APPEAL, A.CANNED): canned_replies.on_pick,
+    (Family.APPEAL, A.CANNED_SEND): canned_replies.on_send,
     # The filing dialog, and text kept for a tap (file it, or answer a question with it).
     **{(Family.DRAFT, verb): filing.on_press for verb in DraftVerb},
     (Family.DRAFT, DraftVerb.FILE_KEPT): free_text.on_press,
@@ -96,6 +100,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.LIMITS, verb): limits.on_press for verb in LimitVerb},
     # A coordinator's mutes.
     **{(Family.MUTE, verb): mutes.on_press for verb in MuteVerb},
+    # A unit's canned replies (/replies).
+    **{(Family.CANNED, verb): canned_replies.on_press for verb in CannedVerb},
 }
 
 

@@ -14,16 +14,18 @@ from dataclasses import dataclass, replace
 
 from telegram import Message, Update
 
+from domain.canned_replies import LABEL
 from domain.commands import EventArgs
 from domain.events import RULES
+from domain.lifecycle import Role
 from domain.merges import MergeRefusal, merge_refusal
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
-from handlers.cards import BY_VERB, state_line
+from handlers.cards import BY_VERB, roles, state_line
 from handlers.common import Who, reply, retire_buttons
-from handlers.keyboards import button, inline
+from handlers.keyboards import Button, button, inline
 from handlers.services import BotContext, Services
-from handlers.telegram_text import SHOWN_BACK, said, shorten
+from handlers.telegram_text import SHOWN_BACK, one_line, said, shorten
 from storage.appeals import MAX_NOTE
 from storage.dialogs import Prompt, PromptData, PromptKind
 from storage.models import Appeal
@@ -106,12 +108,51 @@ async def ask(
         await retire_buttons(update, earlier.data.shown_at)
     cancel = button(services.text(me.lang, "button.cancel"), callbacks.appeal(appeal.id, AppealVerb.CANCEL))
     question = services.text(me.lang, STEPS[kind].ask, number=appeal.id, days=days_text(services, me.lang, days or 0))
-    asked_at = await reply(update, question, reply_markup=inline([[cancel]]))
+    canned = await _canned_rows(services, me, appeal, kind)
+    if canned:
+        question += "\n\n" + services.text(me.lang, "canned.offer")
+    asked_at = await reply(update, question, reply_markup=inline([*canned, [cancel]]))
     await services.storage.dialogs.set_prompt(
         me.person.telegram_id,
         Prompt(kind, appeal.id, PromptData(message_id=message_id, asked_at=asked_at, days=days)),
         services.clock(),
     )
+    draft = await services.storage.dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.reply_asked:  # a new canned reply was asked for before: this question replaces it
+        await services.storage.dialogs.save_draft(
+            me.person.telegram_id, draft.model_copy(update={"reply_asked": 0}), services.clock()
+        )
+
+
+# The dialogs that offer the unit's canned replies (常用回复).
+CANNED_KINDS = frozenset({PromptKind.ASK, PromptKind.NOTE, PromptKind.RESOLVE})
+
+
+def offers_canned(me: Who, appeal: Appeal, kind: PromptKind) -> bool:
+    """Whether `me`, asked for `kind`'s text on `appeal`, is offered their unit's canned replies: only staff
+    acting for a unit on it (a coordinator writes in their own name, not in a unit's)."""
+    return (
+        kind in CANNED_KINDS
+        and me.person.role == "staff"
+        and me.person.unit_id is not None
+        and Role.STAFF in roles(me.person, appeal)
+    )
+
+
+async def _canned_rows(services: Services, me: Who, appeal: Appeal, kind: PromptKind) -> list[list[Button]]:
+    """A button for each of the unit's canned replies, showing its start; the press carries only its id."""
+    if not offers_canned(me, appeal, kind):
+        return []
+    replies = await services.storage.canned_replies.of_unit(me.person.unit_id)
+    return [
+        [
+            button(
+                f"{index}. {shorten(one_line(r.text), LABEL)}",
+                callbacks.appeal(appeal.id, AppealVerb.CANNED, str(r.id)),
+            )
+        ]
+        for index, r in enumerate(replies, 1)
+    ]
 
 
 def files_of(message: Message) -> list[tuple[str, str, str]]:

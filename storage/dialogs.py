@@ -60,6 +60,8 @@ class Draft(BaseModel):
     typed_place: str | None = None
     # When a bare /join asked for the invitation code (Unix seconds; 0: not asked): the next text is the code.
     code_asked: int = 0
+    # When a unit's worker pressed "Add a reply" (Unix seconds; 0: not asked): the next text is the canned reply.
+    reply_asked: int = 0
     # Typed with no appeal being written: kept until the person taps "file it" or picks the appeal it answers.
     kept: str | None = None
     kept_files: list[tuple[str, str, str]] = Field(default_factory=list)

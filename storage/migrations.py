@@ -690,6 +690,23 @@ CREATE INDEX extensions_appeal ON extensions(appeal_id, state);
 )
 
 
+MIGRATIONS.append(
+    (
+        "canned replies (常用回复): a unit's reply templates, from the config or added by its staff",
+        """
+-- source: 'config' (replaced from the config at every start) or 'staff' (added with /replies).
+CREATE TABLE canned_replies (
+    id INTEGER PRIMARY KEY,
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (unit_id, text)
+);
+""",
+    )
+)
+
 LATEST = len(MIGRATIONS)
 
 

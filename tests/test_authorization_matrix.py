@@ -141,6 +141,15 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("mu:yes:{n}.1d", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("mu:un:{m}", "muted", ("no", "no", "no", "no", "no", "ok")),
     ("mu:no", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("mu:card:{n}", "handling", ("no", "no", "no", "no", "no", "ok")),  # an appeal card's Mute filer
+    # Canned replies (常用回复): any unit's staff keep their own; a reply {r} of HR's is deleted (asked
+    # first) only by HR; under HR's open question, and shown from it, only HR may use it.
+    ("cr:add", "none", ("no", "no", "no", "ok", "ok", "no")),
+    ("cr:close", "none", ("no", "no", "no", "ok", "ok", "no")),
+    ("cr:del:{r}", "canned", ("no", "no", "no", "ok", "no", "no")),
+    ("cr:dely:{r}", "canned", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:cr:{r}", "asking", ("no", "no", "no", "ok", "no", "no")),
+    ("ap:{n}:crs:{r}", "canned_shown", ("no", "no", "no", "ok", "no", "no")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -172,10 +181,14 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/lift {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("/mute {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("/unmute {m}", "muted", ("no", "no", "no", "no", "no", "ok")),
+    ("/replies", "none", ("no", "no", "no", "ok", "ok", "no")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
-EXTRA_APPEAL_VERBS = {"open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun", "exd", "exg"}
+EXTRA_APPEAL_VERBS = {
+    *("open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun", "exd", "exg"),
+    *("cr", "crs"),  # a canned reply under a question, and its Send as is
+}
 DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
 
 
@@ -191,6 +204,9 @@ def refusal(data: str, kind: str) -> str:
     family, verb = _family_verb(data)
     if data == "dr:confirm":
         return "filing2.already_filed"  # with no draft, a Confirm is most likely a second tap
+    if family == "cr" or (family == "ap" and verb in ("cr", "crs") and kind in ("courier", "coordinator")):
+        # A unit's canned replies: another unit's staff are told they are not theirs; the rest, whose they are.
+        return "canned.not_offered" if kind == "other_unit" or family == "ap" else "staff.not_staff"
     if family == "ap":
         # Couriers see their own appeals, staff their unit's, coordinators all; to anyone else
         # an appeal does not exist. Who can see it but may not act is told so.
@@ -211,7 +227,7 @@ def refusal(data: str, kind: str) -> str:
 def command_refusal(command: str, kind: str) -> str:
     """The catalog key a refused command must answer with."""
     name = command.split()[0]
-    if name == "/queue":
+    if name in ("/queue", "/replies"):
         return "staff.not_staff"
     if name == "/open":
         return "appeal.not_found"
@@ -251,6 +267,14 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         "lifted",
         "redos_used",
     )
+    if state in ("canned", "asking", "canned_shown"):
+        names["r"] = (await storage.canned_replies.add("hr", "Please bring your wage slips.", now)).id
+    if state in ("asking", "canned_shown"):  # HR asks the courier; the question (or a reply shown) is pressed
+        names["n"] = n = await submit_appeal(bot, COURIER)
+        await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        await bot.tick()
+        pressed = {"asked_at" if state == "asking" else "shown_at": bot.core.bot_messages(HR_STAFF)[-1]["message_id"]}
+        await storage.dialogs.set_prompt(HR_STAFF, Prompt(PromptKind.ASK, n, pressed), now)
     if state in (*opened, "extension"):
         names["n"] = n = await submit_appeal(bot, COURIER)
         if state == "lifted":
@@ -608,6 +632,33 @@ async def _unmuted(c: Case) -> None:
     assert c.bot_texts()[-1] == c.t("mute.unmuted", number=c.names["m"])
 
 
+async def _reply_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("canned.ask_text", limit=500)
+    assert (await c.bot.services.storage.dialogs.draft(c.person)).reply_asked
+
+
+async def _replies_closed(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("canned.closed")
+
+
+async def _reply_delete_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("canned.delete_confirm", index=1, text="Please bring your wage slips.")
+    assert await c.count("SELECT count(*) FROM canned_replies") == 1
+
+
+async def _reply_deleted(c: Case) -> None:
+    assert await c.count("SELECT count(*) FROM canned_replies") == 0
+
+
+async def _reply_shown(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("canned.shown", index=1, text="Please bring your wage slips.")
+
+
+async def _reply_sent(c: Case) -> None:
+    assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "Please bring your wage slips."
+    assert (await c.appeal()).awaiting_courier
+
+
 async def _exported(c: Case) -> None:
     names = [m["document"]["file_name"] for m in c.bot.core.bot_messages(c.person)[-2:] if "document" in m]
     assert [name.rsplit(".", 1)[1] for name in names] == ["csv", "xlsx"]
@@ -691,6 +742,13 @@ ALLOWED: dict[str, Check] = {
     "mu:yes": _muted,
     "mu:un": _unmuted,
     "mu:no": _limits_kept,
+    "mu:card": _mute_asked,
+    "cr:add": _reply_asked,
+    "cr:close": _replies_closed,
+    "cr:del": _reply_delete_asked,
+    "cr:dely": _reply_deleted,
+    "cr": _reply_shown,
+    "crs": _reply_sent,
 }
 
 
@@ -726,6 +784,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/lift": c.t("ratelimit.ask_lift", number=c.n, count=1),
             "/mute": c.t("mute.ask_period", number=c.n),
             "/unmute": c.t("mute.unmuted", number=c.names.get("m")),
+            "/replies": "has no canned replies yet.",
         }
         if name == "/my":
             if c.person == COURIER:
@@ -919,7 +978,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1, m=2)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 

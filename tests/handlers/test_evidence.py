@@ -76,7 +76,12 @@ async def test_files_follow_the_card_to_coordinators_and_the_unit_and_come_again
     card, *files = since(bot, COORDINATOR, seen)
     assert card["text"].startswith(t(bot, "notice.submit.coordinators", number=number))
     assert t(bot, "card.files", count=3) in card["text"]
-    assert labels(bot, card)[-1] == t(bot, "evidence.files_button", count=3) == "Files (3)"
+    # A coordinator's card ends with the filer's mute (tests/handlers/test_mute_button.py), after the files.
+    assert (
+        labels(bot, card)[-2:]
+        == [t(bot, "evidence.files_button", count=3), "Mute filer"]
+        == ["Files (3)", "Mute filer"]
+    )
     assert_album_and_voice(bot, files, number)
 
     # The coordinator assigns it: the unit's workers get the card and the files.

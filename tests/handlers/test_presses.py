@@ -383,6 +383,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/invite",
                 "/people",
                 "/mute 1",
+                "/replies",
             ):
                 await bot.say(person, command)
         await bot.press(COURIER, "Delete my data")

@@ -81,6 +81,10 @@ SHIPPED = [
         "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
         "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
     ),
+    (
+        "canned replies (常用回复): a unit's reply templates, from the config or added by its staff",
+        "75d0c9b3d8fba0b412f4db6a2d3c6bbcaf1829eb125426ffd6f93ee043480f20",
+    ),
 ]
 
 
