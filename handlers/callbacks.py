@@ -34,6 +34,7 @@ class Family(StrEnum):
     INVITE = "iv"
     LIMITS = "lm"
     MUTE = "mu"
+    DESK = "dk"
 
 
 class AppealVerb(StrEnum):
@@ -172,6 +173,14 @@ class MuteVerb(StrEnum):
     CANCEL = "no"
 
 
+class DeskVerb(StrEnum):
+    """A coordinator's buttons in a unit's group: link it to a unit, unlink it (after a confirmation)."""
+
+    LINK = "link"  # arg: the unit's id
+    UNLINK = "unl"
+    KEEP = "keep"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -185,6 +194,7 @@ Verb = (
     | InviteVerb
     | LimitVerb
     | MuteVerb
+    | DeskVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -200,6 +210,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.INVITE: InviteVerb,
     Family.LIMITS: LimitVerb,
     Family.MUTE: MuteVerb,
+    Family.DESK: DeskVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -216,6 +227,7 @@ _ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
+    (Family.DESK, DeskVerb.LINK),
 }
 
 

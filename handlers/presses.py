@@ -13,6 +13,7 @@ from telegram import Update
 
 from handlers import (
     appeal_actions,
+    desk,
     digest,
     evidence,
     export,
@@ -30,6 +31,7 @@ from handlers import (
 )
 from handlers.callbacks import (
     AppealVerb,
+    DeskVerb,
     DraftVerb,
     ExportVerb,
     Family,
@@ -96,13 +98,21 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.LIMITS, verb): limits.on_press for verb in LimitVerb},
     # A coordinator's mutes.
     **{(Family.MUTE, verb): mutes.on_press for verb in MuteVerb},
+    # Linking a unit's group (handlers/desk.py).
+    **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
 }
 
 
 async def on_press(update: Update, context: BotContext) -> None:
-    """Any inline button: decode strictly, then the table's handler; anything else is refused."""
-    me = await who(update, context)
+    """Any inline button: decode strictly, then the table's handler; anything else is refused.
+
+    In a unit's group only its workers (and coordinators) may press, by their own rows (handlers/desk.py).
+    """
     press = decode(update.callback_query.data)
+    chat = update.effective_chat
+    if chat is not None and chat.type != chat.PRIVATE and not await desk.may_press(update, context, press):
+        return
+    me = await who(update, context)
     handler = ROUTES.get((press.kind, press.verb)) if press is not None else None
     log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
     if handler is None:

@@ -8,6 +8,7 @@ from domain.calendar import WorkingCalendar
 from domain.ladder import LadderPolicy
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
+from storage.desks import Desks
 from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
@@ -40,6 +41,7 @@ class Storage:
         self.people_actions = PeopleActions(db)
         self.privacy = Privacy(db, self.appeals, erased=self.people_actions.forget_cache)
         self.filing_limits = FilingLimitsStore(db)
+        self.desks = Desks(db)
 
     @classmethod
     async def open(

@@ -81,6 +81,10 @@ SHIPPED = [
         "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
         "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
     ),
+    (
+        "unit desks: a unit's Telegram group that gets its cards, and each appeal's topic there",
+        "83e8abd1c862a5ed6624990638bee33198f9c2001e63bc7d02b5bb854d6c8515",
+    ),
 ]
 
 
