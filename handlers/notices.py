@@ -201,7 +201,9 @@ async def _render(
         "deadline": "",
         **params,
     }
-    if "unit_id" in params:  # a unit named by id (a desk that stopped, storage/desks.py): its name, in the reader's language
+    if (
+        "unit_id" in params
+    ):  # a unit named by id (a desk that stopped, storage/desks.py): its name, in the reader's language
         unit = await services.storage.people.unit(str(params["unit_id"]))
         values["unit"] = unit.name(lang) if unit else params["unit_id"]
     if template.startswith("desk.") and "reason" in params:
