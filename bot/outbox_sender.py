@@ -460,14 +460,11 @@ class OutboxSender:
     async def _desk_failed(self, message: OutboxMessage, error: Forbidden | BadRequest, now: datetime) -> str:
         """A unit's group refused a notice: the desk is marked broken, and this notice (with everything
         else that waited for the group, and the open appeals' cards) goes to each worker instead."""
-        reason = failure_reason(error)
+        reason, row, group = failure_reason(error), message.id, message.chat_id
         log.warning(
-            "outbox %d: the unit group %d refused a notice (%s); its workers get it directly",
-            message.id,
-            message.chat_id,
-            reason,
+            "outbox %d: the unit group %d refused a notice (%s); its workers get it directly", row, group, reason
         )
-        if await self._services.storage.desks.mark_broken(message.chat_id, reason, now) is None:
+        if await self._services.storage.desks.mark_broken(group, reason, now) is None:
             await self._services.storage.outbox.mark_dead(message.id, f"desk gone: {error.message}")
         return "dead"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from telegram import ChatMember, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler
 
 from handlers import callbacks
 from handlers.callbacks import DeskVerb, Family, Press
@@ -129,13 +129,25 @@ def _unit_buttons(units: list[Unit], lang: str) -> Keyboard:
     return inline([[button(u.name(lang), callbacks.encode(Family.DESK, DeskVerb.LINK, u.id))] for u in units])
 
 
+async def _coordinator_in_group(update: Update, context: BotContext, me: Who) -> bool:
+    """Whether `me` is a coordinator (read from the database) writing in a group; if not, say what to do instead."""
+    services = context.services
+    private = update.effective_chat.type == update.effective_chat.PRIVATE
+    if me.person.role != "coordinator":
+        await _say(update, services.text(me.lang, "coord.not_coordinator" if private else "desk.not_coordinator"))
+        return False
+    if private:
+        await _say(update, services.text(me.lang, "desk.use_in_group"))
+        return False
+    return True
+
+
 async def link_command(update: Update, context: BotContext) -> None:
     """/link_unit UNIT_ID in a group: a coordinator makes it the unit's desk; without an id, the units as buttons."""
     services = context.services
     me = await who(update, context)
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    if me.person.role != "coordinator":
-        await _say(update, t("desk.not_coordinator"))
+    if not await _coordinator_in_group(update, context, me):
         return
     units = await services.storage.people.active_units()
     wanted = context.args[0] if context.args else None
@@ -152,7 +164,13 @@ async def _link(update: Update, context: BotContext, me: Who, unit: Unit) -> str
     services, chat = context.services, update.effective_chat
     topics = bool(chat.is_forum)
     before = await services.storage.desks.link(
-        unit.id, chat.id, chat.title or "", topics, me.lang, me.person.telegram_id, services.clock()
+        unit.id,
+        chat.id,
+        title=chat.title or "",
+        topics=topics,
+        language=me.lang,
+        by=me.person.telegram_id,
+        now=services.clock(),
     )
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     text = t("desk.linked", unit=unit.name(me.lang), how=t("desk.how_topics" if topics else "desk.how_plain"))
@@ -166,8 +184,7 @@ async def unlink_command(update: Update, context: BotContext) -> None:
     services = context.services
     me = await who(update, context)
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    if me.person.role != "coordinator":
-        await _say(update, t("desk.not_coordinator"))
+    if not await _coordinator_in_group(update, context, me):
         return
     desk = await services.storage.desks.by_chat(update.effective_chat.id)
     if desk is None:
@@ -193,7 +210,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     services = context.services
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     if update.effective_chat.type == update.effective_chat.PRIVATE:
-        await update.callback_query.answer(t("desk.in_group_only"), show_alert=True)
+        await update.callback_query.answer(t("desk.in_group_only"))
         return
     await update.callback_query.answer()
     if press.verb is DeskVerb.LINK:
@@ -222,11 +239,10 @@ async def on_my_member(update: Update, context: BotContext) -> None:
 
 
 def desk_handlers() -> list[BaseHandler]:
-    """/link_unit and /unlink_unit in groups, and the bot's own membership changes (its buttons are routed by
-    handlers/presses.py)."""
-    groups = filters.ChatType.GROUPS
+    """/link_unit and /unlink_unit (in a group; in a private chat, where to send them), and the bot's own
+    membership changes (the buttons are routed by handlers/presses.py)."""
     return [
-        CommandHandler("link_unit", link_command, filters=groups),
-        CommandHandler("unlink_unit", unlink_command, filters=groups),
+        CommandHandler("link_unit", link_command),
+        CommandHandler("unlink_unit", unlink_command),
         ChatMemberHandler(on_my_member, ChatMemberHandler.MY_CHAT_MEMBER),
     ]

@@ -84,7 +84,9 @@ def _workers(conn: sqlite3.Connection, unit_id: str) -> list[int]:
     return [r[0] for r in conn.execute(sql, (unit_id,))]
 
 
-def _queue(conn: sqlite3.Connection, chat_id: int, template: str, params: dict, ts: int, appeal_id: int | None = None):
+def _queue(
+    conn: sqlite3.Connection, chat_id: int, template: str, *, params: dict, ts: int, appeal_id: int | None = None
+) -> None:
     conn.execute(
         "INSERT INTO outbox (chat_id, appeal_id, template, params, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (chat_id, appeal_id, template, json.dumps(params, ensure_ascii=False), ts, ts),
@@ -97,7 +99,7 @@ def _open_appeals(conn: sqlite3.Connection, unit_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def _to_workers(conn: sqlite3.Connection, desk: Desk, ts: int, template: str, error: str) -> None:
+def _to_workers(conn: sqlite3.Connection, desk: Desk, ts: int, *, template: str, error: str) -> None:
     """Send to each worker what waited for the group, and the cards of the open appeals the group held;
     the group's pending rows are given up, with why."""
     workers = _workers(conn, desk.unit_id)
@@ -130,9 +132,9 @@ def _to_workers(conn: sqlite3.Connection, desk: Desk, ts: int, template: str, er
             continue
         for worker in workers:
             if worker != appeal["courier_id"]:
-                _queue(conn, worker, CARD, {}, ts, appeal["id"])
+                _queue(conn, worker, CARD, params={}, ts=ts, appeal_id=appeal["id"])
     for worker in workers:
-        _queue(conn, worker, template, {"group": desk.title}, ts)
+        _queue(conn, worker, template, params={"group": desk.title}, ts=ts)
     # A group linked again starts with new topics: the old ones may be gone.
     conn.execute("DELETE FROM desk_topics WHERE chat_id = ?", (desk.chat_id,))
 
@@ -162,7 +164,7 @@ class Desks:
         return {row["chat_id"]: _desk(row).reader() for row in rows}
 
     async def link(
-        self, unit_id: str, chat_id: int, title: str, topics: bool, language: str, by: int, now: datetime
+        self, unit_id: str, chat_id: int, *, title: str, topics: bool, language: str, by: int, now: datetime
     ) -> Desk | None:
         """Make the group `chat_id` the desk of `unit_id` (replacing the unit's earlier group and the
         group's earlier unit); the workers are told, and the group gets the cards of the unit's open appeals.
@@ -173,7 +175,7 @@ class Desks:
             before = _desk(conn.execute("SELECT * FROM unit_desks WHERE unit_id = ?", (unit_id,)).fetchone())
             other = _desk(conn.execute("SELECT * FROM unit_desks WHERE chat_id = ?", (chat_id,)).fetchone())
             if other is not None and other.unit_id != unit_id and other.working:
-                _to_workers(conn, other, ts, UNLINKED_WORKERS, "desk unlinked")
+                _to_workers(conn, other, ts, template=UNLINKED_WORKERS, error="desk unlinked")
             conn.execute("DELETE FROM unit_desks WHERE unit_id = ? OR chat_id = ?", (unit_id, chat_id))
             conn.execute("DELETE FROM desk_topics WHERE chat_id = ?", (chat_id,))
             conn.execute(
@@ -182,9 +184,9 @@ class Desks:
                 (unit_id, chat_id, title, int(topics), language, by, ts),
             )
             for worker in _workers(conn, unit_id):
-                _queue(conn, worker, LINKED_WORKERS, {"group": title}, ts)
+                _queue(conn, worker, LINKED_WORKERS, params={"group": title}, ts=ts)
             for appeal in _open_appeals(conn, unit_id):
-                _queue(conn, chat_id, CARD, {}, ts, appeal["id"])
+                _queue(conn, chat_id, CARD, params={}, ts=ts, appeal_id=appeal["id"])
             return before
 
         return await self._db.write(work)
@@ -198,7 +200,7 @@ class Desks:
             if desk is None:
                 return None
             if desk.working:
-                _to_workers(conn, desk, ts, UNLINKED_WORKERS, "desk unlinked")
+                _to_workers(conn, desk, ts, template=UNLINKED_WORKERS, error="desk unlinked")
             conn.execute("DELETE FROM unit_desks WHERE chat_id = ?", (chat_id,))
             conn.execute("DELETE FROM desk_topics WHERE chat_id = ?", (chat_id,))
             return desk
@@ -218,7 +220,7 @@ class Desks:
             conn.execute(
                 "UPDATE unit_desks SET broken_at = ?, broken_reason = ? WHERE chat_id = ?", (ts, reason, chat_id)
             )
-            _to_workers(conn, desk, ts, BROKEN_WORKERS, f"desk broken: {reason}")
+            _to_workers(conn, desk, ts, template=BROKEN_WORKERS, error=f"desk broken: {reason}")
             params = json.dumps({"unit_id": desk.unit_id, "group": desk.title, "reason": reason}, ensure_ascii=False)
             conn.execute(
                 "INSERT INTO outbox (chat_id, template, params, not_before, created_at)"
