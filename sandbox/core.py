@@ -546,6 +546,15 @@ class BotApiCore:
         file = self._files.get(file_id)
         return None if file is None else file.file_path
 
+    def chat_info(self, chat_id: int) -> Json | None:
+        """The Chat dict of a registered chat, or None."""
+        chat = self._chats.get(chat_id)
+        return None if chat is None else dict(chat.info)
+
+    def members(self, chat_id: int) -> set[int]:
+        """The people in a group."""
+        return set(self._chats[chat_id].members)
+
     def user(self, user_id: int) -> Json | None:
         """The registered User dict, or None."""
         user = self._users.get(user_id)

@@ -232,6 +232,10 @@ class Desks:
 
         return await self._db.write(work)
 
+    async def forget_topics(self, chat_id: int) -> None:
+        """Forget a group's topics (a fresh fake Telegram has none): each appeal gets a new one when it next has news."""
+        await self._db.write(lambda conn: conn.execute("DELETE FROM desk_topics WHERE chat_id = ?", (chat_id,)))
+
     async def topic(self, chat_id: int, appeal_id: int) -> tuple[int, str] | None:
         """The topic (thread id, name) of an appeal in a group, if it has one."""
         row = await self._db.fetchone(
