@@ -57,6 +57,9 @@ const WORDS = {
     empty: "No messages here yet. Tap START to talk to the bot.",
     message: "Message",
     edited: "edited",
+    all: "All",
+    topicOpened: "Topic opened",
+    topicRenamed: "Topic renamed",
   },
   zh: {
     locale: "zh-CN",
@@ -64,6 +67,9 @@ const WORDS = {
     empty: "还没有消息。点“开始”与机器人对话。",
     message: "消息",
     edited: "已编辑",
+    all: "全部",
+    topicOpened: "话题已创建",
+    topicRenamed: "话题已更名",
   },
 };
 
@@ -232,6 +238,7 @@ function chooseGroup(groupId) {
   markChosen();
   byTestId(`group-${Math.abs(groupId)}`).scrollIntoView({ block: "nearest", inline: "center" });
   byTestId("bot-name").textContent = group.title;
+  byTestId("bot-avatar").textContent = group.title.slice(0, 1);
   byTestId("current-persona").textContent = group.forum ? "Group with topics" : "Group";
   const select = byTestId("group-member");
   select.replaceChildren();
@@ -256,7 +263,7 @@ function renderGroup(view) {
   if (state.topic !== null && !names.has(state.topic)) state.topic = null;
   const list = byTestId("topic-list");
   list.hidden = !view.is_forum;
-  list.replaceChildren(topicChip(null, "All", view.messages.length));
+  list.replaceChildren(topicChip(null, state.words.all, view.messages.length));
   for (const topic of view.topics) {
     const count = view.messages.filter((m) => m.message_thread_id === topic.message_thread_id).length;
     list.append(topicChip(topic.message_thread_id, topic.name, count));
@@ -289,6 +296,7 @@ function choose(userId) {
   byTestId("group-bar").hidden = true;
   byTestId("attach-button").hidden = false;
   byTestId("bot-name").textContent = state.config.bot.first_name;
+  byTestId("bot-avatar").textContent = state.config.bot.first_name.slice(0, 1);
   state.userId = userId;
   state.words = WORDS[persona.language] || WORDS.en;
   state.clock = districtClock(state.words.locale, state.config.timezone);
@@ -379,7 +387,7 @@ function chatUnits(messages) {
     }
     const topic = message.forum_topic_created || message.forum_topic_edited;
     if (topic) {
-      const said = message.forum_topic_created ? "Topic opened" : "Topic renamed";
+      const said = message.forum_topic_created ? state.words.topicOpened : state.words.topicRenamed;
       units.push({ key: `topic:${message.message_id}`, content: `${said}: ${topic.name}`, render: renderDay });
       continue;
     }
