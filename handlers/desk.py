@@ -117,6 +117,18 @@ async def may_press(update: Update, context: BotContext, press: Press | None) ->
     return False
 
 
+async def cannot_reach(update: Update, context: BotContext, me: Who) -> None:
+    """A press in a group that the bot answers in the presser's own chat, which they never opened: say so
+    in the group (the press may have been answered already, so a toast alone could be lost)."""
+    services = context.services
+    text = services.text(me.lang, "desk.start_privately", name=update.effective_user.first_name)
+    try:
+        await update.callback_query.answer(text, show_alert=True)
+    except BadRequest:
+        pass  # answered already: the group message says it
+    await _say(update, text)
+
+
 # ---------------------------------------------------------------------------- linking
 
 

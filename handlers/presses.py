@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.error import Forbidden
 
 from handlers import (
     appeal_actions,
@@ -118,4 +119,10 @@ async def on_press(update: Update, context: BotContext) -> None:
     if handler is None:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    await handler(update, context, me, press)
+    try:
+        await handler(update, context, me, press)
+    except Forbidden:
+        if chat is None or chat.type == chat.PRIVATE:
+            raise
+        # A group press is answered in the presser's own chat, which they have not opened (or blocked).
+        await desk.cannot_reach(update, context, me)

@@ -238,3 +238,14 @@ async def test_a_kicked_bot_noticed_on_sending_loses_nothing(bot) -> None:
             for text in bot.texts(worker)
         )
     assert any(text.startswith("The group “Station One chat”") for text in bot.texts(COORDINATOR))
+
+
+async def test_a_worker_who_has_not_opened_the_bot_is_told_in_the_group(bot) -> None:
+    await link(bot)
+    number = await file_for_station(bot)
+    await press_in_group(bot, WORKER, t(bot, "button.accept"))
+    # They never pressed Start in a chat with the bot: it cannot write to them there.
+    bot.core.fail_next("sendMessage", ApiError(403, "Forbidden: bot can't initiate conversation with a user"))
+    await press_in_group(bot, OTHER_WORKER, t(bot, "button.ask"))
+    assert group_texts(bot)[-1] == t(bot, "desk.start_privately", name=f"P{OTHER_WORKER}")
+    assert (await bot.services.storage.appeals.ledger(number))[-1].event is Event.ACCEPT
