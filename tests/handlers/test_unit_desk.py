@@ -249,3 +249,20 @@ async def test_a_worker_who_has_not_opened_the_bot_is_told_in_the_group(bot) -> 
     await press_in_group(bot, OTHER_WORKER, t(bot, "button.ask"))
     assert group_texts(bot)[-1] == t(bot, "desk.start_privately", name=f"P{OTHER_WORKER}")
     assert (await bot.services.storage.appeals.ledger(number))[-1].event is Event.ACCEPT
+
+
+async def test_a_second_worker_pressing_the_same_button_is_told_and_the_card_keeps_the_groups_buttons(bot) -> None:
+    await link(bot)
+    number = await file_for_station(bot)
+    (card,) = [m for m in bot.core.bot_messages(FORUM) if f"#{number}" in (m.get("text") or "")]
+    accept = dict(bot.core.inline_buttons(card))[t(bot, "button.accept")]
+    await press_in_group(bot, WORKER, t(bot, "button.accept"))
+    # The other worker's tap came from the card as it was before (a double tap across two phones).
+    query = bot.core.press_button(OTHER_WORKER, card["message_id"], accept, chat_id=FORUM)
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["show_alert"] is False
+    ledger = await bot.services.storage.appeals.ledger(number)
+    assert [e.actor_id for e in ledger if e.event is Event.ACCEPT] == [WORKER]
+    card = next(m for m in bot.core.bot_messages(FORUM) if m["message_id"] == card["message_id"])
+    labels = [label for label, _ in bot.core.inline_buttons(card)]
+    assert t(bot, "button.accept") not in labels and t(bot, "desk.open_private") in labels
