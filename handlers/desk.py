@@ -88,7 +88,10 @@ def failure_reason(error: BadRequest | Forbidden) -> str:
     """Why a group stopped taking cards, as storage/desks.py records it."""
     if isinstance(error, Forbidden):
         return "removed"
-    return "topic_deleted" if topic_gone(error) else "refused"
+    if topic_gone(error):
+        return "topic_deleted"
+    # Telegram's words when the bot may not open or edit topics there (not an admin who manages topics).
+    return "no_rights" if "not enough rights" in error.message.lower() else "refused"
 
 
 # ---------------------------------------------------------------------------- presses on the group's cards

@@ -208,7 +208,7 @@ class Desks:
         return await self._db.write(work)
 
     async def mark_broken(self, chat_id: int, reason: str, now: datetime) -> Desk | None:
-        """The group no longer takes the unit's cards (`reason`: removed, topic_deleted, refused): it is
+        """The group no longer takes the unit's cards (`reason`: removed, topic_deleted, no_rights, refused): it is
         marked broken, what waited for it goes to each worker with the open appeals' cards, and the
         coordinators are told. Returns the desk if this broke it (None if it was not a working desk)."""
         ts = to_ts(now)

@@ -266,3 +266,15 @@ async def test_a_second_worker_pressing_the_same_button_is_told_and_the_card_kee
     card = next(m for m in bot.core.bot_messages(FORUM) if m["message_id"] == card["message_id"])
     labels = [label for label, _ in bot.core.inline_buttons(card)]
     assert t(bot, "button.accept") not in labels and t(bot, "desk.open_private") in labels
+
+
+async def test_a_bot_that_may_not_open_topics_says_why(bot) -> None:
+    await link(bot)
+    bot.core.fail_next("createForumTopic", ApiError(400, "Bad Request: not enough rights to create a topic"))
+    number = await file_for_station(bot)
+    await bot.tick()
+    assert (await desk_row(bot))["broken_reason"] == "no_rights"
+    reason = t(bot, "desk.reason_no_rights")
+    expected = t(bot, "desk.broken_coordinators", group="Station One desk", unit="Station One", reason=reason)
+    assert expected in bot.texts(COORDINATOR)
+    assert any(f"#{number}" in text and PHONE in text for text in bot.texts(WORKER))
