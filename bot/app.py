@@ -38,6 +38,7 @@ from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly, slot_day
 from handlers.canned_replies import canned_handlers
 from handlers.commands import set_default_commands, set_person_commands
+from handlers.desk import desk_handlers
 from handlers.digest import digest_handlers
 from handlers.export import export_handlers
 from handlers.i18n import Catalog
@@ -112,6 +113,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *mute_handlers(),
         *canned_handlers(),
         *people_handlers(labels("menu2.people")),
+        *desk_handlers(),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.

@@ -35,12 +35,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from handlers.cards import roles
+from handlers.desk import desk_thread, failure_reason, retitle, topic_gone
 from handlers.digest import Part as DigestPart
 from handlers.digest import digest_parts
 from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
 from handlers.keyboards import Keyboard
 from handlers.notices import Notice, NoticeMemo, answer_buttons, notice_files, render_notice
 from handlers.services import Services
+from storage.desks import is_desk
 from storage.models import Appeal, AppealMessage, OutboxMessage, Person, from_ts
 
 log = logging.getLogger(__name__)
@@ -152,9 +154,9 @@ class OutboxSender:
                     outcomes = await self._round(batch, held)
                     progressed = any(outcome in ("sent", "dead") for _, outcome in outcomes)
                     sent += sum(outcome == "sent" for _, outcome in outcomes)
-                    self._stale |= {
-                        m.appeal_id for m, outcome in outcomes if outcome == "sent" and m.appeal_id is not None
-                    }
+                    touched = {m.appeal_id for m, outcome in outcomes if outcome == "sent" and m.appeal_id is not None}
+                    self._stale |= touched
+                    await self._retitle(touched)
                 if self._stale:
                     self._stale = await self._refresh(self._stale, held)
                 if progressed:
@@ -171,6 +173,7 @@ class OutboxSender:
         put in `held` with when it may take one. Returns each message tried with its outcome."""
         storage, pacer = self._services.storage, self._pacer
         people = await storage.people.get_many({message.chat_id for message in batch})
+        people.update(await storage.desks.readers({message.chat_id for message in batch}))
         memo = NoticeMemo()
         cards = await storage.outbox.cards({(m.appeal_id, m.chat_id) for m in batch if m.appeal_id is not None})
         accepted: list[tuple[int, datetime]] = []
@@ -269,6 +272,8 @@ class OutboxSender:
         key = (message.appeal_id, chat)
         held = cards.get(key) if notice.keep == "card" else None
         edited: list[int] = []
+        # In a unit's group with topics, each appeal has a topic of its own (handlers/desk.py).
+        thread = await desk_thread(bot, services, chat, message.appeal_id, person) if is_desk(person) else None
 
         def remember(message_id: int, kind: str) -> None:
             record = AppealMessage(
@@ -284,7 +289,7 @@ class OutboxSender:
                 cards[key] = record
 
         async def send_new() -> None:
-            message_id = await bot.send_text(chat, notice.text, notice.markup)
+            message_id = await bot.send_text(chat, notice.text, notice.markup, thread_id=thread)
             # A new message says it all: the words under an edited card are done too. (Resumed, the
             # card it leaves is on file, and must not be taken for one edited.)
             self._progress = 2
@@ -304,7 +309,7 @@ class OutboxSender:
 
         async def words_under_card() -> None:
             # Resumed after a pause for pacing, the card edited before is the one on file.
-            await bot.send_text(chat, notice.line, reply_to=edited[0] if edited else held.message_id)
+            await bot.send_text(chat, notice.line, reply_to=edited[0] if edited else held.message_id, thread_id=thread)
 
         first: Part = edit_card if held is not None else send_new
         parts: list[Part | None] = [first, words_under_card if held is not None else None]
@@ -312,7 +317,7 @@ class OutboxSender:
         if files:
             appeal = await services.storage.appeals.get(message.appeal_id)
             lang = services.catalog.language_for(person.language if person else None, None)
-            parts += file_parts(bot, chat, files_caption(services, appeal, lang), files)
+            parts += file_parts(bot, chat, files_caption(services, appeal, lang), files, thread)
         return parts
 
     async def _refresh(self, appeal_ids: set[int], held: dict[int, float]) -> set[int]:
@@ -329,6 +334,7 @@ class OutboxSender:
         appeals: dict[int, Appeal | None] = {}
         views: dict[tuple[object, ...], tuple[str, Keyboard | None]] = {}  # a card drawn once per kind of reader
         people = await storage.people.get_many({m.chat_id for m, _ in stale})
+        people.update(await storage.desks.readers({m.chat_id for m, _ in stale}))
         for message, replaced in stale:
             if message.appeal_id not in appeals:
                 appeals[message.appeal_id] = await storage.appeals.get(message.appeal_id)
@@ -386,7 +392,7 @@ class OutboxSender:
         bot, services = self._application.bot, self._services
         lang = services.catalog.language_for(person.language, None)
         if message.kind == "card":
-            key = (appeal.id, appeal.version, lang, roles(person, appeal))
+            key = (appeal.id, appeal.version, lang, roles(person, appeal), is_desk(person))
             if key not in views:
                 views[key] = await card_view(services, appeal, person, lang)
             text, markup = views[key]
@@ -426,11 +432,15 @@ class OutboxSender:
             )
             return "later"
         except Forbidden as error:
+            if is_desk(person):
+                return await self._desk_failed(message, error, now)
             await outbox.mark_dead(message.id, f"forbidden: {error.message}")
             if await services.storage.people.set_reachable(message.chat_id, False):
                 await outbox.tell_coordinators_unreachable(message.chat_id, message.appeal_id, now)
             return "dead"
         except BadRequest as error:
+            if is_desk(person):
+                return await self._desk_failed(message, error, now)
             await outbox.mark_dead(message.id, f"rejected: {error.message}")
             return "dead"
         except NetworkError as error:
@@ -446,3 +456,27 @@ class OutboxSender:
         row, template, appeal = message.id, message.template, message.appeal_id
         log.debug("outbox %d sent (%s, appeal %s)", row, template, appeal)
         return "sent"
+
+    async def _desk_failed(self, message: OutboxMessage, error: Forbidden | BadRequest, now: datetime) -> str:
+        """A unit's group refused a notice: the desk is marked broken, and this notice (with everything
+        else that waited for the group, and the open appeals' cards) goes to each worker instead."""
+        reason, row, group = failure_reason(error), message.id, message.chat_id
+        log.warning(
+            "outbox %d: the unit group %d refused a notice (%s); its workers get it directly", row, group, reason
+        )
+        if await self._services.storage.desks.mark_broken(group, reason, now) is None:
+            await self._services.storage.outbox.mark_dead(message.id, f"desk gone: {error.message}")
+        return "dead"
+
+    async def _retitle(self, appeal_ids: set[int]) -> None:
+        """Rename the topics of these appeals in unit groups whose state they name has changed."""
+        for chat_id, appeal_id, thread_id, name in await self._services.storage.desks.topics_of(appeal_ids):
+            try:
+                await retitle(self._application.bot, self._services, chat_id, appeal_id, thread_id, name)
+            except (Forbidden, BadRequest) as error:
+                if topic_gone(error) or isinstance(error, Forbidden):
+                    await self._services.storage.desks.mark_broken(
+                        chat_id, failure_reason(error), self._services.clock()
+                    )
+            except (RetryAfter, NetworkError):
+                return  # renamed with the appeal's next notice

@@ -36,6 +36,37 @@ def _people() -> tuple[list[dict], list[dict]]:
     return data["personas"], data["places"]
 
 
+def _groups() -> list[dict]:
+    """The sample district's unit work groups (a forum supergroup the Legal Aid Centre works from)."""
+    return json.loads((DISTRICT / "people.json").read_text(encoding="utf-8")).get("groups", [])
+
+
+async def link_sample_groups(config: Config, groups: list[dict]) -> None:
+    """Link each sample group to its unit as its coordinator would with /link_unit (handlers/desk.py); a
+    group linked before starts afresh, its topics gone with the last run's fake Telegram."""
+    coordinators = config.coordinators
+    if not groups or not coordinators:
+        return
+    storage = await open_storage(config, utc_now())
+    try:
+        for group in groups:
+            desk = await storage.desks.by_unit(group["unit"])
+            if desk is not None and desk.chat_id == group["id"] and desk.working:
+                await storage.desks.forget_topics(group["id"])
+                continue
+            await storage.desks.link(
+                group["unit"],
+                group["id"],
+                title=group["title"],
+                topics=bool(group.get("forum")),
+                language=config.default_language,
+                by=coordinators[0],
+                now=utc_now(),
+            )
+    finally:
+        await storage.close()
+
+
 async def load_sample_stations(config: Config) -> int:
     """Import the sample stations through the same checks as `python -m bot stations import`."""
     records = read_stations((DISTRICT / "stations.json").read_bytes(), "json", {u.id for u in config.units})
@@ -48,7 +79,7 @@ async def load_sample_stations(config: Config) -> int:
 
 
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
-    people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone}
+    people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone, "groups": _groups()}
     try:
         return await start_server(core, **people, host=host, port=port)
     except OSError:
@@ -62,6 +93,7 @@ async def run_sandbox(
     """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
     stations = await load_sample_stations(config)
+    await link_sample_groups(config, _groups() if config_path is None else [])
     personas, places = _people()
     core = BotApiCore()
     runner, url = await _serve(core, personas, places, config.timezone, host, port)

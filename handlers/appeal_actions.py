@@ -34,7 +34,7 @@ from handlers.cards import (
     state_line,
     withheld,
 )
-from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
+from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, reply_chat, retire_buttons
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
@@ -122,7 +122,12 @@ async def refresh_buttons(update: Update, context: BotContext, me: Who, appeal: 
     rows = query.message.reply_markup.to_dict()["inline_keyboard"]
     if _pressed_card(update, services, appeal):
         facts = await card_facts(services, appeal)
-        current = evidence.card_markup(services, appeal, roles(me.person, appeal), facts, me.lang)
+        reader, lang, shared = me.person, me.lang, False
+        if reply_chat(update) != query.message.chat.id:  # a unit group's card: drawn for the group (handlers/desk.py)
+            desk = await services.storage.desks.by_chat(query.message.chat.id)
+            if desk is not None:
+                reader, lang, shared = desk.reader(), services.catalog.language_for(desk.language, None), True
+        current = evidence.card_markup(services, appeal, roles(reader, appeal), facts, lang, shared=shared)
         kept = current["inline_keyboard"] if current else []
     else:
         kept = [[b for b in row if _still_applies(b.get("callback_data"), appeal, me, now, redos)] for row in rows]

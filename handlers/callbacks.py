@@ -35,6 +35,7 @@ class Family(StrEnum):
     LIMITS = "lm"
     MUTE = "mu"
     CANNED = "cr"
+    DESK = "dk"
 
 
 class AppealVerb(StrEnum):
@@ -187,6 +188,14 @@ class CannedVerb(StrEnum):
     CLOSE = "close"
 
 
+class DeskVerb(StrEnum):
+    """A coordinator's buttons in a unit's group: link it to a unit, unlink it (after a confirmation)."""
+
+    LINK = "link"  # arg: the unit's id
+    UNLINK = "unl"
+    KEEP = "keep"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -201,6 +210,7 @@ Verb = (
     | LimitVerb
     | MuteVerb
     | CannedVerb
+    | DeskVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -217,6 +227,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.LIMITS: LimitVerb,
     Family.MUTE: MuteVerb,
     Family.CANNED: CannedVerb,
+    Family.DESK: DeskVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -234,6 +245,7 @@ _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
+    (Family.DESK, DeskVerb.LINK),
 }
 
 
@@ -293,6 +305,7 @@ TOOLS = (
     Family.LIMITS,
     Family.MUTE,
     Family.CANNED,
+    Family.DESK,
 )
 
 

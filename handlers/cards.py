@@ -172,8 +172,12 @@ def card_text(
     for_staff: bool,
     header: str = "",
     limit: int | None = ON_CARD,
+    shared: bool = False,
 ) -> str:
-    """The appeal as one message: number, category, state, unit, place, deadline, description (quoted, cut to `limit`)."""
+    """The appeal as one message: number, category, state, unit, place, deadline, description (quoted, cut to `limit`).
+
+    `shared`: for a unit's group (storage/desks.py), which never sees the courier's phone.
+    """
     category = services.category(appeal.category)
     lines = [header] if header else []
     title = services.text(
@@ -201,7 +205,9 @@ def card_text(
         place = one_line(appeal.place)
         lines.append(services.text(lang, "place.line", place=place if limit is None else shorten(place, PLACE_ON_CARD)))
     if for_staff:
-        if appeal.contact_phone:
+        if appeal.contact_phone and shared:
+            lines.append(services.text(lang, "desk.phone_private"))
+        elif appeal.contact_phone:
             lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))
         else:
             lines.append(services.text(lang, "card.anonymous"))

@@ -74,9 +74,19 @@ def _bot(update: Update) -> QuietBot:
     return update.get_bot()  # type: ignore[return-value]  # build_application makes it a QuietBot
 
 
+def reply_chat(update: Update) -> int:
+    """Where answers to `update` go: its chat, but a press in a group (a unit's shared card,
+    handlers/desk.py) is answered in the presser's own chat, where the bot can read what they type next."""
+    chat = update.effective_chat
+    if update.callback_query is not None and chat is not None and chat.type != chat.PRIVATE:
+        return update.effective_user.id
+    return chat.id
+
+
 async def reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> int:
-    """Send `text` to the chat the update came from (user text is sent without a parse mode); its message id."""
-    return await _bot(update).send_text(update.effective_chat.id, text, reply_markup)
+    """Send `text` to the chat the update came from (a group press: the presser's own chat; user text is
+    sent without a parse mode); its message id."""
+    return await _bot(update).send_text(reply_chat(update), text, reply_markup)
 
 
 def _not_modified(error: BadRequest) -> bool:
@@ -117,7 +127,7 @@ async def retire_buttons(update: Update, message_id: int | None) -> None:
     if message_id is None:
         return
     try:
-        await _bot(update).edit_markup(update.effective_chat.id, message_id)
+        await _bot(update).edit_markup(reply_chat(update), message_id)
     except BadRequest:
         pass  # already without buttons, or deleted: nothing to take away
 

@@ -18,6 +18,7 @@ from domain.lifecycle import Event, Role
 from handlers import callbacks
 from handlers.callbacks import AppealVerb, Family, MuteVerb
 from handlers.cards import CardFacts, can_see, card_facts, card_text, keyboard, own_appeal_line, roles
+from handlers.common import reply_chat
 from handlers.history import history_text
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.quiet_bot import QuietBot
@@ -35,6 +36,7 @@ from handlers.telegram_text import (
     split,
     units,
 )
+from storage.desks import is_desk
 from storage.models import Appeal, AppealMessage, LedgerEntry, Person
 
 FILES_VERB = "files"
@@ -86,14 +88,22 @@ def full_text_row(services: Services, appeal: Appeal, lang: str) -> list[Button]
     return [button(services.text(lang, "limits.full_text_button"), callbacks.appeal(appeal.id, AppealVerb.FULL_TEXT))]
 
 
+def open_privately_row(services: Services, appeal: Appeal, lang: str) -> list[Button]:
+    """The row on a unit group's card that sends the presser the appeal's whole card (the courier's phone with it) privately."""
+    return [button(services.text(lang, "desk.open_private"), callbacks.appeal(appeal.id, AppealVerb.OPEN))]
+
+
 def card_markup(
-    services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str
+    services: Services, appeal: Appeal, held: frozenset[Role], facts: CardFacts, lang: str, *, shared: bool = False
 ) -> Keyboard | None:
     """The reader's buttons on the card, a Files button when the appeal has files, Full text when the card is
-    shortened, and for a coordinator Mute filer (or Unmute filer)."""
+    shortened, for a coordinator Mute filer (or Unmute filer); on a unit group's card (`shared`), Open privately,
+    which brings the presser the whole card in their own chat."""
     markup = keyboard(services, appeal, held, lang)
-    extra = ([files_row(services, appeal, facts.files, lang)] if facts.files else []) + (
-        [full_text_row(services, appeal, lang)] if facts.shortened else []
+    extra = (
+        ([files_row(services, appeal, facts.files, lang)] if facts.files else [])
+        + ([full_text_row(services, appeal, lang)] if facts.shortened else [])
+        + ([open_privately_row(services, appeal, lang)] if shared else [])
     )
     if Role.COORDINATOR in held and facts.filer_muted is not None:
         label = "mute_button.button_unmute" if facts.filer_muted else "mute_button.button_mute"
@@ -115,6 +125,7 @@ def card_body(
     header: str = "",
     whole: bool = False,
     room: int = TEXT,
+    shared: bool = False,
 ) -> str:
     """The card's text: the appeal, its result and rating, then its story; within `room` units unless `whole`.
 
@@ -122,7 +133,16 @@ def card_body(
     too long, the oldest lines of its story go first, so the appeal and its latest news always show.
     """
     lines = [
-        card_text(services, appeal, facts, lang, for_staff=for_staff, header=header, limit=None if whole else ON_CARD)
+        card_text(
+            services,
+            appeal,
+            facts,
+            lang,
+            for_staff=for_staff,
+            header=header,
+            limit=None if whole else ON_CARD,
+            shared=shared,
+        )
     ]
     if told.result:
         lines.append(services.text(lang, "evidence.result", note=said(told.result, None if whole else RESULT_ON_CARD)))
@@ -146,15 +166,14 @@ def card_body(
 
 
 async def card_view(services: Services, appeal: Appeal, person: Person, lang: str) -> tuple[str, Keyboard | None]:
-    """The card `person` sees for `appeal` now: its text and their buttons."""
+    """The card `person` (or a unit's group, storage/desks.py) sees for `appeal` now: its text and their buttons."""
     held = roles(person, appeal)
-    staff = is_staff_view(held)
+    staff, shared = is_staff_view(held), is_desk(person)
     facts = await card_facts(services, appeal)
     told = await story(services, appeal, lang, for_staff=staff)
     header = own_appeal_line(services, person, appeal, lang) or ""
-    return card_body(services, appeal, facts, told, lang, for_staff=staff, header=header), card_markup(
-        services, appeal, held, facts, lang
-    )
+    text = card_body(services, appeal, facts, told, lang, for_staff=staff, header=header, shared=shared)
+    return text, card_markup(services, appeal, held, facts, lang, shared=shared and staff)
 
 
 async def full_text(services: Services, appeal: Appeal, person: Person, lang: str) -> list[str]:
@@ -176,7 +195,7 @@ async def on_full_text(update: Update, context: BotContext, me: Who, press: call
     await update.callback_query.answer()
     bot: QuietBot = update.get_bot()  # type: ignore[assignment]
     for part in await full_text(services, appeal, me.person, me.lang):
-        await bot.send_text(update.effective_chat.id, part)
+        await bot.send_text(reply_chat(update), part)  # pressed in a unit's group: to the presser's own chat
 
 
 # Sending files
@@ -192,22 +211,28 @@ def file_batches(files: Files) -> list[tuple[str, tuple[str, ...]]]:
     return batches
 
 
-def file_parts(bot: QuietBot, chat_id: int, caption: str, files: Files) -> list[Part]:
-    """One part per Telegram call that sends `files` to `chat_id`, each captioned with `caption`."""
-    return [_file_part(bot, chat_id, kind, ids, caption) for kind, ids in file_batches(files)]
+def file_parts(bot: QuietBot, chat_id: int, caption: str, files: Files, thread_id: int | None = None) -> list[Part]:
+    """One part per Telegram call that sends `files` to `chat_id` (into topic `thread_id`, if given), each
+    captioned with `caption`."""
+    return [_file_part(bot, chat_id, kind, ids, caption, thread_id) for kind, ids in file_batches(files)]
 
 
-def _file_part(bot: QuietBot, chat_id: int, kind: str, ids: tuple[str, ...], caption: str) -> Part:
+def _file_part(
+    bot: QuietBot, chat_id: int, kind: str, ids: tuple[str, ...], caption: str, thread_id: int | None
+) -> Part:
+    topic = {"message_thread_id": thread_id} if thread_id is not None else {}
+
     async def send() -> None:
         if kind == "voice":
-            await bot.send_voice(chat_id, ids[0], caption=caption)
+            await bot.send_voice(chat_id, ids[0], caption=caption, **topic)
         elif len(ids) == 1:
             send_one = bot.send_photo if kind == "photo" else bot.send_document
-            await send_one(chat_id, ids[0], caption=caption)
+            await send_one(chat_id, ids[0], caption=caption, **topic)
         else:
             media_type = InputMediaPhoto if kind == "photo" else InputMediaDocument
             # The first item's caption is the album's.
-            await bot.send_media_group(chat_id, [media_type(ids[0], caption=caption), *map(media_type, ids[1:])])
+            media = [media_type(ids[0], caption=caption), *map(media_type, ids[1:])]
+            await bot.send_media_group(chat_id, media, **topic)
 
     return send
 
@@ -252,10 +277,19 @@ def not_modified(error: BadRequest) -> bool:
 async def show(
     update: Update, context: BotContext, me: Who, appeal: Appeal, *, edit: bool = False, files: bool = False
 ) -> None:
-    """Show `me` the card of `appeal` (in the pressed message if `edit`), as this chat's one card; then its files if asked."""
+    """Show `me` the card of `appeal` (in the pressed message if `edit`), as this chat's one card; then its files if asked.
+
+    Pressed on a unit group's card, the card edited in place is the group's (no phone); a new card goes to the presser's own chat.
+    """
     services, bot = context.services, update.get_bot()
-    text, markup = await card_view(services, appeal, me.person, me.lang)
-    chat_id = update.effective_chat.id
+    reader, lang, chat_id = me.person, me.lang, update.effective_chat.id
+    if chat_id != reply_chat(update):
+        desk = await services.storage.desks.by_chat(chat_id)
+        if edit and desk is not None:
+            reader, lang = desk.reader(), services.catalog.language_for(desk.language, None)
+        else:
+            chat_id, edit = reply_chat(update), False
+    text, markup = await card_view(services, appeal, reader, lang)
     message_id = None
     query = update.callback_query
     if edit and query is not None and isinstance(query.message, Message) and query.message.text is not None:
@@ -322,4 +356,4 @@ async def on_files(update: Update, context: BotContext, me: Who, appeal: Appeal)
         await update.callback_query.answer(services.text(me.lang, "evidence.no_files"), show_alert=True)
         return
     await update.callback_query.answer()
-    await send_files(services, update.get_bot(), update.effective_chat.id, appeal, me.lang, files)
+    await send_files(services, update.get_bot(), reply_chat(update), appeal, me.lang, files)

@@ -21,6 +21,8 @@ from handlers.services import Services
 from handlers.telegram_text import IN_NOTICE, TEXT, said, shorten, units
 from handlers.text_prompts import days_text
 from storage.appeals import OWN_UNIT_NOTICE
+from storage.desks import CARD as DESK_CARD
+from storage.desks import is_desk
 from storage.models import Appeal, OutboxMessage, Person, from_ts
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
@@ -33,6 +35,7 @@ _WITH_CARD = {
     notice(Event.SEND_BACK, Audience.COORDINATORS),
     notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
     OWN_UNIT_NOTICE,
+    DESK_CARD,
 }
 _WITH_CARD |= {
     ladder_notice(timer, stage)
@@ -72,6 +75,7 @@ _INTRODUCING = {
     notice(Event.SEND_BACK, Audience.COORDINATORS),
     notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
     OWN_UNIT_NOTICE,
+    DESK_CARD,
 }
 
 
@@ -121,7 +125,8 @@ async def render_notice(
     memo = memo if memo is not None else NoticeMemo()
     held = roles(person, appeal) if person is not None and appeal is not None else None
     version = (appeal.id, appeal.version) if appeal is not None else None
-    key = (message.template, message.params, message.event_id, version, lang, held)
+    shared = is_desk(person)  # a unit's group: never the courier's phone
+    key = (message.template, message.params, message.event_id, version, lang, held, shared)
     if key not in memo.rendered:
         params = json.loads(message.params)
         # Words longer than the notice's share are cut: the notice then offers them all (Full text).
@@ -141,7 +146,7 @@ async def render_notice(
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
         if isinstance(params.get("days"), int):  # an extension's length, as people read it
             params["days"] = days_text(services, lang, params["days"])
-        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut)
+        memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut, shared)
     return memo.rendered[key]
 
 
@@ -185,6 +190,7 @@ async def _render(
     held: frozenset[Role] | None,
     memo: NoticeMemo,
     cut: bool = False,
+    shared: bool = False,
 ) -> Notice:
     values: dict[str, object] = {
         "note": "",
@@ -195,6 +201,13 @@ async def _render(
         "deadline": "",
         **params,
     }
+    if (
+        "unit_id" in params
+    ):  # a unit named by id (a desk that stopped, storage/desks.py): its name, in the reader's language
+        unit = await services.storage.people.unit(str(params["unit_id"]))
+        values["unit"] = unit.name(lang) if unit else params["unit_id"]
+    if template.startswith("desk.") and "reason" in params:
+        values["reason"] = services.text(lang, f"desk.reason_{params['reason']}")
     if appeal is None:
         return Notice(services.text(lang, template, **values))
     values.setdefault("redo", appeal.reopens)  # a notice queued before redos were counted names the appeal's count
@@ -219,8 +232,11 @@ async def _render(
         if told_key not in memo.stories:
             memo.stories[told_key] = await story(services, appeal, lang, for_staff=True)
         room = TEXT - units(text + "\n\n")
-        card = card_body(services, appeal, facts, memo.stories[told_key], lang, for_staff=True, room=room)
-        return Notice(text, card, card_markup(services, appeal, held, facts, lang), "card", appeal.version)
+        card = card_body(
+            services, appeal, facts, memo.stories[told_key], lang, for_staff=True, room=room, shared=shared
+        )
+        markup = card_markup(services, appeal, held, facts, lang, shared=shared)
+        return Notice(text, card, markup, "card", appeal.version)
     if template == ladder_notice(Timer.FOLLOWUP, Stage.DUE):
         return Notice(text, markup=followup_keyboard(services, appeal, lang))
     only = _COURIER_BUTTONS.get(template)

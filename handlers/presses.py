@@ -10,10 +10,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.error import Forbidden
 
 from handlers import (
     appeal_actions,
     canned_replies,
+    desk,
     digest,
     evidence,
     export,
@@ -32,6 +34,7 @@ from handlers import (
 from handlers.callbacks import (
     AppealVerb,
     CannedVerb,
+    DeskVerb,
     DraftVerb,
     ExportVerb,
     Family,
@@ -102,16 +105,30 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.MUTE, verb): mutes.on_press for verb in MuteVerb},
     # A unit's canned replies (/replies).
     **{(Family.CANNED, verb): canned_replies.on_press for verb in CannedVerb},
+    # Linking a unit's group (handlers/desk.py).
+    **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
 }
 
 
 async def on_press(update: Update, context: BotContext) -> None:
-    """Any inline button: decode strictly, then the table's handler; anything else is refused."""
-    me = await who(update, context)
+    """Any inline button: decode strictly, then the table's handler; anything else is refused.
+
+    In a unit's group only its workers (and coordinators) may press, by their own rows (handlers/desk.py).
+    """
     press = decode(update.callback_query.data)
+    chat = update.effective_chat
+    if chat is not None and chat.type != chat.PRIVATE and not await desk.may_press(update, context, press):
+        return
+    me = await who(update, context)
     handler = ROUTES.get((press.kind, press.verb)) if press is not None else None
     log.debug("button %s", f"{press.kind}:{press.verb}" if press else "(undecodable)")
     if handler is None:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    await handler(update, context, me, press)
+    try:
+        await handler(update, context, me, press)
+    except Forbidden:
+        if chat is None or chat.type == chat.PRIVATE:
+            raise
+        # A group press is answered in the presser's own chat, which they have not opened (or blocked).
+        await desk.cannot_reach(update, context, me)

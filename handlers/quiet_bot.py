@@ -36,11 +36,18 @@ class QuietBot(ExtBot):
         warnings.filterwarnings("ignore", message=_RAW_SENDS, category=PTBUserWarning)
 
     async def send_text(
-        self, chat_id: int, text: str, reply_markup: Keyboard | None = None, reply_to: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: Keyboard | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
-        """sendMessage (as a reply to message `reply_to`, if it is still there), without building a
-        Message from the answer; returns the new message's id."""
+        """sendMessage (as a reply to message `reply_to`, if it is still there; into a forum's topic
+        `thread_id`, if given), without building a Message from the answer; returns the new message's id."""
         data = {"chat_id": chat_id, "text": within("sendMessage", "text", text), "reply_markup": reply_markup}
+        if thread_id is not None:
+            data["message_thread_id"] = thread_id
         if reply_to is not None:
             data["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         return (await self.do_api_request("sendMessage", api_kwargs=data))["message_id"]

@@ -222,6 +222,9 @@ class _Chat:
     messages: list[Json] = field(default_factory=list)
     members: set[int] = field(default_factory=set)
     reply_keyboard: Json | None = None
+    # A forum supergroup's topics by thread id (the id of the message that opened the topic).
+    topics: dict[int, Json] = field(default_factory=dict)
+    bot_removed: bool = False
 
 
 @dataclass
@@ -299,13 +302,43 @@ class BotApiCore:
         chat.info = {"id": user_id, "type": "private", **names}
         return dict(user)
 
-    def add_group(self, chat_id: int, title: str) -> Json:
-        """Register a group chat (negative id) that the bot is in; returns the Chat dict."""
+    def add_group(self, chat_id: int, title: str, *, forum: bool = False) -> Json:
+        """Register a group chat (negative id) that the bot is in; returns the Chat dict.
+
+        `forum`: a supergroup with topics (is_forum), where the bot may open a topic per subject.
+        """
         assert chat_id < 0, f"group chat ids are negative, got {chat_id}"
         # Telegram gives supergroups the ids it prefixes with -100.
         kind = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
-        self._chats[chat_id] = _Chat({"id": chat_id, "type": kind, "title": title})
+        assert not forum or kind == "supergroup", "only a supergroup can have topics"
+        self._chats[chat_id] = _Chat(
+            {"id": chat_id, "type": kind, "title": title, **({"is_forum": True} if forum else {})}
+        )
         return dict(self._chats[chat_id].info)
+
+    def remove_bot(self, chat_id: int, by_user: int) -> None:
+        """A member removes the bot from a group: sends there fail with 403, and the bot gets a my_chat_member update."""
+        chat = self._chats[chat_id]
+        assert chat_id < 0, "only a group can remove the bot"
+        chat.bot_removed = True
+        member = {"user": dict(self.bot_user)}
+        change = {
+            "chat": dict(chat.info),
+            "from": dict(self._user(by_user)),
+            "date": self._now(),
+            "old_chat_member": {**member, "status": "member"},
+            "new_chat_member": {**member, "status": "kicked", "until_date": 0},
+        }
+        self._enqueue("my_chat_member", change)
+        self._changed(chat)
+
+    def topics(self, chat_id: int) -> list[Json]:
+        """A forum's topics that were not deleted, oldest first: message_thread_id, name, icon_color."""
+        return [_copy(topic) for topic in self._chats[chat_id].topics.values() if not topic.get("_deleted")]
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """A member deletes a topic with its messages (what deleteForumTopic does for the bot)."""
+        self._delete_topic(self._chats[chat_id], thread_id)
 
     def join_group(self, chat_id: int, user_id: int) -> None:
         """Make a registered person a member of a registered group."""
@@ -398,15 +431,16 @@ class BotApiCore:
         self._enqueue("callback_query", query)
         return query_id
 
-    def press(self, user_id: int, label_prefix: str) -> str:
-        """Press the newest inline button in the private chat whose label starts with a prefix."""
+    def press(self, user_id: int, label_prefix: str, *, chat_id: int | None = None) -> str:
+        """Press the newest inline button in the private chat (or group `chat_id`) whose label starts with a prefix."""
         labels: list[str] = []
-        for message in reversed(self.messages(user_id)):
+        chat = user_id if chat_id is None else chat_id
+        for message in reversed(self.messages(chat)):
             for label, data in self.inline_buttons(message):
                 if label.startswith(label_prefix):
-                    return self.press_button(user_id, message["message_id"], data)
+                    return self.press_button(user_id, message["message_id"], data, chat_id=chat_id)
                 labels.append(label)
-        raise AssertionError(f"no inline button starting with {label_prefix!r} in chat {user_id}; available: {labels}")
+        raise AssertionError(f"no inline button starting with {label_prefix!r} in chat {chat}; available: {labels}")
 
     async def get_updates(
         self,
@@ -511,6 +545,15 @@ class BotApiCore:
         """The file_path of a file with stored content, or None; records no Bot API call."""
         file = self._files.get(file_id)
         return None if file is None else file.file_path
+
+    def chat_info(self, chat_id: int) -> Json | None:
+        """The Chat dict of a registered chat, or None."""
+        chat = self._chats.get(chat_id)
+        return None if chat is None else dict(chat.info)
+
+    def members(self, chat_id: int) -> set[int]:
+        """The people in a group."""
+        return set(self._chats[chat_id].members)
 
     def user(self, user_id: int) -> Json | None:
         """The registered User dict, or None."""
@@ -709,7 +752,85 @@ class BotApiCore:
             raise _bad_request("chat not found")
         if sending and chat.info["id"] in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.bot_removed:
+            kind = "supergroup" if chat.info["type"] == "supergroup" else "group"
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
         return chat
+
+    def _thread(self, chat: _Chat, p: _Params, replied: Json | None) -> Json:
+        """The topic fields of a message sent to `chat`: in a forum, the topic it names (or the one of
+        the message it replies to), which must exist; elsewhere none."""
+        if not chat.info.get("is_forum"):
+            return {}
+        thread_id = p.integer("message_thread_id")
+        if thread_id is None and replied is not None:
+            thread_id = replied.get("message_thread_id")
+        if thread_id is None:
+            return {}
+        topic = chat.topics.get(thread_id)
+        if topic is None or topic.get("_deleted"):
+            raise _bad_request("message thread not found")
+        return {"message_thread_id": thread_id, "is_topic_message": True}
+
+    def _forum_topic(self, p: _Params) -> tuple[_Chat, Json]:
+        chat = self._chat(p, sending=True)
+        if not chat.info.get("is_forum"):
+            raise _bad_request("the chat is not a forum")
+        topic = chat.topics.get(p.integer("message_thread_id") or 0)
+        if topic is None:
+            raise _bad_request("TOPIC_ID_INVALID")
+        if topic.get("_deleted"):
+            raise _bad_request("TOPIC_DELETED")
+        return chat, topic
+
+    def _delete_topic(self, chat: _Chat, thread_id: int) -> None:
+        topic = chat.topics[thread_id]
+        topic["_deleted"] = True
+        for message in chat.messages:
+            if message.get("message_thread_id") == thread_id:
+                message["_deleted"] = True
+        self._changed(chat)
+
+    @staticmethod
+    def _topic_name(p: _Params, required: bool) -> str | None:
+        name = p.text("name")
+        if name is None and not required:
+            return None
+        if not name or utf16_len(name) > 128:
+            raise _bad_request("TOPIC_NAME_INVALID" if name else "name is empty")
+        return name
+
+    @_api("createForumTopic")
+    def _create_forum_topic(self, p: _Params, files: Files) -> Json:
+        chat = self._chat(p, sending=True)
+        if not chat.info.get("is_forum"):
+            raise _bad_request("the chat is not a forum")
+        name = self._topic_name(p, required=True)
+        icon_color = p.integer("icon_color") or 7322096
+        # The topic's id is the id of the service message that opens it.
+        opened = self._store(chat, self.bot_user, {"forum_topic_created": {"name": name, "icon_color": icon_color}})
+        thread_id = opened["message_id"]
+        opened.update(message_thread_id=thread_id, is_topic_message=True)
+        chat.topics[thread_id] = {"message_thread_id": thread_id, "name": name, "icon_color": icon_color}
+        self._changed(chat)
+        return {"message_thread_id": thread_id, "name": name, "icon_color": icon_color}
+
+    @_api("editForumTopic")
+    def _edit_forum_topic(self, p: _Params, files: Files) -> bool:
+        chat, topic = self._forum_topic(p)
+        name = self._topic_name(p, required=False)
+        if name is not None and name != topic["name"]:
+            topic["name"] = name
+            thread = {"message_thread_id": topic["message_thread_id"], "is_topic_message": True}
+            self._store(chat, self.bot_user, {"forum_topic_edited": {"name": name}, **thread})
+            self._changed(chat)
+        return True
+
+    @_api("deleteForumTopic")
+    def _delete_forum_topic(self, p: _Params, files: Files) -> bool:
+        chat, topic = self._forum_topic(p)
+        self._delete_topic(chat, topic["message_thread_id"])
+        return True
 
     def _formatted(self, p: _Params, field_name: str, entities_field: str, limit: int, too_long: str) -> Json:
         raw = p.text(field_name)
@@ -784,7 +905,8 @@ class BotApiCore:
         chat = self._chat(p, sending=True)
         markup = self._markup(p)
         replied = self._reply_target(chat, p)
-        built = content()
+        thread = self._thread(chat, p, replied)
+        built = {**content(), **thread}
         inline = markup if markup and "inline_keyboard" in markup else None
         message = self._store(chat, self.bot_user, built, replied, inline)
         if markup and "keyboard" in markup:
@@ -988,6 +1110,7 @@ class BotApiCore:
             if item.get("media") in (None, ""):
                 raise _bad_request("can't parse InputMedia: media not found")
         replied = self._reply_target(chat, p)
+        thread = self._thread(chat, p, replied)
         # Captions are checked before any upload is registered or any message stored.
         captions = [self._caption(_Params({k: item.get(k) for k in _CAPTION_KEYS})) for item in items]
         contents = [
@@ -995,7 +1118,10 @@ class BotApiCore:
             for item, caption in zip(items, captions, strict=True)
         ]
         group = str(10_000_000_000 + self._next_serial())
-        sent = [self._store(chat, self.bot_user, {**content, "media_group_id": group}, replied) for content in contents]
+        sent = [
+            self._store(chat, self.bot_user, {**content, **thread, "media_group_id": group}, replied)
+            for content in contents
+        ]
         self._changed(chat)
         return [_shown(message) for message in sent]
 

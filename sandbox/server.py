@@ -51,6 +51,7 @@ CORE = web.AppKey("core", BotApiCore)
 TOKEN = web.AppKey("token", str)
 PERSONAS = web.AppKey("personas", list)
 PLACES = web.AppKey("places", list)
+GROUPS = web.AppKey("groups", list)
 TIMEZONE = web.AppKey("timezone", str)
 CLOSING = web.AppKey("closing", asyncio.Event)
 
@@ -62,8 +63,10 @@ def create_app(
     personas: list[dict[str, Any]] | None = None,
     places: list[dict[str, Any]] | None = None,
     timezone: str = "UTC",
+    groups: list[dict[str, Any]] | None = None,
 ) -> web.Application:
-    """The Bot API and the web chat in front of `core`; personas are registered as users.
+    """The Bot API and the web chat in front of `core`; personas are registered as users, and `groups`
+    (a unit's work group: id, title, forum, members) as groups the bot is in.
 
     The page shows message times in `timezone`, the district's IANA time zone.
     """
@@ -80,6 +83,9 @@ def create_app(
     app[CLOSING] = asyncio.Event()
     for persona in app[PERSONAS]:
         _register(core, persona)
+    app[GROUPS] = [_group(raw) for raw in groups or []]
+    for group in app[GROUPS]:
+        _register_group(core, group)
     app.on_shutdown.append(_close_streams)
     app.on_response_prepare.append(_page_headers)
     app.add_routes(
@@ -100,6 +106,10 @@ def create_app(
             web.post(r"/api/chats/{user_id:\d+}/photo", send_photo),
             web.post(r"/api/chats/{user_id:\d+}/document", send_document),
             web.post(r"/api/chats/{user_id:\d+}/voice", send_voice),
+            web.get(r"/api/groups/{group_id:-\d+}", group_chat),
+            web.get(r"/api/groups/{group_id:-\d+}/events", group_events),
+            web.post(r"/api/groups/{group_id:-\d+}/text", group_text),
+            web.post(r"/api/groups/{group_id:-\d+}/press", group_press),
         ]
     )
     return app
@@ -114,9 +124,10 @@ async def start_server(
     timezone: str = "UTC",
     host: str = "127.0.0.1",
     port: int = 0,
+    groups: list[dict[str, Any]] | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve `create_app` on host:port (0 picks a free port); returns the runner and base URL."""
-    app = create_app(core, token=token, personas=personas, places=places, timezone=timezone)
+    app = create_app(core, token=token, personas=personas, places=places, timezone=timezone, groups=groups)
     # No access log: every Bot API URL carries the bot token. Handler cancellation ends a long
     # poll or an event stream as soon as its client hangs up, as Telegram's servers do.
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_SECONDS)
@@ -203,6 +214,7 @@ async def web_config(request: web.Request) -> web.Response:
             "personas": app[PERSONAS],
             "places": app[PLACES],
             "timezone": app[TIMEZONE],
+            "groups": app[GROUPS],
         }
     )
 
@@ -250,8 +262,14 @@ async def chat(request: web.Request) -> web.Response:
 async def chat_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the person's chat now, then again after every change."""
     core, user_id = request.app[CORE], _user_id(request)
+    return await _stream(request, user_id, lambda: _chat_view(core, user_id))
+
+
+async def _stream(request: web.Request, chat_id: int, view: Callable[[], Json]) -> web.StreamResponse:
+    """Server-sent events: a chat's view now, then again after every change to the chat."""
+    core = request.app[CORE]
     changed = asyncio.Event()
-    unsubscribe = core.subscribe(_setter(changed, user_id))
+    unsubscribe = core.subscribe(_setter(changed, chat_id))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     closing = request.app[CLOSING]
@@ -262,8 +280,8 @@ async def chat_events(request: web.Request) -> web.StreamResponse:
         while not closing.is_set():
             if changed.is_set():
                 changed.clear()
-                view = json.dumps(_chat_view(core, user_id), ensure_ascii=False)
-                await response.write(f"data: {view}\n\n".encode())
+                shown = json.dumps(view(), ensure_ascii=False)
+                await response.write(f"data: {shown}\n\n".encode())
             else:
                 await response.write(b": still here\n\n")
             await _wait_any((changed, closing), HEARTBEAT_SECONDS)
@@ -365,6 +383,95 @@ def _caption(form: Any) -> str | None:
     if len(caption.strip()) > MAX_CAPTION_LENGTH:
         raise _refuse(web.HTTPBadRequest, f"a caption is at most {MAX_CAPTION_LENGTH} characters")
     return caption.strip()
+
+
+# A unit's work group (handlers/desk.py): its messages and topics; a member chosen in the page writes and presses.
+
+
+async def group_chat(request: web.Request) -> web.Response:
+    """A group as its members see it now: messages, topics and members."""
+    return web.json_response(_group_view(request.app[CORE], _group_id(request)))
+
+
+async def group_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the group now, then again after every change."""
+    core, group_id = request.app[CORE], _group_id(request)
+    return await _stream(request, group_id, lambda: _group_view(core, group_id))
+
+
+async def group_text(request: web.Request) -> web.Response:
+    """A member ({"as"}) writes {"text"} in the group (a /link_unit, say)."""
+    core, group_id = request.app[CORE], _group_id(request)
+    body = await _json_body(request)
+    member, text = _member(core, group_id, body), body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _refuse(web.HTTPBadRequest, "text must be a non-empty string")
+    return web.json_response(core.send_text(member, text, chat_id=group_id))
+
+
+async def group_press(request: web.Request) -> web.Response:
+    """A member ({"as"}) presses {"message_id", "callback_data"} in the group; waits for the bot's answer."""
+    core, group_id = request.app[CORE], _group_id(request)
+    body = await _json_body(request)
+    member = _member(core, group_id, body)
+    message_id, data = body.get("message_id"), body.get("callback_data")
+    if not isinstance(message_id, int) or not isinstance(data, str) or not data:
+        raise _refuse(web.HTTPBadRequest, "message_id (integer) and callback_data are required")
+    if not any(m["message_id"] == message_id for m in core.messages(group_id)):
+        raise _refuse(web.HTTPNotFound, f"no message {message_id} in this group")
+    query_id = core.press_button(member, message_id, data, chat_id=group_id)
+    answered = await _until(request.app, group_id, lambda: core.answered_callback(query_id), CALLBACK_ANSWER_SECONDS)
+    return web.json_response({"query_id": query_id, "answer": answered})
+
+
+def _group_view(core: BotApiCore, group_id: int) -> Json:
+    info = core.chat_info(group_id)
+    return {
+        "group_id": group_id,
+        "title": info.get("title", ""),
+        "is_forum": bool(info.get("is_forum")),
+        "topics": core.topics(group_id) if info.get("is_forum") else [],
+        "members": sorted(core.members(group_id)),
+        "messages": [
+            {key: value for key, value in message.items() if not key.startswith("_")}
+            for message in core.messages(group_id)
+        ],
+    }
+
+
+def _group_id(request: web.Request) -> int:
+    group_id = int(request.match_info["group_id"])
+    if not any(group["id"] == group_id for group in request.app[GROUPS]):
+        raise _refuse(web.HTTPNotFound, f"unknown group {group_id}")
+    return group_id
+
+
+def _member(core: BotApiCore, group_id: int, body: Json) -> int:
+    member = body.get("as")
+    if not isinstance(member, int) or member not in core.members(group_id):
+        raise _refuse(web.HTTPBadRequest, "as must be the id of one of the group's members")
+    return member
+
+
+def _group(raw: dict[str, Any]) -> Json:
+    group_id = int(raw["id"])
+    if group_id > -1_000_000_000_000:
+        raise ValueError(f"group {group_id}: a work group is a supergroup, its id from -1000000000000 down")
+    return {
+        "id": group_id,
+        "title": str(raw["title"]),
+        "forum": bool(raw.get("forum", False)),
+        "unit": str(raw.get("unit", "")),
+        "members": [int(m) for m in raw.get("members", [])],
+    }
+
+
+def _register_group(core: BotApiCore, group: Json) -> None:
+    if core.chat_info(group["id"]) is None:
+        core.add_group(group["id"], group["title"], forum=group["forum"])
+    for member in group["members"]:
+        if core.user(member) is not None:
+            core.join_group(group["id"], member)
 
 
 def _chat_view(core: BotApiCore, user_id: int) -> Json:

@@ -23,6 +23,7 @@ from domain.names import Audience, Timer
 from domain.notices import template
 from domain.texts import has_real_words
 from storage.db import Database
+from storage.desks import desk_chat
 from storage.filing_limits import check_in
 from storage.literals import literal
 from storage.models import Appeal, LedgerEntry, TimerRow, appeal_facts, from_ts, to_ts
@@ -244,6 +245,9 @@ def audience_ids(
             unit = after_unit if audience is Audience.UNIT else before["unit_id"]
             if unit is None or (audience is Audience.PREVIOUS_UNIT and unit == after_unit):
                 return []
+            # A unit that works from its group (storage/desks.py) hears of it there, as one card.
+            if (desk := desk_chat(conn, unit)) is not None:
+                return [desk]
             # The courier who filed it hears of it as its courier, never as a worker who may handle it.
             sql = (
                 "SELECT telegram_id FROM people WHERE role = 'staff' AND unit_id = ? AND telegram_id IS NOT ?"

@@ -707,6 +707,34 @@ CREATE TABLE canned_replies (
     )
 )
 
+MIGRATIONS.append(
+    (
+        "unit desks: a unit's Telegram group that gets its cards, and each appeal's topic there",
+        """
+CREATE TABLE unit_desks (
+    unit_id TEXT PRIMARY KEY REFERENCES units(id),
+    chat_id INTEGER NOT NULL UNIQUE CHECK (chat_id < 0),
+    title TEXT NOT NULL DEFAULT '',
+    topics INTEGER NOT NULL DEFAULT 0 CHECK (topics IN (0, 1)),
+    language TEXT CHECK (language IN ('zh', 'en')),
+    linked_by INTEGER NOT NULL,
+    linked_at INTEGER NOT NULL,
+    broken_at INTEGER,
+    broken_reason TEXT
+);
+CREATE TABLE desk_topics (
+    chat_id INTEGER NOT NULL,
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    thread_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (chat_id, appeal_id)
+);
+CREATE INDEX desk_topics_appeal ON desk_topics(appeal_id);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

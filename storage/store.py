@@ -9,6 +9,7 @@ from domain.ladder import LadderPolicy
 from storage.appeals import Appeals, SpansFor
 from storage.canned_replies import CannedReplies
 from storage.db import Database
+from storage.desks import Desks
 from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
@@ -42,6 +43,7 @@ class Storage:
         self.privacy = Privacy(db, self.appeals, erased=self.people_actions.forget_cache)
         self.filing_limits = FilingLimitsStore(db)
         self.canned_replies = CannedReplies(db)
+        self.desks = Desks(db)
 
     @classmethod
     async def open(

@@ -150,6 +150,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("cr:dely:{r}", "canned", ("no", "no", "no", "ok", "no", "no")),
     ("ap:{n}:cr:{r}", "asking", ("no", "no", "no", "ok", "no", "no")),
     ("ap:{n}:crs:{r}", "canned_shown", ("no", "no", "no", "ok", "no", "no")),
+    # A unit's group's link buttons work only in the group (tests/handlers/test_unit_desk.py).
+    ("dk:link:hr", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("dk:unl", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("dk:keep", "none", ("no", "no", "no", "no", "no", "ok")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -182,6 +186,9 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/mute {n}", "handling", ("no", "no", "no", "no", "no", "ok")),
     ("/unmute {m}", "muted", ("no", "no", "no", "no", "no", "ok")),
     ("/replies", "none", ("no", "no", "no", "ok", "ok", "no")),
+    # A unit's group is linked in the group itself (tests/handlers/test_unit_desk.py): here, only where to do it.
+    ("/link_unit hr", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/unlink_unit", "none", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -221,6 +228,7 @@ def refusal(data: str, kind: str) -> str:
         "pv": "privacy.role_first",
         "lm": "coord.not_coordinator",
         "mu": "coord.not_coordinator",
+        "dk": "coord.not_coordinator",
     }[family]
 
 
@@ -614,6 +622,10 @@ async def _limits_kept(c: Case) -> None:
     assert c.bot_texts()[-1] == c.t("ratelimit.cancelled")
 
 
+async def _desk_only_in_group(c: Case) -> None:
+    assert await c.bot.services.storage.desks.by_unit("hr") is None
+
+
 async def _mute_asked(c: Case) -> None:
     assert c.bot_texts()[-1] == c.t("mute.ask_period", number=c.n)
 
@@ -749,6 +761,9 @@ ALLOWED: dict[str, Check] = {
     "cr:dely": _reply_deleted,
     "cr": _reply_shown,
     "crs": _reply_sent,
+    "dk:link": _desk_only_in_group,
+    "dk:unl": _desk_only_in_group,
+    "dk:keep": _desk_only_in_group,
 }
 
 
@@ -783,6 +798,8 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/people": c.t("people.title"),
             "/lift": c.t("ratelimit.ask_lift", number=c.n, count=1),
             "/mute": c.t("mute.ask_period", number=c.n),
+            "/link_unit": c.t("desk.use_in_group"),
+            "/unlink_unit": c.t("desk.use_in_group"),
             "/unmute": c.t("mute.unmuted", number=c.names.get("m")),
             "/replies": "has no canned replies yet.",
         }

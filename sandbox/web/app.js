@@ -57,6 +57,9 @@ const WORDS = {
     empty: "No messages here yet. Tap START to talk to the bot.",
     message: "Message",
     edited: "edited",
+    all: "All",
+    topicOpened: "Topic opened",
+    topicRenamed: "Topic renamed",
   },
   zh: {
     locale: "zh-CN",
@@ -64,6 +67,9 @@ const WORDS = {
     empty: "还没有消息。点“开始”与机器人对话。",
     message: "消息",
     edited: "已编辑",
+    all: "全部",
+    topicOpened: "话题已创建",
+    topicRenamed: "话题已更名",
   },
 };
 
@@ -80,6 +86,12 @@ const state = {
   toastTimer: null,
   recording: null,
   pressing: 0, // presses still waiting for the bot's answer
+  // A unit's work group (handlers/desk.py) open instead of a private chat: which, who acts in it,
+  // which of its topics is shown (null: all), and its latest view.
+  groupId: null,
+  actorId: null,
+  topic: null,
+  groupView: null,
 };
 
 function byTestId(testId, root = document) {
@@ -138,6 +150,17 @@ function chatPath(action) {
   return `/api/chats/${state.userId}/${action}`;
 }
 
+// Who writes and presses now: the person, or in a group the member chosen to act.
+function actor() {
+  return state.groupId === null ? state.userId : state.actorId;
+}
+
+// A text or a press: in a group, posted as the chosen member.
+function chatPost(action, json) {
+  if (state.groupId === null) return api(chatPath(action), { json });
+  return api(`/api/groups/${state.groupId}/${action}`, { json: { ...json, as: state.actorId } });
+}
+
 function fileUrl(fileId) {
   return `/api/files/${encodeURIComponent(fileId)}`;
 }
@@ -164,6 +187,104 @@ function renderPersonas() {
     button.addEventListener("click", () => choose(persona.id));
     nav.insertBefore(button, newButton);
   }
+  for (const group of state.config.groups || []) {
+    const button = el("button", "persona group");
+    button.type = "button";
+    button.dataset.testid = `group-${Math.abs(group.id)}`;
+    button.dataset.groupId = String(group.id);
+    button.setAttribute("aria-pressed", String(group.id === state.groupId));
+    const kind = group.forum ? "Group · topics" : "Group";
+    button.title = `${group.title}\n${kind}`;
+    button.append(el("span", "persona-name", group.title), el("span", "persona-role", kind));
+    button.addEventListener("click", () => chooseGroup(group.id));
+    nav.insertBefore(button, newButton);
+  }
+}
+
+function markChosen() {
+  for (const button of document.querySelectorAll("[data-persona-id]")) {
+    const chosen = state.groupId === null && Number(button.dataset.personaId) === state.userId;
+    button.setAttribute("aria-pressed", String(chosen));
+  }
+  for (const button of document.querySelectorAll("[data-group-id]")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.groupId) === state.groupId));
+  }
+}
+
+function clearChat() {
+  cancelRecording();
+  hideToast();
+  byTestId("messages").replaceChildren();
+  state.units.clear();
+  state.keyboardJson = "null";
+  state.empty = null;
+  state.stuckToBottom = true;
+  renderKeyboard(null);
+}
+
+// A unit's work group: its topics (each appeal's), its messages, and a member to act as.
+function chooseGroup(groupId) {
+  const group = state.config.groups.find((g) => g.id === groupId);
+  clearChat();
+  state.groupId = groupId;
+  state.topic = null;
+  state.groupView = null;
+  // The unit's worker acts by default (the last member listed; the coordinator links it).
+  state.actorId = group.members[group.members.length - 1];
+  const persona = findPersona(state.actorId);
+  state.words = WORDS[(persona && persona.language) || "en"] || WORDS.en;
+  state.clock = districtClock(state.words.locale, state.config.timezone);
+  history.replaceState(null, "", `#${groupId}`);
+  markChosen();
+  byTestId(`group-${Math.abs(groupId)}`).scrollIntoView({ block: "nearest", inline: "center" });
+  byTestId("bot-name").textContent = group.title;
+  byTestId("bot-avatar").textContent = group.title.slice(0, 1);
+  byTestId("current-persona").textContent = group.forum ? "Group with topics" : "Group";
+  const select = byTestId("group-member");
+  select.replaceChildren();
+  for (const member of group.members) {
+    const who = findPersona(member);
+    const option = el("option", "", who ? who.name : String(member));
+    option.value = String(member);
+    option.selected = member === state.actorId;
+    select.append(option);
+  }
+  byTestId("group-bar").hidden = false;
+  byTestId("attach-button").hidden = true;
+  setComposerEnabled(true);
+  listenTo(`/api/groups/${groupId}/events`, (view) => {
+    if (view.group_id === state.groupId) renderGroup(view);
+  });
+}
+
+function renderGroup(view) {
+  state.groupView = view;
+  const names = new Map(view.topics.map((topic) => [topic.message_thread_id, topic.name]));
+  if (state.topic !== null && !names.has(state.topic)) state.topic = null;
+  const list = byTestId("topic-list");
+  list.hidden = !view.is_forum;
+  list.replaceChildren(topicChip(null, state.words.all, view.messages.length));
+  for (const topic of view.topics) {
+    const count = view.messages.filter((m) => m.message_thread_id === topic.message_thread_id).length;
+    list.append(topicChip(topic.message_thread_id, topic.name, count));
+  }
+  const shown = view.messages
+    .filter((m) => state.topic === null || m.message_thread_id === state.topic)
+    .map((m) => (m.message_thread_id ? { ...m, topic_name: names.get(m.message_thread_id) || "" } : m));
+  renderChat({ messages: shown, reply_keyboard: null });
+}
+
+function topicChip(threadId, name, count) {
+  const chip = el("button", "topic-chip", `${name} (${count})`);
+  chip.type = "button";
+  chip.dataset.testid = "topic";
+  chip.setAttribute("aria-pressed", String(threadId === state.topic));
+  chip.addEventListener("click", () => {
+    state.topic = threadId;
+    clearChat();
+    if (state.groupView) renderGroup(state.groupView);
+  });
+  return chip;
 }
 
 function choose(userId) {
@@ -171,14 +292,17 @@ function choose(userId) {
   cancelRecording();
   // A toast or an alert answered one persona's press; the next persona never saw it.
   hideToast();
+  state.groupId = null;
+  byTestId("group-bar").hidden = true;
+  byTestId("attach-button").hidden = false;
+  byTestId("bot-name").textContent = state.config.bot.first_name;
+  byTestId("bot-avatar").textContent = state.config.bot.first_name.slice(0, 1);
   state.userId = userId;
   state.words = WORDS[persona.language] || WORDS.en;
   state.clock = districtClock(state.words.locale, state.config.timezone);
   document.documentElement.lang = state.words.locale;
   history.replaceState(null, "", `#${userId}`);
-  for (const button of document.querySelectorAll("[data-persona-id]")) {
-    button.setAttribute("aria-pressed", String(Number(button.dataset.personaId) === userId));
-  }
+  markChosen();
   byTestId(`persona-${userId}`).scrollIntoView({ block: "nearest", inline: "center" });
   byTestId("current-persona").textContent = `You are ${persona.name} · ${persona.role}`;
   byTestId("messages").replaceChildren();
@@ -193,19 +317,23 @@ function choose(userId) {
 }
 
 function listen(userId, persona) {
-  if (state.events) state.events.close();
-  const events = new EventSource(`/api/chats/${userId}/events`);
-  events.onmessage = (event) => {
-    const view = JSON.parse(event.data);
-    if (view.user_id === state.userId) renderChat(view);
-  };
-  events.onerror = () => {
-    byTestId("current-persona").textContent = "Reconnecting to the sandbox…";
-  };
+  const events = listenTo(`/api/chats/${userId}/events`, (view) => {
+    if (view.user_id === state.userId && state.groupId === null) renderChat(view);
+  });
   events.onopen = () => {
     byTestId("current-persona").textContent = `You are ${persona.name} · ${persona.role}`;
   };
+}
+
+function listenTo(path, render) {
+  if (state.events) state.events.close();
+  const events = new EventSource(path);
+  events.onmessage = (event) => render(JSON.parse(event.data));
+  events.onerror = () => {
+    byTestId("current-persona").textContent = "Reconnecting to the sandbox…";
+  };
   state.events = events;
+  return events;
 }
 
 // --- the chat ---
@@ -236,7 +364,7 @@ function renderChat(view) {
       state.units.delete(key);
     }
   }
-  showStart(view.messages.length === 0);
+  showStart(view.messages.length === 0 && state.groupId === null);
   const keyboardJson = JSON.stringify(view.reply_keyboard);
   if (keyboardJson !== state.keyboardJson) {
     state.keyboardJson = keyboardJson;
@@ -256,6 +384,12 @@ function chatUnits(messages) {
     if (label !== day) {
       day = label;
       units.push({ key: `day:${label}`, content: label, render: renderDay });
+    }
+    const topic = message.forum_topic_created || message.forum_topic_edited;
+    if (topic) {
+      const said = message.forum_topic_created ? state.words.topicOpened : state.words.topicRenamed;
+      units.push({ key: `topic:${message.message_id}`, content: `${said}: ${topic.name}`, render: renderDay });
+      continue;
     }
     const group = [message];
     while (
@@ -305,7 +439,7 @@ function scrollToBottom() {
 }
 
 function messageFrame(message) {
-  const mine = message.from.id === state.userId;
+  const mine = message.from.id === actor();
   const wrapper = el("article", `message ${mine ? "mine" : "theirs"}`);
   wrapper.dataset.testid = "message";
   wrapper.dataset.messageId = String(message.message_id);
@@ -316,6 +450,14 @@ function messageFrame(message) {
 function renderMessage(message) {
   const wrapper = messageFrame(message);
   const bubble = el("div", "bubble");
+  if (message.topic_name) {
+    const tag = el("div", "topic-tag", `# ${message.topic_name}`);
+    tag.dataset.testid = "topic-tag";
+    bubble.append(tag);
+  }
+  if (state.groupId !== null && !message.from.is_bot && message.from.id !== actor()) {
+    bubble.append(el("div", "sender", message.from.first_name));
+  }
   if (message.reply_to_message) bubble.append(renderQuote(message.reply_to_message));
   bubble.append(...renderContent(message), renderMeta(message));
   wrapper.append(bubble);
@@ -371,7 +513,7 @@ function renderContent(message) {
 
 function renderQuote(replied) {
   const quote = el("div", "quote");
-  const sender = replied.from.id === state.userId ? "You" : replied.from.first_name;
+  const sender = replied.from.id === actor() ? "You" : replied.from.first_name;
   const snippet = replied.text || replied.caption || "(media)";
   quote.append(el("div", "quote-sender", sender), el("div", "quote-text", snippet));
   return quote;
@@ -641,19 +783,17 @@ function inlineButton(message, button) {
 }
 
 async function press(messageId, callbackData, node) {
-  const presser = state.userId;
+  const presser = `${state.groupId}:${actor()}`;
   node.classList.add("pending");
   state.pressing += 1;
   document.body.setAttribute("aria-busy", "true");
-  const result = await act(() =>
-    api(chatPath("press"), { json: { message_id: messageId, callback_data: callbackData } }),
-  );
+  const result = await act(() => chatPost("press", { message_id: messageId, callback_data: callbackData }));
   state.pressing -= 1;
   document.body.setAttribute("aria-busy", String(state.pressing > 0));
   node.classList.remove("pending");
   const answer = result && result.answer;
   // The answer belongs to whoever pressed: if the page has become someone else, it is dropped.
-  if (answer && answer.text && state.userId === presser) {
+  if (answer && answer.text && `${state.groupId}:${actor()}` === presser) {
     toast(answer.text, answer.show_alert ? "alert" : "");
   }
 }
@@ -694,7 +834,7 @@ function replyButton(button) {
 // --- what a person sends ---
 
 async function sendText(text) {
-  return act(() => api(chatPath("text"), { json: { text } }));
+  return act(() => chatPost("text", { text }));
 }
 
 async function submitText(event) {
@@ -968,6 +1108,14 @@ function bindControls() {
     byTestId("new-person-dialog").close();
   });
   byTestId("toast").addEventListener("click", hideToast);
+  byTestId("group-member").addEventListener("change", (event) => {
+    state.actorId = Number(event.target.value);
+    hideToast();
+    if (state.groupView) {
+      clearChat();
+      renderGroup(state.groupView);
+    }
+  });
   // A narrower window rewraps the bubbles; whoever was reading the newest keeps reading it.
   window.addEventListener("resize", () => {
     if (state.stuckToBottom) scrollToBottom();
@@ -987,7 +1135,12 @@ async function boot() {
   byTestId("bot-avatar").textContent = state.config.bot.first_name.slice(0, 1);
   renderPersonas();
   renderPlaces();
-  const wanted = findPersona(Number(location.hash.slice(1))) || state.config.personas[0];
+  const hashed = Number(location.hash.slice(1));
+  if ((state.config.groups || []).some((group) => group.id === hashed)) {
+    chooseGroup(hashed);
+    return;
+  }
+  const wanted = findPersona(hashed) || state.config.personas[0];
   if (wanted) choose(wanted.id);
 }
 

@@ -389,15 +389,22 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
         await bot.press(COURIER, "Delete my data")
         await bot.say(OTHER_COURIER, "/appeal")  # a dialog's live buttons (the finished ones' are taken away)
         bot.core.share_location(COURIER, STATION.lat, STATION.lon)
+        # A unit's group: a coordinator links it (the units as buttons), then asks to unlink it.
+        group = -1001000000099
+        bot.core.add_group(group, "Unit desk", forum=True)
+        bot.core.join_group(group, COORDINATOR)
+        for command in ("/link_unit", "/link_unit hr", "/unlink_unit"):
+            bot.core.send_text(COORDINATOR, command, chat_id=group)
         await bot.deliver()
-        for person in KNOWN:
+        chats = (*KNOWN, group)
+        for person in chats:
             for message in bot.core.bot_messages(person):
                 for label, data in bot.core.inline_buttons(message):
                     press = callbacks.decode(data)
                     assert press is not None and (press.kind, press.verb) in ROUTES, (person, label, data)
         seen = {
             (press.kind, press.verb)
-            for person in KNOWN
+            for person in chats
             for message in bot.core.bot_messages(person)
             for _, data in bot.core.inline_buttons(message)
             if (press := callbacks.decode(data))
