@@ -84,6 +84,8 @@ SHIPPED = [
     (
         "canned replies (常用回复): a unit's reply templates, from the config or added by its staff",
         "75d0c9b3d8fba0b412f4db6a2d3c6bbcaf1829eb125426ffd6f93ee043480f20",
+    ),
+    (
         "unit desks: a unit's Telegram group that gets its cards, and each appeal's topic there",
         "83e8abd1c862a5ed6624990638bee33198f9c2001e63bc7d02b5bb854d6c8515",
     ),
