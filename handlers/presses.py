@@ -13,6 +13,7 @@ from telegram import Update
 
 from handlers import (
     appeal_actions,
+    cohandling,
     digest,
     evidence,
     export,
@@ -65,6 +66,9 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.EXTENSION_DAYS): extensions.on_days,
     (Family.APPEAL, A.APPROVE_EXTENSION): extensions.on_approve,
     (Family.APPEAL, A.EXTENSION_GRANT): extensions.on_grant,
+    # Co-handling: which unit to add beside the lead (handlers/cohandling.py).
+    (Family.APPEAL, A.ADD_COHANDLER): cohandling.on_add,
+    (Family.APPEAL, A.COHANDLER_UNIT): cohandling.on_unit,
     (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,

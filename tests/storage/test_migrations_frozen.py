@@ -81,6 +81,10 @@ SHIPPED = [
         "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
         "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
     ),
+    (
+        "co-handling (协办): units beside the lead, each with its own part, deadlines and reminders",
+        "ffc4f40292a0ee623d5f4d6c82cd28e008148f540ffe9e153f95cf566539c9e8",
+    ),
 ]
 
 

@@ -1,0 +1,65 @@
+"""Co-handling (协办): a coordinator adds a unit beside the lead (主办), from the appeal's card.
+
+The events (add a unit, sign for a part, finish it, allow the lead to resolve without it) are declared
+in domain/events.py; signing, finishing (a typed contribution) and allowing are plain card buttons
+(handlers/appeal_actions.py). Adding asks which unit first: each unit a button that acts once, at the
+appeal's version the list was drawn at.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from domain.commands import EventArgs
+from domain.lifecycle import Event
+from handlers import callbacks
+from handlers.appeal_actions import act_pressed, answer_stale, command_for, load_pressed, may_never, refused_now
+from handlers.callbacks import AppealVerb, Press
+from handlers.cards import BY_VERB, refusal_key
+from handlers.common import Who, refuse, reply
+from handlers.keyboards import button, inline
+from handlers.services import BotContext
+
+
+async def on_add(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Add co-handling unit: the units that may join (not the lead, not one already beside it), and Back."""
+    appeal = await load_pressed(update, context, me, press)
+    if appeal is None:
+        return
+    services = context.services
+    if await refused_now(update, context, me, appeal, BY_VERB[AppealVerb.ADD_COHANDLER]):
+        return
+    taken = {appeal.unit_id, *appeal.co_unit_ids}
+    units = [u for u in await services.storage.people.active_units() if u.id not in taken]
+    if not units:
+        await refuse(update, context, me.lang, "cohandle.no_units", number=appeal.id)
+        return
+    await update.callback_query.answer()
+    rows = [
+        [button(u.name(me.lang), callbacks.appeal(appeal.id, AppealVerb.COHANDLER_UNIT, f"{u.id}.{appeal.version}"))]
+        for u in units
+    ]
+    rows.append([button(services.text(me.lang, "button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))])
+    await reply(update, services.text(me.lang, "cohandle.choose_unit", number=appeal.id), reply_markup=inline(rows))
+
+
+async def on_unit(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A unit was chosen: it joins as a co-handling unit, once (at the version the list was drawn at)."""
+    appeal = await load_pressed(update, context, me, press)
+    if appeal is None:
+        return
+    unit, _, version_arg = press.arg.rpartition(".")
+    if not unit or not version_arg.isdecimal():
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    action = BY_VERB[AppealVerb.ADD_COHANDLER]
+    services = context.services
+    if may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
+        await refuse(update, context, me.lang, refusal_key(me.person, appeal, Event.ADD_COHANDLER))
+        return
+    version = int(version_arg)
+    if appeal.version != version:
+        await answer_stale(update, context, me, appeal, action.event, since=version)
+        return
+    command = command_for(me, appeal, action.event, EventArgs(unit=unit), version)
+    await act_pressed(update, context, me, appeal, command, drop=True)
