@@ -12,13 +12,30 @@ from telegram import Update
 
 from domain.commands import EventArgs
 from domain.lifecycle import Event
-from handlers import callbacks
+from handlers import appeal_actions, callbacks
 from handlers.appeal_actions import act_pressed, answer_stale, command_for, load_pressed, may_never, refused_now
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import BY_VERB, refusal_key
+from handlers.cards import BY_VERB, allowed, refusal_key, roles
 from handlers.common import Who, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
+
+
+async def on_assigned(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Assign with the unit and priority chosen; once it is with the lead unit, offer to add co-handling units."""
+    await appeal_actions.on_priority_chosen(update, context, me, press)
+    services = context.services
+    appeal = await services.storage.appeals.get(press.appeal_id)
+    if appeal is None:
+        return
+    ledger = await services.storage.appeals.ledger(appeal.id)
+    assigned_now = bool(ledger) and ledger[-1].event is Event.ASSIGN and ledger[-1].actor_id == me.person.telegram_id
+    action = BY_VERB[AppealVerb.ADD_COHANDLER]
+    now, redos = services.clock(), services.storage.appeals.max_redos
+    if not assigned_now or not allowed(action, appeal, roles(me.person, appeal), now, max_redos=redos):
+        return
+    add = button(services.text(me.lang, action.label), callbacks.appeal(appeal.id, AppealVerb.ADD_COHANDLER))
+    await reply(update, services.text(me.lang, "cohandle.offer", number=appeal.id), reply_markup=inline([[add]]))
 
 
 async def on_add(update: Update, context: BotContext, me: Who, press: Press) -> None:

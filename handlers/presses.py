@@ -71,7 +71,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.COHANDLER_UNIT): cohandling.on_unit,
     (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
-    (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,
+    # Assign, then the offer to add co-handling units beside the lead (handlers/cohandling.py).
+    (Family.APPEAL, A.ASSIGN_PRIORITY): cohandling.on_assigned,
     (Family.APPEAL, A.WITHDRAW_CONFIRM): appeal_actions.on_withdraw_confirmed,
     (Family.APPEAL, A.CONFIRM): appeal_actions.on_confirm,
     (Family.APPEAL, A.EDIT): appeal_actions.on_edit,
