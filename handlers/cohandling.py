@@ -8,7 +8,8 @@ appeal's version the list was drawn at.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import BadRequest
 
 from domain.commands import EventArgs
 from domain.lifecycle import Event
@@ -18,11 +19,13 @@ from handlers.callbacks import AppealVerb, Press
 from handlers.cards import BY_VERB, allowed, refusal_key, roles
 from handlers.common import Who, refuse, reply
 from handlers.keyboards import button, inline
+from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext
 
 
 async def on_assigned(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """Assign with the unit and priority chosen; once it is with the lead unit, offer to add co-handling units."""
+    """Assign with the unit and priority chosen; once it is with the lead unit, the priority question becomes
+    the offer to add co-handling units (in place: the news of the assignment stays the newest message)."""
     await appeal_actions.on_priority_chosen(update, context, me, press)
     services = context.services
     appeal = await services.storage.appeals.get(press.appeal_id)
@@ -35,7 +38,15 @@ async def on_assigned(update: Update, context: BotContext, me: Who, press: Press
     if not assigned_now or not allowed(action, appeal, roles(me.person, appeal), now, max_redos=redos):
         return
     add = button(services.text(me.lang, action.label), callbacks.appeal(appeal.id, AppealVerb.ADD_COHANDLER))
-    await reply(update, services.text(me.lang, "cohandle.offer", number=appeal.id), reply_markup=inline([[add]]))
+    query = update.callback_query
+    if not isinstance(query.message, Message):
+        return
+    bot: QuietBot = update.get_bot()  # type: ignore[assignment]
+    try:
+        offer = services.text(me.lang, "cohandle.offer", number=appeal.id)
+        await bot.edit_text(query.message.chat.id, query.message.message_id, offer, inline([[add]]))
+    except BadRequest:
+        pass  # the question is gone or cannot be edited: the card still offers it
 
 
 async def on_add(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -98,8 +98,9 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     await press_data(bot, COORDINATOR, callbacks.appeal(number, AppealVerb.ASSIGN))
     await bot.press(COORDINATOR, lead)
     await bot.press(COORDINATOR, t("button.normal"))
-    # Assigned: the coordinator is offered co-handling units at once.
-    assert bot.last_text(COORDINATOR) == t("cohandle.offer", number=number)
+    # Assigned: the priority question becomes the offer of co-handling units, above the news of it.
+    assert bot.last_text(COORDINATOR) == t("appeal.done_assign", number=number, unit=lead, priority=t("button.normal"))
+    assert bot.texts(COORDINATOR)[-2] == t("cohandle.offer", number=number)
     await bot.press(COORDINATOR, t("button.add_cohandler"))
     await bot.press(COORDINATOR, co)
     assert bot.last_text(COORDINATOR) == t("appeal.done_add_cohandler", number=number, unit=lead)
