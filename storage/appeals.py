@@ -446,6 +446,8 @@ class Appeals:
         refusal = cohandling.part_refusal(conn, row, rule, part)
         if refusal is not None:
             raise BadEventArguments(refusal, state, event)
+        if rule.takes_unit and args.unit in row["co_units"].split():
+            raise BadEventArguments("cohandle_reassign", state, event)  # a co-handler cannot also lead
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
 

@@ -284,6 +284,11 @@ async def test_forged_presses_are_refused_and_each_side_keeps_to_its_own(bot) ->
     assert await alert(COORDINATOR, callbacks.appeal(number, AppealVerb.COHANDLER_UNIT, "st1")) == t("press.invalid")
     assert await alert(COORDINATOR, callbacks.appeal(number, AppealVerb.COHANDLER_UNIT, "st1.x")) == t("press.invalid")
     assert (await bot.services.storage.appeals.get(number)).co_units == "st1"
+    # Nor may a co-handling unit be made the lead by a reassignment.
+    assert await alert(COORDINATOR, callbacks.appeal(number, AppealVerb.REASSIGN_UNIT, f"st1.{version}")) == t(
+        "cohandle.refused_reassign"
+    )
+    assert (await bot.services.storage.appeals.get(number)).unit_id == "hr"
     rows = await bot.services.storage.db.fetchall("SELECT unit_id FROM cohandlers WHERE appeal_id = ?", (number,))
     assert [r["unit_id"] for r in rows] == ["st1"]
     assert await check_database(bot.services.storage.db) == []
