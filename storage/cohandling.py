@@ -36,7 +36,6 @@ class Part:
     state: str  # open (not signed for), accepted (signed, 签收) or done (办结)
     accept_due: datetime
     part_due: datetime
-    contribution: str | None  # what the unit said it did (its finish_part event's note)
 
 
 def staff_ids(conn: sqlite3.Connection, unit_id: str, courier_id: int | None) -> list[int]:
@@ -172,13 +171,10 @@ class Cohandling:
     async def parts(self, appeal_id: int) -> list[Part]:
         """The appeal's co-handling parts, in the order their units were added."""
         rows = await self._db.fetchall(
-            "SELECT c.unit_id, c.state, c.accept_due, c.part_due, e.note FROM cohandlers c"
-            " LEFT JOIN events e ON e.id = c.done_id WHERE c.appeal_id = ? ORDER BY c.added_id",
+            "SELECT unit_id, state, accept_due, part_due FROM cohandlers WHERE appeal_id = ? ORDER BY added_id",
             (appeal_id,),
         )
-        return [
-            Part(r["unit_id"], r["state"], from_ts(r["accept_due"]), from_ts(r["part_due"]), r["note"]) for r in rows
-        ]
+        return [Part(r["unit_id"], r["state"], from_ts(r["accept_due"]), from_ts(r["part_due"])) for r in rows]
 
     async def remind_due(self, now: datetime) -> int:
         """Queue the reminders of overdue parts (see `remind_due_in`)."""

@@ -147,6 +147,12 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
         t("notice.finish_part.coordinators", number=number, part_unit=co, unit=lead, note="")
     )
     assert len(bot.texts(COURIER)) == courier_messages
+    # The courier's own card tells the story without the co-handler's words; the lead's shows them.
+    await press_data(bot, COURIER, callbacks.appeal(number, AppealVerb.OPEN))
+    assert t("history.finish_part") in bot.last_text(COURIER) and CONTRIBUTION[lang] not in bot.last_text(COURIER)
+    await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
+    assert CONTRIBUTION[lang] in bot.last_text(HR_STAFF)
+    courier_messages = len(bot.texts(COURIER))
     part = await _part(bot, number)
     assert (part["state"], part["accept_on_time"], part["done_id"] is not None) == ("done", 1, True)
 
