@@ -52,6 +52,7 @@ class Event(StrEnum):
     SIGN_PART = "sign_part"
     FINISH_PART = "finish_part"
     ALLOW_RESOLVE = "allow_resolve"
+    CO_NOTE = "co_note"  # a co-handling unit's note to the lead: internal, the courier is not told
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ _DECLARED = (
     ),
     EventRule(
         Event.NOTE,
-        (step(S.HANDLING, S.HANDLING, {R.STAFF, R.COORDINATOR, R.COHANDLER}, (G.ACCEPTED,)),),
+        (step(S.HANDLING, S.HANDLING, {R.STAFF, R.COORDINATOR}, (G.ACCEPTED,)),),
         note=NoteRule(),
         tells=(A.COURIER,),
         button=Button("button.note", needs_text=True),
@@ -335,6 +336,13 @@ _DECLARED = (
         signs_part=True,
         tells=(A.UNIT,),
         button=Button("button.sign_part"),
+    ),
+    EventRule(
+        Event.CO_NOTE,
+        (step(S.HANDLING, S.HANDLING, _COHANDLER),),
+        note=NoteRule(),
+        tells=(A.UNIT,),
+        button=Button("button.co_note", needs_text=True),
     ),
     EventRule(
         Event.FINISH_PART,

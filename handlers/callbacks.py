@@ -64,6 +64,7 @@ class AppealVerb(StrEnum):
     SIGN_PART = "cos"
     FINISH_PART = "cof"
     ALLOW_RESOLVE = "cow"
+    CO_NOTE = "con"
     COHANDLER_UNIT = "cou"  # arg: "<unit>.<version>": the co-handling unit chosen, added once
     ASSIGN_UNIT = "asgu"  # arg: the unit chosen; then the priority
     ASSIGN_PRIORITY = "asgp"  # arg: "<unit>.<priority>"

@@ -17,7 +17,7 @@ from datetime import datetime
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan, parse_span
 from domain.events import EventRule
-from domain.names import State
+from domain.names import Role, State
 from storage.db import Database
 from storage.literals import literal
 from storage.models import from_ts, to_ts
@@ -48,10 +48,11 @@ def staff_ids(conn: sqlite3.Connection, unit_id: str, courier_id: int | None) ->
 
 
 def part_unit(conn: sqlite3.Connection, rule: EventRule, *, actor_id: int | None, unit: str | None) -> str | None:
-    """The unit whose part the event is about: the one added, or the presser's own; None for other events."""
+    """The unit whose part the event is about: the one added, or the presser's own (any event only a
+    co-handling unit's staff fire); None for other events."""
     if rule.adds_part:
         return unit
-    if rule.signs_part or rule.finishes_part:
+    if all(step.roles == {Role.COHANDLER} for step in rule.steps):
         person = conn.execute("SELECT unit_id FROM people WHERE telegram_id = ?", (actor_id,)).fetchone()
         return person["unit_id"] if person else None
     return None

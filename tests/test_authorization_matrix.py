@@ -86,7 +86,8 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ap:{n}:cos", "cohandled", ("no", "no", "no", "no", "ok", "no")),
     ("ap:{n}:cof", "part_signed", ("no", "no", "no", "no", "ok", "no")),
     ("ap:{n}:cow", "cohandled", ("no", "no", "no", "no", "no", "ok")),
-    ("ap:{n}:note", "cohandled", ("no", "no", "no", "ok", "ok", "ok")),  # a co-handler notes too
+    ("ap:{n}:note", "cohandled", ("no", "no", "no", "ok", "no", "ok")),  # a note the courier reads: not a co-handler's
+    ("ap:{n}:con", "cohandled", ("no", "no", "no", "no", "ok", "no")),  # a co-handler's note to the lead
     ("ap:{n}:rea", "cohandled", ("no", "no", "no", "no", "no", "ok")),
     # The result HR typed, shown back: only HR may confirm it; anyone who sees the appeal may press
     # Edit (with nothing of theirs pending, they are told so in a toast).
@@ -468,6 +469,11 @@ async def _part_finished(c: Case) -> None:
     assert await c.count(f"SELECT count(*) FROM cohandlers WHERE appeal_id = {c.n} AND state = 'done'") == 1
 
 
+async def _co_note(c: Case) -> None:
+    await c.prompt_then(PromptKind.CO_NOTE, "We found the rider's shifts")
+    assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "We found the rider's shifts"
+
+
 async def _resolving_allowed(c: Case) -> None:
     assert (await c.appeal()).parts_waived
 
@@ -696,6 +702,7 @@ ALLOWED: dict[str, Check] = {
     "cos": _part_signed,
     "cof": _part_finished,
     "cow": _resolving_allowed,
+    "con": _co_note,
     "edit": _edit,
     "asg": _choose_unit,
     "asgu": _choose_priority,

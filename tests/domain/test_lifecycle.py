@@ -41,7 +41,7 @@ SPEC = {
     (S.HANDLING, E.SEND_BACK): (S.ASSESSING, {ST}, None),
     (S.HANDLING, E.ASK): (S.HANDLING, {ST}, None),
     (S.HANDLING, E.ANSWER): (S.HANDLING, {C}, None),
-    (S.HANDLING, E.NOTE): (S.HANDLING, {ST, CO, CH}, None),  # a co-handling unit's staff note too
+    (S.HANDLING, E.NOTE): (S.HANDLING, {ST, CO}, None),
     (S.HANDLING, E.RESOLVE): (S.FEEDBACK, {ST}, None),
     (S.HANDLING, E.WITHDRAW): (S.CLOSED, {C}, Outcome.WITHDRAWN),
     (S.FEEDBACK, E.RATE_SATISFIED): (S.CLOSED, {C}, Outcome.RESOLVED),
@@ -60,6 +60,7 @@ SPEC = {
     (S.HANDLING, E.SIGN_PART): (S.HANDLING, {CH}, None),
     (S.HANDLING, E.FINISH_PART): (S.HANDLING, {CH}, None),
     (S.HANDLING, E.ALLOW_RESOLVE): (S.HANDLING, {CO}, None),
+    (S.HANDLING, E.CO_NOTE): (S.HANDLING, {CH}, None),  # to the lead, not the courier
 }
 
 

@@ -113,7 +113,7 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
         assert notice.startswith(told)
         assert t("cohandle.card_lead", unit=lead) in notice
         assert t("cohandle.card_parts", parts=t("cohandle.part_open", unit=co)) in notice
-        assert _labels(bot, worker) == [t("button.sign_part")]
+        assert _labels(bot, worker) == [t("button.sign_part"), t("button.co_note")]
     assert bot.last_text(HR_STAFF) == t("notice.add_cohandler.unit", number=number, part_unit=co)
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.ACCEPT))
     courier_messages = len(bot.texts(COURIER))  # from here on, co-handling is internal: the courier hears nothing
@@ -135,7 +135,12 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     await press_data(bot, ST_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
     card = bot.last_text(ST_STAFF)
     assert card.startswith(t("cohandle.card_label")) and t("cohandle.card_lead", unit=lead) in card
-    assert _labels(bot, ST_STAFF)[:2] == [t("button.note"), t("button.finish_part")]
+    assert _labels(bot, ST_STAFF) == [t("button.co_note"), t("button.finish_part")]
+    await bot.press(ST_STAFF, t("button.co_note"))
+    assert bot.last_text(ST_STAFF) == t("appeal.prompt_co_note", number=number)
+    await bot.say(ST_STAFF, "Shift records requested")
+    assert bot.last_text(ST_STAFF) == t("appeal.done_co_note", number=number)
+    assert bot.last_text(HR_STAFF).startswith(t("notice.co_note.unit", number=number, part_unit=co, note=""))
     for forbidden in (AppealVerb.RESOLVE, AppealVerb.REASSIGN, AppealVerb.ACCEPT):
         assert callbacks.appeal(number, forbidden) not in [
             d for _, d in bot.core.inline_buttons(bot.core.last_message(ST_STAFF))
@@ -161,7 +166,7 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     roles = await bot.services.storage.db.fetchall(
         "SELECT event, actor_role FROM events WHERE appeal_id = ? AND actor_role = 'cohandler' ORDER BY id", (number,)
     )
-    assert [(r["event"], r["actor_role"]) for r in roles] == [("sign_part", "cohandler"), ("finish_part", "cohandler")]
+    assert [r["event"] for r in roles] == ["sign_part", "co_note", "finish_part"]
     assert await check_database(bot.services.storage.db) == []
 
 
@@ -222,7 +227,7 @@ async def test_each_part_is_reminded_once_when_its_signing_and_then_its_part_are
     assert [told(p, sign_late) for p in (ST_STAFF, ST_STAFF_2, COORDINATOR, HR_STAFF)] == [1, 1, 1, 0]
     # The reminder comes under the unit's card, which keeps its Sign button.
     card = bot.core.bot_messages(ST_STAFF)[-2]
-    assert [label for label, _ in bot.core.inline_buttons(card)] == [t("button.note"), t("button.sign_part")]
+    assert [label for label, _ in bot.core.inline_buttons(card)] == [t("button.sign_part"), t("button.co_note")]
 
     await press_data(bot, ST_STAFF, callbacks.appeal(number, AppealVerb.SIGN_PART))
     await bot.at(part_due + timedelta(minutes=1))
