@@ -213,9 +213,9 @@ def card_text(
     if unit_key is not None:
         unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
         # With co-handling units beside it, the unit holding the appeal is its lead (主办单位).
-        lead = facts.parts and unit_key == "card.unit"
+        lead = for_staff and facts.parts and unit_key == "card.unit"
         lines.append(services.text(lang, "cohandle.card_lead" if lead else unit_key, unit=unit))
-    if facts.parts:
+    if facts.parts and for_staff:  # internal: the courier hears from the lead unit alone
         lines.append(parts_line(services, facts.parts, lang))
         if appeal.state == State.HANDLING and appeal.parts_open and not appeal.parts_waived:
             lines.append(services.text(lang, "cohandle.card_waiting"))
