@@ -459,7 +459,7 @@ class Appeals:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
         if part is not None and not rule.adds_part:
-            on_time = cohandling.on_time(conn, rule, appeal_id, part, ts)
+            on_time = cohandling.on_time(conn, rule, appeal_id=appeal_id, unit=part, now=ts)
 
         # The row as it will be stored: written by the UPDATE, and what Applied.appeal is built from.
         written = dict(row)

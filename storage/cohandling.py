@@ -81,7 +81,7 @@ def part_refusal(conn: sqlite3.Connection, row: sqlite3.Row, rule: EventRule, un
     return {"open": "cohandle_not_signed", "done": "cohandle_done"}.get(part["state"])
 
 
-def on_time(conn: sqlite3.Connection, rule: EventRule, appeal_id: int, unit: str | None, now: int) -> bool | None:
+def on_time(conn: sqlite3.Connection, rule: EventRule, *, appeal_id: int, unit: str | None, now: int) -> bool | None:
     """Whether a part's signing or finishing came before its deadline (None for other events)."""
     if not (rule.signs_part or rule.finishes_part):
         return None
