@@ -58,7 +58,8 @@ async def _with_co_handler(bot, lang: str = "en") -> int:
     assert t("button.add_cohandler") in _labels(bot, COORDINATOR)
     await bot.press(COORDINATOR, t("button.add_cohandler"))
     assert bot.last_text(COORDINATOR) == t("cohandle.choose_unit", number=number)
-    assert _labels(bot, COORDINATOR) == [NAMES[lang][1], t("button.back")]  # neither the lead nor a co-handler
+    offered = _labels(bot, COORDINATOR)
+    assert NAMES[lang][1] in offered and NAMES[lang][0] not in offered  # never the lead
     await bot.press(COORDINATOR, NAMES[lang][1])
     assert bot.last_text(COORDINATOR) == t("appeal.done_add_cohandler", number=number, unit=NAMES[lang][0])
     return number
@@ -328,3 +329,50 @@ async def test_the_digest_counts_each_units_acceptance_and_the_export_lists_the_
     ):
         headers, rows = ledger_files.table([line], bot.services.catalog, lang, bot.services.zone, lambda c: c)
         assert rows[0][headers.index(header)] == cell
+
+
+LABOUR_STAFF = 700
+THREE_UNITS = [
+    {"id": "st1", "kind": "station", "zh": "一号驿站", "en": "Station One", "staff": [ST_STAFF, ST_STAFF_2]},
+    {"id": "hr", "kind": "department", "zh": "人社局", "en": "HR Bureau", "staff": [HR_STAFF]},
+    {"id": "lab", "kind": "department", "zh": "劳动监察大队", "en": "Labour Inspection", "staff": [LABOUR_STAFF]},
+]
+
+
+async def test_with_two_co_handlers_the_lead_waits_for_both_and_each_keeps_to_its_own_part(tmp_path) -> None:
+    """Two units co-handle: Resolve names both open parts, then the one left; a unit's second Sign is refused
+    as already signed, whatever the other unit has done; the lead resolves once both are done."""
+    async with running_bot(tmp_path / "two.sqlite3", units=THREE_UNITS) as bot:
+        t = _t(bot, "en")
+        number = await _with_co_handler(bot)
+        bot.user(LABOUR_STAFF, "Lab", language_code="en")
+        await bot.services.storage.people.set_language(LABOUR_STAFF, "en")
+        await press_data(bot, COORDINATOR, callbacks.appeal(number, AppealVerb.ADD_COHANDLER))
+        assert _labels(bot, COORDINATOR) == ["Labour Inspection", t("button.back")]
+        await bot.press(COORDINATOR, "Labour Inspection")
+        assert t("button.sign_part") in _labels(bot, LABOUR_STAFF)
+
+        query = await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.RESOLVE))
+        both = t("cohandle.resolve_waits", number=number, units="Station One, Labour Inspection")
+        assert bot.core.answered_callback(query)["text"] == both
+
+        await press_data(bot, ST_STAFF, callbacks.appeal(number, AppealVerb.SIGN_PART))
+        # Station One's second worker presses the Sign still on their card: the part is signed already.
+        query = await press_data(bot, ST_STAFF_2, callbacks.appeal(number, AppealVerb.SIGN_PART))
+        assert bot.core.answered_callback(query)["text"] == t("cohandle.refused_signed")
+        await _finish_part(bot, number, "en", person=ST_STAFF_2)  # any worker of the unit may finish it
+        query = await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.RESOLVE))
+        assert bot.core.answered_callback(query)["text"] == t(
+            "cohandle.resolve_waits", number=number, units="Labour Inspection"
+        )
+        await press_data(bot, LABOUR_STAFF, callbacks.appeal(number, AppealVerb.SIGN_PART))
+        await _finish_part(bot, number, "en", person=LABOUR_STAFF)
+        await _resolve(bot, number, "en")
+        appeal = await bot.services.storage.appeals.get(number)
+        assert (appeal.state, appeal.co_units, appeal.parts_open) == ("feedback", "st1 lab", 0)
+        start = bot.clock() - timedelta(days=7)
+        lines = await bot.services.storage.ledger.lines(start, bot.clock() + timedelta(minutes=1))
+        (line,) = [x for x in lines if x.number == number]
+        headers, rows = ledger_files.table([line], bot.services.catalog, "en", bot.services.zone, lambda c: c)
+        assert rows[0][headers.index("Co-handling units")] == "Station One (done), Labour Inspection (done)"
+        assert await check_database(bot.services.storage.db) == []
