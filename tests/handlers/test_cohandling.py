@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import ConfigError
 from handlers import callbacks, ledger_files
 from handlers.callbacks import AppealVerb
 from storage.models import from_ts
 from tests.every_state import confirm_if_asked
-from tests.harness import running_bot
+from tests.harness import district_config, running_bot
 from tests.helpers import file_appeal, press_data, submit_appeal
 from tests.invariants import check_database
 
@@ -376,3 +377,20 @@ async def test_with_two_co_handlers_the_lead_waits_for_both_and_each_keeps_to_it
         headers, rows = ledger_files.table([line], bot.services.catalog, "en", bot.services.zone, lambda c: c)
         assert rows[0][headers.index("Co-handling units")] == "Station One (done), Labour Inspection (done)"
         assert await check_database(bot.services.storage.db) == []
+
+
+async def test_the_part_deadlines_come_from_the_config(tmp_path) -> None:
+    """deadlines.cohandle_accept and cohandle_part (1 and 3 working days by default) set a new part's deadlines."""
+    defaults = district_config(tmp_path / "x.sqlite3").deadlines
+    assert (str(defaults.cohandle_accept), str(defaults.cohandle_part)) == ("1wd", "3wd")
+    overrides = {"deadlines": {"cohandle_accept": "2h", "cohandle_part": "1wd"}}
+    async with running_bot(tmp_path / "spans.sqlite3", **overrides) as bot:
+        number = await _with_co_handler(bot)
+        part = await _part(bot, number)
+        added = from_ts(part["added_at"])
+        assert (from_ts(part["accept_due"]) - added, from_ts(part["part_due"]) - added) == (
+            timedelta(hours=2),
+            timedelta(days=1),
+        )
+    with pytest.raises(ConfigError, match="deadlines.cohandle_part"):
+        district_config(tmp_path / "x.sqlite3", deadlines={"cohandle_part": "soon"})
