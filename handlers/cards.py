@@ -67,7 +67,8 @@ def refusal_key(person: Person, appeal: Appeal, event: Event) -> str:
 
 
 def own_appeal_line(services: Services, person: Person, appeal: Appeal, lang: str) -> str | None:
-    """On the filer's card while the appeal waits for handling they may not give: who must act instead."""
+    """The line atop a card for its reader: a co-handling unit's 协办 label; on the filer's card while the
+    appeal waits for handling they may not give, who must act instead."""
     if Role.COHANDLER in roles(person, appeal):
         return services.text(lang, "cohandle.card_label")  # the lead unit is named on the card below
     held_back = withheld(person, appeal)

@@ -1,8 +1,8 @@
 """Co-handling (协办): a coordinator adds a unit beside the lead (主办), from the appeal's card.
 
-The events (add a unit, sign for a part, finish it, allow the lead to resolve without it) are declared
-in domain/events.py; signing, finishing (a typed contribution) and allowing are plain card buttons
-(handlers/appeal_actions.py). Adding asks which unit first: each unit a button that acts once, at the
+The events (add a unit, sign for a part, note to the lead, finish it, allow the lead to resolve without
+it) are declared in domain/events.py; signing, the note and finishing (typed), and allowing are plain card
+buttons (handlers/appeal_actions.py). Assigning turns its priority question into the offer to add one. Adding asks which unit first: each unit a button that acts once, at the
 appeal's version the list was drawn at.
 """
 
