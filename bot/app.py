@@ -92,6 +92,8 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     storage.reports.min_appeals = config.hotspots.min_appeals
     storage.appeals.max_extensions = config.deadlines.max_extensions
     storage.appeals.max_redos = config.feedback.max_redos
+    storage.cohandling.accept_span = config.deadlines.cohandle_accept
+    storage.cohandling.part_span = config.deadlines.cohandle_part
     storage.reports.radius_m = config.hotspots.radius_m
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
@@ -141,6 +143,8 @@ async def queue_due_work(services: Services, config: Config) -> None:
     now = services.clock()
     for step in await services.storage.timers.fire_due(now):
         log.debug("timer step %s.%s fired for appeal %d", step.timer, step.stage, step.appeal_id)
+    # A co-handling part's deadlines are per (appeal, unit): its own rows, not the appeal's timers.
+    await services.storage.cohandling.remind_due(now)
     digest = config.digest
     for kind, slot in (
         ("daily", latest_daily(now, digest.daily_time(), services.zone)),

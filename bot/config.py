@@ -164,6 +164,10 @@ class DeadlinesSection(Strict):
     redo: Span = parse_span("3wd")
     # Extensions (延期) a coordinator may approve per appeal; 0: units cannot ask for more time.
     max_extensions: int = Field(default=1, ge=0, le=5)
+    # A co-handling unit (协办) signs for its part (签收) within this, and finishes it within this, from when
+    # a coordinator adds it.
+    cohandle_accept: Span = parse_span("1wd")
+    cohandle_part: Span = parse_span("3wd")
     urgent: DeadlineOverrides = Field(
         default_factory=lambda: DeadlineOverrides(
             triage=parse_span("30m"), accept=parse_span("30m"), handle=parse_span("eod")

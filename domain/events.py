@@ -46,6 +46,13 @@ class Event(StrEnum):
     REFUSE_EXTENSION = "refuse_extension"
     # "Not solved" once the unit's redos (重办) are used up: a coordinator decides what happens next.
     ESCALATE_UNSOLVED = "escalate_unsolved"
+    # Co-handling (协办): a coordinator adds a unit beside the lead (主办); it signs for its part (签收) and
+    # says when its part is done, with what it did; a coordinator may let the lead resolve without it.
+    ADD_COHANDLER = "add_cohandler"
+    SIGN_PART = "sign_part"
+    FINISH_PART = "finish_part"
+    ALLOW_RESOLVE = "allow_resolve"
+    CO_NOTE = "co_note"  # a co-handling unit's note to the lead: internal, the courier is not told
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,12 @@ class EventRule:
     extension_pending: bool | None = None
     asks_extension: bool = False  # the working days it asks for are stored (the `extensions` table)
     grants_extension: bool = False  # the handling deadline moves by the working days granted
+    # Co-handling parts (协办, the `cohandlers` table): a unit joins beside the lead with its own part, signs
+    # for it, finishes it; or a coordinator lets the lead resolve while parts are open.
+    adds_part: bool = False
+    signs_part: bool = False
+    finishes_part: bool = False
+    waives_parts: bool = False
     # Its deadlines, besides closing, which clears them all (domain/deadlines.py).
     arms: tuple[Timer, ...] = ()
     clears: tuple[Timer, ...] = ()
@@ -120,6 +133,7 @@ S, R, G, T, A = State, Role, Guard, Timer, Audience
 _COURIER = {R.COURIER}
 _STAFF = {R.STAFF}
 _COORD = {R.COORDINATOR}
+_COHANDLER = {R.COHANDLER}
 # Until a unit resolves it, its courier may take an appeal back.
 _WITHDRAWABLE = (S.COLLECTING, S.ASSESSING, S.HANDLING)
 
@@ -172,7 +186,8 @@ _DECLARED = (
     ),
     EventRule(
         Event.RESOLVE,
-        (step(S.HANDLING, S.FEEDBACK, _STAFF, (G.ACCEPTED,)),),
+        # Only the lead resolves, once the co-handling parts are done or a coordinator allows it.
+        (step(S.HANDLING, S.FEEDBACK, _STAFF, (G.ACCEPTED, G.PARTS_DONE)),),
         note=NoteRule(MIN_OUTCOME),
         awaiting_courier=False,
         arms=(T.FEEDBACK,),
@@ -305,6 +320,45 @@ _DECLARED = (
         Event.AUTO_CLOSE,
         (step(S.FEEDBACK, S.CLOSED, {R.SYSTEM}, outcome=Outcome.AUTO_CLOSED),),
         tells=(A.COURIER, A.UNIT, A.FOLLOWERS),
+    ),
+    EventRule(
+        Event.ADD_COHANDLER,
+        # The unit it names (args.unit): active, neither the lead nor a co-handler already.
+        (step(S.HANDLING, S.HANDLING, _COORD),),
+        adds_part=True,
+        tells=(A.COHANDLER_ADDED, A.UNIT),
+        button=Button("button.add_cohandler"),
+    ),
+    EventRule(
+        Event.SIGN_PART,
+        # Checked with the arguments: the presser's own unit has a part not yet signed.
+        (step(S.HANDLING, S.HANDLING, _COHANDLER, (G.PART_TO_SIGN,)),),
+        signs_part=True,
+        tells=(A.UNIT,),
+        button=Button("button.sign_part"),
+    ),
+    EventRule(
+        Event.CO_NOTE,
+        (step(S.HANDLING, S.HANDLING, _COHANDLER),),
+        note=NoteRule(),
+        tells=(A.UNIT,),
+        button=Button("button.co_note", needs_text=True),
+    ),
+    EventRule(
+        Event.FINISH_PART,
+        # Checked with the arguments: the presser's own unit signed for its part and has not finished it.
+        (step(S.HANDLING, S.HANDLING, _COHANDLER, (G.PART_SIGNED,)),),
+        note=NoteRule(MIN_OUTCOME),  # what the unit did: the lead writes the result from it
+        finishes_part=True,
+        tells=(A.UNIT, A.COORDINATORS),  # internal: the courier hears the lead's result, not each part
+        button=Button("button.finish_part", needs_text=True),
+    ),
+    EventRule(
+        Event.ALLOW_RESOLVE,
+        (step(S.HANDLING, S.HANDLING, _COORD, (G.PARTS_OPEN,)),),
+        waives_parts=True,
+        tells=(A.UNIT,),
+        button=Button("button.allow_resolve"),
     ),
 )
 

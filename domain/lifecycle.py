@@ -53,6 +53,9 @@ class Facts:
     extension_pending: bool = False
     redos: int = 0  # redos (重办) the appeal has had
     max_redos: int = DEFAULT_MAX_REDOS  # feedback.max_redos
+    parts_open: int = 0  # co-handling parts (协办) not done
+    parts_unsigned: int = 0  # of those, parts their unit has not signed for
+    parts_waived: bool = False  # a coordinator let the lead resolve with parts open
 
 
 class LifecycleError(Exception):
@@ -97,6 +100,14 @@ def _guard_holds(guard: Guard, facts: Facts) -> bool:
             return facts.redos < facts.max_redos
         case Guard.NO_REDOS_LEFT:
             return facts.redos >= facts.max_redos
+        case Guard.PART_TO_SIGN:
+            return facts.parts_unsigned > 0
+        case Guard.PART_SIGNED:
+            return facts.parts_open > facts.parts_unsigned
+        case Guard.PARTS_OPEN:
+            return facts.parts_open > 0 and not facts.parts_waived
+        case Guard.PARTS_DONE:
+            return facts.parts_open == 0 or facts.parts_waived
 
 
 # Who may fire each event from some state: a person with none of these roles is refused before
@@ -161,6 +172,10 @@ def after(facts: Facts, transition: Transition) -> Facts:
         pending,
         facts.redos + int(rule.reopens),
         facts.max_redos,
+        facts.parts_open + int(rule.adds_part) - int(rule.finishes_part),
+        facts.parts_unsigned + int(rule.adds_part) - int(rule.signs_part),
+        # A part added later is waited for again.
+        (facts.parts_waived or rule.waives_parts) and not rule.adds_part,
     )
 
 
@@ -173,6 +188,7 @@ class Position:
     person_unit: str | None
     courier_id: int | None
     appeal_unit: str | None
+    co_units: frozenset[str] = frozenset()  # the appeal's co-handling units (协办单位)
 
     def filed_it(self) -> bool:
         """Whether this person is the appeal's courier."""
@@ -196,6 +212,8 @@ def _office_roles(position: Position) -> frozenset[Role]:
     unit = position.appeal_unit
     if position.person_role == "staff" and unit is not None and position.person_unit == unit:
         roles.add(Role.STAFF)
+    elif position.person_role == "staff" and position.person_unit in position.co_units:
+        roles.add(Role.COHANDLER)
     if position.person_role == "coordinator":
         roles.add(Role.COORDINATOR)
     return frozenset(roles)

@@ -23,7 +23,8 @@ class Role(StrEnum):
     """Who fires an event, relative to the appeal."""
 
     COURIER = "courier"  # the courier who filed this appeal
-    STAFF = "staff"  # staff of the unit the appeal is assigned to
+    STAFF = "staff"  # staff of the unit the appeal is assigned to (the lead, 主办单位)
+    COHANDLER = "cohandler"  # staff of a co-handling unit of the appeal (协办单位)
     COORDINATOR = "coordinator"
     SYSTEM = "system"
 
@@ -50,6 +51,10 @@ class Guard(StrEnum):
     NO_EXTENSION_PENDING = "no_extension_pending"
     REDOS_LEFT = "redos_left"  # the unit has not yet had feedback.max_redos redos (重办)
     NO_REDOS_LEFT = "no_redos_left"
+    PART_TO_SIGN = "part_to_sign"  # a co-handling unit (协办) has not yet signed for its part
+    PART_SIGNED = "part_signed"  # a co-handling unit signed for its part and has not finished it
+    PARTS_OPEN = "parts_open"  # some co-handling part is not done, and no coordinator let the lead go on
+    PARTS_DONE = "parts_done"  # every co-handling part is done, or a coordinator let the lead resolve anyway
 
 
 class Timer(StrEnum):
@@ -75,6 +80,7 @@ class Audience(StrEnum):
     PREVIOUS_UNIT = "previous_unit"  # staff of the unit it left, when it changed
     COORDINATORS = "coordinators"
     FOLLOWERS = "followers"  # couriers whose duplicates were merged into this appeal
+    COHANDLER_ADDED = "cohandler_added"  # staff of the co-handling unit (协办单位) the event adds
 
 
 class Rating(StrEnum):

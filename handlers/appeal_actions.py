@@ -25,10 +25,12 @@ from handlers.callbacks import AppealVerb, Press
 from handlers.cards import (
     ACTIONS,
     BY_VERB,
+    WAITS_FOR_PARTS,
     Action,
     allowed,
     can_see,
     card_facts,
+    open_parts,
     refusal_key,
     roles,
     state_line,
@@ -227,6 +229,8 @@ async def _load(update: Update, context: BotContext, me: Who, press: Press) -> A
 
 
 def _refusal_key(error: lifecycle.LifecycleError) -> str:
+    if isinstance(error, BadEventArguments) and error.reason.startswith("cohandle_"):
+        return f"cohandle.refused_{error.reason.removeprefix('cohandle_')}"
     if isinstance(error, BadEventArguments) and error.reason.startswith("extension_"):
         return f"extension.refused_{error.reason.removeprefix('extension_')}"
     if isinstance(error, BadEventArguments):
@@ -270,8 +274,13 @@ async def _refused(update: Update, context: BotContext, me: Who, appeal: Appeal,
     now, redos = context.services.clock(), context.services.storage.appeals.max_redos
     if allowed(action, appeal, roles(me.person, appeal), now, max_redos=redos):
         return False
-    if isinstance(_why_not(action, appeal, me, now, redos), lifecycle.NotPermitted):
+    why = _why_not(action, appeal, me, now, redos)
+    if isinstance(why, lifecycle.NotPermitted):
         await refuse(update, context, me.lang, refusal_key(me.person, appeal, action.event))
+    elif why.reason == WAITS_FOR_PARTS:
+        await refuse(
+            update, context, me.lang, "cohandle.resolve_waits", **await open_parts(context.services, appeal, me.lang)
+        )
     else:
         await _stale(update, context, me, appeal, action.event)
     return True

@@ -62,6 +62,12 @@ class AppealVerb(StrEnum):
     REFUSE_EXTENSION = "exr"
     EXTENSION_DAYS = "exd"  # arg: the working days the unit asks for; then its reason
     EXTENSION_GRANT = "exg"  # arg: "<working days>.<version>": a coordinator grants that much, once
+    ADD_COHANDLER = "coa"  # 协办: which unit to add beside the lead
+    SIGN_PART = "cos"
+    FINISH_PART = "cof"
+    ALLOW_RESOLVE = "cow"
+    CO_NOTE = "con"
+    COHANDLER_UNIT = "cou"  # arg: "<unit>.<version>": the co-handling unit chosen, added once
     ASSIGN_UNIT = "asgu"  # arg: the unit chosen; then the priority
     ASSIGN_PRIORITY = "asgp"  # arg: "<unit>.<priority>"
     REASSIGN_UNIT = "reau"  # arg: the unit chosen

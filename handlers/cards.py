@@ -8,13 +8,14 @@ from datetime import datetime
 from domain import lifecycle
 from domain.deadlines import Priority
 from domain.events import RULES, SOLVED_OUTCOMES
-from domain.lifecycle import Event, Role, State
+from domain.lifecycle import Event, Guard, Role, State
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.deadlines_view import deadline_line
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from handlers.telegram_text import IN_HISTORY, ON_CARD, PLACE_ON_CARD, SHORT_HISTORY, one_line, quoted, shorten, units
+from storage.cohandling import Part
 from storage.models import Appeal, Person, TimerRow, Unit
 from storage.stations import Station
 
@@ -40,7 +41,14 @@ BY_VERB = {a.verb: a for a in ACTIONS}
 
 
 def _position(person: Person, appeal: Appeal) -> lifecycle.Position:
-    return lifecycle.Position(person.telegram_id, person.role, person.unit_id, appeal.courier_id, appeal.unit_id)
+    return lifecycle.Position(
+        person.telegram_id,
+        person.role,
+        person.unit_id,
+        appeal.courier_id,
+        appeal.unit_id,
+        frozenset(appeal.co_unit_ids),
+    )
 
 
 def roles(person: Person, appeal: Appeal) -> frozenset[Role]:
@@ -59,7 +67,10 @@ def refusal_key(person: Person, appeal: Appeal, event: Event) -> str:
 
 
 def own_appeal_line(services: Services, person: Person, appeal: Appeal, lang: str) -> str | None:
-    """On the filer's card while the appeal waits for handling they may not give: who must act instead."""
+    """The line atop a card for its reader: a co-handling unit's 协办 label; on the filer's card while the
+    appeal waits for handling they may not give, who must act instead."""
+    if Role.COHANDLER in roles(person, appeal):
+        return services.text(lang, "cohandle.card_label")  # the lead unit is named on the card below
     held_back = withheld(person, appeal)
     if Role.STAFF in held_back and appeal.state == State.HANDLING:
         return services.text(lang, "selfhandling.card_staff")
@@ -116,6 +127,7 @@ class CardFacts:
     shortened: bool = False  # the card cannot show all of it: the description, a note or older history
     # Whether the person who filed it is muted now; None when no one a coordinator may mute filed it.
     filer_muted: bool | None = None
+    parts: tuple[tuple[Part, Unit | None], ...] = ()  # its co-handling units (协办) and their parts
 
 
 def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
@@ -130,6 +142,7 @@ def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
 async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
     """Read what the card of `appeal` shows besides its row: its unit, station, deadlines and files."""
     storage = services.storage
+    parts = await storage.cohandling.parts(appeal.id) if appeal.co_units else []
     return CardFacts(
         unit=await storage.people.unit(appeal.unit_id) if appeal.unit_id else None,
         station=await storage.stations.get(appeal.station_id) if appeal.station_id else None,
@@ -137,6 +150,7 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
         files=len(await storage.appeals.attachments(appeal.id)),
         shortened=shortened(appeal, await storage.appeals.notes(appeal.id)),
         filer_muted=await _filer_muted(services, appeal),
+        parts=tuple([(part, await storage.people.unit(part.unit_id)) for part in parts]),
     )
 
 
@@ -161,6 +175,28 @@ def _unit_key(appeal: Appeal) -> str | None:
     if appeal.state in (State.HANDLING, State.FEEDBACK) or appeal.outcome in SOLVED_OUTCOMES:
         return "card.unit"
     return None
+
+
+# Why the lead's Resolve is refused while a co-handling part (协办) is open: lifecycle.decide's reason.
+WAITS_FOR_PARTS = f"guard_{Guard.PARTS_DONE}"
+
+
+async def open_parts(services: Services, appeal: Appeal, lang: str) -> dict[str, object]:
+    """What the lead is told when its Resolve waits for co-handling parts: the appeal, the units whose
+    parts are open."""
+    parts = await services.storage.cohandling.parts(appeal.id)
+    names = [await services.storage.people.unit(p.unit_id) for p in parts if p.state != "done"]
+    units = services.text(lang, "digest2.list_sep").join(u.name(lang) for u in names if u is not None)
+    return {"number": appeal.id, "units": units}
+
+
+def parts_line(services: Services, parts: tuple[tuple[Part, Unit | None], ...], lang: str) -> str:
+    """The co-handling units (协办单位) and where each part stands, in one line."""
+    named = [
+        services.text(lang, f"cohandle.part_{part.state}", unit=unit.name(lang) if unit else part.unit_id)
+        for part, unit in parts
+    ]
+    return services.text(lang, "cohandle.card_parts", parts=services.text(lang, "digest2.list_sep").join(named))
 
 
 def card_text(
@@ -194,7 +230,13 @@ def card_text(
     unit_key = _unit_key(appeal)
     if unit_key is not None:
         unit = facts.unit.name(lang) if facts.unit else appeal.unit_id
-        lines.append(services.text(lang, unit_key, unit=unit))
+        # With co-handling units beside it, the unit holding the appeal is its lead (主办单位).
+        lead = for_staff and facts.parts and unit_key == "card.unit"
+        lines.append(services.text(lang, "cohandle.card_lead" if lead else unit_key, unit=unit))
+    if facts.parts and for_staff:  # internal: the courier hears from the lead unit alone
+        lines.append(parts_line(services, facts.parts, lang))
+        if appeal.state == State.HANDLING and appeal.parts_open and not appeal.parts_waived:
+            lines.append(services.text(lang, "cohandle.card_waiting"))
     if appeal.station_id:
         station = facts.station.name_for(lang) if facts.station else appeal.station_id
         lines.append(services.text(lang, "card.station", station=station))

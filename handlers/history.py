@@ -12,8 +12,9 @@ from storage.models import Appeal, LedgerEntry, Unit
 
 _FILE_KINDS = ("photo", "voice", "document")
 
-# What the courier is not shown: the reason a unit gave for sending an appeal back is internal.
-_PRIVATE_NOTES = {Event.SEND_BACK}
+# What the courier is not shown: the reason a unit gave for sending an appeal back, and what a co-handling
+# unit (协办) tells the lead or says of its part, are internal.
+_PRIVATE_NOTES = {Event.SEND_BACK, Event.FINISH_PART, Event.CO_NOTE}
 
 
 async def history_text(

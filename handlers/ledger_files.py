@@ -41,6 +41,7 @@ COLUMNS = (
     "rating",
     "reopens",
     "extensions",
+    "cohandlers",
     "description",
     "results",
 )
@@ -77,6 +78,8 @@ def _table_of(column: str) -> str:
         return "evidence"
     if column in _PLACE_COLUMNS:
         return "place"
+    if column == "cohandlers":
+        return "cohandle"
     return "extension" if column in _EXTENSION_COLUMNS else "export"
 
 
@@ -112,11 +115,21 @@ def table(
                 t(f"export.rating_{line.rating}") if line.rating else None,
                 line.reopens,
                 line.extensions,
+                _cohandlers(catalog, lang, line),
                 line.description or None,
                 "\n".join(f"{local(at).strftime(TIME_FORMAT)} {note}" for at, note in line.results) or None,
             ]
         )
     return headers, rows
+
+
+def _cohandlers(catalog: Catalog, lang: str, line: LedgerLine) -> str | None:
+    """Each co-handling unit (协办) and where its part stands: "一号驿站（已签收）、财务科（已办结）"."""
+    parts = [
+        catalog.text(lang, f"cohandle.part_{state}", unit=(zh if lang == "zh" else en) or unit_id)
+        for unit_id, zh, en, state in line.cohandlers
+    ]
+    return catalog.text(lang, "digest2.list_sep").join(parts) or None
 
 
 def estimated_bytes(appeals: int, text_bytes: int) -> int:

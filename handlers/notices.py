@@ -21,6 +21,7 @@ from handlers.services import Services
 from handlers.telegram_text import IN_NOTICE, TEXT, said, shorten, units
 from handlers.text_prompts import days_text
 from storage.appeals import OWN_UNIT_NOTICE
+from storage.cohandling import REMIND_PART, REMIND_SIGN
 from storage.desks import CARD as DESK_CARD
 from storage.desks import is_desk
 from storage.models import Appeal, OutboxMessage, Person, from_ts
@@ -34,6 +35,7 @@ _WITH_CARD = {
     notice(Event.SUBMIT, Audience.COORDINATORS),
     notice(Event.SEND_BACK, Audience.COORDINATORS),
     notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
+    notice(Event.ADD_COHANDLER, Audience.COHANDLER_ADDED),
     OWN_UNIT_NOTICE,
     DESK_CARD,
 }
@@ -42,6 +44,8 @@ _WITH_CARD |= {
     for timer in (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE)
     for stage in (Stage.REMIND, Stage.DUE, Stage.ESCALATE)
 }
+# Co-handling (协办): the unit added gets the card with its Sign button; a late part's reminder too.
+_WITH_CARD |= {notice(Event.ADD_COHANDLER, Audience.COHANDLER_ADDED), REMIND_SIGN, REMIND_PART}
 # Notices to the courier that need an answer: only the buttons for that answer. "Not solved" is one of
 # two events, as the unit's redos (重办) allow: the lifecycle lets only one of them show.
 _RATINGS = (
@@ -74,6 +78,7 @@ _INTRODUCING = {
     notice(Event.SUBMIT, Audience.COORDINATORS),
     notice(Event.SEND_BACK, Audience.COORDINATORS),
     notice(Event.ESCALATE_UNSOLVED, Audience.COORDINATORS),
+    notice(Event.ADD_COHANDLER, Audience.COHANDLER_ADDED),
     OWN_UNIT_NOTICE,
     DESK_CARD,
 }
@@ -144,6 +149,9 @@ async def render_notice(
             params["note"] = said(params["note"], IN_NOTICE)  # people's words, quoted and within the notice's share
         elif appeal is not None and message.template == ANSWER_ADDED:
             params["files"] = files_said(services, lang, await _added_files(services, message, memo))
+        if isinstance(params.get("part_unit"), str):  # a co-handling unit (协办), by its name
+            part_unit = await services.storage.people.unit(params["part_unit"])
+            params["part_unit"] = part_unit.name(lang) if part_unit else params["part_unit"]
         if isinstance(params.get("days"), int):  # an extension's length, as people read it
             params["days"] = days_text(services, lang, params["days"])
         memo.rendered[key] = await _render(services, message.template, params, appeal, lang, held, memo, cut, shared)

@@ -15,6 +15,7 @@ from telegram.error import Forbidden
 from handlers import (
     appeal_actions,
     canned_replies,
+    cohandling,
     desk,
     digest,
     evidence,
@@ -70,9 +71,13 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     (Family.APPEAL, A.EXTENSION_DAYS): extensions.on_days,
     (Family.APPEAL, A.APPROVE_EXTENSION): extensions.on_approve,
     (Family.APPEAL, A.EXTENSION_GRANT): extensions.on_grant,
+    # Co-handling: which unit to add beside the lead (handlers/cohandling.py).
+    (Family.APPEAL, A.ADD_COHANDLER): cohandling.on_add,
+    (Family.APPEAL, A.COHANDLER_UNIT): cohandling.on_unit,
     (Family.APPEAL, A.ASSIGN_UNIT): appeal_actions.on_unit_chosen,
     (Family.APPEAL, A.REASSIGN_UNIT): appeal_actions.on_unit_chosen,
-    (Family.APPEAL, A.ASSIGN_PRIORITY): appeal_actions.on_priority_chosen,
+    # Assign, then the offer to add co-handling units beside the lead (handlers/cohandling.py).
+    (Family.APPEAL, A.ASSIGN_PRIORITY): cohandling.on_assigned,
     (Family.APPEAL, A.WITHDRAW_CONFIRM): appeal_actions.on_withdraw_confirmed,
     (Family.APPEAL, A.CONFIRM): appeal_actions.on_confirm,
     (Family.APPEAL, A.EDIT): appeal_actions.on_edit,

@@ -73,6 +73,7 @@ _NOT_PLAIN: dict[PromptKind, TextStep] = {
     PromptKind.MERGE: TextStep("appeal.prompt_merge", confirm=True, read=_merge_target),
     PromptKind.RATE_UNSATISFIED: TextStep("appeal.prompt_unsatisfied"),
     PromptKind.ESCALATE_UNSOLVED: TextStep("appeal.prompt_unsatisfied"),  # the same "Not solved", asked alike
+    PromptKind.FINISH_PART: TextStep("appeal.prompt_finish_part", confirm=True),  # a co-handling part is final
 }
 
 

@@ -22,6 +22,7 @@ from domain.merges import MergeSide, merge_refusal
 from domain.names import Audience, Timer
 from domain.notices import template
 from domain.texts import has_real_words
+from storage import cohandling
 from storage.db import Database
 from storage.desks import desk_chat
 from storage.filing_limits import check_in
@@ -35,7 +36,7 @@ MAX_EXTENSION_DAYS = 10
 SpansFor = Callable[[str, Priority], Spans]
 
 # When a person holds several roles towards an appeal, the ledger records the first that may act.
-_ROLE_ORDER = (Role.SYSTEM, Role.COURIER, Role.STAFF, Role.COORDINATOR)
+_ROLE_ORDER = (Role.SYSTEM, Role.COURIER, Role.STAFF, Role.COHANDLER, Role.COORDINATOR)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ _UPDATED = (
     "merged_into",
     "extension_pending",
     "extensions",
+    "co_units",
+    "parts_open",
+    "parts_unsigned",
+    "parts_waived",
     "version",
     "updated_at",
 )
@@ -129,6 +134,7 @@ def _roles(conn: sqlite3.Connection, actor_id: int | None, row: sqlite3.Row) -> 
         person_unit=person["unit_id"] if person else None,
         courier_id=row["courier_id"],
         appeal_unit=row["unit_id"],
+        co_units=frozenset(row["co_units"].split()),
     )
     return lifecycle.roles_of(position), lifecycle.withheld_roles(position)
 
@@ -323,7 +329,11 @@ def _write_notices(
     seen: set[int] = set(quiet) | ({actor_id} if actor_id is not None else set())
     rule = RULES[event]
     for audience in rule.tells:
-        for chat_id in audience_ids(conn, audience, before, after_unit):
+        if audience is Audience.COHANDLER_ADDED:  # the co-handling unit (协办) the event adds
+            chat_ids = cohandling.staff_ids(conn, (extra or {})["part_unit"], before["courier_id"])
+        else:
+            chat_ids = audience_ids(conn, audience, before, after_unit)
+        for chat_id in chat_ids:
             if chat_id in seen:
                 continue
             seen.add(chat_id)
@@ -370,6 +380,7 @@ class Appeals:
         self._spans_for = spans_for
         self.max_extensions = 1  # deadlines.max_extensions: approved extensions per appeal
         self.max_redos = lifecycle.DEFAULT_MAX_REDOS  # feedback.max_redos: redos (重办) before a coordinator decides
+        self.cohandling = cohandling.Cohandling(db, calendar)  # co-handling parts (协办) and their deadlines
 
     def _extend(
         self, conn: sqlite3.Connection, appeal_id: int, days: int, now: datetime
@@ -422,6 +433,7 @@ class Appeals:
             extension_pending=bool(row["extension_pending"]),
             redos=row["reopens"],
             max_redos=self.max_redos,
+            parts=(row["parts_open"], row["parts_unsigned"], bool(row["parts_waived"])),
         )
         roles, withheld = _roles(conn, actor_id, row)
         transition = lifecycle.decide(facts, event, roles, withheld)
@@ -434,6 +446,12 @@ class Appeals:
             refusal = extension_refusal(conn, row, max_extensions=self.max_extensions, now=now)
             if refusal is not None:
                 raise BadEventArguments(refusal, state, event)
+        part = cohandling.part_unit(conn, rule, actor_id=actor_id, unit=args.unit)
+        refusal = cohandling.part_refusal(conn, row, rule, part)
+        if refusal is not None:
+            raise BadEventArguments(refusal, state, event)
+        if rule.takes_unit and args.unit in row["co_units"].split():
+            raise BadEventArguments("cohandle_reassign", state, event)  # a co-handler cannot also lead
         new = lifecycle.after(facts, transition)
         role = next(r for r in _ROLE_ORDER if r in roles and r in transition.roles)
 
@@ -444,6 +462,8 @@ class Appeals:
         if rule.opens_send_back_window:
             send_back_until = to_ts(spans.send_back_window.due_from(self._calendar, now))
         on_time = _on_time(conn, appeal_id, event, ts)
+        if part is not None and not rule.adds_part:
+            on_time = cohandling.on_time(conn, rule, appeal_id=appeal_id, unit=part, now=ts)
 
         # The row as it will be stored: written by the UPDATE, and what Applied.appeal is built from.
         written = dict(row)
@@ -460,6 +480,10 @@ class Appeals:
             merged_into=args.merged_into if rule.merges else row["merged_into"],
             extension_pending=int(new.extension_pending),
             extensions=row["extensions"] + int(rule.grants_extension),
+            co_units=f"{row['co_units']} {part}".strip() if rule.adds_part else row["co_units"],
+            parts_open=new.parts_open,
+            parts_unsigned=new.parts_unsigned,
+            parts_waived=int(new.parts_waived),
             version=row["version"] + 1,
             updated_at=ts,
         )
@@ -474,7 +498,8 @@ class Appeals:
         updated = conn.execute(
             "UPDATE appeals SET state = ?, outcome = ?, unit_id = ?, priority = ?, accepted = ?,"
             " awaiting_courier = ?, send_backs = ?, reopens = ?, send_back_until = ?,"
-            " merged_into = ?, extension_pending = ?, extensions = ?, version = ?, updated_at = ?, next_due = "
+            " merged_into = ?, extension_pending = ?, extensions = ?, co_units = ?, parts_open = ?,"
+            " parts_unsigned = ?, parts_waived = ?, version = ?, updated_at = ?, next_due = "
             + _NEXT_DUE
             + " WHERE id = ? AND state = ? AND version = ?",
             (*(written[column] for column in _UPDATED), appeal_id, appeal_id, state.value, row["version"]),
@@ -504,6 +529,12 @@ class Appeals:
                 (appeal_id, event_id, *attachment, ts),
             )
         extra: dict[str, Any] = {}
+        if part is not None:
+            dues = self.cohandling.dues(now) if rule.adds_part else None
+            cohandling.record(conn, rule, appeal_id=appeal_id, unit=part, event_id=event_id, now=now, dues=dues)
+            extra["part_unit"] = part  # notices name the co-handling unit
+            if dues is not None:
+                extra["due"] = to_ts(dues[1])
         if rule.reopens:
             extra["redo"] = new.redos  # the unit is told which redo (重办) this is
         if rule.asks_extension:

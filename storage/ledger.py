@@ -45,7 +45,10 @@ SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, 
     c.description, c.place,
     (SELECT json_group_array(json_array(r.at, r.note)) FROM (
         SELECT at, note FROM events WHERE appeal_id = c.id AND event = {_RESOLVE} AND note IS NOT NULL ORDER BY id
-    ) r) AS results
+    ) r) AS results,
+    (SELECT json_group_array(json_array(x.unit_id, cu.name_zh, cu.name_en, x.state)) FROM (
+        SELECT unit_id, state FROM cohandlers WHERE appeal_id = c.id ORDER BY added_id
+    ) x LEFT JOIN units cu ON cu.id = x.unit_id) AS cohandlers
 FROM chosen c
 LEFT JOIN folded f ON f.appeal_id = c.id
 LEFT JOIN units u ON u.id = c.unit_id
@@ -104,6 +107,8 @@ class LedgerLine:
     place: str | None = None  # typed by the courier when no station was picked
     results: tuple[tuple[datetime, str], ...] = ()  # every result text a unit gave, with when, oldest first
     extensions: int = 0  # extensions a coordinator approved (延期)
+    # Its co-handling units (协办), in the order added: (unit id, Chinese name, English name, its part's state).
+    cohandlers: tuple[tuple[str, str | None, str | None, str], ...] = ()
 
 
 def _flag(value: int | None) -> bool | None:
@@ -140,6 +145,7 @@ def _line(row: sqlite3.Row) -> LedgerLine:
         place=row["place"],
         results=tuple((from_ts(at), note) for at, note in json.loads(row["results"] or "[]")),
         extensions=row["extensions"],
+        cohandlers=tuple(tuple(part) for part in json.loads(row["cohandlers"] or "[]")),
     )
 
 

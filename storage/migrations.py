@@ -735,6 +735,38 @@ CREATE INDEX desk_topics_appeal ON desk_topics(appeal_id);
 )
 
 
+MIGRATIONS.append(
+    (
+        "co-handling (协办): units beside the lead, each with its own part, deadlines and reminders",
+        """
+ALTER TABLE appeals ADD COLUMN co_units TEXT NOT NULL DEFAULT '';
+ALTER TABLE appeals ADD COLUMN parts_open INTEGER NOT NULL DEFAULT 0 CHECK (parts_open >= 0);
+ALTER TABLE appeals ADD COLUMN parts_unsigned INTEGER NOT NULL DEFAULT 0 CHECK (parts_unsigned >= 0);
+ALTER TABLE appeals ADD COLUMN parts_waived INTEGER NOT NULL DEFAULT 0 CHECK (parts_waived IN (0, 1));
+CREATE TABLE cohandlers (
+    appeal_id INTEGER NOT NULL REFERENCES appeals(id),
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'accepted', 'done')),
+    added_id INTEGER NOT NULL REFERENCES events(id),
+    added_at INTEGER NOT NULL,
+    accept_due INTEGER NOT NULL,
+    part_due INTEGER NOT NULL,
+    accepted_at INTEGER,
+    accept_on_time INTEGER CHECK (accept_on_time IN (0, 1)),
+    done_id INTEGER REFERENCES events(id),
+    done_at INTEGER,
+    reminded INTEGER NOT NULL DEFAULT 0 CHECK (reminded IN (0, 1, 2)),
+    PRIMARY KEY (appeal_id, unit_id),
+    CHECK ((state = 'done') = (done_id IS NOT NULL)),
+    CHECK ((state = 'open') = (accepted_at IS NULL))
+);
+CREATE INDEX cohandlers_added ON cohandlers(added_at);
+CREATE INDEX cohandlers_waiting ON cohandlers(reminded, state) WHERE state != 'done' AND reminded < 2;
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

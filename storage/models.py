@@ -74,6 +74,10 @@ class Appeal(Row):
     merged_into: int | None
     extension_pending: bool = False  # the unit asked for more time; no coordinator has answered yet
     extensions: int = 0  # extensions approved (延期)
+    co_units: str = ""  # its co-handling units (协办单位), space-separated in the order added
+    parts_open: int = 0  # co-handling parts not done
+    parts_unsigned: int = 0  # of those, parts not signed for
+    parts_waived: bool = False  # a coordinator let the lead resolve with parts open
     version: int
     created_at: datetime
     updated_at: datetime
@@ -90,7 +94,13 @@ class Appeal(Row):
             extension_pending=self.extension_pending,
             redos=self.reopens,
             max_redos=max_redos,
+            parts=(self.parts_open, self.parts_unsigned, self.parts_waived),
         )
+
+    @property
+    def co_unit_ids(self) -> tuple[str, ...]:
+        """Its co-handling units (协办单位), in the order they were added."""
+        return tuple(self.co_units.split())
 
     def merge_side(self) -> MergeSide:
         """What the merge rule needs to know about this appeal."""
@@ -116,6 +126,7 @@ def appeal_facts(
     extension_pending: bool = False,
     redos: int = 0,
     max_redos: int = DEFAULT_MAX_REDOS,
+    parts: tuple[int, int, bool] = (0, 0, False),
 ) -> Facts:
     """What the lifecycle table needs to know about an appeal at `now` (from a model or straight from a row)."""
     return Facts(
@@ -127,6 +138,9 @@ def appeal_facts(
         extension_pending=extension_pending,
         redos=redos,
         max_redos=max_redos,
+        parts_open=parts[0],
+        parts_unsigned=parts[1],
+        parts_waived=parts[2],
     )
 
 

@@ -43,6 +43,8 @@ class DigestData:
     reopened: list[int] = field(default_factory=list)  # appeals redone (重办) in the period
     redone_twice: list[int] = field(default_factory=list)  # ... of them, those redone twice or more in all
     extended: int = 0  # appeals given more time (延期) in the period
+    parts_added: int = 0  # co-handling units (协办) added in the period
+    parts_done: int = 0  # co-handling parts finished in the period
     by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
     by_unit: dict[str, int] = field(default_factory=dict)
@@ -152,6 +154,14 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
         f" OR EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id AND x.event = {_ACCEPT} AND +x.at < ?)",
         (end, start, end, end, end),
     ).fetchone()
+    # Each co-handling unit (协办) signing for its part counts as a unit's acceptance too, judged alike:
+    # once signed or once its signing deadline has passed.
+    parts, parts_in_time = conn.execute(
+        "SELECT count(*), coalesce(sum(accept_on_time = 1 AND accepted_at < ?), 0) FROM cohandlers"
+        " WHERE added_at >= ? AND added_at < ? AND (accept_due < ? OR accepted_at < ?)",
+        (end, start, end, end, end),
+    ).fetchone()
+    assigned, in_time = assigned + parts, in_time + parts_in_time
     asked, solved = conn.execute(
         f"SELECT count(*), coalesce(sum(a.outcome IN ({_SOLVED})), 0) FROM events e"
         f" JOIN appeals a ON a.id = e.appeal_id WHERE e.event IN ({_CLOSING}) AND e.to_state = {_CLOSED}"
@@ -235,6 +245,12 @@ class Reports:
                 "extended": conn.execute(
                     f"SELECT count(DISTINCT appeal_id) FROM events WHERE event IN ({_EXTENDING}) AND at >= ? AND at < ?",
                     (s, e),
+                ).fetchone()[0],
+                "parts_added": conn.execute(
+                    "SELECT count(*) FROM cohandlers WHERE added_at >= ? AND added_at < ?", (s, e)
+                ).fetchone()[0],
+                "parts_done": conn.execute(
+                    "SELECT count(*) FROM cohandlers WHERE done_at >= ? AND done_at < ?", (s, e)
                 ).fetchone()[0],
                 "avg_accept": _average(
                     conn,

@@ -31,6 +31,7 @@ class Storage:
     ) -> None:
         self.db = db
         self.appeals = Appeals(db, calendar, spans_for, ladder)
+        self.cohandling = self.appeals.cohandling
         self.timers = Timers(db, self.appeals, calendar, ladder)
         self.reports = Reports(db, calendar.tz)
         self.updates = HandledUpdates(db)

@@ -16,7 +16,9 @@ per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `or
 - outbox rows have a known status, and sent_at exactly when sent; dead ones keep a reason;
 - a merged appeal points at another existing appeal that is not itself merged;
 - each extension row (延期) is the request event of its appeal, decided by an approve, a refuse or a
-  lapse of that appeal; an appeal's pending request and its approved count are its row's.
+  lapse of that appeal; an appeal's pending request and its approved count are its row's;
+- each co-handling part (协办) was added by an add_cohandler event of its appeal and finished by a
+  finish_part event of it; an appeal's co_units are its parts' units, in the order added.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ _REFERENCES = (
     ("extensions", "appeal_id", "appeals", "id"),
     ("extensions", "request_id", "events", "id"),
     ("extensions", "decision_id", "events", "id"),
+    ("cohandlers", "appeal_id", "appeals", "id"),
+    ("cohandlers", "unit_id", "units", "id"),
+    ("cohandlers", "added_id", "events", "id"),
+    ("cohandlers", "done_id", "events", "id"),
 )
 # (table, column, its enum): every stored value is one of the enum's (NULL is the schema's to allow or refuse).
 _VALUES = (
@@ -124,6 +130,33 @@ def _check(conn: sqlite3.Connection) -> list[str]:
         problems += _links(conn, appeals)
     if "extensions" in tables:
         problems += _extensions(conn, appeals)
+    if "cohandlers" in tables:
+        problems += _cohandlers(conn, appeals)
+    return problems
+
+
+def _cohandlers(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+    """Each co-handling part is its appeal's add event, finished (if done) by its finish event."""
+    problems = []
+    rows = _rows(
+        conn,
+        "SELECT c.*, a.event AS added_by, a.appeal_id AS added_to, d.event AS done_by, d.appeal_id AS done_in"
+        " FROM cohandlers c JOIN events a ON a.id = c.added_id LEFT JOIN events d ON d.id = c.done_id"
+        " ORDER BY c.added_id",
+    )
+    units: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        where = f"cohandlers: {row['unit_id']} on appeal #{row['appeal_id']}"
+        units[row["appeal_id"]].append(row["unit_id"])
+        if row["added_by"] != Event.ADD_COHANDLER or row["added_to"] != row["appeal_id"]:
+            problems.append(f"{where} was not added by that appeal's add_cohandler")
+        if row["done_id"] is not None and (row["done_by"] != Event.FINISH_PART or row["done_in"] != row["appeal_id"]):
+            problems.append(f"{where} was finished by {row['done_by']!r}")
+    for number, appeal in appeals.items():
+        if appeal["co_units"].split() != units[number]:
+            problems.append(
+                f"cohandlers: appeal #{number} has co_units {appeal['co_units']!r} but parts {units[number]}"
+            )
     return problems
 
 
@@ -272,6 +305,10 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
     if "extensions" in appeal.keys():  # a database before extensions has neither column
         expected["extension_pending"] = int(facts.extension_pending)
         expected["extensions"] = extensions
+    if "parts_open" in appeal.keys():  # co-handling (协办): the parts its ledger opened, signed and finished
+        expected["parts_open"] = facts.parts_open
+        expected["parts_unsigned"] = facts.parts_unsigned
+        expected["parts_waived"] = int(facts.parts_waived)
     if ledger:
         expected["unit_id"] = unit
     for column, value in expected.items():

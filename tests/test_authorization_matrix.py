@@ -13,7 +13,8 @@ The people, relative to the appeal (filed by COURIER, with the HR unit):
     courier      filed the appeal (or owns the dialog the button belongs to)
     other        another courier
     unit         staff of the appeal's unit (HR)
-    other_unit   staff of another unit (Station One)
+    other_unit   staff of another unit (Station One); in the states "cohandled" and "part_signed" that unit
+                 co-handles the appeal (协办), so its staff see it and may do a co-handler's part
     coordinator
 """
 
@@ -78,6 +79,16 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ap:{n}:exa", "extension", ("no", "no", "no", "no", "no", "ok")),
     ("ap:{n}:exg:3.{v}", "extension", ("no", "no", "no", "no", "no", "ok")),
     ("ap:{n}:exr", "extension", ("no", "no", "no", "no", "no", "ok")),
+    # Co-handling (协办): coordinators add a unit beside the lead (which unit, then it acts once) and may let
+    # the lead resolve with parts open; only the co-handling unit's staff sign for its part and finish it.
+    ("ap:{n}:coa", "accepted", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:cou:st1.{v}", "accepted", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:cos", "cohandled", ("no", "no", "no", "no", "ok", "no")),
+    ("ap:{n}:cof", "part_signed", ("no", "no", "no", "no", "ok", "no")),
+    ("ap:{n}:cow", "cohandled", ("no", "no", "no", "no", "no", "ok")),
+    ("ap:{n}:note", "cohandled", ("no", "no", "no", "ok", "no", "ok")),  # a note the courier reads: not a co-handler's
+    ("ap:{n}:con", "cohandled", ("no", "no", "no", "no", "ok", "no")),  # a co-handler's note to the lead
+    ("ap:{n}:rea", "cohandled", ("no", "no", "no", "no", "no", "ok")),
     # The result HR typed, shown back: only HR may confirm it; anyone who sees the appeal may press
     # Edit (with nothing of theirs pending, they are told so in a toast).
     ("ap:{n}:ok:res.{v}", "confirming", ("no", "no", "no", "ok", "no", "no")),
@@ -193,9 +204,11 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
 EXTRA_APPEAL_VERBS = {
-    *("open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun", "exd", "exg"),
+    *("open", "cnl", "asgu", "asgp", "reau", "wdy", "ok", "edit", "fuy", "fun", "exd", "exg", "cou"),
     *("cr", "crs"),  # a canned reply under a question, and its Send as is
 }
+# The states in which Station One co-handles the appeal: its staff (other_unit) see it.
+CO_HANDLED = ("cohandled", "part_signed")
 DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
 
 
@@ -206,9 +219,11 @@ def _family_verb(data: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def refusal(data: str, kind: str) -> str:
+def refusal(data: str, kind: str, state: str = "") -> str:
     """The catalog key a refused press must show."""
     family, verb = _family_verb(data)
+    if family == "ap" and kind == "other_unit" and state in CO_HANDLED:
+        return "appeal.not_permitted"  # a co-handling unit's staff see the appeal
     if data == "dr:confirm":
         return "filing2.already_filed"  # with no draft, a Confirm is most likely a second tap
     if family == "cr" or (family == "ap" and verb in ("cr", "crs") and kind in ("courier", "coordinator")):
@@ -274,6 +289,7 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         "assessing",
         "lifted",
         "redos_used",
+        *CO_HANDLED,
     )
     if state in ("canned", "asking", "canned_shown"):
         names["r"] = (await storage.canned_replies.add("hr", "Please bring your wage slips.", now)).id
@@ -290,8 +306,23 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         if state == "assessing":
             await _apply(bot, n, Event.SEND_BACK, HR_STAFF, "Not ours to handle")
             names["target"] = await submit_appeal(bot, OTHER_COURIER, "work", None)  # a duplicate: same category
-        if state in ("accepted", "confirming", "awaiting", "feedback", "followup", "extension", "redos_used"):
+        if state in (
+            "accepted",
+            "confirming",
+            "awaiting",
+            "feedback",
+            "followup",
+            "extension",
+            "redos_used",
+            *CO_HANDLED,
+        ):
             await _apply(bot, n, Event.ACCEPT, HR_STAFF)
+        if state == "accepted":
+            names["v"] = (await storage.appeals.get(n)).version
+        if state in CO_HANDLED:
+            await storage.appeals.apply(ActOnAppeal(n, Event.ADD_COHANDLER, COORDINATOR, EventArgs(unit="st1")), now)
+        if state == "part_signed":
+            await _apply(bot, n, Event.SIGN_PART, STATION_STAFF)
         if state == "redos_used":  # redone twice (feedback.max_redos), resolved again
             for _ in range(2):
                 await _apply(bot, n, Event.RESOLVE, HR_STAFF, "Paid in full")
@@ -450,6 +481,33 @@ async def _extension_refused(c: Case) -> None:
     await c.prompt_then(PromptKind.REFUSE_EXTENSION, "Two more days are not needed for this")
     appeal = await c.appeal()
     assert (appeal.extension_pending, appeal.extensions) == (False, 0)
+
+
+async def _cohandler_unit_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("cohandle.choose_unit", number=c.n)
+
+
+async def _cohandler_added(c: Case) -> None:
+    assert (await c.appeal()).co_units == "st1"
+    assert await c.count(f"SELECT count(*) FROM cohandlers WHERE appeal_id = {c.n} AND state = 'open'") == 1
+
+
+async def _part_signed(c: Case) -> None:
+    assert await c.count(f"SELECT count(*) FROM cohandlers WHERE appeal_id = {c.n} AND state = 'accepted'") == 1
+
+
+async def _part_finished(c: Case) -> None:
+    await c.prompt_then(PromptKind.FINISH_PART, "We checked the rider's shift records")
+    assert await c.count(f"SELECT count(*) FROM cohandlers WHERE appeal_id = {c.n} AND state = 'done'") == 1
+
+
+async def _co_note(c: Case) -> None:
+    await c.prompt_then(PromptKind.CO_NOTE, "We found the rider's shifts")
+    assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "We found the rider's shifts"
+
+
+async def _resolving_allowed(c: Case) -> None:
+    assert (await c.appeal()).parts_waived
 
 
 async def _confirmed(c: Case) -> None:
@@ -702,6 +760,12 @@ ALLOWED: dict[str, Check] = {
     "exa": _grant_asked,
     "exg": _extension_granted,
     "exr": _extension_refused,
+    "coa": _cohandler_unit_asked,
+    "cou": _cohandler_added,
+    "cos": _part_signed,
+    "cof": _part_finished,
+    "cow": _resolving_allowed,
+    "con": _co_note,
     "edit": _edit,
     "asg": _choose_unit,
     "asgu": _choose_priority,
@@ -875,7 +939,7 @@ async def test_button(tmp_path, data, state, kind, allowed) -> None:
         else:
             # A dialog's button with no dialog open is stale, not forbidden: a quiet toast, not an alert.
             alert = _family_verb(data)[0] != "dr"
-            assert answer == {"text": case.t(refusal(data, kind)), "show_alert": alert}
+            assert answer == {"text": case.t(refusal(data, kind, state)), "show_alert": alert}
             assert snapshot(path, ignore_person=STRANGER if kind == "stranger" else None) == before
         assert errors == []
         assert await check_database(bot.services.storage.db) == []
@@ -926,6 +990,9 @@ SELF_BUTTONS: list[tuple[str, str, tuple[str, str]]] = [
     ("ap:{n}:mrg", "assessing", ("no", "no")),
     ("ap:{n}:rea", "handling", ("no", "no")),
     ("ap:{n}:reau:st1", "handling", ("no", "no")),
+    ("ap:{n}:coa", "accepted", ("no", "no")),
+    ("ap:{n}:cou:st1.{v}", "accepted", ("no", "no")),
+    ("ap:{n}:cow", "cohandled", ("no", "no")),
     # As the appeal's courier they still answer, rate and withdraw.
     ("ap:{n}:open", "handling", ("ok", "ok")),
     ("ap:{n}:ans", "awaiting", ("ok", "ok")),
@@ -938,7 +1005,22 @@ def _self_refusal(data: str, kind: str) -> str:
     """Refused as the filer where their new role could otherwise act; else as any courier is."""
     verb = _family_verb(data)[1]
     staff_may = {"acc", "sb", "ask", "note", "res", "ok", "ext", "exd"}
-    coordinator_may = {"asg", "asgu", "asgp", "rej", "mrg", "rea", "reau", "note", "exa", "exg", "exr"}
+    coordinator_may = {
+        "asg",
+        "asgu",
+        "asgp",
+        "rej",
+        "mrg",
+        "rea",
+        "reau",
+        "note",
+        "exa",
+        "exg",
+        "exr",
+        "coa",
+        "cou",
+        "cow",
+    }
     return (
         "selfhandling.refused"
         if verb in (staff_may if kind == "filer_staff" else coordinator_may)

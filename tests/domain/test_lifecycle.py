@@ -25,7 +25,7 @@ from domain.lifecycle import (
 )
 
 S, E, R = State, Event, Role
-C, ST, CO, SY = R.COURIER, R.STAFF, R.COORDINATOR, R.SYSTEM
+C, ST, CO, SY, CH = R.COURIER, R.STAFF, R.COORDINATOR, R.SYSTEM, R.COHANDLER
 
 # The specification, written out from docs/design.md §2.2 independently of domain/lifecycle.py:
 # (state, event) -> (next state, roles that may fire it, outcome when closing).
@@ -54,6 +54,13 @@ SPEC = {
     (S.HANDLING, E.REFUSE_EXTENSION): (S.HANDLING, {CO}, None),
     # Redo (重办): "Not solved" once the unit's redos are used up goes to a coordinator instead.
     (S.FEEDBACK, E.ESCALATE_UNSOLVED): (S.ASSESSING, {C}, None),
+    # Co-handling (协办): a coordinator adds a unit beside the lead; it signs and finishes its part; a
+    # coordinator may let the lead resolve with parts open.
+    (S.HANDLING, E.ADD_COHANDLER): (S.HANDLING, {CO}, None),
+    (S.HANDLING, E.SIGN_PART): (S.HANDLING, {CH}, None),
+    (S.HANDLING, E.FINISH_PART): (S.HANDLING, {CH}, None),
+    (S.HANDLING, E.ALLOW_RESOLVE): (S.HANDLING, {CO}, None),
+    (S.HANDLING, E.CO_NOTE): (S.HANDLING, {CH}, None),  # to the lead, not the courier
 }
 
 
@@ -63,7 +70,17 @@ def _facts_where_guards_hold(state: State, event: Event) -> Facts:
     awaiting = event is E.ANSWER
     pending = event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
     redos = 2 if event is E.ESCALATE_UNSOLVED else 0  # the default feedback.max_redos used up
-    return Facts(state, accepted=accepted, awaiting_courier=awaiting, extension_pending=pending, redos=redos)
+    parts = 1 if event in (E.SIGN_PART, E.FINISH_PART, E.ALLOW_RESOLVE) else 0
+    unsigned = 1 if event is E.SIGN_PART else 0
+    return Facts(
+        state,
+        accepted=accepted,
+        awaiting_courier=awaiting,
+        extension_pending=pending,
+        redos=redos,
+        parts_open=parts,
+        parts_unsigned=unsigned,
+    )
 
 
 @pytest.mark.parametrize("state,event,role", list(product(State, Event, Role)))
@@ -142,6 +159,16 @@ def test_no_roles_is_refused_everywhere() -> None:
         (Facts(S.FEEDBACK, accepted=True, redos=2, max_redos=2), E.ESCALATE_UNSOLVED, True),
         (Facts(S.FEEDBACK, accepted=True, redos=0, max_redos=0), E.RATE_UNSATISFIED, False),
         (Facts(S.FEEDBACK, accepted=True, redos=0, max_redos=0), E.ESCALATE_UNSOLVED, True),
+        # Co-handling (协办): the lead resolves once every part is done, or a coordinator allows it.
+        (Facts(S.HANDLING, accepted=True, parts_open=1, parts_unsigned=0), E.RESOLVE, False),
+        (Facts(S.HANDLING, accepted=True, parts_open=1, parts_waived=True), E.RESOLVE, True),
+        (Facts(S.HANDLING, parts_open=1, parts_unsigned=1), E.SIGN_PART, True),
+        (Facts(S.HANDLING, parts_open=1, parts_unsigned=0), E.SIGN_PART, False),
+        (Facts(S.HANDLING, parts_open=1, parts_unsigned=1), E.FINISH_PART, False),
+        (Facts(S.HANDLING, parts_open=1, parts_unsigned=0), E.FINISH_PART, True),
+        (Facts(S.HANDLING, parts_open=0), E.ALLOW_RESOLVE, False),
+        (Facts(S.HANDLING, parts_open=1), E.ALLOW_RESOLVE, True),
+        (Facts(S.HANDLING, parts_open=1, parts_waived=True), E.ALLOW_RESOLVE, False),
     ],
 )
 def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
@@ -150,7 +177,9 @@ def test_guards(facts: Facts, event: Event, allowed: bool) -> None:
         C
         if event in (E.ANSWER, E.RATE_UNSATISFIED, E.ESCALATE_UNSOLVED)
         else CO
-        if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION)
+        if event in (E.APPROVE_EXTENSION, E.REFUSE_EXTENSION, E.ALLOW_RESOLVE)
+        else CH
+        if event in (E.SIGN_PART, E.FINISH_PART)
         else ST
     )
     if allowed:
@@ -268,3 +297,32 @@ def test_redos_are_counted_until_they_are_used_up_then_a_coordinator_decides() -
     assert not permits(facts, E.RATE_UNSATISFIED, frozenset({C}))
     facts = after(facts, decide(facts, E.ESCALATE_UNSOLVED, {C}))
     assert (facts.state, facts.accepted, facts.redos) == (S.ASSESSING, False, 2)
+
+
+def test_co_handling_parts_hold_the_lead_until_done_or_allowed() -> None:
+    """Adding a unit opens its part (unsigned); signing, then finishing, closes it; the lead resolves then, or
+    once a coordinator allows it; a part added after an allowance is waited for again."""
+    facts = Facts(S.HANDLING, accepted=True)
+    facts = after(facts, decide(facts, E.ADD_COHANDLER, {CO}))
+    assert (facts.parts_open, facts.parts_unsigned) == (1, 1)
+    assert not permits(facts, E.RESOLVE, frozenset({ST}))
+    signed = after(facts, decide(facts, E.SIGN_PART, {CH}))
+    assert (signed.parts_open, signed.parts_unsigned) == (1, 0)
+    done = after(signed, decide(signed, E.FINISH_PART, {CH}))
+    assert done.parts_open == 0 and permits(done, E.RESOLVE, frozenset({ST}))
+    allowed = after(facts, decide(facts, E.ALLOW_RESOLVE, {CO}))
+    assert allowed.parts_waived and permits(allowed, E.RESOLVE, frozenset({ST}))
+    again = after(allowed, decide(allowed, E.ADD_COHANDLER, {CO}))
+    assert not again.parts_waived and not permits(again, E.RESOLVE, frozenset({ST}))
+
+
+def test_staff_of_a_co_handling_unit_hold_the_co_handler_role_only() -> None:
+    """A co-handling unit's staff are co-handlers (协办), never the lead's staff; a filer stays only its courier."""
+    other = dict(person_id=8, courier_id=7, appeal_unit="s1", co_units=frozenset({"s2"}))
+    assert roles_of(Position(person_role="staff", person_unit="s2", **other)) == {CH}
+    assert roles_of(Position(person_role="staff", person_unit="s1", **other)) == {ST}
+    assert roles_of(Position(person_role="staff", person_unit="s3", **other)) == set()
+    assert roles_of(Position(person_role="coordinator", person_unit=None, **other)) == {CO}
+    filer = dict(person_id=7, courier_id=7, appeal_unit="s1", co_units=frozenset({"s2"}))
+    assert roles_of(Position(person_role="staff", person_unit="s2", **filer)) == {C}
+    assert withheld_roles(Position(person_role="staff", person_unit="s2", **filer)) == {CH}

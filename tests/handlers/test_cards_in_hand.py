@@ -90,7 +90,9 @@ async def test_choosing_a_unit_turns_the_list_into_the_priority_question_and_a_s
     assert bot.last_text(COORDINATOR) == t(
         bot, "appeal.done_assign", number=number, unit="Station One", priority="Normal"
     )
-    assert labels(now_shown(bot, COORDINATOR, unit_list)) == []
+    # The question is now the offer of co-handling units (协办), its one button.
+    offer = now_shown(bot, COORDINATOR, unit_list)
+    assert (offer["text"], labels(offer)) == (t(bot, "cohandle.offer", number=number), ["Add co-handling unit"])
 
     # A hurried second tap on another unit of the list as it was: it says where the appeal went.
     answer = await tap(bot, COORDINATOR, unit_list, callbacks.appeal(number, AppealVerb.ASSIGN_UNIT, "hr"))

@@ -38,6 +38,7 @@ EN_HEADERS = [
     "Rating",
     "Redos",
     "Extensions",
+    "Co-handling units",
     "Description",
     "Results",
 ]
@@ -147,6 +148,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "fairly satisfied",
         "1",
         "0",
+        "",
         "Charger",
         "2026-11-23 14:00 Fixed the charger\n2026-11-23 16:00 Fixed again",
     ]
@@ -161,7 +163,7 @@ async def test_this_week_as_csv_and_excel(bot, tmp_path) -> None:
         "",
         "2026-11-23 18:00",
     ]
-    assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "0", "More seats", ""]
+    assert waiting[9:] == ["", "", "", "", "", "", "", "", "0", "0", "", "More seats", ""]
 
     book = load_workbook(io.BytesIO(xlsx_data))
     sheet = book["Ledger"]
@@ -210,9 +212,10 @@ async def test_headers_and_values_in_chinese(bot) -> None:
     await bot.press(COORDINATOR, "本周")
     (_, csv_data, caption), (_, xlsx_data, _) = documents(bot, COORDINATOR, 2)
     header, loop, _ = rows_of(csv_data)
-    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-4:] == [
+    assert header[:5] == ["编号", "类别", "承办单位", "驿站", "地点"] and header[-5:] == [
         "重办次数",
         "延期次数",
+        "协办单位",
         "诉求内容",
         "办理结果",
     ]

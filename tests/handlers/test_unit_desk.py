@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from domain.lifecycle import Event
+from handlers import callbacks
+from handlers.callbacks import AppealVerb
 from sandbox.core import ApiError
 from tests.harness import running_bot
-from tests.helpers import submit_appeal
+from tests.helpers import file_appeal, press_data, submit_appeal
 
 COORDINATOR, WORKER, OTHER_WORKER, HR_WORKER, STRANGER, COURIER = 900, 500, 501, 600, 700, 1001
 FORUM = -1001000000001
@@ -278,3 +280,24 @@ async def test_a_bot_that_may_not_open_topics_says_why(bot) -> None:
     expected = t(bot, "desk.broken_coordinators", group="Station One desk", unit="Station One", reason=reason)
     assert expected in bot.texts(COORDINATOR)
     assert any(f"#{number}" in text and PHONE in text for text in bot.texts(WORKER))
+
+
+async def test_a_co_handling_unit_that_works_from_its_group_gets_the_card_there_and_signs_from_it(bot) -> None:
+    """Station One's group is linked; a coordinator adds Station One beside HR, the lead, on a wage appeal: the
+    co-handling card goes to the group, not to each worker, and a worker signs for the part from there."""
+    await link(bot)
+    number = await file_appeal(bot, COURIER, bot.services.category("work").name("en"), "Wages unpaid", lang="en")
+    await press_data(bot, HR_WORKER, callbacks.appeal(number, AppealVerb.ACCEPT))
+    seen = {person: len(bot.texts(person)) for person in (WORKER, OTHER_WORKER)}
+    await press_data(bot, COORDINATOR, callbacks.appeal(number, AppealVerb.OPEN))
+    await bot.press(COORDINATOR, t(bot, "button.add_cohandler"))
+    await bot.press(COORDINATOR, "Station One")
+    await bot.tick()
+    card = next(m for m in reversed(bot.core.bot_messages(FORUM)) if f"#{number}" in (m.get("text") or ""))
+    assert t(bot, "button.sign_part") in [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert {person: len(bot.texts(person)) for person in (WORKER, OTHER_WORKER)} == seen  # nothing privately
+    await press_in_group(bot, OTHER_WORKER, t(bot, "button.sign_part"))
+    (part,) = await bot.services.storage.cohandling.parts(number)
+    assert part.state == "accepted"
+    ledger = await bot.services.storage.appeals.ledger(number)
+    assert (ledger[-1].event, ledger[-1].actor_id) == (Event.SIGN_PART, OTHER_WORKER)

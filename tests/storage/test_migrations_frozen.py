@@ -89,6 +89,10 @@ SHIPPED = [
         "unit desks: a unit's Telegram group that gets its cards, and each appeal's topic there",
         "83e8abd1c862a5ed6624990638bee33198f9c2001e63bc7d02b5bb854d6c8515",
     ),
+    (
+        "co-handling (协办): units beside the lead, each with its own part, deadlines and reminders",
+        "ffc4f40292a0ee623d5f4d6c82cd28e008148f540ffe9e153f95cf566539c9e8",
+    ),
 ]
 
 
