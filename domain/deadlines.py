@@ -69,6 +69,11 @@ class Resume:
 TimerChange = Arm | Clear | Pause | Resume
 
 
+def extensions_left(approved: int, max_extensions: int) -> bool:
+    """Whether an appeal that has had `approved` extensions (延期) may still ask for one (deadlines.max_extensions)."""
+    return approved < max_extensions
+
+
 def timer_changes(transition: Transition, spans: Spans, calendar: WorkingCalendar, now: datetime) -> list[TimerChange]:
     """The timer changes `transition` causes at `now`: closing clears every deadline (and arms the
     follow-up of a solved appeal); any other step changes the timers its event declares."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import lifecycle
-from domain.deadlines import Priority
+from domain.deadlines import Priority, extensions_left
 from domain.events import RULES, SOLVED_OUTCOMES
 from domain.lifecycle import Event, Guard, Role, State
 from handlers import callbacks
@@ -94,10 +94,14 @@ def keyboard(
 ) -> Keyboard | None:
     """The buttons this reader may press on this appeal now (None if there are none)."""
     facts = appeal.facts(services.clock(), services.storage.appeals.max_redos)
+    # A unit that has had all its extra time gets no Request more time that could only be refused.
+    spent = not extensions_left(appeal.extensions, services.storage.appeals.max_extensions)
     buttons = [
         button(services.text(lang, a.label), callbacks.appeal(appeal.id, a.verb))
         for a in ACTIONS
-        if (only is None or a.verb in only) and lifecycle.permits(facts, a.event, held)
+        if (only is None or a.verb in only)
+        and lifecycle.permits(facts, a.event, held)
+        and not (spent and a.event is Event.REQUEST_EXTENSION)
     ]
     if not buttons:
         return None

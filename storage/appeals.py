@@ -13,7 +13,7 @@ from typing import Any
 from domain import lifecycle
 from domain.calendar import WorkingCalendar
 from domain.commands import ActOnAppeal, AddToAnswer, AnswerFollowUp, EventArgs, NewAppeal, OpenHotSpot
-from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, TimerChange, timer_changes
+from domain.deadlines import Arm, Clear, Pause, Priority, Resume, Spans, TimerChange, extensions_left, timer_changes
 from domain.events import RULES
 from domain.filing_limits import FilingLimits
 from domain.ladder import LadderPolicy, first_step
@@ -349,7 +349,7 @@ def _write_notices(
 def extension_refusal(conn: sqlite3.Connection, row: sqlite3.Row, *, max_extensions: int, now: datetime) -> str | None:
     """Why the unit may not ask for more time on the appeal in `row` now (None: it may): the most
     extensions were approved already, or its handling deadline has passed."""
-    if row["extensions"] >= max_extensions:
+    if not extensions_left(row["extensions"], max_extensions):
         return "extension_limit"
     timer = conn.execute(
         f"SELECT due_at, remaining_s FROM timers WHERE appeal_id = ? AND kind = {_HANDLE}", (row["id"],)

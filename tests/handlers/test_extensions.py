@@ -232,6 +232,10 @@ async def test_at_most_max_extensions_per_appeal(bot, lang) -> None:
     await bot.press(COORDINATOR, t("button.approve_extension"))
     await bot.press(COORDINATOR, t("extension.button_grant_asked", days=days_text(bot.services, lang, 2)))
     assert (await bot.services.storage.appeals.get(number)).extensions == 1
+    # The worker's card no longer offers what could only be refused; an old button says why.
+    await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
+    offered = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(HR_STAFF))]
+    assert t("button.resolve") in offered and t("button.request_extension") not in offered
 
     query = await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.REQUEST_EXTENSION))
     assert bot.core.answered_callback(query) == {"text": t("extension.refused_limit", limit=1), "show_alert": True}
@@ -258,6 +262,9 @@ async def test_the_limit_comes_from_the_config(tmp_path) -> None:
 async def test_no_extensions_when_the_config_allows_none(tmp_path) -> None:
     async with running_bot(tmp_path / "none.sqlite3", deadlines={"max_extensions": 0}) as bot:
         number = await _accepted_appeal(bot)
+        await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
+        offered = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(HR_STAFF))]
+        assert "Resolve" in offered and "Request more time" not in offered
         query = await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.REQUEST_EXTENSION))
         assert bot.core.answered_callback(query)["text"] == _t(bot, "en")("extension.refused_limit", limit=0)
 
