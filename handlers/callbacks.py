@@ -34,6 +34,7 @@ class Family(StrEnum):
     INVITE = "iv"
     LIMITS = "lm"
     MUTE = "mu"
+    ANSWERS = "kb"
 
 
 class AppealVerb(StrEnum):
@@ -89,6 +90,9 @@ class DraftVerb(StrEnum):
     # Text typed outside any dialog, kept for a tap: file it, or send it as the answer to appeal <arg>.
     FILE_KEPT = "file"
     ANSWER_KEPT = "ans"
+    # Answers offered before filing: arg "<answer id>.<started>" for the one that settled it; then file anyway.
+    SOLVED = "solved"
+    FILE_ANYWAY = "anyway"
 
 
 class StationVerb(StrEnum):
@@ -172,6 +176,12 @@ class MuteVerb(StrEnum):
     CANCEL = "no"
 
 
+class AnswersVerb(StrEnum):
+    """/answers: a category's answers; arg "<category>.<page>"."""
+
+    CATEGORY = "cat"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -185,6 +195,7 @@ Verb = (
     | InviteVerb
     | LimitVerb
     | MuteVerb
+    | AnswersVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -200,6 +211,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.INVITE: InviteVerb,
     Family.LIMITS: LimitVerb,
     Family.MUTE: MuteVerb,
+    Family.ANSWERS: AnswersVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"

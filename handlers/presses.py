@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from handlers import (
+    answers,
     appeal_actions,
     digest,
     evidence,
@@ -29,6 +30,7 @@ from handlers import (
     stations,
 )
 from handlers.callbacks import (
+    AnswersVerb,
     AppealVerb,
     DraftVerb,
     ExportVerb,
@@ -96,6 +98,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.LIMITS, verb): limits.on_press for verb in LimitVerb},
     # A coordinator's mutes.
     **{(Family.MUTE, verb): mutes.on_press for verb in MuteVerb},
+    # The knowledge base's category pages (/answers).
+    (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
 }
 
 

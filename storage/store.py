@@ -6,6 +6,7 @@ from pathlib import Path
 
 from domain.calendar import WorkingCalendar
 from domain.ladder import LadderPolicy
+from storage.answers import Answers
 from storage.appeals import Appeals, SpansFor
 from storage.db import Database
 from storage.dialogs import Dialogs
@@ -40,6 +41,7 @@ class Storage:
         self.people_actions = PeopleActions(db)
         self.privacy = Privacy(db, self.appeals, erased=self.people_actions.forget_cache)
         self.filing_limits = FilingLimitsStore(db)
+        self.answers = Answers(db)
 
     @classmethod
     async def open(

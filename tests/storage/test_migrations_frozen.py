@@ -81,6 +81,10 @@ SHIPPED = [
         "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
         "e89e934068c79dd124beda8cbee425a738e7bbcf370ba2bb20866e6a40f8f156",
     ),
+    (
+        "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
+        "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
+    ),
 ]
 
 
