@@ -191,7 +191,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await advance(turn, Step.PLACE)
     elif verb == "solved" and step is Step.ANSWERS:
         if not await _answered(turn, press.arg):
+            # An answer withdrawn since, or another draft's button: the answers as they are now, afresh.
             await _stale_press(update, context, me, "filing.stale_button")
+            await ask(turn)
     elif verb == "next" and step is Step.CONTACT and open_draft.phone:
         await query.answer()
         await drop_keyboard(update)

@@ -43,6 +43,7 @@ class DigestData:
     reopened: list[int] = field(default_factory=list)  # appeals redone (重办) in the period
     redone_twice: list[int] = field(default_factory=list)  # ... of them, those redone twice or more in all
     extended: int = 0  # appeals given more time (延期) in the period
+    direct_answers: int = 0  # drafts settled by the knowledge base before filing (直接答复): never appeals
     by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
     by_unit: dict[str, int] = field(default_factory=dict)
@@ -250,6 +251,9 @@ class Reports:
             return {
                 "new": conn.execute(
                     "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
+                ).fetchone()[0],
+                "direct_answers": conn.execute(
+                    "SELECT count(*) FROM direct_answers WHERE at >= ? AND at < ?", (s, e)
                 ).fetchone()[0],
                 "by_state": _by_state(conn, s, e),
                 "by_category": _grouped(conn, "category", s, e),
