@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
+from domain.answers_file import AnswerFileError, read_answers
 from domain.stations_file import read_stations
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
@@ -46,6 +47,21 @@ async def _load_sample_stations(config: Config) -> int:
         await storage.close()
 
 
+async def _load_sample_answers(config: Config) -> int:
+    """Import the sample knowledge base through the same checks as `python -m bot answers import`."""
+    try:
+        records = read_answers((DISTRICT / "answers.toml").read_bytes(), "toml", [c.id for c in config.categories])
+    except AnswerFileError as error:  # another config's categories: the sandbox runs without the sample answers
+        log.warning("sample answers not loaded: %s", error)
+        return 0
+    storage = await open_storage(config, utc_now())
+    try:
+        await storage.answers.import_records(records)
+        return len(records)
+    finally:
+        await storage.close()
+
+
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
     people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone}
     try:
@@ -59,6 +75,7 @@ async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", 
     """Start the web chat and the bot; run until SIGINT or SIGTERM."""
     config = district_config(config_path)
     stations = await _load_sample_stations(config)
+    answers = await _load_sample_answers(config)
     personas, places = _people()
     core = BotApiCore()
     runner, url = await _serve(core, personas, places, config.timezone, host, port)
@@ -81,7 +98,8 @@ async def run_sandbox(config_path: Path | None = None, host: str = "127.0.0.1", 
         await application.start()
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
-            f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
+            f"Sample district: {len(personas)} people, {stations} stations, {answers} answers,"
+            f" database {config.database.path}.\n"
             "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -273,12 +273,16 @@ def read_answers(data: bytes, fmt: Format, categories: Collection[str]) -> list[
         found += [(index, column, reason) for column, reason in problems]
         if record is not None:
             records.append((index, record))
+    # Every id given twice is reported, whether or not its answers have other problems.
     seen: dict[str, int] = {}
     duplicates = []
-    for index, record in records:
-        if record.id in seen:
-            duplicates.append((index, seen[record.id], record.id))
-        seen.setdefault(record.id, index)
+    for index, raw in enumerate(raws):
+        answer_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(answer_id, str) or not answer_id.strip():
+            continue
+        if answer_id.strip() in seen:
+            duplicates.append((index, seen[answer_id.strip()], answer_id.strip()))
+        seen.setdefault(answer_id.strip(), index)
     if not found and not duplicates:
         return [record for _, record in records]
     lines = _TomlLines(text) if fmt == "toml" else _JsonLines(text)
