@@ -226,7 +226,7 @@ async def _answered(turn: Turn, arg: str) -> bool:
     if started != str(draft.started) or answer is None or not answer.active:
         return False
     done = await services.storage.answers.record_direct_answer(
-        me.person.telegram_id, draft.started, draft.category or "", answer.id, services.clock()
+        me.person.telegram_id, draft.started, category=draft.category or "", answer_id=answer.id, now=services.clock()
     )
     if not done:
         return False

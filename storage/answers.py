@@ -27,6 +27,7 @@ IMPORT_BATCH = 200
 # A courier's text beyond this is the story's detail: the first part says what it is about.
 SEARCHED_CHARS = 300
 FTS_CANDIDATES = 30
+KEYWORD_CANDIDATES = 30
 KEYWORD_WEIGHT = 3
 CATEGORY_BONUS = 1
 MIN_SCORE = 4
@@ -176,11 +177,15 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
         return []
     hits: dict[str, set[str]] = {}
     if terms.keys:
+        # A common word (工资) names a good share of a large knowledge base: only the answers naming most
+        # of the text's keywords go on to be read and scored.
         marks = ",".join("?" * len(terms.keys))
-        for keyword, answer_id in conn.execute(
-            f"SELECT keyword, answer_id FROM answer_keywords WHERE keyword IN ({marks})", terms.keys
+        for answer_id, keywords in conn.execute(
+            f"SELECT answer_id, group_concat(keyword, char(31)) FROM answer_keywords WHERE keyword IN ({marks})"
+            " GROUP BY answer_id ORDER BY count(*) DESC, answer_id LIMIT ?",
+            (*terms.keys, KEYWORD_CANDIDATES),
         ):
-            hits.setdefault(answer_id, set()).add(keyword)
+            hits[answer_id] = set(keywords.split("\x1f"))
     rowids: list[int] = []
     if terms.trigrams:
         rowids = [
@@ -193,12 +198,18 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
     if not hits and not rowids:
         return []
     ids = list(hits)
-    rows = conn.execute(
-        f"SELECT * FROM answers WHERE active = 1 AND (id IN ({','.join('?' * len(ids))})"
-        f" OR rowid IN ({','.join('?' * len(rowids))}))",
-        (*ids, *rowids),
-    ).fetchall()
-    return scored(map(Answer.from_row, rows), terms, hits, category)[:limit]
+    # Two lookups, by key and by rowid: one statement with "id IN (...) OR rowid IN (...)" scans the table.
+    rows = {
+        row["id"]: row
+        for sql, keys in (
+            (f"SELECT * FROM answers WHERE id IN ({','.join('?' * len(ids))})", ids),
+            (f"SELECT * FROM answers WHERE rowid IN ({','.join('?' * len(rowids))})", rowids),
+        )
+        if keys
+        for row in conn.execute(sql, keys)
+        if row["active"]
+    }
+    return scored(map(Answer.from_row, rows.values()), terms, hits, category)[:limit]
 
 
 class Answers:
@@ -236,7 +247,7 @@ class Answers:
         return [Answer.from_row(r) for r in await self._db.fetchall("SELECT * FROM answers ORDER BY category, id")]
 
     async def record_direct_answer(
-        self, courier_id: int, started: int, category: str, answer_id: str, now: datetime
+        self, courier_id: int, started: int, *, category: str, answer_id: str, now: datetime
     ) -> bool:
         """End the courier's draft (begun at `started`) as answered before filing, once: the draft goes and a
         direct answer (直接答复) is counted, with no person and none of their words; False if the draft was
