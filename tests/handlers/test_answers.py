@@ -241,3 +241,18 @@ text_en = "Stations"
     await bot.deliver()
     assert (await bot.services.storage.answers.get("night-meals")).title_en == "Night meals"
     assert len(await bot.services.storage.answers.all()) == 13
+
+
+@pytest.mark.slow  # the bot's worker process builds the files
+async def test_the_export_counts_direct_answers_in_its_caption_and_lists_only_appeals(bot) -> None:
+    await describe(bot, ZH_COURIER, "zh", "work", "老板拖欠我三个月工资不给")
+    await bot.press(ZH_COURIER, "这解答了我的问题")
+    await describe(bot, COURIER, "en", "work", "My boss has not paid my wages for three months")
+    await bot.press(COURIER, "File my appeal anyway")
+    await bot.press(COURIER, t(bot, "en", "button.skip"))
+    await bot.press(COURIER, t(bot, "en", "button.skip"))
+    await bot.press(COURIER, t(bot, "en", "button.confirm"))
+    await bot.say(COORDINATOR, "/export 2026-11-23 2026-11-29")
+    captions = [m.get("caption") for m in bot.core.bot_messages(COORDINATOR) if m.get("document")]
+    expected = "Ledger 2026-11-23 – 2026-11-29. Appeals: 1" + t(bot, "en", "answers_filing.export_caption", count=1)
+    assert captions[-2:] == [expected, expected]
