@@ -1,6 +1,6 @@
 """Answers before filing at scale: the knowledge-base search on 10,000 answers, beside a plain LIKE scan.
 
-    python bench/answers.py            # 10,000 answers, 100,000 searches (the LIKE scan on every 50th)
+    python bench/answers.py            # 10,000 answers, 100,000 searches (the LIKE scan on every 200th)
     python bench/answers.py --quick    # 500 answers, 2,000 searches (the LIKE scan on every 10th)
 
 Answers and couriers' texts are generated from templates (seeded): a dozen topics (unpaid wages,
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="500 answers and 2,000 searches")
     args = parser.parse_args(argv)
-    count, searches, every = (500, 2_000, 10) if args.quick else (10_000, 100_000, 50)
+    count, searches, every = (500, 2_000, 10) if args.quick else (10_000, 100_000, 200)
     header(f"answers: the knowledge-base search on {count:,} answers, {searches:,} couriers' texts", args.quick)
     rnd = random.Random(SEED)
     records = generate_answers(count)
