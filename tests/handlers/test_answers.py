@@ -166,6 +166,10 @@ async def test_a_card_of_three_answers_at_their_caps_fits_one_message(bot) -> No
     card = bot.last_text(ZH_COURIER)
     assert card.count("字" * MAX_TEXT) == 3
     assert len(card.encode("utf-16-le")) // 2 <= TEXT
+    await describe(bot, COURIER, "en", "work", "Is there a 宵夜补贴 for night riders?")
+    card = bot.last_text(COURIER)
+    assert card.count("w" * MAX_TEXT) == 3
+    assert len(card.encode("utf-16-le")) // 2 <= TEXT
 
 
 async def test_answers_lists_by_category_for_coordinators_and_staff_not_couriers(bot) -> None:
