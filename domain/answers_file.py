@@ -32,9 +32,9 @@ from domain.stations_file import (
     FileLimitError,
     FileProblem,
     StationFileError,
-    _walk,
     check_limits,
     decode,
+    json_positions,
 )
 
 Format = Literal["toml", "json"]
@@ -209,7 +209,7 @@ class _JsonLines:
 
     def __init__(self, text: str) -> None:
         self._newlines = [m.start() for m in re.finditer("\n", text)]
-        top, _ = _walk(text, self._WS.match(text, 0).end(), json.JSONDecoder())
+        top, _ = json_positions(text, self._WS.match(text, 0).end(), json.JSONDecoder())
         answers = top.get("answers") if isinstance(top, dict) else None
         self._answers = answers[1] if answers and isinstance(answers[1], list) else []
 

@@ -5,8 +5,13 @@ plus an exact lookup of each answer's keywords. Trigram terms need three charact
 write Chinese in two-character words (工资, 欠薪, 摔伤) with no spaces: so a courier's text is cut
 into its three-character windows (FTS5 terms) and its two- to four-character windows and English
 words (looked up among the keywords, an index on (keyword, answer)). An answer is shown when its
-keywords and the windows its text holds add up to MIN_SCORE. bench/answers.py measures it beside a
-plain LIKE scan, and README gives the figures; jieba was measured too (the report of issue 17).
+keywords and the windows its text holds add up to MIN_SCORE.
+
+Measured (bench/answers.py, 10,000 answers, 100,000 texts, 2 shared cores): p99 32 ms, p50 4.5 ms,
+against 1.9 s p99 for a plain LIKE scan of the same terms. jieba (0.42.1, its words in an FTS5
+unicode61 index) found candidates in 16 ms p99 but costs a 0.6-1.1 s dictionary load and 70 MiB
+at start, has had no release since 2020, and on the sandbox's answers put the right one first for
+15 of 16 couriers' texts with the keywords (13 without), where trigrams and keywords did for 16.
 """
 
 from __future__ import annotations
