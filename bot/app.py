@@ -36,6 +36,7 @@ from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly, slot_day
+from handlers.answers import answers_handlers
 from handlers.canned_replies import canned_handlers
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.desk import desk_handlers
@@ -121,6 +122,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.
+        *answers_handlers(),  # before the station files': a coordinator's answers*.json is an answer file
         *station_admin_handlers(labels("menu2.stations")),
         *export_handlers(labels("menu2.export")),
         *privacy_handlers(),

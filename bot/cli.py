@@ -98,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--format", choices=("csv", "json"), help="default: from -o's name, else json")
     dump.add_argument("-o", "--output", help="file to write (default: standard output)")
 
+    answers = sub.add_parser("answers", help="import or export the knowledge base of answers (TOML or JSON)")
+    answers.add_argument("--config", help="config file (categories and the database)")
+    answers_sub = answers.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load_answers = answers_sub.add_parser(
+        "import", help="check a whole answer file, then add or update its answers by id (others stay)"
+    )
+    load_answers.add_argument("file", help="a .toml or .json file")
+    load_answers.add_argument("--format", choices=("toml", "json"), help="the file's format (default: from its name)")
+    dump_answers = answers_sub.add_parser("export", help="write every answer as the TOML file import reads")
+    dump_answers.add_argument("-o", "--output", help="file to write (default: standard output)")
+
     ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
     ledger.add_argument("--config", help="config file")
     ledger.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (district time)")
@@ -321,6 +332,51 @@ def _stations(args: argparse.Namespace) -> int:
     return asyncio.run(_with_storage(config, load))
 
 
+def _answers(args: argparse.Namespace) -> int:
+    from domain.answers_file import AnswerFileError, AnswerRecord, format_of, read_answers, to_toml
+    from domain.stations_file import first_problems
+
+    config = _load(args.config)
+    if args.action == "export":
+
+        async def dump(storage) -> int:
+            records = [
+                AnswerRecord(a.id, a.category, a.title_zh, a.title_en, a.text_zh, a.text_en, a.keywords, a.active)
+                for a in await storage.answers.all()
+            ]
+            return EXIT_OK if _write(args.output, to_toml(records).encode()) else EXIT_FAILED
+
+        return asyncio.run(_with_storage(config, dump))
+
+    path = Path(args.file)
+    fmt = args.format or format_of(path.name)
+    if fmt is None:
+        print(f"error: cannot tell the format of {path}: name it .toml or .json, or give --format", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        records = read_answers(data, fmt, [c.id for c in config.categories])
+    except AnswerFileError as error:
+        print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
+        shown, more = first_problems(error.problems)
+        for problem in shown:
+            print(f"  {problem}", file=sys.stderr)
+        if more:
+            print(f"  ... and {more} more problem(s), not listed", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def load(storage) -> int:
+        imported = await storage.answers.import_records(records)
+        print(f"{path}: {len(records)} answers imported ({imported.added} new, {imported.updated} updated)")
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, load))
+
+
 def _export(args: argparse.Namespace) -> int:
     from domain.periods import PeriodError, bounds, typed
     from handlers.i18n import Catalog
@@ -357,6 +413,7 @@ COMMANDS = {
     "people": _people,
     "units": _units,
     "stations": _stations,
+    "answers": _answers,
     "export": _export,
 }
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
+from domain.answers_file import AnswerFileError, read_answers
 from domain.stations_file import read_stations
 from sandbox import examples
 from sandbox.core import BotApiCore
@@ -78,6 +79,21 @@ async def load_sample_stations(config: Config) -> int:
         await storage.close()
 
 
+async def _load_sample_answers(config: Config) -> int:
+    """Import the sample knowledge base through the same checks as `python -m bot answers import`."""
+    try:
+        records = read_answers((DISTRICT / "answers.toml").read_bytes(), "toml", [c.id for c in config.categories])
+    except AnswerFileError as error:  # another config's categories: the sandbox runs without the sample answers
+        log.warning("sample answers not loaded: %s", error)
+        return 0
+    storage = await open_storage(config, utc_now())
+    try:
+        await storage.answers.import_records(records)
+        return len(records)
+    finally:
+        await storage.close()
+
+
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
     people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone, "groups": _groups()}
     try:
@@ -93,6 +109,7 @@ async def run_sandbox(
     """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
     stations = await load_sample_stations(config)
+    answers = await _load_sample_answers(config)
     await link_sample_groups(config, _groups() if config_path is None else [])
     personas, places = _people()
     core = BotApiCore()
@@ -117,7 +134,8 @@ async def run_sandbox(
         await application.start()
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
-            f"Sample district: {len(personas)} people, {stations} stations, database {config.database.path}.\n"
+            f"Sample district: {len(personas)} people, {stations} stations, {answers} answers,"
+            f" database {config.database.path}.\n"
             + (f"Made {made} example appeals to look at (--no-examples leaves them out).\n" if made else "")
             + "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,

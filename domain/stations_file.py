@@ -384,7 +384,7 @@ def read_csv(text: str, known_units: Collection[str]) -> list[StationRecord]:
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-def _walk(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
+def json_positions(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
     """Where each value of valid JSON starts: objects map key -> (offset, tree), arrays list (offset, tree)."""
     skip = lambda j: _WS.match(text, j).end()  # noqa: E731
     if text[i] == "{":
@@ -394,7 +394,7 @@ def _walk(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
             key_at = i
             key, i = scanstring(text, i + 1)
             i = skip(skip(i) + 1)  # past the colon
-            sub, i = _walk(text, i, decoder)
+            sub, i = json_positions(text, i, decoder)
             tree[key] = (key_at, sub)
             i = skip(i)
             if text[i] == ",":
@@ -405,7 +405,7 @@ def _walk(text: str, i: int, decoder: json.JSONDecoder) -> tuple[Any, int]:
         i = skip(i + 1)
         while text[i] != "]":
             start = i
-            sub, i = _walk(text, i, decoder)
+            sub, i = json_positions(text, i, decoder)
             items.append((start, sub))
             i = skip(i)
             if text[i] == ",":
@@ -420,7 +420,7 @@ class _JsonLines:
 
     def __init__(self, text: str) -> None:
         self._newlines = [m.start() for m in re.finditer("\n", text)]
-        top, _ = _walk(text, _WS.match(text, 0).end(), json.JSONDecoder())
+        top, _ = json_positions(text, _WS.match(text, 0).end(), json.JSONDecoder())
         stations = top.get("stations") if isinstance(top, dict) else None
         self._stations = stations[1] if stations and isinstance(stations[1], list) else []
         self._stations_at = stations[0] if stations else 0

@@ -36,6 +36,7 @@ class Family(StrEnum):
     MUTE = "mu"
     CANNED = "cr"
     DESK = "dk"
+    ANSWERS = "kb"
 
 
 class AppealVerb(StrEnum):
@@ -99,6 +100,9 @@ class DraftVerb(StrEnum):
     # Text typed outside any dialog, kept for a tap: file it, or send it as the answer to appeal <arg>.
     FILE_KEPT = "file"
     ANSWER_KEPT = "ans"
+    # Answers offered before filing: arg "<answer id>.<started>" for the one that settled it; then file anyway.
+    SOLVED = "solved"
+    FILE_ANYWAY = "anyway"
 
 
 class StationVerb(StrEnum):
@@ -202,6 +206,12 @@ class DeskVerb(StrEnum):
     KEEP = "keep"
 
 
+class AnswersVerb(StrEnum):
+    """/answers: a category's answers; arg "<category>.<page>"."""
+
+    CATEGORY = "cat"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -217,6 +227,7 @@ Verb = (
     | MuteVerb
     | CannedVerb
     | DeskVerb
+    | AnswersVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -234,6 +245,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.MUTE: MuteVerb,
     Family.CANNED: CannedVerb,
     Family.DESK: DeskVerb,
+    Family.ANSWERS: AnswersVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"

@@ -18,6 +18,7 @@ ROLE_COMMANDS = {
         "digest",
         "export",
         "stations",
+        "answers",
         "people",
         "invite",
         "invites",
@@ -29,7 +30,7 @@ ROLE_COMMANDS = {
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.
-_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command"}
+_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command", "answers": "answers.command"}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:

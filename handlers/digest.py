@@ -175,6 +175,7 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
         lines.append(t("digest2.overdue_more", count=data.overdue_total - len(data.overdue)))
     lines.append(t("digest.reopened", numbers=listed(services, lang, [f"#{n}" for n in data.reopened])))
     lines.append(t("extension.digest_extended", count=data.extended))
+    lines.append(t("answers_filing.digest", count=data.direct_answers))
     lines += redo_lines(services, lang, data)
     lines.append(t("cohandle.digest", added=data.parts_added, done=data.parts_done))
     parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]

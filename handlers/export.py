@@ -82,6 +82,9 @@ async def _send(update: Update, context: BotContext, me: Who, first: date, last:
         await _too_large(update, context, me, first, last, len(lines), max(len(csv_bytes), len(xlsx_bytes)))
         return
     caption = services.text(me.lang, "export.caption", first=first, last=last, count=len(lines))
+    # Drafts the knowledge base settled are no appeals, so no rows: the caption counts them.
+    if direct := await services.storage.answers.direct_answers(start, end):
+        caption += services.text(me.lang, "answers_filing.export_caption", count=direct)
     chat = update.effective_chat
     await chat.send_document(InputFile(csv_bytes, filename=file_name(first, last, "csv")), caption=caption)
     await chat.send_document(InputFile(xlsx_bytes, filename=file_name(first, last, "xlsx")), caption=caption)

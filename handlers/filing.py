@@ -12,6 +12,7 @@ from telegram import Message, Update
 from domain.commands import FileAppeal, NewAppeal
 from domain.filing_limits import FilingLimited
 from handlers import callbacks, limits
+from handlers.answer_cards import answer_text as answer_card
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply
 from handlers.deadlines_view import deadline_line
@@ -20,6 +21,7 @@ from handlers.filing_steps import (
     STEPS,
     Turn,
     advance,
+    after_description,
     ask,
     joined,
     keep_typed_place,
@@ -182,7 +184,16 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb == "next" and step is Step.DESCRIPTION and (open_draft.description or open_draft.files):
         await query.answer()
         await drop_keyboard(update)
+        await advance(turn, await after_description(turn))
+    elif verb == "anyway" and step is Step.ANSWERS:
+        await query.answer()
+        await drop_keyboard(update)
         await advance(turn, Step.PLACE)
+    elif verb == "solved" and step is Step.ANSWERS:
+        if not await _answered(turn, press.arg):
+            # An answer withdrawn since, or another draft's button: the answers as they are now, afresh.
+            await _stale_press(update, context, me, "filing.stale_button")
+            await ask(turn)
     elif verb == "next" and step is Step.CONTACT and open_draft.phone:
         await query.answer()
         await drop_keyboard(update)
@@ -204,6 +215,26 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await _stale_press(update, context, me, "filing2.already_filed")
     else:
         await _stale_press(update, context, me, "filing.stale_button")
+
+
+async def _answered(turn: Turn, arg: str) -> bool:
+    """ "This answers it": the draft ends, thanked, and a direct answer (直接答复) is counted; never an appeal.
+    False (nothing done, the press unanswered) for a button of another draft, or an answer since withdrawn."""
+    services, draft, me = turn.context.services, turn.draft, turn.me
+    answer_id, _, started = arg.partition(".")
+    answer = await services.storage.answers.get(answer_id)
+    if started != str(draft.started) or answer is None or not answer.active:
+        return False
+    done = await services.storage.answers.record_direct_answer(
+        me.person.telegram_id, draft.started, category=draft.category or "", answer_id=answer.id, now=services.clock()
+    )
+    if not done:
+        return False
+    await turn.update.callback_query.answer()
+    # The answer that helped stays on screen, without the buttons; the thanks bring the main menu back.
+    await edit_or_reply(turn.update, answer_card(services, me.lang, answer))
+    await reply(turn.update, turn.t("answers_filing.thanks"), reply_markup=await main_menu(services, me))
+    return True
 
 
 async def _submit(turn: Turn) -> bool:

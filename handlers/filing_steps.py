@@ -10,14 +10,16 @@ from enum import StrEnum
 
 from telegram import Message, Update
 
+from domain.answers_file import SHOWN
 from domain.phones import declines_phone, looks_like_phone, number_in, parse_phone, words_besides_number
 from domain.station_names import names_station
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import callbacks
+from handlers import answer_cards, callbacks
 from handlers.common import Who, edit_or_reply, main_menu, refuse, reply, retire_buttons, share_keyboard
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext
 from handlers.telegram_text import SHOWN_BACK, one_line, said
+from storage.answers import Answer
 from storage.dialogs import Draft, LastText, Step
 
 MAX_DESCRIPTION = 2000
@@ -146,6 +148,41 @@ async def _ask_description(turn: Turn, in_place: bool, lead: str | None) -> int:
     else:
         lines.append(turn.t("filing.ask_description", limit=MAX_DESCRIPTION))
     return await (edit_or_reply if in_place else reply)(turn.update, "\n".join(lines), _nav(turn, *extra))
+
+
+async def offered(turn: Turn, description: str | None = None) -> list[Answer]:
+    """The answers that match the draft's description (or `description`), best first: at most SHOWN."""
+    text = turn.draft.description if description is None else description
+    if not text:
+        return []
+    return await turn.context.services.storage.answers.search(text, turn.draft.category, limit=SHOWN)
+
+
+async def after_description(turn: Turn, description: str | None = None) -> Step:
+    """Where the dialog goes once the description is in: the answers when some match it, else the place."""
+    return Step.ANSWERS if await offered(turn, description) else Step.PLACE
+
+
+async def _ask_answers(turn: Turn, in_place: bool, lead: str | None) -> int:
+    services, lang = turn.context.services, turn.me.lang
+    found = await offered(turn)
+    text = answer_cards.card_text(services, lang, found) if found else turn.t("answers_filing.none_now")
+    text = (turn.t(lead) + "\n" if lead else "") + text
+    return await reply(
+        turn.update, text, reply_markup=answer_cards.card_buttons(services, lang, found, turn.draft.started)
+    )
+
+
+async def _take_at_answers(turn: Turn, message: Message) -> None:
+    """Words or a file sent while answers are offered: added to the description, and the answers looked for again."""
+    if not await _keep(turn, message, needs="answers_filing.expecting"):
+        return
+    step = await after_description(turn)
+    await advance(turn, step, lead="filing2.added")
+
+
+async def _expecting_answer_button(turn: Turn, message: Message) -> None:
+    await refuse(turn.update, turn.context, turn.me.lang, "answers_filing.expecting")
 
 
 def _ask_sharing(step: Step) -> Callable[[Turn, bool, str | None], Awaitable[int]]:
@@ -295,7 +332,8 @@ async def _take_description(turn: Turn, message: Message) -> None:
         return
     last = last_text(message, "description", len(text)) if text else draft.last
     if text:
-        await advance(turn, Step.PLACE, description=description, files=files, last=last)
+        step = await after_description(turn, description)
+        await advance(turn, step, description=description, files=files, last=last)
         return
     await turn.save(files=files, last=last)
     more = button(turn.t("button.next"), callbacks.draft("next"))
@@ -488,6 +526,17 @@ STEPS: dict[Step, StepSpec] = {
         ask=_ask_description,
         takes={Kind.TEXT: _take_description, Kind.MEDIA: _take_description},
         back=Step.CATEGORY,
+        next=Step.PLACE,
+    ),
+    Step.ANSWERS: StepSpec(
+        ask=_ask_answers,
+        takes={
+            Kind.TEXT: _take_at_answers,
+            Kind.MEDIA: _take_at_answers,
+            Kind.LOCATION: _expecting_answer_button,
+            Kind.CONTACT: _expecting_answer_button,
+        },
+        back=Step.DESCRIPTION,
         next=Step.PLACE,
     ),
     Step.PLACE: StepSpec(

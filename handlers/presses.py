@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from handlers import (
+    answers,
     appeal_actions,
     canned_replies,
     cohandling,
@@ -33,6 +34,7 @@ from handlers import (
     stations,
 )
 from handlers.callbacks import (
+    AnswersVerb,
     AppealVerb,
     CannedVerb,
     DeskVerb,
@@ -112,6 +114,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.CANNED, verb): canned_replies.on_press for verb in CannedVerb},
     # Linking a unit's group (handlers/desk.py).
     **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
+    # The knowledge base's category pages (/answers).
+    (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
 }
 
 

@@ -20,6 +20,7 @@ class Step(StrEnum):
 
     CATEGORY = "category"
     DESCRIPTION = "description"
+    ANSWERS = "answers"  # answers from the knowledge base that may settle it, when some match the description
     PLACE = "place"
     CONTACT = "contact"
     REVIEW = "review"

@@ -767,6 +767,57 @@ CREATE INDEX cohandlers_waiting ON cohandlers(reminded, state) WHERE state != 'd
 )
 
 
+MIGRATIONS.append(
+    (
+        "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
+        """
+CREATE TABLE answers (
+    id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    title_zh TEXT NOT NULL,
+    title_en TEXT NOT NULL,
+    text_zh TEXT NOT NULL,
+    text_en TEXT NOT NULL,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+);
+CREATE INDEX answers_category ON answers(category, id);
+CREATE VIRTUAL TABLE answer_index USING fts5(body, tokenize = 'trigram');
+CREATE TABLE answer_keywords (
+    keyword TEXT NOT NULL,
+    answer_id TEXT NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+    PRIMARY KEY (keyword, answer_id)
+) WITHOUT ROWID;
+CREATE TRIGGER answers_indexed AFTER INSERT ON answers BEGIN
+    INSERT INTO answer_index (rowid, body) VALUES (new.rowid,
+        new.title_zh || ' ' || new.title_en || ' ' || new.text_zh || ' ' || new.text_en || ' '
+        || (SELECT coalesce(group_concat(value, ' '), '') FROM json_each(new.keywords)));
+    INSERT OR IGNORE INTO answer_keywords (keyword, answer_id) SELECT value, new.id FROM json_each(new.keywords);
+END;
+CREATE TRIGGER answers_reindexed AFTER UPDATE ON answers BEGIN
+    DELETE FROM answer_index WHERE rowid = old.rowid;
+    INSERT INTO answer_index (rowid, body) VALUES (new.rowid,
+        new.title_zh || ' ' || new.title_en || ' ' || new.text_zh || ' ' || new.text_en || ' '
+        || (SELECT coalesce(group_concat(value, ' '), '') FROM json_each(new.keywords)));
+    DELETE FROM answer_keywords WHERE answer_id = old.id;
+    INSERT OR IGNORE INTO answer_keywords (keyword, answer_id) SELECT value, new.id FROM json_each(new.keywords);
+END;
+CREATE TRIGGER answers_unindexed AFTER DELETE ON answers BEGIN
+    DELETE FROM answer_index WHERE rowid = old.rowid;
+    DELETE FROM answer_keywords WHERE answer_id = old.id;
+END;
+CREATE TABLE direct_answers (
+    id INTEGER PRIMARY KEY,
+    category TEXT NOT NULL,
+    answer_id TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX direct_answers_at ON direct_answers(at);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

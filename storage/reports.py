@@ -45,6 +45,7 @@ class DigestData:
     extended: int = 0  # appeals given more time (延期) in the period
     parts_added: int = 0  # co-handling units (协办) added in the period
     parts_done: int = 0  # co-handling parts finished in the period
+    direct_answers: int = 0  # drafts settled by the knowledge base before filing (直接答复): never appeals
     by_state: dict[str, int] = field(default_factory=dict)  # by DIGEST_STATES, in their order
     by_category: dict[str, int] = field(default_factory=dict)
     by_unit: dict[str, int] = field(default_factory=dict)
@@ -266,6 +267,9 @@ class Reports:
             return {
                 "new": conn.execute(
                     "SELECT count(*) FROM appeals WHERE created_at >= ? AND created_at < ?", (s, e)
+                ).fetchone()[0],
+                "direct_answers": conn.execute(
+                    "SELECT count(*) FROM direct_answers WHERE at >= ? AND at < ?", (s, e)
                 ).fetchone()[0],
                 "by_state": _by_state(conn, s, e),
                 "by_category": _grouped(conn, "category", s, e),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from domain.calendar import WorkingCalendar
 from domain.ladder import LadderPolicy
+from storage.answers import Answers
 from storage.appeals import Appeals, SpansFor
 from storage.canned_replies import CannedReplies
 from storage.db import Database
@@ -45,6 +46,7 @@ class Storage:
         self.filing_limits = FilingLimitsStore(db)
         self.canned_replies = CannedReplies(db)
         self.desks = Desks(db)
+        self.answers = Answers(db)
 
     @classmethod
     async def open(

@@ -24,11 +24,13 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram.ext import CommandHandler
 
+from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
 from handlers import callbacks
@@ -59,7 +61,15 @@ PERSON = {
     "coordinator": COORDINATOR,
 }
 HOTSPOT_KEY = f"st.{STATION.id}.facilities"
-MUTED = 7002  # a courier who is none of the kinds above: muted in the "muted" state
+MUTED = 7002
+SAMPLE_ANSWERS = Path(__file__).resolve().parents[1] / "sandbox" / "district" / "answers.toml"
+CATEGORIES = (
+    "work",
+    "life",
+    "rights",
+    "facilities",
+    "suggestion",
+)  # a courier who is none of the kinds above: muted in the "muted" state
 
 # Buttons: callback data ({n} is the appeal, {target} another appeal), the state it is pressed in,
 # then who may press it:  stranger, courier, other, unit, other_unit, coordinator.
@@ -121,6 +131,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("dr:st:s1", "draft_place", ("no", "ok", "no", "no", "no", "no")),
     ("dr:confirm", "draft_review", ("no", "ok", "no", "no", "no", "no")),
     ("dr:cancel", "draft_description", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:solved:wage-arrears.1", "draft_answers", ("no", "ok", "no", "no", "no", "no")),
+    ("dr:anyway", "draft_answers", ("no", "ok", "no", "no", "no", "no")),
+    # The knowledge base: coordinators and units' staff read it.
+    ("kb:cat:work.0", "answers", ("no", "no", "no", "ok", "ok", "ok")),
     # Stations are public; the amenity filter searches around one's own last shared location,
     # which a stranger does not have yet.
     ("st:near:water", "located", ("no", "ok", "ok", "ok", "ok", "ok")),
@@ -200,6 +214,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     # A unit's group is linked in the group itself (tests/handlers/test_unit_desk.py): here, only where to do it.
     ("/link_unit hr", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/unlink_unit", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/answers", "answers", ("no", "no", "no", "ok", "ok", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -209,7 +224,7 @@ EXTRA_APPEAL_VERBS = {
 }
 # The states in which Station One co-handles the appeal: its staff (other_unit) see it.
 CO_HANDLED = ("cohandled", "part_signed")
-DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel"}
+DRAFT_VERBS = {"cat", "back", "next", "skip", "st", "confirm", "cancel", "solved", "anyway"}
 
 
 def _family_verb(data: str) -> tuple[str, str]:
@@ -244,6 +259,7 @@ def refusal(data: str, kind: str, state: str = "") -> str:
         "lm": "coord.not_coordinator",
         "mu": "coord.not_coordinator",
         "dk": "coord.not_coordinator",
+        "kb": "answers.not_allowed",
     }[family]
 
 
@@ -256,6 +272,8 @@ def command_refusal(command: str, kind: str) -> str:
         return "appeal.not_found"
     if name == "/join":
         return "staff.join_coordinator"
+    if name == "/answers":
+        return "answers.not_allowed"
     return "coord.not_coordinator"
 
 
@@ -349,8 +367,13 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
             "draft_described": ("description", {"category": "work", "description": "Wages unpaid", "files": []}),
             "draft_place": ("place", {"category": "work", "description": "Wages unpaid", "files": []}),
             "draft_review": ("review", {"category": "work", "description": "Wages unpaid", "files": []}),
+            "draft_answers": ("answers", {"category": "work", "description": "My wages are unpaid", "started": 1}),
         }[state]
+        if state == "draft_answers":
+            await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
         await storage.dialogs.save_draft(COURIER, Draft.stored(step, data), now)
+    elif state == "answers":
+        await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
     elif state == "hotspot":
         for courier in (COURIER, OTHER_COURIER, 1003):
             await storage.people.seen(courier, "en", now)
@@ -606,6 +629,16 @@ async def _filed(c: Case) -> None:
     assert await c.bot.services.storage.dialogs.draft(COURIER) is None
 
 
+async def _answered_before_filing(c: Case) -> None:
+    assert await c.count("SELECT count(*) FROM direct_answers WHERE answer_id = 'wage-arrears'") == 1
+    assert await c.count("SELECT count(*) FROM appeals") == 0
+    assert await c.bot.services.storage.dialogs.draft(COURIER) is None
+
+
+async def _answers_listed(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("answers.category_title", category="Work protection", count=3))
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -790,6 +823,9 @@ ALLOWED: dict[str, Check] = {
     "dr:st": _draft_station,
     "dr:confirm": _filed,
     "dr:cancel": _draft_step(None),
+    "dr:solved": _answered_before_filing,
+    "dr:anyway": _draft_step("place"),
+    "kb:cat": _answers_listed,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -866,6 +902,7 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/unlink_unit": c.t("desk.use_in_group"),
             "/unmute": c.t("mute.unmuted", number=c.names.get("m")),
             "/replies": "has no canned replies yet.",
+            "/answers": c.t("answers.overview", count=12),
         }
         if name == "/my":
             if c.person == COURIER:

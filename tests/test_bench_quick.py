@@ -30,6 +30,7 @@ SCRIPTS = {
     "memory.py": [RESULT.format(name="memory")],
     "throughput.py": [RESULT.format(name="throughput")],
     "stations.py": [RESULT.format(name="stations"), RESULT.format(name="stations-first-aid")],
+    "answers.py": [RESULT.format(name="answers")],
 }
 
 

@@ -1,9 +1,11 @@
 """Buttons through the real Application: stale presses, confirmations, double taps, typed answers, the routing table."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from domain.lifecycle import Event, Outcome, State
 from handlers import callbacks
@@ -14,6 +16,8 @@ from storage.dialogs import PromptKind
 from tests.every_state import KNOWN, STATION, every_state, greet_everyone, press_data
 from tests.handlers.test_loop import file_wage_appeal
 from tests.harness import running_bot
+
+ANSWERS = Path(__file__).resolve().parents[2] / "sandbox" / "district" / "answers.toml"
 
 COURIER, OTHER_COURIER, STATION_STAFF, STATION_STAFF_2, HR_STAFF, COORDINATOR = 1001, 1002, 500, 501, 600, 900
 
@@ -367,6 +371,8 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
     async with running_bot(tmp_path / "all.sqlite3") as bot:
         await greet_everyone(bot)
         await every_state(bot)
+        answers = read_answers(ANSWERS.read_bytes(), "toml", [c.id for c in bot.services.categories])
+        await bot.services.storage.answers.import_records(answers)  # /answers has a button per category
         for courier in (COURIER, OTHER_COURIER, 1003, *([COURIER] * 10)):  # a hot spot, and more than a page of /my
             await bot.services.storage.people.seen(courier, "en", bot.clock())
             await _submit(bot, courier, "facilities", STATION.id)
@@ -384,6 +390,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/people",
                 "/mute 1",
                 "/replies",
+                "/answers",
             ):
                 await bot.say(person, command)
         await bot.press(COURIER, "Delete my data")

@@ -55,6 +55,9 @@ def courier_files(page: Page) -> None:
     press(page, "inline", "Work protection")
     bot_says(page, "Describe the problem in your own words")
     page.send("My wages for October were not paid")
+    # The sample knowledge base has an answer about unpaid wages; the courier files anyway.
+    bot_says(page, "Unpaid wages: where to complain and what to bring")
+    press(page, "inline", "File my appeal anyway")
     bot_says(page, "If the place does not matter, tap “Skip”.")
     press(page, "inline", "Skip")
     bot_says(page, "staff will then see only what you wrote")

@@ -93,6 +93,10 @@ SHIPPED = [
         "co-handling (协办): units beside the lead, each with its own part, deadlines and reminders",
         "ffc4f40292a0ee623d5f4d6c82cd28e008148f540ffe9e153f95cf566539c9e8",
     ),
+    (
+        "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
+        "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
+    ),
 ]
 
 
