@@ -36,6 +36,7 @@ COORDINATOR = 100001
 HRSS_WORKER = 200001  # 人力资源和社会保障局
 CIVIL_WORKER = 200002  # 民政局
 UNION_WORKER = 200004  # 区总工会
+LEGAL_AID_WORKER = 200005  # 法律援助中心, which works from its group 法律援助中心工作群
 RENMIN_STATION_WORKER = 200006  # 人民广场爱心驿站
 COURIER_WANG = 300003  # 骑手 王师傅
 COURIER_ZHAO = 300004  # 骑手 赵姐
@@ -205,12 +206,33 @@ async def extension_approved(district: District) -> None:
     await district.act(number, Event.APPROVE_EXTENSION, COORDINATOR, days=3)
 
 
+async def co_handled_with_a_group(district: District) -> None:
+    """A dismissal without pay: the trade union leads, the Legal Aid Centre co-handles (协办) from its work group
+    and has signed for its part, so the union's Resolve waits for that part."""
+    number = await district.file(
+        COURIER_ZHAO,
+        "rights",
+        "站长说我“自动离职”，11月的工资2900元和500元装备押金都不给结，可我是被他口头辞退的，微信里有聊天记录。"
+        "我想申请劳动仲裁，但不知道怎么写申请书。",
+    )
+    await district.act(number, Event.ACCEPT, UNION_WORKER)
+    await district.act(number, Event.ADD_COHANDLER, COORDINATOR, unit="legal")
+    await district.act(number, Event.SIGN_PART, LEGAL_AID_WORKER)
+    await district.act(
+        number,
+        Event.CO_NOTE,
+        LEGAL_AID_WORKER,
+        "已指派值班律师，明天上午与骑手电话沟通，协助准备仲裁申请书和证据清单。",
+    )
+
+
 # Each makes one example, in this order (appeal numbers follow it).
 EXAMPLES: list[Example] = [
     extension_awaiting_coordinator,
     redo_after_not_solved,
     being_handled,
     extension_approved,
+    co_handled_with_a_group,
 ]
 
 

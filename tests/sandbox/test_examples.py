@@ -77,10 +77,10 @@ async def sandbox_bot(database: Path) -> AsyncIterator[Bot]:
 
 
 async def test_a_new_district_starts_with_each_example_made_through_the_lifecycle(tmp_path: Path) -> None:
-    """Four appeals, in the states their stories say, with a ledger the invariant checker replays."""
+    """Five appeals, in the states their stories say, with a ledger the invariant checker replays."""
     database = tmp_path / "sandbox.sqlite3"
     async with sandbox_bot(database) as bot:
-        assert await examples.seed_running(bot.app) == len(examples.EXAMPLES) == 4
+        assert await examples.seed_running(bot.app) == len(examples.EXAMPLES) == 5
     appeals = {
         row["id"]: dict(row)
         for row in rows(
@@ -94,9 +94,15 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
         2: {**common, "id": 2, "unit_id": "station-renmin", "reopens": 1, "extension_pending": 0, "extensions": 0},
         3: {**common, "id": 3, "unit_id": "union", "reopens": 0, "extension_pending": 0, "extensions": 0},
         4: {**common, "id": 4, "unit_id": "civil", "reopens": 0, "extension_pending": 0, "extensions": 1},
+        5: {**common, "id": 5, "unit_id": "union", "reopens": 0, "extension_pending": 0, "extensions": 0},
     }
+    # The fifth is co-handled (协办): the Legal Aid Centre signed for its part, which is still open.
+    parts = rows(database, "SELECT appeal_id, unit_id, state FROM cohandlers")
+    assert [tuple(r) for r in parts] == [(5, "legal", "accepted")]
     couriers = [row["courier_id"] for row in rows(database, "SELECT courier_id FROM appeals ORDER BY id")]
-    assert couriers == [examples.COURIER_WANG, examples.COURIER_ZHAO, examples.COURIER_WANG, examples.COURIER_ZHAO]
+    assert couriers == [examples.COURIER_WANG, examples.COURIER_ZHAO, examples.COURIER_WANG, examples.COURIER_ZHAO] + [
+        examples.COURIER_ZHAO
+    ]
     extensions = rows(database, "SELECT appeal_id, asked_days, state, granted_days FROM extensions ORDER BY request_id")
     assert [tuple(r) for r in extensions] == [(1, 2, "pending", None), (4, 3, "approved", 3)]
     # Every event happened before the sandbox started, in order; every handling deadline is still ahead.
@@ -104,7 +110,7 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
     assert stamps == sorted(stamps) and START.timestamp() - examples.TIMELINE.total_seconds() < stamps[0]
     assert stamps[-1] <= START.timestamp()
     handle = rows(database, "SELECT appeal_id, due_at FROM timers WHERE kind = ?", (Timer.HANDLE.value,))
-    assert sorted(r["appeal_id"] for r in handle) == [1, 2, 3, 4]
+    assert sorted(r["appeal_id"] for r in handle) == [1, 2, 3, 4, 5]
     assert all(r["due_at"] > START.timestamp() for r in handle)
     # Every notice went out while the examples were made.
     assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
@@ -197,11 +203,11 @@ async def sandbox_process_says(workdir: Path, *args: str) -> str:
 async def test_the_sandbox_command_makes_them_once_and_not_with_no_examples(tmp_path: Path) -> None:
     """`python -m bot sandbox` on a new district says it made them; a restart makes none; --no-examples none at all."""
     database = tmp_path / "sandbox.sqlite3"
-    assert "Made 4 example appeals" in await sandbox_process_says(tmp_path)
-    assert counts(database)["appeals"] == 4
+    assert "Made 5 example appeals" in await sandbox_process_says(tmp_path)
+    assert counts(database)["appeals"] == 5
     assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
     assert "example appeals" not in await sandbox_process_says(tmp_path)
-    assert counts(database)["appeals"] == 4
+    assert counts(database)["appeals"] == 5
     bare = tmp_path / "bare"
     bare.mkdir()
     assert "example appeals" not in await sandbox_process_says(bare, "--no-examples")
