@@ -87,6 +87,10 @@ async def _queue_page(update: Update, context: BotContext, me: Who, after: ListP
     if after is None:
         count = await services.storage.appeals.queue_count(me.person.unit_id)
         await _say_if_stale(update, context, me, "menu2.queue", count)
+        # Parts the unit co-handles (协办) are its work too, though another unit holds the appeal.
+        parts = await services.storage.cohandling.open_for(me.person.unit_id, PAGE)
+        if parts:
+            await _send_list(update, context, me.lang, services.text(me.lang, "cohandle.queue_title"), parts, "queue")
     if not rows:
         # Empty: the menu comes with it, so a count it showed is right again.
         await reply(update, services.text(me.lang, "staff.queue_empty"), reply_markup=await main_menu(services, me))

@@ -21,7 +21,7 @@ from domain.names import Role, State
 from storage.db import Database
 from storage.desks import desk_chat
 from storage.literals import literal
-from storage.models import from_ts, to_ts
+from storage.models import Appeal, from_ts, to_ts
 
 _HANDLING = literal(State.HANDLING)
 # The notices a late part sends (catalog keys of the [cohandle] table).
@@ -180,6 +180,16 @@ class Cohandling:
             (appeal_id,),
         )
         return [Part(r["unit_id"], r["state"], from_ts(r["accept_due"]), from_ts(r["part_due"])) for r in rows]
+
+    async def open_for(self, unit_id: str, limit: int) -> list[tuple[Appeal, datetime | None]]:
+        """Appeals still being handled where `unit_id` co-handles a part not yet done, its part's deadline first."""
+        rows = await self._db.fetchall(
+            "SELECT a.*, c.part_due AS part_due FROM cohandlers c JOIN appeals a ON a.id = c.appeal_id"
+            f" WHERE c.unit_id = ? AND c.state != 'done' AND a.state = {literal(State.HANDLING)}"
+            " ORDER BY c.part_due, a.id LIMIT ?",
+            (unit_id, limit),
+        )
+        return [(Appeal.from_row({k: r[k] for k in r.keys() if k != "part_due"}), from_ts(r["part_due"])) for r in rows]
 
     async def remind_due(self, now: datetime) -> int:
         """Queue the reminders of overdue parts (see `remind_due_in`)."""

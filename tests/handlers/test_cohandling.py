@@ -123,6 +123,11 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     assert bot.last_text(ST_STAFF) == t("appeal.done_sign_part", number=number, unit=lead)
     assert bot.last_text(HR_STAFF) == t("notice.sign_part.unit", number=number, part_unit=co)
     assert (await _part(bot, number))["state"] == "accepted"
+    # Station One's /queue lists the part it co-handles above its own appeals (it has none).
+    await bot.say(ST_STAFF, "/queue")
+    co_list, own = bot.texts(ST_STAFF)[-2:]
+    assert co_list.startswith(t("cohandle.queue_title")) and f"#{number}" in co_list
+    assert own == t("staff.queue_empty")
 
     # The lead's card has no Resolve while the part is open, and says why; a Resolve pressed anyway is refused.
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
