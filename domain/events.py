@@ -193,7 +193,7 @@ _DECLARED = (
         arms=(T.FEEDBACK,),
         clears=(T.ACCEPT, T.HANDLE),
         on_time_by=T.HANDLE,
-        tells=(A.COURIER, A.FOLLOWERS),
+        tells=(A.COURIER, A.FOLLOWERS, A.COHANDLERS),
         button=Button("button.resolve", needs_text=True),
     ),
     EventRule(
@@ -313,7 +313,7 @@ _DECLARED = (
     EventRule(
         Event.WITHDRAW,
         tuple(step(state, S.CLOSED, _COURIER, outcome=Outcome.WITHDRAWN) for state in _WITHDRAWABLE),
-        tells=(A.UNIT, A.FOLLOWERS),
+        tells=(A.UNIT, A.FOLLOWERS, A.COHANDLERS),
         button=Button("button.withdraw"),
     ),
     EventRule(

@@ -81,6 +81,7 @@ class Audience(StrEnum):
     COORDINATORS = "coordinators"
     FOLLOWERS = "followers"  # couriers whose duplicates were merged into this appeal
     COHANDLER_ADDED = "cohandler_added"  # staff of the co-handling unit (协办单位) the event adds
+    COHANDLERS = "cohandlers"  # staff of every co-handling unit of the appeal, its part done or not
 
 
 class Rating(StrEnum):

@@ -44,8 +44,8 @@ _WITH_CARD |= {
     for timer in (Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE)
     for stage in (Stage.REMIND, Stage.DUE, Stage.ESCALATE)
 }
-# Co-handling (协办): the unit added gets the card with its Sign button; a late part's reminder too.
-_WITH_CARD |= {notice(Event.ADD_COHANDLER, Audience.COHANDLER_ADDED), REMIND_SIGN, REMIND_PART}
+# Co-handling (协办): a late part's reminder carries the card with its buttons, as the notice adding the unit does.
+_WITH_CARD |= {REMIND_SIGN, REMIND_PART}
 # Notices to the courier that need an answer: only the buttons for that answer. "Not solved" is one of
 # two events, as the unit's redos (重办) allow: the lifecycle lets only one of them show.
 _RATINGS = (

@@ -260,6 +260,9 @@ def audience_ids(
                 " ORDER BY telegram_id"
             )
             return [r[0] for r in conn.execute(sql, (unit, before["courier_id"]))]
+        case Audience.COHANDLERS:
+            units = before["co_units"].split()
+            return [chat for unit in units for chat in cohandling.staff_ids(conn, unit, before["courier_id"])]
         case Audience.COORDINATORS:
             sql = "SELECT telegram_id FROM people WHERE role = 'coordinator' ORDER BY telegram_id"
             return [r[0] for r in conn.execute(sql)]

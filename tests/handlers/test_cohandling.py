@@ -171,6 +171,10 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
 
     await _resolve(bot, number, lang)
     assert (await bot.services.storage.appeals.get(number)).state == "feedback"
+    # The co-handling unit hears how the appeal it helped with ended.
+    for worker in (ST_STAFF, ST_STAFF_2):
+        assert bot.last_text(worker).startswith(t("notice.resolve.cohandlers", number=number, unit=lead, note=""))
+        assert RESULT[lang] in bot.last_text(worker)
     roles = await bot.services.storage.db.fetchall(
         "SELECT event, actor_role FROM events WHERE appeal_id = ? AND actor_role = 'cohandler' ORDER BY id", (number,)
     )
