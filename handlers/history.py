@@ -40,10 +40,13 @@ async def history_text(
         lines.append("…")
     # Each unit read once, not once per ledger line (a database trip each; bench/throughput.py).
     units: dict[str, Unit | None] = {}
+    parts = await storage.cohandling.units_of_events(appeal.id) if appeal.co_units else {}
+    for unit_id in {entry.unit_id for entry in entries} | set(parts.values()):
+        if unit_id:
+            units[unit_id] = await storage.people.unit(unit_id)
     for entry in entries:
-        if entry.unit_id and entry.unit_id not in units:
-            units[entry.unit_id] = await storage.people.unit(entry.unit_id)
         unit = units[entry.unit_id] if entry.unit_id else None
+        part_unit = units.get(parts[entry.id]) if entry.id in parts else None
         private = entry.event in _PRIVATE_NOTES and not for_staff
         key = f"history.{entry.event}"
         if for_staff and entry.event in _PRIVATE_NOTES:
@@ -55,6 +58,7 @@ async def history_text(
             lang,
             key,
             unit=unit.name(lang) if unit else "",
+            part_unit=part_unit.name(lang) if part_unit else parts.get(entry.id, ""),
             note=note,
             original=appeal.merged_into or "",
         )

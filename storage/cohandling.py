@@ -16,7 +16,7 @@ from datetime import datetime
 
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan, parse_span
-from domain.events import EventRule
+from domain.events import Event, EventRule
 from domain.names import Role, State
 from storage.db import Database
 from storage.desks import desk_chat
@@ -126,6 +126,10 @@ def record(
         )
 
 
+# The events whose ledger line names a co-handling unit (协办单位).
+_PART_EVENTS = (Event.ADD_COHANDLER, Event.SIGN_PART, Event.CO_NOTE, Event.FINISH_PART)
+
+
 def remind_due_in(conn: sqlite3.Connection, now: datetime) -> int:
     """Tell each co-handling unit whose signing or part is overdue on an appeal still being handled, and the
     coordinators (督办), once per deadline; the number of reminders."""
@@ -190,6 +194,19 @@ class Cohandling:
             (unit_id, limit),
         )
         return [(Appeal.from_row({k: r[k] for k in r.keys() if k != "part_due"}), from_ts(r["part_due"])) for r in rows]
+
+    async def units_of_events(self, appeal_id: int) -> dict[int, str]:
+        """For each co-handling event of the appeal (by event id), the co-handling unit it was about: the unit
+        added, or the unit of the worker who signed, wrote or finished."""
+        events = ", ".join(literal(e) for e in _PART_EVENTS)
+        rows = await self._db.fetchall(
+            "SELECT e.id, coalesce(c.unit_id, p.unit_id) AS unit_id FROM events e"
+            " LEFT JOIN cohandlers c ON c.appeal_id = e.appeal_id AND e.id IN (c.added_id, c.done_id)"
+            " LEFT JOIN people p ON p.telegram_id = e.actor_id"
+            f" WHERE e.appeal_id = ? AND e.event IN ({events})",
+            (appeal_id,),
+        )
+        return {r["id"]: r["unit_id"] for r in rows if r["unit_id"] is not None}
 
     async def remind_due(self, now: datetime) -> int:
         """Queue the reminders of overdue parts (see `remind_due_in`)."""
