@@ -287,7 +287,7 @@ def _write(output: str | None, data: bytes) -> bool:
 
 
 def _stations(args: argparse.Namespace) -> int:
-    from domain.stations_file import StationFileError, first_problems, format_of, read_stations, write_stations
+    from domain.stations_file import StationFileError, format_of, read_stations, write_stations
 
     config = _load(args.config)
     if args.action == "export":
@@ -303,28 +303,17 @@ def _stations(args: argparse.Namespace) -> int:
         return asyncio.run(_with_storage(config, dump))
 
     path = Path(args.file)
-    fmt = args.format or format_of(path.name)
-    if fmt is None:
-        print(f"error: cannot tell the format of {path}: name it .csv or .json, or give --format", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        print(f"error: cannot read {path}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    read = _read_input(path, args.format or format_of(path.name), ".csv or .json")
+    if isinstance(read, int):
+        return read
+    data, fmt = read
 
     async def load(storage) -> int:
         units = {u.id for u in await storage.people.active_units()}
         try:
             records = read_stations(data, fmt, units)
         except StationFileError as error:
-            print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
-            shown, more = first_problems(error.problems)
-            for problem in shown:
-                print(f"  {problem}", file=sys.stderr)
-            if more:
-                print(f"  ... and {more} more problem(s), not listed", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _refused_file(path, error.problems)
         imported = await storage.stations.import_records(records)
         print(f"{path}: {len(records)} stations imported ({imported.added} new, {imported.updated} updated)")
         return EXIT_OK
@@ -332,9 +321,33 @@ def _stations(args: argparse.Namespace) -> int:
     return asyncio.run(_with_storage(config, load))
 
 
+def _read_input(path: Path, fmt: str | None, names: str) -> tuple[bytes, str] | int:
+    """A station or answer file's bytes and format, or the exit code after saying why it cannot be read."""
+    if fmt is None:
+        print(f"error: cannot tell the format of {path}: name it {names}, or give --format", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return path.read_bytes(), fmt
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _refused_file(path: Path, problems: list) -> int:
+    """Print a refused file's first problems (nothing was imported); the exit code."""
+    from domain.stations_file import first_problems
+
+    print(f"{path}: {len(problems)} problem(s); nothing was imported", file=sys.stderr)
+    shown, more = first_problems(problems)
+    for problem in shown:
+        print(f"  {problem}", file=sys.stderr)
+    if more:
+        print(f"  ... and {more} more problem(s), not listed", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def _answers(args: argparse.Namespace) -> int:
     from domain.answers_file import AnswerFileError, AnswerRecord, format_of, read_answers, to_toml
-    from domain.stations_file import first_problems
 
     config = _load(args.config)
     if args.action == "export":
@@ -349,25 +362,14 @@ def _answers(args: argparse.Namespace) -> int:
         return asyncio.run(_with_storage(config, dump))
 
     path = Path(args.file)
-    fmt = args.format or format_of(path.name)
-    if fmt is None:
-        print(f"error: cannot tell the format of {path}: name it .toml or .json, or give --format", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        print(f"error: cannot read {path}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    read = _read_input(path, args.format or format_of(path.name), ".toml or .json")
+    if isinstance(read, int):
+        return read
+    data, fmt = read
     try:
         records = read_answers(data, fmt, [c.id for c in config.categories])
     except AnswerFileError as error:
-        print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
-        shown, more = first_problems(error.problems)
-        for problem in shown:
-            print(f"  {problem}", file=sys.stderr)
-        if more:
-            print(f"  ... and {more} more problem(s), not listed", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _refused_file(path, error.problems)
 
     async def load(storage) -> int:
         imported = await storage.answers.import_records(records)

@@ -709,6 +709,22 @@ async def take_text(
     )
 
 
+async def act_at_version(
+    update: Update, context: BotContext, me: Who, appeal: Appeal, event: Event, args: EventArgs, version: int
+) -> None:
+    """Take `event` on the appeal as a button drawn at `version` asked (a unit or a length chosen from a list):
+    refused if `me` may never, a stale answer if the appeal moved on since, else done once."""
+    action = next(a for a in ACTIONS if a.event is event)
+    services = context.services
+    if _may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
+        await refuse(update, context, me.lang, refusal_key(me.person, appeal, event))
+        return
+    if appeal.version != version:
+        await _stale(update, context, me, appeal, event, since=version)
+        return
+    await _act(update, context, me, appeal, _command(me, appeal, event, args, version), drop=True)
+
+
 # The steps around an event's own buttons elsewhere (handlers/extensions.py) load, refuse, act and
 # answer a stale press exactly as these do.
 load_pressed = _load

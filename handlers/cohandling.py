@@ -14,9 +14,13 @@ from telegram.error import BadRequest
 from domain.commands import EventArgs
 from domain.lifecycle import Event
 from handlers import appeal_actions, callbacks
-from handlers.appeal_actions import act_pressed, answer_stale, command_for, load_pressed, may_never, refused_now
+from handlers.appeal_actions import (
+    act_at_version,
+    load_pressed,
+    refused_now,
+)
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import BY_VERB, allowed, refusal_key, roles
+from handlers.cards import BY_VERB, allowed, roles
 from handlers.common import Who, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
@@ -80,14 +84,4 @@ async def on_unit(update: Update, context: BotContext, me: Who, press: Press) ->
     if not unit or not version_arg.isdecimal():
         await refuse(update, context, me.lang, "press.invalid")
         return
-    action = BY_VERB[AppealVerb.ADD_COHANDLER]
-    services = context.services
-    if may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
-        await refuse(update, context, me.lang, refusal_key(me.person, appeal, Event.ADD_COHANDLER))
-        return
-    version = int(version_arg)
-    if appeal.version != version:
-        await answer_stale(update, context, me, appeal, action.event, since=version)
-        return
-    command = command_for(me, appeal, action.event, EventArgs(unit=unit), version)
-    await act_pressed(update, context, me, appeal, command, drop=True)
+    await act_at_version(update, context, me, appeal, Event.ADD_COHANDLER, EventArgs(unit=unit), int(version_arg))

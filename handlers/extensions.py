@@ -13,9 +13,13 @@ from telegram import Update
 from domain.commands import EventArgs
 from domain.lifecycle import Event
 from handlers import callbacks
-from handlers.appeal_actions import act_pressed, answer_stale, command_for, load_pressed, may_never, refused_now
+from handlers.appeal_actions import (
+    act_at_version,
+    load_pressed,
+    refused_now,
+)
 from handlers.callbacks import AppealVerb, Press
-from handlers.cards import BY_VERB, refusal_key
+from handlers.cards import BY_VERB
 from handlers.common import Who, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
@@ -108,14 +112,5 @@ async def on_grant(update: Update, context: BotContext, me: Who, press: Press) -
     if not days_arg.isdecimal() or int(days_arg) not in CHOICES or not version_arg.isdecimal():
         await refuse(update, context, me.lang, "press.invalid")
         return
-    action = BY_VERB[AppealVerb.APPROVE_EXTENSION]
-    services = context.services
-    if may_never(action, appeal, me, services.clock(), services.storage.appeals.max_redos):
-        await refuse(update, context, me.lang, refusal_key(me.person, appeal, Event.APPROVE_EXTENSION))
-        return
-    version = int(version_arg)
-    if appeal.version != version:
-        await answer_stale(update, context, me, appeal, action.event, since=version)
-        return
-    command = command_for(me, appeal, action.event, EventArgs(days=int(days_arg)), version)
-    await act_pressed(update, context, me, appeal, command, drop=True)
+    args = EventArgs(days=int(days_arg))
+    await act_at_version(update, context, me, appeal, Event.APPROVE_EXTENSION, args, int(version_arg))
