@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from handlers.group_press import moved_to_private
 from handlers.i18n import Catalog
 from handlers.keyboards import Keyboard, reply_keyboard, request_button, text_button
 from handlers.quiet_bot import QuietBot
@@ -86,7 +87,10 @@ def reply_chat(update: Update) -> int:
 async def reply(update: Update, text: str, reply_markup: Keyboard | None = None) -> int:
     """Send `text` to the chat the update came from (a group press: the presser's own chat; user text is
     sent without a parse mode); its message id."""
-    return await _bot(update).send_text(reply_chat(update), text, reply_markup)
+    chat_id = reply_chat(update)
+    if update.effective_chat is not None and chat_id != update.effective_chat.id:
+        moved_to_private()
+    return await _bot(update).send_text(chat_id, text, reply_markup)
 
 
 def _not_modified(error: BadRequest) -> bool:

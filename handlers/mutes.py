@@ -18,6 +18,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, fi
 from handlers import callbacks
 from handlers.callbacks import Family, MuteVerb, Press
 from handlers.common import Who, coordinator_press, drop_keyboard, edit_or_reply, for_role, refuse, reply
+from handlers.evidence import keep_current
 from handlers.keyboards import Keyboard, button, inline
 from handlers.limits import appeal_number, rounded_up, show_list
 from handlers.services import BotContext
@@ -147,6 +148,7 @@ async def _mute(update: Update, context: BotContext, me: Who, courier_id: int, n
     await update.callback_query.answer()
     text = t("mute.muted", number=number, period=t(f"mute.period_{period}"), when=services.local(until, me.lang))
     await edit_or_reply(update, text)
+    await _refresh_card(update, context, me, number)
 
 
 async def _unmute(update: Update, context: BotContext, me: Who, courier_id: int, number: int) -> None:
@@ -163,6 +165,18 @@ async def _unmute(update: Update, context: BotContext, me: Who, courier_id: int,
     log.info("the courier of appeal %d unmuted by coordinator %d", number, me.person.telegram_id)
     await _answer(update, services.text(me.lang, "mute.unmuted", number=number))
     await services.storage.outbox.add(courier_id, "mute.notice_unmuted", now)
+    await _refresh_card(update, context, me, number)
+
+
+async def _refresh_card(update: Update, context: BotContext, me: Who, number: int) -> None:
+    """The card of appeal `number` this chat holds, if any, offers Mute filer or Unmute filer as it now should."""
+    services = context.services
+    appeal = await services.storage.appeals.get(number)
+    if appeal is None or update.effective_chat is None:
+        return
+    held = await services.storage.outbox.messages_about(appeal.id, update.effective_chat.id)
+    if any(message.kind == "card" for message in held):
+        await keep_current(update, context, me, appeal)
 
 
 async def _on_command(update: Update, context: BotContext, me: Who, command: str, then) -> None:

@@ -24,6 +24,7 @@ from handlers import (
     extensions,
     filing,
     free_text,
+    group_press,
     invites,
     limits,
     lists,
@@ -134,10 +135,19 @@ async def on_press(update: Update, context: BotContext) -> None:
     if handler is None:
         await refuse(update, context, me.lang, "press.invalid")
         return
+    in_group = chat is not None and chat.type != chat.PRIVATE
+    token = group_press.CURRENT.set(group_press.GroupPress() if in_group else None)
     try:
         await handler(update, context, me, press)
     except Forbidden:
-        if chat is None or chat.type == chat.PRIVATE:
+        if not in_group:
             raise
         # A group press is answered in the presser's own chat, which they have not opened (or blocked).
         await desk.cannot_reach(update, context, me)
+    finally:
+        held = group_press.CURRENT.get()
+        group_press.CURRENT.reset(token)
+    if held is not None:
+        toast = context.services.text(me.lang, "desk.continue_private") if held.moved else None
+        for query_id in held.unanswered:
+            await context.bot.answer_callback_query(query_id, toast)

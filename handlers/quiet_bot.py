@@ -10,6 +10,7 @@ from telegram import Message
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
+from handlers.group_press import holds_back
 from handlers.keyboards import Keyboard
 from handlers.telegram_text import CAPTION, TEXT, TOAST, shorten, units
 
@@ -72,7 +73,10 @@ class QuietBot(ExtBot):
     async def answer_callback_query(
         self, callback_query_id: str, text: str | None = None, *args: Any, **kwargs: Any
     ) -> bool:
-        """answerCallbackQuery, its toast within Telegram's limit."""
+        """answerCallbackQuery, its toast within Telegram's limit; a wordless answer to a group press waits for
+        the press to end (handlers/group_press.py)."""
+        if not args and holds_back(callback_query_id, text, bool(kwargs.get("show_alert"))):
+            return True
         text = within("answerCallbackQuery", "text", text, TOAST)
         return await super().answer_callback_query(callback_query_id, text, *args, **kwargs)
 

@@ -61,6 +61,9 @@ async def test_a_coordinator_mutes_and_unmutes_the_filer_from_the_card(bot) -> N
     (row,) = await bot.services.storage.people_actions.recent(5)
     assert (row.person_id, row.appeal_id, row.action, row.actor_id) == (COURIER, number, PeopleAction.MUTE, COORDINATOR)
 
+    # The card it was pressed on now offers Unmute filer; after the unmute it offers Mute filer again.
+    kept = next(m for m in bot.core.messages(COORDINATOR) if m["message_id"] == shown["message_id"])
+    assert labels(bot, kept)[-1] == "Unmute filer"
     shown = await card(bot, COORDINATOR, number)
     assert labels(bot, shown)[-1] == "Unmute filer"
     await bot.press(COORDINATOR, "Unmute filer")
@@ -71,6 +74,8 @@ async def test_a_coordinator_mutes_and_unmutes_the_filer_from_the_card(bot) -> N
     await bot.press(COORDINATOR, f"Unmute #{number}")
     assert bot.last_text(COORDINATOR) == f"Done: the courier of appeal #{number} is no longer muted, and has been told."
     assert await bot.services.storage.people_actions.mute_of(COURIER, bot.clock()) is None
+    kept = next(m for m in bot.core.messages(COORDINATOR) if m["message_id"] == shown["message_id"])
+    assert labels(bot, kept)[-1] == "Mute filer"
     assert labels(bot, await card(bot, COORDINATOR, number))[-1] == "Mute filer"
 
 

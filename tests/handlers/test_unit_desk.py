@@ -172,8 +172,9 @@ async def test_the_card_goes_into_its_own_topic_renamed_as_it_moves_and_a_worker
     assert PHONE not in "".join(group_texts(bot))
 
     # Resolve from the group: the result is asked for and confirmed in the worker's own chat.
-    await press_in_group(bot, WORKER, t(bot, "button.resolve"))
+    answer = await press_in_group(bot, WORKER, t(bot, "button.resolve"))
     assert bot.last_text(WORKER) == t(bot, "appeal.prompt_resolve", number=number)
+    assert answer["text"] == t(bot, "desk.continue_private")  # the group shows where it went on
     await bot.say(WORKER, "The charger was replaced this morning.")
     await bot.press(WORKER, "Confirm resolve")
     ledger = await bot.services.storage.appeals.ledger(number)
