@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain import lifecycle
@@ -96,13 +96,20 @@ def keyboard(
     facts = appeal.facts(services.clock(), services.storage.appeals.max_redos)
     # A unit that has had all its extra time gets no Request more time that could only be refused.
     spent = not extensions_left(appeal.extensions, services.storage.appeals.max_extensions)
-    buttons = [
-        button(services.text(lang, a.label), callbacks.appeal(appeal.id, a.verb))
-        for a in ACTIONS
-        if (only is None or a.verb in only)
-        and lifecycle.permits(facts, a.event, held)
-        and not (spent and a.event is Event.REQUEST_EXTENSION)
-    ]
+    # The lead whose Resolve waits for co-handling parts sees it waiting; a press says whose part is open.
+    waiting = replace(facts, parts_waived=True)
+    buttons = []
+    for a in ACTIONS:
+        if only is not None and a.verb not in only:
+            continue
+        label = a.label
+        if not lifecycle.permits(facts, a.event, held):
+            if a.event is not Event.RESOLVE or not lifecycle.permits(waiting, a.event, held):
+                continue
+            label = "cohandle.button_resolve_waiting"
+        if spent and a.event is Event.REQUEST_EXTENSION:
+            continue
+        buttons.append(button(services.text(lang, label), callbacks.appeal(appeal.id, a.verb)))
     if not buttons:
         return None
     return inline(rows_of(buttons))
@@ -197,7 +204,13 @@ async def open_parts(services: Services, appeal: Appeal, lang: str) -> dict[str,
 def parts_line(services: Services, parts: tuple[tuple[Part, Unit | None], ...], lang: str) -> str:
     """The co-handling units (协办单位) and where each part stands, in one line."""
     named = [
-        services.text(lang, f"cohandle.part_{part.state}", unit=unit.name(lang) if unit else part.unit_id)
+        services.text(
+            lang,
+            f"cohandle.part_{part.state}",
+            unit=unit.name(lang) if unit else part.unit_id,
+            accept_due=services.local(part.accept_due, lang),
+            part_due=services.local(part.part_due, lang),
+        )
         for part, unit in parts
     ]
     return services.text(lang, "cohandle.card_parts", parts=services.text(lang, "digest2.list_sep").join(named))

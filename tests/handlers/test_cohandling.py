@@ -108,13 +108,16 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     assert bot.last_text(COORDINATOR) == t("appeal.done_add_cohandler", number=number, unit=lead)
 
     # Station One's workers get the card, labelled 协办 with the lead's name, and a Sign button.
-    when = bot.services.local(from_ts((await _part(bot, number))["part_due"]), lang)
+    part = await _part(bot, number)
+    when = bot.services.local(from_ts(part["part_due"]), lang)
+    sign_by = bot.services.local(from_ts(part["accept_due"]), lang)
     told = t("notice.add_cohandler.cohandler_added", number=number, part_unit=co, unit=lead, when=when)
     for worker in (ST_STAFF, ST_STAFF_2):
         notice = bot.last_text(worker)
         assert notice.startswith(told)
         assert t("cohandle.card_lead", unit=lead) in notice
-        assert t("cohandle.card_parts", parts=t("cohandle.part_open", unit=co)) in notice
+        # Each part's own deadline stays on the card: to sign by, then to finish by.
+        assert t("cohandle.card_parts", parts=t("cohandle.part_open", unit=co, accept_due=sign_by)) in notice
         assert _labels(bot, worker) == [t("button.sign_part"), t("button.co_note")]
     assert bot.last_text(HR_STAFF) == t("notice.add_cohandler.unit", number=number, part_unit=co)
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.ACCEPT))
@@ -123,6 +126,8 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     assert bot.last_text(ST_STAFF) == t("appeal.done_sign_part", number=number, unit=lead)
     assert bot.last_text(HR_STAFF) == t("notice.sign_part.unit", number=number, part_unit=co)
     assert (await _part(bot, number))["state"] == "accepted"
+    await press_data(bot, ST_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
+    assert t("cohandle.part_accepted", unit=co, part_due=when) in bot.last_text(ST_STAFF)
     # Station One's /queue lists the part it co-handles above its own appeals (it has none).
     await bot.say(ST_STAFF, "/queue")
     co_list, own = bot.texts(ST_STAFF)[-2:]
@@ -132,6 +137,7 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     # The lead's card has no Resolve while the part is open, and says why; a Resolve pressed anyway is refused.
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
     assert t("button.resolve") not in _labels(bot, HR_STAFF)
+    assert t("cohandle.button_resolve_waiting") in _labels(bot, HR_STAFF)  # pressed, it says whose part is open
     assert t("cohandle.card_waiting") in bot.last_text(HR_STAFF)
     query = await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.RESOLVE))
     refusal = bot.core.answered_callback(query)
