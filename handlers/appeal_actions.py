@@ -37,6 +37,7 @@ from handlers.cards import (
     withheld,
 )
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, reply_chat, retire_buttons
+from handlers.deadlines_view import deadline_line
 from handlers.keyboards import button, inline
 from handlers.quiet_bot import QuietBot
 from handlers.services import BotContext, Services
@@ -333,8 +334,26 @@ async def on_action(update: Update, context: BotContext, me: Who, press: Press) 
             else "fixcards.withdraw_confirm_unassigned"
         )
         await reply(update, t(question, number=appeal.id), reply_markup=inline([[confirm, back]]))
+    elif action.event is Event.ALLOW_RESOLVE:
+        await _allow_resolve(update, context, me, appeal, press)
     else:
         await _act(update, context, me, appeal, _command(me, appeal, action.event))
+
+
+async def _allow_resolve(update: Update, context: BotContext, me: Who, appeal: Appeal, press: Press) -> None:
+    """Allow resolving now: asked first, naming the open parts; the confirmation acts once, at the version asked at."""
+    if press.arg.isdecimal():
+        await act_at_version(update, context, me, appeal, Event.ALLOW_RESOLVE, EventArgs(), int(press.arg))
+        return
+    services = context.services
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    await update.callback_query.answer()
+    confirm = button(
+        t("cohandle.button_allow_confirm"), callbacks.appeal(appeal.id, AppealVerb.ALLOW_RESOLVE, str(appeal.version))
+    )
+    back = button(t("button.back"), callbacks.appeal(appeal.id, AppealVerb.OPEN))
+    question = t("cohandle.allow_confirm", **await open_parts(services, appeal, me.lang))
+    await reply(update, question, reply_markup=inline([[confirm, back]]))
 
 
 async def on_unit_chosen(update: Update, context: BotContext, me: Who, press: Press) -> None:
@@ -575,12 +594,17 @@ async def _act(
         await refresh_buttons(update, context, me, updated)
     if card:
         await evidence.keep_current(update, context, me, updated)
+    deadline = ""
+    if command.event is Event.APPROVE_EXTENSION:  # the coordinator sees the deadline they just moved
+        timers = await services.storage.appeals.timers_of([updated.id])
+        deadline = deadline_line(services, updated, timers.get(updated.id, ()), me.lang) or ""
     done = services.text(
         me.lang,
         f"appeal.done_{command.event}",
         number=updated.id,
         unit=await _unit_name(services, updated.unit_id, me.lang),
         priority=services.text(me.lang, f"button.{updated.priority}"),
+        deadline=deadline,
     )
     await reply(update, done, reply_markup=await main_menu(services, me))
 

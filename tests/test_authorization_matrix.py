@@ -529,8 +529,11 @@ async def _co_note(c: Case) -> None:
     assert [e.note for e in await c.bot.services.storage.appeals.ledger(c.n)][-1] == "We found the rider's shifts"
 
 
-async def _resolving_allowed(c: Case) -> None:
-    assert (await c.appeal()).parts_waived
+async def _allow_asked(c: Case) -> None:
+    """Allow resolving now asks first, naming the open parts; nothing is allowed yet."""
+    before_units = c.t("cohandle.allow_confirm", number=c.n, units="\0").split("\0")[0]
+    assert c.bot_texts()[-1].startswith(before_units)
+    assert not (await c.appeal()).parts_waived
 
 
 async def _confirmed(c: Case) -> None:
@@ -797,7 +800,7 @@ ALLOWED: dict[str, Check] = {
     "cou": _cohandler_added,
     "cos": _part_signed,
     "cof": _part_finished,
-    "cow": _resolving_allowed,
+    "cow": _allow_asked,
     "con": _co_note,
     "edit": _edit,
     "asg": _choose_unit,

@@ -197,6 +197,10 @@ async def test_a_coordinator_allows_the_lead_to_resolve_without_the_open_part(bo
     await press_data(bot, COORDINATOR, callbacks.appeal(number, AppealVerb.OPEN))
     assert t("button.allow_resolve") in _labels(bot, COORDINATOR)
     await bot.press(COORDINATOR, t("button.allow_resolve"))
+    # Asked first, naming whose part would not be waited for.
+    assert bot.last_text(COORDINATOR) == t("cohandle.allow_confirm", number=number, units="Station One")
+    assert (await bot.services.storage.appeals.get(number)).parts_waived is False
+    await bot.press(COORDINATOR, t("cohandle.button_allow_confirm"))
     assert bot.last_text(COORDINATOR) == t("appeal.done_allow_resolve", number=number, unit="HR Bureau")
     assert bot.last_text(HR_STAFF) == t("notice.allow_resolve.unit", number=number)
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))

@@ -129,10 +129,11 @@ async def test_a_request_approved_moves_the_deadline_and_both_are_told(bot, lang
         t("button.back"),
     ]
     await bot.press(COORDINATOR, t("extension.button_grant_asked", days=two))
-    assert bot.last_text(COORDINATOR) == t("appeal.done_approve_extension", number=number, unit=unit)
-
     calendar = bot.config.working_calendar()
     new_due = calendar.add_working_days(old_due, 2)
+    # The coordinator reads the deadline they just moved.
+    moved = t("deadline.handle", when=bot.services.local(new_due, lang))
+    assert bot.last_text(COORDINATOR) == t("appeal.done_approve_extension", number=number, unit=unit, deadline=moved)
     assert (await _handle_due(bot, number)).due_at == new_due
     # The ladder is re-armed from the new due time: its reminder comes before the new deadline.
     stage, fire_at = await _ladder(bot, number)
