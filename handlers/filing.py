@@ -78,7 +78,8 @@ async def remind(update: Update, context: BotContext, me: Who, draft: Draft, new
     what = category.name(me.lang) if category else turn.t("filing2.no_category")
     if draft.description:
         start = " ".join(draft.description.split())
-        what += " · " + (start[:40] + "…" if len(start) > 40 else start)
+        # In quotes: the courier's own words end as they like, and the sentence's stop follows them.
+        what += " · “" + (start[:40] + "…" if len(start) > 40 else start) + "”"
     stamp = str(draft.started)
     discard = (
         button(

@@ -268,7 +268,7 @@ async def test_nearest_station_is_not_taken_as_the_place(bot) -> None:
     bot.core.share_location(COURIER, 31.2, 121.4)  # its Nearest station button
     await bot.deliver()
     assert bot.texts(COURIER)[-2] == t(bot, "stations.none")
-    assert bot.last_text(COURIER) == t(bot, "filing2.draft_waiting", what="Work protection · Wages unpaid")
+    assert bot.last_text(COURIER) == t(bot, "filing2.draft_waiting", what="Work protection · “Wages unpaid”")
     draft = await bot.services.storage.dialogs.draft(COURIER)
     assert (draft.step, draft.lat) == (Step.PLACE, None)
     await bot.press(COURIER, t(bot, "filing2.button_continue"))
