@@ -51,14 +51,14 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     await bot.say(COORDINATOR, "/digest")
     text = "\n".join(bot.texts(COORDINATOR)[-2:])
     assert text.startswith("Digest, last 7 days: Fri 20 Nov – Thu 26 Nov 11:30\n")
-    assert "New 4 · accepted 3 · resolved 3 · closed 2 · reopened 1" in text
+    assert "New 4 · accepted 3 · resolved 3 · closed 2 · redone 1" in text
     assert "Response rate 75.0% (accepted in time / assigned: 3/4)" in text
     assert "Resolution rate 100.0% (solved / valid appeals closed: 2/2)" in text
     assert (
         "Satisfaction rate 66.7% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/3)" in text
     )
     assert "Average time to accept 30 min; to resolve 1 h 30 min" in text
-    assert f"Reopened: #{b}" in text
+    assert f"Redone: #{b}" in text
     assert f"#{d} — acceptance, HR Bureau" in text
     chart = bot.core.last_message(COORDINATOR)
     assert chart["caption"] == "Appeals per day, Fri 20 Nov – Thu 26 Nov 11:30"
@@ -134,12 +134,12 @@ async def test_lists_use_the_languages_own_separator(bot) -> None:
     english = await read_digest(bot, "en")
     assert "By category: Work protection 7, Station facilities 3" in english
     assert "By unit: HR Bureau 7, no unit 3" in english
-    assert f"Reopened: #{b}, #{c}" in english
+    assert f"Redone: #{b}, #{c}" in english
     lines = await read_digest(bot, "zh")
     assert "按类别：工作保障 7 件、站点设施 3 件" in lines
     assert "按承办单位：人社局 7 件、无承办单位 3 件" in lines
     assert "按驿站：Fuzhou Rd Station 3 件" in lines
-    assert f"重新办理：#{b}、#{c}" in lines
+    assert f"重办诉求：#{b}、#{c}" in lines
     assert f"1. Fuzhou Rd Station：站点设施诉求 3 件（#{hot[0]}、#{hot[1]}、#{hot[2]}）" in lines
     assert not [line for line in lines if "," in line]  # ASCII commas: none
     await bot.press(COORDINATOR, "将热点 1 合并为一件诉求")
@@ -276,8 +276,8 @@ async def test_satisfaction_counts_each_appeals_last_rating_once(bot) -> None:
     assert (
         "Satisfaction rate 100.0% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/2)" in text
     )
-    assert "New 2 · accepted 2 · resolved 2 · closed 2 · reopened 1" in text
-    assert f"Reopened: #{a}" in text
+    assert "New 2 · accepted 2 · resolved 2 · closed 2 · redone 1" in text
+    assert f"Redone: #{a}" in text
     # Before the second rating, the same appeal counted as not satisfied: the digest of a period
     # that ended then says so, whenever it is read.
     data = await bot.services.storage.reports.digest(

@@ -110,7 +110,7 @@ async def test_a_generated_weeks_digest_adds_up(tmp_path, seed: int) -> None:
     assert data.counts.solved <= data.counts.asked <= data.closed
     assert data.counts.satisfied + data.counts.fairly_satisfied <= data.counts.rated
     # ... and the text shows those same numbers.
-    flow = re.search(r"New (\d+) · accepted (\d+) · resolved (\d+) · closed (\d+) · reopened (\d+)", text)
+    flow = re.search(r"New (\d+) · accepted (\d+) · resolved (\d+) · closed (\d+) · redone (\d+)", text)
     assert [int(n) for n in flow.groups()] == [data.new, data.accepted, data.resolved, data.closed, len(data.reopened)]
     for title in ("By state", "By category", "By unit"):
         (line,) = [line for line in text.splitlines() if line.startswith(title)]
