@@ -84,6 +84,7 @@ async def _queue_page(update: Update, context: BotContext, me: Who, after: ListP
     if not await require_role(update, context, me, "staff"):
         return
     rows = await services.storage.appeals.queue(me.person.unit_id, PAGE + 1, after)
+    parts = []
     if after is None:
         count = await services.storage.appeals.queue_count(me.person.unit_id)
         await _say_if_stale(update, context, me, "menu2.queue", count)
@@ -93,7 +94,8 @@ async def _queue_page(update: Update, context: BotContext, me: Who, after: ListP
             await _send_list(update, context, me.lang, services.text(me.lang, "cohandle.queue_title"), parts, "queue")
     if not rows:
         # Empty: the menu comes with it, so a count it showed is right again.
-        await reply(update, services.text(me.lang, "staff.queue_empty"), reply_markup=await main_menu(services, me))
+        empty = "cohandle.queue_empty_own" if after is None and parts else "staff.queue_empty"
+        await reply(update, services.text(me.lang, empty), reply_markup=await main_menu(services, me))
         return
     unit = await services.storage.people.unit(me.person.unit_id)
     title = services.text(me.lang, "staff.queue_title", unit=unit.name(me.lang) if unit else me.person.unit_id)

@@ -132,7 +132,7 @@ async def test_assigned_with_a_co_handler_the_lead_resolves_once_its_part_is_don
     await bot.say(ST_STAFF, "/queue")
     co_list, own = bot.texts(ST_STAFF)[-2:]
     assert co_list.startswith(t("cohandle.queue_title")) and f"#{number}" in co_list
-    assert own == t("staff.queue_empty")
+    assert own == t("cohandle.queue_empty_own")
 
     # The lead's card has no Resolve while the part is open, and says why; a Resolve pressed anyway is refused.
     await press_data(bot, HR_STAFF, callbacks.appeal(number, AppealVerb.OPEN))
