@@ -189,7 +189,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif verb is OutreachVerb.STOP:
         await outreach.choose(person, (press.arg,), False, now)
         topic = services.text(me.lang, f"outreach.topic_{press.arg}")
-        await query.answer(services.text(me.lang, "outreach.stopped", topic=topic), show_alert=True)
+        await query.answer(services.text(me.lang, "outreach.stopped", topic=topic))
     else:  # CLOSE
         await query.answer()
         await edit_or_reply(update, services.text(me.lang, "outreach.saved"))
@@ -200,7 +200,7 @@ async def on_link(update: Update, context: BotContext, me: Who, press: Press) ->
     """A notice's button: the feature's own handler, or "not available yet" until one is registered."""
     handler = _LINKS.get(press.verb)  # type: ignore[call-overload]
     if handler is None or not press.arg.isdigit():
-        await update.callback_query.answer(context.services.text(me.lang, "outreach.link_unavailable"), show_alert=True)
+        await update.callback_query.answer(context.services.text(me.lang, "outreach.link_unavailable"))
         return
     await handler(update, context, me, press)
 
