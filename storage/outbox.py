@@ -180,9 +180,9 @@ class Outbox:
         )
 
     async def dead_letters(self, limit: int = 20) -> list[tuple[OutboxMessage, str]]:
-        """The newest messages given up on, with the reason."""
+        """The newest appeal notices given up on, with the reason (outreach is counted on its send instead)."""
         rows = await self._db.fetchall(
-            f"SELECT {_ROW_COLUMNS}, last_error FROM outbox WHERE status = 'dead' ORDER BY id DESC LIMIT ?",
+            f"SELECT {_ROW_COLUMNS}, last_error FROM outbox WHERE status = 'dead' AND lane = 0 ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [
