@@ -99,6 +99,8 @@ async def outreach_parts(
     lang = services.catalog.language_for(person.language if person else None, None)
     chat = message.chat_id
     if message.template == ASK_TEMPLATE:
+        if any((await services.storage.outreach.choices(chat) or {}).values()):
+            return None  # they said yes in Settings meanwhile: nothing left to ask
         text, markup = services.text(lang, "outreach.ask"), ask_markup(services, lang)
         return [lambda: bot.send_text(chat, text, markup)]
     renderer = _RENDERERS.get(message.template.removeprefix(TEMPLATE_PREFIX))

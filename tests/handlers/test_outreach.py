@@ -316,3 +316,31 @@ async def test_only_coordinators_send_notices_and_forged_presses_are_refused(bot
     query = await press_data(bot, COURIER, callbacks.encode(Family.LINK, LinkVerb.SURVEY, "9"))
     assert bot.core.answered_callback(query)["text"] == t(bot, "outreach.link_unavailable")
     assert callbacks.decode("or:tg:surveys").verb is OutreachVerb.TOGGLE
+
+
+async def test_the_question_is_not_put_to_someone_who_said_yes_in_settings_meanwhile(bot) -> None:
+    """Settled, then notices turned on in Settings before the question's time: it is never sent."""
+    await close_by_rating(bot, COURIER)
+    await bot.say(COURIER, "Settings")
+    await bot.press(COURIER, f"⬜ {t(bot, 'outreach.topic_notices')}")
+    bot.clock.advance(minutes=10)
+    await bot.tick()
+    assert received(bot, COURIER, t(bot, "outreach.ask")) == 0
+    (row,) = await bot.services.storage.db.fetchall("SELECT status FROM outbox WHERE template = 'outreach.ask'")
+    assert row[0] == "dead"
+
+
+def test_quiet_hours_are_checked_in_the_config(tmp_path) -> None:
+    """A span that is not two times of day is refused; the default is 21:00-08:00, over midnight."""
+    from datetime import datetime
+
+    from bot.config import ConfigError
+    from tests.harness import TZ, district_config
+
+    with pytest.raises(ConfigError):
+        district_config(tmp_path / "x.sqlite3", outreach={"quiet_hours": "21:00"})
+    outreach = district_config(tmp_path / "x.sqlite3").outreach
+    assert outreach.quiet_hours == "21:00-08:00"
+    assert outreach.is_quiet(datetime(2026, 11, 23, 23, 0, tzinfo=TZ))
+    assert not outreach.is_quiet(datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
+    assert outreach.quiet_end(datetime(2026, 11, 23, 21, 0, tzinfo=TZ)) == datetime(2026, 11, 24, 8, 0, tzinfo=TZ)
