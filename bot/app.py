@@ -48,6 +48,8 @@ from handlers.invites import invite_handlers
 from handlers.limits import limit_handlers
 from handlers.lists import list_handlers
 from handlers.mutes import mute_handlers, stop_if_muted
+from handlers.outreach import settings_handlers
+from handlers.outreach_notices import notice_handlers
 from handlers.people import people_handlers
 from handlers.presses import on_press
 from handlers.privacy import privacy_handlers
@@ -96,6 +98,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     storage.cohandling.accept_span = config.deadlines.cohandle_accept
     storage.cohandling.part_span = config.deadlines.cohandle_part
     storage.reports.radius_m = config.hotspots.radius_m
+    storage.outreach.near_m = config.outreach.near_m
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
         config.coordinators,
@@ -117,6 +120,8 @@ def _register(application: Application, catalog: Catalog) -> None:
         *canned_handlers(),
         *people_handlers(labels("menu2.people")),
         *desk_handlers(),
+        *settings_handlers(labels("outreach.menu_settings")),
+        *notice_handlers(),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.

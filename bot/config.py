@@ -394,6 +394,41 @@ class FeedbackSection(Strict):
     max_redos: int = Field(default=2, ge=0, le=10)
 
 
+def _quiet_hours(text: str) -> str:
+    """`text` if it is two times of day like "21:00-08:00" (it may run past midnight; equal times: never quiet)."""
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a span of time like 21:00-08:00")
+    _time_of_day(start.strip())
+    _time_of_day(end.strip())
+    return text
+
+
+class OutreachSection(Strict):
+    # District time when outreach (surveys, activities, notices) is not sent; what falls due waits for its end.
+    quiet_hours: Annotated[str, AfterValidator(_quiet_hours)] = "21:00-08:00"
+    # How near a station (or a unit's stations) a courier must have filed, or last shared a location, to be "near".
+    near_m: float = Field(default=3000.0, gt=0, le=100_000)
+
+    def quiet_span(self) -> tuple[int, int]:
+        """Quiet hours as minutes after midnight: (start, end)."""
+        start, _, end = self.quiet_hours.partition("-")
+        return _minutes(start.strip()), _minutes(end.strip())
+
+    def is_quiet(self, local: datetime) -> bool:
+        """Whether `local` (district time) falls in quiet hours."""
+        start, end = self.quiet_span()
+        minute = local.hour * 60 + local.minute
+        return start <= minute < end if start <= end else minute >= start or minute < end
+
+    def quiet_end(self, local: datetime) -> datetime | None:
+        """When the quiet hours `local` falls in end (None if it is not quiet)."""
+        if not self.is_quiet(local):
+            return None
+        end = local.replace(hour=self.quiet_span()[1] // 60, minute=self.quiet_span()[1] % 60, second=0, microsecond=0)
+        return end if end > local else end + timedelta(days=1)
+
+
 class Config(Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -413,6 +448,7 @@ class Config(Strict):
     privacy: PrivacySection = Field(default_factory=PrivacySection)
     invites: InvitesSection = Field(default_factory=InvitesSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
+    outreach: OutreachSection = Field(default_factory=OutreachSection)
 
     @field_validator("timezone")
     @classmethod

@@ -41,9 +41,11 @@ from handlers.digest import digest_parts
 from handlers.evidence import Part, card_view, file_parts, files_caption, not_modified
 from handlers.keyboards import Keyboard
 from handlers.notices import Notice, NoticeMemo, answer_buttons, notice_files, render_notice
+from handlers.outreach import outreach_parts
 from handlers.services import Services
 from storage.desks import is_desk
 from storage.models import Appeal, AppealMessage, OutboxMessage, Person, from_ts
+from storage.outreach import TEMPLATE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,9 @@ class OutboxSender:
             while True:
                 now = pacer.monotonic()
                 held = {chat: ready for chat, ready in held.items() if ready > now}
-                batch = await storage.outbox.due(self._services.clock(), skip=set(held))
+                batch = await storage.outbox.due(
+                    self._services.clock(), skip=set(held), outreach=self._outreach_allowance()
+                )
                 progressed = False
                 if batch:
                     outcomes = await self._round(batch, held)
@@ -168,16 +172,31 @@ class OutboxSender:
                 await pacer.sleep(max(0.0, min(min(held.values()) - pacer.monotonic(), RECHECK_SECONDS)))
             return sent
 
+    def _outreach_allowance(self) -> int:
+        """How many outreach messages a round may take: none in quiet hours, else a second's worth at the
+        overall limit (a round then lasts about a second, so an appeal notice that comes meanwhile waits
+        no longer than that)."""
+        config = self._application.bot_data.config
+        if config is not None and config.outreach.is_quiet(self._services.clock().astimezone(self._services.zone)):
+            return 0
+        return self._pacer.per_second
+
     async def _round(self, batch: list[OutboxMessage], held: dict[int, float]) -> list[tuple[OutboxMessage, str]]:
         """Try the oldest due message of each chat in `batch`; a chat that must wait is skipped and
         put in `held` with when it may take one. Returns each message tried with its outcome."""
         storage, pacer = self._services.storage, self._pacer
+        # Outreach to someone who stopped its topic, or blocked the bot, since it was queued is given up unsent.
+        gone = await storage.outreach.not_listening([(m.id, m.chat_id, m.send_id) for m in batch if m.lane == 1])
+        dropped = [(m, "dead") for m in batch if m.id in gone]
+        for message, _ in dropped:
+            await storage.outbox.mark_dead(message.id, gone[message.id])
+        batch = [m for m in batch if m.id not in gone]
         people = await storage.people.get_many({message.chat_id for message in batch})
         people.update(await storage.desks.readers({message.chat_id for message in batch}))
         memo = NoticeMemo()
         cards = await storage.outbox.cards({(m.appeal_id, m.chat_id) for m in batch if m.appeal_id is not None})
         accepted: list[tuple[int, datetime]] = []
-        outcomes: list[tuple[OutboxMessage, str]] = []
+        outcomes: list[tuple[OutboxMessage, str]] = dropped
         try:
             for message in batch:
                 chat = message.chat_id
@@ -219,6 +238,10 @@ class OutboxSender:
         went, and the next must wait for the chat: the row keeps how many went, and resumes after them)."""
         if message.template.startswith("digest."):
             parts = await self._digest_parts(message, person)
+        elif message.template.startswith(TEMPLATE_PREFIX):
+            parts = await outreach_parts(self._application.bot, self._services, message, person)
+            if parts is None:
+                return "gone"
         else:
             notice = await render_notice(self._services, message, person, memo)
             if notice is None:
@@ -418,7 +441,8 @@ class OutboxSender:
         try:
             delivered = await self._deliver(message, person, memo, cards)
             if delivered == "gone":
-                await outbox.mark_dead(message.id, "the appeal no longer exists")
+                reason = "no longer exists" if message.lane == 1 else "the appeal no longer exists"
+                await outbox.mark_dead(message.id, reason)
                 return "dead"
             if delivered == "paused":
                 return "paused"
@@ -435,7 +459,9 @@ class OutboxSender:
             if is_desk(person):
                 return await self._desk_failed(message, error, now)
             await outbox.mark_dead(message.id, f"forbidden: {error.message}")
-            if await services.storage.people.set_reachable(message.chat_id, False):
+            if message.lane == 1:  # a broadcast's blocked couriers are counted on the send, not announced each
+                await services.storage.people.set_reachable(message.chat_id, False)
+            elif await services.storage.people.set_reachable(message.chat_id, False):
                 await outbox.tell_coordinators_unreachable(message.chat_id, message.appeal_id, now)
             return "dead"
         except BadRequest as error:

@@ -37,6 +37,9 @@ class Family(StrEnum):
     CANNED = "cr"
     DESK = "dk"
     ANSWERS = "kb"
+    OUTREACH = "or"  # what a person hears about: asked once, Settings, Stop under a message
+    NOTICE = "nc"  # a coordinator's notice dialog (/notice)
+    LINK = "ol"  # a notice's button to an activity or a survey: the feature registers its handler
 
 
 class AppealVerb(StrEnum):
@@ -212,6 +215,34 @@ class AnswersVerb(StrEnum):
     CATEGORY = "cat"
 
 
+class OutreachVerb(StrEnum):
+    """What a person hears about (handlers/outreach.py); arg: a topic where one is named."""
+
+    YES = "yes"  # every topic on (the question asked once)
+    NO = "no"
+    SETTINGS = "set"
+    TOGGLE = "tg"  # arg: the topic
+    STOP = "stop"  # arg: the topic, under an outreach message
+    CLOSE = "close"
+
+
+class NoticeVerb(StrEnum):
+    """A coordinator's notice dialog (handlers/outreach_notices.py)."""
+
+    SKIP = "skip"  # no photo, or no button
+    LANGUAGE = "lang"  # arg: zh, en or all
+    AREA = "area"  # arg: "all" or a unit's id
+    SEND = "send"  # arg: the draft's number, sent once
+    CANCEL = "cancel"
+
+
+class LinkVerb(StrEnum):
+    """A notice's button; arg: the activity's or survey's id. Its handler is registered by the feature."""
+
+    ACTIVITY = "act"
+    SURVEY = "sv"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -228,6 +259,9 @@ Verb = (
     | CannedVerb
     | DeskVerb
     | AnswersVerb
+    | OutreachVerb
+    | NoticeVerb
+    | LinkVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -246,6 +280,9 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.CANNED: CannedVerb,
     Family.DESK: DeskVerb,
     Family.ANSWERS: AnswersVerb,
+    Family.OUTREACH: OutreachVerb,
+    Family.NOTICE: NoticeVerb,
+    Family.LINK: LinkVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -257,13 +294,15 @@ _OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 # Language buttons sent before the codec had them ("lang:zh") still work.
 _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
-_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.LINK}
 # Verbs that always name something, in families where others need nothing.
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
     (Family.DESK, DeskVerb.LINK),
+    *((Family.OUTREACH, v) for v in (OutreachVerb.TOGGLE, OutreachVerb.STOP)),
+    *((Family.NOTICE, v) for v in (NoticeVerb.LANGUAGE, NoticeVerb.AREA, NoticeVerb.SEND)),
 }
 
 
@@ -324,6 +363,9 @@ TOOLS = (
     Family.MUTE,
     Family.CANNED,
     Family.DESK,
+    Family.OUTREACH,
+    Family.NOTICE,
+    Family.LINK,
 )
 
 

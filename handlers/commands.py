@@ -8,7 +8,7 @@ from telegram.error import TelegramError
 from handlers.i18n import Catalog
 from storage.models import Person
 
-COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
+COMMANDS = ("start", "appeal", "my", "station", "privacy", "settings", "help", "language", "cancel")
 # Staff can do what couriers do, and work their queue; coordinators have their own tools instead.
 ROLE_COMMANDS = {
     "staff": ("queue", "open", "replies", *COMMANDS),
@@ -24,13 +24,22 @@ ROLE_COMMANDS = {
         "invites",
         "open",
         "undelivered",
+        "notice",
+        "outreach",
         "help",
         "language",
         "cancel",
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.
-_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command", "answers": "answers.command"}
+_DESCRIBED = {
+    "invites": "invites15.command",
+    "replies": "canned.command",
+    "answers": "answers.command",
+    "settings": "outreach.command_settings",
+    "notice": "outreach.command_notice",
+    "outreach": "outreach.command_outreach",
+}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:

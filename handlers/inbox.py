@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from domain.geo import on_earth
-from handlers import filing, free_text
+from handlers import filing, free_text, outreach_notices
 from handlers.common import command_and_button, main_menu, refuse, reply, retire_buttons, who
 from handlers.services import BotContext
 
@@ -40,6 +40,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     if draft is not None:
         await retire_buttons(update, draft.buttons_at)  # the step it was at asks no more
     dropped = await storage.dialogs.drop_draft(me.person.telegram_id) or dropped
+    dropped = await outreach_notices.cancel(context, me.person.telegram_id) or dropped
     key = "cancel.done" if dropped else "cancel.nothing"
     await reply(update, context.services.text(me.lang, key), reply_markup=await main_menu(context.services, me))
 

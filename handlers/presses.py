@@ -29,6 +29,8 @@ from handlers import (
     limits,
     lists,
     mutes,
+    outreach,
+    outreach_notices,
     privacy,
     start,
     station_admin,
@@ -46,7 +48,10 @@ from handlers.callbacks import (
     InviteVerb,
     LanguageVerb,
     LimitVerb,
+    LinkVerb,
     MuteVerb,
+    NoticeVerb,
+    OutreachVerb,
     PageVerb,
     Press,
     PrivacyVerb,
@@ -117,6 +122,10 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
     # The knowledge base's category pages (/answers).
     (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
+    # What a person hears about; a coordinator's notice; a notice's button (handlers/outreach.py).
+    **{(Family.OUTREACH, verb): outreach.on_press for verb in OutreachVerb},
+    **{(Family.NOTICE, verb): outreach_notices.on_press for verb in NoticeVerb},
+    **{(Family.LINK, verb): outreach.on_link for verb in LinkVerb},
 }
 
 

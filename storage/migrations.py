@@ -818,6 +818,89 @@ CREATE INDEX direct_answers_at ON direct_answers(at);
 )
 
 
+MIGRATIONS.append(
+    (
+        "outreach: who hears about what, sends to an audience counted, notices, and the outbox's outreach lane",
+        """
+-- A person's choices: each topic off until they say yes; asked_at, once they were asked (or chose).
+CREATE TABLE outreach_choices (
+    telegram_id INTEGER PRIMARY KEY,
+    surveys INTEGER NOT NULL DEFAULT 0 CHECK (surveys IN (0, 1)),
+    activities INTEGER NOT NULL DEFAULT 0 CHECK (activities IN (0, 1)),
+    notices INTEGER NOT NULL DEFAULT 0 CHECK (notices IN (0, 1)),
+    asked_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- One send to an audience: what it is (a notice, a survey...), what it refers to, and its delivery counted.
+CREATE TABLE outreach_sends (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    created_by INTEGER,
+    created_at INTEGER NOT NULL,
+    audience INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    dead INTEGER NOT NULL DEFAULT 0,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    stopped INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outreach_sends_kind ON outreach_sends(kind, ref);
+
+CREATE TABLE outreach_notices (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    photo TEXT,
+    link_kind TEXT,
+    link_ref TEXT,
+    created_by INTEGER,
+    created_at INTEGER NOT NULL
+);
+
+-- A coordinator's unfinished notice dialog.
+CREATE TABLE outreach_drafts (
+    telegram_id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL
+);
+
+-- Lane 0: appeals' own notices; lane 1: outreach, sent only when lane 0 has nothing due.
+ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 0 CHECK (lane IN (0, 1));
+ALTER TABLE outbox ADD COLUMN send_id INTEGER REFERENCES outreach_sends(id);
+CREATE INDEX outbox_pending_appeals ON outbox(chat_id, id) WHERE status = 'pending' AND lane = 0;
+CREATE INDEX outbox_pending_outreach ON outbox(id) WHERE status = 'pending' AND lane = 1;
+CREATE INDEX outbox_outreach_chat ON outbox(chat_id, id) WHERE status = 'pending' AND lane = 1;
+
+-- Each outreach row that leaves 'pending' is counted on its send.
+CREATE TRIGGER outbox_outreach_counted AFTER UPDATE OF status ON outbox
+WHEN new.send_id IS NOT NULL AND old.status = 'pending' AND new.status != 'pending'
+BEGIN
+    UPDATE outreach_sends SET
+        sent = sent + (new.status = 'sent'),
+        blocked = blocked + (new.status = 'dead' AND (new.last_error LIKE 'forbidden%' OR new.last_error LIKE 'unreachable%')),
+        stopped = stopped + (new.status = 'dead' AND new.last_error LIKE 'not listening%'),
+        dead = dead + (new.status = 'dead' AND coalesce(new.last_error, '') NOT LIKE 'forbidden%'
+            AND coalesce(new.last_error, '') NOT LIKE 'unreachable%' AND coalesce(new.last_error, '') NOT LIKE 'not listening%')
+    WHERE id = new.send_id;
+END;
+
+-- A person whose first appeal is settled (rated, or closed unrated after the feedback window) is asked,
+-- once, what they want to hear about: ten minutes later, after the appeal's own notices and the rating's thanks.
+CREATE TRIGGER outreach_asked_after_first_close AFTER UPDATE OF state ON appeals
+WHEN new.state = 'closed' AND old.state != 'closed' AND new.outcome IN ('resolved', 'auto_closed')
+    AND new.courier_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM outreach_choices WHERE telegram_id = new.courier_id)
+BEGIN
+    INSERT INTO outreach_choices (telegram_id, asked_at, updated_at) VALUES (new.courier_id, new.updated_at, new.updated_at);
+    INSERT INTO outbox (chat_id, template, params, not_before, created_at, lane)
+        VALUES (new.courier_id, 'outreach.ask', '{}', new.updated_at + 600, new.updated_at, 1);
+END;
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

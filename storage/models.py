@@ -190,6 +190,8 @@ class OutboxMessage(Row):
     status: str
     attempts: int
     parts_sent: int = 0
+    lane: int = 0  # 0: an appeal's notice; 1: outreach, sent behind them (storage/outreach.py)
+    send_id: int | None = None  # the outreach send it belongs to
 
 
 class AppealMessage(Row):

@@ -11,6 +11,7 @@ from storage.db import Database
 from storage.models import AppealMessage, OutboxMessage, to_ts
 
 _MESSAGE_COLUMNS = "chat_id, message_id, appeal_id, kind, template, version"
+_ROW_COLUMNS = "id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent, lane, send_id"
 
 
 class Outbox:
@@ -19,21 +20,36 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def due(self, now: datetime, limit: int = 100, skip: set[int] = frozenset()) -> list[OutboxMessage]:
-        """The oldest pending message of each chat (but those in `skip`), if its time has come, oldest first.
+    async def due(
+        self, now: datetime, limit: int = 100, skip: set[int] = frozenset(), *, outreach: int = 0
+    ) -> list[OutboxMessage]:
+        """The oldest pending appeal notice of each chat (but those in `skip`), if its time has come, oldest
+        first; then, up to `outreach` more, the oldest due outreach messages (lane 1), one per chat.
 
-        A chat's later messages wait behind its first (each chat's order is kept), and a chat with
-        hundreds pending takes one place, not the whole batch.
+        A chat's later messages wait behind its first (each chat's order is kept, in each lane), and a chat
+        with hundreds pending takes one place, not the whole batch. Outreach comes after every appeal
+        notice due, so a broadcast never delays one.
         """
-        # The heads come from the partial index of pending rows by chat (see the migration "filing limits").
+        # The heads come from the partial index of pending appeal notices by chat (see the migration "outreach").
         marks = ",".join("?" * len(skip))
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent FROM outbox"
-            " WHERE id IN (SELECT min(id) FROM outbox WHERE status = 'pending' GROUP BY chat_id)"
+            f"SELECT {_ROW_COLUMNS} FROM outbox"
+            " WHERE id IN (SELECT min(id) FROM outbox WHERE status = 'pending' AND lane = 0 GROUP BY chat_id)"
             f" AND not_before <= ?{f' AND chat_id NOT IN ({marks})' if skip else ''} ORDER BY id LIMIT ?",
             (to_ts(now), *sorted(skip), limit),
         )
-        return [OutboxMessage.model_validate(dict(r)) for r in rows]
+        found = [OutboxMessage.model_validate(dict(r)) for r in rows]
+        if outreach > 0 and len(found) < limit:
+            taken = {m.chat_id for m in found} | set(skip)
+            rows = await self._db.fetchall(
+                f"SELECT {_ROW_COLUMNS} FROM outbox o WHERE status = 'pending' AND lane = 1 AND not_before <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.lane = 1"
+                " AND e.chat_id = o.chat_id AND e.id < o.id) ORDER BY id LIMIT ?",
+                (to_ts(now), min(outreach, limit - len(found)) + len(taken)),
+            )
+            more = [OutboxMessage.model_validate(dict(r)) for r in rows if r["chat_id"] not in taken]
+            found += more[: min(outreach, limit - len(found))]
+        return found
 
     async def add(
         self,
@@ -164,10 +180,9 @@ class Outbox:
         )
 
     async def dead_letters(self, limit: int = 20) -> list[tuple[OutboxMessage, str]]:
-        """The newest messages given up on, with the reason."""
+        """The newest appeal notices given up on, with the reason (outreach is counted on its send instead)."""
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, appeal_id, event_id, template, params, status, attempts, parts_sent, last_error"
-            " FROM outbox WHERE status = 'dead' ORDER BY id DESC LIMIT ?",
+            f"SELECT {_ROW_COLUMNS}, last_error FROM outbox WHERE status = 'dead' AND lane = 0 ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [

@@ -132,6 +132,8 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             ("join_failures", "telegram_id"),
             ("join_bursts", "telegram_id"),
             ("people_actions", "person_id"),
+            ("outreach_choices", "telegram_id"),
+            ("outreach_drafts", "telegram_id"),
         ):
             touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
@@ -140,6 +142,8 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             f" AND json_extract(params, '$.person') IN ({marks})",
             [*_NAMING, *chunk],
         )
+        for table in ("outreach_sends", "outreach_notices"):  # a send's counts stay, without who made it
+            conn.execute(f"UPDATE {table} SET created_by = NULL WHERE created_by IN ({marks})", chunk)
         # A used invite keeps who used it; a dead code is no loss.
         touched += conn.execute(
             f"DELETE FROM invites WHERE used_by IN ({marks}) OR created_by IN ({marks})", chunk + chunk

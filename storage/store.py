@@ -15,6 +15,7 @@ from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
 from storage.outbox import Outbox
+from storage.outreach import Outreach
 from storage.people import People
 from storage.people_actions import PeopleActions
 from storage.privacy import Privacy
@@ -47,6 +48,7 @@ class Storage:
         self.canned_replies = CannedReplies(db)
         self.desks = Desks(db)
         self.answers = Answers(db)
+        self.outreach = Outreach(db)
 
     @classmethod
     async def open(

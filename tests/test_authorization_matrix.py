@@ -181,6 +181,22 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("dk:keep", "none", ("no", "no", "no", "no", "no", "ok")),
     # Erasing one's data is for couriers (a stranger is one as soon as they write); staff and
     # coordinators must lose their role first.
+    # What one hears about (issue 18) is each person's own; a notice's button to an activity or a survey
+    # says "not available" to anyone until that feature answers it.
+    ("or:yes", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("or:no", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("or:set", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("or:tg:surveys", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("or:stop:notices", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("or:close", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("ol:sv:1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("ol:act:1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    # A coordinator's notice dialog, at the step each button belongs to.
+    ("nc:skip", "notice_photo", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:lang:all", "notice_language", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:area:all", "notice_area", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:send:1", "notice_confirm", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:cancel", "notice_confirm", ("no", "no", "no", "no", "no", "ok")),
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -215,6 +231,9 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/link_unit hr", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/unlink_unit", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/answers", "answers", ("no", "no", "no", "ok", "ok", "ok")),
+    ("/settings", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/notice", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/outreach", "none", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -260,6 +279,7 @@ def refusal(data: str, kind: str, state: str = "") -> str:
         "mu": "coord.not_coordinator",
         "dk": "coord.not_coordinator",
         "kb": "answers.not_allowed",
+        "nc": "coord.not_coordinator",
     }[family]
 
 
@@ -380,6 +400,10 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
             await submit_appeal(bot, courier, "facilities", None, station_id=STATION.id)
     elif state == "closed_station":
         await storage.stations.set_active(STATION.id, False)
+    elif state.startswith("notice_"):  # a coordinator's notice at this step, for one courier who hears notices
+        await storage.outreach.choose(COURIER, ("notices",), True, now)
+        draft = {"step": state.removeprefix("notice_"), "text": "Free clinic on Saturday", "language": "all"}
+        await storage.outreach.save_draft(COORDINATOR, {**draft, "area": "all", "token": "1"}, now)
     elif state == "invite":
         names["code"] = "ABCDEFGH"
         await storage.people.create_invite(
@@ -782,6 +806,54 @@ async def _kept(c: Case) -> None:
     assert c.t("privacy.kept") in c.bot_texts()
 
 
+async def _choices(c: Case) -> dict[str, bool] | None:
+    return await c.bot.services.storage.outreach.choices(c.person)
+
+
+async def _hears_all(c: Case) -> None:
+    assert await _choices(c) == {"surveys": True, "activities": True, "notices": True}
+
+
+async def _hears_none(c: Case) -> None:
+    assert await _choices(c) == {"surveys": False, "activities": False, "notices": False}
+    assert c.t("outreach.no_done") in c.bot_texts()
+
+
+async def _settings_shown(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("outreach.settings_title"))
+
+
+async def _toggled(c: Case) -> None:
+    assert (await _choices(c))["surveys"] is True
+
+
+async def _stopped(c: Case) -> None:
+    assert (await _choices(c))["notices"] is False
+
+
+async def _settings_saved(c: Case) -> None:
+    assert c.t("outreach.saved") in c.bot_texts()
+
+
+def _last_answer(c: Case) -> dict[str, Any]:
+    return next(params for method, params in reversed(c.bot.core.calls) if method == "answerCallbackQuery")
+
+
+async def _link_unavailable(c: Case) -> None:
+    assert _last_answer(c).get("text") == c.t("outreach.link_unavailable")
+
+
+async def _notice_step(c: Case, step: str | None) -> None:
+    draft = await c.bot.services.storage.outreach.draft(c.person)
+    assert (draft or {}).get("step") == step, draft
+
+
+async def _notice_sent(c: Case) -> None:
+    (send,) = await c.bot.services.storage.outreach.sends()
+    assert (send.kind, send.audience) == ("notice", 1)
+    await _notice_step(c, None)
+
+
 ALLOWED: dict[str, Check] = {
     "open": _open,
     "cnl": _cancel,
@@ -867,6 +939,19 @@ ALLOWED: dict[str, Check] = {
     "dk:link": _desk_only_in_group,
     "dk:unl": _desk_only_in_group,
     "dk:keep": _desk_only_in_group,
+    "or:yes": _hears_all,
+    "or:no": _hears_none,
+    "or:set": _settings_shown,
+    "or:tg": _toggled,
+    "or:stop": _stopped,
+    "or:close": _settings_saved,
+    "ol:sv": _link_unavailable,
+    "ol:act": _link_unavailable,
+    "nc:skip": lambda c: _notice_step(c, "link"),
+    "nc:lang": lambda c: _notice_step(c, "area"),
+    "nc:area": lambda c: _notice_step(c, "confirm"),
+    "nc:send": _notice_sent,
+    "nc:cancel": lambda c: _notice_step(c, None),
 }
 
 
@@ -906,6 +991,9 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/unmute": c.t("mute.unmuted", number=c.names.get("m")),
             "/replies": "has no canned replies yet.",
             "/answers": c.t("answers.overview", count=12),
+            "/settings": c.t("outreach.settings_title"),
+            "/notice": c.t("outreach.ask_text", limit=1000),
+            "/outreach": c.t("outreach.no_sends"),
         }
         if name == "/my":
             if c.person == COURIER:
@@ -1140,6 +1228,8 @@ FORGED = [
     ("hs:mk:st.nowhere.work", "digest.hotspot_gone"),
     ("mu:yes:{n}.2w", "press.invalid"),
     ("mu:for:{n}", "press.invalid"),
+    ("or:stop:wishes", "press.invalid"),
+    ("nc:lang:fr", "outreach.stale"),
     ("not-a-button", "press.invalid"),
     ("ap:1:" + "x" * 70, "press.invalid"),
 ]

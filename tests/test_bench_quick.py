@@ -31,6 +31,7 @@ SCRIPTS = {
     "throughput.py": [RESULT.format(name="throughput")],
     "stations.py": [RESULT.format(name="stations"), RESULT.format(name="stations-first-aid")],
     "answers.py": [RESULT.format(name="answers")],
+    "outreach.py": [RESULT.format(name="outreach"), RESULT.format(name="outreach-appeal")],
 }
 
 

@@ -391,8 +391,16 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/mute 1",
                 "/replies",
                 "/answers",
+                "/settings",
+                "/notice",
             ):
                 await bot.say(person, command)
+        # A notice with a button to a survey (issue 18): its Stop and its link.
+        outreach = bot.services.storage.outreach
+        await outreach.choose(COURIER, ("notices",), True, bot.clock())
+        notice = await outreach.add_notice("Free clinic", bot.clock(), link=("survey", "1"))
+        await outreach.broadcast(kind="notice", ref=str(notice), topic="notices", recipients=[COURIER], now=bot.clock())
+        await bot.tick()
         await bot.press(COURIER, "Delete my data")
         await bot.say(OTHER_COURIER, "/appeal")  # a dialog's live buttons (the finished ones' are taken away)
         bot.core.share_location(COURIER, STATION.lat, STATION.lon)

@@ -249,9 +249,17 @@ async def test_each_role_has_its_menu(bot) -> None:
     """Couriers keep theirs; staff get their queue with its count; coordinators get their tools, triage counted."""
     courier, staff, coordinator = bot.user(COURIER, "Li"), bot.user(HR_STAFF, "HR worker"), bot.user(COORDINATOR, "C")
     await bot.say(courier, "/start")
-    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language", "Settings"]
     await bot.say(staff, "/start")
-    assert bot.reply_labels(staff) == ["Queue (0)", "New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(staff) == [
+        "Queue (0)",
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Help",
+        "Language",
+        "Settings",
+    ]
     number = await file_wage_appeal(bot, "en")
     await bot.say(staff, "/help")
     assert bot.reply_labels(staff)[0] == "Queue (1)"
@@ -391,7 +399,17 @@ async def test_each_role_sees_its_own_command_list(bot) -> None:
         scope = BotCommandScopeChat(chat_id) if chat_id is not None else None
         return [c.command for c in await bot.app.bot.get_my_commands(scope=scope, language_code=language)]
 
-    assert await listed(None, "en") == ["start", "appeal", "my", "station", "privacy", "help", "language", "cancel"]
+    assert await listed(None, "en") == [
+        "start",
+        "appeal",
+        "my",
+        "station",
+        "privacy",
+        "settings",
+        "help",
+        "language",
+        "cancel",
+    ]
     assert (await listed(HR_STAFF))[:2] == ["queue", "open"] and "appeal" in await listed(HR_STAFF)
     coordinator = await listed(COORDINATOR)
     assert "triage" in coordinator and "people" in coordinator and "appeal" not in coordinator

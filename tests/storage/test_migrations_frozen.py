@@ -97,6 +97,10 @@ SHIPPED = [
         "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
         "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
     ),
+    (
+        "outreach: who hears about what, sends to an audience counted, notices, and the outbox's outreach lane",
+        "5d12ed792595e0bcc19acfdaca7690a626cd10243a88d8b1a68c8c9ca6e6149b",
+    ),
 ]
 
 
