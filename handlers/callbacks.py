@@ -37,6 +37,7 @@ class Family(StrEnum):
     CANNED = "cr"
     DESK = "dk"
     ANSWERS = "kb"
+    ACTIVITY = "ac"
 
 
 class AppealVerb(StrEnum):
@@ -212,6 +213,22 @@ class AnswersVerb(StrEnum):
     CATEGORY = "cat"
 
 
+class ActivityVerb(StrEnum):
+    """Activities with sign-up (handlers/activities.py); arg: the activity's id unless said otherwise."""
+
+    SHOW = "show"
+    JOIN = "join"
+    LEAVE = "leave"  # asks first
+    LEAVE_CONFIRMED = "leavey"
+    NAVIGATE = "nav"  # an activity at an address with coordinates: sent as a venue
+    ROSTER = "list"  # a coordinator's list of who signed up and who waits
+    ATTENDED = "came"  # arg: "<activity>.<sign-up>"
+    ABSENT = "away"  # arg: "<activity>.<sign-up>"
+    WHO = "who"  # the publishing dialog: who may sign up; arg "couriers" or "everyone"
+    PUBLISH = "pub"  # the publishing dialog's Confirm
+    DISCARD = "drop"  # the publishing dialog's Cancel
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -228,6 +245,7 @@ Verb = (
     | CannedVerb
     | DeskVerb
     | AnswersVerb
+    | ActivityVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -246,6 +264,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.CANNED: CannedVerb,
     Family.DESK: DeskVerb,
     Family.ANSWERS: AnswersVerb,
+    Family.ACTIVITY: ActivityVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -264,6 +283,7 @@ _VERB_ARG_REQUIRED = {
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
     (Family.DESK, DeskVerb.LINK),
+    *((Family.ACTIVITY, v) for v in ActivityVerb if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD)),
 }
 
 

@@ -59,6 +59,7 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
         [request_button(services.text(lang, "menu.nearest_station"), location=True)],
         tail,
     ]
+    rows.insert(2, [t("activities.menu")])  # activities with sign-up (handlers/activities.py)
     if person.role == "staff" and person.unit_id is not None:
         rows.insert(0, [t("menu2.queue", count=await services.storage.appeals.queue_count(person.unit_id))])
     return reply_keyboard(rows)

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from handlers import (
+    activities,
     answers,
     appeal_actions,
     canned_replies,
@@ -34,6 +35,7 @@ from handlers import (
     stations,
 )
 from handlers.callbacks import (
+    ActivityVerb,
     AnswersVerb,
     AppealVerb,
     CannedVerb,
@@ -116,6 +118,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
     # The knowledge base's category pages (/answers).
     (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
+    # Activities with sign-up, their lists and attendance, and the publishing dialog (handlers/activities.py).
+    **{(Family.ACTIVITY, verb): activities.on_press for verb in ActivityVerb},
 }
 
 

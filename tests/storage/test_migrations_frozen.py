@@ -97,6 +97,10 @@ SHIPPED = [
         "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
         "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
     ),
+    (
+        "activities with sign-up: the activities, their places and waiting lists, attendance, the publishing dialog",
+        "3a8974c5d2e4ad7c2ef5e64784cf1dadd430238fd59b7b443f8330b4fb279c3e",
+    ),
 ]
 
 
