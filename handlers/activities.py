@@ -292,11 +292,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             "waiting": "activities.queued",
             "already_in": "activities.status_in",
             "already_waiting": "activities.queued",
-            "closed": "activities.status_closed",
+            "too_late": "activities.status_closed",
             "gone": "activities.gone",
         }[joined.outcome]
         await query.answer(
-            services.text(me.lang, toast, position=joined.position), show_alert=joined.outcome == "closed"
+            services.text(me.lang, toast, position=joined.position), show_alert=joined.outcome == "too_late"
         )
     elif press.verb == V.LEAVE:
         found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)

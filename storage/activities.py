@@ -82,7 +82,7 @@ class Signup:
 
 @dataclass(frozen=True)
 class Joined:
-    """What a sign-up tap did: "in", "waiting", "already_in", "already_waiting", "closed", "gone"."""
+    """What a sign-up tap did: "in", "waiting", "already_in", "already_waiting", "too_late", "gone"."""
 
     outcome: str
     position: int = 0  # on the waiting list, counted from 1
@@ -125,7 +125,7 @@ def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts
     ).lastrowid
 
 
-def _notice(conn: sqlite3.Connection, chat_id: int, template: str, activity_id: int, ts: int) -> None:
+def _notice(conn: sqlite3.Connection, chat_id: int, template: str, *, activity_id: int, ts: int) -> None:
     conn.execute(
         "INSERT INTO outbox (chat_id, appeal_id, event_id, template, params, not_before, created_at)"
         " VALUES (?, NULL, NULL, ?, ?, ?, ?)",
@@ -151,7 +151,7 @@ def remind_due_in(conn: sqlite3.Connection, now: datetime) -> int:
         for (person_id,) in conn.execute(
             "SELECT person_id FROM activity_signups WHERE activity_id = ? AND state = 'in' ORDER BY id", (activity_id,)
         ).fetchall():
-            _notice(conn, person_id, REMINDER, activity_id, ts)
+            _notice(conn, person_id, REMINDER, activity_id=activity_id, ts=ts)
         conn.execute("UPDATE activities SET reminded = 1 WHERE id = ?", (activity_id,))
     return len(due)
 
@@ -222,7 +222,7 @@ class Activities:
                     _position(conn, activity_id, row["id"]) if waiting else 0,
                 )
             if ts > activity["signup_until"] or ts >= activity["starts_at"]:
-                return Joined("closed")
+                return Joined("too_late")
             taken = conn.execute(
                 "SELECT count(*) FROM activity_signups WHERE activity_id = ? AND state = 'in'", (activity_id,)
             ).fetchone()[0]
@@ -339,7 +339,7 @@ def _promote(conn: sqlite3.Connection, activity_id: int, ts: int) -> int | None:
     if first is None:
         return None
     conn.execute("UPDATE activity_signups SET state = 'in', at = ? WHERE id = ?", (ts, first["id"]))
-    _notice(conn, first["person_id"], PROMOTED, activity_id, ts)
+    _notice(conn, first["person_id"], PROMOTED, activity_id=activity_id, ts=ts)
     return first["person_id"]
 
 
