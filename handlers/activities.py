@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
@@ -42,14 +44,16 @@ from handlers.common import (
     retire_buttons,
     who,
 )
+from handlers.i18n import Catalog
 from handlers.keyboards import Button, Keyboard, button, inline
-from handlers.ledger_files import to_csv, to_workbook
+from handlers.ledger_files import Value, to_csv, to_workbook
 from handlers.services import BotContext, Services
 from handlers.station_admin import problems_text
 from storage.activities import Activity, Signup
 from storage.models import OutboxMessage
 
 V = ActivityVerb
+Table = tuple[list[str], list[list[Value]]]
 SHOWN = 10
 # Attendance is marked at the event: its buttons show from two hours before it starts.
 ATTENDANCE_OPENS = timedelta(hours=2)
@@ -563,13 +567,18 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
 
 
 def activity_tables(
-    services: Services, lang: str, activities: list, signups: list
-) -> tuple[tuple[list[str], list[list]], tuple[list[str], list[list]]]:
-    """The activities and the attendance as two tables (headers in the reader's language, times in district time)."""
-    t = lambda key: services.text(lang, f"activities.col_{key}")  # noqa: E731
-    local = lambda ts: datetime.fromtimestamp(ts, services.zone).replace(tzinfo=None)  # noqa: E731
-    first = [t(c) for c in ("id", "title", "starts", "place", "places", "taken", "waiting", "attended", "until", "who")]
-    rows = [
+    catalog: Catalog, lang: str, zone: ZoneInfo, activities: list[sqlite3.Row], signups: list[sqlite3.Row]
+) -> tuple[Table, Table]:
+    """The activities and the attendance as two tables: headers in the reader's language, times in district time.
+
+    /activities export and `python -m bot activities export` both build their files from these."""
+    t = lambda key: catalog.text(lang, f"activities.{key}")  # noqa: E731
+    local = lambda ts: datetime.fromtimestamp(ts, zone).replace(tzinfo=None)  # noqa: E731
+    first = [
+        t(f"col_{c}")
+        for c in ("id", "title", "starts", "place", "places", "taken", "waiting", "attended", "until", "who")
+    ]
+    rows: list[list[Value]] = [
         [
             a["id"],
             a["title"],
@@ -580,14 +589,14 @@ def activity_tables(
             a["waiting"],
             a["came"],
             local(a["signup_until"]),
-            a["audience"],
+            t(f"who_{a['audience']}"),
         ]
         for a in activities
     ]
-    state = {"in": t("state_in"), "waiting": t("state_waiting")}
-    came = {1: t("came_yes"), 0: t("came_no"), None: ""}
-    second = [t(c) for c in ("id", "title", "name", "person", "state", "signed_up", "came")]
-    rows2 = [
+    state = {"in": t("col_state_in"), "waiting": t("col_state_waiting")}
+    came = {1: t("col_came_yes"), 0: t("col_came_no"), None: ""}
+    second = [t(f"col_{c}") for c in ("id", "title", "name", "person", "state", "signed_up", "came")]
+    rows2: list[list[Value]] = [
         [
             s["activity_id"],
             s["title"],
@@ -602,21 +611,23 @@ def activity_tables(
     return (first, rows), (second, rows2)
 
 
+def activities_workbook(catalog: Catalog, lang: str, tables: tuple[Table, Table]) -> bytes:
+    """Both tables in one Excel workbook: the activities' sheet, then the attendance's."""
+    (h1, r1), (h2, r2) = tables
+    sheets = (catalog.text(lang, "activities.sheet_activities"), catalog.text(lang, "activities.sheet_attendance"))
+    return to_workbook([(sheets[0], h1, r1), (sheets[1], h2, r2)])
+
+
 async def _export(update: Update, context: BotContext, me: Who) -> None:
     services = context.services
     activities, signups = await services.storage.activities.export_rows()
-    (h1, r1), (h2, r2) = activity_tables(services, me.lang, activities, signups)
+    tables = activity_tables(services.catalog, me.lang, services.zone, activities, signups)
+    (h1, r1), (h2, r2) = tables
     chat = update.effective_chat
     await chat.send_document(InputFile(to_csv(h1, r1), filename="activities.csv"))
     await chat.send_document(InputFile(to_csv(h2, r2), filename="attendance.csv"))
-    book = to_workbook(
-        [
-            (services.text(me.lang, "activities.sheet_activities"), h1, r1),
-            (services.text(me.lang, "activities.sheet_attendance"), h2, r2),
-        ]
-    )
     await chat.send_document(
-        InputFile(book, filename="activities.xlsx"),
+        InputFile(activities_workbook(services.catalog, me.lang, tables), filename="activities.xlsx"),
         caption=services.text(me.lang, "activities.exported", activities=len(r1), signups=len(r2)),
     )
 

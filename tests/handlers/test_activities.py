@@ -309,3 +309,19 @@ async def test_chinese_courier_reads_it_all_in_chinese(bot) -> None:
     await bot.press(ZH_COURIER, "报名")
     assert "您已报名成功" in bot.last_text(ZH_COURIER)
     assert json.loads(json.dumps(labels(bot, ZH_COURIER))) == ["取消报名", "📍 导航"]
+
+
+async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> None:
+    from bot.sandbox_run import district_config, load_sample_activity, load_sample_stations
+
+    config = district_config(None).model_copy(
+        update={"database": district_config(None).database.model_copy(update={"path": str(tmp_path / "s.sqlite3")})}
+    )
+    await load_sample_stations(config)
+    assert await load_sample_activity(config, START) == 1
+    assert await load_sample_activity(config, START) == 0  # once: a restarted sandbox keeps its activity
+    async with running_bot(tmp_path / "s.sqlite3") as bot:
+        (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
+        assert (activity.places, activity.station_id, activity.audience) == (20, "hp-001", "couriers")
+        local = activity.starts_at.astimezone(START.tzinfo)
+        assert (local.date().isoformat(), local.hour) == ("2026-11-30", 9)  # START is Monday 23 November
