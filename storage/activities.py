@@ -140,6 +140,24 @@ def _position(conn: sqlite3.Connection, activity_id: int, signup_id: int) -> int
     ).fetchone()[0]
 
 
+def fill_free_places_in(conn: sqlite3.Connection, now: datetime) -> int:
+    """Give places freed without a cancel (a courier who erased their data) to the first waiting; how many moved up."""
+    ts = to_ts(now)
+    short = conn.execute(
+        "SELECT a.id, a.places - (SELECT count(*) FROM activity_signups s WHERE s.activity_id = a.id AND s.state = 'in')"
+        " FROM activities a WHERE a.starts_at > ? AND EXISTS"
+        " (SELECT 1 FROM activity_signups s WHERE s.activity_id = a.id AND s.state = 'waiting')",
+        (ts,),
+    ).fetchall()
+    moved = 0
+    for activity_id, free in short:
+        for _ in range(max(0, free)):
+            if _promote(conn, activity_id, ts) is None:
+                break
+            moved += 1
+    return moved
+
+
 def remind_due_in(conn: sqlite3.Connection, now: datetime) -> int:
     """Queue the day-before reminder to everyone with a place, once per activity; the activities reminded."""
     ts = to_ts(now)
@@ -272,8 +290,13 @@ class Activities:
         return await self._db.write(work)
 
     async def remind_due(self, now: datetime) -> int:
-        """Queue the reminders that are due (see `remind_due_in`)."""
-        return await self._db.write(lambda conn: remind_due_in(conn, now))
+        """Fill places freed without a cancel, then queue the reminders that are due (see `remind_due_in`)."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            fill_free_places_in(conn, now)
+            return remind_due_in(conn, now)
+
+        return await self._db.write(work)
 
     async def draft(self, telegram_id: int) -> tuple[str, dict[str, Any]] | None:
         """The publishing dialog's step and what was typed so far, if one is open."""

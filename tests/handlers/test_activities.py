@@ -12,6 +12,7 @@ from telegram import Update
 
 from storage.stations import Station
 from tests.harness import START, running_bot
+from tests.invariants import check_database
 
 COURIER, ZH_COURIER, STAFF, COORDINATOR = 1001, 1002, 500, 900
 OTHERS = range(2001, 2041)
@@ -267,6 +268,7 @@ async def test_many_taps_in_the_same_second_never_exceed_the_places(bot) -> None
     first_waiting = [s.person_id for s in roster if s.state == "waiting"][:2]
     assert set(first_waiting) <= {s.person_id for s in after if s.state == "in"}
     assert not set(placed) & {s.person_id for s in after}
+    assert await check_database(bot.services.storage.db) == []
 
 
 async def test_forged_and_stale_presses_are_refused(bot) -> None:
@@ -325,3 +327,17 @@ async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> 
         assert (activity.places, activity.station_id, activity.audience) == (20, "hp-001", "couriers")
         local = activity.starts_at.astimezone(START.tzinfo)
         assert (local.date().isoformat(), local.hour) == ("2026-11-30", 9)  # START is Monday 23 November
+
+
+async def test_a_place_freed_by_erasure_goes_to_the_first_waiting_at_the_next_tick(bot) -> None:
+    activity_id = await publish_file(bot, places=1)
+    await open_activity(bot, COURIER)
+    await bot.press(COURIER, t(bot, "en", "activities.button_join"))
+    await open_activity(bot, ZH_COURIER)
+    await bot.press(ZH_COURIER, t(bot, "zh", "activities.button_wait"))
+    await bot.services.storage.privacy.erase(COURIER, bot.clock())
+    await bot.tick()
+    assert bot.last_text(ZH_COURIER).startswith("“Holiday childcare class”有名额空出")
+    roster = await bot.services.storage.activities.roster(activity_id)
+    assert [(s.person_id, s.state) for s in roster] == [(ZH_COURIER, "in")]
+    assert await check_database(bot.services.storage.db) == []
