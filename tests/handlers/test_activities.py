@@ -4,6 +4,7 @@ moves up, the day-before reminder with Navigate, attendance, the export, and cap
 import asyncio
 import io
 import json
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -341,3 +342,20 @@ async def test_a_place_freed_by_erasure_goes_to_the_first_waiting_at_the_next_ti
     roster = await bot.services.storage.activities.roster(activity_id)
     assert [(s.person_id, s.state) for s in roster] == [(ZH_COURIER, "in")]
     assert await check_database(bot.services.storage.db) == []
+
+
+async def test_the_schema_itself_refuses_a_place_past_the_count(bot) -> None:
+    """Whatever code writes the rows, SQLite's triggers refuse one place too many (storage/migrations.py)."""
+    activity_id = await publish_file(bot, places=1)
+
+    def overfill(conn) -> None:
+        for person, state in ((1, "in"), (2, "waiting")):
+            conn.execute(
+                "INSERT INTO activity_signups (activity_id, person_id, state, at) VALUES (?, ?, ?, 0)",
+                (activity_id, person, state),
+            )
+        conn.execute("UPDATE activity_signups SET state = 'in' WHERE person_id = 2")
+
+    with pytest.raises(sqlite3.IntegrityError, match="activity full"):
+        await bot.services.storage.db.write(overfill)
+    assert await bot.services.storage.activities.roster(activity_id) == []  # the whole transaction rolled back
