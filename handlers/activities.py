@@ -57,9 +57,11 @@ Table = tuple[list[str], list[list[Value]]]
 SHOWN = 10
 # Attendance is marked at the event: its buttons show from two hours before it starts.
 ATTENDANCE_OPENS = timedelta(hours=2)
-STEPS = ("title", "starts", "where", "places", "who", "confirm")
-# Where each typed step's answer goes in the activity's fields (domain/activities.py).
-_TYPED = {"title", "starts", "where", "places"}
+STEPS = ("title", "starts", "where", "places", "until", "who", "confirm")
+# The steps answered by typing (the others by a button).
+_TYPED = {"title", "starts", "where", "places", "until"}
+# The step each of the dialog's buttons answers: a button from another step is stale.
+_PRESS_STEP = {ActivityVerb.UNTIL_START: "until", ActivityVerb.WHO: "who", ActivityVerb.PUBLISH: "confirm"}
 
 
 def _data(verb: ActivityVerb, arg: str | int = "") -> str:
@@ -245,7 +247,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     the publishing dialog's who, Confirm and Cancel."""
     services = context.services
     query = update.callback_query
-    if press.verb in (V.WHO, V.PUBLISH, V.DISCARD):
+    if press.verb in (V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
         if await coordinator_press(update, context, me):
             await _dialog_press(update, context, me, press)
         return
@@ -403,7 +405,21 @@ def _cancel_row(services: Services, lang: str) -> list[Button]:
 async def _ask(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> None:
     """Ask the step's question (with Cancel), or show the whole activity back with Confirm."""
     services = context.services
+    # The question before loses its buttons: only the newest one's answer the dialog.
+    await retire_buttons(update, data.pop("shown", None))  # type: ignore[arg-type]
+    data["shown"] = await _question(update, context, me, step, data)
     await services.storage.activities.save_draft(me.person.telegram_id, step, data, services.clock())
+
+
+async def _question(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> int | None:
+    """Send the step's question; its message id."""
+    services = context.services
+    if step == "until":
+        rows = [
+            [button(services.text(me.lang, "activities.button_until_start"), _data(V.UNTIL_START))],
+            _cancel_row(services, me.lang),
+        ]
+        return await reply(update, services.text(me.lang, "activities.ask_until"), reply_markup=inline(rows))
     if step == "who":
         rows = [
             [
@@ -412,14 +428,11 @@ async def _ask(update: Update, context: BotContext, me: Who, step: str, data: di
             ],
             _cancel_row(services, me.lang),
         ]
-        await reply(update, services.text(me.lang, "activities.ask_who"), reply_markup=inline(rows))
-        return
+        return await reply(update, services.text(me.lang, "activities.ask_who"), reply_markup=inline(rows))
     if step == "confirm":
         record, problems = _record(services, data)
-        if record is None:
-            await reply(update, _problems(services, me.lang, problems))
-            await services.storage.activities.drop_draft(me.person.telegram_id)
-            return
+        if record is None:  # the time came while the coordinator was typing: say why, and start again
+            return await reply(update, _problems(services, me.lang, problems))
         preview = Activity(
             0,
             record.title,
@@ -441,16 +454,15 @@ async def _ask(update: Update, context: BotContext, me: Who, step: str, data: di
             [button(services.text(me.lang, "activities.button_publish"), _data(V.PUBLISH))],
             _cancel_row(services, me.lang),
         ]
-        await reply(update, text, reply_markup=inline(rows))
-        return
-    await reply(
+        return await reply(update, text, reply_markup=inline(rows))
+    return await reply(
         update, services.text(me.lang, f"activities.ask_{step}"), reply_markup=inline([_cancel_row(services, me.lang)])
     )
 
 
 def _raw(data: dict[str, object]) -> dict[str, object]:
     """The dialog's answers as an activity file's fields."""
-    raw = {k: data[k] for k in ("title", "starts", "places", "who", "station", "address") if k in data}
+    raw = {k: data[k] for k in ("title", "starts", "places", "who", "station", "address", "signup_until") if k in data}
     return raw
 
 
@@ -518,6 +530,12 @@ async def _take(services: Services, step: str, text: str, data: dict[str, object
         if not re.fullmatch(r"\d{1,5}", text) or not 1 <= int(text) <= MAX_PLACES:
             return "activities.bad_places"
         data["places"] = int(text)
+    elif step == "until":
+        moment = parse_time(text, services.zone)
+        starts = parse_time(data.get("starts"), services.zone)
+        if moment is None or moment <= services.clock() or starts is None or moment > starts:
+            return "activities.bad_until"
+        data["signup_until"] = moment.strftime("%Y-%m-%d %H:%M")
     return None
 
 
@@ -531,20 +549,20 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
         await retire_buttons(update, query.message.message_id if query.message else None)
         await reply(update, services.text(me.lang, "activities.discarded" if dropped else "activities.no_draft"))
         return
-    if (
-        draft is None
-        or (press.verb == V.WHO) != (draft[0] == "who")
-        or (press.verb == V.PUBLISH) != (draft[0] == "confirm")
-    ):
+    if draft is None or _PRESS_STEP.get(press.verb) != draft[0]:
         await refuse(update, context, me.lang, "activities.no_draft")
         return
     step, data = draft
+    if press.verb == V.UNTIL_START:
+        await query.answer()
+        data.pop("signup_until", None)
+        await _ask(update, context, me, "who", data)
+        return
     if press.verb == V.WHO:
         if press.arg not in ("couriers", "everyone"):
             await refuse(update, context, me.lang, "press.invalid")
             return
         await query.answer()
-        await retire_buttons(update, query.message.message_id if query.message else None)
         data["who"] = press.arg
         await _ask(update, context, me, "confirm", data)
         return

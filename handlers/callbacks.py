@@ -224,6 +224,7 @@ class ActivityVerb(StrEnum):
     ROSTER = "list"  # a coordinator's list of who signed up and who waits
     ATTENDED = "came"  # arg: "<activity>.<sign-up>"
     ABSENT = "away"  # arg: "<activity>.<sign-up>"
+    UNTIL_START = "open"  # the publishing dialog: sign-up stays open until the activity starts
     WHO = "who"  # the publishing dialog: who may sign up; arg "couriers" or "everyone"
     PUBLISH = "pub"  # the publishing dialog's Confirm
     DISCARD = "drop"  # the publishing dialog's Cancel
@@ -283,7 +284,11 @@ _VERB_ARG_REQUIRED = {
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
     (Family.DESK, DeskVerb.LINK),
-    *((Family.ACTIVITY, v) for v in ActivityVerb if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD)),
+    *(
+        (Family.ACTIVITY, v)
+        for v in ActivityVerb
+        if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD, ActivityVerb.UNTIL_START)
+    ),
 }
 
 

@@ -122,10 +122,16 @@ async def test_the_dialog_publishes_after_show_back_and_cancel_works_at_each_ste
     await bot.say(COORDINATOR, "many")
     assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.bad_places")
     await bot.say(COORDINATOR, "30")
+    await bot.say(COORDINATOR, "2026-11-28 15:00")  # after it starts
+    assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.bad_until")
+    await bot.say(COORDINATOR, "2026-11-27 18:00")
     await bot.press(COORDINATOR, t(bot, "en", "activities.who_everyone"))
     shown = bot.last_text(COORDINATOR)
     assert shown.startswith(t(bot, "en", "activities.confirm_head"))
-    assert "Community centre, 5 Jiangsu Road" in shown and "Sat 28 Nov 14:00" in shown
+    assert "Community centre, 5 Jiangsu Road" in shown and "Sat 28 Nov 14:00" in shown and "Fri 27 Nov 18:00" in shown
+    # Only the newest question keeps its buttons (a wrong answer's reply keeps its Cancel, which still cancels).
+    asked = [m for m in bot.core.bot_messages(COORDINATOR) if m.get("text") == t(bot, "en", "activities.ask_places")]
+    assert bot.core.inline_buttons(asked[-1]) == []
     assert await bot.services.storage.activities.upcoming(bot.clock()) == []
     preview = bot.core.bot_messages(COORDINATOR)[-1]["message_id"]
     await bot.press(COORDINATOR, t(bot, "en", "activities.button_publish"))
@@ -359,3 +365,24 @@ async def test_the_schema_itself_refuses_a_place_past_the_count(bot) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="activity full"):
         await bot.services.storage.db.write(overfill)
     assert await bot.services.storage.activities.roster(activity_id) == []  # the whole transaction rolled back
+
+
+async def test_a_chinese_coordinator_publishes_at_a_station_open_until_it_starts(bot) -> None:
+    await bot.services.storage.people.set_language(COORDINATOR, "zh")
+    await bot.say(COORDINATOR, "/activity new")
+    assert bot.last_text(COORDINATOR) == t(bot, "zh", "activities.ask_title")
+    for typed in ("夏季清凉包发放", "2026-11-26 10:00", "st-a", "50"):
+        await bot.say(COORDINATOR, typed)
+    assert bot.last_text(COORDINATOR) == t(bot, "zh", "activities.ask_until")
+    await bot.press(COORDINATOR, "开始前均可报名")
+    await bot.press(COORDINATOR, "骑手")
+    shown = bot.last_text(COORDINATOR)
+    assert (
+        "地点：长宁驿站（长宁路1号）" in shown
+        and "报名截止：11月26日 周四 10:00" in shown
+        and "报名对象：骑手" in shown
+    )
+    await bot.press(COORDINATOR, "确认发布")
+    assert bot.texts(COORDINATOR)[-2] == t(bot, "zh", "activities.published", count=1)
+    (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
+    assert (activity.station_id, activity.places, activity.signup_until) == ("st-a", 50, activity.starts_at)
