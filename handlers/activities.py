@@ -660,12 +660,26 @@ def activity_handlers(labels: set[str]) -> list[BaseHandler]:
     ]
 
 
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """/cancel (or the word) in the publishing dialog ends it; otherwise it cancels what it always did."""
+    me = await who(update, context)
+    storage = context.services.storage
+    draft = await storage.activities.draft(me.person.telegram_id) if me.person.role == "coordinator" else None
+    if draft is None or not await storage.activities.drop_draft(me.person.telegram_id):
+        await inbox.cancel(update, context)
+        return
+    await retire_buttons(update, draft[1].get("shown"))  # type: ignore[arg-type]
+    await reply(update, context.services.text(me.lang, "activities.discarded"))
+
+
 def dialog_handlers(skip_labels: set[str]) -> list[BaseHandler]:
-    """The publishing dialog's typed answers: just before the inbox, which takes them when no dialog is open."""
+    """The publishing dialog's typed answers and /cancel: just before the inbox, which takes them when no dialog is open."""
     private = filters.ChatType.PRIVATE
     return [
+        CommandHandler("cancel", on_cancel, filters=private),
+        MessageHandler(private & filters.TEXT & inbox.CANCEL_WORDS, on_cancel),
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND & ~inbox.CANCEL_WORDS & ~filters.Text(sorted(skip_labels)),
             on_text,
-        )
+        ),
     ]

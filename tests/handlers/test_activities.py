@@ -112,6 +112,14 @@ async def test_the_dialog_publishes_after_show_back_and_cancel_works_at_each_ste
     assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.ask_title")
     await bot.press(COORDINATOR, t(bot, "en", "activities.button_cancel"))
     assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.discarded")
+    # Typing cancel ends it too; with no dialog open, /cancel says what it always said.
+    await bot.say(COORDINATOR, "/activity new")
+    await bot.say(COORDINATOR, "Free clinic")
+    await bot.say(COORDINATOR, "cancel")
+    assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.discarded")
+    assert bot.core.inline_buttons(bot.core.bot_messages(COORDINATOR)[-2]) == []
+    await bot.say(COORDINATOR, "/cancel")
+    assert bot.last_text(COORDINATOR) == t(bot, "en", "cancel.nothing")
     # A message after cancelling is not taken as a title.
     await bot.say(COORDINATOR, "/activity new")
     await bot.say(COORDINATOR, "Free clinic")
