@@ -36,6 +36,7 @@ from bot.retention import schedule_retention
 from domain.deadlines import Priority
 from domain.periods import digest_period
 from domain.schedule import latest_daily, latest_weekly, slot_day
+from handlers.activities import activity_handlers, dialog_handlers
 from handlers.answers import answers_handlers
 from handlers.canned_replies import canned_handlers
 from handlers.commands import set_default_commands, set_person_commands
@@ -127,10 +128,12 @@ def _register(application: Application, catalog: Catalog) -> None:
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.
+        *activity_handlers(labels("activities.menu")),  # before the answer files': activities….toml is an activity file
         *answers_handlers(),  # before the station files': a coordinator's answers*.json is an answer file
         *station_admin_handlers(labels("menu2.stations")),
         *export_handlers(labels("menu2.export")),
         *privacy_handlers(),
+        *dialog_handlers(labels("menu.new_appeal")),  # typed answers to /activity new; else the inbox's
         *inbox_handlers(labels("menu.new_appeal")),
         *fallback_handlers(),
     ):
@@ -152,6 +155,8 @@ async def queue_due_work(services: Services, config: Config) -> None:
         log.debug("timer step %s.%s fired for appeal %d", step.timer, step.stage, step.appeal_id)
     # A co-handling part's deadlines are per (appeal, unit): its own rows, not the appeal's timers.
     await services.storage.cohandling.remind_due(now)
+    # An activity's day-before reminder (handlers/activities.py): once per activity, from its start time.
+    await services.storage.activities.remind_due(now)
     digest = config.digest
     for kind, slot in (
         ("daily", latest_daily(now, digest.daily_time(), services.zone)),

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import (
@@ -108,6 +108,20 @@ def _parser() -> argparse.ArgumentParser:
     load_answers.add_argument("--format", choices=("toml", "json"), help="the file's format (default: from its name)")
     dump_answers = answers_sub.add_parser("export", help="write every answer as the TOML file import reads")
     dump_answers.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    activities = sub.add_parser("activities", help="publish activities from a file, or export them with attendance")
+    activities.add_argument("--config", help="config file (the district's time zone and the database)")
+    activities_sub = activities.add_subparsers(dest="action", metavar="ACTION", required=True)
+    publish = activities_sub.add_parser("import", help="check a whole activity file, then publish every activity in it")
+    publish.add_argument("file", help="a .toml or .json file")
+    publish.add_argument("--format", choices=("toml", "json"), help="the file's format (default: from its name)")
+    dump_activities = activities_sub.add_parser(
+        "export", help="the activities and their sign-ups and attendance, as CSV (one table) or Excel (both)"
+    )
+    dump_activities.add_argument("--table", choices=("activities", "attendance"), default="attendance", help="for CSV")
+    dump_activities.add_argument("--format", choices=("csv", "xlsx"), help="default: from -o's name, else csv")
+    dump_activities.add_argument("--lang", choices=("zh", "en"), help="language of the headers (default: the config's)")
+    dump_activities.add_argument("-o", "--output", help="file to write (default: standard output)")
 
     ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
     ledger.add_argument("--config", help="config file")
@@ -379,6 +393,52 @@ def _answers(args: argparse.Namespace) -> int:
     return asyncio.run(_with_storage(config, load))
 
 
+def _activities(args: argparse.Namespace) -> int:
+    from domain.activities import ActivityFileError, read_activities
+    from handlers.activities import activities_workbook, activity_tables
+    from handlers.i18n import Catalog
+    from handlers.ledger_files import to_csv
+
+    config = _load(args.config)
+    if args.action == "export":
+        fmt = args.format or ("xlsx" if args.output and args.output.lower().endswith(".xlsx") else "csv")
+        lang = args.lang or config.default_language
+        catalog = Catalog.load(config.default_language)
+
+        async def dump(storage) -> int:
+            tables = activity_tables(catalog, lang, config.zone(), *await storage.activities.export_rows())
+            if fmt == "xlsx":
+                data = activities_workbook(catalog, lang, tables)
+            else:
+                data = to_csv(*tables[0 if args.table == "activities" else 1])
+            if not _write(args.output, data):
+                return EXIT_FAILED
+            print(f"{len(tables[0][1])} activities, {len(tables[1][1])} sign-ups written ({fmt})", file=sys.stderr)
+            return EXIT_OK
+
+        return asyncio.run(_with_storage(config, dump))
+
+    path = Path(args.file)
+    suffix = path.name.lower().rsplit(".", 1)[-1]
+    read = _read_input(path, args.format or (suffix if suffix in ("toml", "json") else None), ".toml or .json")
+    if isinstance(read, int):
+        return read
+    data, fmt = read
+
+    async def load(storage) -> int:
+        now = datetime.now(UTC)
+        stations = {s.id for s in await storage.stations.all() if s.active}
+        try:
+            records = read_activities(data, fmt, config.zone(), now, stations)
+        except ActivityFileError as error:
+            return _refused_file(path, error.problems)
+        ids = await storage.activities.publish(records, None, now)
+        print(f"{path}: {len(ids)} activities published")
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, load))
+
+
 def _export(args: argparse.Namespace) -> int:
     from domain.periods import PeriodError, bounds, typed
     from handlers.i18n import Catalog
@@ -416,6 +476,7 @@ COMMANDS = {
     "units": _units,
     "stations": _stations,
     "answers": _answers,
+    "activities": _activities,
     "export": _export,
 }
 

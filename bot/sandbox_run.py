@@ -8,10 +8,12 @@ import json
 import logging
 import os
 import signal
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.app import OFFLINE_TOKEN, build_application, open_storage, utc_now
 from bot.config import DATABASE_ENV, Config, load_config
+from domain.activities import ActivityFileError, read_activities
 from domain.answers_file import AnswerFileError, read_answers
 from domain.stations_file import read_stations
 from sandbox import examples
@@ -94,6 +96,30 @@ async def _load_sample_answers(config: Config) -> int:
         await storage.close()
 
 
+async def load_sample_activity(config: Config, now: datetime | None = None) -> int:
+    """Publish the sample activity (next week's holiday childcare class) on a district that has no activity yet."""
+    now = now or utc_now()
+    today = now.astimezone(config.zone()).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    text = (DISTRICT / "activities.toml").read_text(encoding="utf-8")
+    text = text.replace("{next_monday}", monday.isoformat()).replace(
+        "{sunday}", (monday - timedelta(days=1)).isoformat()
+    )
+    storage = await open_storage(config, now)
+    try:
+        if await storage.activities.upcoming(now, limit=1):
+            return 0
+        stations = {s.id for s in await storage.stations.all()}
+        try:
+            records = read_activities(text.encode(), "toml", config.zone(), now, stations)
+        except ActivityFileError as error:  # another config's stations: the sandbox runs without it
+            log.warning("sample activity not loaded: %s", error)
+            return 0
+        return len(await storage.activities.publish(records, None, now))
+    finally:
+        await storage.close()
+
+
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
     people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone, "groups": _groups()}
     try:
@@ -110,6 +136,7 @@ async def run_sandbox(
     config = district_config(config_path)
     stations = await load_sample_stations(config)
     answers = await _load_sample_answers(config)
+    await load_sample_activity(config)
     await link_sample_groups(config, _groups() if config_path is None else [])
     personas, places = _people()
     core = BotApiCore()

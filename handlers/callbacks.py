@@ -40,6 +40,7 @@ class Family(StrEnum):
     OUTREACH = "or"  # what a person hears about: asked once, Settings, Stop under a message
     NOTICE = "nc"  # a coordinator's notice dialog (/notice)
     LINK = "ol"  # a notice's button to an activity or a survey: the feature registers its handler
+    ACTIVITY = "ac"
 
 
 class AppealVerb(StrEnum):
@@ -243,6 +244,23 @@ class LinkVerb(StrEnum):
     SURVEY = "sv"
 
 
+class ActivityVerb(StrEnum):
+    """Activities with sign-up (handlers/activities.py); arg: the activity's id unless said otherwise."""
+
+    SHOW = "show"
+    JOIN = "join"
+    LEAVE = "leave"  # asks first
+    LEAVE_CONFIRMED = "leavey"
+    NAVIGATE = "nav"  # an activity at an address with coordinates: sent as a venue
+    ROSTER = "list"  # a coordinator's list of who signed up and who waits
+    ATTENDED = "came"  # arg: "<activity>.<sign-up>"
+    ABSENT = "away"  # arg: "<activity>.<sign-up>"
+    UNTIL_START = "open"  # the publishing dialog: sign-up stays open until the activity starts
+    WHO = "who"  # the publishing dialog: who may sign up; arg "couriers" or "everyone"
+    PUBLISH = "pub"  # the publishing dialog's Confirm
+    DISCARD = "drop"  # the publishing dialog's Cancel
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -262,6 +280,7 @@ Verb = (
     | OutreachVerb
     | NoticeVerb
     | LinkVerb
+    | ActivityVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -283,6 +302,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.OUTREACH: OutreachVerb,
     Family.NOTICE: NoticeVerb,
     Family.LINK: LinkVerb,
+    Family.ACTIVITY: ActivityVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -303,6 +323,11 @@ _VERB_ARG_REQUIRED = {
     (Family.DESK, DeskVerb.LINK),
     *((Family.OUTREACH, v) for v in (OutreachVerb.TOGGLE, OutreachVerb.STOP)),
     *((Family.NOTICE, v) for v in (NoticeVerb.LANGUAGE, NoticeVerb.AREA, NoticeVerb.SEND)),
+    *(
+        (Family.ACTIVITY, v)
+        for v in ActivityVerb
+        if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD, ActivityVerb.UNTIL_START)
+    ),
 }
 
 

@@ -8,7 +8,7 @@ from telegram.error import TelegramError
 from handlers.i18n import Catalog
 from storage.models import Person
 
-COMMANDS = ("start", "appeal", "my", "station", "privacy", "settings", "help", "language", "cancel")
+COMMANDS = ("start", "appeal", "my", "station", "activities", "privacy", "settings", "help", "language", "cancel")
 # Staff can do what couriers do, and work their queue; coordinators have their own tools instead.
 ROLE_COMMANDS = {
     "staff": ("queue", "open", "replies", *COMMANDS),
@@ -19,6 +19,7 @@ ROLE_COMMANDS = {
         "export",
         "stations",
         "answers",
+        "activities",
         "people",
         "invite",
         "invites",
@@ -39,6 +40,7 @@ _DESCRIBED = {
     "settings": "outreach.command_settings",
     "notice": "outreach.command_notice",
     "outreach": "outreach.command_outreach",
+    "activities": "activities.command",
 }
 
 

@@ -58,7 +58,8 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
     rows = [
         [t("menu.new_appeal"), t("menu.my_appeals")],
         [request_button(services.text(lang, "menu.nearest_station"), location=True)],
-        [*tail, t("outreach.menu_settings")],
+        [t("activities.menu")],  # activities with sign-up (handlers/activities.py)
+        [*tail, t("outreach.menu_settings")],  # what they hear about (handlers/outreach.py)
     ]
     if person.role == "staff" and person.unit_id is not None:
         rows.insert(0, [t("menu2.queue", count=await services.storage.appeals.queue_count(person.unit_id))])

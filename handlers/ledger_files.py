@@ -159,11 +159,24 @@ def _width(text: str) -> int:
 
 def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> bytes:
     """The table as an Excel workbook: bold frozen header row, real date cells, columns sized to fit."""
+    return to_workbook([(sheet_title, headers, rows)])
+
+
+def to_workbook(tables: Sequence[tuple[str, list[str], list[list[Value]]]]) -> bytes:
+    """Tables as one Excel workbook, a sheet each (title, headers, rows), made as `to_xlsx` makes its one."""
+    book = Workbook(write_only=True)
+    for sheet_title, headers, rows in tables:
+        _sheet(book, headers, rows, sheet_title)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(book: Workbook, headers: list[str], rows: list[list[Value]], sheet_title: str) -> None:
     widths = [_width(h) for h in headers]
     for row in rows:
         for index, value in enumerate(row):
             widths[index] = max(widths[index], _width(_text(value)))
-    book = Workbook(write_only=True)
     sheet = book.create_sheet(sheet_title[:31])
     sheet.freeze_panes = "A2"
     for index, width in enumerate(widths, 1):
@@ -190,9 +203,6 @@ def to_xlsx(headers: list[str], rows: list[list[Value]], sheet_title: str) -> by
     sheet.append([header_cell(h) for h in headers])
     for row in rows:
         sheet.append([cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def build_files(

@@ -64,6 +64,8 @@ _COURIER_BUTTONS = {
 
 
 Rendered = tuple[str, Keyboard | None]
+# Notices about an activity, not an appeal (storage/activities.py queues them).
+ACTIVITY_NOTICES = "activities.notice_"
 
 # Files a courier sent just after answering (handlers/free_text.py): the unit is told, and only those files follow.
 ANSWER_ADDED = "freetext2.answer_added_unit"
@@ -124,6 +126,11 @@ async def render_notice(
 ) -> Notice | None:
     """One notice in its parts, or None if the appeal it is about no longer exists."""
     lang = services.catalog.language_for(person.language if person else None, None)
+    if message.template.startswith(ACTIVITY_NOTICES):  # an activity's reminder or moved-up notice
+        from handlers.activities import render_notice as activity_notice
+
+        rendered = await activity_notice(services, message, lang)
+        return None if rendered is None else Notice(rendered[0], markup=rendered[1])
     appeal = await services.storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:
         return None

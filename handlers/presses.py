@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from handlers import (
+    activities,
     answers,
     appeal_actions,
     canned_replies,
@@ -37,6 +38,7 @@ from handlers import (
     stations,
 )
 from handlers.callbacks import (
+    ActivityVerb,
     AnswersVerb,
     AppealVerb,
     CannedVerb,
@@ -126,6 +128,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.OUTREACH, verb): outreach.on_press for verb in OutreachVerb},
     **{(Family.NOTICE, verb): outreach_notices.on_press for verb in NoticeVerb},
     **{(Family.LINK, verb): outreach.on_link for verb in LinkVerb},
+    # Activities with sign-up, their lists and attendance, and the publishing dialog (handlers/activities.py).
+    **{(Family.ACTIVITY, verb): activities.on_press for verb in ActivityVerb},
 }
 
 

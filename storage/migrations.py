@@ -817,7 +817,6 @@ CREATE INDEX direct_answers_at ON direct_answers(at);
     )
 )
 
-
 MIGRATIONS.append(
     (
         "outreach: who hears about what, sends to an audience counted, notices, and the outbox's outreach lane",
@@ -896,6 +895,65 @@ BEGIN
     INSERT INTO outbox (chat_id, template, params, not_before, created_at, lane)
         VALUES (new.courier_id, 'outreach.ask', '{}', new.updated_at + 600, new.updated_at, 1);
 END;
+""",
+    )
+)
+
+
+MIGRATIONS.append(
+    (
+        "activities with sign-up: the activities, their places and waiting lists, attendance, the publishing dialog",
+        """
+CREATE TABLE activities (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '',
+    starts_at INTEGER NOT NULL,
+    station_id TEXT,
+    address TEXT NOT NULL DEFAULT '',
+    lat REAL,
+    lon REAL,
+    places INTEGER NOT NULL CHECK (places > 0),
+    audience TEXT NOT NULL DEFAULT 'couriers' CHECK (audience IN ('couriers', 'everyone')),
+    language TEXT CHECK (language IN ('zh', 'en')),
+    signup_until INTEGER NOT NULL,
+    reminded INTEGER NOT NULL DEFAULT 0 CHECK (reminded IN (0, 1)),
+    created_by INTEGER,
+    created_at INTEGER NOT NULL,
+    CHECK (station_id IS NOT NULL OR address != '')
+);
+CREATE INDEX activities_starts ON activities(starts_at);
+CREATE TABLE activity_signups (
+    id INTEGER PRIMARY KEY,
+    activity_id INTEGER NOT NULL REFERENCES activities(id),
+    person_id INTEGER NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('in', 'waiting')),
+    at INTEGER NOT NULL,
+    attended INTEGER CHECK (attended IN (0, 1)),
+    UNIQUE (activity_id, person_id)
+);
+CREATE INDEX activity_signups_queue ON activity_signups(activity_id, state, id);
+CREATE INDEX activity_signups_person ON activity_signups(person_id);
+CREATE TRIGGER activity_places_insert BEFORE INSERT ON activity_signups
+WHEN NEW.state = 'in' AND (SELECT count(*) FROM activity_signups WHERE activity_id = NEW.activity_id AND state = 'in')
+    >= (SELECT places FROM activities WHERE id = NEW.activity_id)
+BEGIN
+    SELECT RAISE(ABORT, 'activity full');
+END;
+CREATE TRIGGER activity_places_update BEFORE UPDATE OF state ON activity_signups
+WHEN NEW.state = 'in' AND OLD.state != 'in'
+    AND (SELECT count(*) FROM activity_signups WHERE activity_id = NEW.activity_id AND state = 'in')
+    >= (SELECT places FROM activities WHERE id = NEW.activity_id)
+BEGIN
+    SELECT RAISE(ABORT, 'activity full');
+END;
+CREATE TABLE activity_drafts (
+    telegram_id INTEGER PRIMARY KEY,
+    step TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 """,
     )
 )

@@ -134,6 +134,8 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             ("people_actions", "person_id"),
             ("outreach_choices", "telegram_id"),
             ("outreach_drafts", "telegram_id"),
+            ("activity_signups", "person_id"),
+            ("activity_drafts", "telegram_id"),
         ):
             touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from domain.calendar import WorkingCalendar
 from domain.ladder import LadderPolicy
+from storage.activities import Activities
 from storage.answers import Answers
 from storage.appeals import Appeals, SpansFor
 from storage.canned_replies import CannedReplies
@@ -49,6 +50,7 @@ class Storage:
         self.desks = Desks(db)
         self.answers = Answers(db)
         self.outreach = Outreach(db)
+        self.activities = Activities(db)
 
     @classmethod
     async def open(

@@ -132,6 +132,27 @@ def _check(conn: sqlite3.Connection) -> list[str]:
         problems += _extensions(conn, appeals)
     if "cohandlers" in tables:
         problems += _cohandlers(conn, appeals)
+    if "activity_signups" in tables:
+        problems += _activities(conn)
+    return problems
+
+
+def _activities(conn: sqlite3.Connection) -> list[str]:
+    """No activity has more people with a place than it has places, nor anyone waiting while a place is free
+    and it has not started (a freed place goes to the first waiting)."""
+    rows = _rows(
+        conn,
+        "SELECT a.id, a.places, sum(s.state = 'in') AS taken, sum(s.state = 'waiting') AS waiting"
+        " FROM activities a JOIN activity_signups s ON s.activity_id = a.id GROUP BY a.id",
+    )
+    problems = [
+        f"activity {r['id']}: {r['taken']} places taken of {r['places']}" for r in rows if r["taken"] > r["places"]
+    ]
+    problems += [
+        f"activity {r['id']}: {r['waiting']} waiting with {r['places'] - r['taken']} places free"
+        for r in rows
+        if r["waiting"] and r["taken"] < r["places"]
+    ]
     return problems
 
 

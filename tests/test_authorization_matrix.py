@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
+from domain.activities import ActivityRecord
 from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
@@ -135,6 +136,9 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("dr:anyway", "draft_answers", ("no", "ok", "no", "no", "no", "no")),
     # The knowledge base: coordinators and units' staff read it.
     ("kb:cat:work.0", "answers", ("no", "no", "no", "ok", "ok", "ok")),
+    # Activities with sign-up: couriers sign up (a stranger is one as soon as they press); coordinators see the list.
+    ("ac:join:1", "activity", ("ok", "ok", "ok", "no", "no", "no")),
+    ("ac:list:1", "activity", ("no", "no", "no", "no", "no", "ok")),
     # Stations are public; the amenity filter searches around one's own last shared location,
     # which a stranger does not have yet.
     ("st:near:water", "located", ("no", "ok", "ok", "ok", "ok", "ok")),
@@ -190,7 +194,7 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("or:stop:notices", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:close", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("ol:sv:1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
-    ("ol:act:1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("ol:act:1", "activity", ("ok", "ok", "ok", "ok", "ok", "ok")),  # a notice's button: the activity, to anyone
     # A coordinator's notice dialog, at the step each button belongs to.
     ("nc:skip", "notice_photo", ("no", "no", "no", "no", "no", "ok")),
     ("nc:lang:all", "notice_language", ("no", "no", "no", "no", "no", "ok")),
@@ -234,6 +238,8 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/settings", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("/notice", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/outreach", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/activities", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("/activity new", "none", ("no", "no", "no", "no", "no", "ok")),
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -263,6 +269,8 @@ def refusal(data: str, kind: str, state: str = "") -> str:
     if family == "cr" or (family == "ap" and verb in ("cr", "crs") and kind in ("courier", "coordinator")):
         # A unit's canned replies: another unit's staff are told they are not theirs; the rest, whose they are.
         return "canned.not_offered" if kind == "other_unit" or family == "ap" else "staff.not_staff"
+    if family == "ac":
+        return "activities.not_for_you" if verb == "join" else "coord.not_coordinator"
     if family == "ap":
         # Couriers see their own appeals, staff their unit's, coordinators all; to anyone else
         # an appeal does not exist. Who can see it but may not act is told so.
@@ -392,6 +400,10 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         if state == "draft_answers":
             await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
         await storage.dialogs.save_draft(COURIER, Draft.stored(step, data), now)
+    elif state == "activity":  # a couriers' activity at the station, next week, 2 places
+        start = now + timedelta(days=7)
+        record = ActivityRecord("Childcare class", start, 2, start, station_id="s1")
+        await storage.activities.publish([record], COORDINATOR, now)
     elif state == "answers":
         await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
     elif state == "hotspot":
@@ -666,6 +678,16 @@ async def _answers_listed(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("answers.category_title", category="Work protection", count=3))
 
 
+async def _signed_up(c: Case) -> None:
+    signup = await c.bot.services.storage.activities.signup_of(1, c.person)
+    assert signup is not None and signup[0].state == "in"
+    assert c.t("activities.status_in") in c.bot_texts()[-1]
+
+
+async def _activity_roster(c: Case) -> None:
+    assert c.t("activities.roster_in", count=0) in c.bot_texts()[-1]
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -839,6 +861,11 @@ def _last_answer(c: Case) -> dict[str, Any]:
     return next(params for method, params in reversed(c.bot.core.calls) if method == "answerCallbackQuery")
 
 
+async def _activity_shown(c: Case) -> None:
+    """A notice's button to an activity shows it (handlers/activities.py registers the button)."""
+    assert c.bot_texts()[-1].startswith("📌 ")
+
+
 async def _link_unavailable(c: Case) -> None:
     assert _last_answer(c).get("text") == c.t("outreach.link_unavailable")
 
@@ -901,6 +928,8 @@ ALLOWED: dict[str, Check] = {
     "dr:solved": _answered_before_filing,
     "dr:anyway": _draft_step("place"),
     "kb:cat": _answers_listed,
+    "ac:join": _signed_up,
+    "ac:list": _activity_roster,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -946,7 +975,7 @@ ALLOWED: dict[str, Check] = {
     "or:stop": _stopped,
     "or:close": _settings_saved,
     "ol:sv": _link_unavailable,
-    "ol:act": _link_unavailable,
+    "ol:act": _activity_shown,
     "nc:skip": lambda c: _notice_step(c, "link"),
     "nc:lang": lambda c: _notice_step(c, "area"),
     "nc:area": lambda c: _notice_step(c, "confirm"),
@@ -994,6 +1023,8 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             "/settings": c.t("outreach.settings_title"),
             "/notice": c.t("outreach.ask_text", limit=1000),
             "/outreach": c.t("outreach.no_sends"),
+            "/activities": c.t("activities.coord_title" if c.person == COORDINATOR else "activities.none"),
+            "/activity": c.t("activities.ask_title"),
         }
         if name == "/my":
             if c.person == COURIER:

@@ -93,6 +93,8 @@ COMMANDS = (
     "undelivered",
     "export",
     "stations",
+    "activities",
+    "activity",
 )
 APPEAL_VERBS = tuple(callbacks.AppealVerb)  # the lifecycle actions and every step around them
 _ids = count(1_000_000)  # update and message ids of the raw updates built here
@@ -183,6 +185,7 @@ forged_data = st.one_of(
     ),
     st.builds(lambda v, a: f"st:{v}:{a}", st.sampled_from(["near", "venue", "appeal", "x"]), args),
     st.builds(lambda a: f"hs:mk:{a}", st.one_of(args, st.just("st.s1.facilities"))),
+    st.builds(lambda v, a: _join("ac", v, a), st.sampled_from([*callbacks.ActivityVerb, "x"]), args),
     st.builds(lambda a: f"lang:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
     st.builds(lambda a: f"lg:set:{a}", st.one_of(st.sampled_from(["zh", "en", "fr", ""]), st.text(max_size=10))),
     st.builds(

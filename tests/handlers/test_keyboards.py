@@ -61,6 +61,7 @@ async def test_main_menu() -> None:
     rows = [
         ["en:menu.new_appeal", "en:menu.my_appeals"],
         [nearest],
+        ["en:activities.menu"],
         ["en:menu.help", "en:menu.language", "en:outreach.menu_settings"],
     ]
     theirs = ReplyKeyboardMarkup(rows, resize_keyboard=True)

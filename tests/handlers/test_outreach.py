@@ -268,9 +268,9 @@ async def test_notice_dialog_preview_confirm_and_delivery(tmp_path, lang) -> Non
             message = bot.core.bot_messages(person)[-1]
             assert message["caption"] == head
             assert [label for label, _ in bot.core.inline_buttons(message)] == labels
-        # The button's family answers "not available" until activities register a handler.
+        # The button opens the activity (handlers/activities.py registers it); activity 7 was never published.
         query = await bot.press(OTHERS[0], t(bot, "outreach.link_activity", lang))
-        assert bot.core.answered_callback(query)["text"] == t(bot, "outreach.link_unavailable", lang)
+        assert bot.core.answered_callback(query)["text"] == t(bot, "activities.gone", lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -249,13 +249,22 @@ async def test_each_role_has_its_menu(bot) -> None:
     """Couriers keep theirs; staff get their queue with its count; coordinators get their tools, triage counted."""
     courier, staff, coordinator = bot.user(COURIER, "Li"), bot.user(HR_STAFF, "HR worker"), bot.user(COORDINATOR, "C")
     await bot.say(courier, "/start")
-    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language", "Settings"]
+    assert bot.reply_labels(courier) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Activities",
+        "Help",
+        "Language",
+        "Settings",
+    ]
     await bot.say(staff, "/start")
     assert bot.reply_labels(staff) == [
         "Queue (0)",
         "New appeal",
         "My appeals",
         "Nearest station",
+        "Activities",
         "Help",
         "Language",
         "Settings",
@@ -404,6 +413,7 @@ async def test_each_role_sees_its_own_command_list(bot) -> None:
         "appeal",
         "my",
         "station",
+        "activities",
         "privacy",
         "settings",
         "help",

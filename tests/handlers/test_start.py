@@ -18,7 +18,15 @@ async def test_start_in_english(bot) -> None:
     (reply,) = await bot.say(courier, "/start")
     assert reply["text"].startswith("Hello, Li!")
     assert "rest station" in reply["text"]
-    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language", "Settings"]
+    assert bot.reply_labels(courier) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Activities",
+        "Help",
+        "Language",
+        "Settings",
+    ]
 
 
 async def test_start_in_chinese(bot) -> None:

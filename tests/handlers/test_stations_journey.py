@@ -53,7 +53,15 @@ async def test_nearest_stations_in_order_with_amenities(bot) -> None:
     bot.core.share_location(COURIER, 31.2317, 121.4753)
     await bot.deliver()
     assert len(bot.core.bot_messages(COURIER)) == sent + 1  # the listing alone: the menu stayed up
-    assert bot.reply_labels(COURIER) == ["New appeal", "My appeals", "Nearest station", "Help", "Language", "Settings"]
+    assert bot.reply_labels(COURIER) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Activities",
+        "Help",
+        "Language",
+        "Settings",
+    ]
     listing = bot.last_text(COURIER).replace("\u00a0", " ")  # no-break spaces keep "74 m" on one line
     assert listing.index("Near Station") < listing.index("Mid Station") < listing.index("Far Station")
     assert "Closed Station" not in listing

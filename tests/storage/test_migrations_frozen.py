@@ -101,6 +101,10 @@ SHIPPED = [
         "outreach: who hears about what, sends to an audience counted, notices, and the outbox's outreach lane",
         "5d12ed792595e0bcc19acfdaca7690a626cd10243a88d8b1a68c8c9ca6e6149b",
     ),
+    (
+        "activities with sign-up: the activities, their places and waiting lists, attendance, the publishing dialog",
+        "3a8974c5d2e4ad7c2ef5e64784cf1dadd430238fd59b7b443f8330b4fb279c3e",
+    ),
 ]
 
 

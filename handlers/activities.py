@@ -1,0 +1,694 @@
+"""Activities with sign-up: couriers sign up, wait, cancel; coordinators publish, see who comes, mark attendance.
+
+/activities                 the activities to come (a courier's, with a button each; a coordinator's, with their lists)
+/activities export          a coordinator's activities and attendance as CSV and Excel files
+/activity new               a coordinator's short dialog: title, time, place, places, who; shown back, then Confirm
+an activities….toml or activities….json document: a coordinator's file, checked whole, then published
+
+Every press reads the presser's role from the database; a sign-up is one transaction (storage/activities.py).
+A new activity is where a broadcast to opted-in couriers would start: see `published`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InputFile, Message, Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from domain.activities import (
+    MAX_ADDRESS,
+    MAX_PLACES,
+    MAX_TITLE,
+    ActivityFileError,
+    ActivityRecord,
+    check_activity,
+    format_of,
+    parse_time,
+    read_activities,
+)
+from domain.stations_file import FileProblem
+from handlers import callbacks, inbox
+from handlers.callbacks import ActivityVerb, Family, LinkVerb, Press
+from handlers.common import (
+    Who,
+    command_and_button,
+    coordinator_press,
+    edit_or_reply,
+    refuse,
+    reply,
+    retire_buttons,
+    who,
+)
+from handlers.i18n import Catalog
+from handlers.keyboards import Button, Keyboard, button, inline
+from handlers.ledger_files import Value, to_csv, to_workbook
+from handlers.outreach import register_link
+from handlers.services import BotContext, Services
+from handlers.station_admin import problems_text
+from storage.activities import Activity, Signup
+from storage.models import OutboxMessage
+
+V = ActivityVerb
+Table = tuple[list[str], list[list[Value]]]
+SHOWN = 10
+# Attendance is marked at the event: its buttons show from two hours before it starts.
+ATTENDANCE_OPENS = timedelta(hours=2)
+STEPS = ("title", "starts", "where", "places", "until", "who", "confirm")
+# The steps answered by typing (the others by a button).
+_TYPED = {"title", "starts", "where", "places", "until"}
+# The step each of the dialog's buttons answers: a button from another step is stale.
+_PRESS_STEP = {ActivityVerb.UNTIL_START: "until", ActivityVerb.WHO: "who", ActivityVerb.PUBLISH: "confirm"}
+
+
+def _data(verb: ActivityVerb, arg: str | int = "") -> str:
+    return callbacks.encode(Family.ACTIVITY, verb, str(arg))
+
+
+async def _place(services: Services, activity: Activity, lang: str) -> str:
+    """Where it is, as the reader reads it: the station's name and address, or the address given."""
+    if activity.station_id is not None:
+        station = await services.storage.stations.get(activity.station_id)
+        if station is not None:
+            address = station.address_for(lang)
+            return station.name_for(lang) + (
+                f"（{address}）" if lang == "zh" and address else f" ({address})" if address else ""
+            )
+    return activity.address or "—"
+
+
+def _may_sign_up(me: Who, activity: Activity) -> bool:
+    """Who the activity is for: couriers only unless it says everyone; people who read its language, if it names one."""
+    if activity.audience == "couriers" and me.person.role != "courier":
+        return False
+    return activity.language is None or activity.language == me.lang
+
+
+async def card(services: Services, activity: Activity, lang: str, extra: str = "") -> str:
+    """An activity as anyone reads it: what, when, where, places taken and waiting, until when one can sign up."""
+    lines = [
+        services.text(lang, "activities.card_title", title=activity.title),
+        services.text(lang, "activities.card_when", when=services.local(activity.starts_at, lang)),
+        services.text(lang, "activities.card_where", place=await _place(services, activity, lang)),
+        services.text(
+            lang, "activities.card_places", places=activity.places, free=activity.free, waiting=activity.waiting
+        ),
+        services.text(lang, "activities.card_until", until=services.local(activity.signup_until, lang)),
+    ]
+    if activity.details:
+        lines.append("\n" + activity.details)
+    if extra:
+        lines.append("\n" + extra)
+    return "\n".join(lines)
+
+
+def _navigate(services: Services, activity: Activity, lang: str) -> Button | None:
+    """The Navigate button: a station's venue (handlers/stations.py), or the address's own when it has coordinates."""
+    label = services.text(lang, "activities.button_navigate")
+    if activity.station_id is not None:
+        return button(label, callbacks.station("venue", activity.station_id))
+    if activity.lat is not None and activity.lon is not None:
+        return button(label, _data(V.NAVIGATE, activity.id))
+    return None
+
+
+def _courier_markup(
+    services: Services, activity: Activity, signup: Signup | None, lang: str, now: datetime
+) -> Keyboard | None:
+    rows: list[list[Button]] = []
+    if signup is None:
+        if now <= activity.signup_until and now < activity.starts_at:
+            key = "activities.button_join" if activity.free else "activities.button_wait"
+            rows.append([button(services.text(lang, key), _data(V.JOIN, activity.id))])
+    elif now < activity.starts_at:
+        key = "activities.button_leave" if signup.state == "in" else "activities.button_leave_queue"
+        rows.append([button(services.text(lang, key), _data(V.LEAVE, activity.id))])
+    navigate = _navigate(services, activity, lang)
+    if navigate is not None:
+        rows.append([navigate])
+    return inline(rows) if rows else None
+
+
+async def _courier_view(services: Services, me: Who, activity: Activity) -> tuple[str, Keyboard | None]:
+    found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)
+    signup, position = found if found else (None, 0)
+    now = services.clock()
+    if signup is not None and signup.state == "in":
+        status = services.text(me.lang, "activities.status_in")
+    elif signup is not None:
+        status = services.text(me.lang, "activities.status_waiting", position=position)
+    elif now > activity.signup_until or now >= activity.starts_at:
+        status = services.text(me.lang, "activities.status_closed")
+    else:
+        status = ""
+    text = await card(services, activity, me.lang, status)
+    return text, _courier_markup(services, activity, signup, me.lang, now)
+
+
+# ---- lists ---------------------------------------------------------------------------------------
+
+
+async def show_activities(update: Update, context: BotContext) -> None:
+    """/activities and the menu button: the activities to come; a coordinator's also has export and publishing."""
+    me = await who(update, context)
+    services = context.services
+    if context.args == ["export"] and me.person.role == "coordinator":
+        await _export(update, context, me)
+        return
+    now = services.clock()
+    upcoming = await services.storage.activities.upcoming(now)
+    if me.person.role == "coordinator":
+        await _coordinator_list(update, context, me, upcoming + await services.storage.activities.recent(now))
+        return
+    shown = [a for a in upcoming if _may_sign_up(me, a)][:SHOWN]
+    if not shown:
+        await reply(update, services.text(me.lang, "activities.none"))
+        return
+    lines = [services.text(me.lang, "activities.list_title")]
+    rows = []
+    for number, activity in enumerate(shown, 1):
+        lines.append(
+            services.text(
+                me.lang,
+                "activities.list_line",
+                number=number,
+                title=activity.title,
+                when=services.local(activity.starts_at, me.lang),
+                free=activity.free,
+            )
+        )
+        rows.append([button(f"{number}. {activity.title}", _data(V.SHOW, activity.id))])
+    lines.append(services.text(me.lang, "activities.list_hint"))
+    await reply(update, "\n".join(lines), reply_markup=inline(rows))
+
+
+async def _coordinator_list(update: Update, context: BotContext, me: Who, activities: list[Activity]) -> None:
+    services = context.services
+    lines = [services.text(me.lang, "activities.coord_title")]
+    rows = []
+    for number, activity in enumerate(activities[: SHOWN * 2], 1):
+        lines.append(
+            services.text(
+                me.lang,
+                "activities.coord_line",
+                number=number,
+                title=activity.title,
+                when=services.local(activity.starts_at, me.lang),
+                taken=activity.taken,
+                places=activity.places,
+                waiting=activity.waiting,
+            )
+        )
+        rows.append([button(f"{number}. {activity.title}", _data(V.ROSTER, activity.id))])
+    if not activities:
+        lines.append(services.text(me.lang, "activities.coord_none"))
+    lines.append(services.text(me.lang, "activities.coord_hint"))
+    await reply(update, "\n".join(lines), reply_markup=inline(rows) if rows else None)
+
+
+def _mark(signup: Signup) -> str:
+    return {True: "✓", False: "✗", None: "·"}[signup.attended]
+
+
+async def _roster(services: Services, activity: Activity, lang: str) -> tuple[str, Keyboard]:
+    """A coordinator's list: who has a place (with attendance marks and a button each), then who waits."""
+    signups = await services.storage.activities.roster(activity.id)
+    placed = [s for s in signups if s.state == "in"]
+    waiting = [s for s in signups if s.state == "waiting"]
+    lines = [await card(services, activity, lang), ""]
+    lines.append(services.text(lang, "activities.roster_in", count=len(placed)))
+    lines += [f"{n}. {_mark(s)} {s.name or s.person_id}" for n, s in enumerate(placed, 1)]
+    if waiting:
+        lines.append(services.text(lang, "activities.roster_waiting", count=len(waiting)))
+        lines += [f"{n}. {s.name or s.person_id}" for n, s in enumerate(waiting, 1)]
+    rows: list[list[Button]] = []
+    if services.clock() >= activity.starts_at - ATTENDANCE_OPENS:
+        lines.append(services.text(lang, "activities.roster_attendance_hint"))
+        buttons = [
+            button(
+                f"{_mark(s)} {n}. {s.name or s.person_id}",
+                _data(V.ABSENT if s.attended else V.ATTENDED, f"{activity.id}.{s.id}"),
+            )
+            for n, s in enumerate(placed, 1)
+        ]
+        rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([button(services.text(lang, "activities.button_refresh"), _data(V.ROSTER, activity.id))])
+    return "\n".join(lines), inline(rows)
+
+
+# ---- presses -------------------------------------------------------------------------------------
+
+
+async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """An activity's buttons: show, sign up, cancel (asked first), navigate; a coordinator's list and attendance;
+    the publishing dialog's who, Confirm and Cancel."""
+    services = context.services
+    query = update.callback_query
+    if press.verb in (V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
+        if await coordinator_press(update, context, me):
+            await _dialog_press(update, context, me, press)
+        return
+    head, _, tail = press.arg.partition(".")
+    if not head.isdigit() or len(head) > 12:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    activity = await services.storage.activities.get(int(head))
+    if activity is None:
+        await refuse(update, context, me.lang, "activities.gone")
+        return
+    if press.verb in (V.ROSTER, V.ATTENDED, V.ABSENT):
+        if not await coordinator_press(update, context, me):
+            return
+        if press.verb != V.ROSTER:
+            marked = (
+                await services.storage.activities.mark(activity.id, int(tail), press.verb == V.ATTENDED)
+                if tail.isdigit()
+                else None
+            )
+            if marked is None:
+                await refuse(update, context, me.lang, "press.invalid")
+                return
+        await query.answer()
+        text, markup = await _roster(services, activity, me.lang)
+        await edit_or_reply(update, text, markup)
+        return
+    if press.verb == V.NAVIGATE:
+        if activity.lat is None or activity.lon is None:
+            await refuse(update, context, me.lang, "press.invalid")
+            return
+        await query.answer()
+        await update.effective_chat.send_venue(
+            latitude=activity.lat,
+            longitude=activity.lon,
+            title=activity.title,
+            address=activity.address or activity.title,
+        )
+        return
+    if press.verb == V.JOIN:
+        if not _may_sign_up(me, activity):
+            await refuse(update, context, me.lang, "activities.not_for_you")
+            return
+        name = (update.effective_user.first_name or "")[:40]
+        joined = await services.storage.activities.join(activity.id, me.person.telegram_id, name, services.clock())
+        toast = {
+            "in": "activities.joined",
+            "waiting": "activities.queued",
+            "already_in": "activities.status_in",
+            "already_waiting": "activities.queued",
+            "too_late": "activities.status_closed",
+            "gone": "activities.gone",
+        }[joined.outcome]
+        await query.answer(
+            services.text(me.lang, toast, position=joined.position), show_alert=joined.outcome == "too_late"
+        )
+    elif press.verb == V.LEAVE:
+        found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)
+        if found is None:
+            await query.answer()
+        else:
+            await query.answer()
+            key = "activities.leave_confirm" if found[0].state == "in" else "activities.leave_queue_confirm"
+            rows = [
+                [
+                    button(
+                        services.text(me.lang, "activities.button_leave_yes"), _data(V.LEAVE_CONFIRMED, activity.id)
+                    ),
+                    button(services.text(me.lang, "activities.button_keep"), _data(V.SHOW, activity.id)),
+                ]
+            ]
+            await edit_or_reply(update, services.text(me.lang, key, title=activity.title), inline(rows))
+            return
+    elif press.verb == V.LEAVE_CONFIRMED:
+        left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())
+        await query.answer(services.text(me.lang, "activities.left") if left.removed else None)
+    else:
+        await query.answer()
+    activity = await services.storage.activities.get(activity.id) or activity
+    text, markup = await _courier_view(services, me, activity)
+    await edit_or_reply(update, text, markup)
+
+
+# ---- notices (rendered by handlers/notices.py) ---------------------------------------------------
+
+
+async def render_notice(services: Services, message: OutboxMessage, lang: str) -> tuple[str, Keyboard | None] | None:
+    """A reminder or a moved-up notice: what and where, and the Navigate button; None if the activity is gone."""
+    activity_id = json.loads(message.params).get("activity")
+    activity = await services.storage.activities.get(int(activity_id)) if activity_id is not None else None
+    if activity is None:
+        return None
+    text = services.text(
+        lang,
+        message.template,
+        title=activity.title,
+        when=services.local(activity.starts_at, lang),
+        place=await _place(services, activity, lang),
+    )
+    navigate = _navigate(services, activity, lang)
+    return text, inline([[navigate]]) if navigate else None
+
+
+# ---- publishing: a file ----------------------------------------------------------------------------
+
+
+class _ActivityFile(filters.MessageFilter):
+    """A document named activities….toml or activities….json."""
+
+    def filter(self, message: Message) -> bool:
+        return message.document is not None and format_of(message.document.file_name or "") is not None
+
+
+async def on_document(update: Update, context: BotContext) -> None:
+    """An activity file: a coordinator's, checked whole then published; anyone else's goes where other messages go."""
+    me = await who(update, context)
+    if me.person.role != "coordinator":
+        await inbox.on_message(update, context)
+        return
+    services = context.services
+    document = update.effective_message.document
+    fmt = format_of(document.file_name or "")
+    assert fmt is not None
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    stations = {s.id for s in await services.storage.stations.all() if s.active}
+    try:
+        records = read_activities(data, fmt, services.zone, services.clock(), stations)
+    except ActivityFileError as error:
+        await reply(update, problems_text(services, me.lang, error.problems))
+        return
+    ids = await services.storage.activities.publish(records, me.person.telegram_id, services.clock())
+    await published(update, context, me, ids)
+
+
+async def published(update: Update, context: BotContext, me: Who, ids: list[int]) -> None:
+    """Tell the coordinator what was published, as couriers will see it.
+
+    Broadcasting a new activity to opted-in couriers (outreach) belongs here: after `ids` are stored.
+    """
+    services = context.services
+    await reply(update, services.text(me.lang, "activities.published", count=len(ids)))
+    for activity_id in ids[:3]:
+        activity = await services.storage.activities.get(activity_id)
+        if activity is not None:
+            await reply(update, await card(services, activity, me.lang))
+
+
+# ---- publishing: the dialog --------------------------------------------------------------------------
+
+
+def _cancel_row(services: Services, lang: str) -> list[Button]:
+    return [button(services.text(lang, "activities.button_cancel"), _data(V.DISCARD))]
+
+
+async def _ask(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> None:
+    """Ask the step's question (with Cancel), or show the whole activity back with Confirm."""
+    services = context.services
+    # The question before loses its buttons: only the newest one's answer the dialog.
+    await retire_buttons(update, data.pop("shown", None))  # type: ignore[arg-type]
+    data["shown"] = await _question(update, context, me, step, data)
+    await services.storage.activities.save_draft(me.person.telegram_id, step, data, services.clock())
+
+
+async def _question(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> int | None:
+    """Send the step's question; its message id."""
+    services = context.services
+    if step == "until":
+        rows = [
+            [button(services.text(me.lang, "activities.button_until_start"), _data(V.UNTIL_START))],
+            _cancel_row(services, me.lang),
+        ]
+        return await reply(update, services.text(me.lang, "activities.ask_until"), reply_markup=inline(rows))
+    if step == "who":
+        rows = [
+            [
+                button(services.text(me.lang, "activities.who_couriers"), _data(V.WHO, "couriers")),
+                button(services.text(me.lang, "activities.who_everyone"), _data(V.WHO, "everyone")),
+            ],
+            _cancel_row(services, me.lang),
+        ]
+        return await reply(update, services.text(me.lang, "activities.ask_who"), reply_markup=inline(rows))
+    if step == "confirm":
+        record, problems = _record(services, data)
+        if record is None:  # the time came while the coordinator was typing: say why, and start again
+            return await reply(update, _problems(services, me.lang, problems))
+        preview = Activity(
+            0,
+            record.title,
+            "",
+            record.starts,
+            record.station_id,
+            record.address,
+            None,
+            None,
+            record.places,
+            record.audience,
+            None,
+            record.signup_until,
+        )
+        text = services.text(me.lang, "activities.confirm_head") + "\n\n" + await card(services, preview, me.lang)
+        who_key = "activities.who_couriers" if record.audience == "couriers" else "activities.who_everyone"
+        text += "\n" + services.text(me.lang, "activities.card_who", who=services.text(me.lang, who_key))
+        rows = [
+            [button(services.text(me.lang, "activities.button_publish"), _data(V.PUBLISH))],
+            _cancel_row(services, me.lang),
+        ]
+        return await reply(update, text, reply_markup=inline(rows))
+    return await reply(
+        update, services.text(me.lang, f"activities.ask_{step}"), reply_markup=inline([_cancel_row(services, me.lang)])
+    )
+
+
+def _raw(data: dict[str, object]) -> dict[str, object]:
+    """The dialog's answers as an activity file's fields."""
+    raw = {k: data[k] for k in ("title", "starts", "places", "who", "station", "address", "signup_until") if k in data}
+    return raw
+
+
+def _record(services: Services, data: dict[str, object]) -> tuple[ActivityRecord | None, list[tuple[str, str]]]:
+    stations = {str(data["station"])} if "station" in data else set()
+    return check_activity(_raw(data), services.zone, services.clock(), stations)
+
+
+def _problems(services: Services, lang: str, problems: list[tuple[str, str]]) -> str:
+    return problems_text(services, lang, [FileProblem(None, field or None, why) for field, why in problems])
+
+
+async def new_activity(update: Update, context: BotContext) -> None:
+    """/activity new: a coordinator's dialog, one question at a time."""
+    me = await who(update, context)
+    services = context.services
+    if me.person.role != "coordinator":
+        await reply(update, services.text(me.lang, "coord.not_coordinator"))
+        return
+    if context.args != ["new"]:
+        await reply(update, services.text(me.lang, "activities.usage"))
+        return
+    await _ask(update, context, me, "title", {})
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """A coordinator's answer to the dialog's question; any other message goes where it went before."""
+    me = await who(update, context)
+    services = context.services
+    draft = await services.storage.activities.draft(me.person.telegram_id) if me.person.role == "coordinator" else None
+    if draft is None or draft[0] not in _TYPED:
+        await inbox.on_message(update, context)
+        return
+    step, data = draft
+    text = (update.effective_message.text or "").strip()
+    problem = await _take(services, step, text, data)
+    if problem:
+        await reply(update, services.text(me.lang, problem), reply_markup=inline([_cancel_row(services, me.lang)]))
+        return
+    await _ask(update, context, me, STEPS[STEPS.index(step) + 1], data)
+
+
+async def _take(services: Services, step: str, text: str, data: dict[str, object]) -> str | None:
+    """Keep one typed answer in `data`; the catalog key of what is wrong with it, or None."""
+    if step == "title":
+        if not text or len(text) > MAX_TITLE or "\n" in text:
+            return "activities.bad_title"
+        data["title"] = text
+    elif step == "starts":
+        moment = parse_time(text, services.zone)
+        if moment is None or moment <= services.clock():
+            return "activities.bad_starts"
+        data["starts"] = moment.strftime("%Y-%m-%d %H:%M")
+    elif step == "where":
+        station = await services.storage.stations.get(text)
+        data.pop("station", None)
+        data.pop("address", None)
+        if station is not None and station.active:
+            data["station"] = station.id
+        elif not text or len(text) > MAX_ADDRESS or "\n" in text:
+            return "activities.bad_where"
+        else:
+            data["address"] = text
+    elif step == "places":
+        if not re.fullmatch(r"\d{1,5}", text) or not 1 <= int(text) <= MAX_PLACES:
+            return "activities.bad_places"
+        data["places"] = int(text)
+    elif step == "until":
+        moment = parse_time(text, services.zone)
+        starts = parse_time(data.get("starts"), services.zone)
+        if moment is None or moment <= services.clock() or starts is None or moment > starts:
+            return "activities.bad_until"
+        data["signup_until"] = moment.strftime("%Y-%m-%d %H:%M")
+    return None
+
+
+async def _dialog_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    services = context.services
+    query = update.callback_query
+    draft = await services.storage.activities.draft(me.person.telegram_id)
+    if press.verb == V.DISCARD:
+        dropped = await services.storage.activities.drop_draft(me.person.telegram_id)
+        await query.answer()
+        await retire_buttons(update, query.message.message_id if query.message else None)
+        await reply(update, services.text(me.lang, "activities.discarded" if dropped else "activities.no_draft"))
+        return
+    if draft is None or _PRESS_STEP.get(press.verb) != draft[0]:
+        await refuse(update, context, me.lang, "activities.no_draft")
+        return
+    step, data = draft
+    if press.verb == V.UNTIL_START:
+        await query.answer()
+        data.pop("signup_until", None)
+        await _ask(update, context, me, "who", data)
+        return
+    if press.verb == V.WHO:
+        if press.arg not in ("couriers", "everyone"):
+            await refuse(update, context, me.lang, "press.invalid")
+            return
+        await query.answer()
+        data["who"] = press.arg
+        await _ask(update, context, me, "confirm", data)
+        return
+    record, problems = _record(services, data)
+    if record is None:
+        await query.answer()
+        await services.storage.activities.drop_draft(me.person.telegram_id)
+        await reply(update, _problems(services, me.lang, problems))
+        return
+    activity_id = await services.storage.activities.publish_draft(me.person.telegram_id, record, services.clock())
+    await query.answer()
+    await retire_buttons(update, query.message.message_id if query.message else None)
+    if activity_id is None:
+        await reply(update, services.text(me.lang, "activities.no_draft"))
+        return
+    await published(update, context, me, [activity_id])
+
+
+# ---- export -------------------------------------------------------------------------------------------
+
+
+def activity_tables(
+    catalog: Catalog, lang: str, zone: ZoneInfo, activities: list[sqlite3.Row], signups: list[sqlite3.Row]
+) -> tuple[Table, Table]:
+    """The activities and the attendance as two tables: headers in the reader's language, times in district time.
+
+    /activities export and `python -m bot activities export` both build their files from these."""
+    t = lambda key: catalog.text(lang, f"activities.{key}")  # noqa: E731
+    local = lambda ts: datetime.fromtimestamp(ts, zone).replace(tzinfo=None)  # noqa: E731
+    first = [
+        t(f"col_{c}")
+        for c in ("id", "title", "starts", "place", "places", "taken", "waiting", "attended", "until", "who")
+    ]
+    rows: list[list[Value]] = [
+        [
+            a["id"],
+            a["title"],
+            local(a["starts_at"]),
+            a["station_id"] or a["address"],
+            a["places"],
+            a["taken"],
+            a["waiting"],
+            a["came"],
+            local(a["signup_until"]),
+            t(f"who_{a['audience']}"),
+        ]
+        for a in activities
+    ]
+    state = {"in": t("col_state_in"), "waiting": t("col_state_waiting")}
+    came = {1: t("col_came_yes"), 0: t("col_came_no"), None: ""}
+    second = [t(f"col_{c}") for c in ("id", "title", "name", "person", "state", "signed_up", "came")]
+    rows2: list[list[Value]] = [
+        [
+            s["activity_id"],
+            s["title"],
+            s["name"],
+            s["person_id"],
+            state[s["state"]],
+            local(s["at"]),
+            came[s["attended"]],
+        ]
+        for s in signups
+    ]
+    return (first, rows), (second, rows2)
+
+
+def activities_workbook(catalog: Catalog, lang: str, tables: tuple[Table, Table]) -> bytes:
+    """Both tables in one Excel workbook: the activities' sheet, then the attendance's."""
+    (h1, r1), (h2, r2) = tables
+    sheets = (catalog.text(lang, "activities.sheet_activities"), catalog.text(lang, "activities.sheet_attendance"))
+    return to_workbook([(sheets[0], h1, r1), (sheets[1], h2, r2)])
+
+
+async def _export(update: Update, context: BotContext, me: Who) -> None:
+    services = context.services
+    activities, signups = await services.storage.activities.export_rows()
+    tables = activity_tables(services.catalog, me.lang, services.zone, activities, signups)
+    (h1, r1), (h2, r2) = tables
+    chat = update.effective_chat
+    await chat.send_document(InputFile(to_csv(h1, r1), filename="activities.csv"))
+    await chat.send_document(InputFile(to_csv(h2, r2), filename="attendance.csv"))
+    await chat.send_document(
+        InputFile(activities_workbook(services.catalog, me.lang, tables), filename="activities.xlsx"),
+        caption=services.text(me.lang, "activities.exported", activities=len(r1), signups=len(r2)),
+    )
+
+
+def activity_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/activities (and its menu button), /activity new, and activity files (before the answer files')."""
+    private = filters.ChatType.PRIVATE
+    return [
+        *command_and_button("activities", show_activities, labels),
+        CommandHandler("activity", new_activity, filters=private),
+        MessageHandler(private & _ActivityFile(), on_document),
+    ]
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """/cancel (or the word) in the publishing dialog ends it; otherwise it cancels what it always did."""
+    me = await who(update, context)
+    storage = context.services.storage
+    draft = await storage.activities.draft(me.person.telegram_id) if me.person.role == "coordinator" else None
+    if draft is None or not await storage.activities.drop_draft(me.person.telegram_id):
+        await inbox.cancel(update, context)
+        return
+    await retire_buttons(update, draft[1].get("shown"))  # type: ignore[arg-type]
+    await reply(update, context.services.text(me.lang, "activities.discarded"))
+
+
+def dialog_handlers(skip_labels: set[str]) -> list[BaseHandler]:
+    """The publishing dialog's typed answers and /cancel: just before the inbox, which takes them when no dialog is open."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("cancel", on_cancel, filters=private),
+        MessageHandler(private & filters.TEXT & inbox.CANCEL_WORDS, on_cancel),
+        MessageHandler(
+            private & filters.TEXT & ~filters.COMMAND & ~inbox.CANCEL_WORDS & ~filters.Text(sorted(skip_labels)),
+            on_text,
+        ),
+    ]
+
+
+async def on_link(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """A notice's button to an activity (handlers/outreach.py): the activity, as its own Show button opens it."""
+    await on_press(update, context, me, Press(Family.ACTIVITY, ActivityVerb.SHOW, arg=press.arg))
+
+
+register_link(LinkVerb.ACTIVITY, on_link)
