@@ -56,6 +56,7 @@ from handlers.services import BotContext, BotData, CategoryInfo, Services, insta
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
+from handlers.surveys import survey_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
 
@@ -122,6 +123,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.
+        *survey_handlers(labels("surveys.menu")),  # survey… files, before the answer and station files
         *answers_handlers(),  # before the station files': a coordinator's answers*.json is an answer file
         *station_admin_handlers(labels("menu2.stations")),
         *export_handlers(labels("menu2.export")),

@@ -37,6 +37,7 @@ class Family(StrEnum):
     CANNED = "cr"
     DESK = "dk"
     ANSWERS = "kb"
+    SURVEY = "sv"
 
 
 class AppealVerb(StrEnum):
@@ -212,6 +213,28 @@ class AnswersVerb(StrEnum):
     CATEGORY = "cat"
 
 
+class SurveyVerb(StrEnum):
+    """Surveys (问卷): a coordinator's tools (arg: the survey's number), a courier's answers (arg: the
+    survey's number, the question's, then the option's)."""
+
+    SHOW = "show"
+    PREVIEW = "pv"  # arg: "<survey>.<language>.<page>"
+    OPEN = "open"  # asks first
+    OPEN_CONFIRMED = "openy"
+    CLOSE = "close"  # asks first
+    CLOSE_CONFIRMED = "closey"
+    RESULTS = "res"
+    FILES = "files"
+    BEGIN = "go"  # from the list: the first page, or where the courier stopped
+    START = "start"
+    PICK = "pick"  # arg: "<survey>.<question>.<option>" (1-5 on a scale)
+    DONE = "done"  # arg: "<survey>.<question>"
+    SKIP = "skip"
+    BACK = "back"
+    LATER = "later"
+    SEND = "send"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -228,6 +251,7 @@ Verb = (
     | CannedVerb
     | DeskVerb
     | AnswersVerb
+    | SurveyVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -246,6 +270,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.CANNED: CannedVerb,
     Family.DESK: DeskVerb,
     Family.ANSWERS: AnswersVerb,
+    Family.SURVEY: SurveyVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -257,7 +282,7 @@ _OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 # Language buttons sent before the codec had them ("lang:zh") still work.
 _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
-_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE}
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.SURVEY}
 # Verbs that always name something, in families where others need nothing.
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
@@ -324,6 +349,7 @@ TOOLS = (
     Family.MUTE,
     Family.CANNED,
     Family.DESK,
+    Family.SURVEY,
 )
 
 

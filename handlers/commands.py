@@ -19,6 +19,7 @@ ROLE_COMMANDS = {
         "export",
         "stations",
         "answers",
+        "surveys",
         "people",
         "invite",
         "invites",
@@ -30,7 +31,12 @@ ROLE_COMMANDS = {
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.
-_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command", "answers": "answers.command"}
+_DESCRIBED = {
+    "invites": "invites15.command",
+    "replies": "canned.command",
+    "answers": "answers.command",
+    "surveys": "surveys.command",
+}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -32,6 +32,7 @@ from handlers import (
     start,
     station_admin,
     stations,
+    surveys,
 )
 from handlers.callbacks import (
     AnswersVerb,
@@ -51,6 +52,7 @@ from handlers.callbacks import (
     PrivacyVerb,
     StationAdminVerb,
     StationVerb,
+    SurveyVerb,
     Verb,
     decode,
 )
@@ -116,6 +118,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
     # The knowledge base's category pages (/answers).
     (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
+    # Surveys: a coordinator's tools and a courier's answers (handlers/surveys.py).
+    **{(Family.SURVEY, verb): surveys.on_press for verb in SurveyVerb},
 }
 
 

@@ -132,6 +132,10 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             ("join_failures", "telegram_id"),
             ("join_bursts", "telegram_id"),
             ("people_actions", "person_id"),
+            # Surveys: unfinished answers, who answered, and the answers given with their name (with their texts).
+            ("survey_progress", "telegram_id"),
+            ("survey_takers", "telegram_id"),
+            ("survey_responses", "telegram_id"),
         ):
             touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.

@@ -20,6 +20,7 @@ from storage.people_actions import PeopleActions
 from storage.privacy import Privacy
 from storage.reports import Reports
 from storage.stations import Stations
+from storage.surveys import Surveys
 from storage.timers import Timers
 from storage.updates import HandledUpdates
 
@@ -47,6 +48,7 @@ class Storage:
         self.canned_replies = CannedReplies(db)
         self.desks = Desks(db)
         self.answers = Answers(db)
+        self.surveys = Surveys(db)
 
     @classmethod
     async def open(

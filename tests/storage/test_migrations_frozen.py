@@ -97,6 +97,10 @@ SHIPPED = [
         "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
         "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
     ),
+    (
+        "surveys (问卷): surveys, couriers' progress, who answered, and the answers (unlinked when anonymous)",
+        "af2297b406177d8c248a16e796b3891f241f845d17d2bdea320daa96ffd80800",
+    ),
 ]
 
 
