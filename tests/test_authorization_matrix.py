@@ -33,6 +33,7 @@ from telegram.ext import CommandHandler
 from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
+from domain.surveys_file import read_survey
 from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.dialogs import Draft, Prompt, PromptKind
@@ -63,6 +64,7 @@ PERSON = {
 HOTSPOT_KEY = f"st.{STATION.id}.facilities"
 MUTED = 7002
 SAMPLE_ANSWERS = Path(__file__).resolve().parents[1] / "sandbox" / "district" / "answers.toml"
+SAMPLE_SURVEY = Path(__file__).resolve().parents[1] / "sandbox" / "district" / "survey-needs.toml"
 CATEGORIES = (
     "work",
     "life",
@@ -184,6 +186,9 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
+    # Surveys: coordinators manage them and read the results; everyone else answers (a coordinator previews).
+    ("sv:res:{s}", "survey", ("no", "no", "no", "no", "no", "ok")),
+    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),
 ]
 
 # Commands, with the state they are sent in and who may use them (same columns).
@@ -215,6 +220,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/link_unit hr", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/unlink_unit", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/answers", "answers", ("no", "no", "no", "ok", "ok", "ok")),
+    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, the rest answer
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -260,6 +266,7 @@ def refusal(data: str, kind: str, state: str = "") -> str:
         "mu": "coord.not_coordinator",
         "dk": "coord.not_coordinator",
         "kb": "answers.not_allowed",
+        "sv": "surveys.couriers_only" if verb == "go" else "coord.not_coordinator",
     }[family]
 
 
@@ -372,6 +379,9 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         if state == "draft_answers":
             await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
         await storage.dialogs.save_draft(COURIER, Draft.stored(step, data), now)
+    elif state == "survey":
+        _, names["s"] = await storage.surveys.import_survey(read_survey(SAMPLE_SURVEY.read_bytes(), "toml"), now)
+        await storage.surveys.set_state(names["s"], "open", now)
     elif state == "answers":
         await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
     elif state == "hotspot":
@@ -639,6 +649,15 @@ async def _answers_listed(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("answers.category_title", category="Work protection", count=3))
 
 
+async def _survey_results(c: Case) -> None:
+    head = c.t("surveys.results_head", title="Couriers' needs survey", count=0)
+    assert any(text.startswith(head) for text in c.bot_texts())
+
+
+async def _survey_begun(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith("Couriers' needs survey") and c.t("surveys.anonymous") in c.bot_texts()[-1]
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -826,6 +845,8 @@ ALLOWED: dict[str, Check] = {
     "dr:solved": _answered_before_filing,
     "dr:anyway": _draft_step("place"),
     "kb:cat": _answers_listed,
+    "sv:res": _survey_results,
+    "sv:go": _survey_begun,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -909,6 +930,10 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
                 assert first.startswith(c.t("my.title")) and f"#{c.n}" in first
             else:
                 assert first == c.t("my.none")
+        elif name == "/surveys":
+            assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
+                "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
+            )
         elif name == "/queue":
             if c.person == HR_STAFF:
                 assert first.startswith(c.t("staff.queue_title", unit="HR Bureau")) and f"#{c.n}" in first
@@ -1114,7 +1139,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1, s=1)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 
