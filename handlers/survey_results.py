@@ -8,6 +8,7 @@ table that goes out as CSV and Excel through the ledger export's writers (handle
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from domain.surveys_file import Survey
 from handlers.chart import DPI, GRID, INK, LABEL_PT, NEW, TITLE_PT, VALUE_PT, font_family
@@ -88,7 +89,7 @@ def build_files(catalog: Catalog, lang: str, survey: Survey, results: Results) -
 def chart(survey: Survey, results: Results, lang: str, title: str) -> bytes | None:
     """Each choice and scale question's options as horizontal bars of their shares, as PNG bytes; None when
     the survey has no such question. Slow: run it off the event loop (asyncio.to_thread)."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager, transforms
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -118,12 +119,19 @@ def chart(survey: Survey, results: Results, lang: str, title: str) -> bytes | No
         axes.invert_yaxis()  # the first option on top, as in the bot
         axes.set_xlim(0, 125)  # room to the right of a full bar for its count
         axes.set_xticks([])
-        axes.set_title(
+        # The question from the figure's left edge (an axes title would start after the option labels and
+        # run off the right); the blank title keeps its line free in the layout.
+        axes.set_title(" ", fontsize=LABEL_PT - 1, loc="left")
+        where = transforms.blended_transform_factory(figure.transFigure, axes.transAxes)
+        axes.text(
+            0.01,
+            1.0,
             f"{index + 1}. {_clip(survey.questions[index].text(lang))}",
+            transform=transforms.offset_copy(where, fig=figure, y=5, units="points"),
             fontproperties=font,
             fontsize=LABEL_PT - 1,
             color=INK,
-            loc="left",
+            va="bottom",
         )
         for label in axes.get_yticklabels():
             label.set_fontproperties(font)
@@ -139,7 +147,13 @@ def chart(survey: Survey, results: Results, lang: str, title: str) -> bytes | No
     return out.getvalue()
 
 
-def _clip(text: str, limit: int = 40) -> str:
-    """A question's text as a chart title: its first line, cut to fit the chart's width."""
+def _clip(text: str, columns: int = 68) -> str:
+    """A question's text as a chart title: its first line, cut to fit the chart's width (a Chinese
+    character is as wide as two Latin letters)."""
     line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    width = 0
+    for end, character in enumerate(line):
+        width += 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        if width > columns:
+            return line[: end - 1] + "…"
+    return line
