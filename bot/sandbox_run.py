@@ -95,7 +95,7 @@ async def _load_sample_answers(config: Config) -> int:
         await storage.close()
 
 
-async def _load_sample_survey(config: Config) -> int:
+async def load_sample_survey(config: Config) -> int:
     """Import the sample needs survey through the same checks as `python -m bot surveys import`, and open it."""
     survey = read_survey((DISTRICT / "survey-needs.toml").read_bytes(), "toml")
     storage = await open_storage(config, utc_now())
@@ -123,7 +123,7 @@ async def run_sandbox(
     config = district_config(config_path)
     stations = await load_sample_stations(config)
     answers = await _load_sample_answers(config)
-    surveys = await _load_sample_survey(config)
+    surveys = await load_sample_survey(config)
     await link_sample_groups(config, _groups() if config_path is None else [])
     personas, places = _people()
     core = BotApiCore()

@@ -414,3 +414,21 @@ async def test_erasure_removes_named_answers_and_progress_but_not_anonymous_coun
         assert not conn.execute("SELECT 1 FROM survey_answers WHERE text = 'My own words'").fetchall()
     finally:
         conn.close()
+
+
+# ---- the sandbox ------------------------------------------------------------------------------
+
+
+async def test_the_sandbox_district_starts_with_its_needs_survey_open(tmp_path) -> None:
+    from bot.sandbox_run import district_config, load_sample_survey
+
+    config = district_config(None)
+    database = tmp_path / "sandbox.sqlite3"
+    config = config.model_copy(update={"database": config.database.model_copy(update={"path": str(database)})})
+    assert await load_sample_survey(config) == 1
+    assert await load_sample_survey(config) == 1  # a restart: still the one survey, still open
+    conn = sqlite3.connect(database)
+    try:
+        assert conn.execute("SELECT key, state FROM surveys").fetchall() == [("needs-2026", "open")]
+    finally:
+        conn.close()
