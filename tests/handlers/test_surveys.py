@@ -432,3 +432,28 @@ async def test_the_sandbox_district_starts_with_its_needs_survey_open(tmp_path) 
         assert conn.execute("SELECT key, state FROM surveys").fetchall() == [("needs-2026", "open")]
     finally:
         conn.close()
+
+
+async def test_retention_unlinks_old_named_answers_and_drops_surveys_left_unfinished(bot) -> None:
+    from bot.retention import run_retention
+
+    await send_file(bot, COORDINATOR, SMALL.format(anonymous="false"))
+    await bot.press(COORDINATOR, "Open the survey")
+    await bot.press(COORDINATOR, "Yes, open it")
+    await answer_small(bot, COURIER, "Named words")
+    await bot.say(OTHER, "/surveys")
+    await bot.press(OTHER, "A small survey")
+    await bot.press(OTHER, "Start")
+    days = bot.config.privacy.retention_days
+    bot.clock.advance(days=days - 1)
+    await run_retention(bot.services, days)
+    assert await rows(bot, "SELECT telegram_id FROM survey_responses") == [(COURIER,)]
+    assert await rows(bot, "SELECT telegram_id FROM survey_progress") == [(OTHER,)]
+    bot.clock.advance(days=2)
+    await run_retention(bot.services, days)
+    assert await rows(bot, "SELECT telegram_id, submitted_at FROM survey_responses") == [(None, None)]
+    assert await rows(bot, "SELECT * FROM survey_progress") == []
+    # The answers themselves stay, counted without a name.
+    assert (
+        await bot.services.storage.surveys.results(await bot.services.storage.surveys.by_key("small"))
+    ).responses == 1
