@@ -174,7 +174,10 @@ def _digest(update: Update) -> str:
     query = update.callback_query
     if query is not None:
         where = f"{query.message.chat.id}:{query.message.message_id}" if query.message else ""
-        return f"cq:{query.id}:{where}:{query.data}"
+        data = query.data or ""
+        if data.startswith("sv:"):
+            data = "sv"  # a survey's answer is never kept beside the chat that gave it (storage/surveys.py)
+        return f"cq:{query.id}:{where}:{data}"
     message = update.effective_message
     if message is not None and message.date is not None:
         return f"m:{message.chat_id}:{message.message_id}:{int(message.date.timestamp())}"

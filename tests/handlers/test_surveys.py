@@ -230,6 +230,10 @@ async def test_a_courier_answers_each_kind_and_answers_once_anonymously(bot) -> 
         (3, None, "More shade, please"),
     ]
     assert await rows(bot, "SELECT * FROM survey_progress") == []
+    # Nor does the record of handled updates (kept to spot redeliveries) hold the buttons pressed.
+    digests = [d for (d,) in await rows(bot, "SELECT digest FROM handled_updates")]
+    assert any(d.startswith("cq:") and d.endswith(":sv") for d in digests)
+    assert not any("sv:pick" in d for d in digests)
     # Once: the list is empty, and an old button is refused.
     await bot.say(COURIER, "/surveys")
     assert bot.last_text(COURIER) == t(bot, "en", "surveys.none_open")
