@@ -187,6 +187,20 @@ class Surveys:
         )
         return None if row is None else _progress(row)
 
+    async def stop_waiting(self, telegram_id: int) -> bool:
+        """Stop taking this person's typed text as a survey's answer (their progress stays); whether one waited."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "UPDATE survey_progress SET awaiting_text = 0 WHERE telegram_id = ? AND awaiting_text = 1",
+                    (telegram_id,),
+                ).rowcount
+                > 0
+            )
+
+        return await self._db.write(work)
+
     async def finish(self, stored: StoredSurvey, telegram_id: int, answers: Answers, now: datetime) -> bool:
         """Record a courier's answers once, and drop their progress; False if they had answered already
         or the survey is no longer open."""

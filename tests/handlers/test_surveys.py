@@ -264,7 +264,8 @@ async def test_stop_and_continue_later_keeps_the_answers_so_far(bot) -> None:
     await bot.press(COURIER, "☐ Charging")
     await bot.press(COURIER, "Done")
     await bot.press(COURIER, "2")
-    await bot.press(COURIER, "Later")
+    await bot.say(COURIER, "/cancel")  # at the text question: it waits no more, and the answers so far stay
+    assert bot.last_text(COURIER) == t(bot, "en", "cancel.done")
     await bot.say(COURIER, "this is not an answer")
     assert await rows(bot, "SELECT awaiting_text FROM survey_progress") == [(0,)]
     await bot.press(COURIER, "A small survey")  # the list's button, still on screen
