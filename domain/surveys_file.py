@@ -337,12 +337,20 @@ def _parse(text: str, fmt: Format) -> dict[str, Any]:
     return data
 
 
+_SURVEY_TABLE = re.compile(rb"^[ \t]*\[[ \t]*survey[ \t]*\][ \t]*(#.*)?\r?$", re.MULTILINE)
+
+
 def is_survey_file(data: bytes, fmt: Format) -> bool:
-    """Whether a TOML or JSON file's top level has a `survey` table (cheap enough for a file the bot was sent)."""
+    """Whether a TOML file has a top-level [survey] table, or a JSON file a top-level "survey" object.
+
+    A scan of the bytes first: a large station or answer file is not parsed here on the event loop."""
+    if fmt == "toml":
+        return _SURVEY_TABLE.search(data) is not None
+    if b'"survey"' not in data:
+        return False
     try:
-        text = data.decode("utf-8-sig")
-        parsed = tomllib.loads(text) if fmt == "toml" else json.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, RecursionError):
+        parsed = json.loads(check_limits(data, "json"))
+    except (StationFileError, ValueError, RecursionError):
         return False
     return isinstance(parsed, dict) and isinstance(parsed.get("survey"), dict)
 
