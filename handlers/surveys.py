@@ -459,10 +459,11 @@ async def _results(update: Update, context: BotContext, me: Who, stored: StoredS
     for part in split(summary_text(services.catalog, me.lang, survey, results)):
         await reply(update, part)
     if results.responses:
-        drawn_in = chart_language(me.lang)
 
         def draw() -> bytes | None:
-            return chart(survey, results, chart_language(me.lang), survey.title(drawn_in))
+            # All on the worker thread: the first chart also loads matplotlib and its font list.
+            drawn_in = chart_language(me.lang)  # English where no font draws Chinese
+            return chart(survey, results, drawn_in, survey.title(drawn_in))
 
         photo = await asyncio.to_thread(draw)
         if photo is not None:
@@ -650,14 +651,3 @@ def survey_handlers(labels: set[str]) -> list[BaseHandler]:
         *command_and_button("surveys", surveys, labels),
         MessageHandler(private & _NamedSurvey(), on_document),
     ]
-
-
-async def menu_label(services: Services, me: Who) -> str | None:
-    """The menu's Surveys item, for someone who has an open survey to answer or continue; else None."""
-    if _coordinator(me):
-        return None
-    return (
-        services.text(me.lang, "surveys.menu")
-        if await services.storage.surveys.open_for(me.person.telegram_id)
-        else None
-    )
