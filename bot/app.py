@@ -59,6 +59,7 @@ from handlers.services import BotContext, BotData, CategoryInfo, Services, insta
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
+from handlers.surveys import survey_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
 
@@ -129,6 +130,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.
         *activity_handlers(labels("activities.menu")),  # before the answer files': activities….toml is an activity file
+        *survey_handlers(labels("surveys.menu")),  # survey… files, before the answer and station files
         *answers_handlers(),  # before the station files': a coordinator's answers*.json is an answer file
         *station_admin_handlers(labels("menu2.stations")),
         *export_handlers(labels("menu2.export")),
@@ -182,7 +184,10 @@ def _digest(update: Update) -> str:
     query = update.callback_query
     if query is not None:
         where = f"{query.message.chat.id}:{query.message.message_id}" if query.message else ""
-        return f"cq:{query.id}:{where}:{query.data}"
+        data = query.data or ""
+        if data.startswith("sv:"):
+            data = "sv"  # a survey's answer is never kept beside the chat that gave it (storage/surveys.py)
+        return f"cq:{query.id}:{where}:{data}"
     message = update.effective_message
     if message is not None and message.date is not None:
         return f"m:{message.chat_id}:{message.message_id}:{int(message.date.timestamp())}"

@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     dump_activities.add_argument("--format", choices=("csv", "xlsx"), help="default: from -o's name, else csv")
     dump_activities.add_argument("--lang", choices=("zh", "en"), help="language of the headers (default: the config's)")
     dump_activities.add_argument("-o", "--output", help="file to write (default: standard output)")
+    surveys = sub.add_parser("surveys", help="import a survey (TOML or JSON); open it from the bot after a preview")
+    surveys.add_argument("--config", help="config file (the database)")
+    surveys_sub = surveys.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load_survey = surveys_sub.add_parser(
+        "import", help="check a whole survey file, then add it (or replace the draft with its id) to preview and open"
+    )
+    load_survey.add_argument("file", help="a .toml or .json file")
+    load_survey.add_argument("--format", choices=("toml", "json"), help="the file's format (default: from its name)")
 
     ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
     ledger.add_argument("--config", help="config file")
@@ -439,6 +447,36 @@ def _activities(args: argparse.Namespace) -> int:
     return asyncio.run(_with_storage(config, load))
 
 
+def _surveys(args: argparse.Namespace) -> int:
+    from domain.surveys_file import SurveyFileError, format_of, read_survey
+
+    config = _load(args.config)
+    path = Path(args.file)
+    read = _read_input(path, args.format or format_of(path.name), ".toml or .json")
+    if isinstance(read, int):
+        return read
+    data, fmt = read
+    try:
+        survey = read_survey(data, fmt)
+    except SurveyFileError as error:
+        return _refused_file(path, error.problems)
+
+    async def load(storage) -> int:
+        outcome, _ = await storage.surveys.import_survey(survey, datetime.now(UTC))
+        if outcome == "locked":
+            print(
+                f"{path}: the survey {survey.id!r} is already open or closed; give the file a new id", file=sys.stderr
+            )
+            return EXIT_BAD_INPUT
+        what = "added" if outcome == "added" else "replaced the draft with its id"
+        print(
+            f"{path}: survey {survey.id!r} with {len(survey.questions)} questions {what}; preview and open it with /surveys"
+        )
+        return EXIT_OK
+
+    return asyncio.run(_with_storage(config, load))
+
+
 def _export(args: argparse.Namespace) -> int:
     from domain.periods import PeriodError, bounds, typed
     from handlers.i18n import Catalog
@@ -477,6 +515,7 @@ COMMANDS = {
     "stations": _stations,
     "answers": _answers,
     "activities": _activities,
+    "surveys": _surveys,
     "export": _export,
 }
 

@@ -16,6 +16,7 @@ from bot.config import DATABASE_ENV, Config, load_config
 from domain.activities import ActivityFileError, read_activities
 from domain.answers_file import AnswerFileError, read_answers
 from domain.stations_file import read_stations
+from domain.surveys_file import read_survey
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
@@ -120,6 +121,18 @@ async def load_sample_activity(config: Config, now: datetime | None = None) -> i
         await storage.close()
 
 
+async def load_sample_survey(config: Config) -> int:
+    """Import the sample needs survey through the same checks as `python -m bot surveys import`, and open it."""
+    survey = read_survey((DISTRICT / "survey-needs.toml").read_bytes(), "toml")
+    storage = await open_storage(config, utc_now())
+    try:
+        _, survey_id = await storage.surveys.import_survey(survey, utc_now())
+        await storage.surveys.set_state(survey_id, "open", utc_now())  # already open on a restart: stays so
+        return 1
+    finally:
+        await storage.close()
+
+
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
     people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone, "groups": _groups()}
     try:
@@ -137,6 +150,7 @@ async def run_sandbox(
     stations = await load_sample_stations(config)
     answers = await _load_sample_answers(config)
     await load_sample_activity(config)
+    surveys = await load_sample_survey(config)
     await link_sample_groups(config, _groups() if config_path is None else [])
     personas, places = _people()
     core = BotApiCore()
@@ -161,7 +175,7 @@ async def run_sandbox(
         await application.start()
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
-            f"Sample district: {len(personas)} people, {stations} stations, {answers} answers,"
+            f"Sample district: {len(personas)} people, {stations} stations, {answers} answers, {surveys} open survey,"
             f" database {config.database.path}.\n"
             + (f"Made {made} example appeals to look at (--no-examples leaves them out).\n" if made else "")
             + "This is not Telegram; press Ctrl-C to stop.\n",

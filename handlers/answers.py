@@ -15,7 +15,7 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.answers_file import MAX_FILE_BYTES, AnswerFileError, FileLimitError, format_of, read_answers
-from handlers import callbacks, inbox
+from handlers import callbacks, inbox, surveys
 from handlers.callbacks import AnswersVerb, Family, Press
 from handlers.common import Who, refuse, reply, who
 from handlers.keyboards import Keyboard, button, inline
@@ -163,6 +163,8 @@ async def on_document(update: Update, context: BotContext) -> None:
         return
     fmt = format_of(document.file_name or "") or "toml"
     data = bytes(await (await document.get_file()).download_as_bytearray())
+    if await surveys.sent_survey(update, context, me, data, fmt):  # a top-level [survey] table: a survey file
+        return
     categories = [c.id for c in services.categories]
     try:
         # Checking thousands of answers is CPU work: in the worker process, so others' replies go on meanwhile.

@@ -41,6 +41,7 @@ class Family(StrEnum):
     NOTICE = "nc"  # a coordinator's notice dialog (/notice)
     LINK = "ol"  # a notice's button to an activity or a survey: the feature registers its handler
     ACTIVITY = "ac"
+    SURVEY = "sv"
 
 
 class AppealVerb(StrEnum):
@@ -261,6 +262,28 @@ class ActivityVerb(StrEnum):
     DISCARD = "drop"  # the publishing dialog's Cancel
 
 
+class SurveyVerb(StrEnum):
+    """Surveys (问卷): a coordinator's tools (arg: the survey's number), a courier's answers (arg: the
+    survey's number, the question's, then the option's)."""
+
+    SHOW = "show"
+    PREVIEW = "pv"  # arg: "<survey>.<language>.<page>"
+    OPEN = "open"  # asks first
+    OPEN_CONFIRMED = "openy"
+    CLOSE = "close"  # asks first
+    CLOSE_CONFIRMED = "closey"
+    RESULTS = "res"
+    FILES = "files"
+    BEGIN = "go"  # from the list: the first page, or where the courier stopped
+    START = "start"
+    PICK = "pick"  # arg: "<survey>.<question>.<option>" (1-5 on a scale)
+    DONE = "done"  # arg: "<survey>.<question>"
+    SKIP = "skip"
+    BACK = "back"
+    LATER = "later"
+    SEND = "send"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -281,6 +304,7 @@ Verb = (
     | NoticeVerb
     | LinkVerb
     | ActivityVerb
+    | SurveyVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -303,6 +327,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.NOTICE: NoticeVerb,
     Family.LINK: LinkVerb,
     Family.ACTIVITY: ActivityVerb,
+    Family.SURVEY: SurveyVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -315,6 +340,7 @@ _OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
 _ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.LINK}
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.SURVEY}
 # Verbs that always name something, in families where others need nothing.
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
@@ -391,6 +417,7 @@ TOOLS = (
     Family.OUTREACH,
     Family.NOTICE,
     Family.LINK,
+    Family.SURVEY,
 )
 
 

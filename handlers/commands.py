@@ -20,6 +20,7 @@ ROLE_COMMANDS = {
         "stations",
         "answers",
         "activities",
+        "surveys",
         "people",
         "invite",
         "invites",
@@ -41,6 +42,7 @@ _DESCRIBED = {
     "notice": "outreach.command_notice",
     "outreach": "outreach.command_outreach",
     "activities": "activities.command",
+    "surveys": "surveys.command",
 }
 
 

@@ -55,6 +55,8 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
                 tail,
             ]
         )
+    if await services.storage.surveys.open_for(person.telegram_id):  # an open survey to answer (handlers/surveys.py)
+        tail = [*tail, t("surveys.menu")]
     rows = [
         [t("menu.new_appeal"), t("menu.my_appeals")],
         [request_button(services.text(lang, "menu.nearest_station"), location=True)],

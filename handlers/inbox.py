@@ -41,6 +41,7 @@ async def cancel(update: Update, context: BotContext) -> None:
         await retire_buttons(update, draft.buttons_at)  # the step it was at asks no more
     dropped = await storage.dialogs.drop_draft(me.person.telegram_id) or dropped
     dropped = await outreach_notices.cancel(context, me.person.telegram_id) or dropped
+    dropped = await storage.surveys.stop_waiting(me.person.telegram_id) or dropped  # kept to continue later
     key = "cancel.done" if dropped else "cancel.nothing"
     await reply(update, context.services.text(me.lang, key), reply_markup=await main_menu(context.services, me))
 

@@ -36,6 +36,7 @@ from handlers import (
     start,
     station_admin,
     stations,
+    surveys,
 )
 from handlers.callbacks import (
     ActivityVerb,
@@ -59,6 +60,7 @@ from handlers.callbacks import (
     PrivacyVerb,
     StationAdminVerb,
     StationVerb,
+    SurveyVerb,
     Verb,
     decode,
 )
@@ -130,6 +132,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.LINK, verb): outreach.on_link for verb in LinkVerb},
     # Activities with sign-up, their lists and attendance, and the publishing dialog (handlers/activities.py).
     **{(Family.ACTIVITY, verb): activities.on_press for verb in ActivityVerb},
+    # Surveys: a coordinator's tools and a courier's answers (handlers/surveys.py).
+    **{(Family.SURVEY, verb): surveys.on_press for verb in SurveyVerb},
 }
 
 

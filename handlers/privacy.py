@@ -28,6 +28,7 @@ async def show(update: Update, context: BotContext) -> None:
         t("privacy.phone_yes" if held.phone else "privacy.phone_no"),
         t("privacy.location_yes" if held.location else "privacy.location_no"),
         t("privacy.language", language=LANGUAGE_NAMES.get(held.language or "", "—")),
+        t("surveys.privacy_held", count=await services.storage.surveys.held(me.person.telegram_id)),
         "",
         t("privacy.kept_anonymously"),
     ]

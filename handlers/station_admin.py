@@ -209,6 +209,10 @@ async def on_document(update: Update, context: BotContext) -> None:
         return
     fmt = format_of(document.file_name or "")
     data = bytes(await (await document.get_file()).download_as_bytearray())
+    from handlers import surveys  # here: handlers.surveys reads problems_text from this module
+
+    if await surveys.sent_survey(update, context, me, data, fmt or "csv"):  # a top-level "survey": a survey file
+        return
     units = await _known_units(services)
     try:
         # Checking thousands of rows is CPU work: in the worker process, so others' replies go on meanwhile.

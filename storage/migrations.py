@@ -959,6 +959,57 @@ CREATE TABLE activity_drafts (
 )
 
 
+MIGRATIONS.append(
+    (
+        "surveys (问卷): surveys, couriers' progress, who answered, and the answers (unlinked when anonymous)",
+        """
+CREATE TABLE surveys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    anonymous INTEGER NOT NULL CHECK (anonymous IN (0, 1)),
+    state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN ('draft', 'open', 'closed')),
+    imported_at INTEGER NOT NULL,
+    opened_at INTEGER,
+    closed_at INTEGER
+);
+CREATE TABLE survey_progress (
+    survey_id INTEGER NOT NULL REFERENCES surveys(id),
+    telegram_id INTEGER NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    answers TEXT NOT NULL DEFAULT '{}',
+    awaiting_text INTEGER NOT NULL DEFAULT 0 CHECK (awaiting_text IN (0, 1)),
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, telegram_id)
+) WITHOUT ROWID;
+CREATE INDEX survey_progress_person ON survey_progress(telegram_id);
+CREATE TABLE survey_takers (
+    survey_id INTEGER NOT NULL REFERENCES surveys(id),
+    telegram_id INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, telegram_id)
+) WITHOUT ROWID;
+CREATE INDEX survey_takers_person ON survey_takers(telegram_id);
+CREATE TABLE survey_responses (
+    id INTEGER PRIMARY KEY,
+    survey_id INTEGER NOT NULL REFERENCES surveys(id),
+    telegram_id INTEGER,
+    submitted_at INTEGER
+);
+CREATE INDEX survey_responses_survey ON survey_responses(survey_id);
+CREATE INDEX survey_responses_person ON survey_responses(telegram_id) WHERE telegram_id IS NOT NULL;
+CREATE TABLE survey_answers (
+    response_id INTEGER NOT NULL REFERENCES survey_responses(id) ON DELETE CASCADE,
+    question INTEGER NOT NULL,
+    choice INTEGER,
+    text TEXT,
+    CHECK ((choice IS NULL) != (text IS NULL))
+);
+CREATE INDEX survey_answers_response ON survey_answers(response_id);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

@@ -136,6 +136,10 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
             ("outreach_drafts", "telegram_id"),
             ("activity_signups", "person_id"),
             ("activity_drafts", "telegram_id"),
+            # Surveys: unfinished answers, who answered, and the answers given with their name (with their texts).
+            ("survey_progress", "telegram_id"),
+            ("survey_takers", "telegram_id"),
+            ("survey_responses", "telegram_id"),
         ):
             touched += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
@@ -286,6 +290,13 @@ class Privacy:
             notices = conn.execute(
                 "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
             ).rowcount
+            # A survey begun and left, and a survey answer's name, are kept as long as a draft and an appeal are.
+            conn.execute("DELETE FROM survey_progress WHERE updated_at < ?", (cutoff,))
+            conn.execute(
+                "UPDATE survey_responses SET telegram_id = NULL, submitted_at = NULL"
+                " WHERE telegram_id IS NOT NULL AND submitted_at < ?",
+                (cutoff,),
+            )
             idle = [
                 r[0]
                 for r in conn.execute(
@@ -293,7 +304,9 @@ class Privacy:
                     " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
-                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
+                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM survey_progress s WHERE s.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.telegram_id = people.telegram_id)",
                     (cutoff,),
                 )
             ]

@@ -22,6 +22,7 @@ from storage.people_actions import PeopleActions
 from storage.privacy import Privacy
 from storage.reports import Reports
 from storage.stations import Stations
+from storage.surveys import Surveys
 from storage.timers import Timers
 from storage.updates import HandledUpdates
 
@@ -51,6 +52,7 @@ class Storage:
         self.answers = Answers(db)
         self.outreach = Outreach(db)
         self.activities = Activities(db)
+        self.surveys = Surveys(db)
 
     @classmethod
     async def open(

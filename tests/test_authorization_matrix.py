@@ -34,6 +34,7 @@ from domain.activities import ActivityRecord
 from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
+from domain.surveys_file import read_survey
 from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.dialogs import Draft, Prompt, PromptKind
@@ -64,6 +65,7 @@ PERSON = {
 HOTSPOT_KEY = f"st.{STATION.id}.facilities"
 MUTED = 7002
 SAMPLE_ANSWERS = Path(__file__).resolve().parents[1] / "sandbox" / "district" / "answers.toml"
+SAMPLE_SURVEY = Path(__file__).resolve().parents[1] / "sandbox" / "district" / "survey-needs.toml"
 CATEGORIES = (
     "work",
     "life",
@@ -193,7 +195,7 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("or:tg:surveys", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:stop:notices", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:close", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
-    ("ol:sv:1", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("ol:sv:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),  # a notice's button: the survey, as sv:go
     ("ol:act:1", "activity", ("ok", "ok", "ok", "ok", "ok", "ok")),  # a notice's button: the activity, to anyone
     # A coordinator's notice dialog, at the step each button belongs to.
     ("nc:skip", "notice_photo", ("no", "no", "no", "no", "no", "ok")),
@@ -204,6 +206,9 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
+    # Surveys: coordinators manage them and read the results; everyone else answers (a coordinator previews).
+    ("sv:res:{s}", "survey", ("no", "no", "no", "no", "no", "ok")),
+    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),
 ]
 
 # Commands, with the state they are sent in and who may use them (same columns).
@@ -240,6 +245,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/outreach", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/activities", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("/activity new", "none", ("no", "no", "no", "no", "no", "ok")),
+    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, the rest answer
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -288,6 +294,8 @@ def refusal(data: str, kind: str, state: str = "") -> str:
         "dk": "coord.not_coordinator",
         "kb": "answers.not_allowed",
         "nc": "coord.not_coordinator",
+        "sv": "surveys.couriers_only" if verb == "go" else "coord.not_coordinator",
+        "ol": "surveys.couriers_only",  # a notice's survey button: as sv:go
     }[family]
 
 
@@ -404,6 +412,9 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         start = now + timedelta(days=7)
         record = ActivityRecord("Childcare class", start, 2, start, station_id="s1")
         await storage.activities.publish([record], COORDINATOR, now)
+    elif state == "survey":
+        _, names["s"] = await storage.surveys.import_survey(read_survey(SAMPLE_SURVEY.read_bytes(), "toml"), now)
+        await storage.surveys.set_state(names["s"], "open", now)
     elif state == "answers":
         await storage.answers.import_records(read_answers(SAMPLE_ANSWERS.read_bytes(), "toml", CATEGORIES))
     elif state == "hotspot":
@@ -688,6 +699,15 @@ async def _activity_roster(c: Case) -> None:
     assert c.t("activities.roster_in", count=0) in c.bot_texts()[-1]
 
 
+async def _survey_results(c: Case) -> None:
+    head = c.t("surveys.results_head", title="Couriers' needs survey", count=0)
+    assert any(text.startswith(head) for text in c.bot_texts())
+
+
+async def _survey_begun(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith("Couriers' needs survey") and c.t("surveys.anonymous") in c.bot_texts()[-1]
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -866,10 +886,6 @@ async def _activity_shown(c: Case) -> None:
     assert c.bot_texts()[-1].startswith("📌 ")
 
 
-async def _link_unavailable(c: Case) -> None:
-    assert _last_answer(c).get("text") == c.t("outreach.link_unavailable")
-
-
 async def _notice_step(c: Case, step: str | None) -> None:
     draft = await c.bot.services.storage.outreach.draft(c.person)
     assert (draft or {}).get("step") == step, draft
@@ -930,6 +946,8 @@ ALLOWED: dict[str, Check] = {
     "kb:cat": _answers_listed,
     "ac:join": _signed_up,
     "ac:list": _activity_roster,
+    "sv:res": _survey_results,
+    "sv:go": _survey_begun,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -974,7 +992,7 @@ ALLOWED: dict[str, Check] = {
     "or:tg": _toggled,
     "or:stop": _stopped,
     "or:close": _settings_saved,
-    "ol:sv": _link_unavailable,
+    "ol:sv": _survey_begun,
     "ol:act": _activity_shown,
     "nc:skip": lambda c: _notice_step(c, "link"),
     "nc:lang": lambda c: _notice_step(c, "area"),
@@ -1031,6 +1049,10 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
                 assert first.startswith(c.t("my.title")) and f"#{c.n}" in first
             else:
                 assert first == c.t("my.none")
+        elif name == "/surveys":
+            assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
+                "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
+            )
         elif name == "/queue":
             if c.person == HR_STAFF:
                 assert first.startswith(c.t("staff.queue_title", unit="HR Bureau")) and f"#{c.n}" in first
@@ -1236,7 +1258,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1, s=1)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 

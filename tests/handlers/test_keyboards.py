@@ -53,7 +53,12 @@ def test_one_time_request_keyboard(location: bool, contact: bool) -> None:
 
 async def test_main_menu() -> None:
     """A courier's main menu is the reply keyboard python-telegram-bot built from the same labels (Nearest station shares the location)."""
-    services = SimpleNamespace(text=lambda lang, key, **values: f"{lang}:{key}")
+
+    async def no_open_surveys(telegram_id: int) -> list:
+        return []  # with an open survey to answer, the menu has Surveys too (tests/handlers/test_surveys.py)
+
+    storage = SimpleNamespace(surveys=SimpleNamespace(open_for=no_open_surveys))
+    services = SimpleNamespace(text=lambda lang, key, **values: f"{lang}:{key}", storage=storage)
     courier = Who(
         Person(telegram_id=1, role="courier", unit_id=None, language="en", source="seen", reachable=True), "en"
     )

@@ -310,11 +310,11 @@ async def test_only_coordinators_send_notices_and_forged_presses_are_refused(bot
     query = await press_data(bot, COORDINATOR, callbacks.encode(Family.NOTICE, NoticeVerb.SEND, "123"))
     assert bot.core.answered_callback(query)["text"] == t(bot, "outreach.stale")
     assert await bot.services.storage.outreach.sends() == []
-    # A forged topic is refused; a forged link id gets the toast.
+    # A forged topic is refused; a forged link id is refused by the feature it names (no survey 9 is open).
     query = await press_data(bot, COURIER, "or:stop:wishes")
     assert bot.core.answered_callback(query)["text"] == t(bot, "press.invalid")
     query = await press_data(bot, COURIER, callbacks.encode(Family.LINK, LinkVerb.SURVEY, "9"))
-    assert bot.core.answered_callback(query)["text"] == t(bot, "outreach.link_unavailable")
+    assert bot.core.answered_callback(query)["text"] == t(bot, "surveys.not_open")
     assert callbacks.decode("or:tg:surveys").verb is OutreachVerb.TOGGLE
 
 

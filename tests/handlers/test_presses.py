@@ -8,6 +8,7 @@ import pytest
 from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs, NewAppeal
 from domain.lifecycle import Event, Outcome, State
+from domain.surveys_file import read_survey
 from handlers import callbacks
 from handlers.callbacks import AppealVerb, Family
 from handlers.presses import ROUTES
@@ -373,6 +374,9 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
         await every_state(bot)
         answers = read_answers(ANSWERS.read_bytes(), "toml", [c.id for c in bot.services.categories])
         await bot.services.storage.answers.import_records(answers)  # /answers has a button per category
+        survey = read_survey((ANSWERS.parent / "survey-needs.toml").read_bytes(), "toml")
+        _, number = await bot.services.storage.surveys.import_survey(survey, bot.clock())
+        await bot.services.storage.surveys.set_state(number, "open", bot.clock())  # /surveys has a button each
         for courier in (COURIER, OTHER_COURIER, 1003, *([COURIER] * 10)):  # a hot spot, and more than a page of /my
             await bot.services.storage.people.seen(courier, "en", bot.clock())
             await _submit(bot, courier, "facilities", STATION.id)
@@ -394,6 +398,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/settings",
                 "/notice",
                 "/activity new",  # the publishing dialog's Cancel (handlers/activities.py)
+                "/surveys",
             ):
                 await bot.say(person, command)
         # A notice with a button to a survey (issue 18): its Stop and its link.

@@ -105,6 +105,10 @@ SHIPPED = [
         "activities with sign-up: the activities, their places and waiting lists, attendance, the publishing dialog",
         "3a8974c5d2e4ad7c2ef5e64784cf1dadd430238fd59b7b443f8330b4fb279c3e",
     ),
+    (
+        "surveys (问卷): surveys, couriers' progress, who answered, and the answers (unlinked when anonymous)",
+        "af2297b406177d8c248a16e796b3891f241f845d17d2bdea320daa96ffd80800",
+    ),
 ]
 
 
