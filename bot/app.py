@@ -56,6 +56,7 @@ from handlers.services import BotContext, BotData, CategoryInfo, Services, insta
 from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
+from handlers.wishes import wish_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
 
@@ -96,6 +97,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     storage.cohandling.accept_span = config.deadlines.cohandle_accept
     storage.cohandling.part_span = config.deadlines.cohandle_part
     storage.reports.radius_m = config.hotspots.radius_m
+    storage.wishes.max_open = config.wishes.max_open
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
         config.coordinators,
@@ -119,6 +121,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *desk_handlers(),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
+        *wish_handlers(labels("wishes.menu")),
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.

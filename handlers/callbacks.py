@@ -37,6 +37,7 @@ class Family(StrEnum):
     CANNED = "cr"
     DESK = "dk"
     ANSWERS = "kb"
+    WISH = "wi"
 
 
 class AppealVerb(StrEnum):
@@ -212,6 +213,23 @@ class AnswersVerb(StrEnum):
     CATEGORY = "cat"
 
 
+class WishVerb(StrEnum):
+    """Micro-wishes (handlers/wishes.py): the list, posting one, and a step on one (arg: the wish's number)."""
+
+    LIST = "list"
+    NEW = "new"
+    CATEGORY = "cat"  # arg: the category's id
+    BACK = "back"
+    CANCEL = "cnl"
+    CONFIRM = "ok"  # arg: a digest of the text shown back
+    APPROVE = "approve"
+    DECLINE = "decline"
+    CLAIM = "claim"
+    GRANT = "grant"
+    COLLECT = "collect"
+    WITHDRAW = "withdraw"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -228,6 +246,7 @@ Verb = (
     | CannedVerb
     | DeskVerb
     | AnswersVerb
+    | WishVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -246,6 +265,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.CANNED: CannedVerb,
     Family.DESK: DeskVerb,
     Family.ANSWERS: AnswersVerb,
+    Family.WISH: WishVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -264,6 +284,19 @@ _VERB_ARG_REQUIRED = {
     *((Family.MUTE, v) for v in (MuteVerb.ASK, MuteVerb.CARD, MuteVerb.FOR, MuteVerb.YES, MuteVerb.UNMUTE)),
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
     (Family.DESK, DeskVerb.LINK),
+    *(
+        (Family.WISH, v)
+        for v in (
+            WishVerb.CATEGORY,
+            WishVerb.CONFIRM,
+            WishVerb.APPROVE,
+            WishVerb.DECLINE,
+            WishVerb.CLAIM,
+            WishVerb.GRANT,
+            WishVerb.COLLECT,
+            WishVerb.WITHDRAW,
+        )
+    ),
 }
 
 
@@ -324,6 +357,7 @@ TOOLS = (
     Family.MUTE,
     Family.CANNED,
     Family.DESK,
+    Family.WISH,
 )
 
 

@@ -56,7 +56,7 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
         )
     rows = [
         [t("menu.new_appeal"), t("menu.my_appeals")],
-        [request_button(services.text(lang, "menu.nearest_station"), location=True)],
+        [request_button(services.text(lang, "menu.nearest_station"), location=True), t("wishes.menu")],
         tail,
     ]
     if person.role == "staff" and person.unit_id is not None:

@@ -22,7 +22,18 @@ from domain import lifecycle
 from domain.commands import ActOnAppeal, AddToAnswer, EventArgs
 from domain.lifecycle import Event, State
 from domain.texts import MIN_DESCRIPTION, has_real_words
-from handlers import appeal_actions, callbacks, canned_replies, filing, invites, limits, lists, notices, stations
+from handlers import (
+    appeal_actions,
+    callbacks,
+    canned_replies,
+    filing,
+    invites,
+    limits,
+    lists,
+    notices,
+    stations,
+    wishes,
+)
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
 from handlers.filing_steps import MAX_DESCRIPTION, MAX_FILES, Kind, Turn, ask, file_of, joined, kind_of, last_text
@@ -85,6 +96,8 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     prompt = await dialogs.prompt(me.person.telegram_id)
     if prompt is not None:
         await appeal_actions.on_typed(update, context, me, prompt)
+        return
+    if text and await wishes.typed(update, context, me, text):
         return
     if await canned_replies.typed_reply(update, context, me, draft, text):
         return

@@ -32,6 +32,7 @@ from handlers import (
     start,
     station_admin,
     stations,
+    wishes,
 )
 from handlers.callbacks import (
     AnswersVerb,
@@ -52,6 +53,7 @@ from handlers.callbacks import (
     StationAdminVerb,
     StationVerb,
     Verb,
+    WishVerb,
     decode,
 )
 from handlers.cards import BY_VERB
@@ -116,6 +118,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.DESK, verb): desk.on_press for verb in DeskVerb},
     # The knowledge base's category pages (/answers).
     (Family.ANSWERS, AnswersVerb.CATEGORY): answers.on_press,
+    # Micro-wishes (微心愿): posting, reviewing, claiming, granting, receiving (handlers/wishes.py).
+    **{(Family.WISH, verb): wishes.on_press for verb in WishVerb},
 }
 
 

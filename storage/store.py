@@ -22,6 +22,7 @@ from storage.reports import Reports
 from storage.stations import Stations
 from storage.timers import Timers
 from storage.updates import HandledUpdates
+from storage.wishes import Wishes
 
 
 class Storage:
@@ -47,6 +48,7 @@ class Storage:
         self.canned_replies = CannedReplies(db)
         self.desks = Desks(db)
         self.answers = Answers(db)
+        self.wishes = Wishes(db)
 
     @classmethod
     async def open(

@@ -97,6 +97,10 @@ SHIPPED = [
         "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
         "e29e4b7607da4465c73152222eef15dfd3dceb1e209d005688d1c53a5806b674",
     ),
+    (
+        "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
+        "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
+    ),
 ]
 
 
