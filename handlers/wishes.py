@@ -288,7 +288,9 @@ async def _on_confirm(update: Update, context: BotContext, me: Who, digest: str)
         if not await _courier_may_post(update, context, me):
             await drop_keyboard(update)
             return
-        posted = await wishes.post(me.person, dialog.data["category"], text, me.lang, services.clock())
+        posted = await wishes.post(
+            me.person, category=dialog.data["category"], text=text, language=me.lang, now=services.clock()
+        )
         if isinstance(posted, Refused):
             await refuse(update, context, me.lang, "wishes.at_limit", limit=wishes.max_open)
             return
@@ -331,7 +333,7 @@ async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep,
 async def _take(update: Update, context: BotContext, me: Who, step: WishStep, wish_id: int, note: str | None) -> None:
     """Take the step in storage (which judges it again, in its transaction), then tell who must know."""
     services = context.services
-    result = await services.storage.wishes.take(wish_id, step, me.person, services.clock(), note)
+    result = await services.storage.wishes.take(wish_id, step, me.person, now=services.clock(), note=note)
     if isinstance(result, Refused):
         why = result.why if result.why in ("state", "role") else "state"
         await refuse(update, context, me.lang, f"wishes.refused_step_{why}", number=wish_id)

@@ -86,6 +86,7 @@ def _event(
     conn: sqlite3.Connection,
     wish_id: int,
     step: WishStep,
+    *,
     before: WishState | None,
     actor: Person | None,
     role: str,
@@ -120,7 +121,7 @@ def withdraw_and_blank(conn: sqlite3.Connection, courier_id: int, now: datetime)
     ]
     for wish_id in ids:
         before = _get(conn, wish_id)
-        _event(conn, wish_id, WishStep.WITHDRAW, before.state, None, "erasure", None, now)
+        _event(conn, wish_id, WishStep.WITHDRAW, before=before.state, actor=None, role="erasure", note=None, now=now)
     marks = ",".join("?" * len(ids))
     if ids:
         conn.execute(
@@ -169,7 +170,7 @@ class Wishes:
         rows = await self._db.fetchall(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [Wish.of(r) for r in rows]
 
-    async def post(self, courier: Person, category: str, text: str, language: str, now: datetime) -> Taken | Refused:
+    async def post(self, courier: Person, *, category: str, text: str, language: str, now: datetime) -> Taken | Refused:
         """Post a courier's wish, unless they already have `max_open` open ones (judged in the same transaction)."""
 
         def work(conn: sqlite3.Connection) -> Taken | Refused:
@@ -183,13 +184,13 @@ class Wishes:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (courier.telegram_id, category, text, language, WishState.POSTED.value, to_ts(now), to_ts(now)),
             ).lastrowid
-            _event(conn, wish_id, WishStep.POST, None, courier, courier.role, None, now)
+            _event(conn, wish_id, WishStep.POST, before=None, actor=courier, role=courier.role, note=None, now=now)
             return Taken(_get(conn, wish_id))
 
         return await self._db.write(work)
 
     async def take(
-        self, wish_id: int, step: WishStep, actor: Person, now: datetime, note: str | None = None
+        self, wish_id: int, step: WishStep, actor: Person, *, now: datetime, note: str | None = None
     ) -> Taken | Refused:
         """Take `step` on a wish as `actor` (their role and unit read by the caller from the database), if
         RULES allow it from the state the wish is in when the transaction begins."""
@@ -220,7 +221,7 @@ class Wishes:
             ).rowcount
             if changed != 1:  # cannot happen inside BEGIN IMMEDIATE; kept so a change of isolation fails safe
                 return Refused(WishRefusal.STATE, wish)
-            _event(conn, wish_id, step, wish.state, actor, actor.role, note, now)
+            _event(conn, wish_id, step, before=wish.state, actor=actor, role=actor.role, note=note, now=now)
             return Taken(_get(conn, wish_id))
 
         return await self._db.write(work)

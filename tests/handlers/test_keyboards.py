@@ -58,6 +58,10 @@ async def test_main_menu() -> None:
         Person(telegram_id=1, role="courier", unit_id=None, language="en", source="seen", reachable=True), "en"
     )
     nearest = KeyboardButton("en:menu.nearest_station", request_location=True, request_contact=False)
-    rows = [["en:menu.new_appeal", "en:menu.my_appeals"], [nearest], ["en:menu.help", "en:menu.language"]]
+    rows = [
+        ["en:menu.new_appeal", "en:menu.my_appeals"],
+        [nearest, "en:wishes.menu"],
+        ["en:menu.help", "en:menu.language"],
+    ]
     theirs = ReplyKeyboardMarkup(rows, resize_keyboard=True)
     assert wire(await main_menu(services, courier)) == wire(theirs)

@@ -391,6 +391,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/mute 1",
                 "/replies",
                 "/answers",
+                "/wishes",
             ):
                 await bot.say(person, command)
         await bot.press(COURIER, "Delete my data")

@@ -249,9 +249,24 @@ async def test_each_role_has_its_menu(bot) -> None:
     """Couriers keep theirs; staff get their queue with its count; coordinators get their tools, triage counted."""
     courier, staff, coordinator = bot.user(COURIER, "Li"), bot.user(HR_STAFF, "HR worker"), bot.user(COORDINATOR, "C")
     await bot.say(courier, "/start")
-    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(courier) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Micro-wish",
+        "Help",
+        "Language",
+    ]
     await bot.say(staff, "/start")
-    assert bot.reply_labels(staff) == ["Queue (0)", "New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(staff) == [
+        "Queue (0)",
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Micro-wish",
+        "Help",
+        "Language",
+    ]
     number = await file_wage_appeal(bot, "en")
     await bot.say(staff, "/help")
     assert bot.reply_labels(staff)[0] == "Queue (1)"

@@ -18,7 +18,14 @@ async def test_start_in_english(bot) -> None:
     (reply,) = await bot.say(courier, "/start")
     assert reply["text"].startswith("Hello, Li!")
     assert "rest station" in reply["text"]
-    assert bot.reply_labels(courier) == ["New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(courier) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Micro-wish",
+        "Help",
+        "Language",
+    ]
 
 
 async def test_start_in_chinese(bot) -> None:

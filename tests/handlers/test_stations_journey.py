@@ -47,13 +47,21 @@ async def test_nearest_stations_in_order_with_amenities(bot) -> None:
     await bot.say(COURIER, "/station")
     assert bot.last_text(COURIER) == bot.services.text("en", "stations.ask_location")
     assert bot.core.reply_keyboard(COURIER)["keyboard"][1] == [
-        {"request_contact": False, "request_location": True, "text": "Nearest station"}
+        {"request_contact": False, "request_location": True, "text": "Nearest station"},
+        {"text": "Micro-wish"},
     ]  # the menu's own button shares the location in one tap
     sent = len(bot.core.bot_messages(COURIER))
     bot.core.share_location(COURIER, 31.2317, 121.4753)
     await bot.deliver()
     assert len(bot.core.bot_messages(COURIER)) == sent + 1  # the listing alone: the menu stayed up
-    assert bot.reply_labels(COURIER) == ["New appeal", "My appeals", "Nearest station", "Help", "Language"]
+    assert bot.reply_labels(COURIER) == [
+        "New appeal",
+        "My appeals",
+        "Nearest station",
+        "Micro-wish",
+        "Help",
+        "Language",
+    ]
     listing = bot.last_text(COURIER).replace("\u00a0", " ")  # no-break spaces keep "74 m" on one line
     assert listing.index("Near Station") < listing.index("Mid Station") < listing.index("Far Station")
     assert "Closed Station" not in listing
