@@ -214,9 +214,8 @@ class AnswersVerb(StrEnum):
 
 
 class WishVerb(StrEnum):
-    """Micro-wishes (handlers/wishes.py): the list, posting one, and a step on one (arg: the wish's number)."""
+    """Micro-wishes (handlers/wishes.py): posting one, and a step on one (arg: the wish's number)."""
 
-    LIST = "list"
     NEW = "new"
     CATEGORY = "cat"  # arg: the category's id
     BACK = "back"

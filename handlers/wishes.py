@@ -241,10 +241,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     wishes = services.storage.wishes
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     verb = press.verb
-    if verb is WishVerb.LIST:
-        await query.answer()
-        await _show(update, context, me)
-    elif verb is WishVerb.NEW:
+    if verb is WishVerb.NEW:
         if await _courier_may_post(update, context, me):
             await query.answer()
             await _ask_category(update, context, me)
@@ -256,11 +253,15 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await _ask_text(update, context, me, press.arg)
     elif verb is WishVerb.BACK:
         dialog = await wishes.dialog(me.person.telegram_id)
-        await query.answer()
-        if dialog is not None and dialog.step == "review":
+        if dialog is None or dialog.step not in ("text", "review"):
+            await refuse(update, context, me.lang, "wishes.stale")
+            await drop_keyboard(update)
+        elif dialog.step == "review":
+            await query.answer()
             await drop_keyboard(update)
             await _ask_text(update, context, me, dialog.data["category"])
         else:
+            await query.answer()
             await wishes.drop_dialog(me.person.telegram_id)
             await _ask_category(update, context, me)
     elif verb is WishVerb.CANCEL:
@@ -379,7 +380,7 @@ async def _tell_coordinators(context: BotContext, wish: Wish) -> None:
 async def _tell_courier(context: BotContext, wish: Wish, step: WishStep) -> None:
     """The courier hears each step on their wish, in their language; a granted one has its Received button."""
     services = context.services
-    if wish.courier_id is None or step is WishStep.COLLECT:
+    if wish.courier_id is None or step in (WishStep.COLLECT, WishStep.WITHDRAW):  # they took it themselves
         return
     person = await services.storage.people.get(wish.courier_id)
     lang = await _lang_of(context, person)
