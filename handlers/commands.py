@@ -8,7 +8,7 @@ from telegram.error import TelegramError
 from handlers.i18n import Catalog
 from storage.models import Person
 
-COMMANDS = ("start", "appeal", "my", "station", "privacy", "help", "language", "cancel")
+COMMANDS = ("start", "appeal", "my", "station", "wishes", "privacy", "help", "language", "cancel")
 # Staff can do what couriers do, and work their queue; coordinators have their own tools instead.
 ROLE_COMMANDS = {
     "staff": ("queue", "open", "replies", *COMMANDS),
@@ -19,6 +19,7 @@ ROLE_COMMANDS = {
         "export",
         "stations",
         "answers",
+        "wishes",
         "people",
         "invite",
         "invites",
@@ -30,7 +31,12 @@ ROLE_COMMANDS = {
     ),
 }
 # Commands described outside the courier's [commands] and the tools' [commands2] tables.
-_DESCRIBED = {"invites": "invites15.command", "replies": "canned.command", "answers": "answers.command"}
+_DESCRIBED = {
+    "invites": "invites15.command",
+    "replies": "canned.command",
+    "answers": "answers.command",
+    "wishes": "wishes.command",
+}
 
 
 def _listed(catalog: Catalog, lang: str, names: tuple[str, ...]) -> list[BotCommand]:

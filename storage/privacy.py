@@ -22,6 +22,7 @@ from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.people import JOIN_BURST_NOTICE
 from storage.updates import KEEP
+from storage.wishes import expire as expire_wishes
 from storage.wishes import withdraw_and_blank
 
 # States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
@@ -280,6 +281,7 @@ class Privacy:
         def rest(conn: sqlite3.Connection) -> Expired:
             locations = conn.execute("DELETE FROM last_locations WHERE at < ?", (cutoff,)).rowcount
             drafts = conn.execute("DELETE FROM drafts WHERE updated_at < ?", (cutoff,)).rowcount
+            expire_wishes(conn, cutoff)  # micro-wishes settled long ago: their texts and people
             notices = conn.execute(
                 "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
             ).rowcount
@@ -290,7 +292,8 @@ class Privacy:
                     " AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.courier_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.courier_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
-                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)",
+                    " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM wishes w WHERE w.courier_id = people.telegram_id)",
                     (cutoff,),
                 )
             ]

@@ -134,6 +134,24 @@ def withdraw_and_blank(conn: sqlite3.Connection, courier_id: int, now: datetime)
     return len(ids), held
 
 
+def expire(conn: sqlite3.Connection, cutoff: int) -> int:
+    """Inside a retention run: blank the texts of wishes settled before `cutoff` and forget who posted and acted on
+    them (their steps stay, as the appeals' ledger does); drop wish dialogs left since; how many wishes were blanked."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT id FROM wishes WHERE updated_at < ? AND state NOT IN ({_OPEN}) AND courier_id IS NOT NULL",
+            (cutoff,),
+        )
+    ]
+    for chunk in (ids[i : i + 400] for i in range(0, len(ids), 400)):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"UPDATE wishes SET text = '', courier_id = NULL WHERE id IN ({marks})", chunk)
+        conn.execute(f"UPDATE wish_events SET actor_id = NULL WHERE wish_id IN ({marks})", chunk)
+    conn.execute("DELETE FROM wish_dialogs WHERE updated_at < ?", (cutoff,))
+    return len(ids)
+
+
 class Wishes:
     """The wishes repository."""
 

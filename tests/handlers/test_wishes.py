@@ -8,6 +8,7 @@ from telegram import Update
 from handlers import callbacks
 from handlers.callbacks import Family, WishVerb
 from tests.harness import running_bot
+from tests.helpers import submit_appeal
 
 COURIER, STATION_STAFF, HR_STAFF, COORDINATOR = 1001, 500, 600, 900
 
@@ -212,3 +213,43 @@ async def test_erasure_withdraws_open_wishes_and_erases_their_texts(bot) -> None
         ("post", None),
         ("withdraw", None),
     ]
+
+
+async def test_retention_blanks_wishes_settled_long_ago_and_keeps_open_ones(bot) -> None:
+    """The retention run treats settled wishes as it treats closed appeals; an open one keeps its courier."""
+    await bot.start(COORDINATOR)
+    declined = await post_wish(bot, "en", text="Rain boots")
+    await bot.press(COORDINATOR, f"Decline wish {declined}")
+    await bot.say(COORDINATOR, "Boots are handed out at the station.")
+    await bot.press(COORDINATOR, "Confirm")
+    still_open = await post_wish(bot, "en", text="A raincoat")
+    bot.clock.advance(days=800)
+    await bot.services.storage.privacy.anonymise_expired(bot.clock(), 730)
+    assert await rows(bot, "SELECT id, courier_id, text FROM wishes ORDER BY id") == [
+        (declined, None, ""),
+        (still_open, COURIER, "A raincoat"),
+    ]
+    assert await rows(bot, "SELECT actor_id FROM wish_events WHERE wish_id = ?", (declined,)) == [(None,), (None,)]
+    assert await rows(bot, "SELECT count(*) FROM people WHERE telegram_id = ?", (COURIER,)) == [(1,)]
+
+
+async def test_the_menu_and_commands_offer_wishes(bot) -> None:
+    """Help names Micro-wish; the command list has /wishes for couriers and coordinators."""
+    courier = bot.user(1004, "Zhou", language_code="zh")
+    (reply,) = await bot.say(courier, "/help")
+    assert "“微心愿”（/wishes）" in reply["text"]
+    calls = [params for method, params in bot.core.calls if method.lower() == "setmycommands"]
+    chat_900 = next(c for c in calls if c.get("scope", {}).get("chat_id") == 900)
+    assert "wishes" in str(chat_900["commands"])
+
+
+@pytest.mark.slow  # the bot's worker process builds the files
+async def test_the_export_caption_counts_the_wishes(bot) -> None:
+    """The ledger export's caption says how many wishes were posted, claimed, granted and received."""
+    await bot.start(COORDINATOR)
+    await post_wish(bot, "en")
+    await submit_appeal(bot, COURIER)
+    await bot.say(COORDINATOR, "/export 2026-11-23 2026-11-29")
+    captions = [m.get("caption") for m in bot.core.bot_messages(COORDINATOR) if m.get("document")]
+    tail = t(bot, "en", "wishes.export_caption", post=1, claim=0, grant=0, collect=0)
+    assert len(captions) == 2 and all(c.endswith(tail) for c in captions)
