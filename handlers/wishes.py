@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
@@ -47,6 +48,8 @@ STEP_OF = {
 }
 VERB_OF = {step: verb for verb, step in STEP_OF.items()}
 LISTED = 10  # wishes shown in one list
+# Text typed this long after the question is not taken as its answer (the person has moved on).
+ANSWER_WITHIN = timedelta(hours=1)
 
 
 def _data(verb: WishVerb, arg: str = "") -> str:
@@ -200,8 +203,13 @@ async def typed(update: Update, context: BotContext, me: Who, text: str) -> bool
     services = context.services
     wishes = services.storage.wishes
     dialog = await wishes.dialog(me.person.telegram_id)
-    if dialog is None or dialog.step == "review":
+    if dialog is None:
         return False
+    if dialog.at is not None and services.clock() - dialog.at > ANSWER_WITHIN:
+        await wishes.drop_dialog(me.person.telegram_id)
+        return False
+    if dialog.step == "review":  # typed again instead of Confirm: the new words replace the shown ones
+        dialog = WishDialog("text", {"category": dialog.data["category"]})
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     text = " ".join(text.split()) if dialog.step == "text" else text.strip()
     limit = MAX_WISH_TEXT if dialog.step == "text" else MAX_WISH_NOTE

@@ -75,6 +75,7 @@ class WishDialog:
 
     step: str  # "text", "review", "decline" or "grant"
     data: dict[str, Any]
+    at: datetime | None = None  # when it was asked (or the text shown back)
 
 
 def _get(conn: sqlite3.Connection, wish_id: int) -> Wish | None:
@@ -264,8 +265,10 @@ class Wishes:
 
     async def dialog(self, telegram_id: int) -> WishDialog | None:
         """What this person is typing for a wish, if anything."""
-        row = await self._db.fetchone("SELECT step, data FROM wish_dialogs WHERE telegram_id = ?", (telegram_id,))
-        return None if row is None else WishDialog(row["step"], json.loads(row["data"]))
+        row = await self._db.fetchone(
+            "SELECT step, data, updated_at FROM wish_dialogs WHERE telegram_id = ?", (telegram_id,)
+        )
+        return None if row is None else WishDialog(row["step"], json.loads(row["data"]), from_ts(row["updated_at"]))
 
     async def set_dialog(self, telegram_id: int, dialog: WishDialog, now: datetime) -> None:
         """Wait for this person's next text for a wish (replacing what was awaited before)."""

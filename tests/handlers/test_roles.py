@@ -406,7 +406,17 @@ async def test_each_role_sees_its_own_command_list(bot) -> None:
         scope = BotCommandScopeChat(chat_id) if chat_id is not None else None
         return [c.command for c in await bot.app.bot.get_my_commands(scope=scope, language_code=language)]
 
-    assert await listed(None, "en") == ["start", "appeal", "my", "station", "privacy", "help", "language", "cancel"]
+    assert await listed(None, "en") == [
+        "start",
+        "appeal",
+        "my",
+        "station",
+        "wishes",
+        "privacy",
+        "help",
+        "language",
+        "cancel",
+    ]
     assert (await listed(HR_STAFF))[:2] == ["queue", "open"] and "appeal" in await listed(HR_STAFF)
     coordinator = await listed(COORDINATOR)
     assert "triage" in coordinator and "people" in coordinator and "appeal" not in coordinator

@@ -253,3 +253,30 @@ async def test_the_export_caption_counts_the_wishes(bot) -> None:
     captions = [m.get("caption") for m in bot.core.bot_messages(COORDINATOR) if m.get("document")]
     tail = t(bot, "en", "wishes.export_caption", post=1, claim=0, grant=0, collect=0)
     assert len(captions) == 2 and all(c.endswith(tail) for c in captions)
+
+
+async def test_typed_again_replaces_the_words_and_an_old_question_lapses(bot) -> None:
+    """Words typed at the show-back replace the shown ones (the older Confirm goes stale); a question left
+    for over an hour no longer takes the next text."""
+    bot.user(COURIER, "Li", language_code="en")
+    await bot.say(COURIER, "/wishes")
+    await bot.press(COURIER, "Post a wish")
+    await bot.press(COURIER, "Phone holder")
+    await bot.say(COURIER, "A phone holder")
+    first_confirm = bot.core.bot_messages(COURIER)[-1]["message_id"]
+    await bot.say(COURIER, "A sturdy phone holder for a scooter")
+    assert "A sturdy phone holder for a scooter" in bot.last_text(COURIER)
+    shown = next(m for m in bot.core.bot_messages(COURIER) if m["message_id"] == first_confirm)
+    data = next(d for label, d in bot.core.inline_buttons(shown) if label.startswith("Confirm"))
+    query = bot.core.press_button(COURIER, first_confirm, data)
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == t(bot, "en", "wishes.stale")
+    await bot.press(COURIER, "Confirm")
+    assert await rows(bot, "SELECT text FROM wishes") == [("A sturdy phone holder for a scooter",)]
+    await bot.say(COURIER, "/wishes")
+    await bot.press(COURIER, "Post a wish")
+    await bot.press(COURIER, "Other")
+    bot.clock.advance(hours=2)
+    await bot.say(COURIER, "My wage for October is missing")
+    assert not bot.last_text(COURIER).startswith("Please check your wish")
+    assert await bot.services.storage.wishes.dialog(COURIER) is None
