@@ -353,6 +353,8 @@ async def _take(update: Update, context: BotContext, me: Who, step: WishStep, wi
     await drop_keyboard(update)
     await reply(update, services.text(me.lang, f"wishes.done_{step}", number=wish.id))
     await _tell_courier(context, wish, step)
+    if step is WishStep.COLLECT:
+        await _tell_claimer(context, wish)
 
 
 # ----------------------------------------------------------------------------------------------- notices
@@ -408,6 +410,15 @@ async def _tell_courier(context: BotContext, wish: Wish, step: WishStep) -> None
         )
         markup = inline([[received]])
     await _send(context, wish.courier_id, text, markup)
+
+
+async def _tell_claimer(context: BotContext, wish: Wish) -> None:
+    """The unit that granted a wish hears that the courier has it."""
+    services = context.services
+    for person in await services.storage.people.staff_and_coordinators():
+        if person.role == "staff" and person.unit_id == wish.unit_id:
+            lang = await _lang_of(context, person)
+            await _send(context, person.telegram_id, services.text(lang, "wishes.notice_collect", number=wish.id))
 
 
 def wish_handlers(labels: set[str]) -> list[BaseHandler]:

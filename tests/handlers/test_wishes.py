@@ -90,6 +90,7 @@ async def test_the_whole_flow(bot, lang) -> None:
     assert "Station One, Monday 10:00-17:00" in told
     await bot.press(COURIER, t(bot, lang, "wishes.button_collect", number=number))
     assert bot.last_text(COURIER) == t(bot, lang, "wishes.done_collect", number=number)
+    assert bot.last_text(STATION_STAFF) == t(bot, "en", "wishes.notice_collect", number=number)
     assert await rows(
         bot, "SELECT step, from_state, to_state FROM wish_events WHERE wish_id = ? ORDER BY id", (number,)
     ) == [
