@@ -60,6 +60,7 @@ from handlers.start import fallback_handlers, start_handlers
 from handlers.station_admin import station_admin_handlers
 from handlers.stations import station_handlers
 from handlers.surveys import survey_handlers
+from handlers.wishes import wish_handlers
 from storage.people import UnitSpec
 from storage.store import Storage
 
@@ -101,6 +102,7 @@ async def open_storage(config: Config, now: datetime) -> Storage:
     storage.cohandling.part_span = config.deadlines.cohandle_part
     storage.reports.radius_m = config.hotspots.radius_m
     storage.outreach.near_m = config.outreach.near_m
+    storage.wishes.max_open = config.wishes.max_open
     await storage.people.sync_config(
         [UnitSpec(u.id, u.kind, u.zh, u.en, tuple(u.staff)) for u in config.units],
         config.coordinators,
@@ -126,6 +128,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *notice_handlers(),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
+        *wish_handlers(labels("wishes.menu")),
         # Every inline button: decoded by handlers/callbacks.py, routed by the table in handlers/presses.py.
         CallbackQueryHandler(on_press),
         # Before the inbox: it takes every other message.

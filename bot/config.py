@@ -429,6 +429,29 @@ class OutreachSection(Strict):
         return end if end > local else end + timedelta(days=1)
 
 
+class WishCategory(Strict):
+    id: Identifier
+    zh: str = Field(min_length=1, max_length=20)
+    en: str = Field(min_length=1, max_length=40)
+
+
+def _default_wish_categories() -> list[WishCategory]:
+    return [
+        WishCategory(id="rain_gear", zh="雨具", en="Rain gear"),
+        WishCategory(id="phone_holder", zh="手机支架", en="Phone holder"),
+        WishCategory(id="childrens_books", zh="儿童读物", en="Books for a child"),
+        WishCategory(id="warm_clothing", zh="保暖衣物", en="Warm clothing"),
+        WishCategory(id="other", zh="其他", en="Other"),
+    ]
+
+
+class WishesSection(Strict):
+    # What a courier may wish for (微心愿), as buttons in this order.
+    categories: list[WishCategory] = Field(default_factory=_default_wish_categories, min_length=1, max_length=12)
+    # Wishes one courier may have open (posted, approved, claimed or granted) at once.
+    max_open: int = Field(default=3, ge=1, le=20)
+
+
 class Config(Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -449,6 +472,7 @@ class Config(Strict):
     invites: InvitesSection = Field(default_factory=InvitesSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
     outreach: OutreachSection = Field(default_factory=OutreachSection)
+    wishes: WishesSection = Field(default_factory=WishesSection)
 
     @field_validator("timezone")
     @classmethod

@@ -42,6 +42,7 @@ class Family(StrEnum):
     LINK = "ol"  # a notice's button to an activity or a survey: the feature registers its handler
     ACTIVITY = "ac"
     SURVEY = "sv"
+    WISH = "wi"
 
 
 class AppealVerb(StrEnum):
@@ -284,6 +285,22 @@ class SurveyVerb(StrEnum):
     SEND = "send"
 
 
+class WishVerb(StrEnum):
+    """Micro-wishes (handlers/wishes.py): posting one, and a step on one (arg: the wish's number)."""
+
+    NEW = "new"
+    CATEGORY = "cat"  # arg: the category's id
+    BACK = "back"
+    CANCEL = "cnl"
+    CONFIRM = "ok"  # arg: a digest of the text shown back
+    APPROVE = "approve"
+    DECLINE = "decline"
+    CLAIM = "claim"
+    GRANT = "grant"
+    COLLECT = "collect"
+    WITHDRAW = "withdraw"
+
+
 Verb = (
     AppealVerb
     | DraftVerb
@@ -305,6 +322,7 @@ Verb = (
     | LinkVerb
     | ActivityVerb
     | SurveyVerb
+    | WishVerb
 )
 
 VERBS: dict[Family, type[StrEnum]] = {
@@ -328,6 +346,7 @@ VERBS: dict[Family, type[StrEnum]] = {
     Family.LINK: LinkVerb,
     Family.ACTIVITY: ActivityVerb,
     Family.SURVEY: SurveyVerb,
+    Family.WISH: WishVerb,
 }
 
 _ARG = r"[a-z0-9_.-]{1,40}"
@@ -339,8 +358,7 @@ _OTHER = re.compile(rf"^([a-z]{{2}}):([a-z]{{1,8}})(?::({_ARG}))?$")
 # Language buttons sent before the codec had them ("lang:zh") still work.
 _OLD_LANGUAGE = re.compile(r"^lang:([a-z]{2})$")
 # Families whose buttons always name something.
-_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.LINK}
-_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.SURVEY}
+_ARG_REQUIRED = {Family.STATION, Family.HOTSPOT, Family.LANGUAGE, Family.LINK, Family.SURVEY}
 # Verbs that always name something, in families where others need nothing.
 _VERB_ARG_REQUIRED = {
     *((Family.INVITE, v) for v in (InviteVerb.MAKE, InviteVerb.REVOKE, InviteVerb.REVOKE_CONFIRMED)),
@@ -353,6 +371,19 @@ _VERB_ARG_REQUIRED = {
         (Family.ACTIVITY, v)
         for v in ActivityVerb
         if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD, ActivityVerb.UNTIL_START)
+    ),
+    *(
+        (Family.WISH, v)
+        for v in (
+            WishVerb.CATEGORY,
+            WishVerb.CONFIRM,
+            WishVerb.APPROVE,
+            WishVerb.DECLINE,
+            WishVerb.CLAIM,
+            WishVerb.GRANT,
+            WishVerb.COLLECT,
+            WishVerb.WITHDRAW,
+        )
     ),
 }
 
@@ -418,6 +449,7 @@ TOOLS = (
     Family.NOTICE,
     Family.LINK,
     Family.SURVEY,
+    Family.WISH,
 )
 
 

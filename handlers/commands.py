@@ -8,7 +8,19 @@ from telegram.error import TelegramError
 from handlers.i18n import Catalog
 from storage.models import Person
 
-COMMANDS = ("start", "appeal", "my", "station", "activities", "privacy", "settings", "help", "language", "cancel")
+COMMANDS = (
+    "start",
+    "appeal",
+    "my",
+    "station",
+    "wishes",
+    "activities",
+    "privacy",
+    "settings",
+    "help",
+    "language",
+    "cancel",
+)
 # Staff can do what couriers do, and work their queue; coordinators have their own tools instead.
 ROLE_COMMANDS = {
     "staff": ("queue", "open", "replies", *COMMANDS),
@@ -21,6 +33,7 @@ ROLE_COMMANDS = {
         "answers",
         "activities",
         "surveys",
+        "wishes",
         "people",
         "invite",
         "invites",
@@ -43,6 +56,7 @@ _DESCRIBED = {
     "outreach": "outreach.command_outreach",
     "activities": "activities.command",
     "surveys": "surveys.command",
+    "wishes": "wishes.command",
 }
 
 

@@ -59,7 +59,7 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
         tail = [*tail, t("surveys.menu")]
     rows = [
         [t("menu.new_appeal"), t("menu.my_appeals")],
-        [request_button(services.text(lang, "menu.nearest_station"), location=True)],
+        [request_button(services.text(lang, "menu.nearest_station"), location=True), t("wishes.menu")],
         [t("activities.menu")],  # activities with sign-up (handlers/activities.py)
         [*tail, t("outreach.menu_settings")],  # what they hear about (handlers/outreach.py)
     ]

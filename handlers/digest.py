@@ -178,6 +178,7 @@ async def digest_parts(services: Services, lang: str, data: DigestData, title_ke
     lines.append(t("answers_filing.digest", count=data.direct_answers))
     lines += redo_lines(services, lang, data)
     lines.append(t("cohandle.digest", added=data.parts_added, done=data.parts_done))
+    lines.append(t("wishes.digest", **await services.storage.wishes.counts(data.start, data.end)))
     parts = [Part(text=chunk) for chunk in split_lines("\n".join(lines))]
     if data.hotspots:
         parts.append(await _hotspot_part(services, lang, data, names))

@@ -85,6 +85,10 @@ async def _send(update: Update, context: BotContext, me: Who, first: date, last:
     # Drafts the knowledge base settled are no appeals, so no rows: the caption counts them.
     if direct := await services.storage.answers.direct_answers(start, end):
         caption += services.text(me.lang, "answers_filing.export_caption", count=direct)
+    # Micro-wishes have a ledger of their own (storage/wishes.py): the caption counts their steps.
+    wishes = await services.storage.wishes.counts(start, end)
+    if any(wishes.values()):
+        caption += services.text(me.lang, "wishes.export_caption", **wishes)
     chat = update.effective_chat
     await chat.send_document(InputFile(csv_bytes, filename=file_name(first, last, "csv")), caption=caption)
     await chat.send_document(InputFile(xlsx_bytes, filename=file_name(first, last, "xlsx")), caption=caption)

@@ -34,6 +34,7 @@ from handlers import (
     outreach_notices,
     stations,
     surveys,
+    wishes,
 )
 from handlers.callbacks import DraftVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, main_menu, refuse, reply, retire_buttons
@@ -101,6 +102,8 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     if await outreach_notices.typed(update, context, me):
         return
     if open_draft is None and text and message.text and await surveys.typed_answer(update, context, me, text):
+        return
+    if text and await wishes.typed(update, context, me, text):
         return
     if await canned_replies.typed_reply(update, context, me, draft, text):
         return

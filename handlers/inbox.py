@@ -36,6 +36,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     me = await who(update, context)
     storage = context.services.storage
     dropped = await storage.dialogs.clear_prompt(me.person.telegram_id)
+    dropped = await storage.wishes.drop_dialog(me.person.telegram_id) or dropped
     draft = await storage.dialogs.draft(me.person.telegram_id)
     if draft is not None:
         await retire_buttons(update, draft.buttons_at)  # the step it was at asks no more

@@ -37,6 +37,7 @@ from handlers import (
     station_admin,
     stations,
     surveys,
+    wishes,
 )
 from handlers.callbacks import (
     ActivityVerb,
@@ -62,6 +63,7 @@ from handlers.callbacks import (
     StationVerb,
     SurveyVerb,
     Verb,
+    WishVerb,
     decode,
 )
 from handlers.cards import BY_VERB
@@ -134,6 +136,8 @@ ROUTES: dict[tuple[Family, Verb], PressHandler] = {
     **{(Family.ACTIVITY, verb): activities.on_press for verb in ActivityVerb},
     # Surveys: a coordinator's tools and a courier's answers (handlers/surveys.py).
     **{(Family.SURVEY, verb): surveys.on_press for verb in SurveyVerb},
+    # Micro-wishes (微心愿): posting, reviewing, claiming, granting, receiving (handlers/wishes.py).
+    **{(Family.WISH, verb): wishes.on_press for verb in WishVerb},
 }
 
 

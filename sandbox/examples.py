@@ -23,6 +23,7 @@ from telegram.ext import Application
 from domain.commands import ActOnAppeal, EventArgs, FileAppeal, NewAppeal
 from domain.events import Event
 from domain.routing import Rule
+from domain.wishes import WishStep
 from handlers.services import BotData
 from storage import usecases
 from storage.dialogs import Draft, Step
@@ -226,13 +227,30 @@ async def co_handled_with_a_group(district: District) -> None:
     )
 
 
-# Each makes one example, in this order (appeal numbers follow it).
+async def wish_to_claim(district: District) -> None:
+    """A micro-wish (微心愿) for a child's books: posted by the courier, approved by the coordinator, waiting for a unit to claim."""
+    at = district._tick(STEP)
+    courier = await district.storage.people.seen(COURIER_ZHAO, "zh", at)
+    posted = await district.storage.wishes.post(
+        courier,
+        category="childrens_books",
+        text="孩子上三年级，想要几本适合他读的课外书，科普类的最好。",
+        language="zh",
+        now=at,
+    )
+    coordinator = await district.storage.people.get(COORDINATOR)
+    await district.storage.wishes.take(posted.wish.id, WishStep.APPROVE, coordinator, now=district._tick(STEP))
+    await district._settled()
+
+
+# Each makes one example, in this order (appeal numbers follow it; the wish makes no appeal).
 EXAMPLES: list[Example] = [
     extension_awaiting_coordinator,
     redo_after_not_solved,
     being_handled,
     extension_approved,
     co_handled_with_a_group,
+    wish_to_claim,
 ]
 
 
@@ -250,14 +268,16 @@ async def seed(
     settle: Settle | None = None,
     examples: list[Example] = EXAMPLES,
 ) -> int:
-    """Make the examples on a database with no appeals, their events ending by `now`; how many were made (0: none)."""
+    """Make the examples on a database with no appeals, their events ending by `now`; how many appeals were made
+    (0: none)."""
     if await has_appeals(storage):
         return 0
     log.info("a new district: making %d example appeals (--no-examples leaves them out)", len(examples))
     district = District(storage, routing, now=now, at=now - TIMELINE, settle=settle)
     for example in examples:
         await example(district)
-    return len(examples)
+    row = await storage.db.fetchone("SELECT count(*) AS n FROM appeals")
+    return row["n"]
 
 
 async def seed_running(application: Application) -> int:

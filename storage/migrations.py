@@ -1010,6 +1010,50 @@ CREATE INDEX survey_answers_response ON survey_answers(response_id);
 )
 
 
+MIGRATIONS.append(
+    (
+        "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
+        """
+CREATE TABLE wishes (
+    id INTEGER PRIMARY KEY,
+    courier_id INTEGER,
+    category TEXT NOT NULL,
+    text TEXT NOT NULL,
+    language TEXT NOT NULL,
+    state TEXT NOT NULL,
+    unit_id TEXT,
+    place TEXT,
+    reason TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX wishes_state ON wishes(state, id);
+CREATE INDEX wishes_courier ON wishes(courier_id, state);
+CREATE TABLE wish_events (
+    id INTEGER PRIMARY KEY,
+    wish_id INTEGER NOT NULL REFERENCES wishes(id),
+    step TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    actor_id INTEGER,
+    actor_role TEXT NOT NULL,
+    unit_id TEXT,
+    note TEXT,
+    at INTEGER NOT NULL
+);
+CREATE INDEX wish_events_step_at ON wish_events(step, at);
+CREATE INDEX wish_events_wish ON wish_events(wish_id, id);
+CREATE TABLE wish_dialogs (
+    telegram_id INTEGER PRIMARY KEY,
+    step TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

@@ -22,6 +22,8 @@ from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.people import JOIN_BURST_NOTICE
 from storage.updates import KEEP
+from storage.wishes import expire as expire_wishes
+from storage.wishes import withdraw_and_blank
 
 # States a courier may still withdraw from (the lifecycle table decides; these are the candidates).
 _WITHDRAWABLE = literals(t.state for t in lifecycle.TABLE.values() if t.event is Event.WITHDRAW)
@@ -208,13 +210,14 @@ class Privacy:
             ).fetchone()[0]
             location = conn.execute("SELECT 1 FROM last_locations WHERE telegram_id = ?", (telegram_id,)).fetchone()
             draft = conn.execute("SELECT 1 FROM drafts WHERE courier_id = ?", (telegram_id,)).fetchone()
+            wishes = conn.execute("SELECT count(*) FROM wishes WHERE courier_id = ?", (telegram_id,)).fetchone()[0]
             return Holdings(
                 known=True,
                 role=person["role"],
                 language=person["language"],
                 appeals=appeals["n"],
                 open_appeals=appeals["open"],
-                texts=appeals["texts"] + notes,
+                texts=appeals["texts"] + notes + wishes,
                 files=files,
                 phone=bool(appeals["phone"]),
                 location=location is not None,
@@ -246,8 +249,9 @@ class Privacy:
         def work(conn: sqlite3.Connection) -> tuple[int, bool]:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
+            _, wishes = withdraw_and_blank(conn, telegram_id, now)  # micro-wishes: open ones withdrawn, texts gone
             # Decided in the erasing transaction: of two erasures handled side by side, one finds the data.
-            found = forget_people(conn, [telegram_id]) > 0 or bool(ids)
+            found = forget_people(conn, [telegram_id]) > 0 or bool(ids) or wishes > 0
             return len(ids), found
 
         count, found = await self._db.write(work, long=True)
@@ -287,6 +291,7 @@ class Privacy:
         def rest(conn: sqlite3.Connection) -> Expired:
             locations = conn.execute("DELETE FROM last_locations WHERE at < ?", (cutoff,)).rowcount
             drafts = conn.execute("DELETE FROM drafts WHERE updated_at < ?", (cutoff,)).rowcount
+            expire_wishes(conn, cutoff)  # micro-wishes settled long ago: their texts and people
             notices = conn.execute(
                 "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff,)
             ).rowcount
@@ -306,7 +311,8 @@ class Privacy:
                     " AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.telegram_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM survey_progress s WHERE s.telegram_id = people.telegram_id)"
-                    " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.telegram_id = people.telegram_id)",
+                    " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.telegram_id = people.telegram_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM wishes w WHERE w.courier_id = people.telegram_id)",
                     (cutoff,),
                 )
             ]

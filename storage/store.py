@@ -25,6 +25,7 @@ from storage.stations import Stations
 from storage.surveys import Surveys
 from storage.timers import Timers
 from storage.updates import HandledUpdates
+from storage.wishes import Wishes
 
 
 class Storage:
@@ -53,6 +54,7 @@ class Storage:
         self.outreach = Outreach(db)
         self.activities = Activities(db)
         self.surveys = Surveys(db)
+        self.wishes = Wishes(db)
 
     @classmethod
     async def open(

@@ -35,6 +35,7 @@ from domain.answers_file import read_answers
 from domain.commands import ActOnAppeal, EventArgs
 from domain.lifecycle import Event
 from domain.surveys_file import read_survey
+from domain.wishes import WishStep
 from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.dialogs import Draft, Prompt, PromptKind
@@ -209,6 +210,20 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     # Surveys: coordinators manage them and read the results; everyone else answers (a coordinator previews).
     ("sv:res:{s}", "survey", ("no", "no", "no", "no", "no", "ok")),
     ("sv:go:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),
+    # Micro-wishes (微心愿), the wish {w} posted by the courier: couriers post; a coordinator reviews; any
+    # unit claims an approved one; the claiming unit (HR) or a coordinator grants; the courier (or a
+    # coordinator) confirms receipt; the courier may withdraw. Back and Confirm belong to a dialog.
+    ("wi:new", "none", ("ok", "ok", "ok", "no", "no", "no")),
+    ("wi:cat:rain_gear", "none", ("ok", "ok", "ok", "no", "no", "no")),
+    ("wi:back", "none", ("no", "no", "no", "no", "no", "no")),
+    ("wi:cnl", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
+    ("wi:ok:abcdef12", "none", ("no", "no", "no", "no", "no", "no")),
+    ("wi:approve:{w}", "wish_posted", ("no", "no", "no", "no", "no", "ok")),
+    ("wi:decline:{w}", "wish_posted", ("no", "no", "no", "no", "no", "ok")),
+    ("wi:claim:{w}", "wish_approved", ("no", "no", "no", "ok", "ok", "no")),
+    ("wi:grant:{w}", "wish_claimed", ("no", "no", "no", "ok", "no", "ok")),
+    ("wi:collect:{w}", "wish_granted", ("no", "ok", "no", "no", "no", "ok")),
+    ("wi:withdraw:{w}", "wish_posted", ("no", "ok", "no", "no", "no", "no")),
 ]
 
 # Commands, with the state they are sent in and who may use them (same columns).
@@ -246,6 +261,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/activities", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("/activity new", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, the rest answer
+    ("/wishes", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),  # what each may do with micro-wishes
 ]
 
 # The appeal buttons that are not lifecycle events of cards.ACTIONS, and the tools' verbs.
@@ -277,6 +293,10 @@ def refusal(data: str, kind: str, state: str = "") -> str:
         return "canned.not_offered" if kind == "other_unit" or family == "ap" else "staff.not_staff"
     if family == "ac":
         return "activities.not_for_you" if verb == "join" else "coord.not_coordinator"
+    if family == "wi":
+        if verb in ("new", "cat"):
+            return "wishes.couriers_only"
+        return "wishes.stale" if verb in ("back", "ok") else "wishes.refused_step_role"
     if family == "ap":
         # Couriers see their own appeals, staff their unit's, coordinators all; to anyone else
         # an appeal does not exist. Who can see it but may not act is told so.
@@ -432,8 +452,27 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.people.create_invite(
             "ABCDEFGH", "st1", COORDINATOR, now=now, expires=now.replace(year=now.year + 1)
         )
+    elif state.startswith("wish_"):
+        await _wish_scene(bot, state, names)
     await bot.tick()  # send the notices all that wrote, so a snapshot sees nothing pending
     return names
+
+
+async def _wish_scene(bot: Bot, state: str, names: dict[str, Any]) -> None:
+    """A wish {w} of the courier's, moved on to `state` ("wish_posted", "wish_approved", ...); HR claims it."""
+    wishes, people, now = bot.services.storage.wishes, bot.services.storage.people, bot.clock()
+    posted = await wishes.post(
+        await people.get(COURIER), category="rain_gear", text="A raincoat", language="en", now=now
+    )
+    names["w"] = w = posted.wish.id
+    steps = [
+        (WishStep.APPROVE, COORDINATOR, None),
+        (WishStep.CLAIM, HR_STAFF, None),
+        (WishStep.GRANT, HR_STAFF, "HR Bureau, front desk"),
+    ]
+    reached = {"wish_posted": 0, "wish_approved": 1, "wish_claimed": 2, "wish_granted": 3}[state]
+    for step, actor, note in steps[:reached]:
+        await wishes.take(w, step, await people.get(actor), now=now, note=note)
 
 
 def snapshot(path: str, ignore_person: int | None = None) -> dict[str, list[tuple]]:
@@ -897,6 +936,34 @@ async def _notice_sent(c: Case) -> None:
     await _notice_step(c, None)
 
 
+async def _wish_category_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("wishes.ask_category")
+
+
+async def _wish_text_asked(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("wishes.ask_text", category="Rain gear", limit=120)
+    assert (await c.bot.services.storage.wishes.dialog(c.person)).step == "text"
+
+
+async def _wish_cancelled(c: Case) -> None:
+    assert c.bot_texts()[-1] == c.t("wishes.cancelled")
+
+
+def _wish_in(state: str) -> Check:
+    async def check(c: Case) -> None:
+        assert (await c.bot.services.storage.wishes.get(c.names["w"])).state == state
+
+    return check
+
+
+def _wish_asked(step: str) -> Check:
+    async def check(c: Case) -> None:
+        assert c.bot_texts()[-1] == c.t(f"wishes.ask_{step}", number=c.names["w"], limit=200)
+        assert (await c.bot.services.storage.wishes.dialog(c.person)).step == step
+
+    return check
+
+
 ALLOWED: dict[str, Check] = {
     "open": _open,
     "cnl": _cancel,
@@ -999,6 +1066,15 @@ ALLOWED: dict[str, Check] = {
     "nc:area": lambda c: _notice_step(c, "confirm"),
     "nc:send": _notice_sent,
     "nc:cancel": lambda c: _notice_step(c, None),
+    "wi:new": _wish_category_asked,
+    "wi:cat": _wish_text_asked,
+    "wi:cnl": _wish_cancelled,
+    "wi:approve": _wish_in("approved"),
+    "wi:decline": _wish_asked("decline"),
+    "wi:claim": _wish_in("claimed"),
+    "wi:grant": _wish_asked("grant"),
+    "wi:collect": _wish_in("collected"),
+    "wi:withdraw": _wish_in("withdrawn"),
 }
 
 
@@ -1053,6 +1129,13 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
                 "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
             )
+        elif name == "/wishes":
+            if c.person == COORDINATOR:
+                assert first == c.t("wishes.none_open")
+            elif c.person in (HR_STAFF, STATION_STAFF):
+                assert first == c.t("wishes.none_to_claim")
+            else:
+                assert first.startswith(c.t("wishes.intro"))
         elif name == "/queue":
             if c.person == HR_STAFF:
                 assert first.startswith(c.t("staff.queue_title", unit="HR Bureau")) and f"#{c.n}" in first
@@ -1258,7 +1341,7 @@ async def test_the_tables_name_every_command_and_button(tmp_path) -> None:
     appeal_verbs = {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("ap:")}
     assert appeal_verbs == set(BY_VERB) | EXTRA_APPEAL_VERBS
     assert {_family_verb(d)[1] for d, _, _ in BUTTONS if d.startswith("dr:")} == DRAFT_VERBS
-    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1, s=1)).kind for d, _, _ in BUTTONS}
+    families = {callbacks.decode(d.format(n=1, v=1, m=2, r=1, s=1, w=1)).kind for d, _, _ in BUTTONS}
     assert families == set(callbacks.Family) - {callbacks.Family.PAGE}  # list pages: tests/handlers/test_list_pages.py
 
 

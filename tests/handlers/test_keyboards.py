@@ -65,7 +65,7 @@ async def test_main_menu() -> None:
     nearest = KeyboardButton("en:menu.nearest_station", request_location=True, request_contact=False)
     rows = [
         ["en:menu.new_appeal", "en:menu.my_appeals"],
-        [nearest],
+        [nearest, "en:wishes.menu"],
         ["en:activities.menu"],
         ["en:menu.help", "en:menu.language", "en:outreach.menu_settings"],
     ]

@@ -399,6 +399,7 @@ async def test_every_button_the_bot_sends_decodes_to_a_row_of_the_table(tmp_path
                 "/notice",
                 "/activity new",  # the publishing dialog's Cancel (handlers/activities.py)
                 "/surveys",
+                "/wishes",
             ):
                 await bot.say(person, command)
         # A notice with a button to a survey (issue 18): its Stop and its link.

@@ -22,6 +22,7 @@ async def test_start_in_english(bot) -> None:
         "New appeal",
         "My appeals",
         "Nearest station",
+        "Micro-wish",
         "Activities",
         "Help",
         "Language",

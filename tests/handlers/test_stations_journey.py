@@ -47,7 +47,8 @@ async def test_nearest_stations_in_order_with_amenities(bot) -> None:
     await bot.say(COURIER, "/station")
     assert bot.last_text(COURIER) == bot.services.text("en", "stations.ask_location")
     assert bot.core.reply_keyboard(COURIER)["keyboard"][1] == [
-        {"request_contact": False, "request_location": True, "text": "Nearest station"}
+        {"request_contact": False, "request_location": True, "text": "Nearest station"},
+        {"text": "Micro-wish"},
     ]  # the menu's own button shares the location in one tap
     sent = len(bot.core.bot_messages(COURIER))
     bot.core.share_location(COURIER, 31.2317, 121.4753)
@@ -57,6 +58,7 @@ async def test_nearest_stations_in_order_with_amenities(bot) -> None:
         "New appeal",
         "My appeals",
         "Nearest station",
+        "Micro-wish",
         "Activities",
         "Help",
         "Language",

@@ -80,7 +80,7 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
     """Five appeals, in the states their stories say, with a ledger the invariant checker replays."""
     database = tmp_path / "sandbox.sqlite3"
     async with sandbox_bot(database) as bot:
-        assert await examples.seed_running(bot.app) == len(examples.EXAMPLES) == 5
+        assert await examples.seed_running(bot.app) == 5 and len(examples.EXAMPLES) == 6
     appeals = {
         row["id"]: dict(row)
         for row in rows(
@@ -115,6 +115,11 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
     # Every notice went out while the examples were made.
     assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
     assert check_invariants(database) == []
+    # The sixth: a micro-wish (微心愿) posted and approved, waiting for a unit to claim it.
+    wishes = rows(database, "SELECT courier_id, category, state FROM wishes")
+    assert [tuple(r) for r in wishes] == [(examples.COURIER_ZHAO, "childrens_books", "approved")]
+    steps = rows(database, "SELECT step, at FROM wish_events ORDER BY id")
+    assert [r["step"] for r in steps] == ["post", "approve"] and steps[-1]["at"] <= START.timestamp()
 
 
 async def test_a_second_start_adds_nothing(tmp_path: Path) -> None:
@@ -123,7 +128,7 @@ async def test_a_second_start_adds_nothing(tmp_path: Path) -> None:
     async with sandbox_bot(database) as bot:
         await examples.seed_running(bot.app)
     before = counts(database)
-    assert before["appeals"] == len(examples.EXAMPLES)
+    assert before["appeals"] == 5  # the sixth example is a micro-wish, not an appeal
     async with sandbox_bot(database) as bot:
         assert await examples.seed_running(bot.app) == 0
     assert counts(database) == before

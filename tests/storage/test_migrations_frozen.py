@@ -109,6 +109,10 @@ SHIPPED = [
         "surveys (问卷): surveys, couriers' progress, who answered, and the answers (unlinked when anonymous)",
         "af2297b406177d8c248a16e796b3891f241f845d17d2bdea320daa96ffd80800",
     ),
+    (
+        "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
+        "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
+    ),
 ]
 
 
