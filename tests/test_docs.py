@@ -13,7 +13,7 @@ CITATION = re.compile(r"design\.md §(\d+(?:\.\d+)?)")
 # A numbered heading: "## 2. Lifecycle" or "### 2.2 The table".
 HEADING = re.compile(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", re.MULTILINE)
 CITING = ("tests", "bench", "domain", "storage", "handlers", "bot", "docs")
-README_MAX_LINES = 300
+README_MAX_LINES = 320
 
 
 def _citations() -> list[tuple[Path, str]]:
