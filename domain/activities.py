@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from domain.file_fields import text_field
 from domain.stations_file import FileProblem, StationFileError
 
 MAX_FILE_BYTES = 256 * 1024
@@ -40,8 +40,6 @@ AUDIENCES = ("couriers", "everyone")
 LANGUAGES = ("zh", "en")
 FIELDS = ("title", "details", "starts", "station", "address", "lat", "lon", "places", "who", "language", "signup_until")
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 Format = Literal["toml", "json"]
 
@@ -91,21 +89,6 @@ def parse_time(value: Any, zone: ZoneInfo) -> datetime | None:
     return None
 
 
-def _text(raw: Mapping[str, Any], field: str, limit: int, problems: list[tuple[str, str]], *, lines: bool) -> str:
-    value = raw.get(field)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        problems.append((field, "must be text"))
-        return ""
-    value = value.strip()
-    if len(value) > limit:
-        problems.append((field, f"is {len(value)} characters long; at most {limit}"))
-    elif (_CONTROL_BUT_NEWLINE if lines else _CONTROL).search(value):
-        problems.append((field, "must not hold control characters" + ("" if lines else " or line breaks")))
-    return value
-
-
 def _coordinate(raw: Mapping[str, Any], field: str, bound: float, problems: list[tuple[str, str]]) -> float | None:
     value = raw.get(field)
     if value is None:
@@ -129,10 +112,10 @@ def check_activity(
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
         problems.append((", ".join(map(str, unknown)), f"unknown field; known: {', '.join(FIELDS)}"))
-    title = _text(raw, "title", MAX_TITLE, problems, lines=False)
+    title = text_field(raw, "title", problems, MAX_TITLE, lines=False, required=False)
     if not title and "title" not in {p[0] for p in problems}:
         problems.append(("title", "is missing"))
-    details = _text(raw, "details", MAX_DETAILS, problems, lines=True)
+    details = text_field(raw, "details", problems, MAX_DETAILS, lines=True, required=False)
     starts = parse_time(raw.get("starts"), zone)
     if starts is None:
         problems.append(("starts", "is missing or not a time like 2026-11-30 09:00 (district time)"))
@@ -150,7 +133,7 @@ def check_activity(
         problems.append(("station", f"{station!r} is not a known station id"))
         station = None
     station = station.strip() if isinstance(station, str) else None
-    address = _text(raw, "address", MAX_ADDRESS, problems, lines=False)
+    address = text_field(raw, "address", problems, MAX_ADDRESS, lines=False, required=False)
     if station is None and not address and "station" not in raw:
         problems.append(("station", "where is it? give a station's id (station = …) or an address (address = …)"))
     lat = _coordinate(raw, "lat", 90, problems)

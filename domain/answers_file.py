@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from domain.file_fields import CONTROL, text_field, utf16_len
 from domain.stations_file import (
     MAX_FILE_BYTES,
     FileLimitError,
@@ -50,8 +51,6 @@ MAX_ID = 24  # with the draft's start it travels in callback data (64 bytes at m
 MAX_ANSWERS = 20_000
 _ANSWER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 # One-line fields refuse every control character; texts keep their line breaks.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 FIELDS = ("id", "category", "keywords", "title_zh", "title_en", "text_zh", "text_en", "active")
 REQUIRED = ("id", "category", "title_zh", "title_en", "text_zh", "text_en")
 
@@ -92,31 +91,10 @@ class AnswerRecord:
         return self.text_en if lang == "en" else self.text_zh
 
 
-def utf16_len(text: str) -> int:
-    """The length Telegram counts: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def format_of(file_name: str) -> Format | None:
     """The format a file name says (.toml or .json), or None."""
     suffix = file_name.lower().rsplit(".", 1)[-1] if "." in file_name else ""
     return suffix if suffix in ("toml", "json") else None  # type: ignore[return-value]
-
-
-def _text(raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]], limit: int, lines: bool) -> str:
-    value = raw.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        problems.append((column, "is missing"))
-        return ""
-    if not isinstance(value, str):
-        problems.append((column, "must be text"))
-        return ""
-    value = value.strip()
-    if utf16_len(value) > limit:
-        problems.append((column, f"is {utf16_len(value)} characters long; at most {limit}"))
-    elif (_CONTROL_BUT_NEWLINE if lines else _CONTROL).search(value):
-        problems.append((column, "has control characters" if lines else "must be one line of text"))
-    return value
 
 
 def _keywords(value: Any, problems: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -134,7 +112,7 @@ def _keywords(value: Any, problems: list[tuple[str, str]]) -> tuple[str, ...]:
     long = [w for w in words if len(w) > MAX_KEYWORD]
     if long:
         problems.append(("keywords", f"{', '.join(map(repr, long))}: a keyword has at most {MAX_KEYWORD} characters"))
-    if any(_CONTROL.search(w) for w in words):
+    if any(CONTROL.search(w) for w in words):
         problems.append(("keywords", "a keyword must be one line of text"))
     return tuple(dict.fromkeys(words))
 
@@ -161,8 +139,8 @@ def check_answer(
         problems.append(
             ("category", f"no category has the id {category!r}; the categories are {', '.join(sorted(categories))}")
         )
-    titles = [_text(raw, f"title_{lang}", problems, MAX_TITLE, lines=False) for lang in ("zh", "en")]
-    texts = [_text(raw, f"text_{lang}", problems, MAX_TEXT, lines=True) for lang in ("zh", "en")]
+    titles = [text_field(raw, f"title_{lang}", problems, MAX_TITLE, lines=False) for lang in ("zh", "en")]
+    texts = [text_field(raw, f"text_{lang}", problems, MAX_TEXT, lines=True) for lang in ("zh", "en")]
     keywords = _keywords(raw.get("keywords"), problems)
     active = raw.get("active")
     if active is not None and not isinstance(active, bool):

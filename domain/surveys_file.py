@@ -36,7 +36,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from domain.answers_file import Format, format_of, utf16_len
+from domain.answers_file import Format, format_of
+from domain.file_fields import CONTROL, text_field, utf16_len
 from domain.stations_file import MAX_FILE_BYTES, FileLimitError, FileProblem, StationFileError, check_limits, decode
 
 __all__ = [
@@ -65,8 +66,6 @@ MAX_SCALE_LABEL = 30
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTIONS = 30
 _SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 SURVEY_FIELDS = ("id", "title_zh", "title_en", "intro_zh", "intro_en", "anonymous")
 QUESTION_FIELDS = (
     "kind",
@@ -146,25 +145,6 @@ class Survey:
         return cls(**{**data, "questions": questions})
 
 
-def _text(
-    raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]], limit: int, *, lines: bool, required: bool
-) -> str:
-    value = raw.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            problems.append((column, "is missing"))
-        return ""
-    if not isinstance(value, str):
-        problems.append((column, "must be text"))
-        return ""
-    value = value.strip()
-    if utf16_len(value) > limit:
-        problems.append((column, f"is {utf16_len(value)} characters long; at most {limit}"))
-    elif (_CONTROL_BUT_NEWLINE if lines else _CONTROL).search(value):
-        problems.append((column, "has control characters" if lines else "must be one line of text"))
-    return value
-
-
 def _options(raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]]) -> tuple[str, ...]:
     value = raw.get(column)
     if value is None:
@@ -179,7 +159,7 @@ def _options(raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]
     long = [o for o in options if utf16_len(o) > MAX_OPTION]
     if long:
         problems.append((column, f"{long[0]!r}: an option is a button, at most {MAX_OPTION} characters"))
-    if any(_CONTROL.search(o) for o in options):
+    if any(CONTROL.search(o) for o in options):
         problems.append((column, "an option must be one line of text"))
     if len(set(options)) != len(options):
         problems.append((column, "has the same option twice"))
@@ -195,7 +175,9 @@ def check_question(raw: Mapping[str, Any]) -> tuple[Question | None, list[tuple[
     kind = raw.get("kind")
     if kind not in KINDS:
         problems.append(("kind", f"{kind!r} is not a kind of question; the kinds are {', '.join(KINDS)}"))
-    texts = [_text(raw, f"text_{lang}", problems, MAX_QUESTION, lines=True, required=True) for lang in ("zh", "en")]
+    texts = [
+        text_field(raw, f"text_{lang}", problems, MAX_QUESTION, lines=True, required=True) for lang in ("zh", "en")
+    ]
     options: list[tuple[str, ...]] = [(), ()]
     if kind not in KINDS:
         pass  # which fields fit which kind is said once the kind is right
@@ -214,7 +196,7 @@ def check_question(raw: Mapping[str, Any]) -> tuple[Question | None, list[tuple[
         if column in raw and kind in KINDS and kind != "scale":
             problems.append((column, f"only a scale question says what 1 and 5 mean, not a {kind} one"))
         elif kind == "scale":
-            ends[index] = _text(raw, column, problems, MAX_SCALE_LABEL, lines=False, required=False)
+            ends[index] = text_field(raw, column, problems, MAX_SCALE_LABEL, lines=False, required=False)
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
         problems.append(("optional", f"{optional!r} is not true or false"))
@@ -236,8 +218,8 @@ def check_head(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     elif not _SURVEY_ID.match(survey_id.strip()):
         problems.append(("id", f"{survey_id!r}: use 1-{MAX_ID} lowercase letters, digits, '-' or '_'"))
     for lang in ("zh", "en"):
-        _text(raw, f"title_{lang}", problems, MAX_TITLE, lines=False, required=True)
-        _text(raw, f"intro_{lang}", problems, MAX_INTRO, lines=True, required=False)
+        text_field(raw, f"title_{lang}", problems, MAX_TITLE, lines=False, required=True)
+        text_field(raw, f"intro_{lang}", problems, MAX_INTRO, lines=True, required=False)
     if bool(raw.get("intro_zh")) != bool(raw.get("intro_en")):
         problems.append(
             ("intro_en" if raw.get("intro_zh") else "intro_zh", "is missing: the intro is in both languages")
