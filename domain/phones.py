@@ -126,3 +126,20 @@ def parse_phone(text: str) -> Phone:
     if digits.isdecimal() and len(digits) == 11:
         return Phone(None, "prefix")
     return Phone(None, "length")
+
+
+# A mainland ID card number: 17 digits and a digit or X, or the old 15 digits.
+_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
+# A number inside words, as `parse_phone` reads one.
+_NUMBER_IN_WORDS = re.compile(r"\+?\d[\d\s\-()（）]*\d")
+
+
+def personal_number(text: str) -> str | None:
+    """ "id_number" or "phone" if `text` holds a mainland ID card number or a phone number, else None
+    (what a wish's words or an anonymous survey's answer must not carry)."""
+    if _ID_NUMBER.search(re.sub(r"[\s\-]", "", text)):
+        return "id_number"
+    for found in _NUMBER_IN_WORDS.finditer(text):
+        if sum(c.isdigit() for c in found[0]) >= 7 and parse_phone(found[0]).number is not None:
+            return "phone"
+    return None

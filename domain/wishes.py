@@ -7,11 +7,10 @@ step only as RULES allows, in one transaction with its row in the wish_events le
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.phones import parse_phone
+from domain.phones import personal_number
 
 MAX_WISH_TEXT = 120  # a short wish: a line or two
 MAX_WISH_NOTE = 200  # a decline's reason, or where to collect a granted wish
@@ -120,12 +119,6 @@ def steps_for(state: WishState, roles: set[WishRole]) -> list[WishStep]:
     return [s for s in RULES if s is not WishStep.POST and refusal(s, state, roles) is None]
 
 
-# A mainland ID card number: 17 digits and a digit or X, or the old 15 digits.
-_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
-# A number inside words, as domain/phones.py reads one.
-_NUMBER_IN_WORDS = re.compile(r"\+?\d[\d\s\-()（）]*\d")
-
-
 class TextRefusal(StrEnum):
     """Why a wish's text was refused."""
 
@@ -141,10 +134,7 @@ def text_refusal(text: str, limit: int = MAX_WISH_TEXT) -> TextRefusal | None:
         return TextRefusal.EMPTY
     if len(text) > limit:
         return TextRefusal.TOO_LONG
-    compact = re.sub(r"[\s\-]", "", text)
-    if _ID_NUMBER.search(compact):
-        return TextRefusal.ID_NUMBER
-    for found in _NUMBER_IN_WORDS.finditer(text):
-        if sum(c.isdigit() for c in found[0]) >= 7 and parse_phone(found[0]).number is not None:
-            return TextRefusal.PHONE
+    found = personal_number(text)
+    if found is not None:
+        return TextRefusal.ID_NUMBER if found == "id_number" else TextRefusal.PHONE
     return None

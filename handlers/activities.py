@@ -688,7 +688,15 @@ def dialog_handlers(skip_labels: set[str]) -> list[BaseHandler]:
 
 async def on_link(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """A notice's button to an activity (handlers/outreach.py): the activity, as its own Show button opens it."""
-    await on_press(update, context, me, Press(Family.ACTIVITY, ActivityVerb.SHOW, arg=press.arg))
+    services = context.services
+    activity = await services.storage.activities.get(int(press.arg)) if press.arg.isdigit() else None
+    if activity is None:
+        await refuse(update, context, me.lang, "activities.gone")
+        return
+    await update.callback_query.answer()
+    # A new message: the notice (or its preview) the button sits under stays as it was.
+    text, markup = await _courier_view(services, me, activity)
+    await reply(update, text, reply_markup=markup)
 
 
 register_link(LinkVerb.ACTIVITY, on_link)

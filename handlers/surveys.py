@@ -20,6 +20,7 @@ from collections.abc import Callable
 from telegram import InputFile, Message, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
+from domain.phones import personal_number
 from domain.surveys_file import (
     MAX_FILE_BYTES,
     FileLimitError,
@@ -351,6 +352,10 @@ async def typed_answer(update: Update, context: BotContext, me: Who, text: str) 
     text = text.strip()
     if len(text) > MAX_TYPED:
         await reply(update, services.text(me.lang, "surveys.too_long", length=len(text), limit=MAX_TYPED))
+        return True
+    if stored.survey.anonymous and personal_number(text) is not None:
+        # Anonymous means nothing in the answers points at the person, their own words included.
+        await reply(update, services.text(me.lang, "surveys.no_personal_numbers"))
         return True
     answers = {**progress.answers, str(progress.step): text}
     await reply(update, services.text(me.lang, "surveys.noted", text=shorten(text, SHOWN_TEXT)))

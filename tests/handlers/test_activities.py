@@ -404,6 +404,10 @@ async def test_a_notices_activity_button_opens_the_activity_to_sign_up(bot) -> N
     activity with its Sign up button, as /activities does."""
     number = await publish_file(bot)
     data = callbacks.encode(Family.LINK, LinkVerb.ACTIVITY, str(number))
+    before = bot.core.bot_messages(COURIER)[-1]
     await press_data(bot, COURIER, data)
     assert bot.last_text(COURIER).startswith("📌 Holiday childcare class")
+    # In a new message: the one the button was under (the notice) stays as it was.
+    assert bot.core.bot_messages(COURIER)[-2]["message_id"] == before["message_id"]
+    assert bot.core.bot_messages(COURIER)[-2].get("text") == before.get("text")
     assert t(bot, "en", "activities.button_join") in labels(bot, COURIER)

@@ -214,6 +214,9 @@ async def test_a_courier_answers_each_kind_and_answers_once_anonymously(bot) -> 
     await bot.press(COURIER, "Done")
     await bot.press(COURIER, "4")
     assert t(bot, "en", "surveys.hint_text", limit=1000) in bot.last_text(COURIER)
+    # An anonymous answer may not carry a phone or ID number: asked again, nothing kept.
+    await bot.say(COURIER, "More shade, please; call me on 138 0013 8000")
+    assert bot.last_text(COURIER) == t(bot, "en", "surveys.no_personal_numbers")
     await bot.say(COURIER, "More shade, please")
     assert bot.texts(COURIER)[-2] == t(bot, "en", "surveys.noted", text="More shade, please")
     assert bot.last_text(COURIER) == t(bot, "en", "surveys.end", title="A small survey")
