@@ -27,7 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.file_fields import CONTROL, text_field, utf16_len
+from domain.file_fields import CONTROL, text_field, unknown_fields, utf16_len
 from domain.stations_file import (
     MAX_FILE_BYTES,
     FileLimitError,
@@ -121,10 +121,7 @@ def check_answer(
     raw: Mapping[str, Any], categories: Collection[str]
 ) -> tuple[AnswerRecord | None, list[tuple[str, str]]]:
     """Check one answer given as fields; the record, or None and (field, reason) pairs."""
-    problems: list[tuple[str, str]] = []
-    for key in raw:
-        if key not in FIELDS:
-            problems.append((key, f"is not an answer field; the fields are {', '.join(FIELDS)}"))
+    problems = unknown_fields(raw, FIELDS, "an answer")
     answer_id = raw.get("id")
     if not isinstance(answer_id, str) or not answer_id.strip():
         problems.append(("id", "is missing"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 
@@ -41,3 +41,9 @@ def text_field(
     elif (CONTROL_BUT_NEWLINE if lines else CONTROL).search(value):
         problems.append((column, "has control characters" if lines else "must be one line of text"))
     return value
+
+
+def unknown_fields(raw: Mapping[str, Any], fields: Collection[str], what: str) -> list[tuple[str, str]]:
+    """A (field, reason) pair for each key of `raw` that is not one of `fields` ("is not a `what` field")."""
+    listed = ", ".join(fields)
+    return [(key, f"is not {what} field; the fields are {listed}") for key in raw if key not in fields]

@@ -25,6 +25,7 @@ from json.decoder import scanstring
 from typing import Any, Literal
 
 from domain.cells import from_csv, write_csv
+from domain.file_fields import unknown_fields
 from domain.hours import WEEKDAYS, HoursError, normalise_day
 
 # The order is fixed: the station index stores amenities as bits in this order (migration 3).
@@ -237,10 +238,7 @@ def check_row(
     raw: Mapping[str, Any], known_units: Collection[str]
 ) -> tuple[StationRecord | None, list[tuple[str, str]]]:
     """Check one station given as JSON-shaped fields; the record, or None and (column, reason) pairs."""
-    problems: list[tuple[str, str]] = []
-    for key in raw:
-        if key not in _FIELDS:
-            problems.append((key, f"is not a station field; the fields are {', '.join(_FIELDS)}"))
+    problems = unknown_fields(raw, _FIELDS, "a station")
     station_id = _text(raw.get("id"), "id", problems, limit=MAX_ID, required=True)
     if station_id and not any(c == "id" for c, _ in problems) and not _STATION_ID.match(station_id):
         problems.append(("id", f"{station_id!r}: use 1-{MAX_ID} lowercase letters, digits, '.', '-' or '_'"))

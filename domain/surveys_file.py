@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from domain.answers_file import Format, format_of
-from domain.file_fields import CONTROL, text_field, utf16_len
+from domain.file_fields import CONTROL, text_field, unknown_fields, utf16_len
 from domain.stations_file import MAX_FILE_BYTES, FileLimitError, FileProblem, StationFileError, check_limits, decode
 
 __all__ = [
@@ -168,10 +168,7 @@ def _options(raw: Mapping[str, Any], column: str, problems: list[tuple[str, str]
 
 def check_question(raw: Mapping[str, Any]) -> tuple[Question | None, list[tuple[str, str]]]:
     """Check one question given as fields; the question, or None and (field, reason) pairs."""
-    problems: list[tuple[str, str]] = []
-    for key in raw:
-        if key not in QUESTION_FIELDS:
-            problems.append((key, f"is not a question field; the fields are {', '.join(QUESTION_FIELDS)}"))
+    problems = unknown_fields(raw, QUESTION_FIELDS, "a question")
     kind = raw.get("kind")
     if kind not in KINDS:
         problems.append(("kind", f"{kind!r} is not a kind of question; the kinds are {', '.join(KINDS)}"))
@@ -208,10 +205,7 @@ def check_question(raw: Mapping[str, Any]) -> tuple[Question | None, list[tuple[
 
 def check_head(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The problems of a survey's own table (its questions aside)."""
-    problems: list[tuple[str, str]] = []
-    for key in raw:
-        if key not in SURVEY_FIELDS:
-            problems.append((key, f"is not a survey field; the fields are {', '.join(SURVEY_FIELDS)}"))
+    problems = unknown_fields(raw, SURVEY_FIELDS, "a survey")
     survey_id = raw.get("id")
     if not isinstance(survey_id, str) or not survey_id.strip():
         problems.append(("id", "is missing"))
