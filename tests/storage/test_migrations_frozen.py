@@ -113,6 +113,10 @@ SHIPPED = [
         "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
         "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
     ),
+    (
+        "co-handling parts by unit: a unit's open parts are found from its own rows, not by walking every appeal in hand",
+        "c58602088453e7c81159eeb1ef8f18355cc58374383a8cc7ddfc704d21cc5f41",
+    ),
 ]
 
 
