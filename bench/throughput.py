@@ -23,7 +23,8 @@ The ceiling is python-telegram-bot in the same harness: an Application with one 
 whose one step replies once and touches no database, fed the very same updates (recorded from the
 bot's run) in alternation with the bot, round by round. A second ceiling replies as many times as
 the bot made Bot API calls for each update, which separates what the bot's richer answers cost
-from what its own work costs; and the bot's time is split into waiting for the database, time
+from what its own work costs: the target is at least half of that second ceiling's rate (python-
+telegram-bot making the bot's own calls with no database). The bot's time is split into waiting for the database, time
 inside the in-process Bot API, and the rest (python-telegram-bot and the handlers' Python), and by
 the kind of update (a command, a press, text, a location), each beside the ceiling's time for the
 same updates. Any error logged during the burst fails the run: a benchmark of error paths would flatter the bot.
@@ -81,6 +82,8 @@ from sandbox.core import BotApiCore  # noqa: E402
 from sandbox.inprocess import InProcessRequest  # noqa: E402
 from tests.harness import PacerTime  # noqa: E402
 
+# The target (the developers' guide): at least half the rate of python-telegram-bot making the bot's
+# own Bot API calls for each update with no database and no work of its own (the second ceiling).
 TARGET = 0.50
 # The bot's clock moves this much per update (20,000 in 20 seconds): a round of the burst stays well
 # inside the 15 seconds Telegram gives a button press to be answered.
@@ -447,20 +450,22 @@ async def run(quick: bool) -> None:
     )
     # What the target leaves for the bot's own work: python-telegram-bot making the bot's calls
     # with no work of its own is the best any bot giving these answers can do.
-    budget = 1 / (TARGET * ceiling_rate) - 1 / traffic_rate
+    budget = 1 / (TARGET * traffic_rate) - 1 / traffic_rate
     print(
         f"# python-telegram-bot making the bot's calls, with no work of its own, reaches {traffic_rate / ceiling_rate:.2f}"
-        f" of the one-reply ceiling; {TARGET:.2f} of it leaves {budget * 1000:.2f} ms an update for the bot's own"
-        f" work (database and handlers), which takes {(1 / bot_rate - 1 / traffic_rate) * 1000:.2f} ms"
+        f" of the one-reply ceiling (the bot reaches {bot_rate / ceiling_rate:.2f} of it); {TARGET:.2f} of the bot's-calls"
+        f" ceiling leaves {budget * 1000:.2f} ms an update for the bot's own work (database and handlers), which takes"
+        f" {(1 / bot_rate - 1 / traffic_rate) * 1000:.2f} ms"
     )
     _by_kind(kinds, bot_times, ceiling_times[0], made)
-    ratio = bot_rate / ceiling_rate
+    ratio = bot_rate / traffic_rate
     result(
         "throughput",
         f"{bot_rate:,.0f} updates/s, p50 {ms(percentile(bot_times, 50))}, p99 {ms(percentile(bot_times, 99))} (the bot)",
-        f"{ceiling_rate:,.0f} updates/s, p50 {ms(percentile(ceiling_times[0], 50))} (python-telegram-bot, one reply, no database)",
+        f"{traffic_rate:,.0f} updates/s, p50 {ms(percentile(ceiling_times[1], 50))}"
+        " (python-telegram-bot making the bot's calls, no database)",
         ratio,
-        f">= {TARGET:.2f} of the ceiling",
+        f">= {TARGET:.2f} of that ceiling",
         ratio >= TARGET,
     )
 
