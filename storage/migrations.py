@@ -1053,6 +1053,19 @@ CREATE TABLE wish_dialogs (
     )
 )
 
+MIGRATIONS.append(
+    (
+        "outreach scheduled: a send's start and its cancellation",
+        """
+-- When a send's messages may start going (its rows' not_before), and when a coordinator cancelled it
+-- before it started (its pending rows are then deleted).
+ALTER TABLE outreach_sends ADD COLUMN starts_at INTEGER;
+ALTER TABLE outreach_sends ADD COLUMN cancelled_at INTEGER;
+UPDATE outreach_sends SET starts_at = created_at;
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

@@ -119,7 +119,9 @@ class Outbox:
         wait (a retry's pause) was counted from a time that has not come; how many were released."""
         ts = to_ts(now)
         # Asked every tick: a read from the index of pending rows, and a write only when the clock went back.
-        where = "status = 'pending' AND not_before > ? AND created_at > ?"
+        # An outreach message not yet tried waits for a time of day chosen for it (a scheduled send, the
+        # question after a first appeal), not for a pause counted from when it was written: it keeps it.
+        where = "status = 'pending' AND not_before > ? AND created_at > ? AND NOT (lane = 1 AND attempts = 0 AND not_before > created_at)"
         if await self._db.fetchone(f"SELECT 1 FROM outbox WHERE {where} LIMIT 1", (ts, ts)) is None:
             return 0
         return await self._db.write(

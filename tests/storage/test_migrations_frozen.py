@@ -113,6 +113,10 @@ SHIPPED = [
         "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
         "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
     ),
+    (
+        "outreach scheduled: a send's start and its cancellation",
+        "a44b759c93ae76907a814a1f178076dcc9436cc67aee8af3a7c7f473b58dd2f6",
+    ),
 ]
 
 
