@@ -24,6 +24,7 @@ from handlers.i18n import LANGUAGES
 from handlers.keyboards import Button, button, inline
 from handlers.outreach import OutreachMessage, markup_for, notice_message, rendered
 from handlers.services import BotContext, Services
+from handlers.telegram_text import shorten
 from storage.models import from_ts, to_ts
 from storage.outreach import NOTICE_KIND, Area
 
@@ -35,6 +36,7 @@ OFFERED_HOURS = (10, 15)
 OFFERED = 3
 SOONEST = timedelta(minutes=30)  # an offered time at least this far ahead
 LATEST = timedelta(days=60)  # a typed time at most this far ahead
+LABEL = 60  # a button naming a survey or an activity
 
 # A survey's or an activity's title as a coordinator reads it, if it may be announced (open, not yet begun).
 Subject = Callable[[Services, str, str], Awaitable[str | None]]
@@ -74,7 +76,7 @@ async def offer(update: Update, context: BotContext, me: Who, kind: str, refs: l
         rows = [
             [
                 button(
-                    services.text(me.lang, "sending.announce_one", title=title),
+                    shorten(services.text(me.lang, "sending.announce_one", title=title), LABEL),
                     data(NoticeVerb.ANNOUNCE, f"{kind}.{ref}"),
                 )
             ]
