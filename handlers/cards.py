@@ -12,6 +12,7 @@ from domain.lifecycle import Event, Guard, Role, State
 from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.deadlines_view import deadline_line
+from handlers.i18n import LANGUAGES
 from handlers.keyboards import Keyboard, button, inline, rows_of
 from handlers.services import Services
 from handlers.telegram_text import IN_HISTORY, ON_CARD, PLACE_ON_CARD, SHORT_HISTORY, one_line, quoted, shorten, units
@@ -139,6 +140,7 @@ class CardFacts:
     # Whether the person who filed it is muted now; None when no one a coordinator may mute filed it.
     filer_muted: bool | None = None
     parts: tuple[tuple[Part, Unit | None], ...] = ()  # its co-handling units (协办) and their parts
+    filer_lang: str | None = None  # the language the filer reads; None for no filer or none known
 
 
 def shortened(appeal: Appeal, notes: list[str | None]) -> bool:
@@ -154,22 +156,23 @@ async def card_facts(services: Services, appeal: Appeal) -> CardFacts:
     """Read what the card of `appeal` shows besides its row: its unit, station, deadlines and files."""
     storage = services.storage
     parts = await storage.cohandling.parts(appeal.id) if appeal.co_units else []
+    filer = await storage.people.get(appeal.courier_id) if appeal.courier_id is not None else None
     return CardFacts(
         unit=await storage.people.unit(appeal.unit_id) if appeal.unit_id else None,
         station=await storage.stations.get(appeal.station_id) if appeal.station_id else None,
         timers=tuple(await storage.appeals.timers(appeal.id)),
         files=len(await storage.appeals.attachments(appeal.id)),
         shortened=shortened(appeal, await storage.appeals.notes(appeal.id)),
-        filer_muted=await _filer_muted(services, appeal),
+        filer_muted=await _filer_muted(services, appeal, filer),
         parts=tuple([(part, await storage.people.unit(part.unit_id)) for part in parts]),
+        filer_lang=filer.language if filer is not None else None,
     )
 
 
-async def _filer_muted(services: Services, appeal: Appeal) -> bool | None:
+async def _filer_muted(services: Services, appeal: Appeal, filer: Person | None) -> bool | None:
     """Whether the appeal's filer is muted now; None for no filer (erased, or a coordinator's own appeal)."""
     if appeal.courier_id is None:
         return None
-    filer = await services.storage.people.get(appeal.courier_id)
     if filer is not None and filer.role == "coordinator":
         return None  # coordinators are never muted (handlers/mutes.py)
     return await services.storage.people_actions.mute_of(appeal.courier_id, services.clock()) is not None
@@ -270,6 +273,9 @@ def card_text(
             lines.append(services.text(lang, "card.phone", phone=appeal.contact_phone))
         else:
             lines.append(services.text(lang, "card.anonymous"))
+    if for_staff and facts.filer_lang in LANGUAGES and facts.filer_lang != lang:
+        # Questions and replies reach the courier as written: the bot translates nothing.
+        lines.append(services.text(lang, f"courier_lang.{facts.filer_lang}"))
     deadline = deadline_line(services, appeal, facts.timers, lang)
     if deadline is not None:
         lines.append(deadline)

@@ -20,6 +20,7 @@ Handler = Callable[[Update, BotContext], Awaitable[None]]
 RoleHandler = Callable[[Update, BotContext, Who], Awaitable[None]]
 
 __all__ = [
+    "MENU_COUNT_CAP",
     "coordinator_press",
     "command_and_button",
     "counted_label",
@@ -27,6 +28,7 @@ __all__ = [
     "edit_or_reply",
     "for_role",
     "main_menu",
+    "menu_count",
     "refuse",
     "reply",
     "require_role",
@@ -35,6 +37,10 @@ __all__ = [
     "who",
     "Who",
 ]
+
+
+# Menu counts stop here: past it a button says "99+", and counting the rest would cost every menu.
+MENU_COUNT_CAP = 100
 
 
 async def main_menu(services: Services, me: Who) -> Keyboard:
@@ -47,10 +53,10 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
     t = lambda key, **values: text_button(services.text(lang, key, **values))  # noqa: E731
     tail = [t("menu.help"), t("menu.language")]
     if person.role == "coordinator":
-        waiting = await services.storage.appeals.triage_count()
+        waiting = await services.storage.appeals.triage_count(at_most=MENU_COUNT_CAP)
         return reply_keyboard(
             [
-                [t("menu2.triage", count=waiting), t("menu2.digest")],
+                [t("menu2.triage", count=menu_count(waiting)), t("menu2.digest")],
                 [t("menu2.export"), t("menu2.stations"), t("menu2.people")],
                 tail,
             ]
@@ -64,13 +70,21 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
         [*tail, t("outreach.menu_settings")],  # what they hear about (handlers/outreach.py)
     ]
     if person.role == "staff" and person.unit_id is not None:
-        rows.insert(0, [t("menu2.queue", count=await services.storage.appeals.queue_count(person.unit_id))])
+        open_appeals = await services.storage.appeals.queue_count(person.unit_id, at_most=MENU_COUNT_CAP)
+        rows.insert(0, [t("menu2.queue", count=menu_count(open_appeals))])
     return reply_keyboard(rows)
+
+
+def menu_count(count: int) -> str:
+    """A count as a menu button shows it: exact up to 99, then "99+" (as a phone's badge)."""
+    return f"{MENU_COUNT_CAP - 1}+" if count >= MENU_COUNT_CAP else str(count)
 
 
 def counted_label(catalog: Catalog, key: str) -> str:
     """A regex matching the menu label `key` in any language, whatever number its {count} shows."""
-    labels = (re.escape(label).replace(re.escape("{count}"), r"\d{1,6}") for label in sorted(catalog.all_labels(key)))
+    labels = (
+        re.escape(label).replace(re.escape("{count}"), r"\d{1,2}\+?") for label in sorted(catalog.all_labels(key))
+    )
     return "^(?:" + "|".join(labels) + ")$"
 
 

@@ -20,7 +20,7 @@ from handlers.appeal_actions import (
 )
 from handlers.callbacks import AppealVerb, Press
 from handlers.cards import BY_VERB
-from handlers.common import Who, refuse, reply
+from handlers.common import Who, drop_keyboard, refuse, reply
 from handlers.keyboards import button, inline
 from handlers.services import BotContext
 from handlers.text_prompts import ask, days_text
@@ -77,6 +77,7 @@ async def on_days(update: Update, context: BotContext, me: Who, press: Press) ->
     if appeal is None or await _said_no(update, context, me, appeal.id):
         return
     await update.callback_query.answer()
+    await drop_keyboard(update)  # the length is chosen: a second tap would only meet a stale answer
     await ask(update, context, me, appeal, PromptKind.REQUEST_EXTENSION, days=int(press.arg))
 
 

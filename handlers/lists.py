@@ -13,7 +13,17 @@ from handlers import callbacks
 from handlers.appeal_actions import show
 from handlers.callbacks import Press
 from handlers.cards import can_see, state_line
-from handlers.common import Who, command_and_button, counted_label, main_menu, reply, require_role, who
+from handlers.common import (
+    MENU_COUNT_CAP,
+    Who,
+    command_and_button,
+    counted_label,
+    main_menu,
+    menu_count,
+    reply,
+    require_role,
+    who,
+)
 from handlers.deadlines_view import deadline_line
 from handlers.i18n import Catalog
 from handlers.keyboards import button, inline, rows_of
@@ -74,9 +84,10 @@ async def _say_if_stale(update: Update, context: BotContext, me: Who, key: str, 
     pressed = update.message.text if update.message is not None and update.message.text else ""
     if not count or not re.fullmatch(counted_label(context.services.catalog, key), pressed):
         return  # nothing waiting, or a command or a More button: no count was shown
-    if int(re.search(r"\d+", pressed).group()) != count:
+    shown = menu_count(count)
+    if re.search(r"\d+\+?", pressed).group() != shown:
         menu = await main_menu(context.services, me)
-        await reply(update, context.services.text(me.lang, f"{key}_now", count=count), reply_markup=menu)
+        await reply(update, context.services.text(me.lang, f"{key}_now", count=shown), reply_markup=menu)
 
 
 async def _queue_page(update: Update, context: BotContext, me: Who, after: ListPosition | None) -> None:
@@ -86,7 +97,7 @@ async def _queue_page(update: Update, context: BotContext, me: Who, after: ListP
     rows = await services.storage.appeals.queue(me.person.unit_id, PAGE + 1, after)
     parts = []
     if after is None:
-        count = await services.storage.appeals.queue_count(me.person.unit_id)
+        count = await services.storage.appeals.queue_count(me.person.unit_id, at_most=MENU_COUNT_CAP)
         await _say_if_stale(update, context, me, "menu2.queue", count)
         # Parts the unit co-handles (协办) are its work too, though another unit holds the appeal.
         parts = await services.storage.cohandling.open_for(me.person.unit_id, PAGE)
@@ -107,7 +118,8 @@ async def _triage_page(update: Update, context: BotContext, me: Who, after: List
     if not await require_role(update, context, me, "coordinator"):
         return
     if after is None:
-        await _say_if_stale(update, context, me, "menu2.triage", await services.storage.appeals.triage_count())
+        count = await services.storage.appeals.triage_count(at_most=MENU_COUNT_CAP)
+        await _say_if_stale(update, context, me, "menu2.triage", count)
         # Appeals that sit with their own filer's unit come first: only a coordinator can move them on.
         own = await services.storage.appeals.with_own_unit(PAGE)
         if own:

@@ -846,19 +846,23 @@ class Appeals:
         where = f"unit_id = ? AND {_UNIT_QUEUE}"
         return await self._by_deadline("appeals_unit_queue", where, (unit_id,), limit=limit, after=after)
 
-    async def queue_count(self, unit_id: str) -> int:
-        """How many appeals `queue` holds for the unit."""
-        row = await self._db.fetchone(
-            f"SELECT count(*) FROM appeals INDEXED BY appeals_unit_queue WHERE unit_id = ? AND {_UNIT_QUEUE}",
-            (unit_id,),
+    async def queue_count(self, unit_id: str, at_most: int | None = None) -> int:
+        """How many appeals `queue` holds for the unit; counting stops at `at_most` (a menu's badge needs no more)."""
+        return await self._count(
+            f"appeals INDEXED BY appeals_unit_queue WHERE unit_id = ? AND {_UNIT_QUEUE}", (unit_id,), at_most
         )
-        return row[0]
 
-    async def triage_count(self) -> int:
-        """How many appeals wait for a coordinator to route them."""
-        row = await self._db.fetchone(
-            f"SELECT count(*) FROM appeals INDEXED BY appeals_triage_queue WHERE state = {_ASSESSING}"
-        )
+    async def triage_count(self, at_most: int | None = None) -> int:
+        """How many appeals wait for a coordinator to route them; counting stops at `at_most`."""
+        return await self._count(f"appeals INDEXED BY appeals_triage_queue WHERE state = {_ASSESSING}", (), at_most)
+
+    async def _count(self, source: str, params: tuple, at_most: int | None) -> int:
+        # Counting walks every entry of the index's range: 11-17 ms for a unit with 14,000 open appeals,
+        # paid on every staff menu, where a capped count walks at most `at_most` (performance.md §2).
+        if at_most is None:
+            row = await self._db.fetchone(f"SELECT count(*) FROM {source}", params)
+        else:
+            row = await self._db.fetchone(f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?)", (*params, at_most))
         return row[0]
 
     async def awaiting_triage(

@@ -188,7 +188,9 @@ class Cohandling:
     async def open_for(self, unit_id: str, limit: int) -> list[tuple[Appeal, datetime | None]]:
         """Appeals still being handled where `unit_id` co-handles a part not yet done, its part's deadline first."""
         rows = await self._db.fetchall(
-            "SELECT a.*, c.part_due AS part_due FROM cohandlers c JOIN appeals a ON a.id = c.appeal_id"
+            # CROSS JOIN keeps SQLite on the unit's own parts first (the index of the migration "co-handling
+            # parts by unit"); it would otherwise walk every appeal in hand to find a unit with none.
+            "SELECT a.*, c.part_due AS part_due FROM cohandlers c CROSS JOIN appeals a ON a.id = c.appeal_id"
             f" WHERE c.unit_id = ? AND c.state != 'done' AND a.state = {literal(State.HANDLING)}"
             " ORDER BY c.part_due, a.id LIMIT ?",
             (unit_id, limit),

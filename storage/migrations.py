@@ -1055,6 +1055,15 @@ CREATE TABLE wish_dialogs (
 
 MIGRATIONS.append(
     (
+        "co-handling parts by unit: a unit's open parts are found from its own rows, not by walking every appeal in hand",
+        """
+CREATE INDEX cohandlers_open_by_unit ON cohandlers(unit_id, part_due) WHERE state != 'done';
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
         "outreach scheduled: a send's start and its cancellation",
         """
 -- When a send's messages may start going (its rows' not_before), and when a coordinator cancelled it

@@ -31,23 +31,30 @@ class Outbox:
         notice due, so a broadcast never delays one.
         """
         # The heads come from the partial index of pending appeal notices by chat (see the migration "outreach").
+        # Both lanes are read in one statement: `due` runs after every update, mostly to find nothing.
+        ts = to_ts(now)
         marks = ",".join("?" * len(skip))
-        rows = await self._db.fetchall(
+        heads = (
             f"SELECT {_ROW_COLUMNS} FROM outbox"
             " WHERE id IN (SELECT min(id) FROM outbox WHERE status = 'pending' AND lane = 0 GROUP BY chat_id)"
-            f" AND not_before <= ?{f' AND chat_id NOT IN ({marks})' if skip else ''} ORDER BY id LIMIT ?",
-            (to_ts(now), *sorted(skip), limit),
+            f" AND not_before <= ?{f' AND chat_id NOT IN ({marks})' if skip else ''} ORDER BY id LIMIT ?"
         )
-        found = [OutboxMessage.model_validate(dict(r)) for r in rows]
+        params: tuple[Any, ...] = (ts, *sorted(skip), limit)
+        if outreach > 0:
+            # Enough of the oldest outreach heads that, after the chats already taken are left out, `outreach`
+            # remain if there are that many.
+            heads = (
+                f"SELECT * FROM ({heads}) UNION ALL SELECT * FROM (SELECT {_ROW_COLUMNS} FROM outbox o"
+                " WHERE status = 'pending' AND lane = 1 AND not_before <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.lane = 1"
+                " AND e.chat_id = o.chat_id AND e.id < o.id) ORDER BY id LIMIT ?)"
+            )
+            params += (ts, outreach + limit + len(skip))
+        rows = [OutboxMessage.model_validate(dict(r)) for r in await self._db.fetchall(heads, params)]
+        found = [m for m in rows if m.lane == 0]
         if outreach > 0 and len(found) < limit:
             taken = {m.chat_id for m in found} | set(skip)
-            rows = await self._db.fetchall(
-                f"SELECT {_ROW_COLUMNS} FROM outbox o WHERE status = 'pending' AND lane = 1 AND not_before <= ?"
-                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.lane = 1"
-                " AND e.chat_id = o.chat_id AND e.id < o.id) ORDER BY id LIMIT ?",
-                (to_ts(now), min(outreach, limit - len(found)) + len(taken)),
-            )
-            more = [OutboxMessage.model_validate(dict(r)) for r in rows if r["chat_id"] not in taken]
+            more = [m for m in rows if m.lane == 1 and m.chat_id not in taken]
             found += more[: min(outreach, limit - len(found))]
         return found
 

@@ -60,6 +60,10 @@ const WORDS = {
     all: "All",
     topicOpened: "Topic opened",
     topicRenamed: "Topic renamed",
+    youAre: (name, role) => `You are ${name} · ${role}`,
+    group: "Group",
+    forumGroup: "Group with topics",
+    actingAs: "Acting as",
   },
   zh: {
     locale: "zh-CN",
@@ -70,6 +74,10 @@ const WORDS = {
     all: "全部",
     topicOpened: "话题已创建",
     topicRenamed: "话题已更名",
+    youAre: (name, role) => `当前身份：${name} · ${role}`,
+    group: "群组",
+    forumGroup: "带话题的群组",
+    actingAs: "发言成员",
   },
 };
 
@@ -239,7 +247,8 @@ function chooseGroup(groupId) {
   byTestId(`group-${Math.abs(groupId)}`).scrollIntoView({ block: "nearest", inline: "center" });
   byTestId("bot-name").textContent = group.title;
   byTestId("bot-avatar").textContent = group.title.slice(0, 1);
-  byTestId("current-persona").textContent = group.forum ? "Group with topics" : "Group";
+  byTestId("current-persona").textContent = group.forum ? state.words.forumGroup : state.words.group;
+  byTestId("acting-as").textContent = state.words.actingAs;
   const select = byTestId("group-member");
   select.replaceChildren();
   for (const member of group.members) {
@@ -304,7 +313,7 @@ function choose(userId) {
   history.replaceState(null, "", `#${userId}`);
   markChosen();
   byTestId(`persona-${userId}`).scrollIntoView({ block: "nearest", inline: "center" });
-  byTestId("current-persona").textContent = `You are ${persona.name} · ${persona.role}`;
+  byTestId("current-persona").textContent = state.words.youAre(persona.name, persona.role);
   byTestId("messages").replaceChildren();
   byTestId("start-button").textContent = state.words.start;
   state.units.clear();
@@ -321,7 +330,7 @@ function listen(userId, persona) {
     if (view.user_id === state.userId && state.groupId === null) renderChat(view);
   });
   events.onopen = () => {
-    byTestId("current-persona").textContent = `You are ${persona.name} · ${persona.role}`;
+    byTestId("current-persona").textContent = state.words.youAre(persona.name, persona.role);
   };
 }
 

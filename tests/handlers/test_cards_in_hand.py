@@ -306,3 +306,16 @@ async def test_the_courier_reads_their_own_wait_in_chinese_and_the_worker_after_
         shown = now_shown(bot, HR_STAFF, card)["text"]
         assert f"#{second}" in shown and "退单单位：人社局" in shown and "承办单位：" not in shown
         assert bot.last_text(HR_STAFF) == f"已退单诉求 #{second}，将由协调员重新分派。"
+
+
+async def test_a_staff_card_says_which_language_the_courier_reads_when_it_is_not_the_workers(bot) -> None:
+    """Questions and replies reach the courier as written, so a worker who reads another language is told
+    which one to write in; a worker who reads the courier's own language is not told the obvious."""
+    await bot.services.storage.people.set_language(HR_STAFF, "zh")
+    number = await file_wage_appeal(bot, "en")
+    cards = [m for m in bot.core.bot_messages(HR_STAFF) if f"#{number} · " in (m.get("text") or "")]
+    assert cards and bot.services.text("zh", "courier_lang.en") in cards[-1]["text"]
+    await bot.say(COORDINATOR, f"/open {number}")
+    shown = bot.last_text(COORDINATOR)
+    assert f"#{number} · " in shown  # the card itself
+    assert t(bot, "courier_lang.en") not in shown and t(bot, "courier_lang.zh") not in shown

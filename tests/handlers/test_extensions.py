@@ -70,7 +70,11 @@ async def _ask_for_more_time(bot, number: int, lang: str = "en", days: int = 2, 
     assert bot.last_text(HR_STAFF) == t("extension.how_long", number=number)
     labels = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(HR_STAFF))]
     assert labels == [days_text(bot.services, lang, n) for n in (1, 2, 3)] + [t("button.cancel")]
+    chooser = bot.core.last_message(HR_STAFF)["message_id"]
     await bot.press(HR_STAFF, days_text(bot.services, lang, days))
+    # Chosen: the other lengths are no longer offered, so a second tap cannot meet a stale answer.
+    (now,) = [m for m in bot.core.messages(HR_STAFF) if m["message_id"] == chooser]
+    assert bot.core.inline_buttons(now) == []
     assert bot.last_text(HR_STAFF) == t(
         "appeal.prompt_request_extension", number=number, days=days_text(bot.services, lang, days)
     )

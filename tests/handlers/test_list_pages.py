@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from handlers.common import MENU_COUNT_CAP
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
 
@@ -111,3 +112,26 @@ async def test_a_stale_count_in_the_menu_is_put_right_when_pressed(tmp_path, lan
         (empty,) = await bot.say(COORDINATOR, t("menu2.triage", count=3))
         assert empty["text"] == t("coord.triage_empty")
         assert t("menu2.triage", count=0) in bot.reply_labels(COORDINATOR)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_menu_count_stops_at_99_plus_and_is_still_put_right(tmp_path, lang) -> None:
+    """A menu button counts up to 99 and then says 99+, as a phone's badge does (counting a backlog of
+    thousands on every menu would cost each reply); a 99+ that is still right is not corrected."""
+    async with running_bot(tmp_path / "many.sqlite3") as bot:
+        for person in (HR_STAFF, COORDINATOR):
+            bot.user(person, f"P{person}", language_code=lang)
+            await bot.say(person, "/start")
+        t = lambda key, **kw: bot.services.text(lang, key, **kw)  # noqa: E731
+        for n in range(MENU_COUNT_CAP + 1):
+            await bot.services.storage.people.seen(5000 + n, "en", bot.clock())
+            await submit_appeal(bot, 5000 + n, "work", "hr", f"Wages unpaid, case {n}")
+        assert await bot.services.storage.appeals.queue_count("hr") == MENU_COUNT_CAP + 1
+        assert await bot.services.storage.appeals.queue_count("hr", at_most=MENU_COUNT_CAP) == MENU_COUNT_CAP
+
+        said = await bot.say(HR_STAFF, t("menu2.queue", count=0))  # the menu from before any came
+        assert said[0]["text"] == t("menu2.queue_now", count="99+")
+        assert t("menu2.queue", count="99+") in bot.reply_labels(HR_STAFF)
+        said = await bot.say(HR_STAFF, t("menu2.queue", count="99+"))
+        assert [m["text"] for m in said if m["text"] == t("menu2.queue_now", count="99+")] == []
+        assert len(numbers(said[-1]["text"])) > 1  # the list itself

@@ -432,6 +432,8 @@ async def test_people_use_the_web_chat(served: tuple[BotApiCore, str], page: Pag
     assert "photo" in core.messages(ANN)[-2]
 
     await step(page.pick, BO)
+    # The page's own words are in the person's language, as Telegram's app would show them.
+    assert await step(page.current_persona) == "当前身份：波 · Station worker"
     await step(page.tap, "start-button")
     await step(page.wait_for_bot, "Submit the appeal?")
     await step(page.send, "/photo")
