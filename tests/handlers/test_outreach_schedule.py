@@ -144,6 +144,23 @@ async def test_who_stopped_notices_before_the_start_gets_nothing(bot) -> None:
     assert (send.audience, send.sent, send.stopped, send.pending) == (2, 1, 1, 0)
 
 
+async def test_a_notice_sent_now_does_not_wait_behind_one_scheduled_for_tomorrow(bot) -> None:
+    """Each chat's outreach goes in order, but a message whose time has not come holds nothing behind it."""
+    await write_notice(bot)
+    await to_everyone_everywhere(bot)
+    await bot.press(COORDINATOR, bot.services.local(TUESDAY_10, "en"))
+    await bot.press(COORDINATOR, t(bot, "sending.schedule", count=2))
+    await write_notice(bot, "Road closed on Jiangsu Road today")
+    await to_everyone_everywhere(bot)
+    await bot.press(COORDINATOR, t(bot, "sending.now"))
+    await bot.press(COORDINATOR, t(bot, "outreach.send", count=2))
+    await bot.tick()
+    assert got(bot, COURIER, "Road closed") == 1
+    assert got(bot, COURIER, "Cool-down packages") == 0
+    await bot.at(TUESDAY_10)
+    assert got(bot, COURIER, "Cool-down packages") == 1
+
+
 async def test_a_clock_set_back_does_not_bring_a_scheduled_send_forward(bot) -> None:
     await write_notice(bot)
     await to_everyone_everywhere(bot)
