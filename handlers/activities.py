@@ -6,7 +6,7 @@
 an activities….toml or activities….json document: a coordinator's file, checked whole, then published
 
 Every press reads the presser's role from the database; a sign-up is one transaction (storage/activities.py).
-A new activity is where a broadcast to opted-in couriers would start: see `published`.
+A new activity may be announced to couriers who chose to hear of activities: see `published`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from domain.activities import (
     read_activities,
 )
 from domain.stations_file import FileProblem
-from handlers import callbacks, inbox
+from handlers import callbacks, inbox, outreach_audience
 from handlers.callbacks import ActivityVerb, Family, LinkVerb, Press
 from handlers.common import (
     Who,
@@ -384,16 +384,14 @@ async def on_document(update: Update, context: BotContext) -> None:
 
 
 async def published(update: Update, context: BotContext, me: Who, ids: list[int]) -> None:
-    """Tell the coordinator what was published, as couriers will see it.
-
-    Broadcasting a new activity to opted-in couriers (outreach) belongs here: after `ids` are stored.
-    """
+    """Tell the coordinator what was published, as couriers will see it; then offer to announce it."""
     services = context.services
     await reply(update, services.text(me.lang, "activities.published", count=len(ids)))
     for activity_id in ids[:3]:
         activity = await services.storage.activities.get(activity_id)
         if activity is not None:
             await reply(update, await card(services, activity, me.lang))
+    await outreach_audience.offer(update, context, me, "activity", ids)
 
 
 # ---- publishing: the dialog --------------------------------------------------------------------------

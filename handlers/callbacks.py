@@ -237,6 +237,13 @@ class NoticeVerb(StrEnum):
     AREA = "area"  # arg: "all" or a unit's id
     SEND = "send"  # arg: the draft's number, sent once
     CANCEL = "cancel"
+    # The steps every send ends with (handlers/outreach_audience.py) and /outreach's scheduled sends.
+    WHEN = "when"  # arg: "now" or one of the start times offered (a Unix time)
+    LINK = "link"  # arg: "survey.<id>" or "activity.<id>": the notice's button
+    ANNOUNCE = "ann"  # arg: "survey.<id>" or "activity.<id>": announce this one of several
+    UNSEND = "unsend"  # arg: a scheduled send's id; asks first
+    UNSEND_CONFIRMED = "unsendy"  # arg: the send's id
+    KEEP = "keep"  # the scheduled send stays
 
 
 class LinkVerb(StrEnum):
@@ -366,7 +373,19 @@ _VERB_ARG_REQUIRED = {
     *((Family.CANNED, v) for v in (CannedVerb.DELETE, CannedVerb.DELETE_CONFIRMED)),
     (Family.DESK, DeskVerb.LINK),
     *((Family.OUTREACH, v) for v in (OutreachVerb.TOGGLE, OutreachVerb.STOP)),
-    *((Family.NOTICE, v) for v in (NoticeVerb.LANGUAGE, NoticeVerb.AREA, NoticeVerb.SEND)),
+    *(
+        (Family.NOTICE, v)
+        for v in (
+            NoticeVerb.LANGUAGE,
+            NoticeVerb.AREA,
+            NoticeVerb.SEND,
+            NoticeVerb.WHEN,
+            NoticeVerb.LINK,
+            NoticeVerb.ANNOUNCE,
+            NoticeVerb.UNSEND,
+            NoticeVerb.UNSEND_CONFIRMED,
+        )
+    ),
     *(
         (Family.ACTIVITY, v)
         for v in ActivityVerb

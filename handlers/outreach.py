@@ -57,6 +57,12 @@ def register_link(verb: LinkVerb, handler: PressHandler) -> None:
     _LINKS[verb] = handler
 
 
+async def rendered(services: Services, kind: str, params: dict[str, Any], lang: str) -> OutreachMessage | None:
+    """An outreach message of `kind` as its registered renderer draws it (a coordinator's preview too)."""
+    renderer = _RENDERERS.get(kind)
+    return await renderer(services, params, lang) if renderer is not None else None
+
+
 def link_button(services: Services, lang: str, kind: str, ref: str) -> Button:
     """A button to an activity or a survey by id, in the generic family later features answer."""
     verb = LinkVerb.ACTIVITY if kind == "activity" else LinkVerb.SURVEY
@@ -103,9 +109,8 @@ async def outreach_parts(
             return None  # they said yes in Settings meanwhile: nothing left to ask
         text, markup = services.text(lang, "outreach.ask"), ask_markup(services, lang)
         return [lambda: bot.send_text(chat, text, markup)]
-    renderer = _RENDERERS.get(message.template.removeprefix(TEMPLATE_PREFIX))
     params = json.loads(message.params)
-    shown = await renderer(services, params, lang) if renderer is not None else None
+    shown = await rendered(services, message.template.removeprefix(TEMPLATE_PREFIX), params, lang)
     if shown is None:
         return None
     markup = markup_for(services, lang, shown, params.get("topic", "notices"))

@@ -1,31 +1,31 @@
 """A coordinator's notice to the couriers who chose to hear notices: /notice, then text, an optional photo,
-an optional button to an activity or survey, the audience (language, area), a preview exactly as couriers
-will see it, and a confirmation with how many it reaches and how long delivery takes. Cancel at each step.
+an optional button to an open survey or a coming activity, then the steps every send ends with
+(handlers/outreach_audience.py: who, when, a preview and a confirmation). Cancel at each step.
 
-/outreach lists the latest sends with their delivery: sent, undelivered, blocked, stopped, waiting.
+/outreach lists the latest sends with their delivery (sent, undelivered, blocked, stopped, waiting); a
+scheduled send not yet started can be cancelled there, after a confirmation.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from handlers import callbacks
+from handlers import callbacks, outreach_audience
 from handlers.callbacks import Family, NoticeVerb, Press
 from handlers.common import Who, coordinator_press, edit_or_reply, for_role, refuse, reply, retire_buttons
-from handlers.i18n import LANGUAGES
 from handlers.keyboards import Button, button, inline
-from handlers.outreach import markup_for, notice_message
+from handlers.outreach_audience import save
 from handlers.services import BotContext, Services
+from handlers.telegram_text import shorten
 from storage.models import from_ts
-from storage.outreach import NOTICE_KIND, Area
+from storage.outreach import NOTICE_KIND
 
 MAX_NOTICE = 1000  # a photo's caption holds 1,024 characters; the notice's head line takes the rest
-PER_SECOND = 30  # Telegram's overall limit, the pace the outbox keeps (bot/outbox_sender.py)
+LINKS_SHOWN = 8  # open surveys and coming activities offered as the notice's button
 _LINK = re.compile(r"^\s*(survey|activity|问卷|活动)\s*#?\s*(\d{1,9})\s*$", re.IGNORECASE)
 _KINDS = {"问卷": "survey", "活动": "activity"}
 
@@ -48,26 +48,24 @@ async def begin(update: Update, context: BotContext, me: Who) -> None:
     asked = await reply(
         update, services.text(me.lang, "outreach.ask_text", limit=MAX_NOTICE), inline([[_cancel(services, me.lang)]])
     )
-    await _save(context, me, {"step": "text", "asked_at": asked})
-
-
-async def _save(context: BotContext, me: Who, data: dict[str, Any]) -> None:
-    await context.services.storage.outreach.save_draft(me.person.telegram_id, data, context.services.clock())
+    await save(context, me, {"kind": NOTICE_KIND, "step": "text", "asked_at": asked})
 
 
 async def typed(update: Update, context: BotContext, me: Who) -> bool:
-    """A coordinator's message while a notice waits for its text, photo or button; whether it was taken."""
+    """A coordinator's message while a notice waits for its text, photo, button or start; whether it was taken."""
     if me.person.role != "coordinator":
         return False
     services = context.services
     draft = await services.storage.outreach.draft(me.person.telegram_id)
-    if draft is None or draft.get("step") not in ("text", "photo", "link"):
+    if draft is None or draft.get("step") not in ("text", "photo", "link", "when"):
         return False
     message = update.effective_message
     text = (message.text or message.caption or "").strip()
     step = draft["step"]
     await retire_buttons(update, draft.get("asked_at"))
-    if step == "text":
+    if step == "when":
+        await outreach_audience.typed_when(update, context, me, draft, text)
+    elif step == "text":
         if not text or len(text) > MAX_NOTICE:
             key = "outreach.text_too_long" if text else "outreach.text_needed"
             draft["asked_at"] = await reply(
@@ -75,7 +73,7 @@ async def typed(update: Update, context: BotContext, me: Who) -> bool:
                 services.text(me.lang, key, length=len(text), limit=MAX_NOTICE),
                 inline([[_cancel(services, me.lang)]]),
             )
-            await _save(context, me, draft)
+            await save(context, me, draft)
             return True
         draft.update(text=text)
         await _ask_photo(update, context, me, draft)
@@ -84,7 +82,7 @@ async def typed(update: Update, context: BotContext, me: Who) -> bool:
             draft["asked_at"] = await reply(
                 update, services.text(me.lang, "outreach.photo_needed"), _skip_markup(services, me.lang)
             )
-            await _save(context, me, draft)
+            await save(context, me, draft)
             return True
         draft.update(photo=message.photo[-1].file_id)
         await _ask_link(update, context, me, draft)
@@ -92,13 +90,13 @@ async def typed(update: Update, context: BotContext, me: Who) -> bool:
         match = _LINK.match(text)
         if match is None:
             draft["asked_at"] = await reply(
-                update, services.text(me.lang, "outreach.link_bad"), _skip_markup(services, me.lang)
+                update, services.text(me.lang, "outreach.link_bad"), await _link_markup(services, me.lang)
             )
-            await _save(context, me, draft)
+            await save(context, me, draft)
             return True
         kind = _KINDS.get(match[1], match[1].lower())
         draft.update(link=[kind, match[2]])
-        await _ask_language(update, context, me, draft)
+        await outreach_audience.ask_language(update, context, me, draft)
     return True
 
 
@@ -111,178 +109,172 @@ async def _ask_photo(update: Update, context: BotContext, me: Who, draft: dict[s
     draft["asked_at"] = await reply(
         update, context.services.text(me.lang, "outreach.ask_photo"), _skip_markup(context.services, me.lang)
     )
-    await _save(context, me, draft)
+    await save(context, me, draft)
+
+
+async def _linkable(services: Services, lang: str) -> list[tuple[str, str, str]]:
+    """What a notice's button may open: the open surveys and the activities to come, (kind, id, title)."""
+    found = [
+        ("survey", str(s.id), s.survey.title(lang)) for s in await services.storage.surveys.all() if s.state == "open"
+    ]
+    found += [("activity", str(a.id), a.title) for a in await services.storage.activities.upcoming(services.clock())]
+    return found[:LINKS_SHOWN]
+
+
+async def _link_markup(services: Services, lang: str) -> dict:
+    """A button for each open survey and coming activity, then Skip and Cancel."""
+    rows = [
+        [
+            button(
+                shorten(services.text(lang, f"sending.link_to_{kind}", title=title), 60),
+                _data(NoticeVerb.LINK, f"{kind}.{ref}"),
+            )
+        ]
+        for kind, ref, title in await _linkable(services, lang)
+    ]
+    rows.append([button(services.text(lang, "outreach.skip"), _data(NoticeVerb.SKIP)), _cancel(services, lang)])
+    return inline(rows)
 
 
 async def _ask_link(update: Update, context: BotContext, me: Who, draft: dict[str, Any]) -> None:
     draft.update(step="link")
     draft["asked_at"] = await reply(
-        update, context.services.text(me.lang, "outreach.ask_link"), _skip_markup(context.services, me.lang)
+        update,
+        context.services.text(me.lang, "outreach.ask_link"),
+        await _link_markup(context.services, me.lang),
     )
-    await _save(context, me, draft)
-
-
-async def _ask_language(update: Update, context: BotContext, me: Who, draft: dict[str, Any]) -> None:
-    services = context.services
-    t = lambda key: services.text(me.lang, key)  # noqa: E731
-    draft.update(step="language")
-    rows = [
-        [button(t("outreach.everyone"), _data(NoticeVerb.LANGUAGE, "all"))],
-        [button(t(f"outreach.readers_{lang}"), _data(NoticeVerb.LANGUAGE, lang)) for lang in LANGUAGES],
-        [_cancel(services, me.lang)],
-    ]
-    draft["asked_at"] = await reply(update, t("outreach.ask_language"), inline(rows))
-    await _save(context, me, draft)
-
-
-async def _ask_area(update: Update, context: BotContext, me: Who, draft: dict[str, Any]) -> None:
-    services = context.services
-    draft.update(step="area")
-    units = [u for u, _ in await services.storage.people.units() if u.kind == "station" and u.active]
-    rows = [[button(services.text(me.lang, "outreach.everywhere"), _data(NoticeVerb.AREA, "all"))]]
-    rows += [
-        [button(services.text(me.lang, "outreach.near_unit", unit=u.name(me.lang)), _data(NoticeVerb.AREA, u.id))]
-        for u in units[:20]
-    ]
-    rows.append([_cancel(services, me.lang)])
-    await edit_or_reply(update, services.text(me.lang, "outreach.ask_area"), inline(rows))
-    await _save(context, me, draft)
-
-
-def delivery_time(services: Services, lang: str, count: int) -> str:
-    """How long `count` messages take at the outbox's pace, as people read it."""
-    minutes = math.ceil(count / PER_SECOND / 60)
-    if count <= PER_SECOND * 60:
-        return services.text(lang, "outreach.under_a_minute")
-    if minutes < 120:
-        return services.text(lang, "outreach.minutes", minutes=minutes)
-    return services.text(lang, "outreach.hours", hours=round(minutes / 60, 1))
-
-
-async def _audience(services: Services, draft: dict[str, Any]) -> list[int]:
-    language = draft.get("language")
-    area = draft.get("area")
-    return await services.storage.outreach.audience(
-        "notices",
-        language=language if language in LANGUAGES else None,
-        near=Area("unit", area) if area and area != "all" else None,
-    )
-
-
-async def _preview(update: Update, context: BotContext, me: Who, draft: dict[str, Any]) -> None:
-    """The notice exactly as a courier will see it, then how many it reaches and how long it takes, to confirm."""
-    services = context.services
-    link = draft.get("link") or [None, None]
-    shown = notice_message(services, me.lang, draft["text"], draft.get("photo"), link[0], link[1])
-    markup = markup_for(services, me.lang, shown, "notices")
-    await edit_or_reply(update, services.text(me.lang, "outreach.preview_above"))
-    bot = update.get_bot()
-    if shown.photo:
-        await bot.send_photo(me.person.telegram_id, shown.photo, caption=shown.text, reply_markup=markup)
-    else:
-        await bot.send_text(me.person.telegram_id, shown.text, markup)
-    count = len(await _audience(services, draft))
-    local = services.clock().astimezone(services.zone)
-    quiet_end = context.bot_data.config.outreach.quiet_end(local) if context.bot_data.config else None
-    lines = [
-        services.text(me.lang, "outreach.reach", count=count, time=delivery_time(services, me.lang, count)),
-    ]
-    if quiet_end is not None:
-        lines.append(services.text(me.lang, "outreach.quiet_now", at=f"{quiet_end.hour:02d}:{quiet_end.minute:02d}"))
-    token = str(int(services.clock().timestamp()))
-    draft.update(step="confirm", token=token)
-    rows = [
-        [
-            button(services.text(me.lang, "outreach.send", count=count), _data(NoticeVerb.SEND, token)),
-            _cancel(services, me.lang),
-        ]
-    ]
-    if count == 0:
-        lines.append(services.text(me.lang, "outreach.nobody"))
-        rows = [[_cancel(services, me.lang)]]
-    draft["asked_at"] = await reply(update, "\n".join(lines), inline(rows))
-    await _save(context, me, draft)
+    await save(context, me, draft)
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """The dialog's buttons; only a coordinator (by the database) may press them, and only at their step."""
+    """The dialog's buttons and /outreach's; only a coordinator (by the database) may press them, and only
+    at their step."""
     if not await coordinator_press(update, context, me):
         return
     services, query = context.services, update.callback_query
     outreach = services.storage.outreach
+    if press.verb in (NoticeVerb.UNSEND, NoticeVerb.UNSEND_CONFIRMED, NoticeVerb.KEEP):
+        await _on_unsend(update, context, me, press)
+        return
+    if press.verb is NoticeVerb.ANNOUNCE:
+        await outreach_audience.on_announce(update, context, me, press)
+        return
     draft = await outreach.draft(me.person.telegram_id)
     if press.verb is NoticeVerb.CANCEL:
         await outreach.drop_draft(me.person.telegram_id)
         await query.answer()
-        await edit_or_reply(update, services.text(me.lang, "outreach.cancelled"))
+        kind = (draft or {}).get("kind", NOTICE_KIND)
+        await edit_or_reply(
+            update, services.text(me.lang, "outreach.cancelled" if kind == NOTICE_KIND else "sending.not_announced")
+        )
         return
     expected = {
         NoticeVerb.SKIP: ("photo", "link"),
+        NoticeVerb.LINK: ("link",),
         NoticeVerb.LANGUAGE: ("language",),
         NoticeVerb.AREA: ("area",),
+        NoticeVerb.WHEN: ("when",),
         NoticeVerb.SEND: ("confirm",),
     }[press.verb]
     if draft is None or draft.get("step") not in expected:
         await refuse(update, context, me.lang, "outreach.stale")
         return
-    await query.answer()
     if press.verb is NoticeVerb.SKIP:
+        await query.answer()
         await retire_buttons(update, draft.get("asked_at"))
         if draft["step"] == "photo":
             await _ask_link(update, context, me, draft)
         else:
-            await _ask_language(update, context, me, draft)
-    elif press.verb is NoticeVerb.LANGUAGE:
-        if press.arg not in (*LANGUAGES, "all"):
-            await refuse(update, context, me.lang, "press.invalid")
+            await outreach_audience.ask_language(update, context, me, draft)
+    elif press.verb is NoticeVerb.LINK:
+        kind, _, ref = press.arg.partition(".")
+        if (kind, ref) not in {(k, r) for k, r, _ in await _linkable(services, me.lang)}:
+            await refuse(update, context, me.lang, "sending.link_gone")
             return
-        draft.update(language=press.arg)
-        await _ask_area(update, context, me, draft)
-    elif press.verb is NoticeVerb.AREA:
-        units = {u.id for u, _ in await services.storage.people.units() if u.kind == "station"}
-        if press.arg != "all" and press.arg not in units:
-            await refuse(update, context, me.lang, "press.invalid")
-            return
-        draft.update(area=press.arg)
-        await _preview(update, context, me, draft)
-    else:  # SEND
-        if press.arg != draft.get("token") or not await outreach.drop_draft(me.person.telegram_id):
-            await refuse(update, context, me.lang, "outreach.stale")
-            return
-        now = services.clock()
-        recipients = await _audience(services, draft)
-        link = draft.get("link")
-        notice_id = await outreach.add_notice(
-            draft["text"],
-            now,
-            photo=draft.get("photo"),
-            link=tuple(link) if link else None,
-            created_by=me.person.telegram_id,
+        await query.answer()
+        await retire_buttons(update, draft.get("asked_at"))
+        draft.update(link=[kind, ref])
+        await outreach_audience.ask_language(update, context, me, draft)
+    else:
+        await outreach_audience.on_press(update, context, me, press, draft)
+
+
+def _kind(services: Services, lang: str, kind: str) -> str:
+    return services.text(lang, f"outreach.kind_{kind}") if kind in ("notice", "survey", "activity") else kind
+
+
+async def _on_unsend(update: Update, context: BotContext, me: Who, press: Press) -> None:
+    """Cancel a scheduled send: asked first; refused once it has started (or was cancelled)."""
+    services, query = context.services, update.callback_query
+    t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
+    if press.verb is NoticeVerb.KEEP:
+        await query.answer()
+        await edit_or_reply(update, t("sending.unsend_kept"))
+        return
+    send = await services.storage.outreach.send(int(press.arg)) if press.arg.isdigit() else None
+    if send is None or not send.scheduled(services.clock()):
+        await refuse(update, context, me.lang, "sending.unsend_too_late")
+        return
+    await query.answer()
+    if press.verb is NoticeVerb.UNSEND:
+        rows = [
+            [
+                button(t("sending.unsend_yes"), _data(NoticeVerb.UNSEND_CONFIRMED, str(send.id))),
+                button(t("sending.unsend_keep"), _data(NoticeVerb.KEEP)),
+            ]
+        ]
+        question = t(
+            "sending.unsend_confirm",
+            send=send.id,
+            kind=_kind(services, me.lang, send.kind),
+            ref=send.ref,
+            at=services.local(from_ts(send.starts_at), me.lang),
+            audience=send.audience,
         )
-        send_id = await outreach.broadcast(
-            kind=NOTICE_KIND,
-            ref=str(notice_id),
-            topic="notices",
-            recipients=recipients,
-            now=now,
-            created_by=me.person.telegram_id,
-        )
-        await edit_or_reply(update, services.text(me.lang, "outreach.queued", count=len(recipients), send=send_id))
+        await edit_or_reply(update, question, inline(rows))
+        return
+    if not await services.storage.outreach.cancel_send(send.id, services.clock()):
+        await edit_or_reply(update, t("sending.unsend_too_late"))
+        return
+    await edit_or_reply(update, t("sending.unsent", send=send.id))
 
 
 @for_role("coordinator")
 async def show_sends(update: Update, context: BotContext, me: Who) -> None:
-    """/outreach: the latest sends and how their delivery goes."""
+    """/outreach: the latest sends and how their delivery goes; a scheduled one with its start and Cancel."""
     services = context.services
     sends = await services.storage.outreach.sends(10)
     if not sends:
         await reply(update, services.text(me.lang, "outreach.no_sends"))
         return
+    now = services.clock()
     lines = [services.text(me.lang, "outreach.sends_title")]
+    rows = []
     for s in sends:
-        kind = (
-            services.text(me.lang, f"outreach.kind_{s.kind}") if s.kind in ("notice", "survey", "activity") else s.kind
-        )
+        kind = _kind(services, me.lang, s.kind)
+        if s.cancelled_at is not None:
+            lines.append(
+                services.text(
+                    me.lang,
+                    "sending.send_line_cancelled",
+                    send=s.id,
+                    kind=kind,
+                    ref=s.ref,
+                    at=services.local(from_ts(s.cancelled_at), me.lang),
+                )
+            )
+            continue
+        if s.scheduled(now):
+            at = services.local(from_ts(s.starts_at), me.lang)
+            lines.append(
+                services.text(
+                    me.lang, "sending.send_line_scheduled", send=s.id, kind=kind, ref=s.ref, at=at, audience=s.audience
+                )
+            )
+            rows.append(
+                [button(services.text(me.lang, "sending.unsend", send=s.id), _data(NoticeVerb.UNSEND, str(s.id)))]
+            )
+            continue
         lines.append(
             services.text(
                 me.lang,
@@ -290,7 +282,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                 send=s.id,
                 kind=kind,
                 ref=s.ref,
-                at=services.local(from_ts(s.created_at), me.lang),
+                at=services.local(from_ts(s.starts_at or s.created_at), me.lang),
                 audience=s.audience,
                 sent=s.sent,
                 dead=s.dead,
@@ -299,11 +291,11 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                 pending=s.pending,
             )
         )
-    await reply(update, "\n".join(lines))
+    await reply(update, "\n".join(lines), inline(rows) if rows else None)
 
 
 async def cancel(context: BotContext, telegram_id: int) -> bool:
-    """/cancel: drop an unfinished notice; whether there was one."""
+    """/cancel: drop an unfinished notice or announcement; whether there was one."""
     return await context.services.storage.outreach.drop_draft(telegram_id)
 
 

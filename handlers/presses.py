@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.error import Forbidden
 
+import handlers.announcements  # noqa: F401  (registers the survey and activity announcements)
 from handlers import (
     activities,
     answers,

@@ -31,7 +31,7 @@ from domain.surveys_file import (
     is_survey_file,
     read_survey,
 )
-from handlers import callbacks
+from handlers import callbacks, outreach_audience
 from handlers.callbacks import Family, LinkVerb, Press, SurveyVerb
 from handlers.chart import chart_language
 from handlers.common import Who, command_and_button, edit_or_reply, main_menu, refuse, reply, who
@@ -552,12 +552,13 @@ async def _on_coordinator_press(update: Update, context: BotContext, me: Who, pr
     if verb in (SurveyVerb.OPEN_CONFIRMED, SurveyVerb.CLOSE_CONFIRMED):
         state = "open" if verb == SurveyVerb.OPEN_CONFIRMED else "closed"
         changed = await services.storage.surveys.set_state(stored.id, state, services.clock())
-        # Opening makes the survey available to couriers (/surveys, the menu). Sending it out to an
-        # audience is the outreach outbox's work: its hook goes here, once, when `changed` is true.
+        # Opening makes the survey available to couriers (/surveys, the menu); then it may be announced.
         await query.answer(t(f"surveys.{state}_done", title=title) if changed else t("stale.already_done_plain"))
         stored = await services.storage.surveys.get(stored.id) or stored
         text, markup = await _card(services, me.lang, stored)
         await edit_or_reply(update, text, markup)
+        if changed and state == "open":
+            await outreach_audience.offer(update, context, me, "survey", [stored.id])
         return
     if verb == SurveyVerb.RESULTS:
         await query.answer()

@@ -1062,6 +1062,19 @@ CREATE INDEX cohandlers_open_by_unit ON cohandlers(unit_id, part_due) WHERE stat
     )
 )
 
+MIGRATIONS.append(
+    (
+        "outreach scheduled: a send's start and its cancellation",
+        """
+-- When a send's messages may start going (its rows' not_before), and when a coordinator cancelled it
+-- before it started (its pending rows are then deleted).
+ALTER TABLE outreach_sends ADD COLUMN starts_at INTEGER;
+ALTER TABLE outreach_sends ADD COLUMN cancelled_at INTEGER;
+UPDATE outreach_sends SET starts_at = created_at;
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

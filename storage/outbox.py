@@ -42,14 +42,16 @@ class Outbox:
         params: tuple[Any, ...] = (ts, *sorted(skip), limit)
         if outreach > 0:
             # Enough of the oldest outreach heads that, after the chats already taken are left out, `outreach`
-            # remain if there are that many.
+            # remain if there are that many. A message not yet tried whose time has not come (a scheduled
+            # send) holds none behind it; one waiting to be tried again does.
             heads = (
                 f"SELECT * FROM ({heads}) UNION ALL SELECT * FROM (SELECT {_ROW_COLUMNS} FROM outbox o"
                 " WHERE status = 'pending' AND lane = 1 AND not_before <= ?"
                 " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.lane = 1"
-                " AND e.chat_id = o.chat_id AND e.id < o.id) ORDER BY id LIMIT ?)"
+                " AND e.chat_id = o.chat_id AND e.id < o.id AND NOT (e.attempts = 0 AND e.not_before > ?))"
+                " ORDER BY id LIMIT ?)"
             )
-            params += (ts, outreach + limit + len(skip))
+            params += (ts, ts, outreach + limit + len(skip))
         rows = [OutboxMessage.model_validate(dict(r)) for r in await self._db.fetchall(heads, params)]
         found = [m for m in rows if m.lane == 0]
         if outreach > 0 and len(found) < limit:
@@ -126,7 +128,9 @@ class Outbox:
         wait (a retry's pause) was counted from a time that has not come; how many were released."""
         ts = to_ts(now)
         # Asked every tick: a read from the index of pending rows, and a write only when the clock went back.
-        where = "status = 'pending' AND not_before > ? AND created_at > ?"
+        # An outreach message not yet tried waits for a time of day chosen for it (a scheduled send, the
+        # question after a first appeal), not for a pause counted from when it was written: it keeps it.
+        where = "status = 'pending' AND not_before > ? AND created_at > ? AND NOT (lane = 1 AND attempts = 0 AND not_before > created_at)"
         if await self._db.fetchone(f"SELECT 1 FROM outbox WHERE {where} LIMIT 1", (ts, ts)) is None:
             return 0
         return await self._db.write(

@@ -51,11 +51,19 @@ class SendCounts:
     dead: int
     blocked: int
     stopped: int
+    starts_at: int | None = None
+    cancelled_at: int | None = None
 
     @property
     def pending(self) -> int:
-        """Messages not yet sent, nor given up."""
+        """Messages not yet sent, nor given up (none once the send is cancelled)."""
+        if self.cancelled_at is not None:
+            return 0
         return self.audience - self.sent - self.dead - self.blocked - self.stopped
+
+    def scheduled(self, now: datetime) -> bool:
+        """Whether the send waits for a start still to come (and may be cancelled)."""
+        return self.cancelled_at is None and self.starts_at is not None and self.starts_at > to_ts(now)
 
 
 @dataclass(frozen=True)
@@ -168,28 +176,31 @@ class Outreach:
         now: datetime,
         params: dict[str, Any] | None = None,
         created_by: int | None = None,
+        at: datetime | None = None,
     ) -> int:
         """Queue one outreach message of `kind` (about `ref`: a notice's, a survey's or an activity's id)
         for each recipient, in the outbox's outreach lane; returns the send's id, whose counts `send` reads.
 
         The message is rendered at delivery by the renderer registered for `kind` (handlers/outreach.py).
+        `at`: when its messages may start going (a scheduled send), now if not given.
         """
         _topic(topic)
         chats = list(dict.fromkeys(recipients))
         ts = to_ts(now)
+        start = max(ts, to_ts(at)) if at is not None else ts
         template = f"{TEMPLATE_PREFIX}{kind}"
         body = json.dumps({"ref": ref, "topic": topic, **(params or {})}, ensure_ascii=False)
 
         def work(conn: sqlite3.Connection) -> int:
             send_id = conn.execute(
-                "INSERT INTO outreach_sends (kind, ref, topic, created_by, created_at, audience)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (kind, ref, topic, created_by, ts, len(chats)),
+                "INSERT INTO outreach_sends (kind, ref, topic, created_by, created_at, audience, starts_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, ref, topic, created_by, ts, len(chats), start),
             ).lastrowid
             conn.executemany(
                 "INSERT INTO outbox (chat_id, template, params, not_before, created_at, lane, send_id)"
                 " VALUES (?, ?, ?, ?, ?, 1, ?)",
-                ((chat, template, body, ts, ts, send_id) for chat in chats),
+                ((chat, template, body, start, ts, send_id) for chat in chats),
             )
             return send_id
 
@@ -204,6 +215,23 @@ class Outreach:
         """The newest sends, newest first."""
         rows = await self._db.fetchall(f"SELECT {_SEND_COLUMNS} FROM outreach_sends ORDER BY id DESC LIMIT ?", (limit,))
         return [SendCounts(**dict(r)) for r in rows]
+
+    async def cancel_send(self, send_id: int, now: datetime) -> bool:
+        """Cancel a send whose start has not come: its pending messages are deleted, the send marked
+        cancelled; whether it was cancelled now (False if it started, or was cancelled, before)."""
+        ts = to_ts(now)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            marked = conn.execute(
+                "UPDATE outreach_sends SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL AND starts_at > ?"
+                " AND sent + dead + blocked + stopped = 0",
+                (ts, send_id, ts),
+            ).rowcount
+            if marked:
+                conn.execute("DELETE FROM outbox WHERE send_id = ? AND status = 'pending'", (send_id,))
+            return bool(marked)
+
+        return await self._db.write(work)
 
     async def not_listening(self, rows: list[tuple[int, int, int | None]]) -> dict[int, str]:
         """Of these outbox rows (id, chat, send), those whose person no longer hears the send's topic, or
@@ -291,4 +319,4 @@ class Outreach:
         )
 
 
-_SEND_COLUMNS = "id, kind, ref, topic, created_at, audience, sent, dead, blocked, stopped"
+_SEND_COLUMNS = "id, kind, ref, topic, created_at, audience, sent, dead, blocked, stopped, starts_at, cancelled_at"

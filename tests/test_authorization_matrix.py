@@ -204,6 +204,11 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("nc:area:all", "notice_area", ("no", "no", "no", "no", "no", "ok")),
     ("nc:send:1", "notice_confirm", ("no", "no", "no", "no", "no", "ok")),
     ("nc:cancel", "notice_confirm", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:when:now", "notice_when", ("no", "no", "no", "no", "no", "ok")),
+    # A send scheduled for tomorrow (send 1): /outreach's Cancel asks, then cancels; Keep leaves it.
+    ("nc:unsend:1", "scheduled_send", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:unsendy:1", "scheduled_send", ("no", "no", "no", "no", "no", "ok")),
+    ("nc:keep", "scheduled_send", ("no", "no", "no", "no", "no", "ok")),
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
@@ -447,6 +452,12 @@ async def scene(bot: Bot, state: str) -> dict[str, Any]:
         await storage.outreach.choose(COURIER, ("notices",), True, now)
         draft = {"step": state.removeprefix("notice_"), "text": "Free clinic on Saturday", "language": "all"}
         await storage.outreach.save_draft(COORDINATOR, {**draft, "area": "all", "token": "1"}, now)
+    elif state == "scheduled_send":
+        await storage.outreach.choose(COURIER, ("notices",), True, now)
+        notice = await storage.outreach.add_notice("Free clinic on Saturday", now)
+        await storage.outreach.broadcast(
+            kind="notice", ref=str(notice), topic="notices", recipients=[COURIER], now=now, at=now + timedelta(days=1)
+        )
     elif state == "invite":
         names["code"] = "ABCDEFGH"
         await storage.people.create_invite(
@@ -930,6 +941,13 @@ async def _notice_step(c: Case, step: str | None) -> None:
     assert (draft or {}).get("step") == step, draft
 
 
+async def _send_cancelled(c: Case, cancelled: bool) -> None:
+    send = await c.bot.services.storage.outreach.send(1)
+    assert (send.cancelled_at is not None) == cancelled
+    rows = await c.bot.services.storage.db.fetchall("SELECT 1 FROM outbox WHERE send_id = 1")
+    assert len(rows) == (0 if cancelled else 1)
+
+
 async def _notice_sent(c: Case) -> None:
     (send,) = await c.bot.services.storage.outreach.sends()
     assert (send.kind, send.audience) == ("notice", 1)
@@ -1063,7 +1081,11 @@ ALLOWED: dict[str, Check] = {
     "ol:act": _activity_shown,
     "nc:skip": lambda c: _notice_step(c, "link"),
     "nc:lang": lambda c: _notice_step(c, "area"),
-    "nc:area": lambda c: _notice_step(c, "confirm"),
+    "nc:area": lambda c: _notice_step(c, "when"),
+    "nc:when": lambda c: _notice_step(c, "confirm"),
+    "nc:unsend": lambda c: _send_cancelled(c, False),
+    "nc:unsendy": lambda c: _send_cancelled(c, True),
+    "nc:keep": lambda c: _send_cancelled(c, False),
     "nc:send": _notice_sent,
     "nc:cancel": lambda c: _notice_step(c, None),
     "wi:new": _wish_category_asked,

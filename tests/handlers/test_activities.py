@@ -394,7 +394,8 @@ async def test_a_chinese_coordinator_publishes_at_a_station_open_until_it_starts
         and "报名对象：骑手" in shown
     )
     await bot.press(COORDINATOR, "确认发布")
-    assert bot.texts(COORDINATOR)[-2] == t(bot, "zh", "activities.published", count=1)
+    assert bot.texts(COORDINATOR)[-3] == t(bot, "zh", "activities.published", count=1)
+    assert bot.last_text(COORDINATOR).startswith(t(bot, "zh", "sending.ask_announce_activity", title="夏季清凉包发放"))
     (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
     assert (activity.station_id, activity.places, activity.signup_until) == ("st-a", 50, activity.starts_at)
 

@@ -253,6 +253,8 @@ async def test_notice_dialog_preview_confirm_and_delivery(tmp_path, lang) -> Non
         await bot.press(COORDINATOR, t(bot, "outreach.everyone", lang))
         assert bot.last_text(COORDINATOR) == t(bot, "outreach.ask_area", lang)
         await bot.press(COORDINATOR, t(bot, "outreach.everywhere", lang))
+        assert bot.last_text(COORDINATOR) == t(bot, "sending.ask_when", lang)
+        await bot.press(COORDINATOR, t(bot, "sending.now", lang))
         preview = bot.core.bot_messages(COORDINATOR)[-2]
         head = t(bot, "outreach.notice_head", lang, text="Summer cool-down packages at Station One")
         assert preview["caption"] == head and preview.get("photo")
@@ -280,7 +282,14 @@ async def test_notice_dialog_cancels_at_each_step(tmp_path, lang) -> None:
         bot.user(COORDINATOR, language_code=lang)
         await bot.say(COORDINATOR, "/start")
         await opt_in(bot, COORDINATOR)
-        steps = [[], ["Words"], ["Words", "skip"], ["Words", "skip", "skip"], ["Words", "skip", "skip", "all", "area"]]
+        steps = [
+            [],
+            ["Words"],
+            ["Words", "skip"],
+            ["Words", "skip", "skip"],
+            ["Words", "skip", "skip", "all", "area"],
+            ["Words", "skip", "skip", "all", "area", "now"],
+        ]
         for done in steps:
             await bot.say(COORDINATOR, "/notice")
             for step in done:
@@ -290,6 +299,8 @@ async def test_notice_dialog_cancels_at_each_step(tmp_path, lang) -> None:
                     await bot.press(COORDINATOR, t(bot, "outreach.everyone", lang))
                 elif step == "area":
                     await bot.press(COORDINATOR, t(bot, "outreach.everywhere", lang))
+                elif step == "now":
+                    await bot.press(COORDINATOR, t(bot, "sending.now", lang))
                 else:
                     await bot.say(COORDINATOR, step)
             await bot.press(COORDINATOR, t(bot, "button.cancel", lang))

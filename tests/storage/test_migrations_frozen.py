@@ -117,6 +117,10 @@ SHIPPED = [
         "co-handling parts by unit: a unit's open parts are found from its own rows, not by walking every appeal in hand",
         "c58602088453e7c81159eeb1ef8f18355cc58374383a8cc7ddfc704d21cc5f41",
     ),
+    (
+        "outreach scheduled: a send's start and its cancellation",
+        "a44b759c93ae76907a814a1f178076dcc9436cc67aee8af3a7c7f473b58dd2f6",
+    ),
 ]
 
 
