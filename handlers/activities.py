@@ -37,6 +37,7 @@ from handlers.activity_export import activity_tables as activity_tables
 from handlers.activity_views import (
     card,
     courier_view,
+    list_view,
     may_sign_up,
     press_data,
     roster_view,
@@ -57,15 +58,24 @@ from handlers.common import (
 from handlers.keyboards import Button, button, inline
 from handlers.outreach import register_link
 from handlers.services import BotContext, Services
-from handlers.station_admin import problems_text
+from handlers.station_admin import matching_stations, problems_text
+from handlers.telegram_text import shorten
 from storage.activities import Activity
 
 V = ActivityVerb
-STEPS = ("title", "starts", "where", "places", "until", "who", "confirm")
+STEPS = ("title", "title_other", "starts", "where", "places", "until", "who", "confirm")
 # The steps answered by typing (the others by a button).
-_TYPED = {"title", "starts", "where", "places", "until"}
+_TYPED = {"title", "title_other", "starts", "where", "places", "until"}
 # The step each of the dialog's buttons answers: a button from another step is stale.
-_PRESS_STEP = {ActivityVerb.UNTIL_START: "until", ActivityVerb.WHO: "who", ActivityVerb.PUBLISH: "confirm"}
+_PRESS_STEP = {
+    ActivityVerb.SKIP: "title_other",
+    ActivityVerb.PLACE: "where",
+    ActivityVerb.UNTIL_START: "until",
+    ActivityVerb.WHO: "who",
+    ActivityVerb.PUBLISH: "confirm",
+}
+# Stations found by the name typed at "where", offered as buttons.
+FOUND_SHOWN = 6
 
 
 # ---- presses -------------------------------------------------------------------------------------
@@ -76,9 +86,14 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     the publishing dialog's who, Confirm and Cancel."""
     services = context.services
     query = update.callback_query
-    if press.verb in (V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
+    if press.verb in (V.SKIP, V.PLACE, V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
         if await coordinator_press(update, context, me):
             await _dialog_press(update, context, me, press)
+        return
+    if press.verb == V.LIST:
+        await query.answer()
+        text, markup = await list_view(services, me)
+        await edit_or_reply(update, text, markup)
         return
     head, _, tail = press.arg.partition(".")
     if not head.isdigit() or len(head) > 12:
@@ -112,8 +127,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await update.effective_chat.send_venue(
             latitude=activity.lat,
             longitude=activity.lon,
-            title=activity.title,
-            address=activity.address or activity.title,
+            title=activity.title_for(me.lang),
+            address=activity.address_for(me.lang) or activity.title_for(me.lang),
         )
         return
     if press.verb == V.JOIN:
@@ -149,7 +164,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
                     button(services.text(me.lang, "activities.button_keep"), press_data(V.SHOW, activity.id)),
                 ]
             ]
-            await edit_or_reply(update, services.text(me.lang, key, title=activity.title), inline(rows))
+            await edit_or_reply(update, services.text(me.lang, key, title=activity.title_for(me.lang)), inline(rows))
             return
     elif press.verb == V.LEAVE_CONFIRMED:
         left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())
@@ -224,6 +239,15 @@ async def _ask(update: Update, context: BotContext, me: Who, step: str, data: di
 async def _question(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> int | None:
     """Send the step's question; its message id."""
     services = context.services
+    if step == "title_other":
+        rows = [
+            [button(services.text(me.lang, "activity_more.button_skip"), press_data(V.SKIP))],
+            _cancel_row(services, me.lang),
+        ]
+        key = "activity_more.ask_title_en" if me.lang == "zh" else "activity_more.ask_title_zh"
+        return await reply(update, services.text(me.lang, key), reply_markup=inline(rows))
+    if step == "where":
+        return await _ask_where(update, services, me, data)
     if step == "until":
         rows = [
             [button(services.text(me.lang, "activities.button_until_start"), press_data(V.UNTIL_START))],
@@ -256,8 +280,11 @@ async def _question(update: Update, context: BotContext, me: Who, step: str, dat
             record.audience,
             None,
             record.signup_until,
+            title_en=record.title_en,
         )
         text = services.text(me.lang, "activities.confirm_head") + "\n\n" + await card(services, preview, me.lang)
+        if record.title_en:
+            text += "\n" + services.text(me.lang, "activity_more.confirm_titles", zh=record.title, en=record.title_en)
         who_key = "activities.who_couriers" if record.audience == "couriers" else "activities.who_everyone"
         text += "\n" + services.text(me.lang, "activities.card_who", who=services.text(me.lang, who_key))
         rows = [
@@ -270,9 +297,40 @@ async def _question(update: Update, context: BotContext, me: Who, step: str, dat
     )
 
 
+async def _ask_where(update: Update, services: Services, me: Who, data: dict[str, object]) -> int | None:
+    """Where is it: a station found by its name (buttons), or an address; the stations the name typed matches."""
+    cancel = _cancel_row(services, me.lang)
+    found = data.get("found")
+    if not isinstance(found, list) or not found:
+        return await reply(update, services.text(me.lang, "activities.ask_where"), reply_markup=inline([cancel]))
+    rows = []
+    for number, station_id in enumerate(found):
+        station = await services.storage.stations.get(str(station_id))
+        if station is not None:
+            address = station.address_for(me.lang)
+            label = station.name_for(me.lang) + (f" · {address}" if address else "")
+            rows.append([button(shorten(label, 60), press_data(V.PLACE, number))])
+    typed = str(data.get("typed", ""))
+    rows.append(
+        [
+            button(
+                shorten(services.text(me.lang, "activity_more.button_as_address", typed=typed), 60),
+                press_data(V.PLACE, "address"),
+            )
+        ]
+    )
+    rows.append(cancel)
+    return await reply(
+        update, services.text(me.lang, "activity_more.pick_station", typed=typed), reply_markup=inline(rows)
+    )
+
+
 def _raw(data: dict[str, object]) -> dict[str, object]:
     """The dialog's answers as an activity file's fields."""
-    raw = {k: data[k] for k in ("title", "starts", "places", "who", "station", "address", "signup_until") if k in data}
+    fields = ("title", "title_en", "starts", "places", "who", "station", "address", "signup_until")
+    raw = {k: data[k] for k in fields if k in data}
+    if "title" not in raw and "title_en" in raw:  # an English coordinator who gave no Chinese title
+        raw["title"] = raw.pop("title_en")
     return raw
 
 
@@ -308,32 +366,41 @@ async def on_text(update: Update, context: BotContext) -> None:
         return
     step, data = draft
     text = (update.effective_message.text or "").strip()
-    problem = await _take(services, step, text, data)
+    problem = await _take(services, me.lang, step, text, data)
     if problem:
         await reply(update, services.text(me.lang, problem), reply_markup=inline([_cancel_row(services, me.lang)]))
+        return
+    if step == "where" and data.get("found"):  # a name that matches stations: which one (or the text as an address)
+        await _ask(update, context, me, "where", data)
         return
     await _ask(update, context, me, STEPS[STEPS.index(step) + 1], data)
 
 
-async def _take(services: Services, step: str, text: str, data: dict[str, object]) -> str | None:
+async def _take(services: Services, lang: str, step: str, text: str, data: dict[str, object]) -> str | None:
     """Keep one typed answer in `data`; the catalog key of what is wrong with it, or None."""
-    if step == "title":
+    if step in ("title", "title_other"):
         if not text or len(text) > MAX_TITLE or "\n" in text:
             return "activities.bad_title"
-        data["title"] = text
+        # The first title is in the coordinator's language, the other in the other one.
+        data["title" if (lang == "zh") == (step == "title") else "title_en"] = text
     elif step == "starts":
         moment = parse_time(text, services.zone)
         if moment is None or moment <= services.clock():
             return "activities.bad_starts"
         data["starts"] = moment.strftime("%Y-%m-%d %H:%M")
     elif step == "where":
+        for key in ("station", "address", "found", "typed"):
+            data.pop(key, None)
         station = await services.storage.stations.get(text)
-        data.pop("station", None)
-        data.pop("address", None)
         if station is not None and station.active:
             data["station"] = station.id
-        elif not text or len(text) > MAX_ADDRESS or "\n" in text:
+            return None
+        if not text or len(text) > MAX_ADDRESS or "\n" in text:
             return "activities.bad_where"
+        found = matching_stations([s for s in await services.storage.stations.all() if s.active], text)
+        if found:
+            data["found"] = [s.id for s in found[:FOUND_SHOWN]]
+            data["typed"] = text
         else:
             data["address"] = text
     elif step == "places":
@@ -363,6 +430,13 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
         await refuse(update, context, me.lang, "activities.no_draft")
         return
     step, data = draft
+    if press.verb == V.SKIP:
+        await query.answer()
+        await _ask(update, context, me, "starts", data)
+        return
+    if press.verb == V.PLACE:
+        await _place_pressed(update, context, me, press, data)
+        return
     if press.verb == V.UNTIL_START:
         await query.answer()
         data.pop("signup_until", None)
@@ -389,6 +463,30 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
         await reply(update, services.text(me.lang, "activities.no_draft"))
         return
     await published(update, context, me, [activity_id])
+
+
+async def _place_pressed(update: Update, context: BotContext, me: Who, press: Press, data: dict[str, object]) -> None:
+    """A station found by the name typed, or that name kept as the address; then the number of places."""
+    services = context.services
+    found = data.get("found")
+    if not isinstance(found, list):
+        await refuse(update, context, me.lang, "activities.no_draft")
+        return
+    if press.arg == "address":
+        data["address"] = str(data.get("typed", ""))
+    elif press.arg.isdecimal() and int(press.arg) < len(found):
+        station = await services.storage.stations.get(str(found[int(press.arg)]))
+        if station is None or not station.active:
+            await refuse(update, context, me.lang, "activity_more.station_gone")
+            return
+        data["station"] = station.id
+    else:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    data.pop("found", None)
+    data.pop("typed", None)
+    await update.callback_query.answer()
+    await _ask(update, context, me, "places", data)
 
 
 def activity_handlers(labels: set[str]) -> list[BaseHandler]:

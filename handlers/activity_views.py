@@ -39,7 +39,7 @@ async def place_text(services: Services, activity: Activity, lang: str) -> str:
             return station.name_for(lang) + (
                 f"（{address}）" if lang == "zh" and address else f" ({address})" if address else ""
             )
-    return activity.address or "—"
+    return activity.address_for(lang) or "—"
 
 
 def may_sign_up(me: Who, activity: Activity) -> bool:
@@ -52,7 +52,7 @@ def may_sign_up(me: Who, activity: Activity) -> bool:
 async def card(services: Services, activity: Activity, lang: str, extra: str = "") -> str:
     """An activity as anyone reads it: what, when, where, places taken and waiting, until when one can sign up."""
     lines = [
-        services.text(lang, "activities.card_title", title=activity.title),
+        services.text(lang, "activities.card_title", title=activity.title_for(lang)),
         services.text(lang, "activities.card_when", when=services.local(activity.starts_at, lang)),
         services.text(lang, "activities.card_where", place=await place_text(services, activity, lang)),
         services.text(
@@ -60,8 +60,8 @@ async def card(services: Services, activity: Activity, lang: str, extra: str = "
         ),
         services.text(lang, "activities.card_until", until=services.local(activity.signup_until, lang)),
     ]
-    if activity.details:
-        lines.append("\n" + activity.details)
+    if activity.details_for(lang):
+        lines.append("\n" + activity.details_for(lang))
     if extra:
         lines.append("\n" + extra)
     return "\n".join(lines)
@@ -79,7 +79,7 @@ def navigate_button(services: Services, activity: Activity, lang: str) -> Button
 
 def _courier_markup(
     services: Services, activity: Activity, signup: Signup | None, lang: str, now: datetime
-) -> Keyboard | None:
+) -> Keyboard:
     rows: list[list[Button]] = []
     if signup is None:
         if now <= activity.signup_until and now < activity.starts_at:
@@ -91,10 +91,12 @@ def _courier_markup(
     navigate = navigate_button(services, activity, lang)
     if navigate is not None:
         rows.append([navigate])
-    return inline(rows) if rows else None
+    rows.append([_back_button(services, lang)])
+    return inline(rows)
 
 
-async def courier_view(services: Services, me: Who, activity: Activity) -> tuple[str, Keyboard | None]:
+async def courier_view(services: Services, me: Who, activity: Activity) -> tuple[str, Keyboard]:
+    """An activity as a courier sees it: the card with their status, and what they may do now."""
     found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)
     signup, position = found if found else (None, 0)
     now = services.clock()
@@ -116,19 +118,22 @@ async def courier_view(services: Services, me: Who, activity: Activity) -> tuple
 async def show_activities(update: Update, context: BotContext) -> None:
     """/activities and the menu button: the activities to come; a coordinator's also has export and publishing."""
     me = await who(update, context)
-    services = context.services
     if context.args == ["export"] and me.person.role == "coordinator":
         await export(update, context, me)
         return
+    text, markup = await list_view(context.services, me)
+    await reply(update, text, reply_markup=markup)
+
+
+async def list_view(services: Services, me: Who) -> tuple[str, Keyboard | None]:
+    """The list as this person's role reads it, heading and all: sent by /activities, shown again by Back."""
     now = services.clock()
     upcoming = await services.storage.activities.upcoming(now)
     if me.person.role == "coordinator":
-        await coordinator_list(update, context, me, upcoming + await services.storage.activities.recent(now))
-        return
+        return await _coordinator_list(services, me, upcoming + await services.storage.activities.recent(now))
     shown = [a for a in upcoming if may_sign_up(me, a)][:SHOWN]
     if not shown:
-        await reply(update, services.text(me.lang, "activities.none"))
-        return
+        return services.text(me.lang, "activities.none"), None
     lines = [services.text(me.lang, "activities.list_title")]
     rows = []
     for number, activity in enumerate(shown, 1):
@@ -137,18 +142,17 @@ async def show_activities(update: Update, context: BotContext) -> None:
                 me.lang,
                 "activities.list_line",
                 number=number,
-                title=activity.title,
+                title=activity.title_for(me.lang),
                 when=services.local(activity.starts_at, me.lang),
                 free=activity.free,
             )
         )
-        rows.append([button(f"{number}. {activity.title}", press_data(V.SHOW, activity.id))])
+        rows.append([button(f"{number}. {activity.title_for(me.lang)}", press_data(V.SHOW, activity.id))])
     lines.append(services.text(me.lang, "activities.list_hint"))
-    await reply(update, "\n".join(lines), reply_markup=inline(rows))
+    return "\n".join(lines), inline(rows)
 
 
-async def coordinator_list(update: Update, context: BotContext, me: Who, activities: list[Activity]) -> None:
-    services = context.services
+async def _coordinator_list(services: Services, me: Who, activities: list[Activity]) -> tuple[str, Keyboard | None]:
     lines = [services.text(me.lang, "activities.coord_title")]
     rows = []
     for number, activity in enumerate(activities[: SHOWN * 2], 1):
@@ -157,18 +161,23 @@ async def coordinator_list(update: Update, context: BotContext, me: Who, activit
                 me.lang,
                 "activities.coord_line",
                 number=number,
-                title=activity.title,
+                title=activity.title_for(me.lang),
                 when=services.local(activity.starts_at, me.lang),
                 taken=activity.taken,
                 places=activity.places,
                 waiting=activity.waiting,
             )
         )
-        rows.append([button(f"{number}. {activity.title}", press_data(V.ROSTER, activity.id))])
+        rows.append([button(f"{number}. {activity.title_for(me.lang)}", press_data(V.ROSTER, activity.id))])
     if not activities:
         lines.append(services.text(me.lang, "activities.coord_none"))
     lines.append(services.text(me.lang, "activities.coord_hint"))
-    await reply(update, "\n".join(lines), reply_markup=inline(rows) if rows else None)
+    return "\n".join(lines), inline(rows) if rows else None
+
+
+def _back_button(services: Services, lang: str) -> Button:
+    """Back to the list a card was opened from: the list comes back whole, its heading too."""
+    return button(services.text(lang, "activity_more.button_all"), press_data(V.LIST))
 
 
 def _mark(signup: Signup) -> str:
@@ -187,7 +196,10 @@ async def roster_view(services: Services, activity: Activity, lang: str) -> tupl
         lines.append(services.text(lang, "activities.roster_waiting", count=len(waiting)))
         lines += [f"{n}. {s.name or s.person_id}" for n, s in enumerate(waiting, 1)]
     rows: list[list[Button]] = []
-    if services.clock() >= activity.starts_at - ATTENDANCE_OPENS:
+    opens = activity.starts_at - ATTENDANCE_OPENS
+    if services.clock() < opens:
+        lines += ["", services.text(lang, "activity_more.attendance_from", when=services.local(opens, lang))]
+    elif placed:
         lines.append(services.text(lang, "activities.roster_attendance_hint"))
         buttons = [
             button(
@@ -197,7 +209,12 @@ async def roster_view(services: Services, activity: Activity, lang: str) -> tupl
             for n, s in enumerate(placed, 1)
         ]
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([button(services.text(lang, "activities.button_refresh"), press_data(V.ROSTER, activity.id))])
+    rows.append(
+        [
+            button(services.text(lang, "activities.button_refresh"), press_data(V.ROSTER, activity.id)),
+            _back_button(services, lang),
+        ]
+    )
     return "\n".join(lines), inline(rows)
 
 
@@ -210,7 +227,7 @@ async def render_notice(services: Services, message: OutboxMessage, lang: str) -
     text = services.text(
         lang,
         message.template,
-        title=activity.title,
+        title=activity.title_for(lang),
         when=services.local(activity.starts_at, lang),
         place=await place_text(services, activity, lang),
     )

@@ -1054,6 +1054,18 @@ CREATE TABLE wish_dialogs (
 )
 
 
+MIGRATIONS.append(
+    (
+        "activities in two languages: an English title, details and address beside the Chinese",
+        """
+ALTER TABLE activities ADD COLUMN title_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE activities ADD COLUMN details_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE activities ADD COLUMN address_en TEXT NOT NULL DEFAULT '';
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

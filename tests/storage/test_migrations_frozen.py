@@ -113,6 +113,10 @@ SHIPPED = [
         "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
         "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
     ),
+    (
+        "activities in two languages: an English title, details and address beside the Chinese",
+        "546736afc2b4d0edbe181f030b68093031989b945152646b1cc5475adb636b2c",
+    ),
 ]
 
 
