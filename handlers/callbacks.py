@@ -286,6 +286,7 @@ class SurveyVerb(StrEnum):
     BACK = "back"
     LATER = "later"
     SEND = "send"
+    SEE = "see"  # staff: from a survey's preview back to the surveys couriers are answering
 
 
 class WishVerb(StrEnum):

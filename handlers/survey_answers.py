@@ -35,6 +35,11 @@ def is_coordinator(me: Who) -> bool:
     return me.person.role == "coordinator"
 
 
+def answers_surveys(me: Who) -> bool:
+    """Whether the person is one surveys ask: couriers; staff and coordinators see them as a preview."""
+    return me.person.role == "courier"
+
+
 # ---- what a courier sees (and a coordinator's preview, the same) -------------------------------
 
 
@@ -154,7 +159,7 @@ def parse_numbers(arg: str, parts: int) -> list[int] | None:
 async def _answerable(update: Update, context: BotContext, me: Who, survey_id: int) -> StoredSurvey | None:
     """The open survey the press is about, if this person may answer it now; else the press is refused."""
     services = context.services
-    if is_coordinator(me):
+    if not answers_surveys(me):
         await refuse(update, context, me.lang, "surveys.couriers_only")
         return None
     stored = await services.storage.surveys.get(survey_id)

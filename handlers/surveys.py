@@ -38,6 +38,7 @@ from handlers.outreach import register_link
 from handlers.services import BotContext, Services
 from handlers.station_admin import problems_text
 from handlers.survey_answers import (
+    answers_surveys,
     courier_list,
     end_view,
     intro_view,
@@ -60,8 +61,23 @@ async def surveys(update: Update, context: BotContext) -> None:
     me = await who(update, context)
     if is_coordinator(me):
         await _coordinator_list(update, context, me)
-    else:
+    elif answers_surveys(me):
         await courier_list(update, context, me)
+    else:
+        text, markup = await _staff_list(context.services, me)
+        await reply(update, text, reply_markup=markup)
+
+
+async def _staff_list(services: Services, me: Who) -> tuple[str, Keyboard | None]:
+    """Staff's view: the surveys couriers are answering now, each to preview as couriers see it, never to answer."""
+    found = [s for s in await services.storage.surveys.all() if s.state == "open"]
+    if not found:
+        return services.text(me.lang, "survey_staff.none"), None
+    rows = [
+        [button(shorten(s.survey.title(me.lang), 60), press_data(SurveyVerb.PREVIEW, f"{s.id}.{me.lang}.0"))]
+        for s in found[:20]
+    ]
+    return services.text(me.lang, "survey_staff.list", count=len(found)), inline(rows)
 
 
 # ---- coordinators: import, the list, a survey's card, preview, open, close, results ---------------
@@ -122,15 +138,19 @@ async def _coordinator_list(update: Update, context: BotContext, me: Who) -> Non
     )
 
 
-def _preview(services: Services, lang: str, stored: StoredSurvey, step: int) -> tuple[str, Keyboard]:
+def _preview(
+    services: Services, lang: str, stored: StoredSurvey, step: int, *, staff: bool = False
+) -> tuple[str, Keyboard]:
     """Page `step` of the preview (0: the first page, then each question, then the last), as a courier sees
-    it under a line that says it is a preview; every answer button turns the page."""
+    it under a line that says it is a preview; every answer button turns the page. Its end goes back to the
+    survey's card (a coordinator's) or to the surveys couriers are answering (staff's)."""
     questions = stored.survey.questions
     base = f"{stored.id}.{lang}"
+    end = press_data(SurveyVerb.SEE if staff else SurveyVerb.SHOW, str(stored.id))
 
     def data(verb: str, arg: str) -> str:
         if verb == SurveyVerb.LATER:
-            return press_data(SurveyVerb.SHOW, str(stored.id))
+            return end
         target = step - 1 if verb == SurveyVerb.BACK else step + 1
         return press_data(SurveyVerb.PREVIEW, f"{base}.{target}")
 
@@ -143,11 +163,7 @@ def _preview(services: Services, lang: str, stored: StoredSurvey, step: int) -> 
         markup = inline(
             [
                 [button(services.text(lang, "button.back"), press_data(SurveyVerb.PREVIEW, f"{base}.{step - 1}"))],
-                [
-                    button(
-                        services.text(lang, "surveys.button_preview_end"), press_data(SurveyVerb.SHOW, str(stored.id))
-                    )
-                ],
+                [button(services.text(lang, "surveys.button_preview_end"), end)],
             ]
         )
     other = "en" if lang == "zh" else "zh"
@@ -219,12 +235,22 @@ async def _on_coordinator_press(update: Update, context: BotContext, me: Who, pr
     if numbers is None:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    if not is_coordinator(me):
+    # Staff may look at what couriers are asked (a preview), and nothing more.
+    staff = me.person.role == "staff" and press.verb in (SurveyVerb.PREVIEW, SurveyVerb.SEE)
+    if not is_coordinator(me) and not staff:
         await refuse(update, context, me.lang, "coord.not_coordinator")
         return
     stored = await services.storage.surveys.get(numbers[0])
     if stored is None:
         await refuse(update, context, me.lang, "surveys.unknown")
+        return
+    if staff and stored.state != "open":
+        await refuse(update, context, me.lang, "surveys.not_open")
+        return
+    if press.verb == SurveyVerb.SEE and staff:
+        await query.answer()
+        text, markup = await _staff_list(services, me)
+        await edit_or_reply(update, text, markup)
         return
     title = stored.survey.title(me.lang)
     verb = press.verb
@@ -234,7 +260,7 @@ async def _on_coordinator_press(update: Update, context: BotContext, me: Who, pr
             await refuse(update, context, me.lang, "press.invalid")
             return
         await query.answer()
-        text, markup = _preview(services, lang, stored, step)
+        text, markup = _preview(services, lang, stored, step, staff=staff)
         await edit_or_reply(update, text, markup)
         return
     if verb in (SurveyVerb.OPEN, SurveyVerb.CLOSE):
@@ -281,6 +307,7 @@ COORDINATOR_VERBS = frozenset(
     {
         SurveyVerb.SHOW,
         SurveyVerb.PREVIEW,
+        SurveyVerb.SEE,
         SurveyVerb.OPEN,
         SurveyVerb.OPEN_CONFIRMED,
         SurveyVerb.CLOSE,
@@ -365,8 +392,22 @@ def survey_handlers(labels: set[str]) -> list[BaseHandler]:
 
 
 async def on_link(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """A notice's button to a survey (handlers/outreach.py): its first page, or where the courier stopped."""
-    await on_press(update, context, me, Press(Family.SURVEY, SurveyVerb.BEGIN, arg=press.arg))
+    """A notice's button to a survey (handlers/outreach.py): a courier's first page, or where they stopped;
+    staff's and coordinators' preview (they are not asked to answer it)."""
+    if answers_surveys(me):
+        await on_press(update, context, me, Press(Family.SURVEY, SurveyVerb.BEGIN, arg=press.arg))
+        return
+    services = context.services
+    stored = (
+        await services.storage.surveys.get(int(press.arg)) if press.arg.isdecimal() and len(press.arg) < 10 else None
+    )
+    if stored is None or (not is_coordinator(me) and stored.state != "open"):
+        await refuse(update, context, me.lang, "surveys.not_open")
+        return
+    await update.callback_query.answer()
+    # A new message: the notice the button sits under stays as it was.
+    text, markup = _preview(services, me.lang, stored, 0, staff=not is_coordinator(me))
+    await reply(update, text, reply_markup=markup)
 
 
 register_link(LinkVerb.SURVEY, on_link)

@@ -196,7 +196,8 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("or:tg:surveys", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:stop:notices", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:close", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
-    ("ol:sv:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),  # a notice's button: the survey, as sv:go
+    # A notice's button: the survey, as sv:go for couriers; staff and coordinators see its preview.
+    ("ol:sv:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("ol:act:1", "activity", ("ok", "ok", "ok", "ok", "ok", "ok")),  # a notice's button: the activity, to anyone
     # A coordinator's notice dialog, at the step each button belongs to.
     ("nc:skip", "notice_photo", ("no", "no", "no", "no", "no", "ok")),
@@ -207,9 +208,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
-    # Surveys: coordinators manage them and read the results; everyone else answers (a coordinator previews).
+    # Surveys: coordinators manage them and read the results; couriers answer; staff and coordinators preview.
     ("sv:res:{s}", "survey", ("no", "no", "no", "no", "no", "ok")),
-    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),
+    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "no", "no", "no")),
+    ("sv:pv:{s}.en.0", "survey", ("no", "no", "no", "ok", "ok", "ok")),
     # Micro-wishes (微心愿), the wish {w} posted by the courier: couriers post; a coordinator reviews; any
     # unit claims an approved one; the claiming unit (HR) or a coordinator grants; the courier (or a
     # coordinator) confirms receipt; the courier may withdraw. Back and Confirm belong to a dialog.
@@ -747,6 +749,16 @@ async def _survey_begun(c: Case) -> None:
     assert c.bot_texts()[-1].startswith("Couriers' needs survey") and c.t("surveys.anonymous") in c.bot_texts()[-1]
 
 
+async def _survey_previewed(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("surveys.preview_head", page=1, pages=10) + "\n\nCouriers' needs survey")
+
+
+async def _survey_shown(c: Case) -> None:
+    """A notice's survey button: a courier begins it; staff and coordinators see the preview."""
+    role = (await c.bot.services.storage.people.get(c.person)).role
+    await (_survey_begun if role == "courier" else _survey_previewed)(c)
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -1015,6 +1027,7 @@ ALLOWED: dict[str, Check] = {
     "ac:list": _activity_roster,
     "sv:res": _survey_results,
     "sv:go": _survey_begun,
+    "sv:pv": _survey_previewed,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -1059,7 +1072,7 @@ ALLOWED: dict[str, Check] = {
     "or:tg": _toggled,
     "or:stop": _stopped,
     "or:close": _settings_saved,
-    "ol:sv": _survey_begun,
+    "ol:sv": _survey_shown,
     "ol:act": _activity_shown,
     "nc:skip": lambda c: _notice_step(c, "link"),
     "nc:lang": lambda c: _notice_step(c, "area"),
