@@ -21,7 +21,9 @@ LONG_ZH = "驿站歇脚、饮水、手机充电和雨具借用等一站式综合
 
 def survey(questions: int = 1, options: int = 3, *, long: bool = True):
     """A survey of `questions` single-choice questions, each with `options` options (the first one long)."""
-    parts = ['[survey]\nid = "chart"\ntitle_zh = "骑手需求调查"\ntitle_en = "Couriers\' needs survey"\nanonymous = true\n']
+    parts = [
+        '[survey]\nid = "chart"\ntitle_zh = "骑手需求调查"\ntitle_en = "Couriers\' needs survey"\nanonymous = true\n'
+    ]
     for number in range(questions):
         options_zh = [LONG_ZH if long else "选项0"] + [f"选项{i}" for i in range(1, options)]
         options_en = [LONG_EN if long else "Option 0"] + [f"Option {i}" for i in range(1, options)]
