@@ -164,7 +164,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
                     button(services.text(me.lang, "activities.button_keep"), press_data(V.SHOW, activity.id)),
                 ]
             ]
-            await edit_or_reply(update, services.text(me.lang, key, title=activity.title_for(me.lang)), inline(rows))
+            # The card stays above the question: only its buttons change until the answer.
+            shown, _ = await courier_view(services, me, activity)
+            question = services.text(me.lang, key, title=activity.title_for(me.lang))
+            await edit_or_reply(update, f"{shown}\n\n{question}", inline(rows))
             return
     elif press.verb == V.LEAVE_CONFIRMED:
         left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())

@@ -243,3 +243,20 @@ async def test_an_english_address_needs_the_address_it_translates(bot) -> None:
     await bot.deliver()
     assert "activity 1: address_en" in bot.last_text(COORDINATOR)
     assert await bot.services.storage.activities.upcoming(bot.clock()) == []
+
+
+async def test_cancelling_asks_under_the_card_and_keeping_it_brings_the_card_back_in_chinese(bot) -> None:
+    await publish(bot)
+    await bot.say(ZH_COURIER, "/activities")
+    await bot.press(ZH_COURIER, "1. ")
+    await bot.press(ZH_COURIER, t(bot, "zh", "activities.button_join"))
+    card = bot.core.bot_messages(ZH_COURIER)[-1]
+    await bot.press(ZH_COURIER, t(bot, "zh", "activities.button_leave"))
+    asked = bot.core.bot_messages(ZH_COURIER)[-1]
+    assert asked["message_id"] == card["message_id"]
+    assert asked["text"] == card["text"] + "\n\n" + t(
+        bot, "zh", "activities.leave_confirm", title="快递员子女爱心托管班"
+    )
+    await bot.press(ZH_COURIER, t(bot, "zh", "activities.button_keep"))
+    assert bot.core.bot_messages(ZH_COURIER)[-1]["text"] == card["text"]
+    assert labels(bot, ZH_COURIER)[-1] == "« 全部活动"
