@@ -262,7 +262,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/outreach", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/activities", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("/activity new", "none", ("no", "no", "no", "no", "no", "ok")),
-    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, the rest answer
+    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, staff preview, couriers answer
     ("/wishes", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),  # what each may do with micro-wishes
 ]
 
@@ -1139,9 +1139,12 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             else:
                 assert first == c.t("my.none")
         elif name == "/surveys":
-            assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
-                "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
-            )
+            if c.person in (HR_STAFF, STATION_STAFF):  # staff preview what couriers answer
+                assert first == c.t("survey_staff.list", count=1)
+            else:
+                assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
+                    "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
+                )
         elif name == "/wishes":
             if c.person == COORDINATOR:
                 assert first == c.t("wishes.none_open")
