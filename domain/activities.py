@@ -4,10 +4,12 @@ Pure code: bytes in, records or every problem out. The TOML shape is
 
     [[activities]]
     title = "暑期爱心托管班"              # one line, at most 60 characters
-    details = "为快递员子女开设……"          # optional, at most 600 characters
+    title_en = "Summer childcare class"  # optional: what English readers see (else the title)
+    details = "为快递员子女开设……"          # optional, at most 600 characters (details_en likewise)
     starts = "2026-11-30 09:00"         # district time
     station = "st1"                     # a station's id, or
-    address = "长宁路100号"               # an address (optionally with lat and lon for a Navigate button)
+    address = "长宁路100号"               # an address (optionally with lat and lon for a Navigate button;
+                                        # address_en for English readers)
     places = 20
     who = "couriers"                    # optional: "couriers" (the default) or "everyone"
     language = "zh"                     # optional: only people who read this language may sign up
@@ -38,7 +40,22 @@ MAX_ADDRESS = 120
 MAX_PLACES = 10_000
 AUDIENCES = ("couriers", "everyone")
 LANGUAGES = ("zh", "en")
-FIELDS = ("title", "details", "starts", "station", "address", "lat", "lon", "places", "who", "language", "signup_until")
+FIELDS = (
+    "title",
+    "title_en",
+    "details",
+    "details_en",
+    "starts",
+    "station",
+    "address",
+    "address_en",
+    "lat",
+    "lon",
+    "places",
+    "who",
+    "language",
+    "signup_until",
+)
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 Format = Literal["toml", "json"]
@@ -63,6 +80,10 @@ class ActivityRecord:
     details: str = ""
     audience: str = "couriers"
     language: str | None = None
+    # English readers' forms (as stations' name_en): empty where the file or the dialog gave none.
+    title_en: str = ""
+    details_en: str = ""
+    address_en: str = ""
 
 
 def format_of(file_name: str) -> Format | None:
@@ -115,7 +136,9 @@ def check_activity(
     title = text_field(raw, "title", problems, MAX_TITLE, lines=False, required=False)
     if not title and "title" not in {p[0] for p in problems}:
         problems.append(("title", "is missing"))
+    title_en = text_field(raw, "title_en", problems, MAX_TITLE, lines=False, required=False)
     details = text_field(raw, "details", problems, MAX_DETAILS, lines=True, required=False)
+    details_en = text_field(raw, "details_en", problems, MAX_DETAILS, lines=True, required=False)
     starts = parse_time(raw.get("starts"), zone)
     if starts is None:
         problems.append(("starts", "is missing or not a time like 2026-11-30 09:00 (district time)"))
@@ -134,6 +157,9 @@ def check_activity(
         station = None
     station = station.strip() if isinstance(station, str) else None
     address = text_field(raw, "address", problems, MAX_ADDRESS, lines=False, required=False)
+    address_en = text_field(raw, "address_en", problems, MAX_ADDRESS, lines=False, required=False)
+    if address_en and not address:
+        problems.append(("address_en", "is the English form of an address: give address = … too"))
     if station is None and not address and "station" not in raw:
         problems.append(("station", "where is it? give a station's id (station = …) or an address (address = …)"))
     lat = _coordinate(raw, "lat", 90, problems)
@@ -165,6 +191,9 @@ def check_activity(
             details=details,
             audience=audience,
             language=language,
+            title_en=title_en,
+            details_en=details_en,
+            address_en=address_en,
         ),
         [],
     )

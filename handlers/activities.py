@@ -5,19 +5,18 @@
 /activity new               a coordinator's short dialog: title, time, place, places, who; shown back, then Confirm
 an activities….toml or activities….json document: a coordinator's file, checked whole, then published
 
+What they see (cards, lists, the roster, notices) is handlers/activity_views.py; the export is
+handlers/activity_export.py; this module routes presses, and publishes from a file or the dialog.
+
 Every press reads the presser's role from the database; a sign-up is one transaction (storage/activities.py).
 A new activity may be announced to couriers who chose to hear of activities: see `published`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from telegram import InputFile, Message, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from domain.activities import (
@@ -32,8 +31,20 @@ from domain.activities import (
     read_activities,
 )
 from domain.stations_file import FileProblem
-from handlers import callbacks, inbox, outreach_audience
-from handlers.callbacks import ActivityVerb, Family, LinkVerb, Press
+from handlers import inbox, outreach_audience
+from handlers.activity_export import activities_workbook as activities_workbook  # bot/cli.py imports it from here
+from handlers.activity_export import activity_tables as activity_tables
+from handlers.activity_views import (
+    card,
+    courier_view,
+    list_view,
+    may_sign_up,
+    press_data,
+    roster_view,
+    show_activities,
+)
+from handlers.activity_views import render_notice as render_notice  # handlers/notices.py imports it from here
+from handlers.callbacks import ActivityVerb, LinkVerb, Press
 from handlers.common import (
     Who,
     command_and_button,
@@ -44,200 +55,27 @@ from handlers.common import (
     retire_buttons,
     who,
 )
-from handlers.i18n import Catalog
-from handlers.keyboards import Button, Keyboard, button, inline
-from handlers.ledger_files import Value, to_csv, to_workbook
+from handlers.keyboards import Button, button, inline
 from handlers.outreach import register_link
 from handlers.services import BotContext, Services
-from handlers.station_admin import problems_text
-from storage.activities import Activity, Signup
-from storage.models import OutboxMessage
+from handlers.station_admin import matching_stations, problems_text
+from handlers.telegram_text import shorten
+from storage.activities import Activity
 
 V = ActivityVerb
-Table = tuple[list[str], list[list[Value]]]
-SHOWN = 10
-# Attendance is marked at the event: its buttons show from two hours before it starts.
-ATTENDANCE_OPENS = timedelta(hours=2)
-STEPS = ("title", "starts", "where", "places", "until", "who", "confirm")
+STEPS = ("title", "title_other", "starts", "where", "places", "until", "who", "confirm")
 # The steps answered by typing (the others by a button).
-_TYPED = {"title", "starts", "where", "places", "until"}
+_TYPED = {"title", "title_other", "starts", "where", "places", "until"}
 # The step each of the dialog's buttons answers: a button from another step is stale.
-_PRESS_STEP = {ActivityVerb.UNTIL_START: "until", ActivityVerb.WHO: "who", ActivityVerb.PUBLISH: "confirm"}
-
-
-def _data(verb: ActivityVerb, arg: str | int = "") -> str:
-    return callbacks.encode(Family.ACTIVITY, verb, str(arg))
-
-
-async def _place(services: Services, activity: Activity, lang: str) -> str:
-    """Where it is, as the reader reads it: the station's name and address, or the address given."""
-    if activity.station_id is not None:
-        station = await services.storage.stations.get(activity.station_id)
-        if station is not None:
-            address = station.address_for(lang)
-            return station.name_for(lang) + (
-                f"（{address}）" if lang == "zh" and address else f" ({address})" if address else ""
-            )
-    return activity.address or "—"
-
-
-def _may_sign_up(me: Who, activity: Activity) -> bool:
-    """Who the activity is for: couriers only unless it says everyone; people who read its language, if it names one."""
-    if activity.audience == "couriers" and me.person.role != "courier":
-        return False
-    return activity.language is None or activity.language == me.lang
-
-
-async def card(services: Services, activity: Activity, lang: str, extra: str = "") -> str:
-    """An activity as anyone reads it: what, when, where, places taken and waiting, until when one can sign up."""
-    lines = [
-        services.text(lang, "activities.card_title", title=activity.title),
-        services.text(lang, "activities.card_when", when=services.local(activity.starts_at, lang)),
-        services.text(lang, "activities.card_where", place=await _place(services, activity, lang)),
-        services.text(
-            lang, "activities.card_places", places=activity.places, free=activity.free, waiting=activity.waiting
-        ),
-        services.text(lang, "activities.card_until", until=services.local(activity.signup_until, lang)),
-    ]
-    if activity.details:
-        lines.append("\n" + activity.details)
-    if extra:
-        lines.append("\n" + extra)
-    return "\n".join(lines)
-
-
-def _navigate(services: Services, activity: Activity, lang: str) -> Button | None:
-    """The Navigate button: a station's venue (handlers/stations.py), or the address's own when it has coordinates."""
-    label = services.text(lang, "activities.button_navigate")
-    if activity.station_id is not None:
-        return button(label, callbacks.station("venue", activity.station_id))
-    if activity.lat is not None and activity.lon is not None:
-        return button(label, _data(V.NAVIGATE, activity.id))
-    return None
-
-
-def _courier_markup(
-    services: Services, activity: Activity, signup: Signup | None, lang: str, now: datetime
-) -> Keyboard | None:
-    rows: list[list[Button]] = []
-    if signup is None:
-        if now <= activity.signup_until and now < activity.starts_at:
-            key = "activities.button_join" if activity.free else "activities.button_wait"
-            rows.append([button(services.text(lang, key), _data(V.JOIN, activity.id))])
-    elif now < activity.starts_at:
-        key = "activities.button_leave" if signup.state == "in" else "activities.button_leave_queue"
-        rows.append([button(services.text(lang, key), _data(V.LEAVE, activity.id))])
-    navigate = _navigate(services, activity, lang)
-    if navigate is not None:
-        rows.append([navigate])
-    return inline(rows) if rows else None
-
-
-async def _courier_view(services: Services, me: Who, activity: Activity) -> tuple[str, Keyboard | None]:
-    found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)
-    signup, position = found if found else (None, 0)
-    now = services.clock()
-    if signup is not None and signup.state == "in":
-        status = services.text(me.lang, "activities.status_in")
-    elif signup is not None:
-        status = services.text(me.lang, "activities.status_waiting", position=position)
-    elif now > activity.signup_until or now >= activity.starts_at:
-        status = services.text(me.lang, "activities.status_closed")
-    else:
-        status = ""
-    text = await card(services, activity, me.lang, status)
-    return text, _courier_markup(services, activity, signup, me.lang, now)
-
-
-# ---- lists ---------------------------------------------------------------------------------------
-
-
-async def show_activities(update: Update, context: BotContext) -> None:
-    """/activities and the menu button: the activities to come; a coordinator's also has export and publishing."""
-    me = await who(update, context)
-    services = context.services
-    if context.args == ["export"] and me.person.role == "coordinator":
-        await _export(update, context, me)
-        return
-    now = services.clock()
-    upcoming = await services.storage.activities.upcoming(now)
-    if me.person.role == "coordinator":
-        await _coordinator_list(update, context, me, upcoming + await services.storage.activities.recent(now))
-        return
-    shown = [a for a in upcoming if _may_sign_up(me, a)][:SHOWN]
-    if not shown:
-        await reply(update, services.text(me.lang, "activities.none"))
-        return
-    lines = [services.text(me.lang, "activities.list_title")]
-    rows = []
-    for number, activity in enumerate(shown, 1):
-        lines.append(
-            services.text(
-                me.lang,
-                "activities.list_line",
-                number=number,
-                title=activity.title,
-                when=services.local(activity.starts_at, me.lang),
-                free=activity.free,
-            )
-        )
-        rows.append([button(f"{number}. {activity.title}", _data(V.SHOW, activity.id))])
-    lines.append(services.text(me.lang, "activities.list_hint"))
-    await reply(update, "\n".join(lines), reply_markup=inline(rows))
-
-
-async def _coordinator_list(update: Update, context: BotContext, me: Who, activities: list[Activity]) -> None:
-    services = context.services
-    lines = [services.text(me.lang, "activities.coord_title")]
-    rows = []
-    for number, activity in enumerate(activities[: SHOWN * 2], 1):
-        lines.append(
-            services.text(
-                me.lang,
-                "activities.coord_line",
-                number=number,
-                title=activity.title,
-                when=services.local(activity.starts_at, me.lang),
-                taken=activity.taken,
-                places=activity.places,
-                waiting=activity.waiting,
-            )
-        )
-        rows.append([button(f"{number}. {activity.title}", _data(V.ROSTER, activity.id))])
-    if not activities:
-        lines.append(services.text(me.lang, "activities.coord_none"))
-    lines.append(services.text(me.lang, "activities.coord_hint"))
-    await reply(update, "\n".join(lines), reply_markup=inline(rows) if rows else None)
-
-
-def _mark(signup: Signup) -> str:
-    return {True: "✓", False: "✗", None: "·"}[signup.attended]
-
-
-async def _roster(services: Services, activity: Activity, lang: str) -> tuple[str, Keyboard]:
-    """A coordinator's list: who has a place (with attendance marks and a button each), then who waits."""
-    signups = await services.storage.activities.roster(activity.id)
-    placed = [s for s in signups if s.state == "in"]
-    waiting = [s for s in signups if s.state == "waiting"]
-    lines = [await card(services, activity, lang), ""]
-    lines.append(services.text(lang, "activities.roster_in", count=len(placed)))
-    lines += [f"{n}. {_mark(s)} {s.name or s.person_id}" for n, s in enumerate(placed, 1)]
-    if waiting:
-        lines.append(services.text(lang, "activities.roster_waiting", count=len(waiting)))
-        lines += [f"{n}. {s.name or s.person_id}" for n, s in enumerate(waiting, 1)]
-    rows: list[list[Button]] = []
-    if services.clock() >= activity.starts_at - ATTENDANCE_OPENS:
-        lines.append(services.text(lang, "activities.roster_attendance_hint"))
-        buttons = [
-            button(
-                f"{_mark(s)} {n}. {s.name or s.person_id}",
-                _data(V.ABSENT if s.attended else V.ATTENDED, f"{activity.id}.{s.id}"),
-            )
-            for n, s in enumerate(placed, 1)
-        ]
-        rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([button(services.text(lang, "activities.button_refresh"), _data(V.ROSTER, activity.id))])
-    return "\n".join(lines), inline(rows)
+_PRESS_STEP = {
+    ActivityVerb.SKIP: "title_other",
+    ActivityVerb.PLACE: "where",
+    ActivityVerb.UNTIL_START: "until",
+    ActivityVerb.WHO: "who",
+    ActivityVerb.PUBLISH: "confirm",
+}
+# Stations found by the name typed at "where", offered as buttons.
+FOUND_SHOWN = 6
 
 
 # ---- presses -------------------------------------------------------------------------------------
@@ -248,9 +86,14 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     the publishing dialog's who, Confirm and Cancel."""
     services = context.services
     query = update.callback_query
-    if press.verb in (V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
+    if press.verb in (V.SKIP, V.PLACE, V.UNTIL_START, V.WHO, V.PUBLISH, V.DISCARD):
         if await coordinator_press(update, context, me):
             await _dialog_press(update, context, me, press)
+        return
+    if press.verb == V.LIST:
+        await query.answer()
+        text, markup = await list_view(services, me)
+        await edit_or_reply(update, text, markup)
         return
     head, _, tail = press.arg.partition(".")
     if not head.isdigit() or len(head) > 12:
@@ -273,7 +116,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
                 await refuse(update, context, me.lang, "press.invalid")
                 return
         await query.answer()
-        text, markup = await _roster(services, activity, me.lang)
+        text, markup = await roster_view(services, activity, me.lang)
         await edit_or_reply(update, text, markup)
         return
     if press.verb == V.NAVIGATE:
@@ -284,12 +127,12 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await update.effective_chat.send_venue(
             latitude=activity.lat,
             longitude=activity.lon,
-            title=activity.title,
-            address=activity.address or activity.title,
+            title=activity.title_for(me.lang),
+            address=activity.address_for(me.lang) or activity.title_for(me.lang),
         )
         return
     if press.verb == V.JOIN:
-        if not _may_sign_up(me, activity):
+        if not may_sign_up(me, activity):
             await refuse(update, context, me.lang, "activities.not_for_you")
             return
         name = (update.effective_user.first_name or "")[:40]
@@ -315,12 +158,16 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             rows = [
                 [
                     button(
-                        services.text(me.lang, "activities.button_leave_yes"), _data(V.LEAVE_CONFIRMED, activity.id)
+                        services.text(me.lang, "activities.button_leave_yes"),
+                        press_data(V.LEAVE_CONFIRMED, activity.id),
                     ),
-                    button(services.text(me.lang, "activities.button_keep"), _data(V.SHOW, activity.id)),
+                    button(services.text(me.lang, "activities.button_keep"), press_data(V.SHOW, activity.id)),
                 ]
             ]
-            await edit_or_reply(update, services.text(me.lang, key, title=activity.title), inline(rows))
+            # The card stays above the question: only its buttons change until the answer.
+            shown, _ = await courier_view(services, me, activity)
+            question = services.text(me.lang, key, title=activity.title_for(me.lang))
+            await edit_or_reply(update, f"{shown}\n\n{question}", inline(rows))
             return
     elif press.verb == V.LEAVE_CONFIRMED:
         left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())
@@ -328,28 +175,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     else:
         await query.answer()
     activity = await services.storage.activities.get(activity.id) or activity
-    text, markup = await _courier_view(services, me, activity)
+    text, markup = await courier_view(services, me, activity)
     await edit_or_reply(update, text, markup)
-
-
-# ---- notices (rendered by handlers/notices.py) ---------------------------------------------------
-
-
-async def render_notice(services: Services, message: OutboxMessage, lang: str) -> tuple[str, Keyboard | None] | None:
-    """A reminder or a moved-up notice: what and where, and the Navigate button; None if the activity is gone."""
-    activity_id = json.loads(message.params).get("activity")
-    activity = await services.storage.activities.get(int(activity_id)) if activity_id is not None else None
-    if activity is None:
-        return None
-    text = services.text(
-        lang,
-        message.template,
-        title=activity.title,
-        when=services.local(activity.starts_at, lang),
-        place=await _place(services, activity, lang),
-    )
-    navigate = _navigate(services, activity, lang)
-    return text, inline([[navigate]]) if navigate else None
 
 
 # ---- publishing: a file ----------------------------------------------------------------------------
@@ -398,7 +225,7 @@ async def published(update: Update, context: BotContext, me: Who, ids: list[int]
 
 
 def _cancel_row(services: Services, lang: str) -> list[Button]:
-    return [button(services.text(lang, "activities.button_cancel"), _data(V.DISCARD))]
+    return [button(services.text(lang, "activities.button_cancel"), press_data(V.DISCARD))]
 
 
 async def _ask(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> None:
@@ -413,17 +240,26 @@ async def _ask(update: Update, context: BotContext, me: Who, step: str, data: di
 async def _question(update: Update, context: BotContext, me: Who, step: str, data: dict[str, object]) -> int | None:
     """Send the step's question; its message id."""
     services = context.services
+    if step == "title_other":
+        rows = [
+            [button(services.text(me.lang, "activity_more.button_skip"), press_data(V.SKIP))],
+            _cancel_row(services, me.lang),
+        ]
+        key = "activity_more.ask_title_en" if me.lang == "zh" else "activity_more.ask_title_zh"
+        return await reply(update, services.text(me.lang, key), reply_markup=inline(rows))
+    if step == "where":
+        return await _ask_where(update, services, me, data)
     if step == "until":
         rows = [
-            [button(services.text(me.lang, "activities.button_until_start"), _data(V.UNTIL_START))],
+            [button(services.text(me.lang, "activities.button_until_start"), press_data(V.UNTIL_START))],
             _cancel_row(services, me.lang),
         ]
         return await reply(update, services.text(me.lang, "activities.ask_until"), reply_markup=inline(rows))
     if step == "who":
         rows = [
             [
-                button(services.text(me.lang, "activities.who_couriers"), _data(V.WHO, "couriers")),
-                button(services.text(me.lang, "activities.who_everyone"), _data(V.WHO, "everyone")),
+                button(services.text(me.lang, "activities.who_couriers"), press_data(V.WHO, "couriers")),
+                button(services.text(me.lang, "activities.who_everyone"), press_data(V.WHO, "everyone")),
             ],
             _cancel_row(services, me.lang),
         ]
@@ -445,12 +281,15 @@ async def _question(update: Update, context: BotContext, me: Who, step: str, dat
             record.audience,
             None,
             record.signup_until,
+            title_en=record.title_en,
         )
         text = services.text(me.lang, "activities.confirm_head") + "\n\n" + await card(services, preview, me.lang)
+        if record.title_en:
+            text += "\n" + services.text(me.lang, "activity_more.confirm_titles", zh=record.title, en=record.title_en)
         who_key = "activities.who_couriers" if record.audience == "couriers" else "activities.who_everyone"
         text += "\n" + services.text(me.lang, "activities.card_who", who=services.text(me.lang, who_key))
         rows = [
-            [button(services.text(me.lang, "activities.button_publish"), _data(V.PUBLISH))],
+            [button(services.text(me.lang, "activities.button_publish"), press_data(V.PUBLISH))],
             _cancel_row(services, me.lang),
         ]
         return await reply(update, text, reply_markup=inline(rows))
@@ -459,9 +298,40 @@ async def _question(update: Update, context: BotContext, me: Who, step: str, dat
     )
 
 
+async def _ask_where(update: Update, services: Services, me: Who, data: dict[str, object]) -> int | None:
+    """Where is it: a station found by its name (buttons), or an address; the stations the name typed matches."""
+    cancel = _cancel_row(services, me.lang)
+    found = data.get("found")
+    if not isinstance(found, list) or not found:
+        return await reply(update, services.text(me.lang, "activities.ask_where"), reply_markup=inline([cancel]))
+    rows = []
+    for number, station_id in enumerate(found):
+        station = await services.storage.stations.get(str(station_id))
+        if station is not None:
+            address = station.address_for(me.lang)
+            label = station.name_for(me.lang) + (f" · {address}" if address else "")
+            rows.append([button(shorten(label, 60), press_data(V.PLACE, number))])
+    typed = str(data.get("typed", ""))
+    rows.append(
+        [
+            button(
+                shorten(services.text(me.lang, "activity_more.button_as_address", typed=typed), 60),
+                press_data(V.PLACE, "address"),
+            )
+        ]
+    )
+    rows.append(cancel)
+    return await reply(
+        update, services.text(me.lang, "activity_more.pick_station", typed=typed), reply_markup=inline(rows)
+    )
+
+
 def _raw(data: dict[str, object]) -> dict[str, object]:
     """The dialog's answers as an activity file's fields."""
-    raw = {k: data[k] for k in ("title", "starts", "places", "who", "station", "address", "signup_until") if k in data}
+    fields = ("title", "title_en", "starts", "places", "who", "station", "address", "signup_until")
+    raw = {k: data[k] for k in fields if k in data}
+    if "title" not in raw and "title_en" in raw:  # an English coordinator who gave no Chinese title
+        raw["title"] = raw.pop("title_en")
     return raw
 
 
@@ -497,32 +367,41 @@ async def on_text(update: Update, context: BotContext) -> None:
         return
     step, data = draft
     text = (update.effective_message.text or "").strip()
-    problem = await _take(services, step, text, data)
+    problem = await _take(services, me.lang, step, text, data)
     if problem:
         await reply(update, services.text(me.lang, problem), reply_markup=inline([_cancel_row(services, me.lang)]))
+        return
+    if step == "where" and data.get("found"):  # a name that matches stations: which one (or the text as an address)
+        await _ask(update, context, me, "where", data)
         return
     await _ask(update, context, me, STEPS[STEPS.index(step) + 1], data)
 
 
-async def _take(services: Services, step: str, text: str, data: dict[str, object]) -> str | None:
+async def _take(services: Services, lang: str, step: str, text: str, data: dict[str, object]) -> str | None:
     """Keep one typed answer in `data`; the catalog key of what is wrong with it, or None."""
-    if step == "title":
+    if step in ("title", "title_other"):
         if not text or len(text) > MAX_TITLE or "\n" in text:
             return "activities.bad_title"
-        data["title"] = text
+        # The first title is in the coordinator's language, the other in the other one.
+        data["title" if (lang == "zh") == (step == "title") else "title_en"] = text
     elif step == "starts":
         moment = parse_time(text, services.zone)
         if moment is None or moment <= services.clock():
             return "activities.bad_starts"
         data["starts"] = moment.strftime("%Y-%m-%d %H:%M")
     elif step == "where":
+        for key in ("station", "address", "found", "typed"):
+            data.pop(key, None)
         station = await services.storage.stations.get(text)
-        data.pop("station", None)
-        data.pop("address", None)
         if station is not None and station.active:
             data["station"] = station.id
-        elif not text or len(text) > MAX_ADDRESS or "\n" in text:
+            return None
+        if not text or len(text) > MAX_ADDRESS or "\n" in text:
             return "activities.bad_where"
+        found = matching_stations([s for s in await services.storage.stations.all() if s.active], text)
+        if found:
+            data["found"] = [s.id for s in found[:FOUND_SHOWN]]
+            data["typed"] = text
         else:
             data["address"] = text
     elif step == "places":
@@ -552,6 +431,13 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
         await refuse(update, context, me.lang, "activities.no_draft")
         return
     step, data = draft
+    if press.verb == V.SKIP:
+        await query.answer()
+        await _ask(update, context, me, "starts", data)
+        return
+    if press.verb == V.PLACE:
+        await _place_pressed(update, context, me, press, data)
+        return
     if press.verb == V.UNTIL_START:
         await query.answer()
         data.pop("signup_until", None)
@@ -580,73 +466,28 @@ async def _dialog_press(update: Update, context: BotContext, me: Who, press: Pre
     await published(update, context, me, [activity_id])
 
 
-# ---- export -------------------------------------------------------------------------------------------
-
-
-def activity_tables(
-    catalog: Catalog, lang: str, zone: ZoneInfo, activities: list[sqlite3.Row], signups: list[sqlite3.Row]
-) -> tuple[Table, Table]:
-    """The activities and the attendance as two tables: headers in the reader's language, times in district time.
-
-    /activities export and `python -m bot activities export` both build their files from these."""
-    t = lambda key: catalog.text(lang, f"activities.{key}")  # noqa: E731
-    local = lambda ts: datetime.fromtimestamp(ts, zone).replace(tzinfo=None)  # noqa: E731
-    first = [
-        t(f"col_{c}")
-        for c in ("id", "title", "starts", "place", "places", "taken", "waiting", "attended", "until", "who")
-    ]
-    rows: list[list[Value]] = [
-        [
-            a["id"],
-            a["title"],
-            local(a["starts_at"]),
-            a["station_id"] or a["address"],
-            a["places"],
-            a["taken"],
-            a["waiting"],
-            a["came"],
-            local(a["signup_until"]),
-            t(f"who_{a['audience']}"),
-        ]
-        for a in activities
-    ]
-    state = {"in": t("col_state_in"), "waiting": t("col_state_waiting")}
-    came = {1: t("col_came_yes"), 0: t("col_came_no"), None: ""}
-    second = [t(f"col_{c}") for c in ("id", "title", "name", "person", "state", "signed_up", "came")]
-    rows2: list[list[Value]] = [
-        [
-            s["activity_id"],
-            s["title"],
-            s["name"],
-            s["person_id"],
-            state[s["state"]],
-            local(s["at"]),
-            came[s["attended"]],
-        ]
-        for s in signups
-    ]
-    return (first, rows), (second, rows2)
-
-
-def activities_workbook(catalog: Catalog, lang: str, tables: tuple[Table, Table]) -> bytes:
-    """Both tables in one Excel workbook: the activities' sheet, then the attendance's."""
-    (h1, r1), (h2, r2) = tables
-    sheets = (catalog.text(lang, "activities.sheet_activities"), catalog.text(lang, "activities.sheet_attendance"))
-    return to_workbook([(sheets[0], h1, r1), (sheets[1], h2, r2)])
-
-
-async def _export(update: Update, context: BotContext, me: Who) -> None:
+async def _place_pressed(update: Update, context: BotContext, me: Who, press: Press, data: dict[str, object]) -> None:
+    """A station found by the name typed, or that name kept as the address; then the number of places."""
     services = context.services
-    activities, signups = await services.storage.activities.export_rows()
-    tables = activity_tables(services.catalog, me.lang, services.zone, activities, signups)
-    (h1, r1), (h2, r2) = tables
-    chat = update.effective_chat
-    await chat.send_document(InputFile(to_csv(h1, r1), filename="activities.csv"))
-    await chat.send_document(InputFile(to_csv(h2, r2), filename="attendance.csv"))
-    await chat.send_document(
-        InputFile(activities_workbook(services.catalog, me.lang, tables), filename="activities.xlsx"),
-        caption=services.text(me.lang, "activities.exported", activities=len(r1), signups=len(r2)),
-    )
+    found = data.get("found")
+    if not isinstance(found, list):
+        await refuse(update, context, me.lang, "activities.no_draft")
+        return
+    if press.arg == "address":
+        data["address"] = str(data.get("typed", ""))
+    elif press.arg.isdecimal() and int(press.arg) < len(found):
+        station = await services.storage.stations.get(str(found[int(press.arg)]))
+        if station is None or not station.active:
+            await refuse(update, context, me.lang, "activity_more.station_gone")
+            return
+        data["station"] = station.id
+    else:
+        await refuse(update, context, me.lang, "press.invalid")
+        return
+    data.pop("found", None)
+    data.pop("typed", None)
+    await update.callback_query.answer()
+    await _ask(update, context, me, "places", data)
 
 
 def activity_handlers(labels: set[str]) -> list[BaseHandler]:
@@ -693,7 +534,7 @@ async def on_link(update: Update, context: BotContext, me: Who, press: Press) ->
         return
     await update.callback_query.answer()
     # A new message: the notice (or its preview) the button sits under stays as it was.
-    text, markup = await _courier_view(services, me, activity)
+    text, markup = await courier_view(services, me, activity)
     await reply(update, text, reply_markup=markup)
 
 

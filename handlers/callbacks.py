@@ -268,6 +268,9 @@ class ActivityVerb(StrEnum):
     WHO = "who"  # the publishing dialog: who may sign up; arg "couriers" or "everyone"
     PUBLISH = "pub"  # the publishing dialog's Confirm
     DISCARD = "drop"  # the publishing dialog's Cancel
+    LIST = "all"  # back from a card to the list it was opened from; no arg
+    PLACE = "at"  # the publishing dialog: a station found by the name typed (arg: its number) or "address"
+    SKIP = "skip"  # the publishing dialog: no title in the other language; no arg
 
 
 class SurveyVerb(StrEnum):
@@ -290,6 +293,7 @@ class SurveyVerb(StrEnum):
     BACK = "back"
     LATER = "later"
     SEND = "send"
+    SEE = "see"  # staff: from a survey's preview back to the surveys couriers are answering
 
 
 class WishVerb(StrEnum):
@@ -389,7 +393,14 @@ _VERB_ARG_REQUIRED = {
     *(
         (Family.ACTIVITY, v)
         for v in ActivityVerb
-        if v not in (ActivityVerb.PUBLISH, ActivityVerb.DISCARD, ActivityVerb.UNTIL_START)
+        if v
+        not in (
+            ActivityVerb.PUBLISH,
+            ActivityVerb.DISCARD,
+            ActivityVerb.UNTIL_START,
+            ActivityVerb.LIST,
+            ActivityVerb.SKIP,
+        )
     ),
     *(
         (Family.WISH, v)

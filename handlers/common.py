@@ -61,7 +61,8 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
                 tail,
             ]
         )
-    if await services.storage.surveys.open_for(person.telegram_id):  # an open survey to answer (handlers/surveys.py)
+    # An open survey to answer (handlers/surveys.py): couriers are asked; staff preview it from /surveys.
+    if person.role == "courier" and await services.storage.surveys.open_for(person.telegram_id):
         tail = [*tail, t("surveys.menu")]
     rows = [
         [t("menu.new_appeal"), t("menu.my_appeals")],

@@ -79,7 +79,7 @@ async def card(services: Services, station: Station, lang: str) -> tuple[str, Ke
     )
 
 
-def _matches(stations: list[Station], query: str) -> list[Station]:
+def matching_stations(stations: list[Station], query: str) -> list[Station]:
     """Stations whose name (Chinese or English) or id contains `query`, ignoring case and spaces; open ones first."""
     key = "".join(query.split()).casefold()
     found = [s for s in stations if any(key in "".join(text.split()).casefold() for text in (s.name, s.name_en, s.id))]
@@ -90,7 +90,7 @@ async def _find(update: Update, context: BotContext, me: Who, query: str) -> Non
     """/stations NAME: the one station with that id, else those whose name contains it, as buttons."""
     services = context.services
     station = await services.storage.stations.get(query)
-    found = [station] if station is not None else _matches(await services.storage.stations.all(), query)
+    found = [station] if station is not None else matching_stations(await services.storage.stations.all(), query)
     if not found:
         await reply(update, services.text(me.lang, "station_pick.none", query=query))
         return

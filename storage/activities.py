@@ -41,6 +41,21 @@ class Activity:
     signup_until: datetime
     taken: int = 0
     waiting: int = 0
+    title_en: str = ""
+    details_en: str = ""
+    address_en: str = ""
+
+    def title_for(self, lang: str) -> str:
+        """The title a reader of `lang` sees: the English one for English readers where there is one."""
+        return self.title_en if lang == "en" and self.title_en else self.title
+
+    def details_for(self, lang: str) -> str:
+        """The details a reader of `lang` sees, the English ones where there are some."""
+        return self.details_en if lang == "en" and self.details_en else self.details
+
+    def address_for(self, lang: str) -> str:
+        """The address a reader of `lang` sees, the English one where there is one."""
+        return self.address_en if lang == "en" and self.address_en else self.address
 
     @property
     def free(self) -> int:
@@ -66,6 +81,9 @@ class Activity:
             signup_until=from_ts(row["signup_until"]),
             taken=row["taken"] if "taken" in keys else 0,
             waiting=row["waiting"] if "waiting" in keys else 0,
+            title_en=row["title_en"],
+            details_en=row["details_en"],
+            address_en=row["address_en"],
         )
 
 
@@ -105,14 +123,18 @@ _COUNTS = (
 
 def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts: int) -> int:
     return conn.execute(
-        "INSERT INTO activities (title, details, starts_at, station_id, address, lat, lon, places, audience,"
-        " language, signup_until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO activities (title, title_en, details, details_en, starts_at, station_id, address, address_en,"
+        " lat, lon, places, audience, language, signup_until, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             record.title,
+            record.title_en,
             record.details,
+            record.details_en,
             to_ts(record.starts),
             record.station_id,
             record.address,
+            record.address_en,
             record.lat,
             record.lon,
             record.places,

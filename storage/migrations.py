@@ -1076,6 +1076,18 @@ UPDATE outreach_sends SET starts_at = created_at;
 )
 
 
+MIGRATIONS.append(
+    (
+        "activities in two languages: an English title, details and address beside the Chinese",
+        """
+ALTER TABLE activities ADD COLUMN title_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE activities ADD COLUMN details_en TEXT NOT NULL DEFAULT '';
+ALTER TABLE activities ADD COLUMN address_en TEXT NOT NULL DEFAULT '';
+""",
+    )
+)
+
+
 LATEST = len(MIGRATIONS)
 
 

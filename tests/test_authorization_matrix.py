@@ -196,7 +196,8 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("or:tg:surveys", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:stop:notices", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("or:close", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
-    ("ol:sv:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),  # a notice's button: the survey, as sv:go
+    # A notice's button: the survey, as sv:go for couriers; staff and coordinators see its preview.
+    ("ol:sv:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("ol:act:1", "activity", ("ok", "ok", "ok", "ok", "ok", "ok")),  # a notice's button: the activity, to anyone
     # A coordinator's notice dialog, at the step each button belongs to.
     ("nc:skip", "notice_photo", ("no", "no", "no", "no", "no", "ok")),
@@ -212,9 +213,10 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pv:erase", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:yes", "handling", ("ok", "ok", "ok", "no", "no", "no")),
     ("pv:no", "handling", ("ok", "ok", "ok", "no", "no", "no")),
-    # Surveys: coordinators manage them and read the results; everyone else answers (a coordinator previews).
+    # Surveys: coordinators manage them and read the results; couriers answer; staff and coordinators preview.
     ("sv:res:{s}", "survey", ("no", "no", "no", "no", "no", "ok")),
-    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "ok", "ok", "no")),
+    ("sv:go:{s}", "survey", ("ok", "ok", "ok", "no", "no", "no")),
+    ("sv:pv:{s}.en.0", "survey", ("no", "no", "no", "ok", "ok", "ok")),
     # Micro-wishes (微心愿), the wish {w} posted by the courier: couriers post; a coordinator reviews; any
     # unit claims an approved one; the claiming unit (HR) or a coordinator grants; the courier (or a
     # coordinator) confirms receipt; the courier may withdraw. Back and Confirm belong to a dialog.
@@ -265,7 +267,7 @@ COMMANDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/outreach", "none", ("no", "no", "no", "no", "no", "ok")),
     ("/activities", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),
     ("/activity new", "none", ("no", "no", "no", "no", "no", "ok")),
-    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, the rest answer
+    ("/surveys", "survey", ("ok", "ok", "ok", "ok", "ok", "ok")),  # coordinators manage, staff preview, couriers answer
     ("/wishes", "none", ("ok", "ok", "ok", "ok", "ok", "ok")),  # what each may do with micro-wishes
 ]
 
@@ -758,6 +760,16 @@ async def _survey_begun(c: Case) -> None:
     assert c.bot_texts()[-1].startswith("Couriers' needs survey") and c.t("surveys.anonymous") in c.bot_texts()[-1]
 
 
+async def _survey_previewed(c: Case) -> None:
+    assert c.bot_texts()[-1].startswith(c.t("surveys.preview_head", page=1, pages=10) + "\n\nCouriers' needs survey")
+
+
+async def _survey_shown(c: Case) -> None:
+    """A notice's survey button: a courier begins it; staff and coordinators see the preview."""
+    role = (await c.bot.services.storage.people.get(c.person)).role
+    await (_survey_begun if role == "courier" else _survey_previewed)(c)
+
+
 async def _nearest(c: Case) -> None:
     assert c.bot_texts()[-1].startswith(c.t("nearest.title_with", amenity=c.t("amenity.water")))
 
@@ -1033,6 +1045,7 @@ ALLOWED: dict[str, Check] = {
     "ac:list": _activity_roster,
     "sv:res": _survey_results,
     "sv:go": _survey_begun,
+    "sv:pv": _survey_previewed,
     "st:near": _nearest,
     "st:venue": _venue,
     "st:appeal": _new_appeal_here,
@@ -1077,7 +1090,7 @@ ALLOWED: dict[str, Check] = {
     "or:tg": _toggled,
     "or:stop": _stopped,
     "or:close": _settings_saved,
-    "ol:sv": _survey_begun,
+    "ol:sv": _survey_shown,
     "ol:act": _activity_shown,
     "nc:skip": lambda c: _notice_step(c, "link"),
     "nc:lang": lambda c: _notice_step(c, "area"),
@@ -1148,9 +1161,12 @@ def _commands_allowed(command: str) -> Callable[[Case, list[str]], None]:
             else:
                 assert first == c.t("my.none")
         elif name == "/surveys":
-            assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
-                "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
-            )
+            if c.person in (HR_STAFF, STATION_STAFF):  # staff preview what couriers answer
+                assert first == c.t("survey_staff.list", count=1)
+            else:
+                assert first == c.t("surveys.list" if c.person == COORDINATOR else "surveys.open_list", count=1) + (
+                    "\n" + c.t("surveys.how_to_import") if c.person == COORDINATOR else ""
+                )
         elif name == "/wishes":
             if c.person == COORDINATOR:
                 assert first == c.t("wishes.none_open")

@@ -88,7 +88,11 @@ async def test_a_file_publishes_and_a_courier_signs_up_from_the_menu(bot) -> Non
     await bot.press(COURIER, "1. Holiday")
     card = bot.last_text(COURIER)
     assert "Changning Station (长宁路1号)" in card and "Mon 30 Nov 09:00" in card
-    assert labels(bot, COURIER) == [t(bot, "en", "activities.button_join"), t(bot, "en", "activities.button_navigate")]
+    assert labels(bot, COURIER) == [
+        t(bot, "en", "activities.button_join"),
+        t(bot, "en", "activities.button_navigate"),
+        t(bot, "en", "activity_more.button_all"),
+    ]
     query = await bot.press(COURIER, t(bot, "en", "activities.button_join"))
     assert toast(bot, query) == t(bot, "en", "activities.joined")
     assert t(bot, "en", "activities.status_in") in bot.last_text(COURIER)
@@ -126,6 +130,8 @@ async def test_the_dialog_publishes_after_show_back_and_cancel_works_at_each_ste
     # A message after cancelling is not taken as a title.
     await bot.say(COORDINATOR, "/activity new")
     await bot.say(COORDINATOR, "Free clinic")
+    assert bot.last_text(COORDINATOR) == t(bot, "en", "activity_more.ask_title_zh")
+    await bot.press(COORDINATOR, t(bot, "en", "activity_more.button_skip"))
     await bot.say(COORDINATOR, "yesterday")
     assert bot.last_text(COORDINATOR) == t(bot, "en", "activities.bad_starts")
     await bot.say(COORDINATOR, "2026-11-28 14:00")
@@ -155,7 +161,7 @@ async def test_the_dialog_publishes_after_show_back_and_cancel_works_at_each_ste
     assert len(await bot.services.storage.activities.upcoming(bot.clock())) == 1
     # An address without coordinates: no Navigate button.
     await open_activity(bot, COURIER)
-    assert labels(bot, COURIER) == [t(bot, "en", "activities.button_join")]
+    assert labels(bot, COURIER) == [t(bot, "en", "activities.button_join"), t(bot, "en", "activity_more.button_all")]
 
 
 async def test_full_goes_to_the_waiting_list_and_a_cancel_moves_the_first_up_who_is_told(bot) -> None:
@@ -170,7 +176,9 @@ async def test_full_goes_to_the_waiting_list_and_a_cancel_moves_the_first_up_who
     assert "名额：共 1 个，剩余 0 个，候补 1 人" in bot.last_text(ZH_COURIER)
 
     await bot.press(COURIER, t(bot, "en", "activities.button_leave"))
-    assert bot.last_text(COURIER) == t(bot, "en", "activities.leave_confirm", title="Holiday childcare class")
+    asked = bot.last_text(COURIER)
+    assert asked.startswith("📌 Holiday childcare class") and t(bot, "en", "activities.status_in") in asked
+    assert asked.endswith(t(bot, "en", "activities.leave_confirm", title="Holiday childcare class"))
     await bot.press(COURIER, t(bot, "en", "activities.button_keep"))
     assert t(bot, "en", "activities.status_in") in bot.last_text(COURIER)
     await bot.press(COURIER, t(bot, "en", "activities.button_leave"))
@@ -325,10 +333,10 @@ async def test_chinese_courier_reads_it_all_in_chinese(bot) -> None:
     card = bot.last_text(ZH_COURIER)
     assert "时间：11月30日 周一 09:00" in card and "地点：长宁驿站（长宁路1号）" in card
     assert "报名截止：11月29日 周日 18:00" in card
-    assert labels(bot, ZH_COURIER) == ["报名", "📍 导航"]
+    assert labels(bot, ZH_COURIER) == ["报名", "📍 导航", "« 全部活动"]
     await bot.press(ZH_COURIER, "报名")
     assert "您已报名成功" in bot.last_text(ZH_COURIER)
-    assert json.loads(json.dumps(labels(bot, ZH_COURIER))) == ["取消报名", "📍 导航"]
+    assert json.loads(json.dumps(labels(bot, ZH_COURIER))) == ["取消报名", "📍 导航", "« 全部活动"]
 
 
 async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> None:
@@ -343,6 +351,8 @@ async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> 
     async with running_bot(tmp_path / "s.sqlite3") as bot:
         (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
         assert (activity.places, activity.station_id, activity.audience) == (20, "hp-001", "couriers")
+        assert activity.title_for("en") == "Holiday childcare class for couriers' children"
+        assert activity.title_for("zh") == "快递员子女爱心托管班"
         local = activity.starts_at.astimezone(START.tzinfo)
         assert (local.date().isoformat(), local.hour) == ("2026-11-30", 9)  # START is Monday 23 November
 
@@ -382,7 +392,10 @@ async def test_a_chinese_coordinator_publishes_at_a_station_open_until_it_starts
     await bot.services.storage.people.set_language(COORDINATOR, "zh")
     await bot.say(COORDINATOR, "/activity new")
     assert bot.last_text(COORDINATOR) == t(bot, "zh", "activities.ask_title")
-    for typed in ("夏季清凉包发放", "2026-11-26 10:00", "st-a", "50"):
+    await bot.say(COORDINATOR, "夏季清凉包发放")
+    assert bot.last_text(COORDINATOR) == t(bot, "zh", "activity_more.ask_title_en")
+    await bot.say(COORDINATOR, "Summer cool-down packages")
+    for typed in ("2026-11-26 10:00", "st-a", "50"):
         await bot.say(COORDINATOR, typed)
     assert bot.last_text(COORDINATOR) == t(bot, "zh", "activities.ask_until")
     await bot.press(COORDINATOR, "开始前均可报名")
@@ -392,12 +405,14 @@ async def test_a_chinese_coordinator_publishes_at_a_station_open_until_it_starts
         "地点：长宁驿站（长宁路1号）" in shown
         and "报名截止：11月26日 周四 10:00" in shown
         and "报名对象：骑手" in shown
+        and "活动名称（中文／英文）：夏季清凉包发放／Summer cool-down packages" in shown
     )
     await bot.press(COORDINATOR, "确认发布")
     assert bot.texts(COORDINATOR)[-3] == t(bot, "zh", "activities.published", count=1)
     assert bot.last_text(COORDINATOR).startswith(t(bot, "zh", "sending.ask_announce_activity", title="夏季清凉包发放"))
     (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
     assert (activity.station_id, activity.places, activity.signup_until) == ("st-a", 50, activity.starts_at)
+    assert (activity.title, activity.title_en) == ("夏季清凉包发放", "Summer cool-down packages")
 
 
 async def test_a_notices_activity_button_opens_the_activity_to_sign_up(bot) -> None:

@@ -121,6 +121,10 @@ SHIPPED = [
         "outreach scheduled: a send's start and its cancellation",
         "a44b759c93ae76907a814a1f178076dcc9436cc67aee8af3a7c7f473b58dd2f6",
     ),
+    (
+        "activities in two languages: an English title, details and address beside the Chinese",
+        "546736afc2b4d0edbe181f030b68093031989b945152646b1cc5475adb636b2c",
+    ),
 ]
 
 
