@@ -244,6 +244,7 @@ class NoticeVerb(StrEnum):
     UNSEND = "unsend"  # arg: a scheduled send's id; asks first
     UNSEND_CONFIRMED = "unsendy"  # arg: the send's id
     KEEP = "keep"  # the scheduled send stays
+    AGAIN = "again"  # at the confirmation: choose who gets it again (nobody was reached)
 
 
 class LinkVerb(StrEnum):

@@ -19,7 +19,7 @@ from telegram import Update
 from domain.activities import parse_time
 from handlers import callbacks
 from handlers.callbacks import Family, NoticeVerb, Press
-from handlers.common import Who, edit_or_reply, refuse, reply, retire_buttons
+from handlers.common import Who, drop_keyboard, edit_or_reply, refuse, reply, retire_buttons
 from handlers.i18n import LANGUAGES
 from handlers.keyboards import Button, button, inline
 from handlers.outreach import OutreachMessage, markup_for, notice_message, rendered
@@ -248,31 +248,53 @@ async def _preview(update: Update, context: BotContext, me: Who, draft: dict[str
     count = len(await audience(services, draft))
     now = services.clock()
     at = from_ts(draft["at"]) if draft.get("at") else None
-    lines = [t("outreach.reach", count=count, time=delivery_time(services, me.lang, count))]
-    if at is not None:
-        lines.append(t("sending.starts_at", at=services.local(at, me.lang)))
-    elif (quiet_end := _quiet_end(context, now)) is not None:
-        lines.append(t("outreach.quiet_now", at=f"{quiet_end.hour:02d}:{quiet_end.minute:02d}"))
     token = str(to_ts(now))
     draft.update(step="confirm", token=token)
-    label = "outreach.send" if at is None else "sending.schedule"
-    rows = [[button(t(label, count=count), data(NoticeVerb.SEND, token)), cancel_button(services, me.lang, draft)]]
+    lines = [await _audience_line(services, me.lang, draft)]
     if count == 0:
+        # Nothing would go out: say why, and let them choose whom again rather than start over.
         area = draft.get("area")
         if area and area != "all":
             unit = await services.storage.people.unit(area)
             lines.append(t("sending.nobody_near", place=unit.name(me.lang) if unit else area))
         else:
             lines.append(t("outreach.nobody" if kind == NOTICE_KIND else f"sending.nobody_{TOPIC_OF[kind]}"))
-        rows = [[cancel_button(services, me.lang, draft)]]
+        rows = [[button(t("sending2.button_again"), data(NoticeVerb.AGAIN)), cancel_button(services, me.lang, draft)]]
+    else:
+        lines.append(t("outreach.reach", count=count, time=delivery_time(services, me.lang, count)))
+        if at is not None:
+            lines.append(t("sending.starts_at", at=services.local(at, me.lang)))
+        elif (quiet_end := _quiet_end(context, now)) is not None:
+            lines.append(t("outreach.quiet_now", at=f"{quiet_end.hour:02d}:{quiet_end.minute:02d}"))
+        label = "outreach.send" if at is None else "sending.schedule"
+        rows = [[button(t(label, count=count), data(NoticeVerb.SEND, token)), cancel_button(services, me.lang, draft)]]
     draft["asked_at"] = await reply(update, "\n".join(lines), inline(rows))
     await save(context, me, draft)
 
 
+async def _audience_line(services: Services, lang: str, draft: dict[str, Any]) -> str:
+    """Whom the draft is for, as the coordinator chose it: the language's and the area's buttons' words."""
+    t = lambda key, **values: services.text(lang, key, **values)  # noqa: E731
+    kind = draft.get("kind", NOTICE_KIND)
+    readers = draft.get("language", "all")
+    if readers in LANGUAGES:
+        who = t(f"outreach.readers_{readers}")
+    else:
+        who = t("outreach.everyone" if kind == NOTICE_KIND else f"sending.everyone_{TOPIC_OF[kind]}")
+    area = draft.get("area", "all")
+    unit = await services.storage.people.unit(area) if area != "all" else None
+    where = t("outreach.near_unit", unit=unit.name(lang)) if unit else t("outreach.everywhere")
+    return t("sending2.audience", who=who, where=where)
+
+
 async def on_press(update: Update, context: BotContext, me: Who, press: Press, draft: dict[str, Any]) -> None:
-    """Language, area, when and Send, at their steps (the caller checked the role and the step)."""
+    """Language, area, when, Send and choosing whom again, at their steps (the caller checked the role and the step)."""
     services = context.services
-    if press.verb is NoticeVerb.LANGUAGE:
+    if press.verb is NoticeVerb.AGAIN:
+        await update.callback_query.answer()
+        await drop_keyboard(update)
+        await ask_language(update, context, me, draft)
+    elif press.verb is NoticeVerb.LANGUAGE:
         if press.arg not in (*LANGUAGES, "all"):
             await refuse(update, context, me.lang, "press.invalid")
             return

@@ -175,6 +175,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         NoticeVerb.AREA: ("area",),
         NoticeVerb.WHEN: ("when",),
         NoticeVerb.SEND: ("confirm",),
+        NoticeVerb.AGAIN: ("confirm",),
     }[press.verb]
     if draft is None or draft.get("step") not in expected:
         await refuse(update, context, me.lang, "outreach.stale")

@@ -260,9 +260,15 @@ async def test_notice_dialog_preview_confirm_and_delivery(tmp_path, lang) -> Non
         assert preview["caption"] == head and preview.get("photo")
         labels = [label for label, _ in bot.core.inline_buttons(preview)]
         assert labels == [t(bot, "outreach.link_activity", lang), t(bot, "outreach.stop", lang)]
-        assert bot.last_text(COORDINATOR) == t(
-            bot, "outreach.reach", lang, count=2, time=t(bot, "outreach.under_a_minute", lang)
+        audience = t(
+            bot,
+            "sending2.audience",
+            lang,
+            who=t(bot, "outreach.everyone", lang),
+            where=t(bot, "outreach.everywhere", lang),
         )
+        reach = t(bot, "outreach.reach", lang, count=2, time=t(bot, "outreach.under_a_minute", lang))
+        assert bot.last_text(COORDINATOR) == audience + "\n" + reach
         assert received(bot, OTHERS[0], "Summer cool-down") == 0  # nothing before Send
         await bot.press(COORDINATOR, t(bot, "outreach.send", lang, count=2))
         await bot.tick()

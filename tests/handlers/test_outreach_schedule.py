@@ -94,6 +94,7 @@ async def test_a_notice_for_tomorrow_at_ten_goes_then_and_not_before(bot) -> Non
     await bot.press(COORDINATOR, tomorrow)
     assert bot.last_text(COORDINATOR) == "\n".join(
         [
+            t(bot, "sending2.audience", who=t(bot, "outreach.everyone"), where=t(bot, "outreach.everywhere")),
             t(bot, "outreach.reach", count=2, time=t(bot, "outreach.under_a_minute")),
             t(bot, "sending.starts_at", at=tomorrow),
         ]
@@ -176,8 +177,21 @@ async def test_an_area_with_nobody_near_says_so(bot) -> None:
     await bot.press(COORDINATOR, t(bot, "outreach.everyone"))
     await bot.press(COORDINATOR, t(bot, "outreach.near_unit", unit="Station One"))
     await bot.press(COORDINATOR, t(bot, "sending.now"))
-    assert bot.last_text(COORDINATOR).endswith(t(bot, "sending.nobody_near", place="Station One"))
-    assert labels(bot, COORDINATOR) == [t(bot, "button.cancel")]
+    near = t(bot, "outreach.near_unit", unit="Station One")
+    assert bot.last_text(COORDINATOR) == "\n".join(
+        [
+            t(bot, "sending2.audience", who=t(bot, "outreach.everyone"), where=near),
+            t(bot, "sending.nobody_near", place="Station One"),
+        ]
+    )  # no count of nobody, no start, no delivery time
+    assert labels(bot, COORDINATOR) == [t(bot, "sending2.button_again"), t(bot, "button.cancel")]
+    # Choosing again starts from whom, the notice kept; now it reaches the couriers who chose notices.
+    await bot.press(COORDINATOR, t(bot, "sending2.button_again"))
+    assert bot.last_text(COORDINATOR) == t(bot, "outreach.ask_language")
+    await bot.press(COORDINATOR, t(bot, "outreach.everyone"))
+    await bot.press(COORDINATOR, t(bot, "outreach.everywhere"))
+    await bot.press(COORDINATOR, t(bot, "sending.now"))
+    assert t(bot, "outreach.reach", count=2, time=t(bot, "outreach.under_a_minute")) in bot.last_text(COORDINATOR)
 
 
 # ---------------------------------------------------------------------------- /outreach: scheduled, cancelled
