@@ -32,7 +32,17 @@ from domain.wishes import (
 from domain.wishes import text_refusal as wish_text_refusal
 from handlers import callbacks
 from handlers.callbacks import Family, Press, WishVerb
-from handlers.common import Who, command_and_button, drop_keyboard, edit_or_reply, refuse, reply, reply_chat, who
+from handlers.common import (
+    Who,
+    command_and_button,
+    drop_keyboard,
+    edit_or_reply,
+    refuse,
+    reply,
+    reply_chat,
+    retire_buttons,
+    who,
+)
 from handlers.keyboards import Button, Keyboard, button, inline, rows_of
 from handlers.outreach import OutreachMessage, register_renderer
 from handlers.services import BotContext, Services
@@ -227,14 +237,15 @@ async def _courier_may_post(update: Update, context: BotContext, me: Who) -> boo
     return True
 
 
-def _draft_summary(services: Services, lang: str, dialog: WishDialog) -> str:
-    """A wish shown back before it is posted: its category and words."""
-    return services.text(
-        lang,
-        "wishpeople.draft",
-        category=category_name(services, dialog.data["category"], lang),
-        text=said(dialog.data["text"], MAX_WISH_TEXT),
-    )
+def _shown_back(services: Services, lang: str, dialog: WishDialog) -> str:
+    """What a dialog showed back before Confirm: a wish's category and words, a decline's reason or a grant's place."""
+    text = dialog.data["text"]
+    if dialog.step == "decline":
+        return services.text(lang, "wishes.declined_because", reason=said(text, MAX_WISH_NOTE))
+    if dialog.step == "grant":
+        return services.text(lang, "wishes.collect_at", place=said(text, MAX_WISH_NOTE))
+    category = category_name(services, dialog.data["category"], lang)
+    return services.text(lang, "wishpeople.draft", category=category, text=said(text, MAX_WISH_TEXT))
 
 
 async def typed(update: Update, context: BotContext, me: Who, text: str) -> bool:
@@ -317,8 +328,8 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await wishes.drop_dialog(me.person.telegram_id)
         await query.answer()
         shown = t("wishes.cancelled")
-        if dialog is not None and dialog.step == "review" and "text" in dialog.data:
-            shown += "\n\n" + _draft_summary(services, me.lang, dialog)  # what was not posted, kept in view
+        if dialog is not None and "text" in dialog.data:  # what was shown back, kept in view under the word
+            shown += "\n\n" + _shown_back(services, me.lang, dialog)
         await edit_or_reply(update, shown)
         if dialog is not None and dialog.data.get("list"):
             await _redraw_list(update, context, me, int(dialog.data["list"]))
@@ -355,6 +366,7 @@ async def _on_confirm(update: Update, context: BotContext, me: Who, digest: str)
         await edit_or_reply(update, shown + "\n\n" + await describe(services, posted.wish, me.lang, with_courier=False))
         return
     listed = dialog.data.get("list")
+    await retire_buttons(update, dialog.data.get("ask"))  # the question's Cancel: nothing is left to cancel
     await _take(update, context, me, WishStep(dialog.step), int(dialog.data["wish"]), text)
     if listed:
         await _redraw_list(update, context, me, int(listed))
@@ -379,15 +391,15 @@ async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep,
         message = update.callback_query.message
         if on_list and isinstance(message, Message):
             data["list"] = message.message_id  # drawn again once the step is taken, or cancelled
-        await services.storage.wishes.set_dialog(me.person.telegram_id, WishDialog(step.value, data), services.clock())
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)  # the wish's question is the newer one
         await update.callback_query.answer()
         cancel = button(services.text(me.lang, "button.cancel"), _data(WishVerb.CANCEL))
-        await reply(
+        data["ask"] = await reply(
             update,
             services.text(me.lang, f"wishes.ask_{step}", number=wish.id, limit=MAX_WISH_NOTE),
             reply_markup=inline([[cancel]]),
-        )
+        )  # its Cancel is taken away once the step is confirmed
+        await services.storage.wishes.set_dialog(me.person.telegram_id, WishDialog(step.value, data), services.clock())
         return
     await _take(update, context, me, step, wish.id, None, on_list=on_list)
 

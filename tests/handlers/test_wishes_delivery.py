@@ -147,3 +147,24 @@ async def test_coordinators_see_where_the_poster_filed_never_who(bot) -> None:
     assert str(COURIER) not in notice and "13912345678" not in notice
     await bot.say(COORDINATOR, "/wishes")
     assert t(bot, "en", "wishpeople.station", station="Station One") in bot.last_text(COORDINATOR)
+
+
+async def test_a_reason_shown_back_stays_in_view_and_no_stale_cancel_is_left(bot) -> None:
+    """Cancel at a decline's review keeps the reason in view; once a decline is confirmed, its question's Cancel
+    is gone (it could no longer undo anything)."""
+    await bot.start(COORDINATOR)
+    number = await post_wish(bot, "en")
+    await bot.press(COORDINATOR, f"Decline wish {number}")
+    await bot.say(COORDINATOR, "Not this month, sorry.")
+    await bot.press(COORDINATOR, "Cancel")
+    assert bot.last_text(COORDINATOR).startswith(t(bot, "en", "wishes.cancelled"))
+    assert "│ Not this month, sorry." in bot.last_text(COORDINATOR)
+    assert await rows(bot, "SELECT state FROM wishes") == [("posted",)]
+    await bot.press(COORDINATOR, f"Decline wish {number}")
+    asked = bot.core.bot_messages(COORDINATOR)[-1]
+    assert asked["text"] == t(bot, "en", "wishes.ask_decline", number=number, limit=200)
+    await bot.say(COORDINATOR, "Boots are handed out at the station.")
+    await bot.press(COORDINATOR, "Confirm")
+    assert bot.last_text(COORDINATOR) == t(bot, "en", "wishes.done_decline", number=number)
+    (asked,) = [m for m in bot.core.bot_messages(COORDINATOR) if m["message_id"] == asked["message_id"]]
+    assert bot.core.inline_buttons(asked) == []
