@@ -129,7 +129,9 @@ def _event(
     )
 
 
-def _queue_notices(conn: sqlite3.Connection, wish: Wish, step: WishStep, actor_id: int | None, now: datetime) -> None:
+def _queue_notices(
+    conn: sqlite3.Connection, wish: Wish, step: WishStep, *, actor_id: int | None, now: datetime
+) -> None:
     """Queue the notices RULES say `step` brings, in the step's transaction (never to whoever took it)."""
     ts, tells = to_ts(now), RULES[step].tells
     staff = json.dumps({"wish": wish.id})
@@ -172,7 +174,7 @@ def withdraw_and_blank(conn: sqlite3.Connection, courier_id: int, now: datetime)
     for wish_id in ids:
         before = _get(conn, wish_id)
         _event(conn, wish_id, WishStep.WITHDRAW, before=before.state, actor=None, role="erasure", note=None, now=now)
-        _queue_notices(conn, before, WishStep.WITHDRAW, courier_id, now)  # a unit arranging it hears
+        _queue_notices(conn, before, WishStep.WITHDRAW, actor_id=courier_id, now=now)  # a unit arranging it hears
     marks = ",".join("?" * len(ids))
     if ids:
         conn.execute(
@@ -263,7 +265,7 @@ class Wishes:
             ).lastrowid
             _event(conn, wish_id, WishStep.POST, before=None, actor=courier, role=courier.role, note=None, now=now)
             wish = _get(conn, wish_id)
-            _queue_notices(conn, wish, WishStep.POST, courier.telegram_id, now)
+            _queue_notices(conn, wish, WishStep.POST, actor_id=courier.telegram_id, now=now)
             return Taken(wish)
 
         return await self._db.write(work)
@@ -302,7 +304,7 @@ class Wishes:
                 return Refused(WishRefusal.STATE, wish)
             _event(conn, wish_id, step, before=wish.state, actor=actor, role=actor.role, note=note, now=now)
             after = _get(conn, wish_id)
-            _queue_notices(conn, after, step, actor.telegram_id, now)
+            _queue_notices(conn, after, step, actor_id=actor.telegram_id, now=now)
             return Taken(after)
 
         return await self._db.write(work)
