@@ -116,7 +116,7 @@ def _register(application: Application, catalog: Catalog) -> None:
     """Add every journey's handlers in one ordered block; the fallback comes last."""
     labels = catalog.all_labels
     for handler in (
-        *start_handlers(labels("menu.help"), labels("menu.language")),
+        *start_handlers(labels("menu.help"), labels("menu.language") | labels("menu_former.language")),
         *list_handlers(catalog),
         *invite_handlers(),
         *limit_handlers(),
@@ -144,6 +144,7 @@ def _register(application: Application, catalog: Catalog) -> None:
     ):
         application.add_handler(handler)
     menu = set().union(*(labels(f"menu.{key}") for key in ("my_appeals", "nearest_station", "help", "language")))
+    menu |= labels("menu_former.language")
     for handler in draft_reminder_handlers(menu):
         application.add_handler(handler, group=DRAFT_REMINDERS)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, _ignore_edit), group=EDITS)
@@ -280,6 +281,7 @@ def build_application(
             zone=config.zone(),
             categories=[CategoryInfo(c.id, c.zh, c.en, c.example_zh, c.example_en) for c in config.categories],
             routing=config.routing_rules(),
+            wish_categories={c.id: (c.zh, c.en) for c in config.wishes.categories},
         )
         install(application, services)
         sender = OutboxSender(application, services, pacer)

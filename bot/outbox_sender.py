@@ -441,7 +441,12 @@ class OutboxSender:
         try:
             delivered = await self._deliver(message, person, memo, cards)
             if delivered == "gone":
-                reason = "no longer exists" if message.lane == 1 else "the appeal no longer exists"
+                # Outreach, an activity's or a wish's notice: what it was about is gone (or withdrawn).
+                reason = (
+                    "no longer exists"
+                    if message.lane == 1 or message.appeal_id is None
+                    else "the appeal no longer exists"
+                )
                 await outbox.mark_dead(message.id, reason)
                 return "dead"
             if delivered == "paused":

@@ -40,6 +40,14 @@ class WishStep(StrEnum):
     WITHDRAW = "withdraw"
 
 
+class WishAudience(StrEnum):
+    """Who hears of a step (storage/wishes.py queues the notices in the step's transaction)."""
+
+    COURIER = "courier"  # the wish's own courier: outreach (lane 1, paced, never in quiet hours), asked for by posting
+    COORDINATORS = "coordinators"  # staff notices, as an appeal's (lane 0)
+    CLAIMER = "claimer"  # the workers of the unit that claimed it (lane 0)
+
+
 class WishRole(StrEnum):
     """How a person stands to one wish (a person may stand in more than one way)."""
 
@@ -58,23 +66,25 @@ class WishRule:
     to: WishState
     roles: frozenset[WishRole]
     needs_text: bool = False  # a decline's reason, a grant's place
+    tells: frozenset[WishAudience] = frozenset()  # who hears of it (never the person who took it)
 
 
-def _rule(step: WishStep, sources, to: WishState, roles, needs_text: bool = False) -> WishRule:
-    return WishRule(step, frozenset(sources), to, frozenset(roles), needs_text)
+def _rule(step: WishStep, sources, to: WishState, roles, needs_text: bool = False, tells=()) -> WishRule:
+    return WishRule(step, frozenset(sources), to, frozenset(roles), needs_text, frozenset(tells))
 
 
-S, R = WishState, WishRole
+S, R, A = WishState, WishRole, WishAudience
 RULES: dict[WishStep, WishRule] = {
     rule.step: rule
     for rule in (
-        _rule(WishStep.POST, {None}, S.POSTED, {R.OWNER}),
-        _rule(WishStep.APPROVE, {S.POSTED}, S.APPROVED, {R.COORDINATOR}),
-        _rule(WishStep.DECLINE, {S.POSTED}, S.DECLINED, {R.COORDINATOR}, needs_text=True),
-        _rule(WishStep.CLAIM, {S.APPROVED}, S.CLAIMED, {R.UNIT}),
-        _rule(WishStep.GRANT, {S.CLAIMED}, S.GRANTED, {R.CLAIMER, R.COORDINATOR}, needs_text=True),
-        _rule(WishStep.COLLECT, {S.GRANTED}, S.COLLECTED, {R.OWNER, R.COORDINATOR}),
-        _rule(WishStep.WITHDRAW, {S.POSTED, S.APPROVED, S.CLAIMED}, S.WITHDRAWN, {R.OWNER}),
+        _rule(WishStep.POST, {None}, S.POSTED, {R.OWNER}, tells={A.COORDINATORS}),
+        _rule(WishStep.APPROVE, {S.POSTED}, S.APPROVED, {R.COORDINATOR}, tells={A.COURIER}),
+        _rule(WishStep.DECLINE, {S.POSTED}, S.DECLINED, {R.COORDINATOR}, needs_text=True, tells={A.COURIER}),
+        _rule(WishStep.CLAIM, {S.APPROVED}, S.CLAIMED, {R.UNIT}, tells={A.COURIER}),
+        _rule(WishStep.GRANT, {S.CLAIMED}, S.GRANTED, {R.CLAIMER, R.COORDINATOR}, needs_text=True, tells={A.COURIER}),
+        _rule(WishStep.COLLECT, {S.GRANTED}, S.COLLECTED, {R.OWNER, R.COORDINATOR}, tells={A.CLAIMER}),
+        # A unit arranging a wish hears that it was withdrawn (erased: with the courier's data).
+        _rule(WishStep.WITHDRAW, {S.POSTED, S.APPROVED, S.CLAIMED}, S.WITHDRAWN, {R.OWNER}, tells={A.CLAIMER}),
     )
 }
 

@@ -25,6 +25,7 @@ from storage.cohandling import REMIND_PART, REMIND_SIGN
 from storage.desks import CARD as DESK_CARD
 from storage.desks import is_desk
 from storage.models import Appeal, OutboxMessage, Person, from_ts
+from storage.wishes import STAFF_NOTICES as WISH_NOTICES
 
 # Notices that carry the appeal's card and the recipient's buttons, so they can act at once.
 _WITH_CARD = {
@@ -130,6 +131,11 @@ async def render_notice(
         from handlers.activities import render_notice as activity_notice
 
         rendered = await activity_notice(services, message, lang)
+        return None if rendered is None else Notice(rendered[0], markup=rendered[1])
+    if message.template.startswith(WISH_NOTICES):  # a micro-wish's notice to staff
+        from handlers.wishes import render_staff_notice
+
+        rendered = await render_staff_notice(services, message, person, lang)
         return None if rendered is None else Notice(rendered[0], markup=rendered[1])
     appeal = await services.storage.appeals.get(message.appeal_id) if message.appeal_id is not None else None
     if message.appeal_id is not None and appeal is None:

@@ -113,7 +113,9 @@ async def outreach_parts(
     shown = await rendered(services, message.template.removeprefix(TEMPLATE_PREFIX), params, lang)
     if shown is None:
         return None
-    markup = markup_for(services, lang, shown, params.get("topic", "notices"))
+    # A message under a topic has "Stop" under it; one the person asked for (their own wish's news) has none.
+    topic = params.get("topic")
+    markup = markup_for(services, lang, shown, topic) if topic else (inline(shown.rows) if shown.rows else None)
 
     async def send() -> None:
         if shown.photo:
@@ -141,11 +143,10 @@ def ask_markup(services: Services, lang: str) -> Keyboard:
 async def _settings_view(services: Services, me: Who) -> tuple[str, Keyboard]:
     choices = await services.storage.outreach.choices(me.person.telegram_id) or dict.fromkeys(TOPICS, False)
     t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
-    lines = [t("outreach.settings_title")]
+    lines = [t("outreach.settings_title"), *_choice_lines(services, me.lang, choices)]
     rows = []
     for topic in TOPICS:
         mark = "✅" if choices[topic] else "⬜"
-        lines.append(f"{mark} {t(f'outreach.topic_{topic}')}")
         rows.append(
             [
                 button(
@@ -157,6 +158,11 @@ async def _settings_view(services: Services, me: Who) -> tuple[str, Keyboard]:
     lines.append(t("outreach.settings_hint"))
     rows.append([button(t("outreach.done"), callbacks.encode(Family.OUTREACH, OutreachVerb.CLOSE))])
     return "\n".join(lines), inline(rows)
+
+
+def _choice_lines(services: Services, lang: str, choices: dict[str, bool]) -> list[str]:
+    """Each topic with whether the person hears about it (the Settings view's summary)."""
+    return [f"{'✅' if choices[topic] else '⬜'} {services.text(lang, f'outreach.topic_{topic}')}" for topic in TOPICS]
 
 
 async def show_settings(update: Update, context: BotContext) -> None:
@@ -197,9 +203,11 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await outreach.choose(person, (press.arg,), False, now)
         topic = services.text(me.lang, f"outreach.topic_{press.arg}")
         await query.answer(services.text(me.lang, "outreach.stopped", topic=topic))
-    else:  # CLOSE
+    else:  # CLOSE: the choices stay in view, under the word that they are saved
         await query.answer()
-        await edit_or_reply(update, services.text(me.lang, "outreach.saved"))
+        choices = await outreach.choices(person) or dict.fromkeys(TOPICS, False)
+        summary = "\n".join([services.text(me.lang, "outreach.saved"), *_choice_lines(services, me.lang, choices)])
+        await edit_or_reply(update, summary)
         await reply(update, services.text(me.lang, "start.menu_hint"), reply_markup=await main_menu(services, me))
 
 

@@ -28,9 +28,14 @@ async def show(update: Update, context: BotContext) -> None:
         t("privacy.phone_yes" if held.phone else "privacy.phone_no"),
         t("privacy.location_yes" if held.location else "privacy.location_no"),
         t("privacy.language", language=LANGUAGE_NAMES.get(held.language or "", "—")),
+        _choices_line(context, me.lang, held.topics),
+        t("privacy2.wishes", count=held.wishes, open=held.open_wishes),
+        t("privacy2.signups", count=held.signups),
         t("surveys.privacy_held", count=await services.storage.surveys.held(me.person.telegram_id)),
+        t("privacy2.anonymous_surveys"),
         "",
         t("privacy.kept_anonymously"),
+        t("privacy2.erases_outreach"),
     ]
     if me.person.role != "courier":
         lines.append(t("privacy.role_first"))
@@ -38,6 +43,14 @@ async def show(update: Update, context: BotContext) -> None:
         return
     delete = button(t("privacy.delete"), callbacks.encode(Family.PRIVACY, PrivacyVerb.ERASE))
     await reply(update, "\n".join(lines), reply_markup=inline([[delete]]))
+
+
+def _choices_line(context: BotContext, lang: str, topics: tuple[str, ...]) -> str:
+    """The outreach topics the person chose to hear about, by name, or that they chose none."""
+    t = lambda key, **kw: context.services.text(lang, key, **kw)  # noqa: E731
+    if not topics:
+        return t("privacy2.choices_none")
+    return t("privacy2.choices", topics=t("digest2.list_sep").join(t(f"outreach.topic_{topic}") for topic in topics))
 
 
 async def on_press(update: Update, context: BotContext, me: Who, press: Press) -> None:

@@ -53,6 +53,8 @@ class Services:
     zone: ZoneInfo
     categories: list[CategoryInfo] = field(default_factory=list)
     routing: list[Rule] = field(default_factory=list)
+    # What a courier may wish for (微心愿): id -> (zh, en), in the config's order.
+    wish_categories: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def category(self, category_id: str) -> CategoryInfo | None:
         """A configured category by id."""

@@ -1,17 +1,21 @@
 """Micro-wishes (微心愿): a courier posts one, a coordinator reviews it, a unit claims and grants it, the courier
 confirms receipt. Which buttons a person sees on a wish, and whether a press acts, come from domain/wishes.py's
-RULES and the presser's role read from the database at each press; the courier's identity is shown to
-coordinators only.
+RULES and the presser's role read from the database at each press; the courier is never named to anyone: a
+coordinator reads only where they last filed an appeal.
+
+Each step's notices are outbox rows written with the step (storage/wishes.py) and drawn here at delivery, in
+the reader's language: the courier's as outreach (`render_courier_notice`), staff's as appeals' notices are
+(`render_staff_notice`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 from datetime import timedelta
 
-from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler
 
 from domain.wishes import (
@@ -28,14 +32,23 @@ from domain.wishes import (
 from domain.wishes import text_refusal as wish_text_refusal
 from handlers import callbacks
 from handlers.callbacks import Family, Press, WishVerb
-from handlers.common import Who, command_and_button, drop_keyboard, edit_or_reply, refuse, reply, who
-from handlers.keyboards import Button, button, inline, rows_of
+from handlers.common import (
+    Who,
+    command_and_button,
+    drop_keyboard,
+    edit_or_reply,
+    refuse,
+    reply,
+    reply_chat,
+    retire_buttons,
+    who,
+)
+from handlers.keyboards import Button, Keyboard, button, inline, rows_of
+from handlers.outreach import OutreachMessage, register_renderer
 from handlers.services import BotContext, Services
-from handlers.telegram_text import said
-from storage.models import Person
-from storage.wishes import Refused, Wish, WishDialog
-
-log = logging.getLogger(__name__)
+from handlers.telegram_text import quoted, said
+from storage.models import OutboxMessage, Person
+from storage.wishes import COURIER_KIND, STAFF_NOTICES, Refused, Wish, WishDialog
 
 # The step each step button takes.
 STEP_OF = {
@@ -48,6 +61,8 @@ STEP_OF = {
 }
 VERB_OF = {step: verb for verb, step in STEP_OF.items()}
 LISTED = 10  # wishes shown in one list
+# After a step button's wish number when the button sits on a /wishes list: the list is drawn again after the step.
+ON_LIST = ".l"
 # Text typed this long after the question is not taken as its answer (the person has moved on).
 ANSWER_WITHIN = timedelta(hours=1)
 
@@ -56,13 +71,9 @@ def _data(verb: WishVerb, arg: str = "") -> str:
     return callbacks.encode(Family.WISH, verb, arg)
 
 
-def _categories(context: BotContext) -> dict[str, tuple[str, str]]:
-    return {c.id: (c.zh, c.en) for c in context.bot_data.config.wishes.categories}
-
-
-def category_name(context: BotContext, category: str, lang: str) -> str:
+def category_name(services: Services, category: str, lang: str) -> str:
     """A wish category's name in `lang` (its id if the config no longer has it)."""
-    names = _categories(context).get(category)
+    names = services.wish_categories.get(category)
     return category if names is None else names[0] if lang == "zh" else names[1]
 
 
@@ -80,34 +91,48 @@ async def _unit_name(services: Services, unit_id: str | None, lang: str) -> str:
     return unit.name(lang) if unit else (unit_id or "—")
 
 
-async def describe(context: BotContext, wish: Wish, lang: str, *, with_courier: bool) -> str:
+async def _poster(services: Services, wish: Wish, lang: str) -> str:
+    """Who posted a wish, for a coordinator: a courier, and where they last filed an appeal (never a name,
+    an id or a phone)."""
+    if wish.courier_id is None:
+        return services.text(lang, "wishpeople.gone")
+    station_id = await services.storage.wishes.poster_station(wish.courier_id)
+    station = await services.storage.stations.get(station_id) if station_id else None
+    if station is None:
+        return services.text(lang, "wishpeople.new")
+    return services.text(lang, "wishpeople.station", station=station.name_for(lang))
+
+
+async def describe(services: Services, wish: Wish, lang: str, *, with_courier: bool) -> str:
     """A wish as a reader sees it: number, category, state and words; who posted it only for coordinators."""
-    services = context.services
     t = lambda key, **kw: services.text(lang, key, **kw)  # noqa: E731
     lines = [
         t(
             "wishes.line",
             number=wish.id,
-            category=category_name(context, wish.category, lang),
+            category=category_name(services, wish.category, lang),
             state=t(f"wishes.state_{wish.state}"),
         )
     ]
     if wish.text:
-        lines.append(said(wish.text, MAX_WISH_TEXT))
+        lines.append(quoted(wish.text, MAX_WISH_TEXT))
     if wish.unit_id:
         lines.append(t("wishes.claimed_by", unit=await _unit_name(services, wish.unit_id, lang)))
     if wish.place:
-        lines.append(t("wishes.collect_at", place=wish.place))
+        lines.append(t("wishes.collect_at", place=said(wish.place, MAX_WISH_NOTE)))
     if wish.reason and wish.state is WishState.DECLINED:
-        lines.append(t("wishes.declined_because", reason=wish.reason))
-    if with_courier and wish.courier_id is not None:
-        lines.append(t("wishes.posted_by", person=wish.courier_id))
+        lines.append(t("wishes.declined_because", reason=said(wish.reason, MAX_WISH_NOTE)))
+    if with_courier:
+        lines.append(await _poster(services, wish, lang))
     return "\n".join(lines)
 
 
-def _step_buttons(services: Services, lang: str, wish: Wish, roles: set[WishRole]) -> list[Button]:
+def _step_buttons(
+    services: Services, lang: str, wish: Wish, roles: set[WishRole], *, on_list: bool = False
+) -> list[Button]:
+    arg = f"{wish.id}{ON_LIST if on_list else ''}"
     return [
-        button(services.text(lang, f"wishes.button_{step}", number=wish.id), _data(VERB_OF[step], str(wish.id)))
+        button(services.text(lang, f"wishes.button_{step}", number=wish.id), _data(VERB_OF[step], arg))
         for step in steps_for(wish.state, roles)
     ]
 
@@ -118,11 +143,12 @@ def _step_buttons(services: Services, lang: str, wish: Wish, roles: set[WishRole
 async def show(update: Update, context: BotContext) -> None:
     """/wishes and the menu's Micro-wish: what this person may do with wishes, by the role the database gives them."""
     me = await who(update, context)
-    await _show(update, context, me)
+    text, markup = await _list_view(context.services, me)
+    await reply(update, text, reply_markup=markup)
 
 
-async def _show(update: Update, context: BotContext, me: Who, *, edit: bool = False) -> None:
-    services = context.services
+async def _list_view(services: Services, me: Who) -> tuple[str, Keyboard | None]:
+    """The /wishes list for this person, with the buttons of the steps open to them now."""
     wishes = services.storage.wishes
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     person = me.person
@@ -133,46 +159,59 @@ async def _show(update: Update, context: BotContext, me: Who, *, edit: bool = Fa
             (WishState.POSTED, WishState.APPROVED, WishState.CLAIMED, WishState.GRANTED), LISTED
         )
         parts.append(t("wishes.coordinator_title") if listed else t("wishes.none_open"))
-        for wish in listed:
-            parts.append(await describe(context, wish, me.lang, with_courier=True))
-            rows += rows_of(_step_buttons(services, me.lang, wish, _roles(me, wish)), 2)
+        with_courier = True
     elif person.role == "staff" and person.unit_id is not None:
         ours = await wishes.in_state((WishState.CLAIMED,), LISTED, unit_id=person.unit_id)
         free = await wishes.in_state((WishState.APPROVED,), LISTED)
-        parts.append(t("wishes.unit_title") if free or ours else t("wishes.none_to_claim"))
-        for wish in [*ours, *free]:
-            parts.append(await describe(context, wish, me.lang, with_courier=False))
-            rows += rows_of(_step_buttons(services, me.lang, wish, _roles(me, wish)), 2)
+        listed = [*ours, *free]
+        parts.append(t("wishes.unit_title") if listed else t("wishes.none_to_claim"))
+        with_courier = False
     else:
-        mine = await wishes.of_courier(person.telegram_id, LISTED)
+        listed = await wishes.of_courier(person.telegram_id, LISTED)
         parts.append(t("wishes.intro"))
-        for wish in mine:
-            parts.append(await describe(context, wish, me.lang, with_courier=False))
-            rows += rows_of(_step_buttons(services, me.lang, wish, _roles(me, wish)), 2)
+        with_courier = False
+    for wish in listed:
+        parts.append(await describe(services, wish, me.lang, with_courier=with_courier))
+        rows += rows_of(_step_buttons(services, me.lang, wish, _roles(me, wish), on_list=True), 2)
+    if person.role not in ("coordinator", "staff"):
         if await wishes.open_count(person.telegram_id) < wishes.max_open:
             rows.append([button(t("wishes.button_new"), _data(WishVerb.NEW))])
         else:
             parts.append(t("wishes.at_limit", limit=wishes.max_open))
-    text = "\n\n".join(parts)
-    markup = inline(rows) if rows else None
-    if edit:
+    return "\n\n".join(parts), inline(rows) if rows else None
+
+
+async def _redraw_list(update: Update, context: BotContext, me: Who, message_id: int | None = None) -> None:
+    """Draw a /wishes list again where it is (the pressed message, or `message_id` in this chat), with the
+    buttons that still apply; a list deleted or unchanged meanwhile is left alone."""
+    text, markup = await _list_view(context.services, me)
+    if message_id is None:
         await edit_or_reply(update, text, markup)
-    else:
-        await reply(update, text, reply_markup=markup)
+        return
+    try:
+        await context.bot.edit_text(reply_chat(update), message_id, text, markup)
+    except BadRequest:
+        pass  # deleted, too old, or already showing this
 
 
 # ----------------------------------------------------------------------------------- a courier posts one
 
 
-async def _ask_category(update: Update, context: BotContext, me: Who) -> None:
+async def _ask_category(update: Update, context: BotContext, me: Who, *, new: bool = False) -> None:
+    """The categories to choose from: in a new message under a list (which keeps its buttons), else in place."""
     services = context.services
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
-    choices = [button(category_name(context, c, me.lang), _data(WishVerb.CATEGORY, c)) for c in _categories(context)]
+    choices = [
+        button(category_name(services, c, me.lang), _data(WishVerb.CATEGORY, c)) for c in services.wish_categories
+    ]
     rows = [*rows_of(choices, 2), [button(t("button.cancel"), _data(WishVerb.CANCEL))]]
-    await edit_or_reply(update, t("wishes.ask_category"), inline(rows))
+    if new:
+        await reply(update, t("wishes.ask_category"), inline(rows))
+    else:
+        await edit_or_reply(update, t("wishes.ask_category"), inline(rows))
 
 
-async def _ask_text(update: Update, context: BotContext, me: Who, category: str) -> None:
+async def _ask_text(update: Update, context: BotContext, me: Who, category: str, *, new: bool = False) -> None:
     services = context.services
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     await services.storage.wishes.set_dialog(
@@ -180,11 +219,11 @@ async def _ask_text(update: Update, context: BotContext, me: Who, category: str)
     )
     await services.storage.dialogs.clear_prompt(me.person.telegram_id)  # the wish's question is the newer one
     rows = [[button(t("button.back"), _data(WishVerb.BACK)), button(t("button.cancel"), _data(WishVerb.CANCEL))]]
-    await edit_or_reply(
-        update,
-        t("wishes.ask_text", category=category_name(context, category, me.lang), limit=MAX_WISH_TEXT),
-        inline(rows),
-    )
+    text = t("wishes.ask_text", category=category_name(services, category, me.lang), limit=MAX_WISH_TEXT)
+    if new:
+        await reply(update, text, inline(rows))
+    else:
+        await edit_or_reply(update, text, inline(rows))
 
 
 async def _courier_may_post(update: Update, context: BotContext, me: Who) -> bool:
@@ -196,6 +235,17 @@ async def _courier_may_post(update: Update, context: BotContext, me: Who) -> boo
         await refuse(update, context, me.lang, "wishes.at_limit", limit=wishes.max_open)
         return False
     return True
+
+
+def _shown_back(services: Services, lang: str, dialog: WishDialog) -> str:
+    """What a dialog showed back before Confirm: a wish's category and words, a decline's reason or a grant's place."""
+    text = dialog.data["text"]
+    if dialog.step == "decline":
+        return services.text(lang, "wishes.declined_because", reason=said(text, MAX_WISH_NOTE))
+    if dialog.step == "grant":
+        return services.text(lang, "wishes.collect_at", place=said(text, MAX_WISH_NOTE))
+    category = category_name(services, dialog.data["category"], lang)
+    return services.text(lang, "wishpeople.draft", category=category, text=said(text, MAX_WISH_TEXT))
 
 
 async def typed(update: Update, context: BotContext, me: Who, text: str) -> bool:
@@ -226,7 +276,7 @@ async def typed(update: Update, context: BotContext, me: Who, text: str) -> bool
             WishDialog("review", {"category": category, "text": text}),
             services.clock(),
         )
-        shown = t("wishes.review", category=category_name(context, category, me.lang), text=said(text, MAX_WISH_TEXT))
+        shown = t("wishes.review", category=category_name(services, category, me.lang), text=said(text, MAX_WISH_TEXT))
         await reply(
             update, shown, reply_markup=inline([[confirm], [button(t("button.back"), _data(WishVerb.BACK)), cancel]])
         )
@@ -252,9 +302,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if verb is WishVerb.NEW:
         if await _courier_may_post(update, context, me):
             await query.answer()
-            await _ask_category(update, context, me)
+            await _ask_category(update, context, me, new=True)
     elif verb is WishVerb.CATEGORY:
-        if press.arg not in _categories(context):
+        if press.arg not in services.wish_categories:
             await refuse(update, context, me.lang, "press.invalid")
         elif await _courier_may_post(update, context, me):
             await query.answer()
@@ -265,17 +315,24 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await refuse(update, context, me.lang, "wishes.stale")
             await drop_keyboard(update)
         elif dialog.step == "review":
+            # The wish shown back keeps its words above; the question comes anew below.
             await query.answer()
             await drop_keyboard(update)
-            await _ask_text(update, context, me, dialog.data["category"])
+            await _ask_text(update, context, me, dialog.data["category"], new=True)
         else:
             await query.answer()
             await wishes.drop_dialog(me.person.telegram_id)
             await _ask_category(update, context, me)
     elif verb is WishVerb.CANCEL:
+        dialog = await wishes.dialog(me.person.telegram_id)
         await wishes.drop_dialog(me.person.telegram_id)
         await query.answer()
-        await edit_or_reply(update, t("wishes.cancelled"))
+        shown = t("wishes.cancelled")
+        if dialog is not None and "text" in dialog.data:  # what was shown back, kept in view under the word
+            shown += "\n\n" + _shown_back(services, me.lang, dialog)
+        await edit_or_reply(update, shown)
+        if dialog is not None and dialog.data.get("list"):
+            await _redraw_list(update, context, me, int(dialog.data["list"]))
     elif verb is WishVerb.CONFIRM:
         await _on_confirm(update, context, me, press.arg)
     else:
@@ -304,121 +361,135 @@ async def _on_confirm(update: Update, context: BotContext, me: Who, digest: str)
             await refuse(update, context, me.lang, "wishes.at_limit", limit=wishes.max_open)
             return
         await query.answer()
-        await edit_or_reply(update, services.text(me.lang, "wishes.posted", number=posted.wish.id))
-        await _tell_coordinators(context, posted.wish)
+        # The wish stays in view under the news that it is posted.
+        shown = services.text(me.lang, "wishes.posted", number=posted.wish.id)
+        await edit_or_reply(update, shown + "\n\n" + await describe(services, posted.wish, me.lang, with_courier=False))
         return
+    listed = dialog.data.get("list")
+    await retire_buttons(update, dialog.data.get("ask"))  # the question's Cancel: nothing is left to cancel
     await _take(update, context, me, WishStep(dialog.step), int(dialog.data["wish"]), text)
+    if listed:
+        await _redraw_list(update, context, me, int(listed))
 
 
 async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep, arg: str) -> None:
     services = context.services
-    if not arg.isdecimal() or len(arg) > 12:
+    number, on_list = arg.removesuffix(ON_LIST), arg.endswith(ON_LIST)
+    if not number.isdecimal() or len(number) > 12:
         await refuse(update, context, me.lang, "press.invalid")
         return
-    wish = await services.storage.wishes.get(int(arg))
+    wish = await services.storage.wishes.get(int(number))
     if wish is None:
         await refuse(update, context, me.lang, "press.invalid")
         return
     why = refusal(step, wish.state, _roles(me, wish))
     if why is not None:
-        await refuse(update, context, me.lang, f"wishes.refused_step_{why}", number=wish.id)
+        await _refused(update, context, me, why, wish.id, on_list)
         return
     if RULES[step].needs_text:
-        await services.storage.wishes.set_dialog(
-            me.person.telegram_id, WishDialog(step.value, {"wish": wish.id}), services.clock()
-        )
+        data: dict[str, object] = {"wish": wish.id}
+        message = update.callback_query.message
+        if on_list and isinstance(message, Message):
+            data["list"] = message.message_id  # drawn again once the step is taken, or cancelled
         await services.storage.dialogs.clear_prompt(me.person.telegram_id)  # the wish's question is the newer one
         await update.callback_query.answer()
         cancel = button(services.text(me.lang, "button.cancel"), _data(WishVerb.CANCEL))
-        await reply(
+        data["ask"] = await reply(
             update,
             services.text(me.lang, f"wishes.ask_{step}", number=wish.id, limit=MAX_WISH_NOTE),
             reply_markup=inline([[cancel]]),
-        )
+        )  # its Cancel is taken away once the step is confirmed
+        await services.storage.wishes.set_dialog(me.person.telegram_id, WishDialog(step.value, data), services.clock())
         return
-    await _take(update, context, me, step, wish.id, None)
+    await _take(update, context, me, step, wish.id, None, on_list=on_list)
 
 
-async def _take(update: Update, context: BotContext, me: Who, step: WishStep, wish_id: int, note: str | None) -> None:
-    """Take the step in storage (which judges it again, in its transaction), then tell who must know."""
+async def _refused(update: Update, context: BotContext, me: Who, why: str, number: int, on_list: bool) -> None:
+    """Say why a step was refused; a list is drawn again as things now stand, a notice's buttons that can no
+    longer act are taken away."""
+    await refuse(update, context, me.lang, f"wishes.refused_step_{why}", number=number)
+    if on_list:
+        await _redraw_list(update, context, me)
+    elif why == "state":
+        await drop_keyboard(update)
+
+
+async def _take(
+    update: Update,
+    context: BotContext,
+    me: Who,
+    step: WishStep,
+    wish_id: int,
+    note: str | None,
+    *,
+    on_list: bool = False,
+) -> None:
+    """Take the step in storage (which judges it again, in its transaction and queues who must know), then say so:
+    a list is drawn again with the buttons left on it; a notice or a text shown back keeps its words."""
     services = context.services
     result = await services.storage.wishes.take(wish_id, step, me.person, now=services.clock(), note=note)
     if isinstance(result, Refused):
         why = result.why if result.why in ("state", "role") else "state"
         await refuse(update, context, me.lang, f"wishes.refused_step_{why}", number=wish_id)
-        await drop_keyboard(update)
+        if on_list:
+            await _redraw_list(update, context, me)
+        else:
+            await drop_keyboard(update)
         return
-    wish = result.wish
     await update.callback_query.answer()
-    await drop_keyboard(update)
-    await reply(update, services.text(me.lang, f"wishes.done_{step}", number=wish.id))
-    await _tell_courier(context, wish, step)
-    if step is WishStep.COLLECT:
-        await _tell_claimer(context, wish)
+    if on_list:
+        await _redraw_list(update, context, me)
+    else:
+        await drop_keyboard(update)
+    await reply(update, services.text(me.lang, f"wishes.done_{step}", number=result.wish.id))
 
 
 # ----------------------------------------------------------------------------------------------- notices
 
 
-async def _send(context: BotContext, chat_id: int, text: str, markup=None) -> None:
-    """Tell one person directly; one who blocked the bot, or a chat gone, is skipped."""
-    try:
-        await context.bot.send_text(chat_id, text, markup)
-    except (Forbidden, BadRequest) as error:
-        log.info("a wish notice was not delivered: %s", type(error).__name__)
+async def render_staff_notice(
+    services: Services, message: OutboxMessage, person: Person | None, lang: str
+) -> tuple[str, Keyboard | None] | None:
+    """A wish's notice to a coordinator or a unit's worker, as the wish stands at delivery, with the buttons
+    their role gives them now; None when the wish is gone, or withdrawn before its review."""
+    wish = await services.storage.wishes.get(int(json.loads(message.params).get("wish", 0)))
+    if wish is None or (message.template == f"{STAFF_NOTICES}{WishStep.POST}" and wish.state is WishState.WITHDRAWN):
+        return None
+    coordinator = person is not None and person.role == "coordinator"
+    text = services.text(lang, message.template, number=wish.id)
+    text += "\n\n" + await describe(services, wish, lang, with_courier=coordinator)
+    if person is None:
+        return text, None
+    roles = roles_of(person.telegram_id, person.role, person.unit_id, wish.courier_id, wish.unit_id)
+    rows = rows_of(_step_buttons(services, lang, wish, roles), 2)
+    return text, inline(rows) if rows else None
 
 
-async def _lang_of(context: BotContext, person: Person | None) -> str:
-    return context.services.catalog.language_for(person.language if person else None, None)
-
-
-async def _tell_coordinators(context: BotContext, wish: Wish) -> None:
-    services = context.services
-    for person in await services.storage.people.staff_and_coordinators():
-        if person.role != "coordinator":
-            continue
-        lang = await _lang_of(context, person)
-        text = (
-            services.text(lang, "wishes.notice_posted")
-            + "\n\n"
-            + await describe(context, wish, lang, with_courier=True)
-        )
-        roles = roles_of(person.telegram_id, person.role, person.unit_id, wish.courier_id, wish.unit_id)
-        await _send(context, person.telegram_id, text, inline([_step_buttons(services, lang, wish, roles)]))
-
-
-async def _tell_courier(context: BotContext, wish: Wish, step: WishStep) -> None:
-    """The courier hears each step on their wish, in their language; a granted one has its Received button."""
-    services = context.services
-    if wish.courier_id is None or step in (WishStep.COLLECT, WishStep.WITHDRAW):  # they took it themselves
-        return
-    person = await services.storage.people.get(wish.courier_id)
-    lang = await _lang_of(context, person)
+async def render_courier_notice(services: Services, params: dict[str, object], lang: str) -> OutreachMessage | None:
+    """A step on a courier's own wish, told to them in their language at delivery; a granted wish has its Received
+    button while it waits to be collected. None once the wish is gone or they withdrew it."""
+    wish = await services.storage.wishes.get(int(str(params.get("ref", "0"))))
+    if wish is None or wish.courier_id is None or wish.state is WishState.WITHDRAWN:
+        return None
+    step = WishStep(str(params["step"]))
     text = services.text(
         lang,
         f"wishes.notice_{step}",
         number=wish.id,
-        category=category_name(context, wish.category, lang),
+        category=category_name(services, wish.category, lang),
         unit=await _unit_name(services, wish.unit_id, lang),
-        place=wish.place or "",
-        reason=wish.reason or "",
+        # A worker's words as they typed them, quoted under the courier's own language.
+        place=said(wish.place or "", MAX_WISH_NOTE),
+        reason=said(wish.reason or "", MAX_WISH_NOTE),
     )
-    markup = None
-    if step is WishStep.GRANT:
-        received = button(
-            services.text(lang, "wishes.button_collect", number=wish.id), _data(WishVerb.COLLECT, str(wish.id))
-        )
-        markup = inline([[received]])
-    await _send(context, wish.courier_id, text, markup)
+    rows = []
+    if step is WishStep.GRANT and wish.state is WishState.GRANTED:
+        label = services.text(lang, "wishes.button_collect", number=wish.id)
+        rows.append([button(label, _data(WishVerb.COLLECT, str(wish.id)))])
+    return OutreachMessage(text, rows=rows)
 
 
-async def _tell_claimer(context: BotContext, wish: Wish) -> None:
-    """The unit that granted a wish hears that the courier has it."""
-    services = context.services
-    for person in await services.storage.people.staff_and_coordinators():
-        if person.role == "staff" and person.unit_id == wish.unit_id:
-            lang = await _lang_of(context, person)
-            await _send(context, person.telegram_id, services.text(lang, "wishes.notice_collect", number=wish.id))
+register_renderer(COURIER_KIND, render_courier_notice)
 
 
 def wish_handlers(labels: set[str]) -> list[BaseHandler]:

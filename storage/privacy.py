@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from domain import lifecycle
 from domain.commands import ActOnAppeal
 from domain.lifecycle import Event, Role, State
+from domain.wishes import OPEN_STATES as OPEN_WISH_STATES
 from storage.appeals import Appeals
 from storage.db import Database
 from storage.literals import literal, literals
 from storage.models import to_ts
+from storage.outreach import TOPICS
 from storage.people import JOIN_BURST_NOTICE
 from storage.updates import KEEP
 from storage.wishes import expire as expire_wishes
@@ -30,6 +32,7 @@ _WITHDRAWABLE = literals(t.state for t in lifecycle.TABLE.values() if t.event is
 _OPEN = literals(lifecycle.OPEN_STATES)
 _CLOSED = literal(State.CLOSED)
 _BY_COURIER = literal(Role.COURIER)
+_OPEN_WISHES = literals(OPEN_WISH_STATES)
 
 
 class PrivacyRefused(Exception):
@@ -50,6 +53,10 @@ class Holdings:
     phone: bool = False
     location: bool = False
     draft: bool = False
+    wishes: int = 0  # micro-wishes they posted
+    open_wishes: int = 0
+    signups: int = 0  # places and waiting-list positions in activities
+    topics: tuple[str, ...] = ()  # the outreach topics they chose to hear about
 
 
 @dataclass(frozen=True)
@@ -210,18 +217,32 @@ class Privacy:
             ).fetchone()[0]
             location = conn.execute("SELECT 1 FROM last_locations WHERE telegram_id = ?", (telegram_id,)).fetchone()
             draft = conn.execute("SELECT 1 FROM drafts WHERE courier_id = ?", (telegram_id,)).fetchone()
-            wishes = conn.execute("SELECT count(*) FROM wishes WHERE courier_id = ?", (telegram_id,)).fetchone()[0]
+            wishes = conn.execute(
+                f"SELECT count(*) AS n, coalesce(sum(text != ''), 0) AS texts, coalesce(sum(state IN ({_OPEN_WISHES})), 0)"
+                " AS open FROM wishes WHERE courier_id = ?",
+                (telegram_id,),
+            ).fetchone()
+            signups = conn.execute(
+                "SELECT count(*) FROM activity_signups WHERE person_id = ?", (telegram_id,)
+            ).fetchone()[0]
+            choices = conn.execute(
+                "SELECT surveys, activities, notices FROM outreach_choices WHERE telegram_id = ?", (telegram_id,)
+            ).fetchone()
             return Holdings(
                 known=True,
                 role=person["role"],
                 language=person["language"],
                 appeals=appeals["n"],
                 open_appeals=appeals["open"],
-                texts=appeals["texts"] + notes + wishes,
+                texts=appeals["texts"] + notes + wishes["texts"],
                 files=files,
                 phone=bool(appeals["phone"]),
                 location=location is not None,
                 draft=draft is not None,
+                wishes=wishes["n"],
+                open_wishes=wishes["open"],
+                signups=signups,
+                topics=tuple(topic for topic in TOPICS if choices is not None and choices[topic]),
             )
 
         return await self._db.run(work)
@@ -312,8 +333,14 @@ class Privacy:
                     " AND NOT EXISTS (SELECT 1 FROM last_locations l WHERE l.telegram_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM survey_progress s WHERE s.telegram_id = people.telegram_id)"
                     " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.telegram_id = people.telegram_id)"
-                    " AND NOT EXISTS (SELECT 1 FROM wishes w WHERE w.courier_id = people.telegram_id)",
-                    (cutoff,),
+                    " AND NOT EXISTS (SELECT 1 FROM wishes w WHERE w.courier_id = people.telegram_id)"
+                    # Still asking to hear from the district, and reachable: their yes is kept, not their idleness judged.
+                    " AND NOT (people.reachable = 1 AND EXISTS (SELECT 1 FROM outreach_choices c"
+                    " WHERE c.telegram_id = people.telegram_id AND (c.surveys = 1 OR c.activities = 1 OR c.notices = 1)))"
+                    # A place (or a waiting-list position) in an activity not long past.
+                    " AND NOT EXISTS (SELECT 1 FROM activity_signups g JOIN activities a ON a.id = g.activity_id"
+                    " WHERE g.person_id = people.telegram_id AND a.starts_at >= ?)",
+                    (cutoff, cutoff),
                 )
             ]
             # Handled updates are needed for a week at most (storage.updates.KEEP); their digests name chats.

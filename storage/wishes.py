@@ -12,14 +12,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.wishes import DIGEST_STEPS, OPEN_STATES, RULES, WishRefusal, WishState, WishStep, refusal, roles_of
+from domain.wishes import (
+    DIGEST_STEPS,
+    OPEN_STATES,
+    RULES,
+    WishAudience,
+    WishRefusal,
+    WishState,
+    WishStep,
+    refusal,
+    roles_of,
+)
 from storage.db import Database
 from storage.literals import literals
 from storage.models import Person, from_ts, to_ts
+from storage.outreach import TEMPLATE_PREFIX
 
 _OPEN = literals(OPEN_STATES)
 _WITHDRAWABLE = literals(s for s in RULES[WishStep.WITHDRAW].sources if s is not None)
 _DIGEST_STEPS = literals(DIGEST_STEPS)
+# A wish's notices to staff: lane 0, as an appeal's, rendered at delivery by handlers/wishes.py
+# ("wishnotice.<step>", params {"wish": id}).
+STAFF_NOTICES = "wishnotice."
+# The courier's own notices: outreach (lane 1: paced behind appeals' notices, never in quiet hours), rendered
+# by the renderer handlers/wishes.py registers for this kind. They name no send and no topic: the courier
+# asked for them by posting, so no topic's choice holds them back and no "Stop" goes under them.
+COURIER_KIND = "wish"
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,39 @@ def _event(
     )
 
 
+def _queue_notices(
+    conn: sqlite3.Connection, wish: Wish, step: WishStep, *, actor_id: int | None, now: datetime
+) -> None:
+    """Queue the notices RULES say `step` brings, in the step's transaction (never to whoever took it)."""
+    ts, tells = to_ts(now), RULES[step].tells
+    staff = json.dumps({"wish": wish.id})
+    actor = actor_id if actor_id is not None else 0
+    if WishAudience.COORDINATORS in tells:
+        conn.execute(
+            "INSERT INTO outbox (chat_id, template, params, not_before, created_at) SELECT telegram_id, ?, ?, ?, ?"
+            " FROM people WHERE role = 'coordinator' AND reachable = 1 AND telegram_id != ? ORDER BY telegram_id",
+            (f"{STAFF_NOTICES}{step}", staff, ts, ts, actor),
+        )
+    if WishAudience.CLAIMER in tells and wish.unit_id is not None:
+        conn.execute(
+            "INSERT INTO outbox (chat_id, template, params, not_before, created_at) SELECT telegram_id, ?, ?, ?, ?"
+            " FROM people WHERE role = 'staff' AND unit_id = ? AND reachable = 1 AND telegram_id != ?"
+            " ORDER BY telegram_id",
+            (f"{STAFF_NOTICES}{step}", staff, ts, ts, wish.unit_id, actor),
+        )
+    if WishAudience.COURIER in tells and wish.courier_id is not None and wish.courier_id != actor_id:
+        conn.execute(
+            "INSERT INTO outbox (chat_id, template, params, not_before, created_at, lane) VALUES (?, ?, ?, ?, ?, 1)",
+            (
+                wish.courier_id,
+                f"{TEMPLATE_PREFIX}{COURIER_KIND}",
+                json.dumps({"ref": str(wish.id), "step": step.value}),
+                ts,
+                ts,
+            ),
+        )
+
+
 def withdraw_and_blank(conn: sqlite3.Connection, courier_id: int, now: datetime) -> tuple[int, int]:
     """Inside an erasure's transaction: withdraw the courier's open wishes (a ledger row each, with no
     actor), blank every wish's text and forget the courier; (wishes withdrawn, wishes held)."""
@@ -123,6 +174,7 @@ def withdraw_and_blank(conn: sqlite3.Connection, courier_id: int, now: datetime)
     for wish_id in ids:
         before = _get(conn, wish_id)
         _event(conn, wish_id, WishStep.WITHDRAW, before=before.state, actor=None, role="erasure", note=None, now=now)
+        _queue_notices(conn, before, WishStep.WITHDRAW, actor_id=courier_id, now=now)  # a unit arranging it hears
     marks = ",".join("?" * len(ids))
     if ids:
         conn.execute(
@@ -179,6 +231,14 @@ class Wishes:
         )
         return [Wish.of(r) for r in rows]
 
+    async def poster_station(self, courier_id: int) -> str | None:
+        """The station of the courier's newest appeal that names one (where a coordinator may place them)."""
+        row = await self._db.fetchone(
+            "SELECT station_id FROM appeals WHERE courier_id = ? AND station_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (courier_id,),
+        )
+        return None if row is None else row[0]
+
     async def in_state(self, states: tuple[WishState, ...], limit: int = 20, unit_id: str | None = None) -> list[Wish]:
         """The oldest wishes in these states (claimed by `unit_id`, if given)."""
         sql = f"SELECT * FROM wishes WHERE state IN ({literals(states)})"
@@ -204,7 +264,9 @@ class Wishes:
                 (courier.telegram_id, category, text, language, WishState.POSTED.value, to_ts(now), to_ts(now)),
             ).lastrowid
             _event(conn, wish_id, WishStep.POST, before=None, actor=courier, role=courier.role, note=None, now=now)
-            return Taken(_get(conn, wish_id))
+            wish = _get(conn, wish_id)
+            _queue_notices(conn, wish, WishStep.POST, actor_id=courier.telegram_id, now=now)
+            return Taken(wish)
 
         return await self._db.write(work)
 
@@ -241,7 +303,9 @@ class Wishes:
             if changed != 1:  # cannot happen inside BEGIN IMMEDIATE; kept so a change of isolation fails safe
                 return Refused(WishRefusal.STATE, wish)
             _event(conn, wish_id, step, before=wish.state, actor=actor, role=actor.role, note=note, now=now)
-            return Taken(_get(conn, wish_id))
+            after = _get(conn, wish_id)
+            _queue_notices(conn, after, step, actor_id=actor.telegram_id, now=now)
+            return Taken(after)
 
         return await self._db.write(work)
 

@@ -256,7 +256,7 @@ async def test_each_role_has_its_menu(bot) -> None:
         "Micro-wish",
         "Activities",
         "Help",
-        "Language",
+        "Language / 语言",
         "Settings",
     ]
     await bot.say(staff, "/start")
@@ -268,7 +268,7 @@ async def test_each_role_has_its_menu(bot) -> None:
         "Micro-wish",
         "Activities",
         "Help",
-        "Language",
+        "Language / 语言",
         "Settings",
     ]
     number = await file_wage_appeal(bot, "en")
@@ -280,7 +280,15 @@ async def test_each_role_has_its_menu(bot) -> None:
 
     await file_suggestion(bot, courier)
     await bot.say(coordinator, "/start")
-    assert bot.reply_labels(coordinator) == ["Triage (1)", "Digest", "Export", "Stations", "People", "Help", "Language"]
+    assert bot.reply_labels(coordinator) == [
+        "Triage (1)",
+        "Digest",
+        "Export",
+        "Stations",
+        "People",
+        "Help",
+        "Language / 语言",
+    ]
     await bot.say(coordinator, "Triage (1)")
     assert bot.last_text(coordinator).startswith(bot.services.text("en", "coord.triage_title"))
     await bot.say(coordinator, "Export")

@@ -25,7 +25,7 @@ async def test_start_in_english(bot) -> None:
         "Micro-wish",
         "Activities",
         "Help",
-        "Language",
+        "Language / 语言",
         "Settings",
     ]
 

@@ -61,7 +61,7 @@ async def test_nearest_stations_in_order_with_amenities(bot) -> None:
         "Micro-wish",
         "Activities",
         "Help",
-        "Language",
+        "Language / 语言",
         "Settings",
     ]
     listing = bot.last_text(COURIER).replace("\u00a0", " ")  # no-break spaces keep "74 m" on one line

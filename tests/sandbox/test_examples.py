@@ -113,7 +113,8 @@ async def test_a_new_district_starts_with_each_example_made_through_the_lifecycl
     assert sorted(r["appeal_id"] for r in handle) == [1, 2, 3, 4, 5]
     assert all(r["due_at"] > START.timestamp() for r in handle)
     # Every notice went out while the examples were made.
-    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
+    # Appeals' notices all went; outreach (the wish's courier hears it was approved) may wait out quiet hours.
+    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox WHERE lane = 0")] == ["sent"]
     assert check_invariants(database) == []
     # The sixth: a micro-wish (微心愿) posted and approved, waiting for a unit to claim it.
     wishes = rows(database, "SELECT courier_id, category, state FROM wishes")
@@ -208,7 +209,8 @@ async def test_the_sandbox_command_makes_them_once_and_not_with_no_examples(tmp_
     database = tmp_path / "sandbox.sqlite3"
     assert "Made 5 example appeals" in await sandbox_process_says(tmp_path)
     assert counts(database)["appeals"] == 5
-    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox")] == ["sent"]
+    # Appeals' notices all went; outreach (the wish's courier hears it was approved) may wait out quiet hours.
+    assert [r["status"] for r in rows(database, "SELECT DISTINCT status FROM outbox WHERE lane = 0")] == ["sent"]
     assert "example appeals" not in await sandbox_process_says(tmp_path)
     assert counts(database)["appeals"] == 5
     bare = tmp_path / "bare"
