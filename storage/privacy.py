@@ -132,6 +132,13 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
         touched += conn.execute(
             f"UPDATE people_actions SET actor_id = NULL WHERE actor_id IN ({marks})", chunk
         ).rowcount
+        # Outreach not yet sent to them is given up first, so its send counts them as stopped (the
+        # trigger of the migration "outreach") rather than waiting for ever for rows that are gone.
+        conn.execute(
+            f"UPDATE outbox SET status = 'dead', last_error = 'not listening: erased'"
+            f" WHERE status = 'pending' AND send_id IS NOT NULL AND chat_id IN ({marks})",
+            chunk,
+        )
         for table, column in (
             ("outbox", "chat_id"),
             ("appeal_messages", "chat_id"),

@@ -125,11 +125,14 @@ async def test_blocked_and_erased_people_hear_nothing(bot) -> None:
     assert not any("reach" in text.lower() for text in bot.texts(COORDINATOR)[1:])
     assert OTHERS[0] not in await bot.services.storage.outreach.audience("notices")
     # Erased: the choice and the outreach rows naming the person go.
-    await notice_to(bot, [OTHERS[1]], "Queued before erasure")
+    queued = await notice_to(bot, [OTHERS[1]], "Queued before erasure")
     await bot.services.storage.privacy.erase(OTHERS[1], bot.clock())
     assert await bot.services.storage.outreach.choices(OTHERS[1]) is None
     rows = await bot.services.storage.db.fetchall("SELECT 1 FROM outbox WHERE chat_id = ?", (OTHERS[1],))
     assert rows == []
+    # The send counts the erased person as stopped, so it does not wait for them for ever.
+    counts = await bot.services.storage.outreach.send(queued)
+    assert (counts.audience, counts.stopped, counts.pending) == (1, 1, 0)
     assert OTHERS[1] not in await bot.services.storage.outreach.audience("notices")
 
 
