@@ -310,7 +310,9 @@ class WishVerb(StrEnum):
     CLAIM = "claim"
     GRANT = "grant"
     COLLECT = "collect"
-    WITHDRAW = "withdraw"
+    WITHDRAW = "withdraw"  # asks first
+    WITHDRAW_CONFIRMED = "wdy"
+    KEEP = "keep"  # not withdrawn after all; arg: ".l" when asked on a /wishes list
 
 
 Verb = (
@@ -414,6 +416,7 @@ _VERB_ARG_REQUIRED = {
             WishVerb.GRANT,
             WishVerb.COLLECT,
             WishVerb.WITHDRAW,
+            WishVerb.WITHDRAW_CONFIRMED,
         )
     ),
 }

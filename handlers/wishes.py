@@ -335,6 +335,14 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await _redraw_list(update, context, me, int(dialog.data["list"]))
     elif verb is WishVerb.CONFIRM:
         await _on_confirm(update, context, me, press.arg)
+    elif verb is WishVerb.WITHDRAW_CONFIRMED:
+        await _on_step(update, context, me, WishStep.WITHDRAW, press.arg, confirmed=True)
+    elif verb is WishVerb.KEEP:
+        await query.answer()
+        if press.arg == ON_LIST:
+            await _redraw_list(update, context, me)
+        else:
+            await edit_or_reply(update, t("wishes2.kept"))
     else:
         await _on_step(update, context, me, STEP_OF[verb], press.arg)
 
@@ -372,7 +380,9 @@ async def _on_confirm(update: Update, context: BotContext, me: Who, digest: str)
         await _redraw_list(update, context, me, int(listed))
 
 
-async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep, arg: str) -> None:
+async def _on_step(
+    update: Update, context: BotContext, me: Who, step: WishStep, arg: str, *, confirmed: bool = False
+) -> None:
     services = context.services
     number, on_list = arg.removesuffix(ON_LIST), arg.endswith(ON_LIST)
     if not number.isdecimal() or len(number) > 12:
@@ -385,6 +395,9 @@ async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep,
     why = refusal(step, wish.state, _roles(me, wish))
     if why is not None:
         await _refused(update, context, me, why, wish.id, on_list)
+        return
+    if step is WishStep.WITHDRAW and not confirmed:
+        await _ask_withdraw(update, context, me, wish, on_list)
         return
     if RULES[step].needs_text:
         data: dict[str, object] = {"wish": wish.id}
@@ -402,6 +415,30 @@ async def _on_step(update: Update, context: BotContext, me: Who, step: WishStep,
         await services.storage.wishes.set_dialog(me.person.telegram_id, WishDialog(step.value, data), services.clock())
         return
     await _take(update, context, me, step, wish.id, None, on_list=on_list)
+
+
+async def _ask_withdraw(update: Update, context: BotContext, me: Who, wish: Wish, on_list: bool) -> None:
+    """Withdrawing is final, so it is asked first: on a list, in the list's place (which comes back either
+    way); under a notice, in a message of its own, so the notice keeps its words."""
+    services = context.services
+    t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
+    marker = ON_LIST if on_list else ""
+    rows = [
+        [
+            button(t("wishes2.button_withdraw_confirm"), _data(WishVerb.WITHDRAW_CONFIRMED, f"{wish.id}{marker}")),
+            button(t("wishes2.button_keep"), _data(WishVerb.KEEP, marker)),
+        ]
+    ]
+    question = (
+        t("wishes2.withdraw_confirm", number=wish.id)
+        + "\n\n"
+        + await describe(services, wish, me.lang, with_courier=False)
+    )
+    await update.callback_query.answer()
+    if on_list:
+        await edit_or_reply(update, question, inline(rows))
+    else:
+        await reply(update, question, reply_markup=inline(rows))
 
 
 async def _refused(update: Update, context: BotContext, me: Who, why: str, number: int, on_list: bool) -> None:

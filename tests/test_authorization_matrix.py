@@ -231,6 +231,8 @@ BUTTONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("wi:grant:{w}", "wish_claimed", ("no", "no", "no", "ok", "no", "ok")),
     ("wi:collect:{w}", "wish_granted", ("no", "ok", "no", "no", "no", "ok")),
     ("wi:withdraw:{w}", "wish_posted", ("no", "ok", "no", "no", "no", "no")),
+    ("wi:wdy:{w}", "wish_posted", ("no", "ok", "no", "no", "no", "no")),
+    ("wi:keep", "wish_posted", ("ok", "ok", "ok", "ok", "ok", "ok")),
 ]
 
 # Commands, with the state they are sent in and who may use them (same columns).
@@ -986,6 +988,12 @@ def _wish_in(state: str) -> Check:
     return check
 
 
+async def _wish_withdraw_asked(c: Case) -> None:
+    """Withdrawing is final: asked first, the wish untouched until confirmed."""
+    assert c.bot_texts()[-1].startswith(c.t("wishes2.withdraw_confirm", number=c.names["w"]))
+    assert (await c.bot.services.storage.wishes.get(c.names["w"])).state == "posted"
+
+
 def _wish_asked(step: str) -> Check:
     async def check(c: Case) -> None:
         assert c.bot_texts()[-1] == c.t(f"wishes.ask_{step}", number=c.names["w"], limit=200)
@@ -1109,7 +1117,9 @@ ALLOWED: dict[str, Check] = {
     "wi:claim": _wish_in("claimed"),
     "wi:grant": _wish_asked("grant"),
     "wi:collect": _wish_in("collected"),
-    "wi:withdraw": _wish_in("withdrawn"),
+    "wi:withdraw": _wish_withdraw_asked,
+    "wi:wdy": _wish_in("withdrawn"),
+    "wi:keep": _wish_in("posted"),
 }
 
 

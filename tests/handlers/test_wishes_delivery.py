@@ -123,6 +123,14 @@ async def test_the_unit_hears_when_a_wish_it_arranges_is_withdrawn(bot) -> None:
     await bot.press(STATION_STAFF, f"Claim wish {number}")
     await bot.say(COURIER, "/wishes")
     await bot.press(COURIER, t(bot, "zh", "wishes.button_withdraw", number=number))
+    # Final, so asked first in the list's place; nobody is told until it is confirmed.
+    assert bot.last_text(COURIER).startswith(t(bot, "zh", "wishes2.withdraw_confirm", number=number))
+    assert (await bot.services.storage.wishes.get(number)).state == "claimed"
+    await bot.press(COURIER, t(bot, "zh", "wishes2.button_keep"))
+    assert (await bot.services.storage.wishes.get(number)).state == "claimed"
+    assert t(bot, "zh", "wishes.button_withdraw", number=number) in buttons(bot, COURIER)  # the list is back
+    await bot.press(COURIER, t(bot, "zh", "wishes.button_withdraw", number=number))
+    await bot.press(COURIER, t(bot, "zh", "wishes2.button_withdraw_confirm"))
     assert bot.last_text(COURIER) == t(bot, "zh", "wishes.done_withdraw", number=number)
     assert bot.last_text(STATION_STAFF).startswith(t(bot, "en", "wishnotice.withdraw", number=number))
     assert buttons(bot, STATION_STAFF) == []
