@@ -86,6 +86,11 @@ class ActivityRecord:
     address_en: str = ""
 
 
+def in_language(main: str, english: str, lang: str) -> str:
+    """An activity's text as a reader of `lang` sees it: the English one for English readers where there is one."""
+    return english if lang == "en" and english else main
+
+
 def format_of(file_name: str) -> Format | None:
     """The format an activity file's name says: activities….toml or activities….json, else None."""
     name = file_name.lower()

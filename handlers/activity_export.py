@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
 
+from domain.activities import in_language
 from handlers.common import Who
 from handlers.i18n import Catalog
 from handlers.ledger_files import Value, to_csv, to_workbook
@@ -31,9 +32,9 @@ def activity_tables(
     rows: list[list[Value]] = [
         [
             a["id"],
-            a["title"],
+            in_language(a["title"], a["title_en"], lang),
             local(a["starts_at"]),
-            a["station_id"] or a["address"],
+            a["station_id"] or in_language(a["address"], a["address_en"], lang),
             a["places"],
             a["taken"],
             a["waiting"],
@@ -49,7 +50,7 @@ def activity_tables(
     rows2: list[list[Value]] = [
         [
             s["activity_id"],
-            s["title"],
+            in_language(s["title"], s["title_en"], lang),
             s["name"],
             s["person_id"],
             state[s["state"]],

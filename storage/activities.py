@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.activities import ActivityRecord
+from domain.activities import ActivityRecord, in_language
 from storage.db import Database
 from storage.models import from_ts, to_ts
 
@@ -47,15 +47,15 @@ class Activity:
 
     def title_for(self, lang: str) -> str:
         """The title a reader of `lang` sees: the English one for English readers where there is one."""
-        return self.title_en if lang == "en" and self.title_en else self.title
+        return in_language(self.title, self.title_en, lang)
 
     def details_for(self, lang: str) -> str:
         """The details a reader of `lang` sees, the English ones where there are some."""
-        return self.details_en if lang == "en" and self.details_en else self.details
+        return in_language(self.details, self.details_en, lang)
 
     def address_for(self, lang: str) -> str:
         """The address a reader of `lang` sees, the English one where there is one."""
-        return self.address_en if lang == "en" and self.address_en else self.address
+        return in_language(self.address, self.address_en, lang)
 
     @property
     def free(self) -> int:
@@ -367,7 +367,7 @@ class Activities:
                 + " ORDER BY a.starts_at, a.id"
             ).fetchall()
             signups = conn.execute(
-                "SELECT s.*, a.title FROM activity_signups s JOIN activities a ON a.id = s.activity_id"
+                "SELECT s.*, a.title, a.title_en FROM activity_signups s JOIN activities a ON a.id = s.activity_id"
                 " ORDER BY a.starts_at, a.id, s.state = 'waiting', s.id"
             ).fetchall()
             return activities, signups

@@ -39,6 +39,26 @@ def test_a_file_publishes_and_the_export_has_both_tables(district, tmp_path, cap
     assert "'=Free clinic" in table.read_text(encoding="utf-8-sig")
 
 
+def test_the_export_names_each_activity_in_the_readers_language(district, tmp_path) -> None:
+    clinic = {
+        "title": "免费义诊",
+        "title_en": "Free clinic",
+        "starts": "2030-06-03 09:00",
+        "address": "江苏路5号",
+        "address_en": "5 Jiangsu Road",
+        "places": 40,
+    }
+    path = tmp_path / "activities.json"
+    path.write_text(json.dumps({"activities": [clinic]}, ensure_ascii=False), encoding="utf-8")
+    assert main(["activities", "--config", str(district), "import", str(path)]) == 0
+    for lang, title, place in (("en", "Free clinic", "5 Jiangsu Road"), ("zh", "免费义诊", "江苏路5号")):
+        book = tmp_path / f"activities-{lang}.xlsx"
+        assert main(["activities", "--config", str(district), "export", "--lang", lang, "-o", str(book)]) == 0
+        sheet = load_workbook(io.BytesIO(book.read_bytes())).worksheets[0]
+        row = next(sheet.iter_rows(min_row=2, values_only=True))
+        assert (row[1], row[3]) == (title, place)
+
+
 def test_a_file_with_problems_publishes_nothing(district, tmp_path, capsys) -> None:
     path = tmp_path / "activities.toml"
     path.write_text('[[activities]]\ntitle = "x"\nstarts = "2020-01-01 09:00"\nplaces = 0\n', encoding="utf-8")
