@@ -477,8 +477,20 @@ async def _take(
     if on_list:
         await _redraw_list(update, context, me)
     else:
-        await drop_keyboard(update)
+        await _show_as_now(update, services, me, result.wish)
     await reply(update, services.text(me.lang, f"wishes.done_{step}", number=result.wish.id))
+
+
+async def _show_as_now(update: Update, services: Services, me: Who, wish: Wish) -> None:
+    """A notice whose step was taken: its first line kept, the wish below it as it stands now, no buttons
+    (a notice saying "waiting for review" after the review would mislead whoever reads it later)."""
+    message = update.callback_query.message
+    if not isinstance(message, Message) or not message.text:
+        await drop_keyboard(update)
+        return
+    head = message.text.split("\n\n", 1)[0]
+    coordinator = me.person.role == "coordinator"
+    await edit_or_reply(update, head + "\n\n" + await describe(services, wish, me.lang, with_courier=coordinator))
 
 
 # ----------------------------------------------------------------------------------------------- notices

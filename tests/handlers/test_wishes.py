@@ -66,6 +66,11 @@ async def test_the_whole_flow(bot, lang) -> None:
     assert str(COURIER) not in bot.texts(COORDINATOR)[-1]
     await bot.press(COORDINATOR, f"Approve wish {number}")
     assert bot.last_text(COORDINATOR) == t(bot, "en", "wishes.done_approve", number=number)
+    # The notice pressed now shows the wish as it stands, without its buttons.
+    notice = bot.texts(COORDINATOR)[-2]
+    assert notice.startswith(t(bot, "en", "wishnotice.post", number=number))
+    assert t(bot, "en", "wishes.state_approved") in notice and t(bot, "en", "wishes.state_posted") not in notice
+    assert bot.core.inline_buttons(bot.core.bot_messages(COORDINATOR)[-2]) == []
     category = "雨具" if lang == "zh" else "Rain gear"
     assert bot.last_text(COURIER) == t(bot, lang, "wishes.notice_approve", number=number, category=category)
     # A unit's worker lists it without who posted it, and claims it.
