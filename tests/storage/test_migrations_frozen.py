@@ -113,6 +113,10 @@ SHIPPED = [
         "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
         "95d52e960bf920f22ceaf332172d93b968d1820acc7241c572cc69fc588e206e",
     ),
+    (
+        "the outbox's dead letters found by an index (the /metrics gauge counts them on every scrape)",
+        "4829f3a64e74eb72a309ff3c19f899d4fbe3740e849e01057cfd43fae3566ee0",
+    ),
 ]
 
 

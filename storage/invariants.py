@@ -1,4 +1,4 @@
-"""What must hold in any bot database, whatever happened to it: a checker usable from every test.
+"""What must hold in any bot database, whatever happened to it: the checker every test and `restore` use.
 
 `check_invariants(path_or_connection)` reads the database (it never writes) and returns one line
 per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `orphan:`,
