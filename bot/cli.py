@@ -172,8 +172,15 @@ def _summary(config: Config, source: str) -> str:
         f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
         f"  database       {config.database.path}",
         f"  Bot API        {config.telegram.base_url}; token {token}",
+        f"  health/metrics {_ops_summary(config)}; logs as {config.ops.log_format}",
     ]
     return "\n".join(lines)
+
+
+def _ops_summary(config: Config) -> str:
+    ops = config.ops
+    polling = f"{ops.listen}:{ops.port}" if ops.port is not None else "not served (ops.port unset)"
+    return f"on the webhook's server; when polling, {polling}"
 
 
 def _ready_to_serve(config: Config, path: Path | None) -> Config:
@@ -292,8 +299,14 @@ def _serve(config: Config, webhook: bool) -> int:
 
         asyncio.run(run_webhook(application, config))
         return EXIT_OK
-    # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
-    application.run_polling(drop_pending_updates=False)
+    from bot.ops import OpsServerError
+
+    try:
+        # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
+        application.run_polling(drop_pending_updates=False)
+    except OpsServerError as error:
+        print(f"error: {error} (set another ops.port)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -29,6 +29,10 @@ SENDER_STALE_S = 120.0
 DATABASE_TIMEOUT_S = 5.0
 
 
+class OpsServerError(Exception):
+    """The port for /healthz and /metrics cannot be listened on (taken, or not allowed)."""
+
+
 async def health(application: Application) -> tuple[bool, dict[str, str]]:
     """Whether this worker is ready, and each check's verdict ("ok" or why not)."""
     data = application.bot_data
@@ -113,6 +117,11 @@ async def start_ops_server(application: Application, ops: OpsSection) -> web.App
     await runner.setup()
     try:
         await web.TCPSite(runner, ops.listen, ops.port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise OpsServerError(
+            f"cannot serve /healthz and /metrics on {ops.listen}:{ops.port}: {error.strerror}"
+        ) from None
     except BaseException:
         await runner.cleanup()
         raise
