@@ -205,6 +205,7 @@ class OutboxSender:
         outcomes: list[tuple[OutboxMessage, str]] = dropped
         try:
             for message in batch:
+                self._ticked = pacer.monotonic()  # a round with thousands of chats takes minutes at 30 a second
                 chat = message.chat_id
                 wait = pacer.chat_wait(chat)
                 if wait > 0:
