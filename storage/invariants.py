@@ -368,7 +368,7 @@ def _expected_timers(appeal: sqlite3.Row) -> tuple[set[str], set[str]]:
 def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
     number, state = appeal["id"], appeal["state"]
     needed, allowed = _expected_timers(appeal)
-    flags = ", accepted" if state == "handling" and appeal["accepted"] else ""
+    flags = ", accepted" if state == State.HANDLING and appeal["accepted"] else ""
     problems = [
         f"timers: appeal #{number} ({state}{flags}) has no {kind} timer" for kind in sorted(needed - timers.keys())
     ]
@@ -378,7 +378,7 @@ def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
     ]
     for kind, timer in timers.items():
         paused = timer["due_at"] is None
-        if kind == "handle" and state == "handling" and paused != bool(appeal["awaiting_courier"]):
+        if kind == "handle" and state == State.HANDLING and paused != bool(appeal["awaiting_courier"]):
             said = "paused" if paused else "running"
             problems.append(
                 f"timers: appeal #{number}'s handle timer is {said} while the unit is"
@@ -396,7 +396,7 @@ def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
 
 def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
     number, target_id = appeal["id"], appeal["merged_into"]
-    if (appeal["outcome"] == "merged") != (target_id is not None):
+    if (appeal["outcome"] == Outcome.MERGED) != (target_id is not None):
         return [f"merge: appeal #{number} has outcome {appeal['outcome']} and merged_into {target_id}"]
     if target_id is None:
         return []
@@ -405,7 +405,7 @@ def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
         return [f"merge: appeal #{number} is merged into #{target_id}, which does not exist"]
     if target_id == number:
         return [f"merge: appeal #{number} is merged into itself"]
-    if target["outcome"] == "merged":
+    if target["outcome"] == Outcome.MERGED:
         return [
             f"merge: appeal #{number} is merged into #{target_id}, which is itself merged into #{target['merged_into']}"
         ]
@@ -435,7 +435,7 @@ def _links(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[st
             # "Not solved again" files a new appeal after a closed one.
             # (Either may have lost its courier to anonymisation.)
             couriers = (parent["courier_id"], child["courier_id"])
-            if parent["state"] != "closed" or (None not in couriers and couriers[0] != couriers[1]):
+            if parent["state"] != State.CLOSED or (None not in couriers and couriers[0] != couriers[1]):
                 problems.append(
                     f"links: follow-up #{row['child_id']} of #{row['parent_id']} is not a closed appeal of the same courier"
                 )
