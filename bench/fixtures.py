@@ -577,7 +577,7 @@ def build(path: Path, size: Sizes) -> dict[str, int]:
 
 def _verify(conn: sqlite3.Connection, thorough: bool) -> None:
     """The CHECK constraints of the rows written with checks off, and the enums' value sets the
-    schema leaves to the code (tests/invariants.py), as queries; raise on any violation.
+    schema leaves to the code (storage/invariants.py), as queries; raise on any violation.
 
     `thorough` adds the ledger's checks and the foreign keys: two full scans that take a tenth of a
     million-appeal build; the same generator's quick fixture is checked with them.

@@ -29,7 +29,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.errors import on_error
-from bot.ordering import OrderedUpdates
+from bot.metrics import MeasuredUpdates, Metrics
 from bot.outbox_sender import OutboxSender, Pacer
 from bot.requests import RetryingRequest
 from bot.retention import schedule_retention
@@ -244,14 +244,18 @@ def build_application(
     pacer: Pacer | None = None,
     background: bool = True,
     catalog: Catalog | None = None,
+    serve_ops: bool = False,
 ) -> Application:
     """The bot's Application for `config`.
 
     `request` lets tests answer in-process; with `background=False` nothing runs on its own
-    (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves. Tests that start
+    (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves. With `serve_ops`
+    (polling), /healthz and /metrics are served on [ops] port, if one is set. Tests that start
     a bot each pass one `catalog` read once (reading both catalog files takes longer than most tests).
     """
     catalog = catalog or Catalog.load(config.default_language)
+    metrics = Metrics(config.ops.worker_label())
+    processor = MeasuredUpdates(metrics)
     token = config.telegram.token.get_secret_value() if config.telegram.token else OFFLINE_TOKEN
     if request is None:
         request, updates_request = RetryingRequest(connection_pool_size=64), HTTPXRequest(connection_pool_size=1)
@@ -269,7 +273,7 @@ def build_application(
         .bot(telegram_bot)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         # One person's updates, and presses about one appeal, in turn; different people side by side.
-        .concurrent_updates(OrderedUpdates())
+        .concurrent_updates(processor)
     )
 
     async def open_services(application: Application) -> None:
@@ -286,7 +290,7 @@ def build_application(
         install(application, services)
         sender = OutboxSender(application, services, pacer)
         data: BotData = application.bot_data
-        data.sender, data.config = sender, config
+        data.sender, data.config, data.metrics = sender, config, metrics
         data.tick = lambda: tick(services, sender, config)
         if background:
             # The startup heap (modules, catalog, the Application) lives as long as the bot: frozen, the
@@ -304,10 +308,17 @@ def build_application(
             config.privacy.run_time().replace(tzinfo=config.zone()),
         )
         await _set_commands(application, services)
+        if serve_ops and config.ops.port is not None:
+            from bot.ops import start_ops_server
+
+            data.ops_server = await start_ops_server(application, config.ops)
         log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
 
     async def close_services(application: Application) -> None:
         data: BotData = application.bot_data
+        server, data.ops_server = data.ops_server, None
+        if server is not None:
+            await server.cleanup()
         loop_task, data.outbox_loop = data.outbox_loop, None
         if loop_task is not None:
             loop_task.cancel()
@@ -317,5 +328,6 @@ def build_application(
             await data.services.storage.close()
 
     application = builder.post_init(open_services).post_shutdown(close_services).build()
+    processor.failed_updates = application.bot_data.failed_updates
     _register(application, catalog)
     return application

@@ -21,6 +21,7 @@ from bot.config import (
     renamed_key_warnings,
     service_problems,
 )
+from bot.log_lines import setup_logging
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # `run` without a token; dev.py starts the sandbox when it sees this code.
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="receive updates on a webhook ([webhook] in the config) instead of polling",
+    )
+    run.add_argument(
+        "--log-format", choices=("text", "json"), help="log lines as text or JSON lines (default: ops.log_format)"
     )
 
     sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
@@ -131,6 +135,16 @@ def _parser() -> argparse.ArgumentParser:
     load_survey.add_argument("file", help="a .toml or .json file")
     load_survey.add_argument("--format", choices=("toml", "json"), help="the file's format (default: from its name)")
 
+    backup = sub.add_parser("backup", help="copy the database to FILE, consistently, while the bot runs")
+    backup.add_argument("file", help="the copy to write (a new file)")
+    backup.add_argument("--config", help="config file (the database)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    restore = sub.add_parser(
+        "restore", help="check a backup and put it in place of the database (stop the bot first); the old one is kept"
+    )
+    restore.add_argument("file", help="a copy made by `backup`")
+    restore.add_argument("--config", help="config file (the database)")
+
     ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
     ledger.add_argument("--config", help="config file")
     ledger.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (district time)")
@@ -158,8 +172,15 @@ def _summary(config: Config, source: str) -> str:
         f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
         f"  database       {config.database.path}",
         f"  Bot API        {config.telegram.base_url}; token {token}",
+        f"  health/metrics {_ops_summary(config)}; logs as {config.ops.log_format}",
     ]
     return "\n".join(lines)
+
+
+def _ops_summary(config: Config) -> str:
+    ops = config.ops
+    polling = f"{ops.listen}:{ops.port}" if ops.port is not None else "not served (ops.port unset)"
+    return f"on the webhook's server; when polling, {polling}"
 
 
 def _ready_to_serve(config: Config, path: Path | None) -> Config:
@@ -239,11 +260,11 @@ def _units(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.app import build_application
+    from storage.backup import DatabaseInUse, serving
 
     path = config_path(args.config)
     config = load_config(path)
-    _setup_logging(args.debug)
+    setup_logging(args.debug, args.log_format or config.ops.log_format)
     if config.telegram.token is None and config.telegram.base_url.startswith("https://api.telegram.org"):
         # Nothing is opened: the configured database never sees the sandbox's sample data.
         print(NO_TOKEN_FALLBACK if os.environ.get(FALLBACK_ENV) == "sandbox" else NO_TOKEN, file=sys.stderr)
@@ -253,43 +274,86 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger(__name__).warning("config: %s", problem)
     for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
         logging.getLogger(__name__).warning("config: %s", problem)
-    application = build_application(config)
-    if args.webhook:
+    if args.webhook and (config.webhook.url is None or config.webhook.secret_token is None):
+        print(
+            "error: --webhook needs webhook.url in the config and a secret token"
+            " (webhook.secret_token or TELEGRAM_WEBHOOK_SECRET)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    try:
+        # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
+        with serving(config.database.path):
+            return _serve(config, args.webhook)
+    except DatabaseInUse as error:
+        print(f"error: {error}; start the bot when it has finished", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _serve(config: Config, webhook: bool) -> int:
+    from bot.app import build_application
+
+    application = build_application(config, serve_ops=not webhook)
+    if webhook:
         from bot.webhook import run_webhook
 
-        if config.webhook.url is None or config.webhook.secret_token is None:
-            print(
-                "error: --webhook needs webhook.url in the config and a secret token"
-                " (webhook.secret_token or TELEGRAM_WEBHOOK_SECRET)",
-                file=sys.stderr,
-            )
-            return EXIT_BAD_INPUT
         asyncio.run(run_webhook(application, config))
         return EXIT_OK
-    # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
-    application.run_polling(drop_pending_updates=False)
+    from bot.ops import OpsServerError
+
+    try:
+        # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
+        application.run_polling(drop_pending_updates=False)
+    except OpsServerError as error:
+        print(f"error: {error} (set another ops.port)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
-OWN_LOGGERS = ("bot", "handlers", "storage", "domain", "sandbox")
+def _backup(args: argparse.Namespace) -> int:
+    from storage.backup import CopyError, backup
+
+    config = _load(args.config)
+    database = Path(config.database.path)
+    try:
+        copied = backup(database, Path(args.file), overwrite=args.force)
+    except CopyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        f"{database} backed up to {copied.path}: schema version {copied.schema},"
+        f" {copied.appeals} appeals, {copied.size / 1e6:.1f} MB"
+    )
+    return EXIT_OK
 
 
-def _setup_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # --debug opens up the project's own loggers only: python-telegram-bot logs every request's
-    # parameters (message texts, phone numbers) at DEBUG, and httpx logs URLs, which carry the
-    # token, at INFO. The project's own log lines never carry either.
-    for name in OWN_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.INFO)
-    for name in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+def _restore(args: argparse.Namespace) -> int:
+    from storage.backup import CopyError, DatabaseInUse, restore
+
+    config = _load(args.config)
+    database = Path(config.database.path)
+    try:
+        copied = restore(Path(args.file), database)
+    except DatabaseInUse as error:
+        print(f"error: {error}; stop it first (nothing was changed)", file=sys.stderr)
+        return EXIT_FAILED
+    except CopyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    migrated = f" (migrated from {copied.migrated_from})" if copied.migrated_from is not None else ""
+    print(f"{args.file} restored to {database}: schema version {copied.schema}{migrated}, {copied.appeals} appeals")
+    if copied.set_aside is not None:
+        print(
+            f"the database it replaced is kept as {copied.set_aside}; to go back: python -m bot restore {copied.set_aside}"
+        )
+    return EXIT_OK
 
 
 def _sandbox(args: argparse.Namespace) -> int:
     # The one command that starts the sandbox, so the only place that imports it.
     from bot.sandbox_run import run_sandbox
 
-    _setup_logging(args.debug)
+    setup_logging(args.debug)
     asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port, with_examples=args.examples))
     return EXIT_OK
 
@@ -517,6 +581,8 @@ COMMANDS = {
     "activities": _activities,
     "surveys": _surveys,
     "export": _export,
+    "backup": _backup,
+    "restore": _restore,
 }
 
 

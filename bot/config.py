@@ -330,6 +330,21 @@ class WebhookSection(Strict):
         return value
 
 
+class OpsSection(Strict):
+    # GET /healthz and GET /metrics: with --webhook on the webhook's own server; when polling, on this
+    # port of `listen` if one is given (off by default: two bots on one machine would fight over a fixed port).
+    port: int | None = Field(default=None, ge=1, le=65535)
+    listen: str = "127.0.0.1"
+    # The `worker` label of every metric; by default the process id.
+    worker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    # Log lines as text, or as one JSON object a line (`run --log-format` wins).
+    log_format: Literal["text", "json"] = "text"
+
+    def worker_label(self) -> str:
+        """The `worker` label: the configured id, else this process's id."""
+        return self.worker or str(os.getpid())
+
+
 class DigestSection(Strict):
     daily: TimeOfDay = "18:00"
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
@@ -473,6 +488,7 @@ class Config(Strict):
     limits: LimitsSection = Field(default_factory=LimitsSection)
     outreach: OutreachSection = Field(default_factory=OutreachSection)
     wishes: WishesSection = Field(default_factory=WishesSection)
+    ops: OpsSection = Field(default_factory=OpsSection)
 
     @field_validator("timezone")
     @classmethod

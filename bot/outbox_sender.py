@@ -123,6 +123,11 @@ class OutboxSender:
         self._progress = 0  # the parts of the message being sent that Telegram has taken
         self._shown: list[tuple[AppealMessage, datetime]] = []  # messages sent that show an appeal, to record
         self._stale: set[int] = set()  # appeals whose other messages are still to be brought up to date
+        self._ticked = self._pacer.monotonic()  # when the loop last went round (/healthz: is it alive?)
+
+    def idle_seconds(self) -> float:
+        """Seconds since the loop last went round: an idle wait or a round of sending (on the pacer's clock)."""
+        return max(0.0, self._pacer.monotonic() - self._ticked)
 
     def kick(self) -> None:
         """Wake the background loop: something new may be in the outbox."""
@@ -131,6 +136,7 @@ class OutboxSender:
     async def run_forever(self, idle_seconds: float = 2.0) -> None:
         """The background loop: flush, then wait for a kick (or a little while, for retries)."""
         while True:
+            self._ticked = self._pacer.monotonic()
             try:
                 await self.flush()
             except Exception:
@@ -148,7 +154,7 @@ class OutboxSender:
             storage, pacer = self._services.storage, self._pacer
             held: dict[int, float] = {}  # chats that must wait, and when they may take a message
             while True:
-                now = pacer.monotonic()
+                now = self._ticked = pacer.monotonic()
                 held = {chat: ready for chat, ready in held.items() if ready > now}
                 batch = await storage.outbox.due(
                     self._services.clock(), skip=set(held), outreach=self._outreach_allowance()
@@ -199,6 +205,7 @@ class OutboxSender:
         outcomes: list[tuple[OutboxMessage, str]] = dropped
         try:
             for message in batch:
+                self._ticked = pacer.monotonic()  # a round with thousands of chats takes minutes at 30 a second
                 chat = message.chat_id
                 wait = pacer.chat_wait(chat)
                 if wait > 0:

@@ -25,6 +25,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Config
+from bot.ops import add_ops_routes
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,12 @@ def _is_str_or_none(value: object) -> bool:
 
 
 def webhook_app(application: Application, secret: str, path: str) -> web.Application:
-    """The aiohttp app that receives Telegram's posts at /`path`."""
+    """The aiohttp app that receives Telegram's posts at /`path`, and serves /healthz and /metrics."""
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[APPLICATION] = application
     app[SECRET] = secret
     app.router.add_post(f"/{path.strip('/')}", _receive)
+    add_ops_routes(app, application)
     return app
 
 

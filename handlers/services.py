@@ -20,7 +20,10 @@ from storage.models import Person
 from storage.store import Storage
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.config import Config
+    from bot.metrics import Metrics
     from bot.outbox_sender import OutboxSender
 
 
@@ -87,6 +90,9 @@ class BotData:
     # What the repeating job does (fire due timers, send the outbox); tests call it by hand.
     tick: Callable[[], Awaitable[None]] | None = None
     outbox_loop: asyncio.Task | None = None
+    # The Prometheus metrics (bot/metrics.py), and the small server of /healthz and /metrics when polling.
+    metrics: Metrics | None = None
+    ops_server: web.AppRunner | None = None
     # Updates whose handler failed: not recorded as handled, so a redelivery is tried again.
     failed_updates: set[int] = field(default_factory=set)
 

@@ -4,7 +4,7 @@ Each migration is a name and its SQL exactly as shipped, written out in full (ne
 live constants): never edit one that has shipped, add a new one (tests/storage/test_migrations_frozen.py
 holds every shipped text by its hash). Value sets that grow with the code (states, events, outcomes,
 roles, timers and their stages, priorities) are not CHECK constraints: the code's enums are their one
-home, and tests/invariants.py checks stored values against them.
+home, and storage/invariants.py checks stored values against them.
 """
 
 from __future__ import annotations
@@ -1083,6 +1083,16 @@ MIGRATIONS.append(
 ALTER TABLE activities ADD COLUMN title_en TEXT NOT NULL DEFAULT '';
 ALTER TABLE activities ADD COLUMN details_en TEXT NOT NULL DEFAULT '';
 ALTER TABLE activities ADD COLUMN address_en TEXT NOT NULL DEFAULT '';
+""",
+    )
+)
+
+
+MIGRATIONS.append(
+    (
+        "the outbox's dead letters found by an index (the /metrics gauge counts them on every scrape)",
+        """
+CREATE INDEX outbox_dead ON outbox(id) WHERE status = 'dead';
 """,
     )
 )

@@ -76,7 +76,7 @@ _EXTENDING = literals(events_where(lambda rule: rule.grants_extension))
 _CLOSED = literal(State.CLOSED)
 _HANDLING = literal(State.HANDLING)
 # The deadlines staff and coordinators must meet (the courier's rating is not theirs to miss).
-_OVERDUE_KINDS = literals((Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE))
+OVERDUE_KINDS = literals((Timer.TRIAGE, Timer.ACCEPT, Timer.HANDLE))
 _TIMER_ACCEPT = literal(Timer.ACCEPT)
 
 # The events that close an appeal, from the lifecycle table. Naming them lets "closed in the period"
@@ -279,12 +279,12 @@ class Reports:
                     Overdue(r["appeal_id"], r["kind"], r["unit_id"], from_ts(r["due_at"]))
                     for r in conn.execute(
                         "SELECT t.appeal_id, t.kind, t.due_at, a.unit_id FROM timers t JOIN appeals a ON a.id = t.appeal_id"
-                        f" WHERE t.due_at < ? AND t.kind IN ({_OVERDUE_KINDS}) ORDER BY t.due_at LIMIT ?",
+                        f" WHERE t.due_at < ? AND t.kind IN ({OVERDUE_KINDS}) ORDER BY t.due_at LIMIT ?",
                         (to_ts(now), OVERDUE_SHOWN),
                     )
                 ],
                 "overdue_total": conn.execute(
-                    f"SELECT count(*) FROM timers WHERE due_at < ? AND kind IN ({_OVERDUE_KINDS})",
+                    f"SELECT count(*) FROM timers WHERE due_at < ? AND kind IN ({OVERDUE_KINDS})",
                     (to_ts(now),),
                 ).fetchone()[0],
                 "located": self._located(conn, e),

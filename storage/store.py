@@ -14,6 +14,7 @@ from storage.db import Database
 from storage.desks import Desks
 from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
+from storage.health import Health
 from storage.ledger import Ledger
 from storage.outbox import Outbox
 from storage.outreach import Outreach
@@ -55,6 +56,7 @@ class Storage:
         self.activities = Activities(db)
         self.surveys = Surveys(db)
         self.wishes = Wishes(db)
+        self.health = Health(db)
 
     @classmethod
     async def open(

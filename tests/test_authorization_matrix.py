@@ -39,6 +39,7 @@ from domain.wishes import WishStep
 from handlers import callbacks
 from handlers.cards import BY_VERB
 from storage.dialogs import Draft, Prompt, PromptKind
+from storage.invariants import check_database
 from tests.every_state import (
     COORDINATOR,
     COURIER,
@@ -51,7 +52,6 @@ from tests.every_state import (
 )
 from tests.harness import Bot, running_bot
 from tests.helpers import submit_appeal
-from tests.invariants import check_database
 
 STRANGER = 7001
 KINDS = ("stranger", "courier", "other", "unit", "other_unit", "coordinator")

@@ -204,7 +204,7 @@ async def test_kill_nine_twenty_times_and_lose_nothing(tmp_path: Path) -> None:
     for number, chat in told.items():
         assert stored.get(number) == chat, f"appeal #{number} was confirmed to {chat} but is not stored"
     # No event applied twice: every appeal's ledger is a legal walk through the lifecycle.
-    from tests.invariants import check_invariants
+    from storage.invariants import check_invariants
 
     assert check_invariants(database) == []
     outbox = rows(database, "SELECT status, last_error FROM outbox")

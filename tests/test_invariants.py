@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from handlers import callbacks
+from storage.invariants import check_database, check_invariants
 from tests.every_state import (
     COORDINATOR,
     COURIER,
@@ -23,7 +24,6 @@ from tests.every_state import (
     press_data,
 )
 from tests.harness import running_bot
-from tests.invariants import check_database, check_invariants
 
 
 async def _build(path: Path) -> Appeals:

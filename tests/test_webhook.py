@@ -37,6 +37,9 @@ async def test_webhook_checks_the_secret_and_acknowledges_after_handling(tmp_pat
         )
         (params,) = [p for m, p in core.calls if m.lower() == "setwebhook"]
         assert params["url"] == hook and params["secret_token"] == SECRET
+        async with aiohttp.ClientSession() as http:  # /healthz is served beside the webhook
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200 and (await response.json())["status"] == "ready"
         core.send_text(LI, "/start")
         (update,) = core.take_updates()
         async with aiohttp.ClientSession() as http:

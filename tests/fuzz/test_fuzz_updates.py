@@ -13,7 +13,7 @@ pressing the right button and writing the text asked for, time passing — so fo
 appeals in every state and real work goes on around them.
 
 After each example: no exception reached the Application's error handlers, every invariant
-of `tests.invariants` holds, and the bot still answers /start.
+of `storage.invariants` holds, and the bot still answers /start.
 
 `HYPOTHESIS_PROFILE=explore` runs 3,000 examples (CI: 500, the same ones every run), seeded at random.
 The generated runs are slow (left out of `-m "not slow"`); what they found runs in every tier.
@@ -40,6 +40,7 @@ from telegram import Update
 
 from handlers import callbacks
 from handlers.i18n import Catalog
+from storage.invariants import check_database
 from tests.every_state import (
     COORDINATOR,
     COURIER,
@@ -55,7 +56,6 @@ from tests.every_state import (
     press_data,
 )
 from tests.harness import Bot, running_bot
-from tests.invariants import check_database
 
 # The bot's work is deterministic given the inputs, so CI replays the same examples every run
 # (derandomize); `explore` looks further, at random, for a person hunting bugs by hand.

@@ -13,10 +13,10 @@ from telegram import Update
 
 from handlers import callbacks
 from handlers.callbacks import Family, LinkVerb
+from storage.invariants import check_database
 from storage.stations import Station
 from tests.harness import START, running_bot
 from tests.helpers import press_data
-from tests.invariants import check_database
 
 COURIER, ZH_COURIER, STAFF, COORDINATOR = 1001, 1002, 500, 900
 OTHERS = range(2001, 2041)

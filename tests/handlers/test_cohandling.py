@@ -12,11 +12,11 @@ import pytest
 from bot.config import ConfigError
 from handlers import callbacks, ledger_files
 from handlers.callbacks import AppealVerb
+from storage.invariants import check_database
 from storage.models import from_ts
 from tests.every_state import confirm_if_asked
 from tests.harness import district_config, running_bot
 from tests.helpers import file_appeal, press_data, submit_appeal
-from tests.invariants import check_database
 
 COURIER, HR_STAFF, ST_STAFF, ST_STAFF_2, COORDINATOR = 1001, 600, 500, 501, 900
 CONTRIBUTION = {

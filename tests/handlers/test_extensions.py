@@ -15,11 +15,11 @@ from handlers import callbacks
 from handlers.callbacks import AppealVerb
 from handlers.telegram_text import said
 from handlers.text_prompts import days_text
+from storage.invariants import check_database
 from storage.models import from_ts
 from tests.every_state import confirm_if_asked
 from tests.harness import district_config, running_bot
 from tests.helpers import file_appeal, press_data
-from tests.invariants import check_database
 
 COURIER, HR_STAFF, COORDINATOR, SECOND_COORDINATOR = 1001, 600, 900, 901
 REASON = "We need the platform's payroll records for October"

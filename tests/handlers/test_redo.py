@@ -19,9 +19,9 @@ from domain.names import Timer
 from handlers import callbacks, ledger_files
 from handlers.callbacks import AppealVerb
 from handlers.telegram_text import said
+from storage.invariants import check_database
 from tests.harness import district_config, running_bot
 from tests.helpers import file_appeal, press_data, submit_appeal
-from tests.invariants import check_database
 
 COURIER, HR_STAFF, COORDINATOR = 1001, 600, 900
 STILL = {"en": "Only half of the wages was paid", "zh": "工资只发了一半，还差一半"}

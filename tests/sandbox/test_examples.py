@@ -25,10 +25,10 @@ from handlers.text_prompts import days_text
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.inprocess import InProcessRequest
+from storage.invariants import check_invariants
 from storage.models import from_ts
 from tests.harness import START, Bot, Clock, PacerTime, catalog
 from tests.helpers import bot_environment, start_bot_process
-from tests.invariants import check_invariants
 
 
 def sandbox_config(database: Path) -> Config:

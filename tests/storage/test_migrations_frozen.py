@@ -125,6 +125,10 @@ SHIPPED = [
         "activities in two languages: an English title, details and address beside the Chinese",
         "546736afc2b4d0edbe181f030b68093031989b945152646b1cc5475adb636b2c",
     ),
+    (
+        "the outbox's dead letters found by an index (the /metrics gauge counts them on every scrape)",
+        "4829f3a64e74eb72a309ff3c19f899d4fbe3740e849e01057cfd43fae3566ee0",
+    ),
 ]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from storage.invariants import check_invariants
 from storage.migrations import migrate
-from tests.invariants import check_invariants
 
 
 def _database(tmp_path, state: str, event: str, role: str, kind: str, stage: str, priority: str) -> sqlite3.Connection:
