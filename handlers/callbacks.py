@@ -245,6 +245,7 @@ class NoticeVerb(StrEnum):
     UNSEND_CONFIRMED = "unsendy"  # arg: the send's id
     KEEP = "keep"  # the scheduled send stays
     AGAIN = "again"  # at the confirmation: choose who gets it again (nobody was reached)
+    PREVIEW = "preview"  # a button of a preview: does nothing but say so
 
 
 class LinkVerb(StrEnum):

@@ -21,7 +21,7 @@ from handlers import callbacks
 from handlers.callbacks import Family, NoticeVerb, Press
 from handlers.common import Who, drop_keyboard, edit_or_reply, refuse, reply, retire_buttons
 from handlers.i18n import LANGUAGES
-from handlers.keyboards import Button, button, inline
+from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.outreach import OutreachMessage, markup_for, notice_message, rendered
 from handlers.services import BotContext, Services
 from handlers.telegram_text import shorten
@@ -233,13 +233,18 @@ async def _preview(update: Update, context: BotContext, me: Who, draft: dict[str
     services = context.services
     t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
     kind = draft.get("kind", NOTICE_KIND)
-    shown = await _shown(services, me.lang, draft)
+    # Shown in the language its readers read, when only one language's readers get it.
+    readers = draft.get("language") if draft.get("language") in LANGUAGES else None
+    shown = await _shown(services, readers or me.lang, draft)
     if shown is None:
         await services.storage.outreach.drop_draft(me.person.telegram_id)
         await edit_or_reply(update, t("sending.subject_gone"))
         return
-    await edit_or_reply(update, t("outreach.preview_above" if kind == NOTICE_KIND else "sending.preview_announcement"))
-    markup = markup_for(services, me.lang, shown, TOPIC_OF[kind])
+    above = t("outreach.preview_above" if kind == NOTICE_KIND else "sending.preview_announcement")
+    if readers is None and kind == NOTICE_KIND:  # an announcement is drawn whole in each reader's language
+        above += "\n" + t("sending2.preview_languages")
+    await edit_or_reply(update, above)
+    markup = _inert(markup_for(services, readers or me.lang, shown, TOPIC_OF[kind]))
     bot = update.get_bot()
     if shown.photo:
         await bot.send_photo(me.person.telegram_id, shown.photo, caption=shown.text, reply_markup=markup)
@@ -270,6 +275,16 @@ async def _preview(update: Update, context: BotContext, me: Who, draft: dict[str
         rows = [[button(t(label, count=count), data(NoticeVerb.SEND, token)), cancel_button(services, me.lang, draft)]]
     draft["asked_at"] = await reply(update, "\n".join(lines), inline(rows))
     await save(context, me, draft)
+
+
+def _inert(markup: Keyboard) -> Keyboard:
+    """A preview's buttons, each only saying it is a preview: pressed by the coordinator, a real Stop would
+    stop their own messages and a real sign-up would sign them up."""
+    rows = [
+        [{"text": b["text"], "callback_data": data(NoticeVerb.PREVIEW)} if "callback_data" in b else b for b in row]
+        for row in markup["inline_keyboard"]
+    ]
+    return {"inline_keyboard": rows}
 
 
 async def _audience_line(services: Services, lang: str, draft: dict[str, Any]) -> str:

@@ -152,6 +152,9 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if not await coordinator_press(update, context, me):
         return
     services, query = context.services, update.callback_query
+    if press.verb is NoticeVerb.PREVIEW:
+        await query.answer(services.text(me.lang, "sending2.preview_pressed"), show_alert=True)
+        return
     outreach = services.storage.outreach
     if press.verb in (NoticeVerb.UNSEND, NoticeVerb.UNSEND_CONFIRMED, NoticeVerb.KEEP):
         await _on_unsend(update, context, me, press)

@@ -410,3 +410,26 @@ async def test_several_activities_published_are_announced_one_at_a_time(bot) -> 
     assert bot.last_text(COORDINATOR).startswith(
         t(bot, "sending.ask_announce_activity", title="Winter warm-up packages")
     )
+
+
+async def test_the_preview_speaks_its_readers_language_and_its_buttons_only_say_so(bot) -> None:
+    """For Chinese readers only, the preview is what they see (heading and buttons in Chinese) though the
+    coordinator reads English; for everyone, it says each reader sees their own language. Its buttons do
+    nothing but say it is a preview: a coordinator's Stop there must not stop their own messages."""
+    await bot.services.storage.outreach.choose(COORDINATOR, ("notices",), True, bot.clock())
+    await write_notice(bot, "驿站明天下午免费测血压")
+    await bot.press(COORDINATOR, t(bot, "outreach.readers_zh"))
+    await bot.press(COORDINATOR, t(bot, "outreach.everywhere"))
+    await bot.press(COORDINATOR, t(bot, "sending.now"))
+    preview = bot.texts(COORDINATOR)[-2]
+    assert preview == t(bot, "outreach.notice_head", "zh", text="驿站明天下午免费测血压")
+    assert labels(bot, COORDINATOR, back=2) == [t(bot, "outreach.stop", "zh")]
+    query = await bot.press(COORDINATOR, t(bot, "outreach.stop", "zh"))
+    assert bot.core.answered_callback(query) == {"text": t(bot, "sending2.preview_pressed"), "show_alert": True}
+    assert (await bot.services.storage.outreach.choices(COORDINATOR))["notices"] is True
+    await bot.press(COORDINATOR, t(bot, "button.cancel"))
+
+    await write_notice(bot)
+    await to_everyone_everywhere(bot)
+    await bot.press(COORDINATOR, t(bot, "sending.now"))
+    assert bot.texts(COORDINATOR)[-3] == t(bot, "outreach.preview_above") + "\n" + t(bot, "sending2.preview_languages")
