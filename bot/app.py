@@ -125,7 +125,7 @@ def _register(application: Application, catalog: Catalog) -> None:
         *people_handlers(labels("menu2.people")),
         *desk_handlers(),
         *settings_handlers(labels("outreach.menu_settings")),
-        *notice_handlers(),
+        *notice_handlers(labels("outreach2.menu")),
         *digest_handlers(labels("menu2.digest")),
         *station_handlers(labels("menu.nearest_station")),
         *wish_handlers(labels("wishes.menu")),

@@ -246,6 +246,7 @@ class NoticeVerb(StrEnum):
     KEEP = "keep"  # the scheduled send stays
     AGAIN = "again"  # at the confirmation: choose who gets it again (nobody was reached)
     PREVIEW = "preview"  # a button of a preview: does nothing but say so
+    NEW = "new"  # /outreach's "Write a notice"
 
 
 class LinkVerb(StrEnum):

@@ -58,6 +58,8 @@ async def main_menu(services: Services, me: Who) -> Keyboard:
             [
                 [t("menu2.triage", count=menu_count(waiting)), t("menu2.digest")],
                 [t("menu2.export"), t("menu2.stations"), t("menu2.people")],
+                # Reaching out (handlers/outreach_notices.py, activities.py, surveys.py, wishes.py).
+                [t("outreach2.menu"), t("activities.menu"), t("surveys.menu"), t("wishes.menu")],
                 tail,
             ]
         )

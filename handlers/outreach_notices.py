@@ -16,7 +16,16 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import callbacks, outreach_audience
 from handlers.callbacks import Family, NoticeVerb, Press
-from handlers.common import Who, coordinator_press, edit_or_reply, for_role, refuse, reply, retire_buttons
+from handlers.common import (
+    Who,
+    command_and_button,
+    coordinator_press,
+    edit_or_reply,
+    for_role,
+    refuse,
+    reply,
+    retire_buttons,
+)
 from handlers.keyboards import Button, button, inline
 from handlers.outreach_audience import save
 from handlers.services import BotContext, Services
@@ -41,6 +50,10 @@ def _cancel(services: Services, lang: str) -> Button:
 @for_role("coordinator")
 async def begin(update: Update, context: BotContext, me: Who) -> None:
     """/notice: start a new notice (replacing one not finished)."""
+    await _start(update, context, me)
+
+
+async def _start(update: Update, context: BotContext, me: Who) -> None:
     services = context.services
     old = await services.storage.outreach.draft(me.person.telegram_id)
     if old is not None:
@@ -155,6 +168,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     if press.verb is NoticeVerb.PREVIEW:
         await query.answer(services.text(me.lang, "sending2.preview_pressed"), show_alert=True)
         return
+    if press.verb is NoticeVerb.NEW:
+        await query.answer()
+        await _start(update, context, me)
+        return
     outreach = services.storage.outreach
     if press.verb in (NoticeVerb.UNSEND, NoticeVerb.UNSEND_CONFIRMED, NoticeVerb.KEEP):
         await _on_unsend(update, context, me, press)
@@ -248,8 +265,9 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
     """/outreach: the latest sends and how their delivery goes; a scheduled one with its start and Cancel."""
     services = context.services
     sends = await services.storage.outreach.sends(10)
+    write = [button(services.text(me.lang, "outreach2.button_new"), _data(NoticeVerb.NEW))]
     if not sends:
-        await reply(update, services.text(me.lang, "outreach.no_sends"))
+        await reply(update, services.text(me.lang, "outreach.no_sends"), inline([write]))
         return
     now = services.clock()
     lines = [services.text(me.lang, "outreach.sends_title")]
@@ -295,7 +313,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                 pending=s.pending,
             )
         )
-    await reply(update, "\n".join(lines), inline(rows) if rows else None)
+    await reply(update, "\n".join(lines), inline([*rows, write]))
 
 
 async def cancel(context: BotContext, telegram_id: int) -> bool:
@@ -303,7 +321,9 @@ async def cancel(context: BotContext, telegram_id: int) -> bool:
     return await context.services.storage.outreach.drop_draft(telegram_id)
 
 
-def notice_handlers() -> list[BaseHandler]:
-    """/notice and /outreach, coordinators' own."""
-    private = filters.ChatType.PRIVATE
-    return [CommandHandler("notice", begin, filters=private), CommandHandler("outreach", show_sends, filters=private)]
+def notice_handlers(labels: set[str]) -> list[BaseHandler]:
+    """/notice, and /outreach with its menu button (`labels`): coordinators' own."""
+    return [
+        CommandHandler("notice", begin, filters=filters.ChatType.PRIVATE),
+        *command_and_button("outreach", show_sends, labels),
+    ]

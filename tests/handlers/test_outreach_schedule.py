@@ -211,7 +211,10 @@ async def test_a_scheduled_send_is_shown_and_cancelled_after_asking(bot, lang) -
     kind = t(bot, "outreach.kind_notice", lang)
     line = t(bot, "sending.send_line_scheduled", lang, send=send.id, kind=kind, ref=send.ref, at=tomorrow, audience=2)
     assert line in bot.last_text(COORDINATOR)
-    assert labels(bot, COORDINATOR) == [t(bot, "sending.unsend", lang, send=send.id)]
+    assert labels(bot, COORDINATOR) == [
+        t(bot, "sending.unsend", lang, send=send.id),
+        t(bot, "outreach2.button_new", lang),
+    ]
     await bot.press(COORDINATOR, t(bot, "sending.unsend", lang, send=send.id))
     assert bot.last_text(COORDINATOR) == t(
         bot, "sending.unsend_confirm", lang, send=send.id, kind=kind, ref=send.ref, at=tomorrow, audience=2
@@ -245,7 +248,7 @@ async def test_a_scheduled_send_is_shown_and_cancelled_after_asking(bot, lang) -
         at=bot.services.local(START, lang),
     )
     assert cancelled in bot.last_text(COORDINATOR)
-    assert labels(bot, COORDINATOR) == []
+    assert labels(bot, COORDINATOR) == [t(bot, "outreach2.button_new", lang)]  # nothing left to cancel
 
 
 async def test_a_started_send_cannot_be_cancelled(bot) -> None:
@@ -255,7 +258,7 @@ async def test_a_started_send_cannot_be_cancelled(bot) -> None:
     await bot.press(COORDINATOR, t(bot, "outreach.send", count=2))
     (send,) = await bot.services.storage.outreach.sends()
     await bot.say(COORDINATOR, "/outreach")
-    assert labels(bot, COORDINATOR) == []
+    assert labels(bot, COORDINATOR) == [t(bot, "outreach2.button_new")]  # no Cancel for a send under way
     query = await press_data(bot, COORDINATOR, callbacks.encode(Family.NOTICE, NoticeVerb.UNSEND, str(send.id)))
     assert toast(bot, query) == t(bot, "sending.unsend_too_late")
     assert (await bot.services.storage.outreach.send(send.id)).sent == 2

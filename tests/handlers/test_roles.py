@@ -286,9 +286,22 @@ async def test_each_role_has_its_menu(bot) -> None:
         "Export",
         "Stations",
         "People",
+        "Outreach",
+        "Activities",
+        "Surveys",
+        "Micro-wish",
         "Help",
         "Language / 语言",
     ]
+    # Reaching out has its own row: each button opens the coordinator's side of it.
+    await bot.say(coordinator, "Outreach")
+    assert bot.last_text(coordinator) == bot.services.text("en", "outreach.no_sends")
+    await bot.press(coordinator, "Write a notice")
+    assert bot.last_text(coordinator) == bot.services.text("en", "outreach.ask_text", limit=1000)
+    await bot.say(coordinator, "/cancel")
+    for label in ("Activities", "Surveys", "Micro-wish"):
+        said = await bot.say(coordinator, label)
+        assert said and bot.services.text("en", "fallback.not_understood") not in [m["text"] for m in said]
     await bot.say(coordinator, "Triage (1)")
     assert bot.last_text(coordinator).startswith(bot.services.text("en", "coord.triage_title"))
     await bot.say(coordinator, "Export")
