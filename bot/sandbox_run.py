@@ -133,6 +133,14 @@ async def load_sample_survey(config: Config) -> int:
         await storage.close()
 
 
+def _staff_started(core: BotApiCore, personas: list[dict]) -> None:
+    """The district's staff and coordinators started the bot when they joined (the bot could not write to
+    them otherwise), so each begins with /start and its answer: their menu. Couriers start it themselves."""
+    for persona in personas:
+        if persona["role"] != "Courier":
+            core.send_text(persona["id"], "/start")
+
+
 async def _serve(core: BotApiCore, personas: list[dict], places: list[dict], timezone: str, host: str, port: int):
     people = {"token": OFFLINE_TOKEN, "personas": personas, "places": places, "timezone": timezone, "groups": _groups()}
     try:
@@ -171,6 +179,7 @@ async def run_sandbox(
         await application.initialize()
         await application.post_init(application)
         made = await examples.seed_running(application) if with_examples else 0
+        _staff_started(core, personas)
         await application.updater.start_polling(poll_interval=0.0, timeout=10)
         await application.start()
         print(

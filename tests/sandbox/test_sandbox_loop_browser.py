@@ -70,6 +70,13 @@ def courier_files(page: Page) -> None:
 def worker_handles(page: Page) -> None:
     """The HR bureau's worker (a Chinese app) accepts and resolves it."""
     page.pick(HR_WORKER)
+    # Staff started the bot when they joined: their menu is there, their unit's queue first.
+    page.until(
+        lambda d: any(
+            b.text.startswith("待办（") for b in d.find_elements("css selector", '[data-testid="reply-button"]')
+        ),
+        "the worker's menu",
+    )
     bot_says(page, "人力资源和社会保障局有新诉求")
     bot_says(page, "My wages for October were not paid")
     press(page, "inline", "签收")
