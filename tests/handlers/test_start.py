@@ -107,3 +107,17 @@ async def test_commands_are_registered_in_both_languages(bot) -> None:
     assert len(everyone) == 2
     assert {c.get("language_code") for c in everyone} == {None, "en"}
     assert sorted(c["scope"]["chat_id"] for c in calls if "scope" in c) == [500, 501, 600, 900]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_help_names_every_button_of_the_persons_menu(bot, lang) -> None:
+    """Whatever a menu offers, /help says what it is for: each label (a count aside) is quoted in the help."""
+    courier, staff, coordinator = bot.user(1006, "Xu", language_code=lang), bot.user(500, "W"), bot.user(900, "C")
+    for person in (courier, staff, coordinator):
+        await bot.services.storage.people.seen(person, lang, bot.clock())
+        await bot.services.storage.people.set_language(person, lang)
+        await bot.say(person, "/start")
+        labels = [label.split("（")[0].split(" (")[0] for label in bot.reply_labels(person)]
+        (help_text,) = await bot.say(person, "/help")
+        missing = [label for label in labels if f"“{label}" not in help_text["text"]]
+        assert missing == [], (person, missing)
