@@ -154,7 +154,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await query.answer()
         else:
             await query.answer()
-            key = "activities.leave_confirm" if found[0].state == "in" else "activities.leave_queue_confirm"
+            if found[0].state != "in":
+                key = "activities.leave_queue_confirm"
+            else:  # the place goes to the first waiting only when someone is
+                key = "activities2.leave_confirm_waiting" if activity.waiting else "activities2.leave_confirm"
             rows = [
                 [
                     button(
@@ -172,6 +175,12 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
     elif press.verb == V.LEAVE_CONFIRMED:
         left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())
         await query.answer(services.text(me.lang, "activities.left") if left.removed else None)
+        # The card itself says so too: a toast is gone in a moment.
+        note = {"in": "activities2.status_left", "waiting": "activities2.status_left_queue"}.get(left.was or "", "")
+        activity = await services.storage.activities.get(activity.id) or activity
+        text, markup = await courier_view(services, me, activity, note)
+        await edit_or_reply(update, text, markup)
+        return
     else:
         await query.answer()
     activity = await services.storage.activities.get(activity.id) or activity
