@@ -183,7 +183,7 @@ async def test_full_goes_to_the_waiting_list_and_a_cancel_moves_the_first_up_who
     assert t(bot, "en", "activities.status_in") in bot.last_text(COURIER)
     await bot.press(COURIER, t(bot, "en", "activities.button_leave"))
     query = await bot.press(COURIER, t(bot, "en", "activities.button_leave_yes"))
-    assert toast(bot, query) == t(bot, "en", "activities.left")
+    assert toast(bot, query) == t(bot, "en", "activities2.status_left")
     assert labels(bot, COURIER)[0] == t(bot, "en", "activities.button_wait")  # the place went to the first waiting
 
     told = bot.last_text(ZH_COURIER)
