@@ -87,7 +87,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await drop_keyboard(update)
             return
         await query.answer()
-        done = [t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn))]
+        if erased.appeals:
+            done = [t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn))]
+        else:  # "0 appeals made anonymous, 0 withdrawn" says nothing to someone who filed none
+            done = [t("privacy3.erased_plain")]
         if erased.signups:
             done.append(t("privacy3.erased_signups", count=erased.signups))
         if erased.wishes_withdrawn:

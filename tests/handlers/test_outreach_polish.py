@@ -223,7 +223,7 @@ async def test_privacy_counts_a_wish_text_on_its_own_line_and_erasure_says_what_
         await bot.press(COURIER, t(bot, lang, "privacy.confirm"))
         assert bot.last_text(COURIER) == "\n".join(
             (
-                t(bot, lang, "privacy.erased", appeals=0, withdrawn=0),
+                t(bot, lang, "privacy3.erased_plain"),
                 t(bot, lang, "privacy3.erased_signups", count=1),
                 t(bot, lang, "privacy3.erased_wishes", count=1),
             )
@@ -242,5 +242,5 @@ async def test_a_sign_up_for_an_activity_already_held_is_erased_but_not_called_c
         assert t(bot, "en", "privacy2.signups", count=1) in bot.last_text(COURIER)
         await bot.press(COURIER, t(bot, "en", "privacy.delete"))
         await bot.press(COURIER, t(bot, "en", "privacy.confirm"))
-        assert bot.last_text(COURIER) == t(bot, "en", "privacy.erased", appeals=0, withdrawn=0)
+        assert bot.last_text(COURIER) == "Done: your data is deleted. If you write to me again, I will start afresh."
         assert await bot.services.storage.activities.roster(activity_id) == []
