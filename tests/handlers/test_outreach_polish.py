@@ -14,7 +14,7 @@ from domain.activities import ActivityRecord
 from storage.stations import Station
 from tests.handlers.test_activities_views import AT_ADDRESS, FILE, publish
 from tests.handlers.test_outreach_privacy import post_wish
-from tests.handlers.test_surveys import answer_small, open_small
+from tests.handlers.test_surveys import answer_small, open_small, send_file
 from tests.harness import running_bot
 from tests.helpers import press_data
 
@@ -178,6 +178,42 @@ async def test_a_courier_who_answered_the_only_open_survey_is_thanked(tmp_path, 
         await bot.services.storage.people.set_language(1003, lang)
         await bot.say(1003, "/surveys")  # one who has not answered still gets the survey to answer
         assert bot.last_text(1003) == t(bot, lang, "surveys.open_list", count=1)
+
+
+TINY = """
+[survey]
+id = "tiny"
+title_zh = "一题调查"
+title_en = "A one-question survey"
+
+[[questions]]
+kind = "single"
+text_zh = "需要饮水点吗？"
+text_en = "Do you need a water point?"
+options_zh = ["需要", "不需要"]
+options_en = ["Yes", "No"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "thanked"), [("zh", "目前开放的2份问卷您均已填写"), ("en", "You have answered all 2 surveys")]
+)
+async def test_a_courier_who_answered_every_open_survey_is_thanked_for_all(tmp_path, lang, thanked) -> None:
+    async with running_bot(tmp_path / "surveys.sqlite3") as bot:
+        await bot.start(COURIER, COORDINATOR)
+        await open_small(bot)
+        await send_file(bot, COORDINATOR, TINY, "survey-tiny.toml")
+        await bot.press(COORDINATOR, "Open the survey")
+        await bot.press(COORDINATOR, "Yes, open it")
+        await answer_small(bot, COURIER)
+        await bot.say(COURIER, "/surveys")
+        await bot.press(COURIER, "A one-question survey")
+        await bot.press(COURIER, "Start")
+        await bot.press(COURIER, "Yes")
+        await bot.press(COURIER, "Send my answers")
+        await bot.services.storage.people.set_language(COURIER, lang)
+        await bot.say(COURIER, "/surveys")
+        assert bot.last_text(COURIER).startswith(thanked)
 
 
 async def test_a_courier_with_no_survey_open_is_told_there_is_none(tmp_path) -> None:
