@@ -131,6 +131,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             address=activity.address_for(me.lang) or activity.title_for(me.lang),
         )
         return
+    left_note = ""
     if press.verb == V.JOIN:
         if not may_sign_up(me, activity):
             await refuse(update, context, me.lang, "activities.not_for_you")
@@ -154,7 +155,10 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await query.answer()
         else:
             await query.answer()
-            key = "activities.leave_confirm" if found[0].state == "in" else "activities.leave_queue_confirm"
+            if found[0].state != "in":
+                key = "activities.leave_queue_confirm"
+            else:  # the place goes to the first waiting only when someone is
+                key = "activities2.leave_confirm_waiting" if activity.waiting else "activities2.leave_confirm"
             rows = [
                 [
                     button(
@@ -171,11 +175,15 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             return
     elif press.verb == V.LEAVE_CONFIRMED:
         left = await services.storage.activities.leave(activity.id, me.person.telegram_id, services.clock())
-        await query.answer(services.text(me.lang, "activities.left") if left.removed else None)
+        # The card says so too, as well as the toast: a toast is gone in a moment.
+        left_note = {"in": "activities2.status_left", "waiting": "activities2.status_left_queue"}.get(
+            left.was or "", ""
+        )
+        await query.answer(services.text(me.lang, left_note) if left_note else None)
     else:
         await query.answer()
     activity = await services.storage.activities.get(activity.id) or activity
-    text, markup = await courier_view(services, me, activity)
+    text, markup = await courier_view(services, me, activity, left_note)
     await edit_or_reply(update, text, markup)
 
 

@@ -17,6 +17,14 @@ from handlers.services import BotContext
 Table = tuple[list[str], list[list[Value]]]
 
 
+def _place(activity: sqlite3.Row, lang: str) -> str:
+    """Where an activity is, as the card says it: its station's name in the reader's language, else its address
+    (else, for a station since removed, the station's id)."""
+    if activity["station_name"] is not None:
+        return in_language(activity["station_name"], activity["station_name_en"], lang)
+    return in_language(activity["address"], activity["address_en"], lang) or activity["station_id"] or ""
+
+
 def activity_tables(
     catalog: Catalog, lang: str, zone: ZoneInfo, activities: list[sqlite3.Row], signups: list[sqlite3.Row]
 ) -> tuple[Table, Table]:
@@ -34,7 +42,7 @@ def activity_tables(
             a["id"],
             in_language(a["title"], a["title_en"], lang),
             local(a["starts_at"]),
-            a["station_id"] or in_language(a["address"], a["address_en"], lang),
+            _place(a, lang),
             a["places"],
             a["taken"],
             a["waiting"],

@@ -95,8 +95,10 @@ def _courier_markup(
     return inline(rows)
 
 
-async def courier_view(services: Services, me: Who, activity: Activity) -> tuple[str, Keyboard]:
-    """An activity as a courier sees it: the card with their status, and what they may do now."""
+async def courier_view(services: Services, me: Who, activity: Activity, left: str = "") -> tuple[str, Keyboard]:
+    """An activity as a courier sees it: the card with their status, and what they may do now.
+
+    `left` is the catalog key saying they have just cancelled, shown while they hold no sign-up."""
     found = await services.storage.activities.signup_of(activity.id, me.person.telegram_id)
     signup, position = found if found else (None, 0)
     now = services.clock()
@@ -106,8 +108,10 @@ async def courier_view(services: Services, me: Who, activity: Activity) -> tuple
         status = services.text(me.lang, "activities.status_waiting", position=position)
     elif now > activity.signup_until or now >= activity.starts_at:
         status = services.text(me.lang, "activities.status_closed")
+        if left:
+            status = services.text(me.lang, left) + "\n" + status
     else:
-        status = ""
+        status = services.text(me.lang, left) if left else ""
     text = await card(services, activity, me.lang, status)
     return text, _courier_markup(services, activity, signup, me.lang, now)
 
@@ -181,29 +185,35 @@ def _back_button(services: Services, lang: str) -> Button:
 
 
 def _mark(signup: Signup) -> str:
-    return {True: "✓", False: "✗", None: "·"}[signup.attended]
+    """A place's attendance as a button shows it: ✓ came, ✗ did not, nothing while unmarked."""
+    return {True: "✓ ", False: "✗ ", None: ""}[signup.attended]
+
+
+def _roster_line(services: Services, lang: str, number: int, signup: Signup) -> str:
+    key = {True: "roster_line_came", False: "roster_line_absent", None: "roster_line"}[signup.attended]
+    return services.text(lang, f"activities2.{key}", number=number, name=signup.name or signup.person_id)
 
 
 async def roster_view(services: Services, activity: Activity, lang: str) -> tuple[str, Keyboard]:
-    """A coordinator's list: who has a place (with attendance marks and a button each), then who waits."""
+    """A coordinator's list: who has a place (with whether they came, and a button each), then who waits."""
     signups = await services.storage.activities.roster(activity.id)
     placed = [s for s in signups if s.state == "in"]
     waiting = [s for s in signups if s.state == "waiting"]
     lines = [await card(services, activity, lang), ""]
     lines.append(services.text(lang, "activities.roster_in", count=len(placed)))
-    lines += [f"{n}. {_mark(s)} {s.name or s.person_id}" for n, s in enumerate(placed, 1)]
+    lines += [_roster_line(services, lang, n, s) for n, s in enumerate(placed, 1)]
     if waiting:
         lines.append(services.text(lang, "activities.roster_waiting", count=len(waiting)))
-        lines += [f"{n}. {s.name or s.person_id}" for n, s in enumerate(waiting, 1)]
+        lines += [_roster_line(services, lang, n, s) for n, s in enumerate(waiting, 1)]
     rows: list[list[Button]] = []
     opens = activity.starts_at - ATTENDANCE_OPENS
     if services.clock() < opens:
         lines += ["", services.text(lang, "activity_more.attendance_from", when=services.local(opens, lang))]
     elif placed:
-        lines.append(services.text(lang, "activities.roster_attendance_hint"))
+        lines.append(services.text(lang, "activities2.attendance_hint"))
         buttons = [
             button(
-                f"{_mark(s)} {n}. {s.name or s.person_id}",
+                f"{_mark(s)}{n}. {s.name or s.person_id}",
                 press_data(V.ABSENT if s.attended else V.ATTENDED, f"{activity.id}.{s.id}"),
             )
             for n, s in enumerate(placed, 1)

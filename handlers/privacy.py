@@ -30,6 +30,7 @@ async def show(update: Update, context: BotContext) -> None:
         t("privacy.language", language=LANGUAGE_NAMES.get(held.language or "", "—")),
         _choices_line(context, me.lang, held.topics),
         t("privacy2.wishes", count=held.wishes, open=held.open_wishes),
+        t("privacy3.wish_texts", count=held.wish_texts),
         t("privacy2.signups", count=held.signups),
         t("surveys.privacy_held", count=await services.storage.surveys.held(me.person.telegram_id)),
         t("privacy2.anonymous_surveys"),
@@ -86,7 +87,15 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
             await drop_keyboard(update)
             return
         await query.answer()
-        await edit_or_reply(update, t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn)))
+        if erased.appeals:
+            done = [t("privacy.erased", appeals=erased.appeals, withdrawn=len(erased.withdrawn))]
+        else:  # "0 appeals made anonymous, 0 withdrawn" says nothing to someone who filed none
+            done = [t("privacy3.erased_plain")]
+        if erased.signups:
+            done.append(t("privacy3.erased_signups", count=erased.signups))
+        if erased.wishes_withdrawn:
+            done.append(t("privacy3.erased_wishes", count=erased.wishes_withdrawn))
+        await edit_or_reply(update, "\n".join(done))
 
 
 def privacy_handlers() -> list[BaseHandler]:

@@ -134,7 +134,12 @@ async def courier_list(update: Update, context: BotContext, me: Who) -> None:
     t = lambda key, **kw: services.text(me.lang, key, **kw)  # noqa: E731
     found = await services.storage.surveys.open_for(me.person.telegram_id)
     if not found:
-        await reply(update, t("surveys.none_open"), reply_markup=await main_menu(services, me))
+        done = await services.storage.surveys.answered_open(me.person.telegram_id)
+        if len(done) == 1:
+            text = t("surveys2.answered_one", title=done[0].survey.title(me.lang))
+        else:
+            text = t("surveys2.answered_all", count=len(done)) if done else t("surveys.none_open")
+        await reply(update, text, reply_markup=await main_menu(services, me))
         return
     rows = []
     for stored, progress in found:

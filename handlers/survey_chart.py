@@ -4,17 +4,19 @@ Drawn as the digest's chart is (handlers/chart.py: matplotlib's object API on th
 for Chinese). A phone shows a photo about 412 points wide whatever its pixels, so what makes text readable
 there is the figure's width in inches: at 4 inches, a 10 pt label shows at about 14 points (at 6 inches it
 was 9). Labels go above their bars, so neither squeezes the other; long ones wrap rather than shrink; a long
-survey becomes several charts, each a few screens tall, rather than one Telegram would shrink to fit.
+survey becomes several charts, each about a screen tall (a question too long for one carried on to the next),
+rather than one Telegram would shrink to fit.
 """
 
 from __future__ import annotations
 
 import io
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.surveys_file import Survey
 from handlers.chart import GRID, INK, NEW, font_family
+from handlers.i18n import Catalog
 from handlers.survey_results import option_labels, share, share_text
 from storage.surveys import Results
 
@@ -24,24 +26,56 @@ TITLE_PT, QUESTION_PT, OPTION_PT, VALUE_PT = 13, 11.5, 11, 10
 LINE = 1.35  # a line of text is this many times its size tall
 BAR_IN, GAP_IN, QUESTION_GAP_IN = 0.2, 0.1, 0.22
 VALUE_IN = 0.95  # room right of a full bar for its "12 · 100%"
-PAGE_IN = 12.0  # one chart's height at most: 2,400 pixels, about four phone screens
+# One chart's height at most: 1,000 pixels, 1.25 times its width. Telegram shows a taller photo shrunk to fit
+# the chat's height, and its text with it; at this shape it shows at the full width of a phone.
+PAGE_IN = 5.0
 # How many columns (a Chinese character is two, a Latin letter one) fit across the text's width at a size.
 POINTS_PER_COLUMN = 0.55
 
 
 @dataclass(frozen=True)
-class _Block:
-    """One question as drawn: its wrapped text, each option's wrapped label, share and count."""
+class ChartWords:
+    """The chart's own words, from the catalog in the language it is drawn in."""
+
+    catalog: Catalog
+    lang: str
+
+    def numbered(self, text: str, number: int, total: int) -> str:
+        """A chart's title with its number among the charts: "(1/2)", in Chinese "（1/2）"."""
+        return self.catalog.text(self.lang, "surveys2.numbered", text=text, number=number, total=total)
+
+    def continued(self, number: int) -> str:
+        """The head of a question carried over from the chart before."""
+        return self.catalog.text(self.lang, "surveys2.continued", number=number)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """What a chart draws as one: a question's text (or part of it), or an option's label and bar."""
 
     lines: list[str]
-    options: list[tuple[list[str], float, int]]
+    bar: tuple[float, int] | None = None  # an option's share and count
+    after: float = 0.0  # room below it
+
+    @property
+    def height(self) -> float:
+        """Its height in inches, the room below it included."""
+        if self.bar is None:
+            return len(self.lines) * _line_in(QUESTION_PT) + self.after
+        return len(self.lines) * _line_in(OPTION_PT) + BAR_IN + GAP_IN + self.after
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One question as drawn: its number, then its text and each option as pieces."""
+
+    number: int
+    pieces: list[_Piece]
 
     @property
     def height(self) -> float:
         """Its height in inches, its gap below included."""
-        labels = sum(len(lines) for lines, _, _ in self.options) * _line_in(OPTION_PT)
-        bars = len(self.options) * (BAR_IN + GAP_IN)
-        return len(self.lines) * _line_in(QUESTION_PT) + 0.05 + labels + bars + QUESTION_GAP_IN
+        return sum(p.height for p in self.pieces)
 
 
 def _line_in(points: float) -> float:
@@ -111,27 +145,56 @@ def _blocks(survey: Survey, results: Results, lang: str) -> list[_Block]:
         if question.kind == "text":
             continue
         answered = results.answered[index]
-        options = [
-            (wrap(label, _columns(OPTION_PT)), share(count, answered), count)
+        pieces = [_Piece(wrap(f"{index + 1}. {question.text(lang)}", _columns(QUESTION_PT)), after=0.05)]
+        pieces += [
+            _Piece(wrap(label, _columns(OPTION_PT)), (share(count, answered), count))
             for label, count in zip(option_labels(survey, index, lang), results.counts[index], strict=True)
         ]
-        blocks.append(_Block(wrap(f"{index + 1}. {question.text(lang)}", _columns(QUESTION_PT)), options))
+        pieces[-1] = replace(pieces[-1], after=pieces[-1].after + QUESTION_GAP_IN)
+        blocks.append(_Block(index + 1, pieces))
     return blocks
 
 
-def _pages(title: list[str], blocks: list[_Block]) -> list[list[_Block]]:
-    """The questions in charts of at most PAGE_IN inches (one question to a chart at least)."""
-    head = 2 * MARGIN_IN + len(title) * _line_in(TITLE_PT) + QUESTION_GAP_IN
-    pages: list[list[_Block]] = [[]]
+def _head_in(title_lines: int) -> float:
+    return 2 * MARGIN_IN + title_lines * _line_in(TITLE_PT) + QUESTION_GAP_IN
+
+
+def _pages(room: float, blocks: list[_Block], words: ChartWords) -> list[list[_Piece]]:
+    """The pieces in charts of at most `room` inches below the title each: a question whole on one chart
+    where one holds it, else carried over piece by piece (a long text line by line) under a "continued" head."""
+    pages: list[list[_Piece]] = [[]]
+    used, fresh = 0.0, True  # fresh: nothing on this chart yet but a "continued" head
     for block in blocks:
-        if pages[-1] and head + sum(b.height for b in pages[-1]) + block.height > PAGE_IN:
+        if not fresh and used + block.height > room:
             pages.append([])
-        pages[-1].append(block)
+            used, fresh = 0.0, True
+        carried = False  # whether part of this question is on an earlier chart
+        for piece in block.pieces:
+            while used + piece.height > room:
+                lines = int((room - used) / _line_in(QUESTION_PT)) if piece.bar is None else 0
+                lines = min(lines, len(piece.lines) - 1)
+                if lines > 0:  # a long question's text: the lines that fit here, the rest on the next chart
+                    pages[-1].append(_Piece(piece.lines[:lines]))
+                    piece = replace(piece, lines=piece.lines[lines:])
+                    carried = True
+                elif fresh:
+                    break  # taller than a whole chart, and not to be split: drawn as it is
+                pages.append([])
+                used, fresh = 0.0, True
+                if carried:
+                    head = _Piece([words.continued(block.number)], after=0.05)
+                    pages[-1].append(head)
+                    used += head.height
+            pages[-1].append(piece)
+            used += piece.height
+            fresh, carried = False, True
     return pages
 
 
-def results_figures(survey: Survey, results: Results, lang: str, title: str) -> list:
-    """The figures of the choice and scale questions' shares, on Agg canvases; none when there is no such question."""
+def results_figures(survey: Survey, results: Results, lang: str, title: str, words: ChartWords) -> list:
+    """The figures of the choice and scale questions' shares, on Agg canvases; none when there is no such question.
+
+    Each is at most PAGE_IN inches tall: a phone shows it whole at full width, its text as large as measured."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -141,12 +204,14 @@ def results_figures(survey: Survey, results: Results, lang: str, title: str) -> 
     blocks = _blocks(survey, results, lang)
     if not blocks:
         return []
-    pages = _pages(wrap(title, _columns(TITLE_PT)), blocks)
+    # Room is measured under the numbered title (the longest it can be), so every chart keeps within PAGE_IN.
+    widest = words.numbered(title, 999, 999)
+    pages = _pages(PAGE_IN - _head_in(len(wrap(widest, _columns(TITLE_PT)))), blocks, words)
     figures = []
     for number, page in enumerate(pages, 1):
-        head = title if len(pages) == 1 else f"{title} ({number}/{len(pages)})"
+        head = title if len(pages) == 1 else words.numbered(title, number, len(pages))
         head_lines = wrap(head, _columns(TITLE_PT))
-        height = 2 * MARGIN_IN + len(head_lines) * _line_in(TITLE_PT) + QUESTION_GAP_IN + sum(b.height for b in page)
+        height = _head_in(len(head_lines)) + sum(p.height for p in page)
         figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
         FigureCanvasAgg(figure)  # Agg, whatever backend pyplot would pick
         # One axes over the whole figure, measured in inches from the top left: every line placed exactly.
@@ -158,33 +223,34 @@ def results_figures(survey: Survey, results: Results, lang: str, title: str) -> 
         axes.text(MARGIN_IN, y, "\n".join(head_lines), fontproperties=font[TITLE_PT], color=INK, va="top")
         y += len(head_lines) * _line_in(TITLE_PT) + QUESTION_GAP_IN
         full = WIDTH_IN - 2 * MARGIN_IN - VALUE_IN
-        for block in page:
-            axes.text(MARGIN_IN, y, "\n".join(block.lines), fontproperties=font[QUESTION_PT], color=INK, va="top")
-            y += len(block.lines) * _line_in(QUESTION_PT) + 0.05
-            for lines, value, count in block.options:
-                axes.text(MARGIN_IN, y, "\n".join(lines), fontproperties=font[OPTION_PT], color=INK, va="top")
-                y += len(lines) * _line_in(OPTION_PT)
-                middle = y + BAR_IN / 2
-                axes.barh(middle, full, height=BAR_IN, left=MARGIN_IN, color=GRID)  # the whole: 100%
-                axes.barh(middle, full * value / 100, height=BAR_IN, left=MARGIN_IN, color=NEW)
-                axes.text(
-                    MARGIN_IN + full + 0.06,
-                    middle,
-                    f"{count} · {share_text(value)}",
-                    fontproperties=font[VALUE_PT],
-                    color=INK,
-                    va="center",
-                )
-                y += BAR_IN + GAP_IN
-            y += QUESTION_GAP_IN
+        for piece in page:
+            if piece.bar is None:
+                axes.text(MARGIN_IN, y, "\n".join(piece.lines), fontproperties=font[QUESTION_PT], color=INK, va="top")
+                y += piece.height
+                continue
+            value, count = piece.bar
+            axes.text(MARGIN_IN, y, "\n".join(piece.lines), fontproperties=font[OPTION_PT], color=INK, va="top")
+            y += len(piece.lines) * _line_in(OPTION_PT)
+            middle = y + BAR_IN / 2
+            axes.barh(middle, full, height=BAR_IN, left=MARGIN_IN, color=GRID)  # the whole: 100%
+            axes.barh(middle, full * value / 100, height=BAR_IN, left=MARGIN_IN, color=NEW)
+            axes.text(
+                MARGIN_IN + full + 0.06,
+                middle,
+                f"{count} · {share_text(value)}",
+                fontproperties=font[VALUE_PT],
+                color=INK,
+                va="center",
+            )
+            y += BAR_IN + GAP_IN + piece.after
         figures.append(figure)
     return figures
 
 
-def results_charts(survey: Survey, results: Results, lang: str, title: str) -> list[bytes]:
+def results_charts(survey: Survey, results: Results, lang: str, title: str, words: ChartWords) -> list[bytes]:
     """The charts as PNG bytes, in order. Slow: run it off the event loop (asyncio.to_thread)."""
     charts = []
-    for figure in results_figures(survey, results, lang, title):
+    for figure in results_figures(survey, results, lang, title, words):
         out = io.BytesIO()
         figure.savefig(out, format="png", dpi=DPI)
         charts.append(out.getvalue())

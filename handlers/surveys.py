@@ -50,7 +50,7 @@ from handlers.survey_answers import (
     question_view,
 )
 from handlers.survey_answers import typed_answer as typed_answer  # handlers/free_text.py calls surveys.typed_answer
-from handlers.survey_chart import results_charts
+from handlers.survey_chart import ChartWords, results_charts
 from handlers.survey_results import build_files, summary_text
 from handlers.telegram_text import shorten, split
 from storage.surveys import StoredSurvey
@@ -192,12 +192,17 @@ async def _results(update: Update, context: BotContext, me: Who, stored: StoredS
         def draw() -> list[bytes]:
             # All on the worker thread: the first chart also loads matplotlib and its font list.
             drawn_in = chart_language(me.lang)  # English where no font draws Chinese
-            return results_charts(survey, results, drawn_in, survey.title(drawn_in))
+            words = ChartWords(services.catalog, drawn_in)
+            return results_charts(survey, results, drawn_in, survey.title(drawn_in), words)
 
         photos = await asyncio.to_thread(draw)
         caption = services.text(me.lang, "surveys.chart_caption", title=survey.title(me.lang))
         for number, photo in enumerate(photos, 1):
-            counted = f"{caption} ({number}/{len(photos)})" if len(photos) > 1 else caption
+            counted = (
+                services.text(me.lang, "surveys2.numbered", text=caption, number=number, total=len(photos))
+                if len(photos) > 1
+                else caption
+            )
             await update.effective_chat.send_photo(photo, caption=counted)
     for index, texts in enumerate(results.texts):
         if not texts:

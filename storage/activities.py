@@ -108,10 +108,11 @@ class Joined:
 
 @dataclass(frozen=True)
 class Left:
-    """What a cancellation did: whether there was a sign-up, and who moved up from the waiting list."""
+    """What a cancellation did: whether there was a sign-up (and which: "in" or "waiting"), and who moved up."""
 
     removed: bool
     promoted: int | None = None
+    was: str | None = None
 
 
 _COUNTS = (
@@ -287,8 +288,8 @@ class Activities:
             if row is None:
                 return Left(False)
             if row["state"] != "in":
-                return Left(True)
-            return Left(True, _promote(conn, activity_id, ts))
+                return Left(True, was=row["state"])
+            return Left(True, _promote(conn, activity_id, ts), was="in")
 
         return await self._db.write(work)
 
@@ -354,17 +355,17 @@ class Activities:
         return await self._db.write(work)
 
     async def export_rows(self) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-        """Every activity with its counts, and every sign-up with its activity, for the export."""
+        """Every activity with its counts and its station's names, and every sign-up with its activity, for the export."""
 
         def work(conn: sqlite3.Connection) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
             activities = conn.execute(
                 _COUNTS.replace(
                     "SELECT a.*",
-                    "SELECT a.*, (SELECT count(*) FROM activity_signups s"
-                    " WHERE s.activity_id = a.id AND s.attended = 1) AS came",
+                    "SELECT a.*, st.name AS station_name, st.name_en AS station_name_en,"
+                    " (SELECT count(*) FROM activity_signups s WHERE s.activity_id = a.id AND s.attended = 1) AS came",
                     1,
                 )
-                + " ORDER BY a.starts_at, a.id"
+                + " LEFT JOIN stations st ON st.id = a.station_id ORDER BY a.starts_at, a.id"
             ).fetchall()
             signups = conn.execute(
                 "SELECT s.*, a.title, a.title_en FROM activity_signups s JOIN activities a ON a.id = s.activity_id"

@@ -49,6 +49,7 @@ class Holdings:
     appeals: int = 0
     open_appeals: int = 0
     texts: int = 0  # descriptions, and ledger notes they wrote or that were written to them
+    wish_texts: int = 0  # the texts of their micro-wishes
     files: int = 0  # photos and voice notes
     phone: bool = False
     location: bool = False
@@ -67,6 +68,8 @@ class Erased:
     appeals: int
     # Whether anything was there to erase, judged in the erasing transaction: of two taps, one erases.
     found: bool = True
+    signups: int = 0  # places and waiting-list positions given up in activities still to come
+    wishes_withdrawn: int = 0  # open micro-wishes withdrawn
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,8 @@ class Privacy:
                 language=person["language"],
                 appeals=appeals["n"],
                 open_appeals=appeals["open"],
-                texts=appeals["texts"] + notes + wishes["texts"],
+                texts=appeals["texts"] + notes,
+                wish_texts=wishes["texts"],
                 files=files,
                 phone=bool(appeals["phone"]),
                 location=location is not None,
@@ -274,20 +278,26 @@ class Privacy:
         # they are erased with the rest.
         await self._db.write_deferred()
 
-        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
+        def work(conn: sqlite3.Connection) -> tuple[int, bool, int, int]:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
-            _, wishes = withdraw_and_blank(conn, telegram_id, now)  # micro-wishes: open ones withdrawn, texts gone
+            # Micro-wishes: open ones withdrawn, texts gone.
+            wishes_withdrawn, wishes = withdraw_and_blank(conn, telegram_id, now)
+            signups = conn.execute(
+                "SELECT count(*) FROM activity_signups g JOIN activities a ON a.id = g.activity_id"
+                " WHERE g.person_id = ? AND a.starts_at > ?",
+                (telegram_id, to_ts(now)),
+            ).fetchone()[0]  # forget_people removes them; these are the ones given up rather than past
             # Decided in the erasing transaction: of two erasures handled side by side, one finds the data.
             found = forget_people(conn, [telegram_id]) > 0 or bool(ids) or wishes > 0
-            return len(ids), found
+            return len(ids), found, signups, wishes_withdrawn
 
-        count, found = await self._db.write(work, long=True)
+        count, found, signups, wishes_withdrawn = await self._db.write(work, long=True)
         self._erased()
         # The old versions of the pages just cleaned are still in the write-ahead log until a
         # checkpoint copies the new ones over them and empties it.
         await self._db.checkpoint_truncate()
-        return Erased(tuple(withdrawn), count, found)
+        return Erased(tuple(withdrawn), count, found, signups, wishes_withdrawn)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
         """Anonymise what is older than the retention: closed appeals, locations, drafts, sent notices, idle couriers."""

@@ -141,6 +141,15 @@ class Surveys:
         )
         return [(_survey(r), _progress(r) if r["step"] is not None else None) for r in rows]
 
+    async def answered_open(self, telegram_id: int) -> list[StoredSurvey]:
+        """The open surveys this person has already answered, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT s.* FROM surveys s JOIN survey_takers t ON t.survey_id = s.id AND t.telegram_id = ?"
+            " WHERE s.state = 'open' ORDER BY s.id",
+            (telegram_id,),
+        )
+        return [_survey(r) for r in rows]
+
     async def answered(self, survey_id: int, telegram_id: int) -> bool:
         """Whether this person has answered the survey."""
         row = await self._db.fetchone(

@@ -178,12 +178,12 @@ async def test_full_goes_to_the_waiting_list_and_a_cancel_moves_the_first_up_who
     await bot.press(COURIER, t(bot, "en", "activities.button_leave"))
     asked = bot.last_text(COURIER)
     assert asked.startswith("📌 Holiday childcare class") and t(bot, "en", "activities.status_in") in asked
-    assert asked.endswith(t(bot, "en", "activities.leave_confirm", title="Holiday childcare class"))
+    assert asked.endswith(t(bot, "en", "activities2.leave_confirm_waiting", title="Holiday childcare class"))
     await bot.press(COURIER, t(bot, "en", "activities.button_keep"))
     assert t(bot, "en", "activities.status_in") in bot.last_text(COURIER)
     await bot.press(COURIER, t(bot, "en", "activities.button_leave"))
     query = await bot.press(COURIER, t(bot, "en", "activities.button_leave_yes"))
-    assert toast(bot, query) == t(bot, "en", "activities.left")
+    assert toast(bot, query) == t(bot, "en", "activities2.status_left")
     assert labels(bot, COURIER)[0] == t(bot, "en", "activities.button_wait")  # the place went to the first waiting
 
     told = bot.last_text(ZH_COURIER)
@@ -235,12 +235,14 @@ async def test_attendance_is_marked_by_the_coordinator_and_exported_without_form
     assert "2/2 signed up, 1 waiting" in bot.last_text(COORDINATOR)
     await bot.press(COORDINATOR, "1. ")
     roster = bot.last_text(COORDINATOR)
-    assert "1. · P1001" in roster and "2. · Wang" in roster and "1. =HYPERLINK(1)" in roster
-    await bot.press(COORDINATOR, "· 1. P1001")
-    assert "1. ✓ P1001" in bot.last_text(COORDINATOR)
-    await bot.press(COORDINATOR, "· 2. Wang")
+    assert "\n1. P1001\n2. Wang\n" in roster and "\n1. =HYPERLINK(1)" in roster and "·" not in roster
+    assert labels(bot, COORDINATOR)[:2] == ["1. P1001", "2. Wang"]
+    await bot.press(COORDINATOR, "1. P1001")
+    assert "\n1. P1001 (came)\n2. Wang\n" in bot.last_text(COORDINATOR)
+    await bot.press(COORDINATOR, "2. Wang")
     await bot.press(COORDINATOR, "✓ 2. Wang")
-    assert "2. ✗ Wang" in bot.last_text(COORDINATOR)
+    assert "\n2. Wang (did not come)\n" in bot.last_text(COORDINATOR)
+    assert labels(bot, COORDINATOR)[:2] == ["✓ 1. P1001", "✗ 2. Wang"]
     # A courier cannot mark attendance, whatever the button says.
     (data,) = [
         d for label, d in bot.core.inline_buttons(bot.core.bot_messages(COORDINATOR)[-1]) if label.startswith("✓ 1.")

@@ -43,7 +43,7 @@ async def test_a_courier_sees_what_is_kept_and_deletes_it(bot) -> None:
     shown = bot.last_text(COURIER)
     for line in (
         "Appeals: 1 (open: 1)",
-        "Texts (descriptions, questions, answers, results): 1",
+        "Texts of your appeals (descriptions, questions, answers, results): 1",
         "Photos and voice notes: 1",
         "Phone number: shared with a unit",
         "Location: the last one you shared to find a station",
@@ -83,7 +83,7 @@ async def test_the_same_in_chinese(bot) -> None:
     """zh: the counts and the buttons."""
     await bot.services.storage.people.set_language(COURIER, "zh")
     await bot.say(COURIER, "/privacy")
-    assert "诉求：1 件（办理中 1 件）" in bot.last_text(COURIER)
+    assert "诉求：1件（办理中1件）" in bot.last_text(COURIER)
     await bot.press(COURIER, "删除我的数据")
     await bot.press(COURIER, "确定删除")
     assert bot.last_text(COURIER).startswith("已完成，您的数据已删除。")

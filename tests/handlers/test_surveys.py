@@ -239,7 +239,7 @@ async def test_a_courier_answers_each_kind_and_answers_once_anonymously(bot) -> 
     assert not any("sv:pick" in d for d in digests)
     # Once: the list is empty, and an old button is refused.
     await bot.say(COURIER, "/surveys")
-    assert bot.last_text(COURIER) == t(bot, "en", "surveys.none_open")
+    assert bot.last_text(COURIER) == t(bot, "en", "surveys2.answered_one", title="A small survey")
     query = bot.core.press_button(COURIER, bot.core.bot_messages(COURIER)[-1]["message_id"], f"sv:go:{number}")
     await bot.deliver()
     assert bot.core.answered_callback(query) == {"text": t(bot, "en", "surveys.already"), "show_alert": True}
@@ -347,8 +347,9 @@ async def test_results_show_counts_shares_chart_and_texts_and_go_out_as_csv_and_
     assert "   Station Two: 2 (100%)" in summary and "   Station One: 0 (0%)" in summary
     assert "   4: 2 (100%)" in summary and "   Average: 4.0" in summary
     assert "4. Anything else? (1 answered)" in summary
-    photo = next(m for m in messages if m.get("photo"))
-    assert photo["caption"] == t(bot, "en", "surveys.chart_caption", title="A small survey")
+    photos = [m for m in messages if m.get("photo")]
+    caption = t(bot, "en", "surveys.chart_caption", title="A small survey")
+    assert [p["caption"] for p in photos] == [f"{caption} ({n}/{len(photos)})" for n in range(1, len(photos) + 1)]
     assert (
         bot.last_text(COORDINATOR) == t(bot, "en", "surveys.texts_head", number=4, count=1) + "\n• More shade, please"
     )
