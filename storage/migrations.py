@@ -1097,6 +1097,15 @@ CREATE INDEX outbox_dead ON outbox(id) WHERE status = 'dead';
     )
 )
 
+MIGRATIONS.append(
+    (
+        "appeals by courier and time: a filing limit reads a person's last day of filings, not every appeal they ever filed",
+        """
+CREATE INDEX appeals_courier_created ON appeals(courier_id, created_at);
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

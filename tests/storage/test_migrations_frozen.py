@@ -129,6 +129,10 @@ SHIPPED = [
         "the outbox's dead letters found by an index (the /metrics gauge counts them on every scrape)",
         "4829f3a64e74eb72a309ff3c19f899d4fbe3740e849e01057cfd43fae3566ee0",
     ),
+    (
+        "appeals by courier and time: a filing limit reads a person's last day of filings, not every appeal they ever filed",
+        "54c306b1b4d8d48287e55daf299af844e95bd7058cb941c63ea20ac66a3b1a5d",
+    ),
 ]
 
 
