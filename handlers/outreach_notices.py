@@ -225,7 +225,7 @@ def _kind(services: Services, lang: str, kind: str) -> str:
 
 
 async def _on_unsend(update: Update, context: BotContext, me: Who, press: Press) -> None:
-    """Cancel a scheduled send: asked first; refused once it has started (or was cancelled)."""
+    """Cancel a send none of whose messages has gone yet: asked first; refused once one went (or it was cancelled)."""
     services, query = context.services, update.callback_query
     t = lambda key, **values: services.text(me.lang, key, **values)  # noqa: E731
     if press.verb is NoticeVerb.KEEP:
@@ -233,7 +233,7 @@ async def _on_unsend(update: Update, context: BotContext, me: Who, press: Press)
         await edit_or_reply(update, t("sending.unsend_kept"))
         return
     send = await services.storage.outreach.send(int(press.arg)) if press.arg.isdigit() else None
-    if send is None or not send.scheduled(services.clock()):
+    if send is None or not send.cancellable:
         await refuse(update, context, me.lang, "sending.unsend_too_late")
         return
     await query.answer()
@@ -313,6 +313,10 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                 pending=s.pending,
             )
         )
+        if s.cancellable:  # sent now, but nothing has gone yet (quiet hours, or appeals' notices first)
+            rows.append(
+                [button(services.text(me.lang, "sending.unsend", send=s.id), _data(NoticeVerb.UNSEND, str(s.id)))]
+            )
     await reply(update, "\n".join(lines), inline([*rows, write]))
 
 

@@ -62,8 +62,14 @@ class SendCounts:
         return self.audience - self.sent - self.dead - self.blocked - self.stopped
 
     def scheduled(self, now: datetime) -> bool:
-        """Whether the send waits for a start still to come (and may be cancelled)."""
+        """Whether the send waits for a start still to come."""
         return self.cancelled_at is None and self.starts_at is not None and self.starts_at > to_ts(now)
+
+    @property
+    def cancellable(self) -> bool:
+        """Whether it may still be cancelled: nothing of it has reached anyone yet (scheduled for later, or
+        sent now but held by quiet hours or by appeals' notices going first)."""
+        return self.cancelled_at is None and self.sent == 0 and self.pending > 0
 
 
 @dataclass(frozen=True)
@@ -217,15 +223,14 @@ class Outreach:
         return [SendCounts(**dict(r)) for r in rows]
 
     async def cancel_send(self, send_id: int, now: datetime) -> bool:
-        """Cancel a send whose start has not come: its pending messages are deleted, the send marked
-        cancelled; whether it was cancelled now (False if it started, or was cancelled, before)."""
+        """Cancel a send none of whose messages has gone yet: its pending messages are deleted, the send marked
+        cancelled; whether it was cancelled now (False if one went, or it was cancelled, before)."""
         ts = to_ts(now)
 
         def work(conn: sqlite3.Connection) -> bool:
             marked = conn.execute(
-                "UPDATE outreach_sends SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL AND starts_at > ?"
-                " AND sent + dead + blocked + stopped = 0",
-                (ts, send_id, ts),
+                "UPDATE outreach_sends SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL AND sent = 0",
+                (ts, send_id),
             ).rowcount
             if marked:
                 conn.execute("DELETE FROM outbox WHERE send_id = ? AND status = 'pending'", (send_id,))

@@ -264,6 +264,26 @@ async def test_a_started_send_cannot_be_cancelled(bot) -> None:
     assert (await bot.services.storage.outreach.send(send.id)).sent == 2
 
 
+async def test_a_notice_sent_now_but_held_by_quiet_hours_can_still_be_cancelled(bot) -> None:
+    """Sent at 22:00, it waits for 08:00: nothing has gone, so /outreach still offers Cancel, and then nothing goes."""
+    bot.clock.now = START + timedelta(hours=12)  # 22:00 district time, in quiet hours
+    await write_notice(bot)
+    await to_everyone_everywhere(bot)
+    await bot.press(COORDINATOR, t(bot, "sending.now"))
+    await bot.press(COORDINATOR, t(bot, "outreach.send", count=2))
+    await bot.tick()
+    (send,) = await bot.services.storage.outreach.sends()
+    assert (send.sent, send.pending) == (0, 2)
+    await bot.say(COORDINATOR, "/outreach")
+    assert labels(bot, COORDINATOR) == [t(bot, "sending.unsend", send=send.id), t(bot, "outreach2.button_new")]
+    await bot.press(COORDINATOR, t(bot, "sending.unsend", send=send.id))
+    await bot.press(COORDINATOR, t(bot, "sending.unsend_yes"))
+    assert bot.last_text(COORDINATOR) == t(bot, "sending.unsent", send=send.id)
+    bot.clock.now = START + timedelta(hours=22, minutes=5)  # 08:05 the next morning
+    await bot.tick()
+    assert got(bot, COURIER, "Cool-down packages") == 0
+
+
 # ---------------------------------------------------------------------------- authorization
 
 
