@@ -15,6 +15,7 @@ from storage.desks import Desks
 from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
 from storage.ledger import Ledger
+from storage.locations import Location, parse_location
 from storage.outbox import Outbox
 from storage.outreach import Outreach
 from storage.people import People
@@ -59,13 +60,21 @@ class Storage:
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        where: str | Path | Location,
         calendar: WorkingCalendar,
         spans_for: SpansFor,
         ladder: LadderPolicy = LadderPolicy(),
     ) -> Storage:
-        """Open and migrate the database file at `path`."""
-        return cls(await Database.open(path), calendar, spans_for, ladder)
+        """Open and migrate the database `where` names: a SQLite file's path, or a Location (a URL parsed)."""
+        if isinstance(where, Path):
+            where = Location("sqlite", str(where))
+        elif isinstance(where, str):
+            where = parse_location(where)
+        if where.backend == "postgresql":
+            from storage.postgres import PostgresDatabase  # psycopg is the postgresql extra's: only when asked
+
+            return cls(await PostgresDatabase.open(where.target), calendar, spans_for, ladder)
+        return cls(await Database.open(where.target), calendar, spans_for, ladder)
 
     async def close(self) -> None:
         """Close the database."""
