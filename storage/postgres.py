@@ -1,0 +1,281 @@
+"""The PostgreSQL database: the same units of work as storage/db.py's, run with psycopg 3 on a thread.
+
+A unit of work is a plain function of a connection (`work(conn)`), so it runs on PostgreSQL as it
+does on SQLite: on the database thread, over psycopg's synchronous API, with a connection adapter
+that speaks what the storage code writes (`?` placeholders, rows read by index or by name, a cursor
+with `rowcount`). Every unit goes to the thread (a round trip to the server must never block the
+event loop), one at a time and in the order asked, as on SQLite. `write` runs its work in one
+transaction; each deferred statement rides in a savepoint of its own, so one that fails is undone
+alone, as SQLite undoes a failed statement. A report's side-by-side parts take connections from a
+small pool. docs/design.md §6.4 says why psycopg's sync API rather than asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
+
+from storage.db import Database, Deferred
+from storage.postgres_migrations import migrate
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+READERS = 4  # side-by-side report parts at once, each on a pooled connection
+
+# A `?` outside quotes, comments and quoted names is a placeholder; psycopg's is `%s` (and a literal `%` is `%%`).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%")
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """`sql` with SQLite's `?` placeholders as psycopg's `%s`, and every other `%` doubled."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group()
+        return "%s" if token == "?" else "%%" if token == "%" else token
+
+    return _TOKENS.sub(one, sql)
+
+
+class Row(Sequence[Any]):
+    """A result row read by position or by column name (any case), like sqlite3.Row."""
+
+    __slots__ = ("_values", "_names", "_index")
+
+    def __init__(self, values: Sequence[Any], names: list[str], index: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+        self._index = index
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError(f"no column named {key}") from None
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return self._names == other._names and tuple(self._values) == tuple(other._values)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._names), tuple(self._values)))
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Row]:
+    """psycopg's row factory for Row: the names are read once per result."""
+    names = [column.name for column in cursor.description or ()]
+    index: dict[str, int] = {}
+    for position, name in enumerate(names):
+        index.setdefault(name.lower(), position)  # the first of two same-named columns, as SQLite
+    return lambda values: Row(values, names, index)
+
+
+class _IntFromBool(Dumper):
+    """True and False are stored as 1 and 0, as SQLite stores them (flags are integer columns on both)."""
+
+    oid = psycopg.postgres.types["int4"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumberFromNumeric(Loader):
+    """sum() and avg() of integers are numeric on PostgreSQL: an int when whole, else a float, as SQLite gives."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if any(c in text for c in ".eEN") else int(text)
+
+
+def _adapt(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_dumper(bool, _IntFromBool)
+    conn.adapters.register_loader("numeric", _NumberFromNumeric)
+
+
+class Cursor:
+    """A statement's result, read as the storage code reads sqlite3's cursors."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def row_factory(self) -> None:
+        return None
+
+    @row_factory.setter
+    def row_factory(self, factory: None) -> None:
+        # sqlite3's `cursor.row_factory = None`: plain tuples, for speed.
+        self._cursor.row_factory = tuple_row if factory is None else factory
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement on this cursor."""
+        if params:
+            self._cursor.execute(translate(sql), tuple(params))
+        else:
+            self._cursor.execute(sql)
+        return self
+
+    def fetchone(self) -> Any:
+        """The next row, or None (also for a statement that returns no rows)."""
+        return self._cursor.fetchone() if self._cursor.description is not None else None
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        return self._cursor.fetchall() if self._cursor.description is not None else []
+
+    def fetchmany(self, size: int) -> list[Any]:
+        """Up to `size` more rows."""
+        return self._cursor.fetchmany(size) if self._cursor.description is not None else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed (or returned)."""
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        """The result's columns (name first in each), or None."""
+        return self._cursor.description
+
+
+class Connection:
+    """What a unit of work is handed on PostgreSQL: execute and executemany as on a sqlite3 connection."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def cursor(self) -> Cursor:
+        """A new cursor."""
+        return Cursor(self.raw.cursor())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement."""
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, seq: Any) -> Cursor:
+        """Run one statement for each set of parameters."""
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), [tuple(params) for params in seq])
+        return Cursor(cursor)
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    # Autocommit: a read outside `write` is a statement of its own; `write` opens its transaction.
+    # Client-side binding: parameters are typed as SQLite types them, by value, whatever the context.
+    conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_rows)
+    _adapt(conn)
+    return conn
+
+
+def _transaction(
+    conn: Connection, work: Callable[[Connection], T], deferred: list[Deferred], failed: list[tuple[str, Any]]
+) -> T:
+    with conn.raw.transaction():
+        result = work(conn)
+        for sql, params in deferred:
+            try:
+                with conn.raw.transaction():  # a savepoint: a failed statement is undone alone
+                    conn.execute(sql, params)
+            except psycopg.Error as error:
+                # A bookkeeping row must never cost the transaction it rides along with. Its
+                # parameters may be people's data: the statement only.
+                log.error("a deferred statement failed: %s (%s)", error, sql)
+                failed.append((sql, error))
+    return result
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database; every call is one unit of work on the database thread."""
+
+    def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
+        super().__init__(conn, executor, url)  # type: ignore[arg-type]
+        self._adapter = Connection(conn)
+        self._pool: ConnectionPool | None = None
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
+        """Connect to the database at `url` and migrate it."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, _connect, url)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        db = cls(conn, executor, url)
+        try:
+            await db.run(lambda adapter: migrate(adapter.raw), long=True)
+        except BaseException:
+            await db._close_connection()
+            raise
+        return db
+
+    async def run(self, work: Callable[[Any], T], *, long: bool = False) -> T:
+        """Run `work` with the connection adapter on the database thread, after what is queued there."""
+        if self._conn is None:
+            raise ValueError("the database is closed")
+        adapter = self._adapter
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, adapter)
+
+    def _in_transaction(self, work: Callable[[Any], T], deferred: list[Deferred], failed: list[Any]) -> Any:
+        return lambda adapter: _transaction(adapter, work, deferred, failed)
+
+    async def read_side_by_side(self, parts: list[Callable[[Any], Any]]) -> list[Any]:
+        """Run read-only parts of a report side by side, each on a pooled connection; their results in order."""
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self.path, min_size=0, max_size=READERS, open=True, configure=_adapt, kwargs=_POOLED
+            )
+        pool = self._pool
+
+        def one(part: Callable[[Any], Any]) -> Any:
+            with pool.connection() as conn:
+                return part(Connection(conn))
+
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, one, part) for part in parts)))
+
+    async def checkpoint_truncate(self) -> bool:
+        """Nothing to empty on our side: PostgreSQL recycles its own WAL (erasure's VACUUM is still to do)."""
+        return True
+
+    async def _close_connection(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+        await super()._close_connection()
+
+
+_POOLED = {"autocommit": True, "cursor_factory": psycopg.ClientCursor, "row_factory": _rows}
