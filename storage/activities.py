@@ -106,7 +106,7 @@ _COUNTS = (
 def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts: int) -> int:
     return conn.execute(
         "INSERT INTO activities (title, details, starts_at, station_id, address, lat, lon, places, audience,"
-        " language, signup_until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " language, signup_until, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             record.title,
             record.details,
@@ -122,7 +122,7 @@ def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts
             by,
             ts,
         ),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def _notice(conn: sqlite3.Connection, chat_id: int, template: str, *, activity_id: int, ts: int) -> None:
@@ -246,9 +246,9 @@ class Activities:
             ).fetchone()[0]
             state = "in" if taken < activity["places"] else "waiting"
             signup_id = conn.execute(
-                "INSERT INTO activity_signups (activity_id, person_id, name, state, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO activity_signups (activity_id, person_id, name, state, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (activity_id, person_id, name, state, ts),
-            ).lastrowid
+            ).fetchone()[0]
             return Joined(state, _position(conn, activity_id, signup_id) if state == "waiting" else 0)
 
         return await self._db.write(work)

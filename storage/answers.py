@@ -26,6 +26,7 @@ from datetime import datetime
 
 from domain.answers_file import AnswerRecord
 from storage.db import Database
+from storage.dialect import json_int
 from storage.models import to_ts
 
 IMPORT_BATCH = 200
@@ -186,9 +187,9 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
         # of the text's keywords go on to be read and scored.
         marks = ",".join("?" * len(terms.keys))
         for answer_id, keywords in conn.execute(
-            f"SELECT answer_id, group_concat(keyword, char(31)) FROM answer_keywords WHERE keyword IN ({marks})"
+            f"SELECT answer_id, group_concat(keyword, ?) FROM answer_keywords WHERE keyword IN ({marks})"
             " GROUP BY answer_id ORDER BY count(*) DESC, answer_id LIMIT ?",
-            (*terms.keys, KEYWORD_CANDIDATES),
+            ("\x1f", *terms.keys, KEYWORD_CANDIDATES),
         ):
             hits[answer_id] = set(keywords.split("\x1f"))
     rowids: list[int] = []
@@ -260,7 +261,7 @@ class Answers:
 
         def work(conn: sqlite3.Connection) -> bool:
             taken = conn.execute(
-                "DELETE FROM drafts WHERE courier_id = ? AND step = 'answers' AND json_extract(data, '$.started') = ?",
+                f"DELETE FROM drafts WHERE courier_id = ? AND step = 'answers' AND {json_int(conn, 'data', 'started')} = ?",
                 (courier_id, started),
             ).rowcount
             if taken != 1:

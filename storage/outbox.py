@@ -277,8 +277,11 @@ def _remember(message: AppealMessage, now: datetime) -> list[tuple[str, tuple[An
         )
     statements.append(
         (
-            "INSERT OR REPLACE INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # The card's other rows went just above: only the message's own key can conflict.
+            "INSERT INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET"
+            " appeal_id = excluded.appeal_id, kind = excluded.kind, template = excluded.template,"
+            " version = excluded.version, sent_at = excluded.sent_at",
             (
                 message.chat_id,
                 message.message_id,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -34,19 +34,43 @@ log = logging.getLogger(__name__)
 
 READERS = 4  # side-by-side report parts at once, each on a pooled connection
 
-# A `?` outside quotes, comments and quoted names is a placeholder; psycopg's is `%s` (and a literal `%` is `%%`).
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%")
+# Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
+# parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
+# SQLite's `IS ?` and `IS NOT ?` compare any two values, NULL or not: PostgreSQL's `IS [NOT] DISTINCT
+# FROM`. `INDEXED BY` is a hint to SQLite's planner only.
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\bIS\s+NOT\s+\?|\bIS\s+\?|\bINDEXED\s+BY\s+\w+"
+    r"|\?|%|:[A-Za-z_][A-Za-z0-9_]*",
+    re.IGNORECASE,
+)
+_REWRITTEN = {"is not ?": "IS DISTINCT FROM %s", "is ?": "IS NOT DISTINCT FROM %s"}
 
 
 @lru_cache(maxsize=4096)
-def translate(sql: str) -> str:
-    """`sql` with SQLite's `?` placeholders as psycopg's `%s`, and every other `%` doubled."""
+def translate(sql: str, named: bool = False) -> str:
+    """`sql` with SQLite's placeholders as psycopg's (`:name` ones if `named`), and every other `%` doubled."""
 
     def one(match: re.Match[str]) -> str:
         token = match.group()
-        return "%s" if token == "?" else "%%" if token == "%" else token
+        spaced = " ".join(token.lower().split())
+        if spaced in _REWRITTEN:
+            return _REWRITTEN[spaced]
+        if spaced.startswith("indexed by"):
+            return ""
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        if named and token[0] == ":" and token != "::":
+            return f"%({token[1:]})s"
+        return token.replace("%", "%%")  # psycopg reads `%` even inside quotes
 
     return _TOKENS.sub(one, sql)
+
+
+def _parameters(params: Any) -> tuple[bool, Any]:
+    """Whether parameters are named (a mapping), and them as psycopg takes them."""
+    return (True, params) if isinstance(params, Mapping) else (False, tuple(params))
 
 
 class Row(Sequence[Any]):
@@ -138,7 +162,8 @@ class Cursor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement on this cursor."""
         if params:
-            self._cursor.execute(translate(sql), tuple(params))
+            named, values = _parameters(params)
+            self._cursor.execute(translate(sql, named), values)
         else:
             self._cursor.execute(sql)
         return self
@@ -188,7 +213,9 @@ class Connection:
     def executemany(self, sql: str, seq: Any) -> Cursor:
         """Run one statement for each set of parameters."""
         cursor = self.raw.cursor()
-        cursor.executemany(translate(sql), [tuple(params) for params in seq])
+        batch = [_parameters(params) for params in seq]
+        if batch:
+            cursor.executemany(translate(sql, batch[0][0]), [values for _named, values in batch])
         return Cursor(cursor)
 
 

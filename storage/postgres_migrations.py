@@ -829,6 +829,25 @@ CREATE TABLE wish_dialogs (
 
 LATEST = len(MIGRATIONS)
 
+# SQLite's scalar functions that the storage code calls and PostgreSQL lacks, with SQLite's meaning:
+# remade at every start (not a migration: they hold no data, and may grow with the storage code).
+SQLITE_FUNCTIONS = """
+-- min(a, b) and max(a, b): NULL if either is (PostgreSQL's least and greatest skip NULLs).
+CREATE OR REPLACE FUNCTION min(a anycompatible, b anycompatible) RETURNS anycompatible
+    LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN a <= b THEN a ELSE b END $$;
+CREATE OR REPLACE FUNCTION max(a anycompatible, b anycompatible) RETURNS anycompatible
+    LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN a >= b THEN a ELSE b END $$;
+-- group_concat(value [, separator]): the values as text, NULLs left out, ',' between them by default.
+CREATE OR REPLACE FUNCTION group_concat_step(joined TEXT, value anycompatible, separator TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN joined WHEN joined IS NULL THEN value::text
+        ELSE joined || separator || value::text END $$;
+CREATE OR REPLACE FUNCTION group_concat_step(joined TEXT, value anycompatible) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$ SELECT group_concat_step(joined, value, ',') $$;
+CREATE OR REPLACE AGGREGATE group_concat(anycompatible, TEXT) (SFUNC = group_concat_step, STYPE = TEXT);
+CREATE OR REPLACE AGGREGATE group_concat(anycompatible) (SFUNC = group_concat_step, STYPE = TEXT);
+"""
+
 
 def schema_version(conn: Any) -> int:
     """The migration count recorded in the database (0 for an empty one)."""
@@ -852,4 +871,7 @@ def migrate(conn: Any, target: int = LATEST) -> int:
                 continue
             conn.execute(MIGRATIONS[version - 1][1])
             conn.execute("UPDATE schema_version SET version = %s", (version,))
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(SQLITE_FUNCTIONS)
     return schema_version(conn)

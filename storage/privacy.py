@@ -18,6 +18,7 @@ from domain.commands import ActOnAppeal
 from domain.lifecycle import Event, Role, State
 from storage.appeals import Appeals
 from storage.db import Database
+from storage.dialect import json_int
 from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.people import JOIN_BURST_NOTICE
@@ -147,7 +148,7 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
         conn.execute(
             f"DELETE FROM outbox WHERE template IN ({_placeholders(_NAMING)})"
-            f" AND json_extract(params, '$.person') IN ({marks})",
+            f" AND {json_int(conn, 'params', 'person')} IN ({marks})",
             [*_NAMING, *chunk],
         )
         for table in ("outreach_sends", "outreach_notices"):  # a send's counts stay, without who made it
@@ -276,6 +277,8 @@ class Privacy:
                         (cutoff, batch),
                     )
                 ]
+                if not ids:
+                    return 0
                 anonymise_appeals(conn, ids, now)
                 # The messages that showed them name the courier's chat; closed long ago, they are no
                 # longer kept current.

@@ -71,3 +71,11 @@ def postgres_url(postgres_server):
     url = postgres_server.create_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def postgres_migrated_url(postgres_server):
+    """A fresh database on the session's PostgreSQL server, already migrated (copied from a template), dropped after."""
+    url = postgres_server.create_database(migrated=True)
+    yield url
+    postgres_server.drop_database(url)

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 SUPERUSER = "appeals"
 START_TIMEOUT_S = 60
@@ -106,14 +107,27 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def create_database(self) -> str:
-        """A new empty database's URL."""
+    def create_database(self, migrated: bool = False) -> str:
+        """A new database's URL: empty, or `migrated` (a copy of one migrated once a session: much quicker)."""
         import psycopg
 
         name = f"test_{os.getpid()}_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            template = f' TEMPLATE "{self._migrated_template(admin)}"' if migrated else ""
+            admin.execute(f'CREATE DATABASE "{name}"{template}')
         return self.url(name)
+
+    def _migrated_template(self, admin: Any) -> str:
+        from storage.postgres_migrations import migrate
+
+        name = "migrated_template"
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            import psycopg
+
+            with psycopg.connect(self.url(name), autocommit=True) as conn:
+                migrate(conn)
+        return name
 
     def drop_database(self, url: str) -> None:
         """Drop a database made by create_database, cutting any connection left open to it."""
