@@ -5,7 +5,7 @@ does on SQLite: on the database thread, over psycopg's synchronous API, with a c
 that speaks what the storage code writes (`?` placeholders, rows read by index or by name, a cursor
 with `rowcount`). Every unit goes to the thread (a round trip to the server must never block the
 event loop), one at a time and in the order asked, as on SQLite. `write` runs its work in one
-transaction; each deferred statement rides in a savepoint of its own, so one that fails is undone
+transaction, holding an advisory lock that serializes writers as SQLite's BEGIN IMMEDIATE does; each deferred statement rides in a savepoint of its own, so one that fails is undone
 alone, as SQLite undoes a failed statement. A report's side-by-side parts take connections from a
 small pool. docs/design.md §6.4 says why psycopg's sync API rather than asyncpg.
 """
@@ -33,6 +33,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 READERS = 4  # side-by-side report parts at once, each on a pooled connection
+# pg_advisory_xact_lock's key for writing (postgres_migrations.MIGRATION_LOCK is another).
+WRITE_LOCK = 0x77726974657273  # "writers"
 
 # Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
 # parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
@@ -231,6 +233,10 @@ def _transaction(
     conn: Connection, work: Callable[[Connection], T], deferred: list[Deferred], failed: list[tuple[str, Any]]
 ) -> T:
     with conn.raw.transaction():
+        # SQLite's BEGIN IMMEDIATE: one writer at a time, across every connection and process, so a
+        # unit of work sees every write before it as SQLite's does (READ COMMITTED alone would let two
+        # accepts of one appeal both read it unaccepted). Finer locks are for the several-worker bench to earn.
+        conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         result = work(conn)
         for sql, params in deferred:
             try:

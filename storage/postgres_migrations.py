@@ -4,7 +4,8 @@ Each entry is the PostgreSQL counterpart of the SQLite migration of the same nam
 (tests/storage/test_postgres_migrations.py holds the two lists name for name): append one here
 whenever one is appended there. The tables, columns, constraints and indexes are the same; types
 are PostgreSQL's (BIGINT for SQLite's INTEGER: Telegram ids pass 2^31; DOUBLE PRECISION for REAL),
-an id SQLite's rowid numbered is an identity column, triggers call PL/pgSQL functions, and where
+an id SQLite's rowid numbered is an identity column, triggers call PL/pgSQL functions (raising an
+integrity violation where SQLite's RAISE(ABORT) raises a constraint error), and where
 SQLite rebuilt a table to change it, PostgreSQL alters it in place. Two SQLite virtual tables have a
 plain counterpart: the station R*Tree is a table of the same boxes with a B-tree index, and the
 answers' FTS5 trigram index is a table of the same texts with a pg_trgm GIN index. The version is
@@ -129,7 +130,7 @@ CREATE INDEX events_event_at ON events(event, at);
 -- The ledger is append-only; only notes and the actor may later be erased for privacy.
 CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'the event ledger is append-only';
+    RAISE EXCEPTION 'the event ledger is append-only' USING ERRCODE = 'integrity_constraint_violation';
 END;
 $$;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
@@ -721,7 +722,7 @@ CREATE FUNCTION activity_places() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT count(*) FROM activity_signups WHERE activity_id = NEW.activity_id AND state = 'in')
         >= (SELECT places FROM activities WHERE id = NEW.activity_id) THEN
-        RAISE EXCEPTION 'activity full';
+        RAISE EXCEPTION 'activity full' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END;

@@ -195,8 +195,9 @@ class Privacy:
             if person is None:
                 return Holdings(False, None, None)
             appeals = conn.execute(
-                f"SELECT count(*) AS n, coalesce(sum(state IN ({_OPEN})), 0) AS open,"
-                " coalesce(sum(description != ''), 0) AS texts, coalesce(max(contact_phone IS NOT NULL), 0) AS phone"
+                f"SELECT count(*) AS n, count(*) FILTER (WHERE state IN ({_OPEN})) AS open,"
+                " count(*) FILTER (WHERE description != '') AS texts,"
+                " count(*) FILTER (WHERE contact_phone IS NOT NULL) AS phones"
                 " FROM appeals WHERE courier_id = ?",
                 (telegram_id,),
             ).fetchone()
@@ -220,7 +221,7 @@ class Privacy:
                 open_appeals=appeals["open"],
                 texts=appeals["texts"] + notes + wishes,
                 files=files,
-                phone=bool(appeals["phone"]),
+                phone=bool(appeals["phones"]),
                 location=location is not None,
                 draft=draft is not None,
             )
