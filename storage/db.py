@@ -45,7 +45,9 @@ class DeferredWriteError(Exception):
     def __init__(self, failures: list[tuple[str, sqlite3.Error]]) -> None:
         self.failures = failures
         first_sql, first_error = failures[0]
-        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first_error} ({first_sql})")
+        # PostgreSQL's errors carry a DETAIL that may quote the row (people's data): their first line only.
+        first = getattr(getattr(first_error, "diag", None), "message_primary", None) or first_error
+        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first} ({first_sql})")
 
 
 def _configure(conn: sqlite3.Connection) -> None:

@@ -221,6 +221,12 @@ class Connection:
         return Cursor(cursor)
 
 
+def _reader(conn: psycopg.Connection[Any]) -> None:
+    """A pooled connection for a report's parts: read-only, as SQLite's readers are (storage/readers.py)."""
+    _adapt(conn)
+    conn.execute("SET default_transaction_read_only = on")
+
+
 def _connect(url: str) -> psycopg.Connection[Any]:
     # Autocommit: a read outside `write` is a statement of its own; `write` opens its transaction.
     # Client-side binding: parameters are typed as SQLite types them, by value, whatever the context.
@@ -245,7 +251,8 @@ def _transaction(
             except psycopg.Error as error:
                 # A bookkeeping row must never cost the transaction it rides along with. Its
                 # parameters may be people's data: the statement only.
-                log.error("a deferred statement failed: %s (%s)", error, sql)
+                # Not str(error): PostgreSQL's DETAIL quotes the failing row.
+                log.error("a deferred statement failed: %s (%s)", error.diag.message_primary, sql)
                 failed.append((sql, error))
     return result
 
@@ -289,7 +296,7 @@ class PostgresDatabase(Database):
         """Run read-only parts of a report side by side, each on a pooled connection; their results in order."""
         if self._pool is None:
             self._pool = ConnectionPool(
-                self.path, min_size=0, max_size=READERS, open=True, configure=_adapt, kwargs=_POOLED
+                self.path, min_size=0, max_size=READERS, open=True, configure=_reader, kwargs=_POOLED
             )
         pool = self._pool
 

@@ -29,6 +29,19 @@ from storage.updates import HandledUpdates
 from storage.wishes import Wishes
 
 
+async def open_database(where: str | Path | Location) -> Database:
+    """Open and migrate the database `where` names, on the backend it names: a path is a SQLite file."""
+    if isinstance(where, Path):
+        where = Location("sqlite", str(where))
+    elif isinstance(where, str):
+        where = parse_location(where)
+    if where.backend == "postgresql":
+        from storage.postgres import PostgresDatabase  # psycopg is the postgresql extra's: only when asked
+
+        return await PostgresDatabase.open(where.target)
+    return await Database.open(where.target)
+
+
 class Storage:
     """The open database and its repositories."""
 
@@ -65,16 +78,8 @@ class Storage:
         spans_for: SpansFor,
         ladder: LadderPolicy = LadderPolicy(),
     ) -> Storage:
-        """Open and migrate the database `where` names: a SQLite file's path, or a Location (a URL parsed)."""
-        if isinstance(where, Path):
-            where = Location("sqlite", str(where))
-        elif isinstance(where, str):
-            where = parse_location(where)
-        if where.backend == "postgresql":
-            from storage.postgres import PostgresDatabase  # psycopg is the postgresql extra's: only when asked
-
-            return cls(await PostgresDatabase.open(where.target), calendar, spans_for, ladder)
-        return cls(await Database.open(where.target), calendar, spans_for, ladder)
+        """Open and migrate the database `where` names: a SQLite file's path, a URL, or a Location."""
+        return cls(await open_database(where), calendar, spans_for, ladder)
 
     async def close(self) -> None:
         """Close the database."""

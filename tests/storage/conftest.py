@@ -65,8 +65,11 @@ async def open_storage(path) -> Storage:
 ON_POSTGRESQL = {
     "test_answers",
     "test_appeals",
+    "test_db_deferred_failures",
+    "test_deferred_writes",
     "test_list_pages",
     "test_privacy_ledger",
+    "test_readers",
     "test_stations",
     "test_usecases",
 }
@@ -95,6 +98,18 @@ def database(backend, tmp_path, request):
     if backend == "postgresql":
         return request.getfixturevalue("postgres_migrated_url")
     return tmp_path / "appeals.sqlite3"
+
+
+def seen_by_another_connection(database, sql: str) -> list[tuple]:
+    """A query's rows read on a connection of its own: what another process, or a restarted bot, would find."""
+    if isinstance(database, str):  # a PostgreSQL URL
+        with psycopg.connect(database) as conn:
+            return [tuple(row) for row in conn.execute(sql)]
+    conn = sqlite3.connect(database)
+    try:
+        return [tuple(row) for row in conn.execute(sql)]
+    finally:
+        conn.close()
 
 
 @pytest.fixture
