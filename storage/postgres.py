@@ -236,6 +236,13 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return conn
 
 
+def read_only_rows(url: str, sql: str) -> list[Row]:
+    """All rows of a query, on a read-only connection of its own (a worker process's, say)."""
+    with psycopg.connect(url, autocommit=True, row_factory=_rows) as conn:
+        _reader(conn)
+        return conn.execute(sql).fetchall()
+
+
 def _transaction(
     conn: Connection, work: Callable[[Connection], T], deferred: list[Deferred], failed: list[tuple[str, Any]]
 ) -> T:

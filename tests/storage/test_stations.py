@@ -261,3 +261,14 @@ def test_the_migration_indexes_the_stations_already_there(tmp_path) -> None:
         ("a", amenity_bits(["water", "first_aid"]), 1, 2),
         ("b", 0, 3, 4),
     ]
+
+
+async def test_the_csv_export_reads_the_database_on_a_connection_of_its_own(storage) -> None:
+    """What the worker process runs: every station, by the database's own path or URL."""
+    from storage.stations import stations_csv
+
+    await storage.stations.import_records([record("b", 31.1, 121.1), record("a", 31.0, 121.0, unit="st1")])
+    count, data = stations_csv(storage.db.path)
+    lines = data.decode("utf-8-sig").splitlines()
+    assert count == 2 and len(lines) == 3
+    assert [line.split(",")[0].strip('"') for line in lines[1:]] == ["a", "b"]
