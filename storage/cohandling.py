@@ -115,7 +115,7 @@ def record(
         )
     elif rule.signs_part:
         conn.execute(
-            "UPDATE cohandlers SET state = 'accepted', accepted_at = ?, accept_on_time = (? <= accept_due)"
+            "UPDATE cohandlers SET state = 'accepted', accepted_at = ?, accept_on_time = CASE WHEN ? <= accept_due THEN 1 ELSE 0 END"
             " WHERE appeal_id = ? AND unit_id = ?",
             (ts, ts, appeal_id, unit),
         )

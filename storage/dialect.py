@@ -59,3 +59,10 @@ def json_rows(conn: Any, *values: str) -> str:
     if is_postgresql(conn):
         return f"coalesce(json_agg(json_build_array({', '.join(values)}))::text, '[]')"
     return f"json_group_array(json_array({', '.join(values)}))"
+
+
+def byte_length(conn: Any, column: str) -> str:
+    """The length of the text in `column` in bytes (UTF-8), not characters."""
+    if is_postgresql(conn):
+        return f"octet_length({column})"
+    return f"length(CAST({column} AS BLOB))"

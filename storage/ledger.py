@@ -12,7 +12,7 @@ from domain.events import Event
 from domain.lifecycle import State
 from domain.rates import RATINGS
 from storage.db import Database
-from storage.dialect import json_rows
+from storage.dialect import byte_length, json_rows
 from storage.literals import literal, literals
 from storage.models import from_ts, to_ts
 
@@ -67,12 +67,13 @@ def _query(conn: Any) -> str:
     )
 
 
-# What sizes an export before it is built: how many appeals, and the bytes of their people's texts.
+# What sizes an export before it is built: how many appeals, and the bytes of their people's texts
+# ({description}, {place} and {note}: each text's length in bytes, spelled per backend).
 _SIZE = f"""
 WITH chosen AS (SELECT id, description, place FROM appeals WHERE created_at >= :start AND created_at < :end)
 SELECT count(*) AS appeals,
-    coalesce(sum(length(CAST(description AS BLOB)) + coalesce(length(CAST(place AS BLOB)), 0)), 0)
-    + coalesce((SELECT sum(length(CAST(note AS BLOB))) FROM events
+    coalesce(sum({{description}} + coalesce({{place}}, 0)), 0)
+    + coalesce((SELECT sum({{note}}) FROM events
         WHERE event = {_RESOLVE} AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
 FROM chosen
 """
@@ -160,6 +161,10 @@ def _line(row: sqlite3.Row) -> LedgerLine:
     )
 
 
+def _size(conn: Any) -> str:
+    return _SIZE.format(**{column: byte_length(conn, column) for column in ("description", "place", "note")})
+
+
 class Ledger:
     """Read-only queries over appeals and their events for exports."""
 
@@ -177,5 +182,5 @@ class Ledger:
     async def size(self, start: datetime, end: datetime) -> LedgerSize:
         """How many appeals were filed in [start, end) and how many bytes their texts take."""
         params = {"start": to_ts(start), "end": to_ts(end)}
-        (row,) = await self._db.read_side_by_side([lambda conn: conn.execute(_SIZE, params).fetchone()])
+        (row,) = await self._db.read_side_by_side([lambda conn: conn.execute(_size(conn), params).fetchone()])
         return LedgerSize(row["appeals"], row["text_bytes"])

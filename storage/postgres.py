@@ -39,9 +39,9 @@ WRITE_LOCK = 0x77726974657273  # "writers"
 # Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
 # parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
 # SQLite's `IS ?` and `IS NOT ?` compare any two values, NULL or not: PostgreSQL's `IS [NOT] DISTINCT
-# FROM`. `INDEXED BY` is a hint to SQLite's planner only.
+# FROM`. `INDEXED BY` is a hint to SQLite's planner only. SQLite takes `IN ()`, an empty list.
 _TOKENS = re.compile(
-    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\bIS\s+NOT\s+\?|\bIS\s+\?|\bINDEXED\s+BY\s+\w+"
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\bIS\s+NOT\s+\?|\bIS\s+\?|\bINDEXED\s+BY\s+\w+|\b(?:NOT\s+)?IN\s*\(\s*\)"
     r"|\?|%|:[A-Za-z_][A-Za-z0-9_]*",
     re.IGNORECASE,
 )
@@ -59,6 +59,10 @@ def translate(sql: str, named: bool = False) -> str:
             return _REWRITTEN[spaced]
         if spaced.startswith("indexed by"):
             return ""
+        if spaced.startswith("not in"):
+            return "<> ALL ('{}')"  # SQLite's empty list: everything is outside it ('{}' takes the left side's type)
+        if spaced.startswith("in"):
+            return "= ANY ('{}')"  # ... and nothing is in it
         if token == "?":
             return "%s"
         if token == "%":
@@ -163,11 +167,9 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement on this cursor."""
-        if params:
-            named, values = _parameters(params)
-            self._cursor.execute(translate(sql, named), values)
-        else:
-            self._cursor.execute(sql)
+        # Parameters always go along, if none: psycopg then reads `%%` as the `%` that translate doubled.
+        named, values = _parameters(params)
+        self._cursor.execute(translate(sql, named), values)
         return self
 
     def fetchone(self) -> Any:

@@ -24,6 +24,8 @@ from storage.postgres import Row, translate
             "WHERE a IS NOT DISTINCT FROM %s AND b IS DISTINCT FROM %s AND c IS NOT NULL",
         ),
         ("SELECT * FROM appeals INDEXED BY appeals_unit_queue WHERE a = ?", "SELECT * FROM appeals  WHERE a = %s"),
+        ("WHERE a IN () OR b NOT IN ( )", "WHERE a = ANY ('{}') OR b <> ALL ('{}')"),
+        ("SELECT min(x) FROM t WHERE x IN (1, ?)", "SELECT min(x) FROM t WHERE x IN (1, %s)"),
     ],
 )
 def test_placeholders_and_sqlite_only_syntax_become_postgresqls(sqlite, postgresql) -> None:
@@ -66,6 +68,9 @@ async def test_values_come_back_as_sqlite_gives_them(postgres_url) -> None:
         assert (row["whole"], row["mean"], row["yes"], row["no"], row["chat"]) == (3, 1.5, 1, 0, 7_318_264_905)
         assert [type(v) for v in row] == [int, float, int, int, int]
         assert await db.fetchone("SELECT 1 WHERE false") is None
+        # SQLite's empty lists, for a number and a text: nothing is in one, everything outside it.
+        empty = "SELECT 1 IN () AS a, 1 NOT IN () AS b, 'x' IN () AS c, 'x' NOT IN () AS d"
+        assert tuple(await db.fetchone(empty)) == (False, True, False, True)
         assert await db.write(lambda conn: conn.execute("UPDATE people SET language = 'en'").rowcount) == 0
     finally:
         await db.close()
