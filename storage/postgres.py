@@ -267,13 +267,42 @@ def _transaction(
     return result
 
 
+class PooledReaders:
+    """A report's side-by-side parts on read-only connections from a small pool, opened at first use:
+    storage.readers.Readers' counterpart."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._pool: ConnectionPool | None = None
+
+    async def run_all(self, parts: list[Callable[[Any], Any]]) -> list[Any]:
+        """Run each part on a pooled connection of its own, side by side; their results in order."""
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self._url, min_size=0, max_size=READERS, open=True, configure=_reader, kwargs=_POOLED
+            )
+        pool = self._pool
+
+        def one(part: Callable[[Any], Any]) -> Any:
+            with pool.connection() as conn:
+                return part(Connection(conn))
+
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, one, part) for part in parts)))
+
+    async def close(self) -> None:
+        """Close the pool's connections."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database; every call is one unit of work on the database thread."""
 
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
         super().__init__(conn, executor, url)  # type: ignore[arg-type]
         self._adapter = Connection(conn)
-        self._pool: ConnectionPool | None = None
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
@@ -288,8 +317,9 @@ class PostgresDatabase(Database):
         try:
             await db.run(lambda adapter: migrate(adapter.raw), long=True)
         except BaseException:
-            await db._close_connection()
+            await db.close()
             raise
+        db._readers = PooledReaders(url)  # type: ignore[assignment]
         return db
 
     async def run(self, work: Callable[[Any], T], *, long: bool = False) -> T:
@@ -302,30 +332,9 @@ class PostgresDatabase(Database):
     def _in_transaction(self, work: Callable[[Any], T], deferred: list[Deferred], failed: list[Any]) -> Any:
         return lambda adapter: _transaction(adapter, work, deferred, failed)
 
-    async def read_side_by_side(self, parts: list[Callable[[Any], Any]]) -> list[Any]:
-        """Run read-only parts of a report side by side, each on a pooled connection; their results in order."""
-        if self._pool is None:
-            self._pool = ConnectionPool(
-                self.path, min_size=0, max_size=READERS, open=True, configure=_reader, kwargs=_POOLED
-            )
-        pool = self._pool
-
-        def one(part: Callable[[Any], Any]) -> Any:
-            with pool.connection() as conn:
-                return part(Connection(conn))
-
-        loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(None, one, part) for part in parts)))
-
     async def checkpoint_truncate(self) -> bool:
         """Nothing to empty on our side: PostgreSQL recycles its own WAL (erasure's VACUUM is still to do)."""
         return True
-
-    async def _close_connection(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, pool.close)
-        await super()._close_connection()
 
 
 _POOLED = {"autocommit": True, "row_factory": _rows}
