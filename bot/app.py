@@ -89,7 +89,7 @@ def utc_now() -> datetime:
 async def open_storage(config: Config, now: datetime) -> Storage:
     """Open the database and make its units, staff and coordinators agree with the config."""
     storage = await Storage.open(
-        config.database.path,
+        config.database.location(),
         config.working_calendar(),
         # The config never changes while the bot runs: each (category, priority) is worked out once.
         functools.cache(lambda category, priority: config.spans(category, Priority(priority))),
@@ -312,7 +312,7 @@ def build_application(
             from bot.ops import start_ops_server
 
             data.ops_server = await start_ops_server(application, config.ops)
-        log.info("bot ready: database %s, %d units", config.database.path, len(config.units))
+        log.info("bot ready: database %s, %d units", config.database.location().shown(), len(config.units))
 
     async def close_services(application: Application) -> None:
         data: BotData = application.bot_data

@@ -170,7 +170,7 @@ def _summary(config: Config, source: str) -> str:
         f"  categories     {', '.join(c.id for c in config.categories)}",
         f"  units          {len(config.units)} ({staff} staff), {len(config.routing)} routing rules, {len(config.coordinators)} coordinators",
         f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
-        f"  database       {config.database.path}",
+        f"  database       {config.database.location().shown()}",
         f"  Bot API        {config.telegram.base_url}; token {token}",
         f"  health/metrics {_ops_summary(config)}; logs as {config.ops.log_format}",
     ]

@@ -33,9 +33,11 @@ from domain.durations import WorkSpan, parse_span
 from domain.filing_limits import FilingLimits
 from domain.ladder import LadderPolicy
 from domain.routing import Area, Rule
+from storage.locations import Location, parse_location
 
 CONFIG_ENV = "APPEALS_BOT_CONFIG"
 DATABASE_ENV = "APPEALS_BOT_DATABASE"
+DATABASE_URL_ENV = "APPEALS_BOT_DATABASE_URL"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_BASE_URL"
 BASE_FILE_URL_ENV = "TELEGRAM_BASE_FILE_URL"
@@ -80,6 +82,19 @@ class TelegramSection(Strict):
 
 class DatabaseSection(Strict):
     path: str = "appeals.sqlite3"
+    # Wins over `path` when set: a file path, sqlite:///path, or postgresql://user:password@host/name.
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str | None) -> str | None:
+        if url is not None:
+            parse_location(url)
+        return url
+
+    def location(self) -> Location:
+        """The database to open: `url` if set, else the file at `path`."""
+        return parse_location(self.url) if self.url is not None else Location("sqlite", self.path)
 
 
 def _minutes(text: str) -> int:
@@ -823,6 +838,8 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
     database = data.setdefault("database", {})
     if isinstance(database, dict) and environ.get(DATABASE_ENV):
         database["path"] = environ[DATABASE_ENV]
+    if isinstance(database, dict) and environ.get(DATABASE_URL_ENV):
+        database["url"] = environ[DATABASE_URL_ENV]
     webhook = data.setdefault("webhook", {})
     if isinstance(webhook, dict) and environ.get(WEBHOOK_SECRET_ENV):
         webhook["secret_token"] = environ[WEBHOOK_SECRET_ENV]

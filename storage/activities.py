@@ -126,7 +126,7 @@ def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts
     return conn.execute(
         "INSERT INTO activities (title, title_en, details, details_en, starts_at, station_id, address, address_en,"
         " lat, lon, places, audience, language, signup_until, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             record.title,
             record.title_en,
@@ -145,7 +145,7 @@ def _insert(conn: sqlite3.Connection, record: ActivityRecord, by: int | None, ts
             by,
             ts,
         ),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def _notice(conn: sqlite3.Connection, chat_id: int, template: str, *, activity_id: int, ts: int) -> None:
@@ -269,9 +269,9 @@ class Activities:
             ).fetchone()[0]
             state = "in" if taken < activity["places"] else "waiting"
             signup_id = conn.execute(
-                "INSERT INTO activity_signups (activity_id, person_id, name, state, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO activity_signups (activity_id, person_id, name, state, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (activity_id, person_id, name, state, ts),
-            ).lastrowid
+            ).fetchone()[0]
             return Joined(state, _position(conn, activity_id, signup_id) if state == "waiting" else 0)
 
         return await self._db.write(work)

@@ -23,9 +23,11 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from domain.answers_file import AnswerRecord
 from storage.db import Database
+from storage.dialect import is_postgresql, json_int
 from storage.models import to_ts
 
 IMPORT_BATCH = 200
@@ -186,13 +188,16 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
         # of the text's keywords go on to be read and scored.
         marks = ",".join("?" * len(terms.keys))
         for answer_id, keywords in conn.execute(
-            f"SELECT answer_id, group_concat(keyword, char(31)) FROM answer_keywords WHERE keyword IN ({marks})"
+            f"SELECT answer_id, group_concat(keyword, ?) FROM answer_keywords WHERE keyword IN ({marks})"
             " GROUP BY answer_id ORDER BY count(*) DESC, answer_id LIMIT ?",
-            (*terms.keys, KEYWORD_CANDIDATES),
+            ("\x1f", *terms.keys, KEYWORD_CANDIDATES),
         ):
             hits[answer_id] = set(keywords.split("\x1f"))
     rowids: list[int] = []
-    if terms.trigrams:
+    found: list[str] = []
+    if terms.trigrams and is_postgresql(conn):
+        found = _trigram_candidates_postgresql(conn, terms.trigrams)
+    elif terms.trigrams:
         rowids = [
             r[0]
             for r in conn.execute(
@@ -200,9 +205,9 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
                 (fts_query(terms.trigrams), FTS_CANDIDATES),
             )
         ]
-    if not hits and not rowids:
+    if not hits and not rowids and not found:
         return []
-    ids = list(hits)
+    ids = list(dict.fromkeys([*hits, *found]))
     # Two lookups, by key and by rowid: one statement with "id IN (...) OR rowid IN (...)" scans the table.
     rows = {
         row["id"]: row
@@ -215,6 +220,21 @@ def search_conn(conn: sqlite3.Connection, text: str, category: str | None, limit
         if row["active"]
     }
     return scored(map(Answer.from_row, rows.values()), terms, hits, category)[:limit]
+
+
+def _trigram_candidates_postgresql(conn: Any, trigrams: tuple[str, ...]) -> list[str]:
+    """FTS5's candidates on PostgreSQL: the answers whose text holds most of the terms (any case), found
+    through the pg_trgm index on answer_index (migration 23's counterpart)."""
+    patterns = ["%" + re.sub(r"([\\%_])", r"\\\1", t) + "%" for t in trigrams]
+    held = " + ".join("(body ILIKE ?)::int" for _ in patterns)
+    anywhere = " OR ".join("body ILIKE ?" for _ in patterns)
+    return [
+        r[0]
+        for r in conn.execute(
+            f"SELECT answer_id FROM answer_index WHERE {anywhere} ORDER BY {held} DESC, answer_id LIMIT ?",
+            (*patterns, *patterns, FTS_CANDIDATES),
+        )
+    ]
 
 
 class Answers:
@@ -260,7 +280,7 @@ class Answers:
 
         def work(conn: sqlite3.Connection) -> bool:
             taken = conn.execute(
-                "DELETE FROM drafts WHERE courier_id = ? AND step = 'answers' AND json_extract(data, '$.started') = ?",
+                f"DELETE FROM drafts WHERE courier_id = ? AND step = 'answers' AND {json_int(conn, 'data', 'started')} = ?",
                 (courier_id, started),
             ).rowcount
             if taken != 1:

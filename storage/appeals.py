@@ -25,6 +25,7 @@ from domain.texts import has_real_words
 from storage import cohandling
 from storage.db import Database
 from storage.desks import desk_chat
+from storage.dialect import json_int
 from storage.filing_limits import check_in
 from storage.literals import literal
 from storage.models import Appeal, LedgerEntry, TimerRow, appeal_facts, from_ts, to_ts
@@ -200,8 +201,9 @@ def arm(
     """(Re)arm a deadline at `due`, starting its ladder at the first step still ahead."""
     stage, fire_at = first_step(timer, due, now, calendar, policy)
     conn.execute(
-        "INSERT OR REPLACE INTO timers (appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at)"
-        " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+        "INSERT INTO timers (appeal_id, kind, due_at, remaining_s, set_at, stage, fire_at)"
+        " VALUES (?, ?, ?, NULL, ?, ?, ?) ON CONFLICT (appeal_id, kind) DO UPDATE SET due_at = excluded.due_at,"
+        " remaining_s = NULL, set_at = excluded.set_at, stage = excluded.stage, fire_at = excluded.fire_at",
         (appeal_id, timer.value, to_ts(due), to_ts(now), stage.value, to_ts(fire_at) if fire_at else None),
     )
 
@@ -511,7 +513,7 @@ class Appeals:
             raise lifecycle.StaleEvent("stale", state, event)
         event_id = conn.execute(
             "INSERT INTO events (appeal_id, event, actor_id, actor_role, from_state, to_state,"
-            " unit_id, note, on_time, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " unit_id, note, on_time, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 appeal_id,
                 event.value,
@@ -524,7 +526,7 @@ class Appeals:
                 None if on_time is None else int(on_time),
                 ts,
             ),
-        ).lastrowid
+        ).fetchone()[0]
         for attachment in args.attachments:
             conn.execute(
                 "INSERT INTO attachments (appeal_id, event_id, kind, file_id, file_unique_id, created_at)"
@@ -597,7 +599,7 @@ class Appeals:
         appeal_id = conn.execute(
             "INSERT INTO appeals (courier_id, category, priority, state, station_id, lat, lon,"
             " description, place, contact_phone, language, created_at, updated_at)"
-            f" VALUES (?, ?, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f" VALUES (?, ?, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 new.courier_id,
                 new.category,
@@ -612,7 +614,7 @@ class Appeals:
                 ts,
                 ts,
             ),
-        ).lastrowid
+        ).fetchone()[0]
         submitted = self.apply_in(
             conn, ActOnAppeal(appeal_id, Event.SUBMIT, new.courier_id), now=now, notify=unit is None
         )
@@ -658,7 +660,7 @@ class Appeals:
                 check_in(conn, new.courier_id, now, limits)
             taken = conn.execute(
                 "DELETE FROM drafts WHERE courier_id = ? AND step = 'review'"
-                " AND coalesce(json_extract(data, '$.started'), 0) = ?",
+                f" AND coalesce({json_int(conn, 'data', 'started')}, 0) = ?",
                 (new.courier_id, started),
             ).rowcount
             return self.submit_in(conn, new, unit, now) if taken == 1 else None
@@ -680,9 +682,9 @@ class Appeals:
             ts = to_ts(now)
             appeal_id = conn.execute(
                 "INSERT INTO appeals (courier_id, category, state, station_id, lat, lon, description, language,"
-                f" created_at, updated_at) VALUES (NULL, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?)",
+                f" created_at, updated_at) VALUES (NULL, ?, {_COLLECTING}, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (spot.category, spot.station_id, spot.lat, spot.lon, description, language, ts, ts),
-            ).lastrowid
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO appeal_links (parent_id, child_id, kind) VALUES (?, ?, 'hotspot')",
                 [(appeal_id, child) for child in spot.appeal_ids],
@@ -862,7 +864,9 @@ class Appeals:
         if at_most is None:
             row = await self._db.fetchone(f"SELECT count(*) FROM {source}", params)
         else:
-            row = await self._db.fetchone(f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?)", (*params, at_most))
+            row = await self._db.fetchone(
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS capped", (*params, at_most)
+            )
         return row[0]
 
     async def awaiting_triage(

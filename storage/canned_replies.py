@@ -69,14 +69,14 @@ class CannedReplies:
             count = conn.execute("SELECT count(*) FROM canned_replies WHERE unit_id = ?", (unit_id,)).fetchone()[0]
             if count >= MAX_REPLIES:
                 return AddRefused.FULL
-            cursor = conn.execute(
+            added = conn.execute(
                 "INSERT INTO canned_replies (unit_id, text, source, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (unit_id, text) DO NOTHING",
+                " ON CONFLICT (unit_id, text) DO NOTHING RETURNING id",
                 (unit_id, text, Source.STAFF.value, to_ts(now)),
-            )
-            if cursor.rowcount == 0:
+            ).fetchone()
+            if added is None:
                 return AddRefused.DUPLICATE
-            return CannedReply(cursor.lastrowid, unit_id, text, Source.STAFF)
+            return CannedReply(added[0], unit_id, text, Source.STAFF)
 
         return await self._db.write(work)
 

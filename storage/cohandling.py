@@ -13,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from domain.calendar import WorkingCalendar
 from domain.durations import WorkSpan, parse_span
@@ -20,6 +21,7 @@ from domain.events import Event, EventRule
 from domain.names import Role, State
 from storage.db import Database
 from storage.desks import desk_chat
+from storage.dialect import join_in_order
 from storage.literals import literal
 from storage.models import Appeal, from_ts, to_ts
 
@@ -115,7 +117,7 @@ def record(
         )
     elif rule.signs_part:
         conn.execute(
-            "UPDATE cohandlers SET state = 'accepted', accepted_at = ?, accept_on_time = (? <= accept_due)"
+            "UPDATE cohandlers SET state = 'accepted', accepted_at = ?, accept_on_time = CASE WHEN ? <= accept_due THEN 1 ELSE 0 END"
             " WHERE appeal_id = ? AND unit_id = ?",
             (ts, ts, appeal_id, unit),
         )
@@ -187,14 +189,18 @@ class Cohandling:
 
     async def open_for(self, unit_id: str, limit: int) -> list[tuple[Appeal, datetime | None]]:
         """Appeals still being handled where `unit_id` co-handles a part not yet done, its part's deadline first."""
-        rows = await self._db.fetchall(
-            # CROSS JOIN keeps SQLite on the unit's own parts first (the index of the migration "co-handling
-            # parts by unit"); it would otherwise walk every appeal in hand to find a unit with none.
-            "SELECT a.*, c.part_due AS part_due FROM cohandlers c CROSS JOIN appeals a ON a.id = c.appeal_id"
-            f" WHERE c.unit_id = ? AND c.state != 'done' AND a.state = {literal(State.HANDLING)}"
-            " ORDER BY c.part_due, a.id LIMIT ?",
-            (unit_id, limit),
-        )
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            # The unit's own parts first (the index of the migration "co-handling parts by unit"): SQLite
+            # would otherwise walk every appeal in hand to find a unit with none.
+            return conn.execute(
+                f"SELECT a.*, c.part_due AS part_due FROM cohandlers c {join_in_order(conn)} appeals a"
+                f" ON a.id = c.appeal_id WHERE c.unit_id = ? AND c.state != 'done' AND a.state = {literal(State.HANDLING)}"
+                " ORDER BY c.part_due, a.id LIMIT ?",
+                (unit_id, limit),
+            ).fetchall()
+
+        rows = await self._db.run(read)
         return [(Appeal.from_row({k: r[k] for k in r.keys() if k != "part_due"}), from_ts(r["part_due"])) for r in rows]
 
     async def units_of_events(self, appeal_id: int) -> dict[int, str]:

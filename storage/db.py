@@ -45,7 +45,9 @@ class DeferredWriteError(Exception):
     def __init__(self, failures: list[tuple[str, sqlite3.Error]]) -> None:
         self.failures = failures
         first_sql, first_error = failures[0]
-        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first_error} ({first_sql})")
+        # PostgreSQL's errors carry a DETAIL that may quote the row (people's data): their first line only.
+        first = getattr(getattr(first_error, "diag", None), "message_primary", None) or first_error
+        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first} ({first_sql})")
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -165,7 +167,7 @@ class Database:
         deferred, self._deferred = self._deferred, []
         failed: list[tuple[str, sqlite3.Error]] = []
         try:
-            result = await self.run(lambda conn: _transaction(conn, work, deferred, failed), long=long)
+            result = await self.run(self._in_transaction(work, deferred, failed), long=long)
         except BaseException:
             self._deferred[:0] = deferred
             raise
@@ -175,6 +177,11 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.committed()
         return result
+
+    def _in_transaction(
+        self, work: Callable[[sqlite3.Connection], T], deferred: list[Deferred], failed: list[Any]
+    ) -> Callable[[sqlite3.Connection], T]:
+        return lambda conn: _transaction(conn, work, deferred, failed)
 
     def defer(self, sql: str, params: tuple[Any, ...]) -> None:
         """Write this statement with the next transaction instead of in one of its own (a commit saved)."""

@@ -260,7 +260,8 @@ class Desks:
         """Record an appeal's topic in a group (or its new name)."""
         await self._db.write(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO desk_topics (chat_id, appeal_id, thread_id, name) VALUES (?, ?, ?, ?)",
+                "INSERT INTO desk_topics (chat_id, appeal_id, thread_id, name) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (chat_id, appeal_id) DO UPDATE SET thread_id = excluded.thread_id, name = excluded.name",
                 (chat_id, appeal_id, thread_id, name),
             )
         )

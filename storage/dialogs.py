@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.events import RULES, Event
 from storage.db import Database
+from storage.dialect import json_array_length, json_equal, json_int, json_present, json_without
 from storage.models import from_ts, to_ts
 
 
@@ -179,9 +180,9 @@ class Dialogs:
         return await self._db.write(
             lambda conn: (
                 conn.execute(
-                    "UPDATE drafts SET data = json_remove(data, '$.kept', '$.kept_files', '$.kept_id')"
-                    " WHERE courier_id = ? AND step = ? AND coalesce(json_extract(data, '$.kept_id'), 0) = ?"
-                    " AND (json_extract(data, '$.kept') IS NOT NULL OR json_array_length(data, '$.kept_files') > 0)",
+                    f"UPDATE drafts SET data = {json_without(conn, 'data', 'kept', 'kept_files', 'kept_id')}"
+                    f" WHERE courier_id = ? AND step = ? AND coalesce({json_int(conn, 'data', 'kept_id')}, 0) = ?"
+                    f" AND ({json_present(conn, 'data', 'kept')} OR {json_array_length(conn, 'data', 'kept_files')} > 0)",
                     (courier_id, IDLE, kept_id),
                 ).rowcount
                 == 1
@@ -199,8 +200,9 @@ class Dialogs:
         """Wait for this person's next text for `prompt` (replacing an earlier one)."""
         await self._db.write(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO prompts (telegram_id, appeal_id, verb, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO prompts (telegram_id, appeal_id, verb, data, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET appeal_id = excluded.appeal_id, verb = excluded.verb,"
+                " data = excluded.data, created_at = excluded.created_at",
                 (
                     telegram_id,
                     prompt.appeal_id,
@@ -217,7 +219,8 @@ class Dialogs:
         return await self._db.write(
             lambda conn: (
                 conn.execute(
-                    "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ? AND json(data) = json(?)",
+                    "DELETE FROM prompts WHERE telegram_id = ? AND appeal_id IS ? AND verb = ?"
+                    f" AND {json_equal(conn, 'data', '?')}",
                     (
                         telegram_id,
                         prompt.appeal_id,

@@ -80,7 +80,7 @@ class FilingLimitsStore:
         filed: dict[int, list[datetime]] = {}
         for row in rows:
             filed.setdefault(row[0], []).append(from_ts(row[1]))
-        standings = await self._standings(now, "1", ())
+        standings = await self._standings(now, "1 = 1", ())
         refused = {s.courier_id: refusal(filed.get(s.courier_id, []), now, limits) for s in standings}
         return [
             replace(s, refused_until=None if s.lifted or refused[s.courier_id] is None else refused[s.courier_id].until)
@@ -90,12 +90,12 @@ class FilingLimitsStore:
 
     async def _standings(self, now: datetime, where: str, params: tuple[int, ...]) -> list[Standing]:
         rows = await self._db.fetchall(
-            "SELECT a.courier_id, max(a.id) AS latest, sum(a.created_at > ?) AS today,"
+            "SELECT a.courier_id, max(a.id) AS latest, count(*) FILTER (WHERE a.created_at > ?) AS today,"
             " p.filing_unlimited_by IS NOT NULL AS lifted"
             " FROM appeals a LEFT JOIN people p ON p.telegram_id = a.courier_id"
             f" WHERE a.courier_id IS NOT NULL AND ({where})"
             " AND (a.created_at > ? OR p.filing_unlimited_by IS NOT NULL)"
-            " GROUP BY a.courier_id ORDER BY latest DESC",
+            " GROUP BY a.courier_id, p.filing_unlimited_by ORDER BY latest DESC",
             (to_ts(now - LONGEST), *params, to_ts(now - LONGEST)),
         )
         return [Standing(r["courier_id"], r["latest"], r["today"] or 0, bool(r["lifted"])) for r in rows]

@@ -6,11 +6,13 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from domain.events import Event
 from domain.lifecycle import State
 from domain.rates import RATINGS
 from storage.db import Database
+from storage.dialect import byte_length, json_rows
 from storage.literals import literal, literals
 from storage.models import from_ts, to_ts
 
@@ -21,6 +23,7 @@ _SUBMIT, _ACCEPT, _SEND_BACK, _RESOLVE = (
 _CLOSED = literal(State.CLOSED)
 
 # Events are folded per appeal in one pass; the last rating comes from the events_appeal index.
+# {results} and {cohandlers} are JSON aggregates, spelled per backend (_query).
 _QUERY = f"""
 WITH chosen AS (SELECT * FROM appeals WHERE created_at >= :start AND created_at < :end),
 folded AS (
@@ -43,10 +46,10 @@ SELECT c.id, c.category, c.unit_id, u.name_zh AS unit_zh, u.name_en AS unit_en, 
     (SELECT r.event FROM events r WHERE r.appeal_id = c.id AND r.event IN {_RATINGS}
         ORDER BY r.id DESC LIMIT 1) AS rating,
     c.description, c.place,
-    (SELECT json_group_array(json_array(r.at, r.note)) FROM (
+    (SELECT {{results}} FROM (
         SELECT at, note FROM events WHERE appeal_id = c.id AND event = {_RESOLVE} AND note IS NOT NULL ORDER BY id
     ) r) AS results,
-    (SELECT json_group_array(json_array(x.unit_id, cu.name_zh, cu.name_en, x.state)) FROM (
+    (SELECT {{cohandlers}} FROM (
         SELECT unit_id, state FROM cohandlers WHERE appeal_id = c.id ORDER BY added_id
     ) x LEFT JOIN units cu ON cu.id = x.unit_id) AS cohandlers
 FROM chosen c
@@ -56,12 +59,21 @@ LEFT JOIN stations s ON s.id = c.station_id
 ORDER BY c.id
 """
 
-# What sizes an export before it is built: how many appeals, and the bytes of their people's texts.
+
+def _query(conn: Any) -> str:
+    return _QUERY.format(
+        results=json_rows(conn, "r.at", "r.note"),
+        cohandlers=json_rows(conn, "x.unit_id", "cu.name_zh", "cu.name_en", "x.state"),
+    )
+
+
+# What sizes an export before it is built: how many appeals, and the bytes of their people's texts
+# ({description}, {place} and {note}: each text's length in bytes, spelled per backend).
 _SIZE = f"""
 WITH chosen AS (SELECT id, description, place FROM appeals WHERE created_at >= :start AND created_at < :end)
 SELECT count(*) AS appeals,
-    coalesce(sum(length(CAST(description AS BLOB)) + coalesce(length(CAST(place AS BLOB)), 0)), 0)
-    + coalesce((SELECT sum(length(CAST(note AS BLOB))) FROM events
+    coalesce(sum({{description}} + coalesce({{place}}, 0)), 0)
+    + coalesce((SELECT sum({{note}}) FROM events
         WHERE event = {_RESOLVE} AND note IS NOT NULL AND appeal_id IN (SELECT id FROM chosen)), 0) AS text_bytes
 FROM chosen
 """
@@ -149,6 +161,10 @@ def _line(row: sqlite3.Row) -> LedgerLine:
     )
 
 
+def _size(conn: Any) -> str:
+    return _SIZE.format(**{column: byte_length(conn, column) for column in ("description", "place", "note")})
+
+
 class Ledger:
     """Read-only queries over appeals and their events for exports."""
 
@@ -158,11 +174,13 @@ class Ledger:
     async def lines(self, start: datetime, end: datetime) -> list[LedgerLine]:
         """Every appeal filed in [start, end), oldest number first; read on a reader's thread, beside the writer."""
         params = {"start": to_ts(start), "end": to_ts(end)}
-        (lines,) = await self._db.read_side_by_side([lambda conn: [_line(r) for r in conn.execute(_QUERY, params)]])
+        (lines,) = await self._db.read_side_by_side(
+            [lambda conn: [_line(r) for r in conn.execute(_query(conn), params)]]
+        )
         return lines
 
     async def size(self, start: datetime, end: datetime) -> LedgerSize:
         """How many appeals were filed in [start, end) and how many bytes their texts take."""
         params = {"start": to_ts(start), "end": to_ts(end)}
-        (row,) = await self._db.read_side_by_side([lambda conn: conn.execute(_SIZE, params).fetchone()])
+        (row,) = await self._db.read_side_by_side([lambda conn: conn.execute(_size(conn), params).fetchone()])
         return LedgerSize(row["appeals"], row["text_bytes"])

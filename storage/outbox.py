@@ -45,11 +45,11 @@ class Outbox:
             # remain if there are that many. A message not yet tried whose time has not come (a scheduled
             # send) holds none behind it; one waiting to be tried again does.
             heads = (
-                f"SELECT * FROM ({heads}) UNION ALL SELECT * FROM (SELECT {_ROW_COLUMNS} FROM outbox o"
+                f"SELECT * FROM ({heads}) AS appeal_heads UNION ALL SELECT * FROM (SELECT {_ROW_COLUMNS} FROM outbox o"
                 " WHERE status = 'pending' AND lane = 1 AND not_before <= ?"
                 " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.lane = 1"
                 " AND e.chat_id = o.chat_id AND e.id < o.id AND NOT (e.attempts = 0 AND e.not_before > ?))"
-                " ORDER BY id LIMIT ?)"
+                " ORDER BY id LIMIT ?) AS outreach_heads"
             )
             params += (ts, ts, outreach + limit + len(skip))
         rows = [OutboxMessage.model_validate(dict(r)) for r in await self._db.fetchall(heads, params)]
@@ -288,8 +288,11 @@ def _remember(message: AppealMessage, now: datetime) -> list[tuple[str, tuple[An
         )
     statements.append(
         (
-            "INSERT OR REPLACE INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # The card's other rows went just above: only the message's own key can conflict.
+            "INSERT INTO appeal_messages (chat_id, message_id, appeal_id, kind, template, version, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET"
+            " appeal_id = excluded.appeal_id, kind = excluded.kind, template = excluded.template,"
+            " version = excluded.version, sent_at = excluded.sent_at",
             (
                 message.chat_id,
                 message.message_id,

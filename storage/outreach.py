@@ -112,7 +112,8 @@ class Outreach:
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT OR IGNORE INTO outreach_choices (telegram_id, asked_at, updated_at) VALUES (?, ?, ?)",
+                "INSERT INTO outreach_choices (telegram_id, asked_at, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (telegram_id, ts, ts),
             )
             for topic in chosen:  # a name from TOPICS, never from a caller's text
@@ -200,9 +201,9 @@ class Outreach:
         def work(conn: sqlite3.Connection) -> int:
             send_id = conn.execute(
                 "INSERT INTO outreach_sends (kind, ref, topic, created_by, created_at, audience, starts_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (kind, ref, topic, created_by, ts, len(chats), start),
-            ).lastrowid
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO outbox (chat_id, template, params, not_before, created_at, lane, send_id)"
                 " VALUES (?, ?, ?, ?, ?, 1, ?)",
@@ -285,13 +286,11 @@ class Outreach:
     ) -> int:
         """Keep a notice's words, photo and button; its id."""
         return await self._db.write(
-            lambda conn: (
-                conn.execute(
-                    "INSERT INTO outreach_notices (text, photo, link_kind, link_ref, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (text, photo, link[0] if link else None, link[1] if link else None, created_by, to_ts(now)),
-                ).lastrowid
-            )
+            lambda conn: conn.execute(
+                "INSERT INTO outreach_notices (text, photo, link_kind, link_ref, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (text, photo, link[0] if link else None, link[1] if link else None, created_by, to_ts(now)),
+            ).fetchone()[0]
         )
 
     async def notice(self, notice_id: int) -> NoticeRecord | None:
@@ -312,7 +311,8 @@ class Outreach:
         """Keep a coordinator's unfinished notice."""
         await self._db.write(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO outreach_drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)",
+                "INSERT INTO outreach_drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
                 (telegram_id, json.dumps(data, ensure_ascii=False), to_ts(now)),
             )
         )

@@ -50,9 +50,9 @@ def record_in(
 ) -> int:
     """Write one action into the ledger inside the caller's transaction; its id."""
     return conn.execute(
-        "INSERT INTO people_actions (person_id, appeal_id, action, actor_id, at, until_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO people_actions (person_id, appeal_id, action, actor_id, at, until_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (person_id, appeal_id, action.value, actor_id, to_ts(now), to_ts(until) if until else None),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 _COLUMNS = "id, person_id, appeal_id, action, actor_id, at, until_at, noticed_at"

@@ -19,6 +19,7 @@ from domain.lifecycle import Event, Role, State
 from domain.wishes import OPEN_STATES as OPEN_WISH_STATES
 from storage.appeals import Appeals
 from storage.db import Database
+from storage.dialect import json_int
 from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.outreach import TOPICS
@@ -164,7 +165,7 @@ def forget_people(conn: sqlite3.Connection, telegram_ids: Sequence[int]) -> int:
         # Coordinators were told a chat could not be reached, or that it guessed codes: the notice names the person.
         conn.execute(
             f"DELETE FROM outbox WHERE template IN ({_placeholders(_NAMING)})"
-            f" AND json_extract(params, '$.person') IN ({marks})",
+            f" AND {json_int(conn, 'params', 'person')} IN ({marks})",
             [*_NAMING, *chunk],
         )
         for table in ("outreach_sends", "outreach_notices"):  # a send's counts stay, without who made it
@@ -211,8 +212,9 @@ class Privacy:
             if person is None:
                 return Holdings(False, None, None)
             appeals = conn.execute(
-                f"SELECT count(*) AS n, coalesce(sum(state IN ({_OPEN})), 0) AS open,"
-                " coalesce(sum(description != ''), 0) AS texts, coalesce(max(contact_phone IS NOT NULL), 0) AS phone"
+                f"SELECT count(*) AS n, count(*) FILTER (WHERE state IN ({_OPEN})) AS open,"
+                " count(*) FILTER (WHERE description != '') AS texts,"
+                " count(*) FILTER (WHERE contact_phone IS NOT NULL) AS phones"
                 " FROM appeals WHERE courier_id = ?",
                 (telegram_id,),
             ).fetchone()
@@ -247,7 +249,7 @@ class Privacy:
                 texts=appeals["texts"] + notes,
                 wish_texts=wishes["texts"],
                 files=files,
-                phone=bool(appeals["phone"]),
+                phone=bool(appeals["phones"]),
                 location=location is not None,
                 draft=draft is not None,
                 wishes=wishes["n"],
@@ -314,6 +316,8 @@ class Privacy:
                         (cutoff, batch),
                     )
                 ]
+                if not ids:
+                    return 0
                 anonymise_appeals(conn, ids, now)
                 # The messages that showed them name the courier's chat; closed long ago, they are no
                 # longer kept current.

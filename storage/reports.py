@@ -99,8 +99,8 @@ class Standing(StrEnum):
 # Where the period's new appeals stand now, in the loop's order.
 DIGEST_STATES = tuple(Standing)
 _DIGEST_STATE = (
-    f"CASE WHEN state = {_HANDLING} AND awaiting_courier THEN {literal(Standing.AWAITING_COURIER)}"
-    f" WHEN state = {_HANDLING} AND accepted THEN {literal(Standing.ACCEPTED)}"
+    f"CASE WHEN state = {_HANDLING} AND awaiting_courier = 1 THEN {literal(Standing.AWAITING_COURIER)}"
+    f" WHEN state = {_HANDLING} AND accepted = 1 THEN {literal(Standing.ACCEPTED)}"
     f" WHEN state = {_HANDLING} THEN {literal(Standing.ASSIGNED)} ELSE state END"
 )
 
@@ -146,8 +146,8 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     # An appeal whose unit still has time to accept it is not judged yet: it is left out until it
     # is accepted or its acceptance deadline passes (an armed accept timer due after the end).
     assigned, in_time = conn.execute(
-        "SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id"
-        f" AND x.event = {_ACCEPT} AND x.on_time = 1 AND +x.at < ?)), 0)"
+        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events x WHERE x.appeal_id = a.appeal_id"
+        f" AND x.event = {_ACCEPT} AND x.on_time = 1 AND +x.at < ?))"
         f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_SENT_TO_UNIT})"
         " AND at >= ? AND at < ?) a"
         " WHERE NOT EXISTS (SELECT 1 FROM timers t WHERE t.appeal_id = a.appeal_id"
@@ -158,13 +158,13 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     # Each co-handling unit (协办) signing for its part counts as a unit's acceptance too, judged alike:
     # once signed or once its signing deadline has passed.
     parts, parts_in_time = conn.execute(
-        "SELECT count(*), coalesce(sum(accept_on_time = 1 AND accepted_at < ?), 0) FROM cohandlers"
+        "SELECT count(*), count(*) FILTER (WHERE accept_on_time = 1 AND accepted_at < ?) FROM cohandlers"
         " WHERE added_at >= ? AND added_at < ? AND (accept_due < ? OR accepted_at < ?)",
         (end, start, end, end, end),
     ).fetchone()
     assigned, in_time = assigned + parts, in_time + parts_in_time
     asked, solved = conn.execute(
-        f"SELECT count(*), coalesce(sum(a.outcome IN ({_SOLVED})), 0) FROM events e"
+        f"SELECT count(*), count(*) FILTER (WHERE a.outcome IN ({_SOLVED})) FROM events e"
         f" JOIN appeals a ON a.id = e.appeal_id WHERE e.event IN ({_CLOSING}) AND e.to_state = {_CLOSED}"
         " AND e.at >= ? AND e.at < ?"
         f" AND a.outcome NOT IN ({_NOT_ASKED})",
@@ -173,10 +173,11 @@ def _counts(conn: sqlite3.Connection, start: int, end: int) -> Counts:
     # Each appeal rated in the period counts once, by its last rating by the period's end: "not
     # solved", then "satisfied" after the unit's second try, is one satisfied appeal.
     rated, satisfied, fair = conn.execute(
-        f"SELECT count(*), coalesce(sum(last IN ({_SATISFIED})), 0), coalesce(sum(last IN ({_FAIRLY_SATISFIED})), 0)"
+        f"SELECT count(*), count(*) FILTER (WHERE last IN ({_SATISFIED})),"
+        f" count(*) FILTER (WHERE last IN ({_FAIRLY_SATISFIED}))"
         " FROM (SELECT (SELECT y.event FROM events y WHERE y.appeal_id = r.appeal_id"
         f" AND y.event IN ({_RATINGS}) AND +y.at < ? ORDER BY y.id DESC LIMIT 1) AS last"
-        f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_RATINGS}) AND at >= ? AND at < ?) r)",
+        f" FROM (SELECT DISTINCT appeal_id FROM events WHERE event IN ({_RATINGS}) AND at >= ? AND at < ?) r) lasts",
         (end, start, end),
     ).fetchone()
     return Counts(assigned, in_time, asked, solved, rated, satisfied, fair)

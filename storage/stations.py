@@ -32,6 +32,7 @@ from domain.stations_file import (
     to_csv,
 )
 from storage.db import Database
+from storage.locations import parse_location
 from storage.models import from_ts, to_ts
 
 __all__ = [
@@ -244,13 +245,20 @@ def checked_rows(data: bytes, fmt: Format, known_units: Collection[str]) -> list
 
 def stations_csv(path: str) -> tuple[int, bytes]:
     """How many stations there are and the CSV file of them all (UTF-8 with a byte-order mark, for Excel),
-    read from the database file at `path` on a read-only connection of its own: run in the worker process."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        conn.row_factory = sqlite3.Row
-        stations = [Station.from_row(r) for r in conn.execute("SELECT * FROM stations ORDER BY id")]
-    finally:
-        conn.close()
+    read from the database at `path` (Database.path: a file, or a PostgreSQL URL) on a read-only
+    connection of its own: run in the worker process."""
+    if parse_location(path).backend == "postgresql":
+        from storage.postgres import read_only_rows
+
+        rows = read_only_rows(path, "SELECT * FROM stations ORDER BY id")
+    else:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute("SELECT * FROM stations ORDER BY id").fetchall()
+        finally:
+            conn.close()
+    stations = [Station.from_row(r) for r in rows]
     return len(stations), to_csv(s.record() for s in stations).encode("utf-8-sig")
 
 

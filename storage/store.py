@@ -16,6 +16,7 @@ from storage.dialogs import Dialogs
 from storage.filing_limits import FilingLimitsStore
 from storage.health import Health
 from storage.ledger import Ledger
+from storage.locations import Location, parse_location
 from storage.outbox import Outbox
 from storage.outreach import Outreach
 from storage.people import People
@@ -27,6 +28,19 @@ from storage.surveys import Surveys
 from storage.timers import Timers
 from storage.updates import HandledUpdates
 from storage.wishes import Wishes
+
+
+async def open_database(where: str | Path | Location) -> Database:
+    """Open and migrate the database `where` names, on the backend it names: a path is a SQLite file."""
+    if isinstance(where, Path):
+        where = Location("sqlite", str(where))
+    elif isinstance(where, str):
+        where = parse_location(where)
+    if where.backend == "postgresql":
+        from storage.postgres import PostgresDatabase  # psycopg is the postgresql extra's: only when asked
+
+        return await PostgresDatabase.open(where.target)
+    return await Database.open(where.target)
 
 
 class Storage:
@@ -61,13 +75,13 @@ class Storage:
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        where: str | Path | Location,
         calendar: WorkingCalendar,
         spans_for: SpansFor,
         ladder: LadderPolicy = LadderPolicy(),
     ) -> Storage:
-        """Open and migrate the database file at `path`."""
-        return cls(await Database.open(path), calendar, spans_for, ladder)
+        """Open and migrate the database `where` names: a SQLite file's path, a URL, or a Location."""
+        return cls(await open_database(where), calendar, spans_for, ladder)
 
     async def close(self) -> None:
         """Close the database."""

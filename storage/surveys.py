@@ -93,11 +93,11 @@ class Surveys:
                     (survey.to_json(), int(survey.anonymous), to_ts(now), row["id"]),
                 )
                 return "replaced", row["id"]
-            cursor = conn.execute(
-                "INSERT INTO surveys (key, definition, anonymous, imported_at) VALUES (?, ?, ?, ?)",
+            added = conn.execute(
+                "INSERT INTO surveys (key, definition, anonymous, imported_at) VALUES (?, ?, ?, ?) RETURNING id",
                 (survey.id, survey.to_json(), int(survey.anonymous), to_ts(now)),
-            )
-            return "added", int(cursor.lastrowid)
+            ).fetchone()
+            return "added", int(added[0])
 
         return await self._db.write(work)
 
@@ -219,7 +219,8 @@ class Surveys:
             if conn.execute("SELECT state FROM surveys WHERE id = ?", (stored.id,)).fetchone()[0] != "open":
                 return False
             taken = conn.execute(
-                "INSERT OR IGNORE INTO survey_takers (survey_id, telegram_id) VALUES (?, ?)", (stored.id, telegram_id)
+                "INSERT INTO survey_takers (survey_id, telegram_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (stored.id, telegram_id),
             ).rowcount
             conn.execute(
                 "DELETE FROM survey_progress WHERE survey_id = ? AND telegram_id = ?", (stored.id, telegram_id)
@@ -227,9 +228,9 @@ class Surveys:
             if not taken:
                 return False
             response = conn.execute(
-                "INSERT INTO survey_responses (survey_id, telegram_id, submitted_at) VALUES (?, ?, ?)",
+                "INSERT INTO survey_responses (survey_id, telegram_id, submitted_at) VALUES (?, ?, ?) RETURNING id",
                 (stored.id, None, None) if anonymous else (stored.id, telegram_id, to_ts(now)),
-            ).lastrowid
+            ).fetchone()[0]
             rows = []
             for question, answer in answers.items():
                 if isinstance(answer, str):

@@ -63,7 +63,7 @@ class HandledUpdates:
         if self._highest is None:
             await self._load()
         self._db.defer(
-            "INSERT OR IGNORE INTO handled_updates (update_id, digest, handled_at) VALUES (?, ?, ?)",
+            "INSERT INTO handled_updates (update_id, digest, handled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (update_id, digest, ts),
         )
         if update_id % 1000 == 0:

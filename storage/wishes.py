@@ -260,9 +260,9 @@ class Wishes:
                 return Refused("limit")
             wish_id = conn.execute(
                 "INSERT INTO wishes (courier_id, category, text, language, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (courier.telegram_id, category, text, language, WishState.POSTED.value, to_ts(now), to_ts(now)),
-            ).lastrowid
+            ).fetchone()[0]
             _event(conn, wish_id, WishStep.POST, before=None, actor=courier, role=courier.role, note=None, now=now)
             wish = _get(conn, wish_id)
             _queue_notices(conn, wish, WishStep.POST, actor_id=courier.telegram_id, now=now)
@@ -338,7 +338,9 @@ class Wishes:
         """Wait for this person's next text for a wish (replacing what was awaited before)."""
         await self._db.write(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO wish_dialogs (telegram_id, step, data, updated_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO wish_dialogs (telegram_id, step, data, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
+                " updated_at = excluded.updated_at",
                 (telegram_id, dialog.step, json.dumps(dialog.data, ensure_ascii=False), to_ts(now)),
             )
         )

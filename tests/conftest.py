@@ -49,3 +49,33 @@ def fast_tests_start_no_process(request):
         return
     started = _spawned + [f"process {p.name}" for p in multiprocessing.active_children() if p not in children]
     assert not started, f"this test starts processes ({'; '.join(started)}): mark it @pytest.mark.slow"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the whole session (tests/postgres.py), stopped at its end; the
+    tests that ask for it are skipped, saying why, where Debian's `postgresql` package is absent."""
+    from tests.postgres import PostgresServer, binaries
+
+    bindir = binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian's `postgresql` package; `python3 dev.py test` installs it)")
+    server = PostgresServer.start(bindir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh empty database on the session's PostgreSQL server, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def postgres_migrated_url(postgres_server):
+    """A fresh database on the session's PostgreSQL server, already migrated (copied from a template), dropped after."""
+    url = postgres_server.create_database(migrated=True)
+    yield url
+    postgres_server.drop_database(url)

@@ -6,7 +6,7 @@ import atexit
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -172,6 +172,10 @@ async def _bot_api(core: BotApiCore, config: Config) -> AsyncIterator[tuple[Conf
 
 _template: Path | None = None
 
+# Set by tests/handlers/conftest.py while a test runs on PostgreSQL: the URL of a fresh database for
+# each database path the test names (the same path, across a restart, is the same database).
+postgres_database_for: Callable[[Path], str] | None = None
+
 
 async def fresh_database(path: Path) -> Path:
     """Make `path` (unless it exists) a copy of a database the bot migrated once in this test run.
@@ -211,8 +215,13 @@ async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
     core = BotApiCore(clock=lambda: clock.now.timestamp())
     pacer_time = PacerTime()
     pacer = Pacer(monotonic=pacer_time.monotonic, sleep=pacer_time.sleep)
-    await fresh_database(database)
-    async with _bot_api(core, district_config(database, **overrides)) as (config, request):
+    config = district_config(database, **overrides)
+    if postgres_database_for is None:
+        await fresh_database(database)
+    else:
+        url = postgres_database_for(database)
+        config = config.model_copy(update={"database": config.database.model_copy(update={"url": url})})
+    async with _bot_api(core, config) as (config, request):
         app = build_application(
             config, clock=clock, pacer=pacer, background=False, catalog=catalog(config.default_language), **request
         )

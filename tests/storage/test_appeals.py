@@ -1,7 +1,6 @@
 """Applying events: one transaction each, compare-and-set, ledger, outbox and timers."""
 
 import asyncio
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from storage.appeals import AppealNotFound, BadEventArguments
 from tests.storage.conftest import (
     COORDINATOR,
     COURIER,
+    INTEGRITY_ERRORS,
     MONDAY_10,
     OTHER_COURIER,
     OTHER_STAFF,
@@ -173,10 +173,9 @@ async def test_send_back_limit_and_window(storage) -> None:
         )
 
 
-async def test_two_connections_racing_one_appeal_exactly_one_wins(tmp_path) -> None:
+async def test_two_connections_racing_one_appeal_exactly_one_wins(database) -> None:
     """Two writers, two connections, the same appeal: one accept lands, the other is refused."""
-    path = tmp_path / "race.sqlite3"
-    first, second = await open_storage(path), await open_storage(path)
+    first, second = await open_storage(database), await open_storage(database)
     try:
         for _ in range(20):
             appeal_id = (await first.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
@@ -194,16 +193,25 @@ async def test_two_connections_racing_one_appeal_exactly_one_wins(tmp_path) -> N
         await second.close()
 
 
-async def test_a_failure_between_statements_writes_nothing(storage) -> None:
+BROKEN_OUTBOX = {
+    "sqlite": [
+        "CREATE TEMP TRIGGER break_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION disk_on_fire() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'disk on fire' USING ERRCODE = 'integrity_constraint_violation'; END; $$",
+        "CREATE TRIGGER break_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION disk_on_fire()",
+    ],
+}
+
+
+async def test_a_failure_between_statements_writes_nothing(storage, backend) -> None:
     """If the outbox insert fails mid-transaction, the state change and ledger row roll back."""
     appeal_id = (await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)).appeal.id
     before = (await counts(storage), await storage.appeals.get(appeal_id))
-    await storage.db.run(
-        lambda conn: conn.execute(
-            "CREATE TEMP TRIGGER break_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-        )
-    )
-    with pytest.raises(sqlite3.IntegrityError, match="disk on fire"):
+    for sql in BROKEN_OUTBOX[backend]:
+        await storage.db.run(lambda conn, sql=sql: conn.execute(sql))
+    with pytest.raises(INTEGRITY_ERRORS, match="disk on fire"):
         await storage.appeals.apply(ActOnAppeal(appeal_id, E.ACCEPT, STAFF), MONDAY_10)
     assert (await counts(storage), await storage.appeals.get(appeal_id)) == before
 
@@ -212,7 +220,7 @@ async def test_the_ledger_is_append_only(storage) -> None:
     """Rewriting or deleting history fails at the database itself."""
     await storage.appeals.submit(new_appeal(), "st1", MONDAY_10)
     for sql in ("UPDATE events SET event = 'reject'", "DELETE FROM events", "UPDATE events SET at = 0"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
             await storage.db.write(lambda conn, sql=sql: conn.execute(sql))
     await storage.db.write(lambda conn: conn.execute("UPDATE events SET note = NULL, actor_id = NULL"))
 

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from storage.store import Storage
-from tests.storage.conftest import MONDAY_10, open_storage
+from tests.storage.conftest import MONDAY_10, open_storage, seen_by_another_connection
 
 
-def _on_disk(path) -> set[int]:
+def _on_disk(database) -> set[int]:
     """The handled update ids another connection sees (what a restarted bot would find)."""
-    conn = sqlite3.connect(path)
-    try:
-        return {row[0] for row in conn.execute("SELECT update_id FROM handled_updates")}
-    finally:
-        conn.close()
+    return {row[0] for row in seen_by_another_connection(database, "SELECT update_id FROM handled_updates")}
 
 
 @pytest.fixture
-async def opened(tmp_path):
-    path = tmp_path / "deferred.sqlite3"
-    storage: Storage = await open_storage(path)
-    yield storage, path
+async def opened(database):
+    storage: Storage = await open_storage(database)
+    yield storage, database
     await storage.close()
 
 
@@ -49,7 +42,7 @@ async def test_a_failed_transaction_keeps_the_records_for_the_next(opened) -> No
     storage, path = opened
     await storage.updates.record(7, "m:1:3:1", MONDAY_10)
 
-    def fails(conn: sqlite3.Connection) -> None:
+    def fails(conn) -> None:
         conn.execute("INSERT INTO handled_updates (update_id, digest, handled_at) VALUES (99, 'x', 0)")
         raise RuntimeError("the handler's work failed")
 
@@ -60,16 +53,16 @@ async def test_a_failed_transaction_keeps_the_records_for_the_next(opened) -> No
     assert _on_disk(path) == {7}
 
 
-async def test_closing_writes_what_is_deferred(tmp_path) -> None:
-    path = tmp_path / "closing.sqlite3"
+async def test_closing_writes_what_is_deferred(database) -> None:
+    path = database
     storage = await open_storage(path)
     await storage.updates.record(8, "m:1:4:1", MONDAY_10)
     await storage.close()
     assert _on_disk(path) == {8}
 
 
-async def test_a_redelivery_after_a_restart_is_found_in_the_file(tmp_path) -> None:
-    path = tmp_path / "restart.sqlite3"
+async def test_a_redelivery_after_a_restart_is_found_in_the_file(database) -> None:
+    path = database
     storage = await open_storage(path)
     await storage.updates.record(9, "m:1:5:1", MONDAY_10)
     await storage.close()

@@ -8,10 +8,18 @@ import threading
 import pytest
 
 from storage.db import Database
+from storage.store import open_database
+
+try:
+    import psycopg
+
+    READ_ONLY_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+except ImportError:
+    READ_ONLY_ERRORS = (sqlite3.OperationalError,)
 
 
-async def test_parts_run_on_read_only_connections_of_their_own(tmp_path) -> None:
-    db = await Database.open(tmp_path / "readers.sqlite3")
+async def test_parts_run_on_read_only_connections_of_their_own(database) -> None:
+    db = await open_database(database)
     try:
         await db.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
         await db.write(lambda conn: conn.executemany("INSERT INTO t (x) VALUES (?)", [(1,), (2,), (3,)]))
@@ -28,7 +36,7 @@ async def test_parts_run_on_read_only_connections_of_their_own(tmp_path) -> None
         def writes(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT INTO t (x) VALUES (4)")
 
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(READ_ONLY_ERRORS, match="read-?only"):
             await db.read_side_by_side([writes])
     finally:
         await db.close()

@@ -1,0 +1,340 @@
+"""The PostgreSQL database: the same units of work as storage/db.py's, run with psycopg 3 on a thread.
+
+A unit of work is a plain function of a connection (`work(conn)`), so it runs on PostgreSQL as it
+does on SQLite: on the database thread, over psycopg's synchronous API, with a connection adapter
+that speaks what the storage code writes (`?` placeholders, rows read by index or by name, a cursor
+with `rowcount`). Every unit goes to the thread (a round trip to the server must never block the
+event loop), one at a time and in the order asked, as on SQLite. `write` runs its work in one
+transaction, holding an advisory lock that serializes writers as SQLite's BEGIN IMMEDIATE does; each deferred statement rides in a savepoint of its own, so one that fails is undone
+alone, as SQLite undoes a failed statement. A report's side-by-side parts take connections from a
+small pool. docs/design.md §6.4 says why psycopg's sync API rather than asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
+
+from storage.db import Database, Deferred
+from storage.postgres_migrations import migrate
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+READERS = 4  # side-by-side report parts at once, each on a pooled connection
+# pg_advisory_xact_lock's key for writing (postgres_migrations.MIGRATION_LOCK is another).
+WRITE_LOCK = 0x77726974657273  # "writers"
+
+# Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
+# parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
+# SQLite's `IS ?` and `IS NOT ?` compare any two values, NULL or not: PostgreSQL's `IS [NOT] DISTINCT
+# FROM`. `INDEXED BY` is a hint to SQLite's planner only. SQLite takes `IN ()`, an empty list.
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\bIS\s+NOT\s+\?|\bIS\s+\?|\bINDEXED\s+BY\s+\w+|\b(?:NOT\s+)?IN\s*\(\s*\)"
+    r"|\?|%|:[A-Za-z_][A-Za-z0-9_]*",
+    re.IGNORECASE,
+)
+_REWRITTEN = {"is not ?": "IS DISTINCT FROM %s", "is ?": "IS NOT DISTINCT FROM %s"}
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str, named: bool = False) -> str:
+    """`sql` with SQLite's placeholders as psycopg's (`:name` ones if `named`), and every other `%` doubled."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group()
+        spaced = " ".join(token.lower().split())
+        if spaced in _REWRITTEN:
+            return _REWRITTEN[spaced]
+        if spaced.startswith("indexed by"):
+            return ""
+        if spaced.startswith("not in"):
+            return "<> ALL ('{}')"  # SQLite's empty list: everything is outside it ('{}' takes the left side's type)
+        if spaced.startswith("in"):
+            return "= ANY ('{}')"  # ... and nothing is in it
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        if named and token[0] == ":" and token != "::":
+            return f"%({token[1:]})s"
+        return token.replace("%", "%%")  # psycopg reads `%` even inside quotes
+
+    return _TOKENS.sub(one, sql)
+
+
+def _parameters(params: Any) -> tuple[bool, Any]:
+    """Whether parameters are named (a mapping), and them as psycopg takes them."""
+    return (True, params) if isinstance(params, Mapping) else (False, tuple(params))
+
+
+class Row(Sequence[Any]):
+    """A result row read by position or by column name (any case), like sqlite3.Row."""
+
+    __slots__ = ("_values", "_names", "_index")
+
+    def __init__(self, values: Sequence[Any], names: list[str], index: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+        self._index = index
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError(f"no column named {key}") from None
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return self._names == other._names and tuple(self._values) == tuple(other._values)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._names), tuple(self._values)))
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Row]:
+    """psycopg's row factory for Row: the names are read once per result."""
+    names = [column.name for column in cursor.description or ()]
+    index: dict[str, int] = {}
+    for position, name in enumerate(names):
+        index.setdefault(name.lower(), position)  # the first of two same-named columns, as SQLite
+    return lambda values: Row(values, names, index)
+
+
+class _IntFromBool(Dumper):
+    """True and False are stored as 1 and 0, as SQLite stores them (flags are integer columns on both)."""
+
+    oid = psycopg.postgres.types["int4"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumberFromNumeric(Loader):
+    """sum() and avg() of integers are numeric on PostgreSQL: an int when whole, else a float, as SQLite gives."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if any(c in text for c in ".eEN") else int(text)
+
+
+def _adapt(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_dumper(bool, _IntFromBool)
+    conn.adapters.register_loader("numeric", _NumberFromNumeric)
+
+
+class Cursor:
+    """A statement's result, read as the storage code reads sqlite3's cursors."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def row_factory(self) -> None:
+        return None
+
+    @row_factory.setter
+    def row_factory(self, factory: None) -> None:
+        # sqlite3's `cursor.row_factory = None`: plain tuples, for speed.
+        self._cursor.row_factory = tuple_row if factory is None else factory
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement on this cursor."""
+        # Parameters always go along, if none: psycopg then reads `%%` as the `%` that translate doubled.
+        named, values = _parameters(params)
+        self._cursor.execute(translate(sql, named), values)
+        return self
+
+    def fetchone(self) -> Any:
+        """The next row, or None (also for a statement that returns no rows)."""
+        return self._cursor.fetchone() if self._cursor.description is not None else None
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        return self._cursor.fetchall() if self._cursor.description is not None else []
+
+    def fetchmany(self, size: int) -> list[Any]:
+        """Up to `size` more rows."""
+        return self._cursor.fetchmany(size) if self._cursor.description is not None else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed (or returned)."""
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        """The result's columns (name first in each), or None."""
+        return self._cursor.description
+
+
+class Connection:
+    """What a unit of work is handed on PostgreSQL: execute and executemany as on a sqlite3 connection."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def cursor(self) -> Cursor:
+        """A new cursor."""
+        return Cursor(self.raw.cursor())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement."""
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, seq: Any) -> Cursor:
+        """Run one statement for each set of parameters."""
+        cursor = self.raw.cursor()
+        batch = [_parameters(params) for params in seq]
+        if batch:
+            cursor.executemany(translate(sql, batch[0][0]), [values for _named, values in batch])
+        return Cursor(cursor)
+
+
+def _reader(conn: psycopg.Connection[Any]) -> None:
+    """A pooled connection for a report's parts: read-only, as SQLite's readers are (storage/readers.py)."""
+    _adapt(conn)
+    conn.execute("SET default_transaction_read_only = on")
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    # Autocommit: a read outside `write` is a statement of its own; `write` opens its transaction.
+    # Parameters are bound server-side (a statement run often is prepared): client-side binding, which
+    # types values as SQLite does, cost 80 µs more a unit of work (bench/postgres_drivers.py).
+    conn = psycopg.connect(url, autocommit=True, row_factory=_rows)
+    _adapt(conn)
+    return conn
+
+
+def read_only_rows(url: str, sql: str) -> list[Row]:
+    """All rows of a query, on a read-only connection of its own (a worker process's, say)."""
+    with psycopg.connect(url, autocommit=True, row_factory=_rows) as conn:
+        _reader(conn)
+        return conn.execute(sql).fetchall()
+
+
+def _transaction(
+    conn: Connection, work: Callable[[Connection], T], deferred: list[Deferred], failed: list[tuple[str, Any]]
+) -> T:
+    with conn.raw.transaction():
+        # SQLite's BEGIN IMMEDIATE: one writer at a time, across every connection and process, so a
+        # unit of work sees every write before it as SQLite's does (READ COMMITTED alone would let two
+        # accepts of one appeal both read it unaccepted). Finer locks are for the several-worker bench to earn.
+        conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        result = work(conn)
+        for sql, params in deferred:
+            try:
+                with conn.raw.transaction():  # a savepoint: a failed statement is undone alone
+                    conn.execute(sql, params)
+            except psycopg.Error as error:
+                # A bookkeeping row must never cost the transaction it rides along with. Its
+                # parameters may be people's data: the statement only.
+                # Not str(error): PostgreSQL's DETAIL quotes the failing row.
+                log.error("a deferred statement failed: %s (%s)", error.diag.message_primary, sql)
+                failed.append((sql, error))
+    return result
+
+
+class PooledReaders:
+    """A report's side-by-side parts on read-only connections from a small pool, opened at first use:
+    storage.readers.Readers' counterpart."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._pool: ConnectionPool | None = None
+
+    async def run_all(self, parts: list[Callable[[Any], Any]]) -> list[Any]:
+        """Run each part on a pooled connection of its own, side by side; their results in order."""
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self._url, min_size=0, max_size=READERS, open=True, configure=_reader, kwargs=_POOLED
+            )
+        pool = self._pool
+
+        def one(part: Callable[[Any], Any]) -> Any:
+            with pool.connection() as conn:
+                return part(Connection(conn))
+
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, one, part) for part in parts)))
+
+    async def close(self) -> None:
+        """Close the pool's connections."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database; every call is one unit of work on the database thread."""
+
+    def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
+        super().__init__(conn, executor, url)  # type: ignore[arg-type]
+        self._adapter = Connection(conn)
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
+        """Connect to the database at `url` and migrate it."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, _connect, url)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        db = cls(conn, executor, url)
+        try:
+            await db.run(lambda adapter: migrate(adapter.raw), long=True)
+        except BaseException:
+            await db.close()
+            raise
+        db._readers = PooledReaders(url)  # type: ignore[assignment]
+        return db
+
+    async def run(self, work: Callable[[Any], T], *, long: bool = False) -> T:
+        """Run `work` with the connection adapter on the database thread, after what is queued there."""
+        if self._conn is None:
+            raise ValueError("the database is closed")
+        adapter = self._adapter
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, adapter)
+
+    def _in_transaction(self, work: Callable[[Any], T], deferred: list[Deferred], failed: list[Any]) -> Any:
+        return lambda adapter: _transaction(adapter, work, deferred, failed)
+
+    async def checkpoint_truncate(self) -> bool:
+        """Nothing to empty on our side: PostgreSQL recycles its own WAL (erasure's VACUUM is still to do)."""
+        return True
+
+
+_POOLED = {"autocommit": True, "row_factory": _rows}

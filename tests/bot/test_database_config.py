@@ -1,0 +1,77 @@
+"""database.url (or APPEALS_BOT_DATABASE_URL) picks the backend; database.path keeps working."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, parse_config
+from storage.locations import Location, parse_location
+
+UNIT = '[[units]]\nid = "hr"\nkind = "department"\nzh = "人社局"\nen = "HR Bureau"\n'
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No config, database or Telegram settings leak in from the machine; work in a temp folder."""
+    for name in (
+        "APPEALS_BOT_CONFIG",
+        "APPEALS_BOT_DATABASE",
+        "APPEALS_BOT_DATABASE_URL",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_by_default_the_sqlite_file_at_the_path() -> None:
+    assert parse_config({}, environ={}).database.location() == Location("sqlite", "appeals.sqlite3")
+    database = {"path": "district.sqlite3"}
+    assert parse_config({"database": database}, environ={}).database.location() == Location(
+        "sqlite", "district.sqlite3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("district.sqlite3", Location("sqlite", "district.sqlite3")),
+        ("sqlite:///district.sqlite3", Location("sqlite", "district.sqlite3")),
+        ("sqlite:////srv/bot/district.sqlite3", Location("sqlite", "/srv/bot/district.sqlite3")),
+        ("postgresql://bot@db.example/appeals", Location("postgresql", "postgresql://bot@db.example/appeals")),
+        ("postgres://bot@db.example/appeals", Location("postgresql", "postgres://bot@db.example/appeals")),
+    ],
+)
+def test_the_url_names_the_backend_and_wins_over_the_path(url, expected) -> None:
+    config = parse_config({"database": {"path": "ignored.sqlite3", "url": url}}, environ={})
+    assert config.database.location() == expected
+
+
+def test_the_url_may_come_from_the_environment() -> None:
+    url = "postgresql://bot@db.example/appeals"
+    config = parse_config({"database": {"url": "x.sqlite3"}}, environ={"APPEALS_BOT_DATABASE_URL": url})
+    assert config.database.location() == Location("postgresql", url)
+
+
+@pytest.mark.parametrize("url", ["mysql://bot@db/appeals", "sqlite:///", "postgresq://bot@db/appeals"])
+def test_an_unknown_scheme_is_a_clear_problem_not_a_new_file(url) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"database": {"url": url}}, environ={})
+    assert "database.url" in str(raised.value)
+
+
+def test_a_password_in_the_url_is_never_shown(tmp_path, monkeypatch, capsys) -> None:
+    """check-config names the database without the password (logs use the same shown form)."""
+    path = tmp_path / "config.toml"
+    path.write_text(UNIT)
+    monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", "postgresql://bot:s3cret-word@db.example:5432/appeals")
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "postgresql://bot:***@db.example:5432/appeals" in out
+    assert "s3cret-word" not in out
+
+
+def test_shown_leaves_a_url_without_password_and_a_path_alone() -> None:
+    assert parse_location("postgresql://bot@db/appeals").shown() == "postgresql://bot@db/appeals"
+    assert parse_location("sqlite:///a.sqlite3").shown() == "a.sqlite3"
