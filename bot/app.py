@@ -286,6 +286,7 @@ def build_application(
             categories=[CategoryInfo(c.id, c.zh, c.en, c.example_zh, c.example_en) for c in config.categories],
             routing=config.routing_rules(),
             wish_categories={c.id: (c.zh, c.en) for c in config.wishes.categories},
+            quiet_hours=config.outreach.quiet_hours if config.outreach.keeps_quiet else None,
         )
         install(application, services)
         sender = OutboxSender(application, services, pacer)

@@ -445,6 +445,12 @@ class OutreachSection(Strict):
         start, _, end = self.quiet_hours.partition("-")
         return _minutes(start.strip()), _minutes(end.strip())
 
+    @property
+    def keeps_quiet(self) -> bool:
+        """Whether there are quiet hours at all (equal times, "00:00-00:00", mean never quiet)."""
+        start, end = self.quiet_span()
+        return start != end
+
     def is_quiet(self, local: datetime) -> bool:
         """Whether `local` (district time) falls in quiet hours."""
         start, end = self.quiet_span()

@@ -155,7 +155,7 @@ async def _settings_view(services: Services, me: Who) -> tuple[str, Keyboard]:
                 )
             ]
         )
-    lines.append(t("outreach.settings_hint"))
+    lines.append(services.with_quiet(me.lang, t("outreach.settings_hint")))
     rows.append([button(t("outreach.done"), callbacks.encode(Family.OUTREACH, OutreachVerb.CLOSE))])
     return "\n".join(lines), inline(rows)
 

@@ -175,7 +175,8 @@ async def _ask_when(update: Update, context: BotContext, me: Who, draft: dict[st
     rows = [[button(services.text(me.lang, "sending.now"), data(NoticeVerb.WHEN, "now"))]]
     rows += [[button(services.local(m, me.lang), data(NoticeVerb.WHEN, str(to_ts(m))))] for m in times]
     rows.append([cancel_button(services, me.lang, draft)])
-    draft["asked_at"] = await edit_or_reply(update, services.text(me.lang, "sending.ask_when"), inline(rows))
+    question = services.with_quiet(me.lang, services.text(me.lang, "sending.ask_when"))
+    draft["asked_at"] = await edit_or_reply(update, question, inline(rows))
     await save(context, me, draft)
 
 
@@ -375,6 +376,8 @@ async def _send(update: Update, context: BotContext, me: Who, press: Press, draf
         )
     elif kind == NOTICE_KIND:
         text = services.text(me.lang, "outreach.queued", count=len(recipients), send=send_id)
+        text = services.with_quiet(me.lang, text)
     else:
         text = services.text(me.lang, "sending.announced", count=len(recipients), send=send_id)
+        text = services.with_quiet(me.lang, text)
     await edit_or_reply(update, text)

@@ -58,6 +58,8 @@ class Services:
     routing: list[Rule] = field(default_factory=list)
     # What a courier may wish for (微心愿): id -> (zh, en), in the config's order.
     wish_categories: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The district's quiet hours for outreach ("21:00-08:00"), or None when it keeps none.
+    quiet_hours: str | None = "21:00-08:00"
 
     def category(self, category_id: str) -> CategoryInfo | None:
         """A configured category by id."""
@@ -66,6 +68,13 @@ class Services:
     def text(self, lang: str | None, key: str, /, **values: object) -> str:
         """A message from the catalog."""
         return self.catalog.text(lang, key, **values)
+
+    def with_quiet(self, lang: str, text: str) -> str:
+        """`text`, then the sentence that says outreach waits out quiet hours (with their times), where the
+        district keeps any: a promise the bot makes only where it holds."""
+        if self.quiet_hours is None:
+            return text
+        return text + ("" if lang == "zh" else " ") + self.text(lang, "quiet.clause", hours=self.quiet_hours)
 
     def local(self, moment: datetime | None, lang: str) -> str:
         """A moment as people in the district read it: 12月7日 周一 18:00, Mon 7 Dec 18:00 (the year only

@@ -61,6 +61,8 @@ STEP_OF = {
 }
 VERB_OF = {step: verb for verb, step in STEP_OF.items()}
 LISTED = 10  # wishes shown in one list
+# Steps whose "done" says the courier will be told: their news goes paced, outside quiet hours.
+COURIER_TOLD_LATER = {WishStep.DECLINE, WishStep.GRANT}
 # After a step button's wish number when the button sits on a /wishes list: the list is drawn again after the step.
 ON_LIST = ".l"
 # Text typed this long after the question is not taken as its answer (the person has moved on).
@@ -478,7 +480,10 @@ async def _take(
         await _redraw_list(update, context, me)
     else:
         await _show_as_now(update, services, me, result.wish)
-    await reply(update, services.text(me.lang, f"wishes.done_{step}", number=result.wish.id))
+    done = services.text(me.lang, f"wishes.done_{step}", number=result.wish.id)
+    if step in COURIER_TOLD_LATER:  # the courier's news is outreach: it waits out quiet hours
+        done = services.with_quiet(me.lang, done)
+    await reply(update, done)
 
 
 async def _show_as_now(update: Update, services: Services, me: Who, wish: Wish) -> None:

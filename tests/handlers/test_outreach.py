@@ -256,7 +256,7 @@ async def test_notice_dialog_preview_confirm_and_delivery(tmp_path, lang) -> Non
         await bot.press(COORDINATOR, t(bot, "outreach.everyone", lang))
         assert bot.last_text(COORDINATOR) == t(bot, "outreach.ask_area", lang)
         await bot.press(COORDINATOR, t(bot, "outreach.everywhere", lang))
-        assert bot.last_text(COORDINATOR) == t(bot, "sending.ask_when", lang)
+        assert bot.last_text(COORDINATOR) == bot.services.with_quiet(lang, t(bot, "sending.ask_when", lang))
         await bot.press(COORDINATOR, t(bot, "sending.now", lang))
         preview = bot.core.bot_messages(COORDINATOR)[-2]
         head = t(bot, "outreach.notice_head", lang, text="Summer cool-down packages at Station One")
@@ -364,3 +364,16 @@ def test_quiet_hours_are_checked_in_the_config(tmp_path) -> None:
     assert outreach.is_quiet(datetime(2026, 11, 23, 23, 0, tzinfo=TZ))
     assert not outreach.is_quiet(datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
     assert outreach.quiet_end(datetime(2026, 11, 23, 21, 0, tzinfo=TZ)) == datetime(2026, 11, 24, 8, 0, tzinfo=TZ)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_quiet_hours_are_promised_only_where_the_district_keeps_them(tmp_path, lang) -> None:
+    """Settings name the quiet hours with their times; a district with none ("00:00-00:00", as the sandbox)
+    promises nothing it would not keep."""
+    for quiet, promised in (("21:00-08:00", True), ("00:00-00:00", False)):
+        async with running_bot(tmp_path / f"{quiet[:2]}.sqlite3", outreach={"quiet_hours": quiet}) as bot:
+            bot.user(COURIER, "Li", language_code=lang)
+            await bot.say(COURIER, "/settings")
+            clause = bot.services.text(lang, "quiet.clause", hours="21:00-08:00")
+            assert (clause in bot.last_text(COURIER)) is promised
+            assert bot.services.text(lang, "outreach.settings_hint") in bot.last_text(COURIER)
