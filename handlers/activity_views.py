@@ -136,6 +136,8 @@ async def list_view(services: Services, me: Who) -> tuple[str, Keyboard | None]:
     if me.person.role == "coordinator":
         return await _coordinator_list(services, me, upcoming + await services.storage.activities.recent(now))
     shown = [a for a in upcoming if may_sign_up(me, a)][:SHOWN]
+    if not shown and upcoming and me.person.role == "staff":  # not "none": there are some, for couriers
+        return services.text(me.lang, "activities3.for_couriers", count=len(upcoming)), None
     if not shown:
         return services.text(me.lang, "activities.none"), None
     lines = [services.text(me.lang, "activities.list_title")]

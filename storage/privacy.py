@@ -230,8 +230,8 @@ class Privacy:
             location = conn.execute("SELECT 1 FROM last_locations WHERE telegram_id = ?", (telegram_id,)).fetchone()
             draft = conn.execute("SELECT 1 FROM drafts WHERE courier_id = ?", (telegram_id,)).fetchone()
             wishes = conn.execute(
-                f"SELECT count(*) AS n, coalesce(sum(text != ''), 0) AS texts, coalesce(sum(state IN ({_OPEN_WISHES})), 0)"
-                " AS open FROM wishes WHERE courier_id = ?",
+                "SELECT count(*) AS n, count(*) FILTER (WHERE text != '') AS texts,"
+                f" count(*) FILTER (WHERE state IN ({_OPEN_WISHES})) AS open FROM wishes WHERE courier_id = ?",
                 (telegram_id,),
             ).fetchone()
             signups = conn.execute(

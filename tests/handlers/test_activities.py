@@ -319,6 +319,9 @@ async def test_forged_and_stale_presses_are_refused(bot) -> None:
     query = bot.core.press_button(STAFF, bot.core.bot_messages(STAFF)[-1]["message_id"], f"ac:join:{activity_id}")
     await bot.deliver()
     assert toast(bot, query) == t(bot, "en", "activities.not_for_you")
+    # Their list does not say there are none: there is one, for couriers.
+    await bot.say(STAFF, "/activities")
+    assert bot.last_text(STAFF) == t(bot, "en", "activities3.for_couriers", count=1)
     # Sign-up closes at its deadline.
     await bot.at(START.replace(day=29, hour=18, minute=1))
     query = bot.core.press_button(COURIER, message, f"ac:join:{activity_id}")
