@@ -25,6 +25,7 @@ __all__ = [
     "command_and_button",
     "counted_label",
     "drop_keyboard",
+    "drop_pressed_button",
     "edit_or_reply",
     "for_role",
     "main_menu",
@@ -127,6 +128,25 @@ async def drop_keyboard(update: Update) -> None:
         await _bot(update).edit_markup(query.message.chat.id, query.message.message_id)
     except BadRequest as error:
         if not _not_modified(error):  # a second tap that came in before the first one's edit
+            raise
+
+
+async def drop_pressed_button(update: Update) -> None:
+    """Take the pressed button off its message, keeping the others (a Stop that has done its work)."""
+    query = update.callback_query
+    if not isinstance(query.message, Message) or query.message.reply_markup is None:
+        return
+    rows = [
+        [b for b in row if b.get("callback_data") != query.data]
+        for row in query.message.reply_markup.to_dict()["inline_keyboard"]
+    ]
+    rows = [row for row in rows if row]
+    try:
+        await _bot(update).edit_markup(
+            query.message.chat.id, query.message.message_id, {"inline_keyboard": rows} if rows else None
+        )
+    except BadRequest as error:
+        if not _not_modified(error):
             raise
 
 

@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler
 
 from handlers import callbacks
 from handlers.callbacks import Family, LinkVerb, OutreachVerb, Press
-from handlers.common import Who, command_and_button, edit_or_reply, main_menu, refuse, reply, who
+from handlers.common import Who, command_and_button, drop_pressed_button, edit_or_reply, main_menu, refuse, reply, who
 from handlers.evidence import Part
 from handlers.keyboards import Button, Keyboard, button, inline
 from handlers.services import BotContext, Services
@@ -203,6 +203,7 @@ async def on_press(update: Update, context: BotContext, me: Who, press: Press) -
         await outreach.choose(person, (press.arg,), False, now)
         topic = services.text(me.lang, f"outreach.topic_{press.arg}")
         await query.answer(services.text(me.lang, "outreach.stopped", topic=topic))
+        await drop_pressed_button(update)  # done: the message's other buttons stay
     else:  # CLOSE: the choices stay in view, under the word that they are saved
         await query.answer()
         choices = await outreach.choices(person) or dict.fromkeys(TOPICS, False)

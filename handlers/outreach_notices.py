@@ -130,7 +130,9 @@ async def _linkable(services: Services, lang: str) -> list[tuple[str, str, str]]
     found = [
         ("survey", str(s.id), s.survey.title(lang)) for s in await services.storage.surveys.all() if s.state == "open"
     ]
-    found += [("activity", str(a.id), a.title) for a in await services.storage.activities.upcoming(services.clock())]
+    found += [
+        ("activity", str(a.id), a.title_for(lang)) for a in await services.storage.activities.upcoming(services.clock())
+    ]
     return found[:LINKS_SHOWN]
 
 

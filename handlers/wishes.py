@@ -449,8 +449,12 @@ async def _refused(update: Update, context: BotContext, me: Who, why: str, numbe
     await refuse(update, context, me.lang, f"wishes.refused_step_{why}", number=number)
     if on_list:
         await _redraw_list(update, context, me)
-    elif why == "state":
-        await drop_keyboard(update)
+    elif why == "state":  # the notice shows what became of the wish (withdrawn, say), without its buttons
+        wish = await context.services.storage.wishes.get(number)
+        if wish is None:
+            await drop_keyboard(update)
+        else:
+            await _show_as_now(update, context.services, me, wish)
 
 
 async def _take(

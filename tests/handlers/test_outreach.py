@@ -104,10 +104,14 @@ async def test_settings_toggles_and_stop_under_a_message(bot) -> None:
     await notice_to(bot, await bot.services.storage.outreach.audience("notices"))
     await bot.tick()
     assert received(bot, COURIER) == 1
+    notice = bot.core.bot_messages(COURIER)[-1]["message_id"]
     query = await bot.press(COURIER, t(bot, "outreach.stop"))
     answer = bot.core.answered_callback(query)
     assert answer["text"] == t(bot, "outreach.stopped", topic=t(bot, "outreach.topic_notices"))
     assert await bot.services.storage.outreach.audience("notices") == []
+    # Done, so the Stop leaves the notice (its text stays).
+    (shown,) = [m for m in bot.core.bot_messages(COURIER) if m["message_id"] == notice]
+    assert bot.core.inline_buttons(shown) == [] and "Free clinic on Saturday" in shown["text"]
     await notice_to(bot, [COURIER], "Second notice")
     await bot.tick()
     assert received(bot, COURIER, "Second notice") == 0

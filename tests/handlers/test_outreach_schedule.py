@@ -418,6 +418,9 @@ async def test_an_activity_published_is_announced_now_with_its_button(bot, lang)
         assert text.startswith(t(bot, "sending.activity_head", reader, card="📌 Free clinic").split("📌")[0])
         assert "Free clinic" in text and "Blood pressure" in text
         assert labels(bot, person) == [t(bot, "outreach.link_activity", reader), t(bot, "outreach.stop", reader)]
+    # Stop under it takes only itself away: the activity's button stays.
+    await bot.press(ZH_COURIER, t(bot, "outreach.stop", "zh"))
+    assert labels(bot, ZH_COURIER) == [t(bot, "outreach.link_activity", "zh")]
     await bot.press(COURIER, t(bot, "outreach.link_activity"))
     assert t(bot, "activities.button_join") in labels(bot, COURIER)
 

@@ -178,3 +178,20 @@ async def test_a_reason_shown_back_stays_in_view_and_no_stale_cancel_is_left(bot
     )
     (asked,) = [m for m in bot.core.bot_messages(COORDINATOR) if m["message_id"] == asked["message_id"]]
     assert bot.core.inline_buttons(asked) == []
+
+
+async def test_a_review_notice_pressed_after_the_wish_was_withdrawn_shows_it_withdrawn(bot) -> None:
+    """The coordinator's Approve on a wish the courier withdrew meanwhile is refused, and the notice now says
+    what became of the wish instead of still "waiting for review"."""
+    await bot.start(COORDINATOR)
+    number = await post_wish(bot, "en")
+    notice = bot.core.bot_messages(COORDINATOR)[-1]["message_id"]
+    await bot.say(COURIER, "/wishes")
+    await bot.press(COURIER, t(bot, "en", "wishes.button_withdraw", number=number))
+    await bot.press(COURIER, t(bot, "en", "wishes2.button_withdraw_confirm"))
+    query = bot.core.press_button(COORDINATOR, notice, f"wi:approve:{number}")
+    await bot.deliver()
+    assert bot.core.answered_callback(query)["text"] == t(bot, "en", "wishes.refused_step_state", number=number)
+    (shown,) = [m for m in bot.core.bot_messages(COORDINATOR) if m["message_id"] == notice]
+    assert t(bot, "en", "wishes.state_withdrawn") in shown["text"]
+    assert t(bot, "en", "wishes.state_posted") not in shown["text"] and bot.core.inline_buttons(shown) == []
