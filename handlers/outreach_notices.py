@@ -29,7 +29,7 @@ from handlers.common import (
 from handlers.keyboards import Button, button, inline
 from handlers.outreach_audience import save
 from handlers.services import BotContext, Services
-from handlers.telegram_text import shorten
+from handlers.telegram_text import one_line, shorten
 from storage.models import from_ts
 from storage.outreach import NOTICE_KIND
 
@@ -226,6 +226,27 @@ def _kind(services: Services, lang: str, kind: str) -> str:
     return services.text(lang, f"outreach.kind_{kind}") if kind in ("notice", "survey", "activity") else kind
 
 
+SUBJECT_SHOWN = 24  # characters of a notice's text or a title that name a send in /outreach
+
+
+async def _subject(services: Services, lang: str, kind: str, ref: str) -> str:
+    """What a send was about, as its list line names it: the number, then the notice's first words or the
+    survey's or activity's title (two sends of "Notice 3" and "Notice 4" are otherwise hard to tell apart)."""
+    name = None
+    if ref.isdigit() and kind == "notice":
+        notice = await services.storage.outreach.notice(int(ref))
+        name = notice.text if notice else None
+    elif ref.isdigit() and kind == "survey":
+        survey = await services.storage.surveys.get(int(ref))
+        name = survey.survey.title(lang) if survey else None
+    elif ref.isdigit() and kind == "activity":
+        activity = await services.storage.activities.get(int(ref))
+        name = activity.title_for(lang) if activity else None
+    if not name:
+        return ref
+    return ref + services.text(lang, "sending2.subject", name=shorten(one_line(name), SUBJECT_SHOWN))
+
+
 async def _on_unsend(update: Update, context: BotContext, me: Who, press: Press) -> None:
     """Cancel a send none of whose messages has gone yet: asked first; refused once one went (or it was cancelled)."""
     services, query = context.services, update.callback_query
@@ -250,7 +271,7 @@ async def _on_unsend(update: Update, context: BotContext, me: Who, press: Press)
             "sending.unsend_confirm",
             send=send.id,
             kind=_kind(services, me.lang, send.kind),
-            ref=send.ref,
+            ref=await _subject(services, me.lang, send.kind, send.ref),
             at=services.local(from_ts(send.starts_at), me.lang),
             audience=send.audience,
         )
@@ -276,6 +297,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
     rows = []
     for s in sends:
         kind = _kind(services, me.lang, s.kind)
+        ref = await _subject(services, me.lang, s.kind, s.ref)
         if s.cancelled_at is not None:
             lines.append(
                 services.text(
@@ -283,7 +305,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                     "sending.send_line_cancelled",
                     send=s.id,
                     kind=kind,
-                    ref=s.ref,
+                    ref=ref,
                     at=services.local(from_ts(s.cancelled_at), me.lang),
                 )
             )
@@ -292,7 +314,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
             at = services.local(from_ts(s.starts_at), me.lang)
             lines.append(
                 services.text(
-                    me.lang, "sending.send_line_scheduled", send=s.id, kind=kind, ref=s.ref, at=at, audience=s.audience
+                    me.lang, "sending.send_line_scheduled", send=s.id, kind=kind, ref=ref, at=at, audience=s.audience
                 )
             )
             rows.append(
@@ -305,7 +327,7 @@ async def show_sends(update: Update, context: BotContext, me: Who) -> None:
                 "outreach.send_line",
                 send=s.id,
                 kind=kind,
-                ref=s.ref,
+                ref=ref,
                 at=services.local(from_ts(s.starts_at or s.created_at), me.lang),
                 audience=s.audience,
                 sent=s.sent,

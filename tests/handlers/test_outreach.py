@@ -223,7 +223,7 @@ async def test_delivery_counts_shown_to_the_coordinator(bot) -> None:
         "outreach.send_line",
         send=send,
         kind="Notice",
-        ref=counts.ref,
+        ref=counts.ref + t(bot, "sending2.subject", name="Free clinic on Saturday"),
         at=bot.services.local(bot.clock(), "en"),
         audience=4,
         sent=2,

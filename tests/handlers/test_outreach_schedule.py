@@ -209,7 +209,9 @@ async def test_a_scheduled_send_is_shown_and_cancelled_after_asking(bot, lang) -
     (send,) = await bot.services.storage.outreach.sends()
     await bot.say(COORDINATOR, "/outreach")
     kind = t(bot, "outreach.kind_notice", lang)
-    line = t(bot, "sending.send_line_scheduled", lang, send=send.id, kind=kind, ref=send.ref, at=tomorrow, audience=2)
+    # The send is named by its number and the notice's first words.
+    ref = send.ref + t(bot, "sending2.subject", lang, name="Cool-down packages at S…")
+    line = t(bot, "sending.send_line_scheduled", lang, send=send.id, kind=kind, ref=ref, at=tomorrow, audience=2)
     assert line in bot.last_text(COORDINATOR)
     assert labels(bot, COORDINATOR) == [
         t(bot, "sending.unsend", lang, send=send.id),
@@ -217,7 +219,7 @@ async def test_a_scheduled_send_is_shown_and_cancelled_after_asking(bot, lang) -
     ]
     await bot.press(COORDINATOR, t(bot, "sending.unsend", lang, send=send.id))
     assert bot.last_text(COORDINATOR) == t(
-        bot, "sending.unsend_confirm", lang, send=send.id, kind=kind, ref=send.ref, at=tomorrow, audience=2
+        bot, "sending.unsend_confirm", lang, send=send.id, kind=kind, ref=ref, at=tomorrow, audience=2
     )
     await bot.press(COORDINATOR, t(bot, "sending.unsend_keep", lang))
     assert bot.last_text(COORDINATOR) == t(bot, "sending.unsend_kept", lang)
@@ -244,7 +246,7 @@ async def test_a_scheduled_send_is_shown_and_cancelled_after_asking(bot, lang) -
         lang,
         send=send.id,
         kind=kind,
-        ref=send.ref,
+        ref=ref,
         at=bot.services.local(START, lang),
     )
     assert cancelled in bot.last_text(COORDINATOR)
