@@ -402,16 +402,18 @@ def _migrate_data(args: argparse.Namespace) -> int:
     print(f"{source.shown()} copied to {target.shown()}: {len(moved.copied)} tables, {rows} rows; counts match")
     for table, count in moved.rebuilt.items():
         print(f"  {table}: {count} rows, {moved.skipped[table]}")
-    left_out = [name for name in moved.skipped if name not in moved.rebuilt]
-    if left_out:
-        print(f"not copied: {', '.join(left_out)} (SQLite's own indexes; PostgreSQL's are filled from the rows copied)")
+    for table, why in moved.skipped.items():
+        if table not in moved.rebuilt:
+            print(f"  {table}: not copied, {why}")
+    found = moved.source_invariants
+    print(f"invariants on the SQLite file: {f'{len(found)} problem(s), first: {found[0]}' if found else 'all hold'}")
     if moved.invariants is None:
-        print(f"invariants: not checked: {moved.invariants_note}")
+        print(f"invariants on the copy: not checked, {moved.invariants_note}")
     elif moved.invariants:
-        print(f"invariants: {len(moved.invariants)} problem(s) on the copy, first: {moved.invariants[0]}")
+        print(f"invariants on the copy: {len(moved.invariants)} problem(s), first: {moved.invariants[0]}")
         return EXIT_FAILED
     else:
-        print("invariants: all hold on the copy")
+        print("invariants on the copy: all hold")
     print(f"next: set database.url = {target.shown()!r} (or APPEALS_BOT_DATABASE_URL) and start the bot")
     return EXIT_OK
 

@@ -38,6 +38,7 @@ class Moved:
     skipped: dict[str, str] = field(default_factory=dict)
     invariants: list[str] | None = None  # None: the checker could not read PostgreSQL
     invariants_note: str = ""
+    source_invariants: list[str] = field(default_factory=list)
 
 
 def move(source: Location, target: Location, progress: Callable[[str], None] = lambda _line: None) -> Moved:
@@ -138,20 +139,22 @@ def _plan(src: sqlite3.Connection) -> tuple[list[str], dict[str, str]]:
     virtual = {name: sql.split("USING", 1)[1].split("(", 1)[0].strip() for name, sql in rows if "VIRTUAL TABLE" in sql}
     skipped: dict[str, str] = {}
     tables: list[str] = []
+    shadows: dict[str, int] = dict.fromkeys(virtual, 0)
     for name, _sql in rows:
         owner = next((v for v in virtual if name.startswith(f"{v}_")), None)
-        if name in virtual:
-            skipped[name] = (
-                f"SQLite's {virtual[name].upper()} index: PostgreSQL's counterpart is filled by its triggers from the rows copied"
-            )
-        elif owner is not None:
-            skipped[name] = f"the {owner} index's own storage"
+        if owner is not None:
+            shadows[owner] += 1
         elif name.startswith("sqlite_"):
             skipped[name] = "SQLite's own bookkeeping"
         elif name in DERIVED:
             skipped[name] = DERIVED[name]
-        else:
+        elif name not in virtual:
             tables.append(name)
+    for name, kind in virtual.items():
+        skipped[name] = (
+            f"SQLite's {kind.upper()} index (with its {shadows[name]} tables of storage): PostgreSQL's"
+            " counterpart is filled by its triggers from the rows copied"
+        )
     parents = {
         table: {r[2] for r in src.execute(f'PRAGMA foreign_key_list("{table}")') if r[2] != table} for table in tables
     }
@@ -165,8 +168,10 @@ def _plan(src: sqlite3.Connection) -> tuple[list[str], dict[str, str]]:
 
 
 def _copy(src: sqlite3.Connection, dst: Any, progress: Callable[[str], None]) -> Moved:
+    from storage.invariants import check_invariants
+
     tables, skipped = _plan(src)
-    moved = Moved(skipped=skipped)
+    moved = Moved(skipped=skipped, source_invariants=check_invariants(src))
     with dst.transaction():
         for table in tables:
             moved.copied[table] = _copy_table(src, dst, table)

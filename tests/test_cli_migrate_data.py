@@ -154,7 +154,7 @@ async def test_a_district_is_copied_whole_with_counts_and_identities(tmp_path, p
     assert main(["migrate-data", "--from", f"sqlite:///{database}", "--to", postgres_url]) == 0
     out = capsys.readouterr().out
     assert "counts match" in out and "answer_index" in out and "station_index" in out
-    assert "invariants:" in out
+    assert "invariants on the SQLite file: all hold" in out and "invariants on the copy" in out
     for table, count in counts.items():
         assert postgres_count(postgres_url, table) == count, table
     with psycopg.connect(postgres_url) as conn:
@@ -208,3 +208,14 @@ async def test_a_newer_postgresql_schema_is_refused_by_every_command(tmp_path, p
 def test_check_config_says_an_empty_postgresql_database_is_made_at_start(tmp_path, postgres_url, capsys) -> None:
     assert main(["check-config", str(config_file(tmp_path, postgres_url))]) == 0
     assert "schema         none yet: made at start" in capsys.readouterr().out
+
+
+async def test_migrate_data_refuses_a_database_a_bot_is_serving(tmp_path, capsys) -> None:
+    """The bot must be stopped: rows it wrote during the copy would be lost."""
+    from storage.backup import serving
+
+    database = await fresh_database(tmp_path / "d.sqlite3")
+    with serving(database):
+        assert main(["migrate-data", "--from", f"sqlite:///{database}", "--to", "postgresql://a@/c"]) == 1
+    err = capsys.readouterr().err
+    assert "a bot is running on" in err and "stop it first" in err
