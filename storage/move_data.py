@@ -247,11 +247,10 @@ def _invariants(dst: Any) -> tuple[list[str] | None, str]:
     import psycopg
 
     from storage.invariants import check_invariants
-    from storage.postgres import Connection, _adapt
+    from storage.postgres import unit_of_work_connection
 
-    _adapt(dst)
     try:
-        return check_invariants(Connection(dst)), ""
+        return check_invariants(unit_of_work_connection(dst)), ""
     except (TypeError, AttributeError, sqlite3.Error, psycopg.Error) as error:
         # Until the checker reads PostgreSQL (it takes a SQLite file or connection today).
         return None, f"the invariant checker does not read PostgreSQL yet ({type(error).__name__}); counts only"
