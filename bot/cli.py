@@ -145,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", help="a copy made by `backup`")
     restore.add_argument("--config", help="config file (the database)")
 
+    move = sub.add_parser(
+        "migrate-data", help="copy a whole SQLite database into an empty PostgreSQL one (stop the bot first)"
+    )
+    move.add_argument("--from", dest="source", required=True, help="the SQLite database: sqlite:///PATH")
+    move.add_argument("--to", dest="target", required=True, help="the empty PostgreSQL database: postgresql://…")
+
     ledger = sub.add_parser("export", help="the ledger of appeals filed in a period, as CSV or Excel")
     ledger.add_argument("--config", help="config file")
     ledger.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (district time)")
@@ -197,7 +203,36 @@ def _check_config(args: argparse.Namespace) -> int:
     print(_summary(config, str(path) if path else "built-in defaults"))
     for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
         print(f"warning: {problem}", file=sys.stderr)
+    return _check_schema(config)
+
+
+def _check_schema(config: Config) -> int:
+    """check-config's schema line: the database's version beside the code's; a newer one is refused."""
+    from storage.schema_state import DatabaseUnreachable, schema_state
+
+    where = config.database.location()
+    try:
+        state = schema_state(where)
+    except DatabaseUnreachable as error:
+        print(f"warning: schema not checked: {error}", file=sys.stderr)
+        return EXIT_OK
+    print(f"  schema         {state.describe()}")
+    if state.newer:
+        print(f"error: {state.refusal(where)}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _schema_refusal(config: Config) -> str | None:
+    """Why `run` must not start on the configured database (newer than the code, or unreachable); None if it may."""
+    from storage.schema_state import DatabaseUnreachable, schema_state
+
+    where = config.database.location()
+    try:
+        state = schema_state(where)
+    except DatabaseUnreachable as error:
+        return str(error)
+    return state.refusal(where) if state.newer else None
 
 
 async def _with_storage(config: Config, work: Callable[..., Awaitable[int]]) -> int:
@@ -281,6 +316,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    refusal = _schema_refusal(config)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
         with serving(config.database.path):
@@ -346,6 +385,36 @@ def _restore(args: argparse.Namespace) -> int:
         print(
             f"the database it replaced is kept as {copied.set_aside}; to go back: python -m bot restore {copied.set_aside}"
         )
+    return EXIT_OK
+
+
+def _migrate_data(args: argparse.Namespace) -> int:
+    from storage.locations import parse_location
+    from storage.move_data import MoveError, move
+
+    try:
+        source, target = parse_location(args.source), parse_location(args.target)
+        moved = move(source, target, progress=print)
+    except (ValueError, MoveError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = sum(moved.copied.values())
+    print(f"{source.shown()} copied to {target.shown()}: {len(moved.copied)} tables, {rows} rows; counts match")
+    for table, count in moved.rebuilt.items():
+        print(f"  {table}: {count} rows, {moved.skipped[table]}")
+    for table, why in moved.skipped.items():
+        if table not in moved.rebuilt:
+            print(f"  {table}: not copied, {why}")
+    found = moved.source_invariants
+    print(f"invariants on the SQLite file: {f'{len(found)} problem(s), first: {found[0]}' if found else 'all hold'}")
+    if moved.invariants is None:
+        print(f"invariants on the copy: not checked, {moved.invariants_note}")
+    elif moved.invariants:
+        print(f"invariants on the copy: {len(moved.invariants)} problem(s), first: {moved.invariants[0]}")
+        return EXIT_FAILED
+    else:
+        print("invariants on the copy: all hold")
+    print(f"next: set database.url = {target.shown()!r} (or APPEALS_BOT_DATABASE_URL) and start the bot")
     return EXIT_OK
 
 
@@ -583,6 +652,7 @@ COMMANDS = {
     "export": _export,
     "backup": _backup,
     "restore": _restore,
+    "migrate-data": _migrate_data,
 }
 
 

@@ -238,6 +238,12 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return conn
 
 
+def unit_of_work_connection(conn: psycopg.Connection[Any]) -> Connection:
+    """`conn` as a unit of work is handed it (the storage code's placeholders, rows and types)."""
+    _adapt(conn)
+    return Connection(conn)
+
+
 def read_only_rows(url: str, sql: str) -> list[Row]:
     """All rows of a query, on a read-only connection of its own (a worker process's, say)."""
     with psycopg.connect(url, autocommit=True, row_factory=_rows) as conn:
