@@ -73,3 +73,20 @@ def join_in_order(conn: Any) -> str:
     statistics, may otherwise walk the larger table first); PostgreSQL's planner needs no hint, and reads
     CROSS JOIN with ON as an error."""
     return "JOIN" if is_postgresql(conn) else "CROSS JOIN"
+
+
+def distinct(conn: Any, left: str, right: str) -> str:
+    """Whether two values differ, NULL being a value like any other (SQLite's `IS NOT`)."""
+    if is_postgresql(conn):
+        return f"({left}) IS DISTINCT FROM ({right})"
+    return f"({left}) IS NOT ({right})"
+
+
+def table_names(conn: Any) -> str:
+    """A query of one column, `name`: the database's tables (the bot's schema's, on PostgreSQL)."""
+    if is_postgresql(conn):
+        return (
+            "SELECT table_name AS name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    return "SELECT name FROM sqlite_master WHERE type = 'table'"

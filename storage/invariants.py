@@ -1,8 +1,9 @@
 """What must hold in any bot database, whatever happened to it: the checker every test and `restore` use.
 
-`check_invariants(path_or_connection)` reads the database (it never writes) and returns one line
-per violation, each starting with its kind (`ledger:`, `appeal:`, `timers:`, `orphan:`,
-`outbox:`, `merge:`, `links:`, `schema:`, `value:`); an empty list means everything holds:
+`check_invariants(where_or_connection)` reads the database, SQLite or PostgreSQL (it never
+writes), and returns one line per violation, each starting with its kind (`ledger:`, `appeal:`,
+`timers:`, `orphan:`, `outbox:`, `merge:`, `links:`, `schema:`, `value:`); an empty list means
+everything holds:
 
 - every stored state, outcome, priority, event, actor role, timer kind and stage is a member of
   its enum in the code (the schema no longer lists them: storage/migrations.py);
@@ -27,11 +28,14 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from domain import lifecycle
 from domain.deadlines import Priority, Timer
 from domain.ladder import Stage
 from domain.lifecycle import Event, Facts, Outcome, Role, State
+from storage.dialect import distinct, is_postgresql, table_names
+from storage.locations import Location, parse_location
 
 # (child table, column, parent table, parent column): every non-NULL child value must exist.
 _REFERENCES = (
@@ -79,11 +83,21 @@ _OUTBOX_STATUSES = ("pending", "sent", "dead")
 _FOLLOWUP_OUTCOMES = (Outcome.RESOLVED, Outcome.AUTO_CLOSED)
 
 
-def check_invariants(database: str | Path | sqlite3.Connection) -> list[str]:
-    """Every invariant violation in the database (a file path or an open connection); [] if all hold."""
-    if isinstance(database, sqlite3.Connection):
-        return _check(database)
-    conn = sqlite3.connect(f"file:{Path(database)}?mode=ro", uri=True)
+def check_invariants(database: str | Path | Any) -> list[str]:
+    """Every invariant violation in the database; [] if all hold. `database` is where it is (a SQLite
+    file's path, `sqlite:///…` or `postgresql://…`) or an open connection of either backend."""
+    if isinstance(database, Path):
+        database = Location("sqlite", str(database))
+    elif isinstance(database, str):
+        database = parse_location(database)
+    if not isinstance(database, Location):
+        return _consistent(database)
+    if database.backend == "postgresql":
+        from storage.postgres import read_only  # psycopg is the postgresql extra's: only when asked
+
+        with read_only(database.target) as conn:
+            return _consistent(conn)
+    conn = sqlite3.connect(f"file:{Path(database.target)}?mode=ro", uri=True)
     try:
         return _check(conn)
     finally:
@@ -91,22 +105,34 @@ def check_invariants(database: str | Path | sqlite3.Connection) -> list[str]:
 
 
 async def check_database(db) -> list[str]:
-    """`check_invariants` on an open `storage.db.Database`, on its own connection and thread."""
+    """`check_invariants` on an open `storage.db.Database` of either backend, on its own connection and thread."""
     return await db.run(check_invariants)
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+def _consistent(conn: Any) -> list[str]:
+    """The check on an open connection; on PostgreSQL in one snapshot (other workers may be writing)."""
+    if not is_postgresql(conn):
+        return _check(conn)
+    from storage.postgres import snapshot
+
+    with snapshot(conn):
+        return _check(conn)
+
+
+def _rows(conn: Any, sql: str, params: tuple = ()) -> list[Any]:
+    if is_postgresql(conn):  # its rows are read by name already
+        return conn.execute(sql, params).fetchall()
     # A cursor of our own: the caller's connection keeps its row factory.
     cursor = conn.cursor()
     cursor.row_factory = sqlite3.Row
     return cursor.execute(sql, params).fetchall()
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r["name"] for r in _rows(conn, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _tables(conn: Any) -> set[str]:
+    return {r["name"] for r in _rows(conn, table_names(conn))}
 
 
-def _check(conn: sqlite3.Connection) -> list[str]:
+def _check(conn: Any) -> list[str]:
     tables = _tables(conn)
     missing = {"appeals", "events", "timers", "outbox", "people", "units"} - tables
     if missing:
@@ -115,10 +141,10 @@ def _check(conn: sqlite3.Connection) -> list[str]:
     problems += _values(conn, tables)
     problems += _orphans(conn, tables)
     appeals = {r["id"]: r for r in _rows(conn, "SELECT * FROM appeals ORDER BY id")}
-    events: dict[int, list[sqlite3.Row]] = defaultdict(list)
+    events: dict[int, list[Any]] = defaultdict(list)
     for row in _rows(conn, "SELECT * FROM events ORDER BY appeal_id, id"):
         events[row["appeal_id"]].append(row)
-    timers: dict[int, dict[str, sqlite3.Row]] = defaultdict(dict)
+    timers: dict[int, dict[str, Any]] = defaultdict(dict)
     for row in _rows(conn, "SELECT * FROM timers"):
         timers[row["appeal_id"]][row["kind"]] = row
     for appeal_id, appeal in appeals.items():
@@ -137,12 +163,13 @@ def _check(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _activities(conn: sqlite3.Connection) -> list[str]:
+def _activities(conn: Any) -> list[str]:
     """No activity has more people with a place than it has places, nor anyone waiting while a place is free
     and it has not started (a freed place goes to the first waiting)."""
     rows = _rows(
         conn,
-        "SELECT a.id, a.places, sum(s.state = 'in') AS taken, sum(s.state = 'waiting') AS waiting"
+        "SELECT a.id, a.places, count(*) FILTER (WHERE s.state = 'in') AS taken,"
+        " count(*) FILTER (WHERE s.state = 'waiting') AS waiting"
         " FROM activities a JOIN activity_signups s ON s.activity_id = a.id GROUP BY a.id",
     )
     problems = [
@@ -156,7 +183,7 @@ def _activities(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _cohandlers(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+def _cohandlers(conn: Any, appeals: dict[int, Any]) -> list[str]:
     """Each co-handling part is its appeal's add event, finished (if done) by its finish event."""
     problems = []
     rows = _rows(
@@ -188,7 +215,7 @@ _DECIDED_BY = {
 }
 
 
-def _extensions(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+def _extensions(conn: Any, appeals: dict[int, Any]) -> list[str]:
     """Each request for more time is its appeal's request event; its decision, an event of the same appeal."""
     problems = []
     rows = _rows(
@@ -223,7 +250,7 @@ def _extensions(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> li
     return problems
 
 
-def _values(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
+def _values(conn: Any, tables: set[str]) -> list[str]:
     problems = []
     for table, column, enum in _VALUES:
         if table not in tables:
@@ -239,28 +266,29 @@ def _values(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
     return problems
 
 
-def _orphans(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
+def _orphans(conn: Any, tables: set[str]) -> list[str]:
     problems = []
     for child, column, parent, key in _REFERENCES:
         if child not in tables or parent not in tables:
             continue
-        # WITHOUT ROWID tables have no rowid: name the row by the column instead.
-        name = column if child in ("timers", "appeal_links") else "rowid"
+        # WITHOUT ROWID tables have no rowid, nor has PostgreSQL: name the row by the column instead.
+        name = column if child in ("timers", "appeal_links") or is_postgresql(conn) else "rowid"
         for row in _rows(
             conn,
             f"SELECT {name} AS r, {column} AS v FROM {child} c WHERE {column} IS NOT NULL"
             f" AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.{column})",
         ):
             problems.append(f"orphan: {child}.{column} = {row['v']!r} has no {parent} row (row {row['r']})")
-    # Whatever the explicit list above does not name, SQLite's own foreign keys still say.
+    # Whatever the explicit list above does not name, SQLite's own foreign keys still say (PostgreSQL
+    # enforces its foreign keys on every write: nothing to look for).
     named = {(child, parent) for child, _, parent, _ in _REFERENCES}
-    for row in _rows(conn, "PRAGMA foreign_key_check"):
+    for row in [] if is_postgresql(conn) else _rows(conn, "PRAGMA foreign_key_check"):
         if (row[0], row[2]) not in named:
             problems.append(f"orphan: {row[0]} row {row[1]} points at a missing {row[2]} row")
     for row in _rows(
         conn,
         "SELECT o.id, o.appeal_id, e.appeal_id AS event_appeal FROM outbox o JOIN events e ON e.id = o.event_id"
-        " WHERE o.appeal_id IS NOT e.appeal_id",
+        f" WHERE {distinct(conn, 'o.appeal_id', 'e.appeal_id')}",
     ):
         problems.append(
             f"orphan: outbox row {row['id']} is about appeal {row['appeal_id']} but its event is of appeal {row['event_appeal']}"
@@ -277,7 +305,7 @@ def _orphans(conn: sqlite3.Connection, tables: set[str]) -> list[str]:
     return problems
 
 
-def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
+def _replay(appeal: Any, ledger: list[Any]) -> list[str]:
     """Replay the ledger from `collecting`; the appeal row must be where the replay ends."""
     number = appeal["id"]
     problems: list[str] = []
@@ -338,7 +366,7 @@ def _replay(appeal: sqlite3.Row, ledger: list[sqlite3.Row]) -> list[str]:
     return problems
 
 
-def _actor(appeal: sqlite3.Row, row: sqlite3.Row, role: Role, where: str) -> list[str]:
+def _actor(appeal: Any, row: Any, role: Role, where: str) -> list[str]:
     actor = row["actor_id"]
     if role is Role.SYSTEM and actor is not None:
         return [f"{where}: the system acted, yet actor {actor} is recorded"]
@@ -350,7 +378,7 @@ def _actor(appeal: sqlite3.Row, row: sqlite3.Row, role: Role, where: str) -> lis
     return []
 
 
-def _expected_timers(appeal: sqlite3.Row) -> tuple[set[str], set[str]]:
+def _expected_timers(appeal: Any) -> tuple[set[str], set[str]]:
     """(timers that must exist, timers that may exist) for the appeal's state and flags."""
     match appeal["state"]:
         case "assessing":
@@ -365,7 +393,7 @@ def _expected_timers(appeal: sqlite3.Row) -> tuple[set[str], set[str]]:
     return set(), set()
 
 
-def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
+def _timers(appeal: Any, timers: dict[str, Any]) -> list[str]:
     number, state = appeal["id"], appeal["state"]
     needed, allowed = _expected_timers(appeal)
     flags = ", accepted" if state == State.HANDLING and appeal["accepted"] else ""
@@ -394,7 +422,7 @@ def _timers(appeal: sqlite3.Row, timers: dict[str, sqlite3.Row]) -> list[str]:
     return problems
 
 
-def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
+def _merge(appeal: Any, appeals: dict[int, Any]) -> list[str]:
     number, target_id = appeal["id"], appeal["merged_into"]
     if (appeal["outcome"] == Outcome.MERGED) != (target_id is not None):
         return [f"merge: appeal #{number} has outcome {appeal['outcome']} and merged_into {target_id}"]
@@ -412,7 +440,7 @@ def _merge(appeal: sqlite3.Row, appeals: dict[int, sqlite3.Row]) -> list[str]:
     return []
 
 
-def _outbox(conn: sqlite3.Connection) -> list[str]:
+def _outbox(conn: Any) -> list[str]:
     problems = []
     for row in _rows(conn, "SELECT id, status, sent_at, last_error FROM outbox ORDER BY id"):
         status = row["status"]
@@ -425,7 +453,7 @@ def _outbox(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _links(conn: sqlite3.Connection, appeals: dict[int, sqlite3.Row]) -> list[str]:
+def _links(conn: Any, appeals: dict[int, Any]) -> list[str]:
     problems = []
     for row in _rows(conn, "SELECT parent_id, child_id, kind FROM appeal_links"):
         parent, child = appeals.get(row["parent_id"]), appeals.get(row["child_id"])

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -246,9 +247,28 @@ def unit_of_work_connection(conn: psycopg.Connection[Any]) -> Connection:
 
 def read_only_rows(url: str, sql: str) -> list[Row]:
     """All rows of a query, on a read-only connection of its own (a worker process's, say)."""
+    with read_only(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """`conn` inside one read-only transaction that sees the database as it was at its first read (so a
+    check that reads table after table reads one state of it); as it is, if already inside a transaction."""
+    if conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        yield conn
+        return
+    with conn.raw.transaction():
+        conn.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield conn
+
+
+@contextmanager
+def read_only(url: str) -> Iterator[Connection]:
+    """A connection of its own to the database at `url`, read-only, closed after."""
     with psycopg.connect(url, autocommit=True, row_factory=_rows) as conn:
         _reader(conn)
-        return conn.execute(sql).fetchall()
+        yield Connection(conn)
 
 
 def _transaction(

@@ -198,6 +198,15 @@ async def fresh_database(path: Path) -> Path:
     return path
 
 
+def on_this_backend(config: Config, path: Path) -> Config:
+    """`config` with its database at `path`, or on PostgreSQL (the database the test has for `path`) while
+    the test runs there."""
+    database = config.database.model_copy(update={"path": str(path)})
+    if postgres_database_for is not None:
+        database = database.model_copy(update={"url": postgres_database_for(path)})
+    return config.model_copy(update={"database": database})
+
+
 _catalogs: dict[str, Catalog] = {}
 
 
@@ -218,9 +227,7 @@ async def running_bot(database: Path, **overrides: Any) -> AsyncIterator[Bot]:
     config = district_config(database, **overrides)
     if postgres_database_for is None:
         await fresh_database(database)
-    else:
-        url = postgres_database_for(database)
-        config = config.model_copy(update={"database": config.database.model_copy(update={"url": url})})
+    config = on_this_backend(config, database)
     async with _bot_api(core, config) as (config, request):
         app = build_application(
             config, clock=clock, pacer=pacer, background=False, catalog=catalog(config.default_language), **request

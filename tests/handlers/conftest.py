@@ -9,19 +9,23 @@ from tests import harness
 
 # The handler test modules that pass whole on PostgreSQL; each of their tests runs on both backends
 # (on PostgreSQL as a slow test: it needs the session's server). APPEALS_BOT_TEST_ALL_ON_POSTGRESQL=1
-# runs every module on both, to see what is left: test_activities, test_bad_input, test_cohandling,
-# test_erasure, test_extensions, test_mutes, test_redo and test_surveys read the SQLite file itself
-# (tests/invariants.py's checker, sqlite3 helpers, the erasure's byte scans).
+# runs every module on both, to see what is left. A test marked sqlite_only runs on SQLite only
+# (test_erasure's scans of the database's files for a courier's bytes).
 ON_POSTGRESQL = {
+    "test_activities",
     "test_answers",
+    "test_bad_input",
     "test_callbacks",
     "test_canned_replies",
     "test_cards_in_hand",
     "test_catalogs",
+    "test_cohandling",
+    "test_erasure",
     "test_evidence",
     "test_export",
     "test_export_evidence",
     "test_export_formulas",
+    "test_extensions",
     "test_filing_limits",
     "test_fixtext",
     "test_free_text",
@@ -31,15 +35,18 @@ ON_POSTGRESQL = {
     "test_list_pages",
     "test_loop",
     "test_mute_button",
+    "test_mutes",
     "test_nearest",
     "test_outreach",
     "test_presses",
     "test_privacy",
+    "test_redo",
     "test_roles",
     "test_self_handling",
     "test_start",
     "test_station_admin",
     "test_stations_journey",
+    "test_surveys",
     "test_telegram_limits",
     "test_typed_place",
     "test_unit_desk",
@@ -48,8 +55,10 @@ ON_POSTGRESQL = {
 
 
 def pytest_generate_tests(metafunc) -> None:
-    """A module in ON_POSTGRESQL runs each test once per backend."""
+    """A module in ON_POSTGRESQL runs each test once per backend (but a test marked sqlite_only)."""
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        return
     if "backend" in metafunc.fixturenames and (
         module in ON_POSTGRESQL or os.environ.get("APPEALS_BOT_TEST_ALL_ON_POSTGRESQL")
     ):

@@ -4,7 +4,6 @@ moves up, the day-before reminder with Navigate, attendance, the export, and cap
 import asyncio
 import io
 import json
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -15,8 +14,9 @@ from handlers import callbacks
 from handlers.callbacks import Family, LinkVerb
 from storage.invariants import check_database
 from storage.stations import Station
-from tests.harness import START, running_bot
+from tests.harness import START, on_this_backend, running_bot
 from tests.helpers import press_data
+from tests.storage.conftest import INTEGRITY_ERRORS
 
 COURIER, ZH_COURIER, STAFF, COORDINATOR = 1001, 1002, 500, 900
 OTHERS = range(2001, 2041)
@@ -347,9 +347,7 @@ async def test_chinese_courier_reads_it_all_in_chinese(bot) -> None:
 async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> None:
     from bot.sandbox_run import district_config, load_sample_activity, load_sample_stations
 
-    config = district_config(None).model_copy(
-        update={"database": district_config(None).database.model_copy(update={"path": str(tmp_path / "s.sqlite3")})}
-    )
+    config = on_this_backend(district_config(None), tmp_path / "s.sqlite3")
     await load_sample_stations(config)
     assert await load_sample_activity(config, START) == 1
     assert await load_sample_activity(config, START) == 0  # once: a restarted sandbox keeps its activity
@@ -377,7 +375,8 @@ async def test_a_place_freed_by_erasure_goes_to_the_first_waiting_at_the_next_ti
 
 
 async def test_the_schema_itself_refuses_a_place_past_the_count(bot) -> None:
-    """Whatever code writes the rows, SQLite's triggers refuse one place too many (storage/migrations.py)."""
+    """Whatever code writes the rows, the schema's triggers refuse one place too many (storage/migrations.py,
+    storage/postgres_migrations.py)."""
     activity_id = await publish_file(bot, places=1)
 
     def overfill(conn) -> None:
@@ -388,7 +387,7 @@ async def test_the_schema_itself_refuses_a_place_past_the_count(bot) -> None:
             )
         conn.execute("UPDATE activity_signups SET state = 'in' WHERE person_id = 2")
 
-    with pytest.raises(sqlite3.IntegrityError, match="activity full"):
+    with pytest.raises(INTEGRITY_ERRORS, match="activity full"):
         await bot.services.storage.db.write(overfill)
     assert await bot.services.storage.activities.roster(activity_id) == []  # the whole transaction rolled back
 

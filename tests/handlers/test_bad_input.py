@@ -20,12 +20,16 @@ async def bot(tmp_path):
 
 async def snapshot(bot) -> tuple:
     """Everything a refused action must leave untouched."""
-    row = await bot.services.storage.db.fetchone(
-        "SELECT (SELECT count(*) FROM appeals), (SELECT count(*) FROM events), (SELECT count(*) FROM outbox),"
-        " (SELECT group_concat(state || version) FROM appeals), (SELECT group_concat(step || data) FROM drafts),"
-        " (SELECT group_concat(role || ifnull(unit_id, '')) FROM people)"
+    db = bot.services.storage.db
+    counts = await db.fetchone(
+        "SELECT (SELECT count(*) FROM appeals), (SELECT count(*) FROM events), (SELECT count(*) FROM outbox)"
     )
-    return tuple(row)
+    kept = (
+        "SELECT id, state, version FROM appeals ORDER BY id",
+        "SELECT courier_id, step, data FROM drafts ORDER BY courier_id",
+        "SELECT telegram_id, role, unit_id FROM people ORDER BY telegram_id",
+    )
+    return (*counts, *[[tuple(row) for row in await db.fetchall(sql)] for sql in kept])
 
 
 def t(bot, key, **values):

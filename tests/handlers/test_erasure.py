@@ -12,6 +12,7 @@ from bot.retention import run_retention
 from domain.commands import ActOnAppeal, NewAppeal
 from domain.lifecycle import Event
 from handlers.telegram_text import said
+from storage.dialect import table_names
 from tests.harness import running_bot
 
 # A Telegram id no other number in the database comes near, so its bytes cannot turn up by chance.
@@ -75,6 +76,32 @@ def leftovers(path: Path, values: dict[str, object]) -> list[str]:
                 if form in data:
                     found.append(f"{name} ({form!r}) in {file}")
     return found
+
+
+def text_forms(value: object) -> list[str]:
+    """Every way a row could hold `value` as text (PostgreSQL's numbers read back as Python's)."""
+    if isinstance(value, str):
+        return [form.decode() for form in encodings(value)]
+    if isinstance(value, float):
+        return [repr(value), f"{value:.5f}"]
+    return [str(value)]
+
+
+async def rows_holding(db, values: dict[str, object]) -> list[str]:
+    """Which of `values` (by name) a row of any table holds, as a value or inside a text: on either backend
+    (PostgreSQL's files are its server's, and rows it deleted stay in them until vacuumed)."""
+    forms = {name: text_forms(value) for name, value in values.items()}
+
+    def scan(conn) -> list[str]:
+        found = []
+        for (table,) in conn.execute(table_names(conn)).fetchall():
+            for row in conn.execute(f"SELECT * FROM {table}").fetchall():
+                cells = [str(cell) for cell in row if cell is not None]
+                for name, texts in forms.items():
+                    found += [f"{name} ({text!r}) in {table}" for text in texts if any(text in cell for cell in cells)]
+        return found
+
+    return await db.run(scan)
 
 
 def t(bot, key: str, **values) -> str:
@@ -182,6 +209,7 @@ async def bot(tmp_path):
         yield running
 
 
+@pytest.mark.sqlite_only  # the byte scans read SQLite's files
 async def test_the_values_are_found_before_erasure(bot, tmp_path) -> None:
     """The scan finds what the courier gave while it is kept (else a clean scan would prove nothing)."""
     _, values = await leave_traces(bot)
@@ -190,6 +218,7 @@ async def test_the_values_are_found_before_erasure(bot, tmp_path) -> None:
         assert name in found, name
 
 
+@pytest.mark.sqlite_only  # the byte scans read SQLite's files
 async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     """Delete my data: the database file, its WAL and journal hold none of the courier's values, in any encoding."""
     number, values = await leave_traces(bot)
@@ -225,6 +254,7 @@ async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
     assert len(ledger) >= 4 and all(entry.note is None for entry in ledger)
 
 
+@pytest.mark.sqlite_only  # the byte scans read SQLite's files
 async def test_retention_leaves_no_byte_behind(bot, tmp_path) -> None:
     """The courier's closed appeals past the retention, and the courier, leave nothing behind either."""
     number, values = await leave_traces(bot)
@@ -240,6 +270,7 @@ async def test_retention_leaves_no_byte_behind(bot, tmp_path) -> None:
     assert leftovers(tmp_path / "erasure.sqlite3", values) == []
 
 
+@pytest.mark.sqlite_only  # the byte scans read SQLite's files
 async def test_erasure_survives_a_restart_with_nothing_left(tmp_path) -> None:
     """Closed and opened again, the files still hold nothing (nothing was waiting in a log to come back)."""
     path = tmp_path / "erasure.sqlite3"
@@ -256,6 +287,32 @@ async def test_erasure_survives_a_restart_with_nothing_left(tmp_path) -> None:
     assert leftovers(path, values) == []
 
 
+async def test_privacy_delete_leaves_no_row_behind(bot) -> None:
+    """Delete my data: on either backend, no row of any table holds any of the courier's values (found there before)."""
+    _, values = await leave_traces(bot)
+    found = {entry.split(" (")[0] for entry in await rows_holding(bot.services.storage.db, values)}
+    for name in ("telegram id", "phone", "description", "answer", "draft", "typed place", "place lat", "nearest lat"):
+        assert name in found, name
+    await bot.say(COURIER, "/privacy")
+    await bot.press(COURIER, "Delete my data")
+    await bot.press(COURIER, "Yes, delete it")
+    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    assert await rows_holding(bot.services.storage.db, values) == []
+
+
+async def test_retention_leaves_no_row_behind(bot) -> None:
+    """The courier's closed appeals past the retention, and the courier: on either backend, no row holds them."""
+    number, values = await leave_traces(bot)
+    for appeal in (number, number + 1):
+        await bot.services.storage.appeals.apply(ActOnAppeal(appeal, Event.WITHDRAW, COURIER), bot.clock.now)
+    await bot.app.bot_data.sender.flush()
+    assert await rows_holding(bot.services.storage.db, values) != []
+    bot.clock.advance(days=bot.config.privacy.retention_days + 1)
+    await run_retention(bot.services, bot.config.privacy.retention_days)
+    assert await rows_holding(bot.services.storage.db, values) == []
+
+
+@pytest.mark.sqlite_only  # a pure function of the scan
 def test_the_scan_knows_sqlite_integers() -> None:
     """The integer forms are SQLite's: a 6-byte big-endian value in a record, a varint as a rowid."""
     forms = encodings(COURIER)

@@ -2,11 +2,11 @@
 messages, commands and presses then get one notice (a toast on each press) and nothing is kept; the
 mute ends by itself or early; coordinators cannot be muted; the ledger of people actions lists it all."""
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
+from storage.dialect import table_names
 from storage.people_actions import PeopleAction
 from tests.harness import running_bot
 from tests.helpers import submit_appeal
@@ -29,20 +29,20 @@ async def bot(tmp_path):
         yield running
 
 
-def kept(path: str) -> dict[str, list[tuple]]:
+async def kept(db) -> dict[str, list[tuple]]:
     """Every row of every table but the ledger of people actions (it records that the notice was sent)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+
+    def read(conn) -> dict[str, list[tuple]]:
         tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                " AND name NOT LIKE 'station_index%' AND name != 'people_actions'"
-            )
+            row[0]
+            for row in conn.execute(table_names(conn)).fetchall()
+            if not row[0].startswith(("sqlite_", "station_index")) and row[0] != "people_actions"
         ]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        conn.close()
+        return {
+            t: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {t}").fetchall()), key=repr) for t in tables
+        }
+
+    return await db.run(read)
 
 
 async def mute(bot, number: int, period: str, by: int = COORDINATOR) -> None:
@@ -71,9 +71,9 @@ async def test_a_muted_courier_gets_one_notice_and_nothing_is_kept_until_the_mut
         == f"Done: the courier of appeal #{number} is muted for 1 day, until Tue 24 Nov 10:00."
     )
 
-    path = bot.services.storage.db.path
-    await bot.services.storage.db.write_deferred()  # records of handled updates that wait for a write
-    before = kept(path)
+    db = bot.services.storage.db
+    await db.write_deferred()  # records of handled updates that wait for a write
+    before = await kept(db)
     (notice,) = await bot.say(COURIER, "My wages for November were not paid either")
     assert notice["text"] == (
         "A coordinator has muted you in this bot until Tue 24 Nov 10:00. Until then the bot does not read or keep"
@@ -90,7 +90,7 @@ async def test_a_muted_courier_gets_one_notice_and_nothing_is_kept_until_the_mut
     }
     assert bot.texts(COURIER)[-1] == notice["text"]
     await bot.services.storage.db.write_deferred()
-    assert kept(path) == before  # no draft, no kept text, no prompt, not even a handled update
+    assert await kept(db) == before  # no draft, no kept text, no prompt, not even a handled update
     assert await bot.services.storage.dialogs.draft(COURIER) is None
 
     bot.clock.advance(hours=23, minutes=59)

@@ -4,14 +4,14 @@ with a chart, CSV and Excel; forged presses refused; erasure."""
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from domain.surveys_file import read_survey
-from tests.harness import running_bot
+from storage.store import open_database
+from tests.harness import on_this_backend, running_bot
 
 COURIER, ZH_COURIER, OTHER, COORDINATOR = 1001, 1002, 1003, 900
 SAMPLE = Path(__file__).resolve().parents[2] / "sandbox" / "district" / "survey-needs.toml"
@@ -418,11 +418,7 @@ async def test_erasure_removes_named_answers_and_progress_but_not_anonymous_coun
     await bot.press(COURIER, t(bot, "en", "privacy.confirm"))
     for table in ("survey_responses", "survey_takers", "survey_progress", "survey_answers"):
         assert await rows(bot, f"SELECT * FROM {table}") == [], table
-    conn = sqlite3.connect(bot.services.storage.db.path)
-    try:
-        assert not conn.execute("SELECT 1 FROM survey_answers WHERE text = 'My own words'").fetchall()
-    finally:
-        conn.close()
+    assert await rows(bot, "SELECT 1 FROM survey_answers WHERE text = 'My own words'") == []
 
 
 # ---- the sandbox ------------------------------------------------------------------------------
@@ -431,16 +427,14 @@ async def test_erasure_removes_named_answers_and_progress_but_not_anonymous_coun
 async def test_the_sandbox_district_starts_with_its_needs_survey_open(tmp_path) -> None:
     from bot.sandbox_run import district_config, load_sample_survey
 
-    config = district_config(None)
-    database = tmp_path / "sandbox.sqlite3"
-    config = config.model_copy(update={"database": config.database.model_copy(update={"path": str(database)})})
+    config = on_this_backend(district_config(None), tmp_path / "sandbox.sqlite3")
     assert await load_sample_survey(config) == 1
     assert await load_sample_survey(config) == 1  # a restart: still the one survey, still open
-    conn = sqlite3.connect(database)
+    db = await open_database(config.database.location())
     try:
-        assert conn.execute("SELECT key, state FROM surveys").fetchall() == [("needs-2026", "open")]
+        assert [tuple(row) for row in await db.fetchall("SELECT key, state FROM surveys")] == [("needs-2026", "open")]
     finally:
-        conn.close()
+        await db.close()
 
 
 async def test_retention_unlinks_old_named_answers_and_drops_surveys_left_unfinished(bot) -> None:

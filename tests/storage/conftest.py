@@ -67,6 +67,7 @@ ON_POSTGRESQL = {
     "test_appeals",
     "test_db_deferred_failures",
     "test_deferred_writes",
+    "test_invariant_checker",
     "test_list_pages",
     "test_privacy_ledger",
     "test_readers",
