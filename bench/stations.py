@@ -186,7 +186,11 @@ async def _measure_lookup(
 
 
 def _on_postgresql(
-    folder: Path, files: list[Path], points: list[tuple[float, float]], passes: int, sqlite: dict[str | None, list[float]]
+    folder: Path,
+    files: list[Path],
+    points: list[tuple[float, float]],
+    passes: int,
+    sqlite: dict[str | None, list[float]],
 ) -> None:
     """Import the same files into PostgreSQL, look up the same points; print p99 beside SQLite's and judge it."""
     url = os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL")
