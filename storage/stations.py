@@ -220,16 +220,22 @@ _IN_BOX = (
 )
 _COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
 
-# PostgreSQL: the nearest entries with the amenity bits, straight from the GiST index, and their
-# stations by index_key, in one round trip. The index orders by the straight line through the Earth,
-# which a float rounds a little differently from the great-circle distance measured afterwards: a few
-# more rows than asked for let two stations at (nearly) one distance come out as on SQLite.
-_NEAREST_ON_POSTGRESQL = (
-    "SELECT stations.* FROM (SELECT entry FROM station_index WHERE (entry & ?) = ?"
-    " ORDER BY station_point(min_lat, min_lon) <-> station_point(?, ?) LIMIT ?) nearest"
-    f" JOIN stations ON stations.index_key = nearest.entry >> {ENTRY_SHIFT}"
-)
+# On PostgreSQL the index orders by the straight line through the Earth, which a float rounds a little
+# differently from the great-circle distance measured afterwards: a few more rows than asked for let
+# two stations at (nearly) one distance come out as on SQLite.
 TIE_ROOM = 4
+
+
+def nearest_on_postgresql(rows: int) -> str:
+    """PostgreSQL's lookup: the `rows` nearest entries with the amenity bits, straight from the GiST
+    index, and their stations by index_key, in one round trip."""
+    # The LIMIT is written in, not bound: bound, PostgreSQL judged the prepared statement's generic
+    # plan dearer and planned every lookup afresh (0.2 ms of a 0.4 ms lookup, bench/stations.py).
+    return (
+        "SELECT stations.* FROM (SELECT entry FROM station_index WHERE (entry & ?) = ?"
+        f" ORDER BY station_point(min_lat, min_lon) <-> station_point(?, ?) LIMIT {int(rows)}) nearest"
+        f" JOIN stations ON stations.index_key = nearest.entry >> {ENTRY_SHIFT}"
+    )
 
 
 def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, *, radius: float, least: float, mask: int) -> float:
@@ -390,7 +396,7 @@ class Stations:
 
         def work(conn: sqlite3.Connection) -> list[tuple[Station, float]]:
             if is_postgresql(conn):
-                return measured(conn.execute(_NEAREST_ON_POSTGRESQL, (mask, mask, lat, lon, limit + TIE_ROOM)))
+                return measured(conn.execute(nearest_on_postgresql(limit + TIE_ROOM), (mask, mask, lat, lon)))
             radius = self._first_radius(mask)
             while True:
                 low, high, ranges = search_box(lat, lon, radius)

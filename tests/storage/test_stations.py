@@ -143,7 +143,7 @@ async def test_the_lookup_reads_the_rtree_not_the_table(storage, backend) -> Non
     """The box query is answered by the R*Tree's index (on PostgreSQL, the nearest entries come from the
     GiST index, and only their stations are read, by key), never by scanning stations, and reads only
     the boxes: no auxiliary column (each would be a lookup in another table per row)."""
-    from storage.stations import _IN_BOX, _NEAREST_ON_POSTGRESQL
+    from storage.stations import _IN_BOX, nearest_on_postgresql
 
     if backend == "postgresql":
 
@@ -151,7 +151,7 @@ async def test_the_lookup_reads_the_rtree_not_the_table(storage, backend) -> Non
             # A handful of rows reads quicker by a scan: the planner is told to use an index if it can.
             conn.execute("SET enable_seqscan = off")
             try:
-                return [r[0] for r in conn.execute("EXPLAIN " + _NEAREST_ON_POSTGRESQL, (0, 0, 31.2, 121.5, 9))]
+                return [r[0] for r in conn.execute("EXPLAIN " + nearest_on_postgresql(9), (0, 0, 31.2, 121.5))]
             finally:
                 conn.execute("RESET enable_seqscan")
 
