@@ -2,6 +2,7 @@
 
     python bench/stations.py            # 200,000 stations, 2,000 lookups
     python bench/stations.py --quick    # 20,000 stations, 300 lookups
+    APPEALS_BOT_BENCH_POSTGRESQL=postgresql://... python bench/stations.py   # a PostgreSQL server of your own
 
 Everything goes to a temporary folder (generated CSV files, a config and the SQLite file) that is
 removed afterwards. The import goes through `python -m bot stations import`, one file of at most
@@ -14,6 +15,11 @@ amenity filter. Every point is measured in several passes and keeps its best tim
 another process taking the core for a moment must not pass for the lookup's cost, while a point
 that is slow by nature (a sparse area, several circles) is slow in every pass. The same box on a
 (lat, lon) B-tree, which is what the R*Tree was chosen over, is printed beside them.
+
+Then the same files are imported into PostgreSQL (the server APPEALS_BOT_BENCH_POSTGRESQL names, or
+one started in a temporary directory as the tests start one, tests/postgres.py; skipped, saying so,
+where there is neither) and the same points looked up there: its lookup's p99 over SQLite's lookup
+p99 from this run is judged too (at most 2x).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import sqlite3
 import statistics
@@ -46,6 +53,7 @@ UNITS = [f"unit-{i:02d}" for i in range(10)]
 # Mainland China, roughly: where a national network of stations would be.
 LAT, LON = (20.0, 45.0), (75.0, 130.0)
 TARGET = 10.0  # the lookup's p99 at most this many times one bare R*Tree box query's p99
+POSTGRESQL_TARGET = 2.0  # the lookup's p99 on PostgreSQL at most this many times its p99 on SQLite
 AMENITY = "first_aid"
 BTREE_SQL = (
     "SELECT rowid, lat, lon FROM stations INDEXED BY bench_lat_lon WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
@@ -86,10 +94,11 @@ def generate(count: int, rnd: random.Random, cities: list[tuple[float, float]]) 
     return stations
 
 
-def _config(folder: Path) -> Path:
+def _config(folder: Path, postgresql_url: str | None = None) -> Path:
     units = "".join(f'[[units]]\nid = "{u}"\nkind = "station"\nzh = "驿站{u}"\nen = "Station {u}"\n' for u in UNITS)
-    path = folder / "config.toml"
-    path.write_text(f'[database]\npath = "{folder / "stations.sqlite3"}"\n{units}', encoding="utf-8")
+    where = f'url = "{postgresql_url}"' if postgresql_url else f'path = "{folder / "stations.sqlite3"}"'
+    path = folder / ("config-postgresql.toml" if postgresql_url else "config.toml")
+    path.write_text(f"[database]\n{where}\n{units}", encoding="utf-8")
     return path
 
 
@@ -155,6 +164,71 @@ async def _measure(
     return figures
 
 
+async def _measure_lookup(
+    config: Path, points: list[tuple[float, float]], amenity: str | None, passes: int
+) -> list[float]:
+    """The lookup alone at each point, each point's best of `passes`."""
+    from bot.app import open_storage
+
+    storage = await open_storage(load_config(config), datetime.now(UTC))
+    times = [math.inf] * len(points)
+    try:
+        await storage.stations.nearest(*points[0], 5, amenity)
+        for _ in range(passes):
+            for index, (lat, lon) in enumerate(points):
+                start = time.perf_counter()
+                found = await storage.stations.nearest(lat, lon, 5, amenity)
+                times[index] = min(times[index], time.perf_counter() - start)
+                assert len(found) == 5
+    finally:
+        await storage.close()
+    return times
+
+
+def _on_postgresql(
+    folder: Path,
+    files: list[Path],
+    points: list[tuple[float, float]],
+    passes: int,
+    sqlite: dict[str | None, list[float]],
+) -> None:
+    """Import the same files into PostgreSQL, look up the same points; print p99 beside SQLite's and judge it."""
+    url = os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL")
+    server = None
+    if url is None:
+        from tests.postgres import PostgresServer, binaries
+
+        bindir = binaries()
+        if bindir is None:
+            print("# PostgreSQL: skipped (not installed: Debian's postgresql, or set APPEALS_BOT_BENCH_POSTGRESQL)")
+            return
+        server = PostgresServer.start(bindir)
+        url = server.create_database()
+    try:
+        config = _config(folder, url)
+        seconds = _import(config, files)
+        print(f"# PostgreSQL: import {seconds:.2f} s ({len(files)} file(s) through the same command)")
+        for amenity, on_sqlite in sqlite.items():
+            lookup = asyncio.run(_measure_lookup(config, points, amenity, passes))
+            ratio = _ms(lookup, 99) / _ms(on_sqlite, 99)
+            label = "" if amenity is None else " with " + amenity
+            print(
+                f"#   nearest 5{label} on PostgreSQL  p50 {_ms(lookup, 50):7.3f} ms   p99 {_ms(lookup, 99):7.3f} ms"
+                f"   on SQLite p99 {_ms(on_sqlite, 99):7.3f} ms   PostgreSQL/SQLite: {ratio:.2f}x p99"
+            )
+            result(
+                "stations-postgresql" + ("" if amenity is None else f"-{amenity.replace('_', '-')}"),
+                f"{_ms(lookup, 99):.3f} ms p99 (nearest 5{label}, the bot's lookup on PostgreSQL)",
+                f"{_ms(on_sqlite, 99):.3f} ms p99 (the same lookups on SQLite, this run)",
+                ratio,
+                f"<= {POSTGRESQL_TARGET:.0f}x",
+                ratio <= POSTGRESQL_TARGET,
+            )
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate, import, look up; print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -191,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         with sqlite3.connect(database) as conn:
             conn.execute("CREATE INDEX bench_lat_lon ON stations(lat, lon)")
         print(f"# lookups: {queries:,} points, 80% near a city, 20% anywhere")
+        sqlite_lookups: dict[str | None, list[float]] = {}
         for amenity in (None, AMENITY):
             f = asyncio.run(_measure(config, database, points, amenity, passes))
             lookup, rtree, btree = f["lookup"], f["rtree"], f["btree"]
+            sqlite_lookups[amenity] = lookup
             print(
                 f"# {'any station' if amenity is None else 'with ' + amenity}: the five within"
                 f" {statistics.median(f['radius']) / 1000:.1f} km (median), {statistics.median(f['rows']):.0f} rows in that box"
@@ -218,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"<= {TARGET:.0f}x",
                 ratio <= TARGET,
             )
+        _on_postgresql(folder, files, points, passes, sqlite_lookups)
     return 0
 
 

@@ -4,7 +4,9 @@ The lookup searches `station_index`, an R*Tree of the open stations kept by trig
 and 16): a box per station, and in each entry's id the station's index_key and its amenity bits, so
 the tree itself answers "near here, with first aid" without a read per row. bench/stations.py
 measured it against a bounding box on a (lat, lon) B-tree: the B-tree scans the whole latitude
-band, the R*Tree only the box, which matters most for sparse areas and amenity filters.
+band, the R*Tree only the box, which matters most for sparse areas and amenity filters. On
+PostgreSQL the same table of boxes has a GiST index that hands out the nearest entries first
+(storage/postgres_migrations.py), so one statement answers what the circles answer here.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from domain.stations_file import (
     to_csv,
 )
 from storage.db import Database
+from storage.dialect import is_postgresql
 from storage.locations import parse_location
 from storage.models import from_ts, to_ts
 
@@ -217,6 +220,23 @@ _IN_BOX = (
 )
 _COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
 
+# On PostgreSQL the index orders by the straight line through the Earth, which a float rounds a little
+# differently from the great-circle distance measured afterwards: a few more rows than asked for let
+# two stations at (nearly) one distance come out as on SQLite.
+TIE_ROOM = 4
+
+
+def nearest_on_postgresql(rows: int) -> str:
+    """PostgreSQL's lookup: the `rows` nearest entries with the amenity bits, straight from the GiST
+    index, and their stations by index_key, in one round trip."""
+    # The LIMIT is written in, not bound: bound, PostgreSQL judged the prepared statement's generic
+    # plan dearer and planned every lookup afresh (0.2 ms of a 0.4 ms lookup, bench/stations.py).
+    return (
+        "SELECT stations.* FROM (SELECT entry FROM station_index WHERE (entry & ?) = ?"
+        f" ORDER BY station_point(min_lat, min_lon) <-> station_point(?, ?) LIMIT {int(rows)}) nearest"
+        f" JOIN stations ON stations.index_key = nearest.entry >> {ENTRY_SHIFT}"
+    )
+
 
 def _uncrowded(conn: sqlite3.Connection, lat: float, lon: float, *, radius: float, least: float, mask: int) -> float:
     """`radius`, or a smaller one (not below `least`) if its box holds many more than CROWDED stations."""
@@ -369,7 +389,14 @@ class Stations:
 
         distance_to = distances_from(lat, lon)
 
+        def measured(rows: Iterable[sqlite3.Row]) -> list[tuple[Station, float]]:
+            # Equal distances (two stations at one address) come out in id order, every time.
+            by_distance = sorted((distance_to(row["lat"], row["lon"]), row["id"], row) for row in rows)[:limit]
+            return [(Station.from_row(row), metres) for metres, _, row in by_distance]
+
         def work(conn: sqlite3.Connection) -> list[tuple[Station, float]]:
+            if is_postgresql(conn):
+                return measured(conn.execute(nearest_on_postgresql(limit + TIE_ROOM), (mask, mask, lat, lon)))
             radius = self._first_radius(mask)
             while True:
                 low, high, ranges = search_box(lat, lon, radius)
@@ -404,11 +431,10 @@ class Stations:
             rows = conn.execute(
                 f"SELECT * FROM stations WHERE index_key IN ({','.join('?' * len(keys))})", keys
             ).fetchall()
-            # Equal distances (two stations at one address) come out in id order, every time.
-            measured = sorted((distance_to(row["lat"], row["lon"]), row["id"], row) for row in rows)[:limit]
-            if len(measured) == limit:
-                self._reached(mask, measured[-1][0])
-            return [(Station.from_row(row), metres) for metres, _, row in measured]
+            found_here = measured(rows)
+            if len(found_here) == limit:
+                self._reached(mask, found_here[-1][1])
+            return found_here
 
         return await self._db.run(work)
 

@@ -7,6 +7,7 @@ states its figure, its same-run baseline, the ratio and the target, judged on th
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -51,6 +52,15 @@ def _run(script: str) -> str:
 def test_quick_benchmark_runs_and_prints_its_figures(script: str) -> None:
     """`python bench/<script> --quick` exits 0 and prints each of its figure lines."""
     out = _run(script)
-    for pattern in SCRIPTS[script]:
+    expected = list(SCRIPTS[script])
+    if script == "stations.py":
+        from tests.postgres import binaries
+
+        # The same lookups on PostgreSQL where its server can be started (or one is named), else a line saying so.
+        if binaries() is not None or os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL"):
+            expected += [RESULT.format(name="stations-postgresql"), RESULT.format(name="stations-postgresql-first-aid")]
+        else:
+            expected.append(r"^# PostgreSQL: skipped ")
+    for pattern in expected:
         assert re.search(pattern, out, re.MULTILINE), f"{script} printed no line matching {pattern!r}:\n{out}"
     assert "# machine:" in out or script == "fixtures.py", f"{script} did not say which machine:\n{out}"

@@ -140,10 +140,10 @@ async def test_amenity_bits_in_sql_match_python(storage) -> None:
 
 
 async def test_the_lookup_reads_the_rtree_not_the_table(storage, backend) -> None:
-    """The box query is answered by the R*Tree's index (on PostgreSQL, the B-tree on the boxes), never
-    by scanning stations, and reads only the boxes: no auxiliary column (each would be a lookup in
-    another table per row)."""
-    from storage.stations import _IN_BOX
+    """The box query is answered by the R*Tree's index (on PostgreSQL, the nearest entries come from the
+    GiST index, and only their stations are read, by key), never by scanning stations, and reads only
+    the boxes: no auxiliary column (each would be a lookup in another table per row)."""
+    from storage.stations import _IN_BOX, nearest_on_postgresql
 
     if backend == "postgresql":
 
@@ -151,12 +151,13 @@ async def test_the_lookup_reads_the_rtree_not_the_table(storage, backend) -> Non
             # A handful of rows reads quicker by a scan: the planner is told to use an index if it can.
             conn.execute("SET enable_seqscan = off")
             try:
-                return [r[0] for r in conn.execute("EXPLAIN " + _IN_BOX, (0, 1, 0, 1, 0, 0))]
+                return [r[0] for r in conn.execute("EXPLAIN " + nearest_on_postgresql(9), (0, 0, 31.2, 121.5))]
             finally:
                 conn.execute("RESET enable_seqscan")
 
         details = " ".join(await storage.db.run(plan_of))
-        assert "station_index_box" in details and "stations" not in details
+        assert "Index Scan using station_index_nearest" in details and "Order By" in details, details
+        assert "Index Scan using stations_index_key" in details and "Seq Scan" not in details, details
         columns = await storage.db.fetchall(
             "SELECT column_name AS name FROM information_schema.columns"
             " WHERE table_name = 'station_index' ORDER BY ordinal_position"
