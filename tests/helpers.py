@@ -292,3 +292,23 @@ async def submit_appeal(
     dialog; `more` are NewAppeal's other fields (station_id, place...). Its number."""
     new = NewAppeal(courier_id=courier, category=category, description=description, language="en", **more)
     return (await bot.services.storage.appeals.submit(new, unit, bot.clock(), limits)).appeal.id
+
+
+# The environment that would let a machine's own bot settings leak into a test.
+MACHINE_SETTINGS = (
+    "APPEALS_BOT_CONFIG",
+    "APPEALS_BOT_DATABASE",
+    "APPEALS_BOT_DATABASE_URL",
+    "APPEALS_BOT_NO_TOKEN",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_BASE_URL",
+)
+# A one-unit district's [[units]] table, for configs written by a test.
+ONE_UNIT = '[[units]]\nid = "hr"\nkind = "department"\nzh = "人社局"\nen = "HR Bureau"\n'
+
+
+def without_machine_settings(monkeypatch: Any, workdir: Path) -> None:
+    """No config, database or Telegram setting leaks in from the machine; work in `workdir`."""
+    for name in MACHINE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(workdir)

@@ -11,22 +11,13 @@ import pytest
 from bot.cli import main
 from storage.migrations import LATEST, migrate
 from tests.harness import fresh_database
-
-UNIT = '[[units]]\nid = "hr"\nkind = "department"\nzh = "人社局"\nen = "HR Bureau"\n'
+from tests.helpers import ONE_UNIT, without_machine_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """No config, database or Telegram settings leak in from the machine; work in a temp folder."""
-    for name in (
-        "APPEALS_BOT_CONFIG",
-        "APPEALS_BOT_DATABASE",
-        "APPEALS_BOT_DATABASE_URL",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    without_machine_settings(monkeypatch, tmp_path)
 
 
 def config_file(tmp_path: Path, database: str, token: bool = False) -> Path:
@@ -34,7 +25,7 @@ def config_file(tmp_path: Path, database: str, token: bool = False) -> Path:
     key = "url" if "://" in database else "path"
     telegram = '[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:9/bot"\n' if token else ""
     path = tmp_path / "config.toml"
-    path.write_text(f'[database]\n{key} = "{database}"\n{telegram}' + UNIT)
+    path.write_text(f'[database]\n{key} = "{database}"\n{telegram}' + ONE_UNIT)
     return path
 
 

@@ -8,22 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_NO_TOKEN, FALLBACK_ENV, main
+from tests.helpers import without_machine_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    """No token, config or database leaks in from the machine; work in a temp folder."""
-    for name in (
-        "APPEALS_BOT_CONFIG",
-        "APPEALS_BOT_DATABASE",
-        "APPEALS_BOT_NO_TOKEN",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    """No config, database or Telegram settings leak in from the machine; work in a temp folder."""
+    without_machine_settings(monkeypatch, tmp_path)
 
 
 def test_run_without_a_token_names_both_ways_on_and_opens_no_database(tmp_path, capsys) -> None:

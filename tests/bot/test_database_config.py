@@ -7,22 +7,13 @@ import pytest
 from bot.cli import main
 from bot.config import ConfigError, parse_config
 from storage.locations import Location, parse_location
-
-UNIT = '[[units]]\nid = "hr"\nkind = "department"\nzh = "人社局"\nen = "HR Bureau"\n'
+from tests.helpers import ONE_UNIT, without_machine_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """No config, database or Telegram settings leak in from the machine; work in a temp folder."""
-    for name in (
-        "APPEALS_BOT_CONFIG",
-        "APPEALS_BOT_DATABASE",
-        "APPEALS_BOT_DATABASE_URL",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    without_machine_settings(monkeypatch, tmp_path)
 
 
 def test_by_default_the_sqlite_file_at_the_path() -> None:
@@ -64,7 +55,7 @@ def test_an_unknown_scheme_is_a_clear_problem_not_a_new_file(url) -> None:
 def test_a_password_in_the_url_is_never_shown(tmp_path, monkeypatch, capsys) -> None:
     """check-config names the database without the password (logs use the same shown form)."""
     path = tmp_path / "config.toml"
-    path.write_text(UNIT)
+    path.write_text(ONE_UNIT)
     monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", "postgresql://bot:s3cret-word@db.example:5432/appeals")
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out

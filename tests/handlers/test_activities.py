@@ -32,23 +32,16 @@ signup_until = "2026-11-29 18:00"
 """
 
 
+CHANGNING = Station(
+    id="st-a", name="长宁驿站", name_en="Changning Station", address="长宁路1号", lat=31.22, lon=121.42, grade="A"
+)
+
+
 @pytest.fixture
 async def bot(tmp_path):
     """The test district with one station; an English courier, a Chinese one, a station worker, a coordinator."""
     async with running_bot(tmp_path / "activities.sqlite3") as running:
-        await running.services.storage.stations.upsert(
-            [
-                Station(
-                    id="st-a",
-                    name="长宁驿站",
-                    name_en="Changning Station",
-                    address="长宁路1号",
-                    lat=31.22,
-                    lon=121.42,
-                    grade="A",
-                )
-            ]
-        )
+        await running.services.storage.stations.upsert([CHANGNING])
         await running.start(COURIER, STAFF, COORDINATOR)
         running.user(ZH_COURIER, "Wang", language_code="zh")
         await running.say(ZH_COURIER, "/start")

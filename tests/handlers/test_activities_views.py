@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from storage.stations import Station
+from tests.handlers.test_activities import CHANGNING, labels, t
 from tests.harness import running_bot
 from tests.helpers import press_data
 
@@ -32,15 +33,7 @@ async def bot(tmp_path):
     async with running_bot(tmp_path / "activities.sqlite3") as running:
         await running.services.storage.stations.upsert(
             [
-                Station(
-                    id="st-a",
-                    name="长宁驿站",
-                    name_en="Changning Station",
-                    address="长宁路1号",
-                    lat=31.22,
-                    lon=121.42,
-                    grade="A",
-                ),
+                CHANGNING,
                 Station(id="st-b", name="长宁西驿站", name_en="Changning West", lat=31.21, lon=121.40, grade="B"),
             ]
         )
@@ -48,14 +41,6 @@ async def bot(tmp_path):
         running.user(ZH_COURIER, "Wang", language_code="zh")
         await running.say(ZH_COURIER, "/start")
         yield running
-
-
-def t(bot, lang, key, **values):
-    return bot.services.text(lang, key, **values)
-
-
-def labels(bot, person) -> list[str]:
-    return [label for label, _ in bot.core.inline_buttons(bot.core.bot_messages(person)[-1])]
 
 
 async def publish(bot, where: str = AT_STATION) -> int:

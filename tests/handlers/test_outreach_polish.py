@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.activities import ActivityRecord
-from storage.stations import Station
+from tests.handlers.test_activities import CHANGNING, labels, t
 from tests.handlers.test_activities_views import AT_ADDRESS, FILE, publish
 from tests.handlers.test_outreach_privacy import post_wish
 from tests.handlers.test_surveys import answer_small, open_small, send_file
@@ -25,21 +25,11 @@ COURIER, ZH_COURIER, COORDINATOR = 1001, 1002, 900
 async def bot(tmp_path):
     """Station st-a (长宁驿站 / Changning Station); an English courier, a Chinese one (Wang), a coordinator."""
     async with running_bot(tmp_path / "polish.sqlite3") as running:
-        await running.services.storage.stations.upsert(
-            [Station(id="st-a", name="长宁驿站", name_en="Changning Station", lat=31.22, lon=121.42, grade="A")]
-        )
+        await running.services.storage.stations.upsert([CHANGNING])
         await running.start(COURIER, COORDINATOR)
         running.user(ZH_COURIER, "Wang", language_code="zh")
         await running.say(ZH_COURIER, "/start")
         yield running
-
-
-def t(bot, lang, key, **values):
-    return bot.services.text(lang, key, **values)
-
-
-def labels(bot, person) -> list[str]:
-    return [label for label, _ in bot.core.inline_buttons(bot.core.bot_messages(person)[-1])]
 
 
 async def open_card(bot, person) -> None:
