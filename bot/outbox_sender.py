@@ -18,6 +18,9 @@ the files it brings, as albums and voice notes. When a part fails and the notice
 row keeps how many parts Telegram took, and the retry starts after them; each chat's rows still go
 in order. After each batch, the other messages that show the appeals it touched (other workers'
 cards, a courier's answer buttons) are edited to match, or lose buttons that no longer apply.
+
+Several processes on one database have one sender among them (storage's sender lease, docs/design.md
+§6.5): a flush in a process that does not hold it sends nothing, and asks again at its next one.
 """
 
 from __future__ import annotations
@@ -155,6 +158,10 @@ class OutboxSender:
             held: dict[int, float] = {}  # chats that must wait, and when they may take a message
             while True:
                 now = self._ticked = pacer.monotonic()
+                # One process sends at a time (Telegram's limits and each chat's order are the whole bot's):
+                # another holds the turn, or this one lost it. Asked again at the next flush, every few seconds.
+                if not await storage.outbox.sender_lease():
+                    break
                 held = {chat: ready for chat, ready in held.items() if ready > now}
                 batch = await storage.outbox.due(
                     self._services.clock(), skip=set(held), outreach=self._outreach_allowance()

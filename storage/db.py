@@ -230,6 +230,10 @@ class Database:
                 )
         return done
 
+    async def sender_lease(self) -> bool:
+        """Whether this process may send the outbox now: always, on SQLite (one process has the file)."""
+        return True
+
     @property
     def checkpoints(self) -> int:
         """WAL checkpoints made in the background so far."""

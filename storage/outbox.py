@@ -60,6 +60,10 @@ class Outbox:
             found += more[: min(outreach, limit - len(found))]
         return found
 
+    async def sender_lease(self) -> bool:
+        """Whether this process is the one that sends the outbox now (one sender among processes)."""
+        return await self._db.sender_lease()
+
     async def add(
         self,
         chat_id: int,

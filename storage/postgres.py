@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 READERS = 4  # side-by-side report parts at once, each on a pooled connection
 # pg_advisory_xact_lock's key for writing (postgres_migrations.MIGRATION_LOCK is another).
 WRITE_LOCK = 0x77726974657273  # "writers"
+# pg_try_advisory_lock's key for the one outbox sender among the processes (a session-level lock).
+SENDER_LOCK = 0x73656E646572  # "sender"
+CONNECT_TIMEOUT_S = 5
 
 # Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
 # parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
@@ -323,12 +326,49 @@ class PooledReaders:
             await asyncio.get_running_loop().run_in_executor(None, pool.close)
 
 
+class SenderLease:
+    """The outbox sender's turn among processes: a session-level advisory lock on a connection of its own,
+    held while that connection lives. When the process dies, PostgreSQL ends its session and frees the
+    lock, and the next process to ask takes it."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held = False
+
+    def holds(self) -> bool:
+        """Whether this process holds the lock now, taking it if it is free (blocking: run on a thread)."""
+        try:
+            if self._conn is None:
+                self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            if self._held:
+                self._conn.execute("SELECT 1")  # the session lives, so the lock is still ours
+            else:
+                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (SENDER_LOCK,)).fetchone()
+                self._held = bool(row and row[0])
+        except psycopg.Error as error:
+            # The session is gone, or may be (and the lock with it, to whoever asks next): not this
+            # process's turn; it asks again on a new session.
+            log.warning(
+                "the outbox sender's lock connection failed: %s", error.diag.message_primary or type(error).__name__
+            )
+            self.close()
+        return self._held
+
+    def close(self) -> None:
+        """Let the lock go with its connection."""
+        conn, self._conn, self._held = self._conn, None, False
+        if conn is not None:
+            conn.close()
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database; every call is one unit of work on the database thread."""
 
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
         super().__init__(conn, executor, url)  # type: ignore[arg-type]
         self._adapter = Connection(conn)
+        self._lease = SenderLease(url)
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
@@ -357,6 +397,15 @@ class PostgresDatabase(Database):
 
     def _in_transaction(self, work: Callable[[Any], T], deferred: list[Deferred], failed: list[Any]) -> Any:
         return lambda adapter: _transaction(adapter, work, deferred, failed)
+
+    async def sender_lease(self) -> bool:
+        """Whether this process is the outbox's one sender now (taking the turn if no process holds it)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.holds)
+
+    async def close(self) -> None:
+        """Let the sender's turn go, then close as Database does."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.close)
+        await super().close()
 
     async def checkpoint_truncate(self) -> bool:
         """Nothing to empty on our side: PostgreSQL recycles its own WAL (erasure's VACUUM is still to do)."""

@@ -14,6 +14,7 @@ from domain.ladder import AUDIENCE, LadderPolicy, Stage, step_after, template
 from domain.lifecycle import Event
 from storage.appeals import Appeals, audience_ids
 from storage.db import Database
+from storage.dialect import is_postgresql
 from storage.models import from_ts, to_ts
 
 
@@ -55,9 +56,12 @@ class Timers:
 
     def _fire_one(self, conn: sqlite3.Connection, due: sqlite3.Row, now: datetime) -> Fired | None:
         key = (due["appeal_id"], due["kind"])
-        # Compare-and-set: if an event re-armed or cleared the timer meanwhile, this step is void.
+        # Compare-and-set: if an event re-armed or cleared the timer meanwhile, or another process fired
+        # this step, it is void. On PostgreSQL the row is claimed for this transaction, and one another
+        # worker is firing now is skipped, not waited for (SQLite has one process, behind BEGIN IMMEDIATE).
+        claim = " FOR UPDATE SKIP LOCKED" if is_postgresql(conn) else ""
         row = conn.execute(
-            "SELECT * FROM timers WHERE appeal_id = ? AND kind = ? AND stage = ? AND fire_at = ?",
+            "SELECT * FROM timers WHERE appeal_id = ? AND kind = ? AND stage = ? AND fire_at = ?" + claim,
             (*key, due["stage"], due["fire_at"]),
         ).fetchone()
         if row is None:

@@ -72,6 +72,7 @@ ON_POSTGRESQL = {
     "test_privacy_ledger",
     "test_readers",
     "test_stations",
+    "test_two_processes",
     "test_usecases",
 }
 
