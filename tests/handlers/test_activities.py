@@ -347,8 +347,8 @@ async def test_the_sandbox_district_has_next_weeks_childcare_class(tmp_path) -> 
     async with running_bot(tmp_path / "s.sqlite3") as bot:
         (activity,) = await bot.services.storage.activities.upcoming(bot.clock())
         assert (activity.places, activity.station_id, activity.audience) == (20, "hp-001", "couriers")
-        assert activity.title_for("en") == "Holiday childcare class for couriers' children"
-        assert activity.title_for("zh") == "快递员子女爱心托管班"
+        assert activity.title_for("en") == "Childcare class for couriers' children"
+        assert activity.title_for("zh") == "骑手子女爱心托管班"
         local = activity.starts_at.astimezone(START.tzinfo)
         assert (local.date().isoformat(), local.hour) == ("2026-11-30", 9)  # START is Monday 23 November
 
