@@ -68,9 +68,11 @@ def unit_kind(unit: str) -> str:
 
 
 def bench_config(database: Path | str, **overrides: Any) -> Config:
-    """The district's config: the fixture's units, staff, coordinators and routing; no environment."""
+    """The district's config on `database` (a file, or a postgresql:// URL): the fixture's units, staff,
+    coordinators and routing; no environment."""
+    where = {"url": database} if str(database).startswith("postgresql://") else {"path": str(database)}
     data: dict[str, Any] = {
-        "database": {"path": str(database)},
+        "database": where,
         "coordinators": COORDINATORS,
         "units": [
             {"id": u, "kind": unit_kind(u), "zh": f"单位{u}", "en": f"Unit {u}", "staff": staff_of(u)} for u in UNITS

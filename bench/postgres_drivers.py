@@ -19,7 +19,6 @@ The figure is psycopg's sync API on the thread, as storage/postgres.py runs it; 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg  # noqa: E402
 from common import header, percentile, quick_cli, result  # noqa: E402
+from postgres_server import postgresql_database  # noqa: E402
 
 from storage.postgres import WRITE_LOCK  # noqa: E402
 
@@ -112,21 +112,10 @@ async def run(quick: bool) -> None:
     """Measure, print each way's figures and the result line."""
     header("PostgreSQL drivers: a button press's unit of work", quick)
     units = 500 if quick else 5_000
-    url = os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL")
-    server = None
-    if url is None:
-        from tests.postgres import PostgresServer, binaries
-
-        bindir = binaries()
-        if bindir is None:
-            sys.exit("PostgreSQL is not installed: install Debian's postgresql, or set APPEALS_BOT_BENCH_POSTGRESQL")
-        server = PostgresServer.start(bindir)
-        url = server.create_database()
-    try:
+    with postgresql_database() as url:
+        if url is None:
+            sys.exit(1)
         times = await _measure(url, units)
-    finally:
-        if server is not None:
-            server.stop()
     for name, values in times.items():
         print(f"{name:40} p50 {percentile(values, 50) * 1e6:7.0f} µs   p99 {percentile(values, 99) * 1e6:7.0f} µs")
     ours = percentile(times["psycopg sync on the database thread"], 50)

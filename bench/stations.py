@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import random
 import sqlite3
 import statistics
@@ -40,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import header, percentile, result  # noqa: E402
+from postgres_server import postgresql_database  # noqa: E402
 
 from bot.cli import main as cli  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -193,18 +193,9 @@ def _on_postgresql(
     sqlite: dict[str | None, list[float]],
 ) -> None:
     """Import the same files into PostgreSQL, look up the same points; print p99 beside SQLite's and judge it."""
-    url = os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL")
-    server = None
-    if url is None:
-        from tests.postgres import PostgresServer, binaries
-
-        bindir = binaries()
-        if bindir is None:
-            print("# PostgreSQL: skipped (not installed: Debian's postgresql, or set APPEALS_BOT_BENCH_POSTGRESQL)")
+    with postgresql_database() as url:
+        if url is None:
             return
-        server = PostgresServer.start(bindir)
-        url = server.create_database()
-    try:
         config = _config(folder, url)
         seconds = _import(config, files)
         print(f"# PostgreSQL: import {seconds:.2f} s ({len(files)} file(s) through the same command)")
@@ -224,9 +215,6 @@ def _on_postgresql(
                 f"<= {POSTGRESQL_TARGET:.0f}x",
                 ratio <= POSTGRESQL_TARGET,
             )
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -269,9 +269,11 @@ def audience_ids(
             sql = "SELECT telegram_id FROM people WHERE role = 'coordinator' ORDER BY telegram_id"
             return [r[0] for r in conn.execute(sql)]
         case Audience.FOLLOWERS:
+            # A UNION, not an OR: PostgreSQL scans every appeal for `merged_into = ? OR id IN (...)`.
             sql = (
-                "SELECT DISTINCT courier_id FROM appeals WHERE courier_id IS NOT NULL AND (merged_into = ?"
-                " OR id IN (SELECT child_id FROM appeal_links WHERE parent_id = ? AND kind = 'hotspot'))"
+                "SELECT courier_id FROM appeals WHERE merged_into = ? AND courier_id IS NOT NULL"
+                " UNION SELECT a.courier_id FROM appeal_links l JOIN appeals a ON a.id = l.child_id"
+                " WHERE l.parent_id = ? AND l.kind = 'hotspot' AND a.courier_id IS NOT NULL"
                 " ORDER BY courier_id"
             )
             return [r[0] for r in conn.execute(sql, (before["id"], before["id"]))]

@@ -35,6 +35,12 @@ SCRIPTS = {
     "outreach.py": [RESULT.format(name="outreach"), RESULT.format(name="outreach-appeal")],
 }
 
+# The result lines of the scripts that repeat their work on PostgreSQL in the same run (bench/postgres_server.py).
+ON_POSTGRESQL = {
+    "transitions.py": ["transitions-postgresql"],
+    "stations.py": ["stations-postgresql", "stations-postgresql-first-aid"],
+}
+
 
 def _run(script: str) -> str:
     done = subprocess.run(
@@ -53,12 +59,12 @@ def test_quick_benchmark_runs_and_prints_its_figures(script: str) -> None:
     """`python bench/<script> --quick` exits 0 and prints each of its figure lines."""
     out = _run(script)
     expected = list(SCRIPTS[script])
-    if script == "stations.py":
+    if script in ON_POSTGRESQL:
         from tests.postgres import binaries
 
-        # The same lookups on PostgreSQL where its server can be started (or one is named), else a line saying so.
+        # The same work on PostgreSQL where its server can be started (or one is named), else a line saying so.
         if binaries() is not None or os.environ.get("APPEALS_BOT_BENCH_POSTGRESQL"):
-            expected += [RESULT.format(name="stations-postgresql"), RESULT.format(name="stations-postgresql-first-aid")]
+            expected += [RESULT.format(name=name) for name in ON_POSTGRESQL[script]]
         else:
             expected.append(r"^# PostgreSQL: skipped ")
     for pattern in expected:

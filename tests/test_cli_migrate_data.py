@@ -161,6 +161,32 @@ async def test_a_district_is_copied_whole_with_counts_and_identities(tmp_path, p
 
 
 @pytest.mark.slow
+async def test_merged_appeals_are_copied_with_what_they_were_merged_into(tmp_path, postgres_url) -> None:
+    """A merged appeal names the appeal it went into (a CHECK ties the two), also one with a larger id."""
+    import psycopg
+
+    from storage.locations import Location
+    from storage.move_data import move
+
+    database = tmp_path / "district.sqlite3"
+    await sandbox_district(database)
+    with sqlite3.connect(database) as conn:
+        first, second, last = (r[0] for r in conn.execute("SELECT id FROM appeals ORDER BY id").fetchall()[::2][:3])
+        # Set in place: one merged into an earlier appeal, one into a later one (copied after it).
+        merges = {last: first, first: second}
+        for appeal, into in merges.items():
+            conn.execute(
+                "UPDATE appeals SET state = 'closed', outcome = 'merged', merged_into = ? WHERE id = ?", (into, appeal)
+            )
+
+    moved = move(Location("sqlite", str(database)), Location("postgresql", postgres_url))
+    assert moved.copied["appeals"] == 5
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT id, merged_into FROM appeals WHERE outcome = 'merged'").fetchall()
+    assert dict(rows) == merges
+
+
+@pytest.mark.slow
 async def test_a_target_with_rows_is_refused_and_left_alone(tmp_path, postgres_migrated_url, capsys) -> None:
     import psycopg
 
