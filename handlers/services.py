@@ -58,8 +58,8 @@ class Services:
     routing: list[Rule] = field(default_factory=list)
     # What a courier may wish for (微心愿): id -> (zh, en), in the config's order.
     wish_categories: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # The district's quiet hours for outreach ("21:00-08:00"), or None when it keeps none.
-    quiet_hours: str | None = "21:00-08:00"
+    # The district's quiet hours for outreach ("21:00-08:00", from [outreach]), or None when it keeps none.
+    quiet_hours: str | None = None
 
     def category(self, category_id: str) -> CategoryInfo | None:
         """A configured category by id."""
