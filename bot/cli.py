@@ -41,6 +41,13 @@ error: no bot token, so the bot cannot reach Telegram. Either
     database: python -m bot sandbox (python3 dev.py run does this by itself when there is no token)."""
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -59,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--log-format", choices=("text", "json"), help="log lines as text or JSON lines (default: ops.log_format)"
     )
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="with --webhook on PostgreSQL: N worker processes on the webhook's port (default 1)",
+    )
+    run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor for each worker
 
     sandbox = sub.add_parser("sandbox", help="run the bot in the local sandbox: a web chat, no Telegram account")
     sandbox.add_argument("--config", help="config file (default: the sample district)")
@@ -316,27 +331,49 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    if args.workers > 1 and not (args.webhook and config.database.location().backend == "postgresql"):
+        print(
+            "error: --workers needs --webhook and a PostgreSQL database (database.url = postgresql://...):"
+            " on SQLite one process serves the file",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     refusal = _schema_refusal(config)
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_FAILED
+    if args.workers > 1:
+        from bot.workers import supervise
+
+        return supervise(args.workers, _passed_on(args))
+    if args.worker_index is not None and config.ops.worker is not None:
+        config = config.model_copy(
+            update={"ops": config.ops.model_copy(update={"worker": f"{config.ops.worker}-{args.worker_index}"})}
+        )
     try:
         # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
         with serving(config.database.path):
-            return _serve(config, args.webhook)
+            return _serve(config, args.webhook, args.worker_index)
     except DatabaseInUse as error:
         print(f"error: {error}; start the bot when it has finished", file=sys.stderr)
         return EXIT_FAILED
 
 
-def _serve(config: Config, webhook: bool) -> int:
+def _passed_on(args: argparse.Namespace) -> list[str]:
+    """The options of `run` that each worker is started with too."""
+    passed = ["--config", str(Path(args.config).resolve())] if args.config else []
+    passed += ["--debug"] if args.debug else []
+    return passed + (["--log-format", args.log_format] if args.log_format else [])
+
+
+def _serve(config: Config, webhook: bool, worker: int | None = None) -> int:
     from bot.app import build_application
 
     application = build_application(config, serve_ops=not webhook)
     if webhook:
         from bot.webhook import run_webhook
 
-        asyncio.run(run_webhook(application, config))
+        asyncio.run(run_webhook(application, config, worker))
         return EXIT_OK
     from bot.ops import OpsServerError
 

@@ -26,6 +26,7 @@ from telegram.ext import Application
 
 from bot.config import Config
 from bot.ops import add_ops_routes
+from bot.ordering import order_keys
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,28 @@ async def _receive(request: web.Request) -> web.Response:
     if update is None:
         return web.Response(status=400, text="not an update")
     # Not process_update alone: that would run beside the same person's other updates.
-    await application.update_processor.process_update(update, application.process_update(update))
+    await application.update_processor.process_update(update, _in_turn(application, update))
     failed = application.bot_data.failed_updates
     if update.update_id in failed:
         failed.discard(update.update_id)
         return web.Response(status=500, text="not handled; deliver it again")
-    # After a 200 Telegram never sends the update again: its record must be on disk by then.
-    await application.bot_data.services.storage.updates.persist()
     return web.Response(status=200)
+
+
+async def _in_turn(application: Application, update: Update) -> None:
+    """Handle `update` holding its ordering keys against other workers on the database, until its record is written."""
+    storage = application.bot_data.services.storage
+    failed = application.bot_data.failed_updates
+    try:
+        async with storage.turn(order_keys(update)):
+            await application.process_update(update)
+            if update.update_id not in failed:
+                # After a 200 Telegram never sends the update again, and a redelivery another worker
+                # takes waits for these keys: the record must be on disk by then.
+                await storage.updates.persist()
+    except Exception as error:  # noqa: BLE001 - the database went away: not handled, so delivered again
+        log.warning("update %s was not handled: %s", update.update_id, type(error).__name__)
+        failed.add(update.update_id)
 
 
 def _update(body: bytes, application: Application) -> Update | None:
@@ -105,8 +120,12 @@ def webhook_app(application: Application, secret: str, path: str) -> web.Applica
     return app
 
 
-async def run_webhook(application: Application, config: Config) -> None:
-    """Serve the webhook until SIGINT or SIGTERM, with the bot's services running."""
+async def run_webhook(application: Application, config: Config, worker: int | None = None) -> None:
+    """Serve the webhook until SIGINT or SIGTERM, with the bot's services running.
+
+    `worker` is this process's number among several (bot/workers.py) that share the port: the
+    kernel hands each new connection to one of them. Worker 0 tells Telegram where the webhook is.
+    """
     hook = config.webhook
     if hook.url is None or hook.secret_token is None:
         raise ValueError("webhook mode needs webhook.url and webhook.secret_token (or TELEGRAM_WEBHOOK_SECRET)")
@@ -121,13 +140,16 @@ async def run_webhook(application: Application, config: Config) -> None:
         await application.post_init(application)
         await application.start()
         await runner.setup()
-        await web.TCPSite(runner, hook.listen, hook.port).start()
-        await application.bot.set_webhook(
-            url=f"{hook.url.rstrip('/')}/{hook.path.strip('/')}",
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
+        await web.TCPSite(runner, hook.listen, hook.port, reuse_port=worker is not None).start()
+        if not worker:
+            await application.bot.set_webhook(
+                url=f"{hook.url.rstrip('/')}/{hook.path.strip('/')}",
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        log.info(
+            "webhook listening on %s:%d%s", hook.listen, hook.port, "" if worker is None else f" (worker {worker})"
         )
-        log.info("webhook listening on %s:%d", hook.listen, hook.port)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,6 +91,10 @@ def _transaction(
 
 class Database:
     """An open database file; every call is one unit of work, inline or on the database thread."""
+
+    # Whether other processes may write this database while this one runs: then nothing another
+    # process writes may be kept in memory (SQLite: one process has the file, `serving` sees to it).
+    shared = False
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor, path: str) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -229,6 +234,10 @@ class Database:
                     "a truncating checkpoint was held off by a reader; the background checkpoints will truncate"
                 )
         return done
+
+    def turn(self, keys: Iterable[str]) -> AbstractAsyncContextManager[None]:
+        """Hold `keys` (bot/ordering.order_keys) against other processes while a block runs: none on SQLite."""
+        return nullcontext()
 
     async def sender_lease(self) -> bool:
         """Whether this process may send the outbox now: always, on SQLite (one process has the file)."""

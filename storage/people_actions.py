@@ -91,12 +91,17 @@ class PeopleActions:
         self._mutes = None
 
     async def mute_of(self, person_id: int, now: datetime) -> ActionRow | None:
-        """The mute in force for `person_id` now, if any (asked for every update: from memory)."""
-        mutes = self._mutes
-        if mutes is None:
-            rows = await self._db.fetchall(_ACTIVE, (to_ts(now),))
-            mutes = self._mutes = {row[1]: _row(row) for row in rows}
-        mute = mutes.get(person_id)
+        """The mute in force for `person_id` now, if any (asked for every update: from memory, when no other process shares the database)."""
+        if self._db.shared:
+            # Another worker may have muted or unmuted them: ask the database (one indexed row).
+            row = await self._db.fetchone(_ACTIVE + " AND m.person_id = ?", (to_ts(now), person_id))
+            mute = _row(row) if row else None
+        else:
+            mutes = self._mutes
+            if mutes is None:
+                rows = await self._db.fetchall(_ACTIVE, (to_ts(now),))
+                mutes = self._mutes = {row[1]: _row(row) for row in rows}
+            mute = mutes.get(person_id)
         return mute if mute is not None and mute.until is not None and mute.until > now else None
 
     async def mark_noticed(self, mute: ActionRow, now: datetime) -> bool:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 
 from storage.db import Database, Deferred
 from storage.postgres_migrations import migrate
+from storage.postgres_turns import ChatTurns
 
 T = TypeVar("T")
 
@@ -365,10 +366,13 @@ class SenderLease:
 class PostgresDatabase(Database):
     """A PostgreSQL database; every call is one unit of work on the database thread."""
 
+    shared = True  # several workers may serve one database
+
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
         super().__init__(conn, executor, url)  # type: ignore[arg-type]
         self._adapter = Connection(conn)
         self._lease = SenderLease(url)
+        self.turns = ChatTurns(url)
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
@@ -402,9 +406,14 @@ class PostgresDatabase(Database):
         """Whether this process is the outbox's one sender now (taking the turn if no process holds it)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.holds)
 
+    def turn(self, keys: Iterable[str]) -> AbstractAsyncContextManager[None]:
+        """Hold `keys` against the other workers on this database while a block runs (storage.postgres_turns)."""
+        return self.turns.hold(keys)
+
     async def close(self) -> None:
-        """Let the sender's turn go, then close as Database does."""
+        """Let the sender's turn and any held keys go, then close as Database does."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.close)
+        await self.turns.close()
         await super().close()
 
     async def checkpoint_truncate(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from domain.calendar import WorkingCalendar
@@ -82,6 +84,10 @@ class Storage:
     ) -> Storage:
         """Open and migrate the database `where` names: a SQLite file's path, a URL, or a Location."""
         return cls(await open_database(where), calendar, spans_for, ladder)
+
+    def turn(self, keys: Iterable[str]) -> AbstractAsyncContextManager[None]:
+        """Hold an update's ordering keys against other workers on this database while it is handled."""
+        return self.db.turn(keys)
 
     async def close(self) -> None:
         """Close the database."""

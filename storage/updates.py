@@ -37,9 +37,11 @@ class HandledUpdates:
 
     async def seen(self, update_id: int, digest: str) -> bool:
         """Whether this very update was handled before."""
-        highest = self._highest if self._highest is not None else await self._load()
-        if update_id > highest:
-            return False
+        # With other workers on the database, one of them may have handled an id above this one's highest.
+        if not self._db.shared:
+            highest = self._highest if self._highest is not None else await self._load()
+            if update_id > highest:
+                return False
         if (update_id, digest) in self._recent:
             return True
         row = await self._db.fetchone(
