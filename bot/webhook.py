@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import signal
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from bot.ordering import order_keys
 
 log = logging.getLogger(__name__)
 
+ORPHAN_CHECK_S = 1.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 APPLICATION = web.AppKey("application", Application)
 SECRET = web.AppKey("secret", str)
@@ -120,6 +122,15 @@ def webhook_app(application: Application, secret: str, path: str) -> web.Applica
     return app
 
 
+async def _when_orphaned(stop: asyncio.Event) -> None:
+    """Stop a worker whose supervisor is gone (killed, say), rather than serve on with no one to start it again."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(ORPHAN_CHECK_S)
+    log.warning("the supervisor is gone; stopping")
+    stop.set()
+
+
 async def run_webhook(application: Application, config: Config, worker: int | None = None) -> None:
     """Serve the webhook until SIGINT or SIGTERM, with the bot's services running.
 
@@ -134,6 +145,7 @@ async def run_webhook(application: Application, config: Config, worker: int | No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    orphaned = asyncio.create_task(_when_orphaned(stop)) if worker is not None else None
     runner = web.AppRunner(webhook_app(application, secret, hook.path), access_log=None)
     await application.initialize()
     try:
@@ -152,6 +164,8 @@ async def run_webhook(application: Application, config: Config, worker: int | No
         )
         await stop.wait()
     finally:
+        if orphaned is not None:
+            orphaned.cancel()
         await runner.cleanup()
         with contextlib.suppress(RuntimeError):
             await application.stop()
