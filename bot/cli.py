@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -310,7 +311,7 @@ def _units(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from storage.backup import DatabaseInUse, serving
+    from storage.backup import DatabaseInUse
 
     path = config_path(args.config)
     config = load_config(path)
@@ -352,7 +353,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     try:
         # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
-        with serving(config.database.path):
+        with _serving(config):
             return _serve(config, args.webhook, args.worker_index)
     except DatabaseInUse as error:
         print(f"error: {error}; start the bot when it has finished", file=sys.stderr)
@@ -386,11 +387,33 @@ def _serve(config: Config, webhook: bool, worker: int | None = None) -> int:
     return EXIT_OK
 
 
+def _serving(config: Config) -> contextlib.AbstractContextManager[None]:
+    """The lock a running bot holds on its SQLite file (none on PostgreSQL, which `restore` never replaces)."""
+    from storage.backup import serving
+
+    where = config.database.location()
+    return serving(where.target) if where.backend == "sqlite" else contextlib.nullcontext()
+
+
+def _sqlite_file(config: Config, command: str) -> Path | None:
+    """The SQLite file `command` works on; None (having said why) when the database is PostgreSQL."""
+    where = config.database.location()
+    if where.backend == "sqlite":
+        return Path(where.target)
+    print(
+        f"error: `{command}` copies a SQLite file; for PostgreSQL use pg_dump and pg_restore (docs/deploy.md §6)",
+        file=sys.stderr,
+    )
+    return None
+
+
 def _backup(args: argparse.Namespace) -> int:
     from storage.backup import CopyError, backup
 
     config = _load(args.config)
-    database = Path(config.database.path)
+    database = _sqlite_file(config, "backup")
+    if database is None:
+        return EXIT_BAD_INPUT
     try:
         copied = backup(database, Path(args.file), overwrite=args.force)
     except CopyError as error:
@@ -407,7 +430,9 @@ def _restore(args: argparse.Namespace) -> int:
     from storage.backup import CopyError, DatabaseInUse, restore
 
     config = _load(args.config)
-    database = Path(config.database.path)
+    database = _sqlite_file(config, "restore")
+    if database is None:
+        return EXIT_BAD_INPUT
     try:
         copied = restore(Path(args.file), database)
     except DatabaseInUse as error:

@@ -66,8 +66,9 @@ async def _in_turn(application: Application, update: Update) -> None:
                 # takes waits for these keys: the record must be on disk by then.
                 await storage.updates.persist()
     except Exception as error:  # noqa: BLE001 - the database went away: not handled, so delivered again
-        log.warning("update %s was not handled: %s", update.update_id, type(error).__name__)
-        failed.add(update.update_id)
+        update_id = update.update_id
+        log.warning("update %s was not handled: %s", update_id, type(error).__name__)
+        failed.add(update_id)
 
 
 def _update(body: bytes, application: Application) -> Update | None:

@@ -226,3 +226,20 @@ def test_restore_is_refused_while_a_bot_serves_the_database_and_run_during_a_res
     with serving(database, exclusive=True):
         assert main(["run"]) == 1
     assert f"a restore is replacing {database}; start the bot when it has finished" in capsys.readouterr().err
+
+
+async def test_backup_and_restore_follow_database_url_and_send_postgresql_to_pg_dump(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """`database.url` wins over `path` for the copy as for the bot; a PostgreSQL URL is pg_dump's, said in one line."""
+    named = tmp_path / "named.sqlite3"
+    await _filled(named, 10)
+    monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", f"sqlite:///{named}")
+    assert main(["backup", "copy.sqlite3"]) == 0
+    assert f"{named} backed up to" in capsys.readouterr().out
+    assert not (tmp_path / "bot.sqlite3").exists()
+    monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", "postgresql://bot@127.0.0.1/district")
+    for command in (["backup", "other.sqlite3"], ["restore", "copy.sqlite3"]):
+        assert main(command) == 2
+        assert "for PostgreSQL use pg_dump and pg_restore" in capsys.readouterr().err
+    assert not (tmp_path / "other.sqlite3").exists() and _count(named, "SELECT count(*) FROM people") == 10
