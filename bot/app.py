@@ -302,6 +302,8 @@ def build_application(
             # The database holds every timer; one repeating job reads the due ones from an index.
             application.job_queue.run_repeating(_tick_job, interval=config.reminders.poll_seconds, first=0.5)
             data.outbox_loop = asyncio.create_task(sender.run_forever(), name="outbox")
+            # Notices other worker processes write: sent now if this process is the sender, not at its next round.
+            storage.outbox.wake_on_new_rows(sender.kick)
         schedule_retention(
             application,
             services,

@@ -239,6 +239,9 @@ class Database:
         """Hold `keys` (bot/ordering.order_keys) against other processes while a block runs: none on SQLite."""
         return nullcontext()
 
+    def wake_on_outbox_rows(self, wake: Callable[[], None]) -> None:
+        """Call `wake` when another process commits outbox rows: none does on SQLite (one process has the file)."""
+
     async def sender_lease(self) -> bool:
         """Whether this process may send the outbox now: always, on SQLite (one process has the file)."""
         return True

@@ -1106,6 +1106,15 @@ CREATE INDEX appeals_courier_created ON appeals(courier_id, created_at);
     )
 )
 
+MIGRATIONS.append(
+    (
+        "new outbox rows wake the sender in whichever worker process sends",
+        """
+-- Nothing on SQLite: one process writes the file and kicks its own sender (PostgreSQL: a NOTIFY).
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,10 @@ class Outbox:
             more = [m for m in rows if m.lane == 1 and m.chat_id not in taken]
             found += more[: min(outreach, limit - len(found))]
         return found
+
+    def wake_on_new_rows(self, wake: Callable[[], None]) -> None:
+        """Call `wake` when another worker process commits outbox rows (this process's own kick the sender)."""
+        self._db.wake_on_outbox_rows(wake)
 
     async def sender_lease(self) -> bool:
         """Whether this process is the one that sends the outbox now (one sender among processes)."""

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from storage.db import Database, Deferred
 from storage.postgres_migrations import migrate
 from storage.postgres_turns import ChatTurns
+from storage.postgres_wakeups import OutboxWakeups
 
 T = TypeVar("T")
 
@@ -373,6 +374,7 @@ class PostgresDatabase(Database):
         self._adapter = Connection(conn)
         self._lease = SenderLease(url)
         self.turns = ChatTurns(url)
+        self._wakeups: OutboxWakeups | None = None
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
@@ -406,6 +408,11 @@ class PostgresDatabase(Database):
         """Whether this process is the outbox's one sender now (taking the turn if no process holds it)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.holds)
 
+    def wake_on_outbox_rows(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on this loop whenever any worker commits outbox rows (storage.postgres_wakeups)."""
+        if self._wakeups is None:
+            self._wakeups = OutboxWakeups(self.path, wake, asyncio.get_running_loop())
+
     def turn(self, keys: Iterable[str]) -> AbstractAsyncContextManager[None]:
         """Hold `keys` against the other workers on this database while a block runs (storage.postgres_turns)."""
         return self.turns.hold(keys)
@@ -414,6 +421,8 @@ class PostgresDatabase(Database):
         """Let the sender's turn and any held keys go, then close as Database does."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.close)
         await self.turns.close()
+        if self._wakeups is not None:
+            self._wakeups.close()
         await super().close()
 
     async def checkpoint_truncate(self) -> bool:

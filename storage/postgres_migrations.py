@@ -870,6 +870,19 @@ CREATE INDEX outbox_dead ON outbox(id) WHERE status = 'dead';
 CREATE INDEX appeals_courier_created ON appeals(courier_id, created_at);
 """,
     ),
+    (
+        "new outbox rows wake the sender in whichever worker process sends",
+        """
+-- Delivered at commit, once per transaction (PostgreSQL folds equal notifications): the sending
+-- worker's listener kicks its sender (storage/postgres_wakeups.py).
+CREATE FUNCTION outbox_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('appeals_outbox', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_wake AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_wake();
+""",
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

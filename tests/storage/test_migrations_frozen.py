@@ -133,6 +133,10 @@ SHIPPED = [
         "appeals by courier and time: a filing limit reads a person's last day of filings, not every appeal they ever filed",
         "54c306b1b4d8d48287e55daf299af844e95bd7058cb941c63ea20ac66a3b1a5d",
     ),
+    (
+        "new outbox rows wake the sender in whichever worker process sends",
+        "cd311252b6b3c00e6ea0298dca0c954051891f1002d9c610e85d969c7ba643e6",
+    ),
 ]
 
 
