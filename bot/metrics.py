@@ -51,6 +51,10 @@ class Metrics:
         self._lag = gauge("appeals_bot_timer_lag_seconds", "How late the oldest due deadline step is (0: none due)")
         self._beat = gauge("appeals_bot_sender_idle_seconds", "Seconds since the outbox sender's loop last ticked")
         self._read_at: float | None = None
+        # A labelled series appears only once it has a child: the counters show 0 from the start, so an
+        # alert on their rate has something to read before the first failure.
+        for counter in (self._handled, self._failed):
+            counter.labels(worker)
 
     def update_handled(self, seconds: float, failed: bool) -> None:
         """Count an update handled in `seconds`, and whether a handler failed on it."""

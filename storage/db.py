@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storage.checkpoints import FALLBACK_PAGES, Checkpointer
-from storage.migrations import migrate
+from storage.migrations import LATEST, migrate, schema_version
 from storage.readers import Readers
 
 T = TypeVar("T")
@@ -95,6 +95,8 @@ class Database:
     # Whether other processes may write this database while this one runs: then nothing another
     # process writes may be kept in memory (SQLite: one process has the file, `serving` sees to it).
     shared = False
+    # What a database that is away or broken raises (health checks answer "unreachable" for these).
+    failures: tuple[type[Exception], ...] = (sqlite3.Error, OSError, ValueError)
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor, path: str) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -238,6 +240,11 @@ class Database:
     def turn(self, keys: Iterable[str]) -> AbstractAsyncContextManager[None]:
         """Hold `keys` (bot/ordering.order_keys) against other processes while a block runs: none on SQLite."""
         return nullcontext()
+
+    async def schema_versions(self) -> tuple[int, int]:
+        """The schema version the database is at and the one this code migrates to, read on a reader."""
+        (version,) = await self.read_side_by_side([schema_version])
+        return version, LATEST
 
     def wake_on_outbox_rows(self, wake: Callable[[], None]) -> None:
         """Call `wake` when another process commits outbox rows: none does on SQLite (one process has the file)."""

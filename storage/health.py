@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
-from storage.migrations import LATEST, schema_version
 from storage.models import to_ts
 from storage.reports import OVERDUE_KINDS
 
@@ -26,7 +25,7 @@ class Schema:
     """The schema version the database is at, and the one this code migrates to."""
 
     database: int
-    code: int = LATEST
+    code: int
 
     @property
     def current(self) -> bool:
@@ -53,10 +52,9 @@ class Health:
     async def schema(self) -> Schema:
         """The database's schema version beside the code's; Unreachable if it cannot be read."""
         try:
-            (version,) = await self._db.read_side_by_side([schema_version])
-        except (sqlite3.Error, OSError, ValueError) as error:
+            return Schema(*await self._db.schema_versions())
+        except self._db.failures as error:
             raise Unreachable(type(error).__name__) from error
-        return Schema(version)
 
     async def figures(self, now: datetime) -> Figures:
         """Outbox pending and dead, appeals past a deadline, and the lag of the oldest due timer step;
@@ -81,6 +79,6 @@ class Health:
 
         try:
             (figures,) = await self._db.read_side_by_side([read])
-        except (sqlite3.Error, OSError, ValueError) as error:
+        except self._db.failures as error:
             raise Unreachable(type(error).__name__) from error
         return figures

@@ -27,7 +27,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from storage.db import Database, Deferred
-from storage.postgres_migrations import migrate
+from storage.postgres_migrations import LATEST, migrate, schema_version
 from storage.postgres_turns import ChatTurns
 from storage.postgres_wakeups import OutboxWakeups
 
@@ -368,6 +368,7 @@ class PostgresDatabase(Database):
     """A PostgreSQL database; every call is one unit of work on the database thread."""
 
     shared = True  # several workers may serve one database
+    failures = (psycopg.Error, OSError, ValueError)
 
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
         super().__init__(conn, executor, url)  # type: ignore[arg-type]
@@ -407,6 +408,11 @@ class PostgresDatabase(Database):
     async def sender_lease(self) -> bool:
         """Whether this process is the outbox's one sender now (taking the turn if no process holds it)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.holds)
+
+    async def schema_versions(self) -> tuple[int, int]:
+        """The schema version the database is at and the one this code migrates to, read on a pooled reader."""
+        (version,) = await self.read_side_by_side([lambda adapter: schema_version(adapter.raw)])
+        return version, LATEST
 
     def wake_on_outbox_rows(self, wake: Callable[[], None]) -> None:
         """Call `wake` on this loop whenever any worker commits outbox rows (storage.postgres_wakeups)."""

@@ -7,6 +7,8 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import psycopg
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,6 +16,7 @@ from bot.ops import SENDER_STALE_S
 from bot.webhook import webhook_app
 from storage.migrations import LATEST
 from storage.models import to_ts
+from tests import harness
 from tests.harness import running_bot
 from tests.helpers import submit_appeal, until
 
@@ -169,3 +172,27 @@ async def test_metrics_count_updates_and_read_the_gauges_from_the_database(tmp_p
     assert samples[("appeals_bot_outbox_dead", "w1")] == 1
     assert samples[("appeals_bot_appeals_overdue", "w1")] == 2
     assert samples[("appeals_bot_timer_lag_seconds", "w1")] == to_ts(bot.clock.now) - oldest_step > 0
+
+
+@pytest.mark.slow  # a real PostgreSQL server
+async def test_healthz_and_metrics_answer_on_postgresql(tmp_path: Path, postgres_migrated_url, monkeypatch) -> None:
+    """The same checks and gauges on PostgreSQL: its schema version is read the PostgreSQL way, and a
+    newer one is refused there too."""
+    monkeypatch.setattr(harness, "postgres_database_for", lambda path: postgres_migrated_url)
+    async with running_bot(tmp_path / "ops.sqlite3", ops={"worker": "pg"}) as bot:
+        bot.user(LI, "Li")
+        await bot.start(LI)
+        await submit_appeal(bot, LI)
+        async with TestClient(TestServer(webhook_app(bot.app, SECRET, "telegram"), host="127.0.0.1")) as client:
+            async with _sender_loop(bot):
+                response = await client.get("/healthz")
+                assert response.status == 200, await response.text()
+                assert (await response.json())["checks"] == {"database": "ok", "schema": "ok", "sender": "ok"}
+                metrics = _samples(await (await client.get("/metrics")).text())
+                assert metrics[("appeals_bot_outbox_dead", "pg")] == 0
+                assert metrics[("appeals_bot_updates_failed_total", "pg")] == 0  # shown before any failure
+                with psycopg.connect(postgres_migrated_url, autocommit=True) as conn:
+                    conn.execute("UPDATE schema_version SET version = version + 1")
+                response = await client.get("/healthz")
+                assert response.status == 503
+                assert (await response.json())["failing"] == ["schema"]
