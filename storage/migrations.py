@@ -1115,6 +1115,15 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the nearest-station index's function names the schema its cube type lives in",
+        """
+-- Nothing on SQLite: its R*Tree needs no extension (PostgreSQL: pg_restore builds indexes with an empty search_path).
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

@@ -883,6 +883,28 @@ END $$;
 CREATE TRIGGER outbox_wake AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_wake();
 """,
     ),
+    (
+        "the nearest-station index's function names the schema its cube type lives in",
+        """
+-- pg_restore builds indexes with an empty search_path, where an unqualified cube() is not found and
+-- a restore of any dump fails. Named by the extension's schema (wherever its owner put it), the
+-- function stays a plain SQL expression the planner inlines (a SET search_path would stop that).
+DO $do$
+DECLARE
+    home TEXT := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                  WHERE e.extname = 'cube');
+BEGIN
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION station_point(lat DOUBLE PRECISION, lon DOUBLE PRECISION) RETURNS %1$I.cube
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $b$
+            SELECT %1$I.cube(ARRAY[pg_catalog.cos(pg_catalog.radians(lat)) * pg_catalog.cos(pg_catalog.radians(lon)),
+                                   pg_catalog.cos(pg_catalog.radians(lat)) * pg_catalog.sin(pg_catalog.radians(lon)),
+                                   pg_catalog.sin(pg_catalog.radians(lat))])
+        $b$
+    $f$, home);
+END $do$;
+""",
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

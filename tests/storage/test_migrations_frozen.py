@@ -137,6 +137,10 @@ SHIPPED = [
         "new outbox rows wake the sender in whichever worker process sends",
         "cd311252b6b3c00e6ea0298dca0c954051891f1002d9c610e85d969c7ba643e6",
     ),
+    (
+        "the nearest-station index's function names the schema its cube type lives in",
+        "bb799726b92869607821611a053dfbfed0fef76bb1a2eddc1534b2a1ddfcebf6",
+    ),
 ]
 
 
