@@ -356,7 +356,10 @@ def _run(args: argparse.Namespace) -> int:
         with _serving(config):
             return _serve(config, args.webhook, args.worker_index)
     except DatabaseInUse as error:
-        print(f"error: {error}; start the bot when it has finished", file=sys.stderr)
+        print(
+            f"error: {error}; one process serves a SQLite file (for several workers, use PostgreSQL: docs/deploy.md §3)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 
@@ -368,23 +371,40 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
 
 
 def _serve(config: Config, webhook: bool, worker: int | None = None) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import build_application
-
-    application = build_application(config, serve_ops=not webhook)
-    if webhook:
-        from bot.webhook import run_webhook
-
-        asyncio.run(run_webhook(application, config, worker))
-        return EXIT_OK
     from bot.ops import OpsServerError
 
+    application = build_application(config, serve_ops=not webhook)
     try:
-        # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
-        application.run_polling(drop_pending_updates=False)
+        if webhook:
+            from bot.webhook import run_webhook
+
+            asyncio.run(run_webhook(application, config, worker))
+        else:
+            # run_polling stops cleanly on SIGINT and SIGTERM and then runs post_shutdown.
+            application.run_polling(drop_pending_updates=False)
     except OpsServerError as error:
         print(f"error: {error} (set another ops.port)", file=sys.stderr)
         return EXIT_FAILED
+    except InvalidToken:
+        print("error: Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)", file=sys.stderr)
+        return EXIT_NO_TOKEN
+    except NetworkError as error:
+        reason = _without_token(error.message, config)
+        print(
+            f"error: the Bot API at {config.telegram.base_url} cannot be reached ({reason}); check the network and telegram.base_url",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _without_token(text: str, config: Config) -> str:
+    """`text` with the bot token, should a library have put it there, masked."""
+    token = config.telegram.token.get_secret_value() if config.telegram.token else ""
+    return text.replace(token, "***") if token else text
 
 
 def _serving(config: Config) -> contextlib.AbstractContextManager[None]:
@@ -481,9 +501,16 @@ def _migrate_data(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     # The one command that starts the sandbox, so the only place that imports it.
     from bot.sandbox_run import run_sandbox
+    from storage.backup import DatabaseInUse
 
     setup_logging(args.debug)
-    asyncio.run(run_sandbox(Path(args.config) if args.config else None, port=args.port, with_examples=args.examples))
+    try:
+        asyncio.run(
+            run_sandbox(Path(args.config) if args.config else None, port=args.port, with_examples=args.examples)
+        )
+    except DatabaseInUse as error:
+        print(f"error: {error}; is another sandbox running? Stop it first", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from domain.surveys_file import read_survey
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
+from storage.backup import serving
 
 DISTRICT = Path(__file__).resolve().parent.parent / "sandbox" / "district"
 DEFAULT_PORT = 8080
@@ -155,6 +156,12 @@ async def run_sandbox(
 ) -> None:
     """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
+    # As `run` does: no restore or migrate-data under it, and no second sandbox on the same file.
+    with serving(config.database.path):
+        await _run_sandbox(config, config_path, host, port, with_examples)
+
+
+async def _run_sandbox(config: Config, config_path: Path | None, host: str, port: int, with_examples: bool) -> None:
     stations = await load_sample_stations(config)
     answers = await _load_sample_answers(config)
     await load_sample_activity(config)

@@ -6,9 +6,10 @@ writers never wait for a reader). A restore checks the copy (SQLite's integrity 
 version, the invariants), brings it to the code's schema as a start would, and moves the database
 it replaces aside, with its WAL, rather than deleting it.
 
-A bot that serves a database holds a shared lock on a file beside it (`<database>.bot-lock`) for as
-long as it runs; a restore takes the lock exclusively, so it is refused while a bot runs and a bot
-cannot start during one. The kernel drops the lock when the process dies, however it dies.
+A bot (or the sandbox) that serves a database holds a lock on a file beside it (`<database>.bot-lock`)
+for as long as it runs, and so do a restore and `migrate-data`: a second bot on the same file, a
+restore under a running bot and a bot started during a restore are all refused. The kernel drops
+the lock when the process dies, however it dies.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def lock_path(database: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serving(database: str | Path, *, exclusive: bool = False) -> Iterator[None]:
-    """Hold the database's lock: shared while a bot serves it, exclusive for a restore; DatabaseInUse if taken."""
+def serving(database: str | Path) -> Iterator[None]:
+    """Hold the database's lock while a bot serves it, or a restore or a copy works on it; DatabaseInUse if taken."""
     if str(database) == ":memory:" or fcntl is None:
         yield
         return
@@ -67,10 +68,9 @@ def serving(database: str | Path, *, exclusive: bool = False) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
         try:
-            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            what = "a bot is running on" if exclusive else "a restore is replacing"
-            raise DatabaseInUse(f"{what} {database}") from None
+            raise DatabaseInUse(f"{database} is in use by a running bot (or a restore, or migrate-data)") from None
         try:
             yield
         finally:
@@ -153,7 +153,7 @@ def restore(copy: Path, database: Path, *, now: datetime | None = None) -> Copie
         raise CopyError(f"{copy} is the database itself")
     if not database.parent.is_dir():
         raise CopyError(f"the folder {database.parent} does not exist")
-    with serving(database, exclusive=True):
+    with serving(database):
         incoming = database.with_name(database.name + ".restoring")
         for leftover in _family(incoming):
             leftover.unlink(missing_ok=True)

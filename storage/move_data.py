@@ -51,7 +51,7 @@ def move(source: Location, target: Location, progress: Callable[[str], None] = l
         raise MoveError(f"{path} does not exist")
     try:
         # Exclusive: a bot serving the file would keep writing what the copy has already passed.
-        with serving(path, exclusive=True):
+        with serving(path):
             return _move(path, target, progress)
     except DatabaseInUse as error:
         raise MoveError(f"{error}: stop it first (nothing was copied)") from None
@@ -85,7 +85,15 @@ def _move(path: Path, target: Location, progress: Callable[[str], None]) -> Move
                 )
             if version < postgres_migrations.LATEST:
                 progress(f"migrating {target.shown()} from schema version {version} to {postgres_migrations.LATEST}")
-                postgres_migrations.migrate(dst)
+                try:
+                    postgres_migrations.migrate(dst)
+                except psycopg.errors.InsufficientPrivilege as error:
+                    raise MoveError(
+                        f"the schema cannot be made in {target.shown()} ({_first_line(error)}): the bot's role must own"
+                        " the database (createdb --owner=ROLE NAME, docs/deploy.md §8); nothing was copied"
+                    ) from None
+                except psycopg.Error as error:
+                    raise MoveError(f"the schema cannot be made in {target.shown()} ({_first_line(error)})") from None
             src.execute("BEGIN")  # one snapshot of the source for every table
             try:
                 moved = _copy(src, dst, progress)

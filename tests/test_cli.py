@@ -168,3 +168,20 @@ def test_the_spring_festival_and_a_six_day_week_are_fine(tmp_path, capsys) -> No
         f'[calendar]\nrest_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat"]\nholidays = [{festival}]\n' + UNIT
     )
     assert main(["check-config", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_an_unreachable_bot_api_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch) -> None:
+    """`run --webhook` cannot tell Telegram its address: it says where it tried, without the token, and exits 1."""
+    from tests.test_run_command import free_port
+
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("APPEALS_BOT_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'default_language = "en"\n[telegram]\ntoken = "123456:SECRET"\nbase_url = "http://127.0.0.1:9/bot"\n'
+        f'[webhook]\nurl = "https://bot.example.org"\nsecret_token = "abc"\nport = {free_port()}\n'
+    )
+    assert main(["run", "--webhook", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "error: the Bot API at http://127.0.0.1:9/bot cannot be reached" in err
+    assert "Traceback" not in err and "SECRET" not in err

@@ -210,7 +210,7 @@ async def test_restore_refuses_a_bad_copy_and_changes_nothing(tmp_path: Path, ca
 def test_restore_is_refused_while_a_bot_serves_the_database_and_run_during_a_restore(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    """The lock `run` holds keeps restore away (and the other way round); the database is untouched."""
+    """The lock `run` holds keeps restore and a second bot away (and a restore keeps a bot away); the database is untouched."""
     database = tmp_path / "bot.sqlite3"
     assert main(["people", "add", "--role", "coordinator", "11"]) == 0
     assert main(["backup", "copy.sqlite3"]) == 0
@@ -218,14 +218,17 @@ def test_restore_is_refused_while_a_bot_serves_the_database_and_run_during_a_res
     capsys.readouterr()
     with serving(database):
         assert main(["restore", "copy.sqlite3"]) == 1
-    err = capsys.readouterr().err
-    assert f"a bot is running on {database}; stop it first (nothing was changed)" in err
-    assert _people(database) == [11, 12]
-    # No token is needed to reach a Bot API other than Telegram's; the lock is checked before anything opens.
-    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
-    with serving(database, exclusive=True):
+        err = capsys.readouterr().err
+        assert (
+            f"{database} is in use by a running bot (or a restore, or migrate-data); stop it first (nothing was changed)"
+            in err
+        )
+        assert _people(database) == [11, 12]
+        # No token is needed to reach a Bot API other than Telegram's; the lock is checked before anything opens.
+        monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
         assert main(["run"]) == 1
-    assert f"a restore is replacing {database}; start the bot when it has finished" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{database} is in use by a running bot" in err and "one process serves a SQLite file" in err
 
 
 async def test_backup_and_restore_follow_database_url_and_send_postgresql_to_pg_dump(
@@ -243,3 +246,14 @@ async def test_backup_and_restore_follow_database_url_and_send_postgresql_to_pg_
         assert main(command) == 2
         assert "for PostgreSQL use pg_dump and pg_restore" in capsys.readouterr().err
     assert not (tmp_path / "other.sqlite3").exists() and _count(named, "SELECT count(*) FROM people") == 10
+
+
+def test_the_sandbox_holds_the_same_lock(tmp_path: Path, capsys) -> None:
+    """A restore or migrate-data cannot replace the sandbox's file under it, nor a second sandbox share it."""
+    from bot.sandbox_run import district_config
+
+    database = Path(district_config(None).database.path)
+    with serving(database):
+        assert main(["sandbox", "--port", "0"]) == 1
+    assert f"{database} is in use by a running bot" in capsys.readouterr().err
+    assert not database.exists()  # refused before anything was opened

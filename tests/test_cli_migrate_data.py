@@ -235,4 +235,26 @@ async def test_migrate_data_refuses_a_database_a_bot_is_serving(tmp_path, capsys
     with serving(database):
         assert main(["migrate-data", "--from", f"sqlite:///{database}", "--to", "postgresql://a@/c"]) == 1
     err = capsys.readouterr().err
-    assert "a bot is running on" in err and "stop it first" in err
+    assert "is in use by a running bot" in err and "stop it first" in err
+
+
+@pytest.mark.slow
+async def test_a_role_that_does_not_own_the_database_is_told_how_in_one_line(tmp_path, postgres_url, capsys) -> None:
+    """No traceback: the line names the missing right and the createdb that gives it."""
+    import psycopg
+
+    database = await fresh_database(tmp_path / "d.sqlite3")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS visitor")
+        admin.execute("CREATE ROLE visitor LOGIN")
+    visitor = postgres_url.replace("postgresql://appeals@", "postgresql://visitor@", 1)
+    assert visitor != postgres_url
+    try:
+        assert main(["migrate-data", "--from", f"sqlite:///{database}", "--to", visitor]) == 1
+        err = capsys.readouterr().err
+        assert "the bot's role must own the database (createdb --owner=ROLE NAME" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("DROP OWNED BY visitor")
+            admin.execute("DROP ROLE visitor")
