@@ -341,7 +341,9 @@ class WebhookSection(Strict):
     @classmethod
     def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("use 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+            raise ValueError(
+                f"use 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule; {WEBHOOK_SECRET_ENV} sets it too)"
+            )
         return value
 
 

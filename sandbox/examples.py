@@ -272,7 +272,7 @@ async def seed(
     (0: none)."""
     if await has_appeals(storage):
         return 0
-    log.info("a new district: making %d examples (--no-examples leaves them out)", len(examples))
+    log.info("a new district: making the example appeals (--no-examples leaves them out)")
     district = District(storage, routing, now=now, at=now - TIMELINE, settle=settle)
     for example in examples:
         await example(district)
