@@ -1106,6 +1106,15 @@ CREATE INDEX appeals_courier_created ON appeals(courier_id, created_at);
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the stations' nearest-first index on PostgreSQL holds a tiny box per station, which its splits measure",
+        """
+-- PostgreSQL's only: SQLite's R*Tree splits points by its own measure.
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

@@ -10,9 +10,7 @@ from tests import harness
 # The handler test modules that pass whole on PostgreSQL; each of their tests runs on both backends
 # (on PostgreSQL as a slow test: it needs the session's server). APPEALS_BOT_TEST_ALL_ON_POSTGRESQL=1
 # runs every module on both, to see what is left. A test marked sqlite_only runs on SQLite only
-# (test_erasure's scans of the database's files for a courier's bytes). test_heavy_work is left out
-# for now: its 20,000-station import, stations a metre apart on one line, crawled on PostgreSQL at
-# about 10 rows a second once the stations' cube GiST index came (issue 19 has it to find out why).
+# (test_erasure's scans of the database's files for a courier's bytes).
 ON_POSTGRESQL = {
     "test_activities",
     "test_answers",
@@ -31,6 +29,7 @@ ON_POSTGRESQL = {
     "test_filing_limits",
     "test_fixtext",
     "test_free_text",
+    "test_heavy_work",
     "test_invite_codes",
     "test_keyboards",
     "test_list_pages",
