@@ -327,11 +327,10 @@ def postgresql_leftovers(server, url: str, values: dict[str, object]) -> list[st
     return found
 
 
-async def test_privacy_delete_leaves_no_byte_in_postgresql_files(bot, backend, request) -> None:
+@pytest.mark.postgresql_only  # the byte scans read PostgreSQL's files
+async def test_privacy_delete_leaves_no_byte_in_postgresql_files(bot, request) -> None:
     """Delete my data on PostgreSQL: the files of the bot's tables, their TOAST tables and indexes hold none of
     the courier's values (the old row versions are rewritten away, storage/postgres.py's scrub)."""
-    if backend != "postgresql":
-        pytest.skip("reads PostgreSQL's files (SQLite's are read by the tests above)")
     server, url = request.getfixturevalue("postgres_server"), bot.services.storage.db.path
     _, values = await leave_traces(bot)
     found = {entry.split(" (")[0] for entry in postgresql_leftovers(server, url, values)}
@@ -345,10 +344,9 @@ async def test_privacy_delete_leaves_no_byte_in_postgresql_files(bot, backend, r
     assert postgresql_leftovers(server, url, values) == []
 
 
-async def test_retention_leaves_no_byte_in_postgresql_files(bot, backend, request) -> None:
+@pytest.mark.postgresql_only  # the byte scans read PostgreSQL's files
+async def test_retention_leaves_no_byte_in_postgresql_files(bot, request) -> None:
     """The courier's closed appeals past the retention, and the courier, leave no byte in PostgreSQL's files either."""
-    if backend != "postgresql":
-        pytest.skip("reads PostgreSQL's files (SQLite's are read by the tests above)")
     server, url = request.getfixturevalue("postgres_server"), bot.services.storage.db.path
     number, values = await leave_traces(bot)
     for appeal in (number, number + 1):
