@@ -220,7 +220,7 @@ _IN_BOX = (
 )
 _COUNT_IN_BOX = _IN_BOX.replace("entry, min_lat, min_lon", "count(*)", 1)
 
-# On PostgreSQL the index orders by the straight line through the Earth to a box 0.06 mm across around
+# On PostgreSQL the index orders by the straight line through the Earth to a box reaching 0.06 mm around
 # each station (storage/postgres_migrations.py says why a box), which is a little off the great-circle
 # distance measured afterwards: a few more rows than asked for let two stations at (nearly) one
 # distance come out as on SQLite.
