@@ -18,7 +18,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
@@ -211,6 +211,11 @@ class Database:
         if self._readers is None:  # an in-memory database has no other connections
             return [await self.run(part, long=True) for part in parts]
         return await self._readers.run_all(parts)
+
+    async def scrub(self, tables: Collection[str]) -> bool:
+        """After an erasure, leave no old copy of what it removed in the database's files (SQLite's
+        secure_delete has overwritten the pages' freed space: the WAL is left to empty); whether it did."""
+        return await self.checkpoint_truncate()
 
     async def checkpoint_truncate(self) -> bool:
         """Copy the whole WAL into the database file and empty it (after an erasure: no old page

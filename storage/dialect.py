@@ -90,3 +90,17 @@ def table_names(conn: Any) -> str:
             " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
     return "SELECT name FROM sqlite_master WHERE type = 'table'"
+
+
+def tables_this_transaction_touched(conn: Any, *, read_too: bool = False) -> list[str]:
+    """The tables the transaction so far changed or deleted rows of (or read, if `read_too`): on PostgreSQL,
+    where old row versions stay in a table's files until it is rewritten; none on SQLite, whose
+    secure_delete overwrites them as it goes."""
+    if not is_postgresql(conn):
+        return []
+    read = " + seq_scan + coalesce(idx_scan, 0)" if read_too else ""
+    rows = conn.execute(
+        "SELECT relname FROM pg_stat_xact_user_tables WHERE schemaname = current_schema()"
+        f" AND n_tup_upd + n_tup_del{read} > 0 ORDER BY relname"
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -1124,6 +1124,15 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "the stations' nearest-first index on PostgreSQL holds a tiny box per station, which its splits measure",
+        """
+-- PostgreSQL's only: SQLite's R*Tree splits points by its own measure.
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

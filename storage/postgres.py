@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg.adapt import Dumper, Loader
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
@@ -432,8 +434,35 @@ class PostgresDatabase(Database):
         await super().close()
 
     async def checkpoint_truncate(self) -> bool:
-        """Nothing to empty on our side: PostgreSQL recycles its own WAL (erasure's VACUUM is still to do)."""
+        """Nothing to empty on our side: PostgreSQL recycles its own WAL (an erasure's tables: scrub)."""
         return True
+
+    async def scrub(self, tables: Collection[str]) -> bool:
+        """Rewrite each table with its live rows only (VACUUM FULL: its TOAST table and indexes too), on a
+        connection of its own; whether every one was. A deleted or updated row's old version stays in the
+        table's pages until then, and plain VACUUM only marks its space free (docs/deploy.md)."""
+        if not tables:
+            return True
+
+        def work() -> bool:
+            done, started = True, time.monotonic()
+            with psycopg.connect(self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                for table in sorted(tables):
+                    try:
+                        conn.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
+                    except psycopg.Error as error:
+                        log.warning(
+                            "VACUUM FULL %s failed: %s", table, error.diag.message_primary or type(error).__name__
+                        )
+                        done = False
+            log.info("VACUUM FULL of %d tables after an erasure: %.1f s", len(tables), time.monotonic() - started)
+            return done
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, work)
+        except psycopg.Error as error:
+            log.warning("the scrub's connection failed: %s", error.diag.message_primary or type(error).__name__)
+            return False
 
 
 _POOLED = {"autocommit": True, "row_factory": _rows}

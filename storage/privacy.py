@@ -19,7 +19,7 @@ from domain.lifecycle import Event, Role, State
 from domain.wishes import OPEN_STATES as OPEN_WISH_STATES
 from storage.appeals import Appeals
 from storage.db import Database
-from storage.dialect import json_int
+from storage.dialect import json_int, tables_this_transaction_touched
 from storage.literals import literal, literals
 from storage.models import to_ts
 from storage.outreach import TOPICS
@@ -280,7 +280,7 @@ class Privacy:
         # they are erased with the rest.
         await self._db.write_deferred()
 
-        def work(conn: sqlite3.Connection) -> tuple[int, bool, int, int]:
+        def work(conn: sqlite3.Connection) -> tuple[int, bool, int, int, list[str]]:
             ids = [r[0] for r in conn.execute("SELECT id FROM appeals WHERE courier_id = ?", (telegram_id,))]
             anonymise_appeals(conn, ids, now)
             # Micro-wishes: open ones withdrawn, texts gone.
@@ -292,19 +292,24 @@ class Privacy:
             ).fetchone()[0]  # forget_people removes them; these are the ones given up rather than past
             # Decided in the erasing transaction: of two erasures handled side by side, one finds the data.
             found = forget_people(conn, [telegram_id]) > 0 or bool(ids) or wishes > 0
-            return len(ids), found, signups, wishes_withdrawn
+            # Every table it looked in, changed or not: an earlier version of a row (a draft as it was
+            # typed, since deleted) may still be in one's files on PostgreSQL.
+            return len(ids), found, signups, wishes_withdrawn, tables_this_transaction_touched(conn, read_too=True)
 
-        count, found, signups, wishes_withdrawn = await self._db.write(work, long=True)
+        count, found, signups, wishes_withdrawn, tables = await self._db.write(work, long=True)
         self._erased()
-        # The old versions of the pages just cleaned are still in the write-ahead log until a
-        # checkpoint copies the new ones over them and empties it.
-        await self._db.checkpoint_truncate()
+        # SQLite: the old versions of the pages just cleaned are still in the write-ahead log until a
+        # checkpoint copies the new ones over them and empties it. PostgreSQL: in the tables' own pages.
+        await self._db.scrub(tables)
         return Erased(tuple(withdrawn), count, found, signups, wishes_withdrawn)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
         """Anonymise what is older than the retention: closed appeals, locations, drafts, sent notices, idle couriers."""
         cutoff = to_ts(now - timedelta(days=retention_days))
         appeals = 0
+        # The tables it looked in, for the scrub: rows deleted earlier (a prompt answered) are still in
+        # their files on PostgreSQL.
+        looked_in: set[str] = set()
         while True:
 
             def one_batch(conn: sqlite3.Connection) -> int:
@@ -322,6 +327,7 @@ class Privacy:
                 # The messages that showed them name the courier's chat; closed long ago, they are no
                 # longer kept current.
                 conn.execute(f"DELETE FROM appeal_messages WHERE appeal_id IN ({_placeholders(ids)})", ids)
+                looked_in.update(tables_this_transaction_touched(conn, read_too=True))
                 return len(ids)
 
             # Short transactions: the bot keeps answering between batches.
@@ -369,9 +375,10 @@ class Privacy:
             # The ledger of people actions is kept as long as appeals are (a mute lasts a week at most).
             conn.execute("DELETE FROM people_actions WHERE at < ?", (cutoff,))
             forget_people(conn, idle)
+            looked_in.update(tables_this_transaction_touched(conn, read_too=True))
             return Expired(appeals, len(idle), locations, drafts, notices)
 
         expired = await self._db.write(rest, long=True)
         self._erased()
-        await self._db.checkpoint_truncate()
+        await self._db.scrub(looked_in)
         return expired

@@ -33,12 +33,14 @@ SCRIPTS = {
     "stations.py": [RESULT.format(name="stations"), RESULT.format(name="stations-first-aid")],
     "answers.py": [RESULT.format(name="answers")],
     "outreach.py": [RESULT.format(name="outreach"), RESULT.format(name="outreach-appeal")],
+    "station_import.py": [r"^SQLite, [\d,]+ stations line: [\d,]+ rows/s$"],
 }
 
 # The result lines of the scripts that repeat their work on PostgreSQL in the same run (bench/postgres_server.py).
 ON_POSTGRESQL = {
     "transitions.py": ["transitions-postgresql"],
     "stations.py": ["stations-postgresql", "stations-postgresql-first-aid"],
+    "station_import.py": ["station-import-postgresql"],
 }
 
 

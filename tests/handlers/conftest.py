@@ -10,9 +10,8 @@ from tests import harness
 # The handler test modules that pass whole on PostgreSQL; each of their tests runs on both backends
 # (on PostgreSQL as a slow test: it needs the session's server). APPEALS_BOT_TEST_ALL_ON_POSTGRESQL=1
 # runs every module on both, to see what is left. A test marked sqlite_only runs on SQLite only
-# (test_erasure's scans of the database's files for a courier's bytes). test_heavy_work is left out
-# for now: its 20,000-station import, stations a metre apart on one line, crawled on PostgreSQL at
-# about 10 rows a second once the stations' cube GiST index came (issue 19 has it to find out why).
+# (test_erasure's scans of the database's files for a courier's bytes), one marked postgresql_only
+# on PostgreSQL only (the same scans of PostgreSQL's files).
 ON_POSTGRESQL = {
     "test_activities",
     "test_answers",
@@ -31,6 +30,7 @@ ON_POSTGRESQL = {
     "test_filing_limits",
     "test_fixtext",
     "test_free_text",
+    "test_heavy_work",
     "test_invite_codes",
     "test_keyboards",
     "test_list_pages",
@@ -63,7 +63,9 @@ def pytest_generate_tests(metafunc) -> None:
     if "backend" in metafunc.fixturenames and (
         module in ON_POSTGRESQL or os.environ.get("APPEALS_BOT_TEST_ALL_ON_POSTGRESQL")
     ):
-        metafunc.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True)
+        on_postgresql = pytest.param("postgresql", marks=pytest.mark.slow)
+        only = metafunc.definition.get_closest_marker("postgresql_only")
+        metafunc.parametrize("backend", [on_postgresql] if only else ["sqlite", on_postgresql], indirect=True)
 
 
 @pytest.fixture(autouse=True)

@@ -287,6 +287,77 @@ async def test_erasure_survives_a_restart_with_nothing_left(tmp_path) -> None:
     assert leftovers(path, values) == []
 
 
+def postgresql_encodings(value: object) -> list[bytes]:
+    """Every way PostgreSQL (or JSON inside a text column) could hold `value` in a table's pages (x86: little-endian)."""
+    if isinstance(value, str):
+        return encodings(value)
+    if isinstance(value, float):
+        return [repr(value).encode(), f"{value:.5f}".encode(), struct.pack("<d", value)]
+    if isinstance(value, int):
+        return [str(value).encode(), value.to_bytes(8, "little")]
+    raise TypeError(value)
+
+
+# The bot's tables, their TOAST tables, and the indexes of both.
+_RELATIONS = """
+WITH own AS (SELECT oid, reltoastrelid FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'),
+tables AS (SELECT oid FROM own UNION SELECT reltoastrelid FROM own WHERE reltoastrelid <> 0)
+SELECT relname, pg_relation_filepath(oid) FROM pg_class
+WHERE oid IN (SELECT oid FROM tables) OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables))
+"""
+
+
+def postgresql_leftovers(server, url: str, values: dict[str, object]) -> list[str]:
+    """Which of `values` (by name) still appear in the files of the bot's tables and indexes, in any encoding,
+    after a checkpoint has written every changed page to them (the test owns the server's data directory)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        relations = conn.execute(_RELATIONS).fetchall()
+    assert len(relations) > 50, relations
+    found = []
+    for relation, path in relations:
+        segments = [server.root / "data" / path]
+        while (following := server.root / "data" / f"{path}.{len(segments)}").exists():
+            segments.append(following)
+        data = b"".join(segment.read_bytes() for segment in segments if segment.exists())
+        for name, value in values.items():
+            found += [f"{name} ({form!r}) in {relation}" for form in postgresql_encodings(value) if form in data]
+    return found
+
+
+@pytest.mark.postgresql_only  # the byte scans read PostgreSQL's files
+async def test_privacy_delete_leaves_no_byte_in_postgresql_files(bot, request) -> None:
+    """Delete my data on PostgreSQL: the files of the bot's tables, their TOAST tables and indexes hold none of
+    the courier's values (the old row versions are rewritten away, storage/postgres.py's scrub)."""
+    server, url = request.getfixturevalue("postgres_server"), bot.services.storage.db.path
+    _, values = await leave_traces(bot)
+    found = {entry.split(" (")[0] for entry in postgresql_leftovers(server, url, values)}
+    for name in ("telegram id", "phone", "description", "answer", "draft", "typed place", "place lat", "nearest lat"):
+        assert name in found, name
+    await bot.say(COURIER, "/privacy")
+    await bot.press(COURIER, "Delete my data")
+    await bot.press(COURIER, "Yes, delete it")
+    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    await bot.say(OTHER, "/my")
+    assert postgresql_leftovers(server, url, values) == []
+
+
+@pytest.mark.postgresql_only  # the byte scans read PostgreSQL's files
+async def test_retention_leaves_no_byte_in_postgresql_files(bot, request) -> None:
+    """The courier's closed appeals past the retention, and the courier, leave no byte in PostgreSQL's files either."""
+    server, url = request.getfixturevalue("postgres_server"), bot.services.storage.db.path
+    number, values = await leave_traces(bot)
+    for appeal in (number, number + 1):
+        await bot.services.storage.appeals.apply(ActOnAppeal(appeal, Event.WITHDRAW, COURIER), bot.clock.now)
+    await bot.app.bot_data.sender.flush()
+    bot.clock.advance(days=bot.config.privacy.retention_days + 1)
+    await run_retention(bot.services, bot.config.privacy.retention_days)
+    assert await bot.services.storage.people.get(COURIER) is None
+    assert postgresql_leftovers(server, url, values) == []
+
+
 async def test_privacy_delete_leaves_no_row_behind(bot) -> None:
     """Delete my data: on either backend, no row of any table holds any of the courier's values (found there before)."""
     _, values = await leave_traces(bot)

@@ -1,12 +1,13 @@
-"""Every shipped migration is frozen: its name and its SQL, byte for byte, as it shipped."""
+"""Every shipped migration is frozen, SQLite's and PostgreSQL's: its name and its SQL, byte for byte, as it shipped."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
 from pathlib import Path
+from types import ModuleType
 
-from storage import migrations
+from storage import migrations, postgres_migrations
 
 # (name, sha256 of its SQL) of every shipped migration, in order. Add a line when a migration ships;
 # never change one: a shipped migration already ran on databases that will not run it again.
@@ -141,12 +142,195 @@ SHIPPED = [
         "the nearest-station index's function names the schema its cube type lives in",
         "bb799726b92869607821611a053dfbfed0fef76bb1a2eddc1534b2a1ddfcebf6",
     ),
+    (
+        "the stations' nearest-first index on PostgreSQL holds a tiny box per station, which its splits measure",
+        "8a4b51ef6943e414fcc74adeab2b18996d50d68c45d84133aab95ea36d74d07c",
+    ),
+]
+
+# The same for PostgreSQL's counterparts (storage/postgres_migrations.py), by the same names.
+POSTGRESQL_SHIPPED = [
+    (
+        "people, units, stations, appeals, drafts, attachments, ledger, outbox, timers",
+        "7dc00b602a7900648bde5c7c158a688435cb3e5bea7c390caf1970e58810a4a9",
+    ),
+    (
+        "prompts (text a person owes the bot) and staff invites",
+        "284cbd8f5c7ab02843cafca11c4f15e55ccabc6897bec5fac3909101d88e9b7c",
+    ),
+    (
+        "timers climb a ladder (reminder, deadline, escalation) and follow-ups; appeal links",
+        "e4fc110f6052a1a1c71bca95d3714fca873dcc4f989a8ecf6dc9c9e816951e36",
+    ),
+    (
+        "station R*Tree index; last shared locations; appeals remember when they were anonymised",
+        "79b1017f461960400b790f9c3ce5559871fe968936e2904beef44f64d6122f9f",
+    ),
+    (
+        "scheduled digests, each slot queued once",
+        "d7bfb09179fa2fbf157e65ad9ca67079fe005395e7e2ed8c186cece01b11285f",
+    ),
+    (
+        "updates already handled, so a redelivered update changes nothing",
+        "2039720f7092badcf5d8297eda956541d047ea8b0d33b56905fb881ba1687144",
+    ),
+    (
+        "merged appeals found by an index (the followers of an appeal hear of its accept and result)",
+        "7eb31927475fa3cab7b57d3a4ea6ac38b695e76951b028638b740958d028e129",
+    ),
+    (
+        "each appeal's nearest deadline on its row, so a queue reads its first page from an index",
+        "fdfd8b0e9da64a38e492f6f31cae6c1ec6b6970864af884a7f3d1ee221a564e8",
+    ),
+    (
+        "the digest's questions to the ledger answered from its indexes alone",
+        "0ef83ab2c813aa869aa812128bcbe7d8c55849180ff0d43082f99fcad3adf6d4",
+    ),
+    (
+        "stations' names and addresses in English, for English readers",
+        "5145cecd9031ce0853af6914fada3a1c23a5b3c5cfc5f0dc684573b1096b46b4",
+    ),
+    (
+        "the messages that show an appeal in each chat, kept current; a notice's parts sent so far",
+        "35ad5f3ed986c4185f5b18f778d19f1de54317684fefd1f076c20cba661ca038",
+    ),
+    (
+        "prompts name what they ask for by the lifecycle event, not by a button's private verb",
+        "033de06d82fa861738227776cee1bc0b4e32200bd36b58786635c31eacd09a00",
+    ),
+    (
+        "invite codes can be revoked; wrong /join guesses are counted per person",
+        "a03797c99413d8613015e25f6f247b42a0e95bff15d4ccc0de26c8fefd27d567",
+    ),
+    (
+        "filing limits, and the outbox read chat by chat",
+        "abc198bbc39b25e6ec312efc57b82e14b885e60c547da2c7002592a14e4da9d9",
+    ),
+    (
+        "a typed place of its own",
+        "9a8b404975f9521830517593902ef3d18c45047343e494a9103830e411cd80ce",
+    ),
+    (
+        "the station index holds amenity bits in its entry ids, and no auxiliary columns",
+        "de226450a1800c8894a664f7442b3d22eee84105fafc99e152bec470cc2c776d",
+    ),
+    (
+        "value sets that grow with the code leave the schema: appeals, the ledger and timers rebuilt without them",
+        "baa4f8f975f6edec483d5273616504cca6098bea227dfac6bdbbf17397193146",
+    ),
+    (
+        "the ledger of people actions: filing limits lifted and applied again, people muted and unmuted",
+        "24fd84bd7b2f1f7d3d4d1ba709b34f45e9ed4822f2732193fd44ef342daa7d6e",
+    ),
+    (
+        "extensions (延期): what a unit asked for, what a coordinator granted, and how the deadline moved",
+        "c2908616518abeaed24eeceb1141e81c65dc218de4d66ff0cfdac49a2053041e",
+    ),
+    (
+        "canned replies (常用回复): a unit's reply templates, from the config or added by its staff",
+        "76e584761f0f15105dc22e82ff86aaa137f4698c0bea1db995bb35dfee84ca13",
+    ),
+    (
+        "unit desks: a unit's Telegram group that gets its cards, and each appeal's topic there",
+        "d2c25db642066a7717251376579daa6eb599d361a1c3005290ba713059f06e7d",
+    ),
+    (
+        "co-handling (协办): units beside the lead, each with its own part, deadlines and reminders",
+        "ef242477fe374f712f0ed19780cfda9958836fd21c51d280579d965a13772297",
+    ),
+    (
+        "answers before filing (知识库): the answers, their search index and keywords, and the direct answers given",
+        "72b5fb6258f7ad658258a041efd3fc9d5b782f3503f5578c9e19b1c52db95801",
+    ),
+    (
+        "outreach: who hears about what, sends to an audience counted, notices, and the outbox's outreach lane",
+        "f3ec83cb93d1f71494c84cc84712f78a0cfdce8f7d3de5760dfd869db999785c",
+    ),
+    (
+        "activities with sign-up: the activities, their places and waiting lists, attendance, the publishing dialog",
+        "e37fe59f400bfe8cea9a0283b3e5c100ff89e46da3741baad74f41f1501613b9",
+    ),
+    (
+        "surveys (问卷): surveys, couriers' progress, who answered, and the answers (unlinked when anonymous)",
+        "71e077bb49530dfb7cce2abeeb857d200ba624fb75969c08eebc5c2abb607389",
+    ),
+    (
+        "micro-wishes (微心愿): a courier's small wish, its steps in a ledger of its own, and the text being typed",
+        "de08132c8b02a70e8733e2af93f3f85836b5d42a6e710fe703c21b18186881ae",
+    ),
+    (
+        "co-handling parts by unit: a unit's open parts are found from its own rows, not by walking every appeal in hand",
+        "c58602088453e7c81159eeb1ef8f18355cc58374383a8cc7ddfc704d21cc5f41",
+    ),
+    (
+        "outreach scheduled: a send's start and its cancellation",
+        "155970d363da126b54ac9693aa6cee9ce389611544643d8fd05b36f619b089ae",
+    ),
+    (
+        "activities in two languages: an English title, details and address beside the Chinese",
+        "546736afc2b4d0edbe181f030b68093031989b945152646b1cc5475adb636b2c",
+    ),
+    (
+        "the outbox's dead letters found by an index (the /metrics gauge counts them on every scrape)",
+        "4829f3a64e74eb72a309ff3c19f899d4fbe3740e849e01057cfd43fae3566ee0",
+    ),
+    (
+        "appeals by courier and time: a filing limit reads a person's last day of filings, not every appeal they ever filed",
+        "54c306b1b4d8d48287e55daf299af844e95bd7058cb941c63ea20ac66a3b1a5d",
+    ),
+    (
+        "new outbox rows wake the sender in whichever worker process sends",
+        "271c077bd208f7f4e228b49e26805ada5ba66bb6d1d25e02ef5923fa8f8ce78a",
+    ),
+    (
+        "the nearest-station index's function names the schema its cube type lives in",
+        "77f5e8c294923d18b30508539056f8e20e6ae3fc6713917a7a01cb74a3701c4d",
+    ),
+    (
+        "the stations' nearest-first index on PostgreSQL holds a tiny box per station, which its splits measure",
+        "306c7df5bf921c6c632923b5b9908e497565f821219130db10dda948fd71e0a5",
+    ),
 ]
 
 
+def changed_since_shipped(module: ModuleType, shipped: list[tuple[str, str]]) -> list[str]:
+    """What differs between `module`'s migrations and the shipped ones, one line per migration (none if unchanged)."""
+    problems = []
+    if len(module.MIGRATIONS) < len(shipped):
+        problems.append(f"{module.__name__} has {len(module.MIGRATIONS)} migrations; {len(shipped)} shipped")
+    for version, ((name, sql), (shipped_name, digest)) in enumerate(
+        zip(module.MIGRATIONS, shipped, strict=False), start=1
+    ):
+        if name != shipped_name:
+            problems.append(f"migration {version} of {module.__name__} was renamed: {shipped_name!r} is now {name!r}")
+        elif hashlib.sha256(sql.encode()).hexdigest() != digest:
+            problems.append(
+                f"migration {version} of {module.__name__} ({name!r}) changed after it shipped: databases that ran it"
+                " will not run it again, so put it back as it was and write a new migration for the change"
+            )
+    return problems
+
+
 def test_every_shipped_migration_is_unchanged() -> None:
-    shipped = [(name, hashlib.sha256(sql.encode()).hexdigest()) for name, sql in migrations.MIGRATIONS[: len(SHIPPED)]]
-    assert shipped == SHIPPED
+    problems = changed_since_shipped(migrations, SHIPPED)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_shipped_postgresql_migration_is_unchanged() -> None:
+    problems = changed_since_shipped(postgres_migrations, POSTGRESQL_SHIPPED)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_changed_migration_is_named_in_the_failure() -> None:
+    """The check itself: an edited or renamed shipped migration is caught, by version and name."""
+    edited = ModuleType("edited")
+    edited.MIGRATIONS = [(name, sql) for name, sql in postgres_migrations.MIGRATIONS]  # type: ignore[attr-defined]
+    edited.MIGRATIONS[1] = (edited.MIGRATIONS[1][0], edited.MIGRATIONS[1][1] + "\n")  # type: ignore[attr-defined]
+    edited.MIGRATIONS[2] = ("another name", edited.MIGRATIONS[2][1])  # type: ignore[attr-defined]
+    problems = changed_since_shipped(edited, POSTGRESQL_SHIPPED)
+    assert len(problems) == 2
+    assert problems[0].startswith(f"migration 2 of edited ({POSTGRESQL_SHIPPED[1][0]!r}) changed after it shipped")
+    assert problems[1].startswith("migration 3 of edited was renamed")
 
 
 def test_migration_names_are_unique() -> None:
