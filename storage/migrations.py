@@ -1133,6 +1133,19 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        "tables an erasure left old row versions in, rewritten by the night's retention run",
+        """
+-- Written on PostgreSQL only (SQLite's secure_delete overwrites at once); here so both hold the same tables.
+CREATE TABLE scrub_due (
+    id INTEGER PRIMARY KEY,
+    table_name TEXT NOT NULL
+);
+""",
+    )
+)
+
 
 LATEST = len(MIGRATIONS)
 

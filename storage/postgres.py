@@ -42,6 +42,7 @@ READERS = 4  # side-by-side report parts at once, each on a pooled connection
 WRITE_LOCK = 0x77726974657273  # "writers"
 # pg_try_advisory_lock's key for the one outbox sender among the processes (a session-level lock).
 SENDER_LOCK = 0x73656E646572  # "sender"
+SCRUB_LOCK = 0x7363727562  # "scrub"
 CONNECT_TIMEOUT_S = 5
 
 # Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
@@ -447,6 +448,10 @@ class PostgresDatabase(Database):
         def work() -> bool:
             done, started = True, time.monotonic()
             with psycopg.connect(self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                # Every worker runs the night's retention: one rewrites, the others leave it to it.
+                if not conn.execute("SELECT pg_try_advisory_lock(%s)", (SCRUB_LOCK,)).fetchone()[0]:
+                    log.info("another worker is rewriting the tables erasures left old rows in")
+                    return False
                 for table in sorted(tables):
                     try:
                         conn.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
@@ -455,7 +460,11 @@ class PostgresDatabase(Database):
                             "VACUUM FULL %s failed: %s", table, error.diag.message_primary or type(error).__name__
                         )
                         done = False
-            log.info("VACUUM FULL of %d tables after an erasure: %.1f s", len(tables), time.monotonic() - started)
+            log.info(
+                "VACUUM FULL of %d tables erasures and retention left old rows in: %.1f s",
+                len(tables),
+                time.monotonic() - started,
+            )
             return done
 
         try:

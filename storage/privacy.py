@@ -293,14 +293,17 @@ class Privacy:
             # Decided in the erasing transaction: of two erasures handled side by side, one finds the data.
             found = forget_people(conn, [telegram_id]) > 0 or bool(ids) or wishes > 0
             # Every table it looked in, changed or not: an earlier version of a row (a draft as it was
-            # typed, since deleted) may still be in one's files on PostgreSQL.
-            return len(ids), found, signups, wishes_withdrawn, tables_this_transaction_touched(conn, read_too=True)
+            # typed, since deleted) may still be in one's files on PostgreSQL, until the night's
+            # retention run rewrites them (a rewrite now would lock the appeals for seconds).
+            for table in tables_this_transaction_touched(conn, read_too=True):
+                conn.execute("INSERT INTO scrub_due (table_name) VALUES (?)", (table,))
+            return len(ids), found, signups, wishes_withdrawn
 
-        count, found, signups, wishes_withdrawn, tables = await self._db.write(work, long=True)
+        count, found, signups, wishes_withdrawn = await self._db.write(work, long=True)
         self._erased()
         # SQLite: the old versions of the pages just cleaned are still in the write-ahead log until a
-        # checkpoint copies the new ones over them and empties it. PostgreSQL: in the tables' own pages.
-        await self._db.scrub(tables)
+        # checkpoint copies the new ones over them and empties it.
+        await self._db.checkpoint_truncate()
         return Erased(tuple(withdrawn), count, found, signups, wishes_withdrawn)
 
     async def anonymise_expired(self, now: datetime, retention_days: int, batch: int = 500) -> Expired:
@@ -376,9 +379,16 @@ class Privacy:
             conn.execute("DELETE FROM people_actions WHERE at < ?", (cutoff,))
             forget_people(conn, idle)
             looked_in.update(tables_this_transaction_touched(conn, read_too=True))
+            # And what erasures since the last run left: up to the newest now (one that comes during the
+            # rewrite stays for the next night).
+            nonlocal scrubbed_up_to
+            scrubbed_up_to = conn.execute("SELECT coalesce(max(id), 0) FROM scrub_due").fetchone()[0]
+            looked_in.update(r[0] for r in conn.execute("SELECT DISTINCT table_name FROM scrub_due"))
             return Expired(appeals, len(idle), locations, drafts, notices)
 
+        scrubbed_up_to = 0
         expired = await self._db.write(rest, long=True)
         self._erased()
-        await self._db.scrub(looked_in)
+        if await self._db.scrub(looked_in) and scrubbed_up_to:
+            await self._db.write(lambda conn: conn.execute("DELETE FROM scrub_due WHERE id <= ?", (scrubbed_up_to,)))
         return expired
