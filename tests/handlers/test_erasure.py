@@ -137,6 +137,14 @@ async def file_with_everything(bot) -> tuple[int, list[str]]:
     return number, file_ids
 
 
+async def erase_me(bot) -> None:
+    """The courier asks /privacy to delete their data and confirms; the bot says it is done."""
+    await bot.say(COURIER, "/privacy")
+    await bot.press(COURIER, "Delete my data")
+    await bot.press(COURIER, "Yes, delete it")
+    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+
+
 async def leave_traces(bot) -> tuple[int, dict[str, object]]:
     """Everything a courier can leave: an appeal with files, a question answered, a place typed in a
     second appeal, a draft, a shared location; the values to look for afterwards."""
@@ -230,10 +238,7 @@ async def test_privacy_delete_leaves_no_byte_behind(bot, tmp_path) -> None:
         contact_phone="+8613700000000",
     )
     others = (await bot.services.storage.appeals.submit(new, "hr", bot.clock())).appeal.id
-    await bot.say(COURIER, "/privacy")
-    await bot.press(COURIER, "Delete my data")
-    await bot.press(COURIER, "Yes, delete it")
-    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    await erase_me(bot)
     # Nobody else's data is touched: their appeal, their records of handled updates.
     kept = await bot.services.storage.appeals.get(others)
     assert (kept.courier_id, kept.description, kept.contact_phone) == (OTHER, "Someone else's words", "+8613700000000")
@@ -277,9 +282,7 @@ async def test_erasure_survives_a_restart_with_nothing_left(tmp_path) -> None:
     async with running_bot(path) as bot:
         await bot.start(HR_STAFF, COORDINATOR, OTHER)
         _, values = await leave_traces(bot)
-        await bot.say(COURIER, "/privacy")
-        await bot.press(COURIER, "Delete my data")
-        await bot.press(COURIER, "Yes, delete it")
+        await erase_me(bot)
     assert leftovers(path, values) == []
     async with running_bot(path) as bot:
         await bot.start(OTHER)
@@ -344,10 +347,7 @@ async def test_privacy_delete_leaves_no_byte_in_postgresql_files(bot, request) -
     found = {entry.split(" (")[0] for entry in postgresql_leftovers(server, url, values)}
     for name in ("telegram id", "phone", "description", "answer", "draft", "typed place", "place lat", "nearest lat"):
         assert name in found, name
-    await bot.say(COURIER, "/privacy")
-    await bot.press(COURIER, "Delete my data")
-    await bot.press(COURIER, "Yes, delete it")
-    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    await erase_me(bot)
     await bot.say(OTHER, "/my")
     # Old row versions stay in the tables' pages until the night's retention run rewrites them.
     assert postgresql_leftovers(server, url, values) != []
@@ -376,10 +376,7 @@ async def test_privacy_delete_leaves_no_row_behind(bot) -> None:
     found = {entry.split(" (")[0] for entry in await rows_holding(bot.services.storage.db, values)}
     for name in ("telegram id", "phone", "description", "answer", "draft", "typed place", "place lat", "nearest lat"):
         assert name in found, name
-    await bot.say(COURIER, "/privacy")
-    await bot.press(COURIER, "Delete my data")
-    await bot.press(COURIER, "Yes, delete it")
-    assert bot.last_text(COURIER).startswith("Done: your data is deleted.")
+    await erase_me(bot)
     assert await rows_holding(bot.services.storage.db, values) == []
 
 
