@@ -33,12 +33,15 @@ SCRIPTS = {
     "stations.py": [RESULT.format(name="stations"), RESULT.format(name="stations-first-aid")],
     "answers.py": [RESULT.format(name="answers")],
     "outreach.py": [RESULT.format(name="outreach"), RESULT.format(name="outreach-appeal")],
+    # The bot as a process of its own over HTTP: SQLite's line, then PostgreSQL's ratios below (where a server is at hand).
+    "webhook.py": [r"^# SQLite, 1 process: [\d,]+ updates/s, .+; order: kept for (\d+)/\1 couriers; "],
 }
 
 # The result lines of the scripts that repeat their work on PostgreSQL in the same run (bench/postgres_server.py).
 ON_POSTGRESQL = {
     "transitions.py": ["transitions-postgresql"],
     "stations.py": ["stations-postgresql", "stations-postgresql-first-aid"],
+    "webhook.py": ["webhook-postgresql", "webhook-2-workers"],
 }
 
 
