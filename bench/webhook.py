@@ -1,24 +1,34 @@
 """The webhook over HTTP: couriers' updates posted to `python -m bot run --webhook` as Telegram posts them.
 
-    python bench/webhook.py            # 200 couriers, 10 updates each, on SQLite, then 1 and 2 workers on PostgreSQL
-    python bench/webhook.py --quick    # 20 couriers
+    python bench/webhook.py            # 200 couriers x 10 updates; SQLite, PG 1 worker, PG 2 workers, there and back
+    python bench/webhook.py --quick    # 10 couriers, each configuration once
 
 The bot runs as a process of its own (`python -m bot run --webhook [--workers 2]`) with the bench
 district's config (bench/common.py) on a fresh database for each configuration; the sandbox's HTTP Bot
-API (sandbox/server.py) plays Telegram for it in this process. Every courier goes through /start,
-/station and a location, /appeal to its confirmation, and /my, one update after another (each
-posted only once the one before was answered 200, as Telegram keeps one chat's order), all couriers
-at once over at most MAX_CONNECTIONS connections (Telegram's default max_connections); the kernel
-spreads new connections across the workers (SO_REUSEPORT). Timed: each post's round trip (p50,
-p99) and the updates per second of the whole run (wall clock).
+API (sandbox/server.py) plays Telegram for it in this process (it takes about a tenth of a core here,
+so it stays in this process). Every courier goes through /start, /station and a location, /appeal to
+its confirmation, and /my, one update after another (each posted only once the one before was
+answered 200, as Telegram keeps one chat's order), all couriers at once over at most MAX_CONNECTIONS
+connections (Telegram's default max_connections); the kernel spreads new connections across the
+workers (SO_REUSEPORT; each worker's count is read from its /metrics). Timed: each post's round trip
+(p50, p99) and the updates per second of the whole run (wall clock). Where the CPU went is read from
+/proc: the bot's processes, PostgreSQL's backends on the run's database, this process, and the rest
+of the machine (other work that shares it). On PostgreSQL a thread samples pg_locks every 5 ms for
+storage/postgres.py's WRITE_LOCK, the one lock every write transaction of every worker takes.
+
+python-telegram-bot's AIORateLimiter holds each process's replies to Telegram's 30 messages a second;
+it is lifted in the bot's processes (a sitecustomize on their PYTHONPATH), or every configuration
+would measure that cap. The line after the figures says what it would allow.
 
 Order: after each answer the courier's chat must show that step's reply (the dialog reaches its
-confirmation only if every step came in turn), and each courier ends with the expected number of
-the bot's messages and one appeal (nothing handled twice).
+confirmation only if every step came in turn), /my must list the one appeal filed, and every courier
+ends with as many of the bot's messages as the others (nothing handled twice).
 
 The baseline is SQLite in one process, from the same run; beside it PostgreSQL with one worker, and
 two workers beside one (on a 2-core machine the point is that the second worker loses neither
-throughput nor order). Where no PostgreSQL server is at hand (bench/postgres_server.py) only SQLite runs.
+throughput nor order). Where no PostgreSQL server is at hand (bench/postgres_server.py) only SQLite
+runs. APPEALS_BOT_BENCH_POSTGRESQL's database is used as a server to create fresh databases on, or,
+without the right to, wiped before each configuration.
 """
 
 from __future__ import annotations
