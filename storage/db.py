@@ -89,6 +89,10 @@ def _transaction(
     return result
 
 
+def only_deferred(conn: Any) -> None:
+    """The unit of work of a transaction that writes deferred statements alone (write_deferred, close)."""
+
+
 class Database:
     """An open database file; every call is one unit of work, inline or on the database thread."""
 
@@ -198,7 +202,7 @@ class Database:
         """Write what `defer` holds now, in a transaction of its own if no other came along; raise
         DeferredWriteError if any deferred statement failed since the last time this raised."""
         if self._deferred:
-            await self.write(lambda conn: None)
+            await self.write(only_deferred)
         self._raise_failures()
 
     def _raise_failures(self) -> None:
@@ -276,7 +280,7 @@ class Database:
         (after closing) if a deferred statement failed and was not raised yet."""
         try:
             if self._conn is not None and self._deferred:
-                await self.write(lambda conn: None)
+                await self.write(only_deferred)
             if self._checkpointer is not None:
                 await self._checkpointer.close()
             if self._readers is not None:

@@ -28,7 +28,7 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
-from storage.db import Database, Deferred
+from storage.db import Database, Deferred, only_deferred
 from storage.postgres_migrations import LATEST, migrate, schema_version
 from storage.postgres_turns import ChatTurns
 from storage.postgres_wakeups import OutboxWakeups
@@ -286,7 +286,10 @@ def _transaction(
         # SQLite's BEGIN IMMEDIATE: one writer at a time, across every connection and process, so a
         # unit of work sees every write before it as SQLite's does (READ COMMITTED alone would let two
         # accepts of one appeal both read it unaccepted). Finer locks are for the several-worker bench to earn.
-        conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        # Deferred statements are blind bookkeeping writes (a handled update's record, a card's version):
+        # alone they read nothing that another writer could change, so they need not hold every worker up.
+        if work is not only_deferred:
+            conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         result = work(conn)
         for sql, params in deferred:
             try:

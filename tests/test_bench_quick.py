@@ -34,6 +34,8 @@ SCRIPTS = {
     "answers.py": [RESULT.format(name="answers")],
     "outreach.py": [RESULT.format(name="outreach"), RESULT.format(name="outreach-appeal")],
     "station_import.py": [r"^SQLite, [\d,]+ stations line: [\d,]+ rows/s$"],
+    # The bot as a process of its own over HTTP: SQLite's line, then PostgreSQL's ratios below (where a server is at hand).
+    "webhook.py": [r"^# SQLite, 1 process: [\d,]+ updates/s, .+; order: kept for (\d+)/\1 couriers; "],
 }
 
 # The result lines of the scripts that repeat their work on PostgreSQL in the same run (bench/postgres_server.py).
@@ -41,6 +43,7 @@ ON_POSTGRESQL = {
     "transitions.py": ["transitions-postgresql"],
     "stations.py": ["stations-postgresql", "stations-postgresql-first-aid"],
     "station_import.py": ["station-import-postgresql"],
+    "webhook.py": ["webhook-postgresql", "webhook-2-workers"],
 }
 
 
