@@ -81,9 +81,9 @@ READY_S = 60.0
 # second: a bench of it would measure that cap (about 20 updates/s here, in every configuration). Lifted in
 # the bot's processes by this sitecustomize, so that what is measured is the bot's own work.
 UNCAPPED = """
-from telegram.ext import _aioratelimiter
+from telegram.ext import AIORateLimiter
 
-_init = _aioratelimiter.AIORateLimiter.__init__
+_init = AIORateLimiter.__init__
 
 
 def _uncapped(self, *args, **kwargs):
@@ -91,7 +91,7 @@ def _uncapped(self, *args, **kwargs):
     _init(self, *args, **kwargs)
 
 
-_aioratelimiter.AIORateLimiter.__init__ = _uncapped
+AIORateLimiter.__init__ = _uncapped
 """
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telegram import Update
+from telegram.constants import FloodLimit
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -245,6 +246,7 @@ def build_application(
     background: bool = True,
     catalog: Catalog | None = None,
     serve_ops: bool = False,
+    workers: int = 1,
 ) -> Application:
     """The bot's Application for `config`.
 
@@ -252,6 +254,7 @@ def build_application(
     (no outbox loop, no timer job) and tests drive `flush` and `tick` themselves. With `serve_ops`
     (polling), /healthz and /metrics are served on [ops] port, if one is set. Tests that start
     a bot each pass one `catalog` read once (reading both catalog files takes longer than most tests).
+    One of `workers` processes (bot/workers.py) sends its share of Telegram's limits for the whole bot.
     """
     catalog = catalog or Catalog.load(config.default_language)
     metrics = Metrics(config.ops.worker_label())
@@ -266,7 +269,14 @@ def build_application(
         request=request,
         get_updates_request=updates_request or request,
         # Replies sent straight from handlers wait out a 429 and try again; the outbox paces itself.
-        rate_limiter=AIORateLimiter(max_retries=2) if background else None,
+        # Telegram's limits are the whole bot's: each of several workers keeps to its share of them.
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=FloodLimit.MESSAGES_PER_SECOND / workers,
+            group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP / workers,
+            max_retries=2,
+        )
+        if background
+        else None,
     )
     builder = (
         ApplicationBuilder()

@@ -343,7 +343,7 @@ def _run(args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_FAILED
-    if args.workers > 1:
+    if args.workers > 1 and args.worker_index is None:
         from bot.workers import supervise
 
         return supervise(args.workers, _passed_on(args))
@@ -354,7 +354,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
         with _serving(config):
-            return _serve(config, args.webhook, args.worker_index)
+            return _serve(config, args.webhook, args.worker_index, args.workers)
     except DatabaseInUse as error:
         print(
             f"error: {error}; one process serves a SQLite file (for several workers, use PostgreSQL: docs/deploy.md §3)",
@@ -370,13 +370,13 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
     return passed + (["--log-format", args.log_format] if args.log_format else [])
 
 
-def _serve(config: Config, webhook: bool, worker: int | None = None) -> int:
+def _serve(config: Config, webhook: bool, worker: int | None = None, workers: int = 1) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import build_application
     from bot.ops import OpsServerError
 
-    application = build_application(config, serve_ops=not webhook)
+    application = build_application(config, serve_ops=not webhook, workers=workers)
     try:
         if webhook:
             from bot.webhook import run_webhook

@@ -26,9 +26,20 @@ RESTART_WINDOW_S = 60.0
 STOP_GRACE_S = 30.0
 
 
-def worker_command(index: int, passed: list[str]) -> list[str]:
-    """The command line of worker `index`: `run --webhook` with the options the supervisor was given."""
-    return [sys.executable, "-m", "bot", "run", "--webhook", "--worker-index", str(index), *passed]
+def worker_command(index: int, count: int, passed: list[str]) -> list[str]:
+    """The command line of worker `index` of `count`: `run --webhook` with the options the supervisor was given."""
+    return [
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--webhook",
+        "--workers",
+        str(count),
+        "--worker-index",
+        str(index),
+        *passed,
+    ]
 
 
 class Supervisor:
@@ -52,7 +63,7 @@ class Supervisor:
 
     async def _keep(self, index: int) -> None:
         while not self.stopping.is_set():
-            process = await asyncio.create_subprocess_exec(*worker_command(index, self.passed))
+            process = await asyncio.create_subprocess_exec(*worker_command(index, self.count, self.passed))
             ended = asyncio.ensure_future(process.wait())
             stop = asyncio.ensure_future(self.stopping.wait())
             await asyncio.wait({ended, stop}, return_when=asyncio.FIRST_COMPLETED)
