@@ -103,3 +103,23 @@ async def test_a_failed_update_answers_500_so_telegram_delivers_it_again(tmp_pat
                 assert on_disk.execute(sql, (update["update_id"],)).fetchone() == (1,)
             finally:
                 on_disk.close()
+
+
+async def test_a_press_whose_query_was_answered_already_is_handled(tmp_path: Path) -> None:
+    """A press delivered again after a worker answered it and died: Telegram refuses a second answer,
+    which must not fail the press (a 500 for it would be answered 500 at every redelivery)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.webhook import webhook_app
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        await bot.say(LI, "/appeal")
+        query = bot.core.press(LI, "Work protection")
+        (update,) = bot.core.take_updates()
+        await bot.core.call("answerCallbackQuery", {"callback_query_id": query})  # by the worker that died
+        async with TestClient(TestServer(webhook_app(bot.app, SECRET, "telegram"), host="127.0.0.1")) as client:
+            response = await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert response.status == 200
+        assert "Describe the problem" in bot.last_text(LI)
