@@ -123,3 +123,24 @@ async def test_a_press_whose_query_was_answered_already_is_handled(tmp_path: Pat
             response = await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
             assert response.status == 200
         assert "Describe the problem" in bot.last_text(LI)
+
+
+async def test_a_message_the_draft_took_is_not_taken_again(tmp_path: Path) -> None:
+    """The same message in an update not on record (its worker died after handling it): the draft, at the
+    place step by then, does not take the description again as the place."""
+    from telegram import Update
+
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        await bot.say(LI, "/appeal")
+        await bot.press(LI, "Work protection")
+        bot.core.send_text(LI, "Wages unpaid since May")
+        (update,) = bot.core.take_updates()
+        await bot.app.process_update(Update.de_json(update, bot.app.bot))
+        assert "If the place does not matter" in bot.last_text(LI)
+        again = {**update, "update_id": update["update_id"] + 1000}  # a new id: the record of the first is lost
+        await bot.app.process_update(Update.de_json(again, bot.app.bot))
+        draft = await bot.services.storage.dialogs.draft(LI)
+        assert draft.description == "Wages unpaid since May" and draft.place is None and draft.step == "place"
