@@ -58,15 +58,15 @@ async def _in_turn(application: Application, update: Update) -> None:
     """Handle `update` holding its ordering keys against other workers on the database, until its record is written."""
     storage = application.bot_data.services.storage
     failed = application.bot_data.failed_updates
+    update_id = update.update_id  # only the number is ever logged, never the update
     try:
         async with storage.turn(order_keys(update)):
             await application.process_update(update)
-            if update.update_id not in failed:
+            if update_id not in failed:
                 # After a 200 Telegram never sends the update again, and a redelivery another worker
                 # takes waits for these keys: the record must be on disk by then.
                 await storage.updates.persist()
     except Exception as error:  # noqa: BLE001 - the database went away: not handled, so delivered again
-        update_id = update.update_id
         log.warning("update %s was not handled: %s", update_id, type(error).__name__)
         failed.add(update_id)
 

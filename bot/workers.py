@@ -20,7 +20,9 @@ from collections import deque
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_S = 1.0
-# A worker that dies this often is failing at start (a bad config, the database away): give up.
+# Workers that end on their own this often are failing at start (a bad config, the database away): give
+# up. One killed from outside (SIGKILL: the OOM killer, an operator) says nothing about starting, and is
+# not counted: otherwise a few kills in a minute would stop every worker for good.
 MOST_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 STOP_GRACE_S = 30.0
@@ -73,7 +75,7 @@ class Supervisor:
                     await _stop(process)
                 return
             log.warning("worker %d (pid %d) ended with %s; starting it again", index, process.pid, process.returncode)
-            if self._too_many_restarts():
+            if process.returncode != -signal.SIGKILL and self._too_many_restarts():
                 log.error("workers keep ending (%d in %.0f s); stopping them all", MOST_RESTARTS, RESTART_WINDOW_S)
                 self.failed = True
                 self.stopping.set()

@@ -80,6 +80,10 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     message: Message = update.effective_message
     dialogs = context.services.storage.dialogs
     draft = await dialogs.draft(me.person.telegram_id)
+    if draft is not None and draft.last is not None and message.message_id <= draft.last.message_id:
+        # Taken already: Telegram delivers a message again when the worker that took it died before the
+        # update was on record, and taken twice a description would become the place as well.
+        return
     text = _text(message)
     if text and draft is not None and continues(draft.last, message):
         if await _continuation(update, context, me, draft):

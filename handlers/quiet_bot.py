@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from typing import Any
 
 from telegram import Message
+from telegram.error import BadRequest
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
@@ -19,6 +21,8 @@ log = logging.getLogger(__name__)
 # The raw sends below go through do_api_request, which suggests the method of the same name for an
 # endpoint python-telegram-bot knows; that method would build the Message this avoids on purpose.
 _RAW_SENDS = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'"
+# Telegram's answer to answerCallbackQuery for a query answered before, or older than it keeps them.
+_QUERY_GONE = re.compile(r"query is too old|query id is invalid", re.IGNORECASE)
 
 
 class QuietBot(ExtBot):
@@ -78,7 +82,16 @@ class QuietBot(ExtBot):
         if not args and holds_back(callback_query_id, text, bool(kwargs.get("show_alert"))):
             return True
         text = within("answerCallbackQuery", "text", text, TOAST)
-        return await super().answer_callback_query(callback_query_id, text, *args, **kwargs)
+        try:
+            return await super().answer_callback_query(callback_query_id, text, *args, **kwargs)
+        except BadRequest as error:
+            if not _QUERY_GONE.search(error.message):
+                raise
+            # Answered already (the press is delivered again: a worker died after answering it, before its
+            # record was written) or too old: the toast cannot show now, and failing the press for it would
+            # fail every redelivery too, so a webhook would be sent it again and again.
+            log.info("a press could not be answered: its query is answered already or too old")
+            return False
 
     async def send_photo(self, *args: Any, caption: str | None = None, **kwargs: Any) -> Message:
         """sendPhoto, its caption within Telegram's limit."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -348,7 +349,13 @@ class SenderLease:
         """Whether this process holds the lock now, taking it if it is free (blocking: run on a thread)."""
         try:
             if self._conn is None:
-                self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+                # Named after this process: pg_stat_activity beside pg_locks tells an operator which worker sends.
+                self._conn = psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT_S,
+                    application_name=f"appeals-bot sender {os.getpid()}",
+                )
             if self._held:
                 self._conn.execute("SELECT 1")  # the session lives, so the lock is still ours
             else:

@@ -103,3 +103,44 @@ async def test_a_failed_update_answers_500_so_telegram_delivers_it_again(tmp_pat
                 assert on_disk.execute(sql, (update["update_id"],)).fetchone() == (1,)
             finally:
                 on_disk.close()
+
+
+async def test_a_press_whose_query_was_answered_already_is_handled(tmp_path: Path) -> None:
+    """A press delivered again after a worker answered it and died: Telegram refuses a second answer,
+    which must not fail the press (a 500 for it would be answered 500 at every redelivery)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.webhook import webhook_app
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        await bot.say(LI, "/appeal")
+        query = bot.core.press(LI, "Work protection")
+        (update,) = bot.core.take_updates()
+        await bot.core.call("answerCallbackQuery", {"callback_query_id": query})  # by the worker that died
+        async with TestClient(TestServer(webhook_app(bot.app, SECRET, "telegram"), host="127.0.0.1")) as client:
+            response = await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert response.status == 200
+        assert "Describe the problem" in bot.last_text(LI)
+
+
+async def test_a_message_the_draft_took_is_not_taken_again(tmp_path: Path) -> None:
+    """The same message in an update not on record (its worker died after handling it): the draft, at the
+    place step by then, does not take the description again as the place."""
+    from telegram import Update
+
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        await bot.say(LI, "/appeal")
+        await bot.press(LI, "Work protection")
+        bot.core.send_text(LI, "Wages unpaid since May")
+        (update,) = bot.core.take_updates()
+        await bot.app.process_update(Update.de_json(update, bot.app.bot))
+        assert "If the place does not matter" in bot.last_text(LI)
+        again = {**update, "update_id": update["update_id"] + 1000}  # a new id: the record of the first is lost
+        await bot.app.process_update(Update.de_json(again, bot.app.bot))
+        draft = await bot.services.storage.dialogs.draft(LI)
+        assert draft.description == "Wages unpaid since May" and draft.place is None and draft.step == "place"
