@@ -63,7 +63,7 @@ async def test_polling_serves_health_and_metrics_logs_json_lines_and_keeps_resto
         monkeypatch.chdir(tmp_path)
         assert main(["backup", "copy.sqlite3"]) == 0
         assert main(["restore", "copy.sqlite3"]) == 1
-        assert "a bot is running on" in capsys.readouterr().err
+        assert "is in use by a running bot" in capsys.readouterr().err
         stdout, stderr = await process.stop()
     finally:
         await process.end()

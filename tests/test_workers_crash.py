@@ -37,17 +37,15 @@ from sandbox.server import start_server
 from storage.invariants import check_invariants
 from storage.postgres import SENDER_LOCK
 from tests.helpers import BotProcess, CallsTold, TimedOut, bot_environment, start_bot_process, until
-from tests.test_crash_restart import answer, answer_within, press_if
+from tests.test_crash_restart import FILED, HR, answer, press_if, staff
 from tests.test_run_command import DISTRICT, TOKEN, free_port
 
 SECRET = "crash-Secret_2"
 WORKERS = 2
 COURIERS = list(range(7001, 7005))
-HR = 600
 COORDINATOR = 900
 APPEALS_PER_COURIER = 3
 KILLS = 8
-FILED = re.compile(r"Appeal #(\d+) is filed")
 # Notices about appeals filed before (accepted, resolved, a reminder to rate): they come between a
 # dialog's steps and are no step to answer.
 NOTICE = re.compile(r"was accepted by|resolved|Follow-up|closed")
@@ -184,20 +182,6 @@ async def courier(core: Telegram, chat: int, told: dict[int, int], killing: asyn
         else:
             core.send_text(chat, "/appeal")  # a step not understood: ask again, as a person would
         await answer(core, chat, seen)
-
-
-async def staff(core: Telegram, stop: asyncio.Event) -> None:
-    """Accept what arrives; resolve what was accepted."""
-    while not stop.is_set():
-        seen, text = last_bot_text(core, HR)
-        if "write the result" in text:
-            core.send_text(HR, "Paid in full")
-        elif "with this result?" in text and press_if(core, HR, "Confirm resolve"):
-            pass
-        elif not (press_if(core, HR, "Accept") or press_if(core, HR, "Resolve")):
-            await answer_within(core, HR, 0.2)  # new work, or a look at `stop` again
-            continue
-        await answer(core, HR, seen)
 
 
 def every(seconds: float) -> Callable[[Callable[[object], None]], Callable[[], None]]:
