@@ -11,6 +11,7 @@ import asyncio
 import random
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,21 +98,28 @@ async def courier(core: BotApiCore, chat: int, told: dict[int, int], stop: async
             told.update(dict.fromkeys(new, chat))
             filed += len(new)
             core.send_text(chat, "/appeal")
-        elif "What is it about?" in text and press_if(core, chat, "Work protection"):
-            pass
-        elif "Describe the problem" in text:
-            core.send_text(chat, f"Courier {chat}: wages unpaid, case {filed + 1}")
-        elif "If the place does not matter" in text and press_if(core, chat, "Skip"):
-            pass
-        elif "staff will then see only what you wrote" in text and press_if(core, chat, "Skip"):
-            pass
-        elif "Please check your appeal" in text and press_if(core, chat, "Confirm"):
-            pass
-        elif "You have an unfinished appeal" in text and press_if(core, chat, "Discard and start a new one"):
-            pass
         else:
-            core.send_text(chat, "/appeal")  # lost, or the bot restarted: ask again, as a person would
+            take_filing_step(core, chat, text, lambda case=filed + 1: f"Courier {chat}: wages unpaid, case {case}")
         await answer(core, chat, seen)
+
+
+def take_filing_step(core: BotApiCore, chat: int, text: str, words: Callable[[], str]) -> None:
+    """Answer the filing dialog's step that `text` asks, as a person would: a category, `words()` for the
+    description, no place, no phone, Confirm; anything else (lost, or the bot restarted): /appeal again."""
+    if "What is it about?" in text and press_if(core, chat, "Work protection"):
+        return
+    if "Describe the problem" in text:
+        core.send_text(chat, words())
+        return
+    for question, label in (
+        ("If the place does not matter", "Skip"),
+        ("staff will then see only what you wrote", "Skip"),
+        ("Please check your appeal", "Confirm"),
+        ("You have an unfinished appeal", "Discard and start a new one"),
+    ):
+        if question in text and press_if(core, chat, label):
+            return
+    core.send_text(chat, "/appeal")
 
 
 async def staff(core: BotApiCore, stop: asyncio.Event) -> None:

@@ -37,7 +37,7 @@ from sandbox.server import start_server
 from storage.invariants import check_invariants
 from storage.postgres import SENDER_LOCK
 from tests.helpers import BotProcess, CallsTold, TimedOut, bot_environment, start_bot_process, until
-from tests.test_crash_restart import FILED, HR, answer, press_if, staff
+from tests.test_crash_restart import FILED, HR, answer, staff, take_filing_step
 from tests.test_run_command import DISTRICT, TOKEN, free_port
 
 SECRET = "crash-Secret_2"
@@ -159,28 +159,21 @@ async def courier(core: Telegram, chat: int, told: dict[int, int], killing: asyn
     """File appeals one after another (at least a few, and on while workers are being killed), answering
     whatever step the bot is at; each draft's words are its own."""
     filed = drafts = 0
+
+    def next_words() -> str:
+        # Unique words: two appeals with the same ones would be one draft filed twice.
+        nonlocal drafts
+        drafts += 1
+        return f"Courier {chat}: wages unpaid, draft {drafts}"
+
     while filed < APPEALS_PER_COURIER or killing.is_set():
         seen, text = last_bot_text(core, chat)
         if new := set(receipts(core, chat)) - told.keys():
             told.update(dict.fromkeys(new, chat))
             filed += len(new)
             core.send_text(chat, "/appeal")
-        elif "What is it about?" in text and press_if(core, chat, "Work protection"):
-            pass
-        elif "Describe the problem" in text:
-            drafts += 1
-            # Unique words: two appeals with the same ones would be one draft filed twice.
-            core.send_text(chat, f"Courier {chat}: wages unpaid, draft {drafts}")
-        elif "If the place does not matter" in text and press_if(core, chat, "Skip"):
-            pass
-        elif "staff will then see only what you wrote" in text and press_if(core, chat, "Skip"):
-            pass
-        elif "Please check your appeal" in text and press_if(core, chat, "Confirm"):
-            pass
-        elif "You have an unfinished appeal" in text and press_if(core, chat, "Discard and start a new one"):
-            pass
         else:
-            core.send_text(chat, "/appeal")  # a step not understood: ask again, as a person would
+            take_filing_step(core, chat, text, next_words)
         await answer(core, chat, seen)
 
 
