@@ -25,8 +25,8 @@ from common import header, quick_cli, result  # noqa: E402
 from postgres_server import postgresql_database  # noqa: E402
 
 from domain.stations_file import StationRecord  # noqa: E402
-from storage.db import Database  # noqa: E402
 from storage.stations import Stations  # noqa: E402
+from storage.store import open_database  # noqa: E402
 
 SEED = 20261207
 TARGET = (
@@ -47,16 +47,20 @@ def scattered(count: int) -> list[StationRecord]:
     ]
 
 
-async def rates(db: Database, files: dict[str, list[StationRecord]]) -> dict[str, float]:
-    """Each file's rows a second, imported one after the other into `db`."""
-    stations = Stations(db)
-    measured = {}
-    for name, records in files.items():
-        started = time.perf_counter()
-        imported = await stations.import_records(records)
-        assert imported.added == len(records), imported
-        measured[name] = len(records) / (time.perf_counter() - started)
-    return measured
+async def rates(where: str, files: dict[str, list[StationRecord]]) -> dict[str, float]:
+    """Each file's rows a second, imported one after the other into the database `where` names (a file or a URL)."""
+    db = await open_database(where)
+    try:
+        stations = Stations(db)
+        measured = {}
+        for name, records in files.items():
+            started = time.perf_counter()
+            imported = await stations.import_records(records)
+            assert imported.added == len(records), imported
+            measured[name] = len(records) / (time.perf_counter() - started)
+        return measured
+    finally:
+        await db.close()
 
 
 async def run(quick: bool) -> None:
@@ -65,23 +69,13 @@ async def run(quick: bool) -> None:
     count = 2_000 if quick else 20_000
     files = {"line": in_a_line(count), "scattered": scattered(count)}
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "stations.sqlite3")
-        try:
-            sqlite = await rates(db, files)
-        finally:
-            await db.close()
+        sqlite = await rates(str(Path(folder) / "stations.sqlite3"), files)
     for name, rate in sqlite.items():
         print(f"SQLite, {count:,} stations {name}: {rate:,.0f} rows/s")
     with postgresql_database() as url:
         if url is None:
             return
-        from storage.postgres import PostgresDatabase
-
-        db = await PostgresDatabase.open(url)
-        try:
-            postgresql = await rates(db, files)
-        finally:
-            await db.close()
+        postgresql = await rates(url, files)
     for name, rate in postgresql.items():
         print(f"PostgreSQL, {count:,} stations {name}: {rate:,.0f} rows/s")
     ratio = postgresql["line"] / sqlite["line"]
