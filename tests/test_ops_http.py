@@ -182,7 +182,6 @@ async def test_healthz_and_metrics_answer_on_postgresql(tmp_path: Path, postgres
     async with running_bot(tmp_path / "ops.sqlite3", ops={"worker": "pg"}) as bot:
         bot.user(LI, "Li")
         await bot.start(LI)
-        await submit_appeal(bot, LI)
         async with TestClient(TestServer(webhook_app(bot.app, SECRET, "telegram"), host="127.0.0.1")) as client:
             async with _sender_loop(bot):
                 response = await client.get("/healthz")
