@@ -99,6 +99,7 @@ class Database:
     # Whether other processes may write this database while this one runs: then nothing another
     # process writes may be kept in memory (SQLite: one process has the file, `serving` sees to it).
     shared = False
+    dialect = "sqlite"  # storage.dialect.is_postgresql tells a database by it, as it tells a connection
     # What a database that is away or broken raises (health checks answer "unreachable" for these).
     failures: tuple[type[Exception], ...] = (sqlite3.Error, OSError, ValueError)
 

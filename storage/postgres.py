@@ -7,7 +7,9 @@ with `rowcount`). Every unit goes to the thread (a round trip to the server must
 event loop), one at a time and in the order asked, as on SQLite. `write` runs its work in one
 transaction, holding an advisory lock that serializes writers as SQLite's BEGIN IMMEDIATE does; each deferred statement rides in a savepoint of its own, so one that fails is undone
 alone, as SQLite undoes a failed statement. A report's side-by-side parts take connections from a
-small pool. docs/design.md §6.4 says why psycopg's sync API rather than asyncpg.
+small pool. A read of one statement (`fetchall`, `fetchone`) skips the thread: it goes on an async
+connection of the event loop's own (LoopReads). docs/design.md §6.4 says why psycopg's sync API
+rather than asyncpg.
 """
 
 from __future__ import annotations
@@ -243,7 +245,7 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     # Autocommit: a read outside `write` is a statement of its own; `write` opens its transaction.
     # Parameters are bound server-side (a statement run often is prepared): client-side binding, which
     # types values as SQLite does, cost 80 µs more a unit of work (bench/postgres_drivers.py).
-    conn = psycopg.connect(url, autocommit=True, row_factory=_rows)
+    conn = psycopg.connect(url, autocommit=True, row_factory=_rows, connect_timeout=CONNECT_TIMEOUT_S)
     _adapt(conn)
     return conn
 
@@ -335,6 +337,62 @@ class PooledReaders:
             await asyncio.get_running_loop().run_in_executor(None, pool.close)
 
 
+class LoopReads:
+    """One-statement reads on an async connection of the event loop's own, opened at first use.
+
+    The trip to the database thread and back costs about 150 µs of waking threads, as much as a
+    point read itself: the nearest-station lookup spent a third of its time on it (bench/stations.py,
+    docs/performance.md §5). Here the wait is the loop's own select. The connection is read-only (a
+    write slipped into a read fails loudly instead of passing the write lock) and autocommit, so each
+    read sees every commit before it, by any worker. A read that finds the session ended (a restart, a
+    failover) is asked again on a new one; a connection whose read was cancelled halfway is closed."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._conn is None or self._conn.closed:
+                conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, **_POOLED)
+                _adapt(conn)
+                await conn.execute("SET default_transaction_read_only = on")
+                self._conn = conn
+            return self._conn
+
+    async def fetch(self, sql: str, params: Any, rows: int | None) -> list[Any]:
+        """Up to `rows` rows (all, if None) of one read-only statement."""
+        named, values = _parameters(params)
+        statement = translate(sql, named)
+        conn = await self._connection()
+        try:
+            return await self._read(conn, statement, values, rows)
+        except psycopg.OperationalError:
+            if not conn.closed:
+                raise
+        # The session had ended (a server restarted or failed over): a read is safe to ask again, on a new one.
+        return await self._read(await self._connection(), statement, values, rows)
+
+    async def _read(self, conn: psycopg.AsyncConnection[Any], statement: str, values: Any, rows: int | None) -> Any:
+        try:
+            cursor = await conn.execute(statement, values)
+            if cursor.description is None:
+                return []
+            return await cursor.fetchall() if rows is None else await cursor.fetchmany(rows)
+        except asyncio.CancelledError:
+            await self.close()  # cancelled halfway: what the connection would read next is unknown
+            raise
+
+    async def close(self) -> None:
+        """Close the connection, if one is open."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+
 class SenderLease:
     """The outbox sender's turn among processes: a session-level advisory lock on a connection of its own,
     held while that connection lives. When the process dies, PostgreSQL ends its session and frees the
@@ -381,6 +439,7 @@ class PostgresDatabase(Database):
     """A PostgreSQL database; every call is one unit of work on the database thread."""
 
     shared = True  # several workers may serve one database
+    dialect = "postgresql"
     failures = (psycopg.Error, OSError, ValueError)
 
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
@@ -389,6 +448,7 @@ class PostgresDatabase(Database):
         self._lease = SenderLease(url)
         self.turns = ChatTurns(url)
         self._wakeups: OutboxWakeups | None = None
+        self._loop_reads = LoopReads(url)
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:  # type: ignore[override]
@@ -412,11 +472,33 @@ class PostgresDatabase(Database):
         """Run `work` with the connection adapter on the database thread, after what is queued there."""
         if self._conn is None:
             raise ValueError("the database is closed")
-        adapter = self._adapter
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work, adapter)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._on_thread, work)
+
+    def _on_thread(self, work: Callable[[Any], T]) -> T:
+        # A server restarted or failed over ends the session: the unit of work that met it failed (its
+        # transaction undone by the server, its update left for Telegram to send again), and the next
+        # one starts on a new session instead of failing for as long as the process lives.
+        if self._adapter.raw.closed:
+            log.warning("the database connection was lost; connecting again")
+            self._adapter.raw = self._conn = _connect(self.path)
+        return work(self._adapter)
 
     def _in_transaction(self, work: Callable[[Any], T], deferred: list[Deferred], failed: list[Any]) -> Any:
         return lambda adapter: _transaction(adapter, work, deferred, failed)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows of a read-only query, read on the loop's own connection (no trip to the thread)."""
+        return await self._read(sql, params, None)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a read-only query, or None, read on the loop's own connection."""
+        found = await self._read(sql, params, 1)
+        return found[0] if found else None
+
+    async def _read(self, sql: str, params: Sequence[Any], rows: int | None) -> list[Any]:
+        if self._conn is None:
+            raise ValueError("the database is closed")
+        return await self._loop_reads.fetch(sql, params, rows)
 
     async def sender_lease(self) -> bool:
         """Whether this process is the outbox's one sender now (taking the turn if no process holds it)."""
@@ -440,6 +522,7 @@ class PostgresDatabase(Database):
         """Let the sender's turn and any held keys go, then close as Database does."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.close)
         await self.turns.close()
+        await self._loop_reads.close()
         if self._wakeups is not None:
             self._wakeups.close()
         await super().close()

@@ -151,7 +151,7 @@ async def test_the_lookup_reads_the_rtree_not_the_table(storage, backend) -> Non
             # A handful of rows reads quicker by a scan: the planner is told to use an index if it can.
             conn.execute("SET enable_seqscan = off")
             try:
-                return [r[0] for r in conn.execute("EXPLAIN " + nearest_on_postgresql(9), (0, 0, 31.2, 121.5))]
+                return [r[0] for r in conn.execute("EXPLAIN " + nearest_on_postgresql(5), (31.2, 121.5, 0, 0))]
             finally:
                 conn.execute("RESET enable_seqscan")
 
@@ -227,6 +227,20 @@ async def test_stations_metres_apart_are_told_apart(storage) -> None:
         amenity = rnd.choice((None, *AMENITIES))
         found = await storage.stations.nearest(lat, lon, 5, amenity)
         assert [d for _, d in found] == brute_force(stations, lat, lon, amenity), (lat, lon, amenity)
+
+
+async def test_stations_at_one_address_come_out_in_id_order(storage) -> None:
+    """Stations at one distance come out in id order on both backends, also where the tie straddles the
+    last place: on PostgreSQL the index hands them over in its own order, and the ones tied with the
+    fifth must come along for the ids to decide (storage.stations.TIE_CHORD)."""
+    here, there = (31.23, 121.47), (31.2305, 121.4705)
+    near = [record(f"n{i}", here[0] + i * 1e-5, here[1]) for i in range(3)]
+    tied = [record(f"t{i}", *there) for i in (6, 2, 9, 4, 7, 1)]  # inserted out of id order
+    await storage.stations.import_records(near + tied + [record("far", 31.3, 121.6)])
+    found = await storage.stations.nearest(*here, 5)
+    assert [s.id for s, _ in found] == ["n0", "n1", "n2", "t1", "t2"]
+    found = await storage.stations.nearest(*there, 5)
+    assert [s.id for s, _ in found] == ["t1", "t2", "t4", "t6", "t7"]
 
 
 AMENITY_BITS_MIGRATION = "the station index holds amenity bits in its entry ids, and no auxiliary columns"

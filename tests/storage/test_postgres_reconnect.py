@@ -1,0 +1,54 @@
+"""A PostgreSQL server that ends the bot's sessions (a restart, a failover) costs at most the unit of
+work that met it, never the process: the next one runs on a new session (storage/postgres.py)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from storage.postgres import PostgresDatabase
+
+pytestmark = pytest.mark.slow  # a real PostgreSQL server
+
+
+def _end_session(url: str, pid: int) -> None:
+    """End one session as a server restart would, waiting until it is gone."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0]
+
+
+async def test_units_of_work_go_on_after_the_session_ends(postgres_migrated_url) -> None:
+    """The unit that meets the ended session fails (its update is sent again by Telegram); the next
+    unit, a write's transaction included, runs on a new session."""
+    db = await PostgresDatabase.open(postgres_migrated_url)
+    try:
+        pid = await db.run(lambda conn: conn.raw.info.backend_pid)
+        _end_session(postgres_migrated_url, pid)
+        with pytest.raises(psycopg.OperationalError):
+            await db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+        assert await db.write(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0]) != pid
+    finally:
+        await db.close()
+
+
+async def test_a_read_is_asked_again_on_a_new_session(postgres_migrated_url) -> None:
+    """A one-statement read (the loop's own connection) that finds its session ended reads again on a
+    new one: the caller sees its rows, not the failure."""
+    db = await PostgresDatabase.open(postgres_migrated_url)
+    try:
+        first = (await db.fetchone("SELECT pg_backend_pid() AS pid"))["pid"]
+        _end_session(postgres_migrated_url, first)
+        assert (await db.fetchone("SELECT pg_backend_pid() AS pid"))["pid"] != first
+        assert [tuple(row) for row in await db.fetchall("SELECT count(*) AS n FROM appeals")] == [(0,)]
+    finally:
+        await db.close()
+
+
+async def test_reads_cannot_write(postgres_migrated_url) -> None:
+    """What goes through fetchall skips the write lock, so it must not write: the server refuses."""
+    db = await PostgresDatabase.open(postgres_migrated_url)
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            await db.fetchall("CREATE TABLE sneaked (x INTEGER)")
+    finally:
+        await db.close()
