@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -181,11 +182,11 @@ def _load(explicit: str | None) -> Config:
     return load_config(config_path(explicit))
 
 
-def _summary(config: Config, source: str) -> str:
+def _summary(config: Config, source: str, verdict: str = "OK") -> str:
     staff = sum(len(u.staff) for u in config.units)
     token = "set" if config.telegram.token else "not set (the bot needs TELEGRAM_BOT_TOKEN or telegram.token)"
     lines = [
-        f"{source}: OK",
+        f"{source}: {verdict}",
         f"  time zone      {config.timezone}, default language {config.default_language}",
         f"  work hours     {', '.join(config.calendar.work_hours)}; rest days {', '.join(config.calendar.rest_weekdays) or 'none'}",
         f"  holidays       {holidays_summary(config)}",
@@ -214,29 +215,33 @@ def _ready_to_serve(config: Config, path: Path | None) -> Config:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    path = config_path(args.file)
-    config = _ready_to_serve(load_config(path), path)
-    print(_summary(config, str(path) if path else "built-in defaults"))
-    for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
-        print(f"warning: {problem}", file=sys.stderr)
-    return _check_schema(config)
-
-
-def _check_schema(config: Config) -> int:
-    """check-config's schema line: the database's version beside the code's; a newer one is refused."""
     from storage.schema_state import DatabaseUnreachable, schema_state
 
+    path = config_path(args.file)
+    config = _ready_to_serve(load_config(path), path)
+    source = str(path) if path else "built-in defaults"
     where = config.database.location()
+    # "OK" reads as "ready to start": not when a start would fail on the database.
     try:
         state = schema_state(where)
     except DatabaseUnreachable as error:
-        print(f"warning: schema not checked: {error}", file=sys.stderr)
-        return EXIT_OK
+        print(_summary(config, source, "valid, but the bot cannot start on its database"))
+        _warn(config)
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(_summary(config, source, "valid, but its database is newer than this bot" if state.newer else "OK"))
+    _warn(config)
     print(f"  schema         {state.describe()}")
     if state.newer:
         print(f"error: {state.refusal(where)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _warn(config: Config) -> None:
+    """check-config's warnings: renamed keys, years the holiday calendar does not know."""
+    for problem in [*renamed_key_warnings(config), *calendar_warnings(config, datetime.now(config.zone()).date())]:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _schema_refusal(config: Config) -> str | None:
@@ -249,6 +254,15 @@ def _schema_refusal(config: Config) -> str | None:
     except DatabaseUnreachable as error:
         return str(error)
     return state.refusal(where) if state.newer else None
+
+
+def _on_storage(config: Config, work: Callable[..., Awaitable[int]]) -> int:
+    """Run `work` on the configured database; if it cannot be used, say why in one line (exit 1)."""
+    refusal = _schema_refusal(config)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_FAILED
+    return asyncio.run(_with_storage(config, work))
 
 
 async def _with_storage(config: Config, work: Callable[..., Awaitable[int]]) -> int:
@@ -292,7 +306,7 @@ def _people(args: argparse.Namespace) -> int:
                 print(f"{person.telegram_id:>14}  {person.role:<12} {unit:<20} ({person.source})")
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, work))
+    return _on_storage(config, work)
 
 
 def _units(args: argparse.Namespace) -> int:
@@ -307,7 +321,7 @@ def _units(args: argparse.Namespace) -> int:
             print(f"{unit.id:<20} {unit.kind:<11} {unit.name_en} / {unit.name_zh}  staff: {staff_count}{state}")
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, work))
+    return _on_storage(config, work)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -464,9 +478,11 @@ def _restore(args: argparse.Namespace) -> int:
     migrated = f" (migrated from {copied.migrated_from})" if copied.migrated_from is not None else ""
     print(f"{args.file} restored to {database}: schema version {copied.schema}{migrated}, {copied.appeals} appeals")
     if copied.set_aside is not None:
-        print(
-            f"the database it replaced is kept as {copied.set_aside}; to go back: python -m bot restore {copied.set_aside}"
-        )
+        # Pasted as it is, elsewhere or without $APPEALS_BOT_CONFIG, it must act on this config's database.
+        used = config_path(args.config)
+        back = ["python", "-m", "bot", "restore", str(copied.set_aside)]
+        back += ["--config", str(used.resolve())] if used is not None else []
+        print(f"the database it replaced is kept as {copied.set_aside}; to go back: {shlex.join(back)}")
     return EXIT_OK
 
 
@@ -528,6 +544,11 @@ def _write(output: str | None, data: bytes) -> bool:
     return True
 
 
+def _written(what: str, output: str | None, fmt: str) -> None:
+    """Say what an export wrote where; on standard error, so that standard output holds only the data."""
+    print(f"{what} written to {output or 'standard output'} ({fmt})", file=sys.stderr)
+
+
 def _stations(args: argparse.Namespace) -> int:
     from domain.stations_file import StationFileError, format_of, read_stations, write_stations
 
@@ -536,13 +557,15 @@ def _stations(args: argparse.Namespace) -> int:
         fmt = args.format or (format_of(args.output) if args.output else None) or "json"
 
         async def dump(storage) -> int:
-            text = write_stations((s.record() for s in await storage.stations.all()), fmt)
+            stations = [s.record() for s in await storage.stations.all()]
+            text = write_stations(stations, fmt)
             # A byte-order mark lets Excel open the Chinese in a CSV file correctly.
-            return (
-                EXIT_OK if _write(args.output, text.encode("utf-8-sig" if fmt == "csv" else "utf-8")) else EXIT_FAILED
-            )
+            if not _write(args.output, text.encode("utf-8-sig" if fmt == "csv" else "utf-8")):
+                return EXIT_FAILED
+            _written(f"{len(stations)} stations", args.output, fmt)
+            return EXIT_OK
 
-        return asyncio.run(_with_storage(config, dump))
+        return _on_storage(config, dump)
 
     path = Path(args.file)
     read = _read_input(path, args.format or format_of(path.name), ".csv or .json")
@@ -560,7 +583,7 @@ def _stations(args: argparse.Namespace) -> int:
         print(f"{path}: {len(records)} stations imported ({imported.added} new, {imported.updated} updated)")
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, load))
+    return _on_storage(config, load)
 
 
 def _read_input(path: Path, fmt: str | None, names: str) -> tuple[bytes, str] | int:
@@ -599,9 +622,12 @@ def _answers(args: argparse.Namespace) -> int:
                 AnswerRecord(a.id, a.category, a.title_zh, a.title_en, a.text_zh, a.text_en, a.keywords, a.active)
                 for a in await storage.answers.all()
             ]
-            return EXIT_OK if _write(args.output, to_toml(records).encode()) else EXIT_FAILED
+            if not _write(args.output, to_toml(records).encode()):
+                return EXIT_FAILED
+            _written(f"{len(records)} answers", args.output, "toml")
+            return EXIT_OK
 
-        return asyncio.run(_with_storage(config, dump))
+        return _on_storage(config, dump)
 
     path = Path(args.file)
     read = _read_input(path, args.format or format_of(path.name), ".toml or .json")
@@ -618,7 +644,7 @@ def _answers(args: argparse.Namespace) -> int:
         print(f"{path}: {len(records)} answers imported ({imported.added} new, {imported.updated} updated)")
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, load))
+    return _on_storage(config, load)
 
 
 def _activities(args: argparse.Namespace) -> int:
@@ -641,10 +667,10 @@ def _activities(args: argparse.Namespace) -> int:
                 data = to_csv(*tables[0 if args.table == "activities" else 1])
             if not _write(args.output, data):
                 return EXIT_FAILED
-            print(f"{len(tables[0][1])} activities, {len(tables[1][1])} sign-ups written ({fmt})", file=sys.stderr)
+            _written(f"{len(tables[0][1])} activities, {len(tables[1][1])} sign-ups", args.output, fmt)
             return EXIT_OK
 
-        return asyncio.run(_with_storage(config, dump))
+        return _on_storage(config, dump)
 
     path = Path(args.file)
     suffix = path.name.lower().rsplit(".", 1)[-1]
@@ -664,7 +690,7 @@ def _activities(args: argparse.Namespace) -> int:
         print(f"{path}: {len(ids)} activities published")
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, load))
+    return _on_storage(config, load)
 
 
 def _surveys(args: argparse.Namespace) -> int:
@@ -694,7 +720,7 @@ def _surveys(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, load))
+    return _on_storage(config, load)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -723,7 +749,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"ledger {first} to {last}: {len(lines)} appeals written to {where} ({fmt})", file=sys.stderr)
         return EXIT_OK
 
-    return asyncio.run(_with_storage(config, work))
+    return _on_storage(config, work)
 
 
 COMMANDS = {

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 SQLITE_PREFIX = "sqlite:///"
+# libpq also takes the password as a query parameter: postgresql://user@host/db?password=...
+_QUERY_PASSWORD = re.compile(r"(?<=[?&]password=)[^&#]*", re.IGNORECASE)
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 
 
@@ -21,10 +24,24 @@ class Location:
         if self.backend == "sqlite":
             return self.target
         parts = urlsplit(self.target)
-        if parts.password is None:
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        query = _QUERY_PASSWORD.sub("***", parts.query)
+        if (netloc, query) == (parts.netloc, parts.query):
             return self.target
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+    def masked(self, text: str) -> str:
+        """`text` (a driver's message, say) with this URL's passwords, as written or decoded, replaced by ***."""
+        if self.backend == "sqlite":
+            return text
+        parts = urlsplit(self.target)
+        # libpq quotes a password it cannot decode in its message ("invalid percent-encoded token").
+        secrets = [parts.password or "", *(m.group() for m in _QUERY_PASSWORD.finditer(parts.query))]
+        for secret in sorted({form for raw in secrets if raw for form in (raw, unquote(raw))}, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
 
 def parse_location(text: str) -> Location:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ CONNECT_TIMEOUT_S = 5
 
 
 class DatabaseUnreachable(Exception):
-    """The database exists in the config but cannot be read (a server down, a file that is not SQLite's)."""
+    """The configured database cannot be used: a server down, a file that is not SQLite's, a folder not writable."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class SchemaState:
 
     version: int | None
     latest: int
+    made: str = ""  # where a start makes the schema, if in something new: "a new file", "a new file; /x is made too"
 
     @property
     def newer(self) -> bool:
@@ -30,7 +32,8 @@ class SchemaState:
     def describe(self) -> str:
         """One line for check-config."""
         if not self.version:
-            return f"none yet: made at start (this bot's schema version {self.latest})"
+            made = f", in {self.made}" if self.made else ""
+            return f"none yet: made at start (this bot's schema version {self.latest}){made}"
         if self.newer:
             return f"version {self.version}, NEWER than this bot's {self.latest}: upgrade the bot"
         if self.version < self.latest:
@@ -46,10 +49,15 @@ class SchemaState:
 
 
 def schema_state(where: Location) -> SchemaState:
-    """The schema version `where` holds and the code's latest; DatabaseUnreachable if it cannot be read."""
+    """The schema version `where` holds and the code's latest; DatabaseUnreachable if it cannot be used."""
     if where.backend == "postgresql":
         return SchemaState(_postgresql_version(where), _latest("postgresql"))
-    return SchemaState(_sqlite_version(where), _latest("sqlite"))
+    path = Path(where.target)
+    if where.target == ":memory:":
+        return SchemaState(None, _latest("sqlite"))
+    if not path.exists():
+        return SchemaState(None, _latest("sqlite"), _creatable(path))
+    return SchemaState(_sqlite_version(path), _latest("sqlite"))
 
 
 def _latest(backend: str) -> int:
@@ -60,10 +68,28 @@ def _latest(backend: str) -> int:
     return LATEST
 
 
-def _sqlite_version(where: Location) -> int | None:
-    path = Path(where.target)
-    if where.target == ":memory:" or not path.exists():
-        return None
+def _creatable(path: Path) -> str:
+    """What a start makes to create the SQLite file `path`; DatabaseUnreachable if it could not (a start makes folders)."""
+    folder, missing = path.parent, None
+    while not folder.exists():
+        folder, missing = folder.parent, folder
+    if not folder.is_dir():
+        raise DatabaseUnreachable(f"the database {path} cannot be created: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseUnreachable(
+            f"the database {path} cannot be created: the folder {folder} is not writable by this user"
+        )
+    return f"a new file; {missing} is made too" if missing else "a new file"
+
+
+def _sqlite_version(path: Path) -> int:
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseUnreachable(f"the database {path} is not readable and writable by this user")
+    # SQLite keeps its write-ahead log and the bot its lock file beside the database.
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DatabaseUnreachable(
+            f"the database {path} cannot be written: its folder {path.parent} is not writable by this user"
+        )
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -71,7 +97,7 @@ def _sqlite_version(where: Location) -> int | None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
-        raise DatabaseUnreachable(f"{path} cannot be read as a SQLite database ({error})") from None
+        raise DatabaseUnreachable(f"the database {path} cannot be read as a SQLite database ({error})") from None
 
 
 def _postgresql_version(where: Location) -> int:
@@ -84,4 +110,4 @@ def _postgresql_version(where: Location) -> int:
             return schema_version(conn)
     except psycopg.Error as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DatabaseUnreachable(f"{where.shown()} cannot be reached ({reason})") from None
+        raise DatabaseUnreachable(f"the database {where.shown()} cannot be reached ({where.masked(reason)})") from None

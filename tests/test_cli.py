@@ -1,5 +1,6 @@
 """The command line: check-config's verdicts, and managing people and units without editing files."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,74 @@ def test_an_unreachable_bot_api_is_one_line_not_a_traceback(tmp_path, capsys, mo
     err = capsys.readouterr().err
     assert "error: the Bot API at http://127.0.0.1:9/bot cannot be reached" in err
     assert "Traceback" not in err and "SECRET" not in err
+
+
+def _database_config(tmp_path: Path, monkeypatch, database: str) -> Path:
+    """A config that can serve, on `database` (a path or a URL), whatever the machine's environment says."""
+    monkeypatch.delenv("APPEALS_BOT_DATABASE_URL", raising=False)
+    key = "url" if "://" in database else "path"
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\n{key} = "{database}"\n' + UNIT)
+    return path
+
+
+# A socket folder that does not exist: no server answers, at once. The password's "%zz" cannot be
+# decoded, and libpq quotes it in its message.
+UNREACHABLE = "postgresql://bot:s3cret%zzword@/appeals?host=/nonexistent/appeals-bot-socket"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (UNREACHABLE, 'invalid percent-encoded token: "***"'),
+        ("postgresql://bot@/appeals?host=/nonexistent/appeals-bot-socket&password=s3cret", "No such file or directory"),
+    ],
+)
+def test_check_config_refuses_a_postgresql_server_it_cannot_reach(tmp_path, monkeypatch, capsys, url, reason) -> None:
+    """Not OK: exit 2 and one line naming the database and why, with no password in sight."""
+    assert main(["check-config", str(_database_config(tmp_path, monkeypatch, url))]) == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].endswith(": valid, but the bot cannot start on its database")
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: the database postgresql://bot") and "cannot be reached" in line and reason in line
+    assert "s3cret" not in out + err and "Traceback" not in err
+
+
+def test_check_config_refuses_a_sqlite_file_that_cannot_be_made(tmp_path, monkeypatch, capsys) -> None:
+    """A file where a folder should be: a start could not create the database there."""
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+    assert main(["check-config", str(_database_config(tmp_path, monkeypatch, str(data / "a.sqlite3")))]) == 2
+    err = capsys.readouterr().err
+    assert f"error: the database {data}/a.sqlite3 cannot be created: {data} is a file, not a folder\n" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_check_config_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch, capsys) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        assert main(["check-config", str(_database_config(tmp_path, monkeypatch, str(locked / "a.sqlite3")))]) == 2
+    finally:
+        locked.chmod(0o755)
+    assert f"the folder {locked} is not writable by this user" in capsys.readouterr().err
+
+
+def test_check_config_is_ok_with_a_sqlite_file_a_start_will_make(tmp_path, monkeypatch, capsys) -> None:
+    """A fresh install: no file yet (nor its folder) is fine, and check-config says what the start makes."""
+    assert main(["check-config", str(_database_config(tmp_path, monkeypatch, "a.sqlite3"))]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith(": OK") and "made at start (this bot's schema version" in out
+    assert out.rstrip().endswith(", in a new file")
+    assert main(["check-config", str(_database_config(tmp_path, monkeypatch, "new/folder/a.sqlite3"))]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(", in a new file; new is made too")
+    assert not (tmp_path / "a.sqlite3").exists() and not (tmp_path / "new").exists()
+
+
+def test_commands_on_a_database_they_cannot_reach_say_so_in_one_line(tmp_path, monkeypatch, capsys) -> None:
+    """people, units, stations, answers, ...: one line and exit 1, not a driver's traceback."""
+    config = str(_database_config(tmp_path, monkeypatch, UNREACHABLE))
+    assert main(["people", "--config", config, "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the database postgresql://bot:***@/appeals") and len(err.splitlines()) == 1
+    assert "s3cret" not in err

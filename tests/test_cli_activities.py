@@ -30,6 +30,7 @@ def test_a_file_publishes_and_the_export_has_both_tables(district, tmp_path, cap
 
     book = tmp_path / "activities.xlsx"
     assert main(["activities", "--config", str(district), "export", "--lang", "en", "-o", str(book)]) == 0
+    assert capsys.readouterr().err == f"1 activities, 0 sign-ups written to {book} (xlsx)\n"
     sheets = load_workbook(io.BytesIO(book.read_bytes()))
     assert sheets.sheetnames == ["Activities", "Attendance"]
     row = next(sheets["Activities"].iter_rows(min_row=2, values_only=True))

@@ -42,6 +42,7 @@ def test_the_sample_answers_import_export_and_import_again(district, tmp_path, c
     assert capsys.readouterr().out.strip() == f"{sample}: 12 answers imported (12 new, 0 updated)"
     exported = tmp_path / "answers.toml"
     assert main(["answers", "--config", str(district), "export", "-o", str(exported)]) == 0
+    assert capsys.readouterr().err == f"12 answers written to {exported} (toml)\n"
     assert main(["answers", "--config", str(district), "import", str(exported)]) == 0
     assert "12 answers imported (0 new, 12 updated)" in capsys.readouterr().out
     again = {r.id: r for r in read_answers(exported.read_bytes(), "toml", CATEGORIES)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sqlite3
 import threading
 from pathlib import Path
@@ -141,6 +142,33 @@ def test_restore_puts_a_copy_back_and_keeps_the_database_it_replaced(tmp_path: P
     assert main(["restore", str(aside)]) == 0
     assert _people(database) == [11, 12]
     assert len(list(tmp_path.glob("bot.sqlite3.before-restore-*[0-9Z]"))) == 2  # both earlier ones kept
+
+
+def test_the_way_back_after_a_restore_names_the_config_it_was_given(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Pasted from another folder, the printed command restores into the same config's database, not the default's."""
+    monkeypatch.delenv("APPEALS_BOT_DATABASE")
+    (tmp_path / "my district").mkdir()
+    config = tmp_path / "my district" / "bot config.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "district.sqlite3"}"\n')
+    assert main(["people", "--config", str(config), "add", "--role", "coordinator", "11"]) == 0
+    assert main(["backup", "monday.sqlite3", "--config", str(config)]) == 0
+    assert main(["people", "--config", str(config), "add", "--role", "coordinator", "12"]) == 0
+    capsys.readouterr()
+    assert main(["restore", "monday.sqlite3", "--config", str(config.relative_to(tmp_path))]) == 0
+    hint = capsys.readouterr().out.splitlines()[-1].split("to go back: ")[1]
+    (aside,) = tmp_path.glob("district.sqlite3.before-restore-*Z")
+    assert hint == f"python -m bot restore {aside} --config '{config}'"
+    argv = shlex.split(hint)
+    monkeypatch.chdir(tmp_path / "my district")
+    assert argv[:3] == ["python", "-m", "bot"] and main(argv[3:]) == 0
+    assert _people(tmp_path / "district.sqlite3") == [11, 12]
+    assert not list(tmp_path.rglob("appeals.sqlite3"))  # the default config's database was never made
+
+    # The config named by $APPEALS_BOT_CONFIG, as docs/deploy.md §6 restores: the hint names it too.
+    monkeypatch.setenv("APPEALS_BOT_CONFIG", str(config))
+    capsys.readouterr()
+    assert main(["restore", str(tmp_path / "monday.sqlite3")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f" --config '{config}'")
 
 
 def test_restore_migrates_an_older_copy_and_checks_it_first(tmp_path: Path, capsys) -> None:

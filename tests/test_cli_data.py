@@ -76,7 +76,7 @@ def test_export_then_import_round_trip(district, tmp_path, capsys, fmt) -> None:
     assert run("stations", "--config", str(district), "import", str(DISTRICT / "stations.json")) == 0
     first = tmp_path / f"first.{fmt}"
     assert run("stations", "--config", str(district), "export", "-o", str(first)) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().err == f"36 stations written to {first} ({fmt})\n"
     assert run("stations", "--config", str(district), "import", str(first)) == 0
     assert "36 stations imported (0 new, 36 updated)" in capsys.readouterr().out
     second = tmp_path / f"second.{fmt}"

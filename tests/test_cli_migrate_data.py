@@ -258,3 +258,16 @@ async def test_a_role_that_does_not_own_the_database_is_told_how_in_one_line(tmp
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("DROP OWNED BY visitor")
             admin.execute("DROP ROLE visitor")
+
+
+async def test_migrate_data_never_shows_the_password_of_a_server_it_cannot_reach(tmp_path, capsys) -> None:
+    """libpq quotes a password it cannot decode in its message: the line masks it there too."""
+    database = await fresh_database(tmp_path / "d.sqlite3")
+    target = "postgresql://bot:s3cret%zzword@/appeals?host=/nonexistent/appeals-bot-socket"
+    assert main(["migrate-data", "--from", f"sqlite:///{database}", "--to", target]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "error: postgresql://bot:***@/appeals" in err
+        and 'cannot be reached (invalid percent-encoded token: "***")' in err
+    )
+    assert "s3cret" not in err

@@ -53,16 +53,27 @@ def test_an_unknown_scheme_is_a_clear_problem_not_a_new_file(url) -> None:
 
 
 def test_a_password_in_the_url_is_never_shown(tmp_path, monkeypatch, capsys) -> None:
-    """check-config names the database without the password (logs use the same shown form)."""
+    """check-config names the database without the password (logs use the same shown form), here in the
+    summary and in the line saying it cannot be reached (no server on that socket folder)."""
     path = tmp_path / "config.toml"
     path.write_text(ONE_UNIT)
-    monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", "postgresql://bot:s3cret-word@db.example:5432/appeals")
-    assert main(["check-config", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "postgresql://bot:***@db.example:5432/appeals" in out
-    assert "s3cret-word" not in out
+    url = "postgresql://bot:s3cret-word@db.example:5432/appeals?host=/nonexistent/appeals-bot-socket"
+    monkeypatch.setenv("APPEALS_BOT_DATABASE_URL", url)
+    assert main(["check-config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "postgresql://bot:***@db.example:5432/appeals?host=/nonexistent/appeals-bot-socket" in out
+    assert "error: the database postgresql://bot:***@db.example:5432/appeals" in err
+    assert "s3cret-word" not in out + err
 
 
 def test_shown_leaves_a_url_without_password_and_a_path_alone() -> None:
     assert parse_location("postgresql://bot@db/appeals").shown() == "postgresql://bot@db/appeals"
+    assert parse_location("postgresql:///appeals").shown() == "postgresql:///appeals"
     assert parse_location("sqlite:///a.sqlite3").shown() == "a.sqlite3"
+
+
+def test_a_password_given_as_a_query_parameter_is_masked_too() -> None:
+    """libpq takes ?password=…; shown() hides it, and masked() hides it (as written or decoded) in a driver's message."""
+    where = parse_location("postgresql://bot@db/appeals?sslmode=require&password=s3cret%2Bword&connect_timeout=3")
+    assert where.shown() == "postgresql://bot@db/appeals?sslmode=require&password=***&connect_timeout=3"
+    assert where.masked('bad "s3cret%2Bword", bad "s3cret+word"') == 'bad "***", bad "***"'
