@@ -6,27 +6,43 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from handlers.services import BotContext
+from storage.db import first_line
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the error (without the update's content, which may hold personal data) and apologise."""
-    kind = type(update).__name__
+    """Log the error (without the update's content, which may hold personal data) and apologise, once an update."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("error while handling %s %s", kind, update_id, exc_info=context.error)
-    if update_id is not None:
-        # Not recorded as handled, and a webhook answers 500 for it.
-        context.bot_data.failed_updates.add(update_id)
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
+    what = f"update {update_id}" if update_id is not None else "a background job"
     services = context.bot_data.services
-    if services is None:
+    error = context.error
+    if services is not None and error is not None and services.storage.db.unavailable(error):
+        # A database restarting or away fails every update and every job for a while: a line each, not a traceback.
+        log.warning("%s failed: the database is unavailable (%s: %s)", what, type(error).__name__, first_line(error))
+    else:
+        log.error("%s failed", what, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    # Not recorded as handled, and a webhook answers 500 for it.
+    context.bot_data.failed_updates.add(update.update_id)
+    await _apologise(update, context)
+    # The update's later handler groups would meet the same trouble and apologise again.
+    raise ApplicationHandlerStop
+
+
+async def _apologise(update: Update, context: BotContext) -> None:
+    services = context.bot_data.services
+    if update.effective_chat is None or services is None:
         return
     user = update.effective_user
-    person = await services.storage.people.get(user.id) if user else None
+    try:
+        person = await services.storage.people.get(user.id) if user else None
+    except Exception:  # noqa: BLE001 - the database may be what failed: the apology must not need it
+        person = None
     lang = services.catalog.language_for(person.language if person else None, user.language_code if user else None)
     try:
         if update.callback_query is not None:

@@ -40,15 +40,22 @@ TRUNCATE_WAIT_MS = 250
 TURN_EVERY_S = 0.005
 
 
+def first_line(error: BaseException) -> str:
+    """A database error's message for a log: PostgreSQL's primary message only, as its DETAIL may quote
+    a row (people's data)."""
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    return str(primary or error)
+
+
 class DeferredWriteError(Exception):
     """Statements handed to `Database.defer` failed since the last flush; the writes they rode along with stand."""
 
     def __init__(self, failures: list[tuple[str, sqlite3.Error]]) -> None:
         self.failures = failures
         first_sql, first_error = failures[0]
-        # PostgreSQL's errors carry a DETAIL that may quote the row (people's data): their first line only.
-        first = getattr(getattr(first_error, "diag", None), "message_primary", None) or first_error
-        super().__init__(f"{len(failures)} deferred statement(s) failed; the first: {first} ({first_sql})")
+        super().__init__(
+            f"{len(failures)} deferred statement(s) failed; the first: {first_line(first_error)} ({first_sql})"
+        )
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -102,6 +109,9 @@ class Database:
     dialect = "sqlite"  # storage.dialect.is_postgresql tells a database by it, as it tells a connection
     # What a database that is away or broken raises (health checks answer "unreachable" for these).
     failures: tuple[type[Exception], ...] = (sqlite3.Error, OSError, ValueError)
+    # What a database that is away for a while raises (a server restarting): none of SQLite's errors,
+    # whose OperationalError is also what a misspelt statement raises.
+    outages: tuple[type[Exception], ...] = ()
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor, path: str) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -117,6 +127,10 @@ class Database:
         self._checkpointer: Checkpointer | None = None
         self._readers: Readers | None = None
         self._turned = 0.0  # time.monotonic() when run last let the loop turn
+
+    def unavailable(self, error: BaseException) -> bool:
+        """Whether `error` says the database is away for a while rather than that the code is wrong."""
+        return isinstance(error, self.outages)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:

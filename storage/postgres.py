@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import re
+import select
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -259,6 +260,16 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return conn
 
 
+def _ended(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle session has heard from its server unasked: on a connection that listens to nothing,
+    only its end (a restart's or an operator's FATAL message, then EOF) arrives that way. A select of no
+    time: a unit of work that would only have failed on the dead session runs on a new one instead."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return bool(readable)
+
+
 def unit_of_work_connection(conn: psycopg.Connection[Any]) -> Connection:
     """`conn` as a unit of work is handed it (the storage code's placeholders, rows and types)."""
     _adapt(conn)
@@ -450,6 +461,7 @@ class PostgresDatabase(Database):
     shared = True  # several workers may serve one database
     dialect = "postgresql"
     failures = (psycopg.Error, OSError, ValueError)
+    outages = (psycopg.OperationalError,)  # a lost or refused session, a server shutting down or out of resources
 
     def __init__(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor, url: str) -> None:
         super().__init__(conn, executor, url)  # type: ignore[arg-type]
@@ -487,8 +499,10 @@ class PostgresDatabase(Database):
         # A server restarted or failed over ends the session: the unit of work that met it failed (its
         # transaction undone by the server, its update left for Telegram to send again), and the next
         # one starts on a new session instead of failing for as long as the process lives.
-        if self._adapter.raw.closed:
-            log.warning("the database connection was lost; connecting again")
+        raw = self._adapter.raw
+        if raw.closed or _ended(raw):
+            log.warning("the database session had ended (a restart, a failover?); connecting again")
+            raw.close()
             self._adapter.raw = self._conn = _connect(self.path)
         return work(self._adapter)
 

@@ -21,6 +21,7 @@ ON_POSTGRESQL = {
     "test_cards_in_hand",
     "test_catalogs",
     "test_cohandling",
+    "test_database_outage",
     "test_erasure",
     "test_evidence",
     "test_export",

@@ -17,16 +17,33 @@ def _end_session(url: str, pid: int) -> None:
         assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0]
 
 
-async def test_units_of_work_go_on_after_the_session_ends(postgres_migrated_url) -> None:
-    """The unit that meets the ended session fails (its update is sent again by Telegram); the next
-    unit, a write's transaction included, runs on a new session."""
+async def test_a_unit_of_work_after_the_session_ended_runs_on_a_new_one(postgres_migrated_url) -> None:
+    """The server ended the idle session (and said so on its socket): the next unit, a write's transaction
+    included, runs on a new session rather than failing on the old one."""
     db = await PostgresDatabase.open(postgres_migrated_url)
     try:
         pid = await db.run(lambda conn: conn.raw.info.backend_pid)
         _end_session(postgres_migrated_url, pid)
-        with pytest.raises(psycopg.OperationalError):
-            await db.run(lambda conn: conn.execute("SELECT 1").fetchone())
         assert await db.write(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0]) != pid
+    finally:
+        await db.close()
+
+
+async def test_a_unit_of_work_the_end_meets_midway_fails_and_the_next_goes_on(postgres_migrated_url) -> None:
+    """A session ended in the middle of a unit of work fails that unit (its transaction undone by the
+    server; its update is sent again by Telegram); the next runs on a new session."""
+    db = await PostgresDatabase.open(postgres_migrated_url)
+
+    def ended_midway(conn):
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        _end_session(postgres_migrated_url, pid)
+        conn.execute("SELECT 1")
+
+    try:
+        pid = await db.run(lambda conn: conn.raw.info.backend_pid)
+        with pytest.raises(psycopg.OperationalError):
+            await db.write(ended_midway)
+        assert await db.run(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0]) != pid
     finally:
         await db.close()
 
