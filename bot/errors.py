@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.services import BotContext
-from storage.db import first_line
+from storage.db import Database, first_line
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,10 @@ async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     what = f"update {update_id}" if update_id is not None else "a background job"
     services = context.bot_data.services
-    error = context.error
-    if services is not None and error is not None and services.storage.db.unavailable(error):
-        # A database restarting or away fails every update and every job for a while: a line each, not a traceback.
-        log.warning("%s failed: the database is unavailable (%s: %s)", what, type(error).__name__, first_line(error))
+    if services is not None and context.error is not None:
+        log_failure(log, what, context.error, services.storage.db)
     else:
-        log.error("%s failed", what, exc_info=error)
+        log.error("%s failed", what, exc_info=context.error)
     if not isinstance(update, Update):
         return
     # Not recorded as handled, and a webhook answers 500 for it.
@@ -32,6 +30,15 @@ async def on_error(update: object, context: BotContext) -> None:
     await _apologise(update, context)
     # The update's later handler groups would meet the same trouble and apologise again.
     raise ApplicationHandlerStop
+
+
+def log_failure(logger: logging.Logger, what: str, error: BaseException, db: Database) -> None:
+    """Log that `what` failed: in one line when the database is away for a while (a restart fails every
+    update and every job for a moment: a traceback each would bury the log), else with the traceback."""
+    if db.unavailable(error):
+        logger.warning("%s failed: the database is unavailable (%s: %s)", what, type(error).__name__, first_line(error))
+    else:
+        logger.error("%s failed", what, exc_info=error)
 
 
 async def _apologise(update: Update, context: BotContext) -> None:

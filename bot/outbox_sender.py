@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot.errors import log_failure
 from handlers.cards import roles
 from handlers.desk import desk_thread, failure_reason, retitle, topic_gone
 from handlers.digest import Part as DigestPart
@@ -142,8 +143,8 @@ class OutboxSender:
             self._ticked = self._pacer.monotonic()
             try:
                 await self.flush()
-            except Exception:
-                log.exception("outbox flush failed; retrying")
+            except Exception as error:
+                log_failure(log, "an outbox flush (the loop tries again)", error, self._services.storage.db)
             try:
                 await asyncio.wait_for(self._kick.wait(), idle_seconds)
             except TimeoutError:

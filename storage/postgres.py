@@ -33,7 +33,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from storage.db import Database, Deferred, only_deferred
-from storage.postgres_migrations import LATEST, migrate, schema_version
+from storage.postgres_migrations import LATEST, migrate
 from storage.postgres_turns import ChatTurns
 from storage.postgres_wakeups import OutboxWakeups
 
@@ -528,9 +528,10 @@ class PostgresDatabase(Database):
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._lease.holds)
 
     async def schema_versions(self) -> tuple[int, int]:
-        """The schema version the database is at and the one this code migrates to, read on a pooled reader."""
-        (version,) = await self.read_side_by_side([lambda adapter: schema_version(adapter.raw)])
-        return version, LATEST
+        """The schema version the database is at and the one this code migrates to, read on the loop's own
+        connection: with the server away it fails at once, where a pooled reader waits for the pool."""
+        row = await self.fetchone("SELECT version FROM schema_version")
+        return (row[0] if row is not None else 0), LATEST
 
     def wake_on_outbox_rows(self, wake: Callable[[], None]) -> None:
         """Call `wake` on this loop whenever any worker commits outbox rows (storage.postgres_wakeups)."""

@@ -136,3 +136,18 @@ class PostgresServer:
         name = url.rsplit("/", 1)[1].split("?", 1)[0]
         with psycopg.connect(self.url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def away(url: str, gone: bool) -> None:
+    """Make the database at `url` away as a restarting server is (new sessions refused, open ones ended),
+    or back (`gone` False)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
+        allow = sql.SQL("false" if gone else "true")
+        admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(sql.Identifier(name), allow))
+        if gone:
+            admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s", (name,))

@@ -19,6 +19,7 @@ from storage.models import to_ts
 from tests import harness
 from tests.harness import running_bot
 from tests.helpers import submit_appeal, until
+from tests.postgres import away
 
 SECRET = "s3cret-Token_1"
 LI = 7
@@ -195,3 +196,14 @@ async def test_healthz_and_metrics_answer_on_postgresql(tmp_path: Path, postgres
                 response = await client.get("/healthz")
                 assert response.status == 503
                 assert (await response.json())["failing"] == ["schema"]
+                # A server restarting: unreachable at once, every time, not "no answer within 5 s" (a
+                # connection pool waiting for a new session once its old one was found ended).
+                away(postgres_migrated_url, True)
+                try:
+                    for _ in range(2):
+                        response = await client.get("/healthz")
+                        assert response.status == 503
+                        database = (await response.json())["checks"]["database"]
+                        assert database.startswith("unreachable"), database
+                finally:
+                    away(postgres_migrated_url, False)

@@ -4,28 +4,13 @@ a traceback; and the bot comes back by itself when the database does."""
 
 import logging
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from telegram import Update
 
 from tests.harness import running_bot
+from tests.postgres import away
 
 pytestmark = pytest.mark.postgresql_only
-
-
-def _away(url: str, away: bool) -> None:
-    """Refuse new sessions to the bot's database and end its open ones (or let them in again)."""
-    name = conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
-                sql.Identifier(name), sql.SQL("false" if away else "true")
-            )
-        )
-        if away:
-            admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s", (name,))
 
 
 async def test_the_courier_is_told_and_the_bot_comes_back(tmp_path, caplog) -> None:
@@ -35,7 +20,7 @@ async def test_the_courier_is_told_and_the_bot_comes_back(tmp_path, caplog) -> N
         courier = bot.user(1001, "Li", language_code="zh-hans")
         await bot.say(courier, "/start")
         url = bot.services.storage.db.path
-        _away(url, True)
+        away(url, True)
         try:
             seen = len(bot.texts(courier))
             bot.core.send_text(courier, "/help")
@@ -47,6 +32,6 @@ async def test_the_courier_is_told_and_the_bot_comes_back(tmp_path, caplog) -> N
             assert [(r.levelno, r.exc_info) for r in logged] == [(logging.WARNING, None)], logged
             assert "the database is unavailable" in logged[0].getMessage()
         finally:
-            _away(url, False)
+            away(url, False)
         replies = await bot.say(courier, "/help")
         assert replies and replies[-1]["text"] != bot.services.text("zh", "error.internal")
