@@ -192,7 +192,7 @@ async def _run_sandbox(config: Config, config_path: Path | None, host: str, port
         print(
             f"\nSandbox ready: open {url} in a browser.\n"
             f"Sample district: {len(personas)} people, {stations} stations, {answers} answers, {surveys} open survey,"
-            f" database {config.database.path}.\n"
+            f" database {config.database.location().shown()}.\n"
             + (f"Made {made} example appeals to look at (--no-examples leaves them out).\n" if made else "")
             + "This is not Telegram; press Ctrl-C to stop.\n",
             flush=True,

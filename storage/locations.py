@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 SQLITE_PREFIX = "sqlite:///"
 # libpq also takes the password as a query parameter: postgresql://user@host/db?password=...
@@ -30,7 +30,9 @@ class Location:
         query = _QUERY_PASSWORD.sub("***", parts.query)
         if (netloc, query) == (parts.netloc, parts.query):
             return self.target
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
+        # Not urlunsplit: it writes postgresql:///appeals (a socket's URL, no host) as postgresql:/appeals.
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}{fragment}"
 
     def masked(self, text: str) -> str:
         """`text` (a driver's message, say) with this URL's passwords, as written or decoded, replaced by ***."""

@@ -69,7 +69,7 @@ def _move(path: Path, target: Location, progress: Callable[[str], None]) -> Move
         try:
             dst = psycopg.connect(target.target, autocommit=True, connect_timeout=5)
         except psycopg.Error as error:
-            raise MoveError(f"{target.shown()} cannot be reached ({target.masked(_first_line(error))})") from None
+            raise MoveError(f"{target.shown()} cannot be opened ({target.masked(_first_line(error))})") from None
         with dst:
             version = postgres_migrations.schema_version(dst)
             if version > postgres_migrations.LATEST:

@@ -110,4 +110,4 @@ def _postgresql_version(where: Location) -> int:
             return schema_version(conn)
     except psycopg.Error as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DatabaseUnreachable(f"the database {where.shown()} cannot be reached ({where.masked(reason)})") from None
+        raise DatabaseUnreachable(f"the database {where.shown()} cannot be opened ({where.masked(reason)})") from None

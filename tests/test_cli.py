@@ -215,7 +215,7 @@ def test_check_config_refuses_a_postgresql_server_it_cannot_reach(tmp_path, monk
     out, err = capsys.readouterr()
     assert out.splitlines()[0].endswith(": valid, but the bot cannot start on its database")
     (line,) = [line for line in err.splitlines() if line.startswith("error:")]
-    assert line.startswith("error: the database postgresql://bot") and "cannot be reached" in line and reason in line
+    assert line.startswith("error: the database postgresql://bot") and "cannot be opened" in line and reason in line
     assert "s3cret" not in out + err and "Traceback" not in err
 
 

@@ -268,6 +268,6 @@ async def test_migrate_data_never_shows_the_password_of_a_server_it_cannot_reach
     err = capsys.readouterr().err
     assert (
         "error: postgresql://bot:***@/appeals" in err
-        and 'cannot be reached (invalid percent-encoded token: "***")' in err
+        and 'cannot be opened (invalid percent-encoded token: "***")' in err
     )
     assert "s3cret" not in err

@@ -77,3 +77,6 @@ def test_a_password_given_as_a_query_parameter_is_masked_too() -> None:
     where = parse_location("postgresql://bot@db/appeals?sslmode=require&password=s3cret%2Bword&connect_timeout=3")
     assert where.shown() == "postgresql://bot@db/appeals?sslmode=require&password=***&connect_timeout=3"
     assert where.masked('bad "s3cret%2Bword", bad "s3cret+word"') == 'bad "***", bad "***"'
+    # A socket's URL has no host: the masked one keeps its three slashes.
+    socket = parse_location("postgresql:///appeals?host=/run/postgresql&password=pw")
+    assert socket.shown() == "postgresql:///appeals?host=/run/postgresql&password=***"
