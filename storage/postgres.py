@@ -456,7 +456,7 @@ class SenderLease:
 
 
 class PostgresDatabase(Database):
-    """A PostgreSQL database; every call is one unit of work on the database thread."""
+    """A PostgreSQL database: every unit of work on the database thread, a one-statement read on the loop's own connection."""
 
     shared = True  # several workers may serve one database
     dialect = "postgresql"
