@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import shlex
@@ -325,7 +324,7 @@ def _units(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from storage.backup import DatabaseInUse
+    from storage.backup import DatabaseInUse, serving_database
 
     path = config_path(args.config)
     config = load_config(path)
@@ -367,7 +366,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     try:
         # Held while the bot runs: `restore` refuses to replace a database a bot is serving.
-        with _serving(config):
+        with serving_database(config.database.location()):
             return _serve(config, args.webhook, args.worker_index, args.workers)
     except DatabaseInUse as error:
         print(
@@ -419,14 +418,6 @@ def _without_token(text: str, config: Config) -> str:
     """`text` with the bot token, should a library have put it there, masked."""
     token = config.telegram.token.get_secret_value() if config.telegram.token else ""
     return text.replace(token, "***") if token else text
-
-
-def _serving(config: Config) -> contextlib.AbstractContextManager[None]:
-    """The lock a running bot holds on its SQLite file (none on PostgreSQL, which `restore` never replaces)."""
-    from storage.backup import serving
-
-    where = config.database.location()
-    return serving(where.target) if where.backend == "sqlite" else contextlib.nullcontext()
 
 
 def _sqlite_file(config: Config, command: str) -> Path | None:

@@ -20,7 +20,7 @@ from domain.surveys_file import read_survey
 from sandbox import examples
 from sandbox.core import BotApiCore
 from sandbox.server import start_server
-from storage.backup import serving
+from storage.backup import serving_database
 
 DISTRICT = Path(__file__).resolve().parent.parent / "sandbox" / "district"
 DEFAULT_PORT = 8080
@@ -157,7 +157,7 @@ async def run_sandbox(
     """Start the web chat and the bot (on a new district, with the example appeals); run until SIGINT or SIGTERM."""
     config = district_config(config_path)
     # As `run` does: no restore or migrate-data under it, and no second sandbox on the same file.
-    with serving(config.database.path):
+    with serving_database(config.database.location()):
         await _run_sandbox(config, config_path, host, port, with_examples)
 
 

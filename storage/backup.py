@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.invariants import check_invariants
+from storage.locations import Location
 from storage.migrations import LATEST, migrate, schema_version
 
 try:
@@ -56,6 +57,12 @@ class Copied:
 def lock_path(database: Path) -> Path:
     """The lock file beside a database."""
     return database.with_name(database.name + ".bot-lock")
+
+
+def serving_database(where: Location) -> contextlib.AbstractContextManager[None]:
+    """`serving` for the configured database: its SQLite file's lock; none on PostgreSQL (which `restore`
+    never replaces), where a lock beside the config's unused `path` would only litter the folder."""
+    return serving(where.target) if where.backend == "sqlite" else contextlib.nullcontext()
 
 
 @contextlib.contextmanager

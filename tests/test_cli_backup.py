@@ -285,3 +285,16 @@ def test_the_sandbox_holds_the_same_lock(tmp_path: Path, capsys) -> None:
         assert main(["sandbox", "--port", "0"]) == 1
     assert f"{database} is in use by a running bot" in capsys.readouterr().err
     assert not database.exists()  # refused before anything was opened
+
+
+def test_a_bot_on_postgresql_holds_no_lock_file(tmp_path: Path, monkeypatch) -> None:
+    """On PostgreSQL there is no file for `restore` to replace: no lock beside the config's unused `path`
+    (the sandbox on PostgreSQL made `appeals.sqlite3.bot-lock` in the current folder); on SQLite, one."""
+    from storage.backup import lock_path, serving_database
+    from storage.locations import parse_location
+
+    monkeypatch.chdir(tmp_path)
+    with serving_database(parse_location("postgresql://bot@/appeals?host=/nonexistent")):
+        assert list(tmp_path.iterdir()) == []
+    with serving_database(parse_location(f"sqlite:///{tmp_path}/district.sqlite3")):
+        assert lock_path(tmp_path / "district.sqlite3").exists()
