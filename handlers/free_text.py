@@ -80,9 +80,9 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
     message: Message = update.effective_message
     dialogs = context.services.storage.dialogs
     draft = await dialogs.draft(me.person.telegram_id)
-    if draft is not None and draft.last is not None and message.message_id <= draft.last.message_id:
-        # Taken already: Telegram delivers a message again when the worker that took it died before the
-        # update was on record, and taken twice a description would become the place as well.
+    if draft is not None and draft.last is not None and _taken_already(message, draft.last):
+        # Telegram delivers a message again when the worker that took it died before the update was on
+        # record, and taken twice a description would become the place as well.
         return
     text = _text(message)
     if text and draft is not None and continues(draft.last, message):
@@ -136,6 +136,12 @@ async def on_message(update: Update, context: BotContext, me: Who) -> None:
         await _answer_now(update, context, me, questions[0], message)
         return
     await _keep(update, context, me, draft, message, questions)
+
+
+def _taken_already(message: Message, last: LastText) -> bool:
+    """Whether `message` is the draft's last one or older: no newer by id, nor by date (a chat whose ids
+    started again, as the sandbox's do when it restarts, is newer by date)."""
+    return message.message_id <= last.message_id and int(message.date.timestamp()) <= last.at
 
 
 async def _continuation(update: Update, context: BotContext, me: Who, draft: Draft) -> bool:

@@ -144,3 +144,23 @@ async def test_a_message_the_draft_took_is_not_taken_again(tmp_path: Path) -> No
         await bot.app.process_update(Update.de_json(again, bot.app.bot))
         draft = await bot.services.storage.dialogs.draft(LI)
         assert draft.description == "Wages unpaid since May" and draft.place is None and draft.step == "place"
+
+
+async def test_a_chat_whose_message_ids_started_again_is_still_heard(tmp_path: Path) -> None:
+    """The sandbox's Telegram numbers a chat's messages from 1 again when it restarts: a new message with
+    an id below the draft's last one, but a later date, is taken (a new operator's first text after a
+    restart went unanswered)."""
+    from storage.dialogs import LastText
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path / "hook.sqlite3") as bot:
+        bot.user(LI, "Li")
+        await bot.say(LI, "/appeal")
+        await bot.press(LI, "Work protection")
+        dialogs, now = bot.services.storage.dialogs, bot.clock.now
+        draft = await dialogs.draft(LI)
+        before_restart = LastText(message_id=10_000, at=int(now.timestamp()) - 60, went="refused")
+        await dialogs.save_draft(LI, draft.model_copy(update={"last": before_restart}), now)
+        await bot.say(LI, "Wages unpaid since May")
+        assert "If the place does not matter" in bot.last_text(LI)
+        assert (await dialogs.draft(LI)).description == "Wages unpaid since May"
