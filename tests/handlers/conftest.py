@@ -14,6 +14,7 @@ from tests import harness
 # on PostgreSQL only (the same scans of PostgreSQL's files).
 ON_POSTGRESQL = {
     "test_activities",
+    "test_activities_views",
     "test_answers",
     "test_bad_input",
     "test_callbacks",
@@ -40,6 +41,9 @@ ON_POSTGRESQL = {
     "test_mutes",
     "test_nearest",
     "test_outreach",
+    "test_outreach_polish",
+    "test_outreach_privacy",
+    "test_outreach_schedule",
     "test_presses",
     "test_privacy",
     "test_redo",
@@ -48,11 +52,14 @@ ON_POSTGRESQL = {
     "test_start",
     "test_station_admin",
     "test_stations_journey",
+    "test_survey_chart",
     "test_surveys",
+    "test_surveys_staff",
     "test_telegram_limits",
     "test_typed_place",
     "test_unit_desk",
     "test_wishes",
+    "test_wishes_delivery",
 }
 
 

@@ -68,6 +68,7 @@ async def test_privacy_lists_what_outreach_keeps(bot, lang) -> None:
         assert line in shown
 
 
+@pytest.mark.sqlite_only  # the byte scans read SQLite's files (test_erasure scans PostgreSQL's)
 async def test_erasure_forgets_choices_wishes_and_sign_ups_to_the_byte(bot, tmp_path) -> None:
     """Delete my data: the choices, the sign-up (with the name given), the wish's words and the news queued about
     it are gone, and no byte of them, or of the courier's id, is left in the database files."""
