@@ -243,8 +243,9 @@ def _warn(config: Config) -> None:
         print(f"warning: {problem}", file=sys.stderr)
 
 
-def _schema_refusal(config: Config) -> str | None:
-    """Why `run` must not start on the configured database (newer than the code, or unreachable); None if it may."""
+def _schema_refusal(config: Config, reads: bool = False) -> str | None:
+    """Why a command must not open the configured database (newer than the code, unreachable, or, for one
+    that only `reads`, none there yet); None if it may."""
     from storage.schema_state import DatabaseUnreachable, schema_state
 
     where = config.database.location()
@@ -252,12 +253,21 @@ def _schema_refusal(config: Config) -> str | None:
         state = schema_state(where)
     except DatabaseUnreachable as error:
         return str(error)
-    return state.refusal(where) if state.newer else None
+    if state.newer:
+        return state.refusal(where)
+    if reads and not state.version:
+        # Listing or exporting from a database no bot has run on: most likely the wrong config (or none),
+        # and "0 appeals written" would say the district has none.
+        return (
+            f"there is no district's database at {where.shown()} yet (no bot has run on it);"
+            " name the bot's config with --config or APPEALS_BOT_CONFIG"
+        )
+    return None
 
 
-def _on_storage(config: Config, work: Callable[..., Awaitable[int]]) -> int:
+def _on_storage(config: Config, work: Callable[..., Awaitable[int]], *, reads: bool = False) -> int:
     """Run `work` on the configured database; if it cannot be used, say why in one line (exit 1)."""
-    refusal = _schema_refusal(config)
+    refusal = _schema_refusal(config, reads)
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_FAILED
@@ -556,7 +566,7 @@ def _stations(args: argparse.Namespace) -> int:
             _written(f"{len(stations)} stations", args.output, fmt)
             return EXIT_OK
 
-        return _on_storage(config, dump)
+        return _on_storage(config, dump, reads=True)
 
     path = Path(args.file)
     read = _read_input(path, args.format or format_of(path.name), ".csv or .json")
@@ -618,7 +628,7 @@ def _answers(args: argparse.Namespace) -> int:
             _written(f"{len(records)} answers", args.output, "toml")
             return EXIT_OK
 
-        return _on_storage(config, dump)
+        return _on_storage(config, dump, reads=True)
 
     path = Path(args.file)
     read = _read_input(path, args.format or format_of(path.name), ".toml or .json")
@@ -661,7 +671,7 @@ def _activities(args: argparse.Namespace) -> int:
             _written(f"{len(tables[0][1])} activities, {len(tables[1][1])} sign-ups", args.output, fmt)
             return EXIT_OK
 
-        return _on_storage(config, dump)
+        return _on_storage(config, dump, reads=True)
 
     path = Path(args.file)
     suffix = path.name.lower().rsplit(".", 1)[-1]
@@ -740,7 +750,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"ledger {first} to {last}: {len(lines)} appeals written to {where} ({fmt})", file=sys.stderr)
         return EXIT_OK
 
-    return _on_storage(config, work)
+    return _on_storage(config, work, reads=True)
 
 
 COMMANDS = {

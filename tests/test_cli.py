@@ -257,3 +257,18 @@ def test_commands_on_a_database_they_cannot_reach_say_so_in_one_line(tmp_path, m
     err = capsys.readouterr().err
     assert err.startswith("error: the database postgresql://bot:***@/appeals") and len(err.splitlines()) == 1
     assert "s3cret" not in err
+
+
+def test_an_export_from_a_database_no_bot_has_run_on_is_refused(tmp_path, monkeypatch, capsys) -> None:
+    """Run from the wrong folder, or without --config, `export` made an empty database there and said "0
+    appeals written", as if the district had none: it says there is no database, and makes none."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("APPEALS_BOT_CONFIG", raising=False)
+    for command in (
+        ["export", "--from", "2026-12-01", "--to", "2026-12-07", "-o", "ledger.csv"],
+        ["stations", "export", "-o", "stations.csv"],
+    ):
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert "there is no district's database at appeals.sqlite3 yet" in err and "--config" in err, err
+    assert list(tmp_path.iterdir()) == []
