@@ -126,7 +126,7 @@ def table(
 def _cohandlers(catalog: Catalog, lang: str, line: LedgerLine) -> str | None:
     """Each co-handling unit (协办) and where its part stands: "一号驿站（已签收）、财务科（已办结）"."""
     parts = [
-        catalog.text(lang, f"cohandle.part_{state}", unit=(zh if lang == "zh" else en) or unit_id)
+        catalog.text(lang, f"export.cohandler_{state}", unit=(zh if lang == "zh" else en) or unit_id)
         for unit_id, zh, en, state in line.cohandlers
     ]
     return catalog.text(lang, "digest2.list_sep").join(parts) or None

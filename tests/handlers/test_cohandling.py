@@ -5,6 +5,7 @@ response rate counts each unit's acceptance; the export lists the co-handlers. T
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -349,6 +350,17 @@ async def test_the_digest_counts_each_units_acceptance_and_the_export_lists_the_
         ("en", "Co-handling units", "Station One (done)"),
     ):
         headers, rows = ledger_files.table([line], bot.services.catalog, lang, bot.services.zone, lambda c: c)
+        assert rows[0][headers.index(header)] == cell
+    # A part not yet signed, and one signed but not done (the sandbox's example appeal #5 is one): the
+    # card's lines for them name deadlines the ledger does not carry, and took the export down.
+    parts = (("st1", "一号驿站", "Station One", "open"), ("hr", "人社局", "HR Bureau", "accepted"))
+    for lang, header, cell in (
+        ("zh", "协办单位", "一号驿站（未签收）、人社局（已签收）"),
+        ("en", "Co-handling units", "Station One (not signed), HR Bureau (signed)"),
+    ):
+        headers, rows = ledger_files.table(
+            [dataclasses.replace(line, cohandlers=parts)], bot.services.catalog, lang, bot.services.zone, lambda c: c
+        )
         assert rows[0][headers.index(header)] == cell
 
 
