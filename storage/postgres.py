@@ -339,11 +339,22 @@ class PooledReaders:
         """Run each part on a pooled connection of its own, side by side; their results in order."""
         if self._pool is None:
             self._pool = ConnectionPool(
-                self._url, min_size=0, max_size=READERS, open=True, configure=_reader, kwargs=_POOLED
+                self._url,
+                min_size=0,
+                max_size=READERS,
+                open=True,
+                configure=_reader,
+                kwargs=_POOLED,
             )
         pool = self._pool
 
         def one(part: Callable[[Any], Any]) -> Any:
+            with pool.connection() as conn:
+                if not _ended(conn):
+                    return part(Connection(conn))
+                # Left idle in the pool when the server ended its session (a restart): closed, the pool
+                # drops it, and the part runs on a new one instead of failing the first report after.
+                conn.close()
             with pool.connection() as conn:
                 return part(Connection(conn))
 

@@ -69,3 +69,20 @@ async def test_reads_cannot_write(postgres_migrated_url) -> None:
             await db.fetchall("CREATE TABLE sneaked (x INTEGER)")
     finally:
         await db.close()
+
+
+async def test_a_reports_pooled_reader_whose_session_ended_is_replaced(postgres_migrated_url) -> None:
+    """A report's parts take pooled connections; one left idle in the pool when the server ended its session
+    is checked and replaced, not handed to the first report after a restart to fail."""
+    db = await PostgresDatabase.open(postgres_migrated_url)
+
+    def pid(conn):
+        return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    try:
+        (first,) = await db.read_side_by_side([pid])
+        _end_session(postgres_migrated_url, first)
+        (second,) = await db.read_side_by_side([pid])
+        assert second != first
+    finally:
+        await db.close()
