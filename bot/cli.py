@@ -181,6 +181,11 @@ def _load(explicit: str | None) -> Config:
     return load_config(config_path(explicit))
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 coordinator", "2 coordinators"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _summary(config: Config, source: str, verdict: str = "OK") -> str:
     staff = sum(len(u.staff) for u in config.units)
     token = "set" if config.telegram.token else "not set (the bot needs TELEGRAM_BOT_TOKEN or telegram.token)"
@@ -190,7 +195,8 @@ def _summary(config: Config, source: str, verdict: str = "OK") -> str:
         f"  work hours     {', '.join(config.calendar.work_hours)}; rest days {', '.join(config.calendar.rest_weekdays) or 'none'}",
         f"  holidays       {holidays_summary(config)}",
         f"  categories     {', '.join(c.id for c in config.categories)}",
-        f"  units          {len(config.units)} ({staff} staff), {len(config.routing)} routing rules, {len(config.coordinators)} coordinators",
+        f"  units          {len(config.units)} ({staff} staff), {_count(len(config.routing), 'routing rule')},"
+        f" {_count(len(config.coordinators), 'coordinator')}",
         f"  deadlines      accept {config.deadlines.accept}, handle {config.deadlines.handle}, feedback {config.deadlines.feedback}",
         f"  database       {config.database.location().shown()}",
         f"  Bot API        {config.telegram.base_url}; token {token}",

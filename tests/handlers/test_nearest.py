@@ -187,7 +187,7 @@ async def test_five_nearest_with_filters_that_reuse_the_kept_location(bot) -> No
     listing = await share(bot)
     await bot.press(COURIER, "🩹 First aid")
     filtered = seen(bot.last_text(COURIER))
-    assert filtered.startswith("Nearest rest stations with first-aid kit:")
+    assert filtered.startswith("Nearest rest stations with a first-aid kit:")
     assert marks_and_names(filtered) == ["① Far Station", "② Night Station"]  # Night is closed at 10:00
     labels = [label for label, _ in bot.core.inline_buttons(bot.core.last_message(COURIER))]
     assert "✓ First aid" in labels and "All stations" in labels
