@@ -32,6 +32,7 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
+from storage.connection_trouble import ConnectionTrouble
 from storage.db import Database, Deferred, only_deferred
 from storage.postgres_migrations import LATEST, migrate
 from storage.postgres_turns import ChatTurns
@@ -433,6 +434,7 @@ class SenderLease:
         self._url = url
         self._conn: psycopg.Connection[Any] | None = None
         self._held = False
+        self._trouble = ConnectionTrouble("the outbox sender's lock connection")
 
     def holds(self) -> bool:
         """Whether this process holds the lock now, taking it if it is free (blocking: run on a thread)."""
@@ -450,12 +452,11 @@ class SenderLease:
             else:
                 row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (SENDER_LOCK,)).fetchone()
                 self._held = bool(row and row[0])
+            self._trouble.answered()
         except psycopg.Error as error:
             # The session is gone, or may be (and the lock with it, to whoever asks next): not this
             # process's turn; it asks again on a new session.
-            log.warning(
-                "the outbox sender's lock connection failed: %s", error.diag.message_primary or type(error).__name__
-            )
+            self._trouble.failed(error)
             self.close()
         return self._held
 

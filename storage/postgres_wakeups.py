@@ -10,14 +10,13 @@ on the event loop. A lost connection is opened again; meanwhile the sender's rou
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
-log = logging.getLogger(__name__)
+from storage.connection_trouble import ConnectionTrouble
 
 CHANNEL = "appeals_outbox"
 POLL_S = 1.0  # how soon the thread sees that it should stop
@@ -38,19 +37,19 @@ class OutboxWakeups:
         self._thread.start()
 
     def _listen(self) -> None:
+        trouble = ConnectionTrouble("the outbox listener's connection")
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
+                    trouble.answered()
                     while not self._stop.is_set():
                         if any(True for _ in conn.notifies(timeout=POLL_S)):
                             self._call_wake()
             except psycopg.Error as error:
                 self.listening.clear()
-                log.warning(
-                    "the outbox listener's connection failed: %s", error.diag.message_primary or type(error).__name__
-                )
+                trouble.failed(error)
                 self._stop.wait(RECONNECT_S)
 
     def _call_wake(self) -> None:

@@ -3,6 +3,8 @@ work that met it, never the process: the next one runs on a new session (storage
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 import pytest
 
@@ -86,3 +88,22 @@ async def test_a_reports_pooled_reader_whose_session_ended_is_replaced(postgres_
         assert second != first
     finally:
         await db.close()
+
+
+def test_a_background_connection_says_once_that_it_fails_and_once_that_it_answers(caplog) -> None:
+    """The outbox sender's lock asks every round (2 s): while the server is away, one warning, not one a
+    round; the first answer after says so."""
+    from storage.connection_trouble import ConnectionTrouble
+    from storage.postgres import SenderLease
+
+    lease = SenderLease("postgresql://bot@/appeals?host=/nonexistent-socket-folder")
+    with caplog.at_level(logging.INFO, logger="storage.connection_trouble"):
+        assert [lease.holds() for _ in range(3)] == [False, False, False]
+        trouble = ConnectionTrouble("a connection")
+        trouble.failed(psycopg.OperationalError("gone"))
+        trouble.answered()
+        trouble.answered()
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == [logging.WARNING, logging.WARNING, logging.INFO], lines
+    assert lines[0][1].startswith("the outbox sender's lock connection failed:")
+    assert lines[2][1] == "a connection answers again"
