@@ -52,7 +52,10 @@ async def test_digest_figures_rates_and_lists(bot) -> None:
     text = "\n".join(bot.texts(COORDINATOR)[-2:])
     assert text.startswith("Digest, last 7 days: Fri 20 Nov – Thu 26 Nov 11:30\n")
     assert "New 4 · accepted 3 · resolved 3 · closed 2 · redone 1" in text
-    assert "Response rate 75.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 3/4)" in text
+    assert (
+        "Response rate 75.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 3/4)"
+        in text
+    )
     assert "Resolution rate 100.0% (solved / valid appeals closed: 2/2)" in text
     assert (
         "Satisfaction rate 66.7% (satisfied or fairly satisfied / appeals rated, each by its last rating: 2/3)" in text
@@ -72,10 +75,16 @@ async def test_an_appeal_its_unit_still_has_time_to_accept_is_not_counted_late(b
     bot.clock.advance(minutes=3)
     await apply(bot, early, Event.ACCEPT, HR)
     await bot.say(COORDINATOR, "/digest")
-    assert "Response rate 100.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 1/1)" in "\n".join(bot.texts(COORDINATOR)[-2:])
+    assert (
+        "Response rate 100.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 1/1)"
+        in "\n".join(bot.texts(COORDINATOR)[-2:])
+    )
     bot.clock.advance(days=3)  # the acceptance deadline of `waiting` has passed: now it counts, as late
     await bot.say(COORDINATOR, "/digest")
-    assert "Response rate 50.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 1/2)" in "\n".join(bot.texts(COORDINATOR)[-2:])
+    assert (
+        "Response rate 50.0% (accepted in time / due to be accepted, the lead and each co-handling unit counted: 1/2)"
+        in "\n".join(bot.texts(COORDINATOR)[-2:])
+    )
 
 
 async def appeals_in_every_state(bot) -> dict[str, list[int]]:
