@@ -49,6 +49,8 @@ WRITE_LOCK = 0x77726974657273  # "writers"
 SENDER_LOCK = 0x73656E646572  # "sender"
 SCRUB_LOCK = 0x7363727562  # "scrub"
 CONNECT_TIMEOUT_S = 5
+# Reports' pooled readers and the loop's own reads: nothing they run may write past the write lock.
+READ_ONLY_SESSION = "SET default_transaction_read_only = on"
 
 # Outside quotes, comments and quoted names: `?` is a placeholder, and so is `:name` (with a mapping of
 # parameters; `::` is PostgreSQL's cast); psycopg's are `%s` and `%(name)s`, and a literal `%` is `%%`.
@@ -249,7 +251,7 @@ class Connection:
 def _reader(conn: psycopg.Connection[Any]) -> None:
     """A pooled connection for a report's parts: read-only, as SQLite's readers are (storage/readers.py)."""
     _adapt(conn)
-    conn.execute("SET default_transaction_read_only = on")
+    conn.execute(READ_ONLY_SESSION)
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
@@ -391,7 +393,7 @@ class LoopReads:
             if self._conn is None or self._conn.closed:
                 conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, **_POOLED)
                 _adapt(conn)
-                await conn.execute("SET default_transaction_read_only = on")
+                await conn.execute(READ_ONLY_SESSION)
                 self._conn = conn
             return self._conn
 
